@@ -1,0 +1,240 @@
+package joinedup
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// BirthRegistration is a birth as the registrar records it, with the
+// informant's choice of services to tell. It is the payload of a
+// birth.registered life event.
+type BirthRegistration struct {
+	Child     Child     `json:"child"`
+	Parents   []Parent  `json:"parents"`
+	Informant Informant `json:"informant"`
+	Consent   Choice    `json:"consent"`
+}
+
+// Child is the child whose birth is registered.
+type Child struct {
+	Name         Name   `json:"name"`
+	Sex          string `json:"sex"`
+	DateOfBirth  Date   `json:"dateOfBirth"`
+	PlaceOfBirth string `json:"placeOfBirth"`
+}
+
+// Sexes recorded at birth registration.
+var Sexes = []string{"female", "male", "indeterminate"}
+
+// Parent is a parent of the child.
+type Parent struct {
+	Role                    string  `json:"role"`
+	Name                    Name    `json:"name"`
+	DateOfBirth             Date    `json:"dateOfBirth"`
+	NationalInsuranceNumber string  `json:"nationalInsuranceNumber,omitempty"`
+	Address                 Address `json:"address"`
+}
+
+// ParentRoles are the roles a parent may be recorded in.
+var ParentRoles = []string{"mother", "father", "parent"}
+
+// Informant is the person who registers the birth and gives or refuses
+// consent. Parent is the index into Parents when the informant is a parent,
+// and nil otherwise.
+type Informant struct {
+	Name     Name   `json:"name"`
+	Capacity string `json:"capacity"`
+	Parent   *int   `json:"parent,omitempty"`
+}
+
+// Informant capacities, as on the birth register.
+var InformantCapacities = []string{"mother", "father", "parent", "other"}
+
+// Choice is the informant's answer to "may we tell these services?": the
+// services they agreed to, for the stated purpose. Services not listed are
+// recorded as refused.
+type Choice struct {
+	Services []ServiceID `json:"services"`
+	Purpose  string      `json:"purpose,omitempty"`
+}
+
+// PurposeTellUsOnce is the default purpose of sharing a life event.
+const PurposeTellUsOnce = "tell-us-once"
+
+// Limits on text fields, in characters.
+const (
+	MaxNameLength  = 100
+	MaxPlaceLength = 200
+	MaxLineLength  = 100
+)
+
+// Normalize returns r with every name and free-text field in NFC and
+// trimmed, postcodes and National Insurance numbers in their standard form.
+func (r BirthRegistration) Normalize() BirthRegistration {
+	r.Child.Name = r.Child.Name.Normalize()
+	r.Child.PlaceOfBirth = strings.TrimSpace(r.Child.PlaceOfBirth)
+	r.Child.Sex = strings.ToLower(strings.TrimSpace(r.Child.Sex))
+	parents := make([]Parent, len(r.Parents))
+	for i, p := range r.Parents {
+		p.Name = p.Name.Normalize()
+		p.Role = strings.ToLower(strings.TrimSpace(p.Role))
+		if p.NationalInsuranceNumber != "" {
+			p.NationalInsuranceNumber, _ = NormalizeNINO(p.NationalInsuranceNumber)
+		}
+		p.Address.Postcode, _ = NormalizePostcode(p.Address.Postcode)
+		lines := make([]string, 0, len(p.Address.Lines))
+		for _, l := range p.Address.Lines {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		p.Address.Lines = lines
+		p.Address.Town = strings.TrimSpace(p.Address.Town)
+		p.Address.UPRN = strings.TrimSpace(p.Address.UPRN)
+		parents[i] = p
+	}
+	r.Parents = parents
+	r.Informant.Name = r.Informant.Name.Normalize()
+	r.Informant.Capacity = strings.ToLower(strings.TrimSpace(r.Informant.Capacity))
+	if r.Consent.Purpose == "" {
+		r.Consent.Purpose = PurposeTellUsOnce
+	}
+	return r
+}
+
+// Validate checks a normalised registration made on the date today and
+// returns an EINVALID *Error that names every invalid field, or nil.
+// Service ids in the consent are checked by the caller, which knows the
+// connected services.
+func (r BirthRegistration) Validate(today Date) error {
+	var fields []FieldError
+	add := func(field, format string, args ...any) {
+		fields = append(fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+
+	checkName(add, "/child/name", "the child", r.Child.Name)
+	if !contains(Sexes, r.Child.Sex) {
+		add("/child/sex", "Select the child’s sex: female, male or indeterminate")
+	}
+	switch {
+	case r.Child.DateOfBirth.IsZero():
+		add("/child/dateOfBirth", "Enter the child’s date of birth")
+	case r.Child.DateOfBirth.After(today):
+		add("/child/dateOfBirth", "The child’s date of birth must be today or in the past")
+	case r.Child.DateOfBirth.Before(today.AddDate(-1, 0, 0)):
+		add("/child/dateOfBirth", "A birth must be registered within a year of the date of birth")
+	}
+	if r.Child.PlaceOfBirth == "" {
+		add("/child/placeOfBirth", "Enter the place of birth")
+	} else if utf8.RuneCountInString(r.Child.PlaceOfBirth) > MaxPlaceLength {
+		add("/child/placeOfBirth", "Place of birth must be %d characters or fewer", MaxPlaceLength)
+	}
+
+	if len(r.Parents) == 0 {
+		add("/parents", "Enter at least one parent")
+	} else if len(r.Parents) > 2 {
+		add("/parents", "Enter no more than two parents")
+	}
+	for i, p := range r.Parents {
+		at := fmt.Sprintf("/parents/%d", i)
+		who := fmt.Sprintf("parent %d", i+1)
+		if !contains(ParentRoles, p.Role) {
+			add(at+"/role", "Select whether %s is the mother, the father or a parent", who)
+		}
+		checkName(add, at+"/name", who, p.Name)
+		switch {
+		case p.DateOfBirth.IsZero():
+			add(at+"/dateOfBirth", "Enter the date of birth of %s", who)
+		case !p.DateOfBirth.Before(r.Child.DateOfBirth) && !r.Child.DateOfBirth.IsZero():
+			add(at+"/dateOfBirth", "The date of birth of %s must be before the child’s", who)
+		case p.DateOfBirth.After(today):
+			add(at+"/dateOfBirth", "The date of birth of %s must be in the past", who)
+		case p.DateOfBirth.Before(Date{Year: 1900, Month: 1, Day: 1}):
+			add(at+"/dateOfBirth", "The date of birth of %s must be after 1900", who)
+		}
+		if p.NationalInsuranceNumber != "" {
+			if _, ok := NormalizeNINO(p.NationalInsuranceNumber); !ok {
+				add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like QQ 12 34 56 C")
+			}
+		}
+		checkAddress(add, at+"/address", who, p.Address)
+	}
+
+	checkName(add, "/informant/name", "the informant", r.Informant.Name)
+	if !contains(InformantCapacities, r.Informant.Capacity) {
+		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
+	}
+	if r.Informant.Parent != nil && (*r.Informant.Parent < 0 || *r.Informant.Parent >= len(r.Parents)) {
+		add("/informant/parent", "The informant must be one of the parents entered, or none")
+	}
+
+	seen := map[ServiceID]bool{}
+	for i, s := range r.Consent.Services {
+		if seen[s] {
+			add(fmt.Sprintf("/consent/services/%d", i), "Service %q is listed twice", s)
+		}
+		seen[s] = true
+	}
+
+	if len(fields) > 0 {
+		return Invalid("The registration has errors", fields...)
+	}
+	return nil
+}
+
+func checkName(add func(string, string, ...any), at, who string, n Name) {
+	if n.Given == "" && n.Family == "" {
+		add(at, "Enter the name of %s", who)
+		return
+	}
+	if utf8.RuneCountInString(n.Given) > MaxNameLength {
+		add(at+"/given", "Given names of %s must be %d characters or fewer", who, MaxNameLength)
+	}
+	if utf8.RuneCountInString(n.Family) > MaxNameLength {
+		add(at+"/family", "Family name of %s must be %d characters or fewer", who, MaxNameLength)
+	}
+	if hasControl(n.Given) {
+		add(at+"/given", "Given names of %s must not contain control characters", who)
+	}
+	if hasControl(n.Family) {
+		add(at+"/family", "Family name of %s must not contain control characters", who)
+	}
+}
+
+func checkAddress(add func(string, string, ...any), at, who string, a Address) {
+	if len(a.Lines) == 0 {
+		add(at+"/lines", "Enter the first line of the address of %s", who)
+	}
+	for i, l := range a.Lines {
+		if utf8.RuneCountInString(l) > MaxLineLength || hasControl(l) {
+			add(fmt.Sprintf("%s/lines/%d", at, i), "Address lines must be %d characters or fewer, without control characters", MaxLineLength)
+		}
+	}
+	if a.Postcode == "" {
+		add(at+"/postcode", "Enter the postcode of %s", who)
+	} else if _, ok := NormalizePostcode(a.Postcode); !ok {
+		add(at+"/postcode", "Enter a real postcode for %s, like LS1 4AP", who)
+	}
+	if a.UPRN != "" && !ValidUPRN(a.UPRN) {
+		add(at+"/uprn", "A UPRN is up to 12 digits")
+	}
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,41 @@
+package joinedup
+
+import "time"
+
+// Consent decisions.
+const (
+	ConsentGiven     = "given"
+	ConsentRefused   = "refused"
+	ConsentWithdrawn = "withdrawn"
+)
+
+// Consent is the informant's decision about sharing one life event: who
+// decided, for whom, for which purpose, and the decision for each service
+// that takes events of that type.
+type Consent struct {
+	ID         ConsentID         `json:"id"`
+	GivenBy    Name              `json:"givenBy"`
+	Capacity   string            `json:"capacity"`
+	OnBehalf   []string          `json:"onBehalfOf"`
+	Purpose    string            `json:"purpose"`
+	Basis      string            `json:"basis"`
+	Decisions  []ConsentDecision `json:"decisions"`
+	RecordedAt time.Time         `json:"recordedAt"`
+}
+
+// ConsentDecision is the decision for one recipient.
+type ConsentDecision struct {
+	Service   ServiceID `json:"service"`
+	Decision  string    `json:"decision"`
+	DecidedAt time.Time `json:"decidedAt"`
+}
+
+// Given reports whether the consent covers sharing with service s now.
+func (c Consent) Given(s ServiceID) bool {
+	for _, d := range c.Decisions {
+		if d.Service == s {
+			return d.Decision == ConsentGiven
+		}
+	}
+	return false
+}

@@ -1,0 +1,101 @@
+package joinedup
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// DeliveryState is the state of one recipient of a life event.
+type DeliveryState string
+
+// Delivery states. A delivery starts pending, becomes delivered when the
+// service accepts it and acted or failed when the service reports its
+// outcome. Retrying means the last attempt failed and another is due;
+// dead-lettered means the attempts ran out and an operator must replay it;
+// withdrawn means consent was withdrawn before the service acted.
+const (
+	StatePending      DeliveryState = "pending"
+	StateDelivered    DeliveryState = "delivered"
+	StateActed        DeliveryState = "acted"
+	StateFailed       DeliveryState = "failed"
+	StateRetrying     DeliveryState = "retrying"
+	StateDeadLettered DeliveryState = "dead-lettered"
+	StateWithdrawn    DeliveryState = "withdrawn"
+)
+
+// Final reports whether no more work is planned for a delivery in state s.
+// A dead-lettered delivery is final until an operator replays it.
+func (s DeliveryState) Final() bool {
+	switch s {
+	case StateActed, StateFailed, StateDeadLettered, StateWithdrawn:
+		return true
+	}
+	return false
+}
+
+// Delivery is one life event sent to one service.
+type Delivery struct {
+	ID          DeliveryID    `json:"id"`
+	EventID     EventID       `json:"eventId"`
+	Service     ServiceID     `json:"service"`
+	State       DeliveryState `json:"state"`
+	Attempts    int           `json:"attempts"`
+	LastError   string        `json:"lastError,omitempty"`
+	NextAttempt time.Time     `json:"nextAttemptAt,omitzero"`
+	Outcome     *Outcome      `json:"outcome,omitempty"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	UpdatedAt   time.Time     `json:"updatedAt"`
+}
+
+// Outcome statuses a service may report.
+const (
+	OutcomeAccepted = "accepted" // received; the outcome follows by callback
+	OutcomeActed    = "acted"    // the service did what its rules require
+	OutcomeFailed   = "failed"   // the service could not act; Summary says why
+)
+
+// Outcome is what a service reports it did with a delivery, in its webhook
+// response or later by a signed callback.
+type Outcome struct {
+	Status string `json:"status"`
+	// Summary is one sentence for the informant and the operator, such as
+	// "Child Benefit claim started".
+	Summary string `json:"summary,omitempty"`
+	// Reference is the service's own reference for what it did.
+	Reference string `json:"reference,omitempty"`
+	// Detail holds service-specific facts, such as a weekly rate.
+	Detail json.RawMessage `json:"detail,omitempty"`
+	// Deferred lists actions the service asks the hub to trigger later.
+	Deferred   []DeferredRequest `json:"deferred,omitempty"`
+	ReportedAt time.Time         `json:"reportedAt,omitzero"`
+}
+
+// DeferredRequest asks the hub to send the service an action.due event on
+// a date, such as a school's nursery contact three years after a birth.
+type DeferredRequest struct {
+	Action  string `json:"action"`
+	Due     Date   `json:"due"`
+	Summary string `json:"summary,omitempty"`
+}
+
+// Action states.
+const (
+	ActionScheduled = "scheduled"
+	ActionFired     = "fired"
+	ActionCancelled = "cancelled"
+)
+
+// DeferredAction is a durable timer held by the hub for a service. On its
+// due date the hub sends the service one action.due event; withdrawing the
+// consent it rests on cancels it.
+type DeferredAction struct {
+	ID         ActionID   `json:"id"`
+	DeliveryID DeliveryID `json:"deliveryId"`
+	EventID    EventID    `json:"eventId"`
+	Service    ServiceID  `json:"service"`
+	Action     string     `json:"action"`
+	Summary    string     `json:"summary,omitempty"`
+	Due        Date       `json:"due"`
+	State      string     `json:"state"`
+	FiredAt    time.Time  `json:"firedAt,omitzero"`
+}

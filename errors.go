@@ -1,0 +1,88 @@
+package joinedup
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to one HTTP status in the web package; the set is
+// kept small so that callers can branch on the code rather than the text.
+const (
+	EINVALID      = "invalid"      // the input breaks a rule; Fields says which
+	ENOTFOUND     = "not_found"    // no such thing, or the caller may not see it
+	ECONFLICT     = "conflict"     // the change clashes with the current state
+	EUNAUTHORIZED = "unauthorized" // the caller is not signed in or the signature is wrong
+	EFORBIDDEN    = "forbidden"    // the caller may not make this change
+	ETOOLARGE     = "too_large"    // the request body is over the limit
+	EUNSUPPORTED  = "unsupported"  // the request has the wrong content type
+	EUNAVAILABLE  = "unavailable"  // a dependency is down; the caller may retry
+	EINTERNAL     = "internal"     // a fault in joinedup; the cause is logged, never shown
+)
+
+// Error is an application error. Message is safe to show to the caller;
+// Err is the internal cause, kept for the log and never shown.
+type Error struct {
+	Code    string
+	Message string
+	Fields  []FieldError
+	Err     error
+}
+
+// FieldError names one invalid field of an input. Field is a JSON Pointer
+// (RFC 6901) into the submitted document, such as "/child/dateOfBirth".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the caller-safe message of the first *Error in err's
+// chain, or a generic message for any other error.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// ErrorFields returns the field errors of the first *Error in err's chain.
+func ErrorFields(err error) []FieldError {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
+}
+
+// Invalid returns an EINVALID error that lists field errors.
+func Invalid(message string, fields ...FieldError) *Error {
+	return &Error{Code: EINVALID, Message: message, Fields: fields}
+}

@@ -1,0 +1,74 @@
+package joinedup
+
+import (
+	"regexp"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Name is a person's name as entered. Either part may be empty, so that
+// people with one-part names can be recorded, but not both. Names are kept
+// in Unicode NFC and otherwise exactly as typed: apostrophes (’ and '),
+// hyphens, spaces and accents are all valid.
+type Name struct {
+	Given  string `json:"given,omitempty"`
+	Family string `json:"family,omitempty"`
+}
+
+// Full returns the name in the order it is usually written.
+func (n Name) Full() string {
+	return strings.TrimSpace(n.Given + " " + n.Family)
+}
+
+// Normalize returns n in NFC with surrounding spaces removed.
+func (n Name) Normalize() Name {
+	return Name{
+		Given:  strings.TrimSpace(norm.NFC.String(n.Given)),
+		Family: strings.TrimSpace(norm.NFC.String(n.Family)),
+	}
+}
+
+// Address is a postal address. UPRN is the Unique Property Reference
+// Number from the National Address Gazetteer, when known.
+type Address struct {
+	Lines    []string `json:"lines"`
+	Town     string   `json:"town,omitempty"`
+	Postcode string   `json:"postcode"`
+	UPRN     string   `json:"uprn,omitempty"`
+}
+
+var (
+	postcodePattern = regexp.MustCompile(`^(GIR ?0AA|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})$`)
+	ninoPattern     = regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$`)
+	uprnPattern     = regexp.MustCompile(`^[0-9]{1,12}$`)
+)
+
+// NormalizePostcode returns a UK postcode in capitals with one space before
+// the inward code, and whether it has a valid form.
+func NormalizePostcode(s string) (string, bool) {
+	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	if len(s) < 5 || len(s) > 7 {
+		return s, false
+	}
+	s = s[:len(s)-3] + " " + s[len(s)-3:]
+	return s, postcodePattern.MatchString(s)
+}
+
+// NormalizeNINO returns a National Insurance number in capitals without
+// spaces, and whether it has a valid form. The temporary prefixes and the
+// prefixes never issued (BG, GB, KN, NK, NT, TN, ZZ) are rejected.
+func NormalizeNINO(s string) (string, bool) {
+	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	if !ninoPattern.MatchString(s) {
+		return s, false
+	}
+	switch s[:2] {
+	case "BG", "GB", "KN", "NK", "NT", "TN", "ZZ":
+		return s, false
+	}
+	return s, true
+}
+
+// ValidUPRN reports whether s has the form of a UPRN: one to twelve digits.
+func ValidUPRN(s string) bool { return uprnPattern.MatchString(s) }

@@ -1,0 +1,47 @@
+package joinedup
+
+import "time"
+
+// Service is a connected service: a back office that receives life events
+// and requests through a connector, acts on them and reports outcomes.
+type Service struct {
+	ID           ServiceID `json:"id"`
+	Organisation OrgID     `json:"organisation"`
+	Name         string    `json:"name"`
+	// EventTypes are the life event types the service takes, such as
+	// "birth.registered".
+	EventTypes []string `json:"eventTypes"`
+	// Fields are the payload fields the service declared a purpose for, as
+	// dotted paths into the payload ("child.dateOfBirth", "parents.name").
+	// A path into an array applies to each element. The service receives
+	// only these fields.
+	Fields []string `json:"fields"`
+	// Purpose says why the service needs the fields; it is shown to the
+	// informant when consent is asked.
+	Purpose  string   `json:"purpose"`
+	Endpoint Endpoint `json:"endpoint"`
+	// Secret is the Standard Webhooks signing secret ("whsec_" and base64)
+	// shared by the hub and the service. It signs deliveries to the service
+	// and the service's callbacks to the hub. It is never shown after
+	// registration.
+	Secret    string    `json:"secret,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Takes reports whether s takes events of the given type.
+func (s *Service) Takes(eventType string) bool {
+	return contains(s.EventTypes, eventType)
+}
+
+// Endpoint kinds.
+const (
+	EndpointWebhook = "webhook" // HTTP POST signed with the Standard Webhooks scheme
+	EndpointNATS    = "nats"    // NATS request on a subject, for services inside the cluster
+)
+
+// Endpoint says how a service receives deliveries.
+type Endpoint struct {
+	Kind    string `json:"kind"`
+	URL     string `json:"url,omitempty"`
+	Subject string `json:"subject,omitempty"`
+}
