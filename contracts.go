@@ -1,0 +1,87 @@
+package joinedup
+
+import (
+	"context"
+	"time"
+)
+
+// LifeEventService registers life events and reports their progress.
+type LifeEventService interface {
+	// RegisterBirth validates r, records the event, the consent and one
+	// delivery per consented service in one transaction, and returns the
+	// event and the informant's consent receipt. Bad input returns an
+	// EINVALID *Error naming each field and records nothing.
+	RegisterBirth(ctx context.Context, r BirthRegistration, registeredBy string) (*LifeEvent, *ConsentReceipt, error)
+
+	// FindLifeEvent returns the event with its deliveries, or ENOTFOUND.
+	FindLifeEvent(ctx context.Context, id EventID) (*LifeEvent, error)
+
+	// FindLifeEventByReference returns the event with the given reference
+	// number, or ENOTFOUND.
+	FindLifeEventByReference(ctx context.Context, reference string) (*LifeEvent, error)
+
+	// ListLifeEvents returns events newest first, and the total that match.
+	ListLifeEvents(ctx context.Context, f LifeEventFilter) ([]*LifeEvent, int, error)
+}
+
+// LifeEventFilter selects life events. A zero field matches everything.
+type LifeEventFilter struct {
+	Type   string
+	State  DeliveryState // events with at least one delivery in this state
+	Offset int
+	Limit  int
+}
+
+// ServiceDirectory holds the connected services.
+type ServiceDirectory interface {
+	// CreateService validates and stores s. When s.Secret is empty a new
+	// secret is generated and set on s, so the caller can show it once.
+	CreateService(ctx context.Context, s *Service) error
+	FindService(ctx context.Context, id ServiceID) (*Service, error)
+	ListServices(ctx context.Context) ([]*Service, error)
+}
+
+// DeliveryService lets operators and services act on deliveries.
+type DeliveryService interface {
+	// ReportOutcome records an outcome that a service sent by callback
+	// for one of its own deliveries. A delivery of another service is
+	// ENOTFOUND. Reporting the same outcome twice changes nothing.
+	ReportOutcome(ctx context.Context, service ServiceID, id DeliveryID, o Outcome) error
+
+	// ReplayDelivery sends a dead-lettered or failed delivery again.
+	ReplayDelivery(ctx context.Context, id DeliveryID) error
+
+	// ListDeliveries returns deliveries in the given state, oldest first.
+	ListDeliveries(ctx context.Context, state DeliveryState, limit int) ([]*Delivery, error)
+}
+
+// ConsentReceipt is the informant's record of what they agreed to, in the
+// shape of the Kantara Consent Receipt: who, when, for what purpose, and
+// which services may be told. It is returned as JSON and shown on a page.
+type ConsentReceipt struct {
+	Version      string           `json:"version"`
+	ReceiptID    string           `json:"receiptId"`
+	Reference    string           `json:"reference"`
+	IssuedAt     time.Time        `json:"issuedAt"`
+	Jurisdiction string           `json:"jurisdiction"`
+	Controller   string           `json:"controller"`
+	PolicyURL    string           `json:"policyUrl,omitempty"`
+	Subject      string           `json:"subject"`
+	GivenBy      Name             `json:"givenBy"`
+	Capacity     string           `json:"capacity"`
+	OnBehalfOf   []string         `json:"onBehalfOf"`
+	Purpose      string           `json:"purpose"`
+	LawfulBasis  string           `json:"lawfulBasis"`
+	Services     []ReceiptService `json:"services"`
+}
+
+// ReceiptService is one service on a consent receipt, with the fields it
+// will receive and the decision made for it.
+type ReceiptService struct {
+	Service      ServiceID `json:"service"`
+	Name         string    `json:"name"`
+	Organisation OrgID     `json:"organisation"`
+	Purpose      string    `json:"purpose"`
+	Fields       []string  `json:"fields"`
+	Decision     string    `json:"decision"`
+}
