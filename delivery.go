@@ -35,9 +35,12 @@ func (s DeliveryState) Final() bool {
 
 // Delivery is one life event sent to one service.
 type Delivery struct {
-	ID          DeliveryID    `json:"id"`
-	EventID     EventID       `json:"eventId"`
-	Service     ServiceID     `json:"service"`
+	ID      DeliveryID `json:"id"`
+	EventID EventID    `json:"eventId"`
+	Service ServiceID  `json:"service"`
+	// Kind is the CloudEvents type sent, without EventTypePrefix: the life
+	// event's own type, EventConsentWithdrawn or EventActionDue.
+	Kind        string        `json:"kind"`
 	State       DeliveryState `json:"state"`
 	Attempts    int           `json:"attempts"`
 	LastError   string        `json:"lastError,omitempty"`

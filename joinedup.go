@@ -43,14 +43,15 @@ type Organisation struct {
 // given and the state of each recipient. It is complete when every
 // recipient has reached a final state.
 type LifeEvent struct {
-	ID           EventID         `json:"id"`
-	Reference    string          `json:"reference"`
-	Type         string          `json:"type"`
-	RegisteredAt time.Time       `json:"registeredAt"`
-	RegisteredBy string          `json:"registeredBy,omitempty"`
-	Payload      json.RawMessage `json:"payload"`
-	Consent      Consent         `json:"consent"`
-	Deliveries   []*Delivery     `json:"deliveries"`
+	ID           EventID           `json:"id"`
+	Reference    string            `json:"reference"`
+	Type         string            `json:"type"`
+	RegisteredAt time.Time         `json:"registeredAt"`
+	RegisteredBy string            `json:"registeredBy,omitempty"`
+	Payload      json.RawMessage   `json:"payload"`
+	Consent      Consent           `json:"consent"`
+	Deliveries   []*Delivery       `json:"deliveries"`
+	Actions      []*DeferredAction `json:"actions,omitempty"`
 }
 
 // Complete reports whether every recipient has reached a final state.

@@ -1,0 +1,35 @@
+package joinedup
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"strings"
+	"time"
+)
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a new identifier with the given prefix, such as
+// "evt_01jd…". Identifiers made later sort later (to the millisecond), which
+// keeps index inserts cheap, and carry 80 random bits.
+func NewID(prefix string) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("read random bytes: " + err.Error())
+	}
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
+// NewReference returns a reference number for a person to read out or type:
+// "JU-" and eight characters of Crockford base32 in two groups, such as
+// "JU-7K3M-9QXD". It has 40 random bits.
+func NewReference() string {
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("read random bytes: " + err.Error())
+	}
+	s := strings.ToUpper(idEncoding.EncodeToString(b[:]))
+	return "JU-" + s[:4] + "-" + s[4:]
+}

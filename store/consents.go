@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+// Withdrawal is the data of a consent.withdrawn notice.
+type Withdrawal struct {
+	DeliveryID     joinedup.DeliveryID `json:"deliveryId"`
+	EventReference string              `json:"eventReference"`
+	WithdrawnAt    time.Time           `json:"withdrawnAt"`
+}
+
+// WithdrawnConsent reports what withdrawing consent changed.
+type WithdrawnConsent struct {
+	Cancelled []joinedup.DeliveryID // deliveries stopped before they reached the service
+	Notices   []joinedup.DeliveryID // withdrawal notices queued for the service
+	Actions   []joinedup.ActionID   // deferred actions cancelled
+}
+
+// WithdrawConsent withdraws the consent given for sharing life event
+// event with service, in one transaction: future sharing stops, deliveries
+// not yet made are withdrawn and their outbox messages dropped, the
+// service's scheduled deferred actions for the event are cancelled, and a
+// withdrawal notice is queued for each delivery the service already
+// received. Other services are untouched. Consent not in force for that
+// service is ECONFLICT.
+func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID) (*WithdrawnConsent, error) {
+	var out WithdrawnConsent
+	err := db.Tx(ctx, func(tx *Tx) error {
+		now := tx.Now()
+		var consent, decision string
+		err := tx.QueryRowContext(ctx, `
+			SELECT c.id, d.decision FROM consents c
+			JOIN consent_decisions d ON d.consent_id = c.id
+			WHERE c.event_id = $1 AND d.service_id = $2`, event, service).Scan(&consent, &decision)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+		} else if err != nil {
+			return err
+		}
+		if decision != joinedup.ConsentGiven {
+			return joinedup.Errorf(joinedup.ECONFLICT, "Consent for service %q is not in force: it is %s.", service, decision)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE consent_decisions SET decision = $1, decided_at = $2
+			WHERE consent_id = $3 AND service_id = $4`, joinedup.ConsentWithdrawn, Micros(now), consent, service); err != nil {
+			return fmt.Errorf("record withdrawal: %w", err)
+		}
+
+		deliveries, err := queryDeliveries(ctx, tx, `WHERE event_id = $1 AND service_id = $2 AND kind <> $3 ORDER BY created_at`,
+			event, service, joinedup.EventConsentWithdrawn)
+		if err != nil {
+			return err
+		}
+		for _, d := range deliveries {
+			switch d.State {
+			case joinedup.StatePending, joinedup.StateRetrying, joinedup.StateDeadLettered:
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, updated_at = $2 WHERE id = $3`,
+					joinedup.StateWithdrawn, Micros(now), d.ID); err != nil {
+					return fmt.Errorf("withdraw delivery: %w", err)
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE delivery_id = $1`, d.ID); err != nil {
+					return fmt.Errorf("drop outbox message: %w", err)
+				}
+				out.Cancelled = append(out.Cancelled, d.ID)
+			case joinedup.StateDelivered, joinedup.StateActed, joinedup.StateFailed:
+				if d.Kind == joinedup.EventActionDue {
+					continue
+				}
+				if err := queueWithdrawalNotice(ctx, tx, d); err != nil {
+					return err
+				}
+				out.Notices = append(out.Notices, d.ID)
+			}
+		}
+
+		actions, err := queryActions(ctx, tx, `WHERE event_id = $1 AND service_id = $2 AND state = 'scheduled'`, event, service)
+		if err != nil {
+			return err
+		}
+		for _, a := range actions {
+			if _, err := tx.ExecContext(ctx, `UPDATE deferred_actions SET state = $1 WHERE id = $2`,
+				joinedup.ActionCancelled, a.ID); err != nil {
+				return fmt.Errorf("cancel deferred action: %w", err)
+			}
+			out.Actions = append(out.Actions, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// queueWithdrawalNotice queues a consent.withdrawn notice about delivery d
+// to d's service.
+func queueWithdrawalNotice(ctx context.Context, tx *Tx, d *joinedup.Delivery) error {
+	var reference string
+	if err := tx.QueryRowContext(ctx, `SELECT reference FROM life_events WHERE id = $1`, d.EventID).Scan(&reference); err != nil {
+		return fmt.Errorf("load life event of delivery: %w", err)
+	}
+	data, err := json.Marshal(Withdrawal{DeliveryID: d.ID, EventReference: reference, WithdrawnAt: tx.Now()})
+	if err != nil {
+		return err
+	}
+	notice := &joinedup.Delivery{ID: joinedup.DeliveryID(joinedup.NewID("dlv")), EventID: d.EventID, Service: d.Service, Kind: joinedup.EventConsentWithdrawn}
+	return insertDelivery(ctx, tx, notice, data)
+}

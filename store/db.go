@@ -1,0 +1,155 @@
+// Package store keeps the hub's state in a SQL database: SQLite for one
+// machine, PostgreSQL for a cluster. The same SQL serves both, with
+// $1-style placeholders, which both drivers accept; the few statements that
+// differ branch on Dialect. The subpackages sqlite and postgres open a
+// connection, apply that backend's migrations and translate its errors.
+//
+// Column conventions: instants are BIGINT Unix microseconds UTC, dates are
+// TEXT YYYY-MM-DD, JSON documents are TEXT, and ids are TEXT.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+// Dialect names the SQL backend.
+type Dialect int
+
+// Supported dialects.
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return fmt.Sprintf("dialect(%d)", int(d))
+}
+
+// DB is the hub's store. It is safe for concurrent use.
+type DB struct {
+	db        *sql.DB
+	read      *sql.DB
+	dialect   Dialect
+	translate func(error) error
+
+	// Now returns the current time. Tests replace it to control the clock.
+	Now func() time.Time
+}
+
+// New returns a DB over an open database. Writes go through db and
+// read-only transactions through read, which may be the same pool; SQLite
+// uses one connection for writes and several for reads. translate maps the
+// driver's errors to *joinedup.Error values; it is called on every error a
+// transaction returns that is not already one.
+func New(db, read *sql.DB, dialect Dialect, translate func(error) error) *DB {
+	return &DB{db: db, read: read, dialect: dialect, translate: translate, Now: time.Now}
+}
+
+// Dialect returns the backend's dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// SQL returns the underlying database, for tools that inspect it directly.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Close closes the database.
+func (db *DB) Close() error {
+	err := db.db.Close()
+	if db.read != db.db {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+// Tx is one transaction.
+type Tx struct {
+	*sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// Dialect returns the backend's dialect.
+func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
+
+// Now returns the time the transaction started, so that every row it
+// writes carries the same instant.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Tx runs fn in one transaction and commits it when fn returns nil. Errors
+// from fn and from the driver are returned translated into *joinedup.Error
+// where the driver's error has a meaning for callers (a unique violation is
+// ECONFLICT, no rows is ENOTFOUND).
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(fmt.Errorf("begin transaction: %w", err))
+	}
+	tx := &Tx{Tx: sqlTx, db: db, now: db.Now().UTC()}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return db.wrap(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.wrap(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// View runs fn in one read-only transaction. fn must not write.
+func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.dialect == Postgres})
+	if err != nil {
+		return db.wrap(fmt.Errorf("begin read transaction: %w", err))
+	}
+	defer sqlTx.Rollback()
+	tx := &Tx{Tx: sqlTx, db: db, now: db.Now().UTC()}
+	if err := fn(tx); err != nil {
+		return db.wrap(err)
+	}
+	return nil
+}
+
+func (db *DB) wrap(err error) error {
+	var e *joinedup.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &joinedup.Error{Code: joinedup.ENOTFOUND, Message: "Not found.", Err: err}
+	}
+	if db.translate != nil {
+		return db.translate(err)
+	}
+	return err
+}
+
+// Micros returns t as Unix microseconds, or 0 for the zero time.
+func Micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// FromMicros returns the instant of Unix microseconds us in UTC, or the zero
+// time for 0.
+func FromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}

@@ -1,0 +1,316 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+const deliveryColumns = `id, event_id, service_id, kind, state, attempts, last_error,
+	next_attempt_at, outcome, created_at, updated_at`
+
+func scanDelivery(row interface{ Scan(...any) error }) (*joinedup.Delivery, error) {
+	var d joinedup.Delivery
+	var next, created, updated int64
+	var outcome string
+	if err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
+		&next, &outcome, &created, &updated); err != nil {
+		return nil, err
+	}
+	d.NextAttempt, d.CreatedAt, d.UpdatedAt = FromMicros(next), FromMicros(created), FromMicros(updated)
+	if outcome != "" {
+		d.Outcome = new(joinedup.Outcome)
+		if err := json.Unmarshal([]byte(outcome), d.Outcome); err != nil {
+			return nil, fmt.Errorf("decode outcome of delivery %s: %w", d.ID, err)
+		}
+	}
+	return &d, nil
+}
+
+func queryDeliveries(ctx context.Context, tx *Tx, where string, args ...any) ([]*joinedup.Delivery, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*joinedup.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func findDelivery(ctx context.Context, tx *Tx, id joinedup.DeliveryID) (*joinedup.Delivery, int, error) {
+	var gen int
+	err := tx.QueryRowContext(ctx, `SELECT generation FROM deliveries WHERE id = $1`, id).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
+	} else if err != nil {
+		return nil, 0, err
+	}
+	ds, err := queryDeliveries(ctx, tx, `WHERE id = $1`, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ds[0], gen, nil
+}
+
+// FindDelivery returns one delivery, or ENOTFOUND.
+func (db *DB) FindDelivery(ctx context.Context, id joinedup.DeliveryID) (*joinedup.Delivery, error) {
+	var d *joinedup.Delivery
+	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		d, _, err = findDelivery(ctx, tx, id)
+		return err
+	})
+	return d, err
+}
+
+// ListDeliveries returns up to limit deliveries in the given state, oldest
+// first; an empty state lists every state.
+func (db *DB) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, limit int) ([]*joinedup.Delivery, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	var out []*joinedup.Delivery
+	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		if state == "" {
+			out, err = queryDeliveries(ctx, tx, fmt.Sprintf(`ORDER BY created_at, id LIMIT %d`, limit))
+		} else {
+			out, err = queryDeliveries(ctx, tx, fmt.Sprintf(`WHERE state = $1 ORDER BY created_at, id LIMIT %d`, limit), state)
+		}
+		return err
+	})
+	return out, err
+}
+
+// CountDeliveries returns the number of deliveries of each service in each
+// state.
+func (db *DB) CountDeliveries(ctx context.Context) (map[joinedup.ServiceID]map[joinedup.DeliveryState]int, error) {
+	out := map[joinedup.ServiceID]map[joinedup.DeliveryState]int{}
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT service_id, state, COUNT(*) FROM deliveries GROUP BY service_id, state`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s joinedup.ServiceID
+			var st joinedup.DeliveryState
+			var n int
+			if err := rows.Scan(&s, &st, &n); err != nil {
+				return err
+			}
+			if out[s] == nil {
+				out[s] = map[joinedup.DeliveryState]int{}
+			}
+			out[s][st] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Task is everything a delivery worker needs to send one delivery.
+type Task struct {
+	Delivery   *joinedup.Delivery
+	Generation int
+	Service    *joinedup.Service
+	Reference  string          // the life event's reference number
+	EventType  string          // the life event's type
+	Payload    json.RawMessage // the life event's payload
+	Data       json.RawMessage // the notice's own data, for kinds other than the life event's
+}
+
+// LoadTask returns the task for delivery id, or ENOTFOUND.
+func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, error) {
+	var t Task
+	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		if t.Delivery, t.Generation, err = findDelivery(ctx, tx, id); err != nil {
+			return err
+		}
+		var payload, data string
+		if err := tx.QueryRowContext(ctx, `
+			SELECT e.reference, e.type, e.payload, d.data
+			FROM deliveries d JOIN life_events e ON e.id = d.event_id
+			WHERE d.id = $1`, id).Scan(&t.Reference, &t.EventType, &payload, &data); err != nil {
+			return fmt.Errorf("load life event of delivery: %w", err)
+		}
+		t.Payload = json.RawMessage(payload)
+		if data != "" {
+			t.Data = json.RawMessage(data)
+		}
+		t.Service, err = findService(ctx, tx, t.Delivery.Service)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// RecordOutcome records what the service reported for delivery id. When
+// service is not empty, a delivery of another service is ENOTFOUND. It
+// returns false, and changes nothing, when the delivery already has a
+// final outcome or the outcome only says the service accepted a delivery
+// already marked delivered. An "acted" outcome creates the deferred actions
+// it requests. An outcome that arrives for a delivery withdrawn while it was
+// in flight is recorded, and a withdrawal notice is queued so the service
+// undoes it.
+func (db *DB) RecordOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome) (bool, error) {
+	changed := false
+	err := db.Tx(ctx, func(tx *Tx) error {
+		d, _, err := findDelivery(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if service != "" && d.Service != service {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
+		}
+
+		var state joinedup.DeliveryState
+		switch o.Status {
+		case joinedup.OutcomeAccepted:
+			state = joinedup.StateDelivered
+		case joinedup.OutcomeActed:
+			state = joinedup.StateActed
+		case joinedup.OutcomeFailed:
+			state = joinedup.StateFailed
+		default:
+			return joinedup.Invalid("Unknown outcome status",
+				joinedup.FieldError{Field: "/status", Message: "Status must be accepted, acted or failed"})
+		}
+
+		withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil && state != joinedup.StateDelivered
+		switch {
+		case withdrawnInFlight:
+			state = joinedup.StateWithdrawn
+		case d.State.Final() && d.State != joinedup.StateDeadLettered:
+			return nil
+		case d.State == joinedup.StateDelivered && state == joinedup.StateDelivered:
+			return nil
+		}
+
+		now := tx.Now()
+		if o.ReportedAt.IsZero() {
+			o.ReportedAt = now
+		}
+		outcome, err := json.Marshal(o)
+		if err != nil {
+			return err
+		}
+		confirmed := int64(0)
+		if state != joinedup.StateDelivered {
+			confirmed = Micros(now)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0,
+				updated_at = $3, confirmed_at = $4
+			WHERE id = $5`, state, string(outcome), Micros(now), confirmed, id); err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		changed = true
+
+		if withdrawnInFlight && o.Status == joinedup.OutcomeActed {
+			return queueWithdrawalNotice(ctx, tx, d)
+		}
+		if state == joinedup.StateActed && d.Kind != joinedup.EventConsentWithdrawn && d.Kind != joinedup.EventActionDue {
+			for _, req := range o.Deferred {
+				if err := insertAction(ctx, tx, d, req); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// RecordFailure records a failed attempt at delivery id of the given
+// generation: the delivery is retrying with the next attempt at next, or
+// dead-lettered when deadLetter is set. An attempt of an older generation,
+// or at a delivery no longer open, changes nothing.
+func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generation int, cause string, next time.Time, deadLetter bool) error {
+	state := joinedup.StateRetrying
+	if deadLetter {
+		state = joinedup.StateDeadLettered
+	}
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET state = $1, attempts = attempts + 1, last_error = $2,
+				next_attempt_at = $3, updated_at = $4
+			WHERE id = $5 AND generation = $6 AND state IN ('pending', 'retrying')`,
+			state, cause, Micros(next), Micros(tx.Now()), id, generation)
+		return err
+	})
+}
+
+// RecordAttempt counts an attempt at delivery id that the service accepted
+// or answered, before its outcome is recorded.
+func (db *DB) RecordAttempt(ctx context.Context, id joinedup.DeliveryID, generation int) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET attempts = attempts + 1, updated_at = $1
+			WHERE id = $2 AND generation = $3`, Micros(tx.Now()), id, generation)
+		return err
+	})
+}
+
+// ReplayDelivery sends a dead-lettered or failed delivery again as a new
+// generation, with its attempts counted from zero. Any other state is
+// ECONFLICT.
+func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		d, gen, err := findDelivery(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if d.State != joinedup.StateDeadLettered && d.State != joinedup.StateFailed {
+			return joinedup.Errorf(joinedup.ECONFLICT, "Only a dead-lettered or failed delivery can be replayed; this one is %s.", d.State)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET state = 'pending', generation = $1, attempts = 0, last_error = '',
+				next_attempt_at = 0, outcome = '', confirmed_at = 0, updated_at = $2
+			WHERE id = $3`, gen+1, Micros(tx.Now()), id); err != nil {
+			return err
+		}
+		return insertOutbox(ctx, tx, id, d.Service, gen+1)
+	})
+}
+
+// ConfirmedLatencies returns, for deliveries confirmed since the given
+// instant, the time from the life event's registration to the
+// confirmation. Benchmarks use it.
+func (db *DB) ConfirmedLatencies(ctx context.Context, since time.Time) ([]time.Duration, error) {
+	var out []time.Duration
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT d.confirmed_at - e.registered_at FROM deliveries d
+			JOIN life_events e ON e.id = d.event_id
+			WHERE d.confirmed_at >= $1`, Micros(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var us int64
+			if err := rows.Scan(&us); err != nil {
+				return err
+			}
+			out = append(out, time.Duration(us)*time.Microsecond)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+)
+
+// CreateLifeEvent stores a new life event with its consent and its
+// deliveries in one transaction, and queues one outbox message per
+// delivery. The caller fills the ids; RegisteredAt and the deliveries'
+// times are set here.
+func (db *DB) CreateLifeEvent(ctx context.Context, ev *joinedup.LifeEvent) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		now := tx.Now()
+		ev.RegisteredAt = now
+		ev.Consent.RecordedAt = now
+
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO life_events (id, reference, type, registered_at, registered_by, payload)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			ev.ID, ev.Reference, ev.Type, Micros(now), ev.RegisteredBy, string(ev.Payload)); err != nil {
+			return fmt.Errorf("insert life event: %w", err)
+		}
+		if err := insertConsent(ctx, tx, ev.ID, &ev.Consent); err != nil {
+			return err
+		}
+		for _, d := range ev.Deliveries {
+			d.EventID = ev.ID
+			if err := insertDelivery(ctx, tx, d, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func insertConsent(ctx context.Context, tx *Tx, event joinedup.EventID, c *joinedup.Consent) error {
+	givenBy, err := json.Marshal(c.GivenBy)
+	if err != nil {
+		return err
+	}
+	onBehalf, err := json.Marshal(c.OnBehalf)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO consents (id, event_id, given_by, capacity, on_behalf, purpose, basis, recorded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, event, string(givenBy), c.Capacity, string(onBehalf), c.Purpose, c.Basis, Micros(c.RecordedAt)); err != nil {
+		return fmt.Errorf("insert consent: %w", err)
+	}
+	for i := range c.Decisions {
+		d := &c.Decisions[i]
+		d.DecidedAt = c.RecordedAt
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO consent_decisions (consent_id, service_id, decision, decided_at)
+			VALUES ($1, $2, $3, $4)`, c.ID, d.Service, d.Decision, Micros(d.DecidedAt)); err != nil {
+			return fmt.Errorf("insert consent decision: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertDelivery inserts a pending delivery and its outbox message. data is
+// the notice's own data, for kinds other than the life event itself.
+func insertDelivery(ctx context.Context, tx *Tx, d *joinedup.Delivery, data []byte) error {
+	now := tx.Now()
+	d.State = joinedup.StatePending
+	d.CreatedAt, d.UpdatedAt = now, now
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO deliveries (id, event_id, service_id, kind, data, state, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		d.ID, d.EventID, d.Service, d.Kind, string(data), d.State, Micros(now), Micros(now)); err != nil {
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	return insertOutbox(ctx, tx, d.ID, d.Service, 0)
+}
+
+// MessageID returns the JetStream message id of a delivery's generation.
+// Each replay of a delivery is a new generation, so it is not taken for a
+// duplicate of the first publish.
+func MessageID(id joinedup.DeliveryID, generation int) string {
+	return fmt.Sprintf("%s.%d", id, generation)
+}
+
+func insertOutbox(ctx context.Context, tx *Tx, id joinedup.DeliveryID, service joinedup.ServiceID, generation int) error {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO outbox (msg_id, delivery_id, service_id, created_at) VALUES ($1, $2, $3, $4)`,
+		MessageID(id, generation), id, service, Micros(tx.Now())); err != nil {
+		return fmt.Errorf("insert outbox message: %w", err)
+	}
+	return nil
+}
+
+// FindLifeEvent returns the life event with its consent, deliveries and
+// deferred actions, or ENOTFOUND.
+func (db *DB) FindLifeEvent(ctx context.Context, id joinedup.EventID) (*joinedup.LifeEvent, error) {
+	return db.findLifeEvent(ctx, "id", string(id))
+}
+
+// FindLifeEventByReference returns the life event with the given reference
+// number, or ENOTFOUND. The reference is matched without regard to case.
+func (db *DB) FindLifeEventByReference(ctx context.Context, reference string) (*joinedup.LifeEvent, error) {
+	return db.findLifeEvent(ctx, "reference", strings.ToUpper(strings.TrimSpace(reference)))
+}
+
+func (db *DB) findLifeEvent(ctx context.Context, column, value string) (*joinedup.LifeEvent, error) {
+	var ev *joinedup.LifeEvent
+	err := db.View(ctx, func(tx *Tx) error {
+		row := tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM life_events WHERE `+column+` = $1`, value)
+		var err error
+		ev, err = scanLifeEvent(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no life event with that %s.", column)
+		} else if err != nil {
+			return err
+		}
+		return loadEventDetail(ctx, tx, []*joinedup.LifeEvent{ev})
+	})
+	return ev, err
+}
+
+const eventColumns = `id, reference, type, registered_at, registered_by, payload`
+
+func scanLifeEvent(row interface{ Scan(...any) error }) (*joinedup.LifeEvent, error) {
+	var ev joinedup.LifeEvent
+	var at int64
+	var payload string
+	if err := row.Scan(&ev.ID, &ev.Reference, &ev.Type, &at, &ev.RegisteredBy, &payload); err != nil {
+		return nil, err
+	}
+	ev.RegisteredAt = FromMicros(at)
+	ev.Payload = json.RawMessage(payload)
+	ev.Deliveries = []*joinedup.Delivery{}
+	return &ev, nil
+}
+
+// loadEventDetail fills the consent, deliveries and actions of events.
+func loadEventDetail(ctx context.Context, tx *Tx, events []*joinedup.LifeEvent) error {
+	for _, ev := range events {
+		c, err := findConsent(ctx, tx, ev.ID)
+		if err != nil {
+			return err
+		}
+		ev.Consent = *c
+		if ev.Deliveries, err = queryDeliveries(ctx, tx, `WHERE event_id = $1 ORDER BY created_at, service_id, id`, ev.ID); err != nil {
+			return err
+		}
+		if ev.Actions, err = queryActions(ctx, tx, `WHERE event_id = $1 ORDER BY due, id`, ev.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup.Consent, error) {
+	var c joinedup.Consent
+	var givenBy, onBehalf string
+	var at int64
+	err := tx.QueryRowContext(ctx, `
+		SELECT id, given_by, capacity, on_behalf, purpose, basis, recorded_at
+		FROM consents WHERE event_id = $1`, event).
+		Scan(&c.ID, &givenBy, &c.Capacity, &onBehalf, &c.Purpose, &c.Basis, &at)
+	if err != nil {
+		return nil, fmt.Errorf("load consent: %w", err)
+	}
+	if err := json.Unmarshal([]byte(givenBy), &c.GivenBy); err != nil {
+		return nil, fmt.Errorf("decode consent giver: %w", err)
+	}
+	if err := json.Unmarshal([]byte(onBehalf), &c.OnBehalf); err != nil {
+		return nil, fmt.Errorf("decode consent subjects: %w", err)
+	}
+	c.RecordedAt = FromMicros(at)
+
+	rows, err := tx.QueryContext(ctx, `
+		SELECT service_id, decision, decided_at FROM consent_decisions
+		WHERE consent_id = $1 ORDER BY service_id`, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d joinedup.ConsentDecision
+		var at int64
+		if err := rows.Scan(&d.Service, &d.Decision, &at); err != nil {
+			return nil, err
+		}
+		d.DecidedAt = FromMicros(at)
+		c.Decisions = append(c.Decisions, d)
+	}
+	return &c, rows.Err()
+}
+
+// ListLifeEvents returns life events newest first and the number that
+// match the filter.
+func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
+	var where []string
+	var args []any
+	if f.Type != "" {
+		args = append(args, f.Type)
+		where = append(where, fmt.Sprintf("type = $%d", len(args)))
+	}
+	if f.State != "" {
+		args = append(args, string(f.State))
+		where = append(where, fmt.Sprintf("id IN (SELECT event_id FROM deliveries WHERE state = $%d)", len(args)))
+	}
+	clause := ""
+	if len(where) > 0 {
+		clause = " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+
+	var events []*joinedup.LifeEvent
+	var total int
+	err := db.View(ctx, func(tx *Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM life_events`+clause, args...).Scan(&total); err != nil {
+			return err
+		}
+		q := fmt.Sprintf(`SELECT %s FROM life_events%s ORDER BY registered_at DESC, id DESC LIMIT %d OFFSET %d`,
+			eventColumns, clause, limit, max(f.Offset, 0))
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			ev, err := scanLifeEvent(rows)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return loadEventDetail(ctx, tx, events)
+	})
+	return events, total, err
+}

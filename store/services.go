@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/joinedup/joinedup"
+)
+
+// UpsertOrganisation creates the organisation or renames it.
+func (db *DB) UpsertOrganisation(ctx context.Context, o joinedup.Organisation) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO organisations (id, name) VALUES ($1, $2)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name`, o.ID, o.Name)
+		return err
+	})
+}
+
+// ListOrganisations returns every organisation by id.
+func (db *DB) ListOrganisations(ctx context.Context) ([]joinedup.Organisation, error) {
+	var out []joinedup.Organisation
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM organisations ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o joinedup.Organisation
+			if err := rows.Scan(&o.ID, &o.Name); err != nil {
+				return err
+			}
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// CreateService stores a new service. A service with the same id is
+// ECONFLICT; an unknown organisation is EINVALID.
+func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
+			return err
+		}
+		s.CreatedAt = tx.Now()
+		return insertService(ctx, tx, s, false)
+	})
+}
+
+// PutService creates s or replaces the stored service with the same id.
+// The configuration file read at start uses it, so that editing the file
+// and restarting updates the service.
+func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
+			return err
+		}
+		if s.CreatedAt.IsZero() {
+			s.CreatedAt = tx.Now()
+		}
+		return insertService(ctx, tx, s, true)
+	})
+}
+
+func requireOrganisation(ctx context.Context, tx *Tx, id joinedup.OrgID) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM organisations WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return joinedup.Invalid("Unknown organisation",
+			joinedup.FieldError{Field: "/organisation", Message: fmt.Sprintf("There is no organisation %q", id)})
+	}
+	return err
+}
+
+func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace bool) error {
+	types, err := json.Marshal(s.EventTypes)
+	if err != nil {
+		return err
+	}
+	fields, err := json.Marshal(s.Fields)
+	if err != nil {
+		return err
+	}
+	q := `INSERT INTO services (id, organisation, name, event_types, fields, purpose,
+			endpoint_kind, endpoint_url, endpoint_subject, secret, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	if replace {
+		q += ` ON CONFLICT (id) DO UPDATE SET organisation = excluded.organisation,
+			name = excluded.name, event_types = excluded.event_types, fields = excluded.fields,
+			purpose = excluded.purpose, endpoint_kind = excluded.endpoint_kind,
+			endpoint_url = excluded.endpoint_url, endpoint_subject = excluded.endpoint_subject,
+			secret = excluded.secret`
+	}
+	_, err = tx.ExecContext(ctx, q, s.ID, s.Organisation, s.Name, string(types), string(fields), s.Purpose,
+		s.Endpoint.Kind, s.Endpoint.URL, s.Endpoint.Subject, s.Secret, Micros(s.CreatedAt))
+	var e *joinedup.Error
+	if errors.As(tx.db.wrap(err), &e) && e.Code == joinedup.ECONFLICT {
+		return &joinedup.Error{Code: joinedup.ECONFLICT, Message: fmt.Sprintf("A service with id %q already exists.", s.ID), Err: err}
+	}
+	return err
+}
+
+const serviceColumns = `id, organisation, name, event_types, fields, purpose,
+	endpoint_kind, endpoint_url, endpoint_subject, secret, created_at`
+
+func scanService(row interface{ Scan(...any) error }) (*joinedup.Service, error) {
+	var s joinedup.Service
+	var types, fields string
+	var created int64
+	if err := row.Scan(&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
+		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
+		return nil, fmt.Errorf("decode event types of service %s: %w", s.ID, err)
+	}
+	if err := json.Unmarshal([]byte(fields), &s.Fields); err != nil {
+		return nil, fmt.Errorf("decode fields of service %s: %w", s.ID, err)
+	}
+	s.CreatedAt = FromMicros(created)
+	return &s, nil
+}
+
+// FindService returns the service with the given id, secret included, or
+// ENOTFOUND.
+func (db *DB) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
+	var s *joinedup.Service
+	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		s, err = findService(ctx, tx, id)
+		return err
+	})
+	return s, err
+}
+
+func findService(ctx context.Context, tx *Tx, id joinedup.ServiceID) (*joinedup.Service, error) {
+	s, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no service %q.", id)
+	}
+	return s, err
+}
+
+// ListServices returns every service by id, secrets included.
+func (db *DB) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
+	var out []*joinedup.Service
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			s, err := scanService(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
