@@ -1,0 +1,301 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/storetest"
+)
+
+// seed creates an organisation and two services that take births.
+func seed(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "council", Name: "Test Council"}); err != nil {
+		t.Fatalf("upsert organisation: %v", err)
+	}
+	for _, id := range []joinedup.ServiceID{"school", "gp"} {
+		s := &joinedup.Service{
+			ID: id, Organisation: "council", Name: string(id), EventTypes: []string{joinedup.EventBirthRegistered},
+			Fields: []string{"child.name"}, Purpose: "test", Secret: "whsec_dGVzdA==",
+			Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:1/" + string(id)},
+		}
+		if err := db.CreateService(ctx, s); err != nil {
+			t.Fatalf("create service %s: %v", id, err)
+		}
+	}
+}
+
+// newEvent registers a birth with deliveries to the given services.
+func newEvent(t *testing.T, db *store.DB, services ...joinedup.ServiceID) *joinedup.LifeEvent {
+	t.Helper()
+	ev := &joinedup.LifeEvent{
+		ID: joinedup.EventID(joinedup.NewID("evt")), Reference: joinedup.NewReference(),
+		Type: joinedup.EventBirthRegistered, Payload: json.RawMessage(`{"child":{"name":{"given":"Zoë"}}}`),
+		Consent: joinedup.Consent{ID: joinedup.ConsentID(joinedup.NewID("con")), GivenBy: joinedup.Name{Given: "Sam", Family: "O’Neill"},
+			Capacity: "father", OnBehalf: []string{"child"}, Purpose: joinedup.PurposeTellUsOnce, Basis: "consent"},
+	}
+	for _, s := range services {
+		ev.Consent.Decisions = append(ev.Consent.Decisions, joinedup.ConsentDecision{Service: s, Decision: joinedup.ConsentGiven})
+		ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{ID: joinedup.DeliveryID(joinedup.NewID("dlv")), Service: s, Kind: ev.Type})
+	}
+	if err := db.CreateLifeEvent(context.Background(), ev); err != nil {
+		t.Fatalf("create life event: %v", err)
+	}
+	return ev
+}
+
+// drainOutbox publishes every outbox message and returns their delivery ids.
+func drainOutbox(t *testing.T, db *store.DB) []joinedup.DeliveryID {
+	t.Helper()
+	var out []joinedup.DeliveryID
+	_, err := db.RelayOutbox(context.Background(), 100, func(msgs []store.OutboxMessage) []string {
+		var ids []string
+		for _, m := range msgs {
+			out = append(out, m.Delivery)
+			ids = append(ids, m.MsgID)
+		}
+		return ids
+	})
+	if err != nil {
+		t.Fatalf("relay outbox: %v", err)
+	}
+	return out
+}
+
+func TestServices(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+
+		got, err := db.FindService(ctx, "school")
+		if err != nil {
+			t.Fatalf("find service: %v", err)
+		}
+		if got.Endpoint.URL != "http://127.0.0.1:1/school" || len(got.Fields) != 1 || !got.Takes(joinedup.EventBirthRegistered) {
+			t.Errorf("found service %+v, want the one created", got)
+		}
+
+		dup := &joinedup.Service{ID: "school", Organisation: "council", Endpoint: joinedup.Endpoint{Kind: "webhook"}}
+		if err := db.CreateService(ctx, dup); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Errorf("create duplicate service: got %v, want conflict", err)
+		}
+		orphan := &joinedup.Service{ID: "x", Organisation: "nobody", Endpoint: joinedup.Endpoint{Kind: "webhook"}}
+		if err := db.CreateService(ctx, orphan); joinedup.ErrorCode(err) != joinedup.EINVALID {
+			t.Errorf("create service of unknown organisation: got %v, want invalid", err)
+		}
+		if _, err := db.FindService(ctx, "missing"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("find missing service: got %v, want not found", err)
+		}
+		all, err := db.ListServices(ctx)
+		if err != nil || len(all) != 2 {
+			t.Errorf("list services: got %d services, err %v; want 2", len(all), err)
+		}
+	})
+}
+
+func TestLifeEventRoundTrip(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "school", "gp")
+
+		got, err := db.FindLifeEventByReference(ctx, ev.Reference)
+		if err != nil {
+			t.Fatalf("find by reference: %v", err)
+		}
+		if string(got.Payload) != string(ev.Payload) {
+			t.Errorf("payload = %s, want %s", got.Payload, ev.Payload)
+		}
+		if got.Consent.GivenBy != ev.Consent.GivenBy {
+			t.Errorf("consent given by %+v, want %+v", got.Consent.GivenBy, ev.Consent.GivenBy)
+		}
+		if len(got.Deliveries) != 2 || got.Deliveries[0].State != joinedup.StatePending {
+			t.Errorf("deliveries = %+v, want two pending", got.Deliveries)
+		}
+		if !got.RegisteredAt.Equal(ev.RegisteredAt.Truncate(time.Microsecond)) {
+			t.Errorf("registered at %v, want %v", got.RegisteredAt, ev.RegisteredAt)
+		}
+		if _, err := db.FindLifeEvent(ctx, "evt_missing"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("find missing event: got %v, want not found", err)
+		}
+
+		events, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{State: joinedup.StatePending})
+		if err != nil || total != 1 || len(events) != 1 {
+			t.Errorf("list pending events: got %d of %d, err %v; want 1 of 1", len(events), total, err)
+		}
+	})
+}
+
+func TestDeliveryLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "school", "gp")
+
+		if got := drainOutbox(t, db); len(got) != 2 {
+			t.Fatalf("outbox held %d messages, want 2", len(got))
+		}
+		if got := drainOutbox(t, db); len(got) != 0 {
+			t.Fatalf("outbox held %d messages after draining, want 0", len(got))
+		}
+
+		school, gp := ev.Deliveries[0].ID, ev.Deliveries[1].ID
+		task, err := db.LoadTask(ctx, school)
+		if err != nil {
+			t.Fatalf("load task: %v", err)
+		}
+		if task.Reference != ev.Reference || task.Service.ID != "school" || task.Generation != 0 {
+			t.Errorf("task = %+v, want the school's delivery of generation 0", task)
+		}
+
+		// The school acts and asks for a deferred action; repeating the
+		// outcome changes nothing.
+		outcome := joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded",
+			Deferred: []joinedup.DeferredRequest{{Action: "nursery-contact", Due: joinedup.Date{Year: 2029, Month: 9, Day: 1}}}}
+		for i, want := range []bool{true, false} {
+			changed, err := db.RecordOutcome(ctx, "school", school, outcome)
+			if err != nil || changed != want {
+				t.Errorf("record outcome %d: changed %v, err %v; want %v", i, changed, err, want)
+			}
+		}
+		if _, err := db.RecordOutcome(ctx, "gp", school, outcome); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("outcome from another service: got %v, want not found", err)
+		}
+
+		// The GP fails until dead-lettered, then is replayed.
+		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now().Add(time.Second), false); err != nil {
+			t.Fatalf("record failure: %v", err)
+		}
+		if err := db.ReplayDelivery(ctx, gp); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Errorf("replay a retrying delivery: got %v, want conflict", err)
+		}
+		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Time{}, true); err != nil {
+			t.Fatalf("record failure: %v", err)
+		}
+		d, err := db.FindDelivery(ctx, gp)
+		if err != nil || d.State != joinedup.StateDeadLettered || d.Attempts != 2 {
+			t.Fatalf("gp delivery = %+v, err %v; want dead-lettered after 2 attempts", d, err)
+		}
+		if err := db.ReplayDelivery(ctx, gp); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		if got := drainOutbox(t, db); len(got) != 1 || got[0] != gp {
+			t.Errorf("outbox after replay = %v, want [%s]", got, gp)
+		}
+		// An attempt of the old generation no longer counts.
+		if err := db.RecordFailure(ctx, gp, 0, "late", time.Time{}, true); err != nil {
+			t.Fatalf("record stale failure: %v", err)
+		}
+		if d, _ := db.FindDelivery(ctx, gp); d.State != joinedup.StatePending || d.Attempts != 0 {
+			t.Errorf("gp delivery after stale failure = %s with %d attempts, want pending with 0", d.State, d.Attempts)
+		}
+
+		got, err := db.FindLifeEvent(ctx, ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Actions) != 1 || got.Actions[0].State != joinedup.ActionScheduled {
+			t.Errorf("actions = %+v, want one scheduled", got.Actions)
+		}
+	})
+}
+
+func TestDeferredActionFiresOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "school")
+		drainOutbox(t, db)
+		due := joinedup.Date{Year: 2029, Month: 9, Day: 1}
+		if _, err := db.RecordOutcome(ctx, "school", ev.Deliveries[0].ID, joinedup.Outcome{Status: joinedup.OutcomeActed,
+			Deferred: []joinedup.DeferredRequest{{Action: "nursery-contact", Due: due}}}); err != nil {
+			t.Fatal(err)
+		}
+
+		tests := []struct {
+			name  string
+			today joinedup.Date
+			want  int
+		}{
+			{"day before", due.AddDate(0, 0, -1), 0},
+			{"due date", due, 1},
+			{"day after", due.AddDate(0, 0, 1), 0},
+		}
+		for _, tt := range tests {
+			fired, err := db.FireDueActions(ctx, tt.today, 10)
+			if err != nil {
+				t.Fatalf("%s: fire due actions: %v", tt.name, err)
+			}
+			if len(fired) != tt.want {
+				t.Errorf("%s: fired %d actions, want %d", tt.name, len(fired), tt.want)
+			}
+		}
+		msgs := drainOutbox(t, db)
+		if len(msgs) != 1 {
+			t.Fatalf("outbox after firing = %v, want one action.due delivery", msgs)
+		}
+		task, err := db.LoadTask(ctx, msgs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data store.ActionDue
+		if err := json.Unmarshal(task.Data, &data); err != nil || data.Action != "nursery-contact" || data.Due != due {
+			t.Errorf("action.due data = %s (err %v), want nursery-contact on %s", task.Data, err, due)
+		}
+		if task.Delivery.Kind != joinedup.EventActionDue {
+			t.Errorf("kind = %q, want %q", task.Delivery.Kind, joinedup.EventActionDue)
+		}
+	})
+}
+
+func TestWithdrawConsent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "school", "gp")
+		drainOutbox(t, db)
+		school, gp := ev.Deliveries[0].ID, ev.Deliveries[1].ID
+		if _, err := db.RecordOutcome(ctx, "school", school, joinedup.Outcome{Status: joinedup.OutcomeActed,
+			Deferred: []joinedup.DeferredRequest{{Action: "nursery-contact", Due: joinedup.Date{Year: 2029, Month: 9, Day: 1}}}}); err != nil {
+			t.Fatal(err)
+		}
+
+		w, err := db.WithdrawConsent(ctx, ev.ID, "school")
+		if err != nil {
+			t.Fatalf("withdraw: %v", err)
+		}
+		if len(w.Notices) != 1 || len(w.Actions) != 1 || len(w.Cancelled) != 0 {
+			t.Errorf("withdrawal = %+v, want one notice and one cancelled action", w)
+		}
+		if _, err := db.WithdrawConsent(ctx, ev.ID, "school"); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Errorf("withdraw twice: got %v, want conflict", err)
+		}
+
+		msgs := drainOutbox(t, db)
+		if len(msgs) != 1 {
+			t.Fatalf("outbox after withdrawal = %v, want one notice", msgs)
+		}
+		task, err := db.LoadTask(ctx, msgs[0])
+		if err != nil || task.Delivery.Kind != joinedup.EventConsentWithdrawn || task.Service.ID != "school" {
+			t.Fatalf("notice task = %+v, err %v; want a withdrawal notice to the school", task, err)
+		}
+
+		got, _ := db.FindLifeEvent(ctx, ev.ID)
+		if got.Consent.Given("school") || !got.Consent.Given("gp") {
+			t.Errorf("consent after withdrawal: school %v, gp %v; want false, true", got.Consent.Given("school"), got.Consent.Given("gp"))
+		}
+		for _, d := range got.Deliveries {
+			if d.ID == gp && d.State != joinedup.StatePending {
+				t.Errorf("gp delivery is %s, want untouched pending", d.State)
+			}
+		}
+		if fired, _ := db.FireDueActions(ctx, joinedup.Date{Year: 2030, Month: 1, Day: 1}, 10); len(fired) != 0 {
+			t.Errorf("cancelled action fired: %+v", fired)
+		}
+	})
+}
