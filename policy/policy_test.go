@@ -1,0 +1,545 @@
+package policy_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
+)
+
+var now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// Synthetic principals, one per role. The resident "res-ada" is the
+// subject of the records below; "res-ben" is another resident.
+var (
+	registrar = policy.Principal{ID: "staff-reg", Role: policy.RoleRegistrar, Organisation: "council"}
+	worker    = policy.Principal{ID: "staff-sw", Role: policy.RoleSocialWorker, Organisation: "council"}
+	officer   = policy.Principal{ID: "staff-cb", Role: policy.RoleServiceOfficer, Organisation: "hmrc", Services: []joinedup.ServiceID{"child-benefit"}}
+	operator  = policy.Principal{ID: "staff-ops", Role: policy.RoleOperator, Organisation: "council"}
+	dpo       = policy.Principal{ID: "staff-dpo", Role: policy.RoleDataProtectionOfficer, Organisation: "council"}
+	ada       = policy.Principal{ID: "res-ada", Role: policy.RoleResident}
+	ben       = policy.Principal{ID: "res-ben", Role: policy.RoleResident}
+)
+
+// resources returns one resource of each kind about the resident subject,
+// as sent to child-benefit where that applies.
+func resources(subject string) map[policy.Kind]policy.Resource {
+	return map[policy.Kind]policy.Resource{
+		policy.KindRecord:           {Kind: policy.KindRecord, ID: subject, Subject: subject},
+		policy.KindLifeEvent:        {Kind: policy.KindLifeEvent, ID: "evt-1", Subject: subject, Organisation: "council", Recipients: []joinedup.ServiceID{"child-benefit", "gp-practice"}},
+		policy.KindDelivery:         {Kind: policy.KindDelivery, ID: "dlv-1", Subject: subject, Organisation: "hmrc", Service: "child-benefit"},
+		policy.KindNotices:          {Kind: policy.KindNotices, ID: "child-benefit", Organisation: "hmrc", Service: "child-benefit"},
+		policy.KindAuditLog:         {Kind: policy.KindAuditLog, ID: subject, Subject: subject},
+		policy.KindBreakGlassReview: {Kind: policy.KindBreakGlassReview, ID: "bg-1", Subject: subject, Worker: "staff-sw"},
+	}
+}
+
+func load(t *testing.T) *policy.Policies {
+	t.Helper()
+	p, err := policy.Default()
+	if err != nil {
+		t.Fatalf("load default policies: %v", err)
+	}
+	return p
+}
+
+// access is the purpose and relationship that a role usually gives.
+type access struct {
+	principal    policy.Principal
+	purpose      string
+	relationship policy.Relationship
+}
+
+var roles = map[policy.Role]access{
+	policy.RoleRegistrar:             {registrar, policy.PurposeRegistration, policy.RelationshipNone},
+	policy.RoleSocialWorker:          {worker, policy.PurposeSocialCare, policy.RelationshipAllocatedWorker},
+	policy.RoleServiceOfficer:        {officer, policy.PurposeServiceDelivery, policy.RelationshipNone},
+	policy.RoleOperator:              {operator, policy.PurposeOperations, policy.RelationshipNone},
+	policy.RoleDataProtectionOfficer: {dpo, policy.PurposeAudit, policy.RelationshipNone},
+	policy.RoleResident:              {ada, policy.PurposeSubjectAccess, policy.RelationshipSelf},
+}
+
+// TestReadEachRoleEachKind covers every role against every kind of
+// resource with the role's usual purpose and relationship, then takes the
+// purpose away, gives a wrong purpose, and takes the relationship away:
+// each of those must be denied.
+func TestReadEachRoleEachKind(t *testing.T) {
+	p := load(t)
+	res := resources("res-ada")
+
+	// The policy that allows each role to read each kind; "" means denied.
+	want := map[policy.Role]map[policy.Kind]string{
+		policy.RoleRegistrar: {
+			policy.KindLifeEvent: "registrar-life-event",
+		},
+		policy.RoleSocialWorker: {
+			policy.KindRecord:    "social-worker-allocated",
+			policy.KindLifeEvent: "social-worker-allocated",
+		},
+		policy.RoleServiceOfficer: {
+			policy.KindLifeEvent: "service-officer-life-event-sent",
+			policy.KindDelivery:  "service-officer-delivery",
+			policy.KindNotices:   "service-officer-notices",
+		},
+		policy.RoleOperator: {
+			policy.KindDelivery: "operator-delivery",
+		},
+		policy.RoleDataProtectionOfficer: {
+			policy.KindAuditLog:         "data-protection-officer-audit-log",
+			policy.KindBreakGlassReview: "data-protection-officer-break-glass-review",
+		},
+		policy.RoleResident: {
+			policy.KindRecord:    "resident-own-data",
+			policy.KindLifeEvent: "resident-own-data",
+			policy.KindDelivery:  "resident-own-data",
+			policy.KindAuditLog:  "resident-own-data",
+		},
+	}
+
+	for _, role := range policy.Roles {
+		a := roles[role]
+		for _, kind := range policy.Kinds {
+			base := policy.Request{
+				Principal:    a.principal,
+				Action:       policy.ActionRead,
+				Resource:     res[kind],
+				Purpose:      a.purpose,
+				Relationship: a.relationship,
+				Now:          now,
+			}
+			reason := want[role][kind]
+
+			t.Run(string(role)+"/"+string(kind), func(t *testing.T) {
+				got := p.Decide(base)
+				if got.Allowed != (reason != "") {
+					t.Fatalf("Allowed = %v, want %v (reasons %v)", got.Allowed, reason != "", got.Reasons)
+				}
+				if reason != "" && !slices.Contains(got.Reasons, reason) {
+					t.Errorf("Reasons = %v, want them to contain %q", got.Reasons, reason)
+				}
+				if len(got.Errors) > 0 {
+					t.Errorf("Errors = %v, want none", got.Errors)
+				}
+			})
+			if reason == "" {
+				continue
+			}
+
+			t.Run(string(role)+"/"+string(kind)+"/no purpose", func(t *testing.T) {
+				r := base
+				r.Purpose = ""
+				if got := p.Decide(r); got.Allowed {
+					t.Errorf("Allowed = true with no purpose, want false (reasons %v)", got.Reasons)
+				}
+			})
+			t.Run(string(role)+"/"+string(kind)+"/wrong purpose", func(t *testing.T) {
+				r := base
+				r.Purpose = "marketing"
+				if got := p.Decide(r); got.Allowed {
+					t.Errorf("Allowed = true for purpose marketing, want false (reasons %v)", got.Reasons)
+				}
+			})
+			if a.relationship != policy.RelationshipNone {
+				t.Run(string(role)+"/"+string(kind)+"/no relationship", func(t *testing.T) {
+					r := base
+					r.Relationship = policy.RelationshipNone
+					if got := p.Decide(r); got.Allowed {
+						t.Errorf("Allowed = true with no relationship, want false (reasons %v)", got.Reasons)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	p := load(t)
+	adas := resources("res-ada")
+	grant := &policy.Grant{ID: "bg-1", Worker: "staff-sw", Resident: "res-ada", Reason: "Neighbour reports no answer for two days", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+
+	tests := []struct {
+		name        string
+		req         policy.Request
+		wantAllowed bool
+		wantReasons []string
+	}{
+		{
+			name:        "resident reads another resident's record",
+			req:         policy.Request{Principal: ben, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident reads another resident's life events",
+			req:         policy.Request{Principal: ben, Action: policy.ActionRead, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident reads another resident's audit entries",
+			req:         policy.Request{Principal: ben, Action: policy.ActionRead, Resource: adas[policy.KindAuditLog], Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident reads another resident's deliveries",
+			req:         policy.Request{Principal: ben, Action: policy.ActionRead, Resource: adas[policy.KindDelivery], Purpose: policy.PurposeSubjectAccess},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident reads the whole audit log",
+			req:         policy.Request{Principal: ada, Action: policy.ActionRead, Resource: policy.Resource{Kind: policy.KindAuditLog, ID: "all"}, Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident reads a service's notices",
+			req:         policy.Request{Principal: ada, Action: policy.ActionRead, Resource: adas[policy.KindNotices], Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident writes own record",
+			req:         policy.Request{Principal: ada, Action: policy.ActionWrite, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "parent reads child's life event",
+			req:         policy.Request{Principal: ben, Action: policy.ActionRead, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeSubjectAccess, Relationship: policy.RelationshipParent},
+			wantAllowed: true,
+			wantReasons: []string{"parent-child-data"},
+		},
+		{
+			name:        "parent withdraws consent for child",
+			req:         policy.Request{Principal: ben, Action: policy.ActionWrite, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeConsent, Relationship: policy.RelationshipParent},
+			wantAllowed: true,
+			wantReasons: []string{"resident-consent"},
+		},
+		{
+			name:        "resident withdraws consent for another resident",
+			req:         policy.Request{Principal: ben, Action: policy.ActionWrite, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeConsent, Relationship: policy.RelationshipSelf},
+			wantAllowed: false,
+		},
+		{
+			name:        "resident withdraws own consent",
+			req:         policy.Request{Principal: ada, Action: policy.ActionWrite, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeConsent, Relationship: policy.RelationshipSelf},
+			wantAllowed: true,
+			wantReasons: []string{"resident-consent"},
+		},
+		{
+			name: "service officer reads life event not sent to their service",
+			req: policy.Request{Principal: officer, Action: policy.ActionRead, Purpose: policy.PurposeServiceDelivery,
+				Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "evt-2", Subject: "res-ada", Organisation: "council", Recipients: []joinedup.ServiceID{"gp-practice", "school"}}},
+			wantAllowed: false,
+		},
+		{
+			name: "service officer reads life event sent to no one",
+			req: policy.Request{Principal: officer, Action: policy.ActionRead, Purpose: policy.PurposeServiceDelivery,
+				Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "evt-3", Subject: "res-ada", Organisation: "council", Recipients: []joinedup.ServiceID{}}},
+			wantAllowed: false,
+		},
+		{
+			name: "service officer reads another service's notices",
+			req: policy.Request{Principal: officer, Action: policy.ActionRead, Purpose: policy.PurposeServiceDelivery,
+				Resource: policy.Resource{Kind: policy.KindNotices, ID: "school", Organisation: "council", Service: "school"}},
+			wantAllowed: false,
+		},
+		{
+			name: "service officer reports outcome for another service",
+			req: policy.Request{Principal: officer, Action: policy.ActionWrite, Purpose: policy.PurposeServiceDelivery,
+				Resource: policy.Resource{Kind: policy.KindDelivery, ID: "dlv-2", Subject: "res-ada", Organisation: "council", Service: "school"}},
+			wantAllowed: false,
+		},
+		{
+			name:        "service officer reports outcome for own service",
+			req:         policy.Request{Principal: officer, Action: policy.ActionWrite, Resource: adas[policy.KindDelivery], Purpose: policy.PurposeServiceDelivery},
+			wantAllowed: true,
+			wantReasons: []string{"service-officer-delivery"},
+		},
+		{
+			name:        "service officer reads resident's record",
+			req:         policy.Request{Principal: officer, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeServiceDelivery, Relationship: policy.RelationshipAllocatedWorker},
+			wantAllowed: false,
+		},
+		{
+			name: "registrar reads another organisation's life event",
+			req: policy.Request{Principal: registrar, Action: policy.ActionRead, Purpose: policy.PurposeRegistration,
+				Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "evt-4", Subject: "res-ada", Organisation: "other-council"}},
+			wantAllowed: false,
+		},
+		{
+			name:        "registrar registers a life event",
+			req:         policy.Request{Principal: registrar, Action: policy.ActionWrite, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeRegistration},
+			wantAllowed: true,
+			wantReasons: []string{"registrar-life-event"},
+		},
+		{
+			name:        "registrar reads resident's record",
+			req:         policy.Request{Principal: registrar, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeRegistration},
+			wantAllowed: false,
+		},
+		{
+			name:        "operator replays a delivery",
+			req:         policy.Request{Principal: operator, Action: policy.ActionWrite, Resource: adas[policy.KindDelivery], Purpose: policy.PurposeOperations},
+			wantAllowed: true,
+			wantReasons: []string{"operator-delivery"},
+		},
+		{
+			name:        "operator reads a life event",
+			req:         policy.Request{Principal: operator, Action: policy.ActionRead, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeOperations},
+			wantAllowed: false,
+		},
+		{
+			name:        "social worker writes allocated resident's record",
+			req:         policy.Request{Principal: worker, Action: policy.ActionWrite, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSocialCare, Relationship: policy.RelationshipAllocatedWorker},
+			wantAllowed: true,
+			wantReasons: []string{"social-worker-allocated"},
+		},
+		{
+			name:        "social worker reads audit log",
+			req:         policy.Request{Principal: worker, Action: policy.ActionRead, Resource: adas[policy.KindAuditLog], Purpose: policy.PurposeAudit, Relationship: policy.RelationshipAllocatedWorker},
+			wantAllowed: false,
+		},
+		{
+			name:        "social worker obtains break glass",
+			req:         policy.Request{Principal: worker, Action: policy.ActionBreakGlass, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding},
+			wantAllowed: true,
+			wantReasons: []string{"social-worker-obtain-break-glass"},
+		},
+		{
+			name:        "social worker obtains break glass when allocated",
+			req:         policy.Request{Principal: worker, Action: policy.ActionBreakGlass, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding, Relationship: policy.RelationshipAllocatedWorker},
+			wantAllowed: false,
+		},
+		{
+			name:        "service officer obtains break glass",
+			req:         policy.Request{Principal: officer, Action: policy.ActionBreakGlass, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding},
+			wantAllowed: false,
+		},
+		{
+			name:        "social worker reads record with grant",
+			req:         policy.Request{Principal: worker, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: grant},
+			wantAllowed: true,
+			wantReasons: []string{"social-worker-break-glass"},
+		},
+		{
+			name:        "social worker reads life event with grant",
+			req:         policy.Request{Principal: worker, Action: policy.ActionRead, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeSafeguarding, BreakGlass: grant},
+			wantAllowed: true,
+			wantReasons: []string{"social-worker-break-glass"},
+		},
+		{
+			name:        "social worker reads record without grant",
+			req:         policy.Request{Principal: worker, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding},
+			wantAllowed: false,
+		},
+		{
+			name:        "social worker writes record with grant",
+			req:         policy.Request{Principal: worker, Action: policy.ActionWrite, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: grant},
+			wantAllowed: false,
+		},
+		{
+			name:        "grant used after expiry",
+			req:         policy.Request{Principal: worker, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: grant, Now: now.Add(time.Hour)},
+			wantAllowed: false,
+		},
+		{
+			name:        "grant used for another resident",
+			req:         policy.Request{Principal: worker, Action: policy.ActionRead, Resource: resources("res-ben")[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: grant},
+			wantAllowed: false,
+		},
+		{
+			name: "grant used by another worker",
+			req: policy.Request{Principal: policy.Principal{ID: "staff-sw2", Role: policy.RoleSocialWorker, Organisation: "council"},
+				Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: grant},
+			wantAllowed: false,
+		},
+		{
+			name: "grant used by a service officer with the worker's id",
+			req: policy.Request{Principal: policy.Principal{ID: "staff-sw", Role: policy.RoleServiceOfficer, Organisation: "council"},
+				Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: grant},
+			wantAllowed: false,
+		},
+		{
+			name:        "officer reviews break glass",
+			req:         policy.Request{Principal: dpo, Action: policy.ActionWrite, Resource: adas[policy.KindBreakGlassReview], Purpose: policy.PurposeAudit},
+			wantAllowed: true,
+			wantReasons: []string{"data-protection-officer-break-glass-review"},
+		},
+		{
+			name: "officer reviews own break glass",
+			req: policy.Request{Principal: dpo, Action: policy.ActionWrite, Purpose: policy.PurposeAudit,
+				Resource: policy.Resource{Kind: policy.KindBreakGlassReview, ID: "bg-2", Subject: "res-ada", Worker: "staff-dpo"}},
+			wantAllowed: false,
+			wantReasons: []string{"no-self-review"},
+		},
+		{
+			name:        "unknown role",
+			req:         policy.Request{Principal: policy.Principal{ID: "staff-x", Role: "admin"}, Action: policy.ActionRead, Resource: adas[policy.KindAuditLog], Purpose: policy.PurposeAudit},
+			wantAllowed: false,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.req.Now.IsZero() {
+				tt.req.Now = now
+			}
+			got := p.Decide(tt.req)
+			if got.Allowed != tt.wantAllowed {
+				t.Errorf("Allowed = %v, want %v (reasons %v)", got.Allowed, tt.wantAllowed, got.Reasons)
+			}
+			if diff := cmp.Diff(tt.wantReasons, got.Reasons); diff != "" {
+				t.Errorf("Reasons mismatch (-want +got):\n%s", diff)
+			}
+			if len(got.Errors) > 0 {
+				t.Errorf("Errors = %v, want none", got.Errors)
+			}
+		})
+	}
+}
+
+func TestGrantBreakGlass(t *testing.T) {
+	p := load(t)
+
+	g, d, err := p.GrantBreakGlass(worker, "res-ada", "  Neighbour reports no answer for two days ", now, time.Hour)
+	if err != nil {
+		t.Fatalf("GrantBreakGlass: %v", err)
+	}
+	if g.Reason != "Neighbour reports no answer for two days" {
+		t.Errorf("Reason = %q, want it trimmed", g.Reason)
+	}
+	if !g.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Errorf("ExpiresAt = %v, want %v", g.ExpiresAt, now.Add(time.Hour))
+	}
+	if g.Worker != worker.ID || g.Resident != "res-ada" {
+		t.Errorf("grant is for %s on %s, want %s on res-ada", g.Worker, g.Resident, worker.ID)
+	}
+	if g.ID == "" {
+		t.Error("ID is empty")
+	}
+	if diff := cmp.Diff([]string{"social-worker-obtain-break-glass"}, d.Reasons); diff != "" {
+		t.Errorf("Reasons mismatch (-want +got):\n%s", diff)
+	}
+
+	read := p.Decide(policy.Request{Principal: worker, Action: policy.ActionRead, Resource: resources("res-ada")[policy.KindRecord], Purpose: policy.PurposeSafeguarding, BreakGlass: g, Now: now.Add(59 * time.Minute)})
+	if !read.Allowed || !slices.Contains(read.Reasons, "social-worker-break-glass") {
+		t.Errorf("read with the grant = %+v, want allowed by social-worker-break-glass", read)
+	}
+
+	tests := []struct {
+		name      string
+		principal policy.Principal
+		resident  string
+		reason    string
+		ttl       time.Duration
+		wantCode  string
+	}{
+		{"empty reason", worker, "res-ada", "   ", time.Hour, joinedup.EINVALID},
+		{"long reason", worker, "res-ada", strings.Repeat("a", policy.MaxBreakGlassReason+1), time.Hour, joinedup.EINVALID},
+		{"zero duration", worker, "res-ada", "urgent", 0, joinedup.EINVALID},
+		{"long duration", worker, "res-ada", "urgent", policy.MaxBreakGlassDuration + time.Second, joinedup.EINVALID},
+		{"no resident", worker, "", "urgent", time.Hour, joinedup.EINVALID},
+		{"registrar", registrar, "res-ada", "urgent", time.Hour, joinedup.EFORBIDDEN},
+		{"resident", ben, "res-ada", "urgent", time.Hour, joinedup.EFORBIDDEN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, _, err := p.GrantBreakGlass(tt.principal, tt.resident, tt.reason, now, tt.ttl)
+			if got := joinedup.ErrorCode(err); got != tt.wantCode {
+				t.Errorf("error code = %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if g != nil {
+				t.Errorf("grant = %+v, want nil", g)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	const good = "@id(\"a\")\npermit (principal, action, resource);\n"
+	tests := []struct {
+		name    string
+		files   fstest.MapFS
+		wantErr []string // parts the message must contain; none means success
+	}{
+		{
+			name:  "valid",
+			files: fstest.MapFS{"a.cedar": {Data: []byte(good)}, "notes.txt": {Data: []byte("not a policy")}},
+		},
+		{
+			name:    "syntax error",
+			files:   fstest.MapFS{"a.cedar": {Data: []byte(good)}, "broken.cedar": {Data: []byte("@id(\"b\")\npermit (principal, action, resource)\nwhen { context.purpose == };\n")}},
+			wantErr: []string{"broken.cedar:3:"},
+		},
+		{
+			name:    "missing id",
+			files:   fstest.MapFS{"a.cedar": {Data: []byte("\n\npermit (principal, action, resource);\n")}},
+			wantErr: []string{"a.cedar:3", "@id"},
+		},
+		{
+			name:    "duplicate id",
+			files:   fstest.MapFS{"a.cedar": {Data: []byte(good)}, "b.cedar": {Data: []byte("\n" + good)}},
+			wantErr: []string{`"a"`, "b.cedar:2", "a.cedar:1"},
+		},
+		{
+			name:    "no files",
+			files:   fstest.MapFS{"readme.txt": {Data: []byte("x")}},
+			wantErr: []string{"no .cedar files"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := policy.Load(tt.files)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if diff := cmp.Diff([]string{"a"}, p.IDs()); diff != "" {
+					t.Errorf("IDs mismatch (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error containing %q", tt.wantErr)
+			}
+			for _, part := range tt.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not contain %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	p, err := policy.LoadDir(dir)
+	if err == nil {
+		t.Fatalf("LoadDir of an empty directory = %v, want an error", p.IDs())
+	}
+}
+
+// TestDefaultIDs lists the shipped policies, so that adding or removing one
+// is a deliberate change to this test as well.
+func TestDefaultIDs(t *testing.T) {
+	want := []string{
+		"data-protection-officer-audit-log",
+		"data-protection-officer-break-glass-review",
+		"no-self-review",
+		"operator-delivery",
+		"parent-child-data",
+		"registrar-life-event",
+		"resident-consent",
+		"resident-own-data",
+		"service-officer-delivery",
+		"service-officer-life-event-sent",
+		"service-officer-notices",
+		"social-worker-allocated",
+		"social-worker-break-glass",
+		"social-worker-obtain-break-glass",
+	}
+	if diff := cmp.Diff(want, load(t).IDs()); diff != "" {
+		t.Errorf("IDs mismatch (-want +got):\n%s", diff)
+	}
+}
