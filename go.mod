@@ -3,6 +3,7 @@ module github.com/joinedup/joinedup
 go 1.26.8
 
 require (
+	github.com/agnivade/levenshtein v1.2.2
 	github.com/cedar-policy/cedar-go v1.9.2
 	github.com/chromedp/chromedp v0.23.1
 	github.com/coreos/go-oidc/v3 v3.21.0

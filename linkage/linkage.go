@@ -1,0 +1,193 @@
+// Package linkage recognises a person across the records that different
+// services hold about them.
+//
+// Records are normalised (Unicode NFC, case and accents folded, both
+// apostrophes dropped, hyphens read as spaces, Mc read as Mac) and then
+// compared field by field with comparators that fit each field:
+// Jaro–Winkler, Damerau–Levenshtein, Soundex, nicknames and initials for
+// names; transposed day and month, one-digit and one-year errors for dates
+// of birth; unit, sector and district for postcodes. A Fellegi–Sunter
+// model turns the comparison levels into a match weight, with term-
+// frequency adjustment for names, and Estimate learns the model's m and u
+// probabilities from unlabelled records by expectation maximisation. The
+// same valid NHS number or National Insurance number decides a match
+// without the model.
+//
+// Candidate pairs come from several blocking rules at once (date of birth,
+// phonetic names, postcode, identifiers), so a record with one corrupted
+// field is still compared with its match.
+//
+// A Decision is "match" only at or above the model's match weight and
+// never when the given names disagree and no identifier agrees, because
+// twins share every other field. Pairs between the possible and the match
+// weight are "possible" and are for a person to review; nothing is linked
+// automatically below the match weight.
+package linkage
+
+import (
+	"hash/maphash"
+	"slices"
+	"sync"
+
+	"github.com/joinedup/joinedup"
+)
+
+// Record is one holder's record of a person, as held. Every field may be
+// empty.
+type Record struct {
+	ID           string // the holder's own id for the record
+	GivenName    string // as entered
+	FamilyName   string
+	DateOfBirth  string // YYYY-MM-DD as held; may be empty or invalid, which the comparators tolerate
+	Sex          string
+	AddressLines []string
+	Town         string
+	Postcode     string
+	NINO         string // National Insurance number
+	NHSNumber    string
+	UPRN         string
+	Email        string
+}
+
+// Decision is the outcome of matching a record.
+type Decision string
+
+// Decisions.
+const (
+	Match    Decision = "match"    // the same person; may be linked automatically
+	Possible Decision = "possible" // may be the same person; a person must review it
+	None     Decision = "none"     // no candidate is likely to be the same person
+)
+
+// FieldComparison is how one field of a pair compared: the level reached
+// and the weight it added, in bits (log2 of the Bayes factor).
+type FieldComparison struct {
+	Field  string
+	Level  string
+	Weight float64
+}
+
+// Result is the best candidate for a record.
+type Result struct {
+	Decision    Decision
+	CandidateID string
+	Weight      float64 // match weight, log2 Bayes factor
+	Probability float64
+	Fields      []FieldComparison
+}
+
+// Index holds records to match against. It is safe for concurrent use.
+type Index struct {
+	model *compiled
+	seed  maphash.Seed
+
+	mu      sync.RWMutex
+	records []prepared
+	ids     map[string]int32
+	blocks  blockIndex
+	terms   termCounts
+}
+
+// NewIndex returns an empty index that scores pairs with m, or with
+// DefaultModel when m is nil. It panics if m is not a valid model; use
+// Model.Validate to check one that came from outside.
+func NewIndex(m *Model) *Index {
+	if m == nil {
+		m = DefaultModel()
+	}
+	c, err := m.compile()
+	if err != nil {
+		panic("linkage: " + err.Error())
+	}
+	return &Index{
+		model:  c,
+		seed:   maphash.MakeSeed(),
+		ids:    make(map[string]int32),
+		blocks: newBlockIndex(),
+		terms:  newTermCounts(),
+	}
+}
+
+// Validate checks that m has a probability for every level of every field
+// and thresholds in order.
+func (m *Model) Validate() error {
+	if _, err := m.compile(); err != nil {
+		return joinedup.Errorf(joinedup.EINVALID, "Invalid linkage model: %v", err)
+	}
+	return nil
+}
+
+// Len returns the number of records in the index.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.records)
+}
+
+// Add adds r to the index. A record without an ID, with an ID already
+// added, or with nothing to compare (no name, date of birth or
+// identifier) is an EINVALID or ECONFLICT *joinedup.Error.
+func (ix *Index) Add(r Record) error {
+	if r.ID == "" {
+		return joinedup.Errorf(joinedup.EINVALID, "The record has no id")
+	}
+	p := prepare(r)
+	if p.given.missing() && p.family.missing() && !p.dob.present && p.nino == "" && p.nhs == "" {
+		return joinedup.Errorf(joinedup.EINVALID, "Record %q has no name, date of birth or identifier to match on", r.ID)
+	}
+	keys := blockingKeys(&p, ix.seed, nil)
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if _, ok := ix.ids[r.ID]; ok {
+		return joinedup.Errorf(joinedup.ECONFLICT, "Record %q is already in the index", r.ID)
+	}
+	n := int32(len(ix.records))
+	ix.records = append(ix.records, p)
+	ix.ids[r.ID] = n
+	for _, k := range keys {
+		ix.blocks.add(k, n)
+	}
+	ix.terms.add(&p)
+	return nil
+}
+
+// Match returns the best candidate for r among the records in the index,
+// or a Result with Decision None and no candidate when blocking finds
+// none.
+func (ix *Index) Match(r Record) Result {
+	p := prepare(r)
+	var keyBuf [maxKeys]uint64
+	keys := blockingKeys(&p, ix.seed, keyBuf[:0])
+
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	tf := ix.terms.weights(ix.model, &p)
+	var candBuf [256]int32
+	cands := candBuf[:0]
+	for _, k := range keys {
+		cands = ix.blocks.appendBlock(cands, k)
+	}
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+
+	best := -1
+	var bestCmp comparison
+	for _, i := range cands {
+		c := ix.model.compare(&p, &ix.records[i], &tf)
+		if best < 0 || c.weight > bestCmp.weight {
+			best, bestCmp = int(i), c
+		}
+	}
+	if best < 0 {
+		return Result{Decision: None}
+	}
+	q := &ix.records[best]
+	return Result{
+		Decision:    ix.model.decide(&p, q, &bestCmp),
+		CandidateID: q.id,
+		Weight:      bestCmp.weight,
+		Probability: Probability(bestCmp.weight),
+		Fields:      ix.model.fields(&bestCmp, &tf),
+	}
+}
