@@ -1,0 +1,272 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+
+	"github.com/joinedup/joinedup"
+)
+
+// VerifyError reports the first place where the stored log does not match
+// its checkpoints.
+type VerifyError struct {
+	// Index is the first entry that does not match. When the log has
+	// shrunk, it is the number of entries left.
+	Index uint64
+
+	// Last is the last entry of the smallest range known to hold the
+	// first changed entry. It equals Index when that entry is known.
+	Last uint64
+
+	// Shrunk reports that entries at the end of the log are missing.
+	Shrunk bool
+
+	// Size is the tree size of the checkpoint that the log fails.
+	Size uint64
+
+	Reason string
+}
+
+func (e *VerifyError) Error() string { return e.Reason }
+
+// verifyPage is how many records Verify reads at a time.
+const verifyPage = 10_000
+
+// Verify checks the log against its checkpoints and returns nil when every
+// entry is intact. It recomputes each entry's leaf hash from its stored
+// fields and the tree's root hash at every stored checkpoint, whose
+// signatures it checks with l's key.
+func (l *Log) Verify(ctx context.Context, against *Checkpoint) error {
+	return Verify(ctx, l.storage, l.key, against)
+}
+
+// Verify checks the log kept in s, as Log.Verify does, without opening a
+// Log. Against is the checkpoint to check the log against, or nil for the
+// latest stored one. A checkpoint that k did not sign is rejected. The
+// returned error is a *VerifyError when the log has been changed.
+//
+// A checkpoint older than the latest stored one is checked twice: the
+// recomputed tree must have its root hash at its size, and a consistency
+// proof built from the recomputed tree must link it to the latest.
+//
+// The database alone cannot show that entries were cut from the end when
+// the checkpoints after them were deleted too: only a checkpoint kept
+// outside the database, passed as against, shows that.
+func Verify(ctx context.Context, s Storage, k *Key, against *Checkpoint) error {
+	var latest *Checkpoint
+	stored, err := s.LatestAuditCheckpoint(ctx)
+	switch {
+	case joinedup.ErrorCode(err) == joinedup.ENOTFOUND:
+	case err != nil:
+		return fmt.Errorf("read latest checkpoint: %w", err)
+	default:
+		if latest, err = ParseCheckpoint(stored.Note, k); err != nil {
+			return &VerifyError{Size: stored.Size,
+				Reason: fmt.Sprintf("the latest stored checkpoint, of tree size %d, is invalid: %v", stored.Size, err)}
+		}
+	}
+
+	target := latest
+	if against != nil {
+		if target, err = ParseCheckpoint(against.Note, k); err != nil {
+			return fmt.Errorf("check checkpoint: %w", err)
+		}
+	}
+	if target == nil {
+		target = &Checkpoint{Origin: k.Origin(), Hash: hasher.EmptyRoot()}
+	}
+
+	v := &verifier{storage: s, key: k, target: target, latest: latest, rng: factory.NewEmptyRange(0)}
+	if latest != nil && target.Size > 0 && target.Size < latest.Size {
+		if err := v.wantConsistency(); err != nil {
+			return err
+		}
+	}
+	return v.run(ctx)
+}
+
+type verifier struct {
+	storage Storage
+	key     *Key
+	target  *Checkpoint
+	latest  *Checkpoint // nil for an empty log
+	rng     *compact.Range
+
+	// good is the size of the largest checkpoint matched so far.
+	good uint64
+
+	// consistency holds the proof from target to latest while it is
+	// being collected, and wanted the hashes of its nodes by id.
+	consistency proof.Nodes
+	wanted      map[compact.NodeID][]byte
+}
+
+func (v *verifier) end() uint64 {
+	if v.latest != nil && v.latest.Size > v.target.Size {
+		return v.latest.Size
+	}
+	return v.target.Size
+}
+
+func (v *verifier) run(ctx context.Context) error {
+	end := v.end()
+	var visit compact.VisitFn
+	if v.wanted != nil {
+		visit = v.visit
+	}
+
+	for from := uint64(0); ; from += verifyPage {
+		records, err := v.storage.AuditRecords(ctx, from, verifyPage)
+		if err != nil {
+			return fmt.Errorf("read audit entries from %d: %w", from, err)
+		}
+		if len(records) == 0 {
+			if from < end {
+				return v.shrunk(from)
+			}
+			break
+		}
+		checkpoints, err := v.storage.AuditCheckpoints(ctx, from, from+uint64(len(records)))
+		if err != nil {
+			return fmt.Errorf("read checkpoints after %d: %w", from, err)
+		}
+
+		for i, r := range records {
+			seq := from + uint64(i)
+			if seq >= end {
+				return &VerifyError{Index: end, Last: r.Seq, Size: end,
+					Reason: fmt.Sprintf("entry %d is stored but no signed checkpoint covers it: entries or checkpoints were changed", r.Seq)}
+			}
+			if err := v.check(seq, r, visit); err != nil {
+				return err
+			}
+			for len(checkpoints) > 0 && checkpoints[0].Size <= seq+1 {
+				if err := v.checkStored(checkpoints[0], seq+1); err != nil {
+					return err
+				}
+				checkpoints = checkpoints[1:]
+			}
+			if seq+1 == v.target.Size {
+				if err := v.match(v.target, "the checkpoint"); err != nil {
+					return err
+				}
+			}
+		}
+		if len(records) < verifyPage && from+uint64(len(records)) < end {
+			return v.shrunk(from + uint64(len(records)))
+		}
+	}
+	return v.checkConsistency()
+}
+
+// check recomputes the leaf hash of the record at position seq and appends
+// it to the tree.
+func (v *verifier) check(seq uint64, r Record, visit compact.VisitFn) error {
+	if r.Seq != seq {
+		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
+			Reason: fmt.Sprintf("entry %d is missing: the next stored entry is %d", seq, r.Seq)}
+	}
+	h, err := LeafHash(r.Version, r.Entry)
+	if err != nil {
+		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
+			Reason: fmt.Sprintf("entry %d does not match: %v", seq, err)}
+	}
+	if !bytes.Equal(h, r.LeafHash) {
+		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
+			Reason: fmt.Sprintf("entry %d does not match: its fields differ from the leaf hash stored when it was appended", seq)}
+	}
+	if err := v.rng.Append(h, visit); err != nil {
+		return fmt.Errorf("append leaf %d: %w", seq, err)
+	}
+	return nil
+}
+
+// checkStored checks a stored checkpoint's signature and root hash once
+// the tree has size leaves.
+func (v *verifier) checkStored(c StoredCheckpoint, size uint64) error {
+	if c.Size != size {
+		return &VerifyError{Index: v.good, Last: size - 1, Size: c.Size,
+			Reason: fmt.Sprintf("the stored checkpoint of tree size %d has no entries to match", c.Size)}
+	}
+	cp, err := ParseCheckpoint(c.Note, v.key)
+	if err != nil {
+		return &VerifyError{Index: v.good, Last: size - 1, Size: c.Size,
+			Reason: fmt.Sprintf("the stored checkpoint of tree size %d is invalid: %v", c.Size, err)}
+	}
+	if cp.Size != c.Size {
+		return &VerifyError{Index: v.good, Last: size - 1, Size: c.Size,
+			Reason: fmt.Sprintf("the stored checkpoint of tree size %d is signed for tree size %d", c.Size, cp.Size)}
+	}
+	return v.match(cp, "the stored checkpoint")
+}
+
+// match compares the root hash of the tree so far with cp's.
+func (v *verifier) match(cp *Checkpoint, what string) error {
+	root, err := v.rng.GetRootHash(nil)
+	if err != nil {
+		return fmt.Errorf("compute root hash at tree size %d: %w", cp.Size, err)
+	}
+	if !bytes.Equal(root, cp.Hash) {
+		reason := fmt.Sprintf("entries %d to %d do not match %s of tree size %d: one of them was changed", v.good, cp.Size-1, what, cp.Size)
+		if v.good == cp.Size-1 {
+			reason = fmt.Sprintf("entry %d does not match %s of tree size %d", v.good, what, cp.Size)
+		}
+		return &VerifyError{Index: v.good, Last: cp.Size - 1, Size: cp.Size, Reason: reason}
+	}
+	v.good = cp.Size
+	return nil
+}
+
+func (v *verifier) shrunk(size uint64) error {
+	return &VerifyError{Index: size, Last: size, Shrunk: true, Size: v.end(),
+		Reason: fmt.Sprintf("the log has shrunk to %d entries: the checkpoint of tree size %d covers more", size, v.end())}
+}
+
+// wantConsistency lists the nodes of the consistency proof from target to
+// latest, so that the scan keeps their hashes.
+func (v *verifier) wantConsistency() error {
+	nodes, err := proof.Consistency(v.target.Size, v.latest.Size)
+	if err != nil {
+		return fmt.Errorf("plan consistency proof: %w", err)
+	}
+	v.consistency = nodes
+	v.wanted = make(map[compact.NodeID][]byte, len(nodes.IDs))
+	for _, id := range nodes.IDs {
+		v.wanted[id] = nil
+	}
+	return nil
+}
+
+func (v *verifier) visit(id compact.NodeID, hash []byte) {
+	if _, ok := v.wanted[id]; ok {
+		v.wanted[id] = hash
+	}
+}
+
+// checkConsistency verifies the consistency proof from target to latest
+// built from the recomputed hashes.
+func (v *verifier) checkConsistency() error {
+	if v.wanted == nil {
+		return nil
+	}
+	hashes := make([][]byte, len(v.consistency.IDs))
+	for i, id := range v.consistency.IDs {
+		hashes[i] = v.wanted[id]
+		if hashes[i] == nil {
+			return fmt.Errorf("consistency proof node %d at level %d was not computed", id.Index, id.Level)
+		}
+	}
+	p, err := v.consistency.Rehash(hashes, hasher.HashChildren)
+	if err != nil {
+		return fmt.Errorf("build consistency proof: %w", err)
+	}
+	if err := proof.VerifyConsistency(hasher, v.target.Size, v.latest.Size, p, v.target.Hash, v.latest.Hash); err != nil {
+		return &VerifyError{Index: v.target.Size, Last: v.latest.Size - 1, Size: v.latest.Size,
+			Reason: fmt.Sprintf("the checkpoint of tree size %d is not consistent with the latest, of tree size %d: %v", v.target.Size, v.latest.Size, err)}
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+)
+
+// auditLockKey is the PostgreSQL advisory lock that serialises appends to
+// the audit log across nodes.
+const auditLockKey = 0x61756469740001
+
+// AppendAudit implements audit.Storage. On PostgreSQL a transaction-level
+// advisory lock keeps other nodes' appends out until the transaction ends;
+// on SQLite the write transaction already excludes every other writer.
+func (db *DB) AppendAudit(ctx context.Context, prepare func(ctx context.Context, head audit.Head) (*audit.Batch, error)) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		if tx.Dialect() == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLockKey)); err != nil {
+				return fmt.Errorf("lock audit log: %w", err)
+			}
+		}
+		head := audit.Head{
+			LeafHashes: func(ctx context.Context, from, to uint64) ([][]byte, error) {
+				return auditLeafHashes(ctx, tx, from, to)
+			},
+		}
+		latest, err := latestAuditCheckpoint(ctx, tx)
+		if err == nil {
+			head.Size, head.Checkpoint = latest.Size, latest.Note
+		} else if joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			return err
+		}
+
+		batch, err := prepare(ctx, head)
+		if err != nil {
+			return err
+		}
+		if err := insertAuditRecords(ctx, tx, batch.Records); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3)`,
+			int64(batch.Checkpoint.Size), string(batch.Checkpoint.Note), Micros(batch.Checkpoint.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert audit checkpoint: %w", err)
+		}
+		return nil
+	})
+}
+
+// auditInsertRows is how many rows one INSERT statement carries: 100 rows
+// of 10 columns stay well under the parameter limits of both backends.
+const auditInsertRows = 100
+
+func insertAuditRecords(ctx context.Context, tx *Tx, records []audit.Record) error {
+	for len(records) > 0 {
+		n := min(len(records), auditInsertRows)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit_entries (seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash) VALUES `)
+		args := make([]any, 0, n*10)
+		for i, r := range records[:n] {
+			reasons := r.Reasons
+			if reasons == nil {
+				reasons = []string{}
+			}
+			rj, err := json.Marshal(reasons)
+			if err != nil {
+				return fmt.Errorf("encode reasons of audit entry %d: %w", r.Seq, err)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			p := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)",
+				p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10)
+			args = append(args, int64(r.Seq), r.Version, Micros(r.Time), r.Actor, r.Action, r.Subject,
+				r.Purpose, string(rj), string(r.Detail), r.LeafHash)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("insert audit entries from %d: %w", records[0].Seq, err)
+		}
+		records = records[n:]
+	}
+	return nil
+}
+
+// AuditRecords implements audit.Storage.
+func (db *DB) AuditRecords(ctx context.Context, from uint64, limit int) ([]audit.Record, error) {
+	var out []audit.Record
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash
+			FROM audit_entries WHERE seq >= $1 ORDER BY seq LIMIT $2`, int64(from), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r audit.Record
+			var seq, at int64
+			var reasons, detail string
+			if err := rows.Scan(&seq, &r.Version, &at, &r.Actor, &r.Action, &r.Subject, &r.Purpose,
+				&reasons, &detail, &r.LeafHash); err != nil {
+				return err
+			}
+			r.Seq, r.Time, r.Detail = uint64(seq), FromMicros(at), []byte(detail)
+			if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
+				// The entry was changed in the database; Verify reports
+				// it as not matching its leaf hash.
+				r.Reasons = []string{reasons}
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AuditLeafHashes implements audit.Storage.
+func (db *DB) AuditLeafHashes(ctx context.Context, from, to uint64) ([][]byte, error) {
+	var out [][]byte
+	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		out, err = auditLeafHashes(ctx, tx, from, to)
+		return err
+	})
+	return out, err
+}
+
+func auditLeafHashes(ctx context.Context, tx *Tx, from, to uint64) ([][]byte, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq`,
+		int64(from), int64(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([][]byte, 0, to-from)
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// AuditCheckpoints implements audit.Storage.
+func (db *DB) AuditCheckpoints(ctx context.Context, after, upTo uint64) ([]audit.StoredCheckpoint, error) {
+	var out []audit.StoredCheckpoint
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT size, note, created_at FROM audit_checkpoints
+			WHERE size > $1 AND size <= $2 ORDER BY size`, int64(after), int64(upTo))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanAuditCheckpoint(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// LatestAuditCheckpoint implements audit.Storage.
+func (db *DB) LatestAuditCheckpoint(ctx context.Context) (*audit.StoredCheckpoint, error) {
+	var out *audit.StoredCheckpoint
+	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		out, err = latestAuditCheckpoint(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func latestAuditCheckpoint(ctx context.Context, tx *Tx) (*audit.StoredCheckpoint, error) {
+	row := tx.QueryRowContext(ctx, `SELECT size, note, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1`)
+	c, err := scanAuditCheckpoint(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "The audit log is empty.")
+	}
+	return c, err
+}
+
+func scanAuditCheckpoint(row interface{ Scan(...any) error }) (*audit.StoredCheckpoint, error) {
+	var size, at int64
+	var note string
+	if err := row.Scan(&size, &note, &at); err != nil {
+		return nil, err
+	}
+	return &audit.StoredCheckpoint{Size: uint64(size), Note: []byte(note), CreatedAt: FromMicros(at)}, nil
+}
