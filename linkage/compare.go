@@ -9,8 +9,10 @@ import (
 // Level indexes of the comparators, matching fieldLevels.
 const (
 	givenExact, givenPart, givenNickname, givenInitial, givenOneEdit, givenSimilar, givenSoundex, givenDifferent uint8 = 0, 1, 2, 3, 4, 5, 6, 7
-	familyExact, familyPart, familyOneEdit, familySimilar, familySoundex, familyDifferent                     uint8 = 0, 1, 2, 3, 4, 5
-	dobExact, dobSwapped, dobOneEdit, dobOneYear, dobDifferent                                                uint8 = 0, 1, 2, 3, 4
+	familyExact, familyPart, familyOneEdit, familySimilar, familySoundex, familyDifferent                        uint8 = 0, 1, 2, 3, 4, 5
+	dobExact, dobSwapped, dobOneEdit, dobOneYear, dobMonth, dobYear, dobDifferent                                uint8 = 0, 1, 2, 3, 4, 5, 6
+	ninoExact, ninoOneEdit                                                                                       uint8 = 0, 1
+	nhsExact                                                                                                     uint8 = 0
 )
 
 func compareGiven(a, b *name) uint8 {
@@ -101,7 +103,20 @@ func compareDate(a, b *date) uint8 {
 	case a.month == b.month && a.day == b.day && (a.year-b.year == 1 || b.year-a.year == 1):
 		return dobOneYear
 	}
+	switch days := abs(a.days - b.days); {
+	case days <= 31:
+		return dobMonth
+	case days <= 366:
+		return dobYear
+	}
 	return dobDifferent
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func compareSex(a, b byte) uint8 {
@@ -294,7 +309,8 @@ func (c *compiled) levelWeight(f int, level uint8, tf *termFrequency) float64 {
 //   - a valid NHS number or National Insurance number on both sides that
 //     differs rules out an automatic match;
 //   - given names that disagree rule out an automatic match unless an
-//     identifier agrees, because twins share everything else.
+//     identifier agrees or is one typing error away, because twins share
+//     everything else but have unrelated identifiers.
 func (c *compiled) decide(a, b *prepared, r *comparison) Decision {
 	l := &r.levels
 	givenDisagree := l[fGiven] == givenDifferent
@@ -318,7 +334,8 @@ func (c *compiled) decide(a, b *prepared, r *comparison) Decision {
 	if (a.nhsValid && b.nhsValid) || (a.ninoValid && b.ninoValid) {
 		return Possible
 	}
-	if givenDisagree && l[fNINO] != 0 && l[fNHS] != 0 {
+	identifierAgrees := l[fNINO] == ninoExact || l[fNINO] == ninoOneEdit || l[fNHS] == nhsExact
+	if givenDisagree && !identifierAgrees {
 		return Possible
 	}
 	return Match

@@ -62,8 +62,10 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 
 	// Comparison patterns of the blocked pairs, with their counts.
 	patterns := make(map[[numFields]uint8]float64)
+	blocked := 0
 	err = s.candidates(ctx, opts.Progress, func(j int32, cands []int32) {
 		q := s.query(j)
+		blocked += len(cands)
 		for _, i := range cands {
 			c := s.model.compare(q, &s.left[i], nil)
 			patterns[c.levels]++
@@ -122,7 +124,12 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 	for f := range numFields {
 		params[f].M = m[f]
 	}
-	out.Prior = min(max(lambda, 1e-9), 1-1e-9)
+	// The prior is for any pair, not only blocked ones: the matches EM
+	// found among the blocked pairs, over all pairs. Blocked pairs are
+	// likelier to match than that, so the weights err on the side of
+	// "none", as an automatic link must.
+	all := s.pairCount(math.MaxInt)
+	out.Prior = min(max(lambda*float64(blocked)/float64(all), 1e-12), 0.5)
 	return out, nil
 }
 

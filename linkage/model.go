@@ -77,7 +77,7 @@ var fieldNames = [numFields]string{
 var fieldLevels = [numFields][]string{
 	fGiven:    {"exact", "part", "nickname", "initial", "one_edit", "jaro_winkler_0.9", "soundex", "different"},
 	fFamily:   {"exact", "part", "one_edit", "jaro_winkler_0.9", "soundex", "different"},
-	fDOB:      {"exact", "day_month_swapped", "one_edit", "one_year", "different"},
+	fDOB:      {"exact", "day_month_swapped", "one_edit", "one_year", "within_month", "within_year", "different"},
 	fSex:      {"exact", "different"},
 	fAddress:  {"exact", "jaro_winkler_0.92", "first_line", "jaro_winkler_0.8", "different"},
 	fTown:     {"exact", "jaro_winkler_0.9", "different"},
@@ -115,8 +115,8 @@ func DefaultModel() *Model {
 				[]float64{0.85, 0.02, 0.06, 0.03, 0.01, 0.03},
 				[]float64{0.003, 0.0005, 0.002, 0.01, 0.005, 0.9795}},
 			{FieldDateOfBirth,
-				[]float64{0.85, 0.02, 0.07, 0.02, 0.04},
-				[]float64{5e-5, 2e-5, 5e-4, 1e-4, 0.99933}},
+				[]float64{0.85, 0.02, 0.07, 0.02, 0.01, 0.01, 0.02},
+				[]float64{5e-5, 2e-5, 5e-4, 1e-4, 1.5e-3, 0.015, 0.98283}},
 			{FieldSex,
 				[]float64{0.97, 0.03},
 				[]float64{0.5, 0.5}},
@@ -156,10 +156,10 @@ func Probability(weight float64) float64 {
 
 // compiled holds a model's weights in arrays indexed by field and level.
 type compiled struct {
-	prior          float64 // log2 prior odds
-	weights        [numFields][maxLevels]float64
-	u              [numFields][maxLevels]float64
-	mExact, uExact [numFields]float64 // for term-frequency adjustment
+	prior           float64 // log2 prior odds
+	weights         [numFields][maxLevels]float64
+	u               [numFields][maxLevels]float64
+	mExact, uExact  [numFields]float64 // for term-frequency adjustment
 	match, possible float64
 }
 

@@ -17,17 +17,17 @@ import (
 type prepared struct {
 	id string
 
-	given, family               name
-	dob                         date
-	sex                         byte // 'f', 'm', 'x' or 0 when unknown
-	address                     string
-	addressFirst                string
-	town                        string
-	postcode                    postcode
-	nino, nhs, uprn, email      string
-	ninoValid, nhsValid         bool
-	emailLocal                  string
-	givenCount, familyCount     int32 // term frequencies at preparation time
+	given, family                name
+	dob                          date
+	sex                          byte // 'f', 'm', 'x' or 0 when unknown
+	address                      string
+	addressFirst                 string
+	town                         string
+	postcode                     postcode
+	nino, nhs, uprn, email       string
+	ninoValid, nhsValid          bool
+	emailLocal                   string
+	givenCount, familyCount      int32 // term frequencies at preparation time
 	hasStrongIdentifier, onePart bool
 }
 
@@ -48,9 +48,10 @@ func (n name) missing() bool { return n.compact == "" }
 // compare. Values that are not eight digits in any accepted form are
 // missing.
 type date struct {
-	digits             [8]byte
-	present            bool
-	year, month, day   int
+	digits           [8]byte
+	present          bool
+	year, month, day int
+	days             int // a day number with 31 days in every month, so impossible dates have one too
 }
 
 // postcode is a postcode in capitals without spaces, with its UK sector
@@ -198,6 +199,7 @@ func parseDate(s string) date {
 	d.year = atoi(digits[:4])
 	d.month = atoi(digits[4:6])
 	d.day = atoi(digits[6:])
+	d.days = d.year*372 + d.month*31 + d.day
 	return d
 }
 
