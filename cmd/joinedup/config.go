@@ -1,0 +1,238 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of joinedup serve. Every field has a flag
+// and a JOINEDUP_* environment variable; a flag given on the command line
+// wins over the variable.
+type Config struct {
+	Addr         string
+	Data         string
+	DatabaseURL  string
+	NATSURL      string
+	NATSReplicas int
+	Stream       string
+	BaseURL      string
+	Demo         bool
+	Seed         int64
+	ServicesFile string
+	APIToken     string
+	MaxAttempts  int
+	Backoff      time.Duration
+	LogLevel     slog.Level
+	LogFormat    string
+}
+
+// flagSpec describes one configuration key.
+type flagSpec struct {
+	name, env, usage string
+	value            flag.Value
+}
+
+func (c *Config) specs() []flagSpec {
+	return []flagSpec{
+		{"addr", "JOINEDUP_ADDR", "address to serve the API and pages on", stringValue(&c.Addr)},
+		{"data", "JOINEDUP_DATA", "directory for the SQLite store, the embedded JetStream and keys", stringValue(&c.Data)},
+		{"database-url", "JOINEDUP_DATABASE_URL", "PostgreSQL URL (postgres://…) for cluster mode; empty uses SQLite in the data directory", stringValue(&c.DatabaseURL)},
+		{"nats-url", "JOINEDUP_NATS_URL", "NATS URL (nats://…) of an external JetStream for cluster mode; empty runs JetStream inside the process with no network port", stringValue(&c.NATSURL)},
+		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster", intValue(&c.NATSReplicas)},
+		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server", stringValue(&c.Stream)},
+		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
+		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
+		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population", int64Value(&c.Seed)},
+		{"services", "JOINEDUP_SERVICES", "JSON file of organisations and connected services to register at start", stringValue(&c.ServicesFile)},
+		{"api-token", "JOINEDUP_API_TOKEN", "operator token required as a bearer token by staff API routes and pages; empty leaves them open", stringValue(&c.APIToken)},
+		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
+		{"backoff", "JOINEDUP_BACKOFF", "delay after the first failed attempt; it doubles with each failure", durationValue(&c.Backoff)},
+		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
+		{"log-format", "JOINEDUP_LOG_FORMAT", "log format: text or json", stringValue(&c.LogFormat)},
+	}
+}
+
+// DefaultConfig returns the configuration of the embedded default.
+func DefaultConfig() Config {
+	return Config{
+		Addr:         "127.0.0.1:8080",
+		Data:         "./joinedup-data",
+		NATSReplicas: 1,
+		Seed:         1,
+		MaxAttempts:  10,
+		Backoff:      time.Second,
+		LogLevel:     slog.LevelInfo,
+		LogFormat:    "text",
+	}
+}
+
+// parseConfig fills a Config from defaults, then JOINEDUP_* variables read
+// through getenv, then the command-line flags.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("joinedup serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specs := c.specs()
+	for _, s := range specs {
+		fs.Var(s.value, s.name, s.usage+" ($"+s.env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: joinedup serve [flags]\n\nRuns the joinedup hub. Flags, with their environment variables:\n\n")
+		fs.PrintDefaults()
+	}
+
+	for _, s := range specs {
+		if v := getenv(s.env); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return c, fmt.Errorf("invalid %s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("invalid -addr %q: want host:port", c.Addr))
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("-data must name a directory"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("-database-url must start with postgres://"))
+	}
+	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
+		errs = append(errs, errors.New("-nats-url must start with nats:// or tls://"))
+	}
+	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
+		errs = append(errs, fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas))
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("invalid -base-url %q: want an absolute http or https URL", c.BaseURL))
+		}
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("-max-attempts must be at least 1, not %d", c.MaxAttempts))
+	}
+	if c.Backoff <= 0 {
+		errs = append(errs, fmt.Errorf("-backoff must be positive, not %s", c.Backoff))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+type stringFlag struct{ p *string }
+
+func stringValue(p *string) flag.Value  { return stringFlag{p} }
+func (f stringFlag) String() string     { return deref(f.p) }
+func (f stringFlag) Set(s string) error { *f.p = s; return nil }
+
+type boolFlag struct{ p *bool }
+
+func boolValue(p *bool) flag.Value  { return boolFlag{p} }
+func (f boolFlag) IsBoolFlag() bool { return true }
+func (f boolFlag) String() string {
+	if f.p == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*f.p)
+}
+func (f boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*f.p = v
+	return nil
+}
+
+type intFlag struct{ p *int }
+
+func intValue(p *int) flag.Value { return intFlag{p} }
+func (f intFlag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*f.p)
+}
+func (f intFlag) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("want a whole number")
+	}
+	*f.p = v
+	return nil
+}
+
+type int64Flag struct{ p *int64 }
+
+func int64Value(p *int64) flag.Value { return int64Flag{p} }
+func (f int64Flag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*f.p, 10)
+}
+func (f int64Flag) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("want a whole number")
+	}
+	*f.p = v
+	return nil
+}
+
+type durationFlag struct{ p *time.Duration }
+
+func durationValue(p *time.Duration) flag.Value { return durationFlag{p} }
+func (f durationFlag) String() string {
+	if f.p == nil {
+		return "0s"
+	}
+	return f.p.String()
+}
+func (f durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 500ms or 2s")
+	}
+	*f.p = v
+	return nil
+}
+
+type levelFlag struct{ p *slog.Level }
+
+func levelValue(p *slog.Level) flag.Value { return levelFlag{p} }
+func (f levelFlag) String() string {
+	if f.p == nil {
+		return "INFO"
+	}
+	return f.p.String()
+}
+func (f levelFlag) Set(s string) error { return f.p.UnmarshalText([]byte(s)) }
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+// testLogger writes the hub's log to the test log when -v is given.
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startHub starts a hub on a loopback port with its data in a temporary
+// directory, changing cfg with edit first.
+func startHub(t testing.TB, edit func(*Config)) *Hub {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Data = t.TempDir()
+	cfg.Backoff = 50 * time.Millisecond
+	if edit != nil {
+		edit(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	h, err := OpenHub(context.Background(), cfg, testLogger(t))
+	if err != nil {
+		t.Fatalf("open hub: %v", err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// recorder is a connected service for tests: a connector.Receiver that
+// keeps every event it acted on.
+type recorder struct {
+	mu     sync.Mutex
+	events []*connector.Event
+	fail   int // answer the first fail deliveries with 503
+	seen   int
+	outcome joinedup.Outcome
+}
+
+func (r *recorder) received() []*connector.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*connector.Event(nil), r.events...)
+}
+
+// startService registers a webhook service on the hub and serves it with
+// a recorder.
+func startService(t testing.TB, h *Hub, id joinedup.ServiceID, fields []string, rec *recorder) *joinedup.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := h.DB.UpsertOrganisation(ctx, joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "service.db")+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	secret := webhook.NewSecret()
+	if rec.outcome.Status == "" {
+		rec.outcome = joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded"}
+	}
+	handler := connector.HandlerFunc(func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.events = append(rec.events, e)
+		return rec.outcome, nil
+	})
+	receiver, err := connector.New(ctx, connector.Config{Service: id, Secrets: []string{secret}, DB: db, Handler: handler, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rec.mu.Lock()
+		rec.seen++
+		failing := rec.seen <= rec.fail
+		rec.mu.Unlock()
+		if failing {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		receiver.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+
+	s := &joinedup.Service{
+		ID: id, Organisation: "test-council", Name: "Service " + string(id), Purpose: "testing",
+		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: fields, Secret: secret,
+		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: srv.URL + "/events"},
+	}
+	if err := h.Directory.CreateService(ctx, s); err != nil {
+		t.Fatalf("create service %s: %v", id, err)
+	}
+	return s
+}
+
+// birthJSON returns a valid registration that consents to services.
+func birthJSON(t testing.TB, dob string, services ...joinedup.ServiceID) []byte {
+	t.Helper()
+	parent := 0
+	r := joinedup.BirthRegistration{
+		Child: joinedup.Child{Name: joinedup.Name{Given: "Zoë Ann", Family: "O’Neill-Byrne"}, Sex: "female",
+			DateOfBirth: mustDate(t, dob), PlaceOfBirth: "St James’s University Hospital, Leeds"},
+		Parents: []joinedup.Parent{{Role: "father", Name: joinedup.Name{Given: "Seán", Family: "O'Neill-Byrne"},
+			DateOfBirth: mustDate(t, "1990-03-04"), NationalInsuranceNumber: "JG103759A",
+			Address: joinedup.Address{Lines: []string{"12 Example Street"}, Town: "Leeds", Postcode: "LS1 4AP", UPRN: "100012345678"}}},
+		Informant: joinedup.Informant{Name: joinedup.Name{Given: "Seán", Family: "O'Neill-Byrne"}, Capacity: "father", Parent: &parent},
+		Consent:   joinedup.Choice{Services: services},
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustDate(t testing.TB, s string) joinedup.Date {
+	d, err := joinedup.ParseDate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+type birthResponse struct {
+	Event   joinedup.LifeEvent      `json:"event"`
+	Receipt joinedup.ConsentReceipt `json:"receipt"`
+}
+
+// registerBirth posts a registration and returns the response.
+func registerBirth(t testing.TB, h *Hub, body []byte) birthResponse {
+	t.Helper()
+	resp, err := http.Post(h.BaseURL+"/api/v1/births", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register birth: status %d, body %s", resp.StatusCode, b)
+	}
+	var out birthResponse
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("decode birth response: %v", err)
+	}
+	return out
+}
+
+// waitComplete polls the API until every delivery of the event is final.
+func waitComplete(t testing.TB, h *Hub, id joinedup.EventID, timeout time.Duration) *joinedup.LifeEvent {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ev, err := h.LifeEvents.FindLifeEvent(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Complete() {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.MarshalIndent(ev.Deliveries, "", "  ")
+			t.Fatalf("life event %s not complete after %s: %s", id, timeout, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBirthReachesEveryChosenService(t *testing.T) {
+	h := startHub(t, nil)
+	var gp, school, refused recorder
+	startService(t, h, "gp", []string{"child", "parents.name", "parents.address"}, &gp)
+	startService(t, h, "school", []string{"child.name", "child.dateOfBirth"}, &school)
+	startService(t, h, "refused", []string{"child"}, &refused)
+
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp", "school"))
+	ev := waitComplete(t, h, out.Event.ID, 10*time.Second)
+
+	for _, d := range ev.Deliveries {
+		if d.State != joinedup.StateActed || d.Outcome == nil || d.Outcome.Summary != "Recorded" {
+			t.Errorf("delivery to %s: state %s, outcome %+v; want acted with summary", d.Service, d.State, d.Outcome)
+		}
+	}
+	if n := len(refused.received()); n != 0 {
+		t.Errorf("service without consent received %d events, want 0", n)
+	}
+	if got := len(out.Receipt.Services); got != 3 {
+		t.Errorf("receipt lists %d services, want all 3 that take births", got)
+	}
+
+	// Data minimisation: the school receives only what it declared.
+	events := school.received()
+	if len(events) != 1 {
+		t.Fatalf("school received %d events, want 1", len(events))
+	}
+	var data map[string]any
+	json.Unmarshal(events[0].Data, &data)
+	want := `{"child":{"dateOfBirth":"2026-11-20","name":{"family":"O’Neill-Byrne","given":"Zoë Ann"}}}`
+	if string(events[0].Data) != want {
+		t.Errorf("school received %s\nwant %s", events[0].Data, want)
+	}
+	if events[0].Subject != out.Event.Reference || events[0].Type != connector.TypeBirthRegistered {
+		t.Errorf("event subject %q type %q, want %q and %q", events[0].Subject, events[0].Type, out.Event.Reference, connector.TypeBirthRegistered)
+	}
+}
+
+func TestBrokenServiceDelaysNoOther(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Backoff = 100 * time.Millisecond })
+	var good, flaky recorder
+	flaky.fail = 3
+	startService(t, h, "good", []string{"child.name"}, &good)
+	startService(t, h, "flaky", []string{"child.name"}, &flaky)
+
+	const births = 5
+	var ids []joinedup.EventID
+	for range births {
+		ids = append(ids, registerBirth(t, h, birthJSON(t, "2026-11-20", "good", "flaky")).Event.ID)
+	}
+	for _, id := range ids {
+		waitComplete(t, h, id, 20*time.Second)
+	}
+	if n := len(good.received()); n != births {
+		t.Errorf("good service acted on %d births, want %d", n, births)
+	}
+	got := map[string]int{}
+	for _, e := range flaky.received() {
+		got[e.ID]++
+	}
+	if len(got) != births {
+		t.Errorf("flaky service acted on %d distinct births, want %d", len(got), births)
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("flaky service acted on delivery %s %d times, want once", id, n)
+		}
+	}
+}
+
+func TestDeadLetterAndReplay(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 2; c.Backoff = 20 * time.Millisecond })
+	var down recorder
+	down.fail = 2
+	startService(t, h, "down", []string{"child.name"}, &down)
+
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "down"))
+	ev := waitComplete(t, h, out.Event.ID, 10*time.Second)
+	if s := ev.Deliveries[0].State; s != joinedup.StateDeadLettered {
+		t.Fatalf("delivery state %s, want dead-lettered", s)
+	}
+
+	resp, err := http.Post(fmt.Sprintf("%s/api/v1/deliveries/%s/replay", h.BaseURL, ev.Deliveries[0].ID), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("replay: status %d", resp.StatusCode)
+	}
+	ev = waitComplete(t, h, out.Event.ID, 10*time.Second)
+	if s := ev.Deliveries[0].State; s != joinedup.StateActed {
+		t.Errorf("delivery state after replay %s, want acted", s)
+	}
+	if n := len(down.received()); n != 1 {
+		t.Errorf("service acted %d times, want once", n)
+	}
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/delivery"
+	"github.com/joinedup/joinedup/lifeevent"
+	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/postgres"
+	"github.com/joinedup/joinedup/store/sqlite"
+	"github.com/joinedup/joinedup/web"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	hub, err := OpenHub(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	fmt.Fprintf(stdout, "joinedup is ready at %s\n", hub.BaseURL)
+	return hub.Wait(ctx)
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Hub is a running joinedup hub: store, bus, delivery engine and HTTP
+// server. OpenHub starts it and Close stops it; end-to-end tests start the
+// real hub this way on port 0.
+type Hub struct {
+	BaseURL string
+	Addr    string
+
+	DB         *store.DB
+	Bus        *natsbus.Bus
+	Engine     *delivery.Engine
+	LifeEvents *lifeevent.Service
+	Directory  *lifeevent.Directory
+
+	logger   *slog.Logger
+	server   *http.Server
+	serveErr chan error
+	closers  []func() error
+}
+
+// OpenHub opens the store and the bus, starts the delivery engine and
+// serves HTTP on cfg.Addr.
+func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (h *Hub, err error) {
+	h = &Hub{logger: logger, serveErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	h.closers = append(h.closers, h.DB.Close)
+
+	h.Bus, err = natsbus.Open(ctx, natsbus.Config{
+		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
+		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open event bus: %w", err)
+	}
+	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	h.Addr = ln.Addr().String()
+	h.BaseURL = cfg.BaseURL
+	if h.BaseURL == "" {
+		h.BaseURL = "http://" + h.Addr
+	}
+
+	h.Engine = delivery.New(delivery.Config{
+		Source: h.BaseURL, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.Backoff,
+	}, h.DB, h.Bus, logger)
+	h.LifeEvents = lifeevent.New(h.DB, h.Engine.Wake, logger)
+	h.Directory = lifeevent.NewDirectory(h.DB)
+	h.Directory.Created = func(ctx context.Context) {
+		if err := h.Engine.SyncConsumers(ctx); err != nil {
+			logger.Error("start service workers", "error", err)
+		}
+	}
+
+	if cfg.ServicesFile != "" {
+		if err := loadServices(ctx, cfg.ServicesFile, h.DB, h.Directory); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+
+	mux := http.NewServeMux()
+	if cfg.Demo {
+		ref, err := startDemo(ctx, cfg, h)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		mux.Handle("/reference/", ref)
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), h.Engine.Metrics())
+	site := &web.Server{
+		LifeEvents: h.LifeEvents,
+		Services:   h.Directory,
+		Deliveries: h.Engine,
+		Logger:     logger,
+		Metrics:    promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		Ready:      h.ready,
+		BaseURL:    h.BaseURL,
+		APIToken:   cfg.APIToken,
+	}
+	mux.Handle("/", site.Handler())
+
+	if err := h.Engine.Start(ctx); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start delivery engine: %w", err)
+	}
+	h.closers = append(h.closers, func() error { h.Engine.Stop(); return nil })
+
+	h.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() { h.serveErr <- h.server.Serve(ln) }()
+	logger.Info("hub started", "addr", h.Addr, "store", h.DB.Dialect().String(), "embedded_nats", cfg.NATSURL == "")
+	return h, nil
+}
+
+func (h *Hub) ready(ctx context.Context) error {
+	return errors.Join(h.DB.Ping(ctx), h.Bus.Ping(ctx))
+}
+
+// Wait serves until ctx ends or the server fails.
+func (h *Hub) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		h.logger.Info("shutting down")
+		return nil
+	case err := <-h.serveErr:
+		return fmt.Errorf("serve http: %w", err)
+	}
+}
+
+// Close stops taking requests, lets those in flight finish, stops the
+// delivery engine and closes the bus and the store, in that order.
+func (h *Hub) Close() error {
+	var errs []error
+	if h.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		errs = append(errs, h.server.Shutdown(ctx))
+		cancel()
+	}
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		errs = append(errs, h.closers[i]())
+	}
+	h.closers = nil
+	h.logger.Info("hub stopped")
+	return errors.Join(errs...)
+}
+
+// servicesFile is the format of the -services file.
+type servicesFile struct {
+	Organisations []joinedup.Organisation `json:"organisations"`
+	Services      []*joinedup.Service     `json:"services"`
+}
+
+// loadServices registers the organisations and services in a -services
+// file, replacing earlier versions of them.
+func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent.Directory) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read services file: %w", err)
+	}
+	var f servicesFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return fmt.Errorf("services file %s: %w", path, err)
+	}
+	for _, o := range f.Organisations {
+		if o.ID == "" || o.Name == "" {
+			return fmt.Errorf("services file %s: every organisation needs an id and a name", path)
+		}
+		if err := db.UpsertOrganisation(ctx, o); err != nil {
+			return fmt.Errorf("register organisation %s: %w", o.ID, err)
+		}
+	}
+	for i, s := range f.Services {
+		if err := dir.PutService(ctx, s); err != nil {
+			msg := joinedup.ErrorMessage(err)
+			for _, fe := range joinedup.ErrorFields(err) {
+				msg += fmt.Sprintf("; /services/%d%s: %s", i, fe.Field, fe.Message)
+			}
+			return fmt.Errorf("services file %s: service %q: %s", path, s.ID, msg)
+		}
+	}
+	return nil
+}

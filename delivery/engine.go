@@ -1,0 +1,420 @@
+// Package delivery moves life events from the store to the connected
+// services and records what they did.
+//
+// Three loops run in every hub process:
+//
+//   - the relay publishes outbox messages to JetStream and deletes them
+//     once the stream has stored them;
+//   - one set of workers per service consumes that service's messages,
+//     sends each delivery (a signed webhook or a NATS request), records the
+//     outcome or the failure, and only then acknowledges the message;
+//   - the scheduler fires deferred actions on their due date.
+//
+// A delivery's state lives in the store. A message redelivered after a
+// crash finds its delivery already settled and is acknowledged without a
+// second send; a delivery whose send reached the service but whose outcome
+// was not recorded is sent again with the same webhook-id, which the
+// service uses to answer with its first outcome rather than act twice.
+//
+// Failed attempts are retried with exponential backoff and full jitter
+// (delay drawn between half and all of base·2^(n−1), capped at MaxBackoff);
+// after MaxAttempts the delivery is dead-lettered until an operator
+// replays it.
+package delivery
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/store"
+)
+
+// Config tunes the engine. Zero fields take the defaults noted.
+type Config struct {
+	// Source is the CloudEvents source of every event: the hub's base URL.
+	Source string
+	// MaxAttempts before a delivery is dead-lettered; 10 by default.
+	MaxAttempts int
+	// BaseBackoff is the delay after the first failure; 1s by default.
+	BaseBackoff time.Duration
+	// MaxBackoff caps the delay between attempts; 10 minutes by default.
+	MaxBackoff time.Duration
+	// AttemptTimeout bounds one send; 10s by default.
+	AttemptTimeout time.Duration
+	// Concurrency is the number of deliveries in flight per service; 16 by
+	// default.
+	Concurrency int
+	// RelayInterval is how often the relay looks for outbox messages that
+	// another node or an earlier run wrote; 250ms by default. Intake in
+	// this process wakes it at once.
+	RelayInterval time.Duration
+	// ActionInterval is how often due deferred actions are fired; one
+	// minute by default.
+	ActionInterval time.Duration
+	// Now returns the current time; time.Now by default. Tests control it
+	// to fire deferred actions.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	if c.BaseBackoff <= 0 {
+		c.BaseBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 10 * time.Minute
+	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = 10 * time.Second
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 16
+	}
+	if c.RelayInterval <= 0 {
+		c.RelayInterval = 250 * time.Millisecond
+	}
+	if c.ActionInterval <= 0 {
+		c.ActionInterval = time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Engine runs the relay, the workers and the scheduler, and implements
+// joinedup.DeliveryService.
+type Engine struct {
+	cfg     Config
+	db      *store.DB
+	bus     *natsbus.Bus
+	sender  *sender
+	logger  *slog.Logger
+	metrics *Metrics
+
+	wake chan struct{}
+
+	mu      sync.Mutex
+	started map[joinedup.ServiceID]jetstream.ConsumeContext
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	running bool
+}
+
+var _ joinedup.DeliveryService = (*Engine)(nil)
+
+// New returns an engine. Call Start to run it.
+func New(cfg Config, db *store.DB, bus *natsbus.Bus, logger *slog.Logger) *Engine {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		cfg:     cfg,
+		db:      db,
+		bus:     bus,
+		sender:  newSender(cfg, bus),
+		logger:  logger,
+		metrics: newMetrics(db, bus),
+		wake:    make(chan struct{}, 1),
+		started: map[joinedup.ServiceID]jetstream.ConsumeContext{},
+	}
+}
+
+// Metrics returns the engine's Prometheus collectors.
+func (e *Engine) Metrics() *Metrics { return e.metrics }
+
+// Wake tells the relay that new outbox messages are waiting.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the loops until Stop is called or ctx ends.
+func (e *Engine) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.cancel = cancel
+	e.running = true
+	e.mu.Unlock()
+
+	if err := e.syncConsumers(ctx); err != nil {
+		cancel()
+		return err
+	}
+	e.goLoop(func() { e.relayLoop(ctx) })
+	e.goLoop(func() { e.consumerLoop(ctx) })
+	e.goLoop(func() { e.actionLoop(ctx) })
+	return nil
+}
+
+func (e *Engine) goLoop(fn func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+}
+
+// Stop ends the loops, waits for deliveries in flight to settle and
+// returns. Messages not yet acknowledged are offered again after a restart.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	if !e.running {
+		e.mu.Unlock()
+		return
+	}
+	e.running = false
+	e.cancel()
+	for _, cc := range e.started {
+		cc.Drain()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	for _, cc := range e.started {
+		<-cc.Closed()
+	}
+}
+
+// relayLoop publishes outbox messages whenever it is woken and on every
+// RelayInterval.
+func (e *Engine) relayLoop(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.RelayInterval)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := e.RelayOnce(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.logger.Error("relay outbox", "error", err)
+				}
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// RelayOnce publishes one batch of outbox messages and returns how many it
+// read.
+func (e *Engine) RelayOnce(ctx context.Context) (int, error) {
+	return e.db.RelayOutbox(ctx, 256, func(msgs []store.OutboxMessage) []string {
+		return e.publish(ctx, msgs)
+	})
+}
+
+// publish sends msgs to JetStream and returns the ids the stream stored.
+func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []string {
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		f, err := e.bus.JS.PublishAsync(e.bus.Subject(string(m.Service)), []byte(m.Delivery), jetstream.WithMsgID(m.MsgID))
+		if err != nil {
+			e.logger.Error("publish delivery", "delivery_id", m.Delivery, "error", err)
+			continue
+		}
+		futures[i] = f
+	}
+	var published []string
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+			published = append(published, msgs[i].MsgID)
+		case err := <-f.Err():
+			e.logger.Error("publish delivery", "delivery_id", msgs[i].Delivery, "error", err)
+		case <-ctx.Done():
+			return published
+		}
+	}
+	return published
+}
+
+// consumerLoop starts workers for services registered after Start.
+func (e *Engine) consumerLoop(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := e.syncConsumers(ctx); err != nil && ctx.Err() == nil {
+				e.logger.Error("start service workers", "error", err)
+			}
+		}
+	}
+}
+
+// SyncConsumers starts workers for every service that has none yet. The
+// web layer calls it after registering a service, so that its deliveries
+// start at once.
+func (e *Engine) SyncConsumers(ctx context.Context) error { return e.syncConsumers(ctx) }
+
+func (e *Engine) syncConsumers(ctx context.Context) error {
+	services, err := e.db.ListServices(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.running {
+		return nil
+	}
+	for _, s := range services {
+		if _, ok := e.started[s.ID]; ok {
+			continue
+		}
+		cc, err := e.startWorkers(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		e.started[s.ID] = cc
+	}
+	return nil
+}
+
+func (e *Engine) startWorkers(ctx context.Context, service joinedup.ServiceID) (jetstream.ConsumeContext, error) {
+	ackWait := 2*e.cfg.AttemptTimeout + 30*time.Second
+	c, err := e.bus.Consumer(ctx, string(service), ackWait, 4*e.cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	slots := make(chan struct{}, e.cfg.Concurrency)
+	cc, err := c.Consume(func(msg jetstream.Msg) {
+		slots <- struct{}{}
+		e.wg.Add(1)
+		go func() {
+			defer func() { <-slots; e.wg.Done() }()
+			e.handle(context.WithoutCancel(ctx), msg)
+		}()
+	}, jetstream.PullMaxMessages(e.cfg.Concurrency))
+	if err != nil {
+		return nil, err
+	}
+	return cc, nil
+}
+
+// actionLoop fires due deferred actions on every ActionInterval.
+func (e *Engine) actionLoop(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.ActionInterval)
+	defer tick.Stop()
+	for {
+		if _, err := e.FireDueActions(ctx); err != nil && ctx.Err() == nil {
+			e.logger.Error("fire deferred actions", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// FireDueActions fires every deferred action due on or before today in
+// Europe/London, by the engine's clock, and returns how many fired.
+func (e *Engine) FireDueActions(ctx context.Context) (int, error) {
+	today := joinedup.Today(e.cfg.Now())
+	total := 0
+	for {
+		fired, err := e.db.FireDueActions(ctx, today, 100)
+		if err != nil {
+			return total, err
+		}
+		for _, a := range fired {
+			e.logger.Info("deferred action fired", "action_id", a.ID, "service_id", a.Service, "event_id", a.EventID)
+		}
+		total += len(fired)
+		if len(fired) > 0 {
+			e.Wake()
+		}
+		if len(fired) < 100 {
+			return total, nil
+		}
+	}
+}
+
+// ReportOutcome records an outcome a service sent by callback.
+func (e *Engine) ReportOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome) error {
+	if err := validateOutcome(&o); err != nil {
+		return err
+	}
+	changed, err := e.db.RecordOutcome(ctx, service, id, o)
+	if err != nil {
+		return err
+	}
+	if changed {
+		if task, err := e.db.LoadTask(ctx, id); err == nil {
+			e.metrics.settled(service, o.Status, task.Registered, time.Now())
+		}
+		e.Wake()
+	}
+	return nil
+}
+
+// ReplayDelivery sends a dead-lettered or failed delivery again.
+func (e *Engine) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error {
+	if err := e.db.ReplayDelivery(ctx, id); err != nil {
+		return err
+	}
+	e.logger.Info("delivery replayed", "delivery_id", id)
+	e.Wake()
+	return nil
+}
+
+// ListDeliveries returns deliveries in the given state, oldest first.
+func (e *Engine) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, limit int) ([]*joinedup.Delivery, error) {
+	return e.db.ListDeliveries(ctx, state, limit)
+}
+
+// WithdrawConsent withdraws consent for one service on one life event and
+// queues the notices that follow.
+func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID) (*store.WithdrawnConsent, error) {
+	w, err := e.db.WithdrawConsent(ctx, event, service)
+	if err != nil {
+		return nil, err
+	}
+	e.logger.Info("consent withdrawn", "event_id", event, "service_id", service,
+		"cancelled", len(w.Cancelled), "notices", len(w.Notices), "actions_cancelled", len(w.Actions))
+	e.Wake()
+	return w, nil
+}
+
+func validateOutcome(o *joinedup.Outcome) error {
+	switch o.Status {
+	case joinedup.OutcomeAccepted, joinedup.OutcomeActed, joinedup.OutcomeFailed:
+	default:
+		return joinedup.Invalid("The outcome is invalid",
+			joinedup.FieldError{Field: "/status", Message: `status must be "accepted", "acted" or "failed"`})
+	}
+	if len(o.Summary) > 500 {
+		return joinedup.Invalid("The outcome is invalid",
+			joinedup.FieldError{Field: "/summary", Message: "summary must be 500 characters or fewer"})
+	}
+	for i, d := range o.Deferred {
+		if d.Action == "" || d.Due.IsZero() {
+			return joinedup.Invalid("The outcome is invalid", joinedup.FieldError{
+				Field: "/deferred/" + strconv.Itoa(i), Message: "each deferred action needs action and due"})
+		}
+	}
+	return nil
+}

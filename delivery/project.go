@@ -1,0 +1,73 @@
+package delivery
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// withheld lists top-level members of a life event's payload that are never
+// sent to a service, whatever it declared.
+var withheld = map[string]bool{"consent": true}
+
+// Project returns the parts of payload named by fields, dotted paths such
+// as "child.dateOfBirth" or "parents.name". A path through an array applies
+// to each element, and a path that ends on an object keeps all of it. A
+// service receives only what Project returns for its declared fields.
+func Project(payload json.RawMessage, fields []string) (json.RawMessage, error) {
+	var doc any
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("decode payload: %w", err)
+	}
+	paths := make([][]string, 0, len(fields))
+	for _, f := range fields {
+		p := strings.Split(f, ".")
+		if withheld[p[0]] {
+			continue
+		}
+		paths = append(paths, p)
+	}
+	out, ok := project(doc, paths)
+	if !ok {
+		out = map[string]any{}
+	}
+	return json.Marshal(out)
+}
+
+// project returns the parts of v that paths select and whether any did.
+func project(v any, paths [][]string) (any, bool) {
+	for _, p := range paths {
+		if len(p) == 0 {
+			return v, true
+		}
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		byKey := map[string][][]string{}
+		for _, p := range paths {
+			byKey[p[0]] = append(byKey[p[0]], p[1:])
+		}
+		out := map[string]any{}
+		for key, rest := range byKey {
+			child, present := v[key]
+			if !present {
+				continue
+			}
+			if sub, ok := project(child, rest); ok {
+				out[key] = sub
+			}
+		}
+		return out, len(out) > 0
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, elem := range v {
+			sub, ok := project(elem, paths)
+			if !ok {
+				sub = map[string]any{}
+			}
+			out = append(out, sub)
+		}
+		return out, true
+	}
+	return nil, false
+}

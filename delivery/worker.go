@@ -1,0 +1,264 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+// maxResponse bounds the body read from a service's response.
+const maxResponse = 64 << 10
+
+// handle sends the delivery that msg names and settles msg.
+func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
+	id := joinedup.DeliveryID(msg.Data())
+	task, err := e.db.LoadTask(ctx, id)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		e.logger.Error("delivery message names no delivery", "delivery_id", id)
+		_ = msg.Term()
+		return
+	} else if err != nil {
+		e.logger.Error("load delivery", "delivery_id", id, "error", err)
+		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
+		return
+	}
+
+	// A message of an earlier generation, or for a delivery already
+	// settled, was handled before a crash or replaced by a replay.
+	if msgID := msg.Headers().Get(jetstream.MsgIDHeader); msgID != "" && msgID != store.MessageID(id, task.Generation) {
+		_ = msg.Ack()
+		return
+	}
+	if task.Delivery.State != joinedup.StatePending && task.Delivery.State != joinedup.StateRetrying {
+		_ = msg.Ack()
+		return
+	}
+
+	start := time.Now()
+	outcome, err := e.sender.send(ctx, task)
+	e.metrics.attempt(task.Service.ID, err == nil, time.Since(start))
+	if err != nil {
+		e.fail(ctx, msg, task, err)
+		return
+	}
+
+	if err := e.db.RecordAttempt(ctx, id, task.Generation); err != nil {
+		e.logger.Error("record attempt", "delivery_id", id, "error", err)
+	}
+	changed, err := e.db.RecordOutcome(ctx, "", id, *outcome)
+	if err != nil {
+		// The service has the delivery; the message is offered again and the
+		// service answers the repeat with the same outcome.
+		e.logger.Error("record outcome", "delivery_id", id, "error", err)
+		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
+		return
+	}
+	if changed {
+		e.metrics.settled(task.Service.ID, outcome.Status, task.Registered, time.Now())
+		e.logger.Debug("delivery settled", "delivery_id", id, "service_id", task.Service.ID, "status", outcome.Status)
+		e.Wake()
+	}
+	if err := msg.Ack(); err != nil {
+		e.logger.Warn("acknowledge delivery message", "delivery_id", id, "error", err)
+	}
+}
+
+// fail records a failed attempt and schedules the next or dead-letters the
+// delivery.
+func (e *Engine) fail(ctx context.Context, msg jetstream.Msg, task *store.Task, cause error) {
+	id := task.Delivery.ID
+	attempt := task.Delivery.Attempts + 1
+	dead := attempt >= e.cfg.MaxAttempts
+	delay := e.backoff(attempt)
+	next := e.cfg.Now().Add(delay)
+	if dead {
+		next = time.Time{}
+	}
+	if err := e.db.RecordFailure(ctx, id, task.Generation, truncate(cause.Error(), 500), next, dead); err != nil {
+		e.logger.Error("record failed attempt", "delivery_id", id, "error", err)
+		_ = msg.NakWithDelay(delay)
+		return
+	}
+	if dead {
+		e.metrics.transition(task.Service.ID, joinedup.StateDeadLettered)
+		e.logger.Warn("delivery dead-lettered", "delivery_id", id, "service_id", task.Service.ID, "attempts", attempt, "error", cause)
+		_ = msg.Term()
+		return
+	}
+	e.metrics.transition(task.Service.ID, joinedup.StateRetrying)
+	e.logger.Info("delivery attempt failed", "delivery_id", id, "service_id", task.Service.ID,
+		"attempt", attempt, "retry_in", delay.String(), "error", cause)
+	_ = msg.NakWithDelay(delay)
+}
+
+// backoff returns the delay after the given failed attempt: full jitter
+// between half and all of BaseBackoff·2^(attempt−1), capped at MaxBackoff.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.BaseBackoff
+	for i := 1; i < attempt && d < e.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, e.cfg.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// sender turns a task into a CloudEvent and sends it to the service.
+type sender struct {
+	cfg    Config
+	bus    *natsbus.Bus
+	client *http.Client
+}
+
+func newSender(cfg Config, bus *natsbus.Bus) *sender {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	return &sender{cfg: cfg, bus: bus, client: &http.Client{
+		Timeout:   cfg.AttemptTimeout,
+		Transport: transport,
+		// A redirect would send personal data to an address the service did
+		// not register.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Event builds the CloudEvent for a task. The data of a life event is
+// reduced to the fields the service declared.
+func Event(source string, t *store.Task, now time.Time) (*connector.Event, error) {
+	data := t.Data
+	if t.Delivery.Kind == t.EventType {
+		var err error
+		if data, err = Project(t.Payload, t.Service.Fields); err != nil {
+			return nil, err
+		}
+	}
+	return &connector.Event{
+		SpecVersion:     "1.0",
+		ID:              string(t.Delivery.ID),
+		Source:          source,
+		Type:            joinedup.EventTypePrefix + t.Delivery.Kind,
+		Subject:         t.Reference,
+		Time:            now.UTC(),
+		DataContentType: "application/json",
+		Data:            data,
+		Event:           t.Delivery.EventID,
+		Delivery:        t.Delivery.ID,
+	}, nil
+}
+
+// send makes one attempt and returns the outcome the service reported.
+func (s *sender) send(ctx context.Context, t *store.Task) (*joinedup.Outcome, error) {
+	ev, err := Event(s.cfg.Source, t, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := webhook.NewSigner(t.Service.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("service %s secret: %w", t.Service.ID, err)
+	}
+
+	switch t.Service.Endpoint.Kind {
+	case joinedup.EndpointWebhook:
+		return s.sendWebhook(ctx, t, signer, body)
+	case joinedup.EndpointNATS:
+		return s.sendNATS(ctx, t, signer, body)
+	}
+	return nil, fmt.Errorf("service %s has unknown endpoint kind %q", t.Service.ID, t.Service.Endpoint.Kind)
+}
+
+func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook.Signer, body []byte) (*joinedup.Outcome, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Service.Endpoint.URL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", connector.ContentType)
+	req.Header.Set("User-Agent", "joinedup-hub")
+	signer.SetHeaders(req.Header, string(t.Delivery.ID), s.cfg.Now(), body)
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("post webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("read webhook response: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	if resp.StatusCode == http.StatusAccepted && len(bytes.TrimSpace(respBody)) == 0 {
+		return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
+	}
+	return parseOutcome(respBody)
+}
+
+func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Signer, body []byte) (*joinedup.Outcome, error) {
+	msg := nats.NewMsg(t.Service.Endpoint.Subject)
+	msg.Data = body
+	h := http.Header{}
+	signer.SetHeaders(h, string(t.Delivery.ID), s.cfg.Now(), body)
+	for k, v := range h {
+		msg.Header[k] = v
+	}
+	msg.Header.Set("Content-Type", connector.ContentType)
+
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
+	defer cancel()
+	reply, err := s.bus.Conn.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("nats request: %w", err)
+	}
+	switch status := reply.Header.Get(connector.HeaderStatus); status {
+	case "200":
+		return parseOutcome(reply.Data)
+	case "202":
+		if len(bytes.TrimSpace(reply.Data)) == 0 {
+			return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
+		}
+		return parseOutcome(reply.Data)
+	default:
+		return nil, fmt.Errorf("nats reply status %q", status)
+	}
+}
+
+// parseOutcome decodes a service's outcome. An empty body means the
+// service accepted the delivery and reports later.
+func parseOutcome(body []byte) (*joinedup.Outcome, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
+	}
+	var o joinedup.Outcome
+	if err := json.Unmarshal(body, &o); err != nil {
+		return nil, fmt.Errorf("decode outcome: %w", err)
+	}
+	if err := validateOutcome(&o); err != nil {
+		return nil, errors.New("service answered with an invalid outcome: " + joinedup.ErrorMessage(err))
+	}
+	return &o, nil
+}

@@ -1,0 +1,162 @@
+package lifeevent
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+// Directory implements joinedup.ServiceDirectory on the store, checking
+// each registration before it is stored.
+type Directory struct {
+	db *store.DB
+	// Created is called after a service is registered, so its deliveries
+	// can start; it may be nil.
+	Created func(ctx context.Context)
+}
+
+var _ joinedup.ServiceDirectory = (*Directory)(nil)
+
+// NewDirectory returns a Directory.
+func NewDirectory(db *store.DB) *Directory { return &Directory{db: db} }
+
+var (
+	serviceIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	subjectPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+)
+
+// EventTypes are the life event types a service may take, with the fields
+// it may declare for each.
+var EventTypes = map[string][]string{
+	joinedup.EventBirthRegistered: fieldPaths(reflect.TypeFor[joinedup.BirthRegistration](), ""),
+}
+
+// fieldPaths lists the dotted JSON paths into t, leaving out the consent,
+// which is never sent.
+func fieldPaths(t reflect.Type, prefix string) []string {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || t == reflect.TypeFor[joinedup.Date]() {
+		return nil
+	}
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || (prefix == "" && name == "consent") {
+			continue
+		}
+		path := prefix + name
+		out = append(out, path)
+		out = append(out, fieldPaths(f.Type, path+".")...)
+	}
+	return out
+}
+
+// Validate checks a service registration and returns an EINVALID error
+// naming each bad field.
+func Validate(s *joinedup.Service) error {
+	var fields []joinedup.FieldError
+	add := func(field, format string, args ...any) {
+		fields = append(fields, joinedup.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if !serviceIDPattern.MatchString(string(s.ID)) {
+		add("/id", "Enter an id of 2 to 63 lower-case letters, digits and hyphens, starting with a letter or digit")
+	}
+	if s.Organisation == "" {
+		add("/organisation", "Enter the organisation that runs the service")
+	}
+	if strings.TrimSpace(s.Name) == "" {
+		add("/name", "Enter the service's name")
+	}
+	if strings.TrimSpace(s.Purpose) == "" {
+		add("/purpose", "Enter why the service needs the fields it declares")
+	}
+	if len(s.EventTypes) == 0 {
+		add("/eventTypes", "Enter at least one event type")
+	}
+	var allowed []string
+	for i, t := range s.EventTypes {
+		paths, ok := EventTypes[t]
+		if !ok {
+			add(fmt.Sprintf("/eventTypes/%d", i), "Unknown event type %q", t)
+			continue
+		}
+		allowed = append(allowed, paths...)
+	}
+	for i, f := range s.Fields {
+		if !slices.Contains(allowed, f) {
+			add(fmt.Sprintf("/fields/%d", i), "Field %q is not a field of the event types taken", f)
+		}
+	}
+	switch s.Endpoint.Kind {
+	case joinedup.EndpointWebhook:
+		u, err := url.Parse(s.Endpoint.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("/endpoint/url", "Enter an absolute http or https URL")
+		}
+	case joinedup.EndpointNATS:
+		if !subjectPattern.MatchString(s.Endpoint.Subject) {
+			add("/endpoint/subject", "Enter a NATS subject of dot-separated tokens without wildcards")
+		}
+	default:
+		add("/endpoint/kind", `Endpoint kind must be "webhook" or "nats"`)
+	}
+	if s.Secret != "" {
+		if _, err := webhook.NewSigner(s.Secret); err != nil {
+			add("/secret", "The secret must be whsec_ followed by base64")
+		}
+	}
+	if len(fields) > 0 {
+		return joinedup.Invalid("The service registration has errors", fields...)
+	}
+	return nil
+}
+
+// CreateService implements joinedup.ServiceDirectory.
+func (d *Directory) CreateService(ctx context.Context, s *joinedup.Service) error {
+	if err := Validate(s); err != nil {
+		return err
+	}
+	if s.Secret == "" {
+		s.Secret = webhook.NewSecret()
+	}
+	if err := d.db.CreateService(ctx, s); err != nil {
+		return err
+	}
+	if d.Created != nil {
+		d.Created(ctx)
+	}
+	return nil
+}
+
+// PutService validates s and creates or replaces it; the configuration
+// file read at start uses it.
+func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
+	if err := Validate(s); err != nil {
+		return err
+	}
+	if s.Secret == "" {
+		return joinedup.Invalid("The service registration has errors",
+			joinedup.FieldError{Field: "/secret", Message: "A service in the configuration file needs its secret"})
+	}
+	return d.db.PutService(ctx, s)
+}
+
+// FindService implements joinedup.ServiceDirectory.
+func (d *Directory) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
+	return d.db.FindService(ctx, id)
+}
+
+// ListServices implements joinedup.ServiceDirectory.
+func (d *Directory) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
+	return d.db.ListServices(ctx)
+}

@@ -1,0 +1,199 @@
+// Package lifeevent takes in life events: it validates a registration,
+// records it with the informant's consent and the plan of recipients in
+// one transaction, and answers questions about its progress.
+package lifeevent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store"
+)
+
+// Controller names the data controller on consent receipts.
+const Controller = "joinedup hub operated by the council"
+
+// Service implements joinedup.LifeEventService on the store.
+type Service struct {
+	db     *store.DB
+	wake   func()
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+var _ joinedup.LifeEventService = (*Service)(nil)
+
+// New returns a Service. wake is called after each registration so the
+// delivery relay publishes at once; it may be nil.
+func New(db *store.DB, wake func(), logger *slog.Logger) *Service {
+	if wake == nil {
+		wake = func() {}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, wake: wake, logger: logger, now: time.Now}
+}
+
+// SetClock replaces the clock that decides what "today" is, for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// RegisterBirth implements joinedup.LifeEventService.
+func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, registeredBy string) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
+	r = r.Normalize()
+	var fields []joinedup.FieldError
+	if err := r.Validate(joinedup.Today(s.now())); err != nil {
+		fields = append(fields, joinedup.ErrorFields(err)...)
+	}
+
+	services, err := s.db.ListServices(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list services: %w", err)
+	}
+	recipients := map[joinedup.ServiceID]*joinedup.Service{}
+	var takers []*joinedup.Service
+	for _, svc := range services {
+		recipients[svc.ID] = svc
+		if svc.Takes(joinedup.EventBirthRegistered) {
+			takers = append(takers, svc)
+		}
+	}
+	for i, id := range r.Consent.Services {
+		at := fmt.Sprintf("/consent/services/%d", i)
+		svc, ok := recipients[id]
+		switch {
+		case !ok:
+			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf("There is no service %q", id)})
+		case !svc.Takes(joinedup.EventBirthRegistered):
+			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf("%s does not take birth registrations", svc.Name)})
+		}
+	}
+	if len(fields) > 0 {
+		return nil, nil, joinedup.Invalid("The registration has errors", fields...)
+	}
+
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode registration: %w", err)
+	}
+	ev := &joinedup.LifeEvent{
+		ID:           joinedup.EventID(joinedup.NewID("evt")),
+		Type:         joinedup.EventBirthRegistered,
+		RegisteredBy: registeredBy,
+		Payload:      payload,
+		Consent: joinedup.Consent{
+			ID:       joinedup.ConsentID(joinedup.NewID("con")),
+			GivenBy:  r.Informant.Name,
+			Capacity: r.Informant.Capacity,
+			OnBehalf: onBehalfOf(r),
+			Purpose:  r.Consent.Purpose,
+			Basis:    basis(r),
+		},
+	}
+	for _, svc := range takers {
+		decision := joinedup.ConsentRefused
+		if slices.Contains(r.Consent.Services, svc.ID) {
+			decision = joinedup.ConsentGiven
+			ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{
+				ID: joinedup.DeliveryID(joinedup.NewID("dlv")), Service: svc.ID, Kind: ev.Type,
+			})
+		}
+		ev.Consent.Decisions = append(ev.Consent.Decisions, joinedup.ConsentDecision{Service: svc.ID, Decision: decision})
+	}
+
+	// A reference number is 40 random bits; on the rare clash, draw again.
+	for attempt := 0; ; attempt++ {
+		ev.Reference = joinedup.NewReference()
+		err = s.db.CreateLifeEvent(ctx, ev)
+		if joinedup.ErrorCode(err) != joinedup.ECONFLICT || attempt == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("record birth: %w", err)
+	}
+	s.wake()
+	s.logger.Info("birth registered", "event_id", ev.ID, "recipients", len(ev.Deliveries))
+	return ev, Receipt(ev, takers), nil
+}
+
+// onBehalfOf lists whose data the consent covers, as JSON Pointers into
+// the registration: the child and each parent.
+func onBehalfOf(r joinedup.BirthRegistration) []string {
+	out := []string{"/child"}
+	for i := range r.Parents {
+		out = append(out, fmt.Sprintf("/parents/%d", i))
+	}
+	return out
+}
+
+// basis states the lawful basis of the sharing.
+func basis(r joinedup.BirthRegistration) string {
+	if r.Informant.Capacity == "other" {
+		return "consent of the informant"
+	}
+	return "consent of the informant, a parent with parental responsibility for the child"
+}
+
+// Receipt returns the consent receipt of a life event. services are the
+// services that take events of its type.
+func Receipt(ev *joinedup.LifeEvent, services []*joinedup.Service) *joinedup.ConsentReceipt {
+	r := &joinedup.ConsentReceipt{
+		Version:      "joinedup-consent-receipt/1",
+		ReceiptID:    string(ev.Consent.ID),
+		Reference:    ev.Reference,
+		IssuedAt:     ev.Consent.RecordedAt,
+		Jurisdiction: "GB",
+		Controller:   Controller,
+		Subject:      ev.Type,
+		GivenBy:      ev.Consent.GivenBy,
+		Capacity:     ev.Consent.Capacity,
+		OnBehalfOf:   ev.Consent.OnBehalf,
+		Purpose:      ev.Consent.Purpose,
+		LawfulBasis:  ev.Consent.Basis,
+	}
+	decided := map[joinedup.ServiceID]string{}
+	for _, d := range ev.Consent.Decisions {
+		decided[d.Service] = d.Decision
+	}
+	for _, s := range services {
+		decision, ok := decided[s.ID]
+		if !ok {
+			continue
+		}
+		r.Services = append(r.Services, joinedup.ReceiptService{
+			Service: s.ID, Name: s.Name, Organisation: s.Organisation,
+			Purpose: s.Purpose, Fields: s.Fields, Decision: decision,
+		})
+	}
+	return r
+}
+
+// FindLifeEvent implements joinedup.LifeEventService.
+func (s *Service) FindLifeEvent(ctx context.Context, id joinedup.EventID) (*joinedup.LifeEvent, error) {
+	return s.db.FindLifeEvent(ctx, id)
+}
+
+// FindLifeEventByReference implements joinedup.LifeEventService.
+func (s *Service) FindLifeEventByReference(ctx context.Context, reference string) (*joinedup.LifeEvent, error) {
+	return s.db.FindLifeEventByReference(ctx, reference)
+}
+
+// ListLifeEvents implements joinedup.LifeEventService.
+func (s *Service) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
+	return s.db.ListLifeEvents(ctx, f)
+}
+
+// ReceiptFor returns the consent receipt of a stored life event.
+func (s *Service) ReceiptFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.ConsentReceipt, error) {
+	services, err := s.db.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Receipt(ev, services), nil
+}

@@ -1,0 +1,192 @@
+// Package natsbus connects the hub to NATS JetStream: a server embedded in
+// the process for the embedded default, or an external server or cluster.
+//
+// Subjects and streams. Every delivery is one message on the subject
+// "joinedup.deliveries.<service id>" in the stream DELIVERIES. The body is
+// the delivery id and the Nats-Msg-Id header is "<delivery id>.<generation>",
+// so a message published twice within the duplicate window is stored once.
+// The stream is a work queue: each service has one durable pull consumer
+// filtered on its own subject, shared by every hub node, so each message is
+// handled by one node and a slow service delays no other. A message is
+// removed when a worker acknowledges it, after the store has recorded the
+// result. The store, not the stream, holds each delivery's state; the
+// stream only carries the work.
+//
+// Durability. The embedded server writes with SyncAlways, so a message
+// acknowledged to the publisher is on disk. An external cluster should run
+// the stream with three replicas (Config.Replicas), where an acknowledged
+// message is held by a majority.
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream and subject names.
+const (
+	StreamName      = "DELIVERIES"
+	SubjectPrefix   = "joinedup.deliveries."
+	DuplicateWindow = 10 * time.Minute
+)
+
+// Subject returns the subject of deliveries to a service.
+func Subject(service string) string { return SubjectPrefix + service }
+
+// ConsumerName returns the durable consumer of a service's deliveries.
+func ConsumerName(service string) string { return "service_" + service }
+
+// Config says where the bus is.
+type Config struct {
+	// URL of an external NATS server or cluster, such as
+	// nats://127.0.0.1:4222. Empty starts a server inside the process.
+	URL string
+	// Dir is the embedded server's JetStream directory.
+	Dir string
+	// Replicas of the stream on an external cluster; 1 when zero.
+	Replicas int
+	// Stream overrides StreamName, so tests sharing one external server
+	// keep apart; the subjects are prefixed with it too.
+	Stream string
+	Logger *slog.Logger
+}
+
+// Bus is a connection to JetStream with the deliveries stream in place.
+type Bus struct {
+	Conn   *nats.Conn
+	JS     jetstream.JetStream
+	Stream jetstream.Stream
+	prefix string
+	name   string
+	server *server.Server
+}
+
+// Open starts or connects to the bus and creates or updates the stream.
+func Open(ctx context.Context, cfg Config) (*Bus, error) {
+	b := &Bus{name: StreamName, prefix: SubjectPrefix}
+	if cfg.Stream != "" {
+		b.name = cfg.Stream
+		b.prefix = "joinedup." + cfg.Stream + ".deliveries."
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	var err error
+	if cfg.URL == "" {
+		if b.server, err = startEmbedded(cfg.Dir); err != nil {
+			return nil, err
+		}
+		b.Conn, err = nats.Connect("", nats.InProcessServer(b.server), nats.Name("joinedup"))
+	} else {
+		b.Conn, err = nats.Connect(cfg.URL, nats.Name("joinedup"),
+			nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				logger.Warn("nats disconnected", "error", err)
+			}),
+			nats.ReconnectHandler(func(*nats.Conn) { logger.Info("nats reconnected") }))
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+
+	if b.JS, err = jetstream.New(b.Conn); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open jetstream: %w", err)
+	}
+	replicas := max(cfg.Replicas, 1)
+	b.Stream, err = b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        b.name,
+		Subjects:    []string{b.prefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		Duplicates:  DuplicateWindow,
+		Discard:     jetstream.DiscardNew,
+		Description: "joinedup deliveries, one subject per connected service",
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("create stream %s: %w", b.name, err)
+	}
+	return b, nil
+}
+
+func startEmbedded(dir string) (*server.Server, error) {
+	if dir == "" {
+		return nil, errors.New("start embedded nats: no JetStream directory given")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create jetstream directory: %w", err)
+	}
+	opts := &server.Options{
+		ServerName: "joinedup-embedded",
+		DontListen: true, // reachable only from inside this process
+		JetStream:  true,
+		StoreDir:   dir,
+		SyncAlways: true,
+		NoSigs:     true,
+		NoLog:      true,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("create embedded nats: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("start embedded nats: not ready after 30s")
+	}
+	return ns, nil
+}
+
+// Subject returns the subject of deliveries to a service on this bus.
+func (b *Bus) Subject(service string) string { return b.prefix + service }
+
+// Consumer creates or updates the durable consumer of a service's
+// deliveries. ackWait bounds how long a worker may hold a message before
+// it is offered again; it must exceed the longest attempt.
+func (b *Bus) Consumer(ctx context.Context, service string, ackWait time.Duration, maxAckPending int) (jetstream.Consumer, error) {
+	c, err := b.Stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       ConsumerName(service),
+		FilterSubject: b.Subject(service),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: maxAckPending,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create consumer for service %s: %w", service, err)
+	}
+	return c, nil
+}
+
+// Ping checks that the connection is up.
+func (b *Bus) Ping(ctx context.Context) error {
+	if b.Conn == nil || !b.Conn.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	_, err := b.Stream.Info(ctx)
+	return err
+}
+
+// Close drains the connection and stops the embedded server.
+func (b *Bus) Close() {
+	if b.Conn != nil {
+		b.Conn.Close()
+	}
+	if b.server != nil {
+		b.server.Shutdown()
+		b.server.WaitForShutdown()
+	}
+}
