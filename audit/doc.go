@@ -53,10 +53,10 @@
 // commit. Append returns when its entries and their checkpoint are
 // committed, so they are as durable as the database makes a commit.
 // Concurrent calls are grouped into one transaction. Several Logs may
-// share one Storage: appends take the storage's lock, and each Log reads
-// the others' leaf hashes before it extends the tree, checking them
-// against the latest checkpoint so that it never signs a tree that does
-// not extend the last one.
+// share one Storage, and appends take the storage's lock. Before it
+// extends the tree, each Log reads the leaf hashes that the others
+// appended and checks them against the latest checkpoint, so that it never
+// signs a tree that does not extend the last one.
 //
 // Entries are never updated or deleted by this package, because removing
 // one would break every later checkpoint. Retention beyond the life of the

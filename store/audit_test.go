@@ -410,7 +410,7 @@ func TestAuditVerifyRejectsForeignCheckpoint(t *testing.T) {
 	})
 }
 
-func TestAuditAppendRefusesTamperedLog(t *testing.T) {
+func TestAuditOpenRejectsChangedLeafHashes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		l := newAuditLog(t, db)

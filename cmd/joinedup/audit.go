@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/postgres"
+	"github.com/joinedup/joinedup/store/sqlite"
+)
+
+const auditUsage = `Usage:
+  joinedup audit verify --data DIR [--database-url URL] [--checkpoint FILE] [--key FILE.pub]
+
+verify recomputes the audit log's Merkle tree from the stored entries and
+checks it against every stored checkpoint and against the checkpoint given,
+or the latest stored one. It names the first entry that does not match, or
+the size the log shrank to, and exits with status 1 when the log fails.
+
+Flags:
+`
+
+// runAudit runs "joinedup audit SUBCOMMAND". The only subcommand is verify.
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprint(stderr, auditUsage)
+		if len(args) == 0 {
+			return errors.New("audit: subcommand missing: use joinedup audit verify")
+		}
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("audit: unknown subcommand %q: use joinedup audit verify", args[0])
+	}
+
+	flags := flag.NewFlagSet("joinedup audit verify", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprint(stderr, auditUsage)
+		flags.PrintDefaults()
+	}
+	data := flags.String("data", DefaultConfig().Data, "data `directory` that holds joinedup.db and "+audit.PublicKeyFile)
+	databaseURL := flags.String("database-url", "", "PostgreSQL `URL` (postgres://…) of a cluster's store; empty reads the SQLite store in the data directory")
+	checkpointPath := flags.String("checkpoint", "", "`file` with a checkpoint to verify against, as a signed note or as the JSON of GET "+audit.PathCheckpoint+"; empty uses the latest stored checkpoint")
+	keyPath := flags.String("key", "", "`file` with the log's public key in signed-note format (default DIR/"+audit.PublicKeyFile+")")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		flags.Usage()
+		return fmt.Errorf("audit verify: unexpected argument %q", flags.Arg(0))
+	}
+	if *keyPath == "" {
+		*keyPath = filepath.Join(*data, audit.PublicKeyFile)
+	}
+
+	key, err := audit.LoadPublicKey(*keyPath)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w: pass the log's public key with --key", err)
+	}
+	var against *audit.Checkpoint
+	if *checkpointPath != "" {
+		if against, err = readCheckpoint(*checkpointPath, key); err != nil {
+			return fmt.Errorf("audit verify: %w", err)
+		}
+	}
+
+	db, err := openAuditStore(ctx, *data, *databaseURL)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	defer db.Close()
+
+	if err := audit.Verify(ctx, db, key, against); err != nil {
+		return fmt.Errorf("audit verify: the audit log does not verify: %w", err)
+	}
+
+	latest, err := db.LatestAuditCheckpoint(ctx)
+	var size uint64
+	if err == nil {
+		size = latest.Size
+	}
+	if against != nil {
+		fmt.Fprintf(stdout, "audit log verified: %d entries, consistent with the checkpoint of tree size %d\n", size, against.Size)
+	} else {
+		fmt.Fprintf(stdout, "audit log verified: %d entries, matching the latest stored checkpoint\n", size)
+	}
+	return nil
+}
+
+// readCheckpoint reads a signed checkpoint note, or the JSON body that the
+// checkpoint endpoint serves, and checks its signature.
+func readCheckpoint(path string, key *audit.Key) (*audit.Checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '{' {
+		var resp audit.CheckpointResponse
+		if err := json.Unmarshal(trimmed, &resp); err != nil {
+			return nil, fmt.Errorf("read checkpoint %s: invalid JSON: %w", path, err)
+		}
+		b = []byte(resp.Note)
+	}
+	cp, err := audit.ParseCheckpoint(b, key)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint %s: %w", path, err)
+	}
+	return cp, nil
+}
+
+// openAuditStore opens the PostgreSQL store at url, or the SQLite store in
+// the data directory, which must exist already.
+func openAuditStore(ctx context.Context, data, url string) (*store.DB, error) {
+	if url != "" {
+		return postgres.Open(ctx, url)
+	}
+	path := filepath.Join(data, "joinedup.db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no store at %s: pass the hub's data directory with --data, or --database-url", path)
+	}
+	return sqlite.Open(ctx, path)
+}
