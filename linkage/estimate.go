@@ -2,9 +2,20 @@ package linkage
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
+
+// ErrTooFewRecords is returned by Estimate when the records make too few
+// pairs to count how often fields agree by chance.
+var ErrTooFewRecords = errors.New("too few records to estimate a model")
+
+// minEstimatePairs is the fewest pairs Estimate learns from. Below it the
+// counts of rare levels, such as equal dates of birth among non-matches,
+// are mostly zero.
+const minEstimatePairs = 10_000
 
 // EstimateOptions tunes Estimate. The zero value is ready to use.
 type EstimateOptions struct {
@@ -40,6 +51,9 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 	s, err := newSession(start, a, b)
 	if err != nil {
 		return nil, err
+	}
+	if n := s.pairCount(math.MaxInt); n < minEstimatePairs {
+		return nil, fmt.Errorf("%w: %d pairs, want at least %d", ErrTooFewRecords, n, minEstimatePairs)
 	}
 	out := start.Clone()
 	params := make([]*FieldParameters, numFields)

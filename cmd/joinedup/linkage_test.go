@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func linkageTestdata(name string) string {
+	return filepath.Join("..", "..", "linkage", "testdata", name)
+}
+
+func runLinkageForTest(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = runLinkage(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestLinkageLink(t *testing.T) {
+	stdout, stderr, err := runLinkageForTest(t, "link", "--quiet", linkageTestdata("holder_a.csv"), linkageTestdata("holder_b.csv"))
+	if err != nil {
+		t.Fatalf("link: %v\n%s", err, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil {
+		t.Fatalf("read output: %v\n%s", err, stdout)
+	}
+	if got, want := strings.Join(rows[0], ","), "a_id,b_id,decision,weight,probability"; got != want {
+		t.Errorf("header = %s, want %s", got, want)
+	}
+	got := map[string]string{}
+	for _, r := range rows[1:] {
+		got[r[1]] = r[0] + " " + r[2]
+	}
+	want := map[string]string{
+		"b-1": "a-1 match", // accents, apostrophe and hyphen
+		"b-2": "a-2 match", // nickname
+		"b-3": "a-4 match", // the twin with the same given name
+		"b-4": "a-5 match", // NHS number
+		"b-5": "",          // nobody
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("pair for %s = %q, want %q", id, got[id], w)
+		}
+	}
+	if !strings.Contains(stderr, "using the default model") {
+		t.Errorf("stderr = %q, want a note that the default model is used for so few records", stderr)
+	}
+}
+
+func TestLinkageDedupe(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "clusters.csv")
+	pairs := filepath.Join(t.TempDir(), "pairs.csv")
+	_, stderr, err := runLinkageForTest(t, "dedupe", "--quiet", "--out", out, "--pairs", pairs, linkageTestdata("holder_a.csv"))
+	if err != nil {
+		t.Fatalf("dedupe: %v\n%s", err, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatalf("read clusters: %v", err)
+	}
+	if got := len(rows); got != 9 {
+		t.Fatalf("clusters file has %d rows, want a header and 8 records", got)
+	}
+	for _, r := range rows[1:] {
+		if r[0] != r[1] {
+			t.Errorf("record %s is in cluster %s, want every record on its own (the twins must not merge)", r[1], r[0])
+		}
+	}
+	pairData, err := os.ReadFile(pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(pairData), "a-3,a-4,possible") {
+		t.Errorf("pairs = %s, want the twins a-3 and a-4 as a possible match", pairData)
+	}
+}
+
+func TestLinkageBadInput(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		wantErr  string
+		wantSkip string
+	}{
+		{"wrong column count", "bad_columns.csv", "bad_columns.csv:3: wrong number of columns", "skipped " + linkageTestdata("bad_columns.csv") + ":3"},
+		{"invalid date", "bad_date.csv", "bad_date.csv:3: invalid date of birth \"1912-02-30\"", "skipped " + linkageTestdata("bad_date.csv") + ":3"},
+		{"malformed line", "malformed.csv", "malformed.csv:3: malformed CSV", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, err := runLinkageForTest(t, "dedupe", "--quiet", linkageTestdata(tt.file))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("dedupe error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if stdout != "" {
+				t.Errorf("dedupe wrote %q, want nothing", stdout)
+			}
+
+			stdout, stderr, err := runLinkageForTest(t, "dedupe", "--quiet", "--skip-invalid", linkageTestdata(tt.file))
+			if tt.wantSkip == "" {
+				if err == nil {
+					t.Errorf("dedupe --skip-invalid = nil, want the malformed line reported")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("dedupe --skip-invalid: %v", err)
+			}
+			if !strings.Contains(stderr, tt.wantSkip) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.wantSkip)
+			}
+			if got := strings.Count(stdout, "\n"); got != 3 {
+				t.Errorf("dedupe --skip-invalid wrote %d lines, want a header and the 2 valid records:\n%s", got, stdout)
+			}
+		})
+	}
+}
+
+func TestLinkageEval(t *testing.T) {
+	dir := os.Getenv("JOINEDUP_TESTDATA")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "data")
+	}
+	path := filepath.Join(dir, "linkage", "splink", "fake_1000.csv")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("skipping: test data %s is absent; set JOINEDUP_TESTDATA to the folder that holds linkage/splink", path)
+	}
+	stdout, stderr, err := runLinkageForTest(t, "eval", "--quiet", "--splink", path)
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	last := lines[len(lines)-1]
+	var p, r, f float64
+	if n, err := fmt.Sscanf(last, "precision=%f recall=%f f1=%f", &p, &r, &f); err != nil || n != 3 {
+		t.Fatalf("last line = %q, want precision=P recall=R f1=F", last)
+	}
+	if f <= 0 || f > 1 {
+		t.Errorf("f1 = %v, want a value in (0, 1]", f)
+	}
+	if !strings.Contains(stdout, "b-cubed: precision=") {
+		t.Errorf("output lacks the B-cubed line:\n%s", stdout)
+	}
+}
+
+func TestLinkageUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no subcommand", nil, "no subcommand"},
+		{"unknown subcommand", []string{"merge"}, `unknown subcommand "merge"`},
+		{"link with one file", []string{"link", "a.csv"}, "want two CSV files"},
+		{"eval without data", []string{"eval"}, "want --febrl FILE"},
+		{"missing file", []string{"dedupe", "no-such-file.csv"}, "no-such-file.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := runLinkageForTest(t, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("runLinkage(%v) = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
