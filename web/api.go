@@ -1,0 +1,308 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/joinedup/joinedup"
+)
+
+// birthRegistered is the response to a registered birth.
+type birthRegistered struct {
+	Event   *joinedup.LifeEvent      `json:"event"`
+	Receipt *joinedup.ConsentReceipt `json:"receipt"`
+}
+
+func (s *Server) createBirth(w http.ResponseWriter, r *http.Request) {
+	var reg joinedup.BirthRegistration
+	if err := decodeBody(w, r, birthSchema, &reg); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	event, receipt, err := s.LifeEvents.RegisterBirth(r.Context(), reg, staffName(r.Context()))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	w.Header().Set("Location", s.BaseURL+"/api/v1/life-events/"+url.PathEscape(string(event.ID)))
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, birthRegistered{Event: event, Receipt: receipt})
+}
+
+// Page sizes of list endpoints.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+type lifeEventList struct {
+	Items  []*joinedup.LifeEvent `json:"items"`
+	Total  int                   `json:"total"`
+	Offset int                   `json:"offset"`
+	Limit  int                   `json:"limit"`
+}
+
+func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
+	filter, err := lifeEventFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	events, total, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []*joinedup.LifeEvent{}
+	}
+	writeJSON(w, http.StatusOK, lifeEventList{Items: events, Total: total, Offset: filter.Offset, Limit: filter.Limit})
+}
+
+// lifeEventFilter reads the type, state, offset and limit query
+// parameters. Faults are named by a pointer to the parameter, such as
+// "/limit".
+func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
+	var fields []joinedup.FieldError
+	f := joinedup.LifeEventFilter{Type: q.Get("type"), Limit: defaultPageSize}
+
+	if v := q.Get("state"); v != "" {
+		if !validState(v) {
+			fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Use one of the delivery states: " + stateList() + "."})
+		}
+		f.State = joinedup.DeliveryState(v)
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fields = append(fields, joinedup.FieldError{Field: "/offset", Message: "Offset must be a whole number, 0 or more."})
+		}
+		f.Offset = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
+		}
+		f.Limit = n
+	}
+
+	if len(fields) > 0 {
+		return f, joinedup.Invalid("The query has invalid parameters.", fields...)
+	}
+	return f, nil
+}
+
+// deliveryStates lists every delivery state in the order a delivery
+// usually passes through them.
+var deliveryStates = []joinedup.DeliveryState{
+	joinedup.StatePending, joinedup.StateDelivered, joinedup.StateActed, joinedup.StateRetrying,
+	joinedup.StateFailed, joinedup.StateDeadLettered, joinedup.StateWithdrawn,
+}
+
+func validState(v string) bool {
+	return slices.Contains(deliveryStates, joinedup.DeliveryState(v))
+}
+
+func stateList() string {
+	var b bytes.Buffer
+	for i, st := range deliveryStates {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(st))
+	}
+	return b.String()
+}
+
+func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
+	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, event)
+}
+
+func (s *Server) getLifeEventByReference(w http.ResponseWriter, r *http.Request) {
+	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), r.PathValue("reference"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, event)
+}
+
+type serviceList struct {
+	Items []*joinedup.Service `json:"items"`
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	services, err := s.Services.ListServices(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	items := make([]*joinedup.Service, len(services))
+	for i, svc := range services {
+		items[i] = withoutSecret(svc)
+	}
+	writeJSON(w, http.StatusOK, serviceList{Items: items})
+}
+
+func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
+	var svc joinedup.Service
+	if err := decodeBody(w, r, serviceSchema, &svc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	if err := s.Services.CreateService(r.Context(), &svc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	// The response shows the secret once; no other response does.
+	w.Header().Set("Location", s.BaseURL+"/api/v1/services/"+url.PathEscape(string(svc.ID)))
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, &svc)
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+	svc, err := s.Services.FindService(r.Context(), joinedup.ServiceID(r.PathValue("id")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, withoutSecret(svc))
+}
+
+// withoutSecret returns a copy of svc with its signing secret removed.
+func withoutSecret(svc *joinedup.Service) *joinedup.Service {
+	c := *svc
+	c.Secret = ""
+	return &c
+}
+
+// serviceHeader names the service that sends an outcome callback.
+const serviceHeader = "joinedup-service"
+
+// reportOutcome records an outcome that a service sends for one of its
+// deliveries. The Standard Webhooks signature is checked with the named
+// service's secret before anything else is done with the body; an unknown
+// service and a bad or stale signature get the same 401, so a caller
+// cannot learn which services exist.
+func (s *Server) reportOutcome(w http.ResponseWriter, r *http.Request) {
+	unauthorized := joinedup.Errorf(joinedup.EUNAUTHORIZED,
+		"Sign the callback with the service's secret (Standard Webhooks, at most 5 minutes old) and name the service in the %s header.", serviceHeader)
+
+	serviceID := joinedup.ServiceID(r.Header.Get(serviceHeader))
+	if serviceID == "" {
+		s.fail(w, r, unauthorized)
+		return
+	}
+
+	body, err := readLimited(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	svc, err := s.Services.FindService(r.Context(), serviceID)
+	switch joinedup.ErrorCode(err) {
+	case "":
+	case joinedup.ENOTFOUND:
+		s.fail(w, r, unauthorized)
+		return
+	default:
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.VerifyCallback(svc.Secret, r.Header, body, s.Now()); err != nil {
+		s.Logger.WarnContext(r.Context(), "callback signature rejected",
+			"service_id", serviceID, "error", err, "request_id", requestID(r.Context()))
+		s.fail(w, r, unauthorized)
+		return
+	}
+
+	if err := checkJSONContentType(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var outcome joinedup.Outcome
+	if err := decodeJSON(body, outcomeSchema, &outcome); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	if err := s.Deliveries.ReportOutcome(r.Context(), serviceID, joinedup.DeliveryID(r.PathValue("id")), outcome); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type deliveryList struct {
+	Items []*joinedup.Delivery `json:"items"`
+}
+
+// defaultDeliveryLimit is how many deliveries a list returns when the
+// caller names no limit.
+const defaultDeliveryLimit = 50
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	state, limit, err := deliveryQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if deliveries == nil {
+		deliveries = []*joinedup.Delivery{}
+	}
+	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
+}
+
+// deliveryQuery reads the required state and the optional limit of a
+// delivery list.
+func deliveryQuery(q url.Values) (joinedup.DeliveryState, int, error) {
+	var fields []joinedup.FieldError
+	state := q.Get("state")
+	if !validState(state) {
+		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
+	}
+
+	limit := defaultDeliveryLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
+		}
+		limit = n
+	}
+
+	if len(fields) > 0 {
+		return "", 0, joinedup.Invalid("The query has invalid parameters.", fields...)
+	}
+	return joinedup.DeliveryState(state), limit, nil
+}
+
+func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {
+	if err := s.Deliveries.ReplayDelivery(r.Context(), joinedup.DeliveryID(r.PathValue("id"))); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

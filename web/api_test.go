@@ -1,0 +1,463 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+func TestCreateBirth(t *testing.T) {
+	env := newTestEnv(t)
+
+	rec := env.postJSON(t, "/api/v1/births", validBirth)
+
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("status = %d, want 201; body %s", rec.Code, rec.Body)
+	}
+	var got birthRegistered
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("decode response: %v", err)
+	}
+	if want := "http://hub.test/api/v1/life-events/" + string(got.Event.ID); rec.Header().Get("Location") != want {
+		t.Errorf("Location = %q, want %q", rec.Header().Get("Location"), want)
+	}
+	if got.Receipt == nil || got.Receipt.Reference != got.Event.Reference {
+		t.Errorf("receipt = %+v, want one for reference %s", got.Receipt, got.Event.Reference)
+	}
+	if len(got.Event.Deliveries) != 1 || got.Event.Deliveries[0].Service != "child-benefit" {
+		t.Errorf("deliveries = %+v, want one to child-benefit", got.Event.Deliveries)
+	}
+}
+
+func TestCreateBirthRejectsBadRequests(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		fields      []string // pointers that must be named
+		detail      string   // text the detail must contain
+	}{
+		{
+			name: "form content type", contentType: "application/x-www-form-urlencoded", body: "a=b",
+			status: http.StatusUnsupportedMediaType,
+		},
+		{
+			name: "no content type", body: validBirth,
+			status: http.StatusUnsupportedMediaType,
+		},
+		{
+			name: "body over 64 KiB", body: `{"child": {"placeOfBirth": "` + strings.Repeat("x", 70<<10) + `"}}`,
+			status: http.StatusRequestEntityTooLarge,
+		},
+		{
+			name: "malformed JSON", body: `{"child": {"name": }}`,
+			status: http.StatusBadRequest, detail: "byte offset 20",
+		},
+		{
+			name: "truncated JSON", body: `{"child": {`,
+			status: http.StatusBadRequest, detail: "byte offset 11",
+		},
+		{
+			name: "two JSON values", body: validBirth + ` {}`,
+			status: http.StatusBadRequest, detail: "more data after the JSON value",
+		},
+		{
+			name: "unknown field", body: strings.Replace(validBirth, `"sex": "female"`, `"sex": "female", "nickname": "Ace"`, 1),
+			status: http.StatusUnprocessableEntity, fields: []string{"/child/nickname"},
+		},
+		{
+			name: "missing fields", body: strings.Replace(validBirth, `"sex": "female", `, ``, 1),
+			status: http.StatusUnprocessableEntity, fields: []string{"/child/sex"},
+		},
+		{
+			name: "impossible date", body: strings.Replace(validBirth, `"2026-11-20"`, `"2023-02-29"`, 1),
+			status: http.StatusUnprocessableEntity, fields: []string{"/child/dateOfBirth"},
+		},
+		{
+			name: "future date", body: strings.Replace(validBirth, `"2026-11-20"`, `"2026-12-25"`, 1),
+			status: http.StatusUnprocessableEntity, fields: []string{"/child/dateOfBirth"},
+		},
+		{
+			name: "wrong type", body: strings.Replace(validBirth, `"parent": 0`, `"parent": "first"`, 1),
+			status: http.StatusUnprocessableEntity, fields: []string{"/informant/parent"},
+		},
+		{
+			name: "unknown and wrong services", body: strings.Replace(validBirth, `["child-benefit"]`, `["child-benefit", "no-such-service", "refuse"]`, 1),
+			status: http.StatusUnprocessableEntity, fields: []string{"/consent/services/1", "/consent/services/2"},
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t)
+			header := http.Header{}
+			if tt.contentType != "" {
+				header.Set("Content-Type", tt.contentType)
+			} else if tt.status != http.StatusUnsupportedMediaType {
+				header.Set("Content-Type", "application/json; charset=utf-8")
+			}
+
+			rec := env.do(t, http.MethodPost, "/api/v1/births", strings.NewReader(tt.body), header)
+
+			p := decodeProblem(t, rec, tt.status)
+			got := fieldsOf(p)
+			for _, want := range tt.fields {
+				if !slices.Contains(got, want) {
+					t.Errorf("errors name %q, want them to include %q", got, want)
+				}
+			}
+			if len(tt.fields) == 0 && len(got) > 0 {
+				t.Errorf("errors = %q, want none", got)
+			}
+			if !strings.Contains(p.Detail, tt.detail) {
+				t.Errorf("detail = %q, want it to contain %q", p.Detail, tt.detail)
+			}
+			if len(env.hub.events) != 0 {
+				t.Errorf("%d events recorded, want none", len(env.hub.events))
+			}
+		})
+	}
+}
+
+func TestInternalErrorHidesCause(t *testing.T) {
+	env := newTestEnv(t)
+	env.hub.err = errors.New("dial tcp 10.0.0.7:5432: password authentication failed for user hub")
+
+	rec := env.do(t, http.MethodGet, "/api/v1/life-events", nil, nil)
+
+	p := decodeProblem(t, rec, http.StatusInternalServerError)
+	if strings.Contains(rec.Body.String(), "password") || strings.Contains(rec.Body.String(), "10.0.0.7") {
+		t.Errorf("response shows the internal cause: %s", rec.Body)
+	}
+	if !strings.Contains(p.Detail, p.RequestID) {
+		t.Errorf("detail = %q, want it to quote the request id %s", p.Detail, p.RequestID)
+	}
+	logged := env.logs.String()
+	if n := strings.Count(logged, "password authentication failed"); n != 1 {
+		t.Errorf("cause logged %d times, want once; log:\n%s", n, logged)
+	}
+	if !strings.Contains(logged, `"request_id":"`+p.RequestID+`"`) {
+		t.Errorf("log lacks request_id %s; log:\n%s", p.RequestID, logged)
+	}
+}
+
+func TestListLifeEvents(t *testing.T) {
+	env := newTestEnv(t)
+	for range 3 {
+		if rec := env.postJSON(t, "/api/v1/births", validBirth); rec.Code != http.StatusCreated {
+			t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
+		}
+	}
+	env.hub.setState(env.hub.events[0].Deliveries[0].ID, joinedup.StateDeadLettered, "connection refused")
+
+	tests := []struct {
+		name      string
+		query     string
+		wantItems int
+		wantTotal int
+	}{
+		{"all", "", 3, 3},
+		{"one page", "?limit=2", 2, 3},
+		{"second page", "?limit=2&offset=2", 1, 3},
+		{"by state", "?state=dead-lettered", 1, 1},
+		{"by type", "?type=death.registered", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := env.do(t, http.MethodGet, "/api/v1/life-events"+tt.query, nil, nil)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200; body %s", rec.Code, rec.Body)
+			}
+			var got lifeEventList
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if len(got.Items) != tt.wantItems || got.Total != tt.wantTotal {
+				t.Errorf("got %d items of %d, want %d of %d", len(got.Items), got.Total, tt.wantItems, tt.wantTotal)
+			}
+		})
+	}
+}
+
+func TestListLifeEventsRejectsBadQuery(t *testing.T) {
+	env := newTestEnv(t)
+
+	rec := env.do(t, http.MethodGet, "/api/v1/life-events?state=lost&offset=-1&limit=1000", nil, nil)
+
+	p := decodeProblem(t, rec, http.StatusUnprocessableEntity)
+	if got, want := fieldsOf(p), []string{"/state", "/offset", "/limit"}; !slices.Equal(got, want) {
+		t.Errorf("fields = %q, want %q", got, want)
+	}
+}
+
+func TestGetLifeEvent(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	event := env.hub.events[0]
+
+	for _, target := range []string{"/api/v1/life-events/" + string(event.ID), "/api/v1/life-events/by-reference/" + event.Reference} {
+		rec := env.do(t, http.MethodGet, target, nil, nil)
+		var got joinedup.LifeEvent
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: status %d, err %v", target, rec.Code, err)
+		}
+		if got.ID != event.ID {
+			t.Errorf("GET %s: id = %s, want %s", target, got.ID, event.ID)
+		}
+	}
+
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/life-events/evt_missing", nil, nil), http.StatusNotFound)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/life-events/by-reference/JU-0000-0000", nil, nil), http.StatusNotFound)
+}
+
+func TestServicesShowSecretOnce(t *testing.T) {
+	env := newTestEnv(t)
+	body := `{"id": "school", "organisation": "leeds-council", "name": "Primary school planning",
+	  "eventTypes": ["birth.registered"], "fields": ["child.dateOfBirth"], "purpose": "To plan school places.",
+	  "endpoint": {"kind": "webhook", "url": "http://127.0.0.1:9/school"}}`
+
+	rec := env.postJSON(t, "/api/v1/services", body)
+
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("status = %d, want 201; body %s", rec.Code, rec.Body)
+	}
+	var created joinedup.Service
+	json.Unmarshal(rec.Body.Bytes(), &created)
+	if !strings.HasPrefix(created.Secret, webhook.SecretPrefix) {
+		t.Errorf("created secret = %q, want a generated %s… secret", created.Secret, webhook.SecretPrefix)
+	}
+	if rec.Header().Get("Location") != "http://hub.test/api/v1/services/school" {
+		t.Errorf("Location = %q", rec.Header().Get("Location"))
+	}
+
+	for _, target := range []string{"/api/v1/services/school", "/api/v1/services"} {
+		rec := env.do(t, http.MethodGet, target, nil, nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: status %d", target, rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), "whsec_") || strings.Contains(rec.Body.String(), `"secret"`) {
+			t.Errorf("GET %s shows a secret: %s", target, rec.Body)
+		}
+	}
+
+	decodeProblem(t, env.postJSON(t, "/api/v1/services", body), http.StatusConflict)
+	p := decodeProblem(t, env.postJSON(t, "/api/v1/services", `{"id": "x"}`), http.StatusUnprocessableEntity)
+	if !slices.Contains(fieldsOf(p), "/endpoint") {
+		t.Errorf("fields = %q, want /endpoint named as missing", fieldsOf(p))
+	}
+}
+
+// signedCallback returns the headers of an outcome callback from service,
+// signed with secret at ts.
+func signedCallback(t *testing.T, service, secret string, ts time.Time, body []byte) http.Header {
+	t.Helper()
+	signer, err := webhook.NewSigner(secret)
+	if err != nil {
+		t.Fatalf("new signer: %v", err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "Joinedup-Service": {service}}
+	signer.SetHeaders(h, "msg_"+service+ts.Format("150405"), ts, body)
+	return h
+}
+
+func TestReportOutcome(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	delivery := env.hub.events[0].Deliveries[0]
+	secret := env.hub.services["child-benefit"].Secret
+	otherSecret := env.hub.services["gp-practice"].Secret
+	target := "/api/v1/deliveries/" + string(delivery.ID) + "/outcome"
+	body := []byte(`{"status": "acted", "summary": "Child Benefit claim started", "reference": "CHB-1"}`)
+
+	tests := []struct {
+		name   string
+		header http.Header
+		body   []byte
+		status int
+	}{
+		{"no service header", func() http.Header {
+			h := signedCallback(t, "child-benefit", secret, testNow, body)
+			h.Del("Joinedup-Service")
+			return h
+		}(), body, http.StatusUnauthorized},
+		{"unknown service", signedCallback(t, "nobody", secret, testNow, body), body, http.StatusUnauthorized},
+		{"signed with another service's secret", signedCallback(t, "child-benefit", otherSecret, testNow, body), body, http.StatusUnauthorized},
+		{"stale signature", signedCallback(t, "child-benefit", secret, testNow.Add(-6*time.Minute), body), body, http.StatusUnauthorized},
+		{"body changed after signing", signedCallback(t, "child-benefit", secret, testNow, body), bytes.Replace(body, []byte("acted"), []byte("failed"), 1), http.StatusUnauthorized},
+		{"another service's delivery", signedCallback(t, "gp-practice", otherSecret, testNow, body), body, http.StatusNotFound},
+		{"invalid outcome", signedCallback(t, "child-benefit", secret, testNow, []byte(`{"status": "done"}`)), []byte(`{"status": "done"}`), http.StatusUnprocessableEntity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := env.do(t, http.MethodPost, target, bytes.NewReader(tt.body), tt.header)
+			decodeProblem(t, rec, tt.status)
+			if delivery.Outcome != nil || delivery.State != joinedup.StatePending {
+				t.Errorf("delivery changed to %s with outcome %+v, want no effect", delivery.State, delivery.Outcome)
+			}
+		})
+	}
+
+	t.Run("signed by the delivery's service", func(t *testing.T) {
+		rec := env.do(t, http.MethodPost, target, bytes.NewReader(body), signedCallback(t, "child-benefit", secret, testNow.Add(-4*time.Minute), body))
+		if rec.Code != http.StatusNoContent {
+			t.Fatalf("status = %d, want 204; body %s", rec.Code, rec.Body)
+		}
+		if delivery.State != joinedup.StateActed || delivery.Outcome == nil || delivery.Outcome.Reference != "CHB-1" {
+			t.Errorf("delivery = %s with outcome %+v, want acted with reference CHB-1", delivery.State, delivery.Outcome)
+		}
+	})
+}
+
+func TestDeliveries(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", strings.Replace(validBirth, `["child-benefit"]`, `["child-benefit", "gp-practice"]`, 1))
+	dead := env.hub.events[0].Deliveries[0]
+	env.hub.setState(dead.ID, joinedup.StateDeadLettered, "HTTP 503 from service")
+	acted := env.hub.events[0].Deliveries[1]
+	env.hub.setState(acted.ID, joinedup.StateActed, "")
+
+	rec := env.do(t, http.MethodGet, "/api/v1/deliveries?state=dead-lettered", nil, nil)
+	var list deliveryList
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("list: status %d, err %v", rec.Code, err)
+	}
+	if len(list.Items) != 1 || list.Items[0].ID != dead.ID {
+		t.Errorf("dead-lettered = %+v, want only %s", list.Items, dead.ID)
+	}
+
+	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/deliveries", nil, nil), http.StatusUnprocessableEntity)
+	if got := fieldsOf(p); !slices.Equal(got, []string{"/state"}) {
+		t.Errorf("fields = %q, want [/state]", got)
+	}
+
+	if rec := env.do(t, http.MethodPost, "/api/v1/deliveries/"+string(dead.ID)+"/replay", nil, nil); rec.Code != http.StatusAccepted {
+		t.Errorf("replay dead-lettered: status %d, want 202; body %s", rec.Code, rec.Body)
+	}
+	if !slices.Equal(env.hub.replayed, []joinedup.DeliveryID{dead.ID}) {
+		t.Errorf("replayed = %v, want [%s]", env.hub.replayed, dead.ID)
+	}
+	decodeProblem(t, env.do(t, http.MethodPost, "/api/v1/deliveries/"+string(acted.ID)+"/replay", nil, nil), http.StatusConflict)
+}
+
+func TestRequireStaff(t *testing.T) {
+	env := newTestEnv(t)
+	env.server.APIToken = "operator-token-for-tests"
+
+	staffRoutes := []struct{ method, target string }{
+		{"POST", "/api/v1/births"},
+		{"GET", "/api/v1/life-events"},
+		{"GET", "/api/v1/life-events/evt_1"},
+		{"GET", "/api/v1/life-events/by-reference/JU-0000-0000"},
+		{"GET", "/api/v1/services"},
+		{"POST", "/api/v1/services"},
+		{"GET", "/api/v1/services/child-benefit"},
+		{"GET", "/api/v1/deliveries?state=pending"},
+		{"POST", "/api/v1/deliveries/dlv_1/replay"},
+	}
+	for _, rt := range staffRoutes {
+		for _, auth := range []string{"", "Bearer wrong-token", "Basic b3BlcmF0b3ItdG9rZW4tZm9yLXRlc3Rz", "Bearer operator-token-for-tests-and-more"} {
+			rec := env.do(t, rt.method, rt.target, nil, http.Header{"Authorization": {auth}})
+			decodeProblem(t, rec, http.StatusUnauthorized)
+			if rec.Header().Get("WWW-Authenticate") == "" {
+				t.Errorf("%s %s with %q: no WWW-Authenticate header", rt.method, rt.target, auth)
+			}
+		}
+	}
+
+	rec := env.do(t, http.MethodGet, "/api/v1/services", nil, http.Header{"Authorization": {"Bearer operator-token-for-tests"}})
+	if rec.Code != http.StatusOK {
+		t.Errorf("with the token: status %d, want 200", rec.Code)
+	}
+	rec = env.do(t, http.MethodPost, "/api/v1/births", strings.NewReader(validBirth),
+		http.Header{"Authorization": {"Bearer operator-token-for-tests"}, "Content-Type": {"application/json"}})
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("register with the token: status %d; body %s", rec.Code, rec.Body)
+	}
+	if got := env.hub.events[0].RegisteredBy; got != staffOperator {
+		t.Errorf("RegisteredBy = %q, want %q", got, staffOperator)
+	}
+
+	for _, target := range []string{"/healthz", "/readyz", "/api/openapi.json", "/track", "/"} {
+		if rec := env.do(t, http.MethodGet, target, nil, nil); rec.Code != http.StatusOK {
+			t.Errorf("GET %s without a token: status %d, want 200", target, rec.Code)
+		}
+	}
+}
+
+func TestProbes(t *testing.T) {
+	env := newTestEnv(t)
+	if rec := env.do(t, http.MethodGet, "/healthz", nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("healthz: status %d, want 200", rec.Code)
+	}
+	if rec := env.do(t, http.MethodGet, "/readyz", nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("readyz with no check: status %d, want 200", rec.Code)
+	}
+	decodeProblem(t, env.do(t, http.MethodGet, "/metrics", nil, nil), http.StatusNotFound)
+
+	env = newTestEnv(t)
+	env.server.Ready = func(ctx context.Context) error { return errors.New("nats: no servers available") }
+	env.server.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("joinedup_up 1\n")) })
+	env.handler = env.server.Handler()
+	p := decodeProblem(t, env.do(t, http.MethodGet, "/readyz", nil, nil), http.StatusServiceUnavailable)
+	if strings.Contains(p.Detail, "nats") {
+		t.Errorf("readyz detail shows the cause: %q", p.Detail)
+	}
+	if rec := env.do(t, http.MethodGet, "/metrics", nil, nil); rec.Body.String() != "joinedup_up 1\n" {
+		t.Errorf("metrics body = %q, want the Metrics handler's", rec.Body)
+	}
+}
+
+func TestUnmatchedRoutes(t *testing.T) {
+	env := newTestEnv(t)
+
+	rec := env.do(t, http.MethodDelete, "/api/v1/births", nil, nil)
+	decodeProblem(t, rec, http.StatusMethodNotAllowed)
+	if got := rec.Header().Get("Allow"); got != "POST" {
+		t.Errorf("Allow = %q, want POST", got)
+	}
+
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/nothing", nil, nil), http.StatusNotFound)
+
+	rec = env.do(t, http.MethodGet, "/no-such-page", nil, nil)
+	if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Errorf("page not found: status %d, type %q, want 404 HTML", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
+
+func TestCrossOriginPostRejected(t *testing.T) {
+	env := newTestEnv(t)
+
+	tests := []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"cross-site fetch metadata", http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
+		{"foreign origin", http.Header{"Origin": {"https://attacker.test"}}, http.StatusForbidden},
+		{"same origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}, http.StatusSeeOther},
+		{"no browser headers", http.Header{}, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.postJSON(t, "/api/v1/births", validBirth)
+			d := env.hub.events[len(env.hub.events)-1].Deliveries[0]
+			env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
+
+			tt.header.Set("Content-Type", "application/x-www-form-urlencoded")
+			rec := env.do(t, http.MethodPost, "/operator/deliveries/"+string(d.ID)+"/replay", strings.NewReader("state=dead-lettered"), tt.header)
+			if rec.Code != tt.want {
+				t.Errorf("status = %d, want %d", rec.Code, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,452 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+)
+
+// birthForm is the birth registration form as the user typed it. Input
+// names are the JSON Pointers of the registration with "/" replaced by
+// "-", such as "child-name-given", so that a field error from the domain
+// finds its input.
+type birthForm struct {
+	ChildGiven, ChildFamily, ChildSex, ChildPlace string
+	ChildDOB                                      dateValue
+	Parents                                       [2]parentForm
+	InformantGiven, InformantFamily               string
+	InformantCapacity                             string
+	InformantParent                               string // "0" or "1" for a parent on the form, "" for neither
+	Services                                      []string
+}
+
+type parentForm struct {
+	Role, Given, Family, NINO          string
+	DOB                                dateValue
+	Line1, Line2, Town, Postcode, UPRN string
+}
+
+// blank reports whether nothing was typed for the parent.
+func (p parentForm) blank() bool {
+	return p == parentForm{}
+}
+
+type dateValue struct{ Day, Month, Year string }
+
+func parseBirthForm(v url.Values) birthForm {
+	f := birthForm{
+		ChildGiven:        v.Get("child-name-given"),
+		ChildFamily:       v.Get("child-name-family"),
+		ChildSex:          v.Get("child-sex"),
+		ChildDOB:          dateFrom(v, "child-dateOfBirth"),
+		ChildPlace:        v.Get("child-placeOfBirth"),
+		InformantGiven:    v.Get("informant-name-given"),
+		InformantFamily:   v.Get("informant-name-family"),
+		InformantCapacity: v.Get("informant-capacity"),
+		InformantParent:   v.Get("informant-parent"),
+		Services:          v["consent-services"],
+	}
+	for i := range f.Parents {
+		at := "parents-" + strconv.Itoa(i) + "-"
+		f.Parents[i] = parentForm{
+			Role:     v.Get(at + "role"),
+			Given:    v.Get(at + "name-given"),
+			Family:   v.Get(at + "name-family"),
+			DOB:      dateFrom(v, at+"dateOfBirth"),
+			NINO:     v.Get(at + "nationalInsuranceNumber"),
+			Line1:    v.Get(at + "address-lines-0"),
+			Line2:    v.Get(at + "address-lines-1"),
+			Town:     v.Get(at + "address-town"),
+			Postcode: v.Get(at + "address-postcode"),
+			UPRN:     v.Get(at + "address-uprn"),
+		}
+	}
+	return f
+}
+
+func dateFrom(v url.Values, id string) dateValue {
+	return dateValue{
+		Day:   strings.TrimSpace(v.Get(id + "-day")),
+		Month: strings.TrimSpace(v.Get(id + "-month")),
+		Year:  strings.TrimSpace(v.Get(id + "-year")),
+	}
+}
+
+// parseDate reads a GOV.UK date input. All three parts empty is the zero
+// Date and no error, so the domain's "Enter …" message applies.
+func parseDate(d dateValue, what string) (joinedup.Date, string) {
+	if d == (dateValue{}) {
+		return joinedup.Date{}, ""
+	}
+	var missing []string
+	for _, part := range []struct{ name, value string }{{"day", d.Day}, {"month", d.Month}, {"year", d.Year}} {
+		if part.value == "" {
+			missing = append(missing, "a "+part.name)
+		}
+	}
+	if len(missing) > 0 {
+		return joinedup.Date{}, fmt.Sprintf("%s must include %s", what, strings.Join(missing, " and "))
+	}
+	day, errDay := strconv.Atoi(d.Day)
+	month, errMonth := strconv.Atoi(d.Month)
+	year, errYear := strconv.Atoi(d.Year)
+	if errDay != nil || errMonth != nil || errYear != nil || len(d.Year) != 4 {
+		return joinedup.Date{}, what + " must be a real date, with a 4-digit year"
+	}
+	date, err := joinedup.ParseDate(fmt.Sprintf("%04d-%02d-%02d", year, month, day))
+	if err != nil {
+		return joinedup.Date{}, what + " must be a real date"
+	}
+	return date, ""
+}
+
+// registration turns the form into a registration. A parent section left
+// blank is skipped, so parentIndex maps each parent of the registration to
+// its section on the form. Date errors are returned by JSON Pointer into
+// the registration.
+func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex []int, dateErrors []joinedup.FieldError) {
+	reg.Child = joinedup.Child{
+		Name:         joinedup.Name{Given: f.ChildGiven, Family: f.ChildFamily},
+		Sex:          f.ChildSex,
+		PlaceOfBirth: f.ChildPlace,
+	}
+	var msg string
+	if reg.Child.DateOfBirth, msg = parseDate(f.ChildDOB, "The child’s date of birth"); msg != "" {
+		dateErrors = append(dateErrors, joinedup.FieldError{Field: "/child/dateOfBirth", Message: msg})
+	}
+
+	for i, p := range f.Parents {
+		if p.blank() {
+			continue
+		}
+		n := len(reg.Parents)
+		parent := joinedup.Parent{
+			Role:                    p.Role,
+			Name:                    joinedup.Name{Given: p.Given, Family: p.Family},
+			NationalInsuranceNumber: p.NINO,
+			Address: joinedup.Address{
+				Lines:    []string{p.Line1, p.Line2},
+				Town:     p.Town,
+				Postcode: p.Postcode,
+				UPRN:     p.UPRN,
+			},
+		}
+		if parent.DateOfBirth, msg = parseDate(p.DOB, fmt.Sprintf("The date of birth of parent %d", i+1)); msg != "" {
+			dateErrors = append(dateErrors, joinedup.FieldError{Field: fmt.Sprintf("/parents/%d/dateOfBirth", n), Message: msg})
+		}
+		reg.Parents = append(reg.Parents, parent)
+		parentIndex = append(parentIndex, i)
+	}
+
+	reg.Informant = joinedup.Informant{
+		Name:     joinedup.Name{Given: f.InformantGiven, Family: f.InformantFamily},
+		Capacity: f.InformantCapacity,
+	}
+	if section, err := strconv.Atoi(f.InformantParent); err == nil {
+		// A parent section that was left blank has no index; point past
+		// the end so that validation reports it.
+		index := len(reg.Parents)
+		if at := slices.Index(parentIndex, section); at >= 0 {
+			index = at
+		}
+		reg.Informant.Parent = &index
+	}
+
+	for _, id := range f.Services {
+		reg.Consent.Services = append(reg.Consent.Services, joinedup.ServiceID(id))
+	}
+	reg.Consent.Purpose = joinedup.PurposeTellUsOnce
+	return reg, parentIndex, dateErrors
+}
+
+// formErrors turns field errors of a registration into errors on the
+// form: pointers to parents are moved to the parent's section on the form,
+// and each error links to the first input of its field.
+func formErrors(fields []joinedup.FieldError, parentIndex []int) []formError {
+	out := make([]formError, 0, len(fields))
+	for _, fe := range fields {
+		pointer := fe.Field
+		if rest, ok := strings.CutPrefix(pointer, "/parents/"); ok {
+			n, tail, _ := strings.Cut(rest, "/")
+			if i, err := strconv.Atoi(n); err == nil && i < len(parentIndex) {
+				pointer = "/parents/" + strconv.Itoa(parentIndex[i])
+				if tail != "" {
+					pointer += "/" + tail
+				}
+			}
+		}
+		out = append(out, formError{Field: pointer, Href: inputID(pointer), Message: fe.Message})
+	}
+	return out
+}
+
+// inputID returns the id of the first input of the field at pointer.
+func inputID(pointer string) string {
+	id := strings.ReplaceAll(strings.TrimPrefix(pointer, "/"), "/", "-")
+	switch {
+	case pointer == "/parents":
+		return "parents-0-role"
+	case strings.HasPrefix(pointer, "/consent/services"):
+		return "consent-services"
+	case strings.HasSuffix(pointer, "/name"):
+		return id + "-given"
+	case strings.HasSuffix(pointer, "/dateOfBirth"):
+		return id + "-day"
+	case strings.HasSuffix(pointer, "/address/lines"):
+		return id + "-0"
+	}
+	return id
+}
+
+// mergeErrors returns the date errors followed by the domain's errors for
+// every other field, so that "must be a real date" wins over "Enter the
+// date".
+func mergeErrors(dateErrors, domain []joinedup.FieldError) []joinedup.FieldError {
+	out := slices.Clone(dateErrors)
+	for _, fe := range domain {
+		if !slices.ContainsFunc(dateErrors, func(d joinedup.FieldError) bool { return d.Field == fe.Field }) {
+			out = append(out, fe)
+		}
+	}
+	return out
+}
+
+func (s *Server) birthForm(w http.ResponseWriter, r *http.Request) {
+	services, err := s.birthServices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "birth-form.html", page{
+		Title: "Register a birth",
+		Nav:   navBirths,
+		Data:  newBirthFormView(birthForm{}, nil, services),
+	})
+}
+
+// birthServices returns the connected services that take births, which
+// the informant may agree to tell.
+func (s *Server) birthServices(r *http.Request) ([]*joinedup.Service, error) {
+	all, err := s.Services.ListServices(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	var births []*joinedup.Service
+	for _, svc := range all {
+		if svc.Takes(joinedup.EventBirthRegistered) {
+			births = append(births, svc)
+		}
+	}
+	return births, nil
+}
+
+func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, joinedup.Errorf(joinedup.ETOOLARGE, "The form is too large to send."))
+		return
+	}
+	form := parseBirthForm(r.PostForm)
+	reg, parentIndex, dateErrors := form.registration()
+
+	var fields []joinedup.FieldError
+	if len(dateErrors) > 0 {
+		// Show every error at once: check the rest of the form too.
+		fields = mergeErrors(dateErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
+	} else {
+		event, receipt, err := s.LifeEvents.RegisterBirth(r.Context(), reg, staffName(r.Context()))
+		if err == nil {
+			s.renderConfirmation(w, r, event, receipt)
+			return
+		}
+		if joinedup.ErrorCode(err) != joinedup.EINVALID {
+			s.fail(w, r, err)
+			return
+		}
+		fields = joinedup.ErrorFields(err)
+	}
+
+	services, err := s.birthServices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	errs := formErrors(fields, parentIndex)
+	s.render(w, r, http.StatusUnprocessableEntity, "birth-form.html", page{
+		Title:  "Register a birth",
+		Nav:    navBirths,
+		Errors: errs,
+		Data:   newBirthFormView(form, errs, services),
+	})
+}
+
+type confirmationView struct {
+	Event      *joinedup.LifeEvent
+	Receipt    *joinedup.ConsentReceipt
+	ReceiptURL template.URL
+	TrackURL   string
+}
+
+func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, event *joinedup.LifeEvent, receipt *joinedup.ConsentReceipt) {
+	receiptJSON, err := json.MarshalIndent(receipt, "", "  ")
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("encode consent receipt: %w", err))
+		return
+	}
+	s.render(w, r, http.StatusOK, "birth-confirmation.html", page{
+		Title: "Birth registered",
+		Nav:   navBirths,
+		Data: confirmationView{
+			Event:   event,
+			Receipt: receipt,
+			// The receipt is a download the informant keeps. It is
+			// built here from JSON the hub encoded, so it is a safe URL.
+			ReceiptURL: template.URL("data:application/json;base64," + base64.StdEncoding.EncodeToString(receiptJSON)),
+			TrackURL:   "/track/" + url.PathEscape(event.Reference),
+		},
+	})
+}
+
+// Views of the form fields that the templates render.
+type (
+	inputField struct {
+		ID, Label, Hint, Value, Error, Class, Autocomplete string
+		Spellcheck                                         bool
+	}
+	dateField struct {
+		ID, Label, Error, Autocomplete string
+		Value                          dateValue
+	}
+	choiceField struct {
+		ID, Label, Value, Error string
+		Options                 []option
+	}
+	option struct{ Value, Text string }
+)
+
+type birthFormView struct {
+	ChildGiven, ChildFamily, ChildPlace inputField
+	ChildSex                            choiceField
+	ChildDOB                            dateField
+	Parents                             [2]parentView
+	InformantGiven, InformantFamily     inputField
+	InformantCapacity, InformantParent  choiceField
+	Services                            []serviceChoice
+	ServicesError                       string
+}
+
+type parentView struct {
+	Number                                                  int
+	Role                                                    choiceField
+	Given, Family, NINO, Line1, Line2, Town, Postcode, UPRN inputField
+	DOB                                                     dateField
+}
+
+type serviceChoice struct {
+	ID, Name, Purpose string
+	Fields            []string
+	Checked           bool
+}
+
+func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Service) birthFormView {
+	text := func(pointer, label, value string) inputField {
+		return inputField{ID: inputID(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
+	}
+	date := func(pointer, label string, value dateValue) dateField {
+		return dateField{ID: strings.TrimSuffix(inputID(pointer), "-day"), Label: label, Value: value, Error: errorFor(errs, pointer)}
+	}
+	choice := func(pointer, label, value string, options []option) choiceField {
+		return choiceField{ID: inputID(pointer), Label: label, Value: value, Error: errorFor(errs, pointer), Options: options}
+	}
+
+	v := birthFormView{
+		ChildGiven:  text("/child/name/given", "Given names", f.ChildGiven),
+		ChildFamily: text("/child/name/family", "Family name", f.ChildFamily),
+		ChildSex: choice("/child/sex", "Sex", f.ChildSex, []option{
+			{"female", "Female"}, {"male", "Male"}, {"indeterminate", "Indeterminate"},
+		}),
+		ChildDOB:        date("/child/dateOfBirth", "Date of birth", f.ChildDOB),
+		ChildPlace:      text("/child/placeOfBirth", "Place of birth", f.ChildPlace),
+		InformantGiven:  text("/informant/name/given", "Given names", f.InformantGiven),
+		InformantFamily: text("/informant/name/family", "Family name", f.InformantFamily),
+		InformantCapacity: choice("/informant/capacity", "Capacity", f.InformantCapacity, []option{
+			{"mother", "Mother"}, {"father", "Father"}, {"parent", "Parent"}, {"other", "Other"},
+		}),
+		InformantParent: choice("/informant/parent", "Which parent is the informant?", f.InformantParent, []option{
+			{"0", "Parent 1"}, {"1", "Parent 2"}, {"", "Neither"},
+		}),
+		ServicesError: errorFor(errs, "/consent/services"),
+	}
+	// A name error without a part names the whole name: show it on the
+	// given names, where the error summary links.
+	if v.ChildGiven.Error == "" {
+		v.ChildGiven.Error = exactError(errs, "/child/name")
+	}
+	if v.InformantGiven.Error == "" {
+		v.InformantGiven.Error = exactError(errs, "/informant/name")
+	}
+
+	for i, p := range f.Parents {
+		at := "/parents/" + strconv.Itoa(i)
+		pv := parentView{
+			Number: i + 1,
+			Role: choice(at+"/role", "Role", p.Role, []option{
+				{"mother", "Mother"}, {"father", "Father"}, {"parent", "Parent"},
+			}),
+			Given:    text(at+"/name/given", "Given names", p.Given),
+			Family:   text(at+"/name/family", "Family name", p.Family),
+			DOB:      date(at+"/dateOfBirth", "Date of birth", p.DOB),
+			NINO:     text(at+"/nationalInsuranceNumber", "National Insurance number (optional)", p.NINO),
+			Line1:    text(at+"/address/lines/0", "Address line 1", p.Line1),
+			Line2:    text(at+"/address/lines/1", "Address line 2 (optional)", p.Line2),
+			Town:     text(at+"/address/town", "Town or city", p.Town),
+			Postcode: text(at+"/address/postcode", "Postcode", p.Postcode),
+			UPRN:     text(at+"/address/uprn", "Unique Property Reference Number (UPRN, optional)", p.UPRN),
+		}
+		if pv.Given.Error == "" {
+			pv.Given.Error = exactError(errs, at+"/name")
+		}
+		if pv.Line1.Error == "" {
+			pv.Line1.Error = exactError(errs, at+"/address/lines")
+		}
+		if i == 0 && pv.Role.Error == "" {
+			pv.Role.Error = exactError(errs, "/parents")
+		}
+		pv.Given.Autocomplete, pv.Family.Autocomplete = "off", "off"
+		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, QQ 12 34 56 C.", "govuk-input--width-10", true
+		pv.Postcode.Class, pv.Postcode.Autocomplete = "govuk-input--width-10", "postal-code"
+		pv.Town.Class = "govuk-!-width-two-thirds"
+		pv.UPRN.Class, pv.UPRN.Hint = "govuk-input--width-20", "Up to 12 digits, if known."
+		v.Parents[i] = pv
+	}
+	v.ChildPlace.Hint = "The hospital or address where the child was born."
+
+	for _, svc := range services {
+		v.Services = append(v.Services, serviceChoice{
+			ID:      string(svc.ID),
+			Name:    svc.Name,
+			Purpose: svc.Purpose,
+			Fields:  svc.Fields,
+			Checked: slices.Contains(f.Services, string(svc.ID)),
+		})
+	}
+	return v
+}
+
+// exactError returns the message for exactly the field at pointer.
+func exactError(errs []formError, pointer string) string {
+	for _, e := range errs {
+		if e.Field == pointer {
+			return e.Message
+		}
+	}
+	return ""
+}

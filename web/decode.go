@@ -1,0 +1,214 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/api"
+)
+
+// maxBodyBytes is the largest JSON request body accepted. A birth
+// registration with two parents is about 2 KiB.
+const maxBodyBytes = 64 << 10
+
+// Request schemas, compiled once from the OpenAPI document so that the
+// document and the checks cannot drift apart.
+var (
+	birthSchema   = mustCompileSchema("BirthRegistration")
+	serviceSchema = mustCompileSchema("ServiceRegistration")
+	outcomeSchema = mustCompileSchema("Outcome")
+)
+
+const openAPIURL = "urn:joinedup:openapi.json"
+
+func mustCompileSchema(name string) *jsonschema.Schema {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(api.OpenAPI))
+	if err != nil {
+		panic("parse api/openapi.json: " + err.Error())
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(openAPIURL, doc); err != nil {
+		panic("load api/openapi.json: " + err.Error())
+	}
+	return c.MustCompile(openAPIURL + "#/components/schemas/" + name)
+}
+
+// checkJSONContentType returns EUNSUPPORTED unless r declares a JSON body.
+func checkJSONContentType(r *http.Request) error {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return joinedup.Errorf(joinedup.EUNSUPPORTED, "Send the body as JSON with \"Content-Type: application/json\".")
+	}
+	return nil
+}
+
+// readLimited reads the body of r, returning ETOOLARGE when it is longer
+// than maxBodyBytes.
+func readLimited(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, joinedup.Errorf(joinedup.ETOOLARGE, "The request body must be %d KiB or less.", maxBodyBytes>>10)
+	}
+	if err != nil {
+		return nil, &joinedup.Error{Code: codeMalformed, Message: "The request body could not be read.", Err: err}
+	}
+	return body, nil
+}
+
+// decodeBody checks that r has a JSON body of at most maxBodyBytes and
+// decodes it with decodeJSON.
+func decodeBody(w http.ResponseWriter, r *http.Request, schema *jsonschema.Schema, v any) error {
+	if err := checkJSONContentType(r); err != nil {
+		return err
+	}
+	body, err := readLimited(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, schema, v)
+}
+
+// decodeJSON checks body against schema and decodes it into v. Malformed
+// JSON is codeMalformed with the byte offset of the fault; a body that
+// breaks the schema is EINVALID with one field error per fault, each
+// named by a JSON Pointer.
+func decodeJSON(body []byte, schema *jsonschema.Schema, v any) error {
+	doc, err := parseJSON(body)
+	if err != nil {
+		return err
+	}
+	if err := schema.Validate(doc); err != nil {
+		var verr *jsonschema.ValidationError
+		if !errors.As(err, &verr) {
+			return fmt.Errorf("validate request body: %w", err)
+		}
+		return joinedup.Invalid("The request body has invalid fields.", fieldErrors(verr)...)
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		// The schema admits only what the Go types accept, so this is a
+		// value the types reject in a way the schema does not describe.
+		return joinedup.Invalid("The request body has invalid fields.", joinedup.FieldError{Field: "", Message: err.Error()})
+	}
+	return nil
+}
+
+// parseJSON parses one JSON value, keeping numbers exact, and rejects
+// anything after it.
+func parseJSON(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		var syntax *json.SyntaxError
+		switch {
+		case errors.As(err, &syntax):
+			return nil, joinedup.Errorf(codeMalformed, "The body is not valid JSON at byte offset %d: %s.", syntax.Offset, syntax.Error())
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, joinedup.Errorf(codeMalformed, "The body ends early, at byte offset %d: send one complete JSON object.", len(body))
+		}
+		return nil, joinedup.Errorf(codeMalformed, "The body is not valid JSON at byte offset %d.", dec.InputOffset())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, joinedup.Errorf(codeMalformed, "The body has more data after the JSON value, at byte offset %d.", dec.InputOffset())
+	}
+	return doc, nil
+}
+
+var britishEnglish = message.NewPrinter(language.BritishEnglish)
+
+// fieldErrors flattens a schema validation error into one field error per
+// fault, sorted by field.
+func fieldErrors(verr *jsonschema.ValidationError) []joinedup.FieldError {
+	var out []joinedup.FieldError
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		out = append(out, describeFault(e)...)
+	}
+	walk(verr)
+
+	slices.SortStableFunc(out, func(a, b joinedup.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return slices.Compact(out)
+}
+
+// describeFault turns one schema fault into field errors. Missing and
+// unknown properties name the property itself rather than its parent.
+func describeFault(e *jsonschema.ValidationError) []joinedup.FieldError {
+	at := jsonPointer(e.InstanceLocation)
+
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		var out []joinedup.FieldError
+		for _, name := range k.Missing {
+			out = append(out, joinedup.FieldError{Field: at + "/" + escapePointer(name), Message: "This field is required."})
+		}
+		return out
+	case *kind.AdditionalProperties:
+		var out []joinedup.FieldError
+		for _, name := range k.Properties {
+			out = append(out, joinedup.FieldError{Field: at + "/" + escapePointer(name), Message: "Unknown field: remove it or check its spelling."})
+		}
+		return out
+	case *kind.Format:
+		if k.Want == "date" {
+			return []joinedup.FieldError{{Field: at, Message: "Enter a real date in the form YYYY-MM-DD."}}
+		}
+	case *kind.Enum:
+		return []joinedup.FieldError{{Field: at, Message: "Use one of " + enumList(k.Want) + "."}}
+	}
+	return []joinedup.FieldError{{Field: at, Message: upperFirst(e.ErrorKind.LocalizedString(britishEnglish)) + "."}}
+}
+
+// jsonPointer joins reference tokens into an RFC 6901 JSON Pointer.
+func jsonPointer(tokens []string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(escapePointer(t))
+	}
+	return b.String()
+}
+
+func escapePointer(token string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(token, "~", "~0"), "/", "~1")
+}
+
+func enumList(values []any) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = fmt.Sprintf("%q", fmt.Sprint(v))
+	}
+	return strings.Join(quoted, ", ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,299 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+// fakeHub is an in-memory LifeEventService, ServiceDirectory and
+// DeliveryService that keeps the contracts' rules: registrations are
+// validated by the domain, consent names only services that take births,
+// outcomes are accepted only from the delivery's own service, and only
+// dead-lettered or failed deliveries can be replayed.
+type fakeHub struct {
+	mu       sync.Mutex
+	now      time.Time
+	services map[joinedup.ServiceID]*joinedup.Service
+	events   []*joinedup.LifeEvent // oldest first
+	replayed []joinedup.DeliveryID
+
+	// err, when set, is returned by every method, to test failures.
+	err error
+}
+
+func newFakeHub(now time.Time) *fakeHub {
+	return &fakeHub{now: now, services: map[joinedup.ServiceID]*joinedup.Service{}}
+}
+
+func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, registeredBy string) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, nil, h.err
+	}
+
+	r = r.Normalize()
+	var fields []joinedup.FieldError
+	if err := r.Validate(joinedup.Today(h.now)); err != nil {
+		fields = joinedup.ErrorFields(err)
+	}
+	for i, id := range r.Consent.Services {
+		svc, ok := h.services[id]
+		switch {
+		case !ok:
+			fields = append(fields, joinedup.FieldError{Field: fmt.Sprintf("/consent/services/%d", i), Message: fmt.Sprintf("There is no service %q", id)})
+		case !svc.Takes(joinedup.EventBirthRegistered):
+			fields = append(fields, joinedup.FieldError{Field: fmt.Sprintf("/consent/services/%d", i), Message: fmt.Sprintf("Service %q does not take births", id)})
+		}
+	}
+	if len(fields) > 0 {
+		return nil, nil, joinedup.Invalid("The registration has errors", fields...)
+	}
+
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	event := &joinedup.LifeEvent{
+		ID:           joinedup.EventID(joinedup.NewID("evt")),
+		Reference:    joinedup.NewReference(),
+		Type:         joinedup.EventBirthRegistered,
+		RegisteredAt: h.now,
+		RegisteredBy: registeredBy,
+		Payload:      payload,
+		Consent: joinedup.Consent{
+			ID:         joinedup.ConsentID(joinedup.NewID("con")),
+			GivenBy:    r.Informant.Name,
+			Capacity:   r.Informant.Capacity,
+			OnBehalf:   []string{"child"},
+			Purpose:    r.Consent.Purpose,
+			Basis:      "consent",
+			RecordedAt: h.now,
+		},
+	}
+	receipt := &joinedup.ConsentReceipt{
+		Version:      "KI-CR-v1.1.0",
+		ReceiptID:    joinedup.NewID("rcp"),
+		Reference:    event.Reference,
+		IssuedAt:     h.now,
+		Jurisdiction: "GB",
+		Controller:   "Test Council",
+		Subject:      "child",
+		GivenBy:      r.Informant.Name,
+		Capacity:     r.Informant.Capacity,
+		OnBehalfOf:   []string{"child"},
+		Purpose:      r.Consent.Purpose,
+		LawfulBasis:  "consent",
+	}
+	for _, svc := range h.sortedServices() {
+		if !svc.Takes(joinedup.EventBirthRegistered) {
+			continue
+		}
+		decision := joinedup.ConsentRefused
+		if slices.Contains(r.Consent.Services, svc.ID) {
+			decision = joinedup.ConsentGiven
+			event.Deliveries = append(event.Deliveries, &joinedup.Delivery{
+				ID:        joinedup.DeliveryID(joinedup.NewID("dlv")),
+				EventID:   event.ID,
+				Service:   svc.ID,
+				State:     joinedup.StatePending,
+				CreatedAt: h.now,
+				UpdatedAt: h.now,
+			})
+		}
+		event.Consent.Decisions = append(event.Consent.Decisions, joinedup.ConsentDecision{Service: svc.ID, Decision: decision, DecidedAt: h.now})
+		receipt.Services = append(receipt.Services, joinedup.ReceiptService{
+			Service: svc.ID, Name: svc.Name, Organisation: svc.Organisation, Purpose: svc.Purpose, Fields: svc.Fields, Decision: decision,
+		})
+	}
+	h.events = append(h.events, event)
+	return event, receipt, nil
+}
+
+func (h *fakeHub) FindLifeEvent(ctx context.Context, id joinedup.EventID) (*joinedup.LifeEvent, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	for _, e := range h.events {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return nil, joinedup.Errorf(joinedup.ENOTFOUND, "No life event %q.", id)
+}
+
+func (h *fakeHub) FindLifeEventByReference(ctx context.Context, reference string) (*joinedup.LifeEvent, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	for _, e := range h.events {
+		if e.Reference == reference {
+			return e, nil
+		}
+	}
+	return nil, joinedup.Errorf(joinedup.ENOTFOUND, "No life event with reference %q.", reference)
+}
+
+func (h *fakeHub) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, 0, h.err
+	}
+	var match []*joinedup.LifeEvent
+	for _, e := range slices.Backward(h.events) {
+		if f.Type != "" && e.Type != f.Type {
+			continue
+		}
+		if f.State != "" && !slices.ContainsFunc(e.Deliveries, func(d *joinedup.Delivery) bool { return d.State == f.State }) {
+			continue
+		}
+		match = append(match, e)
+	}
+	total := len(match)
+	match = match[min(f.Offset, total):]
+	if f.Limit > 0 {
+		match = match[:min(f.Limit, len(match))]
+	}
+	return match, total, nil
+}
+
+func (h *fakeHub) CreateService(ctx context.Context, s *joinedup.Service) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return h.err
+	}
+	if _, ok := h.services[s.ID]; ok {
+		return joinedup.Errorf(joinedup.ECONFLICT, "Service %q already exists.", s.ID)
+	}
+	if s.Secret == "" {
+		s.Secret = webhook.NewSecret()
+	}
+	s.CreatedAt = h.now
+	c := *s
+	h.services[s.ID] = &c
+	return nil
+}
+
+func (h *fakeHub) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	svc, ok := h.services[id]
+	if !ok {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "No service %q.", id)
+	}
+	c := *svc
+	return &c, nil
+}
+
+func (h *fakeHub) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	return h.sortedServices(), nil
+}
+
+func (h *fakeHub) sortedServices() []*joinedup.Service {
+	var out []*joinedup.Service
+	for _, svc := range h.services {
+		c := *svc
+		out = append(out, &c)
+	}
+	slices.SortFunc(out, func(a, b *joinedup.Service) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (h *fakeHub) delivery(id joinedup.DeliveryID) *joinedup.Delivery {
+	for _, e := range h.events {
+		for _, d := range e.Deliveries {
+			if d.ID == id {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+func (h *fakeHub) ReportOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return h.err
+	}
+	d := h.delivery(id)
+	if d == nil || d.Service != service {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "No delivery %q for service %q.", id, service)
+	}
+	d.Outcome = &o
+	switch o.Status {
+	case joinedup.OutcomeActed:
+		d.State = joinedup.StateActed
+	case joinedup.OutcomeFailed:
+		d.State = joinedup.StateFailed
+	case joinedup.OutcomeAccepted:
+		d.State = joinedup.StateDelivered
+	}
+	d.UpdatedAt = h.now
+	return nil
+}
+
+func (h *fakeHub) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return h.err
+	}
+	d := h.delivery(id)
+	if d == nil {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "No delivery %q.", id)
+	}
+	if d.State != joinedup.StateDeadLettered && d.State != joinedup.StateFailed {
+		return joinedup.Errorf(joinedup.ECONFLICT, "Delivery %q is %s; only dead-lettered or failed deliveries can be replayed.", id, d.State)
+	}
+	d.State = joinedup.StatePending
+	h.replayed = append(h.replayed, id)
+	return nil
+}
+
+func (h *fakeHub) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, limit int) ([]*joinedup.Delivery, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	var out []*joinedup.Delivery
+	for _, e := range h.events {
+		for _, d := range e.Deliveries {
+			if d.State == state && len(out) < limit {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// setState moves a delivery to state, as the delivery workers would.
+func (h *fakeHub) setState(id joinedup.DeliveryID, state joinedup.DeliveryState, lastError string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.delivery(id)
+	d.State, d.LastError = state, lastError
+}

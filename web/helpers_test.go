@@ -1,0 +1,137 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+// testNow is the fixed time of the tests: midday in London in winter.
+var testNow = time.Date(2026, time.December, 4, 12, 0, 0, 0, time.UTC)
+
+// testServices are the connected services every test starts with. The
+// refuse service does not take births.
+var testServices = []joinedup.Service{
+	{
+		ID: "child-benefit", Organisation: "hmrc", Name: "Child Benefit",
+		EventTypes: []string{joinedup.EventBirthRegistered},
+		Fields:     []string{"child.name", "child.dateOfBirth", "parents.name", "parents.nationalInsuranceNumber"},
+		Purpose:    "To start a Child Benefit claim for the child.",
+		Endpoint:   joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/child-benefit"},
+	},
+	{
+		ID: "gp-practice", Organisation: "nhs-leeds", Name: "Family GP practice",
+		EventTypes: []string{joinedup.EventBirthRegistered},
+		Fields:     []string{"child.name", "child.dateOfBirth", "parents.address"},
+		Purpose:    "To add the child to the practice’s patient list.",
+		Endpoint:   joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/gp"},
+	},
+	{
+		ID: "refuse", Organisation: "council", Name: "Refuse collection",
+		EventTypes: []string{"address.changed"},
+		Fields:     []string{"parents.address"},
+		Purpose:    "To update collections.",
+		Endpoint:   joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/refuse"},
+	},
+}
+
+type testEnv struct {
+	hub     *fakeHub
+	server  *Server
+	handler http.Handler
+	logs    *bytes.Buffer
+}
+
+// newTestEnv returns a Server on a fake hub holding testServices.
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	hub := newFakeHub(testNow)
+	for _, svc := range testServices {
+		if err := hub.CreateService(context.Background(), &svc); err != nil {
+			t.Fatalf("create service %s: %v", svc.ID, err)
+		}
+	}
+
+	logs := &bytes.Buffer{}
+	s := &Server{
+		LifeEvents: hub,
+		Services:   hub,
+		Deliveries: hub,
+		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		BaseURL:    "http://hub.test",
+		Now:        func() time.Time { return testNow },
+	}
+	return &testEnv{hub: hub, server: s, handler: s.Handler(), logs: logs}
+}
+
+// do sends a request to the handler and returns the recorded response.
+func (e *testEnv) do(t *testing.T, method, target string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, target, body)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *testEnv) postJSON(t *testing.T, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return e.do(t, http.MethodPost, target, strings.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+}
+
+// validBirth is a registration that passes every check on testNow.
+const validBirth = `{
+  "child": {"name": {"given": "Ada Grace", "family": "O’Brien-Lovelace"}, "sex": "female", "dateOfBirth": "2026-11-20", "placeOfBirth": "Leeds General Infirmary"},
+  "parents": [
+    {"role": "mother", "name": {"given": "Siân", "family": "O’Brien"}, "dateOfBirth": "1994-03-02", "nationalInsuranceNumber": "AB 12 34 56 C",
+     "address": {"lines": ["1 Test Street"], "town": "Leeds", "postcode": "ls1 4ap"}}
+  ],
+  "informant": {"name": {"given": "Siân", "family": "O’Brien"}, "capacity": "mother", "parent": 0},
+  "consent": {"services": ["child-benefit"]}
+}`
+
+// decodeProblem checks that rec is a problem details response with the
+// given status, and returns it.
+func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) problem {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+	if got := rec.Header().Get("Content-Type"); got != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json", got)
+	}
+	var p problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatalf("decode problem: %v; body %s", err, rec.Body)
+	}
+	if p.Status != status {
+		t.Errorf("problem status = %d, want %d", p.Status, status)
+	}
+	if p.RequestID == "" || p.RequestID != rec.Header().Get(requestIDHeader) {
+		t.Errorf("problem requestId = %q, want the %s header %q", p.RequestID, requestIDHeader, rec.Header().Get(requestIDHeader))
+	}
+	if p.Title == "" || p.Detail == "" || p.Instance == "" || !strings.HasPrefix(p.Type, problemTypePrefix) {
+		t.Errorf("problem has an empty member or a foreign type: %+v", p)
+	}
+	return p
+}
+
+// fieldsOf returns the field pointers of a problem's errors.
+func fieldsOf(p problem) []string {
+	var out []string
+	for _, fe := range p.Errors {
+		out = append(out, fe.Field)
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/joinedup/joinedup/api"
+)
+
+// httpMethods are the operations an OpenAPI path item may hold.
+var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatalf("parse api/openapi.json: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+
+	routed := map[string]bool{}
+	for _, rt := range (&Server{}).routes() {
+		if !rt.api {
+			continue
+		}
+		method, path, ok := strings.Cut(rt.pattern, " ")
+		if !ok {
+			t.Errorf("API route %q has no method", rt.pattern)
+			continue
+		}
+		operation := strings.ToLower(method) + " " + path
+		routed[operation] = true
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("route %q is not described in api/openapi.json", rt.pattern)
+		}
+	}
+
+	for path, item := range doc.Paths {
+		for key := range item {
+			if !slices.Contains(httpMethods, key) {
+				continue
+			}
+			if !routed[key+" "+path] {
+				t.Errorf("api/openapi.json describes %s %s, which no route serves", strings.ToUpper(key), path)
+			}
+		}
+	}
+}
+
+// responseSchema compiles a schema of the OpenAPI document, to check that
+// responses match what it promises.
+func responseSchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	return mustCompileSchema(name)
+}
+
+func TestResponsesMatchOpenAPI(t *testing.T) {
+	env := newTestEnv(t)
+	created := env.postJSON(t, "/api/v1/births", validBirth)
+	var registered birthRegistered
+	json.Unmarshal(created.Body.Bytes(), &registered)
+
+	tests := []struct {
+		name   string
+		method string
+		target string
+		body   string
+		status int
+		schema string
+	}{
+		{"registered birth", http.MethodPost, "/api/v1/births", validBirth, http.StatusCreated, "BirthRegistered"},
+		{"life event list", http.MethodGet, "/api/v1/life-events", "", http.StatusOK, "LifeEventList"},
+		{"life event", http.MethodGet, "/api/v1/life-events/" + string(registered.Event.ID), "", http.StatusOK, "LifeEvent"},
+		{"service list", http.MethodGet, "/api/v1/services", "", http.StatusOK, "ServiceList"},
+		{"service", http.MethodGet, "/api/v1/services/child-benefit", "", http.StatusOK, "Service"},
+		{"delivery list", http.MethodGet, "/api/v1/deliveries?state=pending", "", http.StatusOK, "DeliveryList"},
+		{"invalid registration", http.MethodPost, "/api/v1/births", `{"child": {}}`, http.StatusUnprocessableEntity, "Problem"},
+		{"health", http.MethodGet, "/healthz", "", http.StatusOK, "Status"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{"Content-Type": {"application/json"}}
+			rec := env.do(t, tt.method, tt.target, strings.NewReader(tt.body), header)
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			doc, err := jsonschema.UnmarshalJSON(rec.Body)
+			if err != nil {
+				t.Fatalf("parse response: %v", err)
+			}
+			if err := responseSchema(t, tt.schema).Validate(doc); err != nil {
+				t.Errorf("response does not match schema %s: %v", tt.schema, err)
+			}
+		})
+	}
+}

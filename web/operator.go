@@ -1,0 +1,161 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/joinedup/joinedup"
+)
+
+type lifeEventsView struct {
+	Rows        []lifeEventRow
+	State       string
+	States      []joinedup.DeliveryState
+	Total       int
+	First, Last int
+	PreviousURL string
+	NextURL     string
+}
+
+type lifeEventRow struct {
+	Event      *joinedup.LifeEvent
+	Deliveries []deliveryRow
+}
+
+func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
+	filter, err := lifeEventFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	events, total, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	v := lifeEventsView{State: string(filter.State), States: deliveryStates, Total: total}
+	for _, e := range events {
+		rows, err := s.deliveryRows(r, e.Deliveries)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Rows = append(v.Rows, lifeEventRow{Event: e, Deliveries: rows})
+	}
+	if len(events) > 0 {
+		v.First, v.Last = filter.Offset+1, filter.Offset+len(events)
+	}
+	if filter.Offset > 0 {
+		v.PreviousURL = lifeEventsURL(filter, max(filter.Offset-filter.Limit, 0))
+	}
+	if filter.Offset+len(events) < total {
+		v.NextURL = lifeEventsURL(filter, filter.Offset+filter.Limit)
+	}
+
+	s.render(w, r, http.StatusOK, "life-events.html", page{Title: "Life events", Nav: navLifeEvents, Data: v})
+}
+
+func lifeEventsURL(f joinedup.LifeEventFilter, offset int) string {
+	q := url.Values{}
+	if f.Type != "" {
+		q.Set("type", f.Type)
+	}
+	if f.State != "" {
+		q.Set("state", string(f.State))
+	}
+	q.Set("offset", strconv.Itoa(offset))
+	q.Set("limit", strconv.Itoa(f.Limit))
+	return "/operator/life-events?" + q.Encode()
+}
+
+type lifeEventView struct {
+	Event *joinedup.LifeEvent
+	Birth *joinedup.BirthRegistration // nil for other event types
+	Rows  []deliveryRow
+	Names map[joinedup.ServiceID]string
+}
+
+func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
+	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows, err := s.deliveryRows(r, event.Deliveries)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	names, err := s.serviceNames(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	v := lifeEventView{Event: event, Rows: rows, Names: names}
+	if event.Type == joinedup.EventBirthRegistered {
+		var birth joinedup.BirthRegistration
+		if err := json.Unmarshal(event.Payload, &birth); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Birth = &birth
+	}
+	s.render(w, r, http.StatusOK, "life-event.html", page{Title: "Life event " + event.Reference, Nav: navLifeEvents, Data: v})
+}
+
+type deliveriesView struct {
+	State    string
+	States   []joinedup.DeliveryState
+	Rows     []deliveryRow
+	Replayed string
+}
+
+func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("state") == "" {
+		q.Set("state", string(joinedup.StateDeadLettered))
+	}
+	state, limit, err := deliveryQuery(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows, err := s.deliveryRows(r, deliveries)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	s.render(w, r, http.StatusOK, "deliveries.html", page{
+		Title: "Deliveries: " + stateLabel(state),
+		Nav:   navDeliveries,
+		Data:  deliveriesView{State: string(state), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
+	})
+}
+
+// replayDeliveryForm replays a delivery from the Replay button and
+// redirects back to the list it came from, which then confirms the replay.
+func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.Deliveries.ReplayDelivery(r.Context(), joinedup.DeliveryID(id)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	state := r.PostFormValue("state")
+	if !validState(state) {
+		state = string(joinedup.StateDeadLettered)
+	}
+	q := url.Values{"state": {state}, "replayed": {id}}
+	http.Redirect(w, r, "/operator/deliveries?"+q.Encode(), http.StatusSeeOther)
+}

@@ -1,0 +1,252 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// static holds the pages' own styles and scripts and, once
+// scripts/copy-assets has run, GOV.UK Frontend and axe-core in vendor/.
+//
+//go:embed static
+var staticFiles embed.FS
+
+// pageTemplates holds one template set per page, each made of the layout,
+// the shared partials and the page itself.
+var pageTemplates = mustParsePages(
+	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
+	"track-form.html", "track.html", "life-events.html", "life-event.html", "deliveries.html",
+)
+
+func mustParsePages(names ...string) map[string]*template.Template {
+	pages := make(map[string]*template.Template, len(names))
+	for _, name := range names {
+		t := template.New(name).Funcs(templateFuncs)
+		pages[name] = template.Must(t.ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/"+name))
+	}
+	return pages
+}
+
+var templateFuncs = template.FuncMap{
+	"londonTime":  londonTime,
+	"longDate":    longDate,
+	"stateTag":    stateTag,
+	"stateLabel":  stateLabel,
+	"fieldLabel":  fieldLabel,
+	"errorFor":    errorFor,
+	"decisionTag": decisionTag,
+	"navItem":     newNavItem,
+	"canReplay":   canReplay,
+	"inc":         func(i int) int { return i + 1 },
+	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
+		return deliveryTableView{Rows: rows, Caption: caption, State: state}
+	},
+}
+
+type deliveryTableView struct {
+	Rows    []deliveryRow
+	Caption string
+	State   string // the list's state filter, kept across a replay
+}
+
+// canReplay reports whether an operator may send a delivery in state
+// again: only dead-lettered and failed deliveries can be replayed.
+func canReplay(state joinedup.DeliveryState) bool {
+	return state == joinedup.StateDeadLettered || state == joinedup.StateFailed
+}
+
+type navItem struct {
+	Href, Text string
+	Current    bool
+}
+
+func newNavItem(current, key, href, text string) navItem {
+	return navItem{Href: href, Text: text, Current: current == key}
+}
+
+// page is what every page template receives. Errors feed the error
+// summary and the inline errors; when there are any, the title starts
+// with "Error: ".
+type page struct {
+	Title  string
+	Nav    string // the current item of the service navigation
+	Errors []formError
+	Data   any
+}
+
+// formError is one error shown on a page: the JSON Pointer of the field
+// it belongs to, the id of the input that the error summary links to, and
+// the message.
+type formError struct {
+	Field   string
+	Href    string
+	Message string
+}
+
+// Navigation items of the service navigation.
+const (
+	navBirths     = "births"
+	navTrack      = "track"
+	navLifeEvents = "life-events"
+	navDeliveries = "deliveries"
+)
+
+// render writes the named page with the given status. Rendering into a
+// buffer first means a template error becomes a clean 500 rather than
+// half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.Logger.ErrorContext(r.Context(), "render page failed", "page", name, "error", err, "request_id", requestID(r.Context()))
+		http.Error(w, "Internal error. Quote the request id "+requestID(r.Context())+" if you report it.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type errorPage struct {
+	Status    int
+	Detail    string
+	RequestID string
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
+	s.render(w, r, status, "error.html", page{
+		Title: title,
+		Data:  errorPage{Status: status, Detail: detail, RequestID: requestID(r.Context())},
+	})
+}
+
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic("open embedded static files: " + err.Error())
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) startPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "start.html", page{Title: "Tell public services about a birth once"})
+}
+
+// londonTime formats t in Europe/London the way GOV.UK writes times, such
+// as "4 December 2026 at 8:30pm".
+func londonTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(joinedup.London).Format("2 January 2006 at 3:04pm")
+}
+
+// longDate formats a date such as "4 December 2026".
+func longDate(d joinedup.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.In(time.UTC).Format("2 January 2006")
+}
+
+// stateTag returns the GOV.UK tag modifier class for a delivery state.
+func stateTag(state joinedup.DeliveryState) string {
+	switch state {
+	case joinedup.StatePending:
+		return "govuk-tag--grey"
+	case joinedup.StateActed:
+		return "govuk-tag--green"
+	case joinedup.StateRetrying:
+		return "govuk-tag--yellow"
+	case joinedup.StateFailed:
+		return "govuk-tag--red"
+	case joinedup.StateDeadLettered:
+		return "govuk-tag--orange"
+	case joinedup.StateWithdrawn:
+		return "govuk-tag--purple"
+	}
+	return "" // delivered: the default blue tag
+}
+
+// stateLabel returns a delivery state as shown on a tag.
+func stateLabel(state joinedup.DeliveryState) string {
+	switch state {
+	case joinedup.StatePending:
+		return "Pending"
+	case joinedup.StateDelivered:
+		return "Delivered"
+	case joinedup.StateActed:
+		return "Acted"
+	case joinedup.StateRetrying:
+		return "Retrying"
+	case joinedup.StateFailed:
+		return "Failed"
+	case joinedup.StateDeadLettered:
+		return "Dead-lettered"
+	case joinedup.StateWithdrawn:
+		return "Withdrawn"
+	}
+	return string(state)
+}
+
+func decisionTag(decision string) string {
+	switch decision {
+	case joinedup.ConsentGiven:
+		return "govuk-tag--green"
+	case joinedup.ConsentWithdrawn:
+		return "govuk-tag--purple"
+	}
+	return "govuk-tag--grey"
+}
+
+// fieldLabels names the payload fields that services declare, as the
+// informant reads them when asked for consent.
+var fieldLabels = map[string]string{
+	"child.name":                      "child’s name",
+	"child.sex":                       "child’s sex",
+	"child.dateOfBirth":               "child’s date of birth",
+	"child.placeOfBirth":              "place of birth",
+	"parents.role":                    "parents’ roles",
+	"parents.name":                    "parents’ names",
+	"parents.dateOfBirth":             "parents’ dates of birth",
+	"parents.nationalInsuranceNumber": "parents’ National Insurance numbers",
+	"parents.address":                 "parents’ addresses",
+	"parents.address.postcode":        "parents’ postcodes",
+	"parents.address.uprn":            "parents’ property reference numbers (UPRN)",
+	"informant.name":                  "informant’s name",
+	"informant.capacity":              "informant’s relationship to the child",
+}
+
+// fieldLabel returns the readable name of a declared payload field, or the
+// dotted path itself when it has none.
+func fieldLabel(path string) string {
+	if label, ok := fieldLabels[path]; ok {
+		return label
+	}
+	return path
+}
+
+// errorFor returns the first message for the field at pointer or any field
+// inside it, or "".
+func errorFor(errs []formError, pointer string) string {
+	for _, e := range errs {
+		if e.Field == pointer || strings.HasPrefix(e.Field, pointer+"/") {
+			return e.Message
+		}
+	}
+	return ""
+}

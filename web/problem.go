@@ -1,0 +1,119 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+)
+
+// Error codes of the HTTP layer that have no domain equivalent.
+const (
+	codeMalformed        = "malformed"          // the body is not well-formed JSON
+	codeMethodNotAllowed = "method_not_allowed" // the path exists but not with this method
+)
+
+// errorStatus maps each error code to its HTTP status and the title of its
+// problem type. It is the only place where codes become statuses.
+var errorStatus = map[string]struct {
+	status int
+	title  string
+}{
+	joinedup.EINVALID:      {http.StatusUnprocessableEntity, "The request has invalid fields"},
+	joinedup.ENOTFOUND:     {http.StatusNotFound, "Not found"},
+	joinedup.ECONFLICT:     {http.StatusConflict, "The change conflicts with the current state"},
+	joinedup.EUNAUTHORIZED: {http.StatusUnauthorized, "Authentication required"},
+	joinedup.EFORBIDDEN:    {http.StatusForbidden, "Forbidden"},
+	joinedup.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "The request body is too large"},
+	joinedup.EUNSUPPORTED:  {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	joinedup.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Service unavailable"},
+	joinedup.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
+	codeMalformed:          {http.StatusBadRequest, "The request body is not valid JSON"},
+	codeMethodNotAllowed:   {http.StatusMethodNotAllowed, "Method not allowed"},
+}
+
+// statusOf returns the HTTP status and problem title for an error code.
+// An unknown code is treated as internal.
+func statusOf(code string) (int, string) {
+	e, ok := errorStatus[code]
+	if !ok {
+		e = errorStatus[joinedup.EINTERNAL]
+	}
+	return e.status, e.title
+}
+
+// problem is an RFC 9457 problem details object. RequestID and Errors are
+// extension members.
+type problem struct {
+	Type      string                `json:"type"`
+	Title     string                `json:"title"`
+	Status    int                   `json:"status"`
+	Detail    string                `json:"detail"`
+	Instance  string                `json:"instance"`
+	RequestID string                `json:"requestId"`
+	Errors    []joinedup.FieldError `json:"errors,omitempty"`
+}
+
+// problemTypePrefix starts the URI of every problem type; the error code
+// completes it, as in "urn:joinedup:problem:invalid".
+const problemTypePrefix = "urn:joinedup:problem:"
+
+// fail writes err to the caller: as problem details under /api/ and for
+// the operations routes, and as an HTML error page elsewhere. An internal
+// error's cause is logged once here with the request id and never written
+// to the response, which carries the request id instead.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := joinedup.ErrorCode(err)
+	status, title := statusOf(code)
+	id := requestID(r.Context())
+
+	switch {
+	case status >= 500:
+		s.Logger.ErrorContext(r.Context(), "request failed", "error", err, "code", code, "status", status, "request_id", id)
+	default:
+		s.Logger.WarnContext(r.Context(), "request rejected", "code", code, "status", status, "request_id", id)
+	}
+
+	detail := joinedup.ErrorMessage(err)
+	if code == joinedup.EINTERNAL {
+		detail = "Something went wrong in joinedup. Quote the request id " + id + " if you report it."
+	}
+
+	if wantsPage(r) {
+		s.renderError(w, r, status, title, detail)
+		return
+	}
+
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(problem{
+		Type:      problemTypePrefix + code,
+		Title:     title,
+		Status:    status,
+		Detail:    detail,
+		Instance:  r.URL.Path,
+		RequestID: id,
+		Errors:    joinedup.ErrorFields(err),
+	})
+}
+
+// wantsPage reports whether r is for a page rather than the API or the
+// operations routes.
+func wantsPage(r *http.Request) bool {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		return false
+	case r.URL.Path == "/healthz", r.URL.Path == "/readyz", r.URL.Path == "/metrics":
+		return false
+	}
+	return true
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,183 @@
+// Package web serves the hub's JSON API and its server-rendered pages.
+//
+// The API speaks JSON and reports every error as RFC 9457 problem details
+// (application/problem+json). The pages use GOV.UK Frontend styles and
+// components, work without JavaScript and show times in Europe/London.
+// Templates, styles and the OpenAPI description are embedded in the binary.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/api"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+// Server holds the dependencies of the API and the pages. Fill in its
+// fields and call Handler once.
+type Server struct {
+	LifeEvents joinedup.LifeEventService
+	Services   joinedup.ServiceDirectory
+	Deliveries joinedup.DeliveryService
+
+	Logger *slog.Logger
+
+	// VerifyCallback checks the Standard Webhooks signature of a service's
+	// outcome callback with that service's secret. Nil means VerifyWebhook.
+	VerifyCallback func(secret string, h http.Header, body []byte, now time.Time) error
+
+	// Metrics serves GET /metrics. Nil means the route returns 404.
+	Metrics http.Handler
+
+	// Ready returns nil when the store and the event bus are reachable.
+	// Nil means there is nothing to check and the hub is always ready.
+	Ready func(ctx context.Context) error
+
+	// BaseURL is the hub's external URL without a trailing slash, such as
+	// "https://joinedup.example.gov.uk". It prefixes Location headers.
+	BaseURL string
+
+	// APIToken is the operator token that staff routes require as
+	// "Authorization: Bearer <token>". Empty leaves staff routes open.
+	APIToken string
+
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// VerifyWebhook checks a callback's Standard Webhooks signature with
+// package webhook, allowing 5 minutes of clock difference either way.
+func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time) error {
+	signer, err := webhook.NewSigner(secret)
+	if err != nil {
+		return err
+	}
+	return signer.Verify(h, body, now)
+}
+
+// Route kinds. API routes are described in api/openapi.json; page routes
+// serve HTML and are not.
+const (
+	apiRoute  = true
+	pageRoute = false
+)
+
+type route struct {
+	pattern string
+	api     bool
+	handler http.Handler
+}
+
+// routes is the route table: every path the hub serves, in one place.
+// Staff routes pass through requireStaff, the one place where staff
+// authentication is decided.
+func (s *Server) routes() []route {
+	staff := s.requireStaff
+	h := func(f http.HandlerFunc) http.Handler { return f }
+
+	return []route{
+		// Operations.
+		{"GET /healthz", apiRoute, h(s.healthz)},
+		{"GET /readyz", apiRoute, h(s.readyz)},
+		{"GET /metrics", apiRoute, h(s.metrics)},
+		{"GET /api/openapi.json", apiRoute, h(s.openAPI)},
+
+		// Life events.
+		{"POST /api/v1/births", apiRoute, staff(s.createBirth)},
+		{"GET /api/v1/life-events", apiRoute, staff(s.listLifeEvents)},
+		{"GET /api/v1/life-events/{id}", apiRoute, staff(s.getLifeEvent)},
+		{"GET /api/v1/life-events/by-reference/{reference}", apiRoute, staff(s.getLifeEventByReference)},
+
+		// Connected services.
+		{"GET /api/v1/services", apiRoute, staff(s.listServices)},
+		{"POST /api/v1/services", apiRoute, staff(s.createService)},
+		{"GET /api/v1/services/{id}", apiRoute, staff(s.getService)},
+
+		// Deliveries. A service's outcome callback is authenticated by its
+		// webhook signature, not as staff.
+		{"POST /api/v1/deliveries/{id}/outcome", apiRoute, h(s.reportOutcome)},
+		{"GET /api/v1/deliveries", apiRoute, staff(s.listDeliveries)},
+		{"POST /api/v1/deliveries/{id}/replay", apiRoute, staff(s.replayDelivery)},
+
+		// Pages for the public: the start page and tracking by reference.
+		{"GET /{$}", pageRoute, h(s.startPage)},
+		{"GET /track", pageRoute, h(s.trackForm)},
+		{"GET /track/{reference}", pageRoute, h(s.trackPage)},
+		{"GET /static/", pageRoute, staticHandler()},
+
+		// Pages for registrars and operators.
+		{"GET /births/new", pageRoute, staff(s.birthForm)},
+		{"POST /births/new", pageRoute, staff(s.submitBirth)},
+		{"GET /operator/life-events", pageRoute, staff(s.lifeEventsPage)},
+		{"GET /operator/life-events/{id}", pageRoute, staff(s.lifeEventPage)},
+		{"GET /operator/deliveries", pageRoute, staff(s.deliveriesPage)},
+		{"POST /operator/deliveries/{id}/replay", pageRoute, staff(s.replayDeliveryForm)},
+	}
+}
+
+// Handler returns the hub's HTTP handler. Every request gets a request id,
+// an access log line, security headers and panic recovery, and a
+// cross-origin request that changes state is rejected.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.VerifyCallback == nil {
+		s.VerifyCallback = VerifyWebhook
+	}
+
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+
+	return s.withRequestID(s.withAccessLog(s.withRecovery(withSecurityHeaders(csrf.Handler(s.withUnmatched(mux))))))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readinessTimeout bounds the readiness check so that a hung store or bus
+// fails the probe instead of hanging it.
+const readinessTimeout = 2 * time.Second
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readinessTimeout)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.Logger.WarnContext(ctx, "readiness check failed", "error", err, "request_id", requestID(r.Context()))
+			s.fail(w, r, joinedup.Errorf(joinedup.EUNAVAILABLE, "The store or the event bus is not reachable."))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.Metrics == nil {
+		s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "Metrics are not enabled on this hub."))
+		return
+	}
+	s.Metrics.ServeHTTP(w, r)
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(api.OpenAPI)
+}
+
+func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "Cross-origin requests that change data are not allowed."))
+}

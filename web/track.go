@@ -1,0 +1,119 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+)
+
+type trackFormView struct {
+	Reference inputField
+}
+
+// trackForm shows the reference number form or, when the form was sent,
+// redirects to the tracking page for that reference. The form uses GET so
+// that it works without JavaScript and the result can be bookmarked.
+func (s *Server) trackForm(w http.ResponseWriter, r *http.Request) {
+	_, sent := r.URL.Query()["reference"]
+	reference := normalizeReference(r.URL.Query().Get("reference"))
+	if !sent {
+		s.renderTrackForm(w, r, http.StatusOK, "", "")
+		return
+	}
+	if reference == "" {
+		s.renderTrackForm(w, r, http.StatusUnprocessableEntity, "", "Enter the reference number, like JU-7K3M-9QXD")
+		return
+	}
+	http.Redirect(w, r, "/track/"+url.PathEscape(reference), http.StatusSeeOther)
+}
+
+func (s *Server) renderTrackForm(w http.ResponseWriter, r *http.Request, status int, value, message string) {
+	p := page{
+		Title: "Track a registration",
+		Nav:   navTrack,
+		Data: trackFormView{Reference: inputField{
+			ID: "reference", Label: "Reference number", Value: value, Error: message,
+			Hint: "It’s on the confirmation the registrar gave you, for example JU-7K3M-9QXD.", Class: "govuk-input--width-10",
+			Spellcheck: true, Autocomplete: "off",
+		}},
+	}
+	if message != "" {
+		p.Errors = []formError{{Field: "/reference", Href: "reference", Message: message}}
+	}
+	s.render(w, r, status, "track-form.html", p)
+}
+
+// normalizeReference returns a reference number as typed, in capitals and
+// without spaces, so "ju-7k3m 9qxd" finds "JU-7K3M-9QXD".
+func normalizeReference(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+type trackView struct {
+	Event    *joinedup.LifeEvent
+	Rows     []deliveryRow
+	Complete bool
+}
+
+// deliveryRow is one delivery with the name of its service.
+type deliveryRow struct {
+	*joinedup.Delivery
+	ServiceName string
+}
+
+func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
+	reference := normalizeReference(r.PathValue("reference"))
+	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), reference)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		s.renderTrackForm(w, r, http.StatusNotFound, reference,
+			"No registration has the reference number "+reference+". Check it and enter it again")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	rows, err := s.deliveryRows(r, event.Deliveries)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "track.html", page{
+		Title: "Registration " + event.Reference,
+		Nav:   navTrack,
+		Data:  trackView{Event: event, Rows: rows, Complete: event.Complete()},
+	})
+}
+
+// deliveryRows pairs deliveries with their services' names. A service
+// that is no longer listed is shown by its id.
+func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) ([]deliveryRow, error) {
+	names, err := s.serviceNames(r)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]deliveryRow, len(deliveries))
+	for i, d := range deliveries {
+		name := names[d.Service]
+		if name == "" {
+			name = string(d.Service)
+		}
+		rows[i] = deliveryRow{Delivery: d, ServiceName: name}
+	}
+	return rows, nil
+}
+
+func (s *Server) serviceNames(r *http.Request) (map[joinedup.ServiceID]string, error) {
+	services, err := s.Services.ListServices(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[joinedup.ServiceID]string, len(services))
+	for _, svc := range services {
+		names[svc.ID] = svc.Name
+	}
+	return names, nil
+}
