@@ -102,6 +102,11 @@ type Engine struct {
 
 	wake chan struct{}
 
+	// inFlight holds the deliveries being sent by this process. A second
+	// message for one of them, published again after a crash, waits until
+	// the first settles, so a service never gets the same attempt twice.
+	inFlight sync.Map
+
 	mu      sync.Mutex
 	started map[joinedup.ServiceID]jetstream.ConsumeContext
 	wg      sync.WaitGroup
@@ -294,7 +299,10 @@ func (e *Engine) syncConsumers(ctx context.Context) error {
 }
 
 func (e *Engine) startWorkers(ctx context.Context, service joinedup.ServiceID) (jetstream.ConsumeContext, error) {
-	ackWait := 2*e.cfg.AttemptTimeout + 30*time.Second
+	// A message not acknowledged within ackWait, because its node died,
+	// is offered to another worker. An attempt lasts at most
+	// AttemptTimeout, so a live worker always settles first.
+	ackWait := e.cfg.AttemptTimeout + 5*time.Second
 	c, err := e.bus.Consumer(ctx, string(service), ackWait, 4*e.cfg.Concurrency)
 	if err != nil {
 		return nil, err

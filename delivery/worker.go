@@ -27,6 +27,12 @@ const maxResponse = 64 << 10
 // handle sends the delivery that msg names and settles msg.
 func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	id := joinedup.DeliveryID(msg.Data())
+	if _, busy := e.inFlight.LoadOrStore(id, struct{}{}); busy {
+		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
+		return
+	}
+	defer e.inFlight.Delete(id)
+
 	task, err := e.db.LoadTask(ctx, id)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
 		e.logger.Error("delivery message names no delivery", "delivery_id", id)

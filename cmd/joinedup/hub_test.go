@@ -56,11 +56,13 @@ func startHub(t testing.TB, edit func(*Config)) *Hub {
 // recorder is a connected service for tests: a connector.Receiver that
 // keeps every event it acted on.
 type recorder struct {
-	mu     sync.Mutex
-	events []*connector.Event
-	fail   int // answer the first fail deliveries with 503
-	seen   int
-	outcome joinedup.Outcome
+	mu       sync.Mutex
+	events   []*connector.Event
+	fail     int           // answer the first fail requests with 503
+	delay    time.Duration // wait this long before answering each request
+	seen     int
+	requests map[string]int // requests by webhook-id
+	outcome  joinedup.Outcome
 }
 
 func (r *recorder) received() []*connector.Event {
@@ -77,6 +79,18 @@ func startService(t testing.TB, h *Hub, id joinedup.ServiceID, fields []string, 
 	if err := h.DB.UpsertOrganisation(ctx, joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
 		t.Fatal(err)
 	}
+	s := serveRecorder(t, id, fields, rec)
+	if err := h.Directory.CreateService(ctx, s); err != nil {
+		t.Fatalf("create service %s: %v", id, err)
+	}
+	return s
+}
+
+// serveRecorder serves a test service on a loopback port and returns its
+// registration, not yet registered with any hub.
+func serveRecorder(t testing.TB, id joinedup.ServiceID, fields []string, rec *recorder) *joinedup.Service {
+	t.Helper()
+	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "service.db")+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +115,13 @@ func startService(t testing.TB, h *Hub, id joinedup.ServiceID, fields []string, 
 		rec.mu.Lock()
 		rec.seen++
 		failing := rec.seen <= rec.fail
+		if rec.requests == nil {
+			rec.requests = map[string]int{}
+		}
+		rec.requests[req.Header.Get("webhook-id")]++
+		delay := rec.delay
 		rec.mu.Unlock()
+		time.Sleep(delay)
 		if failing {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
@@ -110,15 +130,11 @@ func startService(t testing.TB, h *Hub, id joinedup.ServiceID, fields []string, 
 	}))
 	t.Cleanup(srv.Close)
 
-	s := &joinedup.Service{
+	return &joinedup.Service{
 		ID: id, Organisation: "test-council", Name: "Service " + string(id), Purpose: "testing",
 		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: fields, Secret: secret,
 		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: srv.URL + "/events"},
 	}
-	if err := h.Directory.CreateService(ctx, s); err != nil {
-		t.Fatalf("create service %s: %v", id, err)
-	}
-	return s
 }
 
 // birthJSON returns a valid registration that consents to services.

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/reference/population"
+)
+
+// runDemo plays the tell-us-once story against a running hub through its
+// public API: it registers the birth of a child of one of the demo
+// families, consenting to every service that takes births, and prints what
+// each service did. It fails unless every service reports an outcome.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("joinedup demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	hub := fs.String("hub", "http://127.0.0.1:8080", "base URL of the hub")
+	token := fs.String("token", os.Getenv("JOINEDUP_API_TOKEN"), "operator API token, if the hub requires one ($JOINEDUP_API_TOKEN)")
+	seed := fs.Uint64("seed", 1, "seed of the hub's demo population (the hub's -seed)")
+	family := fs.Int("family", -1, fmt.Sprintf("demo family to register a birth for, 0 to %d; -1 picks one at random", population.DemoFamilies-1))
+	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for every service's outcome")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *family < -1 || *family >= population.DemoFamilies {
+		return fmt.Errorf("-family must be between 0 and %d, or -1", population.DemoFamilies-1)
+	}
+	if *family == -1 {
+		*family = rand.IntN(population.DemoFamilies)
+	}
+	c := &apiClient{base: strings.TrimRight(*hub, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
+
+	// 1. Which services take births?
+	var services []joinedup.Service
+	if err := c.do(ctx, http.MethodGet, "/api/v1/services", nil, &services); err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	names := map[joinedup.ServiceID]string{}
+	reg := population.Births(*seed, *family+1, joinedup.Today(time.Now()))[*family]
+	for _, s := range services {
+		if s.Takes(joinedup.EventBirthRegistered) {
+			reg.Consent.Services = append(reg.Consent.Services, s.ID)
+			names[s.ID] = s.Name
+		}
+	}
+	if len(reg.Consent.Services) == 0 {
+		return errors.New("the hub has no service that takes births: start it with -demo or register services")
+	}
+
+	// 2. Register the birth.
+	fmt.Fprintf(stdout, "1. The registrar registers the birth of %s, born %s at %s.\n",
+		reg.Child.Name.Full(), reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
+	fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %d services.\n",
+		reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
+	var created struct {
+		Event   joinedup.LifeEvent      `json:"event"`
+		Receipt joinedup.ConsentReceipt `json:"receipt"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/births", reg, &created); err != nil {
+		return fmt.Errorf("register birth: %w", err)
+	}
+	fmt.Fprintf(stdout, "2. The hub accepted it: reference %s, consent receipt %s.\n", created.Event.Reference, created.Receipt.ReceiptID)
+	for _, s := range created.Receipt.Services {
+		fmt.Fprintf(stdout, "   - %s: consent %s; it will receive %s\n", s.Name, s.Decision, strings.Join(s.Fields, ", "))
+	}
+
+	// 3. Wait for every service's outcome, printing each change.
+	fmt.Fprintln(stdout, "3. Each service recognises the family in its own records and acts:")
+	deadline := time.Now().Add(*timeout)
+	seen := map[joinedup.DeliveryID]joinedup.DeliveryState{}
+	for {
+		var ev joinedup.LifeEvent
+		if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/"+string(created.Event.ID), nil, &ev); err != nil {
+			return fmt.Errorf("read life event: %w", err)
+		}
+		for _, d := range ev.Deliveries {
+			if seen[d.ID] == d.State {
+				continue
+			}
+			seen[d.ID] = d.State
+			line := fmt.Sprintf("   - %s: %s", names[d.Service], d.State)
+			if d.Outcome != nil && d.Outcome.Summary != "" {
+				line += ": " + d.Outcome.Summary
+			}
+			if d.LastError != "" && d.State == joinedup.StateRetrying {
+				line += " (" + d.LastError + ")"
+			}
+			fmt.Fprintln(stdout, line)
+		}
+		if ev.Complete() {
+			return reportDemo(stdout, &ev, c.base)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not every service reported an outcome within %s", *timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// reportDemo prints the end of the story and fails unless every service
+// acted or reported why it could not.
+func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string) error {
+	var missing []string
+	for _, d := range ev.Deliveries {
+		if d.State != joinedup.StateActed && d.State != joinedup.StateFailed {
+			missing = append(missing, fmt.Sprintf("%s is %s", d.Service, d.State))
+		}
+	}
+	for _, a := range ev.Actions {
+		fmt.Fprintf(stdout, "   - planned for %s: %s\n", a.Due, a.Summary)
+	}
+	fmt.Fprintf(stdout, "4. The father can follow it all at %s/track/%s\n", base, ev.Reference)
+	if len(missing) > 0 {
+		return fmt.Errorf("not every service reported an outcome: %s", strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// apiClient calls the hub's JSON API.
+type apiClient struct {
+	base, token string
+	http        *http.Client
+}
+
+// do sends a request with an optional JSON body and decodes a JSON answer
+// into out. A problem answer becomes an error with its detail.
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var p struct {
+			Title  string                `json:"title"`
+			Detail string                `json:"detail"`
+			Errors []joinedup.FieldError `json:"errors"`
+		}
+		json.Unmarshal(b, &p)
+		msg := fmt.Sprintf("%s %s: %s", method, path, resp.Status)
+		if p.Detail != "" {
+			msg += ": " + p.Detail
+		}
+		for _, fe := range p.Errors {
+			msg += fmt.Sprintf("; %s: %s", fe.Field, fe.Message)
+		}
+		return errors.New(msg)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
