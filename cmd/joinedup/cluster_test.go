@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store/storetest"
+)
+
+// NATSURLVar names the environment variable that enables the tests on an
+// external NATS JetStream server, such as nats://127.0.0.1:4222.
+const NATSURLVar = "JOINEDUP_TEST_NATS_URL"
+
+// clusterStream returns the NATS URL and a fresh stream name for one test,
+// deleting the stream when the test ends, or skips the test when no server
+// is configured.
+func clusterStream(t *testing.T) (url, stream string) {
+	t.Helper()
+	url = os.Getenv(NATSURLVar)
+	if url == "" {
+		t.Skipf("NATS not configured: set %s=nats://127.0.0.1:4222 to run this test on an external JetStream", NATSURLVar)
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	stream = "TEST_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			t.Errorf("connect to nats: %v", err)
+			return
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		js.DeleteStream(ctx, stream)
+	})
+	return url, stream
+}
+
+// TestClusterDeliversOnce runs two serve processes on one PostgreSQL
+// database and one external JetStream, registers births on both, and
+// checks that between them they sent every delivery exactly once.
+func TestClusterDeliversOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts joinedup serve as processes; skipped with -short")
+	}
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+
+	names := []joinedup.ServiceID{"child-benefit", "housing-benefit", "gp-practice", "school"}
+	recs := make([]*recorder, len(names))
+	var services []*joinedup.Service
+	for i, id := range names {
+		recs[i] = &recorder{delay: 5 * time.Millisecond}
+		services = append(services, serveRecorder(t, id, []string{"child"}, recs[i]))
+	}
+	file := servicesFileFor(t, services...)
+	node := func() *process {
+		return startProcess(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--services", file,
+			"--database-url", dbURL, "--nats-url", natsURL, "--stream", stream)
+	}
+	nodes := []*process{node(), node()}
+
+	const births = 30
+	var ids []joinedup.EventID
+	for i := range births {
+		id, err := postBirth(t, nodes[i%2].BaseURL, birthJSON(t, "2026-11-20", names...))
+		if err != nil {
+			t.Fatalf("register birth %d on node %d: %v", i, i%2, err)
+		}
+		ids = append(ids, id)
+	}
+	waitAllComplete(t, nodes[1].BaseURL, ids, 60*time.Second)
+	for _, n := range nodes {
+		n.stop(t)
+	}
+
+	for i, r := range recs {
+		r.mu.Lock()
+		requests := len(r.requests)
+		for id, n := range r.requests {
+			if n != 1 {
+				t.Errorf("%s received delivery %s %d times, want once", names[i], id, n)
+			}
+		}
+		r.mu.Unlock()
+		if requests != births {
+			t.Errorf("%s received %d deliveries, want %d", names[i], requests, births)
+		}
+		if got := len(r.received()); got != births {
+			t.Errorf("%s acted %d times, want %d", names[i], got, births)
+		}
+	}
+}
