@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/postgres"
+	"github.com/joinedup/joinedup/store/sqlite"
+)
+
+const usersUsage = `Usage:
+  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password
+
+add creates a local account that signs in with a user name and password.
+The password is the first line of standard input, so that it never
+appears in the shell history or the process list; pipe it from a
+password manager or a file. It must be at least 8 characters.
+
+Flags:
+`
+
+// runUsers runs "joinedup users SUBCOMMAND", reading the password from the
+// process's standard input. The only subcommand is add.
+func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runUsersFrom(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runUsersFrom is runUsers with the password read from stdin, for callers
+// and tests that supply their own input.
+func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		fmt.Fprint(stderr, usersUsage)
+		if len(args) == 0 {
+			return errors.New("users: subcommand missing: use joinedup users add")
+		}
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("users: unknown subcommand %q: use joinedup users add", args[0])
+	}
+
+	flags := flag.NewFlagSet("joinedup users add", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprint(stderr, usersUsage)
+		flags.PrintDefaults()
+	}
+	data := flags.String("data", DefaultConfig().Data, "data `directory` of the SQLite store, created if missing")
+	databaseURL := flags.String("database-url", "", "PostgreSQL `URL` (postgres://…) of a cluster's store; empty uses the SQLite store in the data directory")
+	username := flags.String("username", "", "user name to sign in with, stored in lower case")
+	role := flags.String("role", "", "`role`, one of "+roleList())
+	organisation := flags.String("organisation", "", "organisation `id` of a member of staff, such as council")
+	services := flags.String("services", "", "comma-separated service `ids` a service officer works for")
+	issuer := flags.String("oidc-issuer", "", "issuer `URL` of an OpenID Connect identity to link, with -oidc-subject")
+	subject := flags.String("oidc-subject", "", "subject (sub claim) of the OpenID Connect identity to link")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		flags.Usage()
+		return fmt.Errorf("users add: unexpected argument %q", flags.Arg(0))
+	}
+	if (*issuer == "") != (*subject == "") {
+		return errors.New("users add: give both -oidc-issuer and -oidc-subject, or neither")
+	}
+
+	password, err := readPassword(stdin)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+
+	account := &auth.Account{
+		Username:     *username,
+		Role:         policy.Role(*role),
+		Organisation: joinedup.OrgID(*organisation),
+		Services:     splitServices(*services),
+		Issuer:       *issuer,
+		Subject:      *subject,
+	}
+
+	db, err := openUsersStore(ctx, *data, *databaseURL)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+	defer db.Close()
+
+	passwords, err := auth.NewPasswords(db, slog.New(slog.NewTextHandler(stderr, nil)), auth.DefaultParams)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+	if err := passwords.CreateAccount(ctx, account, password); err != nil {
+		return fmt.Errorf("users add: %s", describe(err))
+	}
+
+	fmt.Fprintf(stdout, "created account %s for %s (%s", account.ID, account.Username, account.Role)
+	if account.Organisation != "" {
+		fmt.Fprintf(stdout, ", %s", account.Organisation)
+	}
+	fmt.Fprintln(stdout, ")")
+	return nil
+}
+
+// readPassword returns the first line of r without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", errors.New("password missing: write it as the first line of standard input")
+	}
+	return line, nil
+}
+
+func splitServices(s string) []joinedup.ServiceID {
+	var ids []joinedup.ServiceID
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			ids = append(ids, joinedup.ServiceID(part))
+		}
+	}
+	return ids
+}
+
+func roleList() string {
+	names := make([]string, len(policy.Roles))
+	for i, r := range policy.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
+// describe returns an error's message for the terminal, with each invalid
+// field on its own line, and the internal cause for any other error.
+func describe(err error) string {
+	var e *joinedup.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "\n  %s: %s", strings.TrimPrefix(f.Field, "/"), f.Message)
+	}
+	return b.String()
+}
+
+// openUsersStore opens the PostgreSQL store at url, or the SQLite store in
+// the data directory, creating the directory when it is missing so that
+// the first account can be made before the hub first starts.
+func openUsersStore(ctx context.Context, data, url string) (*store.DB, error) {
+	if url != "" {
+		return postgres.Open(ctx, url)
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(data, "joinedup.db"))
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+	"github.com/joinedup/joinedup/store/sqlite"
+	"github.com/joinedup/joinedup/store/storetest"
+)
+
+func TestUsersAdd(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	args := []string{"add", "--data", dir, "--username", "Amina.Okafor", "--role", "service-officer",
+		"--organisation", "hmrc", "--services", "child-benefit, tax-credits",
+		"--oidc-issuer", "https://id.example.test", "--oidc-subject", "sub-7"}
+	var stdout, stderr bytes.Buffer
+	if err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr); err != nil {
+		t.Fatalf("users add: %v (stderr %q)", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "created account acc_") || !strings.Contains(stdout.String(), "amina.okafor (service-officer, hmrc)") {
+		t.Errorf("output = %q, want created account … amina.okafor (service-officer, hmrc)", stdout.String())
+	}
+
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	defer db.Close()
+	a, err := db.FindAccountByUsername(ctx, "amina.okafor")
+	if err != nil {
+		t.Fatalf("FindAccountByUsername: %v", err)
+	}
+	if a.Role != policy.RoleServiceOfficer || a.Organisation != "hmrc" || len(a.Services) != 2 || a.Services[1] != "tax-credits" {
+		t.Errorf("account = %+v, want a service officer of hmrc for child-benefit and tax-credits", a)
+	}
+	if a.Issuer != "https://id.example.test" || a.Subject != "sub-7" {
+		t.Errorf("identity = %q %q, want https://id.example.test sub-7", a.Issuer, a.Subject)
+	}
+	if !strings.HasPrefix(a.PasswordHash, "$argon2id$v=19$m=65536,t=3,p=4$") {
+		t.Errorf("hash = %q, want argon2id with the default parameters", a.PasswordHash)
+	}
+	if ok, err := auth.VerifyPassword("violet-harbour-47", a.PasswordHash); err != nil || !ok {
+		t.Errorf("VerifyPassword = %v, %v; want the password from standard input without its newline", ok, err)
+	}
+}
+
+func TestUsersAddPostgres(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	args := []string{"add", "--database-url", url, "--username", "op1", "--role", "operator", "--organisation", "council"}
+	var stdout, stderr bytes.Buffer
+	if err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47"), &stdout, &stderr); err != nil {
+		t.Fatalf("users add: %v", err)
+	}
+	if !strings.Contains(stdout.String(), "op1 (operator, council)") {
+		t.Errorf("output = %q, want op1 (operator, council)", stdout.String())
+	}
+}
+
+func TestUsersAddErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := []string{"add", "--data", dir, "--role", "registrar", "--organisation", "council"}
+
+	var out bytes.Buffer
+	if err := runUsersFrom(ctx, append(base, "--username", "taken"), strings.NewReader("violet-harbour-47\n"), &out, &out); err != nil {
+		t.Fatalf("first users add: %v", err)
+	}
+
+	tests := []struct {
+		name    string
+		args    []string
+		stdin   string
+		wantErr string
+	}{
+		{"no subcommand", nil, "", "subcommand missing"},
+		{"unknown subcommand", []string{"remove"}, "", `unknown subcommand "remove"`},
+		{"no password", append(base, "--username", "u1"), "", "password missing"},
+		{"short password", append(base, "--username", "u2"), "short\n", "password: The password must be at least 8 characters"},
+		{"unknown role", []string{"add", "--data", dir, "--username", "u3", "--role", "admin", "--organisation", "council"}, "violet-harbour-47\n", "role: Choose a role"},
+		{"no organisation", []string{"add", "--data", dir, "--username", "u4", "--role", "operator"}, "violet-harbour-47\n", "organisation: Enter the organisation"},
+		{"taken username", append(base, "--username", "TAKEN"), "violet-harbour-47\n", `"taken"`},
+		{"half an identity", append(base, "--username", "u5", "--oidc-subject", "s"), "violet-harbour-47\n", "both -oidc-issuer and -oidc-subject"},
+		{"stray argument", append(base, "--username", "u6", "extra"), "violet-harbour-47\n", `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := runUsersFrom(ctx, tt.args, strings.NewReader(tt.stdin), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("users %v succeeded (%q), want an error containing %q", tt.args, stdout.String(), tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.wantErr)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
