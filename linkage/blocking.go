@@ -51,8 +51,8 @@ func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
 
 	given, family := p.given.soundex, p.family.soundex
 	if p.dob.present {
-		lo, hi := min(p.dob.month, p.dob.day), max(p.dob.month, p.dob.day)
-		dst = append(dst, key(u32(ruleDate, uint32(p.dob.year), uint32(lo<<8|hi))))
+		lo, hi := uint32(min(p.dob.month, p.dob.day)), uint32(max(p.dob.month, p.dob.day))
+		dst = append(dst, key(u32(ruleDate, uint32(p.dob.year), lo<<8|hi)))
 	}
 	if given != 0 || family != 0 {
 		dst = append(dst, key(u32(ruleNames, min(given, family), max(given, family))))
@@ -68,7 +68,7 @@ func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
 		dst = append(dst, key(u32(ruleFamilyYear, family, uint32(p.dob.year))))
 	}
 	if given != 0 && p.dob.present {
-		dst = append(dst, key(u32(ruleGivenMonth, given, uint32(p.dob.year<<8|p.dob.month))))
+		dst = append(dst, key(u32(ruleGivenMonth, given, uint32(p.dob.year)<<8|uint32(p.dob.month))))
 	}
 	if p.nino != "" {
 		dst = append(dst, key([]byte{ruleNINO}, []byte(p.nino)))

@@ -103,7 +103,7 @@ func compareDate(a, b *date) uint8 {
 	case a.month == b.month && a.day == b.day && (a.year-b.year == 1 || b.year-a.year == 1):
 		return dobOneYear
 	}
-	switch days := abs(a.days - b.days); {
+	switch days := abs(int(a.days) - int(b.days)); {
 	case days <= 31:
 		return dobMonth
 	case days <= 366:

@@ -50,8 +50,8 @@ func (n name) missing() bool { return n.compact == "" }
 type date struct {
 	digits           [8]byte
 	present          bool
-	year, month, day int
-	days             int // a day number with 31 days in every month, so impossible dates have one too
+	year, month, day int16
+	days             int32 // a day number with 31 days in every month, so impossible dates have one too
 }
 
 // postcode is a postcode in capitals without spaces, with its UK sector
@@ -74,6 +74,9 @@ func foldText(s string) string {
 	if s == "" {
 		return ""
 	}
+	if isASCII(s) {
+		return foldASCII(s)
+	}
 	folded, _, err := transform.String(foldTransformer(), s)
 	if err != nil {
 		folded = strings.ToLower(s)
@@ -94,6 +97,33 @@ func foldText(s string) string {
 		default:
 			space = true
 		}
+	}
+	return b.String()
+}
+
+// foldASCII does what foldText does for ASCII text, without the Unicode
+// transforms, which cost more than the rest of preparing a record.
+func foldASCII(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'' || c == '`':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteByte(c)
 	}
 	return b.String()
 }
@@ -152,10 +182,10 @@ func prepare(r Record) prepared {
 			lines = append(lines, f)
 		}
 	}
-	if len(lines) > 0 {
-		p.addressFirst = lines[0]
-	}
 	p.address = strings.Join(lines, " ")
+	if len(lines) > 0 {
+		p.addressFirst = p.address[:len(lines[0])]
+	}
 	p.town = foldText(r.Town)
 	p.postcode = parsePostcode(r.Postcode)
 
@@ -196,10 +226,10 @@ func parseDate(s string) date {
 		d.digits[i] = c
 	}
 	d.present = true
-	d.year = atoi(digits[:4])
-	d.month = atoi(digits[4:6])
-	d.day = atoi(digits[6:])
-	d.days = d.year*372 + d.month*31 + d.day
+	d.year = int16(atoi(digits[:4]))
+	d.month = int16(atoi(digits[4:6]))
+	d.day = int16(atoi(digits[6:]))
+	d.days = int32(d.year)*372 + int32(d.month)*31 + int32(d.day)
 	return d
 }
 
