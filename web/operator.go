@@ -108,7 +108,7 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 }
 
 type deliveriesView struct {
-	State    string
+	State    joinedup.DeliveryState
 	States   []joinedup.DeliveryState
 	Rows     []deliveryRow
 	Replayed string
@@ -138,7 +138,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "deliveries.html", page{
 		Title: "Deliveries: " + stateLabel(state),
 		Nav:   navDeliveries,
-		Data:  deliveriesView{State: string(state), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
+		Data:  deliveriesView{State: state, States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
 	})
 }
 

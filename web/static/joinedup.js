@@ -1,11 +1,11 @@
 // Progressive enhancement for the joinedup pages. Every page works
 // without this script.
-import { initAll, isSupported } from "/static/vendor/govuk-frontend/govuk-frontend.min.js";
+import { initAll } from "/static/vendor/govuk-frontend/govuk-frontend.min.js";
 
-if (isSupported()) {
-  document.body.classList.add("js-enabled", "govuk-frontend-supported");
-  initAll();
-}
+// A browser that runs this module supports ES modules, which is what the
+// "govuk-frontend-supported" class tells GOV.UK Frontend's components.
+document.body.classList.add("js-enabled", "govuk-frontend-supported");
+initAll();
 
 // Tracking pages reload their table of services every refreshSeconds
 // until every service has finished.

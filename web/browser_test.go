@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/web/browsertest"
+)
+
+// TestPagesInBrowser walks a registrar, a parent and an operator through
+// the pages in Chromium, checking every page with axe-core.
+func TestPagesInBrowser(t *testing.T) {
+	env := newTestEnv(t)
+	srv := httptest.NewServer(env.handler)
+	t.Cleanup(srv.Close)
+	b := browsertest.New(t)
+
+	if status := b.Visit(srv.URL + "/"); status != http.StatusOK {
+		t.Fatalf("start page: status %d", status)
+	}
+	if got := b.Eval(`String(document.body.classList.contains("govuk-frontend-supported"))`); got != "true" {
+		t.Errorf("GOV.UK Frontend script did not run: body class govuk-frontend-supported = %s", got)
+	}
+	if got := b.Eval(`getComputedStyle(document.querySelector("h1")).fontFamily`); strings.Contains(got, "GDS Transport") || !strings.Contains(got, "system-ui") {
+		t.Errorf("heading font = %q, want the system font stack", got)
+	}
+
+	t.Run("birth with errors keeps values", func(t *testing.T) {
+		b.Visit(srv.URL + "/births/new")
+		b.Fill(map[string]string{
+			"#child-name-given":      "Zoë",
+			"#child-dateOfBirth-day": "29", "#child-dateOfBirth-month": "2", "#child-dateOfBirth-year": "2023",
+		})
+		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusUnprocessableEntity {
+			t.Errorf("status = %d, want 422", status)
+		}
+		if title := b.Eval(`document.title`); !strings.HasPrefix(title, "Error: ") {
+			t.Errorf("title = %q, want the prefix \"Error: \"", title)
+		}
+		summary := b.Eval(`document.querySelector(".govuk-error-summary").innerText`)
+		if !strings.Contains(summary, "The child’s date of birth must be a real date") {
+			t.Errorf("error summary = %q, want the impossible date named", summary)
+		}
+		if got := b.Eval(`document.activeElement.closest(".govuk-error-summary") ? "focused" : "not focused"`); got != "focused" {
+			t.Errorf("error summary is %s, want it focused on load", got)
+		}
+		if got := b.Eval(`document.querySelector("#child-name-given").value`); got != "Zoë" {
+			t.Errorf("given names = %q after the error, want the typed Zoë", got)
+		}
+		if got := b.Eval(`document.querySelector("#child-dateOfBirth-day").value`); got != "29" {
+			t.Errorf("day = %q after the error, want the typed 29", got)
+		}
+	})
+
+	var reference string
+	t.Run("register a birth", func(t *testing.T) {
+		b.Visit(srv.URL + "/births/new")
+		b.Fill(map[string]string{
+			"#child-name-given": "Ada Grace", "#child-name-family": "O’Brien",
+			"#child-dateOfBirth-day": "20", "#child-dateOfBirth-month": "11", "#child-dateOfBirth-year": "2026",
+			"#child-placeOfBirth":   "Leeds General Infirmary",
+			"#parents-0-name-given": "Siân", "#parents-0-name-family": "O’Brien",
+			"#parents-0-dateOfBirth-day": "2", "#parents-0-dateOfBirth-month": "3", "#parents-0-dateOfBirth-year": "1994",
+			"#parents-0-address-lines-0": "1 Test Street", "#parents-0-address-town": "Leeds", "#parents-0-address-postcode": "LS1 4AP",
+			"#informant-name-given": "Siân", "#informant-name-family": "O’Brien",
+		})
+		b.Do(
+			chromedp.Click(chromedp.CSS(`#child-sex`)),
+			chromedp.Click(chromedp.CSS(`#parents-0-role`)),
+			chromedp.Click(chromedp.CSS(`#informant-capacity`)),
+			chromedp.Click(chromedp.CSS(`#informant-parent`)),
+			chromedp.Click(chromedp.CSS(`#consent-services`)),
+		)
+		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusOK {
+			t.Fatalf("status = %d, want 200; page: %s", status, b.Eval(`document.body.innerText`))
+		}
+		reference = b.Eval(`document.querySelector(".govuk-panel__body strong").textContent`)
+		if len(env.hub.events) != 1 || env.hub.events[0].Reference != reference {
+			t.Fatalf("confirmation shows reference %q, want the one registered", reference)
+		}
+		if href := b.Eval(`document.querySelector("a[download]").href`); !strings.HasPrefix(href, "data:application/json;base64,") {
+			t.Errorf("receipt link = %.40q, want a JSON data URL", href)
+		}
+	})
+
+	t.Run("track a registration", func(t *testing.T) {
+		if reference == "" {
+			t.Skip("no registration to track")
+		}
+		b.Visit(srv.URL + "/track")
+		b.Fill(map[string]string{"#reference": strings.ToLower(reference)})
+		if status := b.Submit(`form[action="/track"] button[type=submit]`); status != http.StatusOK {
+			t.Fatalf("status = %d, want 200", status)
+		}
+		table := b.Eval(`document.querySelector("#deliveries table").innerText`)
+		if !strings.Contains(table, "Child Benefit") || !strings.Contains(table, "Pending") {
+			t.Errorf("tracking table = %q, want Child Benefit pending", table)
+		}
+
+		if status := b.Visit(srv.URL + "/track/JU-0000-0000"); status != http.StatusNotFound {
+			t.Errorf("unknown reference: status %d, want 404", status)
+		}
+	})
+
+	t.Run("operator replays a dead letter", func(t *testing.T) {
+		if len(env.hub.events) == 0 {
+			t.Skip("no registration to operate on")
+		}
+		event := env.hub.events[0]
+		env.hub.setState(event.Deliveries[0].ID, joinedup.StateDeadLettered, "HTTP 503 from service")
+
+		b.Visit(srv.URL + "/operator/life-events")
+		b.Visit(srv.URL + "/operator/life-events/" + string(event.ID))
+		b.Visit(srv.URL + "/operator/deliveries?state=dead-lettered")
+		if status := b.Submit(`form[action$="/replay"] button`); status != http.StatusOK {
+			t.Fatalf("replay: status %d, want 200 after the redirect", status)
+		}
+		if banner := b.Eval(`document.querySelector(".govuk-notification-banner").innerText`); !strings.Contains(banner, string(event.Deliveries[0].ID)) {
+			t.Errorf("banner = %q, want the replayed delivery named", banner)
+		}
+		if len(env.hub.replayed) != 1 {
+			t.Errorf("replayed %d deliveries, want 1", len(env.hub.replayed))
+		}
+	})
+}

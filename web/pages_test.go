@@ -1,0 +1,296 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+// birthFormValues is a complete birth form as a browser sends it, with
+// only the second parent's section left blank.
+func birthFormValues() url.Values {
+	return url.Values{
+		"child-name-given": {"Ada Grace"}, "child-name-family": {"O’Brien"}, "child-sex": {"female"},
+		"child-dateOfBirth-day": {"20"}, "child-dateOfBirth-month": {"11"}, "child-dateOfBirth-year": {"2026"},
+		"child-placeOfBirth": {"Leeds General Infirmary"},
+		"parents-0-role":     {"mother"}, "parents-0-name-given": {"Siân"}, "parents-0-name-family": {"O’Brien"},
+		"parents-0-dateOfBirth-day": {"2"}, "parents-0-dateOfBirth-month": {"3"}, "parents-0-dateOfBirth-year": {"1994"},
+		"parents-0-address-lines-0": {"1 Test Street"}, "parents-0-address-lines-1": {""},
+		"parents-0-address-town": {"Leeds"}, "parents-0-address-postcode": {"ls14ap"},
+		"parents-1-role": {""}, "parents-1-name-given": {""}, "parents-1-address-lines-0": {""},
+		"informant-name-given": {"Siân"}, "informant-name-family": {"O’Brien"},
+		"informant-capacity": {"mother"}, "informant-parent": {"0"},
+		"consent-services": {"child-benefit", "gp-practice"},
+	}
+}
+
+func (e *testEnv) postForm(t *testing.T, target string, form url.Values) *httptestResponse {
+	t.Helper()
+	rec := e.do(t, http.MethodPost, target, strings.NewReader(form.Encode()),
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"}})
+	return &httptestResponse{code: rec.Code, body: rec.Body.String(), header: rec.Header()}
+}
+
+type httptestResponse struct {
+	code   int
+	body   string
+	header http.Header
+}
+
+var titlePattern = regexp.MustCompile(`<title>([^<]*)</title>`)
+
+func pageTitle(body string) string {
+	m := titlePattern.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func TestPagesRender(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	event := env.hub.events[0]
+	env.hub.setState(event.Deliveries[0].ID, joinedup.StateDeadLettered, "HTTP 503 from service")
+
+	tests := []struct {
+		target string
+		status int
+		title  string
+		text   string
+	}{
+		{"/", http.StatusOK, "Tell public services about a birth once", "Register a birth"},
+		{"/births/new", http.StatusOK, "Register a birth", "To start a Child Benefit claim for the child."},
+		{"/track", http.StatusOK, "Track a registration", "Reference number"},
+		{"/track/" + event.Reference, http.StatusOK, "Registration " + event.Reference, "Dead-lettered"},
+		{"/operator/life-events", http.StatusOK, "Life events", event.Reference},
+		{"/operator/life-events?state=acted", http.StatusOK, "Life events", "No life events match"},
+		{"/operator/life-events/" + string(event.ID), http.StatusOK, "Life event " + event.Reference, "Ada Grace O’Brien-Lovelace"},
+		{"/operator/deliveries", http.StatusOK, "Deliveries: Dead-lettered", "HTTP 503 from service"},
+		{"/operator/deliveries?state=acted", http.StatusOK, "Deliveries: Acted", "None."},
+		{"/operator/life-events/evt_missing", http.StatusNotFound, "Not found", "No life event"},
+		{"/no-such-page", http.StatusNotFound, "Not found", "There is no page"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			rec := env.do(t, http.MethodGet, tt.target, nil, nil)
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			body := rec.Body.String()
+			if want := tt.title + " – joinedup"; pageTitle(body) != want {
+				t.Errorf("title = %q, want %q", pageTitle(body), want)
+			}
+			if !strings.Contains(body, tt.text) {
+				t.Errorf("page lacks %q", tt.text)
+			}
+			if !strings.Contains(body, `<html lang="en-GB"`) {
+				t.Errorf("page lacks the en-GB language")
+			}
+		})
+	}
+}
+
+func TestBirthFormRegisters(t *testing.T) {
+	env := newTestEnv(t)
+
+	res := env.postForm(t, "/births/new", birthFormValues())
+
+	if res.code != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", res.code, res.body)
+	}
+	if len(env.hub.events) != 1 {
+		t.Fatalf("%d events registered, want 1", len(env.hub.events))
+	}
+	event := env.hub.events[0]
+	if !strings.Contains(res.body, event.Reference) {
+		t.Errorf("confirmation lacks the reference %s", event.Reference)
+	}
+	if !strings.Contains(res.body, `href="data:application/json;base64,`) {
+		t.Errorf("confirmation lacks the JSON receipt link")
+	}
+	if got := len(event.Deliveries); got != 2 {
+		t.Errorf("%d deliveries, want 2 for the two services ticked", got)
+	}
+}
+
+func TestBirthFormShowsErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(url.Values)
+		summary []string // messages the error summary must show
+		hrefs   []string // inputs the summary must link to
+		kept    []string // typed values the page must show again
+	}{
+		{
+			name: "impossible date",
+			change: func(v url.Values) {
+				v.Set("child-dateOfBirth-day", "29")
+				v.Set("child-dateOfBirth-month", "2")
+				v.Set("child-dateOfBirth-year", "2023")
+			},
+			summary: []string{"The child’s date of birth must be a real date"},
+			hrefs:   []string{"#child-dateOfBirth-day"},
+			kept:    []string{`value="29"`, `value="Ada Grace"`},
+		},
+		{
+			name:    "part of a date",
+			change:  func(v url.Values) { v.Set("parents-0-dateOfBirth-month", "") },
+			summary: []string{"The date of birth of parent 1 must include a month"},
+			hrefs:   []string{"#parents-0-dateOfBirth-day"},
+		},
+		{
+			name:    "future date",
+			change:  func(v url.Values) { v.Set("child-dateOfBirth-year", "2027") },
+			summary: []string{"The child’s date of birth must be today or in the past"},
+			hrefs:   []string{"#child-dateOfBirth-day"},
+			kept:    []string{`value="2027"`},
+		},
+		{
+			name: "missing names and bad postcode",
+			change: func(v url.Values) {
+				v.Set("child-name-given", "")
+				v.Set("child-name-family", "")
+				v.Set("parents-0-address-postcode", "NOT A CODE")
+			},
+			summary: []string{"Enter the name of the child", "Enter a real postcode for parent 1"},
+			hrefs:   []string{"#child-name-given", "#parents-0-address-postcode"},
+			kept:    []string{`value="NOT A CODE"`},
+		},
+		{
+			name: "only the second parent entered",
+			change: func(v url.Values) {
+				for _, k := range []string{"role", "name-given", "name-family", "dateOfBirth-day", "dateOfBirth-month", "dateOfBirth-year", "address-lines-0", "address-town", "address-postcode"} {
+					v.Set("parents-1-"+k, v.Get("parents-0-"+k))
+					v.Set("parents-0-"+k, "")
+				}
+				v.Set("parents-1-address-postcode", "BAD")
+				v.Set("informant-parent", "1")
+			},
+			summary: []string{"Enter a real postcode for parent 1"},
+			hrefs:   []string{"#parents-1-address-postcode"},
+		},
+		{
+			name:    "informant names a blank parent",
+			change:  func(v url.Values) { v.Set("informant-parent", "1") },
+			summary: []string{"The informant must be one of the parents entered"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "service that does not take births",
+			change:  func(v url.Values) { v["consent-services"] = []string{"refuse"} },
+			summary: []string{`Service &#34;refuse&#34; does not take births`},
+			hrefs:   []string{"#consent-services"},
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t)
+			form := birthFormValues()
+			tt.change(form)
+
+			res := env.postForm(t, "/births/new", form)
+
+			if res.code != http.StatusUnprocessableEntity {
+				t.Fatalf("status = %d, want 422; body %s", res.code, res.body)
+			}
+			if title := pageTitle(res.body); !strings.HasPrefix(title, "Error: ") {
+				t.Errorf("title = %q, want the prefix \"Error: \"", title)
+			}
+			summaryStart := strings.Index(res.body, "govuk-error-summary")
+			if summaryStart < 0 {
+				t.Fatalf("page has no error summary")
+			}
+			for _, msg := range tt.summary {
+				if !strings.Contains(res.body, msg) {
+					t.Errorf("page lacks the error %q", msg)
+				}
+			}
+			for _, href := range tt.hrefs {
+				if !strings.Contains(res.body, `<a href="`+href+`">`) {
+					t.Errorf("error summary lacks a link to %s", href)
+				}
+				if !strings.Contains(res.body, `id="`+strings.TrimPrefix(href, "#")+`"`) {
+					t.Errorf("page has no input with id %s for the summary link", href)
+				}
+			}
+			for _, value := range tt.kept {
+				if !strings.Contains(res.body, value) {
+					t.Errorf("page lacks the typed %s", value)
+				}
+			}
+			if len(env.hub.events) != 0 {
+				t.Errorf("%d events registered, want none", len(env.hub.events))
+			}
+		})
+	}
+}
+
+func TestTrackForm(t *testing.T) {
+	env := newTestEnv(t)
+
+	rec := env.do(t, http.MethodGet, "/track?reference=+ju-7k3m-9qxd+", nil, nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/track/JU-7K3M-9QXD" {
+		t.Errorf("got %d to %q, want 303 to /track/JU-7K3M-9QXD", rec.Code, rec.Header().Get("Location"))
+	}
+
+	rec = env.do(t, http.MethodGet, "/track?reference=", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.HasPrefix(pageTitle(rec.Body.String()), "Error: ") {
+		t.Errorf("empty reference: status %d, title %q, want 422 with an error title", rec.Code, pageTitle(rec.Body.String()))
+	}
+
+	rec = env.do(t, http.MethodGet, "/track/JU-0000-0000", nil, nil)
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "No registration has the reference number JU-0000-0000") {
+		t.Errorf("unknown reference: status %d, want 404 naming the reference", rec.Code)
+	}
+}
+
+func TestReplayForm(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	d := env.hub.events[0].Deliveries[0]
+	env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
+
+	res := env.postForm(t, "/operator/deliveries/"+string(d.ID)+"/replay", url.Values{"state": {"dead-lettered"}})
+
+	if want := "/operator/deliveries?replayed=" + string(d.ID) + "&state=dead-lettered"; res.code != http.StatusSeeOther || res.header.Get("Location") != want {
+		t.Errorf("got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
+	}
+	rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil)
+	if !strings.Contains(rec.Body.String(), "govuk-notification-banner--success") {
+		t.Errorf("list after replay has no success banner")
+	}
+
+	res = env.postForm(t, "/operator/deliveries/"+string(d.ID)+"/replay", url.Values{"state": {"dead-lettered"}})
+	if res.code != http.StatusConflict {
+		t.Errorf("replay of a pending delivery: status %d, want 409", res.code)
+	}
+}
+
+func TestPageTimesInLondon(t *testing.T) {
+	tests := []struct {
+		name string
+		utc  string
+		want string
+	}{
+		{"winter, GMT", "2026-12-04T20:30:00Z", "4 December 2026 at 8:30pm"},
+		{"summer, BST", "2026-07-01T23:15:00Z", "2 July 2026 at 12:15am"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, err := time.Parse(time.RFC3339, tt.utc)
+			if err != nil {
+				t.Fatalf("parse %s: %v", tt.utc, err)
+			}
+			if got := londonTime(ts); got != tt.want {
+				t.Errorf("londonTime(%s) = %q, want %q", tt.utc, got, tt.want)
+			}
+		})
+	}
+}
