@@ -33,10 +33,14 @@ var (
 	subjectPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 )
 
-// EventTypes are the life event types a service may take, with the fields
-// it may declare for each.
+// EventTypes are the event types a service may take, with the fields it
+// may declare for each. Withdrawal notices and due actions carry fixed data
+// and go to any service they concern; naming them is allowed but changes
+// nothing.
 var EventTypes = map[string][]string{
-	joinedup.EventBirthRegistered: fieldPaths(reflect.TypeFor[joinedup.BirthRegistration](), ""),
+	joinedup.EventBirthRegistered:  fieldPaths(reflect.TypeFor[joinedup.BirthRegistration](), ""),
+	joinedup.EventConsentWithdrawn: nil,
+	joinedup.EventActionDue:        nil,
 }
 
 // fieldPaths lists the dotted JSON paths into t, leaving out the consent,

@@ -42,10 +42,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := &apiClient{base: strings.TrimRight(*hub, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 
 	// 1. Which services take births?
-	var services []joinedup.Service
-	if err := c.do(ctx, http.MethodGet, "/api/v1/services", nil, &services); err != nil {
+	var list struct {
+		Items []joinedup.Service `json:"items"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/v1/services", nil, &list); err != nil {
 		return fmt.Errorf("list services: %w", err)
 	}
+	services := list.Items
 	names := map[joinedup.ServiceID]string{}
 	reg := population.Births(*seed, *family+1, joinedup.Today(time.Now()))[*family]
 	for _, s := range services {

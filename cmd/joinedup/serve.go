@@ -72,8 +72,8 @@ type Hub struct {
 
 // OpenHub opens the store and the bus, starts the delivery engine and
 // serves HTTP on cfg.Addr.
-func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (h *Hub, err error) {
-	h = &Hub{logger: logger, serveErr: make(chan error, 1)}
+func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err error) {
+	h := &Hub{logger: logger, serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			h.Close()
