@@ -127,6 +127,7 @@ type Task struct {
 	Generation int
 	Service    *joinedup.Service
 	Reference  string          // the life event's reference number
+	Registered time.Time       // when the life event was registered
 	EventType  string          // the life event's type
 	Payload    json.RawMessage // the life event's payload
 	Data       json.RawMessage // the notice's own data, for kinds other than the life event's
@@ -141,12 +142,14 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 			return err
 		}
 		var payload, data string
+		var registered int64
 		if err := tx.QueryRowContext(ctx, `
-			SELECT e.reference, e.type, e.payload, d.data
+			SELECT e.reference, e.type, e.registered_at, e.payload, d.data
 			FROM deliveries d JOIN life_events e ON e.id = d.event_id
-			WHERE d.id = $1`, id).Scan(&t.Reference, &t.EventType, &payload, &data); err != nil {
+			WHERE d.id = $1`, id).Scan(&t.Reference, &t.EventType, &registered, &payload, &data); err != nil {
 			return fmt.Errorf("load life event of delivery: %w", err)
 		}
+		t.Registered = FromMicros(registered)
 		t.Payload = json.RawMessage(payload)
 		if data != "" {
 			t.Data = json.RawMessage(data)
