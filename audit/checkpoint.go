@@ -51,6 +51,11 @@ func ParseCheckpoint(msg []byte, k *Key) (*Checkpoint, error) {
 			return nil, &joinedup.Error{Code: joinedup.EINVALID,
 				Message: fmt.Sprintf("The checkpoint is not signed by the audit key %s.", k.Origin()), Err: err}
 		}
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &invalid) {
+			return nil, &joinedup.Error{Code: joinedup.EINVALID,
+				Message: "The checkpoint's signature is invalid: the checkpoint was changed after it was signed.", Err: err}
+		}
 		return nil, &joinedup.Error{Code: joinedup.EINVALID, Message: "The checkpoint is not a valid signed note.", Err: err}
 	}
 

@@ -47,7 +47,7 @@ type Entry struct {
 	// Actor is who acted: a staff user id, a service id or "system".
 	Actor string `json:"actor"`
 
-	// Action is what was done, such as ActionAccess.
+	// Action is the kind of event, such as ActionAccess.
 	Action string `json:"action"`
 
 	// Subject is the person or record acted on, by id only, never by name.

@@ -11,14 +11,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 )
 
-// Names of the key files in the data directory. The private key file holds
-// a signed-note signer key and must be readable by its owner only; the
-// public key file holds the matching verifier key, for anyone who checks
-// checkpoints.
+// Names of the key files in the data directory. The private key file
+// contains a signed-note signer key and must be readable by its owner only.
+// The public key file contains the matching verifier key, for anyone who
+// checks checkpoints.
 const (
 	KeyFile       = "audit.key"
 	PublicKeyFile = "audit.key.pub"
@@ -93,6 +95,9 @@ func loadPrivateKey(path string) (*Key, error) {
 func createKey(dir, origin string) (*Key, error) {
 	if origin == "" {
 		return nil, errors.New("create audit key: the origin is missing")
+	}
+	if !utf8.ValidString(origin) || strings.ContainsFunc(origin, unicode.IsSpace) || strings.Contains(origin, "+") {
+		return nil, fmt.Errorf("create audit key: origin %q is invalid: use a name without spaces or +, such as council.example/joinedup", origin)
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {

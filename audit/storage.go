@@ -47,7 +47,7 @@ type Head struct {
 	LeafHashes func(ctx context.Context, from, to uint64) ([][]byte, error)
 }
 
-// Batch is what one append transaction stores: the new records, in
+// Batch is the content of one append transaction: the new records, in
 // sequence order, and the checkpoint that covers them.
 type Batch struct {
 	Records    []Record

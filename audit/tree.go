@@ -24,9 +24,9 @@ const chunkHashes = 1 << 16
 // so that proofs need no reads from storage. It takes about 64 bytes of
 // memory per entry: the leaf hash and, on average, one interior hash.
 //
-// NOTE: the whole tree is kept in memory, which suits logs of up to some
-// tens of millions of entries; a larger log needs the lower levels read
-// from storage instead.
+// NOTE: the whole tree is kept in memory, about 64 MB per million entries.
+// A log of hundreds of millions of entries needs the lower levels read from
+// storage instead.
 type tree struct {
 	// levels[l] holds the hashes of the nodes (l, 0), (l, 1), … in
 	// chunks of chunkHashes hashes, each hash hashSize bytes.
