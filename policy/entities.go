@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	cedar "github.com/cedar-policy/cedar-go"
@@ -48,15 +51,63 @@ func staffUID(id string) cedar.EntityUID {
 	return cedar.NewEntityUID(typeStaff, cedar.String(id))
 }
 
-func cedarRequest(r Request) (cedar.Request, *requestEntities) {
-	principal := cedar.Entity{UID: principalUID(r.Principal)}
-	if r.Principal.Role != RoleResident {
-		principal.Attributes = cedar.NewRecord(cedar.RecordMap{
-			"role":         cedar.String(r.Principal.Role),
-			"organisation": cedar.String(r.Principal.Organisation),
-			"services":     serviceSet(r.Principal.Services),
+func principalEntity(p Principal) cedar.Entity {
+	e := cedar.Entity{UID: principalUID(p)}
+	if p.Role != RoleResident {
+		e.Attributes = cedar.NewRecord(cedar.RecordMap{
+			"role":         cedar.String(p.Role),
+			"organisation": cedar.String(p.Organisation),
+			"services":     serviceSet(p.Services),
 		})
 	}
+	return e
+}
+
+// principalCache keeps the Cedar entity of recent principals, because a
+// signed-in person makes many requests and building the entity is a large
+// part of the cost of a decision. An entry is used only when every field
+// of the principal still matches, so a changed role or service list is
+// never served from the cache.
+type principalCache struct {
+	entries sync.Map // Principal.ID → cachedPrincipal
+	size    atomic.Int64
+}
+
+type cachedPrincipal struct {
+	principal Principal
+	entity    cedar.Entity
+}
+
+// maxCachedPrincipals bounds the cache. When it is full the cache is
+// emptied, which costs one rebuild per active principal.
+const maxCachedPrincipals = 10_000
+
+func (c *principalCache) entity(p Principal) cedar.Entity {
+	if v, ok := c.entries.Load(p.ID); ok {
+		cached := v.(cachedPrincipal)
+		if samePrincipal(cached.principal, p) {
+			return cached.entity
+		}
+	}
+
+	e := principalEntity(p)
+	if c.size.Add(1) > maxCachedPrincipals {
+		c.entries.Clear()
+		c.size.Store(1)
+	}
+	c.entries.Store(p.ID, cachedPrincipal{principal: Principal{ID: p.ID, Role: p.Role, Organisation: p.Organisation, Services: slices.Clone(p.Services)}, entity: e})
+	return e
+}
+
+func samePrincipal(a, b Principal) bool {
+	return a.ID == b.ID && a.Role == b.Role && a.Organisation == b.Organisation && slices.Equal(a.Services, b.Services)
+}
+
+func cedarRequest(r Request) (cedar.Request, *requestEntities) {
+	return buildRequest(r, principalEntity(r.Principal))
+}
+
+func buildRequest(r Request, principal cedar.Entity) (cedar.Request, *requestEntities) {
 
 	resource := cedar.Entity{
 		UID:        cedar.NewEntityUID(cedar.EntityType(r.Resource.Kind), cedar.String(r.Resource.ID)),

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -68,5 +69,20 @@ func TestIndexMatchesWholeSet(t *testing.T) {
 	}
 	if allowed == 0 || allowed == checked {
 		t.Errorf("%d of %d requests allowed, want some of each", allowed, checked)
+	}
+}
+
+func TestPrincipalCacheBound(t *testing.T) {
+	var c principalCache
+	for i := range maxCachedPrincipals + 5 {
+		c.entity(Principal{ID: fmt.Sprintf("staff-%d", i), Role: RoleOperator})
+	}
+	n := 0
+	c.entries.Range(func(any, any) bool { n++; return true })
+	if n > maxCachedPrincipals {
+		t.Errorf("%d principals cached, want at most %d", n, maxCachedPrincipals)
+	}
+	if n == 0 {
+		t.Error("no principals cached")
 	}
 }

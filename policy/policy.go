@@ -161,9 +161,10 @@ type Decision struct {
 // Policies is a loaded, immutable set of Cedar policies. It is safe for
 // concurrent use.
 type Policies struct {
-	set   *cedar.PolicySet
-	index map[scopeKey]cedar.PolicyMap
-	ids   []string
+	set        *cedar.PolicySet
+	index      map[scopeKey]cedar.PolicyMap
+	ids        []string
+	principals principalCache
 }
 
 //go:embed default/*.cedar
@@ -241,7 +242,7 @@ func (p *Policies) IDs() []string { return slices.Clone(p.ids) }
 
 // Decide evaluates r against the policies.
 func (p *Policies) Decide(r Request) Decision {
-	req, entities := cedarRequest(r)
+	req, entities := buildRequest(r, p.principals.entity(r.Principal))
 	var policies cedar.PolicyIterator = p.set
 	if group, ok := p.index[scopeKey{req.Principal.Type, r.Action, r.Resource.Kind}]; ok {
 		policies = group

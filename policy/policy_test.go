@@ -543,3 +543,29 @@ func TestDefaultIDs(t *testing.T) {
 		t.Errorf("IDs mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestDecideChangedPrincipal checks that a principal whose role or
+// services change between requests is decided on the new values.
+func TestDecideChangedPrincipal(t *testing.T) {
+	p := load(t)
+	record := resources("res-ada")[policy.KindRecord]
+	notices := resources("res-ada")[policy.KindNotices]
+
+	r := policy.Request{Principal: worker, Action: policy.ActionRead, Resource: record, Purpose: policy.PurposeSocialCare, Relationship: policy.RelationshipAllocatedWorker, Now: now}
+	if !p.Decide(r).Allowed {
+		t.Fatal("social worker denied their allocated resident's record")
+	}
+	r.Principal.Role = policy.RoleRegistrar
+	if got := p.Decide(r); got.Allowed {
+		t.Errorf("same id as registrar: Allowed = true (reasons %v), want false", got.Reasons)
+	}
+
+	o := policy.Request{Principal: officer, Action: policy.ActionRead, Resource: notices, Purpose: policy.PurposeServiceDelivery, Now: now}
+	if !p.Decide(o).Allowed {
+		t.Fatal("service officer denied their service's notices")
+	}
+	o.Principal.Services = []joinedup.ServiceID{"school"}
+	if got := p.Decide(o); got.Allowed {
+		t.Errorf("officer moved to school: Allowed = true (reasons %v), want false", got.Reasons)
+	}
+}
