@@ -169,7 +169,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The response shows the secret once; no other response does.
+	// This response is the only one that shows the secret.
 	w.Header().Set("Location", s.BaseURL+"/api/v1/services/"+url.PathEscape(string(svc.ID)))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, &svc)
@@ -196,9 +196,9 @@ const serviceHeader = "joinedup-service"
 
 // reportOutcome records an outcome that a service sends for one of its
 // deliveries. The Standard Webhooks signature is checked with the named
-// service's secret before anything else is done with the body; an unknown
-// service and a bad or stale signature get the same 401, so a caller
-// cannot learn which services exist.
+// service's secret before the body is used. An unknown service and a bad
+// or stale signature get the same 401, so a caller cannot learn which
+// services exist.
 func (s *Server) reportOutcome(w http.ResponseWriter, r *http.Request) {
 	unauthorized := joinedup.Errorf(joinedup.EUNAUTHORIZED,
 		"Sign the callback with the service's secret (Standard Webhooks, at most 5 minutes old) and name the service in the %s header.", serviceHeader)

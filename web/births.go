@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -151,8 +152,8 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 		Capacity: f.InformantCapacity,
 	}
 	if section, err := strconv.Atoi(f.InformantParent); err == nil {
-		// A parent section that was left blank has no index; point past
-		// the end so that validation reports it.
+		// A parent section that was left blank has no index, so point
+		// past the end and let validation report it.
 		index := len(reg.Parents)
 		if at := slices.Index(parentIndex, section); at >= 0 {
 			index = at
@@ -251,7 +252,12 @@ func (s *Server) birthServices(r *http.Request) ([]*joinedup.Service, error) {
 func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, joinedup.Errorf(joinedup.ETOOLARGE, "The form is too large to send."))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.fail(w, r, joinedup.Errorf(joinedup.ETOOLARGE, "The form is larger than %d KiB. Shorten the longest answers and send it again.", maxBodyBytes>>10))
+			return
+		}
+		s.fail(w, r, joinedup.Errorf(codeMalformed, "The form could not be read. Reload the page and send it again."))
 		return
 	}
 	form := parseBirthForm(r.PostForm)

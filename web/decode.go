@@ -85,7 +85,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, schema *jsonschema.Schem
 }
 
 // decodeJSON checks body against schema and decodes it into v. Malformed
-// JSON is codeMalformed with the byte offset of the fault; a body that
+// JSON is codeMalformed with the byte offset of the fault. A body that
 // breaks the schema is EINVALID with one field error per fault, each
 // named by a JSON Pointer.
 func decodeJSON(body []byte, schema *jsonschema.Schema, v any) error {

@@ -125,9 +125,10 @@ func withSecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// withUnmatched answers requests that match no route with a problem or an
-// error page instead of the mux's plain-text reply: 405 with an Allow
-// header when the path exists for other methods, 404 otherwise.
+// withUnmatched replies to a request that matches no route with a problem
+// or an error page instead of the mux's plain-text reply. The status is 405
+// with an Allow header when the path exists for other methods, and 404
+// otherwise.
 func (s *Server) withUnmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
@@ -163,7 +164,7 @@ const staffOperator = "operator" // the holder of the configured API token
 
 // requireStaff is the one place where staff routes are authenticated.
 // With Server.APIToken set it requires "Authorization: Bearer <token>"
-// and compares the token in constant time; with no token configured it
+// and compares the token in constant time. With no token configured it
 // lets every request through.
 //
 // NOTE: staff sign-in and access policies replace this check later.

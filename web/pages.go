@@ -15,13 +15,13 @@ import (
 //go:embed templates
 var templateFiles embed.FS
 
-// static holds the pages' own styles and scripts and, once
+// staticFiles contains the pages' own styles and scripts and, once
 // scripts/copy-assets has run, GOV.UK Frontend and axe-core in vendor/.
 //
 //go:embed static
 var staticFiles embed.FS
 
-// pageTemplates holds one template set per page, each made of the layout,
+// pageTemplates contains one template set per page, each made of the layout,
 // the shared partials and the page itself.
 var pageTemplates = mustParsePages(
 	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
@@ -60,7 +60,7 @@ type deliveryTableView struct {
 }
 
 // canReplay reports whether an operator may send a delivery in state
-// again: only dead-lettered and failed deliveries can be replayed.
+// again. Only dead-lettered and failed deliveries can be replayed.
 func canReplay(state joinedup.DeliveryState) bool {
 	return state == joinedup.StateDeadLettered || state == joinedup.StateFailed
 }
@@ -74,9 +74,9 @@ func newNavItem(current, key, href, text string) navItem {
 	return navItem{Href: href, Text: text, Current: current == key}
 }
 
-// page is what every page template receives. Errors feed the error
-// summary and the inline errors; when there are any, the title starts
-// with "Error: ".
+// page is the data that every page template receives. Errors feed the
+// error summary and the inline errors, and when there are any the title
+// starts with "Error: ".
 type page struct {
 	Title  string
 	Nav    string // the current item of the service navigation

@@ -55,8 +55,8 @@ type problem struct {
 	Errors    []joinedup.FieldError `json:"errors,omitempty"`
 }
 
-// problemTypePrefix starts the URI of every problem type; the error code
-// completes it, as in "urn:joinedup:problem:invalid".
+// problemTypePrefix starts the URI of every problem type, and the error
+// code completes it, as in "urn:joinedup:problem:invalid".
 const problemTypePrefix = "urn:joinedup:problem:"
 
 // fail writes err to the caller: as problem details under /api/ and for

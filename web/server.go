@@ -17,7 +17,7 @@ import (
 	"github.com/joinedup/joinedup/webhook"
 )
 
-// Server holds the dependencies of the API and the pages. Fill in its
+// Server contains the dependencies of the API and the pages. Fill in its
 // fields and call Handler once.
 type Server struct {
 	LifeEvents joinedup.LifeEventService
@@ -59,8 +59,8 @@ func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time) err
 	return signer.Verify(h, body, now)
 }
 
-// Route kinds. API routes are described in api/openapi.json; page routes
-// serve HTML and are not.
+// Route kinds. API routes are described in api/openapi.json, and page
+// routes serve HTML and are not.
 const (
 	apiRoute  = true
 	pageRoute = false

@@ -45,7 +45,7 @@ type Browser struct {
 
 	mu       sync.Mutex
 	external []string // requests to hosts that are not loopback
-	failed   []string // subresources answered with a 4xx or 5xx status
+	failed   []string // subresources that returned a 4xx or 5xx status
 }
 
 // New starts Chromium for the test t, or skips t when Chromium or the
@@ -88,8 +88,8 @@ func New(t testing.TB) *Browser {
 	})
 
 	b := &Browser{t: t, ctx: ctx, axe: string(axe)}
-	// The first action starts the browser; it must run without a timeout,
-	// which would otherwise stop the browser when it ends.
+	// The first action starts the browser. It runs without a timeout,
+	// because the end of a timeout would stop the browser.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
