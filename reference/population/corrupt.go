@@ -19,16 +19,16 @@ const (
 )
 
 // corruptFamily returns the holder's copy of f. A demo family gets at most
-// one error per parent and never loses a date of birth, so that its
-// parents stay recognisable. Another family may get up to two errors per
-// person. Either kind may have an old address for the whole family.
+// one error per parent, never loses a date of birth and never has an old
+// address, so that its parents stay recognisable by services that hold no
+// National Insurance number. Another family may get up to two errors per
+// person, or an address from before a move for the whole family.
 func corruptFamily(rng *rand.Rand, f Family, demo bool) Family {
 	out := f
 	out.Parents = slices.Clone(f.Parents)
 	out.Children = slices.Clone(f.Children)
 
-	moved := rng.IntN(6) == 0
-	if moved {
+	if !demo && rng.IntN(6) == 0 {
 		old := newAddress(rng)
 		for i := range out.Parents {
 			out.Parents[i].Address = old
@@ -39,16 +39,14 @@ func corruptFamily(rng *rand.Rand, f Family, demo bool) Family {
 	}
 
 	for i := range out.Parents {
-		switch {
-		case demo && moved:
-		case demo:
+		if demo {
 			if rng.IntN(3) > 0 {
 				out.Parents[i] = corruptPerson(rng, out.Parents[i], rng.IntN(missingDateOfBirth))
 			}
-		default:
-			for range rng.IntN(3) {
-				out.Parents[i] = corruptPerson(rng, out.Parents[i], rng.IntN(numErrors))
-			}
+			continue
+		}
+		for range rng.IntN(3) {
+			out.Parents[i] = corruptPerson(rng, out.Parents[i], rng.IntN(numErrors))
 		}
 	}
 	for i := range out.Children {

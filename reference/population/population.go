@@ -21,8 +21,9 @@ import (
 )
 
 // DemoFamilies is how many families at the start of every population are
-// held by every service, with at most one error in each parent's record,
-// so a birth registered for one of them is recognised everywhere. Family 0
+// held by every service, with at most one error in each parent's record
+// and the current address, so a birth registered for one of them is
+// recognised everywhere. Family 0
 // is two parents expecting their first child.
 const DemoFamilies = 20
 

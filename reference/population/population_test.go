@@ -116,7 +116,10 @@ func TestViewCorruptsDemoParentsOnce(t *testing.T) {
 				if got.DateOfBirth == "" {
 					t.Errorf("holder %s, %s: date of birth missing", holder, got.ID)
 				}
-				if diffs > 0 || !reflect.DeepEqual(got.Address, want.Address) {
+				if !reflect.DeepEqual(got.Address, want.Address) {
+					t.Errorf("holder %s, %s: address %+v, want the current %+v", holder, got.ID, got.Address, want.Address)
+				}
+				if diffs > 0 {
 					changed++
 				}
 			}
