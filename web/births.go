@@ -301,6 +301,12 @@ type confirmationView struct {
 	TrackURL   string
 }
 
+// renderConfirmation shows the reference number and the consent receipt in
+// reply to the form.
+//
+// NOTE: the page is the reply to the POST because the contracts offer no
+// way to fetch a receipt later. Reloading it sends the form again and
+// registers the birth a second time.
 func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, event *joinedup.LifeEvent, receipt *joinedup.ConsentReceipt) {
 	receiptJSON, err := json.MarshalIndent(receipt, "", "  ")
 	if err != nil {

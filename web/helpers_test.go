@@ -52,7 +52,7 @@ type testEnv struct {
 }
 
 // newTestEnv returns a Server on a fake hub holding testServices.
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	hub := newFakeHub(testNow)
 	for _, svc := range testServices {

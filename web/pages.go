@@ -48,6 +48,7 @@ var templateFuncs = template.FuncMap{
 	"navItem":     newNavItem,
 	"canReplay":   canReplay,
 	"inc":         func(i int) int { return i + 1 },
+	"purposeText": purposeText,
 	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
 		return deliveryTableView{Rows: rows, Caption: caption, State: state}
 	},
@@ -211,6 +212,15 @@ func decisionTag(decision string) string {
 		return "govuk-tag--purple"
 	}
 	return "govuk-tag--grey"
+}
+
+// purposeText returns the informant-facing description of a consent
+// purpose, or the purpose code itself when it has none.
+func purposeText(purpose string) string {
+	if purpose == joinedup.PurposeTellUsOnce {
+		return "Tell us once: telling the services chosen about the birth, so the family does not have to"
+	}
+	return purpose
 }
 
 // fieldLabels names the payload fields that services declare, as the

@@ -29,14 +29,16 @@ func birthFormValues() url.Values {
 	}
 }
 
-func (e *testEnv) postForm(t *testing.T, target string, form url.Values) *httptestResponse {
+// postForm sends form as a browser on the hub's own pages does.
+func (e *testEnv) postForm(t *testing.T, target string, form url.Values) formResponse {
 	t.Helper()
 	rec := e.do(t, http.MethodPost, target, strings.NewReader(form.Encode()),
 		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"}})
-	return &httptestResponse{code: rec.Code, body: rec.Body.String(), header: rec.Header()}
+	return formResponse{code: rec.Code, body: rec.Body.String(), header: rec.Header()}
 }
 
-type httptestResponse struct {
+// formResponse is a recorded response with its body read as text.
+type formResponse struct {
 	code   int
 	body   string
 	header http.Header
@@ -203,8 +205,7 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			if title := pageTitle(res.body); !strings.HasPrefix(title, "Error: ") {
 				t.Errorf("title = %q, want the prefix \"Error: \"", title)
 			}
-			summaryStart := strings.Index(res.body, "govuk-error-summary")
-			if summaryStart < 0 {
+			if !strings.Contains(res.body, `class="govuk-error-summary"`) {
 				t.Fatalf("page has no error summary")
 			}
 			for _, msg := range tt.summary {
