@@ -33,20 +33,21 @@ import (
 )
 
 // Record is one holder's record of a person, as held. Every field may be
-// empty.
+// empty. The JSON names are the stored form of a record in the person
+// index.
 type Record struct {
-	ID           string // the holder's own id for the record
-	GivenName    string // as entered
-	FamilyName   string
-	DateOfBirth  string // YYYY-MM-DD as held; may be empty or invalid, which the comparators tolerate
-	Sex          string
-	AddressLines []string
-	Town         string
-	Postcode     string
-	NINO         string // National Insurance number
-	NHSNumber    string
-	UPRN         string
-	Email        string
+	ID           string   `json:"id"`        // the holder's own id for the record
+	GivenName    string   `json:"givenName"` // as entered
+	FamilyName   string   `json:"familyName"`
+	DateOfBirth  string   `json:"dateOfBirth"` // YYYY-MM-DD as held; may be empty or invalid, which the comparators tolerate
+	Sex          string   `json:"sex,omitempty"`
+	AddressLines []string `json:"addressLines,omitempty"`
+	Town         string   `json:"town,omitempty"`
+	Postcode     string   `json:"postcode,omitempty"`
+	NINO         string   `json:"nino,omitempty"` // National Insurance number
+	NHSNumber    string   `json:"nhsNumber,omitempty"`
+	UPRN         string   `json:"uprn,omitempty"`
+	Email        string   `json:"email,omitempty"`
 }
 
 // Decision is the outcome of matching a record.
@@ -62,9 +63,9 @@ const (
 // FieldComparison is how one field of a pair compared: the level reached
 // and the weight it added, in bits (log2 of the Bayes factor).
 type FieldComparison struct {
-	Field  string
-	Level  string
-	Weight float64
+	Field  string  `json:"field"`
+	Level  string  `json:"level"`
+	Weight float64 `json:"weight"`
 }
 
 // Result is the best candidate for a record.

@@ -1,0 +1,274 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/linkage"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/postgres"
+	"github.com/joinedup/joinedup/store/sqlite"
+	"github.com/joinedup/joinedup/store/storetest"
+)
+
+var (
+	heldByCouncil = linkage.Record{
+		ID: "ct-4471", GivenName: "Siobhán", FamilyName: "O’Neill-Byrne", DateOfBirth: "1984-03-27",
+		AddressLines: []string{"14 Kirkgate"}, Town: "Otley", Postcode: "LS21 3HJ",
+	}
+	heldBySchool = linkage.Record{
+		ID: "pupil-88", GivenName: "Siobhan", FamilyName: "O'Neill Byrne", DateOfBirth: "1984-03-27",
+		AddressLines: []string{"14 Kirkgate"}, Postcode: "LS21 3HJ",
+	}
+)
+
+func TestPersonRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return at }
+
+		first := &linkage.PersonRecord{Source: "council-tax", Record: heldByCouncil, LinkedBy: linkage.LinkedNew, Weight: -3.5}
+		if err := db.AddPersonRecord(ctx, first, nil); err != nil {
+			t.Fatalf("AddPersonRecord(new person): %v", err)
+		}
+		if first.PersonID == "" {
+			t.Fatal("AddPersonRecord did not set the new person id")
+		}
+		second := &linkage.PersonRecord{Source: "school", Record: heldBySchool, PersonID: first.PersonID, LinkedBy: linkage.LinkedMatch, Weight: 31.25}
+		if err := db.AddPersonRecord(ctx, second, nil); err != nil {
+			t.Fatalf("AddPersonRecord(existing person): %v", err)
+		}
+
+		got, err := db.FindPersonRecord(ctx, "school", "pupil-88")
+		if err != nil {
+			t.Fatalf("FindPersonRecord: %v", err)
+		}
+		want := &linkage.PersonRecord{Source: "school", Record: heldBySchool, PersonID: first.PersonID, LinkedBy: linkage.LinkedMatch, Weight: 31.25, AddedAt: at}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("FindPersonRecord mismatch (-want +got):\n%s", diff)
+		}
+
+		all, err := db.ListPersonRecords(ctx)
+		if err != nil {
+			t.Fatalf("ListPersonRecords: %v", err)
+		}
+		if len(all) != 2 {
+			t.Errorf("ListPersonRecords returned %d records, want 2", len(all))
+		}
+		ofPerson, err := db.ListRecordsOfPerson(ctx, first.PersonID)
+		if err != nil {
+			t.Fatalf("ListRecordsOfPerson: %v", err)
+		}
+		if len(ofPerson) != 2 {
+			t.Errorf("ListRecordsOfPerson returned %d records, want 2", len(ofPerson))
+		}
+
+		errs := []struct {
+			name string
+			err  error
+			want string
+		}{
+			{"same record twice", db.AddPersonRecord(ctx, &linkage.PersonRecord{Source: "school", Record: heldBySchool, LinkedBy: linkage.LinkedNew}, nil), joinedup.ECONFLICT},
+			{"unknown person", db.AddPersonRecord(ctx, &linkage.PersonRecord{Source: "school", Record: linkage.Record{ID: "pupil-89"}, PersonID: "per_missing", LinkedBy: linkage.LinkedMatch}, nil), joinedup.EINVALID},
+			{"record not found", func() error { _, err := db.FindPersonRecord(ctx, "school", "pupil-1"); return err }(), joinedup.ENOTFOUND},
+			{"person not found", func() error { _, err := db.ListRecordsOfPerson(ctx, "per_missing"); return err }(), joinedup.ENOTFOUND},
+		}
+		for _, e := range errs {
+			if got := joinedup.ErrorCode(e.err); got != e.want {
+				t.Errorf("%s: error %v has code %q, want %q", e.name, e.err, got, e.want)
+			}
+		}
+	})
+}
+
+func TestPersonReviews(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		candidate := &linkage.PersonRecord{Source: "council-tax", Record: heldByCouncil, LinkedBy: linkage.LinkedNew}
+		if err := db.AddPersonRecord(ctx, candidate, nil); err != nil {
+			t.Fatal(err)
+		}
+		review := func(id, recordID string) *linkage.Review {
+			return &linkage.Review{
+				ID: id, Source: "school", RecordID: recordID, CandidateSource: "council-tax", CandidateRecordID: "ct-4471",
+				Weight: 4.5, Probability: 0.957,
+				Fields: []linkage.FieldComparison{{Field: "family_name", Level: "one_edit", Weight: 6.9}},
+			}
+		}
+		for _, id := range []string{"1", "2"} {
+			rec := heldBySchool
+			rec.ID = "pupil-" + id
+			r := &linkage.PersonRecord{Source: "school", Record: rec, LinkedBy: linkage.LinkedNew}
+			if err := db.AddPersonRecord(ctx, r, review("rev-"+id, rec.ID)); err != nil {
+				t.Fatalf("AddPersonRecord with review: %v", err)
+			}
+		}
+
+		open, err := db.ListPersonReviews(ctx, linkage.ReviewOpen, 10)
+		if err != nil {
+			t.Fatalf("ListPersonReviews: %v", err)
+		}
+		if len(open) != 2 {
+			t.Fatalf("ListPersonReviews(open) returned %d reviews, want 2", len(open))
+		}
+		if diff := cmp.Diff(review("rev-1", "pupil-1").Fields, open[0].Fields); diff != "" {
+			t.Errorf("review fields mismatch (-want +got):\n%s", diff)
+		}
+
+		if _, err := db.DecidePersonReview(ctx, "rev-1", true, "", "amina.okafor"); joinedup.ErrorCode(err) != joinedup.EINVALID {
+			t.Errorf("decide without a reason = %v, want EINVALID", err)
+		}
+		confirmed, err := db.DecidePersonReview(ctx, "rev-1", true, "Same pupil: the parent confirmed by phone", "amina.okafor")
+		if err != nil {
+			t.Fatalf("confirm review: %v", err)
+		}
+		if confirmed.State != linkage.ReviewConfirmed || confirmed.DecidedBy != "amina.okafor" {
+			t.Errorf("confirmed review = %+v, want state confirmed by amina.okafor", confirmed)
+		}
+		moved, err := db.FindPersonRecord(ctx, "school", "pupil-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved.PersonID != candidate.PersonID || moved.LinkedBy != linkage.LinkedReview {
+			t.Errorf("confirmed record has person %s linked by %s, want %s linked by review", moved.PersonID, moved.LinkedBy, candidate.PersonID)
+		}
+		if _, err := db.DecidePersonReview(ctx, "rev-1", false, "Changed my mind", "amina.okafor"); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Errorf("decide twice = %v, want ECONFLICT", err)
+		}
+
+		if _, err := db.DecidePersonReview(ctx, "rev-2", false, "Different dates of arrival at the school", "amina.okafor"); err != nil {
+			t.Fatalf("reject review: %v", err)
+		}
+		kept, err := db.FindPersonRecord(ctx, "school", "pupil-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept.PersonID == candidate.PersonID {
+			t.Errorf("rejected record was linked to the candidate's person %s", kept.PersonID)
+		}
+		if _, err := db.FindPersonReview(ctx, "rev-9"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("FindPersonReview(missing) = %v, want ENOTFOUND", err)
+		}
+		left, err := db.ListPersonReviews(ctx, linkage.ReviewOpen, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 0 {
+			t.Errorf("%d reviews still open, want 0", len(left))
+		}
+	})
+}
+
+// TestPersonsSurviveRestart resolves records through linkage.Persons,
+// closes the store, opens it again and checks that the index still
+// recognises the person.
+func TestPersonsSurviveRestart(t *testing.T) {
+	backends := map[string]func(t *testing.T) func() *store.DB{
+		"sqlite": func(t *testing.T) func() *store.DB {
+			path := filepath.Join(t.TempDir(), "joinedup.db")
+			return func() *store.DB {
+				db, err := sqlite.Open(context.Background(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			}
+		},
+		"postgres": func(t *testing.T) func() *store.DB {
+			url := storetest.PostgresURL(t)
+			return func() *store.DB {
+				db, err := postgres.Open(context.Background(), url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			}
+		},
+	}
+	for name, backend := range backends {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			open := backend(t)
+
+			db := open()
+			persons, err := linkage.OpenPersons(ctx, db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := persons.Resolve(ctx, "council-tax", heldByCouncil)
+			if err != nil {
+				t.Fatalf("Resolve(first): %v", err)
+			}
+			if first.Result.Decision != linkage.None {
+				t.Errorf("first record decision = %s, want none in an empty index", first.Result.Decision)
+			}
+			db.Close()
+
+			db = open()
+			defer db.Close()
+			persons, err = linkage.OpenPersons(ctx, db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := persons.Resolve(ctx, "school", heldBySchool)
+			if err != nil {
+				t.Fatalf("Resolve(after restart): %v", err)
+			}
+			if second.PersonID != first.PersonID {
+				t.Errorf("after restart the record joined person %s (decision %s), want %s", second.PersonID, second.Result.Decision, first.PersonID)
+			}
+			if _, err := persons.Resolve(ctx, "school", heldBySchool); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+				t.Errorf("Resolve(same record again) = %v, want ECONFLICT", err)
+			}
+		})
+	}
+}
+
+// TestPersonsPossibleMatchGoesToReview checks that a possible match is
+// never linked: it starts a new person and opens a review, and only a
+// confirmed review merges the two.
+func TestPersonsPossibleMatchGoesToReview(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		persons, err := linkage.OpenPersons(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		twin := linkage.Record{ID: "hb-1", GivenName: "Amelia", FamilyName: "Okonkwo", DateOfBirth: "2019-06-14", AddressLines: []string{"3 Mill Lane"}, Town: "Leeds", Postcode: "LS6 2QT"}
+		other := twin
+		other.ID, other.GivenName = "hb-2", "Olivia"
+		a, err := persons.Resolve(ctx, "housing-benefit", twin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := persons.Resolve(ctx, "housing-benefit", other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Result.Decision != linkage.Possible || b.Review == nil {
+			t.Fatalf("twin decision = %s with review %v, want possible with a review", b.Result.Decision, b.Review)
+		}
+		if b.PersonID == a.PersonID {
+			t.Fatalf("twin linked to person %s automatically", a.PersonID)
+		}
+		if _, err := persons.Decide(ctx, b.Review.ID, false, "", "amina.okafor"); joinedup.ErrorCode(err) != joinedup.EINVALID {
+			t.Errorf("Decide without a reason = %v, want EINVALID", err)
+		}
+		if _, err := persons.Decide(ctx, b.Review.ID, true, "Checked: the same child registered twice", "amina.okafor"); err != nil {
+			t.Fatalf("Decide: %v", err)
+		}
+		got, err := persons.PersonOf("housing-benefit", "hb-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != a.PersonID {
+			t.Errorf("after confirmation hb-2 belongs to %s, want %s", got, a.PersonID)
+		}
+	})
+}
