@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+// TestBadBirthChangesNothing posts invalid registrations to a real hub and
+// checks each gets a problem document naming the fault and records nothing.
+func TestBadBirthChangesNothing(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "gp", []string{"child.name"}, &rec)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "police", Name: "Police"}); err != nil {
+		t.Fatal(err)
+	}
+	police := serveRecorder(t, "police", nil, &recorder{})
+	police.Organisation, police.EventTypes = "police", []string{joinedup.EventActionDue}
+	if err := h.Directory.CreateService(context.Background(), police); err != nil {
+		t.Fatal(err)
+	}
+
+	valid := string(birthJSON(t, "2026-11-20", "gp"))
+	tomorrow := joinedup.Today(time.Now()).AddDate(0, 0, 2).String()
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		field       string // a JSON Pointer the problem must name, if any
+	}{
+		{"malformed JSON", "application/json", `{"child": {`, http.StatusBadRequest, ""},
+		{"wrong content type", "text/plain", valid, http.StatusUnsupportedMediaType, ""},
+		{"oversized body", "application/json", `{"child":{"placeOfBirth":"` + strings.Repeat("x", 1<<20) + `"}}`, http.StatusRequestEntityTooLarge, ""},
+		{"missing child", "application/json", strings.Replace(valid, `"child":`, `"unused":`, 1), http.StatusUnprocessableEntity, "/child"},
+		{"impossible date", "application/json", strings.Replace(valid, "2026-11-20", "2023-02-29", 1), http.StatusUnprocessableEntity, "/child/dateOfBirth"},
+		{"future date", "application/json", strings.Replace(valid, "2026-11-20", tomorrow, 1), http.StatusUnprocessableEntity, "/child/dateOfBirth"},
+		{"unknown service", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp","nobody"]`, 1), http.StatusUnprocessableEntity, "/consent/services/1"},
+		{"service that takes no births", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["police"]`, 1), http.StatusUnprocessableEntity, "/consent/services/0"},
+		{"no name", "application/json", strings.Replace(valid, `"name":{"given":"Zoë Ann","family":"O’Neill-Byrne"}`, `"name":{}`, 1), http.StatusUnprocessableEntity, "/child/name"},
+		{"bad postcode", "application/json", strings.Replace(valid, "LS1 4AP", "NOT A CODE", 1), http.StatusUnprocessableEntity, "/parents/0/address/postcode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(h.BaseURL+"/api/v1/births", tt.contentType, bytes.NewReader([]byte(tt.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d; body %s", resp.StatusCode, tt.status, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+				t.Errorf("content type %q, want application/problem+json", ct)
+			}
+			var p struct {
+				Detail string                `json:"detail"`
+				Errors []joinedup.FieldError `json:"errors"`
+			}
+			if err := json.Unmarshal(b, &p); err != nil {
+				t.Fatalf("decode problem: %v; body %s", err, b)
+			}
+			if p.Detail == "" {
+				t.Errorf("problem has no detail: %s", b)
+			}
+			if tt.field != "" {
+				found := false
+				for _, fe := range p.Errors {
+					found = found || fe.Field == tt.field
+				}
+				if !found {
+					t.Errorf("problem does not name %s: %s", tt.field, b)
+				}
+			}
+		})
+	}
+
+	_, total, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 0 {
+		t.Errorf("%d life events recorded after bad input, want 0", total)
+	}
+}
+
+// TestNamesArriveAsEntered checks that names with both apostrophes,
+// hyphens, accents and one part reach a service exactly as entered, in NFC.
+func TestNamesArriveAsEntered(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "gp", []string{"child.name", "parents.name"}, &rec)
+
+	tests := []struct {
+		name       string
+		given      string
+		family     string
+		wantGiven  string
+		wantFamily string
+	}{
+		{"curly apostrophe and hyphen", "Siobhán", "O’Neill-Byrne", "Siobhán", "O’Neill-Byrne"},
+		{"straight apostrophe", "D'Arcy", "N'Diaye", "D'Arcy", "N'Diaye"},
+		{"decomposed accent becomes NFC", "Zoe\u0308", "Lefe\u0300vre", "Zoë", "Lefèvre"},
+		{"one-part name", "", "Aroha", "", "Aroha"},
+		{"spaces inside kept", "Mary Ann", "de la Cruz", "Mary Ann", "de la Cruz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var reg joinedup.BirthRegistration
+			if err := json.Unmarshal(birthJSON(t, "2026-11-20", "gp"), &reg); err != nil {
+				t.Fatal(err)
+			}
+			reg.Child.Name = joinedup.Name{Given: tt.given, Family: tt.family}
+			reg.Parents[0].Name = joinedup.Name{Given: tt.given, Family: tt.family}
+			body, _ := json.Marshal(reg)
+			out := registerBirth(t, h, body)
+			waitComplete(t, h, out.Event.ID, 10*time.Second)
+
+			var got *joinedup.BirthRegistration
+			for _, e := range rec.received() {
+				if e.Event == out.Event.ID {
+					got = new(joinedup.BirthRegistration)
+					json.Unmarshal(e.Data, got)
+				}
+			}
+			if got == nil {
+				t.Fatal("the service received nothing")
+			}
+			want := joinedup.Name{Given: tt.wantGiven, Family: tt.wantFamily}
+			if got.Child.Name != want {
+				t.Errorf("child's name arrived as %+v, want %+v", got.Child.Name, want)
+			}
+			if got.Parents[0].Name != want {
+				t.Errorf("parent's name arrived as %+v, want %+v", got.Parents[0].Name, want)
+			}
+		})
+	}
+}
