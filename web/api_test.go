@@ -151,6 +151,23 @@ func TestInternalErrorHidesCause(t *testing.T) {
 	}
 }
 
+func TestAccessLogNamesRoute(t *testing.T) {
+	env := newTestEnv(t)
+
+	rec := env.do(t, http.MethodGet, "/track/JU-AAAA-BBBB", nil, nil)
+
+	logged := env.logs.String()
+	if !strings.Contains(logged, `"route":"GET /track/{reference}"`) {
+		t.Errorf("access log lacks the route pattern; log:\n%s", logged)
+	}
+	if strings.Contains(logged, "JU-AAAA-BBBB") {
+		t.Errorf("log shows the reference number typed; log:\n%s", logged)
+	}
+	if !strings.Contains(logged, `"request_id":"`+rec.Header().Get(requestIDHeader)+`"`) {
+		t.Errorf("access log lacks the request id; log:\n%s", logged)
+	}
+}
+
 func TestListLifeEvents(t *testing.T) {
 	env := newTestEnv(t)
 	for range 3 {

@@ -5,12 +5,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/web/browsertest"
 )
+
+// refreshSeconds is the interval at which static/joinedup.js reloads a
+// tracking page's table.
+const refreshSeconds = 10
 
 // TestPagesInBrowser walks a registrar, a parent and an operator through
 // the pages in Chromium, checking every page with axe-core.
@@ -101,6 +106,18 @@ func TestPagesInBrowser(t *testing.T) {
 		if !strings.Contains(table, "Child Benefit") || !strings.Contains(table, "Pending") {
 			t.Errorf("tracking table = %q, want Child Benefit pending", table)
 		}
+
+		// The page reloads its table while a service has not finished.
+		env.hub.setState(env.hub.events[0].Deliveries[0].ID, joinedup.StateActed, "")
+		refreshed := chromedp.Poll[bool](`document.querySelector("#deliveries table").innerText.includes("Acted")`,
+			chromedp.WithPollingTimeout(3*refreshSeconds*time.Second))
+		if _, err := chromedp.Run(b.Context(), refreshed); err != nil {
+			t.Errorf("tracking table did not refresh to Acted: %v", err)
+		}
+		if status := b.Eval(`document.querySelector("[data-refresh-status]").textContent`); !strings.HasPrefix(status, "Updated at ") {
+			t.Errorf("refresh status = %q, want \"Updated at …\"", status)
+		}
+		b.CheckPage()
 
 		if status := b.Visit(srv.URL + "/track/JU-0000-0000"); status != http.StatusNotFound {
 			t.Errorf("unknown reference: status %d, want 404", status)
