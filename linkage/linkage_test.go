@@ -214,3 +214,34 @@ func TestAddRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestIndexConcurrentUse(t *testing.T) {
+	ix := NewIndex(nil)
+	people := population(400)
+	done := make(chan error)
+	for w := range 4 {
+		go func() {
+			for i := w; i < len(people); i += 4 {
+				if err := ix.Add(people[i]); err != nil {
+					done <- err
+					return
+				}
+				ix.Match(people[(i+7)%len(people)])
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ix.Len(); got != len(people) {
+		t.Fatalf("Len() = %d, want %d", got, len(people))
+	}
+	for _, p := range people[:20] {
+		if got := ix.Match(p); got.CandidateID != p.ID || got.Decision != Match {
+			t.Errorf("Match(%s) = %s %s, want itself as a match", p.ID, got.CandidateID, got.Decision)
+		}
+	}
+}
