@@ -58,8 +58,9 @@ type Config struct {
 	// ActionInterval is how often due deferred actions are fired; one
 	// minute by default.
 	ActionInterval time.Duration
-	// Now returns the current time; time.Now by default. Tests control it
-	// to fire deferred actions.
+	// Now returns the time that decides which deferred actions are due;
+	// time.Now by default. Tests control it. Signatures and retries always
+	// use the real time.
 	Now func() time.Time
 }
 

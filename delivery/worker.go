@@ -91,7 +91,7 @@ func (e *Engine) fail(ctx context.Context, msg jetstream.Msg, task *store.Task, 
 	attempt := task.Delivery.Attempts + 1
 	dead := attempt >= e.cfg.MaxAttempts
 	delay := e.backoff(attempt)
-	next := e.cfg.Now().Add(delay)
+	next := time.Now().Add(delay)
 	if dead {
 		next = time.Time{}
 	}
@@ -175,7 +175,7 @@ func Event(source string, t *store.Task, now time.Time) (*connector.Event, error
 
 // send makes one attempt and returns the outcome the service reported.
 func (s *sender) send(ctx context.Context, t *store.Task) (*joinedup.Outcome, error) {
-	ev, err := Event(s.cfg.Source, t, s.cfg.Now())
+	ev, err := Event(s.cfg.Source, t, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 	}
 	req.Header.Set("Content-Type", connector.ContentType)
 	req.Header.Set("User-Agent", "joinedup-hub")
-	signer.SetHeaders(req.Header, string(t.Delivery.ID), s.cfg.Now(), body)
+	signer.SetHeaders(req.Header, string(t.Delivery.ID), time.Now(), body)
 
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -228,7 +228,7 @@ func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Si
 	msg := nats.NewMsg(t.Service.Endpoint.Subject)
 	msg.Data = body
 	h := http.Header{}
-	signer.SetHeaders(h, string(t.Delivery.ID), s.cfg.Now(), body)
+	signer.SetHeaders(h, string(t.Delivery.ID), time.Now(), body)
 	for k, v := range h {
 		msg.Header[k] = v
 	}

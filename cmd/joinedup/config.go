@@ -32,6 +32,10 @@ type Config struct {
 	Backoff      time.Duration
 	LogLevel     slog.Level
 	LogFormat    string
+
+	// now replaces the clock that decides when deferred actions are due
+	// and what "today" is; tests set it, and nil means time.Now.
+	now func() time.Time
 }
 
 // flagSpec describes one configuration key.

@@ -113,9 +113,12 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 
 	h.Engine = delivery.New(delivery.Config{
-		Source: h.BaseURL, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.Backoff,
+		Source: h.BaseURL, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.Backoff, Now: cfg.now,
 	}, h.DB, h.Bus, logger)
 	h.LifeEvents = lifeevent.New(h.DB, h.Engine.Wake, logger)
+	if cfg.now != nil {
+		h.LifeEvents.SetClock(cfg.now)
+	}
 	h.Directory = lifeevent.NewDirectory(h.DB)
 	h.Directory.Created = func(ctx context.Context) {
 		if err := h.Engine.SyncConsumers(ctx); err != nil {
