@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -99,7 +100,7 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	if event.Type == joinedup.EventBirthRegistered {
 		var birth joinedup.BirthRegistration
 		if err := json.Unmarshal(event.Payload, &birth); err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, fmt.Errorf("decode birth payload of %s: %w", event.ID, err))
 			return
 		}
 		v.Birth = &birth

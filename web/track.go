@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,7 +110,7 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 func (s *Server) serviceNames(r *http.Request) (map[joinedup.ServiceID]string, error) {
 	services, err := s.Services.ListServices(r.Context())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list services: %w", err)
 	}
 	names := make(map[joinedup.ServiceID]string, len(services))
 	for _, svc := range services {
