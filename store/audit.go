@@ -17,8 +17,8 @@ import (
 const auditLockKey = 0x61756469740001
 
 // AppendAudit implements audit.Storage. On PostgreSQL a transaction-level
-// advisory lock keeps other nodes' appends out until the transaction ends;
-// on SQLite the write transaction already excludes every other writer.
+// advisory lock keeps other nodes' appends out until the transaction ends.
+// On SQLite the write transaction already excludes every other writer.
 func (db *DB) AppendAudit(ctx context.Context, prepare func(ctx context.Context, head audit.Head) (*audit.Batch, error)) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		if tx.Dialect() == Postgres {
@@ -54,17 +54,33 @@ func (db *DB) AppendAudit(ctx context.Context, prepare func(ctx context.Context,
 	})
 }
 
-// auditInsertRows is how many rows one INSERT statement carries: 100 rows
-// of 10 columns stay well under the parameter limits of both backends.
+const auditInsert = `INSERT INTO audit_entries
+	(seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash) VALUES `
+
+// auditInsertRows is the number of rows in one INSERT statement on
+// PostgreSQL, where each statement costs a round trip. 100 rows of 10
+// columns stay well under its limit of 65,535 parameters.
 const auditInsertRows = 100
 
+// insertAuditRecords inserts records with one prepared single-row statement
+// on SQLite, which has no round trips to save. SQLite binds $N parameters
+// by name, in time that grows with their number, so large statements are
+// slow there. On PostgreSQL it sends multi-row statements.
 func insertAuditRecords(ctx context.Context, tx *Tx, records []audit.Record) error {
+	rows := 1
+	if tx.Dialect() == Postgres {
+		rows = auditInsertRows
+	}
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
 	for len(records) > 0 {
-		n := min(len(records), auditInsertRows)
-		var q strings.Builder
-		q.WriteString(`INSERT INTO audit_entries (seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash) VALUES `)
+		n := min(len(records), rows)
 		args := make([]any, 0, n*10)
-		for i, r := range records[:n] {
+		for _, r := range records[:n] {
 			reasons := r.Reasons
 			if reasons == nil {
 				reasons = []string{}
@@ -73,21 +89,42 @@ func insertAuditRecords(ctx context.Context, tx *Tx, records []audit.Record) err
 			if err != nil {
 				return fmt.Errorf("encode reasons of audit entry %d: %w", r.Seq, err)
 			}
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			p := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)",
-				p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10)
 			args = append(args, int64(r.Seq), r.Version, Micros(r.Time), r.Actor, r.Action, r.Subject,
 				r.Purpose, string(rj), string(r.Detail), r.LeafHash)
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+
+		var err error
+		if n == rows && stmt == nil {
+			stmt, err = tx.PrepareContext(ctx, auditInsert+auditValues(n))
+			if err != nil {
+				return fmt.Errorf("prepare audit insert: %w", err)
+			}
+		}
+		if n == rows {
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, auditInsert+auditValues(n), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("insert audit entries from %d: %w", records[0].Seq, err)
 		}
 		records = records[n:]
 	}
 	return nil
+}
+
+// auditValues returns the VALUES lists of n rows: ($1, …, $10), ($11, …).
+func auditValues(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		p := i * 10
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)",
+			p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10)
+	}
+	return b.String()
 }
 
 // AuditRecords implements audit.Storage.
