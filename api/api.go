@@ -1,4 +1,4 @@
-// Package api holds the OpenAPI 3.1 description of the hub's JSON API.
+// Package api contains the OpenAPI 3.1 description of the hub's JSON API.
 // The web package serves it at /api/openapi.json and validates request
 // bodies against its schemas, and a test in that package checks that it
 // describes every API route and no other.

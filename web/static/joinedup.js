@@ -2,8 +2,8 @@
 // without this script.
 import { initAll } from "/static/vendor/govuk-frontend/govuk-frontend.min.js";
 
-// A browser that runs this module supports ES modules, which is what the
-// "govuk-frontend-supported" class tells GOV.UK Frontend's components.
+// A browser that runs this module supports ES modules. The class
+// "govuk-frontend-supported" marks that support for GOV.UK Frontend.
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
 
@@ -40,7 +40,8 @@ function refresh(region) {
         clearInterval(timer);
       }
     } catch {
-      // A failed refresh leaves the table as it was; the next tick retries.
+      // A failed refresh leaves the table as it was, and the next tick
+      // tries again.
     }
   }, refreshSeconds * 1000);
 }
