@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/reference"
+)
+
+const referenceUsage = `Usage:
+  joinedup reference-services --hub URL --data DIR [flags]
+
+Runs the four reference services (Child Benefit, Housing Benefit and
+Council Tax Reduction, a GP practice and a primary school) as their own
+process, each taking events at /reference/<service id>/events. On first
+start each service loads its records into DIR/<service id>.db from the
+synthetic population of --seed, or from the Febrl files of --residents.
+With --token the services register themselves with the hub; a service
+the hub already has is left as it is.
+
+Flags:
+`
+
+// runReferenceServices runs "joinedup reference-services" until ctx is
+// cancelled.
+func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("joinedup reference-services", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, referenceUsage)
+		fs.PrintDefaults()
+	}
+	hub := fs.String("hub", "", "base URL of the hub, such as http://127.0.0.1:8080 (required)")
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on, host:port; port 0 picks a free port")
+	data := fs.String("data", "", "directory for the services' SQLite files (required)")
+	residents := fs.String("residents", "", "comma-separated Febrl CSV files to load instead of the population, taken by the services in turn")
+	seed := fs.Uint64("seed", 1, "seed of the synthetic population (the hub's -seed, so that the demo families match)")
+	families := fs.Int("families", 0, "number of families in the synthetic population; 0 means 1000")
+	token := fs.String("token", "", "bearer token for registering the services with the hub; without it they are not registered")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("reference-services: unexpected argument %q", fs.Arg(0))
+	}
+	if *hub == "" || *data == "" {
+		fs.Usage()
+		return errors.New("reference-services: --hub and --data are required")
+	}
+	if u, err := url.Parse(*hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("reference-services: invalid --hub %q: want a base URL such as http://127.0.0.1:8080", *hub)
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg := reference.Config{DataDir: *data, HubURL: *hub, Seed: *seed, Families: *families, Logger: logger}
+	if *residents != "" {
+		cfg.Residents = strings.Split(*residents, ",")
+	}
+	set, err := reference.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("reference-services: listen: %w", err)
+	}
+	baseURL := "http://" + ln.Addr().String()
+	srv := &http.Server{
+		Handler:           set.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	services := set.Services(baseURL)
+	if *token != "" {
+		if err := registerReferenceServices(ctx, *hub, *token, services, logger); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+	for _, s := range services {
+		fmt.Fprintf(stdout, "%s: %s\n", s.ID, s.Endpoint.URL)
+	}
+	logger.Info("reference services started", "addr", ln.Addr().String(), "hub", *hub)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("reference-services: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("reference-services: shut down: %w", err)
+	}
+	logger.Info("reference services stopped")
+	return nil
+}
+
+// registerReferenceServices adds each service to the hub with its secret.
+// A service the hub already has (ECONFLICT) is left as it is, because its
+// secret is kept in the data directory and so has not changed.
+func registerReferenceServices(ctx context.Context, hub, token string, services []joinedup.Service, logger *slog.Logger) error {
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, s := range services {
+		_, err := connector.Register(ctx, client, hub, token, s)
+		switch joinedup.ErrorCode(err) {
+		case "":
+			logger.Info("service registered", "service", s.ID)
+		case joinedup.ECONFLICT:
+			logger.Info("service already registered", "service", s.ID)
+		default:
+			return fmt.Errorf("reference-services: register %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}

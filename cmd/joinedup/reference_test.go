@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/webhook"
+)
+
+// lockedBuffer is a bytes.Buffer that a command and a test can share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestReferenceServicesCommand(t *testing.T) {
+	var mu sync.Mutex
+	registered := map[joinedup.ServiceID]joinedup.Service{}
+	hub := http.NewServeMux()
+	hub.HandleFunc("POST /api/v1/services", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t0ken" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var s joinedup.Service
+		json.NewDecoder(r.Body).Decode(&s)
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := registered[s.ID]; ok {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte(`{"title":"Conflict","status":409,"detail":"The service already exists."}`))
+			return
+		}
+		registered[s.ID] = s
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(s)
+	})
+	hubServer := httptest.NewServer(hub)
+	defer hubServer.Close()
+
+	data := t.TempDir()
+	start := func() (context.CancelFunc, chan error, *lockedBuffer) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- runReferenceServices(ctx, []string{"--hub", hubServer.URL, "--addr", "127.0.0.1:0",
+				"--data", data, "--families", "50", "--token", "t0ken"}, stdout, stderr)
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for strings.Count(stdout.String(), "\n") < 4 {
+			select {
+			case err := <-done:
+				t.Fatalf("reference-services exited: %v\n%s", err, stderr)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("reference-services did not start in 30s\n%s", stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return cancel, done, stdout
+	}
+
+	cancel, done, stdout := start()
+	mu.Lock()
+	count, school := len(registered), registered["primary-school"]
+	mu.Unlock()
+	if count != 4 {
+		t.Errorf("hub has %d services, want 4", count)
+	}
+
+	if !strings.Contains(stdout.String(), "primary-school: "+school.Endpoint.URL) {
+		t.Errorf("output %q does not list the school's endpoint %s", stdout.String(), school.Endpoint.URL)
+	}
+	signer, err := webhook.NewSigner(school.Secret)
+	if err != nil {
+		t.Fatalf("registered secret: %v", err)
+	}
+	body, _ := json.Marshal(connector.Event{SpecVersion: "1.0", ID: "msg_cmd", Source: hubServer.URL,
+		Type: connector.TypeConsentWithdrawn, Delivery: "dlv_unknown",
+		Data: json.RawMessage(`{"deliveryId":"dlv_unknown","eventReference":"BR-1","withdrawnAt":"2027-01-01T00:00:00Z"}`)})
+	req, _ := http.NewRequest(http.MethodPost, school.Endpoint.URL, bytes.NewReader(body))
+	req.Header.Set("Content-Type", connector.ContentType)
+	signer.SetHeaders(req.Header, "msg_cmd", time.Now(), body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("send event: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("event: status %d, want 200", resp.StatusCode)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("reference-services after cancel: %v", err)
+	}
+
+	// A second start on the same data keeps the secrets, so the hub's
+	// conflict on registration is not an error.
+	cancel, done, _ = start()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("second start: %v", err)
+	}
+}
+
+func TestReferenceServicesFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no hub", []string{"--data", t.TempDir()}, "--hub and --data are required"},
+		{"no data", []string{"--hub", "http://127.0.0.1:8080"}, "--hub and --data are required"},
+		{"hub not a URL", []string{"--hub", "127.0.0.1:8080", "--data", t.TempDir()}, "invalid --hub"},
+		{"extra argument", []string{"--hub", "http://127.0.0.1:8080", "--data", t.TempDir(), "now"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out lockedBuffer
+			err := runReferenceServices(context.Background(), tt.args, &out, &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
