@@ -25,7 +25,7 @@ type birthForm struct {
 	Parents                                       [2]parentForm
 	InformantGiven, InformantFamily               string
 	InformantCapacity                             string
-	InformantParent                               string // "0" or "1" for a parent on the form, "" for neither
+	InformantParent                               string // "0" or "1" for a parent on the form, "none" or "" for neither
 	Services                                      []string
 }
 
@@ -330,16 +330,16 @@ func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, even
 // Views of the form fields that the templates render.
 type (
 	inputField struct {
-		ID, Label, Hint, Value, Error, Class, Autocomplete string
-		Spellcheck                                         bool
+		ID, Section, Label, Hint, Value, Error, Class, Autocomplete string
+		Spellcheck                                                  bool
 	}
 	dateField struct {
-		ID, Label, Error, Autocomplete string
-		Value                          dateValue
+		ID, Section, Label, Error, Autocomplete string
+		Value                                   dateValue
 	}
 	choiceField struct {
-		ID, Label, Value, Error string
-		Options                 []option
+		ID, Section, Label, Value, Error string
+		Options                          []option
 	}
 	option struct{ Value, Text string }
 )
@@ -370,13 +370,13 @@ type serviceChoice struct {
 
 func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Service) birthFormView {
 	text := func(pointer, label, value string) inputField {
-		return inputField{ID: inputID(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
+		return inputField{ID: inputID(pointer), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
 	}
 	date := func(pointer, label string, value dateValue) dateField {
-		return dateField{ID: strings.TrimSuffix(inputID(pointer), "-day"), Label: label, Value: value, Error: errorFor(errs, pointer)}
+		return dateField{ID: strings.TrimSuffix(inputID(pointer), "-day"), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
 	}
 	choice := func(pointer, label, value string, options []option) choiceField {
-		return choiceField{ID: inputID(pointer), Label: label, Value: value, Error: errorFor(errs, pointer), Options: options}
+		return choiceField{ID: inputID(pointer), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer), Options: options}
 	}
 
 	v := birthFormView{
@@ -393,7 +393,7 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			{"mother", "Mother"}, {"father", "Father"}, {"parent", "Parent"}, {"other", "Other"},
 		}),
 		InformantParent: choice("/informant/parent", "Which parent is the informant?", f.InformantParent, []option{
-			{"0", "Parent 1"}, {"1", "Parent 2"}, {"", "Neither"},
+			{"0", "Parent 1"}, {"1", "Parent 2"}, {"none", "Neither"},
 		}),
 		ServicesError: errorFor(errs, "/consent/services"),
 	}
@@ -451,6 +451,23 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 		})
 	}
 	return v
+}
+
+// sectionOf returns the form section of the field at pointer, such as
+// "Parent 2" for "/parents/1/name/given".
+func sectionOf(pointer string) string {
+	switch {
+	case strings.HasPrefix(pointer, "/child/"):
+		return "Child"
+	case strings.HasPrefix(pointer, "/informant/"):
+		return "Informant"
+	case strings.HasPrefix(pointer, "/parents/"):
+		n, _, _ := strings.Cut(strings.TrimPrefix(pointer, "/parents/"), "/")
+		if i, err := strconv.Atoi(n); err == nil {
+			return "Parent " + strconv.Itoa(i+1)
+		}
+	}
+	return ""
 }
 
 // exactError returns the message for exactly the field at pointer.

@@ -295,3 +295,22 @@ func TestPageTimesInLondon(t *testing.T) {
 		})
 	}
 }
+
+func TestBirthFormLabels(t *testing.T) {
+	env := newTestEnv(t)
+
+	body := env.do(t, http.MethodGet, "/births/new", nil, nil).Body.String()
+
+	for _, want := range []string{
+		`<span class="govuk-visually-hidden">Child: </span>Given names`,
+		`<span class="govuk-visually-hidden">Parent 2: </span>Given names`,
+		`<span class="govuk-visually-hidden">Informant: </span>Capacity`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("form lacks the label %q", want)
+		}
+	}
+	if strings.Contains(body, " checked") {
+		t.Errorf("a blank form has a checked option, want none chosen in advance")
+	}
+}
