@@ -462,6 +462,7 @@ func TestCrossOriginPostRejected(t *testing.T) {
 		{"cross-site fetch metadata", http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
 		{"foreign origin", http.Header{"Origin": {"https://attacker.test"}}, http.StatusForbidden},
 		{"same origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}, http.StatusSeeOther},
+		{"the base URL behind a proxy", http.Header{"Origin": {"http://hub.test"}, "Sec-Fetch-Site": {"cross-site"}}, http.StatusSeeOther},
 		{"no browser headers", http.Header{}, http.StatusSeeOther},
 	}
 	for _, tt := range tests {

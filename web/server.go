@@ -140,6 +140,13 @@ func (s *Server) Handler() http.Handler {
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	// Behind a proxy that rewrites Host, forms posted from the hub's
+	// external address would otherwise look cross-origin.
+	if s.BaseURL != "" {
+		if err := csrf.AddTrustedOrigin(s.BaseURL); err != nil {
+			s.Logger.Warn("base URL is not a valid origin, so it is not trusted for form posts", "base_url", s.BaseURL, "error", err)
+		}
+	}
 
 	return s.withRequestID(s.withAccessLog(s.withRecovery(withSecurityHeaders(csrf.Handler(s.withUnmatched(mux))))))
 }
