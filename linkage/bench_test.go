@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// benchPairs returns candidate pairs found by blocking over synthetic
-// people and their corrupted duplicates, the pairs the scorer sees in
-// practice.
+// benchPairs returns the candidate pairs that blocking finds among
+// synthetic people and their corrupted duplicates, which are the kind of
+// pairs the scorer is given in use.
 func benchPairs(b *testing.B) (*compiled, []prepared, [][2]int32) {
 	b.Helper()
 	g := newGenerator(7)

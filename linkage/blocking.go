@@ -25,7 +25,7 @@ const maxKeys = 9
 
 // maxBlock bounds the records read from one block when matching. A key
 // shared by more records than this carries little evidence and would make
-// matching slow, so the rule is skipped for that record; the other rules
+// matching slow, so the rule is skipped for that record. The other rules
 // still find its candidates.
 const maxBlock = 5000
 

@@ -230,10 +230,10 @@ type comparison struct {
 	swapped bool    // given and family names compared crosswise
 }
 
-// termFrequency holds, for the query side of a comparison, the weights
-// that replace the given and family name "exact" weights: log2(m/tf)
-// where tf is how common the name is, so that agreeing on a rare name
-// counts for more than agreeing on a common one.
+// termFrequency contains the weights that replace the "exact" weights of
+// the query's given and family names. Each is log2(m/tf), where tf is the
+// share of records with that name, so agreeing on a rare name counts for
+// more than agreeing on a common one.
 type termFrequency struct {
 	given, family float64
 	set           bool

@@ -23,8 +23,8 @@ import (
 //
 // Values are trimmed of surrounding spaces.
 
-// Dataset is the records read from one file, with the true person of each
-// record when the file says (Clusters[i] belongs to Records[i]), for
+// Dataset is the records read from one file and, when the file gives it,
+// the true person of each record (Clusters[i] belongs to Records[i]) for
 // evaluation.
 type Dataset struct {
 	Name     string

@@ -122,8 +122,9 @@ func (s *session) blockingCoverage(ctx context.Context, left, right []string) (c
 	return candidates, covered, err
 }
 
-// score compares the clusters in uf with the truth. side, when not nil,
-// says which set each record came from, and only pairs across sets count.
+// score compares the clusters in uf with the truth. When side is not nil
+// it gives the set each record came from, and only pairs across sets
+// count.
 func score(uf *unionFind, truth []string, side []int8) *Evaluation {
 	// pairs counts the pairs within groups of records, given how many of
 	// each group are on each side.

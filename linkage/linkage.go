@@ -1,12 +1,12 @@
 // Package linkage recognises a person across the records that different
 // services hold about them.
 //
-// Records are normalised (Unicode NFC, case and accents folded, both
-// apostrophes dropped, hyphens read as spaces, Mc read as Mac) and then
-// compared field by field with comparators that fit each field:
-// Jaro–Winkler, Damerau–Levenshtein, Soundex, nicknames and initials for
-// names; transposed day and month, one-digit and one-year errors for dates
-// of birth; unit, sector and district for postcodes. A Fellegi–Sunter
+// Records are normalised first: Unicode NFC, case and accents folded,
+// both apostrophes dropped, hyphens read as spaces and Mc read as Mac. Each
+// field then has comparators that fit it. Names use Jaro–Winkler,
+// Damerau–Levenshtein, Soundex, nicknames and initials. Dates of birth
+// allow transposed day and month, one-digit and one-year errors, and
+// postcodes agree by unit, sector or district. A Fellegi–Sunter
 // model turns the comparison levels into a match weight, with term-
 // frequency adjustment for names, and Estimate learns the model's m and u
 // probabilities from unlabelled records by expectation maximisation. The
@@ -60,8 +60,8 @@ const (
 	None     Decision = "none"     // no candidate is likely to be the same person
 )
 
-// FieldComparison is how one field of a pair compared: the level reached
-// and the weight it added, in bits (log2 of the Bayes factor).
+// FieldComparison is the outcome for one field of a pair: the level
+// reached and the weight it added, in bits (log2 of the Bayes factor).
 type FieldComparison struct {
 	Field  string  `json:"field"`
 	Level  string  `json:"level"`

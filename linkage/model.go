@@ -7,13 +7,13 @@ import (
 
 // Model holds the parameters of a Fellegi–Sunter model: for each field,
 // the probability of each comparison level among matching pairs (M) and
-// among non-matching pairs (U), and the prior probability that a candidate
-// pair is a match. A pair's match weight is log2 of the prior odds plus,
-// for each field, log2(M/U) of the level the pair reaches; a field missing
-// on either side adds nothing.
+// among non-matching pairs (U), and the prior probability that a pair is
+// a match. A pair's match weight is log2 of the prior odds plus, for each
+// field, log2(M/U) of the level the pair reaches. A field missing on
+// either side adds nothing.
 type Model struct {
-	// Prior is the probability that a pair found by blocking is a match
-	// before its fields are compared.
+	// Prior is the probability that a pair of records is a match before
+	// its fields are compared.
 	Prior float64 `json:"prior"`
 
 	// MatchWeight is the lowest match weight decided "match", and

@@ -16,12 +16,12 @@ type PersonRecord struct {
 	Source   string // the holder, such as a service id
 	Record   Record
 	PersonID string
-	LinkedBy LinkReason // how the record came to belong to the person
+	LinkedBy LinkReason // the reason the record belongs to the person
 	Weight   float64
 	AddedAt  time.Time
 }
 
-// LinkReason says how a record came to belong to its person.
+// LinkReason is the reason a record belongs to its person.
 type LinkReason string
 
 // Link reasons.
@@ -130,7 +130,7 @@ type Resolution struct {
 
 // Resolve adds the record r held by source to the index and returns the
 // person it belongs to. The record joins an existing person only when the
-// matcher decides "match"; a "possible" match starts a new person and
+// matcher decides "match". A "possible" match starts a new person and
 // opens a review with the candidate. A record the index already holds is
 // ECONFLICT.
 func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolution, error) {

@@ -89,10 +89,10 @@ func (g *generator) person(id string) Record {
 	}
 }
 
-// corrupt returns a copy of r with one to three of the errors that FEBRL
-// introduces into its duplicates: a typing error in a name, a missing
-// value, swapped names, a changed digit or swapped day and month in the
-// date of birth, a changed postcode digit, a replaced identifier.
+// corrupt returns a copy of r with one to three errors of the kinds that
+// FEBRL puts in its duplicates. They are typing errors in names, dates
+// and postcodes, missing values, swapped names, swapped day and month,
+// and a replaced identifier.
 func (g *generator) corrupt(r Record, id string) Record {
 	r.ID = id
 	r.AddressLines = append([]string(nil), r.AddressLines...)

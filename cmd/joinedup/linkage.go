@@ -91,6 +91,7 @@ func runLinkageLink(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return fmt.Errorf("linkage link: want two CSV files, got %d arguments", fs.NArg())
 	}
+
 	a, err := readRecords(fs.Arg(0), f.skipInvalid, stderr)
 	if err != nil {
 		return err
@@ -124,6 +125,7 @@ func runLinkageDedupe(ctx context.Context, args []string, stdout, stderr io.Writ
 		fs.Usage()
 		return fmt.Errorf("linkage dedupe: want one CSV file, got %d arguments", fs.NArg())
 	}
+
 	d, err := readRecords(fs.Arg(0), f.skipInvalid, stderr)
 	if err != nil {
 		return err
@@ -136,6 +138,7 @@ func runLinkageDedupe(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("deduplicate records: %w", err)
 	}
+
 	if *pairsPath != "" {
 		pf := linkageFlags{out: *pairsPath}
 		if err := pf.writeCSV(nil, func(w *csv.Writer) error { return writePairs(w, pairs) }); err != nil {
@@ -196,21 +199,20 @@ func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	var e *linkage.Evaluation
 	var err error
 	allPairs := 0
-	var description string
+	names, mode := sets[0].Name, "dedupe"
 	if len(sets) == 2 {
 		e, err = linkage.EvaluateLink(ctx, sets[0], sets[1], f.progress("linked", stderr))
 		allPairs = len(sets[0].Records) * len(sets[1].Records)
-		description = fmt.Sprintf("%s + %s (link", sets[0].Name, sets[1].Name)
+		names, mode = sets[0].Name+" + "+sets[1].Name, "link"
 	} else {
 		e, err = linkage.EvaluateDedupe(ctx, sets[0], f.progress("compared", stderr))
 		n := len(sets[0].Records)
 		allPairs = n * (n - 1) / 2
-		description = fmt.Sprintf("%s (dedupe", sets[0].Name)
 	}
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
-	fmt.Fprintf(stdout, "data: %s, %d records)\n", description, e.Records)
+	fmt.Fprintf(stdout, "data: %s (%s, %d records)\n", names, mode, e.Records)
 	if *saveModel != "" {
 		if err := writeModel(*saveModel, e.Model); err != nil {
 			return err
