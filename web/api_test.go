@@ -310,6 +310,7 @@ func TestReportOutcome(t *testing.T) {
 		{"unknown service", signedCallback(t, "nobody", secret, testNow, body), body, http.StatusUnauthorized},
 		{"signed with another service's secret", signedCallback(t, "child-benefit", otherSecret, testNow, body), body, http.StatusUnauthorized},
 		{"stale signature", signedCallback(t, "child-benefit", secret, testNow.Add(-6*time.Minute), body), body, http.StatusUnauthorized},
+		{"signature from the future", signedCallback(t, "child-benefit", secret, testNow.Add(6*time.Minute), body), body, http.StatusUnauthorized},
 		{"body changed after signing", signedCallback(t, "child-benefit", secret, testNow, body), bytes.Replace(body, []byte("acted"), []byte("failed"), 1), http.StatusUnauthorized},
 		{"another service's delivery", signedCallback(t, "gp-practice", otherSecret, testNow, body), body, http.StatusNotFound},
 		{"invalid outcome", signedCallback(t, "child-benefit", secret, testNow, []byte(`{"status": "done"}`)), []byte(`{"status": "done"}`), http.StatusUnprocessableEntity},
