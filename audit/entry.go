@@ -87,11 +87,14 @@ func (e Entry) validate(i int) error {
 	} else if !actionPattern.MatchString(e.Action) {
 		add("action", "Action %q is invalid: use lowercase words joined by dots or hyphens, like consent.given", e.Action)
 	}
-	for name, v := range map[string]string{"actor": e.Actor, "action": e.Action, "subject": e.Subject, "purpose": e.Purpose} {
-		if !utf8.ValidString(v) || hasControl(v) {
-			add(name, "%s must be UTF-8 text without control characters", name)
-		} else if utf8.RuneCountInString(v) > MaxFieldLength {
-			add(name, "%s must be %d characters or fewer", name, MaxFieldLength)
+	texts := []struct{ name, value string }{
+		{"actor", e.Actor}, {"action", e.Action}, {"subject", e.Subject}, {"purpose", e.Purpose},
+	}
+	for _, f := range texts {
+		if !utf8.ValidString(f.value) || hasControl(f.value) {
+			add(f.name, "%s must be UTF-8 text without control characters", f.name)
+		} else if utf8.RuneCountInString(f.value) > MaxFieldLength {
+			add(f.name, "%s must be %d characters or fewer", f.name, MaxFieldLength)
 		}
 	}
 	if len(e.Reasons) > MaxReasons {

@@ -70,6 +70,14 @@ func LoadOrCreateKey(dir, origin string) (*Key, error) {
 	if origin != "" && k.Origin() != origin {
 		return nil, fmt.Errorf("%s is the key of origin %q, not the configured %q: set the origin back or move the key away", path, k.Origin(), origin)
 	}
+
+	// Restore a deleted public key file, which joinedup audit verify reads.
+	pubPath := filepath.Join(dir, PublicKeyFile)
+	if _, err := os.Stat(pubPath); errors.Is(err, fs.ErrNotExist) {
+		if err := os.WriteFile(pubPath, []byte(k.PublicKey()+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("write audit public key: %w", err)
+		}
+	}
 	return k, nil
 }
 

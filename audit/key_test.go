@@ -154,3 +154,25 @@ func TestParseCheckpointRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadOrCreateKeyRestoresPublicKey(t *testing.T) {
+	dir := t.TempDir()
+	k, err := LoadOrCreateKey(dir, "joinedup.test/audit")
+	if err != nil {
+		t.Fatalf("create key: %v", err)
+	}
+	pubPath := filepath.Join(dir, PublicKeyFile)
+	if err := os.Remove(pubPath); err != nil {
+		t.Fatalf("remove public key: %v", err)
+	}
+	if _, err := LoadOrCreateKey(dir, ""); err != nil {
+		t.Fatalf("load key: %v", err)
+	}
+	pub, err := LoadPublicKey(pubPath)
+	if err != nil {
+		t.Fatalf("load restored public key: %v", err)
+	}
+	if pub.PublicKey() != k.PublicKey() {
+		t.Errorf("restored public key %q, want %q", pub.PublicKey(), k.PublicKey())
+	}
+}

@@ -119,6 +119,9 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 			return nil, err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 
 	req := &appendRequest{entries: entries, done: make(chan struct{})}
 	l.batchMu.Lock()
@@ -177,7 +180,7 @@ func (l *Log) commitPending(ctx context.Context) {
 		}
 		for _, r := range batch {
 			if err != nil {
-				r.err = err
+				r.seqs, r.err = nil, err
 			}
 			close(r.done)
 		}

@@ -16,8 +16,9 @@ var (
 	factory = &compact.RangeFactory{Hash: hasher.HashChildren}
 )
 
-// chunkHashes is how many hashes one chunk of a level holds, so that a
-// growing level allocates 2 MiB at a time instead of copying itself.
+// chunkHashes is the number of hashes in a full chunk of a level. A level
+// grows chunk by chunk, so that appending never copies more than one chunk
+// of 2 MiB.
 const chunkHashes = 1 << 16
 
 // tree holds the hash of every complete subtree of the log's Merkle tree,
@@ -74,7 +75,7 @@ func (t *tree) store(id compact.NodeID, hash []byte) error {
 		return fmt.Errorf("node %d at level %d stored out of order: want index %d", id.Index, id.Level, next)
 	}
 	if len(chunks) == 0 || len(chunks[len(chunks)-1]) == chunkHashes*hashSize {
-		chunks = append(chunks, make([]byte, 0, chunkHashes*hashSize))
+		chunks = append(chunks, make([]byte, 0, 64*hashSize))
 	}
 	last := len(chunks) - 1
 	chunks[last] = append(chunks[last], hash...)

@@ -179,6 +179,12 @@ func (v *verifier) check(seq uint64, r Record, visit compact.VisitFn) error {
 		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
 			Reason: fmt.Sprintf("entry %d does not match: its fields differ from the leaf hash stored when it was appended", seq)}
 	}
+	// Append stores the detail in canonical form, so other bytes with the
+	// same meaning, which hash the same, were still written later.
+	if detail, err := canonicalDetail(r.Detail); err != nil || !bytes.Equal(detail, r.Detail) {
+		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
+			Reason: fmt.Sprintf("entry %d does not match: its detail is not in the canonical form that Append stores", seq)}
+	}
 	if err := v.rng.Append(h, visit); err != nil {
 		return fmt.Errorf("append leaf %d: %w", seq, err)
 	}

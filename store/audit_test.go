@@ -289,6 +289,13 @@ var tamperCases = []struct {
 		index: 12, last: 12,
 	},
 	{
+		name: "detail rewritten with the same meaning",
+		tamper: func(t *testing.T, db *store.DB) {
+			exec(t, db, `UPDATE audit_entries SET detail = '{ "fields": ["name", "address"], "record": "rec-3" }' WHERE seq = 3`)
+		},
+		index: 3, last: 3,
+	},
+	{
 		name: "deleted entries",
 		tamper: func(t *testing.T, db *store.DB) {
 			exec(t, db, `DELETE FROM audit_entries WHERE seq BETWEEN 5 AND 7`)
@@ -347,6 +354,46 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAuditVerifyBatchRange rewrites an entry and its leaf hash inside a
+// batch, where the signed checkpoints narrow the change down only to the
+// batch.
+func TestAuditVerifyBatchRange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l := newAuditLog(t, db)
+		appendEach(t, l, 5)
+		batch := make([]audit.Entry, 10)
+		for i := range batch {
+			batch[i] = testEntry(5 + i)
+		}
+		if _, err := l.Append(ctx, batch...); err != nil {
+			t.Fatalf("append batch: %v", err)
+		}
+		appendEach(t, l, 5)
+
+		records, err := db.AuditRecords(ctx, 8, 1)
+		if err != nil {
+			t.Fatalf("read entry 8: %v", err)
+		}
+		e := records[0].Entry
+		e.Subject = "person-9999"
+		h, err := audit.LeafHash(audit.LeafVersion, e)
+		if err != nil {
+			t.Fatalf("leaf hash: %v", err)
+		}
+		exec(t, db, `UPDATE audit_entries SET subject = $1, leaf_hash = $2 WHERE seq = 8`, e.Subject, h)
+
+		err = l.Verify(ctx, nil)
+		var ve *audit.VerifyError
+		if !errors.As(err, &ve) {
+			t.Fatalf("verify = %v, want a *audit.VerifyError", err)
+		}
+		if ve.Index != 5 || ve.Last != 14 || ve.Size != 15 {
+			t.Errorf("verify error names entries %d to %d against size %d, want 5 to 14 against 15: %v", ve.Index, ve.Last, ve.Size, err)
+		}
+	})
 }
 
 func TestAuditVerifyCutTailWithCheckpoints(t *testing.T) {
