@@ -194,6 +194,12 @@ func EncodeLeaf(version int, e Entry) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode detail of entry %d: %w", e.Seq, err)
 	}
+	return encodeLeafV1(e, detail)
+}
+
+// encodeLeafV1 returns the version 1 leaf of e with detail, which must be
+// e.Detail in canonical form.
+func encodeLeafV1(e Entry, detail []byte) ([]byte, error) {
 	reasons := e.Reasons
 	if reasons == nil {
 		reasons = []string{}

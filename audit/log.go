@@ -272,12 +272,12 @@ func (l *Log) catchUp(ctx context.Context) (*Checkpoint, error) {
 func (l *Log) catchUpTo(ctx context.Context, head Head) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	held := l.tree.size()
-	if held > head.Size {
+	loaded := l.tree.size()
+	if loaded > head.Size {
 		return &joinedup.Error{Code: joinedup.EINTERNAL, Message: "The audit log has been tampered with.",
-			Err: fmt.Errorf("latest checkpoint has tree size %d, but %d entries were appended before: run joinedup audit verify", head.Size, held)}
+			Err: fmt.Errorf("latest checkpoint has tree size %d, but %d entries were appended before: run joinedup audit verify", head.Size, loaded)}
 	}
-	if held == head.Size && head.Checkpoint == nil {
+	if loaded == head.Size && head.Checkpoint == nil {
 		return nil
 	}
 
@@ -291,9 +291,9 @@ func (l *Log) catchUpTo(ctx context.Context, head Head) error {
 
 	// Load into a copy so that a tree that fails the check is not kept.
 	t := l.tree
-	if held < head.Size {
+	if loaded < head.Size {
 		t = l.tree.clone()
-		for from := held; from < head.Size; from += catchUpPage {
+		for from := loaded; from < head.Size; from += catchUpPage {
 			to := min(from+catchUpPage, head.Size)
 			hashes, err := head.LeafHashes(ctx, from, to)
 			if err != nil {
@@ -368,19 +368,19 @@ func (l *Log) ConsistencyProof(ctx context.Context, old, new uint64) ([][]byte, 
 // Logs when it holds fewer.
 func (l *Log) require(ctx context.Context, size uint64) error {
 	l.mu.RLock()
-	held := l.tree.size()
+	loaded := l.tree.size()
 	l.mu.RUnlock()
-	if size <= held {
+	if size <= loaded {
 		return nil
 	}
 	if _, err := l.catchUp(ctx); err != nil {
 		return err
 	}
 	l.mu.RLock()
-	held = l.tree.size()
+	loaded = l.tree.size()
 	l.mu.RUnlock()
-	if size > held {
-		return joinedup.Errorf(joinedup.ENOTFOUND, "Tree size %d is not found: the latest checkpoint has tree size %d.", size, held)
+	if size > loaded {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "Tree size %d is not found: the latest checkpoint has tree size %d.", size, loaded)
 	}
 	return nil
 }

@@ -100,9 +100,9 @@ type verifier struct {
 	good uint64
 
 	// consistency holds the proof from target to latest while it is
-	// being collected, and wanted the hashes of its nodes by id.
+	// being collected, and proofHashes the hashes of its nodes by id.
 	consistency proof.Nodes
-	wanted      map[compact.NodeID][]byte
+	proofHashes map[compact.NodeID][]byte
 }
 
 func (v *verifier) end() uint64 {
@@ -115,7 +115,7 @@ func (v *verifier) end() uint64 {
 func (v *verifier) run(ctx context.Context) error {
 	end := v.end()
 	var visit compact.VisitFn
-	if v.wanted != nil {
+	if v.proofHashes != nil {
 		visit = v.visit
 	}
 
@@ -170,20 +170,27 @@ func (v *verifier) check(seq uint64, r Record, visit compact.VisitFn) error {
 		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
 			Reason: fmt.Sprintf("entry %d is missing: the next stored entry is %d", seq, r.Seq)}
 	}
-	h, err := LeafHash(r.Version, r.Entry)
+	if r.Version != LeafVersion {
+		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
+			Reason: fmt.Sprintf("entry %d does not match: unknown leaf format version %d", seq, r.Version)}
+	}
+
+	// Append stores the detail in canonical form, so other bytes with the
+	// same meaning, which hash the same, were still written later.
+	detail, err := canonicalDetail(r.Detail)
+	if err != nil || !bytes.Equal(detail, r.Detail) {
+		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
+			Reason: fmt.Sprintf("entry %d does not match: its detail is not in the canonical form that Append stores", seq)}
+	}
+	leaf, err := encodeLeafV1(r.Entry, detail)
 	if err != nil {
 		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
 			Reason: fmt.Sprintf("entry %d does not match: %v", seq, err)}
 	}
+	h := hasher.HashLeaf(leaf)
 	if !bytes.Equal(h, r.LeafHash) {
 		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
 			Reason: fmt.Sprintf("entry %d does not match: its fields differ from the leaf hash stored when it was appended", seq)}
-	}
-	// Append stores the detail in canonical form, so other bytes with the
-	// same meaning, which hash the same, were still written later.
-	if detail, err := canonicalDetail(r.Detail); err != nil || !bytes.Equal(detail, r.Detail) {
-		return &VerifyError{Index: seq, Last: seq, Size: v.end(),
-			Reason: fmt.Sprintf("entry %d does not match: its detail is not in the canonical form that Append stores", seq)}
 	}
 	if err := v.rng.Append(h, visit); err != nil {
 		return fmt.Errorf("append leaf %d: %w", seq, err)
@@ -211,15 +218,15 @@ func (v *verifier) checkStored(c StoredCheckpoint, size uint64) error {
 }
 
 // match compares the root hash of the tree so far with cp's.
-func (v *verifier) match(cp *Checkpoint, what string) error {
+func (v *verifier) match(cp *Checkpoint, label string) error {
 	root, err := v.rng.GetRootHash(nil)
 	if err != nil {
 		return fmt.Errorf("compute root hash at tree size %d: %w", cp.Size, err)
 	}
 	if !bytes.Equal(root, cp.Hash) {
-		reason := fmt.Sprintf("entries %d to %d do not match %s of tree size %d: one of them was changed", v.good, cp.Size-1, what, cp.Size)
+		reason := fmt.Sprintf("entries %d to %d do not match %s of tree size %d: one of them was changed", v.good, cp.Size-1, label, cp.Size)
 		if v.good == cp.Size-1 {
-			reason = fmt.Sprintf("entry %d does not match %s of tree size %d", v.good, what, cp.Size)
+			reason = fmt.Sprintf("entry %d does not match %s of tree size %d", v.good, label, cp.Size)
 		}
 		return &VerifyError{Index: v.good, Last: cp.Size - 1, Size: cp.Size, Reason: reason}
 	}
@@ -240,28 +247,28 @@ func (v *verifier) wantConsistency() error {
 		return fmt.Errorf("plan consistency proof: %w", err)
 	}
 	v.consistency = nodes
-	v.wanted = make(map[compact.NodeID][]byte, len(nodes.IDs))
+	v.proofHashes = make(map[compact.NodeID][]byte, len(nodes.IDs))
 	for _, id := range nodes.IDs {
-		v.wanted[id] = nil
+		v.proofHashes[id] = nil
 	}
 	return nil
 }
 
 func (v *verifier) visit(id compact.NodeID, hash []byte) {
-	if _, ok := v.wanted[id]; ok {
-		v.wanted[id] = hash
+	if _, ok := v.proofHashes[id]; ok {
+		v.proofHashes[id] = hash
 	}
 }
 
 // checkConsistency verifies the consistency proof from target to latest
 // built from the recomputed hashes.
 func (v *verifier) checkConsistency() error {
-	if v.wanted == nil {
+	if v.proofHashes == nil {
 		return nil
 	}
 	hashes := make([][]byte, len(v.consistency.IDs))
 	for i, id := range v.consistency.IDs {
-		hashes[i] = v.wanted[id]
+		hashes[i] = v.proofHashes[id]
 		if hashes[i] == nil {
 			return fmt.Errorf("consistency proof node %d at level %d was not computed", id.Index, id.Level)
 		}
