@@ -34,8 +34,9 @@ type Dataset struct {
 
 // ReadOptions controls how strictly ReadCSV checks records.
 type ReadOptions struct {
-	// SkipInvalid skips a line with a wrong number of columns or an
-	// invalid date, and calls Skipped with its error, instead of failing.
+	// SkipInvalid skips a malformed line, a line with a wrong number of
+	// columns and one with an invalid date, and calls Skipped with its
+	// error, instead of failing.
 	SkipInvalid bool
 	Skipped     func(err *LineError)
 
@@ -99,17 +100,24 @@ func ReadCSV(name string, r io.Reader, opts ReadOptions) (*Dataset, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		var lineErr error
 		var pe *csv.ParseError
+		line := 0
 		switch {
 		case errors.As(err, &pe):
-			// A malformed line cannot be skipped reliably, because the
-			// parser cannot tell where it ends.
-			return nil, &LineError{File: name, Line: pe.Line, Err: fmt.Errorf("malformed CSV: %w", pe.Err)}
+			line = pe.StartLine
+			lineErr = fmt.Errorf("malformed CSV: %w", pe.Err)
+			if pe.Line > pe.StartLine {
+				// An unclosed quote runs on over the lines that follow,
+				// and the parser has consumed them all.
+				lineErr = fmt.Errorf("malformed CSV up to line %d: %w", pe.Line, pe.Err)
+			}
 		case err != nil:
-			return nil, &LineError{File: name, Line: line, Err: err}
-		case len(fields) != len(header):
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		default:
+			line, _ = cr.FieldPos(0)
+		}
+		if lineErr == nil && len(fields) != len(header) {
 			lineErr = fmt.Errorf("wrong number of columns: got %d, want %d as in the header", len(fields), len(header))
 		}
 		var rec Record
