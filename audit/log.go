@@ -66,6 +66,16 @@ type appendRequest struct {
 	done    chan struct{}
 }
 
+// finished reports whether the request's transaction has ended.
+func (r *appendRequest) finished() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Open returns the log kept in cfg.Storage and loads the hashes of its
 // Merkle tree, checking them against the latest checkpoint.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
@@ -100,7 +110,8 @@ func (l *Log) Key() *Key { return l.key }
 
 // Append stores entries at the end of the log and returns their sequence
 // numbers. It validates every entry first and stores none when one is
-// invalid. Append sets each entry's Seq and Time.
+// invalid. The log sets Seq and Time of the stored entries and ignores the
+// values passed in.
 //
 // Calls made while a commit is under way are grouped into the next
 // transaction, which stores their entries and one new checkpoint. Entries
@@ -133,7 +144,7 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 	if commit {
 		// The committer stores other callers' entries too, so its own
 		// cancellation must not stop their transaction.
-		l.commitPending(context.WithoutCancel(ctx))
+		l.commitPending(context.WithoutCancel(ctx), req)
 		return req.seqs, req.err
 	}
 
@@ -156,10 +167,18 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 }
 
 // commitPending stores queued requests, up to maxBatch entries a
-// transaction, until the queue is empty.
-func (l *Log) commitPending(ctx context.Context) {
+// transaction, until the queue is empty. Once the transaction of own has ended, it hands the
+// queue to a new goroutine, so that a caller's Append does not wait for
+// the requests that keep arriving after its own. own is nil in that
+// goroutine.
+func (l *Log) commitPending(ctx context.Context, own *appendRequest) {
 	for {
 		l.batchMu.Lock()
+		if own != nil && own.finished() && len(l.pending) > 0 {
+			l.batchMu.Unlock()
+			go l.commitPending(ctx, nil)
+			return
+		}
 		n, count := 0, 0
 		for n < len(l.pending) && (n == 0 || count+len(l.pending[n].entries) <= l.maxBatch) {
 			count += len(l.pending[n].entries)
