@@ -23,7 +23,7 @@ func compareGiven(a, b *name) uint8 {
 		return givenExact
 	case sharesWords(a.spaced, b.spaced):
 		return givenPart
-	case shareGroup(a.nickname, b.nickname):
+	case a.nickname != 0 && b.nickname != 0 && shareGroup(nicknameSets[a.nickname], nicknameSets[b.nickname]):
 		return givenNickname
 	case len(a.compact) == 1 || len(b.compact) == 1:
 		if a.initial == b.initial {
@@ -149,7 +149,7 @@ func compareAddress(a, b *prepared) uint8 {
 	switch {
 	case jw >= 0.92:
 		return 1
-	case a.addressFirst == b.addressFirst:
+	case a.address[:a.addressFirst] == b.address[:b.addressFirst]:
 		return 2
 	case jw >= 0.8:
 		return 3
@@ -175,9 +175,9 @@ func comparePostcode(a, b *postcode) uint8 {
 		return null
 	case a.unit == b.unit:
 		return 0
-	case a.sector != "" && a.sector == b.sector:
+	case a.sector != 0 && a.sectorCode() == b.sectorCode():
 		return 1
-	case a.district != "" && a.district == b.district:
+	case a.district != 0 && a.districtCode() == b.districtCode():
 		return 2
 	case damerauLevenshtein(a.unit, b.unit, 1) <= 1:
 		return 3
@@ -215,7 +215,7 @@ func compareEmail(a, b *prepared) uint8 {
 		return null
 	case a.email == b.email:
 		return 0
-	case a.emailLocal == b.emailLocal:
+	case a.email[:a.emailAt] == b.email[:b.emailAt]:
 		return 1
 	case levenshtein.ComputeDistance(a.email, b.email) <= 2:
 		return 2

@@ -88,22 +88,36 @@ var nicknameList = []string{
 	"zachary zach zack",
 }
 
-var nicknameIndex = buildNicknameIndex(nicknameList)
+// nicknameIndex maps a folded given name to its entry in nicknameSets,
+// the list of groups it is in. Entry 0 is empty, so that a prepared name
+// stores two bytes rather than a slice.
+var nicknameIndex, nicknameSets = buildNicknameIndex(nicknameList)
 
-func buildNicknameIndex(groups []string) map[string][]uint16 {
-	index := make(map[string][]uint16)
+func buildNicknameIndex(groups []string) (map[string]uint16, [][]uint16) {
+	byName := make(map[string][]uint16)
+	var names []string
 	for g, line := range groups {
 		for _, n := range strings.Fields(line) {
-			if !slices.Contains(index[n], uint16(g)) {
-				index[n] = append(index[n], uint16(g))
+			if _, ok := byName[n]; !ok {
+				names = append(names, n)
+			}
+			if !slices.Contains(byName[n], uint16(g)) {
+				byName[n] = append(byName[n], uint16(g))
 			}
 		}
 	}
-	return index
+	index := make(map[string]uint16, len(names))
+	sets := [][]uint16{nil}
+	for _, n := range names {
+		index[n] = uint16(len(sets))
+		sets = append(sets, byName[n])
+	}
+	return index, sets
 }
 
-// nicknameGroups returns the groups that the folded given name n is in.
-func nicknameGroups(n string) []uint16 { return nicknameIndex[n] }
+// nicknameGroups returns the entry in nicknameSets of the folded given
+// name n, or 0 when it is in no group.
+func nicknameGroups(n string) uint16 { return nicknameIndex[n] }
 
 func shareGroup(a, b []uint16) bool {
 	for _, x := range a {

@@ -17,18 +17,17 @@ import (
 type prepared struct {
 	id string
 
-	given, family                name
-	dob                          date
-	sex                          byte // 'f', 'm', 'x' or 0 when unknown
-	address                      string
-	addressFirst                 string
-	town                         string
-	postcode                     postcode
-	nino, nhs, uprn, email       string
-	ninoValid, nhsValid          bool
-	emailLocal                   string
-	givenCount, familyCount      int32 // term frequencies at preparation time
-	hasStrongIdentifier, onePart bool
+	given, family          name
+	dob                    date
+	sex                    byte // 'f', 'm', 'x' or 0 when unknown
+	address                string
+	addressFirst           int32 // length of the first line within address
+	emailAt                int32 // index of the @ in email, or its length
+	town                   string
+	postcode               postcode
+	nino, nhs, uprn, email string
+	ninoValid, nhsValid    bool
+	onePart                bool
 }
 
 // name is one part of a person's name, folded for comparison.
@@ -37,7 +36,7 @@ type name struct {
 	compact  string // folded with the spaces removed; empty when missing
 	soundex  uint32 // Soundex code of compact packed into four bytes, or 0
 	initial  byte
-	nickname []uint16 // nickname groups the first word belongs to
+	nickname uint16 // the set of nickname groups of the first word, or 0
 }
 
 func (n name) missing() bool { return n.compact == "" }
@@ -54,11 +53,17 @@ type date struct {
 	days             int32 // a day number with 31 days in every month, so impossible dates have one too
 }
 
-// postcode is a postcode in capitals without spaces, with its UK sector
-// and district when it has the UK form.
+// postcode is a postcode in capitals without spaces. When it has the UK
+// form, its first sector characters are the sector (the outward code and
+// the first digit of the inward code) and its first district characters
+// the district (the outward code); otherwise both are 0.
 type postcode struct {
-	unit, sector, district string
+	unit             string
+	sector, district uint8
 }
+
+func (p *postcode) sectorCode() string   { return p.unit[:p.sector] }
+func (p *postcode) districtCode() string { return p.unit[:p.district] }
 
 // foldTransformer folds case, removes accents and recomposes: "Siobhán"
 // becomes "siobhan". It is built per call because transform chains keep
@@ -184,7 +189,7 @@ func prepare(r Record) prepared {
 	}
 	p.address = strings.Join(lines, " ")
 	if len(lines) > 0 {
-		p.addressFirst = p.address[:len(lines[0])]
+		p.addressFirst = int32(len(lines[0]))
 	}
 	p.town = foldText(r.Town)
 	p.postcode = parsePostcode(r.Postcode)
@@ -195,12 +200,10 @@ func prepare(r Record) prepared {
 	p.nhs, p.nhsValid = parseNHSNumber(r.NHSNumber)
 	p.uprn = strings.TrimLeft(strings.TrimSpace(r.UPRN), "0")
 	p.email = strings.ToLower(strings.TrimSpace(r.Email))
+	p.emailAt = int32(len(p.email))
 	if at := strings.LastIndexByte(p.email, '@'); at > 0 {
-		p.emailLocal = p.email[:at]
-	} else {
-		p.emailLocal = p.email
+		p.emailAt = int32(at)
 	}
-	p.hasStrongIdentifier = p.ninoValid || p.nhsValid
 	return p
 }
 
@@ -267,9 +270,8 @@ func parseSex(s string) byte {
 	return 0
 }
 
-// parsePostcode returns the unit and, for a UK postcode, its sector (the
-// outward code and the first digit of the inward code) and district (the
-// outward code).
+// parsePostcode returns the postcode s with, for a UK postcode, the
+// lengths of its sector and district.
 func parsePostcode(s string) postcode {
 	norm, ok := joinedup.NormalizePostcode(s)
 	if norm == "" {
@@ -281,8 +283,8 @@ func parsePostcode(s string) postcode {
 	outward, inward, _ := strings.Cut(norm, " ")
 	return postcode{
 		unit:     outward + inward,
-		sector:   outward + inward[:1],
-		district: outward,
+		sector:   uint8(len(outward) + 1),
+		district: uint8(len(outward)),
 	}
 }
 
