@@ -37,13 +37,14 @@ func entry(i int) audit.Entry {
 	return audit.Entry{Actor: "staff-1", Action: audit.ActionAccess, Subject: fmt.Sprintf("person-%d", i), Purpose: "care"}
 }
 
-// gatedStorage counts append transactions and holds the first one open
-// until release is closed, so that a test can queue appends behind it.
+// gatedStorage holds the first append transaction open until release is
+// closed, so that a test can queue appends behind it. When second is not
+// nil, it holds the second transaction open until second is closed.
 type gatedStorage struct {
 	*store.DB
 	entered chan struct{}
 	release chan struct{}
-	once    sync.Once
+	second  chan struct{}
 
 	mu      sync.Mutex
 	appends int
@@ -56,18 +57,16 @@ func newGatedStorage(db *store.DB) *gatedStorage {
 func (g *gatedStorage) AppendAudit(ctx context.Context, prepare func(context.Context, audit.Head) (*audit.Batch, error)) error {
 	g.mu.Lock()
 	g.appends++
+	n := g.appends
 	g.mu.Unlock()
-	g.once.Do(func() {
+	switch {
+	case n == 1:
 		close(g.entered)
 		<-g.release
-	})
+	case n == 2 && g.second != nil:
+		<-g.second
+	}
 	return g.DB.AppendAudit(ctx, prepare)
-}
-
-func (g *gatedStorage) count() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.appends
 }
 
 // waitPending waits until n append requests are queued on l.
@@ -172,6 +171,47 @@ func TestAppendCancelledWhileQueued(t *testing.T) {
 	}
 	if got := fmt.Sprint(checkpointSizes(t, g)); got != "[1]" {
 		t.Errorf("checkpoint sizes = %s, want [1]: the cancelled entry must not be stored", got)
+	}
+}
+
+// TestAppendReturnsBeforeLaterCalls checks that the caller whose Append
+// commits a batch does not also wait for the requests queued behind it.
+func TestAppendReturnsBeforeLaterCalls(t *testing.T) {
+	ctx := context.Background()
+	g := newGatedStorage(storetest.SQLite(t))
+	g.second = make(chan struct{})
+	l := openLog(t, g, newKey(t), 0)
+
+	first := make(chan error)
+	go func() {
+		_, err := l.Append(ctx, entry(0))
+		first <- err
+	}()
+	<-g.entered
+	second := make(chan error)
+	go func() {
+		_, err := l.Append(ctx, entry(1))
+		second <- err
+	}()
+	waitPending(t, l, 1)
+	close(g.release)
+
+	// The second transaction is held open, so the first caller returns
+	// only if it handed the queue on.
+	select {
+	case err := <-first:
+		if err != nil {
+			t.Errorf("first append: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("first append still waits while the second transaction is open")
+	}
+	close(g.second)
+	if err := <-second; err != nil {
+		t.Errorf("second append: %v", err)
+	}
+	if got := fmt.Sprint(checkpointSizes(t, g)); got != "[1 2]" {
+		t.Errorf("checkpoint sizes = %s, want [1 2]", got)
 	}
 }
 
