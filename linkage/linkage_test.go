@@ -3,6 +3,7 @@ package linkage
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/joinedup/joinedup"
@@ -48,27 +49,23 @@ func TestMatchDecisions(t *testing.T) {
 	tests := []struct {
 		name  string
 		query Record
-		want  Decision
+		want  []Decision // any of these
 	}{
-		{"same record", held, Match},
-		{"accents and apostrophes", Record{GivenName: "Siobhan", FamilyName: "O'Neill Byrne", DateOfBirth: "1984-03-27", AddressLines: []string{"14 Kirkgate"}, Postcode: "LS21 3HJ"}, Match},
-		{"names swapped", Record{GivenName: "O'Neill-Byrne", FamilyName: "Siobhan", DateOfBirth: "1984-03-27", Postcode: "LS21 3HJ", AddressLines: []string{"14 Kirkgate"}}, Match},
-		{"day and month transposed", Record{GivenName: "Siobhan", FamilyName: "O'Neill-Byrne", DateOfBirth: "1984-27-03", Postcode: "LS21 3HJ", AddressLines: []string{"14 Kirkgate"}}, Match},
-		{"surname missing a letter", Record{GivenName: "Siobhán", FamilyName: "O’Neil-Byrne", DateOfBirth: "1984-03-27"}, Possible},
-		{"other person", Record{GivenName: "Priya", FamilyName: "Chandra", DateOfBirth: "1991-11-02", Postcode: "BD1 1AA"}, None},
+		{"same record", held, []Decision{Match}},
+		{"accents and apostrophes", Record{GivenName: "Siobhan", FamilyName: "O'Neill Byrne", DateOfBirth: "1984-03-27", AddressLines: []string{"14 Kirkgate"}, Postcode: "LS21 3HJ"}, []Decision{Match}},
+		{"names swapped", Record{GivenName: "O'Neill-Byrne", FamilyName: "Siobhan", DateOfBirth: "1984-03-27", Postcode: "LS21 3HJ", AddressLines: []string{"14 Kirkgate"}}, []Decision{Match}},
+		{"day and month transposed", Record{GivenName: "Siobhan", FamilyName: "O'Neill-Byrne", DateOfBirth: "1984-27-03", Postcode: "LS21 3HJ", AddressLines: []string{"14 Kirkgate"}}, []Decision{Match}},
+		{"surname missing a letter", Record{GivenName: "Siobhán", FamilyName: "O’Neil-Byrne", DateOfBirth: "1984-03-27"}, []Decision{Possible, Match}},
+		{"other person", Record{GivenName: "Priya", FamilyName: "Chandra", DateOfBirth: "1991-11-02", Postcode: "BD1 1AA"}, []Decision{None}},
 	}
 	ix := newTestIndex(t, held)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ix.Match(tt.query)
-			if got.Decision == Match && tt.want == Possible {
-				// At least possible is what the case requires.
-				return
+			if !slices.Contains(tt.want, got.Decision) {
+				t.Errorf("Match() decision = %s (weight %.1f, %v), want one of %v", got.Decision, got.Weight, got.Fields, tt.want)
 			}
-			if got.Decision != tt.want {
-				t.Errorf("Match() decision = %s (weight %.1f, %v), want %s", got.Decision, got.Weight, got.Fields, tt.want)
-			}
-			if tt.want != None && got.CandidateID != "held-1" {
+			if tt.want[0] != None && got.CandidateID != "held-1" {
 				t.Errorf("Match() candidate = %q, want held-1", got.CandidateID)
 			}
 		})
