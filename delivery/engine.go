@@ -24,6 +24,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -32,6 +33,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/natsbus"
 	"github.com/joinedup/joinedup/store"
 )
@@ -94,6 +96,10 @@ func (c *Config) setDefaults() {
 // Engine runs the relay, the workers and the scheduler, and implements
 // joinedup.DeliveryService.
 type Engine struct {
+	// Audit, when set, receives an entry for every disclosure and every
+	// consent withdrawal.
+	Audit *audit.Log
+
 	cfg     Config
 	db      *store.DB
 	bus     *natsbus.Bus
@@ -101,7 +107,8 @@ type Engine struct {
 	logger  *slog.Logger
 	metrics *Metrics
 
-	wake chan struct{}
+	wake        chan struct{}
+	settleQueue chan settleRequest
 
 	// inFlight holds the deliveries being sent by this process. A second
 	// message for one of them, published again after a crash, waits until
@@ -113,6 +120,9 @@ type Engine struct {
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	running bool
+
+	stopSettle context.CancelFunc
+	settleDone chan struct{}
 }
 
 var _ joinedup.DeliveryService = (*Engine)(nil)
@@ -124,14 +134,15 @@ func New(cfg Config, db *store.DB, bus *natsbus.Bus, logger *slog.Logger) *Engin
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{
-		cfg:     cfg,
-		db:      db,
-		bus:     bus,
-		sender:  newSender(cfg, bus),
-		logger:  logger,
-		metrics: newMetrics(db, bus),
-		wake:    make(chan struct{}, 1),
-		started: map[joinedup.ServiceID]jetstream.ConsumeContext{},
+		cfg:         cfg,
+		db:          db,
+		bus:         bus,
+		sender:      newSender(cfg, bus),
+		logger:      logger,
+		metrics:     newMetrics(db, bus),
+		wake:        make(chan struct{}, 1),
+		settleQueue: make(chan settleRequest),
+		started:     map[joinedup.ServiceID]jetstream.ConsumeContext{},
 	}
 }
 
@@ -154,8 +165,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.running = true
 	e.mu.Unlock()
 
+	// The settle loop outlives the others, so that deliveries in flight
+	// when Stop is called can still record their outcomes.
+	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopSettle = stopSettle
+	e.settleDone = make(chan struct{})
+	go func() {
+		defer close(e.settleDone)
+		e.settleLoop(settleCtx)
+	}()
 	if err := e.syncConsumers(ctx); err != nil {
 		cancel()
+		stopSettle()
 		return err
 	}
 	e.goLoop(func() { e.relayLoop(ctx) })
@@ -190,6 +211,8 @@ func (e *Engine) Stop() {
 	for _, cc := range e.started {
 		<-cc.Closed()
 	}
+	e.stopSettle()
+	<-e.settleDone
 }
 
 // relayLoop publishes outbox messages whenever it is woken and on every
@@ -397,13 +420,23 @@ func (e *Engine) ListDeliveries(ctx context.Context, state joinedup.DeliveryStat
 
 // WithdrawConsent withdraws consent for one service on one life event and
 // queues the notices that follow.
-func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID) (*store.WithdrawnConsent, error) {
+// actor names who withdrew it, for the audit log.
+func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, actor string) (*store.WithdrawnConsent, error) {
 	w, err := e.db.WithdrawConsent(ctx, event, service)
 	if err != nil {
 		return nil, err
 	}
 	e.logger.Info("consent withdrawn", "event_id", event, "service_id", service,
 		"cancelled", len(w.Cancelled), "notices", len(w.Notices), "actions_cancelled", len(w.Actions))
+	if e.Audit != nil {
+		detail, _ := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "actionsCancelled": w.Actions})
+		if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn,
+			Subject: string(event), Reasons: []string{"withdrawn by " + actor}, Detail: detail}); err != nil {
+			// NOTE: the withdrawal is already committed; an audit log that is
+			// down loses this entry rather than undoing the withdrawal.
+			e.logger.Error("record consent withdrawal in audit log", "event_id", event, "error", err)
+		}
+	}
 	e.Wake()
 	return w, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/connector"
 	"github.com/joinedup/joinedup/natsbus"
 	"github.com/joinedup/joinedup/store"
@@ -55,6 +56,13 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
+	if err := e.recordDisclosure(ctx, task); err != nil {
+		// Nothing is sent that the audit log does not show.
+		e.logger.Error("record disclosure in audit log", "delivery_id", id, "error", err)
+		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
+		return
+	}
+
 	start := time.Now()
 	outcome, err := e.sender.send(ctx, task)
 	e.metrics.attempt(task.Service.ID, err == nil, time.Since(start))
@@ -63,10 +71,7 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
-	if err := e.db.RecordAttempt(ctx, id, task.Generation); err != nil {
-		e.logger.Error("record attempt", "delivery_id", id, "error", err)
-	}
-	changed, err := e.db.RecordOutcome(ctx, "", id, *outcome)
+	changed, err := e.settle(ctx, store.OutcomeRecord{Delivery: id, Outcome: *outcome, Attempt: true})
 	if err != nil {
 		// The service has the delivery; the message is offered again and the
 		// service answers the repeat with the same outcome.
@@ -82,6 +87,29 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	if err := msg.Ack(); err != nil {
 		e.logger.Warn("acknowledge delivery message", "delivery_id", id, "error", err)
 	}
+}
+
+// recordDisclosure appends the disclosure that an attempt at task makes to
+// the audit log, before the attempt, so that no data leaves the hub
+// unrecorded. An attempt that fails is still recorded: the service may
+// have read the data before the failure.
+func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
+	if e.Audit == nil {
+		return nil
+	}
+	detail, err := json.Marshal(map[string]any{
+		"delivery": t.Delivery.ID, "service": t.Service.ID, "organisation": t.Service.Organisation,
+		"kind": t.Delivery.Kind, "fields": t.Service.Fields, "attempt": t.Delivery.Attempts + 1,
+		"reference": t.Reference,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = e.Audit.Append(ctx, audit.Entry{
+		Actor: "hub", Action: audit.ActionDisclosure, Subject: string(t.Delivery.EventID),
+		Purpose: t.Purpose, Reasons: []string{"consent given to " + string(t.Service.ID)}, Detail: detail,
+	})
+	return err
 }
 
 // fail records a failed attempt and schedules the next or dead-letters the

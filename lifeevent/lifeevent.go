@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/store"
 )
 
@@ -20,6 +21,9 @@ const Controller = "joinedup hub operated by the council"
 
 // Service implements joinedup.LifeEventService on the store.
 type Service struct {
+	// Audit, when set, receives an entry for each consent decision.
+	Audit *audit.Log
+
 	db     *store.DB
 	wake   func()
 	logger *slog.Logger
@@ -119,7 +123,36 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	}
 	s.wake()
 	s.logger.Info("birth registered", "event_id", ev.ID, "recipients", len(ev.Deliveries))
+	s.recordConsent(ctx, ev)
 	return ev, Receipt(ev, takers), nil
+}
+
+// recordConsent appends the informant's decision for each service to the
+// audit log.
+func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
+	if s.Audit == nil {
+		return
+	}
+	actor := ev.RegisteredBy
+	if actor == "" {
+		actor = "registrar"
+	}
+	entries := make([]audit.Entry, 0, len(ev.Consent.Decisions))
+	for _, d := range ev.Consent.Decisions {
+		action := audit.ActionConsentGiven
+		if d.Decision == joinedup.ConsentRefused {
+			action = audit.ActionConsentRefused
+		}
+		detail, _ := json.Marshal(map[string]any{"service": d.Service, "consent": ev.Consent.ID,
+			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": ev.Consent.Basis})
+		entries = append(entries, audit.Entry{Actor: actor, Action: action, Subject: string(ev.ID),
+			Purpose: ev.Consent.Purpose, Reasons: []string{"informant's choice at registration"}, Detail: detail})
+	}
+	if _, err := s.Audit.Append(ctx, entries...); err != nil {
+		// NOTE: the registration is already committed; an audit log that is
+		// down loses these entries rather than undoing the registration.
+		s.logger.Error("record consent in audit log", "event_id", ev.ID, "error", err)
+	}
 }
 
 // onBehalfOf lists whose data the consent covers, as JSON Pointers into

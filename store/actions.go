@@ -37,10 +37,6 @@ func queryActions(ctx context.Context, tx *Tx, where string, args ...any) ([]*jo
 // requested. A second request for the same action of the same delivery is
 // ignored, so a repeated outcome schedules it once.
 func insertAction(ctx context.Context, tx *Tx, d *joinedup.Delivery, req joinedup.DeferredRequest) error {
-	if req.Action == "" || req.Due.IsZero() {
-		return joinedup.Invalid("A deferred action needs an action name and a due date",
-			joinedup.FieldError{Field: "/deferred", Message: "Each deferred action needs action and due"})
-	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO deferred_actions (id, delivery_id, event_id, service_id, action, summary, due, state, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

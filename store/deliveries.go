@@ -128,6 +128,7 @@ type Task struct {
 	Service    *joinedup.Service
 	Reference  string          // the life event's reference number
 	Registered time.Time       // when the life event was registered
+	Purpose    string          // the purpose the informant consented to
 	EventType  string          // the life event's type
 	Payload    json.RawMessage // the life event's payload
 	Data       json.RawMessage // the notice's own data, for kinds other than the life event's
@@ -144,9 +145,10 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 		var payload, data string
 		var registered int64
 		if err := tx.QueryRowContext(ctx, `
-			SELECT e.reference, e.type, e.registered_at, e.payload, d.data
+			SELECT e.reference, e.type, e.registered_at, e.payload, d.data, c.purpose
 			FROM deliveries d JOIN life_events e ON e.id = d.event_id
-			WHERE d.id = $1`, id).Scan(&t.Reference, &t.EventType, &registered, &payload, &data); err != nil {
+			JOIN consents c ON c.event_id = e.id
+			WHERE d.id = $1`, id).Scan(&t.Reference, &t.EventType, &registered, &payload, &data, &t.Purpose); err != nil {
 			return fmt.Errorf("load life event of delivery: %w", err)
 		}
 		t.Registered = FromMicros(registered)
@@ -172,72 +174,131 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 // in flight is recorded, and a withdrawal notice is queued so the service
 // undoes it.
 func (db *DB) RecordOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome) (bool, error) {
-	changed := false
+	results, err := db.RecordOutcomes(ctx, []OutcomeRecord{{Service: service, Delivery: id, Outcome: o}})
+	if err != nil {
+		return false, err
+	}
+	return results[0].Changed, results[0].Err
+}
+
+// OutcomeRecord is one outcome to record with RecordOutcomes.
+type OutcomeRecord struct {
+	Service  joinedup.ServiceID // when set, the delivery must be this service's
+	Delivery joinedup.DeliveryID
+	Outcome  joinedup.Outcome
+	// Attempt counts the send that returned the outcome as an attempt.
+	Attempt bool
+}
+
+// OutcomeResult says what recording one outcome did. Err holds a
+// *joinedup.Error about that outcome alone, such as ENOTFOUND.
+type OutcomeResult struct {
+	Changed bool
+	Err     error
+}
+
+// RecordOutcomes records several outcomes in one transaction, as
+// RecordOutcome does for one, so that outcomes arriving together share one
+// commit. An error about one outcome is returned in its result and the
+// others are still recorded; an error from the database fails them all.
+func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]OutcomeResult, error) {
+	var results []OutcomeResult
 	err := db.Tx(ctx, func(tx *Tx) error {
-		d, _, err := findDelivery(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if service != "" && d.Service != service {
-			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
-		}
-
-		var state joinedup.DeliveryState
-		switch o.Status {
-		case joinedup.OutcomeAccepted:
-			state = joinedup.StateDelivered
-		case joinedup.OutcomeActed:
-			state = joinedup.StateActed
-		case joinedup.OutcomeFailed:
-			state = joinedup.StateFailed
-		default:
-			return joinedup.Invalid("Unknown outcome status",
-				joinedup.FieldError{Field: "/status", Message: "Status must be accepted, acted or failed"})
-		}
-
-		withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil && state != joinedup.StateDelivered
-		switch {
-		case withdrawnInFlight:
-			state = joinedup.StateWithdrawn
-		case d.State.Final() && d.State != joinedup.StateDeadLettered:
-			return nil
-		case d.State == joinedup.StateDelivered && state == joinedup.StateDelivered:
-			return nil
-		}
-
-		now := tx.Now()
-		if o.ReportedAt.IsZero() {
-			o.ReportedAt = now
-		}
-		outcome, err := json.Marshal(o)
-		if err != nil {
-			return err
-		}
-		confirmed := int64(0)
-		if state != joinedup.StateDelivered {
-			confirmed = Micros(now)
-		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0,
-				updated_at = $3, confirmed_at = $4
-			WHERE id = $5`, state, string(outcome), Micros(now), confirmed, id); err != nil {
-			return fmt.Errorf("update delivery: %w", err)
-		}
-		changed = true
-
-		if withdrawnInFlight && o.Status == joinedup.OutcomeActed {
-			return queueWithdrawalNotice(ctx, tx, d)
-		}
-		if state == joinedup.StateActed && d.Kind != joinedup.EventConsentWithdrawn && d.Kind != joinedup.EventActionDue {
-			for _, req := range o.Deferred {
-				if err := insertAction(ctx, tx, d, req); err != nil {
-					return err
-				}
+		results = make([]OutcomeResult, len(records))
+		for i, r := range records {
+			changed, err := recordOutcome(ctx, tx, r)
+			var e *joinedup.Error
+			if errors.As(err, &e) {
+				results[i].Err = err
+				continue
+			} else if err != nil {
+				return err
 			}
+			results[i].Changed = changed
 		}
 		return nil
 	})
-	return changed, err
+	return results, err
+}
+
+// recordOutcome records one outcome. It returns a *joinedup.Error only
+// before it has written anything, so the caller's transaction can go on.
+func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
+	o := r.Outcome
+	d, _, err := findDelivery(ctx, tx, r.Delivery)
+	if err != nil {
+		return false, err
+	}
+	if r.Service != "" && d.Service != r.Service {
+		return false, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", r.Delivery)
+	}
+
+	var state joinedup.DeliveryState
+	switch o.Status {
+	case joinedup.OutcomeAccepted:
+		state = joinedup.StateDelivered
+	case joinedup.OutcomeActed:
+		state = joinedup.StateActed
+	case joinedup.OutcomeFailed:
+		state = joinedup.StateFailed
+	default:
+		return false, joinedup.Invalid("Unknown outcome status",
+			joinedup.FieldError{Field: "/status", Message: "Status must be accepted, acted or failed"})
+	}
+	for _, req := range o.Deferred {
+		if req.Action == "" || req.Due.IsZero() {
+			return false, joinedup.Invalid("A deferred action needs an action name and a due date",
+				joinedup.FieldError{Field: "/deferred", Message: "Each deferred action needs action and due"})
+		}
+	}
+
+	attempts := 0
+	if r.Attempt {
+		attempts = 1
+	}
+	withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil && state != joinedup.StateDelivered
+	switch {
+	case withdrawnInFlight:
+		state = joinedup.StateWithdrawn
+	case d.State.Final() && d.State != joinedup.StateDeadLettered,
+		d.State == joinedup.StateDelivered && state == joinedup.StateDelivered:
+		if attempts > 0 {
+			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1`, r.Delivery)
+			return false, err
+		}
+		return false, nil
+	}
+
+	now := tx.Now()
+	if o.ReportedAt.IsZero() {
+		o.ReportedAt = now
+	}
+	outcome, err := json.Marshal(o)
+	if err != nil {
+		return false, err
+	}
+	confirmed := int64(0)
+	if state != joinedup.StateDelivered {
+		confirmed = Micros(now)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0,
+			updated_at = $3, confirmed_at = $4, attempts = attempts + $5
+		WHERE id = $6`, state, string(outcome), Micros(now), confirmed, attempts, r.Delivery); err != nil {
+		return false, fmt.Errorf("update delivery: %w", err)
+	}
+
+	if withdrawnInFlight && o.Status == joinedup.OutcomeActed {
+		return true, queueWithdrawalNotice(ctx, tx, d)
+	}
+	if state == joinedup.StateActed && d.Kind != joinedup.EventConsentWithdrawn && d.Kind != joinedup.EventActionDue {
+		for _, req := range o.Deferred {
+			if err := insertAction(ctx, tx, d, req); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
 }
 
 // RecordFailure records a failed attempt at delivery id of the given
@@ -255,17 +316,6 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 				next_attempt_at = $3, updated_at = $4
 			WHERE id = $5 AND generation = $6 AND state IN ('pending', 'retrying')`,
 			state, cause, Micros(next), Micros(tx.Now()), id, generation)
-		return err
-	})
-}
-
-// RecordAttempt counts an attempt at delivery id that the service accepted
-// or answered, before its outcome is recorded.
-func (db *DB) RecordAttempt(ctx context.Context, id joinedup.DeliveryID, generation int) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET attempts = attempts + 1, updated_at = $1
-			WHERE id = $2 AND generation = $3`, Micros(tx.Now()), id, generation)
 		return err
 	})
 }
