@@ -66,10 +66,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		reg.Child.Name.Full(), reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
 	fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %d services.\n",
 		reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
-	var created struct {
-		Event   joinedup.LifeEvent      `json:"event"`
-		Receipt joinedup.ConsentReceipt `json:"receipt"`
-	}
+	var created birthResponse
 	if err := c.do(ctx, http.MethodPost, "/api/v1/births", reg, &created); err != nil {
 		return fmt.Errorf("register birth: %w", err)
 	}
@@ -132,6 +129,12 @@ func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string) error {
 		return fmt.Errorf("not every service reported an outcome: %s", strings.Join(missing, "; "))
 	}
 	return nil
+}
+
+// birthResponse is the body of a 201 answer to POST /api/v1/births.
+type birthResponse struct {
+	Event   joinedup.LifeEvent      `json:"event"`
+	Receipt joinedup.ConsentReceipt `json:"receipt"`
 }
 
 // apiClient calls the hub's JSON API.

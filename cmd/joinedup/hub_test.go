@@ -165,11 +165,6 @@ func mustDate(t testing.TB, s string) joinedup.Date {
 	return d
 }
 
-type birthResponse struct {
-	Event   joinedup.LifeEvent      `json:"event"`
-	Receipt joinedup.ConsentReceipt `json:"receipt"`
-}
-
 // registerBirth posts a registration and returns the response.
 func registerBirth(t testing.TB, h *Hub, body []byte) birthResponse {
 	t.Helper()

@@ -25,6 +25,7 @@ Usage:
   joinedup serve [flags]                run the hub (API and pages)
   joinedup demo --hub URL               register a birth and show what each service did
   joinedup reference-services [flags]   run the reference services as their own process
+  joinedup bench [flags]                measure delivery throughput and latency on this machine
   joinedup linkage link|dedupe|eval     link, deduplicate and evaluate person records
   joinedup audit verify [flags]         verify the audit log against a checkpoint
   joinedup users add [flags]            create a local staff account
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runServe(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "linkage":
 		return runLinkage(ctx, rest, stdout, stderr)
 	case "audit":

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/reference/population"
+)
+
+// runBench measures, in one run on this machine, the raw durable JetStream
+// rate, the raw loopback webhook rate, and joinedup end to end with the four
+// reference services as webhook receivers, first at saturation and then at
+// half the saturating rate.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("joinedup bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	messages := fs.Int("messages", 20000, "messages for the raw JetStream and webhook rates")
+	births := fs.Int("births", 1000, "births registered at saturation")
+	duration := fs.Duration("half-load-for", 20*time.Second, "how long to register births at half the saturating rate")
+	workers := fs.Int("concurrency", 32, "concurrent clients for the raw webhook rate and the saturating load")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "joinedup-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Fprintf(stdout, "machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+
+	jsRate, err := benchJetStream(ctx, dir+"/raw-js", *messages)
+	if err != nil {
+		return fmt.Errorf("raw jetstream: %w", err)
+	}
+	fmt.Fprintf(stdout, "raw JetStream, durable publish and consume: %.0f messages/s\n", jsRate)
+
+	body := sampleEvent()
+	hookRate, err := benchWebhook(ctx, *messages, *workers, body)
+	if err != nil {
+		return fmt.Errorf("raw webhook: %w", err)
+	}
+	fmt.Fprintf(stdout, "raw loopback webhook, %d-byte POST, %d clients: %.0f requests/s\n", len(body), *workers, hookRate)
+	slower := min(jsRate, hookRate)
+
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", dir+"/hub", true
+	hub, err := OpenHub(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	regs, err := demoBirths(ctx, hub)
+	if err != nil {
+		return err
+	}
+
+	sat, err := loadHub(ctx, hub, regs, *births, *workers, 0, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "joinedup at saturation, %d births, %d clients: %.0f births accepted/s, %.0f deliveries confirmed/s (%.2f of the slower raw rate), last confirmation p50 %s p99 %s\n",
+		*births, *workers, sat.acceptRate, sat.confirmRate, sat.confirmRate/slower, sat.p50, sat.p99)
+
+	half := sat.acceptRate / 2
+	load, err := loadHub(ctx, hub, regs, int(half*duration.Seconds()), *workers, half, *duration)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "joinedup at half load, %.0f births/s for %s: %.0f births accepted/s, %.0f deliveries confirmed/s, acceptance to last confirmation p50 %s p99 %s\n",
+		half, *duration, load.acceptRate, load.confirmRate, load.p50, load.p99)
+	fmt.Fprintf(stdout, "peak memory (resident set, whole process): %s\n", peakRSS())
+	return nil
+}
+
+// sampleEvent returns a CloudEvent body of the size a reference service
+// receives.
+func sampleEvent() []byte {
+	reg := population.Births(1, 1, joinedup.Today(time.Now()))[0]
+	data, _ := json.Marshal(reg)
+	ev := map[string]any{
+		"specversion": "1.0", "id": joinedup.NewID("dlv"), "source": "http://127.0.0.1:8080",
+		"type": "uk.gov.joinedup.birth.registered", "subject": joinedup.NewReference(),
+		"time": time.Now().UTC(), "datacontenttype": "application/json", "data": json.RawMessage(data),
+		"joinedupevent": joinedup.NewID("evt"), "joinedupdelivery": joinedup.NewID("dlv"),
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// benchJetStream publishes n delivery-id-sized messages with message ids
+// to an embedded JetStream with the hub's durability and consumes and
+// acknowledges them, and returns messages per second.
+func benchJetStream(ctx context.Context, dir string, n int) (float64, error) {
+	bus, err := natsbus.Open(ctx, natsbus.Config{Dir: dir})
+	if err != nil {
+		return 0, err
+	}
+	defer bus.Close()
+	c, err := bus.Consumer(ctx, "bench", 30*time.Second, 1024)
+	if err != nil {
+		return 0, err
+	}
+	var consumed atomic.Int64
+	done := make(chan struct{})
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		m.Ack()
+		if consumed.Add(1) == int64(n) {
+			close(done)
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer cc.Stop()
+
+	start := time.Now()
+	subject := bus.Subject("bench")
+	for i := 0; i < n; i += 256 {
+		var futures []jetstream.PubAckFuture
+		for j := i; j < min(i+256, n); j++ {
+			id := joinedup.NewID("dlv")
+			f, err := bus.JS.PublishAsync(subject, []byte(id), jetstream.WithMsgID(id+".0"))
+			if err != nil {
+				return 0, err
+			}
+			futures = append(futures, f)
+		}
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return 0, err
+			}
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		return 0, errors.New("messages not consumed within 2 minutes")
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// benchWebhook POSTs body n times with the given concurrency to a bare
+// handler on loopback and returns requests per second.
+func benchWebhook(ctx context.Context, n, concurrency int, body []byte) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"acted","summary":"Recorded"}`))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = concurrency
+	client := &http.Client{Transport: transport}
+	url := "http://" + ln.Addr().String() + "/events"
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				resp, err := client.Post(url, "application/cloudevents+json", bytes.NewReader(body))
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// demoBirths returns registration bodies for the demo families, each
+// consenting to every service that takes births.
+func demoBirths(ctx context.Context, hub *Hub) ([][]byte, error) {
+	services, err := hub.Directory.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, r := range population.Births(1, population.DemoFamilies, joinedup.Today(time.Now())) {
+		for _, s := range services {
+			if s.Takes(joinedup.EventBirthRegistered) {
+				r.Consent.Services = append(r.Consent.Services, s.ID)
+			}
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// loadResult is what one load run measured.
+type loadResult struct {
+	acceptRate, confirmRate float64
+	p50, p99                time.Duration
+}
+
+// loadHub registers n births through the API, closed-loop with the given
+// concurrency when rate is 0 and open-loop at rate births per second
+// otherwise, waits for every delivery to be confirmed and measures.
+func loadHub(ctx context.Context, hub *Hub, regs [][]byte, n, concurrency int, rate float64, _ time.Duration) (loadResult, error) {
+	var res loadResult
+	client := &http.Client{Timeout: 30 * time.Second}
+	var ids sync.Map
+	var next atomic.Int64
+	var failed atomic.Value
+	post := func(i int) {
+		resp, err := client.Post(hub.BaseURL+"/api/v1/births", "application/json", bytes.NewReader(regs[i%len(regs)]))
+		if err != nil {
+			failed.CompareAndSwap(nil, err)
+			return
+		}
+		defer resp.Body.Close()
+		var out birthResponse
+		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+			failed.CompareAndSwap(nil, fmt.Errorf("register birth: status %d", resp.StatusCode))
+			return
+		}
+		ids.Store(out.Event.ID, true)
+	}
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	if rate == 0 {
+		for range concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+					post(int(i))
+				}
+			}()
+		}
+	} else {
+		interval := time.Duration(float64(time.Second) / rate)
+		for i := range n {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+			wg.Add(1)
+			go func() { defer wg.Done(); post(i) }()
+		}
+	}
+	wg.Wait()
+	accepted := time.Since(start)
+	if err, ok := failed.Load().(error); ok {
+		return res, err
+	}
+	res.acceptRate = float64(n) / accepted.Seconds()
+
+	// Wait until every delivery of these births is confirmed.
+	var list []string
+	ids.Range(func(k, _ any) bool { list = append(list, string(k.(joinedup.EventID))); return true })
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var open int
+		q := `SELECT COUNT(*) FROM deliveries WHERE confirmed_at = 0 AND event_id IN ('` + strings.Join(list, "','") + `')`
+		if err := hub.DB.SQL().QueryRowContext(ctx, q).Scan(&open); err != nil {
+			return res, err
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("%d deliveries not confirmed after 5 minutes", open)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	rows, err := hub.DB.SQL().QueryContext(ctx, `
+		SELECT MAX(d.confirmed_at) - e.registered_at, MAX(d.confirmed_at), COUNT(*)
+		FROM deliveries d JOIN life_events e ON e.id = d.event_id
+		WHERE e.id IN ('`+strings.Join(list, "','")+`') GROUP BY e.id, e.registered_at`)
+	if err != nil {
+		return res, err
+	}
+	defer rows.Close()
+	var latencies []time.Duration
+	var last int64
+	deliveries := 0
+	for rows.Next() {
+		var us, confirmed int64
+		var count int
+		if err := rows.Scan(&us, &confirmed, &count); err != nil {
+			return res, err
+		}
+		latencies = append(latencies, time.Duration(us)*time.Microsecond)
+		last = max(last, confirmed)
+		deliveries += count
+	}
+	slices.Sort(latencies)
+	res.p50 = latencies[len(latencies)/2].Round(100 * time.Microsecond)
+	res.p99 = latencies[len(latencies)*99/100].Round(100 * time.Microsecond)
+	res.confirmRate = float64(deliveries) / time.UnixMicro(last).Sub(start).Seconds()
+	return res, rows.Err()
+}
+
+// peakRSS returns the process's peak resident set size from /proc.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
