@@ -11,10 +11,11 @@ import (
 
 // generator makes synthetic people whose names, streets, suburbs and
 // postcodes follow the frequencies of the FEBRL originals in
-// dataset4a.csv when that file is present, or of small built-in lists
-// otherwise. Each person is a fresh combination of values drawn
-// independently, so no generated record copies a row of the source, and
-// dates of birth and identifiers are drawn at random.
+// dataset4a.csv when that file is present. Otherwise names are built from
+// syllables, a few thousand of each kind with a skewed frequency, like the
+// names of a real population. Each person is a fresh combination of
+// values drawn independently, so no generated record copies a row of the
+// source, and dates of birth and identifiers are drawn at random.
 type generator struct {
 	rng                                             *rand.Rand
 	given, family, street, locality, suburb, postal []string // values repeated as often as they occur
@@ -25,15 +26,41 @@ func newGenerator(seed uint64) *generator {
 	if g.loadFEBRL() {
 		return g
 	}
-	g.given = strings.Fields("olivia amelia isla ava mia ivy lily freya grace sophia oliver george noah arthur leo harry oscar jack charlie muhammad jacob thomas william james ella emily poppy evie")
-	g.family = strings.Fields("smith jones taylor brown williams wilson johnson davies patel robinson wright thompson evans walker white roberts green hall wood jackson clarke khan lewis hughes edwards hill moore clark harris scott")
-	g.street = strings.Fields("station church park victoria green manor mill school queens kings high north south west east")
+	first := strings.Fields("al bel cor dan el fen gra hal is jo ka li ma ne ol pe ro sa ta ul vi wen ya zo")
+	last := strings.Fields("a ia on en er ly ie is ra an ah ette ton win da")
+	family := strings.Fields("ash brad cart dal ell fair gil hart ing kel lang mor nor oak pen ram sel thorn up vane wes york")
+	ending := strings.Fields("by field ford ham ley man son ton well wood worth more dale")
+	g.given = skewed(g.rng, combine(first, last), 20_000)
+	g.family = skewed(g.rng, combine(combine(family, first), ending), 40_000)
+	g.street = combine(family, ending)
 	g.locality = strings.Fields("road street lane avenue drive close way place crescent grove")
-	g.suburb = strings.Fields("leeds bradford wakefield halifax huddersfield keighley otley ilkley pudsey morley batley dewsbury")
-	for i := range 400 {
-		g.postal = append(g.postal, fmt.Sprintf("%04d", 2000+i*7))
+	g.suburb = skewed(g.rng, combine(first, ending), 5_000)
+	for i := range 2000 {
+		g.postal = append(g.postal, fmt.Sprintf("%04d", 2000+i*3))
 	}
 	return g
+}
+
+// combine returns every a followed by every b.
+func combine(a, b []string) []string {
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out
+}
+
+// skewed returns n draws from values in which the k-th value is drawn
+// about twice as often as the 2k-th, as with names in a population.
+func skewed(rng *rand.Rand, values []string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		u := rng.Float64()
+		out[i] = values[int(u*u*float64(len(values)))]
+	}
+	return out
 }
 
 // loadFEBRL reads the value frequencies of the FEBRL originals.
