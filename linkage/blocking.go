@@ -13,8 +13,7 @@ const (
 	ruleDate       byte = iota + 1 // year with day and month in either order
 	ruleNames                      // Soundex of both name parts, in either order
 	rulePostcode                   // postcode unit and Soundex of the family name
-	ruleFamilyYear                 // Soundex of the family name and year of birth
-	ruleGivenMonth                 // Soundex of the given name, year and month of birth
+	ruleNameYear                   // Soundex of either name part and year of birth
 	ruleNINO                       // National Insurance number
 	ruleNHS                        // NHS number
 	ruleUPRN                       // UPRN and the initial of the given name
@@ -64,11 +63,15 @@ func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
 		}
 		dst = append(dst, key(u32(rulePostcode, name, 0), []byte(p.postcode.unit)))
 	}
-	if family != 0 && p.dob.present {
-		dst = append(dst, key(u32(ruleFamilyYear, family, uint32(p.dob.year))))
-	}
-	if given != 0 && p.dob.present {
-		dst = append(dst, key(u32(ruleGivenMonth, given, uint32(p.dob.year)<<8|uint32(p.dob.month))))
+	// Both parts share one tag, so a name in the wrong box still meets
+	// itself.
+	if p.dob.present {
+		if family != 0 {
+			dst = append(dst, key(u32(ruleNameYear, family, uint32(p.dob.year))))
+		}
+		if given != 0 && given != family {
+			dst = append(dst, key(u32(ruleNameYear, given, uint32(p.dob.year))))
+		}
 	}
 	if p.nino != "" {
 		dst = append(dst, key([]byte{ruleNINO}, []byte(p.nino)))
