@@ -10,14 +10,14 @@ import (
 // of at least one rule, so that a pair survives a corrupted field as long
 // as one rule does not use it. Each rule's tag starts its key.
 const (
-	ruleDate       byte = iota + 1 // year with day and month in either order
-	ruleNames                      // Soundex of both name parts, in either order
-	rulePostcode                   // postcode unit and Soundex of the family name
-	ruleNameYear                   // Soundex of either name part and year of birth
-	ruleNINO                       // National Insurance number
-	ruleNHS                        // NHS number
-	ruleUPRN                       // UPRN and the initial of the given name
-	ruleEmail                      // email address
+	ruleDate     byte = iota + 1 // year with day and month in either order
+	ruleNames                    // Soundex of both name parts, in either order
+	rulePostcode                 // postcode unit and Soundex of the family name
+	ruleNameYear                 // Soundex of either name part and year of birth
+	ruleNINO                     // National Insurance number
+	ruleNHS                      // NHS number
+	ruleUPRN                     // UPRN and the initial of the given name
+	ruleEmail                    // email address
 )
 
 const maxKeys = 9
