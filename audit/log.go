@@ -36,10 +36,10 @@ type Config struct {
 // MaxEntries is the largest range that Entries returns in one call.
 const MaxEntries = 1000
 
-// Log is the hub's append-only audit log. It is safe for concurrent use,
-// and several Logs, in one process or on several nodes, may share one
-// Storage: each appends under the storage's lock and catches up with the
-// others' entries before it extends the tree.
+// Log is the hub's append-only audit log. It is safe for concurrent use.
+// Several Logs, in one process or on several nodes, may share one Storage.
+// Each appends under the storage's lock and catches up with the others'
+// entries before it extends the tree.
 type Log struct {
 	storage  Storage
 	key      *Key
@@ -52,8 +52,7 @@ type Log struct {
 	tree *tree
 
 	// batchMu guards pending and committing. The first caller to find no
-	// commit under way becomes the committer and stores every request
-	// queued until the queue is empty.
+	// commit under way becomes the committer, as commitPending describes.
 	batchMu    sync.Mutex
 	pending    []*appendRequest
 	committing bool
@@ -76,8 +75,8 @@ func (r *appendRequest) finished() bool {
 	}
 }
 
-// Open returns the log kept in cfg.Storage and loads the hashes of its
-// Merkle tree, checking them against the latest checkpoint.
+// Open loads the hashes of the Merkle tree of the log kept in cfg.Storage,
+// checks them against the latest checkpoint and returns the log.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.Storage == nil || cfg.Key == nil {
 		return nil, errors.New("open audit log: storage and key are required")

@@ -45,16 +45,17 @@ func (l *Log) Verify(ctx context.Context, against *Checkpoint) error {
 }
 
 // Verify checks the log kept in s, as Log.Verify does, without opening a
-// Log. Against is the checkpoint to check the log against, or nil for the
-// latest stored one. A checkpoint that k did not sign is rejected. The
-// returned error is a *VerifyError when the log has been changed.
+// Log. It checks the log against the checkpoint against, or against the
+// latest stored one when against is nil. A checkpoint that k did not sign
+// is rejected. The returned error is a *VerifyError when the log has been
+// changed.
 //
-// A checkpoint older than the latest stored one is checked twice: the
+// A checkpoint older than the latest stored one is checked twice. The
 // recomputed tree must have its root hash at its size, and a consistency
 // proof built from the recomputed tree must link it to the latest.
 //
 // The database alone cannot show that entries were cut from the end when
-// the checkpoints after them were deleted too: only a checkpoint kept
+// the checkpoints after them were deleted too. Only a checkpoint kept
 // outside the database, passed as against, shows that.
 func Verify(ctx context.Context, s Storage, k *Key, against *Checkpoint) error {
 	var latest *Checkpoint
