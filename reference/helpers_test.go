@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,14 +39,68 @@ type harness struct {
 	t        *testing.T
 	set      *reference.Set
 	dir      string
-	now      time.Time
+	clockMu  sync.Mutex
+	clock    time.Time // the services' clock; read it with now
 	services map[joinedup.ServiceID]joinedup.Service
 	next     atomic.Int64
+	hub      *fakeHub
+}
+
+// fakeHub takes outcome callbacks as the hub does: it checks the
+// signature with the named service's secret and keeps the outcome.
+type fakeHub struct {
+	mu       sync.Mutex
+	secrets  map[joinedup.ServiceID]string
+	outcomes map[joinedup.DeliveryID]joinedup.Outcome
+	down     int // how many more callbacks to reject with 503
+	calls    int
+}
+
+func (f *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.down > 0 {
+		f.down--
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	secret, ok := f.secrets[joinedup.ServiceID(r.Header.Get(connector.HeaderService))]
+	if !ok {
+		http.Error(w, "unknown service", http.StatusUnauthorized)
+		return
+	}
+	signer, _ := webhook.NewSigner(secret)
+	if err := signer.Verify(r.Header, body, time.Now()); err != nil {
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	var o joinedup.Outcome
+	if err := json.Unmarshal(body, &o); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.outcomes[joinedup.DeliveryID(r.PathValue("id"))] = o
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// callback waits up to 10 seconds for the outcome of delivery id.
+func (f *fakeHub) callback(id joinedup.DeliveryID) (joinedup.Outcome, bool) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		f.mu.Lock()
+		o, ok := f.outcomes[id]
+		f.mu.Unlock()
+		if ok {
+			return o, true
+		}
+	}
+	return joinedup.Outcome{}, false
 }
 
 func newHarness(t *testing.T, cfg reference.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), now: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, dir: t.TempDir(), clock: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)}
 	if cfg.DataDir == "" {
 		cfg.DataDir = h.dir
 	}
@@ -55,9 +111,14 @@ func newHarness(t *testing.T, cfg reference.Config) *harness {
 	if cfg.Families == 0 {
 		cfg.Families = testFamilies
 	}
-	cfg.HubURL = "http://127.0.0.1:8080"
+	h.hub = &fakeHub{secrets: map[joinedup.ServiceID]string{}, outcomes: map[joinedup.DeliveryID]joinedup.Outcome{}}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/deliveries/{id}/outcome", h.hub)
+	hubServer := httptest.NewServer(mux)
+	t.Cleanup(hubServer.Close)
+	cfg.HubURL = hubServer.URL
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.Now = func() time.Time { return h.now }
+	cfg.Now = h.now
 
 	set, err := reference.New(cfg)
 	if err != nil {
@@ -70,10 +131,27 @@ func newHarness(t *testing.T, cfg reference.Config) *harness {
 	})
 	h.set = set
 	h.services = map[joinedup.ServiceID]joinedup.Service{}
+	h.hub.mu.Lock()
 	for _, s := range set.Services("http://127.0.0.1:8090") {
 		h.services[s.ID] = s
+		h.hub.secrets[s.ID] = s.Secret
 	}
+	h.hub.mu.Unlock()
 	return h
+}
+
+// now returns the time on the services' clock.
+func (h *harness) now() time.Time {
+	h.clockMu.Lock()
+	defer h.clockMu.Unlock()
+	return h.clock
+}
+
+// advance moves the services' clock on by d.
+func (h *harness) advance(d time.Duration) {
+	h.clockMu.Lock()
+	defer h.clockMu.Unlock()
+	h.clock = h.clock.Add(d)
 }
 
 // delivery is one event as the hub sends it to one service.
@@ -107,7 +185,7 @@ func (h *harness) request(d delivery, webhookID, secret string) *http.Request {
 		Source:          "http://127.0.0.1:8080",
 		Type:            d.eventType,
 		Subject:         "BR-2026-000001",
-		Time:            h.now,
+		Time:            h.now(),
 		DataContentType: "application/json",
 		Data:            data,
 		Event:           "evt_1",
@@ -116,6 +194,7 @@ func (h *harness) request(d delivery, webhookID, secret string) *http.Request {
 	if err != nil {
 		h.t.Fatalf("encode event: %v", err)
 	}
+
 	signer, err := webhook.NewSigner(secret)
 	if err != nil {
 		h.t.Fatalf("NewSigner: %v", err)
@@ -123,7 +202,7 @@ func (h *harness) request(d delivery, webhookID, secret string) *http.Request {
 	u, _ := strings.CutPrefix(s.Endpoint.URL, "http://127.0.0.1:8090")
 	req := httptest.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	req.Header.Set("Content-Type", connector.ContentType)
-	signer.SetHeaders(req.Header, webhookID, h.now, body)
+	signer.SetHeaders(req.Header, webhookID, h.now(), body)
 	return req
 }
 
@@ -146,12 +225,32 @@ func (h *harness) serve(req *http.Request) (int, joinedup.Outcome) {
 	return w.Code, o
 }
 
+// final sends d and returns the service's final outcome: the one in the
+// response, or for a response of 202 and "accepted" the one the service
+// then reports by callback.
+func (h *harness) final(d delivery, webhookID string) joinedup.Outcome {
+	h.t.Helper()
+	code, o := h.send(d, webhookID)
+	switch {
+	case code == http.StatusOK && o.Status != joinedup.OutcomeAccepted:
+		return o
+	case code == http.StatusAccepted && o.Status == joinedup.OutcomeAccepted:
+		reported, ok := h.hub.callback(d.id)
+		if !ok {
+			h.t.Fatalf("%s %s: accepted, but no outcome reported by callback within 10s", d.service, d.eventType)
+		}
+		return reported
+	}
+	h.t.Fatalf("%s %s: status %d with outcome %+v, want 200 with an outcome or 202 with accepted", d.service, d.eventType, code, o)
+	return o
+}
+
 // act sends d once and fails the test unless the service acted.
 func (h *harness) act(d delivery) joinedup.Outcome {
 	h.t.Helper()
-	code, o := h.send(d, "msg_"+string(d.id)+"_"+d.eventType)
-	if code != http.StatusOK || o.Status != joinedup.OutcomeActed {
-		h.t.Fatalf("%s %s: status %d, outcome %+v, want 200 and acted", d.service, d.eventType, code, o)
+	o := h.final(d, "msg_"+string(d.id)+"_"+d.eventType)
+	if o.Status != joinedup.OutcomeActed {
+		h.t.Fatalf("%s %s: outcome %+v, want acted", d.service, d.eventType, o)
 	}
 	return o
 }

@@ -13,7 +13,10 @@ import (
 )
 
 // housingBenefit is a council's Housing Benefit and Council Tax Reduction.
-// The award is a means test: the household's applicable amount is an
+// It responds to a birth with "accepted" and reports the recalculated award by
+// signed callback, as a council whose recalculations run in batches would,
+// so the story exercises that half of the protocol. The award is a means
+// test: the household's applicable amount is an
 // allowance for its adults plus one for each child, and each award is cut
 // by a taper on weekly income above that amount.
 //
@@ -167,7 +170,7 @@ func (h housingBenefit) birth(ctx context.Context, tx *sql.Tx, e *connector.Even
 		return joinedup.Outcome{}, fmt.Errorf("record award change: %w", err)
 	}
 
-	return joinedup.Outcome{
+	recalculated := joinedup.Outcome{
 		Status: joinedup.OutcomeActed,
 		Summary: fmt.Sprintf("Housing Benefit and Council Tax Reduction recalculated for a household of %d: %s and %s a week.",
 			hh.adults+hh.children, pounds(hb), pounds(ctr)),
@@ -180,6 +183,14 @@ func (h housingBenefit) birth(ctx context.Context, tx *sql.Tx, e *connector.Even
 			"councilTaxReductionBefore": pounds(ctrBefore),
 			"councilTaxReduction":       pounds(ctr),
 		}),
+	}
+	if err := h.s.queueCallback(ctx, tx, e.Delivery, recalculated); err != nil {
+		return joinedup.Outcome{}, err
+	}
+	return joinedup.Outcome{
+		Status:    joinedup.OutcomeAccepted,
+		Summary:   "Received: the council will recalculate the household’s Housing Benefit and Council Tax Reduction.",
+		Reference: change,
 	}, nil
 }
 

@@ -25,9 +25,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/connector"
 	"github.com/joinedup/joinedup/reference/population"
 )
 
@@ -35,7 +37,8 @@ import (
 type Config struct {
 	// DataDir holds one SQLite file per service. It is created if needed.
 	DataDir string
-	// HubURL is the hub's base URL, such as "http://127.0.0.1:8080".
+	// HubURL is the hub's base URL, such as "http://127.0.0.1:8080", to
+	// which services send outcomes by callback.
 	HubURL string
 	// Seed and Families select the synthetic population the services load
 	// on first start. Families 0 means population.DefaultFamilies.
@@ -56,6 +59,8 @@ type Config struct {
 type Set struct {
 	services []*service
 	mux      *http.ServeMux
+	stop     context.CancelFunc // stops the callback workers
+	workers  sync.WaitGroup
 }
 
 // definition describes one reference service.
@@ -126,6 +131,9 @@ func New(cfg Config) (*Set, error) {
 	if cfg.Logger == nil {
 		return nil, errors.New("reference: no logger given")
 	}
+	if cfg.HubURL == "" {
+		return nil, errors.New("reference: no hub URL given")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -142,7 +150,8 @@ func New(cfg Config) (*Set, error) {
 		pop = population.Generate(cfg.Seed, families)
 	}
 
-	set := &Set{mux: http.NewServeMux()}
+	workerCtx, stop := context.WithCancel(context.Background())
+	set := &Set{mux: http.NewServeMux(), stop: stop}
 	for i, def := range definitions {
 		residents := ""
 		if len(cfg.Residents) > 0 {
@@ -155,6 +164,7 @@ func New(cfg Config) (*Set, error) {
 		}
 		set.services = append(set.services, s)
 		set.mux.Handle("/reference/"+string(def.info.ID)+"/events", s.receiver)
+		set.workers.Go(func() { s.reportCallbacks(workerCtx) })
 	}
 	return set, nil
 }
@@ -182,6 +192,11 @@ func openService(ctx context.Context, cfg Config, def definition, pop *populatio
 		return "residents " + filepath.Base(residents), s.rules.seedResidents(ctx, tx, s, people)
 	}
 	if err := s.start(ctx, seed); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.client, err = connector.NewClient(cfg.HubURL, def.info.ID, s.secret, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -225,8 +240,10 @@ func (set *Set) Services(baseURL string) []joinedup.Service {
 	return out
 }
 
-// Close closes the services' databases.
+// Close stops the callback workers and closes the services' databases.
 func (set *Set) Close() error {
+	set.stop()
+	set.workers.Wait()
 	var errs []error
 	for _, s := range set.services {
 		if err := s.db.Close(); err != nil {

@@ -77,9 +77,9 @@ func TestRecognisesAllDemoFamilies(t *testing.T) {
 	h := newHarness(t, reference.Config{})
 	for i, r := range population.Births(testSeed, population.DemoFamilies, today) {
 		for _, id := range allServices {
-			code, o := h.send(h.birth(id, r), "msg_demo_"+string(id)+"_"+string(rune('a'+i)))
-			if code != http.StatusOK || o.Status != joinedup.OutcomeActed {
-				t.Errorf("family %d, %s: status %d, outcome %q, want acted", i, id, code, o.Summary)
+			o := h.final(h.birth(id, r), "msg_demo_"+string(id)+"_"+string(rune('a'+i)))
+			if o.Status != joinedup.OutcomeActed {
+				t.Errorf("family %d, %s: outcome %q, want acted", i, id, o.Summary)
 			}
 		}
 	}
@@ -149,9 +149,9 @@ func TestRejectsForgedStaleAndReplayed(t *testing.T) {
 
 	forged := h.request(d, "msg_1", webhook.NewSecret())
 	wrongService := h.request(d, "msg_1", h.services["gp-practice"].Secret)
-	h.now = h.now.Add(-6 * time.Minute)
+	h.advance(-6 * time.Minute)
 	stale := h.request(d, "msg_1", secret)
-	h.now = h.now.Add(6 * time.Minute)
+	h.advance(6 * time.Minute)
 	genuine := h.request(d, "msg_1", secret)
 	replay := h.request(d, "msg_1", secret)
 
@@ -167,7 +167,7 @@ func TestRejectsForgedStaleAndReplayed(t *testing.T) {
 	if code, _ := h.serve(genuine); code != http.StatusOK {
 		t.Fatalf("genuine: status %d, want 200", code)
 	}
-	h.now = h.now.Add(time.Minute)
+	h.advance(time.Minute)
 	if code, _ := h.serve(replay); code != http.StatusUnauthorized {
 		t.Errorf("replay: status %d, want 401", code)
 	}
@@ -189,11 +189,11 @@ func TestSameDeliveryTwiceActsOnce(t *testing.T) {
 		children := h.count(id, records)
 
 		_, first := h.send(d, "msg_twice_"+string(id))
-		h.now = h.now.Add(90 * time.Second)
+		h.advance(90 * time.Second)
 		code, second := h.send(d, "msg_twice_"+string(id))
 
-		if code != http.StatusOK {
-			t.Errorf("%s redelivery: status %d, want 200", id, code)
+		if code != http.StatusOK && code != http.StatusAccepted {
+			t.Errorf("%s redelivery: status %d, want 200 or 202", id, code)
 		}
 		if first.Summary != second.Summary || first.Reference != second.Reference {
 			t.Errorf("%s redelivery outcome = %+v, want the first %+v", id, second, first)

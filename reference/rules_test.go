@@ -66,3 +66,31 @@ func TestPounds(t *testing.T) {
 		}
 	}
 }
+
+func TestHouseholdAward(t *testing.T) {
+	tests := []struct {
+		name    string
+		h       household
+		hb, ctr int64
+	}{
+		{"income below the applicable amount gets full help",
+			household{adults: 2, children: 1, income: 20_000, rent: 15_000, councilTax: 3_000}, 15_000, 3_000},
+		{"excess income is tapered at 65% and 20%",
+			household{adults: 1, income: 19_000, rent: 15_000, councilTax: 3_000}, 15_000 - 6_500, 3_000 - 2_000},
+		{"a new child raises the applicable amount",
+			household{adults: 1, children: 1, income: 19_000, rent: 15_000, councilTax: 3_000}, 15_000 - 975, 3_000 - 300},
+		{"awards never go below nothing",
+			household{adults: 2, income: 200_000, rent: 15_000, councilTax: 3_000}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hb, ctr := tt.h.award()
+			if hb != tt.hb {
+				t.Errorf("Housing Benefit = %d, want %d", hb, tt.hb)
+			}
+			if ctr != tt.ctr {
+				t.Errorf("Council Tax Reduction = %d, want %d", ctr, tt.ctr)
+			}
+		})
+	}
+}

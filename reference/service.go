@@ -49,6 +49,7 @@ type service struct {
 	index    *linkage.Index
 	secret   string
 	receiver *connector.Receiver
+	client   *connector.Client // reports outcomes to the hub by callback
 	logger   *slog.Logger
 	now      func() time.Time
 }
@@ -113,7 +114,8 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 // database is new, reads or creates its secret, indexes its people and
 // starts its connector.
 func (s *service) start(ctx context.Context, seed func(ctx context.Context, tx *sql.Tx) (string, error)) error {
-	for _, stmt := range append(commonSchema, s.rules.schema()...) {
+	schema := append(append(commonSchema[:len(commonSchema):len(commonSchema)], callbackSchema...), s.rules.schema()...)
+	for _, stmt := range schema {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("create tables: %w", err)
 		}
@@ -228,6 +230,9 @@ func (s *service) handle(ctx context.Context, tx *sql.Tx, e *connector.Event) (j
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reviews SET state = 'withdrawn' WHERE delivery_id = $1`, w.DeliveryID); err != nil {
 			return joinedup.Outcome{}, fmt.Errorf("close reviews: %w", err)
+		}
+		if err := cancelCallback(ctx, tx, w.DeliveryID); err != nil {
+			return joinedup.Outcome{}, err
 		}
 		return s.rules.withdraw(ctx, tx, w)
 

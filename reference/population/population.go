@@ -221,7 +221,12 @@ func family(seed uint64, i int) Family {
 		})
 	}
 
-	f.WeeklyIncome = int64(rng.IntN(70_000))
+	// Incomes are those of families who may claim means-tested help. The
+	// story's family has a low income, so a new child changes its award.
+	f.WeeklyIncome = 5_000 + int64(rng.IntN(40_000))
+	if i == 0 {
+		f.WeeklyIncome = 18_000
+	}
 	f.WeeklyRent = 9_000 + int64(rng.IntN(13_000))
 	f.WeeklyCouncilTax = 2_500 + int64(rng.IntN(2_000))
 	return f
