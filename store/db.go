@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -46,6 +47,11 @@ type DB struct {
 
 	// Now returns the current time. Tests replace it to control the clock.
 	Now func() time.Time
+
+	intakeOnce sync.Once
+	intake     chan intakeRequest
+	closed     chan struct{}
+	closeOnce  sync.Once
 }
 
 // New returns a DB over an open database. Writes go through db and
@@ -54,7 +60,7 @@ type DB struct {
 // driver's errors to *joinedup.Error values; it is called on every error a
 // transaction returns that is not already one.
 func New(db, read *sql.DB, dialect Dialect, translate func(error) error) *DB {
-	return &DB{db: db, read: read, dialect: dialect, translate: translate, Now: time.Now}
+	return &DB{db: db, read: read, dialect: dialect, translate: translate, Now: time.Now, closed: make(chan struct{})}
 }
 
 // Dialect returns the backend's dialect.
@@ -65,6 +71,7 @@ func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closed) })
 	err := db.db.Close()
 	if db.read != db.db {
 		err = errors.Join(err, db.read.Close())

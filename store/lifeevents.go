@@ -14,30 +14,101 @@ import (
 // CreateLifeEvent stores a new life event with its consent and its
 // deliveries in one transaction, and queues one outbox message per
 // delivery. The caller fills the ids; RegisteredAt and the deliveries'
-// times are set here.
+// times are set here. It returns once the transaction has committed.
+//
+// Life events registered at the same moment share one transaction (a group
+// commit), because each commit costs a disk sync. If the shared
+// transaction fails, each event is tried again on its own, so one bad
+// event never fails another.
 func (db *DB) CreateLifeEvent(ctx context.Context, ev *joinedup.LifeEvent) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		now := tx.Now()
-		ev.RegisteredAt = now
-		ev.Consent.RecordedAt = now
+	db.intakeOnce.Do(db.startIntake)
+	req := intakeRequest{event: ev, done: make(chan error, 1)}
+	select {
+	case db.intake <- req:
+	case <-db.closed:
+		return joinedup.Errorf(joinedup.EUNAVAILABLE, "The store is closed.")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done
+}
 
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO life_events (id, reference, type, registered_at, registered_by, payload)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			ev.ID, ev.Reference, ev.Type, Micros(now), ev.RegisteredBy, string(ev.Payload)); err != nil {
-			return fmt.Errorf("insert life event: %w", err)
+// maxIntakeBatch bounds how many life events share one transaction.
+const maxIntakeBatch = 64
+
+type intakeRequest struct {
+	event *joinedup.LifeEvent
+	done  chan error
+}
+
+func (db *DB) startIntake() {
+	db.intake = make(chan intakeRequest)
+	go db.intakeLoop()
+}
+
+// intakeLoop commits queued life events until the store closes: it takes
+// every request waiting, up to maxIntakeBatch, and commits them together.
+func (db *DB) intakeLoop() {
+	ctx := context.Background()
+	for {
+		var batch []intakeRequest
+		select {
+		case req := <-db.intake:
+			batch = append(batch, req)
+		case <-db.closed:
+			return
 		}
-		if err := insertConsent(ctx, tx, ev.ID, &ev.Consent); err != nil {
-			return err
-		}
-		for _, d := range ev.Deliveries {
-			d.EventID = ev.ID
-			if err := insertDelivery(ctx, tx, d, nil); err != nil {
-				return err
+	fill:
+		for len(batch) < maxIntakeBatch {
+			select {
+			case req := <-db.intake:
+				batch = append(batch, req)
+			default:
+				break fill
 			}
 		}
-		return nil
-	})
+
+		err := db.Tx(ctx, func(tx *Tx) error {
+			for _, req := range batch {
+				if err := insertLifeEvent(ctx, tx, req.event); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil || len(batch) == 1 {
+			for _, req := range batch {
+				req.done <- err
+			}
+			continue
+		}
+		for _, req := range batch {
+			req.done <- db.Tx(ctx, func(tx *Tx) error { return insertLifeEvent(ctx, tx, req.event) })
+		}
+	}
+}
+
+func insertLifeEvent(ctx context.Context, tx *Tx, ev *joinedup.LifeEvent) error {
+	now := tx.Now()
+	ev.RegisteredAt = now
+	ev.Consent.RecordedAt = now
+
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO life_events (id, reference, type, registered_at, registered_by, payload)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		ev.ID, ev.Reference, ev.Type, Micros(now), ev.RegisteredBy, string(ev.Payload)); err != nil {
+		return fmt.Errorf("insert life event: %w", err)
+	}
+	if err := insertConsent(ctx, tx, ev.ID, &ev.Consent); err != nil {
+		return err
+	}
+	for _, d := range ev.Deliveries {
+		d.EventID = ev.ID
+		if err := insertDelivery(ctx, tx, d, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func insertConsent(ctx context.Context, tx *Tx, event joinedup.EventID, c *joinedup.Consent) error {
