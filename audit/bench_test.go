@@ -89,6 +89,7 @@ func openBenchLog(b *testing.B) (*store.DB, *audit.Log) {
 			benchLog.err = err
 			return
 		}
+		benchLog.db = db
 		l, err := audit.Open(ctx, audit.Config{Storage: db, Key: newKey(b)})
 		if err != nil {
 			benchLog.err = err
@@ -106,7 +107,7 @@ func openBenchLog(b *testing.B) (*store.DB, *audit.Log) {
 				entries = entries[:0]
 			}
 		}
-		benchLog.db, benchLog.log = db, l
+		benchLog.log = l
 	})
 	if benchLog.err != nil {
 		b.Fatalf("build a log of %d entries: %v", *benchEntries, benchLog.err)
