@@ -36,7 +36,7 @@ var today = joinedup.Date{Year: 2026, Month: time.December, Day: 4}
 // harness is a reference Set with the clock the tests control and the
 // means to sign and send events to it as the hub does.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	set      *reference.Set
 	dir      string
 	clockMu  sync.Mutex
@@ -98,7 +98,7 @@ func (f *fakeHub) callback(id joinedup.DeliveryID) (joinedup.Outcome, bool) {
 	return joinedup.Outcome{}, false
 }
 
-func newHarness(t *testing.T, cfg reference.Config) *harness {
+func newHarness(t testing.TB, cfg reference.Config) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), clock: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)}
 	if cfg.DataDir == "" {
@@ -288,7 +288,7 @@ func (h *harness) count(service joinedup.ServiceID, query string, args ...any) i
 
 // reduce keeps only the declared fields of a birth registration, as the
 // hub does: dotted paths, applied to each element of an array.
-func reduce(t *testing.T, data []byte, fields []string) json.RawMessage {
+func reduce(t testing.TB, data []byte, fields []string) json.RawMessage {
 	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal(data, &doc); err != nil {

@@ -6,7 +6,8 @@
 // SQLite file, loaded on first start from a synthetic population (package
 // population) or from Febrl data sets. It recognises the parents of a
 // registered birth with package linkage, acts by its own rules, and
-// returns an outcome with a one-sentence summary. A parent it cannot
+// reports an outcome with a one-sentence summary: in its response, or for
+// Housing Benefit by signed callback. A parent it cannot
 // recognise with confidence is recorded for manual review and the outcome
 // is "failed": a service never acts on a guess.
 //
