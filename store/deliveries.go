@@ -14,12 +14,15 @@ import (
 const deliveryColumns = `id, event_id, service_id, kind, state, attempts, last_error,
 	next_attempt_at, outcome, created_at, updated_at`
 
-func scanDelivery(row interface{ Scan(...any) error }) (*joinedup.Delivery, error) {
+// scanDelivery scans the deliveryColumns of row, followed by any extra
+// columns into extra.
+func scanDelivery(row interface{ Scan(...any) error }, extra ...any) (*joinedup.Delivery, error) {
 	var d joinedup.Delivery
 	var next, created, updated int64
 	var outcome string
-	if err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
-		&next, &outcome, &created, &updated); err != nil {
+	dest := []any{&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
+		&next, &outcome, &created, &updated}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	d.NextAttempt, d.CreatedAt, d.UpdatedAt = FromMicros(next), FromMicros(created), FromMicros(updated)
@@ -51,17 +54,14 @@ func queryDeliveries(ctx context.Context, tx *Tx, where string, args ...any) ([]
 
 func findDelivery(ctx context.Context, tx *Tx, id joinedup.DeliveryID) (*joinedup.Delivery, int, error) {
 	var gen int
-	err := tx.QueryRowContext(ctx, `SELECT generation FROM deliveries WHERE id = $1`, id).Scan(&gen)
+	row := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, generation FROM deliveries WHERE id = $1`, id)
+	d, err := scanDelivery(row, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
 	} else if err != nil {
 		return nil, 0, err
 	}
-	ds, err := queryDeliveries(ctx, tx, `WHERE id = $1`, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	return ds[0], gen, nil
+	return d, gen, nil
 }
 
 // FindDelivery returns one delivery, or ENOTFOUND.
@@ -134,30 +134,60 @@ type Task struct {
 	Data       json.RawMessage // the notice's own data, for kinds other than the life event's
 }
 
-// LoadTask returns the task for delivery id, or ENOTFOUND.
+// LoadTask returns the task for delivery id, or ENOTFOUND. It reads the
+// delivery, its life event, its consent and its service in one query,
+// because every delivery attempt starts here.
 func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, error) {
 	var t Task
 	err := db.View(ctx, func(tx *Tx) error {
-		var err error
-		if t.Delivery, t.Generation, err = findDelivery(ctx, tx, id); err != nil {
-			return err
+		row := tx.QueryRowContext(ctx, `
+			SELECT d.id, d.event_id, d.service_id, d.kind, d.state, d.attempts, d.last_error,
+				d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
+				d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
+				s.id, s.organisation, s.name, s.event_types, s.fields, s.purpose,
+				s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at
+			FROM deliveries d
+			JOIN life_events e ON e.id = d.event_id
+			JOIN consents c ON c.event_id = d.event_id
+			JOIN services s ON s.id = d.service_id
+			WHERE d.id = $1`, id)
+
+		var d joinedup.Delivery
+		var s joinedup.Service
+		var next, created, updated, registered, serviceCreated int64
+		var outcome, data, payload, types, fields string
+		err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
+			&next, &outcome, &created, &updated,
+			&t.Generation, &data, &t.Reference, &t.EventType, &registered, &payload, &t.Purpose,
+			&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
+			&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
+		} else if err != nil {
+			return fmt.Errorf("load delivery task: %w", err)
 		}
-		var payload, data string
-		var registered int64
-		if err := tx.QueryRowContext(ctx, `
-			SELECT e.reference, e.type, e.registered_at, e.payload, d.data, c.purpose
-			FROM deliveries d JOIN life_events e ON e.id = d.event_id
-			JOIN consents c ON c.event_id = e.id
-			WHERE d.id = $1`, id).Scan(&t.Reference, &t.EventType, &registered, &payload, &data, &t.Purpose); err != nil {
-			return fmt.Errorf("load life event of delivery: %w", err)
+
+		d.NextAttempt, d.CreatedAt, d.UpdatedAt = FromMicros(next), FromMicros(created), FromMicros(updated)
+		if outcome != "" {
+			d.Outcome = new(joinedup.Outcome)
+			if err := json.Unmarshal([]byte(outcome), d.Outcome); err != nil {
+				return fmt.Errorf("decode outcome of delivery %s: %w", d.ID, err)
+			}
 		}
+		if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
+			return fmt.Errorf("decode event types of service %s: %w", s.ID, err)
+		}
+		if err := json.Unmarshal([]byte(fields), &s.Fields); err != nil {
+			return fmt.Errorf("decode fields of service %s: %w", s.ID, err)
+		}
+		s.CreatedAt = FromMicros(serviceCreated)
+		t.Delivery, t.Service = &d, &s
 		t.Registered = FromMicros(registered)
 		t.Payload = json.RawMessage(payload)
 		if data != "" {
 			t.Data = json.RawMessage(data)
 		}
-		t.Service, err = findService(ctx, tx, t.Delivery.Service)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
