@@ -136,10 +136,16 @@ func prepareAll(records []Record) []prepared {
 // with it. When deduplicating, only records before j are candidates, so
 // each pair is seen once.
 func (s *session) candidates(ctx context.Context, progress Progress, fn func(j int32, cands []int32)) error {
+	return s.candidatesByRule(ctx, 0, progress, fn)
+}
+
+// candidatesByRule is candidates with the keys of one blocking rule, or of
+// all rules when rule is 0.
+func (s *session) candidatesByRule(ctx context.Context, rule byte, progress Progress, fn func(j int32, cands []int32)) error {
 	blocks := newBlockIndex()
 	var keys []uint64
 	add := func(i int32) {
-		keys = blockingKeys(&s.left[i], s.seed, keys[:0])
+		keys = blockingKeys(&s.left[i], s.seed, rule, keys[:0])
 		for _, k := range keys {
 			blocks.add(k, i)
 		}
@@ -165,7 +171,7 @@ func (s *session) candidates(ctx context.Context, progress Progress, fn func(j i
 				progress(j, len(queries))
 			}
 		}
-		keys = blockingKeys(&queries[j], s.seed, keys[:0])
+		keys = blockingKeys(&queries[j], s.seed, rule, keys[:0])
 		cands = cands[:0]
 		for _, k := range keys {
 			cands = blocks.appendBlock(cands, k)

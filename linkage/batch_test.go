@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -48,7 +49,7 @@ func TestBlockingSurvivesOneCorruptedField(t *testing.T) {
 			missed := 0
 			for i := 0; i < len(people); i += 10 {
 				q := prepare(corrupt(people[i]))
-				keys := blockingKeys(&q, ix.seed, nil)
+				keys := blockingKeys(&q, ix.seed, 0, nil)
 				var cands []int32
 				for _, k := range keys {
 					cands = ix.blocks.appendBlock(cands, k)
@@ -139,5 +140,38 @@ func TestEstimateWithoutTruth(t *testing.T) {
 
 	if _, err := Estimate(context.Background(), nil, records[:10], nil, EstimateOptions{}); err == nil {
 		t.Error("Estimate(10 records) = nil error, want ErrTooFewRecords")
+	}
+}
+
+// TestEstimateNamesakes checks estimation on a population with only
+// thirty given and thirty family names, where most pairs that share a name
+// are namesakes rather than matches.
+func TestEstimateNamesakes(t *testing.T) {
+	g := newGenerator(9)
+	g.given = strings.Fields("olivia amelia isla ava mia ivy lily freya grace sophia oliver george noah arthur leo harry oscar jack charlie muhammad jacob thomas william james ella emily poppy evie rosie")
+	g.family = strings.Fields("smith jones taylor brown williams wilson johnson davies patel robinson wright thompson evans walker white roberts green hall wood jackson clarke khan lewis hughes edwards hill moore clark harris scott")
+	g.suburb = strings.Fields("leeds bradford wakefield halifax huddersfield keighley otley ilkley pudsey morley batley dewsbury")
+	g.postal = nil
+	for i := range 400 {
+		g.postal = append(g.postal, fmt.Sprintf("%04d", 2000+i*7))
+	}
+	var records []Record
+	duplicates := 0
+	for i := range 3000 {
+		p := g.person(fmt.Sprint("p", i))
+		records = append(records, p)
+		if i%3 == 0 {
+			records = append(records, g.corrupt(p, fmt.Sprint("d", i)))
+			duplicates++
+		}
+	}
+	m, err := Estimate(context.Background(), nil, records, nil, EstimateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(records)
+	truePrior := float64(duplicates) / float64(n*(n-1)/2)
+	if m.Prior < truePrior/2 || m.Prior > truePrior*2 {
+		t.Errorf("prior = %.3g, want within a factor of 2 of the true %.3g", m.Prior, truePrior)
 	}
 }

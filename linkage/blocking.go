@@ -28,8 +28,10 @@ const maxKeys = 9
 // still find its candidates.
 const maxBlock = 5000
 
-// blockingKeys appends the keys of p under every rule that applies to dst.
-func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
+// blockingKeys appends to dst the keys of p under every rule that applies,
+// or under the rule only when it is not 0.
+func blockingKeys(p *prepared, seed maphash.Seed, only byte, dst []uint64) []uint64 {
+	use := func(rule byte) bool { return only == 0 || only == rule }
 	var h maphash.Hash
 	h.SetSeed(seed)
 	key := func(parts ...[]byte) uint64 {
@@ -49,14 +51,14 @@ func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
 	}
 
 	given, family := p.given.soundex, p.family.soundex
-	if p.dob.present {
+	if use(ruleDate) && p.dob.present {
 		lo, hi := uint32(min(p.dob.month, p.dob.day)), uint32(max(p.dob.month, p.dob.day))
 		dst = append(dst, key(u32(ruleDate, uint32(p.dob.year), lo<<8|hi)))
 	}
-	if given != 0 || family != 0 {
+	if use(ruleNames) && (given != 0 || family != 0) {
 		dst = append(dst, key(u32(ruleNames, min(given, family), max(given, family))))
 	}
-	if p.postcode.unit != "" && (family != 0 || given != 0) {
+	if use(rulePostcode) && p.postcode.unit != "" && (family != 0 || given != 0) {
 		name := family
 		if name == 0 {
 			name = given
@@ -65,7 +67,7 @@ func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
 	}
 	// Both parts share one tag, so a name in the wrong box still meets
 	// itself.
-	if p.dob.present {
+	if use(ruleNameYear) && p.dob.present {
 		if family != 0 {
 			dst = append(dst, key(u32(ruleNameYear, family, uint32(p.dob.year))))
 		}
@@ -73,16 +75,16 @@ func blockingKeys(p *prepared, seed maphash.Seed, dst []uint64) []uint64 {
 			dst = append(dst, key(u32(ruleNameYear, given, uint32(p.dob.year))))
 		}
 	}
-	if p.nino != "" {
+	if use(ruleNINO) && p.nino != "" {
 		dst = append(dst, key([]byte{ruleNINO}, []byte(p.nino)))
 	}
-	if p.nhs != "" {
+	if use(ruleNHS) && p.nhs != "" {
 		dst = append(dst, key([]byte{ruleNHS}, []byte(p.nhs)))
 	}
-	if p.uprn != "" {
+	if use(ruleUPRN) && p.uprn != "" {
 		dst = append(dst, key([]byte{ruleUPRN, p.given.initial}, []byte(p.uprn)))
 	}
-	if p.email != "" {
+	if use(ruleEmail) && p.email != "" {
 		dst = append(dst, key([]byte{ruleEmail}, []byte(p.email)))
 	}
 	return dst

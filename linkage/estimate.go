@@ -19,11 +19,11 @@ const minEstimatePairs = 10_000
 
 // EstimateOptions tunes Estimate. The zero value is ready to use.
 type EstimateOptions struct {
-	// Samples is the number of random pairs from which u is estimated;
-	// zero means 200,000.
+	// Samples is the number of random pairs from which u is estimated.
+	// Zero means 200,000.
 	Samples int
-	// Iterations bounds the rounds of expectation maximisation; zero
-	// means 100.
+	// Iterations bounds the iterations of each expectation maximisation.
+	// Zero means 100.
 	Iterations int
 	Progress   Progress
 }
@@ -33,11 +33,11 @@ type EstimateOptions struct {
 // learns from pairs within a, otherwise from pairs across a and b.
 //
 // u, the probability of each level among non-matching pairs, is counted
-// over random pairs, nearly all of which are non-matches. m and the prior
-// are then found by expectation maximisation over the pairs that
-// blocking finds, with u held fixed. A level never seen keeps a small
-// probability, so that no weight is infinite; a field absent from the
-// records keeps the starting values.
+// over random pairs, nearly all of which are non-matches. m is then
+// learnt by expectation maximisation with u held fixed, and the prior
+// from the share of matches among the pairs that blocking finds. A level
+// never seen keeps a small probability, so that no weight is infinite. A
+// field absent from the records keeps the starting values.
 func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOptions) (*Model, error) {
 	if start == nil {
 		start = DefaultModel()
@@ -74,43 +74,122 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 		return nil, err
 	}
 
-	// Comparison patterns of the blocked pairs, with their counts.
-	patterns := make(map[[numFields]uint8]float64)
-	blocked := 0
-	err = s.candidates(ctx, opts.Progress, func(j int32, cands []int32) {
-		q := s.query(j)
-		blocked += len(cands)
-		for _, i := range cands {
-			c := s.model.compare(q, &s.left[i], nil)
-			patterns[c.levels]++
+	// m is learnt in rounds, one per training rule, each over the pairs
+	// that share a key of that rule. The pairs of a round nearly all agree
+	// on the rule's own fields, so a round leaves those out, and each
+	// field's m is the mean over the rounds that learnt it. Learning from
+	// all blocked pairs at once instead lets namesakes with different
+	// dates of birth pass for matches when names are few.
+	var mSum [numFields][]float64
+	var rounds [numFields]int
+	for _, round := range trainingRounds {
+		patterns, _, err := s.patterns(ctx, round.rule, round.excluded, opts.Progress)
+		if err != nil {
+			return nil, err
 		}
-	})
+		start := make([][]float64, numFields)
+		for f := range numFields {
+			start[f] = append([]float64(nil), params[f].M...)
+		}
+		fit := expectationMaximisation(patterns, start, &u.u, 0.5, opts.Iterations)
+		for f := range numFields {
+			if !fit.observed[f] {
+				continue
+			}
+			if mSum[f] == nil {
+				mSum[f] = make([]float64, len(fit.m[f]))
+			}
+			for l, v := range fit.m[f] {
+				mSum[f][l] += v
+			}
+			rounds[f]++
+		}
+	}
+	for f := range numFields {
+		if rounds[f] == 0 {
+			continue
+		}
+		for l := range mSum[f] {
+			mSum[f][l] /= float64(rounds[f])
+		}
+		params[f].M = mSum[f]
+	}
+	m, err := out.compile()
 	if err != nil {
 		return nil, err
 	}
-	if len(patterns) == 0 {
-		return out, nil
-	}
 
-	// Expectation maximisation of m and the prior.
-	m := make([][]float64, numFields)
-	for f := range numFields {
-		m[f] = append([]float64(nil), params[f].M...)
+	// The share of matches among all blocked pairs, with m and u fixed.
+	patterns, blocked, err := s.patterns(ctx, 0, nil, nil)
+	if err != nil {
+		return nil, err
 	}
-	lambda := 0.5
-	for range opts.Iterations {
+	lambda := estimateShare(patterns, m, 0.1, opts.Iterations)
+
+	// The prior is for any pair, not only blocked ones: the matches EM
+	// found among the blocked pairs, over all pairs. Blocked pairs are
+	// likelier to match than that, so the weights err on the side of
+	// "none", as an automatic link must.
+	all := s.pairCount(math.MaxInt)
+	out.Prior = min(max(lambda*float64(blocked)/float64(all), 1e-12), 0.5)
+	return out, nil
+}
+
+// trainingRounds are the blocking rules that Estimate learns m from, with
+// the fields each rule makes agree.
+var trainingRounds = []struct {
+	rule     byte
+	excluded []int
+}{
+	{ruleDate, []int{fDOB}},
+	{ruleNames, []int{fGiven, fFamily}},
+}
+
+// patterns compares the pairs that share a key of rule (of any rule when
+// 0) and returns the comparison patterns, with the excluded fields set to
+// null, and their counts, and the number of pairs compared.
+func (s *session) patterns(ctx context.Context, rule byte, excluded []int, progress Progress) (map[[numFields]uint8]float64, int, error) {
+	patterns := make(map[[numFields]uint8]float64)
+	pairs := 0
+	err := s.candidatesByRule(ctx, rule, progress, func(j int32, cands []int32) {
+		q := s.query(j)
+		pairs += len(cands)
+		for _, i := range cands {
+			c := s.model.compare(q, &s.left[i], nil)
+			for _, f := range excluded {
+				c.levels[f] = null
+			}
+			patterns[c.levels]++
+		}
+	})
+	return patterns, pairs, err
+}
+
+// emFit is the outcome of expectation maximisation: m, the share of
+// matches, and which fields the patterns had a level for.
+type emFit struct {
+	m        [][]float64
+	lambda   float64
+	observed [numFields]bool
+}
+
+// expectationMaximisation fits m and the share of matches lambda to the
+// comparison patterns and their counts, with u fixed, starting from m and
+// lambda.
+func expectationMaximisation(patterns map[[numFields]uint8]float64, m [][]float64, u *[numFields][maxLevels]float64, lambda float64, iterations int) emFit {
+	fit := emFit{m: m}
+	for levels := range patterns {
+		for f, l := range levels {
+			if l != null {
+				fit.observed[f] = true
+			}
+		}
+	}
+	for range iterations {
 		var matchCounts [numFields][maxLevels]float64
 		var matched, total float64
 		for levels, n := range patterns {
-			pm, pu := math.Log(lambda), math.Log(1-lambda)
-			for f, l := range levels {
-				if l == null {
-					continue
-				}
-				pm += math.Log(m[f][l])
-				pu += math.Log(u.u[f][l])
-			}
-			p := 1 / (1 + math.Exp(pu-pm))
+			p := matchProbability(levels, lambda, m, u)
 			matched += p * n
 			total += n
 			for f, l := range levels {
@@ -119,10 +198,11 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 				}
 			}
 		}
+
 		change := math.Abs(matched/total - lambda)
-		lambda = matched / total
+		lambda = min(max(matched/total, 1e-9), 1-1e-9)
 		for f := range numFields {
-			if sum(matchCounts[f][:]) == 0 {
+			if !fit.observed[f] {
 				continue
 			}
 			next := smooth(matchCounts[f][:len(fieldLevels[f])], 0.01)
@@ -135,16 +215,46 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 			break
 		}
 	}
+	fit.lambda = lambda
+	return fit
+}
+
+// estimateShare fits the share of matches among the patterns with m and u
+// held fixed.
+func estimateShare(patterns map[[numFields]uint8]float64, c *compiled, lambda float64, iterations int) float64 {
+	m := make([][]float64, numFields)
 	for f := range numFields {
-		params[f].M = m[f]
+		m[f] = c.m[f][:]
 	}
-	// The prior is for any pair, not only blocked ones: the matches EM
-	// found among the blocked pairs, over all pairs. Blocked pairs are
-	// likelier to match than that, so the weights err on the side of
-	// "none", as an automatic link must.
-	all := s.pairCount(math.MaxInt)
-	out.Prior = min(max(lambda*float64(blocked)/float64(all), 1e-12), 0.5)
-	return out, nil
+	for range iterations {
+		var matched, total float64
+		for levels, n := range patterns {
+			matched += matchProbability(levels, lambda, m, &c.u) * n
+			total += n
+		}
+		if total == 0 {
+			return lambda
+		}
+		next := min(max(matched/total, 1e-9), 1-1e-9)
+		if math.Abs(next-lambda) < 1e-9 {
+			return next
+		}
+		lambda = next
+	}
+	return lambda
+}
+
+// matchProbability returns the posterior probability that a pair with the
+// given levels is a match.
+func matchProbability(levels [numFields]uint8, lambda float64, m [][]float64, u *[numFields][maxLevels]float64) float64 {
+	pm, pu := math.Log(lambda), math.Log(1-lambda)
+	for f, l := range levels {
+		if l != null {
+			pm += math.Log(m[f][l])
+			pu += math.Log(u[f][l])
+		}
+	}
+	return 1 / (1 + math.Exp(pu-pm))
 }
 
 // sampleLevels counts the levels of each field over random pairs. The

@@ -37,6 +37,7 @@ func logEvaluation(t *testing.T, e *Evaluation) {
 	t.Logf("records=%d true_pairs=%d predicted=%d correct=%d", e.Records, e.TruePairs, e.PredictedPairs, e.CorrectPairs)
 	t.Logf("pairwise precision=%.4f recall=%.4f f1=%.4f; b-cubed f1=%.4f", e.Precision, e.Recall, e.F1, e.BCubedF1)
 	t.Logf("blocking: %d candidate pairs, %d of %d true pairs compared", e.CandidatePairs, e.TruePairsCompared, e.TruePairs)
+	t.Logf("estimated prior %.3g", e.Model.Prior)
 }
 
 func TestEvaluateFEBRL4Link(t *testing.T) {

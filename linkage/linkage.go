@@ -136,7 +136,7 @@ func (ix *Index) Add(r Record) error {
 	if p.given.missing() && p.family.missing() && !p.dob.present && p.nino == "" && p.nhs == "" {
 		return joinedup.Errorf(joinedup.EINVALID, "Record %q has no name, date of birth or identifier to match on", r.ID)
 	}
-	keys := blockingKeys(&p, ix.seed, nil)
+	keys := blockingKeys(&p, ix.seed, 0, nil)
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -159,7 +159,7 @@ func (ix *Index) Add(r Record) error {
 func (ix *Index) Match(r Record) Result {
 	p := prepare(r)
 	var keyBuf [maxKeys]uint64
-	keys := blockingKeys(&p, ix.seed, keyBuf[:0])
+	keys := blockingKeys(&p, ix.seed, 0, keyBuf[:0])
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -158,7 +158,7 @@ func Probability(weight float64) float64 {
 type compiled struct {
 	prior           float64 // log2 prior odds
 	weights         [numFields][maxLevels]float64
-	u               [numFields][maxLevels]float64
+	m, u            [numFields][maxLevels]float64
 	mExact, uExact  [numFields]float64 // for term-frequency adjustment
 	match, possible float64
 }
@@ -195,7 +195,7 @@ func (m *Model) compile() (*compiled, error) {
 				return nil, fmt.Errorf("field %s level %s: m and u must be in (0, 1], got %v and %v", fp.Field, fieldLevels[f][l], fp.M[l], fp.U[l])
 			}
 			c.weights[f][l] = math.Log2(fp.M[l] / fp.U[l])
-			c.u[f][l] = fp.U[l]
+			c.m[f][l], c.u[f][l] = fp.M[l], fp.U[l]
 		}
 		c.mExact[f], c.uExact[f] = fp.M[0], fp.U[0]
 		seen[f] = true
