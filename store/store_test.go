@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,6 +297,61 @@ func TestWithdrawConsent(t *testing.T) {
 		}
 		if fired, _ := db.FireDueActions(ctx, joinedup.Date{Year: 2030, Month: 1, Day: 1}, 10); len(fired) != 0 {
 			t.Errorf("cancelled action fired: %+v", fired)
+		}
+	})
+}
+
+// TestDeferredActionsClaimedOnce fires due actions from several goroutines
+// at once, as several hub nodes would, and checks each fires exactly once.
+func TestDeferredActionsClaimedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		const events = 30
+		for range events {
+			ev := newEvent(t, db, "school")
+			if _, err := db.RecordOutcome(ctx, "school", ev.Deliveries[0].ID, joinedup.Outcome{Status: joinedup.OutcomeActed,
+				Deferred: []joinedup.DeferredRequest{{Action: "nursery-contact", Due: joinedup.Date{Year: 2029, Month: 9, Day: 1}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drainOutbox(t, db)
+
+		var mu sync.Mutex
+		fired := map[joinedup.ActionID]int{}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					got, err := db.FireDueActions(ctx, joinedup.Date{Year: 2029, Month: 9, Day: 1}, 5)
+					if err != nil {
+						t.Errorf("fire due actions: %v", err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, a := range got {
+						fired[a.ID]++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(fired) != events {
+			t.Errorf("fired %d distinct actions, want %d", len(fired), events)
+		}
+		for id, n := range fired {
+			if n != 1 {
+				t.Errorf("action %s fired %d times, want once", id, n)
+			}
+		}
+		if got := drainOutbox(t, db); len(got) != events {
+			t.Errorf("outbox holds %d action.due deliveries, want %d", len(got), events)
 		}
 	})
 }
