@@ -74,10 +74,10 @@ func TestMatchDecisions(t *testing.T) {
 
 func TestMatchNameNormalisation(t *testing.T) {
 	tests := []struct {
-		name       string
-		a, b       Record
-		givenLevel string
-		familyLvl  string
+		name        string
+		a, b        Record
+		givenLevel  string
+		familyLevel string
 	}{
 		{"accents apostrophes hyphens",
 			Record{GivenName: "Siobhán", FamilyName: "O’Neill-Byrne"},
@@ -118,8 +118,8 @@ func TestMatchNameNormalisation(t *testing.T) {
 			if got := fieldLevels[fGiven][r.levels[fGiven]]; got != tt.givenLevel {
 				t.Errorf("given name level = %s, want %s", got, tt.givenLevel)
 			}
-			if got := fieldLevels[fFamily][r.levels[fFamily]]; got != tt.familyLvl {
-				t.Errorf("family name level = %s, want %s", got, tt.familyLvl)
+			if got := fieldLevels[fFamily][r.levels[fFamily]]; got != tt.familyLevel {
+				t.Errorf("family name level = %s, want %s", got, tt.familyLevel)
 			}
 		})
 	}

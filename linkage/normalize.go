@@ -53,10 +53,10 @@ type date struct {
 	days             int32 // a day number with 31 days in every month, so impossible dates have one too
 }
 
-// postcode is a postcode in capitals without spaces. When it has the UK
-// form, its first sector characters are the sector (the outward code and
-// the first digit of the inward code) and its first district characters
-// the district (the outward code); otherwise both are 0.
+// postcode is a postcode in capitals without spaces. For a UK postcode,
+// sector and district are the lengths of its sector (the outward code and
+// the first digit of the inward code) and its district (the outward
+// code). For any other form both are 0.
 type postcode struct {
 	unit             string
 	sector, district uint8
