@@ -70,6 +70,16 @@ func ParseCheckpoint(msg []byte, k *Key) (*Checkpoint, error) {
 	return cp, nil
 }
 
+// unverifiedCheckpoint returns the checkpoint that a signed note states,
+// without checking its signature.
+func unverifiedCheckpoint(msg []byte) (*Checkpoint, error) {
+	end := bytes.Index(msg, []byte("\n\n"))
+	if end < 0 {
+		return nil, errors.New("the note has no blank line after its text")
+	}
+	return parseCheckpointBody(string(msg[:end+1]))
+}
+
 // parseCheckpointBody parses the origin, size and root hash lines. Lines
 // after them are extensions, which the format allows and this log ignores.
 func parseCheckpointBody(text string) (*Checkpoint, error) {

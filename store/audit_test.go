@@ -424,7 +424,7 @@ func TestAuditVerifyRejectsForeignCheckpoint(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		l := newAuditLog(t, db)
-		appendEach(t, l, 3)
+		appendEach(t, l, 5)
 
 		other, err := audit.GenerateKey(rand.Reader, testOrigin)
 		if err != nil {
@@ -447,12 +447,21 @@ func TestAuditVerifyRejectsForeignCheckpoint(t *testing.T) {
 			t.Errorf("parse a checkpoint signed by another key = nil error, want an error")
 		}
 
-		// A stored checkpoint replaced by one signed with another key.
+		// A stored checkpoint before the latest replaced by one that
+		// another key signed for another log of the same size.
 		exec(t, db, `UPDATE audit_checkpoints SET note = $1 WHERE size = 3`, string(foreign.Note))
 		err = l.Verify(ctx, nil)
 		var ve *audit.VerifyError
-		if !errors.As(err, &ve) {
-			t.Errorf("verify with a foreign stored checkpoint = %v, want a *audit.VerifyError", err)
+		if !errors.As(err, &ve) || ve.Size != 3 {
+			t.Errorf("verify with a foreign stored checkpoint of size 3 = %v, want a *audit.VerifyError for size 3", err)
+		}
+
+		// The latest stored checkpoint replaced in the same way.
+		exec(t, db, `DELETE FROM audit_checkpoints WHERE size > 3`)
+		exec(t, db, `DELETE FROM audit_entries WHERE seq >= 3`)
+		err = l.Verify(ctx, nil)
+		if !errors.As(err, &ve) || ve.Size != 3 {
+			t.Errorf("verify with a foreign latest checkpoint = %v, want a *audit.VerifyError for size 3", err)
 		}
 	})
 }
