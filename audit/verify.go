@@ -82,11 +82,11 @@ func Verify(ctx context.Context, s Storage, k *Key, against *Checkpoint) error {
 		target = &Checkpoint{Origin: k.Origin(), Hash: hasher.EmptyRoot()}
 	}
 
-	// The fast pass checks only the signatures of target and latest. A
-	// stored checkpoint whose root hash matches the recomputed tree states
-	// a fact about the entries whoever signed it, and target's signed root
-	// hash covers them all. Only a mismatch needs every signature, to
-	// find the smallest range that holds the change.
+	// The fast pass checks only the signatures of target and latest,
+	// whose root hashes cover every entry. A stored checkpoint that
+	// matches the recomputed tree is true of the entries even when its
+	// signature is forged. Only a mismatch needs every signature checked,
+	// to find the smallest range that holds the change.
 	err = newVerifier(s, k, target, latest, false).run(ctx)
 	if errors.Is(err, errLocate) {
 		err = newVerifier(s, k, target, latest, true).run(ctx)
