@@ -39,8 +39,8 @@ const verifyPage = 10_000
 
 // Verify checks the log against its checkpoints and returns nil when every
 // entry is intact. It recomputes each entry's leaf hash from its stored
-// fields and the tree's root hash at every stored checkpoint, whose
-// signatures it checks with l's key.
+// fields and the tree's root hash at every stored checkpoint, and checks
+// signatures with l's key.
 func (l *Log) Verify(ctx context.Context, against *Checkpoint) error {
 	return Verify(ctx, l.storage, l.key, against)
 }
