@@ -547,4 +547,3 @@ func TestEventDecoders(t *testing.T) {
 		t.Errorf("Birth with an impossible date: error = %v, want a *joinedup.Error", err)
 	}
 }
-
