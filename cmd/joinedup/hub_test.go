@@ -205,7 +205,11 @@ func waitComplete(t testing.TB, h *Hub, id joinedup.EventID, timeout time.Durati
 }
 
 func TestBirthReachesEveryChosenService(t *testing.T) {
-	h := startHub(t, nil)
+	eachMode(t, testBirthReachesEveryChosenService)
+}
+
+func testBirthReachesEveryChosenService(t *testing.T, mode func(*Config)) {
+	h := startHub(t, mode)
 	var gp, school, refused recorder
 	startService(t, h, "gp", []string{"child", "parents.name", "parents.address"}, &gp)
 	startService(t, h, "school", []string{"child.name", "child.dateOfBirth"}, &school)
@@ -243,9 +247,13 @@ func TestBirthReachesEveryChosenService(t *testing.T) {
 }
 
 func TestBrokenServiceDelaysNoOther(t *testing.T) {
-	h := startHub(t, func(c *Config) { c.Backoff = 100 * time.Millisecond })
+	eachMode(t, testBrokenServiceDelaysNoOther)
+}
+
+func testBrokenServiceDelaysNoOther(t *testing.T, mode func(*Config)) {
+	h := startHub(t, both(mode, func(c *Config) { c.Backoff = 300 * time.Millisecond }))
 	var good, flaky recorder
-	flaky.fail = 3
+	flaky.fail = 15
 	startService(t, h, "good", []string{"child.name"}, &good)
 	startService(t, h, "flaky", []string{"child.name"}, &flaky)
 
@@ -254,8 +262,18 @@ func TestBrokenServiceDelaysNoOther(t *testing.T) {
 	for range births {
 		ids = append(ids, registerBirth(t, h, birthJSON(t, "2026-11-20", "good", "flaky")).Event.ID)
 	}
+
+	// The good service has acted on every birth while the flaky one is
+	// still failing.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(good.received()) < births && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(flaky.received()); n != 0 {
+		t.Errorf("flaky service acted %d times before the good service finished, want 0", n)
+	}
 	for _, id := range ids {
-		waitComplete(t, h, id, 20*time.Second)
+		waitComplete(t, h, id, 60*time.Second)
 	}
 	if n := len(good.received()); n != births {
 		t.Errorf("good service acted on %d births, want %d", n, births)
@@ -275,7 +293,11 @@ func TestBrokenServiceDelaysNoOther(t *testing.T) {
 }
 
 func TestDeadLetterAndReplay(t *testing.T) {
-	h := startHub(t, func(c *Config) { c.MaxAttempts = 2; c.Backoff = 20 * time.Millisecond })
+	eachMode(t, testDeadLetterAndReplay)
+}
+
+func testDeadLetterAndReplay(t *testing.T, mode func(*Config)) {
+	h := startHub(t, both(mode, func(c *Config) { c.MaxAttempts = 2; c.Backoff = 20 * time.Millisecond }))
 	var down recorder
 	down.fail = 2
 	startService(t, h, "down", []string{"child.name"}, &down)
