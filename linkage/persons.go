@@ -19,6 +19,17 @@ type PersonRecord struct {
 	LinkedBy LinkReason // the reason the record belongs to the person
 	Weight   float64
 	AddedAt  time.Time
+
+	// Matched, when set on a record being added, is the record it matched:
+	// the store links the new record to that record's person as it stands
+	// in the same transaction, so a merge made meanwhile by another node
+	// is followed.
+	Matched *RecordKey
+}
+
+// RecordKey names one holder's record.
+type RecordKey struct {
+	Source, RecordID string
 }
 
 // LinkReason is the reason a record belongs to its person.
@@ -60,12 +71,16 @@ const (
 // PersonStore keeps the person index and the review queue. store.DB
 // implements it on SQLite and PostgreSQL.
 type PersonStore interface {
-	// AddPersonRecord stores r, with a new person when r.PersonID is
-	// empty (setting r.PersonID), and review when it is not nil, in one
-	// transaction. A record already stored is ECONFLICT.
+	// AddPersonRecord stores r and, when review is not nil, opens it, in
+	// one transaction. The record joins the person of r.Matched, or
+	// r.PersonID, or else a new person, and r.PersonID and r.AddedAt are
+	// set. A record already stored is ECONFLICT.
 	AddPersonRecord(ctx context.Context, r *PersonRecord, review *Review) error
-	// ListPersonRecords returns every record in the index.
-	ListPersonRecords(ctx context.Context) ([]PersonRecord, error)
+	// ListPersonRecordsSince returns the records added at or after since,
+	// oldest first, or every record for the zero time.
+	ListPersonRecordsSince(ctx context.Context, since time.Time) ([]PersonRecord, error)
+	// FindPersonRecord returns one record, or ENOTFOUND.
+	FindPersonRecord(ctx context.Context, source, recordID string) (*PersonRecord, error)
 	// DecidePersonReview confirms or rejects an open review in one
 	// transaction. Confirming merges the record's person into the
 	// candidate's: every record of the one moves to the other.
@@ -77,32 +92,47 @@ type PersonStore interface {
 // "match" decision. A "possible" match starts a new person and opens a
 // review. It is safe for concurrent use.
 //
-// NOTE: the index is in memory and loaded when Persons opens. Several hub
-// nodes sharing one database each see the records they added themselves
-// and those present when they opened, but not those another node adds
-// later.
+// The index is in memory. Before each Resolve it reads the records that
+// other hub nodes added to the shared store since it last looked, and the
+// store links a matched record to its candidate's current person, so
+// nodes see one another's records and merges.
+//
+// NOTE: two nodes that resolve records of the same new person at the same
+// moment each start a person, because neither sees the other's record in
+// time. A reviewer can merge them.
 type Persons struct {
 	store PersonStore
 	index *Index
 
-	mu     sync.Mutex // serialises Resolve, so one person is not created twice
-	person map[string]string
+	mu          sync.Mutex // serialises Resolve, so one node never starts a person twice
+	indexed     map[string]bool
+	loadedUntil time.Time // added_at of the newest record read from the store
 }
 
 // OpenPersons loads the records in s into an index scored with m, or with
 // DefaultModel when m is nil.
 func OpenPersons(ctx context.Context, s PersonStore, m *Model) (*Persons, error) {
-	records, err := s.ListPersonRecords(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load person index: %w", err)
-	}
-	p := &Persons{store: s, index: NewIndex(m), person: make(map[string]string, len(records))}
-	for _, r := range records {
-		if err := p.addToIndex(r); err != nil {
-			return nil, fmt.Errorf("load person index: %w", err)
-		}
+	p := &Persons{store: s, index: NewIndex(m), indexed: make(map[string]bool)}
+	if err := p.refresh(ctx); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// refresh adds to the index the records stored since the last refresh.
+// Records stored in the same microsecond as the newest one read are read
+// again and skipped.
+func (p *Persons) refresh(ctx context.Context) error {
+	records, err := p.store.ListPersonRecordsSince(ctx, p.loadedUntil)
+	if err != nil {
+		return fmt.Errorf("load person index: %w", err)
+	}
+	for _, r := range records {
+		if err := p.addToIndex(r); err != nil {
+			return fmt.Errorf("load person index: %w", err)
+		}
+	}
+	return nil
 }
 
 // indexKey is the id of a holder's record in the index, unique across
@@ -111,12 +141,18 @@ func indexKey(source, recordID string) string { return source + "\x1f" + recordI
 
 func (p *Persons) addToIndex(r PersonRecord) error {
 	key := indexKey(r.Source, r.Record.ID)
+	if r.AddedAt.After(p.loadedUntil) {
+		p.loadedUntil = r.AddedAt
+	}
+	if p.indexed[key] {
+		return nil
+	}
 	rec := r.Record
 	rec.ID = key
 	if err := p.index.Add(rec); err != nil {
 		return err
 	}
-	p.person[key] = r.PersonID
+	p.indexed[key] = true
 	return nil
 }
 
@@ -139,20 +175,23 @@ func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolu
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.refresh(ctx); err != nil {
+		return nil, err
+	}
 
 	key := indexKey(source, r.ID)
-	if _, ok := p.person[key]; ok {
+	if p.indexed[key] {
 		return nil, joinedup.Errorf(joinedup.ECONFLICT, "Record %q of %s is already in the person index", r.ID, source)
 	}
 	result := p.index.Match(r)
 	res := &Resolution{Result: result}
 	pr := &PersonRecord{Source: source, Record: r, LinkedBy: LinkedNew, Weight: result.Weight}
+	candSource, candRecord, _ := strings.Cut(result.CandidateID, "\x1f")
 	switch result.Decision {
 	case Match:
-		pr.PersonID = p.person[result.CandidateID]
 		pr.LinkedBy = LinkedMatch
+		pr.Matched = &RecordKey{Source: candSource, RecordID: candRecord}
 	case Possible:
-		candSource, candRecord, _ := strings.Cut(result.CandidateID, "\x1f")
 		res.Review = &Review{
 			ID:                joinedup.NewID("rev"),
 			Source:            source,
@@ -182,32 +221,15 @@ func (p *Persons) Decide(ctx context.Context, reviewID string, confirm bool, rea
 		return nil, joinedup.Invalid("Give a reason for the decision",
 			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	rv, err := p.store.DecidePersonReview(ctx, reviewID, confirm, reason, decidedBy)
-	if err != nil {
-		return nil, err
-	}
-	if confirm {
-		from := p.person[indexKey(rv.Source, rv.RecordID)]
-		to := p.person[indexKey(rv.CandidateSource, rv.CandidateRecordID)]
-		for key, id := range p.person {
-			if id == from {
-				p.person[key] = to
-			}
-		}
-	}
-	return rv, nil
+	return p.store.DecidePersonReview(ctx, reviewID, confirm, reason, decidedBy)
 }
 
 // PersonOf returns the person that the record of source belongs to, or
 // ENOTFOUND.
-func (p *Persons) PersonOf(source, recordID string) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	id, ok := p.person[indexKey(source, recordID)]
-	if !ok {
-		return "", joinedup.Errorf(joinedup.ENOTFOUND, "Record %q of %s is not in the person index", recordID, source)
+func (p *Persons) PersonOf(ctx context.Context, source, recordID string) (string, error) {
+	r, err := p.store.FindPersonRecord(ctx, source, recordID)
+	if err != nil {
+		return "", err
 	}
-	return id, nil
+	return r.PersonID, nil
 }

@@ -6,15 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/linkage"
 )
 
-// AddPersonRecord stores r in the person index, creating a new person when
-// r.PersonID is empty (and setting r.PersonID and r.AddedAt), and opens
-// review when it is not nil, in one transaction. A record already stored
-// is ECONFLICT and an unknown person EINVALID.
+// AddPersonRecord stores r in the person index and, when review is not
+// nil, opens it, in one transaction. The record joins the person that
+// r.Matched belongs to now, or r.PersonID, or else a new person; r.PersonID
+// and r.AddedAt are set. A record already stored is ECONFLICT, and an
+// unknown person or matched record EINVALID.
 func (db *DB) AddPersonRecord(ctx context.Context, r *linkage.PersonRecord, review *linkage.Review) error {
 	record, err := json.Marshal(r.Record)
 	if err != nil {
@@ -28,6 +30,16 @@ func (db *DB) AddPersonRecord(ctx context.Context, r *linkage.PersonRecord, revi
 	}
 	return db.Tx(ctx, func(tx *Tx) error {
 		personID := r.PersonID
+		if r.Matched != nil {
+			err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_records WHERE source = $1 AND record_id = $2`,
+				r.Matched.Source, r.Matched.RecordID).Scan(&personID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return joinedup.Errorf(joinedup.EINVALID, "There is no record %q of %s to link the record to.", r.Matched.RecordID, r.Matched.Source)
+			}
+			if err != nil {
+				return fmt.Errorf("find person of matched record: %w", err)
+			}
+		}
 		if personID == "" {
 			personID = joinedup.NewID("per")
 			if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id, created_at) VALUES ($1, $2)`, personID, Micros(tx.Now())); err != nil {
@@ -92,7 +104,14 @@ func scanPersonRecord(row interface{ Scan(...any) error }) (*linkage.PersonRecor
 // ListPersonRecords returns every record in the person index, oldest
 // first.
 func (db *DB) ListPersonRecords(ctx context.Context) ([]linkage.PersonRecord, error) {
-	return db.listPersonRecords(ctx, `SELECT `+personRecordColumns+` FROM person_records ORDER BY added_at, source, record_id`)
+	return db.ListPersonRecordsSince(ctx, time.Time{})
+}
+
+// ListPersonRecordsSince returns the records added at or after since,
+// oldest first.
+func (db *DB) ListPersonRecordsSince(ctx context.Context, since time.Time) ([]linkage.PersonRecord, error) {
+	return db.listPersonRecords(ctx, `SELECT `+personRecordColumns+` FROM person_records
+		WHERE added_at >= $1 ORDER BY added_at, source, record_id`, Micros(since))
 }
 
 // ListRecordsOfPerson returns the records linked to one person, oldest

@@ -263,12 +263,107 @@ func TestPersonsPossibleMatchGoesToReview(t *testing.T) {
 		if _, err := persons.Decide(ctx, b.Review.ID, true, "Checked: the same child registered twice", "amina.okafor"); err != nil {
 			t.Fatalf("Decide: %v", err)
 		}
-		got, err := persons.PersonOf("housing-benefit", "hb-2")
+		got, err := persons.PersonOf(ctx, "housing-benefit", "hb-2")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got != a.PersonID {
 			t.Errorf("after confirmation hb-2 belongs to %s, want %s", got, a.PersonID)
+		}
+	})
+}
+
+func TestPersonRecordMatched(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		start := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		now := start
+		db.Now = func() time.Time { return now }
+
+		first := &linkage.PersonRecord{Source: "council-tax", Record: heldByCouncil, LinkedBy: linkage.LinkedNew}
+		if err := db.AddPersonRecord(ctx, first, nil); err != nil {
+			t.Fatal(err)
+		}
+		now = start.Add(time.Minute)
+		second := &linkage.PersonRecord{Source: "school", Record: heldBySchool, LinkedBy: linkage.LinkedMatch,
+			Matched: &linkage.RecordKey{Source: "council-tax", RecordID: "ct-4471"}}
+		if err := db.AddPersonRecord(ctx, second, nil); err != nil {
+			t.Fatalf("AddPersonRecord(matched): %v", err)
+		}
+		if second.PersonID != first.PersonID {
+			t.Errorf("matched record joined person %s, want %s", second.PersonID, first.PersonID)
+		}
+
+		unknown := &linkage.PersonRecord{Source: "school", Record: linkage.Record{ID: "pupil-90"}, LinkedBy: linkage.LinkedMatch,
+			Matched: &linkage.RecordKey{Source: "council-tax", RecordID: "ct-0"}}
+		if err := db.AddPersonRecord(ctx, unknown, nil); joinedup.ErrorCode(err) != joinedup.EINVALID {
+			t.Errorf("AddPersonRecord(unknown match) = %v, want EINVALID", err)
+		}
+
+		since, err := db.ListPersonRecordsSince(ctx, start.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(since) != 1 || since[0].Record.ID != "pupil-88" {
+			t.Errorf("ListPersonRecordsSince = %d records, want only pupil-88", len(since))
+		}
+	})
+}
+
+// TestPersonsTwoNodes runs two Persons on one store, as two hub nodes
+// sharing a database do, and checks that each sees the other's records
+// and merges.
+func TestPersonsTwoNodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		nodeA, err := linkage.OpenPersons(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodeB, err := linkage.OpenPersons(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		first, err := nodeA.Resolve(ctx, "council-tax", heldByCouncil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := nodeB.Resolve(ctx, "school", heldBySchool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.PersonID != first.PersonID {
+			t.Errorf("node B linked the record to %s (decision %s), want node A's person %s", second.PersonID, second.Result.Decision, first.PersonID)
+		}
+
+		// A possible match resolved on node A, confirmed there, is
+		// followed by node B when it links a later record to it.
+		twin := linkage.Record{ID: "hb-1", GivenName: "Amelia", FamilyName: "Okonkwo", DateOfBirth: "2019-06-14", AddressLines: []string{"3 Mill Lane"}, Town: "Leeds", Postcode: "LS6 2QT"}
+		other := twin
+		other.ID, other.GivenName = "hb-2", "Olivia"
+		a, err := nodeA.Resolve(ctx, "housing-benefit", twin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := nodeA.Resolve(ctx, "housing-benefit", other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Review == nil {
+			t.Fatalf("twin decision = %s, want a review", b.Result.Decision)
+		}
+		if _, err := nodeA.Decide(ctx, b.Review.ID, true, "Same child, name changed at adoption", "amina.okafor"); err != nil {
+			t.Fatal(err)
+		}
+		later := other
+		later.ID = "sch-7"
+		c, err := nodeB.Resolve(ctx, "school", later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Result.Decision != linkage.Match || c.PersonID != a.PersonID {
+			t.Errorf("node B resolved the later record to %s (decision %s), want the merged person %s", c.PersonID, c.Result.Decision, a.PersonID)
 		}
 	})
 }
