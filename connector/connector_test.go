@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/store/storetest"
 	"github.com/joinedup/joinedup/webhook"
 )
 
@@ -45,7 +47,8 @@ func (c *clock) Advance(d time.Duration) {
 // one row in the effects table per event it acts on.
 type fixture struct {
 	t        *testing.T
-	path     string
+	driver   string
+	dsn      string
 	db       *sql.DB
 	secret   string
 	signer   *webhook.Signer
@@ -54,14 +57,30 @@ type fixture struct {
 	handler  connector.HandlerFunc
 }
 
-func openSQLite(t *testing.T, path string) *sql.DB {
+func sqliteDSN(path string) string {
+	return "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+}
+
+func openDB(t *testing.T, driver, dsn string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
+		t.Fatalf("open %s: %v", driver, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+func openSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	return openDB(t, "sqlite", sqliteDSN(path))
+}
+
+// forEachBackend runs test on SQLite and on PostgreSQL.
+func forEachBackend(t *testing.T, test func(t *testing.T, backend string)) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { test(t, backend) })
+	}
 }
 
 // actOnce is a handler that records one effect and reports it acted.
@@ -74,12 +93,24 @@ func actOnce(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outc
 
 func newFixture(t *testing.T, handler connector.HandlerFunc) *fixture {
 	t.Helper()
+	return newFixtureOn(t, "sqlite", handler)
+}
+
+// newFixtureOn returns a fixture on a fresh database of the backend,
+// "sqlite" or "postgres". PostgreSQL tests skip unless
+// JOINEDUP_TEST_DATABASE_URL is set.
+func newFixtureOn(t *testing.T, backend string, handler connector.HandlerFunc) *fixture {
+	t.Helper()
 	f := &fixture{
 		t:       t,
-		path:    filepath.Join(t.TempDir(), "service.db"),
+		driver:  "sqlite",
+		dsn:     sqliteDSN(filepath.Join(t.TempDir(), "service.db")),
 		secret:  webhook.NewSecret(),
 		clock:   &clock{now: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)},
 		handler: handler,
+	}
+	if backend == "postgres" {
+		f.driver, f.dsn = "pgx", storetest.PostgresURL(t)
 	}
 	var err error
 	if f.signer, err = webhook.NewSigner(f.secret); err != nil {
@@ -96,7 +127,7 @@ func newFixture(t *testing.T, handler connector.HandlerFunc) *fixture {
 // service does when it starts after a crash.
 func (f *fixture) open() {
 	f.t.Helper()
-	f.db = openSQLite(f.t, f.path)
+	f.db = openDB(f.t, f.driver, f.dsn)
 	r, err := connector.New(context.Background(), connector.Config{
 		Service: "gp-practice",
 		Secrets: []string{f.secret},
@@ -164,30 +195,32 @@ func decodeOutcome(t *testing.T, w *httptest.ResponseRecorder) joinedup.Outcome 
 }
 
 func TestReceiverActs(t *testing.T) {
-	f := newFixture(t, actOnce)
-	body := eventBody(t, "dlv_1")
+	forEachBackend(t, func(t *testing.T, backend string) {
+		f := newFixtureOn(t, backend, actOnce)
+		body := eventBody(t, "dlv_1")
 
-	w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
 
-	if w.Code != http.StatusOK {
-		t.Fatalf("status = %d, want 200; body %s", w.Code, w.Body)
-	}
-	if got := w.Header().Get("Content-Type"); got != "application/json" {
-		t.Errorf("Content-Type = %q, want application/json", got)
-	}
-	o := decodeOutcome(t, w)
-	if o.Status != joinedup.OutcomeActed {
-		t.Errorf("outcome status = %q, want %q", o.Status, joinedup.OutcomeActed)
-	}
-	if o.Reference != "P-dlv_1" {
-		t.Errorf("outcome reference = %q, want %q", o.Reference, "P-dlv_1")
-	}
-	if !o.ReportedAt.Equal(f.clock.Now()) {
-		t.Errorf("outcome reportedAt = %v, want %v", o.ReportedAt, f.clock.Now())
-	}
-	if n := f.effects(); n != 1 {
-		t.Errorf("effects = %d, want 1", n)
-	}
+		if w.Code != http.StatusOK {
+			t.Fatalf("status = %d, want 200; body %s", w.Code, w.Body)
+		}
+		if got := w.Header().Get("Content-Type"); got != "application/json" {
+			t.Errorf("Content-Type = %q, want application/json", got)
+		}
+		o := decodeOutcome(t, w)
+		if o.Status != joinedup.OutcomeActed {
+			t.Errorf("outcome status = %q, want %q", o.Status, joinedup.OutcomeActed)
+		}
+		if o.Reference != "P-dlv_1" {
+			t.Errorf("outcome reference = %q, want %q", o.Reference, "P-dlv_1")
+		}
+		if !o.ReportedAt.Equal(f.clock.Now()) {
+			t.Errorf("outcome reportedAt = %v, want %v", o.ReportedAt, f.clock.Now())
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("effects = %d, want 1", n)
+		}
+	})
 }
 
 func TestReceiverRejects(t *testing.T) {
@@ -305,124 +338,134 @@ func TestReceiverRejects(t *testing.T) {
 }
 
 func TestReceiverRejectsReplay(t *testing.T) {
-	f := newFixture(t, actOnce)
-	body := eventBody(t, "dlv_1")
-	first := signedRequest(f.signer, "dlv_1", f.clock.Now(), body)
-	replay := first.Clone(context.Background())
-	replay.Body = io.NopCloser(bytes.NewReader(body))
+	forEachBackend(t, func(t *testing.T, backend string) {
+		f := newFixtureOn(t, backend, actOnce)
+		body := eventBody(t, "dlv_1")
+		first := signedRequest(f.signer, "dlv_1", f.clock.Now(), body)
+		replay := first.Clone(context.Background())
+		replay.Body = io.NopCloser(bytes.NewReader(body))
 
-	if w := f.serve(first); w.Code != http.StatusOK {
-		t.Fatalf("first: status = %d, want 200; body %s", w.Code, w.Body)
-	}
-	f.clock.Advance(4 * time.Minute)
-	w := f.serve(replay)
+		if w := f.serve(first); w.Code != http.StatusOK {
+			t.Fatalf("first: status = %d, want 200; body %s", w.Code, w.Body)
+		}
+		f.clock.Advance(4 * time.Minute)
+		w := f.serve(replay)
 
-	if w.Code != http.StatusUnauthorized {
-		t.Errorf("replay: status = %d, want 401; body %s", w.Code, w.Body)
-	}
-	if n := f.effects(); n != 1 {
-		t.Errorf("effects = %d, want 1", n)
-	}
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("replay: status = %d, want 401; body %s", w.Code, w.Body)
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("effects = %d, want 1", n)
+		}
+	})
 }
 
 func TestReceiverRedeliveryActsOnce(t *testing.T) {
-	f := newFixture(t, actOnce)
-	body := eventBody(t, "dlv_1")
+	forEachBackend(t, func(t *testing.T, backend string) {
+		f := newFixtureOn(t, backend, actOnce)
+		body := eventBody(t, "dlv_1")
 
-	first := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
-	f.clock.Advance(30 * time.Second)
-	second := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		first := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		f.clock.Advance(30 * time.Second)
+		second := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
 
-	if first.Code != http.StatusOK || second.Code != http.StatusOK {
-		t.Fatalf("statuses = %d and %d, want 200 and 200", first.Code, second.Code)
-	}
-	if first.Body.String() != second.Body.String() {
-		t.Errorf("second outcome = %s, want the first %s", second.Body, first.Body)
-	}
-	if n := f.effects(); n != 1 {
-		t.Errorf("effects = %d, want 1", n)
-	}
+		if first.Code != http.StatusOK || second.Code != http.StatusOK {
+			t.Fatalf("statuses = %d and %d, want 200 and 200", first.Code, second.Code)
+		}
+		if first.Body.String() != second.Body.String() {
+			t.Errorf("second outcome = %s, want the first %s", second.Body, first.Body)
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("effects = %d, want 1", n)
+		}
+	})
 }
 
 func TestReceiverRedeliveryAfterRestart(t *testing.T) {
-	f := newFixture(t, actOnce)
-	body := eventBody(t, "dlv_1")
-	first := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
-	if first.Code != http.StatusOK {
-		t.Fatalf("first: status = %d, want 200", first.Code)
-	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		f := newFixtureOn(t, backend, actOnce)
+		body := eventBody(t, "dlv_1")
+		first := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if first.Code != http.StatusOK {
+			t.Fatalf("first: status = %d, want 200", first.Code)
+		}
 
-	if err := f.db.Close(); err != nil {
-		t.Fatalf("close database: %v", err)
-	}
-	f.open()
-	f.clock.Advance(2 * time.Minute)
-	second := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if err := f.db.Close(); err != nil {
+			t.Fatalf("close database: %v", err)
+		}
+		f.open()
+		f.clock.Advance(2 * time.Minute)
+		second := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
 
-	if second.Code != http.StatusOK {
-		t.Fatalf("after restart: status = %d, want 200; body %s", second.Code, second.Body)
-	}
-	if first.Body.String() != second.Body.String() {
-		t.Errorf("outcome after restart = %s, want %s", second.Body, first.Body)
-	}
-	if n := f.effects(); n != 1 {
-		t.Errorf("effects = %d, want 1", n)
-	}
+		if second.Code != http.StatusOK {
+			t.Fatalf("after restart: status = %d, want 200; body %s", second.Code, second.Body)
+		}
+		if first.Body.String() != second.Body.String() {
+			t.Errorf("outcome after restart = %s, want %s", second.Body, first.Body)
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("effects = %d, want 1", n)
+		}
+	})
 }
 
 func TestReceiverConcurrentRedeliveries(t *testing.T) {
-	f := newFixture(t, actOnce)
-	body := eventBody(t, "dlv_1")
+	forEachBackend(t, func(t *testing.T, backend string) {
+		f := newFixtureOn(t, backend, actOnce)
+		body := eventBody(t, "dlv_1")
 
-	const copies = 8
-	codes := make([]int, copies)
-	var wg sync.WaitGroup
-	for i := range copies {
-		req := signedRequest(f.signer, "dlv_1", f.clock.Now().Add(time.Duration(i)*time.Second), body)
-		wg.Go(func() { codes[i] = f.serve(req).Code })
-	}
-	wg.Wait()
-
-	for i, code := range codes {
-		if code != http.StatusOK {
-			t.Errorf("copy %d: status = %d, want 200", i, code)
+		const copies = 8
+		codes := make([]int, copies)
+		var wg sync.WaitGroup
+		for i := range copies {
+			req := signedRequest(f.signer, "dlv_1", f.clock.Now().Add(time.Duration(i)*time.Second), body)
+			wg.Go(func() { codes[i] = f.serve(req).Code })
 		}
-	}
-	if n := f.effects(); n != 1 {
-		t.Errorf("effects = %d, want 1", n)
-	}
+		wg.Wait()
+
+		for i, code := range codes {
+			if code != http.StatusOK {
+				t.Errorf("copy %d: status = %d, want 200", i, code)
+			}
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("effects = %d, want 1", n)
+		}
+	})
 }
 
 func TestReceiverHandlerError(t *testing.T) {
-	fail := true
-	f := newFixture(t, func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
-		if _, err := actOnce(ctx, tx, e); err != nil {
-			return joinedup.Outcome{}, err
+	forEachBackend(t, func(t *testing.T, backend string) {
+		fail := true
+		f := newFixtureOn(t, backend, func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+			if _, err := actOnce(ctx, tx, e); err != nil {
+				return joinedup.Outcome{}, err
+			}
+			if fail {
+				return joinedup.Outcome{}, joinedup.Errorf(joinedup.EUNAVAILABLE, "The records system is down.")
+			}
+			return joinedup.Outcome{Status: joinedup.OutcomeActed}, nil
+		})
+		body := eventBody(t, "dlv_1")
+
+		w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if w.Code != http.StatusServiceUnavailable {
+			t.Errorf("failing handler: status = %d, want 503", w.Code)
 		}
-		if fail {
-			return joinedup.Outcome{}, joinedup.Errorf(joinedup.EUNAVAILABLE, "The records system is down.")
+		if n := f.effects(); n != 0 {
+			t.Errorf("failing handler: effects = %d, want 0", n)
 		}
-		return joinedup.Outcome{Status: joinedup.OutcomeActed}, nil
+
+		fail = false
+		f.clock.Advance(time.Minute)
+		w = f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if w.Code != http.StatusOK {
+			t.Errorf("retry: status = %d, want 200", w.Code)
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("retry: effects = %d, want 1", n)
+		}
 	})
-	body := eventBody(t, "dlv_1")
-
-	w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
-	if w.Code != http.StatusServiceUnavailable {
-		t.Errorf("failing handler: status = %d, want 503", w.Code)
-	}
-	if n := f.effects(); n != 0 {
-		t.Errorf("failing handler: effects = %d, want 0", n)
-	}
-
-	fail = false
-	f.clock.Advance(time.Minute)
-	w = f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
-	if w.Code != http.StatusOK {
-		t.Errorf("retry: status = %d, want 200", w.Code)
-	}
-	if n := f.effects(); n != 1 {
-		t.Errorf("retry: effects = %d, want 1", n)
-	}
 }
 
 func TestReceiverInvalidOutcome(t *testing.T) {
