@@ -124,10 +124,13 @@ func (c childBenefit) birth(ctx context.Context, tx *sql.Tx, e *connector.Event,
 	var claim string
 	err = tx.QueryRowContext(ctx, `SELECT id FROM claims WHERE household_id = $1 ORDER BY id LIMIT 1`, parent.household).Scan(&claim)
 	existing := err == nil
-	if errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		claim, err = c.startClaim(ctx, tx, parent.id, parent.household, b.Child.DateOfBirth.String(), string(e.Delivery))
-	}
-	if err != nil {
+		if err != nil {
+			return joinedup.Outcome{}, err
+		}
+	case err != nil:
 		return joinedup.Outcome{}, fmt.Errorf("find claim: %w", err)
 	}
 
