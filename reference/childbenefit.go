@@ -18,7 +18,8 @@ import (
 type childBenefit struct{ s *service }
 
 // childBenefitRates are the weekly Child Benefit rates by tax year (6 April
-// to 5 April), in pence, as published by HMRC.
+// to 5 April), in pence: the eldest-child rate and the rate for each
+// additional child.
 var childBenefitRates = []struct {
 	taxYear    int // the calendar year in which the tax year starts
 	eldest     int64

@@ -20,8 +20,8 @@ import (
 // allowance for its adults plus one for each child, and each award is cut
 // by a taper on weekly income above that amount.
 //
-// The tapers (65% for Housing Benefit, 20% for Council Tax Reduction) are
-// the usual ones. NOTE: the allowances are round figures chosen for this
+// The tapers are 65% for Housing Benefit and 20% for Council Tax
+// Reduction. NOTE: the allowances are round figures chosen for this
 // reference service, not the statutory amounts, so its awards illustrate
 // a recalculation and are not what a claimant would get.
 type housingBenefit struct{ s *service }
