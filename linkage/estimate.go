@@ -25,7 +25,9 @@ type EstimateOptions struct {
 	// Iterations bounds the iterations of each expectation maximisation.
 	// Zero means 100.
 	Iterations int
-	Progress   Progress
+	// Progress, when not nil, is told how far the last pass over the
+	// blocked pairs has gone.
+	Progress Progress
 }
 
 // Estimate learns a model from records without labels, starting from
@@ -83,7 +85,7 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 	var mSum [numFields][]float64
 	var rounds [numFields]int
 	for _, round := range trainingRounds {
-		patterns, _, err := s.patterns(ctx, round.rule, round.excluded, opts.Progress)
+		patterns, _, err := s.patterns(ctx, round.rule, round.excluded, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +122,7 @@ func Estimate(ctx context.Context, start *Model, a, b []Record, opts EstimateOpt
 	}
 
 	// The share of matches among all blocked pairs, with m and u fixed.
-	patterns, blocked, err := s.patterns(ctx, 0, nil, nil)
+	patterns, blocked, err := s.patterns(ctx, 0, nil, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
