@@ -25,8 +25,8 @@ type EstimateOptions struct {
 	// Iterations bounds the iterations of each expectation maximisation.
 	// Zero means 100.
 	Iterations int
-	// Progress, when not nil, is told how far the last pass over the
-	// blocked pairs has gone.
+	// Progress, when not nil, receives the progress of the last pass over
+	// the blocked pairs.
 	Progress Progress
 }
 
