@@ -183,6 +183,7 @@ func (ix *Index) Match(r Record) Result {
 	if best < 0 {
 		return Result{Decision: None}
 	}
+	bestCmp.weight += ix.model.indexPrior(len(ix.records))
 	q := &ix.records[best]
 	return Result{
 		Decision:    ix.model.decide(&p, q, &bestCmp),

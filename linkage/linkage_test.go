@@ -3,6 +3,7 @@ package linkage
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -239,6 +240,30 @@ func TestIndexConcurrentUse(t *testing.T) {
 	for _, p := range people[:20] {
 		if got := ix.Match(p); got.CandidateID != p.ID || got.Decision != Match {
 			t.Errorf("Match(%s) = %s %s, want itself as a match", p.ID, got.CandidateID, got.Decision)
+		}
+	}
+}
+
+func TestIndexPrior(t *testing.T) {
+	m := DefaultModel()
+	m.Prior = 0.01 // the prior of an index of about 100 people
+	c, err := m.compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		records int
+		want    float64
+	}{
+		{0, 0},
+		{1, 0},
+		{50, 0},
+		{100, 0},
+		{1001, -math.Log2(1000) - math.Log2(0.01/0.99)},
+	}
+	for _, tt := range tests {
+		if got := c.indexPrior(tt.records); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("indexPrior(%d) = %.4f, want %.4f", tt.records, got, tt.want)
 		}
 	}
 }

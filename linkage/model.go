@@ -163,6 +163,19 @@ type compiled struct {
 	match, possible float64
 }
 
+// indexPrior returns the change to a match weight that makes its prior
+// fit an index of n records. A record has at most one match in an index
+// of distinct people, so the prior that a given record in the index is
+// its match is at most 1/n. Above 1/prior records that bound is the
+// tighter one, and the weight falls by the difference in log2 odds.
+func (c *compiled) indexPrior(n int) float64 {
+	bound := -math.Log2(float64(n) - 1)
+	if n < 2 || bound >= c.prior {
+		return 0
+	}
+	return bound - c.prior
+}
+
 func (m *Model) compile() (*compiled, error) {
 	if m.Prior <= 0 || m.Prior >= 1 {
 		return nil, fmt.Errorf("invalid prior %v: want a probability between 0 and 1", m.Prior)
