@@ -170,3 +170,28 @@ func TestLinkageUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLinkageModelFile(t *testing.T) {
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "model.json")
+	first, stderr, err := runLinkageForTest(t, "link", "--quiet", "--save-model", saved, linkageTestdata("holder_a.csv"), linkageTestdata("holder_b.csv"))
+	if err != nil {
+		t.Fatalf("link --save-model: %v\n%s", err, stderr)
+	}
+	second, stderr, err := runLinkageForTest(t, "link", "--quiet", "--model", saved, linkageTestdata("holder_a.csv"), linkageTestdata("holder_b.csv"))
+	if err != nil {
+		t.Fatalf("link --model: %v\n%s", err, stderr)
+	}
+	if first != second {
+		t.Errorf("link with the saved model wrote\n%s\nwant the same as with the model it saved\n%s", second, first)
+	}
+
+	broken := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(broken, []byte(`{"prior": 2, "matchWeight": 10, "fields": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runLinkageForTest(t, "link", "--quiet", "--model", broken, linkageTestdata("holder_a.csv"), linkageTestdata("holder_b.csv"))
+	if err == nil || !strings.Contains(err.Error(), "invalid prior 2") {
+		t.Errorf("link with a broken model = %v, want an invalid prior error", err)
+	}
+}
