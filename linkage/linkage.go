@@ -6,22 +6,25 @@
 // field then has comparators that fit it. Names use Jaro–Winkler,
 // Damerau–Levenshtein, Soundex, nicknames and initials. Dates of birth
 // allow transposed day and month, one-digit and one-year errors, and
-// postcodes agree by unit, sector or district. A Fellegi–Sunter
-// model turns the comparison levels into a match weight, with term-
-// frequency adjustment for names, and Estimate learns the model's m and u
-// probabilities from unlabelled records by expectation maximisation. The
-// same valid NHS number or National Insurance number decides a match
-// without the model.
+// postcodes agree by unit, sector or district.
+//
+// A Fellegi–Sunter model turns the comparison levels into a match weight,
+// with term-frequency adjustment for names. Estimate learns the model from
+// records without labels: u from random pairs, m and the prior by
+// expectation maximisation. The same valid NHS number or National
+// Insurance number decides a match without the model, unless the given
+// names and dates of birth both disagree.
 //
 // Candidate pairs come from several blocking rules at once (date of birth,
 // phonetic names, postcode, identifiers), so a record with one corrupted
 // field is still compared with its match.
 //
-// A Decision is "match" only at or above the model's match weight and
-// never when the given names disagree and no identifier agrees, because
-// twins share every other field. Pairs between the possible and the match
-// weight are "possible" and are for a person to review; nothing is linked
-// automatically below the match weight.
+// A Decision is "match" only at or above the model's match weight, and
+// never when the given names disagree unless an identifier agrees or is
+// one typing error away, because twins share every other field. Pairs
+// between the possible and the match weight are "possible" and are for a
+// person to review. Nothing below the match weight is linked
+// automatically.
 package linkage
 
 import (
