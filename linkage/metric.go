@@ -1,6 +1,9 @@
 package linkage
 
-import "unicode/utf8"
+import (
+	"math/bits"
+	"unicode/utf8"
+)
 
 // The string metrics below work on bytes when both strings are ASCII,
 // which folded names and addresses almost always are, and fall back to
@@ -31,9 +34,63 @@ func jaroWinkler(a, b string) float64 {
 		return 0
 	}
 	if isASCII(a) && isASCII(b) {
+		if len(a) <= 64 && len(b) <= 64 {
+			return jaroWinklerShort(a, b)
+		}
 		return jaroWinklerOf([]byte(a), []byte(b))
 	}
 	return jaroWinklerOf([]rune(a), []rune(b))
+}
+
+// jaroWinklerShort computes jaroWinklerOf for ASCII strings of up to 64
+// bytes with bit sets: for each byte value, the set of positions in b
+// that hold it. Matching a character of a is then one mask operation
+// rather than a scan of the window.
+func jaroWinklerShort(a, b string) float64 {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	var positions [128]uint64
+	for j := 0; j < len(b); j++ {
+		positions[b[j]] |= 1 << j
+	}
+
+	window := max(len(b)/2-1, 0)
+	var aMatched, bMatched uint64
+	matches := 0
+	for i := 0; i < len(a); i++ {
+		lo, hi := max(i-window, 0), min(i+window+1, len(b))
+		if lo >= hi {
+			continue
+		}
+		inWindow := (^uint64(0) >> (64 - hi)) &^ (1<<lo - 1)
+		if free := positions[a[i]] & inWindow &^ bMatched; free != 0 {
+			bMatched |= free & -free
+			aMatched |= 1 << i
+			matches++
+		}
+	}
+	if matches == 0 {
+		return 0
+	}
+
+	transpositions := 0
+	bLeft := bMatched
+	for aLeft := aMatched; aLeft != 0; aLeft &= aLeft - 1 {
+		i, j := bits.TrailingZeros64(aLeft), bits.TrailingZeros64(bLeft)
+		bLeft &= bLeft - 1
+		if a[i] != b[j] {
+			transpositions++
+		}
+	}
+
+	m := float64(matches)
+	jaro := (m/float64(len(a)) + m/float64(len(b)) + (m-float64(transpositions/2))/m) / 3
+	prefix := 0
+	for prefix < min(4, len(a)) && a[prefix] == b[prefix] {
+		prefix++
+	}
+	return jaro + float64(prefix)*0.1*(1-jaro)
 }
 
 func jaroWinklerOf[T byte | rune](a, b []T) float64 {

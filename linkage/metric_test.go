@@ -2,6 +2,7 @@ package linkage
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -163,6 +164,29 @@ func TestParseNHSNumber(t *testing.T) {
 	for _, tt := range tests {
 		if _, got := parseNHSNumber(tt.in); got != tt.valid {
 			t.Errorf("parseNHSNumber(%q) valid = %v, want %v", tt.in, got, tt.valid)
+		}
+	}
+}
+
+// TestJaroWinklerShortAgrees checks the bit-set version against the plain
+// one on random ASCII strings of every length it takes.
+func TestJaroWinklerShortAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func() string {
+		b := make([]byte, rng.IntN(65))
+		for i := range b {
+			b[i] = "abcde fghij"[rng.IntN(11)]
+		}
+		return string(b)
+	}
+	for range 20_000 {
+		a, b := word(), word()
+		if a == "" || b == "" || a == b {
+			continue
+		}
+		want := jaroWinklerOf([]byte(a), []byte(b))
+		if got := jaroWinklerShort(a, b); math.Abs(got-want) > 1e-12 {
+			t.Fatalf("jaroWinklerShort(%q, %q) = %v, want %v", a, b, got, want)
 		}
 	}
 }
