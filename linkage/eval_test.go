@@ -85,9 +85,12 @@ func TestEvaluateSplinkFake1000(t *testing.T) {
 		t.Fatal(err)
 	}
 	logEvaluation(t, e)
-	// The records are heavily corrupted, so this guards against a fall
-	// rather than setting a goal.
-	if e.F1 < 0.5 {
-		t.Errorf("F1 = %.4f, want at least 0.5", e.F1)
+	// The records are heavily corrupted and most missed pairs are left as
+	// "possible", so this guards against a fall rather than setting a goal.
+	if e.Precision < 0.99 {
+		t.Errorf("precision = %.4f, want at least 0.99", e.Precision)
+	}
+	if e.F1 < 0.85 {
+		t.Errorf("F1 = %.4f, want at least 0.85", e.F1)
 	}
 }

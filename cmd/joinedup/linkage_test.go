@@ -122,30 +122,58 @@ func TestLinkageBadInput(t *testing.T) {
 	}
 }
 
-func TestLinkageEval(t *testing.T) {
+// linkageData returns the path of a file under
+// $JOINEDUP_TESTDATA/linkage, or skips t when it is absent.
+func linkageData(t *testing.T, parts ...string) string {
+	t.Helper()
 	dir := os.Getenv("JOINEDUP_TESTDATA")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared", "data")
 	}
-	path := filepath.Join(dir, "linkage", "splink", "fake_1000.csv")
+	path := filepath.Join(append([]string{dir, "linkage"}, parts...)...)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("skipping: test data %s is absent; set JOINEDUP_TESTDATA to the folder that holds linkage/splink", path)
+		t.Skipf("skipping: test data %s is absent; set JOINEDUP_TESTDATA to the folder that holds linkage/febrl and linkage/splink", path)
 	}
-	stdout, stderr, err := runLinkageForTest(t, "eval", "--quiet", "--splink", path)
-	if err != nil {
-		t.Fatalf("eval: %v\n%s", err, stderr)
+	return path
+}
+
+func TestLinkageEval(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  func(t *testing.T) []string
+		mode  string
+		minF1 float64
+	}{
+		{"splink dedupe", func(t *testing.T) []string {
+			return []string{"--splink", linkageData(t, "splink", "fake_1000.csv")}
+		}, "dedupe", 0.8},
+		{"febrl link", func(t *testing.T) []string {
+			return []string{"--febrl", linkageData(t, "febrl", "dataset4a.csv"), linkageData(t, "febrl", "dataset4b.csv")}
+		}, "link", 0.99},
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	last := lines[len(lines)-1]
-	var p, r, f float64
-	if n, err := fmt.Sscanf(last, "precision=%f recall=%f f1=%f", &p, &r, &f); err != nil || n != 3 {
-		t.Fatalf("last line = %q, want precision=P recall=R f1=F", last)
-	}
-	if f <= 0 || f > 1 {
-		t.Errorf("f1 = %v, want a value in (0, 1]", f)
-	}
-	if !strings.Contains(stdout, "b-cubed: precision=") {
-		t.Errorf("output lacks the B-cubed line:\n%s", stdout)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"eval", "--quiet"}, tt.args(t)...)
+			stdout, stderr, err := runLinkageForTest(t, args...)
+			if err != nil {
+				t.Fatalf("eval: %v\n%s", err, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			last := lines[len(lines)-1]
+			var p, r, f float64
+			if n, err := fmt.Sscanf(last, "precision=%f recall=%f f1=%f", &p, &r, &f); err != nil || n != 3 {
+				t.Fatalf("last line = %q, want precision=P recall=R f1=F", last)
+			}
+			if f < tt.minF1 || f > 1 {
+				t.Errorf("f1 = %v, want at least %v", f, tt.minF1)
+			}
+			if !strings.Contains(stdout, "("+tt.mode+", ") {
+				t.Errorf("output does not name the %s mode:\n%s", tt.mode, stdout)
+			}
+			if !strings.Contains(stdout, "b-cubed: precision=") {
+				t.Errorf("output lacks the B-cubed line:\n%s", stdout)
+			}
+		})
 	}
 }
 
