@@ -20,10 +20,9 @@ type PersonRecord struct {
 	Weight   float64
 	AddedAt  time.Time
 
-	// Matched, when set on a record being added, is the record it matched:
-	// the store links the new record to that record's person as it stands
-	// in the same transaction, so a merge made meanwhile by another node
-	// is followed.
+	// Matched, when set on a record being added, is the record it matched.
+	// The store reads that record's current person in the same
+	// transaction, so a merge made meanwhile by another node is followed.
 	Matched *RecordKey
 }
 
@@ -98,8 +97,8 @@ type PersonStore interface {
 // nodes see one another's records and merges.
 //
 // NOTE: two nodes that resolve records of the same new person at the same
-// moment each start a person, because neither sees the other's record in
-// time. A reviewer can merge them.
+// moment each start a person, because neither has read the other's record
+// yet. A reviewer can merge them.
 type Persons struct {
 	store PersonStore
 	index *Index

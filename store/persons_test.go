@@ -311,8 +311,8 @@ func TestPersonRecordMatched(t *testing.T) {
 }
 
 // TestPersonsTwoNodes runs two Persons on one store, as two hub nodes
-// sharing a database do, and checks that each sees the other's records
-// and merges.
+// sharing a database do, and checks that each finds the other's records
+// and follows its merges.
 func TestPersonsTwoNodes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/delivery"
+	"github.com/joinedup/joinedup/policy"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/web"
+)
+
+// sessionCleanupInterval is how often expired sessions are deleted.
+const sessionCleanupInterval = 10 * time.Minute
+
+// openTrust builds the hub's trust parts and hands them to site: the
+// access policies, sign-in with local passwords and, when configured,
+// OpenID Connect, the sessions, and the audit log, which the delivery
+// engine and the life event service also write to. It must run before the
+// delivery engine starts.
+func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server) error {
+	var err error
+	if cfg.PoliciesDir != "" {
+		site.Policies, err = policy.LoadDir(cfg.PoliciesDir)
+	} else {
+		site.Policies, err = policy.Default()
+	}
+	if err != nil {
+		return fmt.Errorf("load access policies: %w", err)
+	}
+
+	site.Passwords, err = auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		return fmt.Errorf("start password sign-in: %w", err)
+	}
+	secure := cfg.CookieSecure || strings.HasPrefix(h.BaseURL, "https://")
+	site.Sessions = auth.NewSessions(h.DB, h.logger, auth.SessionConfig{
+		IdleTimeout: auth.DefaultSessionConfig.IdleTimeout, AbsoluteTimeout: auth.DefaultSessionConfig.AbsoluteTimeout, TLS: secure,
+	})
+	if cfg.OIDCIssuer != "" {
+		site.OIDC, err = auth.NewOIDC(ctx, h.DB, h.logger, auth.OIDCConfig{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: h.BaseURL + "/sign-in/oidc/callback", TLS: secure,
+		})
+		if err != nil {
+			return fmt.Errorf("start OIDC sign-in: %w", err)
+		}
+	}
+
+	origin, err := auditOrigin(h.BaseURL)
+	if err != nil {
+		return err
+	}
+	key, err := audit.LoadOrCreateKey(cfg.Data, origin)
+	if err != nil {
+		return fmt.Errorf("load audit key: %w", err)
+	}
+	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key, Logger: h.logger})
+	if err != nil {
+		return err
+	}
+	h.Engine.Audit = log
+	h.LifeEvents.Audit = log
+	site.Audit = log
+	site.AuditAPI = audit.NewHandler(log)
+
+	site.Records = &trustRecords{db: h.DB}
+	site.Consents = consentWithdrawer{h.Engine}
+	site.TokenOrganisation = joinedup.OrgID(cfg.APITokenOrganisation)
+	if cfg.Demo && site.APIToken == "" {
+		site.APIToken = demoAPIToken
+	}
+
+	cleanupCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	go deleteExpiredSessions(cleanupCtx, site.Sessions, h)
+	h.closers = append(h.closers, func() error { stop(); return nil })
+	return nil
+}
+
+// auditOrigin returns the name of the audit log's key: the host name of
+// the hub's base URL, without the port, so that the origin of a key stays
+// the same when only the port changes.
+func auditOrigin(baseURL string) (string, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Hostname() == "" {
+		return "", fmt.Errorf("audit log origin: invalid base URL %q", baseURL)
+	}
+	return u.Hostname(), nil
+}
+
+func deleteExpiredSessions(ctx context.Context, sessions *auth.Sessions, h *Hub) {
+	tick := time.NewTicker(sessionCleanupInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			n, err := sessions.DeleteExpired(ctx)
+			if err != nil {
+				h.logger.Error("delete expired sessions", "error", err)
+				continue
+			}
+			h.logger.Debug("expired sessions deleted", "sessions", n)
+		}
+	}
+}
+
+// consentWithdrawer adapts the delivery engine to web.ConsentWithdrawer.
+type consentWithdrawer struct{ engine *delivery.Engine }
+
+func (c consentWithdrawer) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, actor string) error {
+	_, err := c.engine.WithdrawConsent(ctx, event, service, actor)
+	return err
+}
+
+// trustRecords implements web.Records on the hub's store, with the tables
+// of migration 00210.
+type trustRecords struct{ db *store.DB }
+
+func (t *trustRecords) FindAccount(ctx context.Context, id string) (*auth.Account, error) {
+	return t.db.FindAccount(ctx, id)
+}
+
+func (t *trustRecords) Relationship(ctx context.Context, p policy.Principal, subject string) (policy.Relationship, error) {
+	var rel policy.Relationship
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		var found bool
+		var err error
+		switch p.Role {
+		case policy.RoleResident:
+			if subject == p.ID {
+				rel = policy.RelationshipSelf
+				return nil
+			}
+			found, err = exists(ctx, tx, `SELECT 1 FROM resident_children WHERE account_id = $1 AND event_id = $2`, p.ID, subject)
+			if found {
+				rel = policy.RelationshipParent
+			}
+		case policy.RoleSocialWorker:
+			found, err = exists(ctx, tx, `
+				SELECT 1 FROM worker_allocations a
+				WHERE a.worker_id = $1 AND (a.resident_id = $2 OR EXISTS (
+					SELECT 1 FROM resident_children c WHERE c.account_id = a.resident_id AND c.event_id = $2))`, p.ID, subject)
+			if found {
+				rel = policy.RelationshipAllocatedWorker
+			}
+		}
+		return err
+	})
+	return rel, err
+}
+
+func exists(ctx context.Context, tx *store.Tx, query string, args ...any) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *trustRecords) LinkBirth(ctx context.Context, event joinedup.EventID, r joinedup.BirthRegistration) error {
+	return t.db.Tx(ctx, func(tx *store.Tx) error {
+		for _, p := range r.Parents {
+			if p.NationalInsuranceNumber == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO resident_children (account_id, event_id, created_at)
+				SELECT account_id, $1, $2 FROM resident_identities WHERE nino = $3 AND date_of_birth = $4
+				ON CONFLICT DO NOTHING`,
+				event, store.Micros(tx.Now()), p.NationalInsuranceNumber, p.DateOfBirth.String()); err != nil {
+				return fmt.Errorf("link parent: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (t *trustRecords) ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error) {
+	var ids []joinedup.EventID
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT event_id FROM resident_children WHERE account_id = $1 ORDER BY created_at DESC`, resident)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id joinedup.EventID
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}
+
+func (t *trustRecords) SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error) {
+	nino, _ := joinedup.NormalizeNINO(query)
+	var ids []string
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT a.id FROM accounts a LEFT JOIN resident_identities i ON i.account_id = a.id
+			WHERE a.role = $1 AND (a.username LIKE $2 OR (i.nino = $3 AND $3 <> ''))
+			ORDER BY a.username LIMIT $4`,
+			string(policy.RoleResident), "%"+likeEscape(auth.NormalizeUsername(query))+"%", nino, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search residents: %w", err)
+	}
+	out := make([]*auth.Account, 0, len(ids))
+	for _, id := range ids {
+		a, err := t.db.FindAccount(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// likeEscape removes the LIKE wildcards from s, so that a search matches
+// them literally as nothing rather than as anything.
+func likeEscape(s string) string {
+	return strings.NewReplacer("%", "", "_", "").Replace(s)
+}
+
+func (t *trustRecords) History(ctx context.Context, subjects []string, limit int) ([]audit.Entry, error) {
+	if len(subjects) == 0 {
+		return nil, nil
+	}
+	placeholders := make([]string, len(subjects))
+	args := make([]any, 0, len(subjects)+1)
+	for i, s := range subjects {
+		placeholders[i] = fmt.Sprintf("$%d", i+1)
+		args = append(args, s)
+	}
+	args = append(args, limit)
+	var out []audit.Entry
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT seq, recorded_at, actor, action, subject, purpose, reasons, detail FROM audit_entries
+			WHERE subject IN (`+strings.Join(placeholders, ", ")+`) ORDER BY seq DESC LIMIT $`+fmt.Sprint(len(args)), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e audit.Entry
+			var at int64
+			var reasons, detail string
+			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Purpose, &reasons, &detail); err != nil {
+				return err
+			}
+			e.Time = store.FromMicros(at)
+			if err := json.Unmarshal([]byte(reasons), &e.Reasons); err != nil {
+				return fmt.Errorf("decode reasons of audit entry %d: %w", e.Seq, err)
+			}
+			e.Detail = json.RawMessage(detail)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit history: %w", err)
+	}
+	return out, nil
+}
+
+func (t *trustRecords) SaveGrant(ctx context.Context, g *web.Grant) error {
+	hidden := ""
+	if !g.HiddenUntil.IsZero() {
+		hidden = g.HiddenUntil.String()
+	}
+	return t.db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO break_glass_grants (id, worker_id, resident_id, reason, issued_at, expires_at, hidden_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			g.ID, g.Worker, g.Resident, g.Reason, store.Micros(g.IssuedAt), store.Micros(g.ExpiresAt), hidden)
+		if err != nil {
+			return fmt.Errorf("store break-glass grant: %w", err)
+		}
+		return nil
+	})
+}
+
+const grantColumns = `id, worker_id, resident_id, reason, issued_at, expires_at, hidden_until, reviewed_by, reviewed_at, review_note`
+
+func scanGrant(row interface{ Scan(...any) error }) (*web.Grant, error) {
+	var g web.Grant
+	var issued, expires, reviewed int64
+	var hidden string
+	if err := row.Scan(&g.ID, &g.Worker, &g.Resident, &g.Reason, &issued, &expires, &hidden, &g.ReviewedBy, &reviewed, &g.ReviewNote); err != nil {
+		return nil, err
+	}
+	g.IssuedAt, g.ExpiresAt = store.FromMicros(issued), store.FromMicros(expires)
+	if reviewed != 0 {
+		g.ReviewedAt = store.FromMicros(reviewed)
+	}
+	if hidden != "" {
+		d, err := joinedup.ParseDate(hidden)
+		if err != nil {
+			return nil, fmt.Errorf("grant %s: invalid hidden_until %q: %w", g.ID, hidden, err)
+		}
+		g.HiddenUntil = d
+	}
+	return &g, nil
+}
+
+func (t *trustRecords) findGrant(ctx context.Context, where string, args ...any) (*web.Grant, error) {
+	var g *web.Grant
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		var err error
+		g, err = scanGrant(tx.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM break_glass_grants `+where, args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no such break-glass grant.")
+		}
+		return err
+	})
+	return g, err
+}
+
+func (t *trustRecords) ActiveGrant(ctx context.Context, worker, resident string, now time.Time) (*web.Grant, error) {
+	return t.findGrant(ctx, `WHERE worker_id = $1 AND resident_id = $2 AND expires_at > $3 ORDER BY expires_at DESC LIMIT 1`,
+		worker, resident, store.Micros(now))
+}
+
+func (t *trustRecords) FindGrant(ctx context.Context, id string) (*web.Grant, error) {
+	return t.findGrant(ctx, `WHERE id = $1`, id)
+}
+
+func (t *trustRecords) ListGrants(ctx context.Context, limit int) ([]*web.Grant, error) {
+	var out []*web.Grant
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM break_glass_grants ORDER BY issued_at DESC LIMIT $1`, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			g, err := scanGrant(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, g)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list break-glass grants: %w", err)
+	}
+	return out, nil
+}
+
+func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error {
+	return t.db.Tx(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE break_glass_grants SET reviewed_by = $1, reviewed_at = $2, review_note = $3
+			WHERE id = $4 AND reviewed_by = ''`, reviewer, store.Micros(at), note, id)
+		if err != nil {
+			return fmt.Errorf("review break-glass grant: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return joinedup.Errorf(joinedup.ECONFLICT, "This use of break glass has already been reviewed.")
+		}
+		return nil
+	})
+}
+
+// addResidentIdentity records the National Insurance number and date of
+// birth of a resident account, which link it to the births it is a parent
+// in.
+func addResidentIdentity(ctx context.Context, db *store.DB, accountID, nino string, dob joinedup.Date) error {
+	return db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO resident_identities (account_id, nino, date_of_birth) VALUES ($1, $2, $3)
+			ON CONFLICT (account_id) DO UPDATE SET nino = excluded.nino, date_of_birth = excluded.date_of_birth`,
+			accountID, nino, dob.String())
+		return err
+	})
+}
+
+// allocateWorker allocates a social worker to a resident.
+func allocateWorker(ctx context.Context, db *store.DB, worker, resident string) error {
+	return db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO worker_allocations (worker_id, resident_id, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, worker, resident, store.Micros(tx.Now()))
+		return err
+	})
+}
