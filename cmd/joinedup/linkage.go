@@ -58,15 +58,16 @@ func runLinkage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // linkageFlags are the flags that link and dedupe share.
 type linkageFlags struct {
-	out, modelPath, saveModel string
-	skipInvalid, quiet        bool
+	out, modelPath, saveModel       string
+	skipInvalid, keepInvalid, quiet bool
 }
 
 func (f *linkageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "write the CSV output to this file instead of standard output")
 	fs.StringVar(&f.modelPath, "model", "", "read the model from this JSON file instead of estimating it from the input")
 	fs.StringVar(&f.saveModel, "save-model", "", "write the model used to this JSON file")
-	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "skip lines with a wrong column count or an invalid date, reporting each, instead of failing")
+	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "skip malformed lines, lines with a wrong column count and lines with an invalid date, reporting each, instead of failing")
+	fs.BoolVar(&f.keepInvalid, "keep-invalid-dates", false, "keep dates of birth that do not exist, such as 1990-02-30, as held, for the comparators, instead of treating them as invalid")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not report progress on standard error")
 }
 
@@ -84,19 +85,20 @@ func runLinkageLink(ctx context.Context, args []string, stdout, stderr io.Writer
 	var f linkageFlags
 	fs := newLinkageFlagSet("link", stderr)
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		fs.Usage()
-		return fmt.Errorf("linkage link: want two CSV files, got %d arguments", fs.NArg())
-	}
-
-	a, err := readRecords(fs.Arg(0), f.skipInvalid, stderr)
+	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	b, err := readRecords(fs.Arg(1), f.skipInvalid, stderr)
+	if len(files) != 2 {
+		fs.Usage()
+		return fmt.Errorf("linkage link: want two CSV files, got %d arguments", len(files))
+	}
+
+	a, err := f.readRecords(files[0], stderr)
+	if err != nil {
+		return err
+	}
+	b, err := f.readRecords(files[1], stderr)
 	if err != nil {
 		return err
 	}
@@ -118,15 +120,16 @@ func runLinkageDedupe(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newLinkageFlagSet("dedupe", stderr)
 	f.register(fs)
 	pairsPath := fs.String("pairs", "", "also write the pairs decided match or possible to this CSV file")
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fs.Usage()
-		return fmt.Errorf("linkage dedupe: want one CSV file, got %d arguments", fs.NArg())
+		return fmt.Errorf("linkage dedupe: want one CSV file, got %d arguments", len(files))
 	}
 
-	d, err := readRecords(fs.Arg(0), f.skipInvalid, stderr)
+	d, err := f.readRecords(files[0], stderr)
 	if err != nil {
 		return err
 	}
@@ -166,16 +169,17 @@ func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	splink := fs.String("splink", "", "Splink file (truth in the cluster column) to deduplicate")
 	saveModel := fs.String("save-model", "", "write the estimated model to this JSON file")
 	quiet := fs.Bool("quiet", false, "do not report progress on standard error")
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	var paths []string
 	switch {
 	case *febrl != "" && *splink != "":
 		return errors.New("linkage eval: give --febrl or --splink, not both")
-	case *febrl != "" && fs.NArg() <= 1:
-		paths = append([]string{*febrl}, fs.Args()...)
-	case *splink != "" && fs.NArg() == 0:
+	case *febrl != "" && len(rest) <= 1:
+		paths = append([]string{*febrl}, rest...)
+	case *splink != "" && len(rest) == 0:
 		paths = []string{*splink}
 	default:
 		fs.Usage()
@@ -197,7 +201,6 @@ func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	f := linkageFlags{quiet: *quiet}
 	var e *linkage.Evaluation
-	var err error
 	allPairs := 0
 	names, mode := sets[0].Name, "dedupe"
 	if len(sets) == 2 {
@@ -228,11 +231,29 @@ func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, which it returns, so that a flag written after
+// the file names is not taken for one.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 // readRecords reads a CSV file, reporting each skipped line on stderr
-// when skipInvalid is set.
-func readRecords(path string, skipInvalid bool, stderr io.Writer) (*linkage.Dataset, error) {
+// when --skip-invalid is set.
+func (f *linkageFlags) readRecords(path string, stderr io.Writer) (*linkage.Dataset, error) {
 	d, err := linkage.ReadCSVFile(path, linkage.ReadOptions{
-		SkipInvalid: skipInvalid,
+		SkipInvalid:       f.skipInvalid,
+		AllowInvalidDates: f.keepInvalid,
 		Skipped: func(err *linkage.LineError) {
 			fmt.Fprintf(stderr, "skipped %v\n", err)
 		},

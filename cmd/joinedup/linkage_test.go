@@ -223,3 +223,27 @@ func TestLinkageModelFile(t *testing.T) {
 		t.Errorf("link with a broken model = %v, want an invalid prior error", err)
 	}
 }
+
+func TestLinkageFlagsAfterFiles(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pairs.csv")
+	_, stderr, err := runLinkageForTest(t, "link", linkageTestdata("holder_a.csv"), "--quiet", linkageTestdata("holder_b.csv"), "--out", out)
+	if err != nil {
+		t.Fatalf("link with flags after the files: %v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "records\n") {
+		t.Errorf("stderr = %q, want no progress with --quiet", stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("--out after the files was ignored: %v", err)
+	}
+}
+
+func TestLinkageKeepInvalidDates(t *testing.T) {
+	stdout, stderr, err := runLinkageForTest(t, "dedupe", "--quiet", "--keep-invalid-dates", linkageTestdata("bad_date.csv"))
+	if err != nil {
+		t.Fatalf("dedupe --keep-invalid-dates: %v\n%s", err, stderr)
+	}
+	if got := strings.Count(stdout, "\n"); got != 4 {
+		t.Errorf("dedupe --keep-invalid-dates wrote %d lines, want a header and all 3 records:\n%s", got, stdout)
+	}
+}
