@@ -13,6 +13,7 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/linkage"
 	"github.com/joinedup/joinedup/store"
 )
 
@@ -23,6 +24,11 @@ const Controller = "joinedup hub operated by the council"
 type Service struct {
 	// Audit, when set, receives an entry for each consent decision.
 	Audit *audit.Log
+	// Persons, when set, is the person index that Recognise adds the
+	// people of each registration to.
+	Persons *linkage.Persons
+
+	arrived chan *joinedup.LifeEvent
 
 	db     *store.DB
 	wake   func()
@@ -41,7 +47,7 @@ func New(db *store.DB, wake func(), logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, wake: wake, logger: logger, now: time.Now}
+	return &Service{db: db, wake: wake, logger: logger, now: time.Now, arrived: make(chan *joinedup.LifeEvent, 256)}
 }
 
 // SetClock replaces the clock that decides what "today" is, for tests.
@@ -124,6 +130,10 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	s.wake()
 	s.logger.Info("birth registered", "event_id", ev.ID, "recipients", len(ev.Deliveries))
 	s.recordConsent(ctx, ev)
+	select {
+	case s.arrived <- ev:
+	default: // Recognise's periodic sweep finds it.
+	}
 	return ev, Receipt(ev, takers), nil
 }
 

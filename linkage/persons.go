@@ -232,3 +232,24 @@ func (p *Persons) PersonOf(ctx context.Context, source, recordID string) (string
 	}
 	return r.PersonID, nil
 }
+
+// Match scores r against the index without adding it. The result's
+// CandidateID is the candidate's person id, or empty when nothing matched.
+func (p *Persons) Match(ctx context.Context, r Record) (Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.refresh(ctx); err != nil {
+		return Result{}, err
+	}
+	result := p.index.Match(r)
+	if result.CandidateID == "" {
+		return result, nil
+	}
+	source, recordID, _ := strings.Cut(result.CandidateID, "\x1f")
+	person, err := p.store.FindPersonRecord(ctx, source, recordID)
+	if err != nil {
+		return Result{}, fmt.Errorf("find candidate record: %w", err)
+	}
+	result.CandidateID = person.PersonID
+	return result, nil
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/delivery"
 	"github.com/joinedup/joinedup/lifeevent"
+	"github.com/joinedup/joinedup/linkage"
 	"github.com/joinedup/joinedup/natsbus"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/postgres"
@@ -63,6 +64,7 @@ type Hub struct {
 	Engine     *delivery.Engine
 	LifeEvents *lifeevent.Service
 	Directory  *lifeevent.Directory
+	Persons    *linkage.Persons
 
 	logger   *slog.Logger
 	server   *http.Server
@@ -120,6 +122,21 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		h.LifeEvents.SetClock(cfg.now)
 	}
 	h.Directory = lifeevent.NewDirectory(h.DB)
+
+	// The person index recognises the people of each registration in the
+	// background; the sweep it starts with catches any a crash left behind.
+	if h.Persons, err = linkage.OpenPersons(ctx, h.DB, nil); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open person index: %w", err)
+	}
+	h.LifeEvents.Persons = h.Persons
+	recogniseCtx, stopRecognising := context.WithCancel(context.WithoutCancel(ctx))
+	recognised := make(chan struct{})
+	go func() {
+		defer close(recognised)
+		h.LifeEvents.Recognise(recogniseCtx)
+	}()
+	h.closers = append(h.closers, func() error { stopRecognising(); <-recognised; return nil })
 	h.Directory.Created = func(ctx context.Context) {
 		if err := h.Engine.SyncConsumers(ctx); err != nil {
 			logger.Error("start service workers", "error", err)

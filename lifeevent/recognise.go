@@ -1,0 +1,105 @@
+package lifeevent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/linkage"
+)
+
+// RegistrationSource is the holder name under which the people of each
+// registration are added to the person index. Their record ids are the
+// life event's id and a JSON Pointer: "evt_…/child", "evt_…/parents/0".
+const RegistrationSource = "registration"
+
+// recogniseInterval is how often Recognise looks for registrations whose
+// people are not yet in the person index, such as those accepted just
+// before a crash.
+const recogniseInterval = 30 * time.Second
+
+// Recognise adds the people of each registration to the person index,
+// until ctx ends: those of registrations made in this process as they
+// arrive, and every RecogniseInterval any that are still missing. A
+// possible match opens a review; nothing below the match threshold is
+// linked.
+func (s *Service) Recognise(ctx context.Context) {
+	tick := time.NewTicker(recogniseInterval)
+	defer tick.Stop()
+	for {
+		if err := s.recogniseMissing(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("recognise people of registrations", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case ev := <-s.arrived:
+			if err := s.recogniseEvent(ctx, ev); err != nil && ctx.Err() == nil {
+				s.logger.Error("recognise people of registration", "event_id", ev.ID, "error", err)
+			}
+		}
+	}
+}
+
+// recogniseMissing recognises the people of registrations that have none
+// in the person index yet.
+func (s *Service) recogniseMissing(ctx context.Context) error {
+	for {
+		events, err := s.db.ListUnrecognisedEvents(ctx, RegistrationSource, 100)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if err := s.recogniseEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		if len(events) < 100 {
+			return nil
+		}
+	}
+}
+
+// recogniseEvent resolves the child and the parents of one registration.
+// A record already in the index is skipped, so repeating it is harmless.
+func (s *Service) recogniseEvent(ctx context.Context, ev *joinedup.LifeEvent) error {
+	if s.Persons == nil || ev.Type != joinedup.EventBirthRegistered {
+		return nil
+	}
+	var r joinedup.BirthRegistration
+	if err := json.Unmarshal(ev.Payload, &r); err != nil {
+		return fmt.Errorf("decode registration %s: %w", ev.ID, err)
+	}
+	records := []linkage.Record{personRecord(fmt.Sprintf("%s/child", ev.ID), r.Child.Name, r.Child.DateOfBirth, r.Child.Sex, "", nil)}
+	for i, p := range r.Parents {
+		address := p.Address
+		records = append(records, personRecord(fmt.Sprintf("%s/parents/%d", ev.ID, i), p.Name, p.DateOfBirth, "", p.NationalInsuranceNumber, &address))
+	}
+	if len(r.Parents) > 0 {
+		// The child lives at the first parent's address.
+		records[0].AddressLines, records[0].Town = r.Parents[0].Address.Lines, r.Parents[0].Address.Town
+		records[0].Postcode, records[0].UPRN = r.Parents[0].Address.Postcode, r.Parents[0].Address.UPRN
+	}
+	for _, rec := range records {
+		res, err := s.Persons.Resolve(ctx, RegistrationSource, rec)
+		if joinedup.ErrorCode(err) == joinedup.ECONFLICT {
+			continue
+		} else if err != nil {
+			return err
+		}
+		s.logger.Debug("person recognised", "event_id", ev.ID, "record_id", rec.ID, "person_id", res.PersonID,
+			"decision", string(res.Result.Decision), "review_opened", res.Review != nil)
+	}
+	return nil
+}
+
+func personRecord(id string, n joinedup.Name, dob joinedup.Date, sex, nino string, a *joinedup.Address) linkage.Record {
+	r := linkage.Record{ID: id, GivenName: n.Given, FamilyName: n.Family, DateOfBirth: dob.String(), Sex: sex, NINO: nino}
+	if a != nil {
+		r.AddressLines, r.Town, r.Postcode, r.UPRN = a.Lines, a.Town, a.Postcode, a.UPRN
+	}
+	return r
+}
