@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -57,7 +58,9 @@ func cancelCallback(ctx context.Context, tx *sql.Tx, delivery joinedup.DeliveryI
 	return nil
 }
 
-// reportCallbacks sends the service's due callbacks until ctx is done.
+// reportCallbacks sends the service's due callbacks until ctx is done:
+// at once when wakeCallbacks is called after an event is processed, and on
+// every callbackPoll for retries.
 func (s *service) reportCallbacks(ctx context.Context) {
 	ticker := time.NewTicker(callbackPoll)
 	defer ticker.Stop()
@@ -66,10 +69,25 @@ func (s *service) reportCallbacks(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		case <-s.callbackWake:
 		}
-		if err := s.sendDueCallbacks(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
+		for {
+			n, err := s.sendDueCallbacks(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
+			}
+			if err != nil || n < callbackBatch {
+				break
+			}
 		}
+	}
+}
+
+// wakeCallbacks tells reportCallbacks that a callback may be due.
+func (s *service) wakeCallbacks() {
+	select {
+	case s.callbackWake <- struct{}{}:
+	default:
 	}
 }
 
@@ -79,14 +97,18 @@ type pendingCallback struct {
 	attempts int
 }
 
+// callbackConcurrency is how many callbacks are sent to the hub at once.
+const callbackConcurrency = 8
+
 // sendDueCallbacks sends each pending callback whose time has come, and
-// schedules the next attempt of each one the hub did not take.
-func (s *service) sendDueCallbacks(ctx context.Context) error {
+// schedules the next attempt of each one the hub did not take. It returns
+// how many were due.
+func (s *service) sendDueCallbacks(ctx context.Context) (int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT delivery_id, outcome, attempts FROM callbacks
 		WHERE state = 'pending' AND next_attempt <= $1 ORDER BY next_attempt LIMIT $2`,
 		s.now().UnixMicro(), callbackBatch)
 	if err != nil {
-		return fmt.Errorf("find due callbacks: %w", err)
+		return 0, fmt.Errorf("find due callbacks: %w", err)
 	}
 	var due []pendingCallback
 	for rows.Next() {
@@ -94,41 +116,60 @@ func (s *service) sendDueCallbacks(ctx context.Context) error {
 		var raw string
 		if err := rows.Scan(&c.delivery, &raw, &c.attempts); err != nil {
 			rows.Close()
-			return fmt.Errorf("find due callbacks: %w", err)
+			return 0, fmt.Errorf("find due callbacks: %w", err)
 		}
 		if err := json.Unmarshal([]byte(raw), &c.outcome); err != nil {
 			rows.Close()
-			return fmt.Errorf("decode callback outcome of %s: %w", c.delivery, err)
+			return 0, fmt.Errorf("decode callback outcome of %s: %w", c.delivery, err)
 		}
 		due = append(due, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("find due callbacks: %w", err)
+		return 0, fmt.Errorf("find due callbacks: %w", err)
 	}
 
-	for _, c := range due {
-		err := s.client.ReportOutcome(ctx, c.delivery, c.outcome)
-		if err == nil {
-			if _, err := s.db.ExecContext(ctx, `UPDATE callbacks SET state = 'sent', attempts = attempts + 1, last_error = ''
+	errs := make([]error, len(due))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, callbackConcurrency)
+	for i, c := range due {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = s.client.ReportOutcome(ctx, c.delivery, c.outcome)
+		})
+	}
+	wg.Wait()
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return len(due), fmt.Errorf("record callbacks: %w", err)
+	}
+	defer tx.Rollback()
+	for i, c := range due {
+		if errs[i] == nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET state = 'sent', attempts = attempts + 1, last_error = ''
 				WHERE delivery_id = $1 AND state = 'pending'`, string(c.delivery)); err != nil {
-				return fmt.Errorf("mark callback sent: %w", err)
+				return len(due), fmt.Errorf("mark callback sent: %w", err)
 			}
 			s.logger.Info("outcome reported", "service", s.info.ID, "delivery_id", c.delivery, "status", c.outcome.Status)
 			continue
 		}
 		if ctx.Err() != nil {
-			return nil
+			return len(due), nil
 		}
 
 		backoff := min(time.Duration(1<<min(c.attempts, 20))*time.Second, maxCallbackBackoff)
 		s.logger.Warn("outcome report failed", "service", s.info.ID, "delivery_id", c.delivery,
-			"attempts", c.attempts+1, "retry_in", backoff, "error", err)
-		if _, err := s.db.ExecContext(ctx, `UPDATE callbacks SET attempts = attempts + 1, next_attempt = $1, last_error = $2
+			"attempts", c.attempts+1, "retry_in", backoff, "error", errs[i])
+		if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET attempts = attempts + 1, next_attempt = $1, last_error = $2
 			WHERE delivery_id = $3 AND state = 'pending'`,
-			s.now().Add(backoff).UnixMicro(), joinedup.ErrorMessage(err), string(c.delivery)); err != nil {
-			return fmt.Errorf("schedule callback: %w", err)
+			s.now().Add(backoff).UnixMicro(), joinedup.ErrorMessage(errs[i]), string(c.delivery)); err != nil {
+			return len(due), fmt.Errorf("schedule callback: %w", err)
 		}
 	}
-	return nil
+	if err := tx.Commit(); err != nil {
+		return len(due), fmt.Errorf("record callbacks: %w", err)
+	}
+	return len(due), nil
 }

@@ -164,7 +164,11 @@ func New(cfg Config) (*Set, error) {
 			return nil, fmt.Errorf("reference: %s: %w", def.info.ID, err)
 		}
 		set.services = append(set.services, s)
-		set.mux.Handle("/reference/"+string(def.info.ID)+"/events", s.receiver)
+		set.mux.HandleFunc("/reference/"+string(def.info.ID)+"/events", func(w http.ResponseWriter, r *http.Request) {
+			s.receiver.ServeHTTP(w, r)
+			// The event's transaction has committed; a callback it queued can go.
+			s.wakeCallbacks()
+		})
 		set.workers.Go(func() { s.reportCallbacks(workerCtx) })
 	}
 	return set, nil
@@ -178,7 +182,7 @@ func openService(ctx context.Context, cfg Config, def definition, pop *populatio
 	if err != nil {
 		return nil, err
 	}
-	s := &service{info: def.info, prefix: def.prefix, db: db, logger: cfg.Logger, now: cfg.Now}
+	s := &service{info: def.info, prefix: def.prefix, db: db, logger: cfg.Logger, now: cfg.Now, callbackWake: make(chan struct{}, 1)}
 	s.rules = def.rules(s)
 
 	seed := func(ctx context.Context, tx *sql.Tx) (string, error) {

@@ -49,9 +49,12 @@ type service struct {
 	index    *linkage.Index
 	secret   string
 	receiver *connector.Receiver
-	client   *connector.Client // reports outcomes to the hub by callback
-	logger   *slog.Logger
-	now      func() time.Time
+
+	// callbackWake wakes reportCallbacks after an event is processed.
+	callbackWake chan struct{}
+	client       *connector.Client // reports outcomes to the hub by callback
+	logger       *slog.Logger
+	now          func() time.Time
 }
 
 // commonSchema holds the tables every reference service has. people holds
