@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
 )
 
 // birthRegistered is the response to a registered birth.
@@ -23,7 +24,7 @@ func (s *Server) createBirth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	event, receipt, err := s.LifeEvents.RegisterBirth(r.Context(), reg, staffName(r.Context()))
+	event, receipt, err := s.registerBirth(r, reg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -40,6 +41,9 @@ const (
 	maxPageSize     = 100
 )
 
+// lifeEventList is one page of life events. Items holds only the events
+// the caller may read, and Total counts every event that matches the
+// filter, so that the offsets stay those of the whole list.
 type lifeEventList struct {
 	Items  []*joinedup.LifeEvent `json:"items"`
 	Total  int                   `json:"total"`
@@ -56,6 +60,10 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 
 	events, total, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if events, err = s.filterEvents(r, events); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -123,6 +131,9 @@ func stateList() string {
 
 func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	if err == nil {
+		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -132,6 +143,9 @@ func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getLifeEventByReference(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), r.PathValue("reference"))
+	if err == nil {
+		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -265,6 +279,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 
 	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
+	if err == nil {
+		deliveries, err = s.filterDeliveries(r, deliveries)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -300,6 +317,10 @@ func deliveryQuery(q url.Values) (joinedup.DeliveryState, int, error) {
 }
 
 func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorizeReplay(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.Deliveries.ReplayDelivery(r.Context(), joinedup.DeliveryID(r.PathValue("id"))); err != nil {
 		s.fail(w, r, err)
 		return

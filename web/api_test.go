@@ -344,6 +344,7 @@ func TestDeliveries(t *testing.T) {
 	acted := env.hub.events[0].Deliveries[1]
 	env.hub.setState(acted.ID, joinedup.StateActed, "")
 
+	env.signInAs(t, env.operator)
 	rec := env.do(t, http.MethodGet, "/api/v1/deliveries?state=dead-lettered", nil, nil)
 	var list deliveryList
 	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
@@ -370,6 +371,7 @@ func TestDeliveries(t *testing.T) {
 func TestRequireStaff(t *testing.T) {
 	env := newTestEnv(t)
 	env.server.APIToken = "operator-token-for-tests"
+	env.session = nil
 
 	staffRoutes := []struct{ method, target string }{
 		{"POST", "/api/v1/births"},
@@ -381,12 +383,14 @@ func TestRequireStaff(t *testing.T) {
 		{"GET", "/api/v1/services/child-benefit"},
 		{"GET", "/api/v1/deliveries?state=pending"},
 		{"POST", "/api/v1/deliveries/dlv_1/replay"},
+		{"GET", "/api/v1/residents/acc_1/history"},
+		{"POST", "/api/v1/life-events/evt_1/consent/child-benefit/withdraw"},
 	}
 	for _, rt := range staffRoutes {
 		for _, auth := range []string{"", "Bearer wrong-token", "Basic b3BlcmF0b3ItdG9rZW4tZm9yLXRlc3Rz", "Bearer operator-token-for-tests-and-more"} {
 			rec := env.do(t, rt.method, rt.target, nil, http.Header{"Authorization": {auth}})
 			decodeProblem(t, rec, http.StatusUnauthorized)
-			if rec.Header().Get("WWW-Authenticate") == "" {
+			if auth != "" && rec.Header().Get("WWW-Authenticate") == "" {
 				t.Errorf("%s %s with %q: no WWW-Authenticate header", rt.method, rt.target, auth)
 			}
 		}
@@ -401,11 +405,17 @@ func TestRequireStaff(t *testing.T) {
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("register with the token: status %d; body %s", rec.Code, rec.Body)
 	}
-	if got := env.hub.events[0].RegisteredBy; got != staffOperator {
-		t.Errorf("RegisteredBy = %q, want %q", got, staffOperator)
+	if got := env.hub.events[0].RegisteredBy; got != tokenAccountID {
+		t.Errorf("RegisteredBy = %q, want %q", got, tokenAccountID)
 	}
 
-	for _, target := range []string{"/healthz", "/readyz", "/api/openapi.json", "/track", "/"} {
+	for _, target := range []string{"/births/new", "/operator/life-events", "/operator/deliveries", "/residents", "/dpo/break-glass"} {
+		rec := env.do(t, http.MethodGet, target, nil, nil)
+		if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/sign-in?next=") {
+			t.Errorf("GET %s without a session: status %d to %q, want 303 to the sign-in page", target, rec.Code, loc)
+		}
+	}
+	for _, target := range []string{"/healthz", "/readyz", "/api/openapi.json", "/track", "/", "/sign-in"} {
 		if rec := env.do(t, http.MethodGet, target, nil, nil); rec.Code != http.StatusOK {
 			t.Errorf("GET %s without a token: status %d, want 200", target, rec.Code)
 		}
@@ -468,7 +478,9 @@ func TestCrossOriginPostRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			env.signInAs(t, env.registrar)
 			env.postJSON(t, "/api/v1/births", validBirth)
+			env.signInAs(t, env.operator)
 			d := env.hub.events[len(env.hub.events)-1].Deliveries[0]
 			env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
 

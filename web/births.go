@@ -268,7 +268,7 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		// Show every error at once: check the rest of the form too.
 		fields = mergeErrors(dateErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
 	} else {
-		event, receipt, err := s.LifeEvents.RegisterBirth(r.Context(), reg, staffName(r.Context()))
+		event, receipt, err := s.registerBirth(r, reg)
 		if err == nil {
 			s.renderConfirmation(w, r, event, receipt)
 			return

@@ -35,6 +35,8 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Errorf("heading font = %q, want the system font stack", got)
 	}
 
+	browserSignIn(t, b, srv.URL, env.registrar.Username)
+
 	t.Run("birth with errors keeps values", func(t *testing.T) {
 		b.Visit(srv.URL + "/births/new")
 		b.Fill(map[string]string{
@@ -133,6 +135,10 @@ func TestPagesInBrowser(t *testing.T) {
 
 		b.Visit(srv.URL + "/operator/life-events")
 		b.Visit(srv.URL + "/operator/life-events/" + string(event.ID))
+		if status := b.Submit(`form[action="/sign-out"] button[type=submit]`); status != http.StatusOK {
+			t.Fatalf("sign out: status %d", status)
+		}
+		browserSignIn(t, b, srv.URL, env.operator.Username)
 		b.Visit(srv.URL + "/operator/deliveries?state=dead-lettered")
 		if status := b.Submit(`form[action$="/replay"] button`); status != http.StatusOK {
 			t.Fatalf("replay: status %d, want 200 after the redirect", status)
@@ -144,4 +150,14 @@ func TestPagesInBrowser(t *testing.T) {
 			t.Errorf("replayed %d deliveries, want 1", len(env.hub.replayed))
 		}
 	})
+}
+
+// browserSignIn signs the browser in with a test account.
+func browserSignIn(t *testing.T, b *browsertest.Browser, base, username string) {
+	t.Helper()
+	b.Visit(base + "/sign-in")
+	b.Fill(map[string]string{"#username": username, "#password": testPassword})
+	if status := b.Submit(`form[action="/sign-in"] button[type=submit]`); status != http.StatusOK {
+		t.Fatalf("sign in as %s: status %d", username, status)
+	}
 }

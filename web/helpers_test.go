@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 )
 
 // testNow is the fixed time of the tests: midday in London in winter.
@@ -49,9 +51,18 @@ type testEnv struct {
 	server  *Server
 	handler http.Handler
 	logs    *bytes.Buffer
+
+	records *fakeRecords
+	// registrar and operator are signed-in staff accounts. Requests carry
+	// session, the registrar's at first, unless they set a Cookie or an
+	// Authorization header of their own.
+	registrar, operator *auth.Account
+	session             *http.Cookie
 }
 
-// newTestEnv returns a Server on a fake hub holding testServices.
+// newTestEnv returns a Server on a fake hub holding testServices, with
+// sign-in, the default policies and an audit log, and a registrar signed
+// in.
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	hub := newFakeHub(testNow)
@@ -70,7 +81,12 @@ func newTestEnv(t testing.TB) *testEnv {
 		BaseURL:    "http://hub.test",
 		Now:        func() time.Time { return testNow },
 	}
-	return &testEnv{hub: hub, server: s, handler: s.Handler(), logs: logs}
+	_, records := testTrust(t, s)
+	env := &testEnv{hub: hub, server: s, handler: s.Handler(), logs: logs, records: records}
+	env.registrar = env.createAccount(t, "registrar", policy.RoleRegistrar)
+	env.operator = env.createAccount(t, "operator", policy.RoleOperator)
+	env.signInAs(t, env.registrar)
+	return env
 }
 
 // do sends a request to the handler and returns the recorded response.
@@ -79,6 +95,9 @@ func (e *testEnv) do(t *testing.T, method, target string, body io.Reader, header
 	req := httptest.NewRequest(method, target, body)
 	for k, v := range header {
 		req.Header[k] = v
+	}
+	if e.session != nil && req.Header.Get("Cookie") == "" && req.Header.Get("Authorization") == "" {
+		req.AddCookie(e.session)
 	}
 	rec := httptest.NewRecorder()
 	e.handler.ServeHTTP(rec, req)

@@ -3,10 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -16,7 +13,6 @@ type contextKey int
 
 const (
 	requestIDKey contextKey = iota
-	staffKey
 )
 
 // requestIDHeader carries the request id back to the caller, who can quote
@@ -158,41 +154,3 @@ type headerProbe struct {
 func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
-
-// Staff identities recorded as RegisteredBy.
-const staffOperator = "operator" // the holder of the configured API token
-
-// requireStaff is the one place where staff routes are authenticated.
-// With Server.APIToken set it requires "Authorization: Bearer <token>"
-// and compares the token in constant time. With no token configured it
-// lets every request through.
-//
-// NOTE: staff sign-in and access policies replace this check later.
-// Until then, staff pages are unreachable from a browser once a token is
-// set, because a browser cannot send the bearer token.
-func (s *Server) requireStaff(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.APIToken == "" {
-			next(w, r)
-			return
-		}
-
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		// Hashing both sides first keeps the comparison constant-time in
-		// the token's length as well as its content.
-		got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.APIToken))
-		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
-			s.fail(w, r, joinedup.Errorf(joinedup.EUNAUTHORIZED, "Send the operator token as \"Authorization: Bearer <token>\"."))
-			return
-		}
-		next(w, r.WithContext(context.WithValue(r.Context(), staffKey, staffOperator)))
-	})
-}
-
-// staffName returns the staff identity that requireStaff recorded, or ""
-// when staff routes are open.
-func staffName(ctx context.Context) string {
-	name, _ := ctx.Value(staffKey).(string)
-	return name
-}

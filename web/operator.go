@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
 )
 
 type lifeEventsView struct {
@@ -32,6 +33,9 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, total, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
+	if err == nil {
+		events, err = s.filterEvents(r, events)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -81,6 +85,9 @@ type lifeEventView struct {
 
 func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	if err == nil {
+		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -126,6 +133,9 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
+	if err == nil {
+		deliveries, err = s.filterDeliveries(r, deliveries)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -147,6 +157,10 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 // redirects back to the list it came from, which then confirms the replay.
 func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if err := s.authorizeReplay(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.Deliveries.ReplayDelivery(r.Context(), joinedup.DeliveryID(id)); err != nil {
 		s.fail(w, r, err)
 		return

@@ -6,10 +6,12 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
 )
 
 //go:embed templates
@@ -26,6 +28,7 @@ var staticFiles embed.FS
 var pageTemplates = mustParsePages(
 	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
 	"track-form.html", "track.html", "life-events.html", "life-event.html", "deliveries.html",
+	"sign-in.html", "resident.html", "residents.html", "break-glass.html", "break-glass-reviews.html",
 )
 
 func mustParsePages(names ...string) map[string]*template.Template {
@@ -48,6 +51,9 @@ var templateFuncs = template.FuncMap{
 	"navItem":     newNavItem,
 	"canReplay":   canReplay,
 	"inc":         func(i int) int { return i + 1 },
+	"dateInput": func(id, label string, value dateValue, message string) dateField {
+		return dateField{ID: id, Label: label, Value: value, Error: message}
+	},
 	"purposeText": purposeText,
 	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
 		return deliveryTableView{Rows: rows, Caption: caption, State: state}
@@ -83,6 +89,15 @@ type page struct {
 	Nav    string // the current item of the service navigation
 	Errors []formError
 	Data   any
+
+	// Account is the signed-in account, which render sets. The
+	// navigation shows the pages of its role and a sign-out button.
+	Account *auth.Account
+}
+
+// Role reports whether the signed-in account has one of roles.
+func (p page) Role(roles ...string) bool {
+	return p.Account != nil && slices.Contains(roles, string(p.Account.Role))
 }
 
 // formError is one error shown on a page: the JSON Pointer of the field
@@ -100,12 +115,15 @@ const (
 	navTrack      = "track"
 	navLifeEvents = "life-events"
 	navDeliveries = "deliveries"
+	navResidents  = "residents"
+	navReviews    = "reviews"
 )
 
 // render writes the named page with the given status. Rendering into a
 // buffer first means a template error becomes a clean 500 rather than
 // half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Account = principalOf(r)
 	var buf bytes.Buffer
 	if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.Logger.ErrorContext(r.Context(), "render page failed", "page", name, "error", err, "request_id", requestID(r.Context()))

@@ -80,6 +80,11 @@ func TestPagesRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
+			// Deliveries are the operators' pages under the default policies.
+			env.signInAs(t, env.registrar)
+			if strings.HasPrefix(tt.target, "/operator/deliveries") {
+				env.signInAs(t, env.operator)
+			}
 			rec := env.do(t, http.MethodGet, tt.target, nil, nil)
 			if rec.Code != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
@@ -257,6 +262,7 @@ func TestReplayForm(t *testing.T) {
 	env.postJSON(t, "/api/v1/births", validBirth)
 	d := env.hub.events[0].Deliveries[0]
 	env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
+	env.signInAs(t, env.operator)
 
 	res := env.postForm(t, "/operator/deliveries/"+string(d.ID)+"/replay", url.Values{"state": {"dead-lettered"}})
 

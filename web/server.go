@@ -14,6 +14,9 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/api"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/webhook"
 )
 
@@ -41,9 +44,30 @@ type Server struct {
 	// "https://joinedup.example.gov.uk". It prefixes Location headers.
 	BaseURL string
 
-	// APIToken is the operator token that staff routes require as
-	// "Authorization: Bearer <token>". Empty leaves staff routes open.
-	APIToken string
+	// APIToken is the token that machines send to the staff API as
+	// "Authorization: Bearer <token>". It acts as a registrar of
+	// TokenOrganisation. Empty accepts no token, so only signed-in staff
+	// can use the staff API.
+	APIToken          string
+	TokenOrganisation joinedup.OrgID
+
+	// Policies decide every read and write of personal data.
+	Policies *policy.Policies
+	// Sessions and Passwords sign staff and residents in. OIDC, when not
+	// nil, adds sign-in with the council's identity provider.
+	Sessions  *auth.Sessions
+	Passwords *auth.Passwords
+	OIDC      *auth.OIDC
+	// Audit receives an entry for every access to personal data, every
+	// break-glass grant and every sign-in. Nil records nothing.
+	Audit *audit.Log
+	// AuditAPI serves the audit log's checkpoint and proofs, mounted at
+	// /api/v1/audit/. Nil means those routes return 404.
+	AuditAPI http.Handler
+	// Records holds relationships, break-glass grants and audit history.
+	Records Records
+	// Consents withdraws consent for a service on a life event.
+	Consents ConsentWithdrawer
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -73,10 +97,13 @@ type route struct {
 }
 
 // routes is the route table: every path the hub serves, in one place.
-// Staff routes pass through requireStaff, the one place where staff
-// authentication is decided.
+// Staff routes pass through requireStaff and residents' routes through
+// requireSignIn, where authentication is decided. Each handler then asks
+// the policies about the data it reads or writes.
 func (s *Server) routes() []route {
 	staff := s.requireStaff
+	signedIn := s.requireSignIn
+	public := s.withOptionalSignIn
 	h := func(f http.HandlerFunc) http.Handler { return f }
 
 	return []route{
@@ -103,10 +130,37 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/deliveries", apiRoute, staff(s.listDeliveries)},
 		{"POST /api/v1/deliveries/{id}/replay", apiRoute, staff(s.replayDelivery)},
 
+		// Consent and the resident's record.
+		{"GET /api/v1/residents/{id}/history", apiRoute, signedIn(s.getHistory)},
+		{"POST /api/v1/life-events/{id}/consent/{service}/withdraw", apiRoute, signedIn(s.withdrawConsent)},
+
+		// The audit log's public checkpoint and proofs.
+		{"GET " + audit.PathCheckpoint, apiRoute, h(s.auditAPI)},
+		{"GET " + audit.PathInclusion, apiRoute, h(s.auditAPI)},
+		{"GET " + audit.PathConsistency, apiRoute, h(s.auditAPI)},
+
+		// Signing in and out.
+		{"GET " + pathSignIn, pageRoute, public(s.signInForm)},
+		{"POST " + pathSignIn, pageRoute, h(s.signIn)},
+		{"GET " + pathSignInOIDC, pageRoute, h(s.signInOIDC)},
+		{"GET " + pathOIDCCallback, pageRoute, h(s.oidcCallback)},
+		{"POST /sign-out", pageRoute, h(s.signOut)},
+
+		// Pages for residents.
+		{"GET " + pathMyRecord, pageRoute, signedIn(s.myRecord)},
+		{"GET /residents/{id}", pageRoute, signedIn(s.residentPage)},
+		{"POST /residents/{id}/consent", pageRoute, signedIn(s.withdrawConsentForm)},
+
+		// Pages for social workers and data protection officers.
+		{"GET /residents", pageRoute, staff(s.searchResidents)},
+		{"POST /residents/{id}/break-glass", pageRoute, staff(s.breakGlass)},
+		{"GET /dpo/break-glass", pageRoute, staff(s.breakGlassReviews)},
+		{"POST /dpo/break-glass/{id}/review", pageRoute, staff(s.reviewBreakGlass)},
+
 		// Pages for the public: the start page and tracking by reference.
-		{"GET /{$}", pageRoute, h(s.startPage)},
-		{"GET /track", pageRoute, h(s.trackForm)},
-		{"GET /track/{reference}", pageRoute, h(s.trackPage)},
+		{"GET /{$}", pageRoute, public(s.startPage)},
+		{"GET /track", pageRoute, public(s.trackForm)},
+		{"GET /track/{reference}", pageRoute, public(s.trackPage)},
 		{"GET /static/", pageRoute, staticHandler()},
 
 		// Pages for registrars and operators.
@@ -183,6 +237,14 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(api.OpenAPI)
+}
+
+func (s *Server) auditAPI(w http.ResponseWriter, r *http.Request) {
+	if s.AuditAPI == nil {
+		s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "The audit log is not enabled on this hub."))
+		return
+	}
+	s.AuditAPI.ServeHTTP(w, r)
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,245 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+type breakGlassView struct {
+	Resident string
+	MaxHours int
+	Reason   string
+	Hours    string
+	Hidden   dateValue
+}
+
+// mayBreakGlass reports whether the signed-in account may obtain a
+// break-glass grant for resident id, an existing resident's account.
+func (s *Server) mayBreakGlass(r *http.Request, id string) bool {
+	account := principalOf(r)
+	if account.Role != policy.RoleSocialWorker {
+		return false
+	}
+	resident, err := s.Records.FindAccount(r.Context(), id)
+	if err != nil || resident.Role != policy.RoleResident {
+		return false
+	}
+	d, _, err := s.decide(r.Context(), account, policy.ActionBreakGlass, policy.Resource{Kind: policy.KindRecord, ID: id, Subject: id}, policy.PurposeSafeguarding)
+	return err == nil && d.Allowed
+}
+
+// breakGlass issues a break-glass grant for the resident's record with the
+// stated reason and duration, stores it for review, records it in the
+// audit log and opens the record.
+func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
+	if !s.parsePostForm(w, r) {
+		return
+	}
+	id := r.PathValue("id")
+	if !s.mayBreakGlass(r, id) {
+		s.fail(w, r, errHidden("resident record"))
+		return
+	}
+	account := principalOf(r)
+	view := breakGlassView{
+		Resident: id, MaxHours: int(policy.MaxBreakGlassDuration / time.Hour),
+		Reason: r.PostForm.Get("reason"), Hours: strings.TrimSpace(r.PostForm.Get("hours")), Hidden: dateFrom(r.PostForm, "hidden"),
+	}
+
+	hours, err := strconv.Atoi(view.Hours)
+	if err != nil {
+		hours = 0
+	}
+	var hidden joinedup.Date
+	var fields []joinedup.FieldError
+	if view.Hidden != (dateValue{}) {
+		if hidden, err = joinedup.ParseDate(view.Hidden.Year + "-" + pad2(view.Hidden.Month) + "-" + pad2(view.Hidden.Day)); err != nil {
+			fields = append(fields, joinedup.FieldError{Field: "/hidden", Message: "Enter a real date, or leave the date empty"})
+		}
+	}
+	grant, d, err := s.Policies.GrantBreakGlass(account.Principal(), id, view.Reason, s.Now(), time.Duration(hours)*time.Hour)
+	if err != nil && joinedup.ErrorCode(err) != joinedup.EINVALID {
+		s.fail(w, r, err)
+		return
+	}
+	fields = append(fields, joinedup.ErrorFields(err)...)
+	if len(fields) > 0 {
+		s.render(w, r, http.StatusUnprocessableEntity, "break-glass.html", page{
+			Title: "You have no access to this record", Errors: formErrors(fields, nil), Data: view,
+		})
+		return
+	}
+
+	stored := &Grant{Grant: *grant, HiddenUntil: hidden}
+	if err := s.Records.SaveGrant(r.Context(), stored); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.Logger.WarnContext(r.Context(), "break glass used", "account_id", account.ID, "grant_id", grant.ID, "request_id", requestID(r.Context()))
+	if err := s.record(r.Context(), access{
+		account: account, action: audit.ActionBreakGlass, subject: id, purpose: policy.PurposeSafeguarding, reasons: append(d.Reasons, grant.Reason),
+		detail: grantDetail(map[string]any{"expiresAt": grant.ExpiresAt.Format(time.RFC3339)}, stored),
+	}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/residents/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+func pad2(s string) string {
+	if len(s) == 1 {
+		return "0" + s
+	}
+	return s
+}
+
+type residentsView struct {
+	Query   string
+	Results []residentResult
+}
+
+type residentResult struct {
+	Account    *auth.Account
+	BreakGlass bool // the record opens only with break glass
+}
+
+// maxSearchResults is how many residents a search shows.
+const maxSearchResults = 20
+
+// searchResidents finds residents by user name or National Insurance
+// number. A result is listed when the policies let the social worker read
+// the record or obtain a break-glass grant for it, and each listed result
+// is recorded as an access.
+func (s *Server) searchResidents(w http.ResponseWriter, r *http.Request) {
+	account := principalOf(r)
+	view := residentsView{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if view.Query != "" {
+		found, err := s.Records.SearchResidents(r.Context(), view.Query, maxSearchResults)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var accesses []access
+		for _, resident := range found {
+			res := policy.Resource{Kind: policy.KindRecord, ID: resident.ID, Subject: resident.ID}
+			d, grant, err := s.decide(r.Context(), account, policy.ActionRead, res, purposeOf(account.Role))
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			result := residentResult{Account: resident}
+			if !d.Allowed {
+				if d, _, err = s.decide(r.Context(), account, policy.ActionBreakGlass, res, policy.PurposeSafeguarding); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+				if !d.Allowed {
+					continue
+				}
+				result.BreakGlass = true
+			}
+			view.Results = append(view.Results, result)
+			accesses = append(accesses, access{
+				account: account, action: audit.ActionAccess, subject: resident.ID, purpose: purposeOf(account.Role), reasons: d.Reasons,
+				detail: grantDetail(map[string]any{"resource": "Record:" + resident.ID, "operation": "search", "route": r.Pattern}, grant),
+			})
+		}
+		if err := s.record(r.Context(), accesses...); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusOK, "residents.html", page{Title: "Find a resident", Nav: navResidents, Data: view})
+}
+
+type reviewsView struct {
+	Grants   []*Grant
+	Names    map[string]string
+	Reviewed string
+}
+
+// breakGlassReviews lists every break-glass grant for a data protection
+// officer to review.
+func (s *Server) breakGlassReviews(w http.ResponseWriter, r *http.Request) {
+	account := principalOf(r)
+	d, _, err := s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindBreakGlassReview, ID: "all"}, purposeOf(account.Role))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !d.Allowed {
+		s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "Only a data protection officer can review break-glass use."))
+		return
+	}
+	grants, err := s.Records.ListGrants(r.Context(), 500)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	var accesses []access
+	for _, g := range grants {
+		for _, id := range []string{g.Worker, g.Resident, g.ReviewedBy} {
+			if a, err := s.Records.FindAccount(r.Context(), id); err == nil {
+				names[id] = a.Username
+			}
+		}
+		accesses = append(accesses, access{
+			account: account, action: audit.ActionAccess, subject: g.Resident, purpose: policy.PurposeAudit, reasons: d.Reasons,
+			detail: map[string]any{"resource": "BreakGlassReview:" + g.ID, "operation": "list", "route": r.Pattern},
+		})
+	}
+	if err := s.record(r.Context(), accesses...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "break-glass-reviews.html", page{
+		Title: "Break-glass use to review", Nav: navReviews,
+		Data: reviewsView{Grants: grants, Names: names, Reviewed: r.URL.Query().Get("reviewed")},
+	})
+}
+
+// reviewBreakGlass signs off one use of break glass with a note. Nobody
+// may review their own grant.
+func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
+	if !s.parsePostForm(w, r) {
+		return
+	}
+	account := principalOf(r)
+	grant, err := s.Records.FindGrant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res := policy.Resource{Kind: policy.KindBreakGlassReview, ID: grant.ID, Subject: grant.Resident, Worker: grant.Worker}
+	d, _, err := s.decide(r.Context(), account, policy.ActionWrite, res, purposeOf(account.Role))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !d.Allowed {
+		s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not review this use of break glass."))
+		return
+	}
+	note := strings.TrimSpace(r.PostForm.Get("note"))
+	if err := s.Records.ReviewGrant(r.Context(), grant.ID, account.ID, note, s.Now()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.record(r.Context(), access{
+		account: account, action: "break-glass.reviewed", subject: grant.Resident, purpose: policy.PurposeAudit, reasons: d.Reasons,
+		detail: map[string]any{"grant": grant.ID, "note": note},
+	}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dpo/break-glass?"+url.Values{"reviewed": {grant.ID}}.Encode(), http.StatusSeeOther)
+}

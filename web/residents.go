@@ -1,0 +1,327 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// maxHistory is how many audit entries a resident's record shows.
+const maxHistory = 200
+
+// residentRecord is what a resident's record shows: for the resident and
+// each child they are a parent of, what was shared with whom and on what
+// basis, what each service did, and who accessed the record.
+type residentRecord struct {
+	Resident  string                        `json:"resident"`
+	Username  string                        `json:"username"`
+	Events    []recordEvent                 `json:"events"`
+	Accesses  []recordAccess                `json:"accesses"`
+	Grant     *Grant                        `json:"breakGlass,omitempty"`
+	Own       bool                          `json:"-"` // the viewer is the resident or their parent
+	Withdrawn string                        `json:"-"` // a service whose consent was just withdrawn
+	Names     map[joinedup.ServiceID]string `json:"-"`
+}
+
+// recordEvent is one life event on a resident's record.
+type recordEvent struct {
+	ID         joinedup.EventID `json:"id"`
+	Reference  string           `json:"reference"`
+	Type       string           `json:"type"`
+	Child      string           `json:"child,omitempty"`
+	Registered time.Time        `json:"registeredAt"`
+	Purpose    string           `json:"purpose"`
+	Basis      string           `json:"basis"`
+	Shares     []recordShare    `json:"services"`
+}
+
+// recordShare is one service a life event was offered to: the consent
+// decision, the fields it receives, what it did and, after a withdrawal,
+// whether it confirmed the withdrawal notice.
+type recordShare struct {
+	Service     joinedup.ServiceID     `json:"service"`
+	Name        string                 `json:"name"`
+	Decision    string                 `json:"decision"`
+	Fields      []string               `json:"fields"`
+	State       joinedup.DeliveryState `json:"state,omitempty"`
+	Outcome     string                 `json:"outcome,omitempty"`
+	Withdrawal  string                 `json:"withdrawal,omitempty"` // "confirmed" or "unconfirmed"
+	CanWithdraw bool                   `json:"-"`
+}
+
+// recordAccess is one audit entry about the record, as the resident sees
+// it.
+type recordAccess struct {
+	Time    time.Time `json:"time"`
+	Actor   string    `json:"actor"`
+	Role    string    `json:"role,omitempty"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject"`
+	Purpose string    `json:"purpose,omitempty"`
+	Reasons []string  `json:"reasons"`
+}
+
+// openRecord decides whether the signed-in account may read the record of
+// resident id and records the read, once for the resident and once for
+// each child's event shown. A denied read is ENOTFOUND, as is an id that
+// is not a resident's.
+func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error) {
+	ctx := r.Context()
+	viewer := principalOf(r)
+	resident, err := s.Records.FindAccount(ctx, id)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND || (err == nil && resident.Role != policy.RoleResident) {
+		return nil, errHidden("resident record")
+	} else if err != nil {
+		return nil, err
+	}
+
+	purpose := purposeOf(viewer.Role)
+	d, grant, err := s.decide(ctx, viewer, policy.ActionRead, policy.Resource{Kind: policy.KindRecord, ID: id, Subject: id}, purpose)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		s.Logger.InfoContext(ctx, "access denied", "account_id", viewer.ID, "kind", policy.KindRecord, "request_id", requestID(ctx))
+		return nil, errHidden("resident record")
+	}
+	if grant != nil {
+		purpose = policy.PurposeSafeguarding
+	}
+
+	rec, err := s.buildRecord(ctx, resident)
+	if err != nil {
+		return nil, err
+	}
+	rec.Grant = grant
+	rec.Own = viewer.Role == policy.RoleResident
+
+	accesses := []access{{
+		account: viewer, action: audit.ActionAccess, subject: id, purpose: purpose, reasons: d.Reasons,
+		detail: grantDetail(map[string]any{"resource": "Record:" + id, "operation": "read", "route": r.Pattern}, grant),
+	}}
+	for _, ev := range rec.Events {
+		accesses = append(accesses, access{
+			account: viewer, action: audit.ActionAccess, subject: string(ev.ID), purpose: purpose, reasons: d.Reasons,
+			detail: grantDetail(map[string]any{"resource": "Record:" + id, "operation": "read", "route": r.Pattern, "via": "record of a parent"}, grant),
+		})
+	}
+	if err := s.record(ctx, accesses...); err != nil {
+		return nil, err
+	}
+
+	subjects := []string{id}
+	for _, ev := range rec.Events {
+		subjects = append(subjects, string(ev.ID))
+	}
+	if rec.Accesses, err = s.history(ctx, subjects, rec.Own); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// buildRecord collects the life events of the resident's children with
+// their consent and deliveries.
+func (s *Server) buildRecord(ctx context.Context, resident *auth.Account) (*residentRecord, error) {
+	rec := &residentRecord{Resident: resident.ID, Username: resident.Username, Events: []recordEvent{}}
+	ids, err := s.Records.ChildEvents(ctx, resident.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list children's events: %w", err)
+	}
+	services, err := s.Services.ListServices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	byID := map[joinedup.ServiceID]*joinedup.Service{}
+	rec.Names = map[joinedup.ServiceID]string{}
+	for _, svc := range services {
+		byID[svc.ID] = svc
+		rec.Names[svc.ID] = svc.Name
+	}
+
+	for _, id := range ids {
+		ev, err := s.LifeEvents.FindLifeEvent(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("find life event %s: %w", id, err)
+		}
+		rec.Events = append(rec.Events, recordEventOf(ev, byID))
+	}
+	return rec, nil
+}
+
+func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*joinedup.Service) recordEvent {
+	out := recordEvent{
+		ID: ev.ID, Reference: ev.Reference, Type: ev.Type, Registered: ev.RegisteredAt,
+		Purpose: ev.Consent.Purpose, Basis: ev.Consent.Basis,
+	}
+	if ev.Type == joinedup.EventBirthRegistered {
+		var birth joinedup.BirthRegistration
+		if json.Unmarshal(ev.Payload, &birth) == nil {
+			out.Child = birth.Child.Name.Full()
+		}
+	}
+	for _, c := range ev.Consent.Decisions {
+		share := recordShare{Service: c.Service, Name: string(c.Service), Decision: c.Decision, Fields: []string{}}
+		if svc, ok := services[c.Service]; ok {
+			share.Name = svc.Name
+			if c.Decision != joinedup.ConsentRefused {
+				share.Fields = svc.Fields
+			}
+		}
+		for _, d := range ev.Deliveries {
+			if d.Service != c.Service {
+				continue
+			}
+			switch d.Kind {
+			case ev.Type:
+				share.State = d.State
+				if d.Outcome != nil {
+					share.Outcome = d.Outcome.Summary
+				}
+			case joinedup.EventConsentWithdrawn:
+				share.Withdrawal = "unconfirmed"
+				if d.State == joinedup.StateActed || d.State == joinedup.StateDelivered {
+					share.Withdrawal = "confirmed"
+				}
+			}
+		}
+		share.CanWithdraw = c.Decision == joinedup.ConsentGiven
+		out.Shares = append(out.Shares, share)
+	}
+	return out
+}
+
+// history returns the audit entries about subjects. For a resident it
+// leaves out entries whose detail holds a hiddenUntil date after today.
+func (s *Server) history(ctx context.Context, subjects []string, forResident bool) ([]recordAccess, error) {
+	entries, err := s.Records.History(ctx, subjects, maxHistory)
+	if err != nil {
+		return nil, fmt.Errorf("read audit history: %w", err)
+	}
+	today := joinedup.Today(s.Now())
+	out := []recordAccess{}
+	for _, e := range entries {
+		var detail struct {
+			HiddenUntil string `json:"hiddenUntil"`
+		}
+		_ = json.Unmarshal(e.Detail, &detail)
+		if forResident && detail.HiddenUntil != "" {
+			until, err := joinedup.ParseDate(detail.HiddenUntil)
+			if err != nil || today.Before(until) {
+				continue
+			}
+		}
+		a := recordAccess{Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Purpose: e.Purpose, Reasons: e.Reasons}
+		if a.Reasons == nil {
+			a.Reasons = []string{}
+		}
+		if acct, err := s.Records.FindAccount(ctx, e.Actor); err == nil {
+			a.Actor, a.Role = acct.Username, string(acct.Role)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// residentPage shows a resident's record. A social worker with no access
+// who may use break glass gets the 404 page with the break-glass form.
+func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rec, err := s.openRecord(r, id)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND && s.mayBreakGlass(r, id) {
+		s.render(w, r, http.StatusNotFound, "break-glass.html", page{
+			Title: "You have no access to this record", Data: breakGlassView{Resident: id, MaxHours: int(policy.MaxBreakGlassDuration / time.Hour)},
+		})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec.Withdrawn = r.URL.Query().Get("withdrawn")
+	title := "Record of " + rec.Username
+	if rec.Own {
+		title = "Your record"
+	}
+	s.render(w, r, http.StatusOK, "resident.html", page{Title: title, Data: rec})
+}
+
+// getHistory serves a resident's record as JSON.
+func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.openRecord(r, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, rec)
+}
+
+// withdraw withdraws the consent given for sharing event with service when
+// the policies let the signed-in account change that event's consent.
+func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joinedup.ServiceID) error {
+	ctx := r.Context()
+	account := principalOf(r)
+	ev, err := s.LifeEvents.FindLifeEvent(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	res, err := s.eventResource(ctx, ev)
+	if err != nil {
+		return err
+	}
+	purpose := purposeOf(account.Role)
+	if account.Role == policy.RoleResident {
+		purpose = policy.PurposeConsent
+	}
+	d, _, err := s.decide(ctx, account, policy.ActionWrite, res, purpose)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		// A resident who may not change the consent may not read it either.
+		return errHidden("life event")
+	}
+	if !slices.ContainsFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service }) {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+	}
+	if err := s.record(ctx, access{
+		account: account, action: audit.ActionAccess, subject: string(ev.ID), purpose: purpose, reasons: d.Reasons,
+		detail: map[string]any{"resource": "LifeEvent:" + string(ev.ID), "operation": "withdraw-consent", "service": service, "route": r.Pattern},
+	}); err != nil {
+		return err
+	}
+	return s.Consents.WithdrawConsent(ctx, ev.ID, service, account.ID)
+}
+
+// withdrawConsentForm withdraws consent from the resident's record page.
+func (s *Server) withdrawConsentForm(w http.ResponseWriter, r *http.Request) {
+	if !s.parsePostForm(w, r) {
+		return
+	}
+	service := joinedup.ServiceID(r.PostForm.Get("service"))
+	if err := s.withdraw(r, joinedup.EventID(r.PostForm.Get("event")), service); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := url.Values{"withdrawn": {string(service)}}
+	http.Redirect(w, r, "/residents/"+url.PathEscape(r.PathValue("id"))+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// withdrawConsent is the API form of withdrawConsentForm.
+func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) {
+	event, service := joinedup.EventID(r.PathValue("id")), joinedup.ServiceID(r.PathValue("service"))
+	if err := s.withdraw(r, event, service); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"event": string(event), "service": string(service), "decision": joinedup.ConsentWithdrawn})
+}

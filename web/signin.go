@@ -1,0 +1,195 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// Paths of the sign-in pages and of the resident's own record.
+const (
+	pathSignIn       = "/sign-in"
+	pathSignInOIDC   = "/sign-in/oidc"
+	pathOIDCCallback = "/sign-in/oidc/callback"
+	pathMyRecord     = "/my-record"
+)
+
+// Audit actions of signing in and out.
+const (
+	actionSignIn  = "sign-in"
+	actionSignOut = "sign-out"
+)
+
+type signInView struct {
+	Username  string
+	Next      string
+	OIDC      bool
+	SignedOut bool
+}
+
+func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.renderSignIn(w, r, http.StatusOK, "", safeNext(q.Get("next")), "", q.Get("signed-out") != "")
+}
+
+func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, username, next, message string, signedOut bool) {
+	p := page{
+		Title: "Sign in",
+		Data: signInView{
+			Username: username, Next: next, OIDC: s.OIDC != nil, SignedOut: signedOut,
+		},
+	}
+	if message != "" {
+		p.Errors = []formError{{Field: "/username", Href: "username", Message: message}}
+	}
+	s.render(w, r, status, "sign-in.html", p)
+}
+
+// signIn checks a local account's password and starts a session. The
+// message of a failed or throttled sign-in comes from package auth, which
+// does not say whether the user name exists.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	if !s.parsePostForm(w, r) {
+		return
+	}
+	username := r.PostForm.Get("username")
+	next := safeNext(r.PostForm.Get("next"))
+	if strings.TrimSpace(username) == "" || r.PostForm.Get("password") == "" {
+		s.renderSignIn(w, r, http.StatusUnprocessableEntity, username, next, "Enter your user name and password", false)
+		return
+	}
+
+	account, err := s.Passwords.SignIn(r.Context(), username, r.PostForm.Get("password"), clientAddress(r))
+	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
+		s.renderSignIn(w, r, http.StatusUnauthorized, username, next, joinedup.ErrorMessage(err), false)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.startSession(w, r, account, "password", next)
+}
+
+func (s *Server) signInOIDC(w http.ResponseWriter, r *http.Request) {
+	if s.OIDC == nil {
+		s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "Sign-in with an identity provider is not set up on this hub."))
+		return
+	}
+	s.OIDC.Redirect(w, r)
+}
+
+func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if s.OIDC == nil {
+		s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "Sign-in with an identity provider is not set up on this hub."))
+		return
+	}
+	account, err := s.OIDC.Callback(r.Context(), w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.startSession(w, r, account, "oidc", "")
+}
+
+// startSession starts a session for account, records the sign-in and
+// sends the browser on to next or to the account's home page.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, account *auth.Account, method, next string) {
+	if _, err := s.Sessions.Start(r.Context(), w, r, account.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.recordSignEvent(r.Context(), account.ID, actionSignIn, method)
+	if next == "" {
+		next = homePath(account)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// signOut ends every session of the signed-in account and records it.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	account, err := s.Sessions.Authenticate(r.Context(), r)
+	if err := s.Sessions.SignOut(r.Context(), w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err == nil {
+		s.recordSignEvent(r.Context(), account.ID, actionSignOut, "")
+	}
+	http.Redirect(w, r, pathSignIn+"?signed-out=1", http.StatusSeeOther)
+}
+
+// recordSignEvent appends a sign-in or sign-out to the audit log. A log
+// that cannot be written does not stop anyone signing in or out.
+func (s *Server) recordSignEvent(ctx context.Context, accountID, action, method string) {
+	if s.Audit == nil {
+		return
+	}
+	detail, _ := json.Marshal(map[string]any{"method": method})
+	if method == "" {
+		detail = nil
+	}
+	if _, err := s.Audit.Append(ctx, audit.Entry{Actor: accountID, Action: action, Subject: accountID, Detail: detail}); err != nil {
+		s.Logger.ErrorContext(ctx, "record sign-in event in audit log", "account_id", accountID, "action", action, "error", err)
+	}
+}
+
+// parsePostForm reads a small form posted from one of the trust pages,
+// and reports whether it could. When it could not, the error is written.
+func (s *Server) parsePostForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, joinedup.Errorf(codeMalformed, "The form could not be read. Reload the page and send it again."))
+		return false
+	}
+	return true
+}
+
+// homePath returns the first page of an account's role.
+func homePath(a *auth.Account) string {
+	switch a.Role {
+	case policy.RoleRegistrar:
+		return "/births/new"
+	case policy.RoleSocialWorker:
+		return "/residents"
+	case policy.RoleOperator:
+		return "/operator/deliveries?state=dead-lettered"
+	case policy.RoleDataProtectionOfficer:
+		return "/dpo/break-glass"
+	case policy.RoleResident:
+		return "/residents/" + a.ID
+	}
+	return "/operator/life-events"
+}
+
+// safeNext returns next when it is a path on this hub, and "" otherwise,
+// so that the sign-in page cannot send a browser to another site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return ""
+	}
+	return next
+}
+
+// clientAddress returns the IP address of the client that sent r. The hub
+// does not trust forwarding headers, so behind a proxy this is the proxy.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// myRecord sends a signed-in resident to their record, and staff to their
+// home page.
+func (s *Server) myRecord(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, homePath(principalOf(r)), http.StatusSeeOther)
+}

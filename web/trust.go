@@ -1,0 +1,485 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// Records holds what the web layer needs, beyond the life events, to
+// decide and record access: how people are related, break-glass grants
+// and the audit entries about a resident.
+type Records interface {
+	// FindAccount returns an account, or ENOTFOUND.
+	FindAccount(ctx context.Context, id string) (*auth.Account, error)
+
+	// Relationship returns how principal is related to the resident
+	// subject: self, the parent of the child of a birth event, or the
+	// social worker allocated to the resident or to the child's parent.
+	Relationship(ctx context.Context, principal policy.Principal, subject string) (policy.Relationship, error)
+
+	// LinkBirth records each resident account whose identity matches a
+	// parent of the registration as a parent of the event's child.
+	LinkBirth(ctx context.Context, event joinedup.EventID, r joinedup.BirthRegistration) error
+
+	// ChildEvents returns the birth events of the children of resident.
+	ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error)
+
+	// SearchResidents returns resident accounts whose user name contains
+	// query or whose National Insurance number is query.
+	SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error)
+
+	// History returns the audit entries about any of subjects, newest
+	// first.
+	History(ctx context.Context, subjects []string, limit int) ([]audit.Entry, error)
+
+	// SaveGrant stores a break-glass grant.
+	SaveGrant(ctx context.Context, g *Grant) error
+	// ActiveGrant returns the latest grant of worker for resident that has
+	// not expired at now, or ENOTFOUND.
+	ActiveGrant(ctx context.Context, worker, resident string, now time.Time) (*Grant, error)
+	// FindGrant returns a grant by id, or ENOTFOUND.
+	FindGrant(ctx context.Context, id string) (*Grant, error)
+	// ListGrants returns grants newest first.
+	ListGrants(ctx context.Context, limit int) ([]*Grant, error)
+	// ReviewGrant signs a grant off. A grant already reviewed is ECONFLICT.
+	ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error
+}
+
+// Grant is a stored break-glass grant with its review.
+type Grant struct {
+	policy.Grant
+	// HiddenUntil is the date before which accesses under the grant are
+	// hidden from the resident, or zero.
+	HiddenUntil joinedup.Date `json:"hiddenUntil,omitzero"`
+	ReviewedBy  string        `json:"reviewedBy,omitempty"`
+	ReviewedAt  time.Time     `json:"reviewedAt,omitzero"`
+	ReviewNote  string        `json:"reviewNote,omitempty"`
+}
+
+// ConsentWithdrawer withdraws consent for one service on one life event,
+// stopping future sharing and telling the service. actor is recorded as
+// who withdrew it.
+type ConsentWithdrawer interface {
+	WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, actor string) error
+}
+
+// tokenAccountID is the actor recorded for requests made with the API
+// token.
+const tokenAccountID = "api-token"
+
+// principalOf returns the signed-in account of the request, or nil.
+func principalOf(r *http.Request) *auth.Account {
+	a, _ := auth.FromContext(r.Context())
+	return a
+}
+
+// bearerToken reports whether r carries the configured API token. Hashing
+// both sides first keeps the comparison constant-time in the token's
+// length as well as its content.
+func (s *Server) bearerToken(r *http.Request) bool {
+	if s.APIToken == "" {
+		return false
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.APIToken))
+	return ok && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// tokenAccount is the principal of a request made with the API token: a
+// registrar of TokenOrganisation, for machines that register births and
+// follow them, such as joinedup demo.
+func (s *Server) tokenAccount() *auth.Account {
+	return &auth.Account{ID: tokenAccountID, Username: tokenAccountID, Role: policy.RoleRegistrar, Organisation: s.TokenOrganisation}
+}
+
+// authenticate returns the account of the request's session or API token.
+// With neither it returns EUNAUTHORIZED, and it clears a session cookie
+// that no longer names a session.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, allowToken bool) (*auth.Account, error) {
+	if allowToken && r.Header.Get("Authorization") != "" {
+		if s.bearerToken(r) {
+			return s.tokenAccount(), nil
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
+		return nil, joinedup.Errorf(joinedup.EUNAUTHORIZED, "The bearer token is not valid. Send the operator token as \"Authorization: Bearer <token>\", or sign in.")
+	}
+	account, err := s.Sessions.Authenticate(r.Context(), r)
+	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
+		if _, cookieErr := r.Cookie(s.Sessions.CookieName()); cookieErr == nil {
+			s.Sessions.ClearCookie(w)
+		}
+	}
+	return account, err
+}
+
+// requireStaff lets through a member of staff signed in with a session or,
+// on API routes, a request with the API token. A page redirects a browser
+// with no session to the sign-in page, and a resident gets 403.
+func (s *Server) requireStaff(next http.HandlerFunc) http.Handler {
+	return s.requireAccount(true, next)
+}
+
+// requireSignIn lets through anyone signed in, staff or resident.
+func (s *Server) requireSignIn(next http.HandlerFunc) http.Handler {
+	return s.requireAccount(false, next)
+}
+
+func (s *Server) requireAccount(staffOnly bool, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := wantsPage(r)
+		account, err := s.authenticate(w, r, !page)
+		if err != nil {
+			if page && joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
+				http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		r = r.WithContext(auth.NewContext(r.Context(), account))
+		if staffOnly && account.Role == policy.RoleResident {
+			s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "This page is for council and partner staff. Residents can see their record at %s.", pathMyRecord))
+			return
+		}
+		next(w, r)
+	})
+}
+
+// withOptionalSignIn adds the account of a valid session to a public
+// page's request, so that the page shows who is signed in and the
+// sign-out button. A request without one goes through unchanged.
+func (s *Server) withOptionalSignIn(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := r.Cookie(s.Sessions.CookieName()); err == nil {
+			if account, err := s.Sessions.Authenticate(r.Context(), r); err == nil {
+				r = r.WithContext(auth.NewContext(r.Context(), account))
+			}
+		}
+		next(w, r)
+	})
+}
+
+// signInURL returns the URL of the sign-in page, which sends the browser
+// back to r's page after sign-in.
+func signInURL(r *http.Request) string {
+	next := r.URL.Path
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		next += "?" + r.URL.RawQuery
+	}
+	return pathSignIn + "?" + url.Values{"next": {next}}.Encode()
+}
+
+// purposeOf returns the purpose a role reads and writes personal data for
+// in the pages and the API. The default policies accept only these.
+func purposeOf(role policy.Role) string {
+	switch role {
+	case policy.RoleRegistrar:
+		return policy.PurposeRegistration
+	case policy.RoleSocialWorker:
+		return policy.PurposeSocialCare
+	case policy.RoleServiceOfficer:
+		return policy.PurposeServiceDelivery
+	case policy.RoleOperator:
+		return policy.PurposeOperations
+	case policy.RoleDataProtectionOfficer:
+		return policy.PurposeAudit
+	case policy.RoleResident:
+		return policy.PurposeSubjectAccess
+	}
+	return ""
+}
+
+// errHidden returns the error of a denied read: the same ENOTFOUND that a
+// missing record gets, so a denial does not reveal that the record exists.
+func errHidden(what string) error {
+	return joinedup.Errorf(joinedup.ENOTFOUND, "There is no %s with that id.", what)
+}
+
+// decide evaluates one request of the signed-in account against the
+// policies and returns the decision. It adds the relationship from Records and, for a
+// social worker holding an active break-glass grant for the subject, the
+// grant and the safeguarding purpose.
+func (s *Server) decide(ctx context.Context, account *auth.Account, action policy.Action, res policy.Resource, purpose string) (policy.Decision, *Grant, error) {
+	req := policy.Request{
+		Principal: account.Principal(),
+		Action:    action,
+		Resource:  res,
+		Purpose:   purpose,
+		Now:       s.Now(),
+	}
+	if res.Subject != "" && account.ID != tokenAccountID {
+		rel, err := s.Records.Relationship(ctx, req.Principal, res.Subject)
+		if err != nil {
+			return policy.Decision{}, nil, fmt.Errorf("find relationship: %w", err)
+		}
+		req.Relationship = rel
+	}
+	d := s.Policies.Decide(req)
+	if d.Allowed || account.Role != policy.RoleSocialWorker || res.Subject == "" || action != policy.ActionRead {
+		return d, nil, nil
+	}
+
+	grant, err := s.Records.ActiveGrant(ctx, account.ID, res.Subject, s.Now())
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return d, nil, nil
+	} else if err != nil {
+		return policy.Decision{}, nil, fmt.Errorf("find break-glass grant: %w", err)
+	}
+	req.BreakGlass = &grant.Grant
+	req.Purpose = policy.PurposeSafeguarding
+	if d := s.Policies.Decide(req); d.Allowed {
+		return d, grant, nil
+	}
+	return d, nil, nil
+}
+
+// access is one allowed read or write of personal data, for the audit log.
+type access struct {
+	account *auth.Account
+	action  string // audit.ActionAccess or another audit action
+	subject string
+	purpose string
+	reasons []string
+	detail  map[string]any
+}
+
+// entry returns the audit entry of a.
+func (a access) entry() audit.Entry {
+	detail, _ := json.Marshal(a.detail)
+	return audit.Entry{
+		Actor:   a.account.ID,
+		Action:  a.action,
+		Subject: a.subject,
+		Purpose: a.purpose,
+		Reasons: a.reasons,
+		Detail:  detail,
+	}
+}
+
+// record appends accesses to the audit log before the data is sent, so
+// that nothing is shown unrecorded. A log that cannot be written fails the
+// request.
+func (s *Server) record(ctx context.Context, accesses ...access) error {
+	if s.Audit == nil || len(accesses) == 0 {
+		return nil
+	}
+	entries := make([]audit.Entry, len(accesses))
+	for i, a := range accesses {
+		entries[i] = a.entry()
+	}
+	if _, err := s.Audit.Append(ctx, entries...); err != nil {
+		return &joinedup.Error{Code: joinedup.EUNAVAILABLE, Message: "The audit log cannot be written, so no personal data is shown. Try again later.", Err: err}
+	}
+	return nil
+}
+
+// grantDetail returns the audit detail of an access made under grant, or
+// base unchanged when there is none. hiddenUntil keeps the access from the
+// resident's view until that date.
+func grantDetail(base map[string]any, grant *Grant) map[string]any {
+	if grant == nil {
+		return base
+	}
+	if base == nil {
+		base = map[string]any{}
+	}
+	base["breakGlass"] = grant.ID
+	if !grant.HiddenUntil.IsZero() {
+		base["hiddenUntil"] = grant.HiddenUntil.String()
+	}
+	return base
+}
+
+// eventResource returns the policy resource of a life event. The event's
+// subject is its child, whom the hub identifies by the event's id, and
+// its organisation is that of the account that registered it.
+func (s *Server) eventResource(ctx context.Context, ev *joinedup.LifeEvent) (policy.Resource, error) {
+	res := policy.Resource{Kind: policy.KindLifeEvent, ID: string(ev.ID), Subject: string(ev.ID)}
+	for _, d := range ev.Deliveries {
+		if d.Kind == ev.Type {
+			res.Recipients = append(res.Recipients, d.Service)
+		}
+	}
+	switch ev.RegisteredBy {
+	case "":
+	case tokenAccountID:
+		res.Organisation = s.TokenOrganisation
+	default:
+		registrar, err := s.Records.FindAccount(ctx, ev.RegisteredBy)
+		if err == nil {
+			res.Organisation = registrar.Organisation
+		} else if joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			return res, fmt.Errorf("find registrar: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// authorizeEvent decides whether the signed-in account may do action to
+// ev, and records the access when it may. A denied read is ENOTFOUND.
+func (s *Server) authorizeEvent(r *http.Request, ev *joinedup.LifeEvent, action policy.Action, detail map[string]any) error {
+	account := principalOf(r)
+	res, err := s.eventResource(r.Context(), ev)
+	if err != nil {
+		return err
+	}
+	purpose := purposeOf(account.Role)
+	d, grant, err := s.decide(r.Context(), account, action, res, purpose)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", res.Kind, "action", action, "request_id", requestID(r.Context()))
+		if action == policy.ActionRead {
+			return errHidden("life event")
+		}
+		return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not change this life event.")
+	}
+	if grant != nil {
+		purpose = policy.PurposeSafeguarding
+	}
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["resource"] = string(res.Kind) + ":" + res.ID
+	detail["operation"] = string(action)
+	detail["route"] = r.Pattern
+	return s.record(r.Context(), access{
+		account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose,
+		reasons: d.Reasons, detail: grantDetail(detail, grant),
+	})
+}
+
+// filterEvents keeps the events the signed-in account may read and
+// records one access for each, as a list or search result.
+func (s *Server) filterEvents(r *http.Request, events []*joinedup.LifeEvent) ([]*joinedup.LifeEvent, error) {
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	var kept []*joinedup.LifeEvent
+	var accesses []access
+	for _, ev := range events {
+		res, err := s.eventResource(r.Context(), ev)
+		if err != nil {
+			return nil, err
+		}
+		d, grant, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			continue
+		}
+		p := purpose
+		if grant != nil {
+			p = policy.PurposeSafeguarding
+		}
+		kept = append(kept, ev)
+		accesses = append(accesses, access{
+			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: p, reasons: d.Reasons,
+			detail: grantDetail(map[string]any{"resource": string(res.Kind) + ":" + res.ID, "operation": "list", "route": r.Pattern}, grant),
+		})
+	}
+	return kept, s.record(r.Context(), accesses...)
+}
+
+// registerBirth registers a birth for the signed-in account when the
+// policies let it write life events of its organisation, links the
+// parents' resident accounts to the child, and records the write.
+func (s *Server) registerBirth(r *http.Request, reg joinedup.BirthRegistration) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
+	ctx := r.Context()
+	account := principalOf(r)
+	res := policy.Resource{Kind: policy.KindLifeEvent, ID: "new", Organisation: account.Organisation}
+	if account.ID == tokenAccountID {
+		res.Organisation = s.TokenOrganisation
+	}
+	d, _, err := s.decide(ctx, account, policy.ActionWrite, res, purposeOf(account.Role))
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.Allowed {
+		return nil, nil, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not register births for this organisation.")
+	}
+
+	event, receipt, err := s.LifeEvents.RegisterBirth(ctx, reg, account.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Records.LinkBirth(ctx, event.ID, reg.Normalize()); err != nil {
+		// The registration is committed, so only the parents' view lacks it.
+		s.Logger.ErrorContext(ctx, "link birth to parents", "event_id", event.ID, "error", err, "request_id", requestID(ctx))
+	}
+	err = s.record(ctx, access{
+		account: account, action: audit.ActionAccess, subject: string(event.ID), purpose: purposeOf(account.Role), reasons: d.Reasons,
+		detail: map[string]any{"resource": "LifeEvent:" + string(event.ID), "operation": "register", "route": r.Pattern},
+	})
+	if err != nil {
+		// NOTE: the registration is committed, so the informant still gets
+		// the reference; only this audit entry is lost.
+		s.Logger.ErrorContext(ctx, "record registration in audit log", "event_id", event.ID, "error", err, "request_id", requestID(ctx))
+	}
+	return event, receipt, nil
+}
+
+// deliveryResource returns the policy resource of a delivery. Its subject
+// is the child of its life event.
+func deliveryResource(d *joinedup.Delivery) policy.Resource {
+	return policy.Resource{Kind: policy.KindDelivery, ID: string(d.ID), Subject: string(d.EventID), Service: d.Service}
+}
+
+// filterDeliveries keeps the deliveries the signed-in account may read and
+// records one access for each.
+func (s *Server) filterDeliveries(r *http.Request, deliveries []*joinedup.Delivery) ([]*joinedup.Delivery, error) {
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	var kept []*joinedup.Delivery
+	var accesses []access
+	for _, d := range deliveries {
+		res := deliveryResource(d)
+		decision, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
+		if err != nil {
+			return nil, err
+		}
+		if !decision.Allowed {
+			continue
+		}
+		kept = append(kept, d)
+		accesses = append(accesses, access{
+			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: decision.Reasons,
+			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
+		})
+	}
+	return kept, s.record(r.Context(), accesses...)
+}
+
+// authorizeReplay decides whether the signed-in account may replay the
+// delivery named in the path, and records the write when it may. The
+// delivery's service is not known here, so only a policy that allows
+// writing any delivery, such as the operators', lets it through.
+func (s *Server) authorizeReplay(r *http.Request) error {
+	account := principalOf(r)
+	res := policy.Resource{Kind: policy.KindDelivery, ID: r.PathValue("id")}
+	purpose := purposeOf(account.Role)
+	d, _, err := s.decide(r.Context(), account, policy.ActionWrite, res, purpose)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return joinedup.Errorf(joinedup.EFORBIDDEN, "Only an operator can replay deliveries.")
+	}
+	return s.record(r.Context(), access{
+		account: account, action: audit.ActionAccess, purpose: purpose, reasons: d.Reasons,
+		detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "replay", "route": r.Pattern},
+	})
+}

@@ -1,0 +1,217 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/sqlite"
+)
+
+// testPassword is the password of every account the web tests create.
+const testPassword = "correct horse battery"
+
+// testParams hash test passwords cheaply; the strength of the hash is
+// package auth's concern.
+var testParams = auth.Params{Time: 1, Memory: 8 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// testTrust wires sign-in, the default policies, a real audit log and
+// fakeRecords into s, on a SQLite store in a temporary directory.
+func testTrust(t testing.TB, s *Server) (*store.DB, *fakeRecords) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	if s.Policies, err = policy.Default(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Passwords, err = auth.NewPasswords(db, s.Logger, testParams); err != nil {
+		t.Fatal(err)
+	}
+	s.Sessions = auth.NewSessions(db, s.Logger, auth.DefaultSessionConfig)
+	key, err := audit.GenerateKey(rand.Reader, "hub.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Audit, err = audit.Open(ctx, audit.Config{Storage: db, Key: key, Logger: s.Logger}); err != nil {
+		t.Fatal(err)
+	}
+	s.AuditAPI = audit.NewHandler(s.Audit)
+	records := &fakeRecords{db: db, children: map[string][]joinedup.EventID{}, allocations: map[string][]string{}}
+	s.Records = records
+	s.TokenOrganisation = "council"
+	return db, records
+}
+
+// createAccount creates an account with testPassword.
+func (e *testEnv) createAccount(t testing.TB, username string, role policy.Role, services ...joinedup.ServiceID) *auth.Account {
+	t.Helper()
+	a := &auth.Account{Username: username, Role: role, Services: services}
+	if role != policy.RoleResident {
+		a.Organisation = "council"
+	}
+	if err := e.server.Passwords.CreateAccount(context.Background(), a, testPassword); err != nil {
+		t.Fatalf("create account %s: %v", username, err)
+	}
+	return a
+}
+
+// sessionCookie starts a session for the account and returns its cookie.
+func (e *testEnv) sessionCookie(t testing.TB, a *auth.Account) *http.Cookie {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if _, err := e.server.Sessions.Start(context.Background(), rec, httptest.NewRequest(http.MethodGet, "/", nil), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Result().Cookies()[0]
+}
+
+// signInAs makes later requests of e carry a session of the account.
+func (e *testEnv) signInAs(t testing.TB, a *auth.Account) {
+	t.Helper()
+	e.session = e.sessionCookie(t, a)
+}
+
+// fakeRecords keeps relationships and grants in memory, and reads
+// accounts and audit entries from the real store.
+type fakeRecords struct {
+	db *store.DB
+
+	mu          sync.Mutex
+	children    map[string][]joinedup.EventID // by parent account
+	allocations map[string][]string           // residents by worker
+	identities  map[string]string             // account by National Insurance number
+	grants      []*Grant
+}
+
+func (f *fakeRecords) FindAccount(ctx context.Context, id string) (*auth.Account, error) {
+	return f.db.FindAccount(ctx, id)
+}
+
+func (f *fakeRecords) Relationship(ctx context.Context, p policy.Principal, subject string) (policy.Relationship, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch p.Role {
+	case policy.RoleResident:
+		if subject == p.ID {
+			return policy.RelationshipSelf, nil
+		}
+		if slices.Contains(f.children[p.ID], joinedup.EventID(subject)) {
+			return policy.RelationshipParent, nil
+		}
+	case policy.RoleSocialWorker:
+		for _, r := range f.allocations[p.ID] {
+			if r == subject || slices.Contains(f.children[r], joinedup.EventID(subject)) {
+				return policy.RelationshipAllocatedWorker, nil
+			}
+		}
+	}
+	return policy.RelationshipNone, nil
+}
+
+func (f *fakeRecords) LinkBirth(ctx context.Context, event joinedup.EventID, r joinedup.BirthRegistration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range r.Parents {
+		if account, ok := f.identities[p.NationalInsuranceNumber]; ok {
+			f.children[account] = append(f.children[account], event)
+		}
+	}
+	return nil
+}
+
+func (f *fakeRecords) ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.children[resident]), nil
+}
+
+func (f *fakeRecords) SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error) {
+	a, err := f.db.FindAccountByUsername(ctx, query)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND || (err == nil && a.Role != policy.RoleResident) {
+		return nil, nil
+	}
+	return []*auth.Account{a}, err
+}
+
+func (f *fakeRecords) History(ctx context.Context, subjects []string, limit int) ([]audit.Entry, error) {
+	records, err := f.db.AuditRecords(ctx, 0, audit.MaxEntries)
+	if err != nil {
+		return nil, err
+	}
+	var out []audit.Entry
+	for i := len(records) - 1; i >= 0 && len(out) < limit; i-- {
+		if slices.Contains(subjects, records[i].Subject) {
+			out = append(out, records[i].Entry)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeRecords) SaveGrant(ctx context.Context, g *Grant) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.grants = append(f.grants, g)
+	return nil
+}
+
+func (f *fakeRecords) ActiveGrant(ctx context.Context, worker, resident string, now time.Time) (*Grant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.grants) - 1; i >= 0; i-- {
+		g := f.grants[i]
+		if g.Worker == worker && g.Resident == resident && now.Before(g.ExpiresAt) {
+			return g, nil
+		}
+	}
+	return nil, joinedup.Errorf(joinedup.ENOTFOUND, "no grant")
+}
+
+func (f *fakeRecords) FindGrant(ctx context.Context, id string) (*Grant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, g := range f.grants {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return nil, joinedup.Errorf(joinedup.ENOTFOUND, "no grant")
+}
+
+func (f *fakeRecords) ListGrants(ctx context.Context, limit int) ([]*Grant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Clone(f.grants)
+	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.After(out[j].IssuedAt) })
+	return out, nil
+}
+
+func (f *fakeRecords) ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error {
+	g, err := f.FindGrant(ctx, id)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g.ReviewedBy != "" {
+		return joinedup.Errorf(joinedup.ECONFLICT, "already reviewed")
+	}
+	g.ReviewedBy, g.ReviewedAt, g.ReviewNote = reviewer, at, note
+	return nil
+}
