@@ -33,6 +33,13 @@ type Config struct {
 	LogLevel     slog.Level
 	LogFormat    string
 
+	APITokenOrganisation string
+	PoliciesDir          string
+	OIDCIssuer           string
+	OIDCClientID         string
+	OIDCClientSecret     string
+	CookieSecure         bool
+
 	// now replaces the clock that decides when deferred actions are due
 	// and what "today" is; tests set it, and nil means time.Now.
 	now func() time.Time
@@ -56,7 +63,13 @@ func (c *Config) specs() []flagSpec {
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
 		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population", int64Value(&c.Seed)},
 		{"services", "JOINEDUP_SERVICES", "JSON file of organisations and connected services to register at start", stringValue(&c.ServicesFile)},
-		{"api-token", "JOINEDUP_API_TOKEN", "operator token required as a bearer token by staff API routes and pages; empty leaves them open", stringValue(&c.APIToken)},
+		{"api-token", "JOINEDUP_API_TOKEN", "bearer token that machines send to the staff API in place of a session; it acts as a registrar of -api-token-organisation. Empty accepts no token, except that -demo then makes one and prints it", stringValue(&c.APIToken)},
+		{"api-token-organisation", "JOINEDUP_API_TOKEN_ORGANISATION", "organisation id that the -api-token registers births for", stringValue(&c.APITokenOrganisation)},
+		{"policies", "JOINEDUP_POLICIES", "directory of .cedar access policy files that replaces the embedded default set", stringValue(&c.PoliciesDir)},
+		{"oidc-issuer", "JOINEDUP_OIDC_ISSUER", "issuer URL of an OpenID Connect provider for staff sign-in; empty offers only local passwords", stringValue(&c.OIDCIssuer)},
+		{"oidc-client-id", "JOINEDUP_OIDC_CLIENT_ID", "client id of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientID)},
+		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
+		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
 		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
 		{"backoff", "JOINEDUP_BACKOFF", "delay after the first failed attempt; it doubles with each failure", durationValue(&c.Backoff)},
 		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
@@ -75,6 +88,8 @@ func DefaultConfig() Config {
 		Backoff:      time.Second,
 		LogLevel:     slog.LevelInfo,
 		LogFormat:    "text",
+
+		APITokenOrganisation: "council",
 	}
 }
 
@@ -137,6 +152,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Backoff <= 0 {
 		errs = append(errs, fmt.Errorf("-backoff must be positive, not %s", c.Backoff))
+	}
+	if c.OIDCIssuer != "" && c.OIDCClientID == "" {
+		errs = append(errs, errors.New("-oidc-client-id is required with -oidc-issuer"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))

@@ -5,9 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/reference"
+	"github.com/joinedup/joinedup/reference/population"
+	"github.com/joinedup/joinedup/store"
 )
 
 // demoOrganisations are the fictional organisations of the demo council.
@@ -38,10 +45,102 @@ func startDemo(ctx context.Context, cfg Config, h *Hub) (http.Handler, error) {
 			return nil, fmt.Errorf("register demo organisation %s: %w", o.ID, err)
 		}
 	}
-	for _, s := range set.Services(h.BaseURL) {
+	services := set.Services(h.BaseURL)
+	for _, s := range services {
 		if err := h.Directory.PutService(ctx, &s); err != nil {
 			return nil, fmt.Errorf("register reference service %s: %w", s.ID, err)
 		}
 	}
+	if err := createDemoAccounts(ctx, cfg, h, services); err != nil {
+		return nil, err
+	}
 	return set.Handler(), nil
+}
+
+// Demo credentials. They are synthetic, fixed and printed in the README,
+// so they only ever belong on a demo hub on a loopback address.
+const (
+	demoPassword = "joinedup-demo"
+	demoAPIToken = "joinedup-demo-token"
+)
+
+// demoOrganisation is the organisation of the demo's council staff.
+const demoOrganisation joinedup.OrgID = "council"
+
+// demoResidentName returns the user name of the resident account of the
+// informant of demo family i, the -family number of joinedup demo.
+func demoResidentName(i int) string { return fmt.Sprintf("resident-%02d", i) }
+
+// createDemoAccounts creates the demo's accounts, all with demoPassword,
+// unless they exist from an earlier start. The staff are a registrar, a
+// social worker allocated to the informant of family 0, a service officer
+// for each reference service, an operator and a data protection officer.
+// Each demo family's informant gets a resident account.
+func createDemoAccounts(ctx context.Context, cfg Config, h *Hub, services []joinedup.Service) error {
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		return fmt.Errorf("create demo accounts: %w", err)
+	}
+	accounts := []*auth.Account{
+		{Username: "registrar", Role: policy.RoleRegistrar, Organisation: demoOrganisation},
+		{Username: "social-worker", Role: policy.RoleSocialWorker, Organisation: demoOrganisation},
+		{Username: "operator", Role: policy.RoleOperator, Organisation: demoOrganisation},
+		{Username: "data-protection-officer", Role: policy.RoleDataProtectionOfficer, Organisation: demoOrganisation},
+	}
+	for _, s := range services {
+		accounts = append(accounts, &auth.Account{
+			Username: "officer-" + string(s.ID), Role: policy.RoleServiceOfficer,
+			Organisation: s.Organisation, Services: []joinedup.ServiceID{s.ID},
+		})
+	}
+	births := population.Births(uint64(cfg.Seed), population.DemoFamilies, joinedup.Today(time.Now()))
+	for i := range births {
+		accounts = append(accounts, &auth.Account{Username: demoResidentName(i), Role: policy.RoleResident})
+	}
+
+	// Hashing takes most of the time, so the accounts are created
+	// concurrently; Passwords bounds how many hashes run at once.
+	g, gctx := errgroup.WithContext(ctx)
+	for _, a := range accounts {
+		g.Go(func() error { return ensureAccount(gctx, h.DB, passwords, a) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	byName := map[string]*auth.Account{}
+	for _, a := range accounts {
+		byName[a.Username] = a
+	}
+	for i, b := range births {
+		informant := b.Parents[*b.Informant.Parent]
+		if informant.NationalInsuranceNumber == "" {
+			continue
+		}
+		nino, _ := joinedup.NormalizeNINO(informant.NationalInsuranceNumber)
+		if err := addResidentIdentity(ctx, h.DB, byName[demoResidentName(i)].ID, nino, informant.DateOfBirth); err != nil {
+			return fmt.Errorf("record demo resident identity: %w", err)
+		}
+	}
+	if err := allocateWorker(ctx, h.DB, byName["social-worker"].ID, byName[demoResidentName(0)].ID); err != nil {
+		return fmt.Errorf("allocate demo social worker: %w", err)
+	}
+	return nil
+}
+
+// ensureAccount creates a with demoPassword, or sets a's id to that of the
+// account with its user name when one exists.
+func ensureAccount(ctx context.Context, db *store.DB, passwords *auth.Passwords, a *auth.Account) error {
+	existing, err := db.FindAccountByUsername(ctx, auth.NormalizeUsername(a.Username))
+	if err == nil {
+		a.ID = existing.ID
+		return nil
+	}
+	if joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		return fmt.Errorf("find demo account %s: %w", a.Username, err)
+	}
+	if err := passwords.CreateAccount(ctx, a, demoPassword); err != nil {
+		return fmt.Errorf("create demo account %s: %w", a.Username, err)
+	}
+	return nil
 }

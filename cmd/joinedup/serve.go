@@ -172,6 +172,10 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		BaseURL:    h.BaseURL,
 		APIToken:   cfg.APIToken,
 	}
+	if err := openTrust(ctx, cfg, h, site); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	mux.Handle("/", site.Handler())
 
 	if err := h.Engine.Start(ctx); err != nil {

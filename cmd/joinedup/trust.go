@@ -23,10 +23,10 @@ import (
 const sessionCleanupInterval = 10 * time.Minute
 
 // openTrust builds the hub's trust parts and hands them to site: the
-// access policies, sign-in with local passwords and, when configured,
-// OpenID Connect, the sessions, and the audit log, which the delivery
-// engine and the life event service also write to. It must run before the
-// delivery engine starts.
+// access policies, password sign-in, OpenID Connect sign-in when it is
+// configured, the sessions and the audit log. The delivery engine and the
+// life event service write to the same audit log, so openTrust must run
+// before the engine starts.
 func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server) error {
 	var err error
 	if cfg.PoliciesDir != "" {
@@ -243,8 +243,8 @@ func (t *trustRecords) SearchResidents(ctx context.Context, query string, limit 
 	return out, nil
 }
 
-// likeEscape removes the LIKE wildcards from s, so that a search matches
-// them literally as nothing rather than as anything.
+// likeEscape removes the LIKE wildcards % and _ from s, so that a search
+// for them matches nothing rather than every account.
 func likeEscape(s string) string {
 	return strings.NewReplacer("%", "", "_", "").Replace(s)
 }
