@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -48,6 +49,11 @@ type DB struct {
 	// Now returns the current time. Tests replace it to control the clock.
 	Now func() time.Time
 
+	// stmts caches prepared statements by pool and query text: SQLite
+	// spends much of a short statement's time parsing it.
+	stmts     sync.Map // stmtKey → *sql.Stmt
+	stmtCount atomic.Int64
+
 	intakeOnce sync.Once
 	intake     chan intakeRequest
 	closed     chan struct{}
@@ -72,6 +78,10 @@ func (db *DB) SQL() *sql.DB { return db.db }
 // Close closes the database.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
+	db.stmts.Range(func(_, s any) bool {
+		s.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.db.Close()
 	if db.read != db.db {
 		err = errors.Join(err, db.read.Close())
@@ -85,8 +95,80 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 // Tx is one transaction.
 type Tx struct {
 	*sql.Tx
-	db  *DB
-	now time.Time
+	db   *DB
+	pool *sql.DB
+	now  time.Time
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// maxStmts bounds the statement cache. Queries with values formatted into
+// their text, such as a LIMIT, can have many forms; past the bound they
+// are parsed each time.
+const maxStmts = 512
+
+// stmt returns query prepared on the transaction's pool, preparing it the
+// first time it is used, or nil when it is not cached. Only SQLite's read
+// pool caches: its write pool has one connection, which the transaction
+// holds, so nothing can be prepared beside it, and pgx already caches
+// statements on each PostgreSQL connection.
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if tx.db.dialect != SQLite || tx.pool == tx.db.db {
+		return nil, nil
+	}
+	key := stmtKey{tx.pool, query}
+	if s, ok := tx.db.stmts.Load(key); ok {
+		return tx.StmtContext(ctx, s.(*sql.Stmt)), nil
+	}
+	if tx.db.stmtCount.Load() >= maxStmts {
+		return nil, nil
+	}
+	s, err := tx.pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := tx.db.stmts.LoadOrStore(key, s); loaded {
+		s.Close()
+		s = prev.(*sql.Stmt)
+	} else {
+		tx.db.stmtCount.Add(1)
+	}
+	return tx.StmtContext(ctx, s), nil
+}
+
+// ExecContext runs query as a prepared statement cached for the pool.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	} else if s == nil {
+		return tx.Tx.ExecContext(ctx, query, args...)
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// QueryContext runs query as a prepared statement cached for the pool.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	} else if s == nil {
+		return tx.Tx.QueryContext(ctx, query, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs query as a prepared statement cached for the pool.
+// A failure to prepare is reported by the row's Scan.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := tx.stmt(ctx, query)
+	if err != nil || s == nil {
+		return tx.Tx.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
 }
 
 // Dialect returns the backend's dialect.
@@ -105,7 +187,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return db.wrap(fmt.Errorf("begin transaction: %w", err))
 	}
-	tx := &Tx{Tx: sqlTx, db: db, now: db.Now().UTC()}
+	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.Now().UTC()}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return db.wrap(err)
@@ -123,7 +205,7 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.wrap(fmt.Errorf("begin read transaction: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Tx: sqlTx, db: db, now: db.Now().UTC()}
+	tx := &Tx{Tx: sqlTx, db: db, pool: db.read, now: db.Now().UTC()}
 	if err := fn(tx); err != nil {
 		return db.wrap(err)
 	}
