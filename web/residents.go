@@ -181,15 +181,17 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				continue
 			}
 			switch d.Kind {
-			case ev.Type:
+			case joinedup.EventActionDue:
+			case joinedup.EventConsentWithdrawn:
+				// A service confirms a withdrawal by reporting that it acted.
+				share.Withdrawal = "unconfirmed"
+				if d.State == joinedup.StateActed {
+					share.Withdrawal = "confirmed"
+				}
+			default: // the life event itself
 				share.State = d.State
 				if d.Outcome != nil {
 					share.Outcome = d.Outcome.Summary
-				}
-			case joinedup.EventConsentWithdrawn:
-				share.Withdrawal = "unconfirmed"
-				if d.State == joinedup.StateActed || d.State == joinedup.StateDelivered {
-					share.Withdrawal = "confirmed"
 				}
 			}
 		}

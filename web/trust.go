@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -308,7 +309,9 @@ func grantDetail(base map[string]any, grant *Grant) map[string]any {
 func (s *Server) eventResource(ctx context.Context, ev *joinedup.LifeEvent) (policy.Resource, error) {
 	res := policy.Resource{Kind: policy.KindLifeEvent, ID: string(ev.ID), Subject: string(ev.ID)}
 	for _, d := range ev.Deliveries {
-		if d.Kind == ev.Type {
+		// Notices and due actions go only to services that were sent the
+		// event, so every delivery names a recipient.
+		if !slices.Contains(res.Recipients, d.Service) {
 			res.Recipients = append(res.Recipients, d.Service)
 		}
 	}

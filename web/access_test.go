@@ -1,0 +1,337 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// auditEntries returns every entry of the env's audit log.
+func (e *testEnv) auditEntries(t *testing.T) []audit.Entry {
+	t.Helper()
+	cp, err := e.server.Audit.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatalf("audit checkpoint: %v", err)
+	}
+	entries, err := e.server.Audit.Entries(context.Background(), 0, cp.Size)
+	if err != nil {
+		t.Fatalf("audit entries: %v", err)
+	}
+	return entries
+}
+
+// lastEntry returns the newest audit entry with the action.
+func lastEntry(entries []audit.Entry, action string) *audit.Entry {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Action == action {
+			return &entries[i]
+		}
+	}
+	return nil
+}
+
+func TestEventReadIsAudited(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	event := env.hub.events[0]
+
+	rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(event.ID), nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", rec.Code)
+	}
+	e := lastEntry(env.auditEntries(t), audit.ActionAccess)
+	if e == nil {
+		t.Fatal("no access entry in the audit log")
+	}
+	if e.Actor != env.registrar.ID || e.Subject != string(event.ID) || e.Purpose != policy.PurposeRegistration {
+		t.Errorf("entry = actor %q, subject %q, purpose %q; want the registrar reading %s for registration", e.Actor, e.Subject, e.Purpose, event.ID)
+	}
+	if len(e.Reasons) != 1 || e.Reasons[0] != "registrar-life-event" {
+		t.Errorf("reasons = %q, want [registrar-life-event]", e.Reasons)
+	}
+	var detail map[string]string
+	if err := json.Unmarshal(e.Detail, &detail); err != nil || detail["route"] != "GET /api/v1/life-events/{id}" {
+		t.Errorf("detail = %s, want the route named", e.Detail)
+	}
+}
+
+func TestDeniedReadLooksMissing(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth) // consents to child-benefit only
+	event := env.hub.events[0]
+	before := len(env.auditEntries(t))
+
+	tests := []struct {
+		name    string
+		account func() string
+	}{
+		{"registrar of another organisation", func() string {
+			a := &auth.Account{Username: "registrar-elsewhere", Role: policy.RoleRegistrar, Organisation: "elsewhere"}
+			if err := env.server.Passwords.CreateAccount(context.Background(), a, testPassword); err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}},
+		{"officer of a service not told", func() string {
+			return env.createAccount(t, "officer-gp", policy.RoleServiceOfficer, "gp-practice").ID
+		}},
+		{"operator", func() string { return env.operator.ID }},
+	}
+	missing := env.do(t, http.MethodGet, "/api/v1/life-events/evt_missing", nil, nil)
+	want := decodeProblem(t, missing, http.StatusNotFound)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := tt.account()
+			account, err := env.records.FindAccount(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.signInAs(t, account)
+			got := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/life-events/"+string(event.ID), nil, nil), http.StatusNotFound)
+			if got.Title != want.Title || !strings.HasPrefix(got.Detail, "There is no life event") {
+				t.Errorf("denied read = %q / %q, want it to read like a missing event (%q)", got.Title, got.Detail, want.Title)
+			}
+			list := env.do(t, http.MethodGet, "/api/v1/life-events", nil, nil)
+			var body lifeEventList
+			if err := json.Unmarshal(list.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if len(body.Items) != 0 {
+				t.Errorf("list shows %d events, want none", len(body.Items))
+			}
+		})
+	}
+	if after := len(env.auditEntries(t)); after != before {
+		t.Errorf("denied reads appended %d audit entries, want 0", after-before)
+	}
+}
+
+func TestServiceOfficerReadsEventSentToService(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	officer := env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit")
+	env.signInAs(t, officer)
+	if rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(env.hub.events[0].ID), nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("officer of a recipient: status %d, want 200", rec.Code)
+	}
+}
+
+func TestSignInPage(t *testing.T) {
+	env := newTestEnv(t)
+	env.session = nil
+
+	res := env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/operator/life-events"}})
+	if res.code != http.StatusSeeOther || res.header.Get("Location") != "/operator/life-events" {
+		t.Errorf("sign in: %d to %q, want 303 to the next page", res.code, res.header.Get("Location"))
+	}
+	if e := lastEntry(env.auditEntries(t), actionSignIn); e == nil || e.Actor != env.registrar.ID {
+		t.Errorf("sign-in audit entry = %+v, want one for the registrar", e)
+	}
+
+	res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"//attacker.test/"}})
+	if res.header.Get("Location") != "/births/new" {
+		t.Errorf("sign in with a foreign next: redirect to %q, want the registrar's home page", res.header.Get("Location"))
+	}
+
+	// Package auth lets five failures through before it slows the account.
+	for range 6 {
+		res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {"wrong password"}})
+		if res.code != http.StatusUnauthorized || !strings.Contains(res.body, "The user name or password is incorrect") {
+			t.Fatalf("wrong password: status %d, want 401 with the reason", res.code)
+		}
+	}
+	res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {"wrong password"}})
+	if !strings.Contains(res.body, "too many failed attempts") {
+		t.Errorf("seventh attempt does not say the sign-in is slowed:\n%s", res.body)
+	}
+}
+
+func TestSignOutEndsEverySession(t *testing.T) {
+	env := newTestEnv(t)
+	first := env.sessionCookie(t, env.registrar)
+	second := env.sessionCookie(t, env.registrar)
+
+	env.session = first
+	res := env.postForm(t, "/sign-out", nil)
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("sign out: status %d, want 303", res.code)
+	}
+	env.session = second
+	if rec := env.do(t, http.MethodGet, "/births/new", nil, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("the other session after sign-out: status %d, want 303 to sign in", rec.Code)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	tests := []struct{ next, want string }{
+		{"/births/new", "/births/new"},
+		{"/operator/deliveries?state=failed", "/operator/deliveries?state=failed"},
+		{"//attacker.test/", ""},
+		{"/\\attacker.test", ""},
+		{"https://attacker.test/", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := safeNext(tt.next); got != tt.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tt.next, got, tt.want)
+		}
+	}
+}
+
+// residentEnv is a test env with a father whose identity matches the
+// parent of validBirth, the birth registered, and a social worker.
+type residentEnv struct {
+	*testEnv
+	event          *joinedup.LifeEvent
+	father, worker string
+}
+
+func newResidentEnv(t *testing.T) residentEnv {
+	env := newTestEnv(t)
+	father := env.createAccount(t, "resident-father", policy.RoleResident)
+	worker := env.createAccount(t, "worker", policy.RoleSocialWorker)
+	env.records.identities = map[string]string{"AB123456C": father.ID}
+	env.postJSON(t, "/api/v1/births", validBirth)
+	return residentEnv{testEnv: env, event: env.hub.events[0], father: father.ID, worker: worker.ID}
+}
+
+func (e residentEnv) signIn(t *testing.T, id string) {
+	t.Helper()
+	a, err := e.records.FindAccount(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.signInAs(t, a)
+}
+
+func TestResidentRecordShowsSharing(t *testing.T) {
+	env := newResidentEnv(t)
+	env.signIn(t, env.father)
+
+	rec := env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("own record: status %d, want 200", rec.Code)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{"Your record", "Birth of Ada Grace O’Brien-Lovelace", "Child Benefit", "child’s name", "Withdraw consent"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("own record lacks %q", want)
+		}
+	}
+
+	other := env.createAccount(t, "resident-other", policy.RoleResident)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/"+other.ID+"/history", nil, nil), http.StatusNotFound)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/acc_missing/history", nil, nil), http.StatusNotFound)
+}
+
+func TestResidentWithdrawsConsent(t *testing.T) {
+	env := newResidentEnv(t)
+	withdrawn := &recordingWithdrawer{}
+	env.server.Consents = withdrawn
+	env.signIn(t, env.father)
+
+	res := env.postForm(t, "/residents/"+env.father+"/consent", url.Values{"event": {string(env.event.ID)}, "service": {"child-benefit"}})
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("withdraw: status %d, want 303; body %s", res.code, res.body)
+	}
+	if len(withdrawn.calls) != 1 || withdrawn.calls[0] != string(env.event.ID)+"/child-benefit/"+env.father {
+		t.Errorf("withdrawals = %q, want the father's for child-benefit", withdrawn.calls)
+	}
+
+	other := env.createAccount(t, "resident-other", policy.RoleResident)
+	env.signInAs(t, other)
+	rec := env.do(t, http.MethodPost, "/api/v1/life-events/"+string(env.event.ID)+"/consent/child-benefit/withdraw", nil, nil)
+	decodeProblem(t, rec, http.StatusNotFound)
+	if len(withdrawn.calls) != 1 {
+		t.Errorf("another resident withdrew consent: %q", withdrawn.calls)
+	}
+}
+
+type recordingWithdrawer struct{ calls []string }
+
+func (r *recordingWithdrawer) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, actor string) error {
+	r.calls = append(r.calls, string(event)+"/"+string(service)+"/"+actor)
+	return nil
+}
+
+func TestBreakGlass(t *testing.T) {
+	env := newResidentEnv(t)
+	env.signIn(t, env.worker)
+	target := "/residents/" + env.father
+
+	rec := env.do(t, http.MethodGet, target, nil, nil)
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "break-glass") {
+		t.Fatalf("unallocated record: status %d, want 404 with the break-glass form", rec.Code)
+	}
+	res := env.postForm(t, target+"/break-glass", url.Values{"reason": {""}, "hours": {"9"}})
+	if res.code != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Enter the reason") || !strings.Contains(res.body, "Choose a duration") {
+		t.Errorf("break glass without a reason: status %d, want 422 naming the reason and the duration", res.code)
+	}
+
+	res = env.postForm(t, target+"/break-glass", url.Values{
+		"reason": {"Child reported missing tonight."}, "hours": {"1"},
+		"hidden-day": {"1"}, "hidden-month": {"1"}, "hidden-year": {"2027"},
+	})
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("break glass: status %d, want 303; body %s", res.code, res.body)
+	}
+	rec = env.do(t, http.MethodGet, target, nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Child reported missing tonight.") {
+		t.Fatalf("record under break glass: status %d, want 200 showing the reason", rec.Code)
+	}
+	e := lastEntry(env.auditEntries(t), audit.ActionAccess)
+	if e.Purpose != policy.PurposeSafeguarding || len(e.Reasons) != 1 || e.Reasons[0] != "social-worker-break-glass" {
+		t.Errorf("access under break glass = purpose %q, reasons %q; want safeguarding by social-worker-break-glass", e.Purpose, e.Reasons)
+	}
+
+	// The father does not see the access until the date given.
+	env.signIn(t, env.father)
+	history := func() string { return env.do(t, http.MethodGet, "/api/v1/residents/"+env.father+"/history", nil, nil).Body.String() }
+	if strings.Contains(history(), `"worker"`) {
+		t.Errorf("the father sees the hidden access before 1 January 2027")
+	}
+	env.server.Now = func() time.Time { return time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC) }
+	if !strings.Contains(history(), `"worker"`) {
+		t.Errorf("the father does not see the access on 1 January 2027")
+	}
+
+	// The grant ends after its hour.
+	env.signIn(t, env.worker)
+	env.server.Now = func() time.Time { return testNow.Add(61 * time.Minute) }
+	if rec := env.do(t, http.MethodGet, target, nil, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("record after the grant expired: status %d, want 404", rec.Code)
+	}
+}
+
+func TestBreakGlassReview(t *testing.T) {
+	env := newResidentEnv(t)
+	dpo := env.createAccount(t, "dpo", policy.RoleDataProtectionOfficer)
+	env.signIn(t, env.worker)
+	env.postForm(t, "/residents/"+env.father+"/break-glass", url.Values{"reason": {"Welfare check."}, "hours": {"1"}})
+	grant := env.records.grants[0]
+
+	if rec := env.do(t, http.MethodGet, "/dpo/break-glass", nil, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("review list for a social worker: status %d, want 403", rec.Code)
+	}
+	env.signInAs(t, dpo)
+	rec := env.do(t, http.MethodGet, "/dpo/break-glass", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Welfare check.") {
+		t.Fatalf("review list: status %d, want 200 listing the grant", rec.Code)
+	}
+	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified."}})
+	if res.code != http.StatusSeeOther || grant.ReviewedBy != dpo.ID {
+		t.Fatalf("sign off: status %d, reviewed by %q; want 303 by the officer", res.code, grant.ReviewedBy)
+	}
+	if res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Again."}}); res.code != http.StatusConflict {
+		t.Errorf("second sign-off: status %d, want 409", res.code)
+	}
+}
