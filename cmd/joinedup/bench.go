@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	births := fs.Int("births", 1000, "births registered at saturation")
 	duration := fs.Duration("half-load-for", 20*time.Second, "how long to register births at half the saturating rate")
 	workers := fs.Int("concurrency", 32, "concurrent clients for the raw webhook rate and the saturating load")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the saturating run to this file")
 	bare := fs.Bool("bare-receivers", false, "receive with four bare webhook handlers instead of the reference services, to measure the hub alone")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +67,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", dir+"/hub", !*bare
+	cfg.APIToken = joinedup.NewID("bench")
 	hub, err := OpenHub(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
@@ -82,25 +85,39 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	sat, err := loadHub(ctx, hub, regs, *births, *workers, 0, 0)
+	sampler := startRSSSampler()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	sat, err := loadHub(ctx, hub, cfg.APIToken, regs, *births, *workers, 0, 0)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "joinedup at saturation, %d births, %d clients: %.0f births accepted/s, %.0f deliveries confirmed/s (%.2f of the slower raw rate), last confirmation p50 %s p99 %s\n",
 		*births, *workers, sat.acceptRate, sat.confirmRate, sat.confirmRate/slower, sat.p50, sat.p99)
 
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	// The saturating load is the rate at which births are carried through
 	// to every service's confirmation, not the faster rate at which intake
 	// alone accepts them.
 	perBirth := float64(sat.deliveries) / float64(*births)
 	half := sat.confirmRate / perBirth / 2
-	load, err := loadHub(ctx, hub, regs, int(half*duration.Seconds()), *workers, half, *duration)
+	load, err := loadHub(ctx, hub, cfg.APIToken, regs, int(half*duration.Seconds()), *workers, half, *duration)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "joinedup at half load, %.0f births/s for %s: %.0f births accepted/s, %.0f deliveries confirmed/s, acceptance to last confirmation p50 %s p99 %s\n",
 		half, *duration, load.acceptRate, load.confirmRate, load.p50, load.p99)
-	fmt.Fprintf(stdout, "peak memory (resident set, whole process): %s\n", peakRSS())
+	fmt.Fprintf(stdout, "peak memory during the joinedup runs (resident set of the whole process, hub and reference services): %.0f MiB\n", float64(sampler.stop())/(1<<20))
 	return nil
 }
 
@@ -279,14 +296,21 @@ type loadResult struct {
 // loadHub registers n births through the API, closed-loop with the given
 // concurrency when rate is 0 and open-loop at rate births per second
 // otherwise, waits for every delivery to be confirmed and measures.
-func loadHub(ctx context.Context, hub *Hub, regs [][]byte, n, concurrency int, rate float64, _ time.Duration) (loadResult, error) {
+func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, concurrency int, rate float64, _ time.Duration) (loadResult, error) {
 	var res loadResult
 	client := &http.Client{Timeout: 30 * time.Second}
 	var ids sync.Map
 	var next atomic.Int64
 	var failed atomic.Value
 	post := func(i int) {
-		resp, err := client.Post(hub.BaseURL+"/api/v1/births", "application/json", bytes.NewReader(regs[i%len(regs)]))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub.BaseURL+"/api/v1/births", bytes.NewReader(regs[i%len(regs)]))
+		if err != nil {
+			failed.CompareAndSwap(nil, err)
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
 		if err != nil {
 			failed.CompareAndSwap(nil, err)
 			return
@@ -375,16 +399,53 @@ func loadHub(ctx context.Context, hub *Hub, regs [][]byte, n, concurrency int, r
 	return res, rows.Err()
 }
 
-// peakRSS returns the process's peak resident set size from /proc.
-func peakRSS() string {
+// rssSampler records the largest resident set size of the process seen
+// every 50ms, so that the peak of a run excludes what start-up used.
+type rssSampler struct {
+	done chan struct{}
+	peak atomic.Int64
+	wg   sync.WaitGroup
+}
+
+func startRSSSampler() *rssSampler {
+	s := &rssSampler{done: make(chan struct{})}
+	s.wg.Go(func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if rss := currentRSS(); rss > s.peak.Load() {
+				s.peak.Store(rss)
+			}
+			select {
+			case <-s.done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return s
+}
+
+// stop ends sampling and returns the peak in bytes.
+func (s *rssSampler) stop() int64 {
+	close(s.done)
+	s.wg.Wait()
+	return s.peak.Load()
+}
+
+// currentRSS returns the process's resident set size in bytes from /proc,
+// or 0 where /proc is not available.
+func currentRSS() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return "unknown"
+		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strings.TrimSpace(v)
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb << 10
 		}
 	}
-	return "unknown"
+	return 0
 }
