@@ -246,10 +246,14 @@ func TestResidentWithdrawsConsent(t *testing.T) {
 	if len(withdrawn.calls) != 1 || withdrawn.calls[0] != string(env.event.ID)+"/child-benefit/"+env.father {
 		t.Errorf("withdrawals = %q, want the father's for child-benefit", withdrawn.calls)
 	}
+	rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Consent withdrawn for Child Benefit") {
+		t.Errorf("record after withdrawing: status %d, want 200 with the service named in the banner", rec.Code)
+	}
 
 	other := env.createAccount(t, "resident-other", policy.RoleResident)
 	env.signInAs(t, other)
-	rec := env.do(t, http.MethodPost, "/api/v1/life-events/"+string(env.event.ID)+"/consent/child-benefit/withdraw", nil, nil)
+	rec = env.do(t, http.MethodPost, "/api/v1/life-events/"+string(env.event.ID)+"/consent/child-benefit/withdraw", nil, nil)
 	decodeProblem(t, rec, http.StatusNotFound)
 	if len(withdrawn.calls) != 1 {
 		t.Errorf("another resident withdrew consent: %q", withdrawn.calls)
@@ -333,5 +337,26 @@ func TestBreakGlassReview(t *testing.T) {
 	}
 	if res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Again."}}); res.code != http.StatusConflict {
 		t.Errorf("second sign-off: status %d, want 409", res.code)
+	}
+}
+
+func TestServiceNotices(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth) // sent to child-benefit only
+	officer := env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit")
+	gpOfficer := env.createAccount(t, "officer-gp", policy.RoleServiceOfficer, "gp-practice")
+
+	env.signInAs(t, officer)
+	rec := env.do(t, http.MethodGet, "/services/child-benefit/notices", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), string(env.hub.events[0].ID)) {
+		t.Errorf("own service's notices: status %d, want 200 listing the event", rec.Code)
+	}
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/gp-practice/notices", nil, nil), http.StatusNotFound)
+
+	env.signInAs(t, gpOfficer)
+	var list deliveryList
+	rec = env.do(t, http.MethodGet, "/api/v1/services/gp-practice/notices", nil, nil)
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK || len(list.Items) != 0 {
+		t.Errorf("notices of a service told nothing: status %d, %d items, want 200 with none", rec.Code, len(list.Items))
 	}
 }

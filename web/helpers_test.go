@@ -82,6 +82,7 @@ func newTestEnv(t testing.TB) *testEnv {
 		Now:        func() time.Time { return testNow },
 	}
 	_, records := testTrust(t, s)
+	records.hub = hub
 	env := &testEnv{hub: hub, server: s, handler: s.Handler(), logs: logs, records: records}
 	env.registrar = env.createAccount(t, "registrar", policy.RoleRegistrar)
 	env.operator = env.createAccount(t, "operator", policy.RoleOperator)

@@ -28,7 +28,7 @@ var staticFiles embed.FS
 var pageTemplates = mustParsePages(
 	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
 	"track-form.html", "track.html", "life-events.html", "life-event.html", "deliveries.html",
-	"sign-in.html", "resident.html", "residents.html", "break-glass.html", "break-glass-reviews.html",
+	"sign-in.html", "notices.html", "resident.html", "residents.html", "break-glass.html", "break-glass-reviews.html",
 )
 
 func mustParsePages(names ...string) map[string]*template.Template {
@@ -117,6 +117,7 @@ const (
 	navDeliveries = "deliveries"
 	navResidents  = "residents"
 	navReviews    = "reviews"
+	navNotices    = "notices"
 )
 
 // render writes the named page with the given status. Rendering into a

@@ -28,7 +28,7 @@ type residentRecord struct {
 	Accesses  []recordAccess                `json:"accesses"`
 	Grant     *Grant                        `json:"breakGlass,omitempty"`
 	Own       bool                          `json:"-"` // the viewer is the resident or their parent
-	Withdrawn string                        `json:"-"` // a service whose consent was just withdrawn
+	Withdrawn joinedup.ServiceID            `json:"-"` // a service whose consent was just withdrawn
 	Names     map[joinedup.ServiceID]string `json:"-"`
 }
 
@@ -248,7 +248,7 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec.Withdrawn = r.URL.Query().Get("withdrawn")
+	rec.Withdrawn = joinedup.ServiceID(r.URL.Query().Get("withdrawn"))
 	title := "Record of " + rec.Username
 	if rec.Own {
 		title = "Your record"

@@ -123,6 +123,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/services", apiRoute, staff(s.listServices)},
 		{"POST /api/v1/services", apiRoute, staff(s.createService)},
 		{"GET /api/v1/services/{id}", apiRoute, staff(s.getService)},
+		{"GET /api/v1/services/{id}/notices", apiRoute, staff(s.listNotices)},
 
 		// Deliveries. A service's outcome callback is authenticated by its
 		// webhook signature, not as staff.
@@ -153,6 +154,7 @@ func (s *Server) routes() []route {
 
 		// Pages for social workers and data protection officers.
 		{"GET /residents", pageRoute, staff(s.searchResidents)},
+		{"GET /services/{id}/notices", pageRoute, staff(s.noticesPage)},
 		{"POST /residents/{id}/break-glass", pageRoute, staff(s.breakGlass)},
 		{"GET /dpo/break-glass", pageRoute, staff(s.breakGlassReviews)},
 		{"POST /dpo/break-glass/{id}/review", pageRoute, staff(s.reviewBreakGlass)},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/joinedup/joinedup"
@@ -165,6 +166,10 @@ func homePath(a *auth.Account) string {
 		return "/dpo/break-glass"
 	case policy.RoleResident:
 		return "/residents/" + a.ID
+	case policy.RoleServiceOfficer:
+		if len(a.Services) > 0 {
+			return "/services/" + url.PathEscape(string(a.Services[0])) + "/notices"
+		}
 	}
 	return "/operator/life-events"
 }

@@ -91,7 +91,8 @@ func (e *testEnv) signInAs(t testing.TB, a *auth.Account) {
 // fakeRecords keeps relationships and grants in memory, and reads
 // accounts and audit entries from the real store.
 type fakeRecords struct {
-	db *store.DB
+	db  *store.DB
+	hub *fakeHub
 
 	mu          sync.Mutex
 	children    map[string][]joinedup.EventID // by parent account
@@ -159,6 +160,18 @@ func (f *fakeRecords) History(ctx context.Context, subjects []string, limit int)
 	for i := len(records) - 1; i >= 0 && len(out) < limit; i-- {
 		if slices.Contains(subjects, records[i].Subject) {
 			out = append(out, records[i].Entry)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
+	var out []*joinedup.Delivery
+	for i := len(f.hub.events) - 1; i >= 0; i-- {
+		for _, d := range f.hub.events[i].Deliveries {
+			if d.Service == service && len(out) < limit {
+				out = append(out, d)
+			}
 		}
 	}
 	return out, nil

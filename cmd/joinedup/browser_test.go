@@ -257,6 +257,31 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 		if status := b.Visit(h.BaseURL + "/births/new"); status != http.StatusForbidden {
 			t.Errorf("births form for a resident: status %d, want 403", status)
 		}
+
+		b.Visit(h.BaseURL + "/my-record")
+		if status := b.Submit(`form[action$="/consent"]:has(input[value="primary-school"]) button`); status != http.StatusOK {
+			t.Fatalf("withdraw the school's consent: status %d", status)
+		}
+		if banner := b.Eval(`document.querySelector(".govuk-notification-banner").innerText`); !strings.Contains(banner, "Consent withdrawn for Riverside Primary School") {
+			t.Errorf("banner after withdrawing = %q, want the school named", banner)
+		}
+		signOut(t, b)
+	})
+
+	t.Run("service officer", func(t *testing.T) {
+		signIn(t, b, h, "officer-primary-school")
+		if got := b.Eval(`location.pathname`); got != "/services/primary-school/notices" {
+			t.Fatalf("service officer landed on %s, want the school's notices", got)
+		}
+		if table := b.Eval(`document.querySelector("main table").innerText`); !strings.Contains(table, "Riverside Primary School pupil planning") {
+			t.Errorf("school's notices lack its deliveries:\n%s", table)
+		}
+		if status := b.Visit(h.BaseURL + "/services/child-benefit/notices"); status != http.StatusNotFound {
+			t.Errorf("another service's notices: status %d, want 404", status)
+		}
+		if status := b.Visit(h.BaseURL + "/operator/life-events/" + string(event.ID)); status != http.StatusOK {
+			t.Errorf("life event sent to the school: status %d, want 200", status)
+		}
 		signOut(t, b)
 	})
 

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// maxNotices is how many of a service's notices a page or a response
+// shows, newest first.
+const maxNotices = 100
+
+// serviceNotices returns the notices the service in the path received,
+// newest first: its deliveries of life events, withdrawal notices and due
+// actions. The policies decide on the service's notices as a whole and
+// then on each delivery, and each delivery shown is recorded.
+func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup.Delivery, error) {
+	ctx := r.Context()
+	account := principalOf(r)
+	svc, err := s.Services.FindService(ctx, joinedup.ServiceID(r.PathValue("id")))
+	if err != nil {
+		return nil, nil, err
+	}
+	purpose := purposeOf(account.Role)
+	d, _, err := s.decide(ctx, account, policy.ActionRead, policy.Resource{Kind: policy.KindNotices, ID: string(svc.ID), Service: svc.ID, Organisation: svc.Organisation}, purpose)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.Allowed {
+		return nil, nil, errHidden("service")
+	}
+
+	deliveries, err := s.Records.ServiceDeliveries(ctx, svc.ID, maxNotices)
+	if err != nil {
+		return nil, nil, err
+	}
+	var shown []*joinedup.Delivery
+	var accesses []access
+	for _, delivery := range deliveries {
+		res := deliveryResource(delivery)
+		decision, _, err := s.decide(ctx, account, policy.ActionRead, res, purpose)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !decision.Allowed {
+			continue
+		}
+		shown = append(shown, delivery)
+		accesses = append(accesses, access{
+			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: append(d.Reasons, decision.Reasons...),
+			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
+		})
+	}
+	return svc, shown, s.record(ctx, accesses...)
+}
+
+func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
+	_, deliveries, err := s.serviceNotices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if deliveries == nil {
+		deliveries = []*joinedup.Delivery{}
+	}
+	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
+}
+
+type noticesView struct {
+	Service *joinedup.Service
+	Rows    []deliveryRow
+}
+
+func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
+	svc, deliveries, err := s.serviceNotices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows, err := s.deliveryRows(r, deliveries)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "notices.html", page{
+		Title: "Received by " + svc.Name, Nav: navNotices, Data: noticesView{Service: svc, Rows: rows},
+	})
+}
