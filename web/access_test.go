@@ -299,7 +299,9 @@ func TestBreakGlass(t *testing.T) {
 
 	// The father does not see the access until the date given.
 	env.signIn(t, env.father)
-	history := func() string { return env.do(t, http.MethodGet, "/api/v1/residents/"+env.father+"/history", nil, nil).Body.String() }
+	history := func() string {
+		return env.do(t, http.MethodGet, "/api/v1/residents/"+env.father+"/history", nil, nil).Body.String()
+	}
 	if strings.Contains(history(), `"worker"`) {
 		t.Errorf("the father sees the hidden access before 1 January 2027")
 	}

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/auth/oidctest"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/reference/population"
 	"github.com/joinedup/joinedup/web/browsertest"
 )
@@ -499,5 +502,54 @@ func getJSONWith(t *testing.T, client *http.Client, target string, status int, v
 		if err := json.Unmarshal(body, v); err != nil {
 			t.Fatalf("decode %s: %v", target, err)
 		}
+	}
+}
+
+func TestStaffSignInWithOIDC(t *testing.T) {
+	const clientID, secret = "joinedup-hub", "client-secret-for-tests"
+	provider := oidctest.New(t, clientID, secret, "http://127.0.0.1:9/unset")
+	h := startHub(t, func(c *Config) {
+		c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret = provider.Issuer, clientID, secret
+	})
+	provider.SetRedirectURL(h.BaseURL + "/sign-in/oidc/callback")
+	linked := &auth.Account{
+		ID: "acc-oidc-registrar", Username: "oidc.registrar", Role: policy.RoleRegistrar, Organisation: demoOrganisation,
+		Issuer: provider.Issuer, Subject: "user-1", CreatedAt: time.Now(),
+	}
+	if err := h.DB.CreateAccount(context.Background(), linked); err != nil {
+		t.Fatal(err)
+	}
+
+	signInPage, err := http.Get(h.BaseURL + "/sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(signInPage.Body)
+	signInPage.Body.Close()
+	if !strings.Contains(string(body), `href="/sign-in/oidc"`) {
+		t.Errorf("sign-in page does not offer the identity provider")
+	}
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := browser.Get(h.BaseURL + "/sign-in/oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/births/new" {
+		t.Fatalf("OIDC sign-in: status %d at %s, want 200 at the registrar's /births/new", resp.StatusCode, resp.Request.URL.Path)
+	}
+
+	provider.SetUser("user-without-account", "nobody@example.test")
+	jar, _ = cookiejar.New(nil)
+	browser.Jar = jar
+	resp, err = browser.Get(h.BaseURL + "/sign-in/oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("OIDC identity with no account: status %d, want 401", resp.StatusCode)
 	}
 }
