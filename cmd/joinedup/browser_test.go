@@ -18,6 +18,7 @@ import (
 	"github.com/joinedup/joinedup/auth/oidctest"
 	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/reference/population"
+	"github.com/joinedup/joinedup/store/storetest"
 	"github.com/joinedup/joinedup/web/browsertest"
 )
 
@@ -336,7 +337,16 @@ func signedInClient(t *testing.T, h *Hub, username string) *http.Client {
 }
 
 func TestWithdrawConsentTellsOnlyTheSchool(t *testing.T) {
-	h := startHub(t, func(c *Config) { c.Demo = true })
+	t.Run("sqlite", func(t *testing.T) {
+		withdrawConsentTellsOnlyTheSchool(t, startHub(t, func(c *Config) { c.Demo = true }))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := storetest.PostgresURL(t)
+		withdrawConsentTellsOnlyTheSchool(t, startHub(t, func(c *Config) { c.Demo, c.DatabaseURL = true, url }))
+	})
+}
+
+func withdrawConsentTellsOnlyTheSchool(t *testing.T, h *Hub) {
 	ctx := context.Background()
 	event := registerWithToken(t, h, demoBirth(t, h, 0))
 	before := waitComplete(t, h, event.ID, 60*time.Second)
