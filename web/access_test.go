@@ -362,3 +362,27 @@ func TestServiceNotices(t *testing.T) {
 		t.Errorf("notices of a service told nothing: status %d, %d items, want 200 with none", rec.Code, len(list.Items))
 	}
 }
+
+func TestSearchResultsAreAudited(t *testing.T) {
+	env := newResidentEnv(t)
+	env.signIn(t, env.worker)
+	before := len(env.auditEntries(t))
+
+	rec := env.do(t, http.MethodGet, "/residents?q=resident-father", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Only with break glass") {
+		t.Fatalf("search: status %d, want 200 listing the resident as break glass only", rec.Code)
+	}
+	entries := env.auditEntries(t)[before:]
+	if len(entries) != 1 {
+		t.Fatalf("search appended %d audit entries, want 1 for its one result", len(entries))
+	}
+	if e := entries[0]; e.Subject != env.father || e.Actor != env.worker || len(e.Reasons) != 1 || e.Reasons[0] != "social-worker-obtain-break-glass" {
+		t.Errorf("search entry = subject %q, actor %q, reasons %q; want the father, the worker and the break-glass policy", e.Subject, e.Actor, e.Reasons)
+	}
+
+	env.signInAs(t, env.registrar)
+	rec = env.do(t, http.MethodGet, "/residents?q=resident-father", nil, nil)
+	if strings.Contains(rec.Body.String(), `href="/residents/`+env.father+`"`) {
+		t.Errorf("a registrar's search lists a resident")
+	}
+}
