@@ -383,7 +383,10 @@ func withdrawConsentTellsOnlyTheSchool(t *testing.T, h *Hub) {
 		t.Fatalf("withdrawal notices = %+v, want one to the school", notices)
 	}
 	if notices[0].State != joinedup.StateActed || notices[0].Outcome == nil {
-		t.Errorf("the school's notice is %s, want acted with an outcome (confirmed)", notices[0].State)
+		t.Fatalf("the school's notice is %s, want acted with an outcome (confirmed)", notices[0].State)
+	}
+	if summary := notices[0].Outcome.Summary; !strings.Contains(summary, "nursery call cancelled") {
+		t.Errorf("the school's answer to the notice = %q, want its nursery call cancelled", summary)
 	}
 	for _, s := range []joinedup.ServiceID{"child-benefit", "housing-benefit", "gp-practice"} {
 		if counts[s] != 1 {
