@@ -207,8 +207,8 @@ func (s *Server) breakGlassReviews(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// reviewBreakGlass signs off one use of break glass with a note. Nobody
-// may review their own grant.
+// reviewBreakGlass signs off one use of break glass with a note. The
+// no-self-review policy stops a reviewer signing off their own grant.
 func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePostForm(w, r) {
 		return

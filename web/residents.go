@@ -18,9 +18,9 @@ import (
 // maxHistory is how many audit entries a resident's record shows.
 const maxHistory = 200
 
-// residentRecord is what a resident's record shows: for the resident and
-// each child they are a parent of, what was shared with whom and on what
-// basis, what each service did, and who accessed the record.
+// residentRecord is the content of a resident's record. For the resident
+// and each child they are a parent of, it lists what was shared with whom
+// and on what basis, what each service did, and who accessed the record.
 type residentRecord struct {
 	Resident  string                        `json:"resident"`
 	Username  string                        `json:"username"`
@@ -58,8 +58,8 @@ type recordShare struct {
 	CanWithdraw bool                   `json:"-"`
 }
 
-// recordAccess is one audit entry about the record, as the resident sees
-// it.
+// recordAccess is one audit entry about the record, in the form the
+// record page shows it.
 type recordAccess struct {
 	Time    time.Time `json:"time"`
 	Actor   string    `json:"actor"`

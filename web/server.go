@@ -98,8 +98,8 @@ type route struct {
 
 // routes is the route table: every path the hub serves, in one place.
 // Staff routes pass through requireStaff and residents' routes through
-// requireSignIn, where authentication is decided. Each handler then asks
-// the policies about the data it reads or writes.
+// requireSignIn, where authentication is decided. Each handler then checks
+// the data it reads or writes against the policies.
 func (s *Server) routes() []route {
 	staff := s.requireStaff
 	signedIn := s.requireSignIn

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// principalOf returns the signed-in account of the request, or nil.
+func principalOf(r *http.Request) *auth.Account {
+	a, _ := auth.FromContext(r.Context())
+	return a
+}
+
+// bearerToken reports whether r carries the configured API token. Hashing
+// both sides first keeps the comparison constant-time in the token's
+// length as well as its content.
+func (s *Server) bearerToken(r *http.Request) bool {
+	if s.APIToken == "" {
+		return false
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.APIToken))
+	return ok && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// tokenAccount is the principal of a request made with the API token: a
+// registrar of TokenOrganisation, for machines that register births and
+// follow them, such as joinedup demo.
+func (s *Server) tokenAccount() *auth.Account {
+	return &auth.Account{ID: tokenAccountID, Username: tokenAccountID, Role: policy.RoleRegistrar, Organisation: s.TokenOrganisation}
+}
+
+// authenticate returns the account of the request's session or API token.
+// With neither it returns EUNAUTHORIZED, and it clears a session cookie
+// that no longer names a session.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, allowToken bool) (*auth.Account, error) {
+	if allowToken && r.Header.Get("Authorization") != "" {
+		if s.bearerToken(r) {
+			return s.tokenAccount(), nil
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
+		return nil, joinedup.Errorf(joinedup.EUNAUTHORIZED, "The bearer token is not valid. Send the operator token as \"Authorization: Bearer <token>\", or sign in.")
+	}
+	account, err := s.Sessions.Authenticate(r.Context(), r)
+	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
+		if _, cookieErr := r.Cookie(s.Sessions.CookieName()); cookieErr == nil {
+			s.Sessions.ClearCookie(w)
+		}
+	}
+	return account, err
+}
+
+// requireStaff lets through a member of staff signed in with a session or,
+// on API routes, a request with the API token. A page redirects a browser
+// with no session to the sign-in page, and a resident gets 403.
+func (s *Server) requireStaff(next http.HandlerFunc) http.Handler {
+	return s.requireAccount(true, next)
+}
+
+// requireSignIn lets through anyone signed in, staff or resident.
+func (s *Server) requireSignIn(next http.HandlerFunc) http.Handler {
+	return s.requireAccount(false, next)
+}
+
+func (s *Server) requireAccount(staffOnly bool, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := wantsPage(r)
+		account, err := s.authenticate(w, r, !page)
+		if err != nil {
+			if page && joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
+				http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		r = r.WithContext(auth.NewContext(r.Context(), account))
+		if staffOnly && account.Role == policy.RoleResident {
+			s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "This page is for council and partner staff. Residents can see their record at %s.", pathMyRecord))
+			return
+		}
+		next(w, r)
+	})
+}
+
+// withOptionalSignIn adds the account of a valid session to a public
+// page's request, so that the page shows who is signed in and the
+// sign-out button. A request without one goes through unchanged.
+func (s *Server) withOptionalSignIn(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := r.Cookie(s.Sessions.CookieName()); err == nil {
+			if account, err := s.Sessions.Authenticate(r.Context(), r); err == nil {
+				r = r.WithContext(auth.NewContext(r.Context(), account))
+			}
+		}
+		next(w, r)
+	})
+}
+
+// signInURL returns the URL of the sign-in page, which sends the browser
+// back to r's page after sign-in.
+func signInURL(r *http.Request) string {
+	next := r.URL.Path
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		next += "?" + r.URL.RawQuery
+	}
+	return pathSignIn + "?" + url.Values{"next": {next}}.Encode()
+}
