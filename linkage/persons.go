@@ -84,6 +84,11 @@ type PersonStore interface {
 	// transaction. Confirming merges the record's person into the
 	// candidate's: every record of the one moves to the other.
 	DecidePersonReview(ctx context.Context, id string, confirm bool, reason, decidedBy string) (*Review, error)
+	// ListPersonReviews returns up to limit reviews in the given state,
+	// oldest first; an empty state lists every state.
+	ListPersonReviews(ctx context.Context, state ReviewState, limit int) ([]*Review, error)
+	// FindPersonReview returns one review, or ENOTFOUND.
+	FindPersonReview(ctx context.Context, id string) (*Review, error)
 }
 
 // Persons recognises people across holders: each record added is matched
@@ -252,4 +257,15 @@ func (p *Persons) Match(ctx context.Context, r Record) (Result, error) {
 	}
 	result.CandidateID = person.PersonID
 	return result, nil
+}
+
+// Reviews returns up to limit reviews in the given state, oldest first.
+func (p *Persons) Reviews(ctx context.Context, state ReviewState, limit int) ([]*Review, error) {
+	return p.store.ListPersonReviews(ctx, state, limit)
+}
+
+// Record returns the record that source holds with the given id, as the
+// index has it.
+func (p *Persons) Record(ctx context.Context, source, recordID string) (*PersonRecord, error) {
+	return p.store.FindPersonRecord(ctx, source, recordID)
 }

@@ -85,6 +85,7 @@ const (
 	KindNotices          Kind = "Notices"          // the notices a service received
 	KindAuditLog         Kind = "AuditLog"         // the audit log, or its entries about one resident
 	KindBreakGlassReview Kind = "BreakGlassReview" // the review of one use of break glass
+	KindPersonIndex      Kind = "PersonIndex"      // the person index and its review queue
 )
 
 // Relationship is the link between the principal and the resident the

@@ -520,6 +520,39 @@ func TestLoadDir(t *testing.T) {
 	}
 }
 
+// TestPersonIndexAccess checks who may match records against the person
+// index and decide its reviews.
+func TestPersonIndexAccess(t *testing.T) {
+	p := load(t)
+	index := policy.Resource{Kind: policy.KindPersonIndex, ID: "all"}
+	tests := []struct {
+		name    string
+		role    policy.Role
+		action  policy.Action
+		purpose string
+		want    bool
+	}{
+		{"registrar matches", policy.RoleRegistrar, policy.ActionRead, policy.PurposeRegistration, true},
+		{"registrar may not decide reviews", policy.RoleRegistrar, policy.ActionWrite, policy.PurposeRegistration, false},
+		{"operator decides reviews", policy.RoleOperator, policy.ActionWrite, policy.PurposeOperations, true},
+		{"operator without purpose", policy.RoleOperator, policy.ActionRead, "", false},
+		{"social worker", policy.RoleSocialWorker, policy.ActionRead, policy.PurposeSocialCare, false},
+		{"service officer", policy.RoleServiceOfficer, policy.ActionRead, policy.PurposeServiceDelivery, false},
+		{"resident", policy.RoleResident, policy.ActionRead, policy.PurposeSubjectAccess, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := p.Decide(policy.Request{
+				Principal: policy.Principal{ID: "acc_1", Role: tt.role, Organisation: "council"},
+				Action:    tt.action, Resource: index, Purpose: tt.purpose,
+			})
+			if d.Allowed != tt.want {
+				t.Errorf("allowed = %v, want %v (reasons %v, errors %v)", d.Allowed, tt.want, d.Reasons, d.Errors)
+			}
+		})
+	}
+}
+
 // TestDefaultIDs lists the shipped policies, so that adding or removing one
 // is a deliberate change to this test as well.
 func TestDefaultIDs(t *testing.T) {
@@ -528,8 +561,10 @@ func TestDefaultIDs(t *testing.T) {
 		"data-protection-officer-break-glass-review",
 		"no-self-review",
 		"operator-delivery",
+		"operator-person-index",
 		"parent-child-data",
 		"registrar-life-event",
+		"registrar-person-match",
 		"resident-consent",
 		"resident-own-data",
 		"service-officer-delivery",

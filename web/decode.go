@@ -30,6 +30,9 @@ var (
 	birthSchema   = mustCompileSchema("BirthRegistration")
 	serviceSchema = mustCompileSchema("ServiceRegistration")
 	outcomeSchema = mustCompileSchema("Outcome")
+
+	personRecordSchema   = mustCompileSchema("PersonRecord")
+	reviewDecisionSchema = mustCompileSchema("PersonReviewDecision")
 )
 
 const openAPIURL = "urn:joinedup:openapi.json"

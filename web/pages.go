@@ -29,6 +29,7 @@ var pageTemplates = mustParsePages(
 	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
 	"track-form.html", "track.html", "life-events.html", "life-event.html", "deliveries.html",
 	"sign-in.html", "notices.html", "resident.html", "residents.html", "break-glass.html", "break-glass-reviews.html",
+	"person-reviews.html",
 )
 
 func mustParsePages(names ...string) map[string]*template.Template {
@@ -118,6 +119,7 @@ const (
 	navResidents  = "residents"
 	navReviews    = "reviews"
 	navNotices    = "notices"
+	navPersons    = "persons"
 )
 
 // render writes the named page with the given status. Rendering into a

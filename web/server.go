@@ -68,6 +68,8 @@ type Server struct {
 	Records Records
 	// Consents withdraws consent for a service on a life event.
 	Consents ConsentWithdrawer
+	// Persons is the person index. Nil means its routes return 404.
+	Persons PersonIndex
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -158,6 +160,13 @@ func (s *Server) routes() []route {
 		{"POST /residents/{id}/break-glass", pageRoute, staff(s.breakGlass)},
 		{"GET /dpo/break-glass", pageRoute, staff(s.breakGlassReviews)},
 		{"POST /dpo/break-glass/{id}/review", pageRoute, staff(s.reviewBreakGlass)},
+
+		// The person index: matching and the review of possible matches.
+		{"POST /api/v1/persons/match", apiRoute, staff(s.matchPerson)},
+		{"GET /api/v1/persons/reviews", apiRoute, staff(s.listPersonReviews)},
+		{"POST /api/v1/persons/reviews/{id}", apiRoute, staff(s.decidePersonReview)},
+		{"GET /operator/persons/reviews", pageRoute, staff(s.personReviewsPage)},
+		{"POST /operator/persons/reviews/{id}", pageRoute, staff(s.decidePersonReviewForm)},
 
 		// Pages for the public: the start page and tracking by reference.
 		{"GET /{$}", pageRoute, public(s.startPage)},

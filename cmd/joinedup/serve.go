@@ -171,6 +171,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		Ready:      h.ready,
 		BaseURL:    h.BaseURL,
 		APIToken:   cfg.APIToken,
+		Persons:    h.Persons,
 	}
 	if err := openTrust(ctx, cfg, h, site); err != nil {
 		ln.Close()

@@ -1,0 +1,262 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/linkage"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// PersonIndex is the hub's person index, which linkage.Persons
+// implements.
+type PersonIndex interface {
+	// Match scores a record against the index without adding it; the
+	// result's CandidateID is a person id.
+	Match(ctx context.Context, r linkage.Record) (linkage.Result, error)
+	// Reviews returns up to limit reviews in a state, oldest first.
+	Reviews(ctx context.Context, state linkage.ReviewState, limit int) ([]*linkage.Review, error)
+	// Decide confirms or rejects an open review, with a reason.
+	Decide(ctx context.Context, id string, confirm bool, reason, decidedBy string) (*linkage.Review, error)
+	// Record returns a record of the index.
+	Record(ctx context.Context, source, recordID string) (*linkage.PersonRecord, error)
+}
+
+// personIndex is the policy resource of the whole person index.
+var personIndex = policy.Resource{Kind: policy.KindPersonIndex, ID: "all"}
+
+// matchResult is the body of a POST /api/v1/persons/match answer.
+type matchResult struct {
+	Decision    linkage.Decision          `json:"decision"`
+	PersonID    string                    `json:"personId,omitempty"`
+	Weight      float64                   `json:"weight"`
+	Probability float64                   `json:"probability"`
+	Fields      []linkage.FieldComparison `json:"fields"`
+}
+
+// authorizePersons decides whether the caller may read or write the person
+// index and records the access. A caller who may not is told the route
+// does not exist.
+func (s *Server) authorizePersons(r *http.Request, action policy.Action, detail map[string]any) error {
+	if s.Persons == nil {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "The person index is not enabled on this hub.")
+	}
+	account := principalOf(r)
+	d, _, err := s.decide(r.Context(), account, action, personIndex, purposeOf(account.Role))
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "Not found.")
+	}
+	detail["route"] = r.Pattern
+	return s.record(r.Context(), access{account: account, action: audit.ActionAccess, subject: "person-index",
+		purpose: purposeOf(account.Role), reasons: d.Reasons, detail: detail})
+}
+
+// matchPerson scores one record against the person index.
+func (s *Server) matchPerson(w http.ResponseWriter, r *http.Request) {
+	var rec linkage.Record
+	if err := decodeBody(w, r, personRecordSchema, &rec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.authorizePersons(r, policy.ActionRead, map[string]any{"operation": "match"}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.Persons.Match(r.Context(), rec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := matchResult{Decision: res.Decision, PersonID: res.CandidateID, Weight: res.Weight, Probability: res.Probability, Fields: res.Fields}
+	if out.Fields == nil {
+		out.Fields = []linkage.FieldComparison{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// review is a review of the person index as the API and the page show it.
+type review struct {
+	ID          string                    `json:"id"`
+	State       linkage.ReviewState       `json:"state"`
+	Record      linkage.RecordKey         `json:"record"`
+	Candidate   linkage.RecordKey         `json:"candidate"`
+	Weight      float64                   `json:"weight"`
+	Probability float64                   `json:"probability"`
+	Fields      []linkage.FieldComparison `json:"fields"`
+	Reason      string                    `json:"reason,omitempty"`
+	DecidedBy   string                    `json:"decidedBy,omitempty"`
+	CreatedAt   string                    `json:"createdAt"`
+	DecidedAt   string                    `json:"decidedAt,omitempty"`
+}
+
+func toReview(v *linkage.Review) review {
+	out := review{
+		ID: v.ID, State: v.State, Weight: v.Weight, Probability: v.Probability, Fields: v.Fields,
+		Record:    linkage.RecordKey{Source: v.Source, RecordID: v.RecordID},
+		Candidate: linkage.RecordKey{Source: v.CandidateSource, RecordID: v.CandidateRecordID},
+		Reason:    v.Reason, DecidedBy: v.DecidedBy, CreatedAt: v.CreatedAt.UTC().Format(timeFormat),
+	}
+	if !v.DecidedAt.IsZero() {
+		out.DecidedAt = v.DecidedAt.UTC().Format(timeFormat)
+	}
+	if out.Fields == nil {
+		out.Fields = []linkage.FieldComparison{}
+	}
+	return out
+}
+
+const timeFormat = "2006-01-02T15:04:05.999999Z07:00"
+
+// reviewState reads the state filter of a review list, open by default.
+func reviewState(r *http.Request) (linkage.ReviewState, error) {
+	switch st := linkage.ReviewState(r.URL.Query().Get("state")); st {
+	case "":
+		return linkage.ReviewOpen, nil
+	case linkage.ReviewOpen, linkage.ReviewConfirmed, linkage.ReviewRejected:
+		return st, nil
+	default:
+		return "", joinedup.Invalid("Unknown review state",
+			joinedup.FieldError{Field: "state", Message: "state must be open, confirmed or rejected"})
+	}
+}
+
+// listPersonReviews lists reviews of the person index.
+func (s *Server) listPersonReviews(w http.ResponseWriter, r *http.Request) {
+	state, err := reviewState(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "list reviews"}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	list, err := s.Persons.Reviews(r.Context(), state, 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]review, len(list))
+	for i, v := range list {
+		items[i] = toReview(v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// reviewDecision is the body of a decision on a review.
+type reviewDecision struct {
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+}
+
+// decidePersonReview confirms or rejects a review through the API.
+func (s *Server) decidePersonReview(w http.ResponseWriter, r *http.Request) {
+	var body reviewDecision
+	if err := decodeBody(w, r, reviewDecisionSchema, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.decideReview(r, r.PathValue("id"), body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toReview(v))
+}
+
+// decideReview checks and records one decision on a review.
+func (s *Server) decideReview(r *http.Request, id string, body reviewDecision) (*linkage.Review, error) {
+	if body.Decision != "confirm" && body.Decision != "reject" {
+		return nil, joinedup.Invalid("The decision is invalid",
+			joinedup.FieldError{Field: "/decision", Message: "Select whether the records are the same person"})
+	}
+	if strings.TrimSpace(body.Reason) == "" {
+		return nil, joinedup.Invalid("The decision is invalid",
+			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
+	}
+	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "decide review", "review": id, "decision": body.Decision}); err != nil {
+		return nil, err
+	}
+	return s.Persons.Decide(r.Context(), id, body.Decision == "confirm", strings.TrimSpace(body.Reason), principalOf(r).ID)
+}
+
+// reviewsPageView is the data of the person index review page.
+type reviewsPageView struct {
+	State   linkage.ReviewState
+	Reviews []reviewRow
+	Decided string
+	Errors  map[string]string
+}
+
+// reviewRow is one review with both records, for a person to compare.
+type reviewRow struct {
+	Review    review
+	Record    *linkage.Record
+	Candidate *linkage.Record
+}
+
+// personReviewsPage lists the reviews of the person index, with both
+// records side by side and a form to confirm or reject each open one.
+func (s *Server) personReviewsPage(w http.ResponseWriter, r *http.Request) {
+	s.renderPersonReviews(w, r, http.StatusOK, nil, nil)
+}
+
+func (s *Server) renderPersonReviews(w http.ResponseWriter, r *http.Request, status int, errs []formError, fieldErrs map[string]string) {
+	state, err := reviewState(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "list reviews"}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	list, err := s.Persons.Reviews(r.Context(), state, 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	view := reviewsPageView{State: state, Decided: r.URL.Query().Get("decided"), Errors: fieldErrs}
+	for _, v := range list {
+		row := reviewRow{Review: toReview(v)}
+		if rec, err := s.Persons.Record(r.Context(), v.Source, v.RecordID); err == nil {
+			row.Record = &rec.Record
+		}
+		if rec, err := s.Persons.Record(r.Context(), v.CandidateSource, v.CandidateRecordID); err == nil {
+			row.Candidate = &rec.Record
+		}
+		view.Reviews = append(view.Reviews, row)
+	}
+	title := "Possible matches"
+	s.render(w, r, status, "person-reviews.html", page{Title: title, Nav: navPersons, Errors: errs, Data: view})
+}
+
+// decidePersonReviewForm takes a decision from the review page.
+func (s *Server) decidePersonReviewForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	id := r.PathValue("id")
+	body := reviewDecision{Decision: r.PostFormValue("decision"), Reason: r.PostFormValue("reason")}
+	_, err := s.decideReview(r, id, body)
+	if joinedup.ErrorCode(err) == joinedup.EINVALID {
+		var errs []formError
+		fields := map[string]string{}
+		for _, fe := range joinedup.ErrorFields(err) {
+			name := strings.TrimPrefix(fe.Field, "/")
+			errs = append(errs, formError{Field: name, Href: "#" + name + "-" + id, Message: fe.Message})
+			fields[id+"/"+name] = fe.Message
+		}
+		s.renderPersonReviews(w, r, http.StatusUnprocessableEntity, errs, fields)
+		return
+	} else if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/operator/persons/reviews?"+url.Values{"decided": {id}}.Encode(), http.StatusSeeOther)
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/joinedup/joinedup/linkage"
+)
+
+// newPersonsEnv returns a test environment with a real person index on its
+// store, holding one GP record and a possible match waiting for review.
+func newPersonsEnv(t *testing.T) (*testEnv, *linkage.Review) {
+	t.Helper()
+	ctx := context.Background()
+	env := newTestEnv(t)
+	persons, err := linkage.OpenPersons(ctx, env.records.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.server.Persons = persons
+
+	original := linkage.Record{ID: "gp-1", GivenName: "Aoife", FamilyName: "Byrne", DateOfBirth: "1991-05-14",
+		AddressLines: []string{"3 Mill Lane"}, Postcode: "LS6 2AB", NINO: "JG103759A"}
+	if _, err := persons.Resolve(ctx, "gp-practice", original); err != nil {
+		t.Fatal(err)
+	}
+	other := &linkage.PersonRecord{Source: "school", Record: linkage.Record{ID: "sch-9", GivenName: "Aoife", FamilyName: "Byrne",
+		DateOfBirth: "1991-04-15", Postcode: "LS6 2AB"}, LinkedBy: linkage.LinkedNew}
+	review := &linkage.Review{ID: "rev_test", Source: "school", RecordID: "sch-9", CandidateSource: "gp-practice",
+		CandidateRecordID: "gp-1", Weight: 6, Probability: 0.9, State: linkage.ReviewOpen}
+	if err := env.records.db.AddPersonRecord(ctx, other, review); err != nil {
+		t.Fatal(err)
+	}
+	return env, review
+}
+
+func TestPersonMatchAPI(t *testing.T) {
+	env, _ := newPersonsEnv(t)
+	tests := []struct {
+		name     string
+		body     string
+		status   int
+		decision string
+	}{
+		{"same person", `{"id":"x","givenName":"Aoife","familyName":"Byrne","dateOfBirth":"1991-05-14","postcode":"LS6 2AB","nino":"JG 10 37 59 A"}`, http.StatusOK, "match"},
+		{"stranger", `{"id":"y","givenName":"Tomasz","familyName":"Nowak","dateOfBirth":"1970-01-30","postcode":"BD1 1AA"}`, http.StatusOK, "none"},
+		{"unknown field", `{"id":"z","surname":"Byrne"}`, http.StatusUnprocessableEntity, ""},
+		{"no id", `{"givenName":"Aoife"}`, http.StatusUnprocessableEntity, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := env.postJSON(t, "/api/v1/persons/match", tt.body)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.decision == "" {
+				return
+			}
+			var got matchResult
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got.Decision) != tt.decision {
+				t.Errorf("decision %q, want %q; body %s", got.Decision, tt.decision, rec.Body)
+			}
+			if tt.decision == "match" && (got.PersonID == "" || len(got.Fields) == 0) {
+				t.Errorf("a match names no person or no field comparisons: %s", rec.Body)
+			}
+		})
+	}
+
+	// A social worker may not use the index: the route looks missing.
+	worker := env.createAccount(t, "worker", "social-worker")
+	env.signInAs(t, worker)
+	if rec := env.postJSON(t, "/api/v1/persons/match", tests[0].body); rec.Code != http.StatusNotFound {
+		t.Errorf("social worker match: status %d, want 404", rec.Code)
+	}
+}
+
+func TestPersonReviewDecision(t *testing.T) {
+	env, open := newPersonsEnv(t)
+
+	// A registrar may match but not decide.
+	if rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews", nil, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("registrar lists reviews: status %d, want 404", rec.Code)
+	}
+
+	env.signInAs(t, env.operator)
+	rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), open.ID) {
+		t.Fatalf("operator lists reviews: status %d, body %s", rec.Code, rec.Body)
+	}
+	if rec := env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":""}`); rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("decision without a reason: status %d, want 422", rec.Code)
+	}
+	rec = env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"Same NI number on the GP's paper record"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("confirm: status %d, body %s", rec.Code, rec.Body)
+	}
+	var got review
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if got.State != linkage.ReviewConfirmed || got.DecidedBy != env.operator.ID {
+		t.Errorf("review after confirming = %+v, want confirmed by the operator", got)
+	}
+	if rec := env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"reject","reason":"again"}`); rec.Code == http.StatusOK {
+		t.Errorf("deciding a decided review: status %d, want an error", rec.Code)
+	}
+	if e := lastEntry(env.auditEntries(t), "access"); e == nil || e.Subject != "person-index" {
+		t.Errorf("last access entry = %+v, want one about the person index", e)
+	}
+}
+
+func TestPersonReviewsPage(t *testing.T) {
+	env, review := newPersonsEnv(t)
+	env.signInAs(t, env.operator)
+
+	rec := env.do(t, http.MethodGet, "/operator/persons/reviews", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), review.ID) || !strings.Contains(rec.Body.String(), "1991-04-15") {
+		t.Fatalf("reviews page: status %d, want the review with both records; body %s", rec.Code, rec.Body)
+	}
+
+	form := url.Values{"decision": {"reject"}}
+	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "govuk-error-summary") {
+		t.Errorf("reject without a reason: status %d, want 422 with an error summary", rec.Code)
+	}
+
+	form.Set("reason", "Different dates of birth and no shared identifier")
+	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("reject: status %d, want 303; body %s", rec.Code, rec.Body)
+	}
+	rec = env.do(t, http.MethodGet, "/operator/persons/reviews?state=rejected", nil, nil)
+	if !strings.Contains(rec.Body.String(), "Different dates of birth") {
+		t.Errorf("rejected review does not show its reason")
+	}
+}
