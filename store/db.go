@@ -126,9 +126,17 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if tx.db.stmtCount.Load() >= maxStmts {
 		return nil, nil
 	}
-	s, err := tx.pool.PrepareContext(ctx, query)
+	// Preparing on the pool needs a second connection while the
+	// transaction holds one. When every connection is taken, waiting for
+	// one could deadlock, so the statement is parsed uncached this time.
+	prepareCtx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+	defer cancel()
+	s, err := tx.pool.PrepareContext(prepareCtx, query)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, nil
 	}
 	if prev, loaded := tx.db.stmts.LoadOrStore(key, s); loaded {
 		s.Close()
