@@ -64,8 +64,9 @@ func TestClusterDeliversOnce(t *testing.T) {
 		services = append(services, serveRecorder(t, id, []string{"child"}, recs[i]))
 	}
 	file := servicesFileFor(t, services...)
+	keys := t.TempDir() // the nodes share the audit log's signing key
 	node := func() *process {
-		return startProcess(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--services", file,
+		return startProcess(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--services", file, "--audit-key-dir", keys,
 			"--database-url", dbURL, "--nats-url", natsURL, "--stream", stream)
 	}
 	nodes := []*process{node(), node()}

@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Addr         string
 	Data         string
+	AuditKeyDir  string
 	DatabaseURL  string
 	NATSURL      string
 	NATSReplicas int
@@ -55,6 +56,7 @@ func (c *Config) specs() []flagSpec {
 	return []flagSpec{
 		{"addr", "JOINEDUP_ADDR", "address to serve the API and pages on", stringValue(&c.Addr)},
 		{"data", "JOINEDUP_DATA", "directory for the SQLite store, the embedded JetStream and keys", stringValue(&c.Data)},
+		{"audit-key-dir", "JOINEDUP_AUDIT_KEY_DIR", "directory of the audit log's signing key (audit.key); every node of a cluster needs the same key; default the data directory", stringValue(&c.AuditKeyDir)},
 		{"database-url", "JOINEDUP_DATABASE_URL", "PostgreSQL URL (postgres://…) for cluster mode; empty uses SQLite in the data directory", stringValue(&c.DatabaseURL)},
 		{"nats-url", "JOINEDUP_NATS_URL", "NATS URL (nats://…) of an external JetStream for cluster mode; empty runs JetStream inside the process with no network port", stringValue(&c.NATSURL)},
 		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster", intValue(&c.NATSReplicas)},

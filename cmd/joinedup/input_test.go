@@ -50,7 +50,7 @@ func TestBadBirthChangesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := http.Post(h.BaseURL+"/api/v1/births", tt.contentType, bytes.NewReader([]byte(tt.body)))
+			resp, err := apiPost(h.BaseURL+"/api/v1/births", tt.contentType, bytes.NewReader([]byte(tt.body)))
 			if err != nil {
 				t.Fatal(err)
 			}

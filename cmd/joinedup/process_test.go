@@ -58,7 +58,7 @@ type process struct {
 func startProcess(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "JOINEDUP_API_TOKEN="+testToken), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // getJSON decodes a GET of the hub's API.
 func getJSON(t *testing.T, url string, out any) error {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := apiGet(url)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func getJSON(t *testing.T, url string, out any) error {
 
 // postBirth registers a birth on a hub process and returns the event id.
 func postBirth(t *testing.T, base string, body []byte) (joinedup.EventID, error) {
-	resp, err := http.Post(base+"/api/v1/births", "application/json", strings.NewReader(string(body)))
+	resp, err := apiPost(base+"/api/v1/births", "application/json", strings.NewReader(string(body)))
 	if err != nil {
 		return "", err
 	}

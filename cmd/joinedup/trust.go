@@ -60,7 +60,11 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server) error 
 	if err != nil {
 		return err
 	}
-	key, err := audit.LoadOrCreateKey(cfg.Data, origin)
+	keyDir := cfg.AuditKeyDir
+	if keyDir == "" {
+		keyDir = cfg.Data
+	}
+	key, err := audit.LoadOrCreateKey(keyDir, origin)
 	if err != nil {
 		return fmt.Errorf("load audit key: %w", err)
 	}
