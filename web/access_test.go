@@ -84,7 +84,6 @@ func TestDeniedReadLooksMissing(t *testing.T) {
 		{"officer of a service not told", func() string {
 			return env.createAccount(t, "officer-gp", policy.RoleServiceOfficer, "gp-practice").ID
 		}},
-		{"operator", func() string { return env.operator.ID }},
 	}
 	missing := env.do(t, http.MethodGet, "/api/v1/life-events/evt_missing", nil, nil)
 	want := decodeProblem(t, missing, http.StatusNotFound)
