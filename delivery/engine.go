@@ -390,7 +390,7 @@ func (e *Engine) ReportOutcome(ctx context.Context, service joinedup.ServiceID, 
 	if err := validateOutcome(&o); err != nil {
 		return err
 	}
-	changed, err := e.db.RecordOutcome(ctx, service, id, o)
+	changed, err := e.settle(ctx, store.OutcomeRecord{Service: service, Delivery: id, Outcome: o})
 	if err != nil {
 		return err
 	}
