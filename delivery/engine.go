@@ -149,7 +149,7 @@ func New(cfg Config, db *store.DB, bus *natsbus.Bus, logger *slog.Logger) *Engin
 // Metrics returns the engine's Prometheus collectors.
 func (e *Engine) Metrics() *Metrics { return e.metrics }
 
-// Wake tells the relay that new outbox messages are waiting.
+// Wake signals the relay that new outbox messages are waiting.
 func (e *Engine) Wake() {
 	select {
 	case e.wake <- struct{}{}:

@@ -244,7 +244,7 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 		return nil, fmt.Errorf("read webhook response: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("webhook answered %s", resp.Status)
+		return nil, fmt.Errorf("webhook returned status %s", resp.Status)
 	}
 	if resp.StatusCode == http.StatusAccepted && len(bytes.TrimSpace(respBody)) == 0 {
 		return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
@@ -292,7 +292,7 @@ func parseOutcome(body []byte) (*joinedup.Outcome, error) {
 		return nil, fmt.Errorf("decode outcome: %w", err)
 	}
 	if err := validateOutcome(&o); err != nil {
-		return nil, errors.New("service answered with an invalid outcome: " + joinedup.ErrorMessage(err))
+		return nil, errors.New("service returned an invalid outcome: " + joinedup.ErrorMessage(err))
 	}
 	return &o, nil
 }

@@ -44,7 +44,7 @@ func Subject(service string) string { return SubjectPrefix + service }
 // ConsumerName returns the durable consumer of a service's deliveries.
 func ConsumerName(service string) string { return "service_" + service }
 
-// Config says where the bus is.
+// Config is the location and settings of the bus.
 type Config struct {
 	// URL of an external NATS server or cluster, such as
 	// nats://127.0.0.1:4222. Empty starts a server inside the process.

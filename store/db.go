@@ -89,7 +89,7 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database is reachable.
 func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 
 // Tx is one transaction.

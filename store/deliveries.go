@@ -198,7 +198,7 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 // RecordOutcome records what the service reported for delivery id. When
 // service is not empty, a delivery of another service is ENOTFOUND. It
 // returns false, and changes nothing, when the delivery already has a
-// final outcome or the outcome only says the service accepted a delivery
+// final outcome or the outcome only reports that the service accepted a delivery
 // already marked delivered. An "acted" outcome creates the deferred actions
 // it requests. An outcome that arrives for a delivery withdrawn while it was
 // in flight is recorded, and a withdrawal notice is queued so the service
@@ -220,7 +220,7 @@ type OutcomeRecord struct {
 	Attempt bool
 }
 
-// OutcomeResult says what recording one outcome did. Err holds a
+// OutcomeResult is the effect of recording one outcome. Err holds a
 // *joinedup.Error about that outcome alone, such as ENOTFOUND.
 type OutcomeResult struct {
 	Changed bool

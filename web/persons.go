@@ -29,7 +29,7 @@ type PersonIndex interface {
 // personIndex is the policy resource of the whole person index.
 var personIndex = policy.Resource{Kind: policy.KindPersonIndex, ID: "all"}
 
-// matchResult is the body of a POST /api/v1/persons/match answer.
+// matchResult is the body of the response to POST /api/v1/persons/match.
 type matchResult struct {
 	Decision    linkage.Decision          `json:"decision"`
 	PersonID    string                    `json:"personId,omitempty"`
@@ -39,8 +39,8 @@ type matchResult struct {
 }
 
 // authorizePersons decides whether the caller may read or write the person
-// index and records the access. A caller who may not is told the route
-// does not exist.
+// index and records the access. A caller who may not gets the same
+// not-found error as for a route that does not exist.
 func (s *Server) authorizePersons(r *http.Request, action policy.Action, detail map[string]any) error {
 	if s.Persons == nil {
 		return joinedup.Errorf(joinedup.ENOTFOUND, "The person index is not enabled on this hub.")

@@ -286,7 +286,7 @@ func demoBirths(ctx context.Context, hub *Hub) ([][]byte, error) {
 	return out, nil
 }
 
-// loadResult is what one load run measured.
+// loadResult is the measurements of one load run.
 type loadResult struct {
 	acceptRate, confirmRate float64
 	deliveries              int

@@ -131,7 +131,7 @@ func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string) error {
 	return nil
 }
 
-// birthResponse is the body of a 201 answer to POST /api/v1/births.
+// birthResponse is the body of a 201 response to POST /api/v1/births.
 type birthResponse struct {
 	Event   joinedup.LifeEvent      `json:"event"`
 	Receipt joinedup.ConsentReceipt `json:"receipt"`
@@ -143,8 +143,8 @@ type apiClient struct {
 	http        *http.Client
 }
 
-// do sends a request with an optional JSON body and decodes a JSON answer
-// into out. A problem answer becomes an error with its detail.
+// do sends a request with an optional JSON body and decodes a JSON response
+// into out. A problem response becomes an error with its detail.
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
 	var r io.Reader
 	if body != nil {
