@@ -7,6 +7,10 @@ const (
 	ConsentGiven     = "given"
 	ConsentRefused   = "refused"
 	ConsentWithdrawn = "withdrawn"
+	// ConsentNotRequired marks a service told under a lawful basis other
+	// than consent; the decision's Basis names it and it cannot be
+	// withdrawn.
+	ConsentNotRequired = "not-required"
 )
 
 // Consent is the informant's decision about sharing one life event: who
@@ -27,6 +31,7 @@ type Consent struct {
 type ConsentDecision struct {
 	Service   ServiceID `json:"service"`
 	Decision  string    `json:"decision"`
+	Basis     string    `json:"basis,omitempty"` // the lawful basis, for ConsentNotRequired
 	DecidedAt time.Time `json:"decidedAt"`
 }
 
@@ -34,7 +39,7 @@ type ConsentDecision struct {
 func (c Consent) Given(s ServiceID) bool {
 	for _, d := range c.Decisions {
 		if d.Service == s {
-			return d.Decision == ConsentGiven
+			return d.Decision == ConsentGiven || d.Decision == ConsentNotRequired
 		}
 	}
 	return false

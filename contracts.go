@@ -84,4 +84,5 @@ type ReceiptService struct {
 	Purpose      string    `json:"purpose"`
 	Fields       []string  `json:"fields"`
 	Decision     string    `json:"decision"`
+	LawfulBasis  string    `json:"lawfulBasis,omitempty"` // set when the decision is "not-required"
 }

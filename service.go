@@ -18,8 +18,13 @@ type Service struct {
 	Fields []string `json:"fields"`
 	// Purpose says why the service needs the fields; it is shown to the
 	// informant when consent is asked.
-	Purpose  string   `json:"purpose"`
-	Endpoint Endpoint `json:"endpoint"`
+	Purpose string `json:"purpose"`
+	// LawfulBasis, when set, names the law that requires the service to be
+	// told of every event it takes, with or without the informant's
+	// consent, such as a statutory duty to notify. It is recorded with
+	// each disclosure in place of a consent decision.
+	LawfulBasis string   `json:"lawfulBasis,omitempty"`
+	Endpoint    Endpoint `json:"endpoint"`
 	// Secret is the Standard Webhooks signing secret ("whsec_" and base64)
 	// shared by the hub and the service. It signs deliveries to the service
 	// and the service's callbacks to the hub. It is never shown after

@@ -84,6 +84,9 @@ func Validate(s *joinedup.Service) error {
 	if strings.TrimSpace(s.Purpose) == "" {
 		add("/purpose", "Enter why the service needs the fields it declares")
 	}
+	if s.LawfulBasis != strings.TrimSpace(s.LawfulBasis) || len(s.LawfulBasis) > 300 {
+		add("/lawfulBasis", "Name the law in 300 characters or fewer, without leading or trailing spaces")
+	}
 	if len(s.EventTypes) == 0 {
 		add("/eventTypes", "Enter at least one event type")
 	}

@@ -106,14 +106,19 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		},
 	}
 	for _, svc := range takers {
-		decision := joinedup.ConsentRefused
-		if slices.Contains(r.Consent.Services, svc.ID) {
-			decision = joinedup.ConsentGiven
+		decision := joinedup.ConsentDecision{Service: svc.ID, Decision: joinedup.ConsentRefused}
+		switch {
+		case svc.LawfulBasis != "":
+			decision.Decision, decision.Basis = joinedup.ConsentNotRequired, svc.LawfulBasis
+		case slices.Contains(r.Consent.Services, svc.ID):
+			decision.Decision = joinedup.ConsentGiven
+		}
+		if decision.Decision != joinedup.ConsentRefused {
 			ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{
 				ID: joinedup.DeliveryID(joinedup.NewID("dlv")), Service: svc.ID, Kind: ev.Type,
 			})
 		}
-		ev.Consent.Decisions = append(ev.Consent.Decisions, joinedup.ConsentDecision{Service: svc.ID, Decision: decision})
+		ev.Consent.Decisions = append(ev.Consent.Decisions, decision)
 	}
 
 	// A reference number is 40 random bits; on the rare clash, draw again.
@@ -137,6 +142,10 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	return ev, Receipt(ev, takers), nil
 }
 
+// ActionLawfulBasis is the audit action that records a service told under
+// a lawful basis other than consent.
+const ActionLawfulBasis = "lawful-basis"
+
 // recordConsent appends the informant's decision for each service to the
 // audit log.
 func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
@@ -149,12 +158,15 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 	}
 	entries := make([]audit.Entry, 0, len(ev.Consent.Decisions))
 	for _, d := range ev.Consent.Decisions {
-		action := audit.ActionConsentGiven
-		if d.Decision == joinedup.ConsentRefused {
+		action, basis := audit.ActionConsentGiven, ev.Consent.Basis
+		switch d.Decision {
+		case joinedup.ConsentRefused:
 			action = audit.ActionConsentRefused
+		case joinedup.ConsentNotRequired:
+			action, basis = ActionLawfulBasis, d.Basis
 		}
 		detail, _ := json.Marshal(map[string]any{"service": d.Service, "consent": ev.Consent.ID,
-			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": ev.Consent.Basis})
+			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": basis})
 		entries = append(entries, audit.Entry{Actor: actor, Action: action, Subject: string(ev.ID),
 			Purpose: ev.Consent.Purpose, Reasons: []string{"informant's choice at registration"}, Detail: detail})
 	}
@@ -200,18 +212,18 @@ func Receipt(ev *joinedup.LifeEvent, services []*joinedup.Service) *joinedup.Con
 		Purpose:      ev.Consent.Purpose,
 		LawfulBasis:  ev.Consent.Basis,
 	}
-	decided := map[joinedup.ServiceID]string{}
+	decided := map[joinedup.ServiceID]joinedup.ConsentDecision{}
 	for _, d := range ev.Consent.Decisions {
-		decided[d.Service] = d.Decision
+		decided[d.Service] = d
 	}
 	for _, s := range services {
-		decision, ok := decided[s.ID]
+		d, ok := decided[s.ID]
 		if !ok {
 			continue
 		}
 		r.Services = append(r.Services, joinedup.ReceiptService{
 			Service: s.ID, Name: s.Name, Organisation: s.Organisation,
-			Purpose: s.Purpose, Fields: s.Fields, Decision: decision,
+			Purpose: s.Purpose, Fields: s.Fields, Decision: d.Decision, LawfulBasis: d.Basis,
 		})
 	}
 	return r

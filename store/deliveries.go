@@ -145,7 +145,7 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 				d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
 				d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
 				s.id, s.organisation, s.name, s.event_types, s.fields, s.purpose,
-				s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at
+				s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at, s.lawful_basis
 			FROM deliveries d
 			JOIN life_events e ON e.id = d.event_id
 			JOIN consents c ON c.event_id = d.event_id
@@ -160,7 +160,7 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 			&next, &outcome, &created, &updated,
 			&t.Generation, &data, &t.Reference, &t.EventType, &registered, &payload, &t.Purpose,
 			&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
-			&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated)
+			&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated, &s.LawfulBasis)
 		if errors.Is(err, sql.ErrNoRows) {
 			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
 		} else if err != nil {

@@ -130,8 +130,8 @@ func insertConsent(ctx context.Context, tx *Tx, event joinedup.EventID, c *joine
 		d := &c.Decisions[i]
 		d.DecidedAt = c.RecordedAt
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO consent_decisions (consent_id, service_id, decision, decided_at)
-			VALUES ($1, $2, $3, $4)`, c.ID, d.Service, d.Decision, Micros(d.DecidedAt)); err != nil {
+			INSERT INTO consent_decisions (consent_id, service_id, decision, basis, decided_at)
+			VALUES ($1, $2, $3, $4, $5)`, c.ID, d.Service, d.Decision, d.Basis, Micros(d.DecidedAt)); err != nil {
 			return fmt.Errorf("insert consent decision: %w", err)
 		}
 	}
@@ -250,7 +250,7 @@ func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup
 	c.RecordedAt = FromMicros(at)
 
 	rows, err := tx.QueryContext(ctx, `
-		SELECT service_id, decision, decided_at FROM consent_decisions
+		SELECT service_id, decision, basis, decided_at FROM consent_decisions
 		WHERE consent_id = $1 ORDER BY service_id`, c.ID)
 	if err != nil {
 		return nil, err
@@ -259,7 +259,7 @@ func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup
 	for rows.Next() {
 		var d joinedup.ConsentDecision
 		var at int64
-		if err := rows.Scan(&d.Service, &d.Decision, &at); err != nil {
+		if err := rows.Scan(&d.Service, &d.Decision, &d.Basis, &at); err != nil {
 			return nil, err
 		}
 		d.DecidedAt = FromMicros(at)

@@ -88,17 +88,17 @@ func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace boo
 		return err
 	}
 	q := `INSERT INTO services (id, organisation, name, event_types, fields, purpose,
-			endpoint_kind, endpoint_url, endpoint_subject, secret, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+			endpoint_kind, endpoint_url, endpoint_subject, secret, created_at, lawful_basis)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	if replace {
 		q += ` ON CONFLICT (id) DO UPDATE SET organisation = excluded.organisation,
 			name = excluded.name, event_types = excluded.event_types, fields = excluded.fields,
 			purpose = excluded.purpose, endpoint_kind = excluded.endpoint_kind,
 			endpoint_url = excluded.endpoint_url, endpoint_subject = excluded.endpoint_subject,
-			secret = excluded.secret`
+			secret = excluded.secret, lawful_basis = excluded.lawful_basis`
 	}
 	_, err = tx.ExecContext(ctx, q, s.ID, s.Organisation, s.Name, string(types), string(fields), s.Purpose,
-		s.Endpoint.Kind, s.Endpoint.URL, s.Endpoint.Subject, s.Secret, Micros(s.CreatedAt))
+		s.Endpoint.Kind, s.Endpoint.URL, s.Endpoint.Subject, s.Secret, Micros(s.CreatedAt), s.LawfulBasis)
 	var e *joinedup.Error
 	if errors.As(tx.db.wrap(err), &e) && e.Code == joinedup.ECONFLICT {
 		return &joinedup.Error{Code: joinedup.ECONFLICT, Message: fmt.Sprintf("A service with id %q already exists.", s.ID), Err: err}
@@ -107,14 +107,14 @@ func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace boo
 }
 
 const serviceColumns = `id, organisation, name, event_types, fields, purpose,
-	endpoint_kind, endpoint_url, endpoint_subject, secret, created_at`
+	endpoint_kind, endpoint_url, endpoint_subject, secret, created_at, lawful_basis`
 
 func scanService(row interface{ Scan(...any) error }) (*joinedup.Service, error) {
 	var s joinedup.Service
 	var types, fields string
 	var created int64
 	if err := row.Scan(&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
-		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &created); err != nil {
+		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &created, &s.LawfulBasis); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {

@@ -352,6 +352,7 @@ type birthFormView struct {
 	InformantGiven, InformantFamily     inputField
 	InformantCapacity, InformantParent  choiceField
 	Services                            []serviceChoice
+	Statutory                           []serviceChoice // services told under a lawful basis, whatever the choice
 	ServicesError                       string
 }
 
@@ -366,6 +367,9 @@ type serviceChoice struct {
 	ID, Name, Purpose string
 	Fields            []string
 	Checked           bool
+	// LawfulBasis, when set, means the service is told whatever the
+	// informant chooses, so the form states the basis instead of asking.
+	LawfulBasis string
 }
 
 func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Service) birthFormView {
@@ -442,13 +446,19 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 	v.ChildPlace.Hint = "The hospital or address where the child was born."
 
 	for _, svc := range services {
-		v.Services = append(v.Services, serviceChoice{
-			ID:      string(svc.ID),
-			Name:    svc.Name,
-			Purpose: svc.Purpose,
-			Fields:  svc.Fields,
-			Checked: slices.Contains(f.Services, string(svc.ID)),
-		})
+		choice := serviceChoice{
+			ID:          string(svc.ID),
+			Name:        svc.Name,
+			Purpose:     svc.Purpose,
+			Fields:      svc.Fields,
+			Checked:     slices.Contains(f.Services, string(svc.ID)),
+			LawfulBasis: svc.LawfulBasis,
+		}
+		if choice.LawfulBasis != "" {
+			v.Statutory = append(v.Statutory, choice)
+			continue
+		}
+		v.Services = append(v.Services, choice)
 	}
 	return v
 }

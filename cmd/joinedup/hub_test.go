@@ -184,7 +184,7 @@ func birthJSON(t testing.TB, dob string, services ...joinedup.ServiceID) []byte 
 			DateOfBirth: mustDate(t, "1990-03-04"), NationalInsuranceNumber: "JG103759A",
 			Address: joinedup.Address{Lines: []string{"12 Example Street"}, Town: "Leeds", Postcode: "LS1 4AP", UPRN: "100012345678"}}},
 		Informant: joinedup.Informant{Name: joinedup.Name{Given: "Seán", Family: "O'Neill-Byrne"}, Capacity: "father", Parent: &parent},
-		Consent:   joinedup.Choice{Services: services},
+		Consent:   joinedup.Choice{Services: append([]joinedup.ServiceID{}, services...)},
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
