@@ -54,6 +54,9 @@ type DB struct {
 	stmts     sync.Map // stmtKey → *sql.Stmt
 	stmtCount atomic.Int64
 
+	writerOnce sync.Once
+	writes     chan txRequest
+
 	intakeOnce sync.Once
 	intake     chan intakeRequest
 	closed     chan struct{}
@@ -191,6 +194,9 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // where the driver's error has a meaning for callers (a unique violation is
 // ECONFLICT, no rows is ENOTFOUND).
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.dialect == SQLite {
+		return db.groupTx(ctx, fn)
+	}
 	sqlTx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(fmt.Errorf("begin transaction: %w", err))
@@ -204,6 +210,117 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.wrap(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// maxGroup bounds how many transactions share one SQLite commit.
+const maxGroup = 64
+
+// txRequest is one transaction waiting for the SQLite writer.
+type txRequest struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	done chan error
+}
+
+// groupTx runs fn on SQLite's single writer. Transactions that wait
+// together share one commit, and so one disk sync (a group commit); each
+// runs inside a savepoint of its own, so one that fails is rolled back
+// alone and the others still commit. It returns once the commit is on
+// disk.
+func (db *DB) groupTx(ctx context.Context, fn func(tx *Tx) error) error {
+	db.writerOnce.Do(func() {
+		db.writes = make(chan txRequest)
+		go db.writeLoop()
+	})
+	req := txRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- req:
+	case <-db.closed:
+		return joinedup.Errorf(joinedup.EUNAVAILABLE, "The store is closed.")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+// writeLoop commits queued transactions until the store closes: it takes
+// every request waiting, up to maxGroup, and commits them together.
+func (db *DB) writeLoop() {
+	for {
+		var batch []txRequest
+		select {
+		case req := <-db.writes:
+			batch = append(batch, req)
+		case <-db.closed:
+			return
+		}
+	fill:
+		for len(batch) < maxGroup {
+			select {
+			case req := <-db.writes:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		db.commitGroup(batch)
+	}
+}
+
+// commitGroup runs batch in one SQLite transaction and answers each
+// request with its own result.
+func (db *DB) commitGroup(batch []txRequest) {
+	results := make([]error, len(batch))
+	fail := func(err error) {
+		for i, req := range batch {
+			if results[i] == nil {
+				results[i] = err
+			}
+			req.done <- db.wrap(results[i])
+		}
+	}
+
+	sqlTx, err := db.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(fmt.Errorf("begin transaction: %w", err))
+		return
+	}
+	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.Now().UTC()}
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := sqlTx.Exec(`SAVEPOINT grouped`); err != nil {
+			_ = sqlTx.Rollback()
+			fail(fmt.Errorf("begin savepoint: %w", err))
+			return
+		}
+		if err := req.fn(tx); err != nil {
+			results[i] = err
+			if _, err := sqlTx.Exec(`ROLLBACK TO grouped`); err != nil {
+				_ = sqlTx.Rollback()
+				fail(fmt.Errorf("roll back savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := sqlTx.Exec(`RELEASE grouped`); err != nil {
+			_ = sqlTx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	for i, req := range batch {
+		if results[i] != nil {
+			req.done <- db.wrap(results[i])
+		} else {
+			req.done <- nil
+		}
+	}
 }
 
 // View runs fn in one read-only transaction. fn must not write.

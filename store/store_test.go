@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -352,6 +354,57 @@ func TestDeferredActionsClaimedOnce(t *testing.T) {
 		}
 		if got := drainOutbox(t, db); len(got) != events {
 			t.Errorf("outbox holds %d action.due deliveries, want %d", len(got), events)
+		}
+	})
+}
+
+// TestFailedTransactionAloneRollsBack runs many transactions at once, as
+// SQLite groups them into shared commits, and checks that each failed one
+// is rolled back alone while the others are kept.
+func TestFailedTransactionAloneRollsBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		errFail := errors.New("deliberate failure")
+		var wg sync.WaitGroup
+		results := make([]error, 40)
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = db.Tx(ctx, func(tx *store.Tx) error {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO organisations (id, name) VALUES ($1, $2)`,
+						fmt.Sprintf("org-%02d", i), "Organisation"); err != nil {
+						return err
+					}
+					if i%2 == 1 {
+						return errFail
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+
+		orgs, err := db.ListOrganisations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := map[joinedup.OrgID]bool{}
+		for _, o := range orgs {
+			kept[o.ID] = true
+		}
+		for i, err := range results {
+			id := joinedup.OrgID(fmt.Sprintf("org-%02d", i))
+			switch {
+			case i%2 == 1 && !errors.Is(err, errFail):
+				t.Errorf("transaction %d: got %v, want the deliberate failure", i, err)
+			case i%2 == 1 && kept[id]:
+				t.Errorf("failed transaction %d was kept", i)
+			case i%2 == 0 && err != nil:
+				t.Errorf("transaction %d: %v", i, err)
+			case i%2 == 0 && !kept[id]:
+				t.Errorf("transaction %d was lost", i)
+			}
 		}
 	})
 }
