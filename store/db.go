@@ -56,6 +56,7 @@ type DB struct {
 
 	writerOnce sync.Once
 	writes     chan txRequest
+	toPrepare  sync.Map // write statements to prepare after the next commit
 
 	intakeOnce sync.Once
 	intake     chan intakeRequest
@@ -114,12 +115,13 @@ type stmtKey struct {
 const maxStmts = 512
 
 // stmt returns query prepared on the transaction's pool, preparing it the
-// first time it is used, or nil when it is not cached. Only SQLite's read
-// pool caches: its write pool has one connection, which the transaction
-// holds, so nothing can be prepared beside it, and pgx already caches
-// statements on each PostgreSQL connection.
+// first time it is used, or nil when it is not cached. Only SQLite caches:
+// pgx already caches statements on each PostgreSQL connection. SQLite's
+// write pool has one connection, which the transaction holds, so a write
+// statement is parsed uncached the first time and prepared by the writer
+// after its commit, when the connection is free.
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if tx.db.dialect != SQLite || tx.pool == tx.db.db {
+	if tx.db.dialect != SQLite {
 		return nil, nil
 	}
 	key := stmtKey{tx.pool, query}
@@ -127,6 +129,10 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return tx.StmtContext(ctx, s.(*sql.Stmt)), nil
 	}
 	if tx.db.stmtCount.Load() >= maxStmts {
+		return nil, nil
+	}
+	if tx.pool == tx.db.db {
+		tx.db.toPrepare.Store(query, struct{}{})
 		return nil, nil
 	}
 	// Preparing on the pool needs a second connection while the
@@ -321,6 +327,26 @@ func (db *DB) commitGroup(batch []txRequest) {
 			req.done <- nil
 		}
 	}
+	db.prepareWrites()
+}
+
+// prepareWrites prepares the write statements that transactions asked
+// for, now that the writer's connection is free.
+func (db *DB) prepareWrites() {
+	db.toPrepare.Range(func(q, _ any) bool {
+		db.toPrepare.Delete(q)
+		key := stmtKey{db.db, q.(string)}
+		if _, ok := db.stmts.Load(key); ok || db.stmtCount.Load() >= maxStmts {
+			return true
+		}
+		s, err := db.db.PrepareContext(context.Background(), q.(string))
+		if err != nil {
+			return true // the statement reports its own error when run
+		}
+		db.stmts.Store(key, s)
+		db.stmtCount.Add(1)
+		return true
+	})
 }
 
 // View runs fn in one read-only transaction. fn must not write.

@@ -53,8 +53,21 @@ func queryDeliveries(ctx context.Context, tx *Tx, where string, args ...any) ([]
 }
 
 func findDelivery(ctx context.Context, tx *Tx, id joinedup.DeliveryID) (*joinedup.Delivery, int, error) {
+	return queryDelivery(ctx, tx, id, "")
+}
+
+// findDeliveryForUpdate reads a delivery and, on PostgreSQL, locks its row
+// until the transaction ends. SQLite has one writer, so it needs no lock.
+func findDeliveryForUpdate(ctx context.Context, tx *Tx, id joinedup.DeliveryID) (*joinedup.Delivery, int, error) {
+	if tx.Dialect() == Postgres {
+		return queryDelivery(ctx, tx, id, " FOR UPDATE")
+	}
+	return queryDelivery(ctx, tx, id, "")
+}
+
+func queryDelivery(ctx context.Context, tx *Tx, id joinedup.DeliveryID, lock string) (*joinedup.Delivery, int, error) {
 	var gen int
-	row := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, generation FROM deliveries WHERE id = $1`, id)
+	row := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, generation FROM deliveries WHERE id = $1`+lock, id)
 	d, err := scanDelivery(row, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
@@ -255,7 +268,10 @@ func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]Ou
 // before it has written anything, so the caller's transaction can go on.
 func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
 	o := r.Outcome
-	d, _, err := findDelivery(ctx, tx, r.Delivery)
+	// On PostgreSQL the row is locked, so that a worker's "accepted" and a
+	// callback's "acted" for one delivery settle one after the other and
+	// the later sees the earlier.
+	d, _, err := findDeliveryForUpdate(ctx, tx, r.Delivery)
 	if err != nil {
 		return false, err
 	}
@@ -355,7 +371,7 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 // ECONFLICT.
 func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		d, gen, err := findDelivery(ctx, tx, id)
+		d, gen, err := findDeliveryForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
 		}
