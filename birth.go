@@ -62,6 +62,10 @@ type Choice struct {
 // PurposeTellUsOnce is the default purpose of sharing a life event.
 const PurposeTellUsOnce = "tell-us-once"
 
+// MinParentAge is the youngest age, in whole years at the child's birth,
+// at which a parent is accepted; a younger one is taken for a typing error.
+const MinParentAge = 10
+
 // Limits on text fields, in characters.
 const (
 	MaxNameLength  = 100
@@ -127,8 +131,8 @@ func (r BirthRegistration) Validate(today Date) error {
 	}
 	if r.Child.PlaceOfBirth == "" {
 		add("/child/placeOfBirth", "Enter the place of birth")
-	} else if utf8.RuneCountInString(r.Child.PlaceOfBirth) > MaxPlaceLength {
-		add("/child/placeOfBirth", "Place of birth must be %d characters or fewer", MaxPlaceLength)
+	} else if utf8.RuneCountInString(r.Child.PlaceOfBirth) > MaxPlaceLength || hasControl(r.Child.PlaceOfBirth) {
+		add("/child/placeOfBirth", "Place of birth must be %d characters or fewer, without control characters", MaxPlaceLength)
 	}
 
 	if len(r.Parents) == 0 {
@@ -152,6 +156,8 @@ func (r BirthRegistration) Validate(today Date) error {
 			add(at+"/dateOfBirth", "The date of birth of %s must be in the past", who)
 		case p.DateOfBirth.Before(Date{Year: 1900, Month: 1, Day: 1}):
 			add(at+"/dateOfBirth", "The date of birth of %s must be after 1900", who)
+		case !r.Child.DateOfBirth.IsZero() && p.DateOfBirth.After(r.Child.DateOfBirth.AddDate(-MinParentAge, 0, 0)):
+			add(at+"/dateOfBirth", "%s must have been at least %d years old when the child was born", capitalise(who), MinParentAge)
 		}
 		if p.NationalInsuranceNumber != "" {
 			if _, ok := NormalizeNINO(p.NationalInsuranceNumber); !ok {
@@ -165,8 +171,14 @@ func (r BirthRegistration) Validate(today Date) error {
 	if !contains(InformantCapacities, r.Informant.Capacity) {
 		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
 	}
-	if r.Informant.Parent != nil && (*r.Informant.Parent < 0 || *r.Informant.Parent >= len(r.Parents)) {
-		add("/informant/parent", "The informant must be one of the parents entered, or none")
+	if r.Informant.Parent != nil {
+		i := *r.Informant.Parent
+		switch {
+		case i < 0 || i >= len(r.Parents):
+			add("/informant/parent", "The informant must be one of the parents entered, or none")
+		case r.Parents[i].Name != r.Informant.Name:
+			add("/informant/name", "The informant’s name must match the name of the parent they are")
+		}
 	}
 
 	seen := map[ServiceID]bool{}
@@ -211,6 +223,9 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 			add(fmt.Sprintf("%s/lines/%d", at, i), "Address lines must be %d characters or fewer, without control characters", MaxLineLength)
 		}
 	}
+	if utf8.RuneCountInString(a.Town) > MaxLineLength || hasControl(a.Town) {
+		add(at+"/town", "The town must be %d characters or fewer, without control characters", MaxLineLength)
+	}
 	if a.Postcode == "" {
 		add(at+"/postcode", "Enter the postcode of %s", who)
 	} else if _, ok := NormalizePostcode(a.Postcode); !ok {
@@ -221,13 +236,29 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 	}
 }
 
+// hasControl reports whether s is not valid UTF-8 or holds a control
+// character or a bidirectional formatting character, which could make a
+// name display differently from how it is stored.
 func hasControl(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case r < 0x20 || (r >= 0x7f && r < 0xa0):
+			return true
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
 			return true
 		}
 	}
 	return false
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func contains(list []string, s string) bool {

@@ -52,6 +52,10 @@ type LifeEvent struct {
 	Consent      Consent           `json:"consent"`
 	Deliveries   []*Delivery       `json:"deliveries"`
 	Actions      []*DeferredAction `json:"actions,omitempty"`
+
+	// DedupeKey identifies the same registration made twice; the store
+	// accepts one event per key. It is never sent.
+	DedupeKey string `json:"-"`
 }
 
 // Complete reports whether every recipient has reached a final state.

@@ -5,10 +5,13 @@ package lifeevent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -121,12 +124,18 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		ev.Consent.Decisions = append(ev.Consent.Decisions, decision)
 	}
 
+	ev.DedupeKey = birthKey(r)
+
 	// A reference number is 40 random bits; on the rare clash, draw again.
 	for attempt := 0; ; attempt++ {
 		ev.Reference = joinedup.NewReference()
 		err = s.db.CreateLifeEvent(ctx, ev)
 		if joinedup.ErrorCode(err) != joinedup.ECONFLICT || attempt == 3 {
 			break
+		}
+		if existing, ferr := s.db.FindReferenceByDedupeKey(ctx, ev.DedupeKey); ferr == nil {
+			return nil, nil, joinedup.Errorf(joinedup.ECONFLICT,
+				"This birth is already registered, with reference %s. A second registration would tell every service twice.", existing)
 		}
 	}
 	if err != nil {
@@ -145,6 +154,24 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 // ActionLawfulBasis is the audit action that records a service told under
 // a lawful basis other than consent.
 const ActionLawfulBasis = "lawful-basis"
+
+// birthKey returns the dedupe key of a birth: a hash of the child's name,
+// sex and date of birth and of each parent's name and date of birth, in
+// lower case. Twins differ in name, so each gets a key of their own.
+func birthKey(r joinedup.BirthRegistration) string {
+	h := sha256.New()
+	field := func(s string) { h.Write([]byte(strings.ToLower(s))); h.Write([]byte{0}) }
+	field(r.Child.Name.Given)
+	field(r.Child.Name.Family)
+	field(r.Child.Sex)
+	field(r.Child.DateOfBirth.String())
+	for _, p := range r.Parents {
+		field(p.Name.Given)
+		field(p.Name.Family)
+		field(p.DateOfBirth.String())
+	}
+	return "birth:" + hex.EncodeToString(h.Sum(nil))
+}
 
 // recordConsent appends the informant's decision for each service to the
 // audit log.

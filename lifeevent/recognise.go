@@ -78,11 +78,10 @@ func (s *Service) recogniseEvent(ctx context.Context, ev *joinedup.LifeEvent) er
 		address := p.Address
 		records = append(records, personRecord(fmt.Sprintf("%s/parents/%d", ev.ID, i), p.Name, p.DateOfBirth, "", p.NationalInsuranceNumber, &address))
 	}
-	if len(r.Parents) > 0 {
-		// The child lives at the first parent's address.
-		records[0].AddressLines, records[0].Town = r.Parents[0].Address.Lines, r.Parents[0].Address.Town
-		records[0].Postcode, records[0].UPRN = r.Parents[0].Address.Postcode, r.Parents[0].Address.UPRN
-	}
+	// The child's record carries no address: the parents' address and
+	// family name would otherwise outweigh a different given name and date
+	// of birth, and every newborn would look like a possible match for a
+	// parent.
 	for _, rec := range records {
 		res, err := s.Persons.Resolve(ctx, RegistrationSource, rec)
 		if joinedup.ErrorCode(err) == joinedup.ECONFLICT {

@@ -94,9 +94,9 @@ func insertLifeEvent(ctx context.Context, tx *Tx, ev *joinedup.LifeEvent) error 
 	ev.Consent.RecordedAt = now
 
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO life_events (id, reference, type, registered_at, registered_by, payload)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		ev.ID, ev.Reference, ev.Type, Micros(now), ev.RegisteredBy, string(ev.Payload)); err != nil {
+		INSERT INTO life_events (id, reference, type, registered_at, registered_by, payload, dedupe_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ev.ID, ev.Reference, ev.Type, Micros(now), ev.RegisteredBy, string(ev.Payload), ev.DedupeKey); err != nil {
 		return fmt.Errorf("insert life event: %w", err)
 	}
 	if err := insertConsent(ctx, tx, ev.ID, &ev.Consent); err != nil {
@@ -341,4 +341,18 @@ func (db *DB) ListUnrecognisedEvents(ctx context.Context, source string, limit i
 		return rows.Err()
 	})
 	return out, err
+}
+
+// FindReferenceByDedupeKey returns the reference number of the life event
+// with the given dedupe key, or ENOTFOUND.
+func (db *DB) FindReferenceByDedupeKey(ctx context.Context, key string) (string, error) {
+	var reference string
+	err := db.View(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT reference FROM life_events WHERE dedupe_key = $1`, key).Scan(&reference)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no life event with that key.")
+		}
+		return err
+	})
+	return reference, err
 }

@@ -80,7 +80,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stop()
 	}
-	regs, err := demoBirths(ctx, hub)
+	halfBirths := int(float64(*births) * duration.Seconds()) // more than the half load can use
+	regs, err := demoBirths(ctx, hub, *births+halfBirths)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	sat, err := loadHub(ctx, hub, cfg.APIToken, regs, *births, *workers, 0, 0)
+	sat, err := loadHub(ctx, hub, cfg.APIToken, regs[:*births], *births, *workers, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// alone accepts them.
 	perBirth := float64(sat.deliveries) / float64(*births)
 	half := sat.confirmRate / perBirth / 2
-	load, err := loadHub(ctx, hub, cfg.APIToken, regs, int(half*duration.Seconds()), *workers, half, *duration)
+	load, err := loadHub(ctx, hub, cfg.APIToken, regs[*births:], min(int(half*duration.Seconds()), halfBirths), *workers, half, *duration)
 	if err != nil {
 		return err
 	}
@@ -263,15 +264,25 @@ func bareReceivers(ctx context.Context, hub *Hub) (func(), error) {
 	return func() { srv.Close() }, nil
 }
 
-// demoBirths returns registration bodies for the demo families, each
-// consenting to every service that takes births.
-func demoBirths(ctx context.Context, hub *Hub) ([][]byte, error) {
+// demoBirths returns n registration bodies for children of the demo
+// families, each consenting to every service that takes births. The hub
+// refuses the same birth twice, so each child has a middle name of its
+// own, made from two syllables.
+func demoBirths(ctx context.Context, hub *Hub, n int) ([][]byte, error) {
 	services, err := hub.Directory.ListServices(ctx)
 	if err != nil {
 		return nil, err
 	}
+	families := population.Births(1, population.DemoFamilies, joinedup.Today(time.Now()))
+	syllables := []string{"ba", "de", "fi", "go", "lu", "ma", "ne", "ri", "so", "ta", "vi", "zo",
+		"ka", "le", "mi", "no", "pa", "ra", "se", "ti", "wa", "ye", "xo", "qu", "jo", "hu"}
 	var out [][]byte
-	for _, r := range population.Births(1, population.DemoFamilies, joinedup.Today(time.Now())) {
+	for i := range n {
+		r := families[i%len(families)]
+		k := i / len(families)
+		middle := syllables[k%len(syllables)] + syllables[k/len(syllables)%len(syllables)]
+		r.Child.Name.Given += " " + strings.ToUpper(middle[:1]) + middle[1:]
+		r.Consent.Services = nil
 		for _, s := range services {
 			if s.Takes(joinedup.EventBirthRegistered) {
 				r.Consent.Services = append(r.Consent.Services, s.ID)

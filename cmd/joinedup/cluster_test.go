@@ -74,7 +74,7 @@ func TestClusterDeliversOnce(t *testing.T) {
 	const births = 30
 	var ids []joinedup.EventID
 	for i := range births {
-		id, err := postBirth(t, nodes[i%2].BaseURL, birthJSON(t, "2026-11-20", names...))
+		id, err := postBirth(t, nodes[i%2].BaseURL, nthBirthJSON(t, i, "2026-11-20", names...))
 		if err != nil {
 			t.Fatalf("register birth %d on node %d: %v", i, i%2, err)
 		}

@@ -33,7 +33,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	const batch = 40
 	var accepted []joinedup.EventID
 	for i := range batch {
-		id, err := postBirth(t, hub.BaseURL, birthJSON(t, "2026-11-20", names...))
+		id, err := postBirth(t, hub.BaseURL, nthBirthJSON(t, i, "2026-11-20", names...))
 		if err != nil {
 			t.Fatalf("register birth %d: %v", i, err)
 		}
@@ -62,7 +62,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	// Restart on the same data and register a few more.
 	hub = startProcess(t, nil, args...)
 	for i := range 5 {
-		id, err := postBirth(t, hub.BaseURL, birthJSON(t, "2026-11-21", names...))
+		id, err := postBirth(t, hub.BaseURL, nthBirthJSON(t, i, "2026-11-21", names...))
 		if err != nil {
 			t.Fatalf("register birth %d after restart: %v", i, err)
 		}

@@ -173,6 +173,32 @@ func serveRecorder(t testing.TB, id joinedup.ServiceID, fields []string, rec *re
 	}
 }
 
+// siblingNames are middle names that make each child of a batch of births
+// a different child, since the hub refuses the same birth twice.
+var siblingNames = []string{"Ada", "Bea", "Cara", "Dee", "Eve", "Fay", "Gia", "Hana", "Ida", "Jo",
+	"Kay", "Lia", "Mae", "Nia", "Ona", "Pia", "Quin", "Rae", "Sia", "Tia", "Una", "Vi", "Wyn", "Xia", "Yu",
+	"Zia", "Alba", "Bryn", "Cleo", "Dora", "Elin", "Flor", "Gwen", "Hope", "Isla", "June", "Kit", "Lux",
+	"Mira", "Nell", "Opal", "Pearl", "Ruby", "Sage", "Tess", "Uma", "Vera", "Wren", "Xena", "Yara"}
+
+// nthBirthJSON returns birthJSON's registration with a child who differs
+// from every other i by a middle name.
+func nthBirthJSON(t testing.TB, i int, dob string, services ...joinedup.ServiceID) []byte {
+	t.Helper()
+	var r joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, dob, services...), &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Child.Name.Given += " " + siblingNames[i%len(siblingNames)]
+	if i >= len(siblingNames) {
+		r.Child.Name.Given += " " + siblingNames[i/len(siblingNames)%len(siblingNames)]
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // birthJSON returns a valid registration that consents to services.
 func birthJSON(t testing.TB, dob string, services ...joinedup.ServiceID) []byte {
 	t.Helper()
@@ -295,8 +321,8 @@ func testBrokenServiceDelaysNoOther(t *testing.T, mode func(*Config)) {
 
 	const births = 5
 	var ids []joinedup.EventID
-	for range births {
-		ids = append(ids, registerBirth(t, h, birthJSON(t, "2026-11-20", "good", "flaky")).Event.ID)
+	for i := range births {
+		ids = append(ids, registerBirth(t, h, nthBirthJSON(t, i, "2026-11-20", "good", "flaky")).Event.ID)
 	}
 
 	// The good service has acted on every birth while the flaky one is

@@ -121,6 +121,7 @@ func TestNamesArriveAsEntered(t *testing.T) {
 			}
 			reg.Child.Name = joinedup.Name{Given: tt.given, Family: tt.family}
 			reg.Parents[0].Name = joinedup.Name{Given: tt.given, Family: tt.family}
+			reg.Informant.Name = reg.Parents[0].Name
 			body, _ := json.Marshal(reg)
 			out := registerBirth(t, h, body)
 			waitComplete(t, h, out.Event.ID, 10*time.Second)
@@ -144,4 +145,39 @@ func TestNamesArriveAsEntered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSameBirthTwiceRefused registers one birth twice, as a double
+// submission or a retry after a lost response would, and checks that the
+// second is refused with the first's reference and tells no one again.
+func TestSameBirthTwiceRefused(t *testing.T) {
+	h := startHub(t, nil)
+	var gp recorder
+	startService(t, h, "gp", []string{"child.name"}, &gp)
+	body := birthJSON(t, "2026-11-20", "gp")
+	first := registerBirth(t, h, body)
+
+	resp, err := apiPost(h.BaseURL+"/api/v1/births", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(b), first.Event.Reference) {
+		t.Errorf("second registration: status %d, body %s; want 409 naming %s", resp.StatusCode, b, first.Event.Reference)
+	}
+	waitComplete(t, h, first.Event.ID, 10*time.Second)
+	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 1 {
+		t.Errorf("%d life events recorded, want 1", total)
+	}
+	if n := len(gp.received()); n != 1 {
+		t.Errorf("the service was told %d times, want once", n)
+	}
+
+	// Twins differ in name and are both registered.
+	var twin joinedup.BirthRegistration
+	json.Unmarshal(body, &twin)
+	twin.Child.Name.Given = "Róisín"
+	b, _ = json.Marshal(twin)
+	registerBirth(t, h, b)
 }

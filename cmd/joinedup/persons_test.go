@@ -27,6 +27,7 @@ func TestRegistrationPeopleRecognised(t *testing.T) {
 	}
 	reg.Child.Name.Given = "Róisín"
 	reg.Parents[0].Name.Family = "O'Neil-Byrne"
+	reg.Informant.Name = reg.Parents[0].Name
 	body, _ := json.Marshal(reg)
 	second := registerBirth(t, h, body)
 
