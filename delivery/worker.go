@@ -105,9 +105,18 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if err != nil {
 		return err
 	}
+	reason := "consent given to " + string(t.Service.ID)
+	switch {
+	case t.Delivery.Kind == joinedup.EventConsentWithdrawn:
+		reason = "notice to " + string(t.Service.ID) + " that consent was withdrawn"
+	case t.Delivery.Kind == joinedup.EventActionDue:
+		reason = "action that " + string(t.Service.ID) + " asked to be reminded of"
+	case t.Service.LawfulBasis != "":
+		reason = "lawful basis: " + t.Service.LawfulBasis
+	}
 	_, err = e.Audit.Append(ctx, audit.Entry{
 		Actor: "hub", Action: audit.ActionDisclosure, Subject: string(t.Delivery.EventID),
-		Purpose: t.Purpose, Reasons: []string{"consent given to " + string(t.Service.ID)}, Detail: detail,
+		Purpose: t.Purpose, Reasons: []string{reason}, Detail: detail,
 	})
 	return err
 }
@@ -183,7 +192,7 @@ func Event(source string, t *store.Task, now time.Time) (*connector.Event, error
 	data := t.Data
 	if t.Delivery.Kind == t.EventType {
 		var err error
-		if data, err = Project(t.Payload, t.Service.Fields); err != nil {
+		if data, err = joinedup.Project(t.Payload, t.Service.Fields); err != nil {
 			return nil, err
 		}
 	}

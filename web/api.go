@@ -134,6 +134,9 @@ func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
 	}
+	if err == nil {
+		event, err = s.viewFor(r.Context(), event)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -145,6 +148,9 @@ func (s *Server) getLifeEventByReference(w http.ResponseWriter, r *http.Request)
 	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), r.PathValue("reference"))
 	if err == nil {
 		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
+	}
+	if err == nil {
+		event, err = s.viewFor(r.Context(), event)
 	}
 	if err != nil {
 		s.fail(w, r, err)

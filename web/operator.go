@@ -88,6 +88,9 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
 	}
+	if err == nil {
+		event, err = s.viewFor(r.Context(), event)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -298,6 +298,9 @@ func (s *Server) filterEvents(r *http.Request, events []*joinedup.LifeEvent) ([]
 		if grant != nil {
 			p = policy.PurposeSafeguarding
 		}
+		if ev, err = s.viewFor(r.Context(), ev); err != nil {
+			return nil, err
+		}
 		kept = append(kept, ev)
 		accesses = append(accesses, access{
 			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: p, reasons: d.Reasons,

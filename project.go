@@ -1,4 +1,4 @@
-package delivery
+package joinedup
 
 import (
 	"encoding/json"

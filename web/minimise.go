@@ -1,0 +1,61 @@
+package web
+
+import (
+	"context"
+	"slices"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// viewFor returns the part of ev that account may see. A service officer
+// sees only what their services were sent: the fields those services
+// declared, and those services' deliveries, actions and consent decisions.
+// Everyone else sees ev as it is.
+func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
+	account, _ := auth.FromContext(ctx)
+	if account == nil || account.Role != policy.RoleServiceOfficer {
+		return ev, nil
+	}
+
+	var fields []string
+	for _, id := range account.Services {
+		svc, err := s.Services.FindService(ctx, id)
+		if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		fields = append(fields, svc.Fields...)
+	}
+	payload, err := joinedup.Project(ev.Payload, fields)
+	if err != nil {
+		return nil, err
+	}
+
+	c := *ev
+	c.Payload = payload
+	c.Deliveries = nil
+	for _, d := range ev.Deliveries {
+		if slices.Contains(account.Services, d.Service) {
+			c.Deliveries = append(c.Deliveries, d)
+		}
+	}
+	if c.Deliveries == nil {
+		c.Deliveries = []*joinedup.Delivery{}
+	}
+	c.Actions = nil
+	for _, a := range ev.Actions {
+		if slices.Contains(account.Services, a.Service) {
+			c.Actions = append(c.Actions, a)
+		}
+	}
+	c.Consent.Decisions = nil
+	for _, d := range ev.Consent.Decisions {
+		if slices.Contains(account.Services, d.Service) {
+			c.Consent.Decisions = append(c.Consent.Decisions, d)
+		}
+	}
+	return &c, nil
+}
