@@ -53,6 +53,12 @@ func TestCallbackRetriedWhileHubDown(t *testing.T) {
 	if _, ok := h.hub.callback(d.id); !ok {
 		t.Fatal("no outcome reported after the hub came back")
 	}
+	// The service records the callback as sent after the hub has answered,
+	// so wait for that record.
+	sent := `SELECT COUNT(*) FROM callbacks WHERE state = 'sent'`
+	for deadline := time.Now().Add(10 * time.Second); h.count("housing-benefit", sent) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if n := h.count("housing-benefit", `SELECT attempts FROM callbacks WHERE state = 'sent'`); n != 3 {
 		t.Errorf("attempts = %d, want 3", n)
 	}
