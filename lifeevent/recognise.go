@@ -22,7 +22,7 @@ const recogniseInterval = 30 * time.Second
 
 // Recognise adds the people of each registration to the person index,
 // until ctx ends: those of registrations made in this process as they
-// arrive, and every RecogniseInterval any that are still missing. A
+// arrive, and every recogniseInterval any that are still missing. A
 // possible match opens a review; nothing below the match threshold is
 // linked.
 func (s *Service) Recognise(ctx context.Context) {

@@ -19,7 +19,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	recs := make([]*recorder, len(names))
 	var services []*joinedup.Service
 	for i, id := range names {
-		recs[i] = &recorder{delay: 15 * time.Millisecond}
+		recs[i] = &recorder{delay: 30 * time.Millisecond}
 		services = append(services, serveRecorder(t, id, []string{"child", "parents"}, recs[i]))
 	}
 	file := servicesFileFor(t, services...)
