@@ -280,6 +280,16 @@ func TestBreakGlass(t *testing.T) {
 		t.Errorf("break glass without a reason: status %d, want 422 naming the reason and the duration", res.code)
 	}
 
+	for _, year := range []string{"2999", "2020"} {
+		res = env.postForm(t, target+"/break-glass", url.Values{
+			"reason": {"Child reported missing tonight."}, "hours": {"1"},
+			"hidden-day": {"1"}, "hidden-month": {"1"}, "hidden-year": {year},
+		})
+		if res.code != http.StatusUnprocessableEntity || !strings.Contains(res.body, "after today and within 2 years") {
+			t.Errorf("hidden until 1 January %s: status %d, want 422 naming the allowed dates", year, res.code)
+		}
+	}
+
 	res = env.postForm(t, target+"/break-glass", url.Values{
 		"reason": {"Child reported missing tonight."}, "hours": {"1"},
 		"hidden-day": {"1"}, "hidden-month": {"1"}, "hidden-year": {"2027"},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,10 @@ func (s *Server) mayBreakGlass(r *http.Request, id string) bool {
 // breakGlass issues a break-glass grant for the resident's record with the
 // stated reason and duration, stores it for review, records it in the
 // audit log and opens the record.
+// maxHiddenYears bounds how far ahead an access may be hidden from the
+// resident; the data protection officer sees every date set.
+const maxHiddenYears = 2
+
 func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePostForm(w, r) {
 		return
@@ -61,8 +66,12 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
 	var hidden joinedup.Date
 	var fields []joinedup.FieldError
 	if view.Hidden != (dateValue{}) {
+		today := joinedup.Today(s.Now())
 		if hidden, err = joinedup.ParseDate(view.Hidden.Year + "-" + pad2(view.Hidden.Month) + "-" + pad2(view.Hidden.Day)); err != nil {
 			fields = append(fields, joinedup.FieldError{Field: "/hidden", Message: "Enter a real date, or leave the date empty"})
+		} else if !hidden.After(today) || hidden.After(today.AddDate(maxHiddenYears, 0, 0)) {
+			fields = append(fields, joinedup.FieldError{Field: "/hidden",
+				Message: fmt.Sprintf("The date must be after today and within %d years, or leave it empty", maxHiddenYears)})
 		}
 	}
 	grant, d, err := s.Policies.GrantBreakGlass(account.Principal(), id, view.Reason, s.Now(), time.Duration(hours)*time.Hour)
