@@ -42,16 +42,17 @@ func mustParsePages(names ...string) map[string]*template.Template {
 }
 
 var templateFuncs = template.FuncMap{
-	"londonTime":  londonTime,
-	"longDate":    longDate,
-	"stateTag":    stateTag,
-	"stateLabel":  stateLabel,
-	"fieldLabel":  fieldLabel,
-	"errorFor":    errorFor,
-	"decisionTag": decisionTag,
-	"navItem":     newNavItem,
-	"canReplay":   canReplay,
-	"inc":         func(i int) int { return i + 1 },
+	"londonTime":      londonTime,
+	"longDate":        longDate,
+	"stateTag":        stateTag,
+	"stateLabel":      stateLabel,
+	"fieldLabel":      fieldLabel,
+	"comparisonLabel": comparisonLabel,
+	"errorFor":        errorFor,
+	"decisionTag":     decisionTag,
+	"navItem":         newNavItem,
+	"canReplay":       canReplay,
+	"inc":             func(i int) int { return i + 1 },
 	"dateInput": func(id, label string, value dateValue, message string) dateField {
 		return dateField{ID: id, Label: label, Value: value, Error: message}
 	},

@@ -26,6 +26,29 @@ type PersonIndex interface {
 	Record(ctx context.Context, source, recordID string) (*linkage.PersonRecord, error)
 }
 
+// comparisonLabels are the names people read for the fields that the
+// matcher compares.
+var comparisonLabels = map[string]string{
+	linkage.FieldGivenName:   "Given name",
+	linkage.FieldFamilyName:  "Family name",
+	linkage.FieldDateOfBirth: "Date of birth",
+	linkage.FieldSex:         "Sex",
+	linkage.FieldAddress:     "Address",
+	linkage.FieldTown:        "Town",
+	linkage.FieldPostcode:    "Postcode",
+	linkage.FieldNINO:        "National Insurance number",
+	linkage.FieldNHSNumber:   "NHS number",
+	linkage.FieldEmail:       "Email address",
+}
+
+// comparisonLabel returns the label of a compared field.
+func comparisonLabel(field string) string {
+	if label, ok := comparisonLabels[field]; ok {
+		return label
+	}
+	return field
+}
+
 // personIndex is the policy resource of the whole person index.
 var personIndex = policy.Resource{Kind: policy.KindPersonIndex, ID: "all"}
 
@@ -123,7 +146,7 @@ func reviewState(r *http.Request) (linkage.ReviewState, error) {
 		return st, nil
 	default:
 		return "", joinedup.Invalid("Unknown review state",
-			joinedup.FieldError{Field: "state", Message: "state must be open, confirmed or rejected"})
+			joinedup.FieldError{Field: "/state", Message: "state must be open, confirmed or rejected"})
 	}
 }
 
