@@ -102,3 +102,22 @@ type DeferredAction struct {
 	State      string     `json:"state"`
 	FiredAt    time.Time  `json:"firedAt,omitzero"`
 }
+
+// ActionDue is the data of an action.due event: a deferred action that a
+// service asked for in an earlier outcome has reached its due date.
+type ActionDue struct {
+	Action         string     `json:"action"`
+	Due            Date       `json:"due"`
+	Summary        string     `json:"summary,omitempty"`
+	DeliveryID     DeliveryID `json:"deliveryId"`
+	EventReference string     `json:"eventReference"`
+}
+
+// WithdrawalNotice is the data of a consent.withdrawn event: the informant
+// withdrew consent for delivery DeliveryID, so the service must undo what
+// rested on it.
+type WithdrawalNotice struct {
+	DeliveryID     DeliveryID `json:"deliveryId"`
+	EventReference string     `json:"eventReference"`
+	WithdrawnAt    time.Time  `json:"withdrawnAt"`
+}

@@ -39,24 +39,11 @@ type Event struct {
 	Delivery joinedup.DeliveryID `json:"joinedupdelivery,omitempty"`
 }
 
-// ActionDue is the data of an action.due event: a deferred action the
-// service asked for in an earlier outcome has reached its due date.
-type ActionDue struct {
-	Action         string              `json:"action"`
-	Due            joinedup.Date       `json:"due"`
-	Summary        string              `json:"summary,omitempty"`
-	DeliveryID     joinedup.DeliveryID `json:"deliveryId"`
-	EventReference string              `json:"eventReference"`
-}
+// ActionDue is the data of an action.due event.
+type ActionDue = joinedup.ActionDue
 
-// ConsentWithdrawn is the data of a consent.withdrawn event: the informant
-// withdrew consent for the delivery DeliveryID, so the service must undo
-// what rested on it.
-type ConsentWithdrawn struct {
-	DeliveryID     joinedup.DeliveryID `json:"deliveryId"`
-	EventReference string              `json:"eventReference"`
-	WithdrawnAt    time.Time           `json:"withdrawnAt"`
-}
+// ConsentWithdrawn is the data of a consent.withdrawn event.
+type ConsentWithdrawn = joinedup.WithdrawalNotice
 
 // ShortType returns the event type without the hub's prefix, such as
 // "birth.registered".

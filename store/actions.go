@@ -49,15 +49,6 @@ func insertAction(ctx context.Context, tx *Tx, d *joinedup.Delivery, req joinedu
 	return nil
 }
 
-// ActionDue is the data of an action.due notice.
-type ActionDue struct {
-	Action         string              `json:"action"`
-	Due            joinedup.Date       `json:"due"`
-	Summary        string              `json:"summary,omitempty"`
-	DeliveryID     joinedup.DeliveryID `json:"deliveryId"`
-	EventReference string              `json:"eventReference"`
-}
-
 // FireDueActions fires up to limit scheduled actions due on or before
 // today: each is marked fired and an action.due delivery to its service is
 // queued, in the same transaction, so an action fires exactly once. On
@@ -95,7 +86,7 @@ func fireAction(ctx context.Context, tx *Tx, a *joinedup.DeferredAction) error {
 		a.State, Micros(a.FiredAt), a.ID); err != nil {
 		return fmt.Errorf("mark action fired: %w", err)
 	}
-	data, err := json.Marshal(ActionDue{Action: a.Action, Due: a.Due, Summary: a.Summary, DeliveryID: a.DeliveryID, EventReference: reference})
+	data, err := json.Marshal(joinedup.ActionDue{Action: a.Action, Due: a.Due, Summary: a.Summary, DeliveryID: a.DeliveryID, EventReference: reference})
 	if err != nil {
 		return err
 	}

@@ -6,17 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/joinedup/joinedup"
 )
-
-// Withdrawal is the data of a consent.withdrawn notice.
-type Withdrawal struct {
-	DeliveryID     joinedup.DeliveryID `json:"deliveryId"`
-	EventReference string              `json:"eventReference"`
-	WithdrawnAt    time.Time           `json:"withdrawnAt"`
-}
 
 // WithdrawnConsent reports what withdrawing consent changed.
 type WithdrawnConsent struct {
@@ -108,7 +100,7 @@ func queueWithdrawalNotice(ctx context.Context, tx *Tx, d *joinedup.Delivery) er
 	if err := tx.QueryRowContext(ctx, `SELECT reference FROM life_events WHERE id = $1`, d.EventID).Scan(&reference); err != nil {
 		return fmt.Errorf("load life event of delivery: %w", err)
 	}
-	data, err := json.Marshal(Withdrawal{DeliveryID: d.ID, EventReference: reference, WithdrawnAt: tx.Now()})
+	data, err := json.Marshal(joinedup.WithdrawalNotice{DeliveryID: d.ID, EventReference: reference, WithdrawnAt: tx.Now()})
 	if err != nil {
 		return err
 	}

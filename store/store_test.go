@@ -246,7 +246,7 @@ func TestDeferredActionFiresOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var data store.ActionDue
+		var data joinedup.ActionDue
 		if err := json.Unmarshal(task.Data, &data); err != nil || data.Action != "nursery-contact" || data.Due != due {
 			t.Errorf("action.due data = %s (err %v), want nursery-contact on %s", task.Data, err, due)
 		}
