@@ -72,10 +72,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	hub.stop(t)
 
 	for i, r := range recs {
-		perEvent := map[joinedup.EventID]int{}
-		for _, e := range r.received() {
-			perEvent[e.Event]++
-		}
+		perEvent := r.effects(t)
 		for _, id := range accepted {
 			if n := perEvent[id]; n != 1 {
 				t.Errorf("%s acted on birth %s %d times, want exactly once", names[i], id, n)

@@ -99,6 +99,29 @@ type recorder struct {
 	seen     int
 	requests map[string]int // requests by webhook-id
 	outcome  joinedup.Outcome
+	db       *sql.DB // the service's own database, where its effects are kept
+}
+
+// effects returns how many effects the service committed for each life
+// event. Unlike received, it leaves out calls whose transaction a crash
+// rolled back.
+func (r *recorder) effects(t testing.TB) map[joinedup.EventID]int {
+	t.Helper()
+	rows, err := r.db.Query(`SELECT event_id, COUNT(*) FROM effects GROUP BY event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[joinedup.EventID]int{}
+	for rows.Next() {
+		var id joinedup.EventID
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = n
+	}
+	return out
 }
 
 func (r *recorder) received() []*connector.Event {
@@ -137,7 +160,16 @@ func serveRecorder(t testing.TB, id joinedup.ServiceID, fields []string, rec *re
 	if rec.outcome.Status == "" {
 		rec.outcome = joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded"}
 	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE effects (webhook_id TEXT PRIMARY KEY, event_id TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	rec.db = db
 	handler := connector.HandlerFunc(func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+		// The service's effect is a row written in the connector's
+		// transaction, so a delivery cut off by a crash leaves none.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO effects (webhook_id, event_id) VALUES ($1, $2)`, e.ID, string(e.Event)); err != nil {
+			return joinedup.Outcome{}, err
+		}
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		rec.events = append(rec.events, e)
