@@ -58,10 +58,8 @@ type DB struct {
 	writes     chan txRequest
 	toPrepare  sync.Map // write statements to prepare after the next commit
 
-	intakeOnce sync.Once
-	intake     chan intakeRequest
-	closed     chan struct{}
-	closeOnce  sync.Once
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns a DB over an open database. Writes go through db and
@@ -273,8 +271,8 @@ func (db *DB) writeLoop() {
 	}
 }
 
-// commitGroup runs batch in one SQLite transaction and answers each
-// request with its own result.
+// commitGroup runs batch in one SQLite transaction and returns each
+// request its own result.
 func (db *DB) commitGroup(batch []txRequest) {
 	results := make([]error, len(batch))
 	fail := func(err error) {

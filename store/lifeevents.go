@@ -14,78 +14,11 @@ import (
 // CreateLifeEvent stores a new life event with its consent and its
 // deliveries in one transaction, and queues one outbox message per
 // delivery. The caller fills the ids; RegisteredAt and the deliveries'
-// times are set here. It returns once the transaction has committed.
-//
-// Life events registered at the same moment share one transaction (a group
-// commit), because each commit costs a disk sync. If the shared
-// transaction fails, each event is tried again on its own, so one bad
-// event never fails another.
+// times are set here. It returns once the transaction has committed. On
+// SQLite, events registered at the same moment share a commit through the
+// store's group commit.
 func (db *DB) CreateLifeEvent(ctx context.Context, ev *joinedup.LifeEvent) error {
-	db.intakeOnce.Do(db.startIntake)
-	req := intakeRequest{event: ev, done: make(chan error, 1)}
-	select {
-	case db.intake <- req:
-	case <-db.closed:
-		return joinedup.Errorf(joinedup.EUNAVAILABLE, "The store is closed.")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return <-req.done
-}
-
-// maxIntakeBatch bounds how many life events share one transaction.
-const maxIntakeBatch = 64
-
-type intakeRequest struct {
-	event *joinedup.LifeEvent
-	done  chan error
-}
-
-func (db *DB) startIntake() {
-	db.intake = make(chan intakeRequest)
-	go db.intakeLoop()
-}
-
-// intakeLoop commits queued life events until the store closes: it takes
-// every request waiting, up to maxIntakeBatch, and commits them together.
-func (db *DB) intakeLoop() {
-	ctx := context.Background()
-	for {
-		var batch []intakeRequest
-		select {
-		case req := <-db.intake:
-			batch = append(batch, req)
-		case <-db.closed:
-			return
-		}
-	fill:
-		for len(batch) < maxIntakeBatch {
-			select {
-			case req := <-db.intake:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-
-		err := db.Tx(ctx, func(tx *Tx) error {
-			for _, req := range batch {
-				if err := insertLifeEvent(ctx, tx, req.event); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err == nil || len(batch) == 1 {
-			for _, req := range batch {
-				req.done <- err
-			}
-			continue
-		}
-		for _, req := range batch {
-			req.done <- db.Tx(ctx, func(tx *Tx) error { return insertLifeEvent(ctx, tx, req.event) })
-		}
-	}
+	return db.Tx(ctx, func(tx *Tx) error { return insertLifeEvent(ctx, tx, ev) })
 }
 
 func insertLifeEvent(ctx context.Context, tx *Tx, ev *joinedup.LifeEvent) error {
