@@ -54,10 +54,10 @@ type Delivery struct {
 const (
 	OutcomeAccepted = "accepted" // received; the outcome follows by callback
 	OutcomeActed    = "acted"    // the service did what its rules require
-	OutcomeFailed   = "failed"   // the service could not act; Summary says why
+	OutcomeFailed   = "failed"   // the service could not act; Summary gives the reason
 )
 
-// Outcome is what a service reports it did with a delivery, in its webhook
+// Outcome is a service's report of what it did with a delivery, in its webhook
 // response or later by a signed callback.
 type Outcome struct {
 	Status string `json:"status"`
@@ -68,13 +68,14 @@ type Outcome struct {
 	Reference string `json:"reference,omitempty"`
 	// Detail holds service-specific facts, such as a weekly rate.
 	Detail json.RawMessage `json:"detail,omitempty"`
-	// Deferred lists actions the service asks the hub to trigger later.
+	// Deferred lists actions the service requests the hub to trigger later.
 	Deferred   []DeferredRequest `json:"deferred,omitempty"`
 	ReportedAt time.Time         `json:"reportedAt,omitzero"`
 }
 
-// DeferredRequest asks the hub to send the service an action.due event on
-// a date, such as a school's nursery contact three years after a birth.
+// DeferredRequest is a request to the hub to send the service an
+// action.due event on a date, such as a school's nursery contact three
+// years after a birth.
 type DeferredRequest struct {
 	Action  string `json:"action"`
 	Due     Date   `json:"due"`

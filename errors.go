@@ -8,7 +8,7 @@ import (
 // Error codes. Each maps to one HTTP status in the web package; the set is
 // kept small so that callers can branch on the code rather than the text.
 const (
-	EINVALID      = "invalid"      // the input breaks a rule; Fields says which
+	EINVALID      = "invalid"      // the input breaks a rule; Fields names the fields
 	ENOTFOUND     = "not_found"    // no such thing, or the caller may not see it
 	ECONFLICT     = "conflict"     // the change clashes with the current state
 	EUNAUTHORIZED = "unauthorized" // the caller is not signed in or the signature is wrong

@@ -16,7 +16,7 @@ type Service struct {
 	// A path into an array applies to each element. The service receives
 	// only these fields.
 	Fields []string `json:"fields"`
-	// Purpose says why the service needs the fields; it is shown to the
+	// Purpose is the reason the service needs the fields; it is shown to the
 	// informant when consent is asked.
 	Purpose string `json:"purpose"`
 	// LawfulBasis, when set, names the law that requires the service to be
@@ -44,7 +44,7 @@ const (
 	EndpointNATS    = "nats"    // NATS request on a subject, for services inside the cluster
 )
 
-// Endpoint says how a service receives deliveries.
+// Endpoint is how a service receives deliveries.
 type Endpoint struct {
 	Kind    string `json:"kind"`
 	URL     string `json:"url,omitempty"`

@@ -74,7 +74,7 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	changed, err := e.settle(ctx, store.OutcomeRecord{Delivery: id, Outcome: *outcome, Attempt: true})
 	if err != nil {
 		// The service has the delivery; the message is offered again and the
-		// service answers the repeat with the same outcome.
+		// service returns the same outcome for the repeat.
 		e.logger.Error("record outcome", "delivery_id", id, "error", err)
 		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
 		return

@@ -41,7 +41,7 @@ func (s *Server) mayBreakGlass(r *http.Request, id string) bool {
 // stated reason and duration, stores it for review, records it in the
 // audit log and opens the record.
 // maxHiddenYears bounds how far ahead an access may be hidden from the
-// resident; the data protection officer sees every date set.
+// resident; the review page shows every date set.
 const maxHiddenYears = 2
 
 func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {

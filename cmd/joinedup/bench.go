@@ -236,7 +236,7 @@ func benchWebhook(ctx context.Context, n, concurrency int, body []byte) (float64
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-// bareReceivers registers four services whose webhook handler answers
+// bareReceivers registers four services whose webhook handler returns
 // "acted" at once without checking the signature, and returns a function
 // that stops them.
 func bareReceivers(ctx context.Context, hub *Hub) (func(), error) {
