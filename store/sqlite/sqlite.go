@@ -72,7 +72,10 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite for reading: %w", err)
 	}
+	// Idle connections stay open: each keeps its prepared statements, and
+	// opening one runs the pragmas again.
 	readDB.SetMaxOpenConns(8)
+	readDB.SetMaxIdleConns(8)
 	return store.New(sqlDB, readDB, store.SQLite, translate), nil
 }
 
