@@ -55,6 +55,7 @@ type fixture struct {
 	clock    *clock
 	receiver *connector.Receiver
 	handler  connector.HandlerFunc
+	grouped  bool // Config.GroupCommit
 }
 
 func sqliteDSN(path string) string {
@@ -76,9 +77,10 @@ func openSQLite(t *testing.T, path string) *sql.DB {
 	return openDB(t, "sqlite", sqliteDSN(path))
 }
 
-// forEachBackend runs test on SQLite and on PostgreSQL.
+// forEachBackend runs test on SQLite, on SQLite with group commit and on
+// PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, backend string)) {
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range []string{"sqlite", "sqlite-grouped", "postgres"} {
 		t.Run(backend, func(t *testing.T) { test(t, backend) })
 	}
 }
@@ -97,7 +99,7 @@ func newFixture(t *testing.T, handler connector.HandlerFunc) *fixture {
 }
 
 // newFixtureOn returns a fixture on a fresh database of the backend,
-// "sqlite" or "postgres". PostgreSQL tests skip unless
+// "sqlite", "sqlite-grouped" or "postgres". PostgreSQL tests skip unless
 // JOINEDUP_TEST_DATABASE_URL is set.
 func newFixtureOn(t *testing.T, backend string, handler connector.HandlerFunc) *fixture {
 	t.Helper()
@@ -109,7 +111,10 @@ func newFixtureOn(t *testing.T, backend string, handler connector.HandlerFunc) *
 		clock:   &clock{now: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)},
 		handler: handler,
 	}
-	if backend == "postgres" {
+	switch backend {
+	case "sqlite-grouped":
+		f.grouped = true
+	case "postgres":
 		f.driver, f.dsn = "pgx", storetest.PostgresURL(t)
 	}
 	var err error
@@ -129,12 +134,13 @@ func (f *fixture) open() {
 	f.t.Helper()
 	f.db = openDB(f.t, f.driver, f.dsn)
 	r, err := connector.New(context.Background(), connector.Config{
-		Service: "gp-practice",
-		Secrets: []string{f.secret},
-		DB:      f.db,
-		Handler: f.handler,
-		Logger:  slog.New(slog.DiscardHandler),
-		Now:     f.clock.Now,
+		Service:     "gp-practice",
+		Secrets:     []string{f.secret},
+		DB:          f.db,
+		Handler:     f.handler,
+		Logger:      slog.New(slog.DiscardHandler),
+		Now:         f.clock.Now,
+		GroupCommit: f.grouped,
 	})
 	if err != nil {
 		f.t.Fatalf("connector.New: %v", err)
@@ -466,6 +472,73 @@ func TestReceiverHandlerError(t *testing.T) {
 			t.Errorf("retry: effects = %d, want 1", n)
 		}
 	})
+}
+
+// TestReceiverGroupCommitIsolatesFailures sends many deliveries at once to
+// a receiver with group commit, so that they share transactions, and has
+// every third handler fail after writing. Each failure changes nothing;
+// every other delivery keeps its effect and its outcome.
+func TestReceiverGroupCommitIsolatesFailures(t *testing.T) {
+	f := newFixtureOn(t, "sqlite-grouped", func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+		o, err := actOnce(ctx, tx, e)
+		if err != nil {
+			return o, err
+		}
+		var n int
+		fmt.Sscanf(e.ID, "dlv_%d", &n)
+		if n%3 == 0 {
+			return joinedup.Outcome{}, joinedup.Errorf(joinedup.EUNAVAILABLE, "The records system is down.")
+		}
+		return o, nil
+	})
+
+	const deliveries = 90
+	codes := make([]int, deliveries)
+	var wg sync.WaitGroup
+	for i := range deliveries {
+		id := fmt.Sprintf("dlv_%d", i)
+		req := signedRequest(f.signer, id, f.clock.Now(), eventBody(t, id))
+		wg.Go(func() { codes[i] = f.serve(req).Code })
+	}
+	wg.Wait()
+
+	for i, code := range codes {
+		want := http.StatusOK
+		if i%3 == 0 {
+			want = http.StatusServiceUnavailable
+		}
+		if code != want {
+			t.Errorf("dlv_%d: status = %d, want %d", i, code, want)
+		}
+	}
+	rows, err := f.db.Query(`SELECT event_id FROM effects`)
+	if err != nil {
+		t.Fatalf("read effects: %v", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatalf("read effects: %v", err)
+		}
+		var n int
+		fmt.Sscanf(id, "dlv_%d", &n)
+		if n%3 == 0 || seen[id] {
+			t.Errorf("effect of %s kept, want none or one", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != deliveries*2/3 {
+		t.Errorf("effects of %d deliveries kept, want %d", len(seen), deliveries*2/3)
+	}
+	var outcomes int
+	if err := f.db.QueryRow(`SELECT count(*) FROM connector_outcomes`).Scan(&outcomes); err != nil {
+		t.Fatalf("count outcomes: %v", err)
+	}
+	if outcomes != deliveries*2/3 {
+		t.Errorf("outcomes stored = %d, want %d", outcomes, deliveries*2/3)
+	}
 }
 
 func TestReceiverInvalidOutcome(t *testing.T) {

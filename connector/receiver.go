@@ -58,6 +58,14 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// GroupCommit runs deliveries that arrive together in one transaction,
+	// each in a savepoint of its own, so that many share one disk sync. Use
+	// it with a database that allows one writer at a time, such as SQLite,
+	// where each delivery would otherwise wait for the one before to
+	// commit. The Handler then shares its transaction with other
+	// deliveries: it must neither commit nor roll back, and an error it
+	// returns undoes only its own changes.
+	GroupCommit bool
 }
 
 // Receiver verifies and processes the hub's signed events. It is an
@@ -69,6 +77,8 @@ type Receiver struct {
 	handler Handler
 	logger  *slog.Logger
 	now     func() time.Time
+	stmts   *statements
+	group   *groupCommitter // nil unless Config.GroupCommit
 }
 
 // New returns a Receiver for cfg and creates the connector's tables in
@@ -102,7 +112,22 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 	if err := createSchema(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("connector: %w", err)
 	}
+	stmts, err := prepareStatements(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("connector: %w", err)
+	}
+	r.stmts = stmts
+	if cfg.GroupCommit {
+		r.group = &groupCommitter{r: r}
+	}
 	return r, nil
+}
+
+// Close releases the Receiver's prepared statements. It leaves the
+// database open. A Receiver must not be used after Close.
+func (r *Receiver) Close() error {
+	r.stmts.close()
+	return nil
 }
 
 // response is what a Receiver returns for one message, in HTTP terms. A
@@ -201,28 +226,63 @@ func (r *Receiver) verify(h http.Header, body []byte, now time.Time) error {
 	return err
 }
 
-// process runs the handler for e in one transaction, unless e.ID has an
+// process runs the handler for e in a transaction, unless e.ID has an
 // outcome already, and returns the outcome and whether it was stored
 // before. It returns errReplay if this exact message was received before.
+// Nothing is returned before the transaction has committed.
 func (r *Receiver) process(ctx context.Context, e *Event, timestamp int64, now time.Time) (joinedup.Outcome, bool, error) {
+	if r.group != nil {
+		return r.group.process(ctx, e, timestamp, now)
+	}
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return joinedup.Outcome{}, false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
-	if err := markReceived(ctx, tx, e.ID, timestamp, now); err != nil {
+	if err := r.forgetOld(ctx, tx, now); err != nil {
 		return joinedup.Outcome{}, false, err
 	}
+	o, replayed, err := r.apply(ctx, tx, e, timestamp, now)
+	if errors.Is(err, errOutcomeExists) {
+		// Another delivery of the same event committed first. Rolling back
+		// undoes this handler's changes, and the first outcome is returned.
+		tx.Rollback()
+		o, found, err := r.stmts.findOutcome(ctx, nil, e.ID)
+		if err != nil {
+			return joinedup.Outcome{}, false, fmt.Errorf("find concurrent outcome: %w", err)
+		}
+		if !found {
+			return joinedup.Outcome{}, false, errors.New("find concurrent outcome: no outcome stored after a conflict")
+		}
+		return o, true, nil
+	} else if err != nil {
+		return joinedup.Outcome{}, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return joinedup.Outcome{}, false, fmt.Errorf("commit: %w", err)
+	}
+	return o, replayed, nil
+}
 
-	o, found, err := findOutcome(ctx, tx, e.ID)
+// errOutcomeExists means another transaction stored an outcome for the
+// event after this one looked for it.
+var errOutcomeExists = errors.New("outcome stored by another transaction")
+
+// apply records the message and runs the handler for e in tx, or returns
+// the outcome stored for e.ID before, with true. It returns errReplay if
+// this exact message was received before, and errOutcomeExists if another
+// transaction stored an outcome for e.ID meanwhile; the caller must then
+// undo what apply did.
+func (r *Receiver) apply(ctx context.Context, tx *sql.Tx, e *Event, timestamp int64, now time.Time) (joinedup.Outcome, bool, error) {
+	if err := r.stmts.markReceived(ctx, tx, e.ID, timestamp, now); err != nil {
+		return joinedup.Outcome{}, false, err
+	}
+	o, found, err := r.stmts.findOutcome(ctx, tx, e.ID)
 	if err != nil {
 		return joinedup.Outcome{}, false, err
 	}
 	if found {
-		if err := tx.Commit(); err != nil {
-			return joinedup.Outcome{}, false, fmt.Errorf("commit: %w", err)
-		}
 		return o, true, nil
 	}
 
@@ -236,27 +296,12 @@ func (r *Receiver) process(ctx context.Context, e *Event, timestamp int64, now t
 	if o.ReportedAt.IsZero() {
 		o.ReportedAt = now.UTC()
 	}
-
-	stored, err := storeOutcome(ctx, tx, e.ID, e.Type, o, now)
+	stored, err := r.stmts.storeOutcome(ctx, tx, e.ID, e.Type, o, now)
 	if err != nil {
 		return joinedup.Outcome{}, false, err
 	}
 	if !stored {
-		// Another delivery of the same event committed first. Rolling back
-		// undoes this handler's changes, and the first outcome is returned.
-		tx.Rollback()
-		o, found, err := findOutcome(ctx, r.db, e.ID)
-		if err != nil {
-			return joinedup.Outcome{}, false, fmt.Errorf("find concurrent outcome: %w", err)
-		}
-		if !found {
-			return joinedup.Outcome{}, false, errors.New("find concurrent outcome: no outcome stored after a conflict")
-		}
-		return o, true, nil
-	}
-
-	if err := tx.Commit(); err != nil {
-		return joinedup.Outcome{}, false, fmt.Errorf("commit: %w", err)
+		return joinedup.Outcome{}, false, errOutcomeExists
 	}
 	return o, false, nil
 }

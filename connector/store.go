@@ -54,20 +54,56 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 // was accepted before.
 var errReplay = errors.New("message already received")
 
-// markReceived records the message (id, timestamp) as received at now and
-// returns errReplay if it was received before. It also deletes the records
-// of messages received more than replayWindow ago.
-func markReceived(ctx context.Context, tx *sql.Tx, id string, timestamp int64, now time.Time) error {
-	if _, err := tx.ExecContext(ctx,
-		`DELETE FROM connector_messages WHERE received_at < $1`,
-		now.Add(-replayWindow).UnixMicro()); err != nil {
+// statements are the connector's queries, prepared once on the service's
+// database so that each delivery skips parsing them.
+type statements struct {
+	forget, mark, find, store *sql.Stmt
+}
+
+func prepareStatements(ctx context.Context, db *sql.DB) (*statements, error) {
+	var s statements
+	for _, q := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.forget, `DELETE FROM connector_messages WHERE received_at < $1`},
+		{&s.mark, `INSERT INTO connector_messages (webhook_id, webhook_timestamp, received_at)
+			VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`},
+		{&s.find, `SELECT outcome FROM connector_outcomes WHERE webhook_id = $1`},
+		{&s.store, `INSERT INTO connector_outcomes (webhook_id, event_type, outcome, processed_at)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`},
+	} {
+		stmt, err := db.PrepareContext(ctx, q.query)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("prepare connector statements: %w", err)
+		}
+		*q.stmt = stmt
+	}
+	return &s, nil
+}
+
+func (s *statements) close() {
+	for _, stmt := range []*sql.Stmt{s.forget, s.mark, s.find, s.store} {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+}
+
+// forgetOld deletes the records of messages received more than
+// replayWindow before now.
+func (r *Receiver) forgetOld(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if _, err := tx.StmtContext(ctx, r.stmts.forget).ExecContext(ctx, now.Add(-replayWindow).UnixMicro()); err != nil {
 		return fmt.Errorf("forget old messages: %w", err)
 	}
+	return nil
+}
 
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO connector_messages (webhook_id, webhook_timestamp, received_at)
-		 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		id, timestamp, now.UnixMicro())
+// markReceived records the message (id, timestamp) as received at now and
+// returns errReplay if it was received before.
+func (s *statements) markReceived(ctx context.Context, tx *sql.Tx, id string, timestamp int64, now time.Time) error {
+	res, err := tx.StmtContext(ctx, s.mark).ExecContext(ctx, id, timestamp, now.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("record message: %w", err)
 	}
@@ -82,12 +118,15 @@ func markReceived(ctx context.Context, tx *sql.Tx, id string, timestamp int64, n
 }
 
 // findOutcome returns the outcome stored for id, and false when id has
-// not been processed.
-func findOutcome(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (joinedup.Outcome, bool, error) {
+// not been processed. It reads through tx, or through the pool when tx is
+// nil.
+func (s *statements) findOutcome(ctx context.Context, tx *sql.Tx, id string) (joinedup.Outcome, bool, error) {
+	stmt := s.find
+	if tx != nil {
+		stmt = tx.StmtContext(ctx, stmt)
+	}
 	var raw string
-	err := q.QueryRowContext(ctx, `SELECT outcome FROM connector_outcomes WHERE webhook_id = $1`, id).Scan(&raw)
+	err := stmt.QueryRowContext(ctx, id).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return joinedup.Outcome{}, false, nil
 	} else if err != nil {
@@ -104,15 +143,12 @@ func findOutcome(ctx context.Context, q interface {
 // storeOutcome records o as the outcome of id. It returns false when
 // another transaction stored an outcome for id first, in which case the
 // caller must roll back so that its effects are undone.
-func storeOutcome(ctx context.Context, tx *sql.Tx, id, eventType string, o joinedup.Outcome, now time.Time) (bool, error) {
+func (s *statements) storeOutcome(ctx context.Context, tx *sql.Tx, id, eventType string, o joinedup.Outcome, now time.Time) (bool, error) {
 	raw, err := json.Marshal(o)
 	if err != nil {
 		return false, fmt.Errorf("encode outcome: %w", err)
 	}
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO connector_outcomes (webhook_id, event_type, outcome, processed_at)
-		 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		id, eventType, string(raw), now.UnixMicro())
+	res, err := tx.StmtContext(ctx, s.store).ExecContext(ctx, id, eventType, string(raw), now.UnixMicro())
 	if err != nil {
 		return false, fmt.Errorf("store outcome: %w", err)
 	}

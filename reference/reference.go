@@ -251,6 +251,9 @@ func (set *Set) Close() error {
 	set.workers.Wait()
 	var errs []error
 	for _, s := range set.services {
+		if s.receiver != nil {
+			s.receiver.Close()
+		}
 		if err := s.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s: %w", s.info.ID, err))
 		}

@@ -176,6 +176,9 @@ func (s *service) start(ctx context.Context, seed func(ctx context.Context, tx *
 		Handler: connector.HandlerFunc(s.handle),
 		Logger:  s.logger,
 		Now:     s.now,
+		// The database has one connection, so deliveries that arrive
+		// together commit together rather than one sync at a time.
+		GroupCommit: true,
 	})
 	if err != nil {
 		return fmt.Errorf("start connector: %w", err)
