@@ -11,10 +11,9 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/internal/sqlitecache"
 	"github.com/joinedup/joinedup/linkage"
 	"github.com/joinedup/joinedup/reference/population"
 	"github.com/joinedup/joinedup/webhook"
@@ -95,14 +94,15 @@ var commonSchema = []string{
 
 // openDB opens the service's SQLite file with the settings the connector
 // needs: immediate transactions and a busy timeout, so that concurrent
-// deliveries wait for each other rather than fail.
+// deliveries wait for each other rather than fail. The connection keeps
+// its prepared statements, so each event's queries skip the parser.
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?"+q.Encode())
+	db, err := sql.Open(sqlitecache.DriverName, "file:"+filepath.ToSlash(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
