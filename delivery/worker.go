@@ -175,8 +175,13 @@ type sender struct {
 }
 
 func newSender(cfg Config, bus *natsbus.Bus) *sender {
+	// Several services may share a host, as the reference services do, and
+	// each may have Concurrency deliveries in flight. A connection beyond
+	// the idle limit is closed after its request, and the next request
+	// opens a new one, so the limit is set well above that.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64
+	transport.MaxIdleConns = 1024
+	transport.MaxIdleConnsPerHost = 1024
 	return &sender{cfg: cfg, bus: bus, client: &http.Client{
 		Timeout:   cfg.AttemptTimeout,
 		Transport: transport,

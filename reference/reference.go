@@ -200,7 +200,11 @@ func openService(ctx context.Context, cfg Config, def definition, pop *populatio
 		db.Close()
 		return nil, err
 	}
-	s.client, err = connector.NewClient(cfg.HubURL, def.info.ID, s.secret, &http.Client{Timeout: 30 * time.Second})
+	// Callbacks go out callbackConcurrency at a time, so as many
+	// connections are kept open rather than closed after each one.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = callbackConcurrency
+	s.client, err = connector.NewClient(cfg.HubURL, def.info.ID, s.secret, &http.Client{Timeout: 30 * time.Second, Transport: transport})
 	if err != nil {
 		db.Close()
 		return nil, err
