@@ -13,7 +13,9 @@
 // stream only carries the work.
 //
 // Durability. The embedded server writes with SyncAlways, so a message
-// acknowledged to the publisher is on disk. An external cluster should run
+// acknowledged to the publisher is on disk. A server from version 2.12 on
+// also takes atomic batches (PublishBatch), which it syncs once for the
+// whole batch before acknowledging it. An external cluster should run
 // the stream with three replicas (Config.Replicas), where an acknowledged
 // message is held by a majority.
 package natsbus
@@ -64,9 +66,12 @@ type Bus struct {
 	Conn   *nats.Conn
 	JS     jetstream.JetStream
 	Stream jetstream.Stream
-	prefix string
-	name   string
-	server *server.Server
+	// AtomicBatches is whether PublishBatch can be used: the server is
+	// version 2.12 or later and the stream allows atomic publishing.
+	AtomicBatches bool
+	prefix        string
+	name          string
+	server        *server.Server
 }
 
 // Open starts or connects to the bus and creates or updates the stream.
@@ -105,15 +110,17 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
 	replicas := max(cfg.Replicas, 1)
+	b.AtomicBatches = versionAtLeast(b.Conn.ConnectedServerVersion(), 2, 12)
 	b.Stream, err = b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        b.name,
-		Subjects:    []string{b.prefix + ">"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
-		Duplicates:  DuplicateWindow,
-		Discard:     jetstream.DiscardNew,
-		Description: "joinedup deliveries, one subject per connected service",
+		Name:               b.name,
+		AllowAtomicPublish: b.AtomicBatches,
+		Subjects:           []string{b.prefix + ">"},
+		Retention:          jetstream.WorkQueuePolicy,
+		Storage:            jetstream.FileStorage,
+		Replicas:           replicas,
+		Duplicates:         DuplicateWindow,
+		Discard:            jetstream.DiscardNew,
+		Description:        "joinedup deliveries, one subject per connected service",
 	})
 	if err != nil {
 		b.Close()
@@ -148,6 +155,16 @@ func startEmbedded(dir string) (*server.Server, error) {
 		return nil, errors.New("start embedded nats: not ready after 30s")
 	}
 	return ns, nil
+}
+
+// versionAtLeast reports whether the server version v, such as "2.12.1",
+// is major.minor or later.
+func versionAtLeast(v string, major, minor int) bool {
+	var gotMajor, gotMinor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &gotMajor, &gotMinor); err != nil {
+		return false
+	}
+	return gotMajor > major || gotMajor == major && gotMinor >= minor
 }
 
 // Subject returns the subject of deliveries to a service on this bus.
