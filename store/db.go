@@ -247,9 +247,24 @@ func (db *DB) groupTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return <-req.done
 }
 
+// Group commit timing. A writer whose last commit, less than busyGap ago,
+// held transactions from more than one caller is under load, and waits up
+// to commitDelay for more transactions before it commits. The audit log,
+// outcome settling and the outbox relay each send one transaction a commit
+// and send the next as soon as it is done. Without the wait, each of them
+// would get a commit, and a disk sync, of its own. An idle writer, or one
+// serving a single caller's transactions one after another, commits at
+// once.
+const (
+	commitDelay = time.Millisecond
+	busyGap     = 2 * time.Millisecond
+)
+
 // writeLoop commits queued transactions until the store closes: it takes
 // every request waiting, up to maxGroup, and commits them together.
 func (db *DB) writeLoop() {
+	var lastCommit time.Time
+	var lastSize int
 	for {
 		var batch []txRequest
 		select {
@@ -267,8 +282,28 @@ func (db *DB) writeLoop() {
 				break fill
 			}
 		}
+		if len(batch) < maxGroup && lastSize > 1 && time.Since(lastCommit) < busyGap {
+			batch = db.collect(batch, commitDelay)
+		}
 		db.commitGroup(batch)
+		lastCommit, lastSize = time.Now(), len(batch)
 	}
+}
+
+// collect adds the requests that arrive within wait to batch, up to
+// maxGroup.
+func (db *DB) collect(batch []txRequest, wait time.Duration) []txRequest {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for len(batch) < maxGroup {
+		select {
+		case req := <-db.writes:
+			batch = append(batch, req)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commitGroup runs batch in one SQLite transaction and returns each
@@ -290,29 +325,23 @@ func (db *DB) commitGroup(batch []txRequest) {
 		return
 	}
 	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.Now().UTC()}
-	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			results[i] = err
-			continue
+	if len(batch) == 1 {
+		// A transaction alone needs no savepoint: if it fails, the whole
+		// transaction is rolled back.
+		req := batch[0]
+		err := req.ctx.Err()
+		if err == nil {
+			err = req.fn(tx)
 		}
-		if _, err := sqlTx.Exec(`SAVEPOINT grouped`); err != nil {
+		if err != nil {
 			_ = sqlTx.Rollback()
-			fail(fmt.Errorf("begin savepoint: %w", err))
+			req.done <- db.wrap(err)
 			return
 		}
-		if err := req.fn(tx); err != nil {
-			results[i] = err
-			if _, err := sqlTx.Exec(`ROLLBACK TO grouped`); err != nil {
-				_ = sqlTx.Rollback()
-				fail(fmt.Errorf("roll back savepoint: %w", err))
-				return
-			}
-		}
-		if _, err := sqlTx.Exec(`RELEASE grouped`); err != nil {
-			_ = sqlTx.Rollback()
-			fail(fmt.Errorf("release savepoint: %w", err))
-			return
-		}
+	} else if err := runInSavepoints(tx, batch, results); err != nil {
+		_ = sqlTx.Rollback()
+		fail(err)
+		return
 	}
 	if err := sqlTx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
@@ -326,6 +355,34 @@ func (db *DB) commitGroup(batch []txRequest) {
 		}
 	}
 	db.prepareWrites()
+}
+
+// runInSavepoints runs each request of batch in a savepoint of tx and
+// stores its error in results. A request that fails is rolled back to its
+// savepoint. The error returned is one that ends the whole transaction.
+func runInSavepoints(tx *Tx, batch []txRequest, results []error) error {
+	// The savepoint statements go through the writer's statement cache
+	// like any other, so they are not parsed for every request.
+	ctx := context.Background()
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
+			return fmt.Errorf("begin savepoint: %w", err)
+		}
+		if err := req.fn(tx); err != nil {
+			results[i] = err
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO grouped`); err != nil {
+				return fmt.Errorf("roll back savepoint: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE grouped`); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	return nil
 }
 
 // prepareWrites prepares the write statements that transactions asked
