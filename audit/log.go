@@ -124,16 +124,21 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
+	// Details are put in canonical form here, in the caller's goroutine,
+	// so that the store's single writer only hashes and inserts.
+	canonical := make([]Entry, len(entries))
 	for i, e := range entries {
 		if err := e.validate(i); err != nil {
 			return nil, err
 		}
+		e.Detail, _ = canonicalDetail(e.Detail) // validate has checked that it encodes
+		canonical[i] = e
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	req := &appendRequest{entries: entries, done: make(chan struct{})}
+	req := &appendRequest{entries: canonical, done: make(chan struct{})}
 	l.batchMu.Lock()
 	l.pending = append(l.pending, req)
 	commit := !l.committing
@@ -223,11 +228,7 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 		for _, r := range batch {
 			r.seqs = make([]uint64, len(r.entries))
 			for i, e := range r.entries {
-				detail, err := canonicalDetail(e.Detail)
-				if err != nil {
-					return nil, fmt.Errorf("encode entry %d: %w", seq, err)
-				}
-				e.Seq, e.Time, e.Detail = seq, now, detail
+				e.Seq, e.Time = seq, now
 				h, err := LeafHash(LeafVersion, e)
 				if err != nil {
 					return nil, err
