@@ -362,14 +362,17 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 	}
 	res.acceptRate = float64(n) / accepted.Seconds()
 
-	// Wait until every delivery of these births is confirmed.
+	// Wait until every delivery of these births is confirmed. The poll is
+	// a cheap count every 100ms, so that it takes little of the CPU the
+	// hub is being measured on. The times measured are those the hub
+	// stored, so the poll interval does not change them.
 	var list []string
 	ids.Range(func(k, _ any) bool { list = append(list, string(k.(joinedup.EventID))); return true })
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		var open int
-		q := `SELECT COUNT(*) FROM deliveries WHERE confirmed_at = 0 AND event_id IN ('` + strings.Join(list, "','") + `')`
-		if err := hub.DB.SQL().QueryRowContext(ctx, q).Scan(&open); err != nil {
+		if err := hub.DB.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE confirmed_at = 0 AND created_at >= $1`,
+			start.UnixMicro()).Scan(&open); err != nil {
 			return res, err
 		}
 		if open == 0 {
@@ -378,7 +381,7 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 		if time.Now().After(deadline) {
 			return res, fmt.Errorf("%d deliveries not confirmed after 5 minutes", open)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	rows, err := hub.DB.SQL().QueryContext(ctx, `
