@@ -80,6 +80,20 @@ func (c *Client) ReportOutcome(ctx context.Context, id joinedup.DeliveryID, o jo
 	return nil
 }
 
+// registration is the body of POST /api/v1/services: the OpenAPI
+// document's ServiceRegistration.
+type registration struct {
+	ID           joinedup.ServiceID `json:"id"`
+	Organisation joinedup.OrgID     `json:"organisation"`
+	Name         string             `json:"name"`
+	EventTypes   []string           `json:"eventTypes"`
+	Fields       []string           `json:"fields"`
+	Purpose      string             `json:"purpose"`
+	LawfulBasis  string             `json:"lawfulBasis,omitempty"`
+	Endpoint     joinedup.Endpoint  `json:"endpoint"`
+	Secret       string             `json:"secret,omitempty"`
+}
+
 // Register adds s to the hub's services, authorised by the bearer token,
 // and returns the service as stored. When s.Secret is empty the hub
 // generates one and returns it in this response only.
@@ -87,7 +101,12 @@ func Register(ctx context.Context, hc *http.Client, hubURL, token string, s join
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	body, err := json.Marshal(s)
+	// The hub takes only the fields a registration sets, so the stored
+	// service's own fields, such as createdAt, are left out.
+	body, err := json.Marshal(registration{
+		ID: s.ID, Organisation: s.Organisation, Name: s.Name, EventTypes: s.EventTypes,
+		Fields: s.Fields, Purpose: s.Purpose, LawfulBasis: s.LawfulBasis, Endpoint: s.Endpoint, Secret: s.Secret,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("encode service: %w", err)
 	}

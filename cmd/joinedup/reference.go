@@ -27,7 +27,10 @@ process, each taking events at /reference/<service id>/events. On first
 start each service loads its records into DIR/<service id>.db from the
 synthetic population of --seed, or from the Febrl files of --residents.
 With --token the services register themselves with the hub; a service
-the hub already has is left as it is.
+the hub already has is left as it is. The hub must already know their
+organisations, council, hmrc, riverside-surgery and riverside-primary:
+a hub run with --demo has them, and any other lists them in its
+-services file.
 
 Flags:
 `
@@ -125,7 +128,14 @@ func registerReferenceServices(ctx context.Context, hub, token string, services 
 		case joinedup.ECONFLICT:
 			logger.Info("service already registered", "service", s.ID)
 		default:
-			return fmt.Errorf("reference-services: register %s: %w", s.ID, err)
+			msg := joinedup.ErrorMessage(err)
+			for _, fe := range joinedup.ErrorFields(err) {
+				msg += fmt.Sprintf("; %s: %s", fe.Field, fe.Message)
+				if fe.Field == "/organisation" {
+					msg += fmt.Sprintf(" (list organisation %q in the hub's -services file and restart the hub)", s.Organisation)
+				}
+			}
+			return fmt.Errorf("reference-services: register %s: %s", s.ID, msg)
 		}
 	}
 	return nil

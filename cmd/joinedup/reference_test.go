@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -147,5 +149,84 @@ func TestReferenceServicesFlags(t *testing.T) {
 				t.Errorf("error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReferenceServicesWithRealHub runs reference-services as its own
+// process would, against a real hub: the services register through the
+// hub's API, and a birth registered at the hub reaches all four, each of
+// which reports an outcome.
+func TestReferenceServicesWithRealHub(t *testing.T) {
+	services := filepath.Join(t.TempDir(), "services.json")
+	organisations, err := json.Marshal(map[string]any{"organisations": demoOrganisations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(services, organisations, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, func(c *Config) { c.ServicesFile = services })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runReferenceServices(ctx, []string{"--hub", h.BaseURL, "--addr", "127.0.0.1:0",
+			"--data", t.TempDir(), "--families", "50", "--token", testToken}, stdout, stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(stdout.String(), "\n") < 4 {
+		select {
+		case err := <-done:
+			t.Fatalf("reference-services exited: %v\n%s", err, stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reference-services did not register in 30s\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	registered, err := h.Directory.ListServices(context.Background())
+	if err != nil {
+		t.Fatalf("list services: %v", err)
+	}
+	var ids []joinedup.ServiceID
+	for _, s := range registered {
+		ids = append(ids, s.ID)
+	}
+	if len(ids) != 4 {
+		t.Fatalf("hub has services %v, want the four reference services", ids)
+	}
+
+	out := registerBirth(t, h, birthJSON(t, "2026-11-30", ids...))
+	ev := waitComplete(t, h, out.Event.ID, 30*time.Second)
+	for _, d := range ev.Deliveries {
+		if d.Outcome == nil {
+			t.Errorf("delivery to %s has no outcome (state %s)", d.Service, d.State)
+		}
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("reference-services after cancel: %v", err)
+	}
+}
+
+// TestReferenceServicesUnknownOrganisation checks that registering with a
+// hub that lacks the services' organisations fails with a message that
+// names the organisation and explains how to add it.
+func TestReferenceServicesUnknownOrganisation(t *testing.T) {
+	h := startHub(t, nil)
+	var stdout, stderr lockedBuffer
+	err := runReferenceServices(context.Background(), []string{"--hub", h.BaseURL, "--addr", "127.0.0.1:0",
+		"--data", t.TempDir(), "--families", "20", "--token", testToken}, &stdout, &stderr)
+	if err == nil {
+		t.Fatalf("reference-services succeeded against a hub without their organisations")
+	}
+	for _, want := range []string{`organisation "hmrc"`, "-services file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
 	}
 }
