@@ -389,7 +389,10 @@ func TestRequireStaff(t *testing.T) {
 	for _, rt := range staffRoutes {
 		for _, auth := range []string{"", "Bearer wrong-token", "Basic b3BlcmF0b3ItdG9rZW4tZm9yLXRlc3Rz", "Bearer operator-token-for-tests-and-more"} {
 			rec := env.do(t, rt.method, rt.target, nil, http.Header{"Authorization": {auth}})
-			decodeProblem(t, rec, http.StatusUnauthorized)
+			p := decodeProblem(t, rec, http.StatusUnauthorized)
+			if auth == "" && !strings.Contains(p.Detail, "Authorization header") {
+				t.Errorf("%s %s without credentials: detail %q does not say to send a token in the Authorization header", rt.method, rt.target, p.Detail)
+			}
 			if auth != "" && rec.Header().Get("WWW-Authenticate") == "" {
 				t.Errorf("%s %s with %q: no WWW-Authenticate header", rt.method, rt.target, auth)
 			}

@@ -78,6 +78,12 @@ func (s *Server) requireAccount(staffOnly bool, next http.HandlerFunc) http.Hand
 				http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
 				return
 			}
+			if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED && r.Header.Get("Authorization") == "" && !hasCookie(r, s.Sessions.CookieName()) {
+				// A program calling the API with no credentials needs the
+				// header to send more than a prompt to sign in.
+				err = joinedup.Errorf(joinedup.EUNAUTHORIZED,
+					"This request needs credentials: send an API token in the Authorization header as \"Bearer <token>\", or sign in at %s.", pathSignIn)
+			}
 			s.fail(w, r, err)
 			return
 		}
@@ -102,6 +108,11 @@ func (s *Server) withOptionalSignIn(next http.HandlerFunc) http.Handler {
 		}
 		next(w, r)
 	})
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
 }
 
 // signInURL returns the URL of the sign-in page, which sends the browser
