@@ -231,12 +231,19 @@ type OutcomeRecord struct {
 	Outcome  joinedup.Outcome
 	// Attempt counts the send that returned the outcome as an attempt.
 	Attempt bool
+	// AttemptsBefore is the delivery's attempt count when the send began.
+	// With Attempt, the send is not counted again if the count has moved
+	// since, because a callback for the same send has counted it.
+	AttemptsBefore int
 }
 
 // OutcomeResult is the effect of recording one outcome. Err holds a
 // *joinedup.Error about that outcome alone, such as ENOTFOUND.
 type OutcomeResult struct {
 	Changed bool
+	// Created is when the delivery was created: for the deliveries of a
+	// life event, when the event was registered.
+	Created time.Time
 	Err     error
 }
 
@@ -249,7 +256,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]Ou
 	err := db.Tx(ctx, func(tx *Tx) error {
 		results = make([]OutcomeResult, len(records))
 		for i, r := range records {
-			changed, err := recordOutcome(ctx, tx, r)
+			changed, created, err := recordOutcome(ctx, tx, r)
 			var e *joinedup.Error
 			if errors.As(err, &e) {
 				results[i].Err = err
@@ -257,7 +264,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]Ou
 			} else if err != nil {
 				return err
 			}
-			results[i].Changed = changed
+			results[i].Changed, results[i].Created = changed, created
 		}
 		return nil
 	})
@@ -266,17 +273,17 @@ func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]Ou
 
 // recordOutcome records one outcome. It returns a *joinedup.Error only
 // before it has written anything, so the caller's transaction can go on.
-func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
+func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Time, error) {
 	o := r.Outcome
 	// On PostgreSQL the row is locked, so that a worker's "accepted" and a
 	// callback's "acted" for one delivery settle one after the other and
 	// the later sees the earlier.
 	d, _, err := findDeliveryForUpdate(ctx, tx, r.Delivery)
 	if err != nil {
-		return false, err
+		return false, time.Time{}, err
 	}
 	if r.Service != "" && d.Service != r.Service {
-		return false, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", r.Delivery)
+		return false, d.CreatedAt, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", r.Delivery)
 	}
 
 	var state joinedup.DeliveryState
@@ -288,18 +295,25 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
 	case joinedup.OutcomeFailed:
 		state = joinedup.StateFailed
 	default:
-		return false, joinedup.Invalid("Unknown outcome status",
+		return false, d.CreatedAt, joinedup.Invalid("Unknown outcome status",
 			joinedup.FieldError{Field: "/status", Message: "Status must be accepted, acted or failed"})
 	}
 	for _, req := range o.Deferred {
 		if req.Action == "" || req.Due.IsZero() {
-			return false, joinedup.Invalid("A deferred action needs an action name and a due date",
+			return false, d.CreatedAt, joinedup.Invalid("A deferred action needs an action name and a due date",
 				joinedup.FieldError{Field: "/deferred", Message: "Each deferred action needs action and due"})
 		}
 	}
 
+	// A service acts on a delivery only after receiving an attempt, so an
+	// outcome by callback for a delivery with no attempt counted counts
+	// one. The worker's record of that attempt was lost to a crash, or is
+	// still to come and then finds that the count has moved.
 	attempts := 0
-	if r.Attempt {
+	switch {
+	case r.Attempt && d.Attempts == r.AttemptsBefore:
+		attempts = 1
+	case !r.Attempt && d.Attempts == 0:
 		attempts = 1
 	}
 	withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil && state != joinedup.StateDelivered
@@ -310,9 +324,9 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
 		d.State == joinedup.StateDelivered && state == joinedup.StateDelivered:
 		if attempts > 0 {
 			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1`, r.Delivery)
-			return false, err
+			return false, d.CreatedAt, err
 		}
-		return false, nil
+		return false, d.CreatedAt, nil
 	}
 
 	now := tx.Now()
@@ -321,7 +335,7 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
 	}
 	outcome, err := json.Marshal(o)
 	if err != nil {
-		return false, err
+		return false, d.CreatedAt, err
 	}
 	confirmed := int64(0)
 	if state != joinedup.StateDelivered {
@@ -331,20 +345,20 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, error) {
 		UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0,
 			updated_at = $3, confirmed_at = $4, attempts = attempts + $5
 		WHERE id = $6`, state, string(outcome), Micros(now), confirmed, attempts, r.Delivery); err != nil {
-		return false, fmt.Errorf("update delivery: %w", err)
+		return false, d.CreatedAt, fmt.Errorf("update delivery: %w", err)
 	}
 
 	if withdrawnInFlight && o.Status == joinedup.OutcomeActed {
-		return true, queueWithdrawalNotice(ctx, tx, d)
+		return true, d.CreatedAt, queueWithdrawalNotice(ctx, tx, d)
 	}
 	if state == joinedup.StateActed && d.Kind != joinedup.EventConsentWithdrawn && d.Kind != joinedup.EventActionDue {
 		for _, req := range o.Deferred {
 			if err := insertAction(ctx, tx, d, req); err != nil {
-				return false, err
+				return false, d.CreatedAt, err
 			}
 		}
 	}
-	return true, nil
+	return true, d.CreatedAt, nil
 }
 
 // RecordFailure records a failed attempt at delivery id of the given

@@ -408,3 +408,69 @@ func TestFailedTransactionAloneRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestOutcomeCountsEachAttemptOnce records the outcomes of one send in
+// every order a worker and a callback can deliver them, and checks that
+// the send is counted once.
+func TestOutcomeCountsEachAttemptOnce(t *testing.T) {
+	accepted := joinedup.Outcome{Status: joinedup.OutcomeAccepted, Summary: "Claim received"}
+	acted := joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Claim started"}
+	tests := []struct {
+		name  string
+		steps func(t *testing.T, db *store.DB, id joinedup.DeliveryID)
+		want  int
+	}{
+		{"worker then callback", func(t *testing.T, db *store.DB, id joinedup.DeliveryID) {
+			recordOutcomes(t, db, store.OutcomeRecord{Delivery: id, Outcome: accepted, Attempt: true, AttemptsBefore: 0})
+			recordOutcomes(t, db, store.OutcomeRecord{Service: "school", Delivery: id, Outcome: acted})
+		}, 1},
+		{"callback then worker", func(t *testing.T, db *store.DB, id joinedup.DeliveryID) {
+			recordOutcomes(t, db, store.OutcomeRecord{Service: "school", Delivery: id, Outcome: acted})
+			recordOutcomes(t, db, store.OutcomeRecord{Delivery: id, Outcome: accepted, Attempt: true, AttemptsBefore: 0})
+		}, 1},
+		{"callback alone after a crash", func(t *testing.T, db *store.DB, id joinedup.DeliveryID) {
+			recordOutcomes(t, db, store.OutcomeRecord{Service: "school", Delivery: id, Outcome: acted})
+		}, 1},
+		{"failed attempt, then callback then worker", func(t *testing.T, db *store.DB, id joinedup.DeliveryID) {
+			if err := db.RecordFailure(context.Background(), id, 0, "connection refused", time.Now().Add(time.Second), false); err != nil {
+				t.Fatalf("record failure: %v", err)
+			}
+			recordOutcomes(t, db, store.OutcomeRecord{Service: "school", Delivery: id, Outcome: acted})
+			recordOutcomes(t, db, store.OutcomeRecord{Delivery: id, Outcome: accepted, Attempt: true, AttemptsBefore: 1})
+		}, 2},
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		seed(t, db)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ev := newEvent(t, db, "school")
+				id := ev.Deliveries[0].ID
+				tt.steps(t, db, id)
+
+				task, err := db.LoadTask(context.Background(), id)
+				if err != nil {
+					t.Fatalf("load task: %v", err)
+				}
+				if task.Delivery.Attempts != tt.want {
+					t.Errorf("attempts = %d, want %d", task.Delivery.Attempts, tt.want)
+				}
+				if task.Delivery.State != joinedup.StateActed {
+					t.Errorf("state = %s, want %s", task.Delivery.State, joinedup.StateActed)
+				}
+			})
+		}
+	})
+}
+
+func recordOutcomes(t *testing.T, db *store.DB, records ...store.OutcomeRecord) {
+	t.Helper()
+	results, err := db.RecordOutcomes(context.Background(), records)
+	if err != nil {
+		t.Fatalf("record outcomes: %v", err)
+	}
+	for i, r := range results {
+		if r.Err != nil {
+			t.Fatalf("record outcome %d: %v", i, r.Err)
+		}
+	}
+}
