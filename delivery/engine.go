@@ -429,14 +429,12 @@ func (e *Engine) ReportOutcome(ctx context.Context, service joinedup.ServiceID, 
 	if err := validateOutcome(&o); err != nil {
 		return err
 	}
-	changed, err := e.settle(ctx, store.OutcomeRecord{Service: service, Delivery: id, Outcome: o})
+	res, err := e.settle(ctx, store.OutcomeRecord{Service: service, Delivery: id, Outcome: o})
 	if err != nil {
 		return err
 	}
-	if changed {
-		if task, err := e.db.LoadTask(ctx, id); err == nil {
-			e.metrics.settled(service, o.Status, task.Registered, time.Now())
-		}
+	if res.Changed {
+		e.metrics.settled(service, o.Status, res.Created, time.Now())
 		e.Wake()
 	}
 	return nil

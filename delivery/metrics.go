@@ -114,8 +114,9 @@ func (m *Metrics) transition(service joinedup.ServiceID, state joinedup.Delivery
 }
 
 // settled counts the state an outcome moved a delivery to and, for a
-// confirmation, observes the latency since the life event's registration.
-func (m *Metrics) settled(service joinedup.ServiceID, status string, registered, now time.Time) {
+// confirmation, observes the latency since the delivery was created. A
+// life event's own deliveries are created when it is registered.
+func (m *Metrics) settled(service joinedup.ServiceID, status string, created, now time.Time) {
 	var state joinedup.DeliveryState
 	switch status {
 	case joinedup.OutcomeAccepted:
@@ -127,5 +128,5 @@ func (m *Metrics) settled(service joinedup.ServiceID, status string, registered,
 		state = joinedup.StateFailed
 	}
 	m.transition(service, state)
-	m.latency.WithLabelValues(string(service)).Observe(now.Sub(registered).Seconds())
+	m.latency.WithLabelValues(string(service)).Observe(now.Sub(created).Seconds())
 }

@@ -19,15 +19,15 @@ type settleRequest struct {
 // outcomes that arrive together in one transaction: each commit costs a
 // disk sync, and workers sending to many services at once would otherwise
 // queue behind one another's syncs.
-func (e *Engine) settle(ctx context.Context, r store.OutcomeRecord) (bool, error) {
+func (e *Engine) settle(ctx context.Context, r store.OutcomeRecord) (store.OutcomeResult, error) {
 	req := settleRequest{record: r, done: make(chan store.OutcomeResult, 1)}
 	select {
 	case e.settleQueue <- req:
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return store.OutcomeResult{}, ctx.Err()
 	}
 	res := <-req.done
-	return res.Changed, res.Err
+	return res, res.Err
 }
 
 // settleLoop records queued outcomes until ctx ends: it takes every

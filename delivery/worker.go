@@ -71,7 +71,7 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
-	changed, err := e.settle(ctx, store.OutcomeRecord{Delivery: id, Outcome: *outcome, Attempt: true})
+	res, err := e.settle(ctx, store.OutcomeRecord{Delivery: id, Outcome: *outcome, Attempt: true, AttemptsBefore: task.Delivery.Attempts})
 	if err != nil {
 		// The service has the delivery; the message is offered again and the
 		// service returns the same outcome for the repeat.
@@ -79,8 +79,8 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
 		return
 	}
-	if changed {
-		e.metrics.settled(task.Service.ID, outcome.Status, task.Registered, time.Now())
+	if res.Changed {
+		e.metrics.settled(task.Service.ID, outcome.Status, task.Delivery.CreatedAt, time.Now())
 		e.logger.Debug("delivery settled", "delivery_id", id, "service_id", task.Service.ID, "status", outcome.Status)
 		e.Wake()
 	}
