@@ -41,7 +41,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workers := fs.Int("concurrency", 32, "concurrent clients for the raw webhook rate and the saturating load")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the saturating run to this file")
 	bare := fs.Bool("bare-receivers", false, "receive with four bare webhook handlers instead of the reference services, to measure the hub alone")
+	deliveryConcurrency := fs.Int("delivery-concurrency", DefaultConfig().Concurrency, "deliveries in flight to each service at once, as serve's -delivery-concurrency")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	check := DefaultConfig()
+	check.Concurrency = *deliveryConcurrency
+	if err := check.Validate(); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "joinedup-bench")
@@ -74,6 +80,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", dir+"/hub", !*bare
 	cfg.APIToken = joinedup.NewID("bench")
+	cfg.Concurrency = *deliveryConcurrency
 	hub, err := OpenHub(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err

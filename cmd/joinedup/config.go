@@ -30,9 +30,11 @@ type Config struct {
 	ServicesFile string
 	APIToken     string
 	MaxAttempts  int
-	Backoff      time.Duration
-	LogLevel     slog.Level
-	LogFormat    string
+	// Concurrency is the number of deliveries in flight to each service.
+	Concurrency int
+	Backoff     time.Duration
+	LogLevel    slog.Level
+	LogFormat   string
 
 	APITokenOrganisation string
 	PoliciesDir          string
@@ -73,6 +75,7 @@ func (c *Config) specs() []flagSpec {
 		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
 		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
 		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
+		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once", intValue(&c.Concurrency)},
 		{"backoff", "JOINEDUP_BACKOFF", "delay after the first failed attempt; it doubles with each failure", durationValue(&c.Backoff)},
 		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
 		{"log-format", "JOINEDUP_LOG_FORMAT", "log format: text or json", stringValue(&c.LogFormat)},
@@ -87,6 +90,7 @@ func DefaultConfig() Config {
 		NATSReplicas: 1,
 		Seed:         1,
 		MaxAttempts:  10,
+		Concurrency:  16,
 		Backoff:      time.Second,
 		LogLevel:     slog.LevelInfo,
 		LogFormat:    "text",
@@ -151,6 +155,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("-max-attempts must be at least 1, not %d", c.MaxAttempts))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		errs = append(errs, fmt.Errorf("-delivery-concurrency must be from 1 to 1024, not %d", c.Concurrency))
 	}
 	if c.Backoff <= 0 {
 		errs = append(errs, fmt.Errorf("-backoff must be positive, not %s", c.Backoff))

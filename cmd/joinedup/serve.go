@@ -115,7 +115,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 
 	h.Engine = delivery.New(delivery.Config{
-		Source: h.BaseURL, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.Backoff, Now: cfg.now,
+		Source: h.BaseURL, MaxAttempts: cfg.MaxAttempts, Concurrency: cfg.Concurrency, BaseBackoff: cfg.Backoff, Now: cfg.now,
 	}, h.DB, h.Bus, logger)
 	h.LifeEvents = lifeevent.New(h.DB, h.Engine.Wake, logger)
 	if cfg.now != nil {
