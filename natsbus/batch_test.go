@@ -14,12 +14,7 @@ import (
 
 func openEmbedded(t *testing.T) *Bus {
 	t.Helper()
-	b, err := Open(context.Background(), Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	return openEmbeddedAt(t, t.TempDir())
 }
 
 func deliveryMsg(b *Bus, service, id string) *nats.Msg {
@@ -192,4 +187,48 @@ func BenchmarkPublish(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestOpenAllowsBatchesOnOlderStream reopens a data directory whose stream
+// was created before atomic batches were allowed, as after an upgrade,
+// and checks that Open allows them.
+func TestOpenAllowsBatchesOnOlderStream(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b, err := Open(ctx, Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	info, err := b.Stream.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	cfg := info.Config
+	cfg.AllowAtomicPublish = false
+	if _, err := b.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatalf("turn atomic batches off: %v", err)
+	}
+	b.Close()
+
+	b = openEmbeddedAt(t, dir)
+	info, err = b.Stream.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	if !info.Config.AllowAtomicPublish {
+		t.Errorf("stream config after Open: AllowAtomicPublish = false, want true")
+	}
+	if err := b.PublishBatch(ctx, []*nats.Msg{deliveryMsg(b, "gp", "dlv_1"), deliveryMsg(b, "gp", "dlv_2")}); err != nil {
+		t.Errorf("PublishBatch after reopening: %v", err)
+	}
+}
+
+func openEmbeddedAt(t *testing.T, dir string) *Bus {
+	t.Helper()
+	b, err := Open(context.Background(), Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return b
 }
