@@ -100,6 +100,8 @@ type recorder struct {
 	requests map[string]int // requests by webhook-id
 	outcome  joinedup.Outcome
 	db       *sql.DB // the service's own database, where its effects are kept
+
+	inFlight, maxInFlight int // requests in progress now, and the maximum at once
 }
 
 // effects returns how many effects the service committed for each life
@@ -188,7 +190,14 @@ func serveRecorder(t testing.TB, id joinedup.ServiceID, fields []string, rec *re
 		}
 		rec.requests[req.Header.Get("webhook-id")]++
 		delay := rec.delay
+		rec.inFlight++
+		rec.maxInFlight = max(rec.maxInFlight, rec.inFlight)
 		rec.mu.Unlock()
+		defer func() {
+			rec.mu.Lock()
+			rec.inFlight--
+			rec.mu.Unlock()
+		}()
 		time.Sleep(delay)
 		if failing {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
@@ -383,6 +392,33 @@ func testBrokenServiceDelaysNoOther(t *testing.T, mode func(*Config)) {
 		if n != 1 {
 			t.Errorf("flaky service acted on delivery %s %d times, want once", id, n)
 		}
+	}
+}
+
+// TestConcurrencyBoundsSends gives a slow service more births than the
+// hub may send it at once, and checks that no more than
+// -delivery-concurrency requests reach it together, and that the hub uses
+// them all.
+func TestConcurrencyBoundsSends(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Concurrency = 2 })
+	slow := recorder{delay: 150 * time.Millisecond}
+	startService(t, h, "slow", []string{"child.name"}, &slow)
+
+	var ids []joinedup.EventID
+	for i := range 8 {
+		ids = append(ids, registerBirth(t, h, nthBirthJSON(t, i, "2026-11-20", "slow")).Event.ID)
+	}
+	for _, id := range ids {
+		waitComplete(t, h, id, 30*time.Second)
+	}
+
+	slow.mu.Lock()
+	defer slow.mu.Unlock()
+	if slow.maxInFlight > 2 {
+		t.Errorf("service had %d requests in progress at once, want at most 2", slow.maxInFlight)
+	}
+	if slow.maxInFlight < 2 {
+		t.Errorf("service had at most %d request in progress at once, want 2: the hub sent one at a time", slow.maxInFlight)
 	}
 }
 
