@@ -370,16 +370,13 @@ func (e *Engine) startWorkers(ctx context.Context, service joinedup.ServiceID) (
 	if err != nil {
 		return nil, err
 	}
-	// Concurrency bounds the sends in flight to the service. Loading a
-	// task, recording its disclosure and settling its outcome happen
-	// outside that bound, so they add no load on the service. The
-	// consumer's MaxAckPending bounds the messages held in all.
 	slots := make(chan struct{}, e.cfg.Concurrency)
 	cc, err := c.Consume(func(msg jetstream.Msg) {
+		slots <- struct{}{}
 		e.wg.Add(1)
 		go func() {
-			defer e.wg.Done()
-			e.handle(context.WithoutCancel(ctx), msg, slots)
+			defer func() { <-slots; e.wg.Done() }()
+			e.handle(context.WithoutCancel(ctx), msg)
 		}()
 	}, jetstream.PullMaxMessages(e.cfg.Concurrency))
 	if err != nil {

@@ -25,9 +25,8 @@ import (
 // maxResponse bounds the body read from a service's response.
 const maxResponse = 64 << 10
 
-// handle sends the delivery that msg names and settles msg. The send
-// holds one of slots.
-func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struct{}) {
+// handle sends the delivery that msg names and settles msg.
+func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	id := joinedup.DeliveryID(msg.Data())
 	if _, busy := e.inFlight.LoadOrStore(id, struct{}{}); busy {
 		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
@@ -64,10 +63,8 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 		return
 	}
 
-	e.acquire(slots, msg)
 	start := time.Now()
 	outcome, err := e.sender.send(ctx, task)
-	<-slots
 	e.metrics.attempt(task.Service.ID, err == nil, time.Since(start))
 	if err != nil {
 		e.fail(ctx, msg, task, err)
@@ -91,32 +88,6 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 		e.logger.Warn("acknowledge delivery message", "delivery_id", id, "error", err)
 	}
 }
-
-// acquire waits for a free slot. While it waits, it reports msg in
-// progress to JetStream every few seconds, so that a queue of slow sends
-// does not outlast the ack wait and have msg offered again.
-func (e *Engine) acquire(slots chan struct{}, msg jetstream.Msg) {
-	select {
-	case slots <- struct{}{}:
-		return
-	default:
-	}
-	tick := time.NewTicker(inProgressInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case slots <- struct{}{}:
-			return
-		case <-tick.C:
-			_ = msg.InProgress()
-		}
-	}
-}
-
-// inProgressInterval is how often a message waiting for a send slot is
-// reported in progress. It is well under the ack wait, which is the
-// attempt timeout plus 5 seconds.
-const inProgressInterval = 3 * time.Second
 
 // recordDisclosure appends the disclosure that an attempt at task makes to
 // the audit log, before the attempt, so that no data leaves the hub
