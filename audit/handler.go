@@ -47,8 +47,9 @@ type handler struct {
 }
 
 // NewHandler returns the HTTP handler of the log's public endpoints, which
-// serves the full paths above. Errors are JSON bodies of the form
-// {"error": {"code": "...", "message": "..."}}.
+// serves the full paths above. Errors are RFC 9457 problem details, with
+// the type "urn:joinedup:problem:" followed by the error code, as in the
+// rest of the hub's API.
 func NewHandler(log *Log) http.Handler {
 	h := &handler{log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET "+PathCheckpoint, h.checkpoint)
@@ -144,12 +145,35 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 		code, status = joinedup.EINTERNAL, http.StatusInternalServerError
 		h.log.logger.ErrorContext(r.Context(), "audit request failed", "path", r.URL.Path, "error", err)
 	}
+	detail := joinedup.ErrorMessage(err)
+	if code == joinedup.EINTERNAL {
+		detail = "Something went wrong in the audit log. Try again later."
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, status, map[string]any{"error": map[string]any{
-		"code":    code,
-		"message": joinedup.ErrorMessage(err),
-		"fields":  joinedup.ErrorFields(err),
-	}})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(problem{
+		Type:     "urn:joinedup:problem:" + code,
+		Title:    http.StatusText(status),
+		Status:   status,
+		Detail:   detail,
+		Instance: r.URL.Path,
+		// The hub's middleware sets the request id header before the
+		// handler runs.
+		RequestID: w.Header().Get("X-Request-Id"),
+		Errors:    joinedup.ErrorFields(err),
+	})
+}
+
+// problem is an RFC 9457 problem details document.
+type problem struct {
+	Type      string                `json:"type"`
+	Title     string                `json:"title"`
+	Status    int                   `json:"status"`
+	Detail    string                `json:"detail"`
+	Instance  string                `json:"instance"`
+	RequestID string                `json:"requestId"`
+	Errors    []joinedup.FieldError `json:"errors,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

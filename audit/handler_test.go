@@ -117,17 +117,25 @@ func TestHandlerErrors(t *testing.T) {
 			if rec.Code != tc.status {
 				t.Errorf("status = %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type = %q, want application/problem+json", ct)
+			}
 			var body struct {
-				Error struct {
-					Code    string `json:"code"`
-					Message string `json:"message"`
-				} `json:"error"`
+				Type   string `json:"type"`
+				Status int    `json:"status"`
+				Detail string `json:"detail"`
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-				t.Fatalf("decode error body: %v\n%s", err, rec.Body)
+				t.Fatalf("decode problem: %v\n%s", err, rec.Body)
 			}
-			if body.Error.Code != tc.code || body.Error.Message == "" {
-				t.Errorf("error = %+v, want code %s and a message", body.Error, tc.code)
+			if body.Type != "urn:joinedup:problem:"+tc.code {
+				t.Errorf("type = %q, want %q", body.Type, "urn:joinedup:problem:"+tc.code)
+			}
+			if body.Status != tc.status {
+				t.Errorf("status in body = %d, want %d", body.Status, tc.status)
+			}
+			if body.Detail == "" {
+				t.Errorf("detail is empty, want a message")
 			}
 		})
 	}

@@ -82,7 +82,7 @@ func (s *Server) requireAccount(staffOnly bool, next http.HandlerFunc) http.Hand
 				// A program calling the API with no credentials needs the
 				// header to send more than a prompt to sign in.
 				err = joinedup.Errorf(joinedup.EUNAUTHORIZED,
-					"This request needs credentials: send an API token in the Authorization header as \"Bearer <token>\", or sign in at %s.", pathSignIn)
+					"This request needs credentials: send the hub's API token in the Authorization header (Authorization: Bearer TOKEN), or sign in at %s.", pathSignIn)
 			}
 			s.fail(w, r, err)
 			return
