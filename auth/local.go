@@ -63,6 +63,16 @@ const (
 	msgThrottled     = "There have been too many failed attempts to sign in. Wait %s, then try again."
 )
 
+// ThrottledError is the cause of a sign-in rejected because of earlier
+// failures: the caller must wait before trying again.
+type ThrottledError struct {
+	Wait time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return "sign-in throttled for " + e.Wait.String()
+}
+
 // SignIn checks username and password and returns the account. address is
 // the client's IP address, with or without a port. A wrong user name or
 // password returns EUNAUTHORIZED. After repeated failures for the account
@@ -81,7 +91,8 @@ func (p *Passwords) SignIn(ctx context.Context, username, password, address stri
 			slog.String("user_prefix", usernamePrefix(username)),
 			slog.String("address", addrKey),
 			slog.Duration("wait", wait))
-		return nil, joinedup.Errorf(joinedup.EUNAUTHORIZED, msgThrottled, waitText(wait))
+		return nil, &joinedup.Error{Code: joinedup.EUNAUTHORIZED, Message: fmt.Sprintf(msgThrottled, waitText(wait)),
+			Err: &ThrottledError{Wait: wait}}
 	}
 
 	account, err := p.store.FindAccountByUsername(ctx, username)

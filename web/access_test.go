@@ -152,6 +152,12 @@ func TestSignInPage(t *testing.T) {
 	if !strings.Contains(res.body, "too many failed attempts") {
 		t.Errorf("seventh attempt does not say the sign-in is slowed:\n%s", res.body)
 	}
+	if res.code != http.StatusTooManyRequests {
+		t.Errorf("seventh attempt: status %d, want 429", res.code)
+	}
+	if ra := res.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("seventh attempt: Retry-After = %q, want the seconds to wait", ra)
+	}
 }
 
 func TestSignOutEndsEverySession(t *testing.T) {

@@ -3,9 +3,12 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/joinedup/joinedup"
@@ -68,6 +71,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 
 	account, err := s.Passwords.SignIn(r.Context(), username, r.PostForm.Get("password"), clientAddress(r))
+	var throttled *auth.ThrottledError
+	if errors.As(err, &throttled) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.Wait.Seconds()))))
+		s.renderSignIn(w, r, http.StatusTooManyRequests, username, next, joinedup.ErrorMessage(err), false)
+		return
+	}
 	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
 		s.renderSignIn(w, r, http.StatusUnauthorized, username, next, joinedup.ErrorMessage(err), false)
 		return
