@@ -105,12 +105,12 @@ func queryUint(r *http.Request, name string) (uint64, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return 0, joinedup.Invalid(fmt.Sprintf("Query parameter %s is missing.", name),
-			joinedup.FieldError{Field: name, Message: "Enter a whole number of 0 or more"})
+			joinedup.FieldError{Field: "/" + name, Message: "Enter a whole number of 0 or more"})
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
 		return 0, joinedup.Invalid(fmt.Sprintf("Query parameter %s is invalid: %q is not a whole number of 0 or more.", name, s),
-			joinedup.FieldError{Field: name, Message: "Enter a whole number of 0 or more"})
+			joinedup.FieldError{Field: "/" + name, Message: "Enter a whole number of 0 or more"})
 	}
 	return v, nil
 }
@@ -131,20 +131,26 @@ func nonNil(hashes [][]byte) [][]byte {
 	return hashes
 }
 
-// statuses maps the error codes these endpoints return to HTTP statuses.
-var statuses = map[string]int{
-	joinedup.EINVALID:     http.StatusBadRequest,
-	joinedup.ENOTFOUND:    http.StatusNotFound,
-	joinedup.EUNAVAILABLE: http.StatusServiceUnavailable,
+// statuses maps the error codes these endpoints return to the HTTP
+// statuses and problem titles that the rest of the hub's API uses.
+var statuses = map[string]struct {
+	status int
+	title  string
+}{
+	joinedup.EINVALID:     {http.StatusUnprocessableEntity, "The request has invalid fields"},
+	joinedup.ENOTFOUND:    {http.StatusNotFound, "Not found"},
+	joinedup.EUNAVAILABLE: {http.StatusServiceUnavailable, "Service unavailable"},
+	joinedup.EINTERNAL:    {http.StatusInternalServerError, "Internal error"},
 }
 
 func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := joinedup.ErrorCode(err)
-	status, ok := statuses[code]
-	if !ok {
-		code, status = joinedup.EINTERNAL, http.StatusInternalServerError
+	e, ok := statuses[code]
+	if !ok || code == joinedup.EINTERNAL {
+		code, e = joinedup.EINTERNAL, statuses[joinedup.EINTERNAL]
 		h.log.logger.ErrorContext(r.Context(), "audit request failed", "path", r.URL.Path, "error", err)
 	}
+	status := e.status
 	detail := joinedup.ErrorMessage(err)
 	if code == joinedup.EINTERNAL {
 		detail = "Something went wrong in the audit log. Try again later."
@@ -154,7 +160,7 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(problem{
 		Type:     "urn:joinedup:problem:" + code,
-		Title:    http.StatusText(status),
+		Title:    e.title,
 		Status:   status,
 		Detail:   detail,
 		Instance: r.URL.Path,

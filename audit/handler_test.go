@@ -104,12 +104,12 @@ func TestHandlerErrors(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"missing index", audit.PathInclusion + "?size=2", http.StatusBadRequest, "invalid"},
-		{"negative size", audit.PathInclusion + "?index=0&size=-1", http.StatusBadRequest, "invalid"},
-		{"index at size", audit.PathInclusion + "?index=2&size=2", http.StatusBadRequest, "invalid"},
+		{"missing index", audit.PathInclusion + "?size=2", http.StatusUnprocessableEntity, "invalid"},
+		{"negative size", audit.PathInclusion + "?index=0&size=-1", http.StatusUnprocessableEntity, "invalid"},
+		{"index at size", audit.PathInclusion + "?index=2&size=2", http.StatusUnprocessableEntity, "invalid"},
 		{"size beyond log", audit.PathInclusion + "?index=0&size=3", http.StatusNotFound, "not_found"},
-		{"old above new", audit.PathConsistency + "?old=2&new=1", http.StatusBadRequest, "invalid"},
-		{"missing new", audit.PathConsistency + "?old=1", http.StatusBadRequest, "invalid"},
+		{"old above new", audit.PathConsistency + "?old=2&new=1", http.StatusUnprocessableEntity, "invalid"},
+		{"missing new", audit.PathConsistency + "?old=1", http.StatusUnprocessableEntity, "invalid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

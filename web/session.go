@@ -46,7 +46,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, allowToken
 			return s.tokenAccount(), nil
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
-		return nil, joinedup.Errorf(joinedup.EUNAUTHORIZED, "The bearer token is not valid. Send the operator token as \"Authorization: Bearer <token>\", or sign in.")
+		return nil, joinedup.Errorf(joinedup.EUNAUTHORIZED, "The bearer token is not valid. Send the hub's API token in the Authorization header (Authorization: Bearer TOKEN), or sign in.")
 	}
 	account, err := s.Sessions.Authenticate(r.Context(), r)
 	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
@@ -81,6 +81,7 @@ func (s *Server) requireAccount(staffOnly bool, next http.HandlerFunc) http.Hand
 			if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED && r.Header.Get("Authorization") == "" && !hasCookie(r, s.Sessions.CookieName()) {
 				// A program calling the API with no credentials needs the
 				// header to send more than a prompt to sign in.
+				w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
 				err = joinedup.Errorf(joinedup.EUNAUTHORIZED,
 					"This request needs credentials: send the hub's API token in the Authorization header (Authorization: Bearer TOKEN), or sign in at %s.", pathSignIn)
 			}

@@ -117,26 +117,39 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 
 // registerReferenceServices adds each service to the hub with its secret.
 // A service the hub already has (ECONFLICT) is left as it is, because its
-// secret is kept in the data directory and so has not changed.
+// secret is kept in the data directory and so has not changed. Every
+// service is tried, so that one run reports every problem, such as each
+// organisation the hub lacks.
 func registerReferenceServices(ctx context.Context, hub, token string, services []joinedup.Service, logger *slog.Logger) error {
 	client := &http.Client{Timeout: 30 * time.Second}
+	var problems []string
 	for _, s := range services {
 		_, err := connector.Register(ctx, client, hub, token, s)
 		switch joinedup.ErrorCode(err) {
 		case "":
 			logger.Info("service registered", "service", s.ID)
+			continue
 		case joinedup.ECONFLICT:
 			logger.Info("service already registered", "service", s.ID)
-		default:
-			msg := joinedup.ErrorMessage(err)
-			for _, fe := range joinedup.ErrorFields(err) {
-				msg += fmt.Sprintf("; %s: %s", fe.Field, fe.Message)
-				if fe.Field == "/organisation" {
-					msg += fmt.Sprintf(" (list organisation %q in the hub's -services file and restart the hub)", s.Organisation)
-				}
-			}
-			return fmt.Errorf("reference-services: register %s: %s", s.ID, msg)
+			continue
+		case joinedup.EUNAVAILABLE:
+			// The hub is not there at all, so the other services would fail
+			// the same way.
+			return fmt.Errorf("reference-services: register %s: the hub at %s could not be reached: %v", s.ID, hub, errors.Unwrap(err))
+		case joinedup.EUNAUTHORIZED:
+			return fmt.Errorf("reference-services: register %s: the hub rejected the token: --token must be the hub's -api-token", s.ID)
 		}
+		msg := joinedup.ErrorMessage(err)
+		for _, fe := range joinedup.ErrorFields(err) {
+			msg += fmt.Sprintf("; %s: %s", fe.Field, fe.Message)
+			if fe.Field == "/organisation" {
+				msg += fmt.Sprintf(" (list organisation %q in the hub's -services file and restart the hub)", s.Organisation)
+			}
+		}
+		problems = append(problems, fmt.Sprintf("register %s: %s", s.ID, msg))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("reference-services: %s", strings.Join(problems, "\n  "))
 	}
 	return nil
 }

@@ -224,9 +224,32 @@ func TestReferenceServicesUnknownOrganisation(t *testing.T) {
 	if err == nil {
 		t.Fatalf("reference-services succeeded against a hub without their organisations")
 	}
-	for _, want := range []string{`organisation "hmrc"`, "-services file"} {
+	for _, want := range []string{`organisation "hmrc"`, `organisation "council"`, `organisation "riverside-surgery"`,
+		`organisation "riverside-primary"`, "-services file"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
+	}
+}
+
+// TestReferenceServicesRegistrationErrors checks that the command names
+// what to fix when the hub cannot be reached or rejects the token.
+func TestReferenceServicesRegistrationErrors(t *testing.T) {
+	h := startHub(t, nil)
+	tests := []struct {
+		name, hub, token, want string
+	}{
+		{"no hub", "http://127.0.0.1:1", testToken, "the hub at http://127.0.0.1:1 could not be reached"},
+		{"wrong token", h.BaseURL, "not-the-token", "--token must be the hub's -api-token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr lockedBuffer
+			err := runReferenceServices(context.Background(), []string{"--hub", tt.hub, "--addr", "127.0.0.1:0",
+				"--data", t.TempDir(), "--families", "20", "--token", tt.token}, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
