@@ -3,10 +3,11 @@ package joinedup
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// Error codes. Each maps to one HTTP status in the web package; the set is
-// kept small so that callers can branch on the code rather than the text.
+// Error codes. Each maps to one HTTP status (HTTPStatus); the set is kept
+// small so that callers can branch on the code rather than the text.
 const (
 	EINVALID      = "invalid"      // the input breaks a rule; Fields names the fields
 	ENOTFOUND     = "not_found"    // no such thing, or the caller may not see it
@@ -18,6 +19,30 @@ const (
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; the caller may retry
 	EINTERNAL     = "internal"     // a fault in joinedup; the cause is logged, never shown
 )
+
+// httpStatuses maps each error code to its HTTP status and the title of
+// its problem type (RFC 9457).
+var httpStatuses = map[string]struct {
+	status int
+	title  string
+}{
+	EINVALID:      {http.StatusUnprocessableEntity, "The request has invalid fields"},
+	ENOTFOUND:     {http.StatusNotFound, "Not found"},
+	ECONFLICT:     {http.StatusConflict, "The change conflicts with the current state"},
+	EUNAUTHORIZED: {http.StatusUnauthorized, "Authentication required"},
+	EFORBIDDEN:    {http.StatusForbidden, "Forbidden"},
+	ETOOLARGE:     {http.StatusRequestEntityTooLarge, "The request body is too large"},
+	EUNSUPPORTED:  {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	EUNAVAILABLE:  {http.StatusServiceUnavailable, "Service unavailable"},
+	EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
+}
+
+// HTTPStatus returns the HTTP status and problem title of an error code,
+// and false for a code that is not one of the codes above.
+func HTTPStatus(code string) (status int, title string, ok bool) {
+	e, ok := httpStatuses[code]
+	return e.status, e.title, ok
+}
 
 // Error is an application error. Message is safe to show to the caller;
 // Err is the internal cause, kept for the log and never shown.

@@ -131,26 +131,14 @@ func nonNil(hashes [][]byte) [][]byte {
 	return hashes
 }
 
-// statuses maps the error codes these endpoints return to the HTTP
-// statuses and problem titles that the rest of the hub's API uses.
-var statuses = map[string]struct {
-	status int
-	title  string
-}{
-	joinedup.EINVALID:     {http.StatusUnprocessableEntity, "The request has invalid fields"},
-	joinedup.ENOTFOUND:    {http.StatusNotFound, "Not found"},
-	joinedup.EUNAVAILABLE: {http.StatusServiceUnavailable, "Service unavailable"},
-	joinedup.EINTERNAL:    {http.StatusInternalServerError, "Internal error"},
-}
-
 func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := joinedup.ErrorCode(err)
-	e, ok := statuses[code]
+	status, title, ok := joinedup.HTTPStatus(code)
 	if !ok || code == joinedup.EINTERNAL {
-		code, e = joinedup.EINTERNAL, statuses[joinedup.EINTERNAL]
+		code = joinedup.EINTERNAL
+		status, title, _ = joinedup.HTTPStatus(code)
 		h.log.logger.ErrorContext(r.Context(), "audit request failed", "path", r.URL.Path, "error", err)
 	}
-	status := e.status
 	detail := joinedup.ErrorMessage(err)
 	if code == joinedup.EINTERNAL {
 		detail = "Something went wrong in the audit log. Try again later."
@@ -160,7 +148,7 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(problem{
 		Type:     "urn:joinedup:problem:" + code,
-		Title:    e.title,
+		Title:    title,
 		Status:   status,
 		Detail:   detail,
 		Instance: r.URL.Path,

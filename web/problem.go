@@ -14,33 +14,28 @@ const (
 	codeMethodNotAllowed = "method_not_allowed" // the path exists but not with this method
 )
 
-// errorStatus maps each error code to its HTTP status and the title of its
-// problem type. It is the only place where codes become statuses.
-var errorStatus = map[string]struct {
+// httpErrorStatus maps the HTTP layer's own error codes to their HTTP
+// status and the title of their problem type. joinedup.HTTPStatus maps
+// the domain's codes.
+var httpErrorStatus = map[string]struct {
 	status int
 	title  string
 }{
-	joinedup.EINVALID:      {http.StatusUnprocessableEntity, "The request has invalid fields"},
-	joinedup.ENOTFOUND:     {http.StatusNotFound, "Not found"},
-	joinedup.ECONFLICT:     {http.StatusConflict, "The change conflicts with the current state"},
-	joinedup.EUNAUTHORIZED: {http.StatusUnauthorized, "Authentication required"},
-	joinedup.EFORBIDDEN:    {http.StatusForbidden, "Forbidden"},
-	joinedup.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "The request body is too large"},
-	joinedup.EUNSUPPORTED:  {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	joinedup.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Service unavailable"},
-	joinedup.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
-	codeMalformed:          {http.StatusBadRequest, "The request body is not valid JSON"},
-	codeMethodNotAllowed:   {http.StatusMethodNotAllowed, "Method not allowed"},
+	codeMalformed:        {http.StatusBadRequest, "The request body is not valid JSON"},
+	codeMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
 }
 
 // statusOf returns the HTTP status and problem title for an error code.
 // An unknown code is treated as internal.
 func statusOf(code string) (int, string) {
-	e, ok := errorStatus[code]
-	if !ok {
-		e = errorStatus[joinedup.EINTERNAL]
+	if status, title, ok := joinedup.HTTPStatus(code); ok {
+		return status, title
 	}
-	return e.status, e.title
+	if e, ok := httpErrorStatus[code]; ok {
+		return e.status, e.title
+	}
+	status, title, _ := joinedup.HTTPStatus(joinedup.EINTERNAL)
+	return status, title
 }
 
 // problem is an RFC 9457 problem details object. RequestID and Errors are

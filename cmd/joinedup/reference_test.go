@@ -36,6 +36,35 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// startReferenceServices runs reference-services against hub until the
+// returned function cancels it, and waits until it lists its four
+// services. The channel receives the command's result.
+func startReferenceServices(t *testing.T, hub, data, token string) (context.CancelFunc, chan error, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runReferenceServices(ctx, []string{"--hub", hub, "--addr", "127.0.0.1:0",
+			"--data", data, "--families", "50", "--token", token}, stdout, stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(stdout.String(), "\n") < 4 {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("reference-services exited: %v\n%s", err, stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("reference-services did not start in 30s\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cancel, done, stdout
+}
+
 func TestReferenceServicesCommand(t *testing.T) {
 	var mu sync.Mutex
 	registered := map[joinedup.ServiceID]joinedup.Service{}
@@ -64,26 +93,7 @@ func TestReferenceServicesCommand(t *testing.T) {
 
 	data := t.TempDir()
 	start := func() (context.CancelFunc, chan error, *lockedBuffer) {
-		ctx, cancel := context.WithCancel(context.Background())
-		stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-		done := make(chan error, 1)
-		go func() {
-			done <- runReferenceServices(ctx, []string{"--hub", hubServer.URL, "--addr", "127.0.0.1:0",
-				"--data", data, "--families", "50", "--token", "t0ken"}, stdout, stderr)
-		}()
-		deadline := time.Now().Add(30 * time.Second)
-		for strings.Count(stdout.String(), "\n") < 4 {
-			select {
-			case err := <-done:
-				t.Fatalf("reference-services exited: %v\n%s", err, stderr)
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("reference-services did not start in 30s\n%s", stderr)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return cancel, done, stdout
+		return startReferenceServices(t, hubServer.URL, data, "t0ken")
 	}
 
 	cancel, done, stdout := start()
@@ -166,26 +176,8 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startHub(t, func(c *Config) { c.ServicesFile = services })
-	ctx, cancel := context.WithCancel(context.Background())
+	cancel, done, _ := startReferenceServices(t, h.BaseURL, t.TempDir(), testToken)
 	defer cancel()
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- runReferenceServices(ctx, []string{"--hub", h.BaseURL, "--addr", "127.0.0.1:0",
-			"--data", t.TempDir(), "--families", "50", "--token", testToken}, stdout, stderr)
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(stdout.String(), "\n") < 4 {
-		select {
-		case err := <-done:
-			t.Fatalf("reference-services exited: %v\n%s", err, stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reference-services did not register in 30s\n%s", stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 
 	registered, err := h.Directory.ListServices(context.Background())
 	if err != nil {
