@@ -106,7 +106,7 @@ func (g *groupCommitter) commit(batch []*groupRequest) {
 		return
 	}
 	defer tx.Rollback()
-	if err := r.forgetOld(ctx, tx, batch[0].now); err != nil {
+	if err := r.stmts.forgetOld(ctx, tx, batch[0].now); err != nil {
 		finish(err)
 		return
 	}

@@ -93,8 +93,8 @@ func (s *statements) close() {
 
 // forgetOld deletes the records of messages received more than
 // replayWindow before now.
-func (r *Receiver) forgetOld(ctx context.Context, tx *sql.Tx, now time.Time) error {
-	if _, err := tx.StmtContext(ctx, r.stmts.forget).ExecContext(ctx, now.Add(-replayWindow).UnixMicro()); err != nil {
+func (s *statements) forgetOld(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if _, err := tx.StmtContext(ctx, s.forget).ExecContext(ctx, now.Add(-replayWindow).UnixMicro()); err != nil {
 		return fmt.Errorf("forget old messages: %w", err)
 	}
 	return nil

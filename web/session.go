@@ -50,7 +50,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, allowToken
 	}
 	account, err := s.Sessions.Authenticate(r.Context(), r)
 	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
-		if _, cookieErr := r.Cookie(s.Sessions.CookieName()); cookieErr == nil {
+		if hasCookie(r, s.Sessions.CookieName()) {
 			s.Sessions.ClearCookie(w)
 		}
 	}
@@ -102,7 +102,7 @@ func (s *Server) requireAccount(staffOnly bool, next http.HandlerFunc) http.Hand
 // sign-out button. A request without one goes through unchanged.
 func (s *Server) withOptionalSignIn(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := r.Cookie(s.Sessions.CookieName()); err == nil {
+		if hasCookie(r, s.Sessions.CookieName()) {
 			if account, err := s.Sessions.Authenticate(r.Context(), r); err == nil {
 				r = r.WithContext(auth.NewContext(r.Context(), account))
 			}
