@@ -240,7 +240,7 @@ func (r *Receiver) process(ctx context.Context, e *Event, timestamp int64, now t
 	}
 	defer tx.Rollback()
 
-	if err := r.forgetOld(ctx, tx, now); err != nil {
+	if err := r.stmts.forgetOld(ctx, tx, now); err != nil {
 		return joinedup.Outcome{}, false, err
 	}
 	o, replayed, err := r.apply(ctx, tx, e, timestamp, now)
@@ -271,9 +271,9 @@ var errOutcomeExists = errors.New("outcome stored by another transaction")
 
 // apply records the message and runs the handler for e in tx, or returns
 // the outcome stored for e.ID before, with true. It returns errReplay if
-// this exact message was received before, and errOutcomeExists if another
-// transaction stored an outcome for e.ID meanwhile; the caller must then
-// undo what apply did.
+// this exact message was received before. It returns errOutcomeExists if
+// another transaction stored an outcome for e.ID meanwhile, and the caller
+// must then undo what apply did.
 func (r *Receiver) apply(ctx context.Context, tx *sql.Tx, e *Event, timestamp int64, now time.Time) (joinedup.Outcome, bool, error) {
 	if err := r.stmts.markReceived(ctx, tx, e.ID, timestamp, now); err != nil {
 		return joinedup.Outcome{}, false, err

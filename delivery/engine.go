@@ -252,10 +252,10 @@ func (e *Engine) RelayOnce(ctx context.Context) (int, error) {
 }
 
 // minBatch is the fewest outbox messages that the relay publishes as one
-// atomic batch. On a 2-core virtual machine (natsbus BenchmarkPublish) an
-// atomic batch cost the embedded server 5 to 10ms however small it was,
-// and a message published alone about 0.2ms, so smaller sets go one
-// message at a time.
+// atomic batch. On a 2-core virtual machine (natsbus BenchmarkPublish, in
+// BENCHMARKS.md) an atomic batch cost the embedded server 3 to 10ms however
+// small it was, and a message published alone about 0.2ms, so smaller sets
+// go one message at a time.
 const minBatch = 64
 
 // publish sends msgs to JetStream and returns the ids the stream stored.

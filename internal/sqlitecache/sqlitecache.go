@@ -91,7 +91,7 @@ func (c *conn) statement(ctx context.Context, query string) (driver.Stmt, *cache
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, taken := c.stmts[query]; taken || len(c.stmts) >= maxStatements || strings.Contains(query, ";") {
+	if _, cached := c.stmts[query]; cached || len(c.stmts) >= maxStatements || strings.Contains(query, ";") {
 		return s, nil, nil
 	}
 	cs := &cachedStmt{Stmt: s, conn: c, query: query}
