@@ -101,6 +101,8 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(30000)")
+	// Savepoint journals stay in memory rather than in temporary files.
+	q.Add("_pragma", "temp_store(memory)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open(sqlitecache.DriverName, "file:"+filepath.ToSlash(path)+"?"+q.Encode())
 	if err != nil {

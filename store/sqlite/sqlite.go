@@ -36,6 +36,10 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(30000)")
+	// Savepoints keep their undo records in a temporary journal. On disk
+	// that journal took more page writes than the database's own log, so
+	// it is kept in memory.
+	q.Add("_pragma", "temp_store(memory)")
 	readQuery := q.Encode()
 	q.Set("_txlock", "immediate")
 
