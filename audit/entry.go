@@ -68,9 +68,10 @@ type Entry struct {
 
 var actionPattern = regexp.MustCompile(`^[a-z][a-z0-9]*([.-][a-z][a-z0-9]*)*$`)
 
-// validate checks e as a caller passed it to Append and returns an EINVALID
-// error naming every bad field of the entry at position i of the call.
-func (e Entry) validate(i int) error {
+// validate checks e as a caller passed it to Append and returns its detail
+// in canonical form, or an EINVALID error naming every bad field of the
+// entry at position i of the call.
+func (e Entry) validate(i int) ([]byte, error) {
 	var fields []joinedup.FieldError
 	add := func(field, format string, args ...any) {
 		fields = append(fields, joinedup.FieldError{
@@ -107,16 +108,19 @@ func (e Entry) validate(i int) error {
 			add(fmt.Sprintf("reasons/%d", j), "Reason must be %d characters or fewer", MaxReasonLength)
 		}
 	}
+	var detail []byte
 	if len(e.Detail) > MaxDetailSize {
 		add("detail", "Detail must be %d bytes or fewer", MaxDetailSize)
-	} else if _, err := canonicalDetail(e.Detail); err != nil {
+	} else if d, err := canonicalDetail(e.Detail); err != nil {
 		add("detail", "Detail must be a JSON object: %v", err)
+	} else {
+		detail = d
 	}
 
 	if len(fields) > 0 {
-		return joinedup.Invalid("The audit entry is invalid", fields...)
+		return nil, joinedup.Invalid("The audit entry is invalid", fields...)
 	}
-	return nil
+	return detail, nil
 }
 
 func hasControl(s string) bool {
@@ -215,6 +219,17 @@ func encodeLeafV1(e Entry, detail []byte) ([]byte, error) {
 		Reasons: reasons,
 		Detail:  detail,
 	})
+}
+
+// canonicalLeafHash returns the leaf hash of e in format LeafVersion. Its
+// detail must be in canonical form already, as Append leaves it, so it is
+// not decoded and encoded again.
+func canonicalLeafHash(e Entry) ([]byte, error) {
+	leaf, err := encodeLeafV1(e, e.Detail)
+	if err != nil {
+		return nil, err
+	}
+	return rfc6962.DefaultHasher.HashLeaf(leaf), nil
 }
 
 // LeafHash returns the RFC 6962 leaf hash of e in format version:

@@ -39,7 +39,7 @@ func TestEntryValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := valid
 			tc.change(&e)
-			err := e.validate(0)
+			_, err := e.validate(0)
 			if tc.fields == nil {
 				if err != nil {
 					t.Fatalf("validate = %v, want nil", err)

@@ -128,10 +128,11 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 	// so that the store's single writer only hashes and inserts.
 	canonical := make([]Entry, len(entries))
 	for i, e := range entries {
-		if err := e.validate(i); err != nil {
+		detail, err := e.validate(i)
+		if err != nil {
 			return nil, err
 		}
-		e.Detail, _ = canonicalDetail(e.Detail) // validate has checked that it encodes
+		e.Detail = detail
 		canonical[i] = e
 	}
 	if err := ctx.Err(); err != nil {
@@ -229,7 +230,7 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 			r.seqs = make([]uint64, len(r.entries))
 			for i, e := range r.entries {
 				e.Seq, e.Time = seq, now
-				h, err := LeafHash(LeafVersion, e)
+				h, err := canonicalLeafHash(e)
 				if err != nil {
 					return nil, err
 				}
