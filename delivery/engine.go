@@ -110,6 +110,7 @@ type Engine struct {
 
 	wake        chan struct{}
 	settleQueue chan settleRequest
+	publishCost *publishCost
 
 	// inFlight holds the deliveries being sent by this process. A second
 	// message for one of them, published again after a crash, waits until
@@ -142,6 +143,7 @@ func New(cfg Config, db *store.DB, bus *natsbus.Bus, logger *slog.Logger) *Engin
 		logger:      logger,
 		metrics:     newMetrics(db, bus),
 		wake:        make(chan struct{}, 1),
+		publishCost: newPublishCost(),
 		settleQueue: make(chan settleRequest),
 		started:     map[joinedup.ServiceID]jetstream.ConsumeContext{},
 	}
@@ -251,22 +253,17 @@ func (e *Engine) RelayOnce(ctx context.Context) (int, error) {
 	})
 }
 
-// minBatch is the fewest outbox messages that the relay publishes as one
-// atomic batch. On a 2-core virtual machine (natsbus BenchmarkPublish, in
-// BENCHMARKS.md) an atomic batch cost the embedded server 3 to 10ms however
-// small it was, and a message published alone about 0.2ms, so smaller sets
-// go one message at a time.
-const minBatch = 64
-
 // publish sends msgs to JetStream and returns the ids the stream stored.
-// Where the server takes atomic batches and there are at least minBatch
-// messages, they go in one batch, which the stream syncs to disk once.
-// Otherwise, or when the batch is rejected, each message is published on
-// its own.
+// Where the server takes atomic batches and one batch is expected to cost
+// less than publishing each message alone, they go in one batch, which
+// the stream syncs to disk once. Otherwise, or when the batch is rejected,
+// each message is published on its own.
 func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []string {
-	if e.bus.AtomicBatches && len(msgs) >= minBatch {
+	if e.bus.AtomicBatches && e.publishCost.batch(len(msgs)) {
+		start := time.Now()
 		err := e.publishBatch(ctx, msgs)
 		if err == nil {
+			e.publishCost.batched(time.Since(start))
 			published := make([]string, len(msgs))
 			for i, m := range msgs {
 				published[i] = m.MsgID
@@ -279,6 +276,8 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 		// is taken for a duplicate and the rest are stored.
 		e.logger.Info("batch publish rejected; publishing one message at a time", "messages", len(msgs), "error", err)
 	}
+	start := time.Now()
+	defer func() { e.publishCost.single(len(msgs), time.Since(start)) }()
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, m := range msgs {
 		f, err := e.bus.JS.PublishAsync(e.bus.Subject(string(m.Service)), []byte(m.Delivery), jetstream.WithMsgID(m.MsgID))
