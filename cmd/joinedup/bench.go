@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,18 +33,39 @@ import (
 // rate, the raw loopback webhook rate, and joinedup end to end with the four
 // reference services as webhook receivers, first at saturation and then at
 // half the saturating rate.
+//
+// The rates of a shared machine drift from minute to minute, so the raw
+// rates and the saturating run are measured in rounds, one after another
+// in each round. Each round's ratio compares rates measured within the
+// same half minute, and the headline is the median of the rounds'.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("joinedup bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	messages := fs.Int("messages", 20000, "messages for the raw JetStream and webhook rates")
-	births := fs.Int("births", 1000, "births registered at saturation")
+	births := fs.Int("births", 2000, "births registered at saturation in each round")
+	rounds := fs.Int("rounds", 3, "rounds of the raw rates and the saturating run")
 	duration := fs.Duration("half-load-for", 20*time.Second, "how long to register births at half the saturating rate")
 	workers := fs.Int("concurrency", 32, "concurrent clients for the raw webhook rate and the saturating load")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the saturating run to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first saturating run to this file")
 	bare := fs.Bool("bare-receivers", false, "receive with four bare webhook handlers instead of the reference services, to measure the hub alone")
 	deliveryConcurrency := fs.Int("delivery-concurrency", DefaultConfig().Concurrency, "deliveries in flight to each service at once, as serve's -delivery-concurrency")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench takes no arguments, only flags; got %q", fs.Arg(0))
+	}
+	switch {
+	case *messages < 1:
+		return errors.New("-messages must be at least 1")
+	case *births < 1:
+		return errors.New("-births must be at least 1")
+	case *rounds < 1:
+		return errors.New("-rounds must be at least 1")
+	case *workers < 1:
+		return errors.New("-concurrency must be at least 1")
+	case *duration <= 0:
+		return errors.New("-half-load-for must be more than 0")
 	}
 	check := DefaultConfig()
 	check.Concurrency = *deliveryConcurrency
@@ -57,25 +79,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer os.RemoveAll(dir)
 
 	fmt.Fprintf(stdout, "machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-
-	jsRate, err := benchJetStream(ctx, dir+"/raw-js", *messages, false)
-	if err != nil {
-		return fmt.Errorf("raw jetstream: %w", err)
-	}
-	fmt.Fprintf(stdout, "raw JetStream, durable publish and consume: %.0f messages/s\n", jsRate)
-	batchRate, err := benchJetStream(ctx, dir+"/raw-js-batched", *messages, true)
-	if err != nil {
-		return fmt.Errorf("raw jetstream in atomic batches: %w", err)
-	}
-	fmt.Fprintf(stdout, "raw JetStream, durable publish in atomic batches of %d and consume: %.0f messages/s\n", rawBatch, batchRate)
-
-	body := sampleEvent()
-	hookRate, err := benchWebhook(ctx, *messages, *workers, body)
-	if err != nil {
-		return fmt.Errorf("raw webhook: %w", err)
-	}
-	fmt.Fprintf(stdout, "raw loopback webhook, %d-byte POST, %d clients: %.0f requests/s\n", len(body), *workers, hookRate)
-	slower := min(jsRate, hookRate)
 
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", dir+"/hub", !*bare
@@ -93,46 +96,105 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stop()
 	}
-	halfBirths := int(float64(*births) * duration.Seconds()) // more than the half load can use
-	regs, err := demoBirths(ctx, hub, *births+halfBirths)
+	regs, err := demoBirths(ctx, hub, 0, *rounds**births)
 	if err != nil {
 		return err
 	}
 
-	sampler := startRSSSampler()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	// The raw rates carry the body of a delivery to a reference service,
+	// so that both move the same payload per delivery.
+	body := sampleEvent()
+	var js, batched, hooks, accepts, confirms, ratios, batchedRatios []float64
+	var sat loadResult
+	var peak int64
+	for round := range *rounds {
+		jsRate, err := benchJetStream(ctx, fmt.Sprintf("%s/raw-js-%d", dir, round), *messages, false, body)
+		if err != nil {
+			return fmt.Errorf("raw jetstream: %w", err)
+		}
+		batchRate, err := benchJetStream(ctx, fmt.Sprintf("%s/raw-js-batched-%d", dir, round), *messages, true, body)
+		if err != nil {
+			return fmt.Errorf("raw jetstream in atomic batches: %w", err)
+		}
+		hookRate, err := benchWebhook(ctx, *messages, *workers, body)
+		if err != nil {
+			return fmt.Errorf("raw webhook: %w", err)
+		}
+
+		sampler := startRSSSampler()
+		if *cpuProfile != "" && round == 0 {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
+		res, err := loadHub(ctx, hub, cfg.APIToken, regs[round**births:(round+1)**births], *births, *workers, 0)
+		if *cpuProfile != "" && round == 0 {
+			pprof.StopCPUProfile()
+		}
+		peak = max(peak, sampler.stop())
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-	}
-	sat, err := loadHub(ctx, hub, cfg.APIToken, regs[:*births], *births, *workers, 0, 0)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "joinedup at saturation, %d births, %d clients: %.0f births accepted/s, %.0f deliveries confirmed/s (%.2f of the slower raw rate; %.2f of the raw rate in atomic batches), last confirmation p50 %s p99 %s\n",
-		*births, *workers, sat.acceptRate, sat.confirmRate, sat.confirmRate/slower, sat.confirmRate/min(batchRate, hookRate), sat.p50, sat.p99)
 
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
+		slower := min(jsRate, hookRate)
+		js, batched, hooks = append(js, jsRate), append(batched, batchRate), append(hooks, hookRate)
+		accepts, confirms = append(accepts, res.acceptRate), append(confirms, res.confirmRate)
+		ratios = append(ratios, res.confirmRate/slower)
+		batchedRatios = append(batchedRatios, res.confirmRate/min(batchRate, hookRate))
+		sat = res
+		fmt.Fprintf(stdout, "round %d: raw JetStream %.0f messages/s one at a time, %.0f in atomic batches of %d; raw webhook %.0f requests/s; "+
+			"joinedup %.0f births accepted/s, %.0f deliveries confirmed/s, last confirmation p50 %s p99 %s: %.2f of the slower raw rate\n",
+			round+1, jsRate, batchRate, rawBatch, hookRate, res.acceptRate, res.confirmRate, res.p50, res.p99, res.confirmRate/slower)
 	}
+
+	what, ratioWhat := "median of "+strconv.Itoa(*rounds)+" rounds", "median of the rounds' ratios"
+	if *rounds == 1 {
+		what, ratioWhat = "one round", "one round"
+	}
+	fmt.Fprintf(stdout, "raw JetStream, durable publish and consume, one message at a time: %.0f messages/s (%s)\n", median(js), what)
+	fmt.Fprintf(stdout, "raw JetStream, durable publish in atomic batches of %d and consume: %.0f messages/s (%s)\n", rawBatch, median(batched), what)
+	fmt.Fprintf(stdout, "raw loopback webhook, %d-byte POST, %d clients: %.0f requests/s (%s)\n", len(body), *workers, median(hooks), what)
+	fmt.Fprintf(stdout, "joinedup at saturation, %d births, %d clients: %.0f births accepted/s, %.0f deliveries confirmed/s (%s), "+
+		"%.2f of the slower raw rate and %.2f of the raw rate in atomic batches (%s)\n",
+		*births, *workers, median(accepts), median(confirms), what, median(ratios), median(batchedRatios), ratioWhat)
+
 	// The saturating load is the rate at which births are carried through
 	// to every service's confirmation, not the faster rate at which intake
 	// alone accepts them.
 	perBirth := float64(sat.deliveries) / float64(*births)
-	half := sat.confirmRate / perBirth / 2
-	load, err := loadHub(ctx, hub, cfg.APIToken, regs[*births:], min(int(half*duration.Seconds()), halfBirths), *workers, half, *duration)
+	half := median(confirms) / perBirth / 2
+	halfRegs, err := demoBirths(ctx, hub, len(regs), max(1, int(half*duration.Seconds())))
+	if err != nil {
+		return err
+	}
+	sampler := startRSSSampler()
+	load, err := loadHub(ctx, hub, cfg.APIToken, halfRegs, len(halfRegs), *workers, half)
+	peak = max(peak, sampler.stop())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "joinedup at half load, %.0f births/s for %s: %.0f births accepted/s, %.0f deliveries confirmed/s, acceptance to last confirmation p50 %s p99 %s\n",
 		half, *duration, load.acceptRate, load.confirmRate, load.p50, load.p99)
-	fmt.Fprintf(stdout, "peak memory during the joinedup runs (resident set of the whole process, hub and reference services): %.0f MiB\n", float64(sampler.stop())/(1<<20))
+	fmt.Fprintf(stdout, "peak memory during the joinedup runs (resident set of the whole process, hub and reference services): %.0f MiB\n", float64(peak)/(1<<20))
 	return nil
+}
+
+// median returns the median of xs, or the mean of the middle two when
+// there is an even number of them.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // sampleEvent returns a CloudEvent body of the size a reference service
@@ -155,13 +217,13 @@ func sampleEvent() []byte {
 // once.
 const rawBatch = 256
 
-// benchJetStream publishes n delivery-id-sized messages with message ids
-// to an embedded JetStream with the hub's durability and consumes and
-// acknowledges them, and returns messages per second. Unbatched, each
-// message is published on its own, with up to rawBatch in flight.
-// Batched, the messages go in atomic batches of rawBatch, as the hub's
-// relay sends them under load.
-func benchJetStream(ctx context.Context, dir string, n int, batched bool) (float64, error) {
+// benchJetStream publishes n messages carrying payload to an embedded
+// JetStream with the hub's durability, each with a message id. It
+// consumes and acknowledges them and returns messages per second.
+// Unbatched, each message is published on its own, with up to rawBatch in
+// flight. Batched, the messages go in atomic batches of rawBatch, as the
+// hub's relay sends them under load.
+func benchJetStream(ctx context.Context, dir string, n int, batched bool, payload []byte) (float64, error) {
 	bus, err := natsbus.Open(ctx, natsbus.Config{Dir: dir})
 	if err != nil {
 		return 0, err
@@ -194,7 +256,7 @@ func benchJetStream(ctx context.Context, dir string, n int, batched bool) (float
 			var msgs []*nats.Msg
 			for range min(rawBatch, n-i) {
 				id := joinedup.NewID("dlv")
-				msgs = append(msgs, &nats.Msg{Subject: subject, Data: []byte(id),
+				msgs = append(msgs, &nats.Msg{Subject: subject, Data: payload,
 					Header: nats.Header{jetstream.MsgIDHeader: []string{id + ".0"}}})
 			}
 			if err := bus.PublishBatch(ctx, msgs); err != nil {
@@ -205,7 +267,7 @@ func benchJetStream(ctx context.Context, dir string, n int, batched bool) (float
 		var futures []jetstream.PubAckFuture
 		for range min(rawBatch, n-i) {
 			id := joinedup.NewID("dlv")
-			f, err := bus.JS.PublishAsync(subject, []byte(id), jetstream.WithMsgID(id+".0"))
+			f, err := bus.JS.PublishAsync(subject, payload, jetstream.WithMsgID(id+".0"))
 			if err != nil {
 				return 0, err
 			}
@@ -303,8 +365,8 @@ func bareReceivers(ctx context.Context, hub *Hub) (func(), error) {
 // demoBirths returns n registration bodies for children of the demo
 // families, each consenting to every service that takes births. The hub
 // refuses the same birth twice, so each child has a middle name of its
-// own, made from two syllables.
-func demoBirths(ctx context.Context, hub *Hub, n int) ([][]byte, error) {
+// own: its number, counted from first, written in syllables.
+func demoBirths(ctx context.Context, hub *Hub, first, n int) ([][]byte, error) {
 	services, err := hub.Directory.ListServices(ctx)
 	if err != nil {
 		return nil, err
@@ -313,10 +375,13 @@ func demoBirths(ctx context.Context, hub *Hub, n int) ([][]byte, error) {
 	syllables := []string{"ba", "de", "fi", "go", "lu", "ma", "ne", "ri", "so", "ta", "vi", "zo",
 		"ka", "le", "mi", "no", "pa", "ra", "se", "ti", "wa", "ye", "xo", "qu", "jo", "hu"}
 	var out [][]byte
-	for i := range n {
+	for i := first; i < first+n; i++ {
 		r := families[i%len(families)]
-		k := i / len(families)
-		middle := syllables[k%len(syllables)] + syllables[k/len(syllables)%len(syllables)]
+		var middle string
+		for k, j := i/len(families), 0; j < 2 || k > 0; j++ {
+			middle += syllables[k%len(syllables)]
+			k /= len(syllables)
+		}
 		r.Child.Name.Given += " " + strings.ToUpper(middle[:1]) + middle[1:]
 		r.Consent.Services = nil
 		for _, s := range services {
@@ -343,7 +408,7 @@ type loadResult struct {
 // loadHub registers n births through the API, closed-loop with the given
 // concurrency when rate is 0 and open-loop at rate births per second
 // otherwise, waits for every delivery to be confirmed and measures.
-func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, concurrency int, rate float64, _ time.Duration) (loadResult, error) {
+func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, concurrency int, rate float64) (loadResult, error) {
 	var res loadResult
 	client := &http.Client{Timeout: 30 * time.Second}
 	var ids sync.Map

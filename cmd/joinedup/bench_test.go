@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestBenchCommand runs the benchmark at a small size and checks that it
+// reports every measurement: each round, the medians, the half load and
+// the peak memory.
+func TestBenchCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the benchmark runs a hub and four services for several seconds")
+	}
+	var out bytes.Buffer
+	args := []string{"bench", "-messages", "300", "-births", "30", "-rounds", "2", "-half-load-for", "1s", "-concurrency", "8"}
+	if err := run(context.Background(), args, nil, &out, io.Discard); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		`(?m)^round 1: raw JetStream \d+ messages/s one at a time, \d+ in atomic batches of 256; raw webhook \d+ requests/s; joinedup \d+ births accepted/s, \d+ deliveries confirmed/s, .*: \d\.\d\d of the slower raw rate$`,
+		`(?m)^round 2: `,
+		`(?m)^raw JetStream, durable publish and consume, one message at a time: \d+ messages/s \(median of 2 rounds\)$`,
+		`(?m)^raw loopback webhook, \d+-byte POST, 8 clients: \d+ requests/s`,
+		`(?m)^joinedup at saturation, 30 births, 8 clients: \d+ births accepted/s, \d+ deliveries confirmed/s \(median of 2 rounds\), \d+\.\d\d of the slower raw rate .*\(median of the rounds' ratios\)$`,
+		`(?m)^joinedup at half load, \d+ births/s for 1s: .* p99 \S+$`,
+		`(?m)^peak memory during the joinedup runs .*: \d+ MiB$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out.String()) {
+			t.Errorf("output has no line matching %s:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBenchCommandRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"-rounds 0", "-rounds must be at least 1"},
+		{"-births -5", "-births must be at least 1"},
+		{"-messages 0", "-messages must be at least 1"},
+		{"-concurrency 0", "-concurrency must be at least 1"},
+		{"-half-load-for 0s", "-half-load-for must be more than 0"},
+		{"-delivery-concurrency 2000", "-delivery-concurrency must be from 1 to 1024"},
+		{"extra", "bench takes no arguments"},
+	} {
+		err := run(context.Background(), append([]string{"bench"}, strings.Fields(tc.args)...), nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench %s: error = %v, want one containing %q", tc.args, err, tc.want)
+		}
+	}
+}
