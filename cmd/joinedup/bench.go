@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -101,22 +102,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	// The raw rates carry the body of a delivery to a reference service,
-	// so that both move the same payload per delivery.
 	body := sampleEvent()
 	var js, batched, hooks, accepts, confirms, ratios, batchedRatios []float64
 	var sat loadResult
 	var peak int64
 	for round := range *rounds {
-		jsRate, err := benchJetStream(ctx, fmt.Sprintf("%s/raw-js-%d", dir, round), *messages, false, body)
+		jsRate, err := rawRate(ctx, rawJetStream, *messages, *workers)
 		if err != nil {
 			return fmt.Errorf("raw jetstream: %w", err)
 		}
-		batchRate, err := benchJetStream(ctx, fmt.Sprintf("%s/raw-js-batched-%d", dir, round), *messages, true, body)
+		batchRate, err := rawRate(ctx, rawJetStreamBatched, *messages, *workers)
 		if err != nil {
 			return fmt.Errorf("raw jetstream in atomic batches: %w", err)
 		}
-		hookRate, err := benchWebhook(ctx, *messages, *workers, body)
+		hookRate, err := rawRate(ctx, rawWebhook, *messages, *workers)
 		if err != nil {
 			return fmt.Errorf("raw webhook: %w", err)
 		}
@@ -152,16 +151,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			round+1, jsRate, batchRate, rawBatch, hookRate, res.acceptRate, res.confirmRate, res.p50, res.p99, res.confirmRate/slower)
 	}
 
-	what, ratioWhat := "median of "+strconv.Itoa(*rounds)+" rounds", "median of the rounds' ratios"
+	across, ratioAcross := "median of "+strconv.Itoa(*rounds)+" rounds", "median of the rounds' ratios"
 	if *rounds == 1 {
-		what, ratioWhat = "one round", "one round"
+		across, ratioAcross = "one round", "one round"
 	}
-	fmt.Fprintf(stdout, "raw JetStream, durable publish and consume, one message at a time: %.0f messages/s (%s)\n", median(js), what)
-	fmt.Fprintf(stdout, "raw JetStream, durable publish in atomic batches of %d and consume: %.0f messages/s (%s)\n", rawBatch, median(batched), what)
-	fmt.Fprintf(stdout, "raw loopback webhook, %d-byte POST, %d clients: %.0f requests/s (%s)\n", len(body), *workers, median(hooks), what)
+	fmt.Fprintf(stdout, "raw JetStream, durable publish and consume, one message at a time: %.0f messages/s (%s)\n", median(js), across)
+	fmt.Fprintf(stdout, "raw JetStream, durable publish in atomic batches of %d and consume: %.0f messages/s (%s)\n", rawBatch, median(batched), across)
+	fmt.Fprintf(stdout, "raw loopback webhook, %d-byte POST, %d clients: %.0f requests/s (%s)\n", len(body), *workers, median(hooks), across)
 	fmt.Fprintf(stdout, "joinedup at saturation, %d births, %d clients: %.0f births accepted/s, %.0f deliveries confirmed/s (%s), "+
 		"%.2f of the slower raw rate and %.2f of the raw rate in atomic batches (%s)\n",
-		*births, *workers, median(accepts), median(confirms), what, median(ratios), median(batchedRatios), ratioWhat)
+		*births, *workers, median(accepts), median(confirms), across, median(ratios), median(batchedRatios), ratioAcross)
 
 	// The saturating load is the rate at which births are carried through
 	// to every service's confirmation, not the faster rate at which intake
@@ -195,6 +194,76 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// The raw rates that rawRate measures.
+const (
+	rawJetStream        = "jetstream"
+	rawJetStreamBatched = "jetstream-batched"
+	rawWebhook          = "webhook"
+)
+
+// rawRate measures one raw rate with n messages in a process of its own,
+// so that the hub's heap and goroutines in this process do not slow it.
+// The process is this program run as "joinedup bench-raw".
+func rawRate(ctx context.Context, kind string, n, concurrency int) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("find this program to run the raw rate: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, exe, "bench-raw", kind, strconv.Itoa(n), strconv.Itoa(concurrency))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}
+
+// runBenchRaw measures the raw rate that args name and prints it in
+// messages or requests per second. The bench command runs it; it is not
+// meant to be run by hand.
+func runBenchRaw(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 3 {
+		return errors.New("usage: joinedup bench-raw jetstream|jetstream-batched|webhook MESSAGES CONCURRENCY")
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 1 {
+		return fmt.Errorf("bench-raw: MESSAGES must be a whole number of at least 1, not %q", args[1])
+	}
+	concurrency, err := strconv.Atoi(args[2])
+	if err != nil || concurrency < 1 {
+		return fmt.Errorf("bench-raw: CONCURRENCY must be a whole number of at least 1, not %q", args[2])
+	}
+	dir, err := os.MkdirTemp("", "joinedup-bench-raw")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	// Every raw rate carries the body of a delivery to a reference
+	// service, so each moves the same payload per delivery. The hub's
+	// saturating run leaves data waiting to be written back, so each raw
+	// rate starts from a synced disk, as the first round's does.
+	body := sampleEvent()
+	syncDisks()
+	var rate float64
+	switch args[0] {
+	case rawJetStream:
+		rate, err = benchJetStream(ctx, dir, n, false, body)
+	case rawJetStreamBatched:
+		rate, err = benchJetStream(ctx, dir, n, true, body)
+	case rawWebhook:
+		rate, err = benchWebhook(ctx, n, concurrency, body)
+	default:
+		return fmt.Errorf("bench-raw: unknown rate %q; use jetstream, jetstream-batched or webhook", args[0])
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%.1f\n", rate)
+	return err
 }
 
 // sampleEvent returns a CloudEvent body of the size a reference service

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,15 +12,17 @@ import (
 
 // TestBenchCommand runs the benchmark at a small size and checks that it
 // reports every measurement: each round, the medians, the half load and
-// the peak memory.
+// the peak memory. It runs the built program, which starts itself again
+// for each raw rate.
 func TestBenchCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the benchmark runs a hub and four services for several seconds")
 	}
-	var out bytes.Buffer
-	args := []string{"bench", "-messages", "300", "-births", "30", "-rounds", "2", "-half-load-for", "1s", "-concurrency", "8"}
-	if err := run(context.Background(), args, nil, &out, io.Discard); err != nil {
-		t.Fatalf("bench: %v\n%s", err, out.String())
+	var out, stderr bytes.Buffer
+	cmd := exec.Command(binary(t), "bench", "-messages", "300", "-births", "30", "-rounds", "2", "-half-load-for", "1s", "-concurrency", "8")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench: %v\n%s%s", err, out.String(), stderr.String())
 	}
 	for _, want := range []string{
 		`(?m)^round 1: raw JetStream \d+ messages/s one at a time, \d+ in atomic batches of 256; raw webhook \d+ requests/s; joinedup \d+ births accepted/s, \d+ deliveries confirmed/s, .*: \d\.\d\d of the slower raw rate$`,
@@ -49,6 +52,17 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 		err := run(context.Background(), append([]string{"bench"}, strings.Fields(tc.args)...), nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("bench %s: error = %v, want one containing %q", tc.args, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ args, want string }{
+		{"", "usage: joinedup bench-raw"},
+		{"jetstream 0 1", "MESSAGES must be a whole number of at least 1"},
+		{"webhook 10 none", "CONCURRENCY must be a whole number of at least 1"},
+		{"kafka 10 1", `unknown rate "kafka"`},
+	} {
+		err := run(context.Background(), append([]string{"bench-raw"}, strings.Fields(tc.args)...), nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench-raw %s: error = %v, want one containing %q", tc.args, err, tc.want)
 		}
 	}
 }

@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReferenceServices(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "bench-raw":
+		return runBenchRaw(ctx, rest, stdout)
 	case "linkage":
 		return runLinkage(ctx, rest, stdout, stderr)
 	case "audit":
