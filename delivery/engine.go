@@ -434,7 +434,6 @@ func (e *Engine) ReportOutcome(ctx context.Context, service joinedup.ServiceID, 
 	}
 	if res.Changed {
 		e.metrics.settled(service, o.Status, res.Created, time.Now())
-		e.Wake()
 	}
 	return nil
 }

@@ -82,7 +82,6 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	if res.Changed {
 		e.metrics.settled(task.Service.ID, outcome.Status, task.Delivery.CreatedAt, time.Now())
 		e.logger.Debug("delivery settled", "delivery_id", id, "service_id", task.Service.ID, "status", outcome.Status)
-		e.Wake()
 	}
 	if err := msg.Ack(); err != nil {
 		e.logger.Warn("acknowledge delivery message", "delivery_id", id, "error", err)
