@@ -221,9 +221,9 @@ func encodeLeafV1(e Entry, detail []byte) ([]byte, error) {
 	})
 }
 
-// canonicalLeafHash returns the leaf hash of e in format LeafVersion. Its
-// detail must be in canonical form already, as Append leaves it, so it is
-// not decoded and encoded again.
+// canonicalLeafHash returns the leaf hash of e in format version 1, the
+// format Append writes. Append has put e's detail in canonical form, so it
+// is hashed as it is.
 func canonicalLeafHash(e Entry) ([]byte, error) {
 	leaf, err := encodeLeafV1(e, e.Detail)
 	if err != nil {

@@ -5,13 +5,11 @@ import (
 	"time"
 )
 
-// publishCost chooses how the relay publishes a set of outbox messages:
-// one at a time, or as one atomic batch. The embedded server syncs a
-// message published alone to disk on its own, so that cost grows with the
-// number of messages and with how busy the disk is. An atomic batch is
-// staged in a store of its own and synced once, which costs a few
+// publishCost chooses whether the relay publishes a set of outbox
+// messages one at a time or as one atomic batch. A message published
+// alone costs a disk sync of its own, and an atomic batch a few
 // milliseconds whatever its size. publishCost keeps a moving average of
-// each cost as the relay observes it, and picks the cheaper way for each
+// each cost, as the relay observes it, and picks the cheaper way for each
 // set, so the choice follows the load.
 type publishCost struct {
 	mu         sync.Mutex
