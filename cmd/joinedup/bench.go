@@ -30,6 +30,15 @@ import (
 	"github.com/joinedup/joinedup/reference/population"
 )
 
+// Limits on the benchmark's sizes.
+const (
+	maxBenchMessages = 1_000_000
+	maxBenchBirths   = 100_000
+	maxBenchRounds   = 20
+	maxBenchClients  = 1024
+	maxHalfLoad      = 10 * time.Minute
+)
+
 // runBench measures, in one run on this machine, the raw durable JetStream
 // rate, the raw loopback webhook rate, and joinedup end to end with the four
 // reference services as webhook receivers, first at saturation and then at
@@ -56,17 +65,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench takes no arguments, only flags; got %q", fs.Arg(0))
 	}
+	// The upper bounds keep the registrations, which are built before
+	// the first round, to a few hundred megabytes.
 	switch {
-	case *messages < 1:
-		return errors.New("-messages must be at least 1")
-	case *births < 1:
-		return errors.New("-births must be at least 1")
-	case *rounds < 1:
-		return errors.New("-rounds must be at least 1")
-	case *workers < 1:
-		return errors.New("-concurrency must be at least 1")
-	case *duration <= 0:
-		return errors.New("-half-load-for must be more than 0")
+	case *messages < 1 || *messages > maxBenchMessages:
+		return fmt.Errorf("-messages must be from 1 to %d, not %d", maxBenchMessages, *messages)
+	case *births < 1 || *births > maxBenchBirths:
+		return fmt.Errorf("-births must be from 1 to %d, not %d", maxBenchBirths, *births)
+	case *rounds < 1 || *rounds > maxBenchRounds:
+		return fmt.Errorf("-rounds must be from 1 to %d, not %d", maxBenchRounds, *rounds)
+	case *workers < 1 || *workers > maxBenchClients:
+		return fmt.Errorf("-concurrency must be from 1 to %d, not %d", maxBenchClients, *workers)
+	case *duration <= 0 || *duration > maxHalfLoad:
+		return fmt.Errorf("-half-load-for must be more than 0 and at most %s, not %s", maxHalfLoad, *duration)
 	}
 	check := DefaultConfig()
 	check.Concurrency = *deliveryConcurrency
@@ -226,15 +237,15 @@ func rawRate(ctx context.Context, kind string, n, concurrency int) (float64, err
 // meant to be run by hand.
 func runBenchRaw(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) != 3 {
-		return errors.New("usage: joinedup bench-raw jetstream|jetstream-batched|webhook MESSAGES CONCURRENCY")
+		return errors.New("usage: joinedup bench-raw jetstream|jetstream-batched|webhook MESSAGES CLIENTS (CLIENTS is used by the webhook rate; the JetStream rates keep 256 messages in flight)")
 	}
 	n, err := strconv.Atoi(args[1])
-	if err != nil || n < 1 {
-		return fmt.Errorf("bench-raw: MESSAGES must be a whole number of at least 1, not %q", args[1])
+	if err != nil || n < 1 || n > maxBenchMessages {
+		return fmt.Errorf("bench-raw: MESSAGES must be a whole number from 1 to %d, not %q", maxBenchMessages, args[1])
 	}
 	concurrency, err := strconv.Atoi(args[2])
-	if err != nil || concurrency < 1 {
-		return fmt.Errorf("bench-raw: CONCURRENCY must be a whole number of at least 1, not %q", args[2])
+	if err != nil || concurrency < 1 || concurrency > maxBenchClients {
+		return fmt.Errorf("bench-raw: CLIENTS must be a whole number from 1 to %d, not %q", maxBenchClients, args[2])
 	}
 	dir, err := os.MkdirTemp("", "joinedup-bench-raw")
 	if err != nil {
@@ -445,6 +456,9 @@ func demoBirths(ctx context.Context, hub *Hub, first, n int) ([][]byte, error) {
 		"ka", "le", "mi", "no", "pa", "ra", "se", "ti", "wa", "ye", "xo", "qu", "jo", "hu"}
 	var out [][]byte
 	for i := first; i < first+n; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		r := families[i%len(families)]
 		var middle string
 		for k, j := i/len(families), 0; j < 2 || k > 0; j++ {

@@ -41,11 +41,14 @@ func TestBenchCommand(t *testing.T) {
 
 func TestBenchCommandRefusesBadFlags(t *testing.T) {
 	for _, tc := range []struct{ args, want string }{
-		{"-rounds 0", "-rounds must be at least 1"},
-		{"-births -5", "-births must be at least 1"},
-		{"-messages 0", "-messages must be at least 1"},
-		{"-concurrency 0", "-concurrency must be at least 1"},
-		{"-half-load-for 0s", "-half-load-for must be more than 0"},
+		{"-rounds 0", "-rounds must be from 1 to 20, not 0"},
+		{"-rounds 99999999999", "-rounds must be from 1 to 20"},
+		{"-births -5", "-births must be from 1 to 100000, not -5"},
+		{"-births 99999999999", "-births must be from 1 to 100000"},
+		{"-messages 0", "-messages must be from 1 to 1000000, not 0"},
+		{"-concurrency 0", "-concurrency must be from 1 to 1024, not 0"},
+		{"-half-load-for 0s", "-half-load-for must be more than 0 and at most 10m0s, not 0s"},
+		{"-half-load-for 2h", "-half-load-for must be more than 0 and at most 10m0s, not 2h0m0s"},
 		{"-delivery-concurrency 2000", "-delivery-concurrency must be from 1 to 1024"},
 		{"extra", "bench takes no arguments"},
 	} {
@@ -56,8 +59,8 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 	}
 	for _, tc := range []struct{ args, want string }{
 		{"", "usage: joinedup bench-raw"},
-		{"jetstream 0 1", "MESSAGES must be a whole number of at least 1"},
-		{"webhook 10 none", "CONCURRENCY must be a whole number of at least 1"},
+		{"jetstream 0 1", "MESSAGES must be a whole number from 1 to 1000000"},
+		{"webhook 10 none", "CLIENTS must be a whole number from 1 to 1024"},
 		{"kafka 10 1", `unknown rate "kafka"`},
 	} {
 		err := run(context.Background(), append([]string{"bench-raw"}, strings.Fields(tc.args)...), nil, io.Discard, io.Discard)
