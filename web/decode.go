@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -115,8 +117,21 @@ func decodeJSON(body []byte, schema *jsonschema.Schema, v any) error {
 }
 
 // parseJSON parses one JSON value, keeping numbers exact, and rejects
-// anything after it.
+// anything after it. It also rejects what encoding/json would accept
+// silently: bytes that are not UTF-8, which it would replace, and a name
+// repeated in one object, of which it would keep the last.
 func parseJSON(body []byte) (any, error) {
+	if !utf8.Valid(body) {
+		offset := 0
+		for offset < len(body) {
+			r, size := utf8.DecodeRune(body[offset:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			offset += size
+		}
+		return nil, joinedup.Errorf(codeMalformed, "The body is not valid UTF-8 at byte offset %d: send text encoded as UTF-8.", offset)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 
@@ -134,8 +149,82 @@ func parseJSON(body []byte) (any, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, joinedup.Errorf(codeMalformed, "The body has more data after the JSON value, at byte offset %d.", dec.InputOffset())
 	}
+	if path, name, found := repeatedName(body); found {
+		return nil, joinedup.Invalid("The request body has invalid fields.", joinedup.FieldError{
+			Field:   path,
+			Message: fmt.Sprintf("The name %q appears more than once in this object: send it once", name),
+		})
+	}
 	return doc, nil
 }
+
+// repeatedName reports the first name that appears twice in one object of
+// body, which must be valid JSON, with the JSON Pointer of its second
+// appearance.
+func repeatedName(body []byte) (path, name string, found bool) {
+	type level struct {
+		path     string
+		names    map[string]bool // nil in an array
+		index    int             // the next element's index, in an array
+		wantName bool            // the next string is a name, in an object
+		name     string          // the name of the value being read
+	}
+	var stack []*level
+	// valuePath returns the pointer of the value that starts now, and
+	// moves the enclosing level on past it.
+	valuePath := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		top := stack[len(stack)-1]
+		if top.names != nil {
+			top.wantName = true
+			return top.path + "/" + pointerEscaper.Replace(top.name)
+		}
+		top.index++
+		return top.path + "/" + strconv.Itoa(top.index-1)
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", "", false
+		}
+		if len(stack) > 0 {
+			if top := stack[len(stack)-1]; top.names != nil && top.wantName {
+				if key, ok := tok.(string); ok {
+					if top.names[key] {
+						return top.path + "/" + pointerEscaper.Replace(key), key, true
+					}
+					top.names[key] = true
+					top.name, top.wantName = key, false
+					continue
+				}
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &level{path: valuePath(), names: map[string]bool{}, wantName: true})
+		case json.Delim('['):
+			stack = append(stack, &level{path: valuePath()})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return "", "", false
+			}
+		default:
+			if len(stack) == 0 {
+				return "", "", false
+			}
+			valuePath()
+		}
+	}
+}
+
+// pointerEscaper escapes a name for a JSON Pointer (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 var britishEnglish = message.NewPrinter(language.BritishEnglish)
 

@@ -47,6 +47,9 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"service that takes no births", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["police"]`, 1), http.StatusUnprocessableEntity, "/consent/services/0"},
 		{"no name", "application/json", strings.Replace(valid, `"name":{"given":"Zoë Ann","family":"O’Neill-Byrne"}`, `"name":{}`, 1), http.StatusUnprocessableEntity, "/child/name"},
 		{"bad postcode", "application/json", strings.Replace(valid, "LS1 4AP", "NOT A CODE", 1), http.StatusUnprocessableEntity, "/parents/0/address/postcode"},
+		{"invalid UTF-8", "application/json", strings.Replace(valid, "Zoë Ann", "Zo\xff Ann", 1), http.StatusBadRequest, ""},
+		{"repeated name", "application/json", strings.Replace(valid, `"given":"Zoë Ann"`, `"given":"Zoë Ann","given":"Zed"`, 1), http.StatusUnprocessableEntity, "/child/name/given"},
+		{"repeated name in a parent", "application/json", strings.Replace(valid, `"postcode":"LS1 4AP"`, `"postcode":"LS1 4AP","postcode":"LS2 7EW"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/postcode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
