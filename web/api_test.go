@@ -403,6 +403,27 @@ func TestRequireStaff(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Errorf("with the token: status %d, want 200", rec.Code)
 	}
+	// The scheme name is case-insensitive.
+	rec = env.do(t, http.MethodGet, "/api/v1/services", nil, http.Header{"Authorization": {"bearer operator-token-for-tests"}})
+	if rec.Code != http.StatusOK {
+		t.Errorf("with the token and the scheme in lower case: status %d, want 200", rec.Code)
+	}
+	for _, tc := range []struct {
+		name   string
+		values []string
+		want   string
+	}{
+		{"another scheme", []string{"Basic b3BlcmF0b3ItdG9rZW4tZm9yLXRlc3Rz"}, "does not use the Bearer scheme"},
+		{"two headers", []string{"Bearer operator-token-for-tests", "Bearer wrong-token"}, "has 2 Authorization headers"},
+	} {
+		rec := env.do(t, http.MethodGet, "/api/v1/services", nil, http.Header{"Authorization": tc.values})
+		if rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", tc.name, rec.Code)
+		}
+		if !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: body %s does not say %q", tc.name, rec.Body, tc.want)
+		}
+	}
 	rec = env.do(t, http.MethodPost, "/api/v1/births", strings.NewReader(validBirth),
 		http.Header{"Authorization": {"Bearer operator-token-for-tests"}, "Content-Type": {"application/json"}})
 	if rec.Code != http.StatusCreated {

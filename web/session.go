@@ -18,16 +18,26 @@ func principalOf(r *http.Request) *auth.Account {
 	return a
 }
 
-// bearerToken reports whether r carries the configured API token. Hashing
-// both sides first keeps the comparison constant-time in the token's
-// length as well as its content.
-func (s *Server) bearerToken(r *http.Request) bool {
-	if s.APIToken == "" {
-		return false
+// bearerToken checks the Authorization header of r against the
+// configured API token and returns a problem for the caller when it does
+// not match. The scheme name is case-insensitive (RFC 9110). Hashing both
+// tokens first keeps the comparison constant-time in the token's length
+// as well as its content.
+func (s *Server) bearerToken(r *http.Request) error {
+	values := r.Header.Values("Authorization")
+	if len(values) > 1 {
+		return joinedup.Errorf(joinedup.EUNAUTHORIZED, "The request has %d Authorization headers. Send one: Authorization: Bearer TOKEN, with the hub's API token.", len(values))
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scheme, token, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return joinedup.Errorf(joinedup.EUNAUTHORIZED, "The Authorization header does not use the Bearer scheme. Send the hub's API token as Authorization: Bearer TOKEN, or sign in.")
+	}
+	token = strings.TrimSpace(token)
 	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.APIToken))
-	return ok && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	if s.APIToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return joinedup.Errorf(joinedup.EUNAUTHORIZED, "The bearer token is not valid. Send the hub's API token in the Authorization header (Authorization: Bearer TOKEN), or sign in.")
+	}
+	return nil
 }
 
 // tokenAccount is the principal of a request made with the API token: a
@@ -41,12 +51,12 @@ func (s *Server) tokenAccount() *auth.Account {
 // With neither it returns EUNAUTHORIZED, and it clears a session cookie
 // that no longer names a session.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, allowToken bool) (*auth.Account, error) {
-	if allowToken && r.Header.Get("Authorization") != "" {
-		if s.bearerToken(r) {
-			return s.tokenAccount(), nil
+	if allowToken && (r.Header.Get("Authorization") != "" || len(r.Header.Values("Authorization")) > 1) {
+		if err := s.bearerToken(r); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
+			return nil, err
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="joinedup"`)
-		return nil, joinedup.Errorf(joinedup.EUNAUTHORIZED, "The bearer token is not valid. Send the hub's API token in the Authorization header (Authorization: Bearer TOKEN), or sign in.")
+		return s.tokenAccount(), nil
 	}
 	account, err := s.Sessions.Authenticate(r.Context(), r)
 	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
