@@ -26,12 +26,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("joinedup demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	hub := fs.String("hub", "http://127.0.0.1:8080", "base URL of the hub")
-	token := fs.String("token", os.Getenv("JOINEDUP_API_TOKEN"), "operator API token, if the hub requires one ($JOINEDUP_API_TOKEN)")
+	token := fs.String("token", os.Getenv("JOINEDUP_API_TOKEN"), "the hub's API token, its -api-token ($JOINEDUP_API_TOKEN)")
 	seed := fs.Uint64("seed", 1, "seed of the hub's demo population (the hub's -seed)")
 	family := fs.Int("family", -1, fmt.Sprintf("demo family to register a birth for, 0 to %d; -1 picks one at random", population.DemoFamilies-1))
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for every service's outcome")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("demo takes no arguments, only flags; got %q", fs.Arg(0))
 	}
 	if *family < -1 || *family >= population.DemoFamilies {
 		return fmt.Errorf("-family must be between 0 and %d, or -1", population.DemoFamilies-1)
@@ -186,6 +189,13 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		}
 		for _, fe := range p.Errors {
 			msg += fmt.Sprintf("; %s: %s", fe.Field, fe.Message)
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			if c.token == "" {
+				msg += " (no token was sent: pass the hub's API token with -token or set JOINEDUP_API_TOKEN)"
+			} else {
+				msg += " (check that -token or JOINEDUP_API_TOKEN is the hub's -api-token)"
+			}
 		}
 		return errors.New(msg)
 	}
