@@ -44,6 +44,22 @@ func HTTPStatus(code string) (status int, title string, ok bool) {
 	return e.status, e.title, ok
 }
 
+// ProblemTypePrefix starts the URI of every problem type, and the error
+// code completes it, as in "urn:joinedup:problem:invalid".
+const ProblemTypePrefix = "urn:joinedup:problem:"
+
+// Problem is an RFC 9457 problem details object, as the hub's API and the
+// audit endpoints write it. RequestID and Errors are extension members.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail"`
+	Instance  string       `json:"instance"`
+	RequestID string       `json:"requestId"`
+	Errors    []FieldError `json:"errors,omitempty"`
+}
+
 // Error is an application error. Message is safe to show to the caller;
 // Err is the internal cause, kept for the log and never shown.
 type Error struct {

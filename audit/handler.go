@@ -146,8 +146,8 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem{
-		Type:     "urn:joinedup:problem:" + code,
+	_ = json.NewEncoder(w).Encode(joinedup.Problem{
+		Type:     joinedup.ProblemTypePrefix + code,
 		Title:    title,
 		Status:   status,
 		Detail:   detail,
@@ -157,17 +157,6 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 		RequestID: w.Header().Get("X-Request-Id"),
 		Errors:    joinedup.ErrorFields(err),
 	})
-}
-
-// problem is an RFC 9457 problem details document.
-type problem struct {
-	Type      string                `json:"type"`
-	Title     string                `json:"title"`
-	Status    int                   `json:"status"`
-	Detail    string                `json:"detail"`
-	Instance  string                `json:"instance"`
-	RequestID string                `json:"requestId"`
-	Errors    []joinedup.FieldError `json:"errors,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -123,7 +123,7 @@ const validBirth = `{
 
 // decodeProblem checks that rec is a problem details response with the
 // given status, and returns it.
-func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) problem {
+func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) joinedup.Problem {
 	t.Helper()
 	if rec.Code != status {
 		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
@@ -131,24 +131,24 @@ func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) pro
 	if got := rec.Header().Get("Content-Type"); got != "application/problem+json" {
 		t.Fatalf("Content-Type = %q, want application/problem+json", got)
 	}
-	var p problem
+	var p joinedup.Problem
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 		t.Fatalf("decode problem: %v; body %s", err, rec.Body)
 	}
 	if p.Status != status {
-		t.Errorf("problem status = %d, want %d", p.Status, status)
+		t.Errorf("joinedup.Problem status = %d, want %d", p.Status, status)
 	}
 	if p.RequestID == "" || p.RequestID != rec.Header().Get(requestIDHeader) {
-		t.Errorf("problem requestId = %q, want the %s header %q", p.RequestID, requestIDHeader, rec.Header().Get(requestIDHeader))
+		t.Errorf("joinedup.Problem requestId = %q, want the %s header %q", p.RequestID, requestIDHeader, rec.Header().Get(requestIDHeader))
 	}
-	if p.Title == "" || p.Detail == "" || p.Instance == "" || !strings.HasPrefix(p.Type, problemTypePrefix) {
-		t.Errorf("problem has an empty member or a foreign type: %+v", p)
+	if p.Title == "" || p.Detail == "" || p.Instance == "" || !strings.HasPrefix(p.Type, joinedup.ProblemTypePrefix) {
+		t.Errorf("joinedup.Problem has an empty member or a foreign type: %+v", p)
 	}
 	return p
 }
 
 // fieldsOf returns the field pointers of a problem's errors.
-func fieldsOf(p problem) []string {
+func fieldsOf(p joinedup.Problem) []string {
 	var out []string
 	for _, fe := range p.Errors {
 		out = append(out, fe.Field)

@@ -38,22 +38,6 @@ func statusOf(code string) (int, string) {
 	return status, title
 }
 
-// problem is an RFC 9457 problem details object. RequestID and Errors are
-// extension members.
-type problem struct {
-	Type      string                `json:"type"`
-	Title     string                `json:"title"`
-	Status    int                   `json:"status"`
-	Detail    string                `json:"detail"`
-	Instance  string                `json:"instance"`
-	RequestID string                `json:"requestId"`
-	Errors    []joinedup.FieldError `json:"errors,omitempty"`
-}
-
-// problemTypePrefix starts the URI of every problem type, and the error
-// code completes it, as in "urn:joinedup:problem:invalid".
-const problemTypePrefix = "urn:joinedup:problem:"
-
 // fail writes err to the caller: as problem details under /api/ and for
 // the operations routes, and as an HTML error page elsewhere. An internal
 // error's cause is logged once here with the request id and never written
@@ -83,8 +67,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(problem{
-		Type:      problemTypePrefix + code,
+	json.NewEncoder(w).Encode(joinedup.Problem{
+		Type:      joinedup.ProblemTypePrefix + code,
 		Title:     title,
 		Status:    status,
 		Detail:    detail,
