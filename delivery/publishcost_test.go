@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-func TestPublishCostStartsAtBenchmarkCrossover(t *testing.T) {
+func TestPublishCostInitialCrossover(t *testing.T) {
 	c := newPublishCost()
 	for _, tc := range []struct {
 		n    int
@@ -17,7 +17,7 @@ func TestPublishCostStartsAtBenchmarkCrossover(t *testing.T) {
 	}
 }
 
-func TestPublishCostBatchesSmallerSetsWhenSyncsSlowDown(t *testing.T) {
+func TestPublishCostFollowsLoad(t *testing.T) {
 	c := newPublishCost()
 	// Under load each message published alone took 1ms.
 	for range 20 {

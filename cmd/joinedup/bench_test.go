@@ -39,7 +39,7 @@ func TestBenchCommand(t *testing.T) {
 	}
 }
 
-func TestBenchCommandRefusesBadFlags(t *testing.T) {
+func TestBenchCommandBadInput(t *testing.T) {
 	for _, tc := range []struct{ args, want string }{
 		{"-rounds 0", "-rounds must be from 1 to 20, not 0"},
 		{"-rounds 99999999999", "-rounds must be from 1 to 20"},
