@@ -33,8 +33,11 @@ var callbackSchema = []string{
 const (
 	callbackPoll       = 200 * time.Millisecond
 	maxCallbackBackoff = 5 * time.Minute
-	callbackBatch      = 50
 )
+
+// callbackConcurrency is how many callbacks are in flight to the hub at
+// once.
+const callbackConcurrency = 8
 
 // queueCallback stores o to be reported for delivery by callback.
 func (s *service) queueCallback(ctx context.Context, tx *sql.Tx, delivery joinedup.DeliveryID, o joinedup.Outcome) error {
@@ -58,26 +61,60 @@ func cancelCallback(ctx context.Context, tx *sql.Tx, delivery joinedup.DeliveryI
 	return nil
 }
 
-// reportCallbacks sends the service's due callbacks until ctx is done:
-// at once when wakeCallbacks is called after an event is processed, and on
-// every callbackPoll for retries.
+// reportCallbacks sends the service's due callbacks until ctx is done. It
+// looks for due callbacks when wakeCallbacks is called after an event is
+// processed, on every callbackPoll for retries, and when a send finishes.
+// A callback goes as soon as one of the callbackConcurrency slots is free,
+// not after the rest of a batch, so one slow response from the hub delays
+// no other callback. The results of the sends that have finished are
+// recorded together in one transaction.
 func (s *service) reportCallbacks(ctx context.Context) {
 	ticker := time.NewTicker(callbackPoll)
 	defer ticker.Stop()
+	// Each send puts its result here without waiting, because the channel
+	// has room for as many results as there can be sends in flight.
+	results := make(chan callbackResult, callbackConcurrency)
+	// inFlight contains the callbacks sent whose result is not yet recorded,
+	// so that they are not sent again meanwhile.
+	inFlight := map[joinedup.DeliveryID]bool{}
+	var sends sync.WaitGroup
+	defer sends.Wait()
 	for {
+		if free := callbackConcurrency - len(inFlight); free > 0 && ctx.Err() == nil {
+			due, err := s.dueCallbacks(ctx, free, inFlight)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
+			}
+			for _, c := range due {
+				inFlight[c.delivery] = true
+				sends.Go(func() {
+					results <- callbackResult{pendingCallback: c, err: s.client.ReportOutcome(ctx, c.delivery, c.outcome)}
+				})
+			}
+		}
+
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		case <-s.callbackWake:
-		}
-		for {
-			n, err := s.sendDueCallbacks(ctx)
-			if err != nil && ctx.Err() == nil {
+		case r := <-results:
+			finished := []callbackResult{r}
+			for more := true; more; {
+				select {
+				case r := <-results:
+					finished = append(finished, r)
+				default:
+					more = false
+				}
+			}
+			if err := s.recordCallbacks(ctx, finished); err != nil && ctx.Err() == nil {
+				// The callbacks stay pending and are sent again. The hub
+				// records an outcome once, however often it receives it.
 				s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
 			}
-			if err != nil || n < callbackBatch {
-				break
+			for _, r := range finished {
+				delete(inFlight, r.delivery)
 			}
 		}
 	}
@@ -97,79 +134,75 @@ type pendingCallback struct {
 	attempts int
 }
 
-// callbackConcurrency is how many callbacks are sent to the hub at once.
-const callbackConcurrency = 8
+// callbackResult is the hub's response to one callback.
+type callbackResult struct {
+	pendingCallback
+	err error
+}
 
-// sendDueCallbacks sends each pending callback whose time has come, and
-// schedules the next attempt of each one the hub did not take. It returns
-// how many were due.
-func (s *service) sendDueCallbacks(ctx context.Context) (int, error) {
+// dueCallbacks returns up to n pending callbacks whose time has come,
+// oldest first, leaving out those in skip.
+func (s *service) dueCallbacks(ctx context.Context, n int, skip map[joinedup.DeliveryID]bool) ([]pendingCallback, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT delivery_id, outcome, attempts FROM callbacks
 		WHERE state = 'pending' AND next_attempt <= $1 ORDER BY next_attempt LIMIT $2`,
-		s.now().UnixMicro(), callbackBatch)
+		s.now().UnixMicro(), n+len(skip))
 	if err != nil {
-		return 0, fmt.Errorf("find due callbacks: %w", err)
+		return nil, fmt.Errorf("find due callbacks: %w", err)
 	}
+	defer rows.Close()
 	var due []pendingCallback
-	for rows.Next() {
+	for rows.Next() && len(due) < n {
 		var c pendingCallback
 		var raw string
 		if err := rows.Scan(&c.delivery, &raw, &c.attempts); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("find due callbacks: %w", err)
+			return nil, fmt.Errorf("find due callbacks: %w", err)
+		}
+		if skip[c.delivery] {
+			continue
 		}
 		if err := json.Unmarshal([]byte(raw), &c.outcome); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("decode callback outcome of %s: %w", c.delivery, err)
+			return nil, fmt.Errorf("decode callback outcome of %s: %w", c.delivery, err)
 		}
 		due = append(due, c)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("find due callbacks: %w", err)
+		return nil, fmt.Errorf("find due callbacks: %w", err)
 	}
+	return due, nil
+}
 
-	errs := make([]error, len(due))
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, callbackConcurrency)
-	for i, c := range due {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			errs[i] = s.client.ReportOutcome(ctx, c.delivery, c.outcome)
-		})
-	}
-	wg.Wait()
-
+// recordCallbacks marks each callback the hub took as sent and schedules
+// the next attempt of each one it did not take.
+func (s *service) recordCallbacks(ctx context.Context, finished []callbackResult) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return len(due), fmt.Errorf("record callbacks: %w", err)
+		return fmt.Errorf("record callbacks: %w", err)
 	}
 	defer tx.Rollback()
-	for i, c := range due {
-		if errs[i] == nil {
+	for _, c := range finished {
+		if c.err == nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET state = 'sent', attempts = attempts + 1, last_error = ''
 				WHERE delivery_id = $1 AND state = 'pending'`, string(c.delivery)); err != nil {
-				return len(due), fmt.Errorf("mark callback sent: %w", err)
+				return fmt.Errorf("mark callback sent: %w", err)
 			}
 			s.logger.Info("outcome reported", "service", s.info.ID, "delivery_id", c.delivery, "status", c.outcome.Status)
 			continue
 		}
 		if ctx.Err() != nil {
-			return len(due), nil
+			// The send was cut short by shutdown, not refused by the hub.
+			continue
 		}
-
 		backoff := min(time.Duration(1<<min(c.attempts, 20))*time.Second, maxCallbackBackoff)
 		s.logger.Warn("outcome report failed", "service", s.info.ID, "delivery_id", c.delivery,
-			"attempts", c.attempts+1, "retry_in", backoff, "error", errs[i])
+			"attempts", c.attempts+1, "retry_in", backoff, "error", c.err)
 		if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET attempts = attempts + 1, next_attempt = $1, last_error = $2
 			WHERE delivery_id = $3 AND state = 'pending'`,
-			s.now().Add(backoff).UnixMicro(), joinedup.ErrorMessage(errs[i]), string(c.delivery)); err != nil {
-			return len(due), fmt.Errorf("schedule callback: %w", err)
+			s.now().Add(backoff).UnixMicro(), joinedup.ErrorMessage(c.err), string(c.delivery)); err != nil {
+			return fmt.Errorf("schedule callback: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return len(due), fmt.Errorf("record callbacks: %w", err)
+		return fmt.Errorf("record callbacks: %w", err)
 	}
-	return len(due), nil
+	return nil
 }
