@@ -190,7 +190,7 @@ func (r BirthRegistration) Validate(today Date) error {
 	}
 
 	if len(fields) > 0 {
-		return Invalid("The registration has errors", fields...)
+		return Invalid("The registration has errors.", fields...)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func (e Entry) validate(i int) ([]byte, error) {
 	}
 
 	if len(fields) > 0 {
-		return nil, joinedup.Invalid("The audit entry is invalid", fields...)
+		return nil, joinedup.Invalid("The audit entry is invalid.", fields...)
 	}
 	return detail, nil
 }

@@ -225,7 +225,7 @@ func validateAccount(a *Account, password string) error {
 	}
 
 	if len(fields) > 0 {
-		return joinedup.Invalid("The account has errors", fields...)
+		return joinedup.Invalid("The account has errors.", fields...)
 	}
 	return nil
 }

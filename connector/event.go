@@ -81,7 +81,7 @@ func (e *Event) ConsentWithdrawn() (ConsentWithdrawn, error) {
 
 func (e *Event) decode(eventType string, v any) error {
 	if e.Type != eventType {
-		return joinedup.Errorf(joinedup.EINVALID, "event %s has type %q, not %q", e.ID, e.Type, eventType)
+		return joinedup.Errorf(joinedup.EINVALID, "Event %s has type %q, not %q.", e.ID, e.Type, eventType)
 	}
 	if err := json.Unmarshal(e.Data, v); err != nil {
 		return &joinedup.Error{

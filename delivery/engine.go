@@ -480,16 +480,16 @@ func validateOutcome(o *joinedup.Outcome) error {
 	switch o.Status {
 	case joinedup.OutcomeAccepted, joinedup.OutcomeActed, joinedup.OutcomeFailed:
 	default:
-		return joinedup.Invalid("The outcome is invalid",
+		return joinedup.Invalid("The outcome is invalid.",
 			joinedup.FieldError{Field: "/status", Message: `status must be "accepted", "acted" or "failed"`})
 	}
 	if len(o.Summary) > 500 {
-		return joinedup.Invalid("The outcome is invalid",
+		return joinedup.Invalid("The outcome is invalid.",
 			joinedup.FieldError{Field: "/summary", Message: "summary must be 500 characters or fewer"})
 	}
 	for i, d := range o.Deferred {
 		if d.Action == "" || d.Due.IsZero() {
-			return joinedup.Invalid("The outcome is invalid", joinedup.FieldError{
+			return joinedup.Invalid("The outcome is invalid.", joinedup.FieldError{
 				Field: "/deferred/" + strconv.Itoa(i), Message: "each deferred action needs action and due"})
 		}
 	}

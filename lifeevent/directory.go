@@ -123,7 +123,7 @@ func Validate(s *joinedup.Service) error {
 		}
 	}
 	if len(fields) > 0 {
-		return joinedup.Invalid("The service registration has errors", fields...)
+		return joinedup.Invalid("The service registration has errors.", fields...)
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
 		return err
 	}
 	if s.Secret == "" {
-		return joinedup.Invalid("The service registration has errors",
+		return joinedup.Invalid("The service registration has errors.",
 			joinedup.FieldError{Field: "/secret", Message: "A service in the configuration file needs its secret"})
 	}
 	return d.db.PutService(ctx, s)

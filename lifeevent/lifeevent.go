@@ -87,7 +87,7 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		}
 	}
 	if len(fields) > 0 {
-		return nil, nil, joinedup.Invalid("The registration has errors", fields...)
+		return nil, nil, joinedup.Invalid("The registration has errors.", fields...)
 	}
 
 	payload, err := json.Marshal(r)

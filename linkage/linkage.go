@@ -116,7 +116,7 @@ func NewIndex(m *Model) *Index {
 // and thresholds in order.
 func (m *Model) Validate() error {
 	if _, err := m.compile(); err != nil {
-		return joinedup.Errorf(joinedup.EINVALID, "Invalid linkage model: %v", err)
+		return joinedup.Errorf(joinedup.EINVALID, "Invalid linkage model: %v.", err)
 	}
 	return nil
 }
@@ -133,18 +133,18 @@ func (ix *Index) Len() int {
 // identifier) is an EINVALID or ECONFLICT *joinedup.Error.
 func (ix *Index) Add(r Record) error {
 	if r.ID == "" {
-		return joinedup.Errorf(joinedup.EINVALID, "The record has no id")
+		return joinedup.Errorf(joinedup.EINVALID, "The record has no id.")
 	}
 	p := prepare(r)
 	if p.given.missing() && p.family.missing() && !p.dob.present && p.nino == "" && p.nhs == "" {
-		return joinedup.Errorf(joinedup.EINVALID, "Record %q has no name, date of birth or identifier to match on", r.ID)
+		return joinedup.Errorf(joinedup.EINVALID, "Record %q has no name, date of birth or identifier to match on.", r.ID)
 	}
 	keys := blockingKeys(&p, ix.seed, 0, nil)
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if _, ok := ix.ids[r.ID]; ok {
-		return joinedup.Errorf(joinedup.ECONFLICT, "Record %q is already in the index", r.ID)
+		return joinedup.Errorf(joinedup.ECONFLICT, "Record %q is already in the index.", r.ID)
 	}
 	n := int32(len(ix.records))
 	ix.records = append(ix.records, p)

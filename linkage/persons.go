@@ -175,7 +175,7 @@ type Resolution struct {
 // ECONFLICT.
 func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolution, error) {
 	if source == "" || strings.Contains(source, "\x1f") {
-		return nil, joinedup.Errorf(joinedup.EINVALID, "Invalid source %q: want a non-empty holder id", source)
+		return nil, joinedup.Errorf(joinedup.EINVALID, "Invalid source %q: the holder id is missing.", source)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -185,7 +185,7 @@ func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolu
 
 	key := indexKey(source, r.ID)
 	if p.indexed[key] {
-		return nil, joinedup.Errorf(joinedup.ECONFLICT, "Record %q of %s is already in the person index", r.ID, source)
+		return nil, joinedup.Errorf(joinedup.ECONFLICT, "Record %q of %s is already in the person index.", r.ID, source)
 	}
 	result := p.index.Match(r)
 	res := &Resolution{Result: result}
@@ -222,7 +222,7 @@ func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolu
 // required. Confirming merges the record's person into the candidate's.
 func (p *Persons) Decide(ctx context.Context, reviewID string, confirm bool, reason, decidedBy string) (*Review, error) {
 	if strings.TrimSpace(reason) == "" {
-		return nil, joinedup.Invalid("Give a reason for the decision",
+		return nil, joinedup.Invalid("Give a reason for the decision.",
 			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
 	}
 	return p.store.DecidePersonReview(ctx, reviewID, confirm, reason, decidedBy)

@@ -53,7 +53,7 @@ func (p *Policies) GrantBreakGlass(worker Principal, resident, reason string, no
 		fields = append(fields, joinedup.FieldError{Field: "/resident", Message: "Select the resident whose record you need"})
 	}
 	if len(fields) > 0 {
-		return nil, Decision{}, joinedup.Invalid("The break-glass request has errors", fields...)
+		return nil, Decision{}, joinedup.Invalid("The break-glass request has errors.", fields...)
 	}
 
 	d := p.Decide(Request{
@@ -65,7 +65,7 @@ func (p *Policies) GrantBreakGlass(worker Principal, resident, reason string, no
 		Now:          now,
 	})
 	if !d.Allowed {
-		return nil, d, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not use break glass for this record")
+		return nil, d, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not use break glass for this record.")
 	}
 
 	return &Grant{

@@ -295,12 +295,12 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	case joinedup.OutcomeFailed:
 		state = joinedup.StateFailed
 	default:
-		return false, d.CreatedAt, joinedup.Invalid("Unknown outcome status",
+		return false, d.CreatedAt, joinedup.Invalid("Unknown outcome status.",
 			joinedup.FieldError{Field: "/status", Message: "Status must be accepted, acted or failed"})
 	}
 	for _, req := range o.Deferred {
 		if req.Action == "" || req.Due.IsZero() {
-			return false, d.CreatedAt, joinedup.Invalid("A deferred action needs an action name and a due date",
+			return false, d.CreatedAt, joinedup.Invalid("A deferred action needs an action name and a due date.",
 				joinedup.FieldError{Field: "/deferred", Message: "Each deferred action needs action and due"})
 		}
 	}

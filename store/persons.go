@@ -237,7 +237,7 @@ func findReview(ctx context.Context, tx *Tx, id string, forUpdate bool) (*linkag
 // empty reason EINVALID.
 func (db *DB) DecidePersonReview(ctx context.Context, id string, confirm bool, reason, decidedBy string) (*linkage.Review, error) {
 	if reason == "" {
-		return nil, joinedup.Invalid("Give a reason for the decision",
+		return nil, joinedup.Invalid("Give a reason for the decision.",
 			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
 	}
 	var rv *linkage.Review

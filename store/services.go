@@ -72,7 +72,7 @@ func requireOrganisation(ctx context.Context, tx *Tx, id joinedup.OrgID) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM organisations WHERE id = $1`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return joinedup.Invalid("Unknown organisation",
+		return joinedup.Invalid("Unknown organisation.",
 			joinedup.FieldError{Field: "/organisation", Message: fmt.Sprintf("There is no organisation %q", id)})
 	}
 	return err

@@ -55,7 +55,7 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		}
 	}
 	if len(fields) > 0 {
-		return nil, nil, joinedup.Invalid("The registration has errors", fields...)
+		return nil, nil, joinedup.Invalid("The registration has errors.", fields...)
 	}
 
 	payload, err := json.Marshal(r)

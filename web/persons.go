@@ -145,7 +145,7 @@ func reviewState(r *http.Request) (linkage.ReviewState, error) {
 	case linkage.ReviewOpen, linkage.ReviewConfirmed, linkage.ReviewRejected:
 		return st, nil
 	default:
-		return "", joinedup.Invalid("Unknown review state",
+		return "", joinedup.Invalid("Unknown review state.",
 			joinedup.FieldError{Field: "/state", Message: "state must be open, confirmed or rejected"})
 	}
 }
@@ -197,11 +197,11 @@ func (s *Server) decidePersonReview(w http.ResponseWriter, r *http.Request) {
 // decideReview checks and records one decision on a review.
 func (s *Server) decideReview(r *http.Request, id string, body reviewDecision) (*linkage.Review, error) {
 	if body.Decision != "confirm" && body.Decision != "reject" {
-		return nil, joinedup.Invalid("The decision is invalid",
+		return nil, joinedup.Invalid("The decision is invalid.",
 			joinedup.FieldError{Field: "/decision", Message: "Select whether the records are the same person"})
 	}
 	if strings.TrimSpace(body.Reason) == "" {
-		return nil, joinedup.Invalid("The decision is invalid",
+		return nil, joinedup.Invalid("The decision is invalid.",
 			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
 	}
 	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "decide review", "review": id, "decision": body.Decision}); err != nil {
