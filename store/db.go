@@ -404,6 +404,51 @@ func (db *DB) prepareWrites() {
 	})
 }
 
+// queryRow runs a read of one statement on the read pool, outside a
+// transaction. One statement reads from one snapshot by itself, so a
+// transaction around it would only add its BEGIN and ROLLBACK.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := db.readStmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// query is queryRow for a statement that returns several rows.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := db.readStmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return db.read.QueryContext(ctx, query, args...)
+}
+
+// readStmt returns query prepared on the read pool, preparing it the first
+// time it is used, or nil when it is not cached. Only SQLite caches, as in
+// Tx.stmt.
+func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
+	if db.dialect != SQLite {
+		return nil
+	}
+	key := stmtKey{db.read, query}
+	if s, ok := db.stmts.Load(key); ok {
+		return s.(*sql.Stmt)
+	}
+	if db.stmtCount.Load() >= maxStmts {
+		return nil
+	}
+	s, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		// The query runs uncached and reports the error itself.
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(key, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	db.stmtCount.Add(1)
+	return s
+}
+
 // View runs fn in one read-only transaction. fn must not write.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.dialect == Postgres})

@@ -151,59 +151,60 @@ type Task struct {
 // delivery, its life event, its consent and its service in one query,
 // because every delivery attempt starts here.
 func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, error) {
-	var t Task
-	err := db.View(ctx, func(tx *Tx) error {
-		row := tx.QueryRowContext(ctx, `
-			SELECT d.id, d.event_id, d.service_id, d.kind, d.state, d.attempts, d.last_error,
-				d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
-				d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
-				s.id, s.organisation, s.name, s.event_types, s.fields, s.purpose,
-				s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at, s.lawful_basis
-			FROM deliveries d
-			JOIN life_events e ON e.id = d.event_id
-			JOIN consents c ON c.event_id = d.event_id
-			JOIN services s ON s.id = d.service_id
-			WHERE d.id = $1`, id)
-
-		var d joinedup.Delivery
-		var s joinedup.Service
-		var next, created, updated, registered, serviceCreated int64
-		var outcome, data, payload, types, fields string
-		err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
-			&next, &outcome, &created, &updated,
-			&t.Generation, &data, &t.Reference, &t.EventType, &registered, &payload, &t.Purpose,
-			&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
-			&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated, &s.LawfulBasis)
-		if errors.Is(err, sql.ErrNoRows) {
-			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
-		} else if err != nil {
-			return fmt.Errorf("load delivery task: %w", err)
-		}
-
-		d.NextAttempt, d.CreatedAt, d.UpdatedAt = FromMicros(next), FromMicros(created), FromMicros(updated)
-		if outcome != "" {
-			d.Outcome = new(joinedup.Outcome)
-			if err := json.Unmarshal([]byte(outcome), d.Outcome); err != nil {
-				return fmt.Errorf("decode outcome of delivery %s: %w", d.ID, err)
-			}
-		}
-		if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
-			return fmt.Errorf("decode event types of service %s: %w", s.ID, err)
-		}
-		if err := json.Unmarshal([]byte(fields), &s.Fields); err != nil {
-			return fmt.Errorf("decode fields of service %s: %w", s.ID, err)
-		}
-		s.CreatedAt = FromMicros(serviceCreated)
-		t.Delivery, t.Service = &d, &s
-		t.Registered = FromMicros(registered)
-		t.Payload = json.RawMessage(payload)
-		if data != "" {
-			t.Data = json.RawMessage(data)
-		}
-		return nil
-	})
+	t, err := scanTask(id, db.queryRow(ctx, `
+		SELECT d.id, d.event_id, d.service_id, d.kind, d.state, d.attempts, d.last_error,
+			d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
+			d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
+			s.id, s.organisation, s.name, s.event_types, s.fields, s.purpose,
+			s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at, s.lawful_basis
+		FROM deliveries d
+		JOIN life_events e ON e.id = d.event_id
+		JOIN consents c ON c.event_id = d.event_id
+		JOIN services s ON s.id = d.service_id
+		WHERE d.id = $1`, id))
 	if err != nil {
-		return nil, err
+		return nil, db.wrap(err)
+	}
+	return t, nil
+}
+
+// scanTask reads the row of LoadTask's query for delivery id.
+func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
+	var t Task
+	var d joinedup.Delivery
+	var s joinedup.Service
+	var next, created, updated, registered, serviceCreated int64
+	var outcome, data, payload, types, fields string
+	err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
+		&next, &outcome, &created, &updated,
+		&t.Generation, &data, &t.Reference, &t.EventType, &registered, &payload, &t.Purpose,
+		&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
+		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated, &s.LawfulBasis)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("load delivery task: %w", err)
+	}
+
+	d.NextAttempt, d.CreatedAt, d.UpdatedAt = FromMicros(next), FromMicros(created), FromMicros(updated)
+	if outcome != "" {
+		d.Outcome = new(joinedup.Outcome)
+		if err := json.Unmarshal([]byte(outcome), d.Outcome); err != nil {
+			return nil, fmt.Errorf("decode outcome of delivery %s: %w", d.ID, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
+		return nil, fmt.Errorf("decode event types of service %s: %w", s.ID, err)
+	}
+	if err := json.Unmarshal([]byte(fields), &s.Fields); err != nil {
+		return nil, fmt.Errorf("decode fields of service %s: %w", s.ID, err)
+	}
+	s.CreatedAt = FromMicros(serviceCreated)
+	t.Delivery, t.Service = &d, &s
+	t.Registered = FromMicros(registered)
+	t.Payload = json.RawMessage(payload)
+	if data != "" {
+		t.Data = json.RawMessage(data)
 	}
 	return &t, nil
 }

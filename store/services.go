@@ -130,40 +130,32 @@ func scanService(row interface{ Scan(...any) error }) (*joinedup.Service, error)
 // FindService returns the service with the given id, secret included, or
 // ENOTFOUND.
 func (db *DB) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
-	var s *joinedup.Service
-	err := db.View(ctx, func(tx *Tx) error {
-		var err error
-		s, err = findService(ctx, tx, id)
-		return err
-	})
-	return s, err
-}
-
-func findService(ctx context.Context, tx *Tx, id joinedup.ServiceID) (*joinedup.Service, error) {
-	s, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
+	s, err := scanService(db.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no service %q.", id)
+	} else if err != nil {
+		return nil, db.wrap(err)
 	}
-	return s, err
+	return s, nil
 }
 
 // ListServices returns every service by id, secrets included.
 func (db *DB) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
+	rows, err := db.query(ctx, `SELECT `+serviceColumns+` FROM services ORDER BY id`)
+	if err != nil {
+		return nil, db.wrap(err)
+	}
+	defer rows.Close()
 	var out []*joinedup.Service
-	err := db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services ORDER BY id`)
+	for rows.Next() {
+		s, err := scanService(rows)
 		if err != nil {
-			return err
+			return nil, db.wrap(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			s, err := scanService(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, s)
-		}
-		return rows.Err()
-	})
-	return out, err
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap(err)
+	}
+	return out, nil
 }
