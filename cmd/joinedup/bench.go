@@ -115,18 +115,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	body := sampleEvent()
 	var js, batched, hooks, accepts, confirms, ratios, batchedRatios []float64
+	var jsCPUs, hookCPUs, hubCPUs []float64 // microseconds per message or delivery
 	var sat loadResult
 	var peak int64
 	for round := range *rounds {
-		jsRate, err := rawRate(ctx, rawJetStream, *messages, *workers)
+		jsRate, jsCPU, err := rawRate(ctx, rawJetStream, *messages, *workers)
 		if err != nil {
 			return fmt.Errorf("raw jetstream: %w", err)
 		}
-		batchRate, err := rawRate(ctx, rawJetStreamBatched, *messages, *workers)
+		batchRate, _, err := rawRate(ctx, rawJetStreamBatched, *messages, *workers)
 		if err != nil {
 			return fmt.Errorf("raw jetstream in atomic batches: %w", err)
 		}
-		hookRate, err := rawRate(ctx, rawWebhook, *messages, *workers)
+		hookRate, hookCPU, err := rawRate(ctx, rawWebhook, *messages, *workers)
 		if err != nil {
 			return fmt.Errorf("raw webhook: %w", err)
 		}
@@ -156,10 +157,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		accepts, confirms = append(accepts, res.acceptRate), append(confirms, res.confirmRate)
 		ratios = append(ratios, res.confirmRate/slower)
 		batchedRatios = append(batchedRatios, res.confirmRate/min(batchRate, hookRate))
+		jsCPUs, hookCPUs = append(jsCPUs, float64(jsCPU.Microseconds())), append(hookCPUs, float64(hookCPU.Microseconds()))
+		hubCPUs = append(hubCPUs, float64(res.cpu.Microseconds()))
 		sat = res
 		fmt.Fprintf(stdout, "round %d: raw JetStream %.0f messages/s one at a time, %.0f in atomic batches of %d; raw webhook %.0f requests/s; "+
-			"joinedup %.0f births accepted/s, %.0f deliveries confirmed/s, last confirmation p50 %s p99 %s: %.2f of the slower raw rate\n",
-			round+1, jsRate, batchRate, rawBatch, hookRate, res.acceptRate, res.confirmRate, res.p50, res.p99, res.confirmRate/slower)
+			"joinedup %.0f births accepted/s, %.0f deliveries confirmed/s, last confirmation p50 %s p99 %s: %.2f of the slower raw rate; "+
+			"CPU time per message: raw JetStream %s, raw webhook %s, joinedup %s per confirmed delivery\n",
+			round+1, jsRate, batchRate, rawBatch, hookRate, res.acceptRate, res.confirmRate, res.p50, res.p99, res.confirmRate/slower,
+			jsCPU, hookCPU, res.cpu)
 	}
 
 	across, ratioAcross := "median of "+strconv.Itoa(*rounds)+" rounds", "median of the rounds' ratios"
@@ -172,6 +177,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "joinedup at saturation, %d births, %d clients: %.0f births accepted/s, %.0f deliveries confirmed/s (%s), "+
 		"%.2f of the slower raw rate and %.2f of the raw rate in atomic batches (%s)\n",
 		*births, *workers, median(accepts), median(confirms), across, median(ratios), median(batchedRatios), ratioAcross)
+	// CPU time per message does not move with the disk's sync latency,
+	// which sets the raw JetStream rate, so it compares the two sides of
+	// the ratio on a steadier footing.
+	fmt.Fprintf(stdout, "CPU time per message (%s): raw JetStream %s, raw webhook %s (each process, start-up included); "+
+		"joinedup %s per confirmed delivery (the whole process: hub, reference services and load clients)\n",
+		across, micros(median(jsCPUs)), micros(median(hookCPUs)), micros(median(hubCPUs)))
 
 	// The saturating load is the rate at which births are carried through
 	// to every service's confirmation, not the faster rate at which intake
@@ -193,6 +204,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "peak memory during the joinedup runs (resident set of the whole process, hub and reference services): %.0f MiB\n", float64(peak)/(1<<20))
 	return nil
 }
+
+// micros returns us microseconds as a duration.
+func micros(us float64) time.Duration { return time.Duration(us * float64(time.Microsecond)) }
 
 // median returns the median of xs, or the mean of the middle two when
 // there is an even number of them.
@@ -216,20 +230,26 @@ const (
 
 // rawRate measures one raw rate with n messages in a process of its own,
 // so that the hub's heap and goroutines in this process do not slow it.
-// The process is this program run as "joinedup bench-raw".
-func rawRate(ctx context.Context, kind string, n, concurrency int) (float64, error) {
+// The process is this program run as "joinedup bench-raw". It returns the
+// rate and the CPU time the process used per message, start-up included.
+func rawRate(ctx context.Context, kind string, n, concurrency int) (float64, time.Duration, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return 0, fmt.Errorf("find this program to run the raw rate: %w", err)
+		return 0, 0, fmt.Errorf("find this program to run the raw rate: %w", err)
 	}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, exe, "bench-raw", kind, strconv.Itoa(n), strconv.Itoa(concurrency))
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
+		return 0, 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	rate, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s printed %q, not a rate", strings.Join(cmd.Args, " "), out)
+	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return rate, (cpu / time.Duration(n)).Round(time.Microsecond), nil
 }
 
 // runBenchRaw measures the raw rate that args name and prints it in
@@ -486,6 +506,9 @@ type loadResult struct {
 	acceptRate, confirmRate float64
 	deliveries              int
 	p50, p99                time.Duration
+	// cpu is the CPU time the whole process used per confirmed delivery:
+	// the hub, the reference services and the load's own clients.
+	cpu time.Duration
 }
 
 // loadHub registers n births through the API, closed-loop with the given
@@ -519,7 +542,7 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 		ids.Store(out.Event.ID, true)
 	}
 
-	start := time.Now()
+	start, startCPU := time.Now(), processCPU()
 	var wg sync.WaitGroup
 	if rate == 0 {
 		for range concurrency {
@@ -568,6 +591,8 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	usedCPU := processCPU() - startCPU
+
 	rows, err := hub.DB.SQL().QueryContext(ctx, `
 		SELECT MAX(d.confirmed_at) - e.registered_at, MAX(d.confirmed_at), COUNT(*)
 		FROM deliveries d JOIN life_events e ON e.id = d.event_id
@@ -593,6 +618,9 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 	res.p50 = latencies[len(latencies)/2].Round(100 * time.Microsecond)
 	res.p99 = latencies[len(latencies)*99/100].Round(100 * time.Microsecond)
 	res.deliveries = deliveries
+	if deliveries > 0 {
+		res.cpu = (usedCPU / time.Duration(deliveries)).Round(time.Microsecond)
+	}
 	res.confirmRate = float64(deliveries) / time.UnixMicro(last).Sub(start).Seconds()
 	return res, rows.Err()
 }
