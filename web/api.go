@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/joinedup/joinedup"
-	"github.com/joinedup/joinedup/policy"
 )
 
 // birthRegistered is the response to a registered birth.
@@ -132,10 +131,7 @@ func stateList() string {
 func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
 	if err == nil {
-		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
-	}
-	if err == nil {
-		event, err = s.viewFor(r.Context(), event)
+		event, err = s.readEvent(r, event)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -147,10 +143,7 @@ func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getLifeEventByReference(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), r.PathValue("reference"))
 	if err == nil {
-		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
-	}
-	if err == nil {
-		event, err = s.viewFor(r.Context(), event)
+		event, err = s.readEvent(r, event)
 	}
 	if err != nil {
 		s.fail(w, r, err)

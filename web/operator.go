@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/joinedup/joinedup"
-	"github.com/joinedup/joinedup/policy"
 )
 
 type lifeEventsView struct {
@@ -86,10 +85,7 @@ type lifeEventView struct {
 func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
 	if err == nil {
-		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
-	}
-	if err == nil {
-		event, err = s.viewFor(r.Context(), event)
+		event, err = s.readEvent(r, event)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -107,7 +103,8 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	v := lifeEventView{Event: event, Rows: rows, Names: names}
-	if event.Type == joinedup.EventBirthRegistered {
+	// An event shown as progress only has an empty payload.
+	if event.Type == joinedup.EventBirthRegistered && string(event.Payload) != "{}" {
 		var birth joinedup.BirthRegistration
 		if err := json.Unmarshal(event.Payload, &birth); err != nil {
 			s.fail(w, r, fmt.Errorf("decode birth payload of %s: %w", event.ID, err))

@@ -263,6 +263,41 @@ func (s *Server) authorizeEvent(r *http.Request, ev *joinedup.LifeEvent, action 
 	})
 }
 
+// readEvent returns ev as the signed-in account may see it, and records
+// the access. An account that may read the event gets it whole, reduced to
+// its services' fields by viewFor. An account that may read only the
+// event's deliveries, an operator, gets its progress, as filterEvents
+// lists it. Any other account gets ENOTFOUND.
+func (s *Server) readEvent(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
+	err := s.authorizeEvent(r, ev, policy.ActionRead, nil)
+	if err == nil {
+		return s.viewFor(r.Context(), ev)
+	} else if joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		return nil, err
+	}
+
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	d, _, derr := s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindDelivery, ID: string(ev.ID)}, purpose)
+	if derr != nil {
+		return nil, derr
+	}
+	if !d.Allowed {
+		return nil, err
+	}
+	res, rerr := s.eventResource(r.Context(), ev)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if err := s.record(r.Context(), access{
+		account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: d.Reasons,
+		detail: map[string]any{"resource": string(res.Kind) + ":" + res.ID, "operation": "read progress", "route": r.Pattern},
+	}); err != nil {
+		return nil, err
+	}
+	return s.viewFor(r.Context(), statusOnly(ev))
+}
+
 // filterEvents keeps the events the signed-in account may read and
 // records one access for each, as a list or search result. An account that
 // may read deliveries but not the event, an operator, gets the event's
