@@ -83,7 +83,7 @@ func (e *ThrottledError) Error() string {
 func (p *Passwords) SignIn(ctx context.Context, username, password, address string) (*Account, error) {
 	username = NormalizeUsername(username)
 	now := p.Now()
-	addrKey := addressKey(address)
+	addrKey := AddressKey(address)
 
 	wait := max(p.Accounts.Wait(username, now), p.Addresses.Wait(addrKey, now))
 	if wait > 0 {
@@ -91,7 +91,7 @@ func (p *Passwords) SignIn(ctx context.Context, username, password, address stri
 			slog.String("user_prefix", usernamePrefix(username)),
 			slog.String("address", addrKey),
 			slog.Duration("wait", wait))
-		return nil, &joinedup.Error{Code: joinedup.EUNAUTHORIZED, Message: fmt.Sprintf(msgThrottled, waitText(wait)),
+		return nil, &joinedup.Error{Code: joinedup.EUNAUTHORIZED, Message: fmt.Sprintf(msgThrottled, WaitText(wait)),
 			Err: &ThrottledError{Wait: wait}}
 	}
 
@@ -143,9 +143,9 @@ func (p *Passwords) verify(ctx context.Context, password, hash string) (bool, er
 	return ok, nil
 }
 
-// waitText returns a wait rounded up to whole seconds, or to whole
+// WaitText returns a wait rounded up to whole seconds, or to whole
 // minutes from two minutes on, as words.
-func waitText(wait time.Duration) string {
+func WaitText(wait time.Duration) string {
 	seconds := int(math.Ceil(wait.Seconds()))
 	switch {
 	case seconds == 1:

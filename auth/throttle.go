@@ -97,11 +97,11 @@ func (t *Throttle) evict(now time.Time) {
 	}
 }
 
-// addressKey returns the throttling key of a client address: the IPv4
+// AddressKey returns the throttling key of a client address: the IPv4
 // address, or the /64 prefix of an IPv6 address, because one household or
 // host usually holds a whole /64. An address that does not parse is its
 // own key.
-func addressKey(address string) string {
+func AddressKey(address string) string {
 	addr, err := netip.ParseAddr(address)
 	if err != nil {
 		addrPort, err := netip.ParseAddrPort(address)

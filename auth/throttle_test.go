@@ -94,8 +94,8 @@ func TestAddressKey(t *testing.T) {
 		"not an address":             "not an address",
 	}
 	for in, want := range tests {
-		if got := addressKey(in); got != want {
-			t.Errorf("addressKey(%q) = %q, want %q", in, got, want)
+		if got := AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -110,8 +110,8 @@ func TestWaitText(t *testing.T) {
 		14*time.Minute + 1*time.Second: "15 minutes",
 	}
 	for in, want := range tests {
-		if got := waitText(in); got != want {
-			t.Errorf("waitText(%v) = %q, want %q", in, got, want)
+		if got := WaitText(in); got != want {
+			t.Errorf("WaitText(%v) = %q, want %q", in, got, want)
 		}
 	}
 }

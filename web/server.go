@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -73,6 +74,9 @@ type Server struct {
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
+
+	trackOnce sync.Once
+	tracking  *auth.Throttle // see trackThrottle
 }
 
 // VerifyWebhook checks a callback's Standard Webhooks signature with

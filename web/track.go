@@ -2,11 +2,15 @@ package web
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
 )
 
 type trackFormView struct {
@@ -64,10 +68,29 @@ type deliveryRow struct {
 	ServiceName string
 }
 
+// trackThrottle slows a client address that looks up many reference
+// numbers that do not exist. The tracking page shows what each service did,
+// which can include amounts of benefit, so the reference number must not
+// be open to guessing.
+func (s *Server) trackThrottle() *auth.Throttle {
+	s.trackOnce.Do(func() {
+		s.tracking = &auth.Throttle{Free: 20, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour, MaxKeys: 100_000}
+	})
+	return s.tracking
+}
+
 func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	reference := normalizeReference(r.PathValue("reference"))
+	client := auth.AddressKey(clientAddress(r))
+	if wait := s.trackThrottle().Wait(client, s.Now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.renderTrackForm(w, r, http.StatusTooManyRequests, reference,
+			"You have entered too many reference numbers that do not exist. Wait "+auth.WaitText(wait)+", then try again")
+		return
+	}
 	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), reference)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		s.trackThrottle().Fail(client, s.Now())
 		s.renderTrackForm(w, r, http.StatusNotFound, reference,
 			"No registration has the reference number "+reference+". Check it and enter it again")
 		return

@@ -1,0 +1,56 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestTrackThrottlesGuessing checks that a client address that looks up
+// many reference numbers that do not exist must wait, and that other
+// addresses can still track their registrations.
+func TestTrackThrottlesGuessing(t *testing.T) {
+	env := newTestEnv(t)
+	rec := env.postJSON(t, "/api/v1/births", validBirth)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("register birth: status %d, body %s", rec.Code, rec.Body)
+	}
+	var created struct {
+		Event struct{ Reference string } `json:"event"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil || created.Event.Reference == "" {
+		t.Fatalf("decode registration: %v, body %s", err, rec.Body)
+	}
+
+	track := func(reference, address string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/track/"+reference, nil)
+		req.RemoteAddr = address
+		rec := httptest.NewRecorder()
+		env.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	const guesser = "198.51.100.7:40000"
+	for i := range 21 {
+		if rec := track(fmt.Sprintf("JU-AAAA-%04d", i), guesser); rec.Code != http.StatusNotFound {
+			t.Fatalf("unknown reference %d: status %d, want 404", i, rec.Code)
+		}
+	}
+
+	rec = track(created.Event.Reference, guesser)
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("lookup after 21 unknown references: status %d, want 429", rec.Code)
+	}
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("429 has no Retry-After header")
+	}
+	if body := rec.Body.String(); !strings.Contains(body, "too many reference numbers") || strings.Contains(body, "Who has been told") {
+		t.Errorf("429 page does not explain the wait, or shows the registration:\n%s", body)
+	}
+
+	if rec := track(created.Event.Reference, "203.0.113.9:40000"); rec.Code != http.StatusOK {
+		t.Errorf("another address tracks the registration: status %d, want 200", rec.Code)
+	}
+}
