@@ -14,7 +14,9 @@ import (
 // callbackSchema holds the outcomes a service has yet to report to the hub
 // by callback. A row is written in the transaction that acts on an event
 // and responds "accepted", so the outcome is reported even if the process
-// stops before the hub hears of it. Rows stay once sent, as a record.
+// stops before the hub hears of it. Rows stay once sent, as a record, and
+// a row the hub rejects because it holds a different final outcome is
+// marked rejected.
 var callbackSchema = []string{
 	`CREATE TABLE IF NOT EXISTS callbacks (
 		delivery_id  TEXT PRIMARY KEY,
@@ -189,7 +191,17 @@ func (s *service) recordCallbacks(ctx context.Context, finished []callbackResult
 			continue
 		}
 		if ctx.Err() != nil {
-			// The send was cut short by shutdown, not refused by the hub.
+			// The send was cut short by shutdown, not rejected by the hub.
+			continue
+		}
+		if joinedup.ErrorCode(c.err) == joinedup.ECONFLICT {
+			// The hub holds a different final outcome for the delivery,
+			// and sending this one again cannot change that.
+			s.logger.Warn("outcome report rejected", "service", s.info.ID, "delivery_id", c.delivery, "error", c.err)
+			if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET state = 'rejected', attempts = attempts + 1, last_error = $1
+				WHERE delivery_id = $2 AND state = 'pending'`, joinedup.ErrorMessage(c.err), string(c.delivery)); err != nil {
+				return fmt.Errorf("mark callback rejected: %w", err)
+			}
 			continue
 		}
 		backoff := min(time.Duration(1<<min(c.attempts, 20))*time.Second, maxCallbackBackoff)

@@ -64,6 +64,36 @@ func TestCallbackRetriedWhileHubDown(t *testing.T) {
 	}
 }
 
+func TestCallbackRejectedNotRetried(t *testing.T) {
+	h := newHarness(t, reference.Config{})
+	h.hub.mu.Lock()
+	h.hub.conflict = true
+	h.hub.mu.Unlock()
+	d := h.birth("housing-benefit", population.Births(testSeed, 1, today)[0])
+
+	if code, _ := h.send(d, "msg_conflict"); code != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", code)
+	}
+	waitForCalls(t, h, 1)
+	rejected := `SELECT COUNT(*) FROM callbacks WHERE state = 'rejected'`
+	for deadline := time.Now().Add(10 * time.Second); h.count("housing-benefit", rejected) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := h.count("housing-benefit", rejected); n != 1 {
+		t.Fatalf("rejected callbacks = %d, want 1", n)
+	}
+
+	// No retry follows, however long the service waits.
+	h.advance(time.Hour)
+	time.Sleep(500 * time.Millisecond) // two polls of the callback worker
+	h.hub.mu.Lock()
+	calls := h.hub.calls
+	h.hub.mu.Unlock()
+	if calls != 1 {
+		t.Errorf("hub received %d callbacks, want 1", calls)
+	}
+}
+
 func waitForCalls(t *testing.T, h *harness, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

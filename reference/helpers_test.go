@@ -52,7 +52,8 @@ type fakeHub struct {
 	mu       sync.Mutex
 	secrets  map[joinedup.ServiceID]string
 	outcomes map[joinedup.DeliveryID]joinedup.Outcome
-	down     int // how many more callbacks to reject with 503
+	down     int  // how many more callbacks to reject with 503
+	conflict bool // reject every callback with 409, as for a contradicting outcome
 	calls    int
 }
 
@@ -64,6 +65,10 @@ func (f *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.down > 0 {
 		f.down--
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	if f.conflict {
+		http.Error(w, "the delivery has another final outcome", http.StatusConflict)
 		return
 	}
 	secret, ok := f.secrets[joinedup.ServiceID(r.Header.Get(connector.HeaderService))]

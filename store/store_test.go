@@ -169,6 +169,18 @@ func TestDeliveryLifecycle(t *testing.T) {
 		if _, err := db.RecordOutcome(ctx, "gp", school, outcome); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
 			t.Errorf("outcome from another service: got %v, want not found", err)
 		}
+		// A later callback that contradicts the final outcome is refused,
+		// and an "accepted" after it changes nothing.
+		contradiction := joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Not recorded"}
+		if _, err := db.RecordOutcome(ctx, "school", school, contradiction); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Errorf("contradicting outcome: got %v, want conflict", err)
+		}
+		if changed, err := db.RecordOutcome(ctx, "school", school, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil || changed {
+			t.Errorf("accepted after acted: changed %v, err %v; want no change and no error", changed, err)
+		}
+		if d, err := db.FindDelivery(ctx, school); err != nil || d.State != joinedup.StateActed || d.Outcome == nil || d.Outcome.Summary != "Recorded" {
+			t.Errorf("school delivery after a contradiction = %+v, err %v; want the first outcome", d, err)
+		}
 
 		// The GP fails until dead-lettered, then is replayed.
 		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now().Add(time.Second), false); err != nil {
