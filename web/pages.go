@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,14 @@ var templateFuncs = template.FuncMap{
 	"navItem":         newNavItem,
 	"canReplay":       canReplay,
 	"inc":             func(i int) int { return i + 1 },
+	// count writes n with the singular or the plural noun, as in
+	// "1 resident" and "2 residents".
+	"count": func(n int, singular, plural string) string {
+		if n == 1 {
+			return "1 " + singular
+		}
+		return strconv.Itoa(n) + " " + plural
+	},
 	"dateInput": func(id, label string, value dateValue, message string) dateField {
 		return dateField{ID: id, Label: label, Value: value, Error: message}
 	},

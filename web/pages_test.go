@@ -320,3 +320,12 @@ func TestBirthFormLabels(t *testing.T) {
 		t.Errorf("a blank form has a checked option, want none chosen in advance")
 	}
 }
+
+func TestCountAgreesWithNoun(t *testing.T) {
+	count := templateFuncs["count"].(func(int, string, string) string)
+	for n, want := range map[int]string{0: "0 residents", 1: "1 resident", 2: "2 residents"} {
+		if got := count(n, "resident", "residents"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
