@@ -19,6 +19,7 @@ package reference
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,6 +154,15 @@ func New(cfg Config) (*Set, error) {
 
 	workerCtx, stop := context.WithCancel(context.Background())
 	set := &Set{mux: http.NewServeMux(), stop: stop}
+	// A path that names no service gets a problem document, as every
+	// other error from a service does.
+	set.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := json.Marshal(connector.Problem{Type: "about:blank", Title: http.StatusText(http.StatusNotFound),
+			Status: http.StatusNotFound, Detail: "There is no reference service at this path."})
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(body)
+	})
 	for i, def := range definitions {
 		residents := ""
 		if len(cfg.Residents) > 0 {

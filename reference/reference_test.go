@@ -1,7 +1,9 @@
 package reference_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -409,5 +411,27 @@ func TestNamesReachRecordsAsSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestUnknownPathGetsProblem(t *testing.T) {
+	h := newHarness(t, reference.Config{})
+	srv := httptest.NewServer(h.set.Handler())
+	t.Cleanup(srv.Close)
+
+	resp, err := http.Post(srv.URL+"/reference/no-such-service/events", "application/cloudevents+json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("status %d, want 404", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("content type %q, want application/problem+json", ct)
+	}
+	var p connector.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || p.Status != http.StatusNotFound || p.Detail == "" {
+		t.Errorf("problem = %+v, err %v; want a 404 problem with a detail", p, err)
 	}
 }
