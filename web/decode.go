@@ -270,10 +270,75 @@ func describeFault(e *jsonschema.ValidationError) []joinedup.FieldError {
 		if k.Want == "date" {
 			return []joinedup.FieldError{{Field: at, Message: "Enter a real date in the form YYYY-MM-DD."}}
 		}
+		return []joinedup.FieldError{{Field: at, Message: formatMessage(k.Want)}}
 	case *kind.Enum:
 		return []joinedup.FieldError{{Field: at, Message: "Use one of " + enumList(k.Want) + "."}}
+	case *kind.Type:
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = jsonTypeName(w)
+		}
+		return []joinedup.FieldError{{Field: at, Message: "Give " + strings.Join(want, " or ") + " here, not " + jsonTypeName(k.Got) + "."}}
+	case *kind.MinLength:
+		if k.Want == 1 {
+			return []joinedup.FieldError{{Field: at, Message: "This field must not be empty."}}
+		}
+		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Enter at least %d characters.", k.Want)}}
+	case *kind.MaxLength:
+		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Enter %d characters or fewer.", k.Want)}}
+	case *kind.MinItems:
+		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Give at least %s.", countItems(k.Want))}}
+	case *kind.MaxItems:
+		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Give %s or fewer.", countItems(k.Want))}}
+	case *kind.Minimum:
+		return []joinedup.FieldError{{Field: at, Message: "Enter a number of " + k.Want.RatString() + " or more."}}
+	case *kind.Maximum:
+		return []joinedup.FieldError{{Field: at, Message: "Enter a number of " + k.Want.RatString() + " or less."}}
 	}
 	return []joinedup.FieldError{{Field: at, Message: upperFirst(e.ErrorKind.LocalizedString(britishEnglish)) + "."}}
+}
+
+// jsonTypeName names a JSON Schema type as a person would, with its
+// article: "text" for string, "a whole number" for integer.
+func jsonTypeName(t string) string {
+	switch t {
+	case "string":
+		return "text"
+	case "integer":
+		return "a whole number"
+	case "number":
+		return "a number"
+	case "boolean":
+		return "true or false"
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "null":
+		return "null"
+	}
+	return t
+}
+
+func countItems(n int) string {
+	if n == 1 {
+		return "1 item"
+	}
+	return fmt.Sprintf("%d items", n)
+}
+
+// formatMessage returns the message for a value not in a JSON Schema format,
+// with an example of the format.
+func formatMessage(format string) string {
+	switch format {
+	case "uri":
+		return "Enter a full URL, such as https://service.example.gov.uk/events."
+	case "email":
+		return "Enter an email address, such as name@example.gov.uk."
+	case "date-time":
+		return "Enter a date and time in the form 2026-12-05T09:30:00Z."
+	}
+	return "Enter a value in the " + format + " format."
 }
 
 // jsonPointer joins reference tokens into an RFC 6901 JSON Pointer.
