@@ -59,8 +59,14 @@ type Choice struct {
 	Purpose  string      `json:"purpose,omitempty"`
 }
 
-// PurposeTellUsOnce is the default purpose of sharing a life event.
+// PurposeTellUsOnce is the default purpose of sharing a life event: sending
+// it to the services the informant chose, so that the family need not
+// report it to each one.
 const PurposeTellUsOnce = "tell-us-once"
+
+// ConsentPurposes are the purposes for which the hub records consent. A
+// registration that states any other purpose is rejected.
+var ConsentPurposes = []string{PurposeTellUsOnce}
 
 // MinParentAge is the youngest age, in whole years at the child's birth,
 // at which a parent is accepted; a younger one is taken for a typing error.
@@ -181,6 +187,9 @@ func (r BirthRegistration) Validate(today Date) error {
 		}
 	}
 
+	if !contains(ConsentPurposes, r.Consent.Purpose) {
+		add("/consent/purpose", "Enter a purpose the hub records consent for: %s, or leave the purpose out", strings.Join(ConsentPurposes, ", "))
+	}
 	seen := map[ServiceID]bool{}
 	for i, s := range r.Consent.Services {
 		if seen[s] {

@@ -50,6 +50,8 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"invalid UTF-8", "application/json", strings.Replace(valid, "Zoë Ann", "Zo\xff Ann", 1), http.StatusBadRequest, ""},
 		{"repeated name", "application/json", strings.Replace(valid, `"given":"Zoë Ann"`, `"given":"Zoë Ann","given":"Zed"`, 1), http.StatusUnprocessableEntity, "/child/name/given"},
 		{"repeated name in a parent", "application/json", strings.Replace(valid, `"postcode":"LS1 4AP"`, `"postcode":"LS1 4AP","postcode":"LS2 7EW"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/postcode"},
+		{"purpose the hub does not define", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":"marketing"`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
+		{"empty purpose", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":""`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,75 @@
+package joinedup
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// testToday is the date the registrations in these tests are made on.
+var testToday = Date{Year: 2026, Month: 12, Day: 4}
+
+// testBirth returns a valid registration with two parents, the mother as
+// the informant.
+func testBirth(t *testing.T) BirthRegistration {
+	t.Helper()
+	var r BirthRegistration
+	err := json.Unmarshal([]byte(`{
+	  "child": {"name": {"given": "Ada", "family": "O’Brien"}, "sex": "female", "dateOfBirth": "2026-11-20", "placeOfBirth": "Leeds"},
+	  "parents": [
+	    {"role": "mother", "name": {"given": "Siân", "family": "O’Brien"}, "dateOfBirth": "1994-03-02",
+	     "address": {"lines": ["1 Test Street"], "postcode": "LS1 4AP"}},
+	    {"role": "father", "name": {"given": "Tomás", "family": "Ní Bhriain"}, "dateOfBirth": "1992-07-15",
+	     "address": {"lines": ["1 Test Street"], "postcode": "LS1 4AP"}}
+	  ],
+	  "informant": {"name": {"given": "Siân", "family": "O’Brien"}, "capacity": "mother", "parent": 0},
+	  "consent": {"services": ["child-benefit"]}
+	}`), &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// fieldsOf returns the pointers of the fields that Validate names.
+func fieldsOf(err error) []string {
+	var out []string
+	for _, fe := range ErrorFields(err) {
+		out = append(out, fe.Field)
+	}
+	return out
+}
+
+func TestValidateValidBirth(t *testing.T) {
+	if err := testBirth(t).Normalize().Validate(testToday); err != nil {
+		t.Fatalf("Validate = %v, want nil; fields %v", err, ErrorFields(err))
+	}
+}
+
+func TestValidateConsentPurpose(t *testing.T) {
+	tests := []struct {
+		purpose string
+		valid   bool
+	}{
+		{"", true}, // Normalize sets the default.
+		{PurposeTellUsOnce, true},
+		{"marketing", false},
+		{"Tell-Us-Once", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.purpose, func(t *testing.T) {
+			r := testBirth(t)
+			r.Consent.Purpose = tt.purpose
+			r = r.Normalize()
+
+			fields := fieldsOf(r.Validate(testToday))
+
+			if got := slices.Contains(fields, "/consent/purpose"); got == tt.valid {
+				t.Errorf("purpose %q: fields %v, want /consent/purpose named: %v", tt.purpose, fields, !tt.valid)
+			}
+			if tt.valid && r.Consent.Purpose != PurposeTellUsOnce {
+				t.Errorf("purpose %q normalised to %q, want %q", tt.purpose, r.Consent.Purpose, PurposeTellUsOnce)
+			}
+		})
+	}
+}
