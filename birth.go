@@ -48,8 +48,14 @@ type Informant struct {
 	Parent   *int   `json:"parent,omitempty"`
 }
 
-// Informant capacities, as on the birth register.
-var InformantCapacities = []string{"mother", "father", "parent", "other"}
+// Informant capacities, as on the birth register. Every capacity but
+// InformantOther is a parent's, and must match the role of the parent that
+// Informant.Parent names.
+var InformantCapacities = []string{"mother", "father", "parent", InformantOther}
+
+// InformantOther is the capacity of an informant who is not a parent, such
+// as someone present at the birth.
+const InformantOther = "other"
 
 // Choice is the informant's answer to "may we tell these services?": the
 // services they agreed to, for the stated purpose. Services not listed are
@@ -174,18 +180,7 @@ func (r BirthRegistration) Validate(today Date) error {
 	}
 
 	checkName(add, "/informant/name", "the informant", r.Informant.Name)
-	if !contains(InformantCapacities, r.Informant.Capacity) {
-		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
-	}
-	if r.Informant.Parent != nil {
-		i := *r.Informant.Parent
-		switch {
-		case i < 0 || i >= len(r.Parents):
-			add("/informant/parent", "The informant must be one of the parents entered, or none")
-		case r.Parents[i].Name != r.Informant.Name:
-			add("/informant/name", "The informant’s name must match the name of the parent they are")
-		}
-	}
+	checkInformant(add, r.Informant, r.Parents)
 
 	if !contains(ConsentPurposes, r.Consent.Purpose) {
 		add("/consent/purpose", "Enter a purpose the hub records consent for: %s, or leave the purpose out", strings.Join(ConsentPurposes, ", "))
@@ -202,6 +197,42 @@ func (r BirthRegistration) Validate(today Date) error {
 		return Invalid("The registration has errors.", fields...)
 	}
 	return nil
+}
+
+// checkInformant checks that an informant in a parent's capacity (mother,
+// father or parent) names, by index, a parent entered in the same role and
+// with the same name, and that an informant in the capacity other names no
+// parent.
+func checkInformant(add func(string, string, ...any), informant Informant, parents []Parent) {
+	validCapacity := contains(InformantCapacities, informant.Capacity)
+	switch {
+	case !validCapacity:
+		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
+	case informant.Capacity == InformantOther:
+		if informant.Parent != nil {
+			add("/informant/parent", "The informant cannot be one of the parents if their capacity is other")
+		}
+		return
+	case informant.Parent == nil:
+		add("/informant/parent", "Select which parent is the informant")
+		return
+	}
+	if informant.Parent == nil {
+		return
+	}
+
+	i := *informant.Parent
+	if i < 0 || i >= len(parents) {
+		add("/informant/parent", "The informant must be one of the parents entered, or none")
+		return
+	}
+	parent := parents[i]
+	if validCapacity && contains(ParentRoles, parent.Role) && parent.Role != informant.Capacity {
+		add("/informant/capacity", "The informant’s capacity must match the role of parent %d, who is entered as the %s", i+1, parent.Role)
+	}
+	if parent.Name != informant.Name {
+		add("/informant/name", "The informant’s name must match the name of the parent they are")
+	}
 }
 
 func checkName(add func(string, string, ...any), at, who string, n Name) {

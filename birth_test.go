@@ -73,3 +73,43 @@ func TestValidateConsentPurpose(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateInformantAgainstParents(t *testing.T) {
+	index := func(i int) *int { return &i }
+	tests := []struct {
+		name     string
+		capacity string
+		parent   *int
+		field    string // the pointer Validate must name, or "" for valid
+	}{
+		{"mother names the mother", "mother", index(0), ""},
+		{"father names the father", "father", index(1), ""},
+		{"other names no parent", "other", nil, ""},
+		{"mother names the father", "mother", index(1), "/informant/capacity"},
+		{"parent names the mother", "parent", index(0), "/informant/capacity"},
+		{"father names no parent", "father", nil, "/informant/parent"},
+		{"other names a parent", "other", index(0), "/informant/parent"},
+		{"mother names a third parent", "mother", index(2), "/informant/parent"},
+		{"mother names a negative index", "mother", index(-1), "/informant/parent"},
+		{"unknown capacity", "aunt", nil, "/informant/capacity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testBirth(t)
+			r.Informant.Capacity = tt.capacity
+			r.Informant.Parent = tt.parent
+			if tt.parent != nil && *tt.parent == 1 {
+				r.Informant.Name = r.Parents[1].Name
+			}
+
+			fields := fieldsOf(r.Normalize().Validate(testToday))
+
+			if tt.field == "" && len(fields) > 0 {
+				t.Errorf("fields %v, want none", fields)
+			}
+			if tt.field != "" && !slices.Contains(fields, tt.field) {
+				t.Errorf("fields %v, want %s named", fields, tt.field)
+			}
+		})
+	}
+}

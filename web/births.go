@@ -25,7 +25,7 @@ type birthForm struct {
 	Parents                                       [2]parentForm
 	InformantGiven, InformantFamily               string
 	InformantCapacity                             string
-	InformantParent                               string // "0" or "1" for a parent on the form, "none" or "" for neither
+	InformantParent                               string // "0" or "1" for a parent on the form, "none" for neither
 	Services                                      []string
 }
 
@@ -111,9 +111,10 @@ func parseDate(d dateValue, what string) (joinedup.Date, string) {
 
 // registration turns the form into a registration. A parent section left
 // blank is skipped, so parentIndex maps each parent of the registration to
-// its section on the form. Date errors are returned by JSON Pointer into
-// the registration.
-func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex []int, dateErrors []joinedup.FieldError) {
+// its section on the form. Form values that cannot be read, such as
+// an impossible date or no choice of informant, are returned as
+// inputErrors by JSON Pointer into the registration.
+func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex []int, inputErrors []joinedup.FieldError) {
 	reg.Child = joinedup.Child{
 		Name:         joinedup.Name{Given: f.ChildGiven, Family: f.ChildFamily},
 		Sex:          f.ChildSex,
@@ -121,7 +122,7 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 	}
 	var msg string
 	if reg.Child.DateOfBirth, msg = parseDate(f.ChildDOB, "The child’s date of birth"); msg != "" {
-		dateErrors = append(dateErrors, joinedup.FieldError{Field: "/child/dateOfBirth", Message: msg})
+		inputErrors = append(inputErrors, joinedup.FieldError{Field: "/child/dateOfBirth", Message: msg})
 	}
 
 	for i, p := range f.Parents {
@@ -141,7 +142,7 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 			},
 		}
 		if parent.DateOfBirth, msg = parseDate(p.DOB, fmt.Sprintf("The date of birth of parent %d", i+1)); msg != "" {
-			dateErrors = append(dateErrors, joinedup.FieldError{Field: fmt.Sprintf("/parents/%d/dateOfBirth", n), Message: msg})
+			inputErrors = append(inputErrors, joinedup.FieldError{Field: fmt.Sprintf("/parents/%d/dateOfBirth", n), Message: msg})
 		}
 		reg.Parents = append(reg.Parents, parent)
 		parentIndex = append(parentIndex, i)
@@ -151,21 +152,26 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 		Name:     joinedup.Name{Given: f.InformantGiven, Family: f.InformantFamily},
 		Capacity: f.InformantCapacity,
 	}
-	if section, err := strconv.Atoi(f.InformantParent); err == nil {
+	switch f.InformantParent {
+	case "none":
+	case "0", "1":
 		// A parent section that was left blank has no index, so point
 		// past the end and let validation report it.
+		section, _ := strconv.Atoi(f.InformantParent)
 		index := len(reg.Parents)
 		if at := slices.Index(parentIndex, section); at >= 0 {
 			index = at
 		}
 		reg.Informant.Parent = &index
+	default:
+		inputErrors = append(inputErrors, joinedup.FieldError{Field: "/informant/parent", Message: "Select which parent is the informant, or select Neither"})
 	}
 
 	for _, id := range f.Services {
 		reg.Consent.Services = append(reg.Consent.Services, joinedup.ServiceID(id))
 	}
 	reg.Consent.Purpose = joinedup.PurposeTellUsOnce
-	return reg, parentIndex, dateErrors
+	return reg, parentIndex, inputErrors
 }
 
 // formErrors turns field errors of a registration into errors on the
@@ -207,13 +213,13 @@ func inputID(pointer string) string {
 	return id
 }
 
-// mergeErrors returns the date errors followed by the domain's errors for
-// every other field, so that "must be a real date" wins over "Enter the
-// date".
-func mergeErrors(dateErrors, domain []joinedup.FieldError) []joinedup.FieldError {
-	out := slices.Clone(dateErrors)
+// mergeErrors returns the errors in reading the form followed by the
+// domain's errors for every other field, so that "must be a real date"
+// wins over "Enter the date".
+func mergeErrors(inputErrors, domain []joinedup.FieldError) []joinedup.FieldError {
+	out := slices.Clone(inputErrors)
 	for _, fe := range domain {
-		if !slices.ContainsFunc(dateErrors, func(d joinedup.FieldError) bool { return d.Field == fe.Field }) {
+		if !slices.ContainsFunc(inputErrors, func(d joinedup.FieldError) bool { return d.Field == fe.Field }) {
 			out = append(out, fe)
 		}
 	}
@@ -261,12 +267,12 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := parseBirthForm(r.PostForm)
-	reg, parentIndex, dateErrors := form.registration()
+	reg, parentIndex, inputErrors := form.registration()
 
 	var fields []joinedup.FieldError
-	if len(dateErrors) > 0 {
+	if len(inputErrors) > 0 {
 		// Show every error at once: check the rest of the form too.
-		fields = mergeErrors(dateErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
+		fields = mergeErrors(inputErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
 	} else {
 		event, receipt, err := s.registerBirth(r, reg)
 		if err == nil {

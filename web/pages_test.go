@@ -189,6 +189,30 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			hrefs:   []string{"#informant-parent"},
 		},
 		{
+			name:    "no informant chosen",
+			change:  func(v url.Values) { v.Del("informant-parent") },
+			summary: []string{"Select which parent is the informant, or select Neither"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "informant choice not offered",
+			change:  func(v url.Values) { v.Set("informant-parent", "x") },
+			summary: []string{"Select which parent is the informant, or select Neither"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "mother informant is neither parent",
+			change:  func(v url.Values) { v.Set("informant-parent", "none") },
+			summary: []string{"Select which parent is the informant"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "father informant names the mother",
+			change:  func(v url.Values) { v.Set("informant-capacity", "father") },
+			summary: []string{"The informant’s capacity must match the role of parent 1, who is entered as the mother"},
+			hrefs:   []string{"#informant-capacity"},
+		},
+		{
 			name:    "service that does not take births",
 			change:  func(v url.Values) { v["consent-services"] = []string{"refuse"} },
 			summary: []string{`Service &#34;refuse&#34; does not take births`},

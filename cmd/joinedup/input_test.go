@@ -51,6 +51,9 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"repeated name", "application/json", strings.Replace(valid, `"given":"Zoë Ann"`, `"given":"Zoë Ann","given":"Zed"`, 1), http.StatusUnprocessableEntity, "/child/name/given"},
 		{"repeated name in a parent", "application/json", strings.Replace(valid, `"postcode":"LS1 4AP"`, `"postcode":"LS1 4AP","postcode":"LS2 7EW"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/postcode"},
 		{"purpose the hub does not define", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":"marketing"`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
+		{"mother capacity naming the father", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"mother","parent":0`, 1), http.StatusUnprocessableEntity, "/informant/capacity"},
+		{"other capacity naming a parent", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"other","parent":0`, 1), http.StatusUnprocessableEntity, "/informant/parent"},
+		{"father capacity naming no parent", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"father"`, 1), http.StatusUnprocessableEntity, "/informant/parent"},
 		{"empty purpose", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":""`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
 	}
 	for _, tt := range tests {
