@@ -205,11 +205,13 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 }
 
 // onBehalfOf lists whose data the consent covers, as JSON Pointers into
-// the registration: the child and each parent.
+// the registration: the child and, when the informant is a parent, that
+// parent. A parent cannot consent for the other parent, so the other
+// parent is never listed.
 func onBehalfOf(r joinedup.BirthRegistration) []string {
 	out := []string{"/child"}
-	for i := range r.Parents {
-		out = append(out, fmt.Sprintf("/parents/%d", i))
+	if r.Informant.Parent != nil {
+		out = append(out, fmt.Sprintf("/parents/%d", *r.Informant.Parent))
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,59 @@ func TestBadBirthChangesNothing(t *testing.T) {
 	}
 	if total != 0 {
 		t.Errorf("%d life events recorded after bad input, want 0", total)
+	}
+}
+
+// withSecondParent returns body with a mother added as parent 1 and the
+// informant replaced by one with the mother's name and the members in
+// informant, such as `"capacity":"mother","parent":1`.
+func withSecondParent(t *testing.T, body, informant string) string {
+	t.Helper()
+	var reg map[string]any
+	if err := json.Unmarshal([]byte(body), &reg); err != nil {
+		t.Fatal(err)
+	}
+	mother := map[string]any{
+		"role": "mother", "name": map[string]any{"given": "Aoife", "family": "Byrne"}, "dateOfBirth": "1991-08-09",
+		"address": map[string]any{"lines": []string{"12 Example Street"}, "postcode": "LS1 4AP"},
+	}
+	reg["parents"] = append(reg["parents"].([]any), mother)
+	var inf map[string]any
+	if err := json.Unmarshal([]byte(`{"name":{"given":"Aoife","family":"Byrne"},`+informant+`}`), &inf); err != nil {
+		t.Fatalf("informant %s: %v", informant, err)
+	}
+	reg["informant"] = inf
+	b, err := json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestConsentCoversOnlyTheInformant registers a birth with two parents,
+// the mother as the informant, and checks that the consent and its receipt
+// cover the child and the mother but not the father.
+func TestConsentCoversOnlyTheInformant(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "gp", []string{"child.name"}, &rec)
+	body := withSecondParent(t, string(birthJSON(t, "2026-11-20", "gp")), `"capacity":"mother","parent":1`)
+
+	out := registerBirth(t, h, []byte(body))
+
+	want := []string{"/child", "/parents/1"}
+	if !slices.Equal(out.Receipt.OnBehalfOf, want) {
+		t.Errorf("receipt onBehalfOf = %v, want %v", out.Receipt.OnBehalfOf, want)
+	}
+	stored, err := h.LifeEvents.FindLifeEvent(context.Background(), out.Event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(stored.Consent.OnBehalf, want) {
+		t.Errorf("stored consent onBehalfOf = %v, want %v", stored.Consent.OnBehalf, want)
+	}
+	if stored.Consent.Purpose != joinedup.PurposeTellUsOnce {
+		t.Errorf("stored purpose = %q, want the default %q", stored.Consent.Purpose, joinedup.PurposeTellUsOnce)
 	}
 }
 
