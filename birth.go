@@ -173,7 +173,7 @@ func (r BirthRegistration) Validate(today Date) error {
 		}
 		if p.NationalInsuranceNumber != "" {
 			if _, ok := NormalizeNINO(p.NationalInsuranceNumber); !ok {
-				add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like QQ 12 34 56 C")
+				add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like %s", ExampleNINO)
 			}
 		}
 		checkAddress(add, at+"/address", who, p.Address)

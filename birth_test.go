@@ -113,3 +113,9 @@ func TestValidateInformantAgainstParents(t *testing.T) {
 		})
 	}
 }
+
+func TestExampleNINOValid(t *testing.T) {
+	if _, ok := NormalizeNINO(ExampleNINO); !ok {
+		t.Errorf("NormalizeNINO rejects the example %q", ExampleNINO)
+	}
+}

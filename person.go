@@ -55,6 +55,11 @@ func NormalizePostcode(s string) (string, bool) {
 	return s, postcodePattern.MatchString(s)
 }
 
+// ExampleNINO is the National Insurance number that hints and error
+// messages show as an example. NormalizeNINO accepts it, unlike the
+// QQ prefix that is often used in examples but never allocated.
+const ExampleNINO = "AB 12 34 56 C"
+
 // NormalizeNINO returns a National Insurance number in capitals without
 // spaces, and whether it has a valid form. The temporary prefixes and the
 // prefixes never issued (BG, GB, KN, NK, NT, TN, ZZ) are rejected.

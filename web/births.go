@@ -443,7 +443,7 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			pv.Role.Error = exactError(errs, "/parents")
 		}
 		pv.Given.Autocomplete, pv.Family.Autocomplete = "off", "off"
-		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, QQ 12 34 56 C.", "govuk-input--width-10", true
+		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, "+joinedup.ExampleNINO+".", "govuk-input--width-10", true
 		pv.Postcode.Class, pv.Postcode.Autocomplete = "govuk-input--width-10", "postal-code"
 		pv.Town.Class = "govuk-!-width-two-thirds"
 		pv.UPRN.Class, pv.UPRN.Hint = "govuk-input--width-20", "Up to 12 digits, if known."

@@ -189,6 +189,13 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			hrefs:   []string{"#informant-parent"},
 		},
 		{
+			name:    "National Insurance number with the QQ prefix",
+			change:  func(v url.Values) { v.Set("parents-0-nationalInsuranceNumber", "QQ 12 34 56 C") },
+			summary: []string{"Enter a National Insurance number in the correct format, like " + joinedup.ExampleNINO},
+			hrefs:   []string{"#parents-0-nationalInsuranceNumber"},
+			kept:    []string{`value="QQ 12 34 56 C"`, "For example, " + joinedup.ExampleNINO + "."},
+		},
+		{
 			name:    "no informant chosen",
 			change:  func(v url.Values) { v.Del("informant-parent") },
 			summary: []string{"Select which parent is the informant, or select Neither"},

@@ -155,6 +155,34 @@ func TestConsentCoversOnlyTheInformant(t *testing.T) {
 	}
 }
 
+// TestNINOExampleAccepted checks that the example in the error message for
+// an invalid National Insurance number is accepted when entered.
+func TestNINOExampleAccepted(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "gp", []string{"child.name"}, &rec)
+	valid := string(birthJSON(t, "2026-11-20", "gp"))
+
+	resp, err := apiPost(h.BaseURL+"/api/v1/births", "application/json", strings.NewReader(strings.Replace(valid, "JG103759A", "QQ123456C", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p joinedup.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != "/parents/0/nationalInsuranceNumber" {
+		t.Fatalf("QQ123456C: status %d, errors %+v; want 422 on /parents/0/nationalInsuranceNumber", resp.StatusCode, p.Errors)
+	}
+	_, example, found := strings.Cut(p.Errors[0].Message, "like ")
+	if !found {
+		t.Fatalf("message %q gives no example", p.Errors[0].Message)
+	}
+
+	registerBirth(t, h, []byte(strings.Replace(valid, "JG103759A", example, 1)))
+}
+
 // TestNamesArriveAsEntered checks that names with both apostrophes,
 // hyphens, accents and one part reach a service exactly as entered, in NFC.
 func TestNamesArriveAsEntered(t *testing.T) {
