@@ -3,6 +3,7 @@ package joinedup
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -252,6 +253,18 @@ func checkName(add func(string, string, ...any), at, who string, n Name) {
 	if hasControl(n.Family) {
 		add(at+"/family", "Family name of %s must not contain control characters", who)
 	}
+	if n.Given != "" && !hasLetter(n.Given) {
+		add(at+"/given", "Given names of %s must include at least one letter", who)
+	}
+	if n.Family != "" && !hasLetter(n.Family) {
+		add(at+"/family", "Family name of %s must include at least one letter", who)
+	}
+}
+
+// hasLetter reports whether s contains a Unicode letter, so that a name
+// part made only of punctuation, such as "-" or "'", is rejected.
+func hasLetter(s string) bool {
+	return strings.IndexFunc(s, unicode.IsLetter) >= 0
 }
 
 func checkAddress(add func(string, string, ...any), at, who string, a Address) {

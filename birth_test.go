@@ -119,3 +119,37 @@ func TestExampleNINOValid(t *testing.T) {
 		t.Errorf("NormalizeNINO rejects the example %q", ExampleNINO)
 	}
 }
+
+func TestValidateNameNeedsLetter(t *testing.T) {
+	tests := []struct {
+		name  Name
+		field string // the pointer Validate must name, or "" for valid
+	}{
+		{Name{Given: "-", Family: "'"}, "/child/name/given"},
+		{Name{Given: "-", Family: "'"}, "/child/name/family"},
+		{Name{Given: "Ada", Family: "’"}, "/child/name/family"},
+		{Name{Given: "- -", Family: "Byrne"}, "/child/name/given"},
+		{Name{Family: "--"}, "/child/name/family"},
+		{Name{Given: "Siobhán", Family: "O’Neill-Byrne"}, ""},
+		{Name{Given: "D'Arcy", Family: "N'Diaye"}, ""},
+		{Name{Given: "Mary Ann", Family: "de la Cruz"}, ""},
+		{Name{Family: "Aroha"}, ""},
+		{Name{Given: "Zoe\u0308"}, ""},
+		{Name{Given: "美咲", Family: "佐藤"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name.Given+" "+tt.name.Family, func(t *testing.T) {
+			r := testBirth(t)
+			r.Child.Name = tt.name
+
+			fields := fieldsOf(r.Normalize().Validate(testToday))
+
+			if tt.field == "" && len(fields) > 0 {
+				t.Errorf("fields %v, want none", fields)
+			}
+			if tt.field != "" && !slices.Contains(fields, tt.field) {
+				t.Errorf("fields %v, want %s named", fields, tt.field)
+			}
+		})
+	}
+}

@@ -8,9 +8,10 @@ import (
 )
 
 // Name is a person's name as entered. Either part may be empty, so that
-// people with one-part names can be recorded, but not both. Names are kept
-// in Unicode NFC and otherwise exactly as typed: apostrophes (’ and '),
-// hyphens, spaces and accents are all valid.
+// people with one-part names can be recorded, but not both, and a part
+// that is not empty must contain a letter. Names are kept in Unicode NFC
+// and otherwise exactly as typed: apostrophes (’ and '), hyphens, spaces
+// and accents are all valid.
 type Name struct {
 	Given  string `json:"given,omitempty"`
 	Family string `json:"family,omitempty"`

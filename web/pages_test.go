@@ -196,6 +196,15 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			kept:    []string{`value="QQ 12 34 56 C"`, "For example, " + joinedup.ExampleNINO + "."},
 		},
 		{
+			name: "names made of punctuation",
+			change: func(v url.Values) {
+				v.Set("child-name-given", "-")
+				v.Set("child-name-family", "'")
+			},
+			summary: []string{"Given names of the child must include at least one letter", "Family name of the child must include at least one letter"},
+			hrefs:   []string{"#child-name-given", "#child-name-family"},
+		},
+		{
 			name:    "no informant chosen",
 			change:  func(v url.Values) { v.Del("informant-parent") },
 			summary: []string{"Select which parent is the informant, or select Neither"},
