@@ -273,7 +273,7 @@ func (s *Service) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter
 	return s.db.ListLifeEvents(ctx, f)
 }
 
-// ReceiptFor returns the consent receipt of a stored life event.
+// ReceiptFor implements joinedup.LifeEventService.
 func (s *Service) ReceiptFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.ConsentReceipt, error) {
 	services, err := s.db.ListServices(ctx)
 	if err != nil {

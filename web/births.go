@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
 )
 
 // birthForm is the birth registration form as the user typed it. Input
@@ -274,9 +275,11 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		// Show every error at once: check the rest of the form too.
 		fields = mergeErrors(inputErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
 	} else {
-		event, receipt, err := s.registerBirth(r, reg)
+		event, _, err := s.registerBirth(r, reg)
 		if err == nil {
-			s.renderConfirmation(w, r, event, receipt)
+			// Post/Redirect/Get, so that reloading the confirmation does
+			// not send the form again.
+			http.Redirect(w, r, confirmationPath(event.ID), http.StatusSeeOther)
 			return
 		}
 		if joinedup.ErrorCode(err) != joinedup.EINVALID {
@@ -307,12 +310,35 @@ type confirmationView struct {
 	TrackURL   string
 }
 
-// renderConfirmation shows the reference number and the consent receipt in
-// reply to the form.
-//
-// NOTE: the page is the reply to the POST because the contracts offer no
-// way to fetch a receipt later. Reloading it sends the form again and
-// registers the birth a second time.
+// confirmationPath returns the path of the confirmation page of a
+// registered birth.
+func confirmationPath(id joinedup.EventID) string {
+	return "/births/" + url.PathEscape(string(id))
+}
+
+// birthConfirmation shows the reference number and the consent receipt of
+// a registered birth, to an account that may read its life event. Any
+// other account, and an id that is not a birth, gets 404.
+func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
+	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	if err == nil && event.Type != joinedup.EventBirthRegistered {
+		err = joinedup.Errorf(joinedup.ENOTFOUND, "There is no birth with that id.")
+	}
+	if err == nil {
+		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
+	}
+	var receipt *joinedup.ConsentReceipt
+	if err == nil {
+		receipt, err = s.LifeEvents.ReceiptFor(r.Context(), event)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderConfirmation(w, r, event, receipt)
+}
+
+// renderConfirmation renders the confirmation page of a registered birth.
 func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, event *joinedup.LifeEvent, receipt *joinedup.ConsentReceipt) {
 	receiptJSON, err := json.MarshalIndent(receipt, "", "  ")
 	if err != nil {

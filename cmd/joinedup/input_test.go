@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -273,4 +275,129 @@ func TestSameBirthTwiceRefused(t *testing.T) {
 	twin.Child.Name.Given = "Róisín"
 	b, _ = json.Marshal(twin)
 	registerBirth(t, h, b)
+}
+
+// formValues returns reg as the birth form sends it, with its first
+// parent in the form's first section and informant-parent set to choice,
+// or left out when choice is empty.
+func formValues(reg joinedup.BirthRegistration, choice string) url.Values {
+	parent := reg.Parents[0]
+	v := url.Values{
+		"child-name-given": {reg.Child.Name.Given}, "child-name-family": {reg.Child.Name.Family},
+		"child-sex":             {reg.Child.Sex},
+		"child-dateOfBirth-day": {fmt.Sprint(reg.Child.DateOfBirth.Day)}, "child-dateOfBirth-month": {fmt.Sprint(int(reg.Child.DateOfBirth.Month))},
+		"child-dateOfBirth-year": {fmt.Sprint(reg.Child.DateOfBirth.Year)},
+		"child-placeOfBirth":     {reg.Child.PlaceOfBirth},
+		"parents-0-role":         {parent.Role},
+		"parents-0-name-given":   {parent.Name.Given}, "parents-0-name-family": {parent.Name.Family},
+		"parents-0-dateOfBirth-day": {fmt.Sprint(parent.DateOfBirth.Day)}, "parents-0-dateOfBirth-month": {fmt.Sprint(int(parent.DateOfBirth.Month))},
+		"parents-0-dateOfBirth-year": {fmt.Sprint(parent.DateOfBirth.Year)},
+		"parents-0-address-lines-0":  {parent.Address.Lines[0]},
+		"parents-0-address-town":     {parent.Address.Town}, "parents-0-address-postcode": {parent.Address.Postcode},
+		"informant-name-given": {parent.Name.Given}, "informant-name-family": {parent.Name.Family},
+		"informant-capacity": {parent.Role},
+	}
+	if choice != "" {
+		v.Set("informant-parent", choice)
+	}
+	for _, s := range reg.Consent.Services {
+		v.Add("consent-services", string(s))
+	}
+	return v
+}
+
+// TestBirthFormRedirectsToConfirmation registers a birth through the form
+// on a real hub and checks that the reply redirects to a confirmation page
+// that can be reloaded without registering again, and which only staff
+// who may read the registration can open.
+func TestBirthFormRedirectsToConfirmation(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+
+	resp, err := client.PostForm(h.BaseURL+"/births/new", formValues(reg, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("register: status %d, want 303", resp.StatusCode)
+	}
+	location := resp.Header.Get("Location")
+	if !strings.HasPrefix(location, "/births/evt_") {
+		t.Fatalf("Location = %q, want /births/{id}", location)
+	}
+	events, total, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 1 || location != "/births/"+string(events[0].ID) {
+		t.Fatalf("%d life events, Location %s; want 1 event at its confirmation", total, location)
+	}
+
+	for range 2 {
+		resp, err := client.Get(h.BaseURL + location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("confirmation: status %d, want 200", resp.StatusCode)
+		}
+		if !strings.Contains(string(b), events[0].Reference) {
+			t.Errorf("confirmation lacks the reference %s", events[0].Reference)
+		}
+		if !strings.Contains(string(b), string(events[0].Consent.ID)) {
+			t.Errorf("confirmation lacks the receipt id %s", events[0].Consent.ID)
+		}
+	}
+	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 1 {
+		t.Errorf("%d life events after loading the confirmation twice, want 1", total)
+	}
+
+	for _, username := range []string{"social-worker", "operator"} {
+		resp, err := signedInClient(t, h, username).Get(h.BaseURL + location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", username, resp.StatusCode)
+		}
+		if strings.Contains(string(b), events[0].Reference) {
+			t.Errorf("%s sees the reference", username)
+		}
+	}
+}
+
+// TestBirthFormNeedsInformantChoice posts the form to a real hub with no
+// informant chosen and with a value the form does not offer, and checks
+// that each gets the error summary and registers nothing.
+func TestBirthFormNeedsInformantChoice(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+
+	for _, choice := range []string{"", "x"} {
+		resp, err := client.PostForm(h.BaseURL+"/births/new", formValues(reg, choice))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("informant-parent %q: status %d, want 422", choice, resp.StatusCode)
+		}
+		if !strings.Contains(string(b), `<a href="#informant-parent">Select which parent is the informant, or select Neither</a>`) {
+			t.Errorf("informant-parent %q: the error summary does not ask which parent is the informant", choice)
+		}
+	}
+	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 0 {
+		t.Errorf("%d life events recorded after bad input, want 0", total)
+	}
 }
