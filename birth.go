@@ -3,6 +3,7 @@ package joinedup
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -48,8 +49,14 @@ type Informant struct {
 	Parent   *int   `json:"parent,omitempty"`
 }
 
-// Informant capacities, as on the birth register.
-var InformantCapacities = []string{"mother", "father", "parent", "other"}
+// Informant capacities, as on the birth register. Every capacity but
+// InformantOther is a parent's, and must match the role of the parent that
+// Informant.Parent names.
+var InformantCapacities = []string{"mother", "father", "parent", InformantOther}
+
+// InformantOther is the capacity of an informant who is not a parent, such
+// as someone present at the birth.
+const InformantOther = "other"
 
 // Choice is the informant's answer to "may we tell these services?": the
 // services they agreed to, for the stated purpose. Services not listed are
@@ -59,8 +66,14 @@ type Choice struct {
 	Purpose  string      `json:"purpose,omitempty"`
 }
 
-// PurposeTellUsOnce is the default purpose of sharing a life event.
+// PurposeTellUsOnce is the default purpose of sharing a life event: sending
+// it to the services the informant chose, so that the family need not
+// report it to each one.
 const PurposeTellUsOnce = "tell-us-once"
+
+// ConsentPurposes are the purposes for which the hub records consent. A
+// registration that states any other purpose is rejected.
+var ConsentPurposes = []string{PurposeTellUsOnce}
 
 // MinParentAge is the youngest age, in whole years at the child's birth,
 // at which a parent is accepted; a younger one is taken for a typing error.
@@ -161,26 +174,18 @@ func (r BirthRegistration) Validate(today Date) error {
 		}
 		if p.NationalInsuranceNumber != "" {
 			if _, ok := NormalizeNINO(p.NationalInsuranceNumber); !ok {
-				add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like QQ 12 34 56 C")
+				add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like %s", ExampleNINO)
 			}
 		}
 		checkAddress(add, at+"/address", who, p.Address)
 	}
 
 	checkName(add, "/informant/name", "the informant", r.Informant.Name)
-	if !contains(InformantCapacities, r.Informant.Capacity) {
-		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
-	}
-	if r.Informant.Parent != nil {
-		i := *r.Informant.Parent
-		switch {
-		case i < 0 || i >= len(r.Parents):
-			add("/informant/parent", "The informant must be one of the parents entered, or none")
-		case r.Parents[i].Name != r.Informant.Name:
-			add("/informant/name", "The informant’s name must match the name of the parent they are")
-		}
-	}
+	checkInformant(add, r.Informant, r.Parents)
 
+	if !contains(ConsentPurposes, r.Consent.Purpose) {
+		add("/consent/purpose", "Enter a purpose the hub records consent for: %s, or leave the purpose out", strings.Join(ConsentPurposes, ", "))
+	}
 	seen := map[ServiceID]bool{}
 	for i, s := range r.Consent.Services {
 		if seen[s] {
@@ -193,6 +198,42 @@ func (r BirthRegistration) Validate(today Date) error {
 		return Invalid("The registration has errors.", fields...)
 	}
 	return nil
+}
+
+// checkInformant checks that an informant in a parent's capacity (mother,
+// father or parent) names, by index, a parent entered in the same role and
+// with the same name, and that an informant in the capacity other names no
+// parent.
+func checkInformant(add func(string, string, ...any), informant Informant, parents []Parent) {
+	validCapacity := contains(InformantCapacities, informant.Capacity)
+	switch {
+	case !validCapacity:
+		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
+	case informant.Capacity == InformantOther:
+		if informant.Parent != nil {
+			add("/informant/parent", "The informant cannot be one of the parents if their capacity is other")
+		}
+		return
+	case informant.Parent == nil:
+		add("/informant/parent", "Select which parent is the informant")
+		return
+	}
+	if informant.Parent == nil {
+		return
+	}
+
+	i := *informant.Parent
+	if i < 0 || i >= len(parents) {
+		add("/informant/parent", "The informant must be one of the parents entered, or none")
+		return
+	}
+	parent := parents[i]
+	if validCapacity && contains(ParentRoles, parent.Role) && parent.Role != informant.Capacity {
+		add("/informant/capacity", "The informant’s capacity must match the role of parent %d, who is entered as the %s", i+1, parent.Role)
+	}
+	if parent.Name != informant.Name {
+		add("/informant/name", "The informant’s name must match the name of the parent they are")
+	}
 }
 
 func checkName(add func(string, string, ...any), at, who string, n Name) {
@@ -212,6 +253,18 @@ func checkName(add func(string, string, ...any), at, who string, n Name) {
 	if hasControl(n.Family) {
 		add(at+"/family", "Family name of %s must not contain control characters", who)
 	}
+	if n.Given != "" && !hasLetter(n.Given) {
+		add(at+"/given", "Given names of %s must include at least one letter", who)
+	}
+	if n.Family != "" && !hasLetter(n.Family) {
+		add(at+"/family", "Family name of %s must include at least one letter", who)
+	}
+}
+
+// hasLetter reports whether s contains a Unicode letter, so that a name
+// part made only of punctuation, such as "-" or "'", is rejected.
+func hasLetter(s string) bool {
+	return strings.IndexFunc(s, unicode.IsLetter) >= 0
 }
 
 func checkAddress(add func(string, string, ...any), at, who string, a Address) {

@@ -22,6 +22,11 @@ type LifeEventService interface {
 
 	// ListLifeEvents returns events newest first, and the total that match.
 	ListLifeEvents(ctx context.Context, f LifeEventFilter) ([]*LifeEvent, int, error)
+
+	// ReceiptFor returns the consent receipt of a stored event, as
+	// RegisterBirth returned it, with each service's current name and
+	// purpose.
+	ReceiptFor(ctx context.Context, ev *LifeEvent) (*ConsentReceipt, error)
 }
 
 // LifeEventFilter selects life events. A zero field matches everything.

@@ -8,9 +8,10 @@ import (
 )
 
 // Name is a person's name as entered. Either part may be empty, so that
-// people with one-part names can be recorded, but not both. Names are kept
-// in Unicode NFC and otherwise exactly as typed: apostrophes (’ and '),
-// hyphens, spaces and accents are all valid.
+// people with one-part names can be recorded, but not both, and a part
+// that is not empty must contain a letter. Names are kept in Unicode NFC
+// and otherwise exactly as typed: apostrophes (’ and '), hyphens, spaces
+// and accents are all valid.
 type Name struct {
 	Given  string `json:"given,omitempty"`
 	Family string `json:"family,omitempty"`
@@ -54,6 +55,11 @@ func NormalizePostcode(s string) (string, bool) {
 	s = s[:len(s)-3] + " " + s[len(s)-3:]
 	return s, postcodePattern.MatchString(s)
 }
+
+// ExampleNINO is the National Insurance number that hints and error
+// messages show as an example. NormalizeNINO accepts it, unlike the
+// QQ prefix that is often used in examples but never allocated.
+const ExampleNINO = "AB 12 34 56 C"
 
 // NormalizeNINO returns a National Insurance number in capitals without
 // spaces, and whether it has a valid form. The temporary prefixes and the

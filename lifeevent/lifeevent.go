@@ -205,11 +205,13 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 }
 
 // onBehalfOf lists whose data the consent covers, as JSON Pointers into
-// the registration: the child and each parent.
+// the registration: the child and, when the informant is a parent, that
+// parent. A parent cannot consent for the other parent, so the other
+// parent is never listed.
 func onBehalfOf(r joinedup.BirthRegistration) []string {
 	out := []string{"/child"}
-	for i := range r.Parents {
-		out = append(out, fmt.Sprintf("/parents/%d", i))
+	if r.Informant.Parent != nil {
+		out = append(out, fmt.Sprintf("/parents/%d", *r.Informant.Parent))
 	}
 	return out
 }
@@ -271,7 +273,7 @@ func (s *Service) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter
 	return s.db.ListLifeEvents(ctx, f)
 }
 
-// ReceiptFor returns the consent receipt of a stored life event.
+// ReceiptFor implements joinedup.LifeEventService.
 func (s *Service) ReceiptFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.ConsentReceipt, error) {
 	services, err := s.db.ListServices(ctx)
 	if err != nil {

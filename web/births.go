@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
 )
 
 // birthForm is the birth registration form as the user typed it. Input
@@ -25,7 +26,7 @@ type birthForm struct {
 	Parents                                       [2]parentForm
 	InformantGiven, InformantFamily               string
 	InformantCapacity                             string
-	InformantParent                               string // "0" or "1" for a parent on the form, "none" or "" for neither
+	InformantParent                               string // "0" or "1" for a parent on the form, "none" for neither
 	Services                                      []string
 }
 
@@ -111,9 +112,10 @@ func parseDate(d dateValue, what string) (joinedup.Date, string) {
 
 // registration turns the form into a registration. A parent section left
 // blank is skipped, so parentIndex maps each parent of the registration to
-// its section on the form. Date errors are returned by JSON Pointer into
-// the registration.
-func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex []int, dateErrors []joinedup.FieldError) {
+// its section on the form. Form values that cannot be read, such as
+// an impossible date or no choice of informant, are returned as
+// inputErrors by JSON Pointer into the registration.
+func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex []int, inputErrors []joinedup.FieldError) {
 	reg.Child = joinedup.Child{
 		Name:         joinedup.Name{Given: f.ChildGiven, Family: f.ChildFamily},
 		Sex:          f.ChildSex,
@@ -121,7 +123,7 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 	}
 	var msg string
 	if reg.Child.DateOfBirth, msg = parseDate(f.ChildDOB, "The child’s date of birth"); msg != "" {
-		dateErrors = append(dateErrors, joinedup.FieldError{Field: "/child/dateOfBirth", Message: msg})
+		inputErrors = append(inputErrors, joinedup.FieldError{Field: "/child/dateOfBirth", Message: msg})
 	}
 
 	for i, p := range f.Parents {
@@ -141,7 +143,7 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 			},
 		}
 		if parent.DateOfBirth, msg = parseDate(p.DOB, fmt.Sprintf("The date of birth of parent %d", i+1)); msg != "" {
-			dateErrors = append(dateErrors, joinedup.FieldError{Field: fmt.Sprintf("/parents/%d/dateOfBirth", n), Message: msg})
+			inputErrors = append(inputErrors, joinedup.FieldError{Field: fmt.Sprintf("/parents/%d/dateOfBirth", n), Message: msg})
 		}
 		reg.Parents = append(reg.Parents, parent)
 		parentIndex = append(parentIndex, i)
@@ -151,21 +153,26 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 		Name:     joinedup.Name{Given: f.InformantGiven, Family: f.InformantFamily},
 		Capacity: f.InformantCapacity,
 	}
-	if section, err := strconv.Atoi(f.InformantParent); err == nil {
+	switch f.InformantParent {
+	case "none":
+	case "0", "1":
 		// A parent section that was left blank has no index, so point
 		// past the end and let validation report it.
+		section, _ := strconv.Atoi(f.InformantParent)
 		index := len(reg.Parents)
 		if at := slices.Index(parentIndex, section); at >= 0 {
 			index = at
 		}
 		reg.Informant.Parent = &index
+	default:
+		inputErrors = append(inputErrors, joinedup.FieldError{Field: "/informant/parent", Message: "Select which parent is the informant, or select Neither"})
 	}
 
 	for _, id := range f.Services {
 		reg.Consent.Services = append(reg.Consent.Services, joinedup.ServiceID(id))
 	}
 	reg.Consent.Purpose = joinedup.PurposeTellUsOnce
-	return reg, parentIndex, dateErrors
+	return reg, parentIndex, inputErrors
 }
 
 // formErrors turns field errors of a registration into errors on the
@@ -207,13 +214,13 @@ func inputID(pointer string) string {
 	return id
 }
 
-// mergeErrors returns the date errors followed by the domain's errors for
-// every other field, so that "must be a real date" wins over "Enter the
-// date".
-func mergeErrors(dateErrors, domain []joinedup.FieldError) []joinedup.FieldError {
-	out := slices.Clone(dateErrors)
+// mergeErrors returns the errors in reading the form followed by the
+// domain's errors for every other field, so that "must be a real date"
+// wins over "Enter the date".
+func mergeErrors(inputErrors, domain []joinedup.FieldError) []joinedup.FieldError {
+	out := slices.Clone(inputErrors)
 	for _, fe := range domain {
-		if !slices.ContainsFunc(dateErrors, func(d joinedup.FieldError) bool { return d.Field == fe.Field }) {
+		if !slices.ContainsFunc(inputErrors, func(d joinedup.FieldError) bool { return d.Field == fe.Field }) {
 			out = append(out, fe)
 		}
 	}
@@ -261,16 +268,18 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := parseBirthForm(r.PostForm)
-	reg, parentIndex, dateErrors := form.registration()
+	reg, parentIndex, inputErrors := form.registration()
 
 	var fields []joinedup.FieldError
-	if len(dateErrors) > 0 {
+	if len(inputErrors) > 0 {
 		// Show every error at once: check the rest of the form too.
-		fields = mergeErrors(dateErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
+		fields = mergeErrors(inputErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
 	} else {
-		event, receipt, err := s.registerBirth(r, reg)
+		event, _, err := s.registerBirth(r, reg)
 		if err == nil {
-			s.renderConfirmation(w, r, event, receipt)
+			// Post/Redirect/Get, so that reloading the confirmation does
+			// not send the form again.
+			http.Redirect(w, r, confirmationPath(event.ID), http.StatusSeeOther)
 			return
 		}
 		if joinedup.ErrorCode(err) != joinedup.EINVALID {
@@ -301,12 +310,35 @@ type confirmationView struct {
 	TrackURL   string
 }
 
-// renderConfirmation shows the reference number and the consent receipt in
-// reply to the form.
-//
-// NOTE: the page is the reply to the POST because the contracts offer no
-// way to fetch a receipt later. Reloading it sends the form again and
-// registers the birth a second time.
+// confirmationPath returns the path of the confirmation page of a
+// registered birth.
+func confirmationPath(id joinedup.EventID) string {
+	return "/births/" + url.PathEscape(string(id))
+}
+
+// birthConfirmation shows the reference number and the consent receipt of
+// a registered birth, to an account that may read its life event. Any
+// other account, and an id that is not a birth, gets 404.
+func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
+	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	if err == nil && event.Type != joinedup.EventBirthRegistered {
+		err = joinedup.Errorf(joinedup.ENOTFOUND, "There is no birth with that id.")
+	}
+	if err == nil {
+		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
+	}
+	var receipt *joinedup.ConsentReceipt
+	if err == nil {
+		receipt, err = s.LifeEvents.ReceiptFor(r.Context(), event)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderConfirmation(w, r, event, receipt)
+}
+
+// renderConfirmation renders the confirmation page of a registered birth.
 func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, event *joinedup.LifeEvent, receipt *joinedup.ConsentReceipt) {
 	receiptJSON, err := json.MarshalIndent(receipt, "", "  ")
 	if err != nil {
@@ -437,7 +469,7 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			pv.Role.Error = exactError(errs, "/parents")
 		}
 		pv.Given.Autocomplete, pv.Family.Autocomplete = "off", "off"
-		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, QQ 12 34 56 C.", "govuk-input--width-10", true
+		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, "+joinedup.ExampleNINO+".", "govuk-input--width-10", true
 		pv.Postcode.Class, pv.Postcode.Autocomplete = "govuk-input--width-10", "postal-code"
 		pv.Town.Class = "govuk-!-width-two-thirds"
 		pv.UPRN.Class, pv.UPRN.Hint = "govuk-input--width-20", "Up to 12 digits, if known."

@@ -84,11 +84,23 @@ func TestPagesInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#consent-services`)),
 		)
 		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusOK {
-			t.Fatalf("status = %d, want 200; page: %s", status, b.Eval(`document.body.innerText`))
+			t.Fatalf("status = %d, want 200 after the redirect; page: %s", status, b.Eval(`document.body.innerText`))
 		}
 		reference = b.Eval(`document.querySelector(".govuk-panel__body strong").textContent`)
 		if len(env.hub.events) != 1 || env.hub.events[0].Reference != reference {
 			t.Fatalf("confirmation shows reference %q, want the one registered", reference)
+		}
+		if got, want := b.Eval(`location.pathname`), "/births/"+string(env.hub.events[0].ID); got != want {
+			t.Errorf("confirmation is at %s, want %s", got, want)
+		}
+		if status := b.Visit(b.Eval(`location.href`)); status != http.StatusOK {
+			t.Errorf("reloading the confirmation: status %d, want 200", status)
+		}
+		if got := b.Eval(`document.querySelector(".govuk-panel__body strong").textContent`); got != reference {
+			t.Errorf("reloaded confirmation shows reference %q, want %q", got, reference)
+		}
+		if len(env.hub.events) != 1 {
+			t.Errorf("%d events registered after reloading the confirmation, want 1", len(env.hub.events))
 		}
 		if href := b.Eval(`document.querySelector("a[download]").href`); !strings.HasPrefix(href, "data:application/json;base64,") {
 			t.Errorf("receipt link = %.40q, want a JSON data URL", href)

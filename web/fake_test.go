@@ -23,6 +23,7 @@ type fakeHub struct {
 	now      time.Time
 	services map[joinedup.ServiceID]*joinedup.Service
 	events   []*joinedup.LifeEvent // oldest first
+	receipts map[joinedup.EventID]*joinedup.ConsentReceipt
 	replayed []joinedup.DeliveryID
 
 	// err, when set, is returned by every method, to test failures.
@@ -30,7 +31,7 @@ type fakeHub struct {
 }
 
 func newFakeHub(now time.Time) *fakeHub {
-	return &fakeHub{now: now, services: map[joinedup.ServiceID]*joinedup.Service{}}
+	return &fakeHub{now: now, services: map[joinedup.ServiceID]*joinedup.Service{}, receipts: map[joinedup.EventID]*joinedup.ConsentReceipt{}}
 }
 
 func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, registeredBy string) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
@@ -115,7 +116,21 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		})
 	}
 	h.events = append(h.events, event)
+	h.receipts[event.ID] = receipt
 	return event, receipt, nil
+}
+
+func (h *fakeHub) ReceiptFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.ConsentReceipt, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	receipt, ok := h.receipts[ev.ID]
+	if !ok {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "No receipt for life event %q.", ev.ID)
+	}
+	return receipt, nil
 }
 
 func (h *fakeHub) FindLifeEvent(ctx context.Context, id joinedup.EventID) (*joinedup.LifeEvent, error) {

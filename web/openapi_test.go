@@ -9,6 +9,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/api"
 )
 
@@ -101,5 +102,33 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 				t.Errorf("response does not match schema %s: %v", tt.schema, err)
 			}
 		})
+	}
+}
+
+func TestOpenAPININOExamplesValid(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Parent struct {
+					Properties struct {
+						NINO struct {
+							Examples []string `json:"examples"`
+						} `json:"nationalInsuranceNumber"`
+					} `json:"properties"`
+				} `json:"Parent"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatalf("parse api/openapi.json: %v", err)
+	}
+	examples := doc.Components.Schemas.Parent.Properties.NINO.Examples
+	if len(examples) == 0 {
+		t.Fatal("api/openapi.json gives no example National Insurance number")
+	}
+	for _, example := range examples {
+		if _, ok := joinedup.NormalizeNINO(example); !ok {
+			t.Errorf("example National Insurance number %q is rejected by the validator", example)
+		}
 	}
 }

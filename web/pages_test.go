@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 )
 
 // birthFormValues is a complete birth form as a browser sends it, with
@@ -108,22 +111,83 @@ func TestBirthFormRegisters(t *testing.T) {
 
 	res := env.postForm(t, "/births/new", birthFormValues())
 
-	if res.code != http.StatusOK {
-		t.Fatalf("status = %d, want 200; body %s", res.code, res.body)
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("status = %d, want 303; body %s", res.code, res.body)
 	}
 	if len(env.hub.events) != 1 {
 		t.Fatalf("%d events registered, want 1", len(env.hub.events))
 	}
 	event := env.hub.events[0]
-	if !strings.Contains(res.body, event.Reference) {
-		t.Errorf("confirmation lacks the reference %s", event.Reference)
-	}
-	if !strings.Contains(res.body, `href="data:application/json;base64,`) {
-		t.Errorf("confirmation lacks the JSON receipt link")
+	if got, want := res.header.Get("Location"), "/births/"+string(event.ID); got != want {
+		t.Fatalf("Location = %q, want %q", got, want)
 	}
 	if got := len(event.Deliveries); got != 2 {
 		t.Errorf("%d deliveries, want 2 for the two services ticked", got)
 	}
+
+	// Loading the confirmation twice, as a browser's reload does, shows
+	// the same page and registers nothing more.
+	for range 2 {
+		rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil)
+		body := rec.Body.String()
+		if rec.Code != http.StatusOK {
+			t.Fatalf("confirmation: status = %d, want 200; body %s", rec.Code, body)
+		}
+		if !strings.Contains(body, event.Reference) {
+			t.Errorf("confirmation lacks the reference %s", event.Reference)
+		}
+		if receipt := env.hub.receipts[event.ID]; !strings.Contains(body, receipt.ReceiptID) {
+			t.Errorf("confirmation lacks the receipt id %s", receipt.ReceiptID)
+		}
+		if !strings.Contains(body, `href="data:application/json;base64,`) {
+			t.Errorf("confirmation lacks the JSON receipt link")
+		}
+	}
+	if len(env.hub.events) != 1 {
+		t.Errorf("%d events registered after reloading the confirmation, want 1", len(env.hub.events))
+	}
+}
+
+func TestBirthConfirmationHiddenFromOthers(t *testing.T) {
+	env := newTestEnv(t)
+	res := env.postForm(t, "/births/new", birthFormValues())
+	target := res.header.Get("Location")
+	elsewhere := &auth.Account{Username: "registrar-elsewhere", Role: policy.RoleRegistrar, Organisation: "elsewhere"}
+	if err := env.server.Passwords.CreateAccount(context.Background(), elsewhere, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	resident := env.createAccount(t, "resident", policy.RoleResident)
+
+	tests := []struct {
+		name    string
+		account *auth.Account
+		status  int
+	}{
+		{"registrar of another organisation", elsewhere, http.StatusNotFound},
+		{"operator", env.operator, http.StatusNotFound},
+		{"resident", resident, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.signInAs(t, tt.account)
+
+			rec := env.do(t, http.MethodGet, target, nil, nil)
+
+			if rec.Code != tt.status {
+				t.Errorf("status = %d, want %d", rec.Code, tt.status)
+			}
+			if strings.Contains(rec.Body.String(), env.hub.events[0].Reference) {
+				t.Errorf("page shows the reference to %s", tt.account.Username)
+			}
+		})
+	}
+
+	t.Run("unknown id", func(t *testing.T) {
+		env.signInAs(t, env.registrar)
+		if rec := env.do(t, http.MethodGet, "/births/evt_missing", nil, nil); rec.Code != http.StatusNotFound {
+			t.Errorf("status = %d, want 404", rec.Code)
+		}
+	})
 }
 
 func TestBirthFormShowsErrors(t *testing.T) {
@@ -187,6 +251,46 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			change:  func(v url.Values) { v.Set("informant-parent", "1") },
 			summary: []string{"The informant must be one of the parents entered"},
 			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "National Insurance number with the QQ prefix",
+			change:  func(v url.Values) { v.Set("parents-0-nationalInsuranceNumber", "QQ 12 34 56 C") },
+			summary: []string{"Enter a National Insurance number in the correct format, like " + joinedup.ExampleNINO},
+			hrefs:   []string{"#parents-0-nationalInsuranceNumber"},
+			kept:    []string{`value="QQ 12 34 56 C"`, "For example, " + joinedup.ExampleNINO + "."},
+		},
+		{
+			name: "names made of punctuation",
+			change: func(v url.Values) {
+				v.Set("child-name-given", "-")
+				v.Set("child-name-family", "'")
+			},
+			summary: []string{"Given names of the child must include at least one letter", "Family name of the child must include at least one letter"},
+			hrefs:   []string{"#child-name-given", "#child-name-family"},
+		},
+		{
+			name:    "no informant chosen",
+			change:  func(v url.Values) { v.Del("informant-parent") },
+			summary: []string{"Select which parent is the informant, or select Neither"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "informant choice not offered",
+			change:  func(v url.Values) { v.Set("informant-parent", "x") },
+			summary: []string{"Select which parent is the informant, or select Neither"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "mother informant is neither parent",
+			change:  func(v url.Values) { v.Set("informant-parent", "none") },
+			summary: []string{"Select which parent is the informant"},
+			hrefs:   []string{"#informant-parent"},
+		},
+		{
+			name:    "father informant names the mother",
+			change:  func(v url.Values) { v.Set("informant-capacity", "father") },
+			summary: []string{"The informant’s capacity must match the role of parent 1, who is entered as the mother"},
+			hrefs:   []string{"#informant-capacity"},
 		},
 		{
 			name:    "service that does not take births",

@@ -181,6 +181,7 @@ func (s *Server) routes() []route {
 		// Pages for registrars and operators.
 		{"GET /births/new", pageRoute, staff(s.birthForm)},
 		{"POST /births/new", pageRoute, staff(s.submitBirth)},
+		{"GET /births/{id}", pageRoute, staff(s.birthConfirmation)},
 		{"GET /operator/life-events", pageRoute, staff(s.lifeEventsPage)},
 		{"GET /operator/life-events/{id}", pageRoute, staff(s.lifeEventPage)},
 		{"GET /operator/deliveries", pageRoute, staff(s.deliveriesPage)},

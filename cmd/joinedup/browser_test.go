@@ -156,11 +156,20 @@ func TestRegistrarRegistersInBrowser(t *testing.T) {
 		t.Fatalf("the form offers %s services, want the 4 reference services", checked)
 	}
 	if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusOK {
-		t.Fatalf("register: status %d; page: %s", status, text(b))
+		t.Fatalf("register: status %d after the redirect; page: %s", status, text(b))
 	}
 	reference := b.Eval(`document.querySelector(".govuk-panel__body strong").textContent`)
 	if !strings.HasPrefix(reference, "JU-") {
 		t.Fatalf("confirmation reference = %q, want JU-…", reference)
+	}
+	if got := b.Eval(`location.pathname`); !strings.HasPrefix(got, "/births/evt_") {
+		t.Errorf("confirmation is at %s, want /births/{id}", got)
+	}
+	if status := b.Visit(b.Eval(`location.href`)); status != http.StatusOK {
+		t.Errorf("reloading the confirmation: status %d, want 200", status)
+	}
+	if got := b.Eval(`document.querySelector(".govuk-panel__body strong").textContent`); got != reference {
+		t.Errorf("reloaded confirmation shows reference %q, want %q", got, reference)
 	}
 
 	// The tracking page shows every service's outcome once they report.

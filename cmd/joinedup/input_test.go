@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +53,14 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"invalid UTF-8", "application/json", strings.Replace(valid, "Zoë Ann", "Zo\xff Ann", 1), http.StatusBadRequest, ""},
 		{"repeated name", "application/json", strings.Replace(valid, `"given":"Zoë Ann"`, `"given":"Zoë Ann","given":"Zed"`, 1), http.StatusUnprocessableEntity, "/child/name/given"},
 		{"repeated name in a parent", "application/json", strings.Replace(valid, `"postcode":"LS1 4AP"`, `"postcode":"LS1 4AP","postcode":"LS2 7EW"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/postcode"},
+		{"punctuation-only child name", "application/json", strings.Replace(valid, `"name":{"given":"Zoë Ann","family":"O’Neill-Byrne"}`, `"name":{"given":"-","family":"'"}`, 1), http.StatusUnprocessableEntity, "/child/name/given"},
+		{"punctuation-only family name", "application/json", strings.Replace(valid, `"name":{"given":"Zoë Ann","family":"O’Neill-Byrne"}`, `"name":{"given":"Zoë Ann","family":"'"}`, 1), http.StatusUnprocessableEntity, "/child/name/family"},
+		{"punctuation-only parent name", "application/json", strings.Replace(valid, `"given":"Seán"`, `"given":"’"`, 1), http.StatusUnprocessableEntity, "/parents/0/name/given"},
+		{"purpose the hub does not define", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":"marketing"`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
+		{"mother capacity naming the father", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"mother","parent":0`, 1), http.StatusUnprocessableEntity, "/informant/capacity"},
+		{"other capacity naming a parent", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"other","parent":0`, 1), http.StatusUnprocessableEntity, "/informant/parent"},
+		{"father capacity naming no parent", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"father"`, 1), http.StatusUnprocessableEntity, "/informant/parent"},
+		{"empty purpose", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":""`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +105,87 @@ func TestBadBirthChangesNothing(t *testing.T) {
 	if total != 0 {
 		t.Errorf("%d life events recorded after bad input, want 0", total)
 	}
+}
+
+// withSecondParent returns body with a mother added as parent 1 and the
+// informant replaced by one with the mother's name and the members in
+// informant, such as `"capacity":"mother","parent":1`.
+func withSecondParent(t *testing.T, body, informant string) string {
+	t.Helper()
+	var reg map[string]any
+	if err := json.Unmarshal([]byte(body), &reg); err != nil {
+		t.Fatal(err)
+	}
+	mother := map[string]any{
+		"role": "mother", "name": map[string]any{"given": "Aoife", "family": "Byrne"}, "dateOfBirth": "1991-08-09",
+		"address": map[string]any{"lines": []string{"12 Example Street"}, "postcode": "LS1 4AP"},
+	}
+	reg["parents"] = append(reg["parents"].([]any), mother)
+	var inf map[string]any
+	if err := json.Unmarshal([]byte(`{"name":{"given":"Aoife","family":"Byrne"},`+informant+`}`), &inf); err != nil {
+		t.Fatalf("informant %s: %v", informant, err)
+	}
+	reg["informant"] = inf
+	b, err := json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestConsentCoversOnlyTheInformant registers a birth with two parents,
+// the mother as the informant, and checks that the consent and its receipt
+// cover the child and the mother but not the father.
+func TestConsentCoversOnlyTheInformant(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "gp", []string{"child.name"}, &rec)
+	body := withSecondParent(t, string(birthJSON(t, "2026-11-20", "gp")), `"capacity":"mother","parent":1`)
+
+	out := registerBirth(t, h, []byte(body))
+
+	want := []string{"/child", "/parents/1"}
+	if !slices.Equal(out.Receipt.OnBehalfOf, want) {
+		t.Errorf("receipt onBehalfOf = %v, want %v", out.Receipt.OnBehalfOf, want)
+	}
+	stored, err := h.LifeEvents.FindLifeEvent(context.Background(), out.Event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(stored.Consent.OnBehalf, want) {
+		t.Errorf("stored consent onBehalfOf = %v, want %v", stored.Consent.OnBehalf, want)
+	}
+	if stored.Consent.Purpose != joinedup.PurposeTellUsOnce {
+		t.Errorf("stored purpose = %q, want the default %q", stored.Consent.Purpose, joinedup.PurposeTellUsOnce)
+	}
+}
+
+// TestNINOExampleAccepted checks that the example in the error message for
+// an invalid National Insurance number is accepted when entered.
+func TestNINOExampleAccepted(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "gp", []string{"child.name"}, &rec)
+	valid := string(birthJSON(t, "2026-11-20", "gp"))
+
+	resp, err := apiPost(h.BaseURL+"/api/v1/births", "application/json", strings.NewReader(strings.Replace(valid, "JG103759A", "QQ123456C", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p joinedup.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != "/parents/0/nationalInsuranceNumber" {
+		t.Fatalf("QQ123456C: status %d, errors %+v; want 422 on /parents/0/nationalInsuranceNumber", resp.StatusCode, p.Errors)
+	}
+	_, example, found := strings.Cut(p.Errors[0].Message, "like ")
+	if !found {
+		t.Fatalf("message %q gives no example", p.Errors[0].Message)
+	}
+
+	registerBirth(t, h, []byte(strings.Replace(valid, "JG103759A", example, 1)))
 }
 
 // TestNamesArriveAsEntered checks that names with both apostrophes,
@@ -183,4 +275,129 @@ func TestSameBirthTwiceRefused(t *testing.T) {
 	twin.Child.Name.Given = "Róisín"
 	b, _ = json.Marshal(twin)
 	registerBirth(t, h, b)
+}
+
+// formValues returns reg as the birth form sends it, with its first
+// parent in the form's first section and informant-parent set to choice,
+// or left out when choice is empty.
+func formValues(reg joinedup.BirthRegistration, choice string) url.Values {
+	parent := reg.Parents[0]
+	v := url.Values{
+		"child-name-given": {reg.Child.Name.Given}, "child-name-family": {reg.Child.Name.Family},
+		"child-sex":             {reg.Child.Sex},
+		"child-dateOfBirth-day": {fmt.Sprint(reg.Child.DateOfBirth.Day)}, "child-dateOfBirth-month": {fmt.Sprint(int(reg.Child.DateOfBirth.Month))},
+		"child-dateOfBirth-year": {fmt.Sprint(reg.Child.DateOfBirth.Year)},
+		"child-placeOfBirth":     {reg.Child.PlaceOfBirth},
+		"parents-0-role":         {parent.Role},
+		"parents-0-name-given":   {parent.Name.Given}, "parents-0-name-family": {parent.Name.Family},
+		"parents-0-dateOfBirth-day": {fmt.Sprint(parent.DateOfBirth.Day)}, "parents-0-dateOfBirth-month": {fmt.Sprint(int(parent.DateOfBirth.Month))},
+		"parents-0-dateOfBirth-year": {fmt.Sprint(parent.DateOfBirth.Year)},
+		"parents-0-address-lines-0":  {parent.Address.Lines[0]},
+		"parents-0-address-town":     {parent.Address.Town}, "parents-0-address-postcode": {parent.Address.Postcode},
+		"informant-name-given": {parent.Name.Given}, "informant-name-family": {parent.Name.Family},
+		"informant-capacity": {parent.Role},
+	}
+	if choice != "" {
+		v.Set("informant-parent", choice)
+	}
+	for _, s := range reg.Consent.Services {
+		v.Add("consent-services", string(s))
+	}
+	return v
+}
+
+// TestBirthFormRedirectsToConfirmation registers a birth through the form
+// on a real hub and checks that the reply redirects to a confirmation page
+// that can be reloaded without registering again, and which only staff
+// who may read the registration can open.
+func TestBirthFormRedirectsToConfirmation(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+
+	resp, err := client.PostForm(h.BaseURL+"/births/new", formValues(reg, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("register: status %d, want 303", resp.StatusCode)
+	}
+	location := resp.Header.Get("Location")
+	if !strings.HasPrefix(location, "/births/evt_") {
+		t.Fatalf("Location = %q, want /births/{id}", location)
+	}
+	events, total, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 1 || location != "/births/"+string(events[0].ID) {
+		t.Fatalf("%d life events, Location %s; want 1 event at its confirmation", total, location)
+	}
+
+	for range 2 {
+		resp, err := client.Get(h.BaseURL + location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("confirmation: status %d, want 200", resp.StatusCode)
+		}
+		if !strings.Contains(string(b), events[0].Reference) {
+			t.Errorf("confirmation lacks the reference %s", events[0].Reference)
+		}
+		if !strings.Contains(string(b), string(events[0].Consent.ID)) {
+			t.Errorf("confirmation lacks the receipt id %s", events[0].Consent.ID)
+		}
+	}
+	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 1 {
+		t.Errorf("%d life events after loading the confirmation twice, want 1", total)
+	}
+
+	for _, username := range []string{"social-worker", "operator"} {
+		resp, err := signedInClient(t, h, username).Get(h.BaseURL + location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", username, resp.StatusCode)
+		}
+		if strings.Contains(string(b), events[0].Reference) {
+			t.Errorf("%s sees the reference", username)
+		}
+	}
+}
+
+// TestBirthFormNeedsInformantChoice posts the form to a real hub with no
+// informant chosen and with a value the form does not offer, and checks
+// that each gets the error summary and registers nothing.
+func TestBirthFormNeedsInformantChoice(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+
+	for _, choice := range []string{"", "x"} {
+		resp, err := client.PostForm(h.BaseURL+"/births/new", formValues(reg, choice))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("informant-parent %q: status %d, want 422", choice, resp.StatusCode)
+		}
+		if !strings.Contains(string(b), `<a href="#informant-parent">Select which parent is the informant, or select Neither</a>`) {
+			t.Errorf("informant-parent %q: the error summary does not ask which parent is the informant", choice)
+		}
+	}
+	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 0 {
+		t.Errorf("%d life events recorded after bad input, want 0", total)
+	}
 }

@@ -1,0 +1,155 @@
+package joinedup
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// testToday is the date the registrations in these tests are made on.
+var testToday = Date{Year: 2026, Month: 12, Day: 4}
+
+// testBirth returns a valid registration with two parents, the mother as
+// the informant.
+func testBirth(t *testing.T) BirthRegistration {
+	t.Helper()
+	var r BirthRegistration
+	err := json.Unmarshal([]byte(`{
+	  "child": {"name": {"given": "Ada", "family": "O’Brien"}, "sex": "female", "dateOfBirth": "2026-11-20", "placeOfBirth": "Leeds"},
+	  "parents": [
+	    {"role": "mother", "name": {"given": "Siân", "family": "O’Brien"}, "dateOfBirth": "1994-03-02",
+	     "address": {"lines": ["1 Test Street"], "postcode": "LS1 4AP"}},
+	    {"role": "father", "name": {"given": "Tomás", "family": "Ní Bhriain"}, "dateOfBirth": "1992-07-15",
+	     "address": {"lines": ["1 Test Street"], "postcode": "LS1 4AP"}}
+	  ],
+	  "informant": {"name": {"given": "Siân", "family": "O’Brien"}, "capacity": "mother", "parent": 0},
+	  "consent": {"services": ["child-benefit"]}
+	}`), &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// fieldsOf returns the pointers of the fields that Validate names.
+func fieldsOf(err error) []string {
+	var out []string
+	for _, fe := range ErrorFields(err) {
+		out = append(out, fe.Field)
+	}
+	return out
+}
+
+func TestValidateValidBirth(t *testing.T) {
+	if err := testBirth(t).Normalize().Validate(testToday); err != nil {
+		t.Fatalf("Validate = %v, want nil; fields %v", err, ErrorFields(err))
+	}
+}
+
+func TestValidateConsentPurpose(t *testing.T) {
+	tests := []struct {
+		purpose string
+		valid   bool
+	}{
+		{"", true}, // Normalize sets the default.
+		{PurposeTellUsOnce, true},
+		{"marketing", false},
+		{"Tell-Us-Once", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.purpose, func(t *testing.T) {
+			r := testBirth(t)
+			r.Consent.Purpose = tt.purpose
+			r = r.Normalize()
+
+			fields := fieldsOf(r.Validate(testToday))
+
+			if got := slices.Contains(fields, "/consent/purpose"); got == tt.valid {
+				t.Errorf("purpose %q: fields %v, want /consent/purpose named: %v", tt.purpose, fields, !tt.valid)
+			}
+			if tt.valid && r.Consent.Purpose != PurposeTellUsOnce {
+				t.Errorf("purpose %q normalised to %q, want %q", tt.purpose, r.Consent.Purpose, PurposeTellUsOnce)
+			}
+		})
+	}
+}
+
+func TestValidateInformantAgainstParents(t *testing.T) {
+	index := func(i int) *int { return &i }
+	tests := []struct {
+		name     string
+		capacity string
+		parent   *int
+		field    string // the pointer Validate must name, or "" for valid
+	}{
+		{"mother names the mother", "mother", index(0), ""},
+		{"father names the father", "father", index(1), ""},
+		{"other names no parent", "other", nil, ""},
+		{"mother names the father", "mother", index(1), "/informant/capacity"},
+		{"parent names the mother", "parent", index(0), "/informant/capacity"},
+		{"father names no parent", "father", nil, "/informant/parent"},
+		{"other names a parent", "other", index(0), "/informant/parent"},
+		{"mother names a third parent", "mother", index(2), "/informant/parent"},
+		{"mother names a negative index", "mother", index(-1), "/informant/parent"},
+		{"unknown capacity", "aunt", nil, "/informant/capacity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testBirth(t)
+			r.Informant.Capacity = tt.capacity
+			r.Informant.Parent = tt.parent
+			if tt.parent != nil && *tt.parent == 1 {
+				r.Informant.Name = r.Parents[1].Name
+			}
+
+			fields := fieldsOf(r.Normalize().Validate(testToday))
+
+			if tt.field == "" && len(fields) > 0 {
+				t.Errorf("fields %v, want none", fields)
+			}
+			if tt.field != "" && !slices.Contains(fields, tt.field) {
+				t.Errorf("fields %v, want %s named", fields, tt.field)
+			}
+		})
+	}
+}
+
+func TestExampleNINOValid(t *testing.T) {
+	if _, ok := NormalizeNINO(ExampleNINO); !ok {
+		t.Errorf("NormalizeNINO rejects the example %q", ExampleNINO)
+	}
+}
+
+func TestValidateNameNeedsLetter(t *testing.T) {
+	tests := []struct {
+		name  Name
+		field string // the pointer Validate must name, or "" for valid
+	}{
+		{Name{Given: "-", Family: "'"}, "/child/name/given"},
+		{Name{Given: "-", Family: "'"}, "/child/name/family"},
+		{Name{Given: "Ada", Family: "’"}, "/child/name/family"},
+		{Name{Given: "- -", Family: "Byrne"}, "/child/name/given"},
+		{Name{Family: "--"}, "/child/name/family"},
+		{Name{Given: "Siobhán", Family: "O’Neill-Byrne"}, ""},
+		{Name{Given: "D'Arcy", Family: "N'Diaye"}, ""},
+		{Name{Given: "Mary Ann", Family: "de la Cruz"}, ""},
+		{Name{Family: "Aroha"}, ""},
+		{Name{Given: "Zoe\u0308"}, ""},
+		{Name{Given: "美咲", Family: "佐藤"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name.Given+" "+tt.name.Family, func(t *testing.T) {
+			r := testBirth(t)
+			r.Child.Name = tt.name
+
+			fields := fieldsOf(r.Normalize().Validate(testToday))
+
+			if tt.field == "" && len(fields) > 0 {
+				t.Errorf("fields %v, want none", fields)
+			}
+			if tt.field != "" && !slices.Contains(fields, tt.field) {
+				t.Errorf("fields %v, want %s named", fields, tt.field)
+			}
+		})
+	}
+}
