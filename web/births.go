@@ -367,6 +367,7 @@ type (
 	}
 	dateField struct {
 		ID, Section, Label, Error, Autocomplete string
+		Hint                                    string // "For example, 27 3 2026" when empty
 		Value                                   dateValue
 	}
 	choiceField struct {

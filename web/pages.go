@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -62,8 +63,15 @@ var templateFuncs = template.FuncMap{
 		}
 		return strconv.Itoa(n) + " " + plural
 	},
-	"dateInput": func(id, label string, value dateValue, message string) dateField {
-		return dateField{ID: id, Label: label, Value: value, Error: message}
+	"dateInput": func(id, label string, value dateValue, message string, hint ...string) dateField {
+		return dateField{ID: id, Label: label, Value: value, Error: message, Hint: strings.Join(hint, " ")}
+	},
+	// dateExample writes the date months from today in London as the date
+	// fields take it, such as "5 3 2027", for a hint that asks for a date
+	// in the future.
+	"dateExample": func(months int) string {
+		d := joinedup.Today(time.Now()).AddDate(0, months, 0)
+		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
 	},
 	"purposeText": purposeText,
 	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {

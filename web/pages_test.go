@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -431,5 +432,18 @@ func TestCountAgreesWithNoun(t *testing.T) {
 		if got := count(n, "resident", "residents"); got != want {
 			t.Errorf("count(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestDateExampleInFuture(t *testing.T) {
+	example := templateFuncs["dateExample"].(func(int) string)(3)
+	var d joinedup.Date
+	var month int
+	if _, err := fmt.Sscanf(example, "%d %d %d", &d.Day, &month, &d.Year); err != nil {
+		t.Fatalf("dateExample(3) = %q, want day month year: %v", example, err)
+	}
+	d.Month = time.Month(month)
+	if !d.After(joinedup.Today(time.Now())) {
+		t.Errorf("dateExample(3) = %q, want a date after today", example)
 	}
 }
