@@ -28,10 +28,19 @@ func serviceJSON(t *testing.T, id joinedup.ServiceID, url string) []byte {
 	return b
 }
 
-// postService posts a registration with client and returns the status and
-// the body.
-func postService(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
+// postService posts the registration of a webhook service at url with
+// client, adding the API token when withToken is set, and returns the
+// status and the body.
+func postService(t *testing.T, h *Hub, client *http.Client, withToken bool, id joinedup.ServiceID, url string) (int, []byte) {
 	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.BaseURL+"/api/v1/services", bytes.NewReader(serviceJSON(t, id, url)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if withToken {
+		req.Header.Set("Authorization", "Bearer "+testToken)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -108,12 +117,7 @@ func TestServiceEndpointURLChecked(t *testing.T) {
 	}
 	for i, tt := range rejected {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := apiRequest(http.MethodPost, h.BaseURL+"/api/v1/services", "application/json",
-				bytes.NewReader(serviceJSON(t, joinedup.ServiceID(fmt.Sprintf("bad-%d", i)), tt.url)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, body := postService(t, http.DefaultClient, req)
+			status, body := postService(t, h, http.DefaultClient, true, joinedup.ServiceID(fmt.Sprintf("bad-%d", i)), tt.url)
 			if status != http.StatusUnprocessableEntity {
 				t.Fatalf("status = %d, want 422; body %s", status, body)
 			}
@@ -132,11 +136,7 @@ func TestServiceEndpointURLChecked(t *testing.T) {
 		"host-name":     "https://services.example/events",
 	}
 	for id, url := range accepted {
-		req, err := apiRequest(http.MethodPost, h.BaseURL+"/api/v1/services", "application/json", bytes.NewReader(serviceJSON(t, id, url)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if status, body := postService(t, http.DefaultClient, req); status != http.StatusCreated {
+		if status, body := postService(t, h, http.DefaultClient, true, id, url); status != http.StatusCreated {
 			t.Errorf("%s: status = %d, want 201; body %s", url, status, body)
 		}
 	}
@@ -173,5 +173,45 @@ func TestServicesFileRejectsLinkLocal(t *testing.T) {
 				t.Errorf("find service after the rejected file: error %v, want not found", err)
 			}
 		})
+	}
+}
+
+func TestOnlyOperatorRegistersService(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true; c.APIToken = testToken })
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	before := listServiceIDs(t, h)
+
+	for _, username := range []string{"officer-child-benefit", "social-worker", "registrar", "data-protection-officer", demoResidentName(0)} {
+		t.Run(username, func(t *testing.T) {
+			client := signedInClient(t, h, username)
+			status, body := postService(t, h, client, false, "intruder", "http://127.0.0.1:9/events")
+			if status != http.StatusForbidden {
+				t.Fatalf("status = %d, want 403; body %s", status, body)
+			}
+			var p joinedup.Problem
+			if err := json.Unmarshal(body, &p); err != nil || p.Type != joinedup.ProblemTypePrefix+joinedup.EFORBIDDEN {
+				t.Errorf("body %s, want a forbidden problem document (decode error %v)", body, err)
+			}
+		})
+	}
+	if got := listServiceIDs(t, h); !slices.Equal(got, before) {
+		t.Errorf("services after the denied requests = %v, want %v", got, before)
+	}
+
+	operator := signedInClient(t, h, "operator")
+	if status, body := postService(t, h, operator, false, "by-operator", "http://127.0.0.1:9/events"); status != http.StatusCreated {
+		t.Errorf("operator: status = %d, want 201; body %s", status, body)
+	}
+
+	if status, body := postService(t, h, http.DefaultClient, true, "by-token", "http://127.0.0.1:9/events"); status != http.StatusCreated {
+		t.Errorf("API token: status = %d, want 201; body %s", status, body)
+	}
+
+	want := append(slices.Clone(before), "by-operator", "by-token")
+	slices.Sort(want)
+	if got := listServiceIDs(t, h); !slices.Equal(got, want) {
+		t.Errorf("services = %v, want %v", got, want)
 	}
 }
