@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -179,6 +182,7 @@ func newSender(cfg Config, bus *natsbus.Bus) *sender {
 	// the idle limit is closed after its request, and the next request
 	// opens a new one, so the limit is set well above that.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = guardedDialer().DialContext
 	transport.MaxIdleConns = 1024
 	transport.MaxIdleConnsPerHost = 1024
 	return &sender{cfg: cfg, bus: bus, client: &http.Client{
@@ -188,6 +192,33 @@ func newSender(cfg Config, bus *natsbus.Bus) *sender {
 		// not register.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+}
+
+// guardedDialer returns a dialer with the timeouts of
+// http.DefaultTransport's dialer that connects only to addresses that
+// joinedup.CheckEndpointAddress allows. Registration rejects such
+// addresses written as IP literals, and the dialer also catches a host
+// name that resolves to one.
+//
+// NOTE: with HTTP_PROXY or HTTPS_PROXY set, the dialer connects to the
+// proxy, so the proxy resolves the service's host and must apply its own
+// rule.
+func guardedDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: checkDialAddress}
+}
+
+// checkDialAddress is a net.Dialer Control function. It runs after name
+// resolution and before the connection is opened, with address as
+// "IP:port", so an error here stops the attempt before any packet is sent.
+func checkDialAddress(network, address string, _ syscall.RawConn) error {
+	addrPort, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("connection to %s rejected: the address is not an IP address and port: %w", address, err)
+	}
+	if err := joinedup.CheckEndpointAddress(addrPort.Addr()); err != nil {
+		return fmt.Errorf("connection to %s rejected: %w", address, err)
+	}
+	return nil
 }
 
 // Event builds the CloudEvent for a task. The data of a life event is

@@ -3,6 +3,7 @@ package lifeevent
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -31,6 +32,9 @@ func NewDirectory(db *store.DB) *Directory { return &Directory{db: db} }
 var (
 	serviceIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 	subjectPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	// numericHost matches a host whose last label is a number. The WHATWG
+	// URL standard parses such a host as IPv4, and so may a resolver.
+	numericHost = regexp.MustCompile(`(?i)(^|\.)(0x[0-9a-f]*|[0-9]+)\.?$`)
 )
 
 // EventTypes are the event types a service may take, with the fields it
@@ -106,9 +110,8 @@ func Validate(s *joinedup.Service) error {
 	}
 	switch s.Endpoint.Kind {
 	case joinedup.EndpointWebhook:
-		u, err := url.Parse(s.Endpoint.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("/endpoint/url", "Enter an absolute http or https URL")
+		if msg := checkWebhookURL(s.Endpoint.URL); msg != "" {
+			add("/endpoint/url", "%s", msg)
 		}
 	case joinedup.EndpointNATS:
 		if !subjectPattern.MatchString(s.Endpoint.Subject) {
@@ -126,6 +129,40 @@ func Validate(s *joinedup.Service) error {
 		return joinedup.Invalid("The service registration has errors.", fields...)
 	}
 	return nil
+}
+
+// checkWebhookURL returns why raw cannot be a webhook endpoint, or "".
+// The URL must be absolute http or https without user information, and a
+// host given as an IP address must pass joinedup.CheckEndpointAddress.
+// A host name is not resolved here, because it may resolve to another
+// address when the hub connects.
+func checkWebhookURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return "Enter an absolute http or https URL"
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Sprintf("Use an http or https URL, not %s", u.Scheme)
+	}
+	if u.Host == "" {
+		return "Enter an absolute http or https URL"
+	}
+	if u.User != nil {
+		return "Remove the user name and password from the URL, because the hub signs each delivery with the service's secret instead"
+	}
+	host := u.Hostname()
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if err := joinedup.CheckEndpointAddress(addr); err != nil {
+			return "Use another address: " + err.Error()
+		}
+		return ""
+	}
+	if numericHost.MatchString(host) {
+		// A resolver may read such a host as an IPv4 address in a short,
+		// octal or hexadecimal form, which the check above cannot see.
+		return "Write an IPv4 address as four decimal numbers, such as 192.0.2.10"
+	}
+	return ""
 }
 
 // CreateService implements joinedup.ServiceDirectory.

@@ -13,11 +13,12 @@
 //   - Principals are Staff::"<account id>" with the attributes role,
 //     organisation and services (a set of service ids), or
 //     Resident::"<resident id>" with no attributes.
-//   - Resources are Record, LifeEvent, Delivery, Notices, AuditLog and
-//     BreakGlassReview. Each has only the attributes that apply to it:
-//     subject (the Resident the data is about), organisation, service,
-//     recipients (the set of service ids a life event was sent to) and
-//     worker (the Staff member a break-glass review is about).
+//   - Resources are Record, LifeEvent, Delivery, Notices, AuditLog,
+//     BreakGlassReview, PersonIndex and ServiceDirectory. Each has only the
+//     attributes that apply to it: subject (the Resident the data is
+//     about), organisation, service, recipients (the set of service ids a
+//     life event was sent to) and worker (the Staff member a break-glass
+//     review is about).
 //   - Actions are Action::"read", Action::"write" and Action::"break-glass".
 //   - The context has purpose, relationship ("", "allocated-worker",
 //     "parent" or "self"), now (a datetime) and, when the caller holds a
@@ -86,6 +87,7 @@ const (
 	KindAuditLog         Kind = "AuditLog"         // the audit log, or its entries about one resident
 	KindBreakGlassReview Kind = "BreakGlassReview" // the review of one use of break glass
 	KindPersonIndex      Kind = "PersonIndex"      // the person index and its review queue
+	KindServiceDirectory Kind = "ServiceDirectory" // the connected services that receive life events
 )
 
 // Relationship is the link between the principal and the resident the

@@ -553,6 +553,41 @@ func TestPersonIndexAccess(t *testing.T) {
 	}
 }
 
+// TestServiceDirectoryAccess checks that only operators may register,
+// change or remove connected services.
+func TestServiceDirectoryAccess(t *testing.T) {
+	p := load(t)
+	directory := policy.Resource{Kind: policy.KindServiceDirectory, ID: "child-benefit"}
+	tests := []struct {
+		name    string
+		role    policy.Role
+		action  policy.Action
+		purpose string
+		want    bool
+	}{
+		{"operator writes", policy.RoleOperator, policy.ActionWrite, policy.PurposeOperations, true},
+		{"operator without purpose", policy.RoleOperator, policy.ActionWrite, "", false},
+		{"operator with another purpose", policy.RoleOperator, policy.ActionWrite, policy.PurposeRegistration, false},
+		{"registrar", policy.RoleRegistrar, policy.ActionWrite, policy.PurposeRegistration, false},
+		{"social worker", policy.RoleSocialWorker, policy.ActionWrite, policy.PurposeSocialCare, false},
+		{"service officer", policy.RoleServiceOfficer, policy.ActionWrite, policy.PurposeServiceDelivery, false},
+		{"data protection officer", policy.RoleDataProtectionOfficer, policy.ActionWrite, policy.PurposeAudit, false},
+		{"resident", policy.RoleResident, policy.ActionWrite, policy.PurposeSubjectAccess, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			principal := policy.Principal{ID: "acc_1", Role: tt.role, Organisation: "council", Services: []joinedup.ServiceID{"child-benefit"}}
+			d := p.Decide(policy.Request{Principal: principal, Action: tt.action, Resource: directory, Purpose: tt.purpose, Now: now})
+			if d.Allowed != tt.want {
+				t.Errorf("allowed = %v, want %v (reasons %v, errors %v)", d.Allowed, tt.want, d.Reasons, d.Errors)
+			}
+			if tt.want && !slices.Equal(d.Reasons, []string{"operator-service-directory"}) {
+				t.Errorf("reasons = %v, want [operator-service-directory]", d.Reasons)
+			}
+		})
+	}
+}
+
 // TestDefaultIDs lists the shipped policies, so that adding or removing one
 // is a deliberate change to this test as well.
 func TestDefaultIDs(t *testing.T) {
@@ -562,6 +597,7 @@ func TestDefaultIDs(t *testing.T) {
 		"no-self-review",
 		"operator-delivery",
 		"operator-person-index",
+		"operator-service-directory",
 		"parent-child-data",
 		"registrar-life-event",
 		"registrar-person-match",

@@ -170,9 +170,22 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, serviceList{Items: items})
 }
 
+// createService registers a connected service. The caller is authorised
+// before the body is read, so a caller who may not register services
+// learns nothing from the checks of the body.
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
+	reasons, err := s.authorizeServiceChange(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
 	var svc joinedup.Service
 	if err := decodeBody(w, r, serviceSchema, &svc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.recordServiceChange(r, svc.ID, "register", reasons); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/webhook"
 )
 
@@ -237,11 +241,15 @@ func TestGetLifeEvent(t *testing.T) {
 	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/life-events/by-reference/JU-0000-0000", nil, nil), http.StatusNotFound)
 }
 
+// schoolService is a service registration that passes every check.
+const schoolService = `{"id": "school", "organisation": "leeds-council", "name": "Primary school planning",
+  "eventTypes": ["birth.registered"], "fields": ["child.dateOfBirth"], "purpose": "To plan school places.",
+  "endpoint": {"kind": "webhook", "url": "http://127.0.0.1:9/school"}}`
+
 func TestServicesShowSecretOnce(t *testing.T) {
 	env := newTestEnv(t)
-	body := `{"id": "school", "organisation": "leeds-council", "name": "Primary school planning",
-	  "eventTypes": ["birth.registered"], "fields": ["child.dateOfBirth"], "purpose": "To plan school places.",
-	  "endpoint": {"kind": "webhook", "url": "http://127.0.0.1:9/school"}}`
+	env.signInAs(t, env.operator)
+	body := schoolService
 
 	rec := env.postJSON(t, "/api/v1/services", body)
 
@@ -271,6 +279,102 @@ func TestServicesShowSecretOnce(t *testing.T) {
 	p := decodeProblem(t, env.postJSON(t, "/api/v1/services", `{"id": "x"}`), http.StatusUnprocessableEntity)
 	if !slices.Contains(fieldsOf(p), "/endpoint") {
 		t.Errorf("fields = %q, want /endpoint named as missing", fieldsOf(p))
+	}
+}
+
+// serviceIDs returns the ids of the fake hub's services in order.
+func (e *testEnv) serviceIDs() []joinedup.ServiceID {
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	ids := slices.Collect(maps.Keys(e.hub.services))
+	slices.Sort(ids)
+	return ids
+}
+
+// auditSize returns the number of entries in the env's audit log, which
+// is 0 before the first entry.
+func (e *testEnv) auditSize(t *testing.T) uint64 {
+	t.Helper()
+	cp, err := e.server.Audit.Checkpoint(context.Background())
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return 0
+	} else if err != nil {
+		t.Fatalf("audit checkpoint: %v", err)
+	}
+	return cp.Size
+}
+
+func TestCreateServiceNeedsOperator(t *testing.T) {
+	env := newTestEnv(t)
+	before := env.serviceIDs()
+	auditBefore := env.auditSize(t)
+
+	denied := map[string]*auth.Account{
+		"registrar":               env.registrar,
+		"social worker":           env.createAccount(t, "social-worker", policy.RoleSocialWorker),
+		"service officer":         env.createAccount(t, "officer-child-benefit", policy.RoleServiceOfficer, "child-benefit"),
+		"data protection officer": env.createAccount(t, "dpo", policy.RoleDataProtectionOfficer),
+	}
+	for name, account := range denied {
+		t.Run(name, func(t *testing.T) {
+			env.signInAs(t, account)
+			p := decodeProblem(t, env.postJSON(t, "/api/v1/services", schoolService), http.StatusForbidden)
+			if !strings.Contains(p.Detail, "operator") {
+				t.Errorf("detail = %q, want it to name who may register services", p.Detail)
+			}
+			// The body is not checked for a caller who may not register.
+			decodeProblem(t, env.postJSON(t, "/api/v1/services", `{"id": "x"}`), http.StatusForbidden)
+		})
+	}
+	if got := env.serviceIDs(); !slices.Equal(got, before) {
+		t.Errorf("services after the denied requests = %v, want %v", got, before)
+	}
+	if got := env.auditSize(t); got != auditBefore {
+		t.Errorf("denied requests appended %d audit entries, want 0", got-auditBefore)
+	}
+
+	resident := env.createAccount(t, "resident-00", policy.RoleResident)
+	env.signInAs(t, resident)
+	decodeProblem(t, env.postJSON(t, "/api/v1/services", schoolService), http.StatusForbidden)
+	if got := env.serviceIDs(); !slices.Equal(got, before) {
+		t.Errorf("services after the resident's request = %v, want %v", got, before)
+	}
+}
+
+func TestCreateServiceAsOperatorOrToken(t *testing.T) {
+	env := newTestEnv(t)
+	env.server.APIToken = "operator-token-for-tests"
+
+	env.signInAs(t, env.operator)
+	if rec := env.postJSON(t, "/api/v1/services", schoolService); rec.Code != http.StatusCreated {
+		t.Fatalf("operator: status = %d, want 201; body %s", rec.Code, rec.Body)
+	}
+	e := lastEntry(env.auditEntries(t), audit.ActionAccess)
+	if e == nil || e.Actor != env.operator.ID || e.Purpose != policy.PurposeOperations {
+		t.Fatalf("audit entry = %+v, want the operator's change for operations", e)
+	}
+	if !slices.Equal(e.Reasons, []string{"operator-service-directory"}) {
+		t.Errorf("reasons = %q, want [operator-service-directory]", e.Reasons)
+	}
+	if !strings.Contains(string(e.Detail), `"ServiceDirectory:school"`) || !strings.Contains(string(e.Detail), `"register"`) {
+		t.Errorf("detail = %s, want the registration of school named", e.Detail)
+	}
+
+	env.session = nil
+	body := strings.Replace(schoolService, `"school"`, `"school-token"`, 1)
+	rec := env.do(t, http.MethodPost, "/api/v1/services", strings.NewReader(body),
+		http.Header{"Authorization": {"Bearer operator-token-for-tests"}, "Content-Type": {"application/json"}})
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("API token: status = %d, want 201; body %s", rec.Code, rec.Body)
+	}
+	e = lastEntry(env.auditEntries(t), audit.ActionAccess)
+	if e == nil || e.Actor != tokenAccountID || e.Purpose != policy.PurposeOperations {
+		t.Errorf("audit entry = %+v, want the token's change for operations", e)
+	}
+
+	want := []joinedup.ServiceID{"child-benefit", "gp-practice", "refuse", "school", "school-token"}
+	if got := env.serviceIDs(); !slices.Equal(got, want) {
+		t.Errorf("services = %v, want %v", got, want)
 	}
 }
 

@@ -47,8 +47,8 @@ type Server struct {
 
 	// APIToken is the token that machines send to the staff API as
 	// "Authorization: Bearer <token>". It acts as a registrar of
-	// TokenOrganisation. Empty accepts no token, so only signed-in staff
-	// can use the staff API.
+	// TokenOrganisation and can also register connected services. Empty
+	// accepts no token, so only signed-in staff can use the staff API.
 	APIToken          string
 	TokenOrganisation joinedup.OrgID
 

@@ -42,7 +42,8 @@ func (s *Server) bearerToken(r *http.Request) error {
 
 // tokenAccount is the principal of a request made with the API token: a
 // registrar of TokenOrganisation, for machines that register births and
-// follow them, such as joinedup demo.
+// follow them, such as joinedup demo. authorizeServiceChange also lets it
+// register services, for machines such as joinedup reference-services.
 func (s *Server) tokenAccount() *auth.Account {
 	return &auth.Account{ID: tokenAccountID, Username: tokenAccountID, Role: policy.RoleRegistrar, Organisation: s.TokenOrganisation}
 }

@@ -443,3 +443,42 @@ func (s *Server) authorizeReplay(r *http.Request) error {
 		detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "replay", "route": r.Pattern},
 	})
 }
+
+// authorizeServiceChange decides whether the caller may register, change
+// or remove connected services, and returns the ids of the policies that
+// allowed it. The API token may, with no policy decision, because
+// whoever holds it configures the hub. A signed-in account may when the
+// policies let it write the service directory, which by default means an
+// operator. Anyone else gets EFORBIDDEN.
+func (s *Server) authorizeServiceChange(r *http.Request) ([]string, error) {
+	account := principalOf(r)
+	if account.ID == tokenAccountID {
+		return nil, nil
+	}
+	res := policy.Resource{Kind: policy.KindServiceDirectory, ID: "all"}
+	d, _, err := s.decide(r.Context(), account, policy.ActionWrite, res, purposeOf(account.Role))
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", res.Kind, "action", policy.ActionWrite, "request_id", requestID(r.Context()))
+		return nil, joinedup.Errorf(joinedup.EFORBIDDEN, "Only an operator or the hub's API token can register, change or remove connected services.")
+	}
+	return d.Reasons, nil
+}
+
+// recordServiceChange appends an allowed change to service id to the
+// audit log, with the reasons that authorizeServiceChange returned. The
+// API token's change is recorded for operations, not for the registration
+// purpose of its registrar role.
+func (s *Server) recordServiceChange(r *http.Request, id joinedup.ServiceID, operation string, reasons []string) error {
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	if account.ID == tokenAccountID {
+		purpose = policy.PurposeOperations
+	}
+	return s.record(r.Context(), access{
+		account: account, action: audit.ActionAccess, purpose: purpose, reasons: reasons,
+		detail: map[string]any{"resource": string(policy.KindServiceDirectory) + ":" + string(id), "operation": operation, "route": r.Pattern},
+	})
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/joinedup/joinedup"
+)
+
+// serviceJSON returns a registration of a webhook service at url.
+func serviceJSON(t *testing.T, id joinedup.ServiceID, url string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"id": id, "organisation": "test-council", "name": "Service " + id, "purpose": "testing",
+		"eventTypes": []string{joinedup.EventBirthRegistered}, "fields": []string{"child.name"},
+		"endpoint": map[string]string{"kind": joinedup.EndpointWebhook, "url": url},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// postService posts the registration of a webhook service at url with
+// client, adding the API token when withToken is set, and returns the
+// status and the body.
+func postService(t *testing.T, h *Hub, client *http.Client, withToken bool, id joinedup.ServiceID, url string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.BaseURL+"/api/v1/services", bytes.NewReader(serviceJSON(t, id, url)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if withToken {
+		req.Header.Set("Authorization", "Bearer "+testToken)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// problemFields returns the field pointers of a problem document.
+func problemFields(t *testing.T, body []byte) []string {
+	t.Helper()
+	var p joinedup.Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("decode problem: %v; body %s", err, body)
+	}
+	var fields []string
+	for _, fe := range p.Errors {
+		fields = append(fields, fe.Field)
+	}
+	return fields
+}
+
+// listServiceIDs returns the ids of the hub's services, read with the API
+// token.
+func listServiceIDs(t *testing.T, h *Hub) []joinedup.ServiceID {
+	t.Helper()
+	resp, err := apiGet(h.BaseURL + "/api/v1/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []joinedup.Service `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("list services: status %d, error %v", resp.StatusCode, err)
+	}
+	var ids []joinedup.ServiceID
+	for _, s := range list.Items {
+		ids = append(ids, s.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestServiceEndpointURLChecked(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+
+	rejected := []struct{ name, url string }{
+		{"ftp scheme", "ftp://files.example/drop"},
+		{"file scheme", "file:///etc/passwd"},
+		{"user and password", "http://user:secret@127.0.0.1:9/events"},
+		{"user only", "https://user@services.example/events"},
+		{"metadata address", "http://169.254.169.254/latest"},
+		{"IPv4 link-local", "http://169.254.10.20:8080/events"},
+		{"IPv6 link-local", "http://[fe80::1]/events"},
+		{"IPv6 link-local with zone", "http://[fe80::1%25eth0]:8080/events"},
+		{"IPv4-mapped link-local", "http://[::ffff:169.254.169.254]/latest"},
+		{"IPv4 unspecified", "http://0.0.0.0:9/events"},
+		{"IPv6 unspecified", "http://[::]:9/events"},
+		{"IPv4 multicast", "http://224.0.0.1/events"},
+		{"IPv6 multicast", "http://[ff02::1]/events"},
+		{"broadcast", "http://255.255.255.255/events"},
+		{"decimal IPv4", "http://2852039166/latest"},
+		{"hexadecimal IPv4", "http://0xa9.0xfe.0xa9.0xfe/latest"},
+		{"short IPv4", "http://169.254.43518/latest"},
+	}
+	for i, tt := range rejected {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := postService(t, h, http.DefaultClient, true, joinedup.ServiceID(fmt.Sprintf("bad-%d", i)), tt.url)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status = %d, want 422; body %s", status, body)
+			}
+			if fields := problemFields(t, body); !slices.Contains(fields, "/endpoint/url") {
+				t.Errorf("fields = %q, want /endpoint/url", fields)
+			}
+		})
+	}
+
+	accepted := map[joinedup.ServiceID]string{
+		"loopback":      "http://127.0.0.1:9/events",
+		"loopback-ipv6": "http://[::1]:9/events",
+		"private-10":    "http://10.20.30.40:8080/events",
+		"private-192":   "https://192.168.1.20/events",
+		"private-ipv6":  "https://[fd00::20]/events",
+		"host-name":     "https://services.example/events",
+	}
+	for id, url := range accepted {
+		if status, body := postService(t, h, http.DefaultClient, true, id, url); status != http.StatusCreated {
+			t.Errorf("%s: status = %d, want 201; body %s", url, status, body)
+		}
+	}
+
+	var want []joinedup.ServiceID
+	for id := range accepted {
+		want = append(want, id)
+	}
+	slices.Sort(want)
+	if got := listServiceIDs(t, h); !slices.Equal(got, want) {
+		t.Errorf("services = %v, want only the accepted %v", got, want)
+	}
+}
+
+func TestServicesFileRejectsLinkLocal(t *testing.T) {
+	h := startHub(t, nil)
+	for _, url := range []string{"http://169.254.169.254/latest", "http://[fe80::1%25eth0]:8080/events"} {
+		t.Run(url, func(t *testing.T) {
+			svc := &joinedup.Service{
+				ID: "link-local", Organisation: "test-council", Name: "Link-local", Purpose: "testing",
+				EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+				Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: url},
+				Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+			}
+
+			err := loadServices(context.Background(), servicesFileFor(t, svc), h.DB, h.Directory)
+			if err == nil || !strings.Contains(err.Error(), "/services/0/endpoint/url") {
+				t.Fatalf("load services: error %v, want one naming /services/0/endpoint/url", err)
+			}
+			if !strings.Contains(err.Error(), "link-local address") {
+				t.Errorf("error %q does not say the address is link-local", err)
+			}
+			if _, err := h.Directory.FindService(context.Background(), svc.ID); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+				t.Errorf("find service after the rejected file: error %v, want not found", err)
+			}
+		})
+	}
+}
+
+func TestOnlyOperatorRegistersService(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true; c.APIToken = testToken })
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	before := listServiceIDs(t, h)
+
+	for _, username := range []string{"officer-child-benefit", "social-worker", "registrar", "data-protection-officer", demoResidentName(0)} {
+		t.Run(username, func(t *testing.T) {
+			client := signedInClient(t, h, username)
+			status, body := postService(t, h, client, false, "intruder", "http://127.0.0.1:9/events")
+			if status != http.StatusForbidden {
+				t.Fatalf("status = %d, want 403; body %s", status, body)
+			}
+			var p joinedup.Problem
+			if err := json.Unmarshal(body, &p); err != nil || p.Type != joinedup.ProblemTypePrefix+joinedup.EFORBIDDEN {
+				t.Errorf("body %s, want a forbidden problem document (decode error %v)", body, err)
+			}
+		})
+	}
+	if got := listServiceIDs(t, h); !slices.Equal(got, before) {
+		t.Errorf("services after the denied requests = %v, want %v", got, before)
+	}
+
+	operator := signedInClient(t, h, "operator")
+	if status, body := postService(t, h, operator, false, "by-operator", "http://127.0.0.1:9/events"); status != http.StatusCreated {
+		t.Errorf("operator: status = %d, want 201; body %s", status, body)
+	}
+
+	if status, body := postService(t, h, http.DefaultClient, true, "by-token", "http://127.0.0.1:9/events"); status != http.StatusCreated {
+		t.Errorf("API token: status = %d, want 201; body %s", status, body)
+	}
+
+	want := append(slices.Clone(before), "by-operator", "by-token")
+	slices.Sort(want)
+	if got := listServiceIDs(t, h); !slices.Equal(got, want) {
+		t.Errorf("services = %v, want %v", got, want)
+	}
+}

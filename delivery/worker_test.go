@@ -1,0 +1,98 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+func TestCheckDialAddress(t *testing.T) {
+	tests := []struct {
+		address string
+		kind    string // "" when the connection is allowed
+	}{
+		{"169.254.169.254:80", "link-local"},
+		{"169.254.0.1:443", "link-local"},
+		{"[fe80::1]:80", "link-local"},
+		{"[fe80::1%lo]:80", "link-local"},
+		{"[::ffff:169.254.169.254]:80", "link-local"},
+		{"0.0.0.0:80", "unspecified"},
+		{"[::]:80", "unspecified"},
+		{"224.0.0.1:80", "multicast"},
+		{"[ff02::1]:80", "multicast"},
+		{"255.255.255.255:80", "broadcast"},
+		{"127.0.0.1:8080", ""},
+		{"[::1]:8080", ""},
+		{"10.1.2.3:443", ""},
+		{"172.16.0.1:443", ""},
+		{"192.168.1.20:80", ""},
+		{"[fd00::1]:443", ""},
+		{"203.0.113.7:443", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.address, func(t *testing.T) {
+			err := checkDialAddress("tcp", tt.address, nil)
+			if tt.kind == "" {
+				if err != nil {
+					t.Fatalf("error = %v, want the connection allowed", err)
+				}
+				return
+			}
+			var addrErr *joinedup.EndpointAddressError
+			if !errors.As(err, &addrErr) {
+				t.Fatalf("error = %v, want an EndpointAddressError", err)
+			}
+			if addrErr.Kind != tt.kind {
+				t.Errorf("kind = %q, want %q", addrErr.Kind, tt.kind)
+			}
+		})
+	}
+}
+
+func TestCheckDialAddressRejectsHostName(t *testing.T) {
+	if err := checkDialAddress("tcp", "example.org:80", nil); err == nil {
+		t.Error("error = nil for a host name, want the unresolved address rejected")
+	}
+}
+
+// TestSenderRefusesLinkLocal dials through the sender's own transport. The
+// address is link-local on the loopback interface, so nothing could leave
+// the machine even if the guard were missing.
+func TestSenderRefusesLinkLocal(t *testing.T) {
+	s := newSender(Config{AttemptTimeout: 5 * time.Second}, nil)
+	transport := s.client.Transport.(*http.Transport)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := transport.DialContext(ctx, "tcp", "[fe80::1%lo]:9")
+	if err == nil {
+		conn.Close()
+		t.Fatal("dial to fe80::1 succeeded, want it rejected")
+	}
+	var addrErr *joinedup.EndpointAddressError
+	if !errors.As(err, &addrErr) || addrErr.Kind != "link-local" {
+		t.Errorf("dial error = %v, want a link-local EndpointAddressError", err)
+	}
+}
+
+func TestSenderReachesLoopback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+
+	s := newSender(Config{AttemptTimeout: 5 * time.Second}, nil)
+	resp, err := s.client.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("get %s: %v", srv.URL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Errorf("status = %d, want 204", resp.StatusCode)
+	}
+}
