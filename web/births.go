@@ -325,6 +325,9 @@ func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
 		err = joinedup.Errorf(joinedup.ENOTFOUND, "There is no birth with that id.")
 	}
 	if err == nil {
+		err = s.authorizeRegistrar(r, event)
+	}
+	if err == nil {
 		err = s.authorizeEvent(r, event, policy.ActionRead, nil)
 	}
 	var receipt *joinedup.ConsentReceipt
@@ -336,6 +339,28 @@ func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderConfirmation(w, r, event, receipt)
+}
+
+// authorizeRegistrar returns ENOTFOUND unless the signed-in account may
+// register births for the organisation that registered ev. The
+// confirmation page is the registrar's: it shows the whole consent
+// receipt, every service's decision included, which a service's own
+// officer may not see.
+func (s *Server) authorizeRegistrar(r *http.Request, ev *joinedup.LifeEvent) error {
+	account := principalOf(r)
+	res, err := s.eventResource(r.Context(), ev)
+	if err != nil {
+		return err
+	}
+	d, _, err := s.decide(r.Context(), account, policy.ActionWrite,
+		policy.Resource{Kind: policy.KindLifeEvent, ID: "new", Organisation: res.Organisation}, purposeOf(account.Role))
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return errHidden("birth")
+	}
+	return nil
 }
 
 // renderConfirmation renders the confirmation page of a registered birth.

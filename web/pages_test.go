@@ -158,6 +158,7 @@ func TestBirthConfirmationHiddenFromOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	resident := env.createAccount(t, "resident", policy.RoleResident)
+	officer := env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit")
 
 	tests := []struct {
 		name    string
@@ -166,6 +167,7 @@ func TestBirthConfirmationHiddenFromOthers(t *testing.T) {
 	}{
 		{"registrar of another organisation", elsewhere, http.StatusNotFound},
 		{"operator", env.operator, http.StatusNotFound},
+		{"officer of a service told", officer, http.StatusNotFound},
 		{"resident", resident, http.StatusForbidden},
 	}
 	for _, tt := range tests {
