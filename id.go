@@ -33,3 +33,18 @@ func NewReference() string {
 	s := strings.ToUpper(idEncoding.EncodeToString(b[:]))
 	return "JU-" + s[:4] + "-" + s[4:]
 }
+
+// NormalizeReference returns a reference number, as a person typed it, in
+// the form NewReference gives. It puts the letters in capitals and the
+// hyphens in place, whatever spaces or hyphens were typed. It reads O as 0
+// and I and L as 1, as Crockford base32 does. Other text comes back in
+// capitals without spaces, to be reported as not found.
+func NormalizeReference(s string) string {
+	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	code, ok := strings.CutPrefix(strings.ReplaceAll(s, "-", ""), "JU")
+	if !ok || len(code) != 8 {
+		return s
+	}
+	code = strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(code)
+	return "JU-" + code[:4] + "-" + code[4:]
+}

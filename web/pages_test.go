@@ -353,6 +353,11 @@ func TestTrackForm(t *testing.T) {
 		t.Errorf("got %d to %q, want 303 to /track/JU-7K3M-9QXD", rec.Code, rec.Header().Get("Location"))
 	}
 
+	rec = env.do(t, http.MethodGet, "/track?reference=ju-7k3m+9qxd", nil, nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/track/JU-7K3M-9QXD" {
+		t.Errorf("reference typed with a space: got %d to %q, want 303 to /track/JU-7K3M-9QXD", rec.Code, rec.Header().Get("Location"))
+	}
+
 	rec = env.do(t, http.MethodGet, "/track?reference=", nil, nil)
 	if rec.Code != http.StatusUnprocessableEntity || !strings.HasPrefix(pageTitle(rec.Body.String()), "Error: ") {
 		t.Errorf("empty reference: status %d, title %q, want 422 with an error title", rec.Code, pageTitle(rec.Body.String()))

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -22,7 +21,7 @@ type trackFormView struct {
 // that it works without JavaScript and the result can be bookmarked.
 func (s *Server) trackForm(w http.ResponseWriter, r *http.Request) {
 	_, sent := r.URL.Query()["reference"]
-	reference := normalizeReference(r.URL.Query().Get("reference"))
+	reference := joinedup.NormalizeReference(r.URL.Query().Get("reference"))
 	if !sent {
 		s.renderTrackForm(w, r, http.StatusOK, "", "")
 		return
@@ -50,12 +49,6 @@ func (s *Server) renderTrackForm(w http.ResponseWriter, r *http.Request, status 
 	s.render(w, r, status, "track-form.html", p)
 }
 
-// normalizeReference returns a reference number as typed, in capitals and
-// without spaces, so "ju-7k3m 9qxd" finds "JU-7K3M-9QXD".
-func normalizeReference(s string) string {
-	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
-}
-
 type trackView struct {
 	Event    *joinedup.LifeEvent
 	Rows     []deliveryRow
@@ -80,7 +73,7 @@ func (s *Server) trackThrottle() *auth.Throttle {
 }
 
 func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
-	reference := normalizeReference(r.PathValue("reference"))
+	reference := joinedup.NormalizeReference(r.PathValue("reference"))
 	client := auth.AddressKey(clientAddress(r))
 	if wait := s.trackThrottle().Wait(client, s.Now()); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
