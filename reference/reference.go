@@ -77,6 +77,16 @@ type definition struct {
 
 var birthAndWithdrawal = []string{joinedup.EventBirthRegistered, joinedup.EventConsentWithdrawn}
 
+// ServiceIDs returns the ids of the reference services, in the order they
+// are registered.
+func ServiceIDs() []joinedup.ServiceID {
+	ids := make([]joinedup.ServiceID, len(definitions))
+	for i, def := range definitions {
+		ids[i] = def.info.ID
+	}
+	return ids
+}
+
 var definitions = []definition{
 	{
 		info: joinedup.Service{

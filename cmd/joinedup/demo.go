@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/reference"
 	"github.com/joinedup/joinedup/reference/population"
 )
 
 // runDemo plays the tell-us-once story against a running hub through its
 // public API: it registers the birth of a child of one of the demo
-// families, consenting to every service that takes births, and prints what
-// each service did. It fails unless every service reports an outcome.
+// families, consenting to the services that -services names, the four
+// reference services by default, and prints what each service did. It
+// fails unless every one of them reports an outcome.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("joinedup demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -30,6 +32,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Uint64("seed", 1, "seed of the hub's demo population (the hub's -seed)")
 	family := fs.Int("family", -1, fmt.Sprintf("demo family to register a birth for, 0 to %d; -1 picks one at random", population.DemoFamilies-1))
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for every service's outcome")
+	var defaultServices []string
+	for _, id := range reference.ServiceIDs() {
+		defaultServices = append(defaultServices, string(id))
+	}
+	only := fs.String("services", strings.Join(defaultServices, ","),
+		"comma-separated ids of the services the informant agrees to tell; the demo family's synthetic data goes to each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,17 +59,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := c.do(ctx, http.MethodGet, "/api/v1/services", nil, &list); err != nil {
 		return fmt.Errorf("list services: %w", err)
 	}
-	services := list.Items
+	listed := map[joinedup.ServiceID]joinedup.Service{}
+	for _, s := range list.Items {
+		listed[s.ID] = s
+	}
 	names := map[joinedup.ServiceID]string{}
 	reg := population.Births(*seed, *family+1, joinedup.Today(time.Now()))[*family]
-	for _, s := range services {
-		if s.Takes(joinedup.EventBirthRegistered) {
-			reg.Consent.Services = append(reg.Consent.Services, s.ID)
-			names[s.ID] = s.Name
+	for _, field := range strings.Split(*only, ",") {
+		id := joinedup.ServiceID(strings.TrimSpace(field))
+		if id == "" {
+			continue
 		}
+		s, ok := listed[id]
+		switch {
+		case !ok:
+			return fmt.Errorf("the hub has no service %q: start it with -demo for the reference services, or name others with -services", id)
+		case !s.Takes(joinedup.EventBirthRegistered):
+			return fmt.Errorf("service %q does not take births: leave it out of -services", id)
+		case names[id] != "":
+			continue
+		}
+		reg.Consent.Services = append(reg.Consent.Services, id)
+		names[id] = s.Name
 	}
 	if len(reg.Consent.Services) == 0 {
-		return errors.New("the hub has no service that takes births: start it with -demo or register services")
+		return errors.New("-services names no service: give the ids of one or more services that take births")
 	}
 
 	// 2. Register the birth.
