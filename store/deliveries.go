@@ -317,14 +317,14 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	case !r.Attempt && d.Attempts == 0:
 		attempts = 1
 	}
-	// A callback that reports a final outcome other than the one recorded
-	// contradicts it, and the first final outcome stands. A worker's
-	// attempt is not refused, because its message would then be offered
-	// again and again.
+	// A callback that reports a final outcome other than the one recorded,
+	// in its status or its summary, contradicts it, and the first final
+	// outcome stands. A worker's attempt is not refused, because its
+	// message would then be offered again and again.
 	if !r.Attempt && d.Outcome != nil && (d.State == joinedup.StateActed || d.State == joinedup.StateFailed) &&
-		state != joinedup.StateDelivered && o.Status != d.Outcome.Status {
+		state != joinedup.StateDelivered && (o.Status != d.Outcome.Status || o.Summary != d.Outcome.Summary) {
 		return false, d.CreatedAt, joinedup.Errorf(joinedup.ECONFLICT,
-			"Delivery %s already has the outcome %q, and a later outcome cannot change it.", r.Delivery, d.Outcome.Status)
+			"Delivery %s already has a final outcome, %q with its own summary, and a later outcome cannot change it.", r.Delivery, d.Outcome.Status)
 	}
 	withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil && state != joinedup.StateDelivered
 	switch {

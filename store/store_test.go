@@ -175,6 +175,10 @@ func TestDeliveryLifecycle(t *testing.T) {
 		if _, err := db.RecordOutcome(ctx, "school", school, contradiction); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
 			t.Errorf("contradicting outcome: got %v, want conflict", err)
 		}
+		resummarised := joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded twice"}
+		if _, err := db.RecordOutcome(ctx, "school", school, resummarised); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Errorf("acted with another summary: got %v, want conflict", err)
+		}
 		if changed, err := db.RecordOutcome(ctx, "school", school, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil || changed {
 			t.Errorf("accepted after acted: changed %v, err %v; want no change and no error", changed, err)
 		}
