@@ -62,7 +62,7 @@ const auditInsert = `INSERT INTO audit_entries
 // columns stay well under its limit of 65,535 parameters.
 const auditInsertRows = 100
 
-// insertAuditRecords inserts records with one prepared single-row statement
+// insertAuditRecords inserts records with one cached single-row statement
 // on SQLite, which has no round trips to save. SQLite binds $N parameters
 // by name, in time that grows with their number, so large statements are
 // slow there. On PostgreSQL it sends multi-row statements.
@@ -94,15 +94,17 @@ func insertAuditRecords(ctx context.Context, tx *Tx, records []audit.Record) err
 		}
 
 		var err error
-		if n == rows && stmt == nil {
+		if n == rows && n > 1 && stmt == nil {
 			stmt, err = tx.PrepareContext(ctx, auditInsert+auditValues(n))
 			if err != nil {
 				return fmt.Errorf("prepare audit insert: %w", err)
 			}
 		}
-		if n == rows {
+		if n == rows && n > 1 {
 			_, err = stmt.ExecContext(ctx, args...)
 		} else {
+			// On SQLite the store's statement cache keeps the one-row
+			// statement, so it is parsed once, not once a batch.
 			_, err = tx.ExecContext(ctx, auditInsert+auditValues(n), args...)
 		}
 		if err != nil {
