@@ -160,13 +160,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 type errorPage struct {
 	Status    int
 	Detail    string
+	Fields    []joinedup.FieldError // what is wrong with each part of the request
 	RequestID string
 }
 
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string, fields []joinedup.FieldError) {
 	s.render(w, r, status, "error.html", page{
 		Title: title,
-		Data:  errorPage{Status: status, Detail: detail, RequestID: requestID(r.Context())},
+		Data:  errorPage{Status: status, Detail: detail, Fields: fields, RequestID: requestID(r.Context())},
 	})
 }
 

@@ -454,3 +454,17 @@ func TestDateExampleInFuture(t *testing.T) {
 		t.Errorf("dateExample(3) = %q, want a date after today", example)
 	}
 }
+
+func TestErrorPageListsFieldErrors(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+
+	rec := env.do(t, http.MethodGet, "/operator/deliveries?state=bogus", nil, nil)
+
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("status = %d, want 422", rec.Code)
+	}
+	if body := rec.Body.String(); !strings.Contains(body, "Choose a delivery state: ") {
+		t.Errorf("error page does not say which states to choose from:\n%s", body)
+	}
+}

@@ -60,7 +60,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 
 	if wantsPage(r) {
-		s.renderError(w, r, status, title, detail)
+		s.renderError(w, r, status, title, detail, joinedup.ErrorFields(err))
 		return
 	}
 
