@@ -306,8 +306,28 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 type confirmationView struct {
 	Event      *joinedup.LifeEvent
 	Receipt    *joinedup.ConsentReceipt
+	Covers     []string // the people whose data the consent covers, by name
 	ReceiptURL template.URL
 	TrackURL   string
+}
+
+// consentCovers names the people that the receipt's onBehalfOf pointers
+// designate in the registration: "Ada Lovelace (child)". A pointer that
+// names no one in the registration is shown as it is.
+func consentCovers(payload json.RawMessage, pointers []string) []string {
+	var reg joinedup.BirthRegistration
+	_ = json.Unmarshal(payload, &reg) // an unreadable payload shows the pointers
+	out := make([]string, 0, len(pointers))
+	for _, p := range pointers {
+		who := p
+		if p == "/child" && reg.Child.Name.Full() != "" {
+			who = reg.Child.Name.Full() + " (child)"
+		} else if i, err := strconv.Atoi(strings.TrimPrefix(p, "/parents/")); err == nil && strings.HasPrefix(p, "/parents/") && i >= 0 && i < len(reg.Parents) {
+			who = reg.Parents[i].Name.Full() + " (" + reg.Parents[i].Role + ")"
+		}
+		out = append(out, who)
+	}
+	return out
 }
 
 // confirmationPath returns the path of the confirmation page of a
@@ -376,6 +396,7 @@ func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, even
 		Data: confirmationView{
 			Event:   event,
 			Receipt: receipt,
+			Covers:  consentCovers(event.Payload, receipt.OnBehalfOf),
 			// The receipt is a download the informant keeps. It is
 			// built here from JSON the hub encoded, so it is a safe URL.
 			ReceiptURL: template.URL("data:application/json;base64," + base64.StdEncoding.EncodeToString(receiptJSON)),

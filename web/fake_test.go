@@ -90,9 +90,12 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		Subject:      "child",
 		GivenBy:      r.Informant.Name,
 		Capacity:     r.Informant.Capacity,
-		OnBehalfOf:   []string{"child"},
+		OnBehalfOf:   []string{"/child"},
 		Purpose:      r.Consent.Purpose,
 		LawfulBasis:  "consent",
+	}
+	if r.Informant.Parent != nil {
+		receipt.OnBehalfOf = append(receipt.OnBehalfOf, fmt.Sprintf("/parents/%d", *r.Informant.Parent))
 	}
 	for _, svc := range h.sortedServices() {
 		if !svc.Takes(joinedup.EventBirthRegistered) {

@@ -143,6 +143,9 @@ func TestBirthFormRegisters(t *testing.T) {
 		if !strings.Contains(body, `href="data:application/json;base64,`) {
 			t.Errorf("confirmation lacks the JSON receipt link")
 		}
+		if !strings.Contains(body, "Ada Grace O’Brien (child); Siân O’Brien (mother)") {
+			t.Errorf("confirmation does not name the people the consent covers")
+		}
 	}
 	if len(env.hub.events) != 1 {
 		t.Errorf("%d events registered after reloading the confirmation, want 1", len(env.hub.events))
