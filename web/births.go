@@ -319,13 +319,16 @@ func consentCovers(payload json.RawMessage, pointers []string) []string {
 	_ = json.Unmarshal(payload, &reg) // an unreadable payload shows the pointers
 	out := make([]string, 0, len(pointers))
 	for _, p := range pointers {
-		who := p
+		person := p
 		if p == "/child" && reg.Child.Name.Full() != "" {
-			who = reg.Child.Name.Full() + " (child)"
-		} else if i, err := strconv.Atoi(strings.TrimPrefix(p, "/parents/")); err == nil && strings.HasPrefix(p, "/parents/") && i >= 0 && i < len(reg.Parents) {
-			who = reg.Parents[i].Name.Full() + " (" + reg.Parents[i].Role + ")"
+			person = reg.Child.Name.Full() + " (child)"
 		}
-		out = append(out, who)
+		if index, ok := strings.CutPrefix(p, "/parents/"); ok {
+			if i, err := strconv.Atoi(index); err == nil && i >= 0 && i < len(reg.Parents) {
+				person = reg.Parents[i].Name.Full() + " (" + reg.Parents[i].Role + ")"
+			}
+		}
+		out = append(out, person)
 	}
 	return out
 }
@@ -337,8 +340,9 @@ func confirmationPath(id joinedup.EventID) string {
 }
 
 // birthConfirmation shows the reference number and the consent receipt of
-// a registered birth, to an account that may read its life event. Any
-// other account, and an id that is not a birth, gets 404.
+// a registered birth, to an account that may register births for the
+// organisation that registered it and may read its life event. Any other
+// account, and an id that is not a birth, gets 404.
 func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
 	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
 	if err == nil && event.Type != joinedup.EventBirthRegistered {
@@ -367,13 +371,11 @@ func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
 // receipt, every service's decision included, which a service's own
 // officer may not see.
 func (s *Server) authorizeRegistrar(r *http.Request, ev *joinedup.LifeEvent) error {
-	account := principalOf(r)
 	res, err := s.eventResource(r.Context(), ev)
 	if err != nil {
 		return err
 	}
-	d, _, err := s.decide(r.Context(), account, policy.ActionWrite,
-		policy.Resource{Kind: policy.KindLifeEvent, ID: "new", Organisation: res.Organisation}, purposeOf(account.Role))
+	d, err := s.decideRegistration(r, res.Organisation)
 	if err != nil {
 		return err
 	}

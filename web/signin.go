@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
@@ -73,7 +74,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	account, err := s.Passwords.SignIn(r.Context(), username, r.PostForm.Get("password"), clientAddress(r))
 	var throttled *auth.ThrottledError
 	if errors.As(err, &throttled) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.Wait.Seconds()))))
+		setRetryAfter(w, throttled.Wait)
 		s.renderSignIn(w, r, http.StatusTooManyRequests, username, next, joinedup.ErrorMessage(err), false)
 		return
 	}
@@ -190,6 +191,12 @@ func safeNext(next string) string {
 		return ""
 	}
 	return next
+}
+
+// setRetryAfter tells the client to wait at least wait, rounded up to
+// whole seconds, before its next attempt.
+func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 }
 
 // clientAddress returns the IP address of the client that sent r. The hub

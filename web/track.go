@@ -2,10 +2,8 @@ package web
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -65,6 +63,9 @@ type deliveryRow struct {
 // numbers that do not exist. The tracking page shows what each service did,
 // which can include amounts of benefit, so the reference number must not
 // be open to guessing.
+//
+// NOTE: the count is per connection address, so behind a proxy every
+// client shares the proxy's count.
 func (s *Server) trackThrottle() *auth.Throttle {
 	s.trackOnce.Do(func() {
 		s.tracking = &auth.Throttle{Free: 20, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour, MaxKeys: 100_000}
@@ -76,7 +77,7 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	reference := joinedup.NormalizeReference(r.PathValue("reference"))
 	client := auth.AddressKey(clientAddress(r))
 	if wait := s.trackThrottle().Wait(client, s.Now()); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		setRetryAfter(w, wait)
 		s.renderTrackForm(w, r, http.StatusTooManyRequests, reference,
 			"You have entered too many reference numbers that do not exist. Wait "+auth.WaitText(wait)+", then try again")
 		return

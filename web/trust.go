@@ -269,25 +269,25 @@ func (s *Server) authorizeEvent(r *http.Request, ev *joinedup.LifeEvent, action 
 // event's deliveries, an operator, gets its progress, as filterEvents
 // lists it. Any other account gets ENOTFOUND.
 func (s *Server) readEvent(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
-	err := s.authorizeEvent(r, ev, policy.ActionRead, nil)
-	if err == nil {
+	denied := s.authorizeEvent(r, ev, policy.ActionRead, nil)
+	if denied == nil {
 		return s.viewFor(r.Context(), ev)
-	} else if joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
-		return nil, err
+	} else if joinedup.ErrorCode(denied) != joinedup.ENOTFOUND {
+		return nil, denied
 	}
 
 	account := principalOf(r)
 	purpose := purposeOf(account.Role)
-	d, _, derr := s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindDelivery, ID: string(ev.ID)}, purpose)
-	if derr != nil {
-		return nil, derr
-	}
-	if !d.Allowed {
+	d, _, err := s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindDelivery, ID: string(ev.ID)}, purpose)
+	if err != nil {
 		return nil, err
 	}
-	res, rerr := s.eventResource(r.Context(), ev)
-	if rerr != nil {
-		return nil, rerr
+	if !d.Allowed {
+		return nil, denied
+	}
+	res, err := s.eventResource(r.Context(), ev)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.record(r.Context(), access{
 		account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: d.Reasons,
@@ -354,17 +354,26 @@ func statusOnly(ev *joinedup.LifeEvent) *joinedup.LifeEvent {
 	return &c
 }
 
+// decideRegistration decides whether the signed-in account may register
+// births for organisation.
+func (s *Server) decideRegistration(r *http.Request, organisation joinedup.OrgID) (policy.Decision, error) {
+	account := principalOf(r)
+	res := policy.Resource{Kind: policy.KindLifeEvent, ID: "new", Organisation: organisation}
+	d, _, err := s.decide(r.Context(), account, policy.ActionWrite, res, purposeOf(account.Role))
+	return d, err
+}
+
 // registerBirth registers a birth for the signed-in account when the
 // policies let it write life events of its organisation, links the
 // parents' resident accounts to the child, and records the write.
 func (s *Server) registerBirth(r *http.Request, reg joinedup.BirthRegistration) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
 	ctx := r.Context()
 	account := principalOf(r)
-	res := policy.Resource{Kind: policy.KindLifeEvent, ID: "new", Organisation: account.Organisation}
+	organisation := account.Organisation
 	if account.ID == tokenAccountID {
-		res.Organisation = s.TokenOrganisation
+		organisation = s.TokenOrganisation
 	}
-	d, _, err := s.decide(ctx, account, policy.ActionWrite, res, purposeOf(account.Role))
+	d, err := s.decideRegistration(r, organisation)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -446,8 +455,8 @@ func (s *Server) authorizeReplay(r *http.Request) error {
 
 // authorizeServiceChange decides whether the caller may register, change
 // or remove connected services, and returns the ids of the policies that
-// allowed it. The API token may, with no policy decision, because
-// whoever holds it configures the hub. A signed-in account may when the
+// allowed it. The API token may, with no policy decision, because the
+// holder of the token configures the hub. A signed-in account may when the
 // policies let it write the service directory, which by default means an
 // operator. Anyone else gets EFORBIDDEN.
 func (s *Server) authorizeServiceChange(r *http.Request) ([]string, error) {
