@@ -318,9 +318,9 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 		attempts = 1
 	}
 	// A callback that reports a final outcome other than the one recorded,
-	// in its status or its summary, contradicts it, and the first final
-	// outcome stands. A worker's attempt is not refused, because its
-	// message would then be offered again and again.
+	// in its status or its summary, contradicts it, so it is rejected and
+	// the first final outcome is kept. A worker's attempt is not rejected,
+	// because its message would then be offered again and again.
 	if !r.Attempt && d.Outcome != nil && (d.State == joinedup.StateActed || d.State == joinedup.StateFailed) &&
 		state != joinedup.StateDelivered && (o.Status != d.Outcome.Status || o.Summary != d.Outcome.Summary) {
 		return false, d.CreatedAt, joinedup.Errorf(joinedup.ECONFLICT,

@@ -67,8 +67,8 @@ var templateFuncs = template.FuncMap{
 		return dateField{ID: id, Label: label, Value: value, Error: message, Hint: strings.Join(hint, " ")}
 	},
 	// dateExample writes the date months from today in London as the date
-	// fields take it, such as "5 3 2027", for a hint that asks for a date
-	// in the future.
+	// fields take it, such as "5 3 2027", for the hint of a field that
+	// needs a future date.
 	"dateExample": func(months int) string {
 		d := joinedup.Today(time.Now()).AddDate(0, months, 0)
 		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
