@@ -17,25 +17,43 @@ const RegistrationSource = "registration"
 
 // recogniseInterval is how often Recognise looks for registrations whose
 // people are not yet in the person index, such as those accepted just
-// before a crash.
+// before a crash or by another hub node that stopped.
 const recogniseInterval = 30 * time.Second
+
+// sweepMargin is how far before the start of a complete sweep the next
+// one looks again. A registration's time is taken in its transaction, so
+// one that commits after a sweep began can carry an earlier time. The
+// margin also covers hub nodes whose clocks disagree by less than it.
+const sweepMargin = time.Minute
 
 // Recognise adds the people of each registration to the person index,
 // until ctx ends: those of registrations made in this process as they
-// arrive, and every recogniseInterval any that are still missing. A
-// possible match opens a review; nothing below the match threshold is
-// linked.
+// arrive, and, when it starts and every recogniseInterval, any that are
+// still missing. A possible match opens a review; nothing below the
+// match threshold is linked.
 func (s *Service) Recognise(ctx context.Context) {
 	tick := time.NewTicker(recogniseInterval)
 	defer tick.Stop()
-	for {
-		if err := s.recogniseMissing(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Error("recognise people of registrations", "error", err)
+	// The first sweep reads every registration; each sweep that finds
+	// none left behind lets the next start shortly before it did.
+	var since time.Time
+	sweep := func() {
+		start := s.now()
+		if err := s.recogniseMissing(ctx, since); err != nil {
+			if ctx.Err() == nil {
+				s.logger.Error("recognise people of registrations", "error", err)
+			}
+			return
 		}
+		since = start.Add(-sweepMargin)
+	}
+	sweep()
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			sweep()
 		case ev := <-s.arrived:
 			if err := s.recogniseEvent(ctx, ev); err != nil && ctx.Err() == nil {
 				s.logger.Error("recognise people of registration", "event_id", ev.ID, "error", err)
@@ -44,11 +62,11 @@ func (s *Service) Recognise(ctx context.Context) {
 	}
 }
 
-// recogniseMissing recognises the people of registrations that have none
-// in the person index yet.
-func (s *Service) recogniseMissing(ctx context.Context) error {
+// recogniseMissing recognises the people of registrations made at or
+// after since that have none in the person index yet.
+func (s *Service) recogniseMissing(ctx context.Context, since time.Time) error {
 	for {
-		events, err := s.db.ListUnrecognisedEvents(ctx, RegistrationSource, 100)
+		events, err := s.db.ListUnrecognisedEvents(ctx, RegistrationSource, since, 100)
 		if err != nil {
 			return err
 		}

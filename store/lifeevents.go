@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/joinedup/joinedup"
 )
@@ -252,14 +253,16 @@ func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([
 	return events, total, err
 }
 
-// ListUnrecognisedEvents returns up to limit life events, oldest first,
-// whose child has no record from source in the person index.
-func (db *DB) ListUnrecognisedEvents(ctx context.Context, source string, limit int) ([]*joinedup.LifeEvent, error) {
+// ListUnrecognisedEvents returns up to limit life events registered at or
+// after since, oldest first, whose child has no record from source in the
+// person index.
+func (db *DB) ListUnrecognisedEvents(ctx context.Context, source string, since time.Time, limit int) ([]*joinedup.LifeEvent, error) {
 	var out []*joinedup.LifeEvent
 	err := db.View(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM life_events e
-			WHERE NOT EXISTS (SELECT 1 FROM person_records r WHERE r.source = $1 AND r.record_id = e.id || '/child')
-			ORDER BY registered_at, id LIMIT %d`, eventColumns, limit), source)
+			WHERE e.registered_at >= $2
+			AND NOT EXISTS (SELECT 1 FROM person_records r WHERE r.source = $1 AND r.record_id = e.id || '/child')
+			ORDER BY registered_at, id LIMIT %d`, eventColumns, limit), source, Micros(since))
 		if err != nil {
 			return err
 		}

@@ -367,3 +367,54 @@ func TestPersonsTwoNodes(t *testing.T) {
 		}
 	})
 }
+
+// TestListUnrecognisedEvents checks that the person index's sweep finds
+// each registration whose child has no record yet, oldest first, and only
+// those registered at or after the time it asks from.
+func TestListUnrecognisedEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		early := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		late := early.Add(2 * time.Hour)
+		db.Now = func() time.Time { return early }
+		first := newEvent(t, db)
+		db.Now = func() time.Time { return late }
+		second := newEvent(t, db)
+		third := newEvent(t, db)
+
+		ids := func(since time.Time) []joinedup.EventID {
+			t.Helper()
+			events, err := db.ListUnrecognisedEvents(ctx, "registration", since, 100)
+			if err != nil {
+				t.Fatalf("ListUnrecognisedEvents: %v", err)
+			}
+			var out []joinedup.EventID
+			for _, ev := range events {
+				out = append(out, ev.ID)
+			}
+			return out
+		}
+		ordered := []joinedup.EventID{second.ID, third.ID}
+		if third.ID < second.ID {
+			ordered = []joinedup.EventID{third.ID, second.ID}
+		}
+		if diff := cmp.Diff(append([]joinedup.EventID{first.ID}, ordered...), ids(time.Time{})); diff != "" {
+			t.Errorf("unrecognised events since the start (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(ordered, ids(early.Add(time.Hour))); diff != "" {
+			t.Errorf("unrecognised events since an hour after the first (-want +got):\n%s", diff)
+		}
+
+		child := &linkage.PersonRecord{Source: "registration", LinkedBy: linkage.LinkedNew,
+			Record: linkage.Record{ID: string(second.ID) + "/child", GivenName: "Zoë", FamilyName: "Okafor"}}
+		if err := db.AddPersonRecord(ctx, child, nil); err != nil {
+			t.Fatalf("AddPersonRecord: %v", err)
+		}
+		if diff := cmp.Diff([]joinedup.EventID{first.ID, third.ID}, ids(time.Time{})); diff != "" {
+			t.Errorf("unrecognised events after the second child was recorded (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]joinedup.EventID{third.ID}, ids(late)); diff != "" {
+			t.Errorf("unrecognised events since the later registrations (-want +got):\n%s", diff)
+		}
+	})
+}
