@@ -58,6 +58,13 @@ type DB struct {
 	writes     chan txRequest
 	toPrepare  sync.Map // write statements to prepare after the next commit
 
+	// relaying holds the ids of outbox messages that the SQLite relay has
+	// published and whose delete has not committed yet, so that the next
+	// read skips them.
+	relayMu  sync.Mutex
+	relaying map[string]struct{}
+	deletes  sync.WaitGroup
+
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -68,7 +75,8 @@ type DB struct {
 // driver's errors to *joinedup.Error values; it is called on every error a
 // transaction returns that is not already one.
 func New(db, read *sql.DB, dialect Dialect, translate func(error) error) *DB {
-	return &DB{db: db, read: read, dialect: dialect, translate: translate, Now: time.Now, closed: make(chan struct{})}
+	return &DB{db: db, read: read, dialect: dialect, translate: translate, Now: time.Now,
+		relaying: make(map[string]struct{}), closed: make(chan struct{})}
 }
 
 // Dialect returns the backend's dialect.
@@ -79,6 +87,9 @@ func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	// Outbox deletes still queued commit first; the writer stops when
+	// closed is closed.
+	db.deletes.Wait()
 	db.closeOnce.Do(func() { close(db.closed) })
 	db.stmts.Range(func(_, s any) bool {
 		s.(*sql.Stmt).Close()

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/joinedup/joinedup"
 )
@@ -19,11 +20,14 @@ type OutboxMessage struct {
 // returns how many it read.
 //
 // On PostgreSQL the rows stay locked (FOR UPDATE SKIP LOCKED) while publish
-// runs, so several nodes relay different messages. On SQLite one process
-// owns the file and the rows are read without a lock, so that intake is not
-// held up while publish waits for the bus. Either way a crash after publish
-// and before the delete publishes the message again, which the bus drops as
-// a duplicate of its message id.
+// runs, so several nodes relay different messages, and they are deleted in
+// the same transaction. On SQLite one process owns the file and the rows
+// are read without a lock, so that intake is not held up while publish
+// waits for the bus. Their delete is queued for the store's writer and
+// RelayOutbox returns without waiting for its commit: the next call reads
+// on at once and skips the messages whose delete is still queued. Either
+// way a crash after publish and before the delete commits publishes the
+// message again, which the bus drops as a duplicate of its message id.
 func (db *DB) RelayOutbox(ctx context.Context, limit int, publish func([]OutboxMessage) []string) (int, error) {
 	const query = `SELECT msg_id, delivery_id, service_id FROM outbox ORDER BY created_at, msg_id LIMIT $1`
 
@@ -43,20 +47,49 @@ func (db *DB) RelayOutbox(ctx context.Context, limit int, publish func([]OutboxM
 		return n, err
 	}
 
+	// The lock is held from before the read until the rows are filtered,
+	// so a message leaves relaying only after its delete committed and
+	// every read that could still see its row has skipped it.
+	db.relayMu.Lock()
 	var msgs []OutboxMessage
 	err := db.View(ctx, func(tx *Tx) error {
 		var err error
-		msgs, err = readOutbox(ctx, tx, query, limit)
+		msgs, err = readOutbox(ctx, tx, query, limit+len(db.relaying))
 		return err
 	})
-	if err != nil || len(msgs) == 0 {
+	msgs = slices.DeleteFunc(msgs, func(m OutboxMessage) bool {
+		_, queued := db.relaying[m.MsgID]
+		return queued
+	})
+	db.relayMu.Unlock()
+	if err != nil {
 		return 0, err
+	}
+	msgs = msgs[:min(len(msgs), limit)]
+	if len(msgs) == 0 {
+		return 0, nil
 	}
 	published := publish(msgs)
 	if len(published) == 0 {
 		return len(msgs), nil
 	}
-	return len(msgs), db.Tx(ctx, func(tx *Tx) error { return deleteOutbox(ctx, tx, published) })
+	db.relayMu.Lock()
+	for _, id := range published {
+		db.relaying[id] = struct{}{}
+	}
+	db.relayMu.Unlock()
+	db.deletes.Go(func() {
+		// A delete that fails leaves its messages in the outbox; the relay
+		// publishes them again and the bus drops them as duplicates.
+		ctx := context.WithoutCancel(ctx)
+		_ = db.Tx(ctx, func(tx *Tx) error { return deleteOutbox(ctx, tx, published) })
+		db.relayMu.Lock()
+		for _, id := range published {
+			delete(db.relaying, id)
+		}
+		db.relayMu.Unlock()
+	})
+	return len(msgs), nil
 }
 
 func readOutbox(ctx context.Context, tx *Tx, query string, limit int) ([]OutboxMessage, error) {

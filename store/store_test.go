@@ -134,6 +134,58 @@ func TestLifeEventRoundTrip(t *testing.T) {
 	})
 }
 
+// TestRelayPublishesEachMessageOnce relays many messages a few at a time,
+// so that reads overlap the deletes of earlier calls, and checks that each
+// message is published once and the outbox ends empty.
+func TestRelayPublishesEachMessageOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		for range 30 {
+			newEvent(t, db, "school", "gp")
+		}
+		published := map[string]int{}
+		for {
+			n, err := db.RelayOutbox(ctx, 7, func(msgs []store.OutboxMessage) []string {
+				var ids []string
+				for _, m := range msgs {
+					published[m.MsgID]++
+					ids = append(ids, m.MsgID)
+				}
+				return ids
+			})
+			if err != nil {
+				t.Fatalf("relay outbox: %v", err)
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if len(published) != 60 {
+			t.Errorf("published %d messages, want 60", len(published))
+		}
+		for id, n := range published {
+			if n != 1 {
+				t.Errorf("message %s published %d times, want once", id, n)
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			depth, err := db.OutboxDepth(ctx)
+			if err != nil {
+				t.Fatalf("outbox depth: %v", err)
+			}
+			if depth == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("outbox still holds %d messages after relaying them all", depth)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
 func TestDeliveryLifecycle(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
