@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"sync"
 
 	"github.com/joinedup/joinedup/store"
 )
@@ -30,9 +31,19 @@ func (e *Engine) settle(ctx context.Context, r store.OutcomeRecord) (store.Outco
 	return res, res.Err
 }
 
+// maxSettling bounds the batches of outcomes being recorded at once.
+const maxSettling = 4
+
 // settleLoop records queued outcomes until ctx ends: it takes every
-// request waiting, up to maxSettleBatch, and commits them together.
+// request waiting, up to maxSettleBatch, and records them together. It
+// starts the next batch while earlier ones wait for their commit, up to
+// maxSettling at once, so that an outcome does not wait for the disk sync
+// of a batch it arrived too late to join. The store's writer still
+// commits batches that reach it together in one transaction.
 func (e *Engine) settleLoop(ctx context.Context) {
+	slots := make(chan struct{}, maxSettling)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		var batch []settleRequest
 		select {
@@ -41,6 +52,7 @@ func (e *Engine) settleLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		slots <- struct{}{}
 	fill:
 		for len(batch) < maxSettleBatch {
 			select {
@@ -51,17 +63,20 @@ func (e *Engine) settleLoop(ctx context.Context) {
 			}
 		}
 
-		records := make([]store.OutcomeRecord, len(batch))
-		for i, req := range batch {
-			records[i] = req.record
-		}
-		results, err := e.db.RecordOutcomes(context.WithoutCancel(ctx), records)
-		for i, req := range batch {
-			if err != nil {
-				req.done <- store.OutcomeResult{Err: err}
-			} else {
-				req.done <- results[i]
+		wg.Go(func() {
+			defer func() { <-slots }()
+			records := make([]store.OutcomeRecord, len(batch))
+			for i, req := range batch {
+				records[i] = req.record
 			}
-		}
+			results, err := e.db.RecordOutcomes(context.WithoutCancel(ctx), records)
+			for i, req := range batch {
+				if err != nil {
+					req.done <- store.OutcomeResult{Err: err}
+				} else {
+					req.done <- results[i]
+				}
+			}
+		})
 	}
 }
