@@ -3,6 +3,7 @@ package joinedup
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -70,4 +71,49 @@ func project(v any, paths [][]string) (any, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+// CoveredByConsent returns the payload of a birth registration with only
+// the parents that onBehalf names, as JSON Pointers such as
+// "/parents/1". A service told on the informant's consent receives no
+// other adult's data, because the informant cannot consent for them. The
+// informant's "parent" index is renumbered to the parent's place in the
+// shorter list. A payload without parents is returned unchanged.
+func CoveredByConsent(payload json.RawMessage, onBehalf []string) (json.RawMessage, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("decode payload: %w", err)
+	}
+	parents, ok := doc["parents"].([]any)
+	if !ok {
+		return payload, nil
+	}
+
+	covered := make(map[string]bool, len(onBehalf))
+	for _, p := range onBehalf {
+		covered[p] = true
+	}
+	kept := make([]any, 0, len(parents))
+	renumbered := make(map[int]int, len(parents))
+	for i, p := range parents {
+		if covered["/parents/"+strconv.Itoa(i)] {
+			renumbered[i] = len(kept)
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == len(parents) {
+		return payload, nil
+	}
+
+	doc["parents"] = kept
+	if informant, ok := doc["informant"].(map[string]any); ok {
+		if i, ok := informant["parent"].(float64); ok {
+			if n, ok := renumbered[int(i)]; ok {
+				informant["parent"] = n
+			} else {
+				delete(informant, "parent")
+			}
+		}
+	}
+	return json.Marshal(doc)
 }

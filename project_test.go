@@ -43,3 +43,44 @@ func TestProject(t *testing.T) {
 		})
 	}
 }
+
+func TestCoveredByConsent(t *testing.T) {
+	payload := json.RawMessage(`{
+		"child": {"name": {"given": "Tomás", "family": "O’Brien"}},
+		"parents": [
+			{"role": "mother", "name": {"given": "Aoife"}},
+			{"role": "father", "name": {"given": "Seán"}}
+		],
+		"informant": {"name": {"given": "Seán"}, "capacity": "father", "parent": 1}
+	}`)
+	tests := []struct {
+		name     string
+		onBehalf []string
+		want     string
+	}{
+		{"informant is the second parent", []string{"/child", "/parents/1"},
+			`{"child":{"name":{"family":"O’Brien","given":"Tomás"}},"informant":{"capacity":"father","name":{"given":"Seán"},"parent":0},"parents":[{"name":{"given":"Seán"},"role":"father"}]}`},
+		{"informant who is not a parent", []string{"/child"},
+			`{"child":{"name":{"family":"O’Brien","given":"Tomás"}},"informant":{"capacity":"father","name":{"given":"Seán"}},"parents":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CoveredByConsent(payload, tt.onBehalf)
+			if err != nil {
+				t.Fatalf("CoveredByConsent: %v", err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+
+	// A consent recorded for every parent leaves the payload as it is.
+	all := []string{"/child", "/parents/0", "/parents/1"}
+	if got, err := CoveredByConsent(payload, all); err != nil || string(got) != string(payload) {
+		t.Errorf("CoveredByConsent(all parents) = %s, %v; want the payload unchanged", got, err)
+	}
+	if _, err := CoveredByConsent(json.RawMessage(`[`), all); err == nil {
+		t.Error("CoveredByConsent(invalid JSON) returned no error")
+	}
+}

@@ -222,12 +222,20 @@ func checkDialAddress(network, address string, _ syscall.RawConn) error {
 }
 
 // Event builds the CloudEvent for a task. The data of a life event is
-// reduced to the fields the service declared.
+// reduced to the fields the service declared and, for a service told on
+// the informant's consent, to the people that consent covers.
 func Event(source string, t *store.Task, now time.Time) (*connector.Event, error) {
 	data := t.Data
 	if t.Delivery.Kind == t.EventType {
+		payload := t.Payload
+		if t.Decision != joinedup.ConsentNotRequired {
+			var err error
+			if payload, err = joinedup.CoveredByConsent(payload, t.OnBehalf); err != nil {
+				return nil, err
+			}
+		}
 		var err error
-		if data, err = joinedup.Project(t.Payload, t.Service.Fields); err != nil {
+		if data, err = joinedup.Project(payload, t.Service.Fields); err != nil {
 			return nil, err
 		}
 	}

@@ -142,6 +142,8 @@ type Task struct {
 	Reference  string          // the life event's reference number
 	Registered time.Time       // when the life event was registered
 	Purpose    string          // the purpose the informant consented to
+	OnBehalf   []string        // JSON Pointers of the people the consent covers
+	Decision   string          // the consent decision for this delivery's service
 	EventType  string          // the life event's type
 	Payload    json.RawMessage // the life event's payload
 	Data       json.RawMessage // the notice's own data, for kinds other than the life event's
@@ -155,11 +157,13 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 		SELECT d.id, d.event_id, d.service_id, d.kind, d.state, d.attempts, d.last_error,
 			d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
 			d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
+			c.on_behalf, COALESCE(cd.decision, ''),
 			s.id, s.organisation, s.name, s.event_types, s.fields, s.purpose,
 			s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at, s.lawful_basis
 		FROM deliveries d
 		JOIN life_events e ON e.id = d.event_id
 		JOIN consents c ON c.event_id = d.event_id
+		LEFT JOIN consent_decisions cd ON cd.consent_id = c.id AND cd.service_id = d.service_id
 		JOIN services s ON s.id = d.service_id
 		WHERE d.id = $1`, id))
 	if err != nil {
@@ -174,10 +178,11 @@ func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
 	var d joinedup.Delivery
 	var s joinedup.Service
 	var next, created, updated, registered, serviceCreated int64
-	var outcome, data, payload, types, fields string
+	var outcome, data, payload, types, fields, onBehalf string
 	err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
 		&next, &outcome, &created, &updated,
 		&t.Generation, &data, &t.Reference, &t.EventType, &registered, &payload, &t.Purpose,
+		&onBehalf, &t.Decision,
 		&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
 		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated, &s.LawfulBasis)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -192,6 +197,9 @@ func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
 		if err := json.Unmarshal([]byte(outcome), d.Outcome); err != nil {
 			return nil, fmt.Errorf("decode outcome of delivery %s: %w", d.ID, err)
 		}
+	}
+	if err := json.Unmarshal([]byte(onBehalf), &t.OnBehalf); err != nil {
+		return nil, fmt.Errorf("decode consent of delivery %s: %w", d.ID, err)
 	}
 	if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
 		return nil, fmt.Errorf("decode event types of service %s: %w", s.ID, err)

@@ -74,7 +74,6 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 			ID:         joinedup.ConsentID(joinedup.NewID("con")),
 			GivenBy:    r.Informant.Name,
 			Capacity:   r.Informant.Capacity,
-			OnBehalf:   []string{"child"},
 			Purpose:    r.Consent.Purpose,
 			Basis:      "consent",
 			RecordedAt: h.now,
@@ -97,6 +96,7 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	if r.Informant.Parent != nil {
 		receipt.OnBehalfOf = append(receipt.OnBehalfOf, fmt.Sprintf("/parents/%d", *r.Informant.Parent))
 	}
+	event.Consent.OnBehalf = receipt.OnBehalfOf
 	for _, svc := range h.sortedServices() {
 		if !svc.Takes(joinedup.EventBirthRegistered) {
 			continue

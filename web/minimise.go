@@ -11,8 +11,9 @@ import (
 
 // viewFor returns the part of ev that account may see. A service officer
 // sees only what their services were sent: the fields those services
-// declared, and those services' deliveries, actions and consent decisions.
-// Everyone else sees ev as it is.
+// declared, the people the informant's consent covers unless one of those
+// services was told under a lawful basis, and those services' deliveries,
+// actions and consent decisions. Everyone else sees ev as it is.
 func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
 	account, _ := auth.FromContext(ctx)
 	if account == nil || account.Role != policy.RoleServiceOfficer {
@@ -29,7 +30,17 @@ func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup
 		}
 		fields = append(fields, svc.Fields...)
 	}
-	payload, err := joinedup.Project(ev.Payload, fields)
+	payload := ev.Payload
+	lawfulBasis := slices.ContainsFunc(ev.Consent.Decisions, func(d joinedup.ConsentDecision) bool {
+		return d.Decision == joinedup.ConsentNotRequired && slices.Contains(account.Services, d.Service)
+	})
+	if !lawfulBasis {
+		var err error
+		if payload, err = joinedup.CoveredByConsent(payload, ev.Consent.OnBehalf); err != nil {
+			return nil, err
+		}
+	}
+	payload, err := joinedup.Project(payload, fields)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -51,5 +52,53 @@ func TestStatutoryServiceToldWithoutConsent(t *testing.T) {
 	}
 	if _, err := h.Engine.WithdrawConsent(ctx, ev.ID, "health-visiting", "resident"); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
 		t.Errorf("withdraw a statutory disclosure: got %v, want conflict", err)
+	}
+}
+
+// TestOtherParentWithheldWithoutLawfulBasis registers a birth with two
+// parents, given by the father. A service told on his consent receives
+// his details and not the mother's; a service told under a lawful basis
+// receives both.
+func TestOtherParentWithheldWithoutLawfulBasis(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, nil)
+	var statutory, chosen recorder
+	startService(t, h, "chosen", []string{"parents.name", "informant"}, &chosen)
+	svc := serveRecorder(t, "statutory", []string{"parents.name", "informant"}, &statutory)
+	svc.LawfulBasis = "duty to plan services for every household"
+	if err := h.Directory.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "chosen"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	mother := reg.Parents[0]
+	mother.Role, mother.Name, mother.NationalInsuranceNumber = "mother", joinedup.Name{Given: "Aoife", Family: "Ní Bhriain"}, ""
+	reg.Parents = []joinedup.Parent{mother, reg.Parents[0]}
+	father := 1
+	reg.Informant.Parent = &father
+	body, _ := json.Marshal(reg)
+	out := registerBirth(t, h, body)
+	waitComplete(t, h, out.Event.ID, 10*time.Second)
+
+	got := func(r *recorder) string {
+		t.Helper()
+		events := r.received()
+		if len(events) != 1 {
+			t.Fatalf("received %d events, want 1", len(events))
+		}
+		return string(events[0].Data)
+	}
+	wantChosen := `{"informant":{"capacity":"father","name":{"family":"O'Neill-Byrne","given":"Seán"},"parent":0},` +
+		`"parents":[{"name":{"family":"O'Neill-Byrne","given":"Seán"}}]}`
+	if data := got(&chosen); data != wantChosen {
+		t.Errorf("service told on the father's consent received %s\nwant %s", data, wantChosen)
+	}
+	wantStatutory := `{"informant":{"capacity":"father","name":{"family":"O'Neill-Byrne","given":"Seán"},"parent":1},` +
+		`"parents":[{"name":{"family":"Ní Bhriain","given":"Aoife"}},{"name":{"family":"O'Neill-Byrne","given":"Seán"}}]}`
+	if data := got(&statutory); data != wantStatutory {
+		t.Errorf("service told under a lawful basis received %s\nwant %s", data, wantStatutory)
 	}
 }
