@@ -42,6 +42,11 @@ type ServiceDirectory interface {
 	// CreateService validates and stores s. When s.Secret is empty a new
 	// secret is generated and set on s, so the caller can show it once.
 	CreateService(ctx context.Context, s *Service) error
+	// UpdateService validates s and replaces the stored service with the
+	// same id, or returns ENOTFOUND. When s.Secret is empty the stored
+	// secret is kept. Every attempt from then on, including retries of
+	// deliveries already queued, uses the new registration.
+	UpdateService(ctx context.Context, s *Service) error
 	FindService(ctx context.Context, id ServiceID) (*Service, error)
 	ListServices(ctx context.Context) ([]*Service, error)
 }

@@ -182,6 +182,24 @@ func (d *Directory) CreateService(ctx context.Context, s *joinedup.Service) erro
 	return nil
 }
 
+// UpdateService implements joinedup.ServiceDirectory.
+func (d *Directory) UpdateService(ctx context.Context, s *joinedup.Service) error {
+	if err := Validate(s); err != nil {
+		return err
+	}
+	stored, err := d.db.FindService(ctx, s.ID)
+	if err != nil {
+		return err
+	}
+	if s.Secret == "" {
+		s.Secret = stored.Secret
+	}
+	s.CreatedAt = stored.CreatedAt
+	// The service's workers keep running: each attempt reads the
+	// registration afresh.
+	return d.db.PutService(ctx, s)
+}
+
 // PutService validates s and creates or replaces it; the configuration
 // file read at start uses it.
 func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {

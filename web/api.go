@@ -174,19 +174,8 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 // before the body is read, so a caller who may not register services
 // learns nothing from the checks of the body.
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
-	reasons, err := s.authorizeServiceChange(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-
-	var svc joinedup.Service
-	if err := decodeBody(w, r, serviceSchema, &svc); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.recordServiceChange(r, svc.ID, "register", reasons); err != nil {
-		s.fail(w, r, err)
+	svc, ok := s.readServiceChange(w, r, "register", "")
+	if !ok {
 		return
 	}
 
@@ -199,6 +188,47 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", s.BaseURL+"/api/v1/services/"+url.PathEscape(string(svc.ID)))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, &svc)
+}
+
+// updateService replaces a connected service's registration, such as to
+// move its endpoint or rotate its secret. The body is a whole
+// registration; a body without a secret keeps the stored one. As for
+// registration, the caller is authorised before the body is read.
+func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
+	svc, ok := s.readServiceChange(w, r, "change", joinedup.ServiceID(r.PathValue("id")))
+	if !ok {
+		return
+	}
+
+	if err := s.Services.UpdateService(r.Context(), &svc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, withoutSecret(&svc))
+}
+
+// readServiceChange authorises a change to the service directory, reads
+// the registration in the body and records the change in the audit log.
+// When id is not empty the registration's id must equal it. It writes the
+// error response itself and reports whether the caller may go on.
+func (s *Server) readServiceChange(w http.ResponseWriter, r *http.Request, operation string, id joinedup.ServiceID) (joinedup.Service, bool) {
+	var svc joinedup.Service
+	reasons, err := s.authorizeServiceChange(r)
+	if err == nil {
+		err = decodeBody(w, r, serviceSchema, &svc)
+	}
+	if err == nil && id != "" && svc.ID != id {
+		err = joinedup.Invalid("The service registration has errors.", joinedup.FieldError{Field: "/id",
+			Message: "The id must be the one in the URL, " + strconv.Quote(string(id)) + ". A service's id cannot change."})
+	}
+	if err == nil {
+		err = s.recordServiceChange(r, svc.ID, operation, reasons)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return svc, false
+	}
+	return svc, true
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -375,6 +376,54 @@ func TestCreateServiceAsOperatorOrToken(t *testing.T) {
 	want := []joinedup.ServiceID{"child-benefit", "gp-practice", "refuse", "school", "school-token"}
 	if got := env.serviceIDs(); !slices.Equal(got, want) {
 		t.Errorf("services = %v, want %v", got, want)
+	}
+}
+
+func TestUpdateService(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+	if rec := env.postJSON(t, "/api/v1/services", schoolService); rec.Code != http.StatusCreated {
+		t.Fatalf("register: status = %d, want 201; body %s", rec.Code, rec.Body)
+	}
+	secret := env.hub.services["school"].Secret
+	moved := strings.Replace(schoolService, "http://127.0.0.1:9/school", "http://127.0.0.1:9/school-v2", 1)
+	if moved == schoolService {
+		t.Fatal("the test's registration has no endpoint URL to change")
+	}
+	put := func(target, body string) *httptest.ResponseRecorder {
+		return env.do(t, http.MethodPut, target, strings.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+	}
+
+	rec := put("/api/v1/services/school", moved)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("change: status = %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "whsec_") {
+		t.Errorf("the change's response shows the secret: %s", rec.Body)
+	}
+	stored := env.hub.services["school"]
+	if stored.Endpoint.URL != "http://127.0.0.1:9/school-v2" || stored.Secret != secret {
+		t.Errorf("stored endpoint %q and secret kept %v; want the new URL and the old secret", stored.Endpoint.URL, stored.Secret == secret)
+	}
+	e := lastEntry(env.auditEntries(t), audit.ActionAccess)
+	if e == nil || !strings.Contains(string(e.Detail), `"change"`) {
+		t.Errorf("audit entry = %+v, want the change recorded", e)
+	}
+
+	p := decodeProblem(t, put("/api/v1/services/gp-practice", moved), http.StatusUnprocessableEntity)
+	if !slices.Contains(fieldsOf(p), "/id") {
+		t.Errorf("fields = %q, want /id named for an id that differs from the URL's", fieldsOf(p))
+	}
+	decodeProblem(t, put("/api/v1/services/missing", strings.Replace(moved, `"school"`, `"missing"`, 1)), http.StatusNotFound)
+	decodeProblem(t, put("/api/v1/services/school", `{"id": "school"}`), http.StatusUnprocessableEntity)
+	if got := env.hub.services["school"]; got.Endpoint.URL != "http://127.0.0.1:9/school-v2" {
+		t.Errorf("a rejected change altered the service: endpoint %q", got.Endpoint.URL)
+	}
+
+	env.signInAs(t, env.registrar)
+	decodeProblem(t, put("/api/v1/services/school", schoolService), http.StatusForbidden)
+	if got := env.hub.services["school"]; got.Endpoint.URL != "http://127.0.0.1:9/school-v2" {
+		t.Errorf("a registrar's change altered the service: endpoint %q", got.Endpoint.URL)
 	}
 }
 

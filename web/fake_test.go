@@ -206,6 +206,25 @@ func (h *fakeHub) CreateService(ctx context.Context, s *joinedup.Service) error 
 	return nil
 }
 
+func (h *fakeHub) UpdateService(ctx context.Context, s *joinedup.Service) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return h.err
+	}
+	stored, ok := h.services[s.ID]
+	if !ok {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no service %q.", s.ID)
+	}
+	if s.Secret == "" {
+		s.Secret = stored.Secret
+	}
+	s.CreatedAt = stored.CreatedAt
+	c := *s
+	h.services[s.ID] = &c
+	return nil
+}
+
 func (h *fakeHub) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -129,6 +129,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/services", apiRoute, staff(s.listServices)},
 		{"POST /api/v1/services", apiRoute, staff(s.createService)},
 		{"GET /api/v1/services/{id}", apiRoute, staff(s.getService)},
+		{"PUT /api/v1/services/{id}", apiRoute, staff(s.updateService)},
 		{"GET /api/v1/services/{id}/notices", apiRoute, staff(s.listNotices)},
 
 		// Deliveries. A service's outcome callback is authenticated by its

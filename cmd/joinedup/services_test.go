@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 )
@@ -213,5 +214,51 @@ func TestOnlyOperatorRegistersService(t *testing.T) {
 	slices.Sort(want)
 	if got := listServiceIDs(t, h); !slices.Equal(got, want) {
 		t.Errorf("services = %v, want %v", got, want)
+	}
+}
+
+// TestServiceMovedThroughAPI moves a service to a new endpoint with a new
+// secret through the API, and checks that the next birth reaches the new
+// endpoint, signed with the new secret, and not the old one.
+func TestServiceMovedThroughAPI(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, nil)
+	var before, after recorder
+	startService(t, h, "gp", []string{"child.name"}, &before)
+	moved := serveRecorder(t, "gp", []string{"child.name"}, &after)
+	stored, err := h.Directory.FindService(ctx, "gp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Endpoint, stored.Secret = moved.Endpoint, moved.Secret
+	var registration map[string]any
+	b, _ := json.Marshal(stored)
+	json.Unmarshal(b, &registration)
+	delete(registration, "createdAt")
+	body, _ := json.Marshal(registration)
+
+	req, err := apiRequest(http.MethodPut, h.BaseURL+"/api/v1/services/gp", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("move service: status %d, want 200", resp.StatusCode)
+	}
+
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
+	ev := waitComplete(t, h, out.Event.ID, 10*time.Second)
+	if ev.Deliveries[0].State != joinedup.StateActed {
+		t.Errorf("delivery state %s, want acted at the new endpoint", ev.Deliveries[0].State)
+	}
+	if n := len(after.received()); n != 1 {
+		t.Errorf("new endpoint received %d events, want 1", n)
+	}
+	if n := len(before.received()); n != 0 {
+		t.Errorf("old endpoint received %d events, want 0", n)
 	}
 }
