@@ -85,6 +85,11 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	h.closers = append(h.closers, unlock)
 	if cfg.DatabaseURL != "" {
 		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
 	} else {
