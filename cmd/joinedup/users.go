@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/joinedup/joinedup"
@@ -109,6 +110,31 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stdout, ", %s", account.Organisation)
 	}
 	fmt.Fprintln(stdout, ")")
+	return warnUnknown(ctx, db, account, stderr)
+}
+
+// warnUnknown writes a warning to w for the account's organisation and
+// services that the store does not hold. An account may be created before
+// the hub registers them, so these are warnings, but a mistyped id leaves
+// an account that sees nothing it should.
+func warnUnknown(ctx context.Context, db *store.DB, account *auth.Account, w io.Writer) error {
+	if account.Organisation != "" {
+		orgs, err := db.ListOrganisations(ctx)
+		if err != nil {
+			return fmt.Errorf("users add: check the organisation: %w", err)
+		}
+		if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == account.Organisation }) {
+			fmt.Fprintf(w, "warning: the hub has no organisation %q yet; check the id if the hub is already set up\n", account.Organisation)
+		}
+	}
+	for _, id := range account.Services {
+		_, err := db.FindService(ctx, id)
+		if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+			fmt.Fprintf(w, "warning: the hub has no service %q yet; check the id if the hub is already set up\n", id)
+		} else if err != nil {
+			return fmt.Errorf("users add: check service %s: %w", id, err)
+		}
+	}
 	return nil
 }
 

@@ -26,6 +26,11 @@ func TestUsersAdd(t *testing.T) {
 	if !strings.HasPrefix(stdout.String(), "created account acc_") || !strings.Contains(stdout.String(), "amina.okafor (service-officer, hmrc)") {
 		t.Errorf("output = %q, want created account … amina.okafor (service-officer, hmrc)", stdout.String())
 	}
+	for _, id := range []string{`organisation "hmrc"`, `service "child-benefit"`, `service "tax-credits"`} {
+		if !strings.Contains(stderr.String(), "warning: the hub has no "+id) {
+			t.Errorf("stderr = %q, want a warning that the new store has no %s", stderr.String(), id)
+		}
+	}
 
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
 	if err != nil {
