@@ -146,7 +146,7 @@ func (e *Engine) fail(ctx context.Context, msg jetstream.Msg, task *store.Task, 
 		return
 	}
 	e.metrics.transition(task.Service.ID, joinedup.StateRetrying)
-	e.logger.Info("delivery attempt failed", "delivery_id", id, "service_id", task.Service.ID,
+	e.logger.Warn("delivery attempt failed", "delivery_id", id, "service_id", task.Service.ID,
 		"attempt", attempt, "retry_in", delay.String(), "error", cause)
 	_ = msg.NakWithDelay(delay)
 }
