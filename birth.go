@@ -173,8 +173,12 @@ func (r BirthRegistration) Validate(today Date) error {
 			add(at+"/dateOfBirth", "%s must have been at least %d years old when the child was born", capitalise(who), MinParentAge)
 		}
 		if p.NationalInsuranceNumber != "" {
-			if _, ok := NormalizeNINO(p.NationalInsuranceNumber); !ok {
-				add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like %s", ExampleNINO)
+			if n, ok := NormalizeNINO(p.NationalInsuranceNumber); !ok {
+				if ninoShape.MatchString(n) {
+					add(at+"/nationalInsuranceNumber", "National Insurance numbers starting %s are never issued: enter a real one, like %s", n[:2], ExampleNINO)
+				} else {
+					add(at+"/nationalInsuranceNumber", "Enter a National Insurance number in the correct format, like %s", ExampleNINO)
+				}
 			}
 		}
 		checkAddress(add, at+"/address", who, p.Address)

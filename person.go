@@ -42,7 +42,11 @@ type Address struct {
 var (
 	postcodePattern = regexp.MustCompile(`^(GIR ?0AA|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})$`)
 	ninoPattern     = regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$`)
-	uprnPattern     = regexp.MustCompile(`^[0-9]{1,12}$`)
+	// ninoShape is a National Insurance number's form with any two letters
+	// first, so that a number with a prefix never issued, such as QQ, can
+	// be told apart from one typed wrongly.
+	ninoShape   = regexp.MustCompile(`^[A-Z]{2}[0-9]{6}[A-D]$`)
+	uprnPattern = regexp.MustCompile(`^[0-9]{1,12}$`)
 )
 
 // NormalizePostcode returns a UK postcode in capitals with one space before

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/policy"
@@ -82,6 +83,19 @@ func dateFrom(v url.Values, id string) dateValue {
 	}
 }
 
+// monthNumber reads a month written as a word, such as "November" or
+// "nov", in any case, as GOV.UK date inputs accept.
+func monthNumber(s string) (int, error) {
+	s = strings.ToLower(s)
+	for m := time.January; m <= time.December; m++ {
+		name := strings.ToLower(m.String())
+		if s == name || (len(s) >= 3 && strings.HasPrefix(name, s)) {
+			return int(m), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown month %q", s)
+}
+
 // parseDate reads a GOV.UK date input. All three parts empty is the zero
 // Date and no error, so the domain's "Enter …" message applies.
 func parseDate(d dateValue, what string) (joinedup.Date, string) {
@@ -99,9 +113,15 @@ func parseDate(d dateValue, what string) (joinedup.Date, string) {
 	}
 	day, errDay := strconv.Atoi(d.Day)
 	month, errMonth := strconv.Atoi(d.Month)
+	if errMonth != nil {
+		month, errMonth = monthNumber(d.Month)
+	}
 	year, errYear := strconv.Atoi(d.Year)
-	if errDay != nil || errMonth != nil || errYear != nil || len(d.Year) != 4 {
-		return joinedup.Date{}, what + " must be a real date, with a 4-digit year"
+	switch {
+	case errDay != nil || errMonth != nil || errYear != nil:
+		return joinedup.Date{}, what + " must be a real date, with the day and year as numbers"
+	case len(d.Year) != 4:
+		return joinedup.Date{}, what + " must include a year with 4 numbers"
 	}
 	date, err := joinedup.ParseDate(fmt.Sprintf("%04d-%02d-%02d", year, month, day))
 	if err != nil {
@@ -214,9 +234,10 @@ func inputID(pointer string) string {
 	return id
 }
 
-// mergeErrors returns the errors in reading the form followed by the
-// domain's errors for every other field, so that "must be a real date"
-// wins over "Enter the date".
+// mergeErrors returns the errors in reading the form and the domain's
+// errors for every other field, so that "must be a real date" wins over
+// "Enter the date", in the order of the fields on the form, as the GOV.UK
+// error summary lists them.
 func mergeErrors(inputErrors, domain []joinedup.FieldError) []joinedup.FieldError {
 	out := slices.Clone(inputErrors)
 	for _, fe := range domain {
@@ -224,7 +245,47 @@ func mergeErrors(inputErrors, domain []joinedup.FieldError) []joinedup.FieldErro
 			out = append(out, fe)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b joinedup.FieldError) int {
+		sa, fa := formPosition(a.Field)
+		sb, fb := formPosition(b.Field)
+		if sa != sb {
+			return sa - sb
+		}
+		return fa - fb
+	})
 	return out
+}
+
+// formFields is the order of the fields within each section of the birth
+// form, as paths below the section's pointer.
+var formFields = []string{"role", "name/given", "name/family", "name", "sex", "dateOfBirth", "placeOfBirth",
+	"nationalInsuranceNumber", "address/lines", "address/town", "address/postcode", "address/uprn", "address",
+	"capacity", "parent", "services"}
+
+// formPosition returns the section and the field of the birth form that
+// pointer names: the child, each parent, the informant, then the consent.
+func formPosition(pointer string) (section, field int) {
+	var rest string
+	switch {
+	case strings.HasPrefix(pointer, "/child"):
+		section, rest = 0, strings.TrimPrefix(pointer, "/child")
+	case strings.HasPrefix(pointer, "/parents"):
+		rest = strings.TrimPrefix(pointer, "/parents")
+		n, after, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+		index, _ := strconv.Atoi(n)
+		section, rest = 1+index, "/"+after
+	case strings.HasPrefix(pointer, "/informant"):
+		section, rest = 100, strings.TrimPrefix(pointer, "/informant")
+	default:
+		section, rest = 101, strings.TrimPrefix(pointer, "/consent")
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	for i, f := range formFields {
+		if rest == f || strings.HasPrefix(rest, f+"/") {
+			return section, i
+		}
+	}
+	return section, len(formFields)
 }
 
 func (s *Server) birthForm(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -261,9 +262,27 @@ func TestBirthFormShowsErrors(t *testing.T) {
 		{
 			name:    "National Insurance number with the QQ prefix",
 			change:  func(v url.Values) { v.Set("parents-0-nationalInsuranceNumber", "QQ 12 34 56 C") },
-			summary: []string{"Enter a National Insurance number in the correct format, like " + joinedup.ExampleNINO},
+			summary: []string{"National Insurance numbers starting QQ are never issued: enter a real one, like " + joinedup.ExampleNINO},
 			hrefs:   []string{"#parents-0-nationalInsuranceNumber"},
 			kept:    []string{`value="QQ 12 34 56 C"`, "For example, " + joinedup.ExampleNINO + "."},
+		},
+		{
+			name:    "National Insurance number in the wrong format",
+			change:  func(v url.Values) { v.Set("parents-0-nationalInsuranceNumber", "AB 12 34") },
+			summary: []string{"Enter a National Insurance number in the correct format, like " + joinedup.ExampleNINO},
+			hrefs:   []string{"#parents-0-nationalInsuranceNumber"},
+		},
+		{
+			name:    "date of birth with a day in words",
+			change:  func(v url.Values) { v.Set("child-dateOfBirth-day", "ab") },
+			summary: []string{"must be a real date, with the day and year as numbers"},
+			hrefs:   []string{"#child-dateOfBirth-day"},
+		},
+		{
+			name:    "date of birth with a 2-digit year",
+			change:  func(v url.Values) { v.Set("child-dateOfBirth-year", "26") },
+			summary: []string{"must include a year with 4 numbers"},
+			hrefs:   []string{"#child-dateOfBirth-day"},
 		},
 		{
 			name: "names made of punctuation",
@@ -469,5 +488,38 @@ func TestErrorPageListsFieldErrors(t *testing.T) {
 	}
 	if body := rec.Body.String(); !strings.Contains(body, "Choose a delivery state: ") {
 		t.Errorf("error page does not say which states to choose from:\n%s", body)
+	}
+}
+
+func TestParseDateAcceptsMonthNames(t *testing.T) {
+	for _, month := range []string{"11", "November", "nov", "NOV", "novem"} {
+		got, msg := parseDate(dateValue{Day: "20", Month: month, Year: "2026"}, "Date of birth")
+		if msg != "" || got.String() != "2026-11-20" {
+			t.Errorf("month %q: got %s, %q; want 2026-11-20", month, got, msg)
+		}
+	}
+	for _, month := range []string{"no", "novembre", "13"} {
+		if _, msg := parseDate(dateValue{Day: "20", Month: month, Year: "2026"}, "Date of birth"); msg == "" {
+			t.Errorf("month %q was accepted", month)
+		}
+	}
+}
+
+func TestMergeErrorsInFormOrder(t *testing.T) {
+	input := []joinedup.FieldError{
+		{Field: "/informant/parent"}, {Field: "/parents/0/dateOfBirth"}, {Field: "/child/dateOfBirth"},
+	}
+	domain := []joinedup.FieldError{
+		{Field: "/child/name/given"}, {Field: "/child/dateOfBirth"}, {Field: "/consent/services"},
+		{Field: "/parents/1/role"}, {Field: "/parents/0/address/postcode"}, {Field: "/parents/0/role"}, {Field: "/informant/capacity"},
+	}
+	var got []string
+	for _, fe := range mergeErrors(input, domain) {
+		got = append(got, fe.Field)
+	}
+	want := []string{"/child/name/given", "/child/dateOfBirth", "/parents/0/role", "/parents/0/dateOfBirth",
+		"/parents/0/address/postcode", "/parents/1/role", "/informant/capacity", "/informant/parent", "/consent/services"}
+	if !slices.Equal(got, want) {
+		t.Errorf("order = %q\nwant    %q", got, want)
 	}
 }
