@@ -398,17 +398,30 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 	})
 }
 
-// ReplayDelivery sends a dead-lettered or failed delivery again as a new
-// generation, with its attempts counted from zero. Any other state is
-// ECONFLICT.
+// StuckAfter is how long a delivery must have waited for its first
+// attempt before an operator may replay it. A delivery whose message the
+// event bus lost, as when its files were removed, waits for ever; replaying
+// it queues a message of a new generation, and any message of the old one
+// that turns up is then acknowledged without a send.
+const (
+	StuckAfter     = 15 * time.Minute
+	StuckAfterText = "15 minutes"
+)
+
+// ReplayDelivery sends a dead-lettered or failed delivery, or one stuck
+// pending for StuckAfter, again as a new generation, with its attempts
+// counted from zero. Any other state is ECONFLICT.
 func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		d, gen, err := findDeliveryForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if d.State != joinedup.StateDeadLettered && d.State != joinedup.StateFailed {
-			return joinedup.Errorf(joinedup.ECONFLICT, "Only a dead-lettered or failed delivery can be replayed; this one is %s.", d.State)
+		stuck := d.State == joinedup.StatePending && d.Attempts == 0 && !tx.Now().Before(d.UpdatedAt.Add(StuckAfter))
+		if d.State != joinedup.StateDeadLettered && d.State != joinedup.StateFailed && !stuck {
+			return joinedup.Errorf(joinedup.ECONFLICT,
+				"Only a dead-lettered or failed delivery, or one pending for %s without an attempt, can be replayed; this one is %s.",
+				StuckAfterText, d.State)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET state = 'pending', generation = $1, attempts = 0, last_error = '',

@@ -542,3 +542,37 @@ func recordOutcomes(t *testing.T, db *store.DB, records ...store.OutcomeRecord) 
 		}
 	}
 }
+
+// TestReplayStuckDelivery checks that a delivery still waiting for its
+// first attempt can be replayed only once it has waited StuckAfter, and
+// that the replay queues a message of a new generation.
+func TestReplayStuckDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return at }
+		seed(t, db)
+		ev := newEvent(t, db, "school")
+		drainOutbox(t, db)
+		id := ev.Deliveries[0].ID
+
+		db.Now = func() time.Time { return at.Add(store.StuckAfter - time.Second) }
+		if err := db.ReplayDelivery(ctx, id); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+			t.Fatalf("replay a delivery pending for less than %s: got %v, want conflict", store.StuckAfter, err)
+		}
+		db.Now = func() time.Time { return at.Add(store.StuckAfter) }
+		if err := db.ReplayDelivery(ctx, id); err != nil {
+			t.Fatalf("replay a stuck delivery: %v", err)
+		}
+		if got := drainOutbox(t, db); len(got) != 1 || got[0] != id {
+			t.Fatalf("outbox after the replay = %v, want the delivery once", got)
+		}
+		task, err := db.LoadTask(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.Generation != 1 || task.Delivery.State != joinedup.StatePending {
+			t.Errorf("after the replay: generation %d, state %s; want generation 1, pending", task.Generation, task.Delivery.State)
+		}
+	})
+}
