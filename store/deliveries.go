@@ -400,9 +400,9 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 
 // StuckAfter is how long a delivery must have waited for its first
 // attempt before an operator may replay it. A delivery whose message the
-// event bus lost, as when its files were removed, waits for ever; replaying
-// it queues a message of a new generation, and any message of the old one
-// that turns up is then acknowledged without a send.
+// event bus lost, as when its files were removed, would wait for ever.
+// The replay queues a message of a new generation. A message of the old
+// generation that turns up later is acknowledged without a send.
 const (
 	StuckAfter     = 15 * time.Minute
 	StuckAfterText = "15 minutes"
