@@ -20,6 +20,23 @@ func Project(payload json.RawMessage, fields []string) (json.RawMessage, error) 
 	if err := json.Unmarshal(payload, &doc); err != nil {
 		return nil, fmt.Errorf("decode payload: %w", err)
 	}
+	return projectDoc(doc, fields)
+}
+
+// ProjectCovered is Project applied to CoveredByConsent(payload,
+// onBehalf), with the payload decoded once.
+func ProjectCovered(payload json.RawMessage, fields, onBehalf []string) (json.RawMessage, error) {
+	var doc any
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("decode payload: %w", err)
+	}
+	if m, ok := doc.(map[string]any); ok {
+		cover(m, onBehalf)
+	}
+	return projectDoc(doc, fields)
+}
+
+func projectDoc(doc any, fields []string) (json.RawMessage, error) {
 	paths := make([][]string, 0, len(fields))
 	for _, f := range fields {
 		p := strings.Split(f, ".")
@@ -84,9 +101,19 @@ func CoveredByConsent(payload json.RawMessage, onBehalf []string) (json.RawMessa
 	if err := json.Unmarshal(payload, &doc); err != nil {
 		return nil, fmt.Errorf("decode payload: %w", err)
 	}
+	if !cover(doc, onBehalf) {
+		return payload, nil
+	}
+	return json.Marshal(doc)
+}
+
+// cover removes from doc the parents that onBehalf does not name and
+// renumbers the informant's parent index. It reports whether it changed
+// doc.
+func cover(doc map[string]any, onBehalf []string) bool {
 	parents, ok := doc["parents"].([]any)
 	if !ok {
-		return payload, nil
+		return false
 	}
 
 	covered := make(map[string]bool, len(onBehalf))
@@ -102,7 +129,7 @@ func CoveredByConsent(payload json.RawMessage, onBehalf []string) (json.RawMessa
 		}
 	}
 	if len(kept) == len(parents) {
-		return payload, nil
+		return false
 	}
 
 	doc["parents"] = kept
@@ -115,5 +142,5 @@ func CoveredByConsent(payload json.RawMessage, onBehalf []string) (json.RawMessa
 			}
 		}
 	}
-	return json.Marshal(doc)
+	return true
 }

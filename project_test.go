@@ -84,3 +84,14 @@ func TestCoveredByConsent(t *testing.T) {
 		t.Error("CoveredByConsent(invalid JSON) returned no error")
 	}
 }
+
+func TestProjectCovered(t *testing.T) {
+	payload := json.RawMessage(`{"parents": [{"name": {"given": "Aoife"}}, {"name": {"given": "Seán"}}], "informant": {"parent": 1}}`)
+	got, err := ProjectCovered(payload, []string{"parents.name", "informant"}, []string{"/child", "/parents/1"})
+	if err != nil {
+		t.Fatalf("ProjectCovered: %v", err)
+	}
+	if want := `{"informant":{"parent":0},"parents":[{"name":{"given":"Seán"}}]}`; string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

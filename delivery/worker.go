@@ -227,15 +227,13 @@ func checkDialAddress(network, address string, _ syscall.RawConn) error {
 func Event(source string, t *store.Task, now time.Time) (*connector.Event, error) {
 	data := t.Data
 	if t.Delivery.Kind == t.EventType {
-		payload := t.Payload
-		if t.Decision != joinedup.ConsentNotRequired {
-			var err error
-			if payload, err = joinedup.CoveredByConsent(payload, t.OnBehalf); err != nil {
-				return nil, err
-			}
-		}
 		var err error
-		if data, err = joinedup.Project(payload, t.Service.Fields); err != nil {
+		if t.Decision == joinedup.ConsentNotRequired {
+			data, err = joinedup.Project(t.Payload, t.Service.Fields)
+		} else {
+			data, err = joinedup.ProjectCovered(t.Payload, t.Service.Fields, t.OnBehalf)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

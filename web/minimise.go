@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 
 	"github.com/joinedup/joinedup"
@@ -30,17 +31,16 @@ func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup
 		}
 		fields = append(fields, svc.Fields...)
 	}
-	payload := ev.Payload
 	lawfulBasis := slices.ContainsFunc(ev.Consent.Decisions, func(d joinedup.ConsentDecision) bool {
 		return d.Decision == joinedup.ConsentNotRequired && slices.Contains(account.Services, d.Service)
 	})
-	if !lawfulBasis {
-		var err error
-		if payload, err = joinedup.CoveredByConsent(payload, ev.Consent.OnBehalf); err != nil {
-			return nil, err
-		}
+	var payload json.RawMessage
+	var err error
+	if lawfulBasis {
+		payload, err = joinedup.Project(ev.Payload, fields)
+	} else {
+		payload, err = joinedup.ProjectCovered(ev.Payload, fields, ev.Consent.OnBehalf)
 	}
-	payload, err := joinedup.Project(payload, fields)
 	if err != nil {
 		return nil, err
 	}
