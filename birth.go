@@ -257,12 +257,27 @@ func checkName(add func(string, string, ...any), at, who string, n Name) {
 	if hasControl(n.Family) {
 		add(at+"/family", "Family name of %s must not contain control characters", who)
 	}
+	if hasSymbol(n.Given) {
+		add(at+"/given", "Given names of %s must not contain symbols such as emoji", who)
+	}
+	if hasSymbol(n.Family) {
+		add(at+"/family", "Family name of %s must not contain symbols such as emoji", who)
+	}
 	if n.Given != "" && !hasLetter(n.Given) {
 		add(at+"/given", "Given names of %s must include at least one letter", who)
 	}
 	if n.Family != "" && !hasLetter(n.Family) {
 		add(at+"/family", "Family name of %s must include at least one letter", who)
 	}
+}
+
+// hasSymbol reports whether s contains a mathematical, currency or other
+// symbol, such as an emoji, "+" or "£". Modifier symbols such as the acute
+// accent "´", which some people type for an apostrophe, are allowed.
+func hasSymbol(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.In(r, unicode.Sm, unicode.Sc, unicode.So)
+	}) >= 0
 }
 
 // hasLetter reports whether s contains a Unicode letter, so that a name

@@ -120,6 +120,8 @@ func TestExampleNINOValid(t *testing.T) {
 	}
 }
 
+// TestValidateNameNeedsLetter checks that each part of a name needs a
+// letter and may not hold symbols such as emoji.
 func TestValidateNameNeedsLetter(t *testing.T) {
 	tests := []struct {
 		name  Name
@@ -136,6 +138,10 @@ func TestValidateNameNeedsLetter(t *testing.T) {
 		{Name{Family: "Aroha"}, ""},
 		{Name{Given: "Zoe\u0308"}, ""},
 		{Name{Given: "美咲", Family: "佐藤"}, ""},
+		{Name{Given: "Ada😀", Family: "Byrne"}, "/child/name/given"},
+		{Name{Given: "Ada", Family: "Byrne+"}, "/child/name/family"},
+		{Name{Given: "Ada", Family: "£Byrne"}, "/child/name/family"},
+		{Name{Given: "Ada", Family: "O´Brien"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name.Given+" "+tt.name.Family, func(t *testing.T) {
