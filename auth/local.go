@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -209,7 +210,11 @@ func validateAccount(a *Account, password string) error {
 	}
 
 	if !policy.ValidRole(a.Role) {
-		add("/role", "Choose a role: %v", policy.Roles)
+		names := make([]string, len(policy.Roles))
+		for i, r := range policy.Roles {
+			names[i] = string(r)
+		}
+		add("/role", "Choose a role: %s", strings.Join(names, ", "))
 	}
 	if a.Role != policy.RoleResident && a.Organisation == "" {
 		add("/organisation", "Enter the organisation of this member of staff")

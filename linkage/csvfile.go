@@ -63,7 +63,7 @@ var csvColumns = []string{"id", "given_name", "family_name", "date_of_birth", "s
 func ReadCSVFile(path string, opts ReadOptions) (*Dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open records: %w", err)
+		return nil, fmt.Errorf("read records: %w", err)
 	}
 	defer f.Close()
 	return ReadCSV(path, f, opts)

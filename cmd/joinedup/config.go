@@ -255,9 +255,11 @@ type levelFlag struct{ p *slog.Level }
 func levelValue(p *slog.Level) flag.Value { return levelFlag{p} }
 func (f levelFlag) String() string {
 	if f.p == nil {
-		return "INFO"
+		// The flag package compares this with the default to decide
+		// whether to print the default.
+		return ""
 	}
-	return f.p.String()
+	return strings.ToLower(f.p.String())
 }
 func (f levelFlag) Set(s string) error { return f.p.UnmarshalText([]byte(s)) }
 

@@ -19,6 +19,16 @@ import (
 	"github.com/joinedup/joinedup/reference/population"
 )
 
+const demoUsage = `Register a birth for a demo family through a running hub's API and print,
+step by step, what each chosen service did. Exits 0 only when every one
+of them reports an outcome.
+
+Usage:
+  joinedup demo [-hub URL] [-token TOKEN] [flags]
+
+Flags:
+`
+
 // runDemo plays the tell-us-once story against a running hub through its
 // public API: it registers the birth of a child of one of the demo
 // families, consenting to the services that -services names, the four
@@ -27,6 +37,10 @@ import (
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("joinedup demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, demoUsage)
+		fs.PrintDefaults()
+	}
 	hub := fs.String("hub", "http://127.0.0.1:8080", "base URL of the hub")
 	token := fs.String("token", os.Getenv("JOINEDUP_API_TOKEN"), "the hub's API token, its -api-token ($JOINEDUP_API_TOKEN)")
 	seed := fs.Uint64("seed", 1, "seed of the hub's demo population (the hub's -seed)")

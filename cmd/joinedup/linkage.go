@@ -91,7 +91,7 @@ func runLinkageLink(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if len(files) != 2 {
 		fs.Usage()
-		return fmt.Errorf("linkage link: want two CSV files, got %d arguments", len(files))
+		return fmt.Errorf("linkage link: want two CSV files, got %s", argumentCount(len(files)))
 	}
 
 	a, err := f.readRecords(files[0], stderr)
@@ -126,7 +126,7 @@ func runLinkageDedupe(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	if len(files) != 1 {
 		fs.Usage()
-		return fmt.Errorf("linkage dedupe: want one CSV file, got %d arguments", len(files))
+		return fmt.Errorf("linkage dedupe: want one CSV file, got %s", argumentCount(len(files)))
 	}
 
 	d, err := f.readRecords(files[0], stderr)
@@ -355,4 +355,12 @@ func writePairs(w *csv.Writer, pairs []linkage.Pair) error {
 		}
 	}
 	return nil
+}
+
+// argumentCount returns "1 argument" or "n arguments".
+func argumentCount(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
 }
