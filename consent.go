@@ -29,9 +29,14 @@ type Consent struct {
 
 // ConsentDecision is the decision for one recipient.
 type ConsentDecision struct {
-	Service   ServiceID `json:"service"`
-	Decision  string    `json:"decision"`
-	Basis     string    `json:"basis,omitempty"` // the lawful basis, for ConsentNotRequired
+	Service  ServiceID `json:"service"`
+	Decision string    `json:"decision"`
+	Basis    string    `json:"basis,omitempty"` // the lawful basis, for ConsentNotRequired
+	// Fields are the fields the service declared when the decision was
+	// made. A delivery sends none outside them, even after the service
+	// declares more. Empty for a refusal and for decisions recorded before
+	// the hub kept them.
+	Fields    []string  `json:"fields,omitempty"`
 	DecidedAt time.Time `json:"decidedAt"`
 }
 

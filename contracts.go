@@ -45,7 +45,8 @@ type ServiceDirectory interface {
 	// UpdateService validates s and replaces the stored service with the
 	// same id, or returns ENOTFOUND. When s.Secret is empty the stored
 	// secret is kept. Every attempt from then on, including retries of
-	// deliveries already queued, uses the new registration.
+	// deliveries already queued, uses the new endpoint and secret, but
+	// sends no field outside those its consent decision recorded.
 	UpdateService(ctx context.Context, s *Service) error
 	FindService(ctx context.Context, id ServiceID) (*Service, error)
 	ListServices(ctx context.Context) ([]*Service, error)

@@ -3,6 +3,7 @@ package joinedup
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -88,6 +89,34 @@ func project(v any, paths [][]string) (any, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+// WithinFields returns the dotted paths of fields that lie within allowed,
+// the paths a consent decision recorded. A path equal to or below an
+// allowed path is kept, and an allowed path below a requested one is kept
+// in its place, so the result selects what both select. A nil allowed,
+// from a decision recorded before the hub kept its fields, returns fields
+// unchanged.
+func WithinFields(fields, allowed []string) []string {
+	if allowed == nil {
+		return fields
+	}
+	within := func(path, outer string) bool { return path == outer || strings.HasPrefix(path, outer+".") }
+	out := []string{}
+	for _, f := range fields {
+		for _, a := range allowed {
+			switch {
+			case within(f, a):
+				out = append(out, f)
+			case within(a, f):
+				out = append(out, a)
+			default:
+				continue
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // CoveredByConsent returns the payload of a birth registration with only

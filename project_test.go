@@ -2,6 +2,7 @@ package joinedup
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -93,5 +94,24 @@ func TestProjectCovered(t *testing.T) {
 	}
 	if want := `{"informant":{"parent":0},"parents":[{"name":{"given":"Seán"}}]}`; string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestWithinFields(t *testing.T) {
+	tests := []struct {
+		fields, allowed, want []string
+	}{
+		{[]string{"child.name", "parents.name"}, nil, []string{"child.name", "parents.name"}},
+		{[]string{"child.name", "child.dateOfBirth", "parents.address"}, []string{"child.name"}, []string{"child.name"}},
+		{[]string{"child.name"}, []string{"child"}, []string{"child.name"}},
+		{[]string{"child"}, []string{"child.name", "parents.name"}, []string{"child.name"}},
+		{[]string{"parents.name"}, []string{}, []string{}},
+		{[]string{"childhood"}, []string{"child"}, []string{}},
+	}
+	for _, tt := range tests {
+		got := WithinFields(tt.fields, tt.allowed)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("WithinFields(%q, %q) = %q, want %q", tt.fields, tt.allowed, got, tt.want)
+		}
 	}
 }

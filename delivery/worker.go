@@ -222,16 +222,20 @@ func checkDialAddress(network, address string, _ syscall.RawConn) error {
 }
 
 // Event builds the CloudEvent for a task. The data of a life event is
-// reduced to the fields the service declared and, for a service told on
-// the informant's consent, to the people that consent covers.
+// reduced to the fields the service declared that the consent decision
+// also recorded and, for a service told on the informant's consent, to the
+// people that consent covers.
 func Event(source string, t *store.Task, now time.Time) (*connector.Event, error) {
 	data := t.Data
 	if t.Delivery.Kind == t.EventType {
+		// A service that declared more fields after the decision was made
+		// gets only those the decision recorded.
+		fields := joinedup.WithinFields(t.Service.Fields, t.ConsentFields)
 		var err error
 		if t.Decision == joinedup.ConsentNotRequired {
-			data, err = joinedup.Project(t.Payload, t.Service.Fields)
+			data, err = joinedup.Project(t.Payload, fields)
 		} else {
-			data, err = joinedup.ProjectCovered(t.Payload, t.Service.Fields, t.OnBehalf)
+			data, err = joinedup.ProjectCovered(t.Payload, fields, t.OnBehalf)
 		}
 		if err != nil {
 			return nil, err

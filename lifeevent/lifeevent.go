@@ -117,6 +117,7 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 			decision.Decision = joinedup.ConsentGiven
 		}
 		if decision.Decision != joinedup.ConsentRefused {
+			decision.Fields = slices.Clone(svc.Fields)
 			ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{
 				ID: joinedup.DeliveryID(joinedup.NewID("dlv")), Service: svc.ID, Kind: ev.Type,
 			})

@@ -139,14 +139,17 @@ type Task struct {
 	Delivery   *joinedup.Delivery
 	Generation int
 	Service    *joinedup.Service
-	Reference  string          // the life event's reference number
-	Registered time.Time       // when the life event was registered
-	Purpose    string          // the purpose the informant consented to
-	OnBehalf   []string        // JSON Pointers of the people the consent covers
-	Decision   string          // the consent decision for this delivery's service
-	EventType  string          // the life event's type
-	Payload    json.RawMessage // the life event's payload
-	Data       json.RawMessage // the notice's own data, for kinds other than the life event's
+	Reference  string    // the life event's reference number
+	Registered time.Time // when the life event was registered
+	Purpose    string    // the purpose the informant consented to
+	OnBehalf   []string  // JSON Pointers of the people the consent covers
+	Decision   string    // the consent decision for this delivery's service
+	// ConsentFields are the fields the service declared when the decision
+	// was made, or nil for a decision recorded before the hub kept them.
+	ConsentFields []string
+	EventType     string          // the life event's type
+	Payload       json.RawMessage // the life event's payload
+	Data          json.RawMessage // the notice's own data, for kinds other than the life event's
 }
 
 // LoadTask returns the task for delivery id, or ENOTFOUND. It reads the
@@ -157,7 +160,7 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 		SELECT d.id, d.event_id, d.service_id, d.kind, d.state, d.attempts, d.last_error,
 			d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
 			d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
-			c.on_behalf, COALESCE(cd.decision, ''),
+			c.on_behalf, COALESCE(cd.decision, ''), COALESCE(cd.fields, ''),
 			s.id, s.organisation, s.name, s.event_types, s.fields, s.purpose,
 			s.endpoint_kind, s.endpoint_url, s.endpoint_subject, s.secret, s.created_at, s.lawful_basis
 		FROM deliveries d
@@ -178,11 +181,11 @@ func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
 	var d joinedup.Delivery
 	var s joinedup.Service
 	var next, created, updated, registered, serviceCreated int64
-	var outcome, data, payload, types, fields, onBehalf string
+	var outcome, data, payload, types, fields, onBehalf, consentFields string
 	err := row.Scan(&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
 		&next, &outcome, &created, &updated,
 		&t.Generation, &data, &t.Reference, &t.EventType, &registered, &payload, &t.Purpose,
-		&onBehalf, &t.Decision,
+		&onBehalf, &t.Decision, &consentFields,
 		&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
 		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated, &s.LawfulBasis)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -200,6 +203,11 @@ func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
 	}
 	if err := json.Unmarshal([]byte(onBehalf), &t.OnBehalf); err != nil {
 		return nil, fmt.Errorf("decode consent of delivery %s: %w", d.ID, err)
+	}
+	if consentFields != "" {
+		if err := json.Unmarshal([]byte(consentFields), &t.ConsentFields); err != nil {
+			return nil, fmt.Errorf("decode consented fields of delivery %s: %w", d.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
 		return nil, fmt.Errorf("decode event types of service %s: %w", s.ID, err)

@@ -63,9 +63,17 @@ func insertConsent(ctx context.Context, tx *Tx, event joinedup.EventID, c *joine
 	for i := range c.Decisions {
 		d := &c.Decisions[i]
 		d.DecidedAt = c.RecordedAt
+		fields := ""
+		if d.Fields != nil {
+			b, err := json.Marshal(d.Fields)
+			if err != nil {
+				return fmt.Errorf("encode consented fields: %w", err)
+			}
+			fields = string(b)
+		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO consent_decisions (consent_id, service_id, decision, basis, decided_at)
-			VALUES ($1, $2, $3, $4, $5)`, c.ID, d.Service, d.Decision, d.Basis, Micros(d.DecidedAt)); err != nil {
+			INSERT INTO consent_decisions (consent_id, service_id, decision, basis, decided_at, fields)
+			VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, d.Service, d.Decision, d.Basis, Micros(d.DecidedAt), fields); err != nil {
 			return fmt.Errorf("insert consent decision: %w", err)
 		}
 	}
@@ -184,7 +192,7 @@ func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup
 	c.RecordedAt = FromMicros(at)
 
 	rows, err := tx.QueryContext(ctx, `
-		SELECT service_id, decision, basis, decided_at FROM consent_decisions
+		SELECT service_id, decision, basis, decided_at, fields FROM consent_decisions
 		WHERE consent_id = $1 ORDER BY service_id`, c.ID)
 	if err != nil {
 		return nil, err
@@ -193,8 +201,14 @@ func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup
 	for rows.Next() {
 		var d joinedup.ConsentDecision
 		var at int64
-		if err := rows.Scan(&d.Service, &d.Decision, &d.Basis, &at); err != nil {
+		var fields string
+		if err := rows.Scan(&d.Service, &d.Decision, &d.Basis, &at, &fields); err != nil {
 			return nil, err
+		}
+		if fields != "" {
+			if err := json.Unmarshal([]byte(fields), &d.Fields); err != nil {
+				return nil, fmt.Errorf("decode consented fields: %w", err)
+			}
 		}
 		d.DecidedAt = FromMicros(at)
 		c.Decisions = append(c.Decisions, d)

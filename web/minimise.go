@@ -12,7 +12,7 @@ import (
 
 // viewFor returns the part of ev that account may see. A service officer
 // sees only what their services were sent: the fields those services
-// declared, the people the informant's consent covers unless one of those
+// declared that their consent decisions recorded, the people the informant's consent covers unless one of those
 // services was told under a lawful basis, and those services' deliveries,
 // actions and consent decisions. Everyone else sees ev as it is.
 func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
@@ -29,7 +29,13 @@ func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup
 		} else if err != nil {
 			return nil, err
 		}
-		fields = append(fields, svc.Fields...)
+		var consented []string
+		for _, d := range ev.Consent.Decisions {
+			if d.Service == id {
+				consented = d.Fields
+			}
+		}
+		fields = append(fields, joinedup.WithinFields(svc.Fields, consented)...)
 	}
 	lawfulBasis := slices.ContainsFunc(ev.Consent.Decisions, func(d joinedup.ConsentDecision) bool {
 		return d.Decision == joinedup.ConsentNotRequired && slices.Contains(account.Services, d.Service)

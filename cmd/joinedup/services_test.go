@@ -262,3 +262,54 @@ func TestServiceMovedThroughAPI(t *testing.T) {
 		t.Errorf("old endpoint received %d events, want 0", n)
 	}
 }
+
+// TestWidenedFieldsNotSentForEarlierConsent registers a birth while the
+// service is failing, widens the service's fields, and checks that the
+// retry sends only the field the consent decision recorded.
+func TestWidenedFieldsNotSentForEarlierConsent(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, func(c *Config) { c.Backoff = 200 * time.Millisecond })
+	var gp recorder
+	gp.fail = 1
+	svc := startService(t, h, "gp", []string{"child.name"}, &gp)
+
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
+	if fields := out.Receipt.Services[0].Fields; len(fields) != 1 || fields[0] != "child.name" {
+		t.Fatalf("receipt lists fields %q, want child.name", fields)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gp.mu.Lock()
+		seen := gp.seen
+		gp.mu.Unlock()
+		if seen > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service was not called")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	wider := *svc
+	wider.Fields = []string{"child", "parents.name", "parents.nationalInsuranceNumber"}
+	if err := h.Directory.UpdateService(ctx, &wider); err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(t, h, out.Event.ID, 10*time.Second)
+
+	events := gp.received()
+	if len(events) != 1 {
+		t.Fatalf("received %d events, want 1", len(events))
+	}
+	if want := `{"child":{"name":{"family":"O’Neill-Byrne","given":"Zoë Ann"}}}`; string(events[0].Data) != want {
+		t.Errorf("the retry after the change sent %s\nwant only the consented field: %s", events[0].Data, want)
+	}
+
+	// A birth registered after the change is sent the wider fields.
+	next := registerBirth(t, h, nthBirthJSON(t, 1, "2026-11-20", "gp"))
+	waitComplete(t, h, next.Event.ID, 10*time.Second)
+	if events := gp.received(); len(events) != 2 || !strings.Contains(string(events[1].Data), "nationalInsuranceNumber") {
+		t.Errorf("a birth registered after the change was not sent the new fields: %d events", len(events))
+	}
+}
