@@ -401,3 +401,30 @@ func TestSearchResultsAreAudited(t *testing.T) {
 		t.Errorf("a registrar's search lists a resident")
 	}
 }
+
+// TestReplayButtonOnlyForOperators checks that a failed delivery on a
+// service's notices page offers Replay to an operator and not to the
+// service's officer, who may not replay it.
+func TestReplayButtonOnlyForOperators(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth) // sent to child-benefit only
+	env.hub.mu.Lock()
+	env.hub.events[0].Deliveries[0].State = joinedup.StateFailed
+	env.hub.mu.Unlock()
+	form := `action="/operator/deliveries/` + string(env.hub.events[0].Deliveries[0].ID) + `/replay"`
+
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	rec := env.do(t, http.MethodGet, "/services/child-benefit/notices", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Failed") {
+		t.Fatalf("officer's notices: status %d, want 200 listing the failed delivery", rec.Code)
+	}
+	if strings.Contains(rec.Body.String(), form) {
+		t.Error("the officer is offered Replay, which only an operator may use")
+	}
+
+	env.signInAs(t, env.operator)
+	rec = env.do(t, http.MethodGet, "/operator/deliveries?state=failed", nil, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), form) {
+		t.Errorf("operator's list of failed deliveries: status %d, want 200 with a Replay button", rec.Code)
+	}
+}

@@ -53,7 +53,6 @@ var templateFuncs = template.FuncMap{
 	"errorFor":        errorFor,
 	"decisionTag":     decisionTag,
 	"navItem":         newNavItem,
-	"canReplay":       canReplay,
 	"inc":             func(i int) int { return i + 1 },
 	// count writes n with the singular or the plural noun, as in
 	// "1 resident" and "2 residents".

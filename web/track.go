@@ -8,6 +8,7 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 )
 
 type trackFormView struct {
@@ -57,6 +58,9 @@ type trackView struct {
 type deliveryRow struct {
 	*joinedup.Delivery
 	ServiceName string
+	// Replayable is set when the delivery can be sent again and the viewer
+	// may do so, so that the page offers a Replay button only then.
+	Replayable bool
 }
 
 // trackThrottle slows a client address that looks up many reference
@@ -113,15 +117,28 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 	if err != nil {
 		return nil, err
 	}
+	mayReplay := s.mayReplay(r)
 	rows := make([]deliveryRow, len(deliveries))
 	for i, d := range deliveries {
 		name := names[d.Service]
 		if name == "" {
 			name = string(d.Service)
 		}
-		rows[i] = deliveryRow{Delivery: d, ServiceName: name}
+		rows[i] = deliveryRow{Delivery: d, ServiceName: name, Replayable: mayReplay && canReplay(d.State)}
 	}
 	return rows, nil
+}
+
+// mayReplay reports whether the signed-in account may replay deliveries,
+// by the policy that authorizeReplay applies. Nothing is recorded: the
+// answer only decides whether a page shows Replay buttons.
+func (s *Server) mayReplay(r *http.Request) bool {
+	account := principalOf(r)
+	if account == nil {
+		return false
+	}
+	d, _, err := s.decide(r.Context(), account, policy.ActionWrite, policy.Resource{Kind: policy.KindDelivery, ID: "any"}, purposeOf(account.Role))
+	return err == nil && d.Allowed
 }
 
 func (s *Server) serviceNames(r *http.Request) (map[joinedup.ServiceID]string, error) {

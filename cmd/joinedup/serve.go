@@ -231,7 +231,9 @@ func (h *Hub) Close() error {
 		errs = append(errs, h.closers[i]())
 	}
 	h.closers = nil
-	h.logger.Info("hub stopped")
+	if h.server != nil {
+		h.logger.Info("hub stopped")
+	}
 	return errors.Join(errs...)
 }
 
