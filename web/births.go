@@ -118,8 +118,10 @@ func parseDate(d dateValue, what string) (joinedup.Date, string) {
 	}
 	year, errYear := strconv.Atoi(d.Year)
 	switch {
-	case errDay != nil || errMonth != nil || errYear != nil:
+	case errDay != nil || errYear != nil:
 		return joinedup.Date{}, what + " must be a real date, with the day and year as numbers"
+	case errMonth != nil:
+		return joinedup.Date{}, what + " must be a real date, with the month as a number or a name, such as 3 or March"
 	case len(d.Year) != 4:
 		return joinedup.Date{}, what + " must include a year with 4 numbers"
 	}

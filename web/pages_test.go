@@ -503,6 +503,9 @@ func TestParseDateAcceptsMonthNames(t *testing.T) {
 			t.Errorf("month %q was accepted", month)
 		}
 	}
+	if _, msg := parseDate(dateValue{Day: "20", Month: "Marchh", Year: "2026"}, "Date of birth"); !strings.Contains(msg, "month as a number or a name") {
+		t.Errorf("month %q: message %q, want one about the month", "Marchh", msg)
+	}
 }
 
 func TestMergeErrorsInFormOrder(t *testing.T) {

@@ -128,11 +128,14 @@ func warnUnknown(ctx context.Context, db *store.DB, account *auth.Account, w io.
 		}
 	}
 	for _, id := range account.Services {
-		_, err := db.FindService(ctx, id)
-		if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		svc, err := db.FindService(ctx, id)
+		switch {
+		case joinedup.ErrorCode(err) == joinedup.ENOTFOUND:
 			fmt.Fprintf(w, "warning: the hub has no service %q yet; check the id if the hub is already set up\n", id)
-		} else if err != nil {
+		case err != nil:
 			return fmt.Errorf("users add: check service %s: %w", id, err)
+		case svc.Organisation != account.Organisation:
+			fmt.Fprintf(w, "warning: service %q belongs to organisation %q, not %q\n", id, svc.Organisation, account.Organisation)
 		}
 	}
 	return nil
