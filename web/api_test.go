@@ -410,6 +410,15 @@ func TestUpdateService(t *testing.T) {
 		t.Errorf("audit entry = %+v, want the change recorded", e)
 	}
 
+	// A service read with GET can be sent back as it is.
+	got := env.do(t, http.MethodGet, "/api/v1/services/school", nil, nil)
+	if rec := put("/api/v1/services/school", got.Body.String()); rec.Code != http.StatusOK {
+		t.Errorf("send back what GET returned: status %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	if env.hub.services["school"].Secret != secret {
+		t.Error("sending back what GET returned changed the secret")
+	}
+
 	p := decodeProblem(t, put("/api/v1/services/gp-practice", moved), http.StatusUnprocessableEntity)
 	if !slices.Contains(fieldsOf(p), "/id") {
 		t.Errorf("fields = %q, want /id named for an id that differs from the URL's", fieldsOf(p))
