@@ -97,19 +97,26 @@ func monthNumber(s string) (int, error) {
 }
 
 // parseDate reads a GOV.UK date input. All three parts empty is the zero
-// Date and no error, so the domain's "Enter …" message applies.
-func parseDate(d dateValue, what string) (joinedup.Date, string) {
+// Date and no error, so the domain's "Enter …" message applies. With an
+// error it also returns the part it is about, "day", "month" or "year",
+// or "" for the date as a whole, so that the error summary can link to
+// that input.
+func parseDate(d dateValue, what string) (joinedup.Date, string, string) {
 	if d == (dateValue{}) {
-		return joinedup.Date{}, ""
+		return joinedup.Date{}, "", ""
 	}
 	var missing []string
+	first := ""
 	for _, part := range []struct{ name, value string }{{"day", d.Day}, {"month", d.Month}, {"year", d.Year}} {
 		if part.value == "" {
 			missing = append(missing, "a "+part.name)
+			if first == "" {
+				first = part.name
+			}
 		}
 	}
 	if len(missing) > 0 {
-		return joinedup.Date{}, fmt.Sprintf("%s must include %s", what, strings.Join(missing, " and "))
+		return joinedup.Date{}, fmt.Sprintf("%s must include %s", what, strings.Join(missing, " and ")), first
 	}
 	day, errDay := strconv.Atoi(d.Day)
 	month, errMonth := strconv.Atoi(d.Month)
@@ -118,18 +125,20 @@ func parseDate(d dateValue, what string) (joinedup.Date, string) {
 	}
 	year, errYear := strconv.Atoi(d.Year)
 	switch {
-	case errDay != nil || errYear != nil:
-		return joinedup.Date{}, what + " must be a real date, with the day and year as numbers"
+	case errDay != nil:
+		return joinedup.Date{}, what + " must be a real date, with the day and year as numbers", "day"
 	case errMonth != nil:
-		return joinedup.Date{}, what + " must be a real date, with the month as a number or a name, such as 3 or March"
+		return joinedup.Date{}, what + " must be a real date, with the month as a number or a name, such as 3 or March", "month"
+	case errYear != nil:
+		return joinedup.Date{}, what + " must be a real date, with the day and year as numbers", "year"
 	case len(d.Year) != 4:
-		return joinedup.Date{}, what + " must include a year with 4 numbers"
+		return joinedup.Date{}, what + " must include a year with 4 numbers", "year"
 	}
 	date, err := joinedup.ParseDate(fmt.Sprintf("%04d-%02d-%02d", year, month, day))
 	if err != nil {
-		return joinedup.Date{}, what + " must be a real date"
+		return joinedup.Date{}, what + " must be a real date", ""
 	}
-	return date, ""
+	return date, "", ""
 }
 
 // registration turns the form into a registration. A parent section left
@@ -143,9 +152,9 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 		Sex:          f.ChildSex,
 		PlaceOfBirth: f.ChildPlace,
 	}
-	var msg string
-	if reg.Child.DateOfBirth, msg = parseDate(f.ChildDOB, "The child’s date of birth"); msg != "" {
-		inputErrors = append(inputErrors, joinedup.FieldError{Field: "/child/dateOfBirth", Message: msg})
+	var msg, part string
+	if reg.Child.DateOfBirth, msg, part = parseDate(f.ChildDOB, "The child’s date of birth"); msg != "" {
+		inputErrors = append(inputErrors, joinedup.FieldError{Field: datePointer("/child/dateOfBirth", part), Message: msg})
 	}
 
 	for i, p := range f.Parents {
@@ -164,8 +173,8 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 				UPRN:     p.UPRN,
 			},
 		}
-		if parent.DateOfBirth, msg = parseDate(p.DOB, fmt.Sprintf("The date of birth of parent %d", i+1)); msg != "" {
-			inputErrors = append(inputErrors, joinedup.FieldError{Field: fmt.Sprintf("/parents/%d/dateOfBirth", n), Message: msg})
+		if parent.DateOfBirth, msg, part = parseDate(p.DOB, fmt.Sprintf("The date of birth of parent %d", i+1)); msg != "" {
+			inputErrors = append(inputErrors, joinedup.FieldError{Field: datePointer(fmt.Sprintf("/parents/%d/dateOfBirth", n), part), Message: msg})
 		}
 		reg.Parents = append(reg.Parents, parent)
 		parentIndex = append(parentIndex, i)
@@ -236,6 +245,16 @@ func inputID(pointer string) string {
 	return id
 }
 
+// datePointer returns the pointer of a date's error: the date's own, or
+// below it the part that is wrong, such as "/child/dateOfBirth/year". The
+// page marks that input and the error summary links to it.
+func datePointer(pointer, part string) string {
+	if part == "" {
+		return pointer
+	}
+	return pointer + "/" + part
+}
+
 // mergeErrors returns the errors in reading the form and the domain's
 // errors for every other field, so that "must be a real date" wins over
 // "Enter the date", in the order of the fields on the form, as the GOV.UK
@@ -243,7 +262,9 @@ func inputID(pointer string) string {
 func mergeErrors(inputErrors, domain []joinedup.FieldError) []joinedup.FieldError {
 	out := slices.Clone(inputErrors)
 	for _, fe := range domain {
-		if !slices.ContainsFunc(inputErrors, func(d joinedup.FieldError) bool { return d.Field == fe.Field }) {
+		if !slices.ContainsFunc(inputErrors, func(d joinedup.FieldError) bool {
+			return d.Field == fe.Field || strings.HasPrefix(d.Field, fe.Field+"/")
+		}) {
 			out = append(out, fe)
 		}
 	}
@@ -478,8 +499,11 @@ type (
 	}
 	dateField struct {
 		ID, Section, Label, Error, Autocomplete string
-		Hint                                    string // "For example, 27 3 2026" when empty
-		Value                                   dateValue
+		// ErrorPart is the input the error is about, "day", "month" or
+		// "year", or empty when it is about the whole date.
+		ErrorPart string
+		Hint      string // "For example, 27 3 2026" when empty
+		Value     dateValue
 	}
 	choiceField struct {
 		ID, Section, Label, Value, Error string
@@ -521,7 +545,14 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 		return inputField{ID: inputID(pointer), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
 	}
 	date := func(pointer, label string, value dateValue) dateField {
-		return dateField{ID: strings.TrimSuffix(inputID(pointer), "-day"), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
+		f := dateField{ID: strings.TrimSuffix(inputID(pointer), "-day"), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
+		for _, e := range errs {
+			if part, ok := strings.CutPrefix(e.Field, pointer+"/"); ok {
+				f.ErrorPart = part
+				break
+			}
+		}
+		return f
 	}
 	choice := func(pointer, label, value string, options []option) choiceField {
 		return choiceField{ID: inputID(pointer), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer), Options: options}

@@ -220,7 +220,7 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			name:    "part of a date",
 			change:  func(v url.Values) { v.Set("parents-0-dateOfBirth-month", "") },
 			summary: []string{"The date of birth of parent 1 must include a month"},
-			hrefs:   []string{"#parents-0-dateOfBirth-day"},
+			hrefs:   []string{"#parents-0-dateOfBirth-month"},
 		},
 		{
 			name:    "future date",
@@ -282,7 +282,9 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			name:    "date of birth with a 2-digit year",
 			change:  func(v url.Values) { v.Set("child-dateOfBirth-year", "26") },
 			summary: []string{"must include a year with 4 numbers"},
-			hrefs:   []string{"#child-dateOfBirth-day"},
+			hrefs:   []string{"#child-dateOfBirth-year"},
+			kept: []string{`govuk-input--width-2" id="child-dateOfBirth-day"`,
+				`govuk-input--width-4 govuk-input--error" id="child-dateOfBirth-year"`},
 		},
 		{
 			name: "names made of punctuation",
@@ -493,17 +495,17 @@ func TestErrorPageListsFieldErrors(t *testing.T) {
 
 func TestParseDateAcceptsMonthNames(t *testing.T) {
 	for _, month := range []string{"11", "November", "nov", "NOV", "novem"} {
-		got, msg := parseDate(dateValue{Day: "20", Month: month, Year: "2026"}, "Date of birth")
+		got, msg, _ := parseDate(dateValue{Day: "20", Month: month, Year: "2026"}, "Date of birth")
 		if msg != "" || got.String() != "2026-11-20" {
 			t.Errorf("month %q: got %s, %q; want 2026-11-20", month, got, msg)
 		}
 	}
 	for _, month := range []string{"no", "novembre", "13"} {
-		if _, msg := parseDate(dateValue{Day: "20", Month: month, Year: "2026"}, "Date of birth"); msg == "" {
+		if _, msg, _ := parseDate(dateValue{Day: "20", Month: month, Year: "2026"}, "Date of birth"); msg == "" {
 			t.Errorf("month %q was accepted", month)
 		}
 	}
-	if _, msg := parseDate(dateValue{Day: "20", Month: "Marchh", Year: "2026"}, "Date of birth"); !strings.Contains(msg, "month as a number or a name") {
+	if _, msg, part := parseDate(dateValue{Day: "20", Month: "Marchh", Year: "2026"}, "Date of birth"); !strings.Contains(msg, "month as a number or a name") || part != "month" {
 		t.Errorf("month %q: message %q, want one about the month", "Marchh", msg)
 	}
 }
