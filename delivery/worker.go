@@ -99,9 +99,15 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if e.Audit == nil {
 		return nil
 	}
+	// The fields recorded are those the attempt sends: the service's, within
+	// what its consent decision recorded.
+	fields := t.Service.Fields
+	if t.Delivery.Kind == t.EventType {
+		fields = joinedup.WithinFields(fields, t.ConsentFields)
+	}
 	detail, err := json.Marshal(map[string]any{
 		"delivery": t.Delivery.ID, "service": t.Service.ID, "organisation": t.Service.Organisation,
-		"kind": t.Delivery.Kind, "fields": t.Service.Fields, "attempt": t.Delivery.Attempts + 1,
+		"kind": t.Delivery.Kind, "fields": fields, "attempt": t.Delivery.Attempts + 1,
 		"reference": t.Reference,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +58,69 @@ func TestDisclosuresAreAudited(t *testing.T) {
 	}
 	if err := log.Verify(ctx, nil); err != nil {
 		t.Errorf("verify audit log: %v", err)
+	}
+}
+
+// TestDisclosureRecordsConsentedFields widens a service's fields while its
+// delivery is retrying, and checks that the retry's disclosure entry lists
+// only the field the consent decision recorded, as the retry sends.
+func TestDisclosureRecordsConsentedFields(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, func(c *Config) { c.Backoff = 200 * time.Millisecond })
+	key, err := audit.GenerateKey(rand.Reader, "joinedup.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Audit, h.LifeEvents.Audit = log, log
+
+	var gp recorder
+	gp.fail = 1
+	svc := startService(t, h, "gp", []string{"child.name"}, &gp)
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		gp.mu.Lock()
+		seen := gp.seen
+		gp.mu.Unlock()
+		if seen > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service was not called")
+		}
+	}
+	wider := *svc
+	wider.Fields = []string{"child", "parents.nationalInsuranceNumber"}
+	if err := h.Directory.UpdateService(ctx, &wider); err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(t, h, out.Event.ID, 10*time.Second)
+
+	cp, err := log.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := log.Entries(ctx, 0, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disclosures []string
+	for _, e := range entries {
+		if e.Action != audit.ActionDisclosure {
+			continue
+		}
+		var detail struct {
+			Fields []string `json:"fields"`
+		}
+		if err := json.Unmarshal(e.Detail, &detail); err != nil {
+			t.Fatal(err)
+		}
+		disclosures = append(disclosures, strings.Join(detail.Fields, ","))
+	}
+	if len(disclosures) != 2 || disclosures[0] != "child.name" || disclosures[1] != "child.name" {
+		t.Errorf("disclosures list fields %q, want child.name for both attempts", disclosures)
 	}
 }
