@@ -675,6 +675,10 @@ func TestCrossOriginPostRejected(t *testing.T) {
 			if rec.Code != tt.want {
 				t.Errorf("status = %d, want %d", rec.Code, tt.want)
 			}
+			// The refusal page still shows that the operator is signed in.
+			if rec.Code == http.StatusForbidden && !strings.Contains(rec.Body.String(), "Sign out") {
+				t.Error("the cross-origin refusal page does not show the operator as signed in")
+			}
 		})
 	}
 }

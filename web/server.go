@@ -264,6 +264,11 @@ func (s *Server) auditAPI(w http.ResponseWriter, r *http.Request) {
 	s.AuditAPI.ServeHTTP(w, r)
 }
 
+// crossOriginDenied answers a request that the cross-origin protection
+// stopped before any route ran. The page still shows who is signed in,
+// so the session is read as on a public page.
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "Cross-origin requests that change data are not allowed."))
+	s.withOptionalSignIn(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "Cross-origin requests that change data are not allowed."))
+	}).ServeHTTP(w, r)
 }
