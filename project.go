@@ -24,8 +24,9 @@ func Project(payload json.RawMessage, fields []string) (json.RawMessage, error) 
 	return projectDoc(doc, fields)
 }
 
-// ProjectCovered is Project applied to CoveredByConsent(payload,
-// onBehalf), with the payload decoded once.
+// ProjectCovered returns Project(payload, fields) with the parents that
+// onBehalf does not cover left out, for a service told on the informant's
+// consent.
 func ProjectCovered(payload json.RawMessage, fields, onBehalf []string) (json.RawMessage, error) {
 	var doc any
 	if err := json.Unmarshal(payload, &doc); err != nil {
@@ -110,8 +111,6 @@ func WithinFields(fields, allowed []string) []string {
 				out = append(out, f)
 			case within(a, f):
 				out = append(out, a)
-			default:
-				continue
 			}
 		}
 	}
@@ -119,26 +118,11 @@ func WithinFields(fields, allowed []string) []string {
 	return slices.Compact(out)
 }
 
-// CoveredByConsent returns the payload of a birth registration with only
-// the parents that onBehalf names, as JSON Pointers such as
-// "/parents/1". A service told on the informant's consent receives no
-// other adult's data, because the informant cannot consent for them. The
-// informant's "parent" index is renumbered to the parent's place in the
-// shorter list. A payload without parents is returned unchanged.
-func CoveredByConsent(payload json.RawMessage, onBehalf []string) (json.RawMessage, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("decode payload: %w", err)
-	}
-	if !cover(doc, onBehalf) {
-		return payload, nil
-	}
-	return json.Marshal(doc)
-}
-
-// cover removes from doc the parents that onBehalf does not name and
-// renumbers the informant's parent index. It reports whether it changed
-// doc.
+// cover removes from a birth registration doc the parents that onBehalf,
+// a list of JSON Pointers such as "/parents/1", does not name. The
+// informant cannot consent for another adult, so a service told on that
+// consent gets only the parents it covers. The informant's "parent" index
+// is renumbered to match. It reports whether it changed doc.
 func cover(doc map[string]any, onBehalf []string) bool {
 	parents, ok := doc["parents"].([]any)
 	if !ok {

@@ -45,7 +45,7 @@ func TestProject(t *testing.T) {
 	}
 }
 
-func TestCoveredByConsent(t *testing.T) {
+func TestCoverParents(t *testing.T) {
 	payload := json.RawMessage(`{
 		"child": {"name": {"given": "Tomás", "family": "O’Brien"}},
 		"parents": [
@@ -64,13 +64,23 @@ func TestCoveredByConsent(t *testing.T) {
 		{"informant who is not a parent", []string{"/child"},
 			`{"child":{"name":{"family":"O’Brien","given":"Tomás"}},"informant":{"capacity":"father","name":{"given":"Seán"}},"parents":[]}`},
 	}
+	// covered decodes payload, applies cover and encodes the result.
+	covered := func(t *testing.T, onBehalf []string) (string, bool) {
+		t.Helper()
+		var doc map[string]any
+		if err := json.Unmarshal(payload, &doc); err != nil {
+			t.Fatal(err)
+		}
+		changed := cover(doc, onBehalf)
+		out, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), changed
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := CoveredByConsent(payload, tt.onBehalf)
-			if err != nil {
-				t.Fatalf("CoveredByConsent: %v", err)
-			}
-			if string(got) != tt.want {
+			if got, _ := covered(t, tt.onBehalf); got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
@@ -78,11 +88,11 @@ func TestCoveredByConsent(t *testing.T) {
 
 	// A consent recorded for every parent leaves the payload as it is.
 	all := []string{"/child", "/parents/0", "/parents/1"}
-	if got, err := CoveredByConsent(payload, all); err != nil || string(got) != string(payload) {
-		t.Errorf("CoveredByConsent(all parents) = %s, %v; want the payload unchanged", got, err)
+	if got, changed := covered(t, all); changed {
+		t.Errorf("cover(all parents) changed the payload to %s, want it unchanged", got)
 	}
-	if _, err := CoveredByConsent(json.RawMessage(`[`), all); err == nil {
-		t.Error("CoveredByConsent(invalid JSON) returned no error")
+	if _, err := ProjectCovered(json.RawMessage(`[`), []string{"child"}, all); err == nil {
+		t.Error("ProjectCovered(invalid JSON) returned no error")
 	}
 }
 

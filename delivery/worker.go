@@ -99,15 +99,9 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if e.Audit == nil {
 		return nil
 	}
-	// The fields recorded are those the attempt sends: the service's, within
-	// what its consent decision recorded.
-	fields := t.Service.Fields
-	if t.Delivery.Kind == t.EventType {
-		fields = joinedup.WithinFields(fields, t.ConsentFields)
-	}
 	detail, err := json.Marshal(map[string]any{
 		"delivery": t.Delivery.ID, "service": t.Service.ID, "organisation": t.Service.Organisation,
-		"kind": t.Delivery.Kind, "fields": fields, "attempt": t.Delivery.Attempts + 1,
+		"kind": t.Delivery.Kind, "fields": t.SentFields(), "attempt": t.Delivery.Attempts + 1,
 		"reference": t.Reference,
 	})
 	if err != nil {
@@ -236,7 +230,7 @@ func Event(source string, t *store.Task, now time.Time) (*connector.Event, error
 	if t.Delivery.Kind == t.EventType {
 		// A service that declared more fields after the decision was made
 		// gets only those the decision recorded.
-		fields := joinedup.WithinFields(t.Service.Fields, t.ConsentFields)
+		fields := t.SentFields()
 		var err error
 		if t.Decision == joinedup.ConsentNotRequired {
 			data, err = joinedup.Project(t.Payload, fields)

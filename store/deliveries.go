@@ -152,6 +152,16 @@ type Task struct {
 	Data          json.RawMessage // the notice's own data, for kinds other than the life event's
 }
 
+// SentFields returns the fields that an attempt at t discloses: for the
+// life event itself, the service's declared fields within those its
+// consent decision recorded, and for a notice, the service's fields.
+func (t *Task) SentFields() []string {
+	if t.Delivery.Kind == t.EventType {
+		return joinedup.WithinFields(t.Service.Fields, t.ConsentFields)
+	}
+	return t.Service.Fields
+}
+
 // LoadTask returns the task for delivery id, or ENOTFOUND. It reads the
 // delivery, its life event, its consent and its service in one query,
 // because every delivery attempt starts here.

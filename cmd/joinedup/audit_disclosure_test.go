@@ -14,18 +14,26 @@ import (
 // TestDisclosuresAreAudited checks that the informant's consent decisions
 // and each delivery a service receives are appended to the audit log,
 // naming the record by id only.
-func TestDisclosuresAreAudited(t *testing.T) {
-	ctx := context.Background()
-	h := startHub(t, nil)
+// attachAuditLog gives h's engine and life events an audit log in h's
+// store, signed with a new key, and returns it.
+func attachAuditLog(t *testing.T, h *Hub) *audit.Log {
+	t.Helper()
 	key, err := audit.GenerateKey(rand.Reader, "joinedup.test/audit")
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key})
+	log, err := audit.Open(context.Background(), audit.Config{Storage: h.DB, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Engine.Audit, h.LifeEvents.Audit = log, log
+	return log
+}
+
+func TestDisclosuresAreAudited(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, nil)
+	log := attachAuditLog(t, h)
 
 	var gp, school recorder
 	startService(t, h, "gp", []string{"child.name"}, &gp)
@@ -67,31 +75,13 @@ func TestDisclosuresAreAudited(t *testing.T) {
 func TestDisclosureRecordsConsentedFields(t *testing.T) {
 	ctx := context.Background()
 	h := startHub(t, func(c *Config) { c.Backoff = 200 * time.Millisecond })
-	key, err := audit.GenerateKey(rand.Reader, "joinedup.test/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Engine.Audit, h.LifeEvents.Audit = log, log
+	log := attachAuditLog(t, h)
 
 	var gp recorder
 	gp.fail = 1
 	svc := startService(t, h, "gp", []string{"child.name"}, &gp)
 	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		gp.mu.Lock()
-		seen := gp.seen
-		gp.mu.Unlock()
-		if seen > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the service was not called")
-		}
-	}
+	gp.waitCalled(t)
 	wider := *svc
 	wider.Fields = []string{"child", "parents.nationalInsuranceNumber"}
 	if err := h.Directory.UpdateService(ctx, &wider); err != nil {

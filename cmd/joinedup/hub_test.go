@@ -132,6 +132,24 @@ func (r *recorder) received() []*connector.Event {
 	return append([]*connector.Event(nil), r.events...)
 }
 
+// waitCalled waits up to 10 seconds for the first request to the service.
+func (r *recorder) waitCalled(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		seen := r.seen
+		r.mu.Unlock()
+		if seen > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service was not called")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // startService registers a webhook service on the hub and serves it with
 // a recorder.
 func startService(t testing.TB, h *Hub, id joinedup.ServiceID, fields []string, rec *recorder) *joinedup.Service {
