@@ -370,7 +370,7 @@ func TestPersonsTwoNodes(t *testing.T) {
 
 // TestListUnrecognisedEvents checks that the person index's sweep finds
 // each registration whose child has no record yet, oldest first, and only
-// those registered at or after the time it asks from.
+// those registered at or after the time given.
 func TestListUnrecognisedEvents(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

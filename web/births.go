@@ -83,8 +83,8 @@ func dateFrom(v url.Values, id string) dateValue {
 	}
 }
 
-// monthNumber reads a month written as a word, such as "November" or
-// "nov", in any case, as GOV.UK date inputs accept.
+// monthNumber returns the number of a month written as a word, in full or
+// as its first three letters or more, in any case: "November", "nov".
 func monthNumber(s string) (int, error) {
 	s = strings.ToLower(s)
 	for m := time.January; m <= time.December; m++ {

@@ -12,9 +12,10 @@ import (
 
 // viewFor returns the part of ev that account may see. A service officer
 // sees only what their services were sent: the fields those services
-// declared that their consent decisions recorded, the people the informant's consent covers unless one of those
-// services was told under a lawful basis, and those services' deliveries,
-// actions and consent decisions. Everyone else sees ev as it is.
+// declared within those their consent decisions recorded, the people the
+// informant's consent covers (all parents when one of the services was
+// told under a lawful basis), and those services' deliveries, actions and
+// consent decisions. Everyone else sees ev as it is.
 func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
 	account, _ := auth.FromContext(ctx)
 	if account == nil || account.Role != policy.RoleServiceOfficer {

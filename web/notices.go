@@ -29,7 +29,7 @@ func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup
 		return nil, nil, err
 	}
 	if !d.Allowed {
-		// Staff may list the services, so the answer does not claim that
+		// Staff may list the services, so the message does not claim that
 		// this one is missing, only that its notices are not theirs to read.
 		return nil, nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no service with that id whose notices you may read.")
 	}

@@ -264,9 +264,9 @@ func (s *Server) auditAPI(w http.ResponseWriter, r *http.Request) {
 	s.AuditAPI.ServeHTTP(w, r)
 }
 
-// crossOriginDenied answers a request that the cross-origin protection
-// stopped before any route ran. The page still shows who is signed in,
-// so the session is read as on a public page.
+// crossOriginDenied writes the 403 for a request that the cross-origin
+// protection rejected before any route ran. It reads the session as a
+// public page does, so that the page still shows who is signed in.
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	s.withOptionalSignIn(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "Cross-origin requests that change data are not allowed."))

@@ -130,8 +130,9 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 }
 
 // mayReplay reports whether the signed-in account may replay deliveries,
-// by the policy that authorizeReplay applies. Nothing is recorded: the
-// answer only decides whether a page shows Replay buttons.
+// by the policy that authorizeReplay applies. Nothing is recorded in the
+// audit log, because the result only decides whether a page shows Replay
+// buttons.
 func (s *Server) mayReplay(r *http.Request) bool {
 	account := principalOf(r)
 	if account == nil {

@@ -57,7 +57,7 @@ func TestStatutoryServiceToldWithoutConsent(t *testing.T) {
 
 // TestOtherParentWithheldWithoutLawfulBasis registers a birth with two
 // parents, given by the father. A service told on his consent receives
-// his details and not the mother's; a service told under a lawful basis
+// his details and not the mother's. A service told under a lawful basis
 // receives both.
 func TestOtherParentWithheldWithoutLawfulBasis(t *testing.T) {
 	ctx := context.Background()

@@ -113,10 +113,11 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	return warnUnknown(ctx, db, account, stderr)
 }
 
-// warnUnknown writes a warning to w for the account's organisation and
-// services that the store does not hold. An account may be created before
-// the hub registers them, so these are warnings, but a mistyped id leaves
-// an account that sees nothing it should.
+// warnUnknown writes a warning to w for each of the account's
+// organisation and services that the store does not contain, and for each
+// service of another organisation. An account may be created before the
+// hub registers them, so these are not errors. A mistyped id, though,
+// leaves an account that can read none of the records it needs.
 func warnUnknown(ctx context.Context, db *store.DB, account *auth.Account, w io.Writer) error {
 	if account.Organisation != "" {
 		orgs, err := db.ListOrganisations(ctx)
