@@ -84,6 +84,12 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf("There is no service %q", id)})
 		case !svc.Takes(joinedup.EventBirthRegistered):
 			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf("%s does not take birth registrations", svc.Name)})
+		case r.Informant.Capacity == joinedup.InformantOther && svc.LawfulBasis == "":
+			// Only someone with parental responsibility can agree to share
+			// a child's details. A service with a lawful basis is told
+			// without consent, so choosing it changes nothing.
+			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf(
+				"Only a parent can agree to tell %s. Unselect it, or ask a parent to register the birth", svc.Name)})
 		}
 	}
 	if len(fields) > 0 {
@@ -206,10 +212,13 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 }
 
 // onBehalfOf lists whose data the consent covers, as JSON Pointers into
-// the registration: the child and, when the informant is a parent, that
+// the registration: the child and the informant, when the informant is a
 // parent. A parent cannot consent for the other parent, so the other
-// parent is never listed.
+// parent is never listed. An informant who is not a parent covers no one.
 func onBehalfOf(r joinedup.BirthRegistration) []string {
+	if r.Informant.Capacity == joinedup.InformantOther {
+		return []string{}
+	}
 	out := []string{"/child"}
 	if r.Informant.Parent != nil {
 		out = append(out, fmt.Sprintf("/parents/%d", *r.Informant.Parent))
@@ -219,8 +228,8 @@ func onBehalfOf(r joinedup.BirthRegistration) []string {
 
 // basis states the lawful basis of the sharing.
 func basis(r joinedup.BirthRegistration) string {
-	if r.Informant.Capacity == "other" {
-		return "consent of the informant"
+	if r.Informant.Capacity == joinedup.InformantOther {
+		return "the law alone, because an informant who is not a parent cannot consent for the child"
 	}
 	return "consent of the informant, a parent with parental responsibility for the child"
 }

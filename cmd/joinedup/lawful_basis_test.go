@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +104,68 @@ func TestOtherParentWithheldWithoutLawfulBasis(t *testing.T) {
 		`"parents":[{"name":{"family":"Ní Bhriain","given":"Aoife"}},{"name":{"family":"O'Neill-Byrne","given":"Seán"}}]}`
 	if data := got(&statutory); data != wantStatutory {
 		t.Errorf("service told under a lawful basis received %s\nwant %s", data, wantStatutory)
+	}
+}
+
+// TestNonParentInformantConsentsForNoOne registers a birth given by an
+// informant who is not a parent. Choosing a service told on consent is
+// rejected, and with no service chosen a service with a lawful basis is
+// still told, and the consent covers no one.
+func TestNonParentInformantConsentsForNoOne(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, nil)
+	var statutory, chosen recorder
+	startService(t, h, "chosen", []string{"child.name"}, &chosen)
+	svc := serveRecorder(t, "statutory", []string{"child.name"}, &statutory)
+	svc.LawfulBasis = "duty to notify the health visiting service of every birth"
+	if err := h.Directory.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "chosen", "statutory"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	reg.Informant.Capacity, reg.Informant.Parent = joinedup.InformantOther, nil
+	reg.Informant.Name = joinedup.Name{Given: "Morwenna", Family: "Trevithick"}
+	body, err := json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := apiPost(h.BaseURL+"/api/v1/births", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	problem := string(b)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422: %s", resp.StatusCode, problem)
+	}
+	if !strings.Contains(problem, `"/consent/services/0"`) || !strings.Contains(problem, "Only a parent can agree") {
+		t.Errorf("problem does not name the consent-based service: %s", problem)
+	}
+	if strings.Contains(problem, `"/consent/services/1"`) {
+		t.Errorf("problem names the service with a lawful basis: %s", problem)
+	}
+
+	reg.Consent.Services = []joinedup.ServiceID{}
+	body, err = json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := registerBirth(t, h, body)
+	waitComplete(t, h, out.Event.ID, 10*time.Second)
+	if n := len(statutory.received()); n != 1 {
+		t.Errorf("statutory service received %d events, want 1", n)
+	}
+	if n := len(chosen.received()); n != 0 {
+		t.Errorf("service told on consent received %d events, want 0", n)
+	}
+	if len(out.Receipt.OnBehalfOf) != 0 {
+		t.Errorf("receipt onBehalfOf = %v, want none", out.Receipt.OnBehalfOf)
+	}
+	if !strings.Contains(out.Receipt.LawfulBasis, "not a parent") {
+		t.Errorf("receipt basis = %q, want it to say the informant is not a parent", out.Receipt.LawfulBasis)
 	}
 }
