@@ -27,12 +27,13 @@ var childBenefitRates = []struct {
 }{
 	{2024, 2560, 1695},
 	{2025, 2605, 1725},
+	{2026, 2705, 1790},
 }
 
 // childBenefitRate returns the rates for the tax year that contains d, or
 // the latest rates held when that year has none.
-// NOTE: only the 2024–25 and 2025–26 rates are held, so a claim for a
-// later tax year is made at the 2025–26 rates, and its summary names them.
+// NOTE: the rates are held up to 2026–27, so a claim for a later tax year
+// is made at the 2026–27 rates, and its summary names them.
 func childBenefitRate(d joinedup.Date) (taxYear int, eldest, additional int64) {
 	year := d.Year
 	if d.Month < time.April || (d.Month == time.April && d.Day < 6) {

@@ -22,7 +22,7 @@ func TestStory(t *testing.T) {
 	story := population.Births(testSeed, 1, today)[0]
 
 	want := map[joinedup.ServiceID]string{
-		"child-benefit":   "Child Benefit claim started at £26.05 a week, the 2025–26 rate for an eldest child.",
+		"child-benefit":   "Child Benefit claim started at £27.05 a week, the 2026–27 rate for an eldest child.",
 		"housing-benefit": "Housing Benefit and Council Tax Reduction recalculated for a household of 3:",
 		"gp-practice":     "Added to the patient list.",
 		"primary-school":  "Recorded for the Reception class starting in September 2031.",
@@ -217,7 +217,7 @@ func TestChildBenefitAdditionalChild(t *testing.T) {
 			continue
 		}
 		o := h.act(h.birth("child-benefit", births[i]))
-		want := "Added to the family’s Child Benefit claim at £17.25 a week, the 2025–26 rate for an additional child."
+		want := "Added to the family’s Child Benefit claim at £17.90 a week, the 2026–27 rate for an additional child."
 		if o.Summary != want {
 			t.Errorf("family %s with %d children: summary %q, want %q", f.ID, len(f.Children), o.Summary, want)
 		}

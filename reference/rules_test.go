@@ -47,7 +47,9 @@ func TestChildBenefitRate(t *testing.T) {
 		{joinedup.Date{Year: 2025, Month: time.April, Day: 5}, 2024, 2560, 1695},
 		{joinedup.Date{Year: 2025, Month: time.April, Day: 6}, 2025, 2605, 1725},
 		{joinedup.Date{Year: 2026, Month: time.April, Day: 5}, 2025, 2605, 1725},
-		{joinedup.Date{Year: 2026, Month: time.December, Day: 1}, 2025, 2605, 1725},
+		{joinedup.Date{Year: 2026, Month: time.April, Day: 6}, 2026, 2705, 1790},
+		{joinedup.Date{Year: 2026, Month: time.December, Day: 1}, 2026, 2705, 1790},
+		{joinedup.Date{Year: 2030, Month: time.June, Day: 1}, 2026, 2705, 1790},
 		{joinedup.Date{Year: 2020, Month: time.June, Day: 1}, 2024, 2560, 1695},
 	}
 	for _, tt := range tests {
