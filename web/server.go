@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -71,6 +72,12 @@ type Server struct {
 	Consents ConsentWithdrawer
 	// Persons is the person index. Nil means its routes return 404.
 	Persons PersonIndex
+
+	// TrustedProxies are the addresses of proxies in front of the hub. A
+	// request whose connection comes from one of them is counted, by the
+	// sign-in and tracking limits, as from the client that its
+	// X-Forwarded-For header names. Empty trusts no header.
+	TrustedProxies []netip.Prefix
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	account, err := s.Passwords.SignIn(r.Context(), username, r.PostForm.Get("password"), clientAddress(r))
+	account, err := s.Passwords.SignIn(r.Context(), username, r.PostForm.Get("password"), s.clientAddress(r))
 	var throttled *auth.ThrottledError
 	if errors.As(err, &throttled) {
 		setRetryAfter(w, throttled.Wait)
@@ -199,14 +200,49 @@ func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 }
 
-// clientAddress returns the IP address of the client that sent r. The hub
-// does not trust forwarding headers, so behind a proxy this is the proxy.
-func clientAddress(r *http.Request) string {
+// clientAddress returns the IP address of the client that sent r. When
+// the connection comes from a trusted proxy, it is the last address in
+// X-Forwarded-For that is not a trusted proxy's. Proxies append the
+// address they received the request from, so entries left of that one
+// were written by the client and could be forged.
+func (s *Server) clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trustedProxy(peer) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			// A proxy that writes something other than an address is
+			// misconfigured, so the last address read is used.
+			break
+		}
+		client = addr.Unmap()
+		if !s.trustedProxy(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// trustedProxy reports whether addr belongs to a trusted proxy.
+func (s *Server) trustedProxy(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // myRecord sends a signed-in resident to their record, and staff to their

@@ -79,7 +79,7 @@ func (s *Server) trackThrottle() *auth.Throttle {
 
 func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	reference := joinedup.NormalizeReference(r.PathValue("reference"))
-	client := auth.AddressKey(clientAddress(r))
+	client := auth.AddressKey(s.clientAddress(r))
 	if wait := s.trackThrottle().Wait(client, s.Now()); wait > 0 {
 		setRetryAfter(w, wait)
 		s.renderTrackForm(w, r, http.StatusTooManyRequests, reference,

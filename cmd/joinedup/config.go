@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ type Config struct {
 	OIDCClientID         string
 	OIDCClientSecret     string
 	CookieSecure         bool
+	// TrustedProxies are the addresses of proxies whose
+	// X-Forwarded-For header names the client.
+	TrustedProxies []netip.Prefix
 
 	// now replaces the clock that decides when deferred actions are due
 	// and what "today" is; tests set it, and nil means time.Now.
@@ -74,6 +78,7 @@ func (c *Config) specs() []flagSpec {
 		{"oidc-client-id", "JOINEDUP_OIDC_CLIENT_ID", "client id of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientID)},
 		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
 		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
+		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
 		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
 		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intValue(&c.Concurrency)},
 		{"backoff", "JOINEDUP_BACKOFF", "delay after the first failed attempt; it doubles with each failure", durationValue(&c.Backoff)},
@@ -169,6 +174,44 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// prefixesFlag reads a comma-separated list of IP addresses and CIDR
+// ranges. An address alone stands for itself.
+type prefixesFlag struct{ p *[]netip.Prefix }
+
+func prefixesValue(p *[]netip.Prefix) flag.Value { return prefixesFlag{p} }
+
+func (f prefixesFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	parts := make([]string, len(*f.p))
+	for i, p := range *f.p {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f prefixesFlag) Set(s string) error {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if addr, err := netip.ParseAddr(part); err == nil {
+			out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+			continue
+		}
+		prefix, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address or CIDR range such as 10.0.0.0/8", part)
+		}
+		out = append(out, prefix.Masked())
+	}
+	*f.p = out
+	return nil
 }
 
 type stringFlag struct{ p *string }

@@ -23,19 +23,51 @@ func TestDeliveryConcurrencyConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("parseConfig: %v", err)
-			}
-			if cfg.Concurrency != tt.want {
+			cfg, ok := parseCase(t, tt.args, tt.env, tt.wantErr)
+			if ok && cfg.Concurrency != tt.want {
 				t.Errorf("Concurrency = %d, want %d", cfg.Concurrency, tt.want)
 			}
 		})
 	}
+}
+
+func TestTrustedProxiesConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "default", want: ""},
+		{name: "address and range", args: []string{"-trusted-proxies", "10.0.0.7, 192.168.0.0/16"}, want: "10.0.0.7/32,192.168.0.0/16"},
+		{name: "environment", env: map[string]string{"JOINEDUP_TRUSTED_PROXIES": "::1"}, want: "::1/128"},
+		{name: "range with host bits", args: []string{"-trusted-proxies", "10.1.2.3/8"}, want: "10.0.0.0/8"},
+		{name: "host name", args: []string{"-trusted-proxies", "proxy.example"}, wantErr: `"proxy.example" is not an IP address or CIDR range`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, ok := parseCase(t, tt.args, tt.env, tt.wantErr)
+			if got := prefixesValue(&cfg.TrustedProxies).String(); ok && got != tt.want {
+				t.Errorf("TrustedProxies = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// parseCase parses args and env as serve does. When wantErr is set, it
+// checks that parsing fails with an error containing it and returns false.
+func parseCase(t *testing.T, args []string, env map[string]string, wantErr string) (Config, bool) {
+	t.Helper()
+	cfg, err := parseConfig(args, func(k string) string { return env[k] }, io.Discard)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error = %v, want one containing %q", err, wantErr)
+		}
+		return cfg, false
+	}
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	return cfg, true
 }

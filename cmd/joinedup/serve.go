@@ -177,6 +177,8 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		BaseURL:    h.BaseURL,
 		APIToken:   cfg.APIToken,
 		Persons:    h.Persons,
+
+		TrustedProxies: cfg.TrustedProxies,
 	}
 	if err := openTrust(ctx, cfg, h, site); err != nil {
 		ln.Close()
