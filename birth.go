@@ -79,11 +79,32 @@ var ConsentPurposes = []string{PurposeTellUsOnce}
 // at which a parent is accepted; a younger one is taken for a typing error.
 const MinParentAge = 10
 
-// Limits on text fields, in characters.
+// Limits on the text fields of a birth registration, in characters
+// (Unicode code points) after Normalize. They are generous because a
+// register must not refuse a long but real name or address. Postcodes,
+// National Insurance numbers and UPRNs need no limit of their own, because
+// NormalizePostcode, NormalizeNINO and ValidUPRN accept only their fixed
+// formats.
 const (
-	MaxNameLength  = 100
-	MaxPlaceLength = 200
-	MaxLineLength  = 100
+	// MaxNameLength applies to each part of a name: all the given names
+	// together, and the family name. Long multi-part given names, such as
+	// "Pablo Diego José Francisco de Paula Juan Nepomuceno María de los
+	// Remedios Cipriano de la Santísima Trinidad" (107 characters), fit.
+	MaxNameLength = 200
+
+	// MaxPlaceLength leaves room for a hospital's name or for a whole
+	// address written on one line: an address line, a town and a postcode.
+	MaxPlaceLength = 300
+
+	// MaxAddressLines is the maximum number of address lines, before the
+	// town.
+	MaxAddressLines = 6
+
+	// MaxAddressLineLength leaves room for a line that names an
+	// organisation, a building and a business park together.
+	MaxAddressLineLength = 200
+
+	MaxTownLength = 100
 )
 
 // Normalize returns r with every name and free-text field in NFC and
@@ -142,10 +163,13 @@ func (r BirthRegistration) Validate(today Date) error {
 	case r.Child.DateOfBirth.Before(today.AddDate(-1, 0, 0)):
 		add("/child/dateOfBirth", "A birth must be registered within a year of the date of birth")
 	}
-	if r.Child.PlaceOfBirth == "" {
+	switch {
+	case r.Child.PlaceOfBirth == "":
 		add("/child/placeOfBirth", "Enter the place of birth")
-	} else if utf8.RuneCountInString(r.Child.PlaceOfBirth) > MaxPlaceLength || hasControl(r.Child.PlaceOfBirth) {
-		add("/child/placeOfBirth", "Place of birth must be %d characters or fewer, without control characters", MaxPlaceLength)
+	case utf8.RuneCountInString(r.Child.PlaceOfBirth) > MaxPlaceLength:
+		add("/child/placeOfBirth", "Place of birth must be %d characters or fewer", MaxPlaceLength)
+	case hasControl(r.Child.PlaceOfBirth):
+		add("/child/placeOfBirth", "Place of birth must not contain control characters")
 	}
 
 	if len(r.Parents) == 0 {
@@ -287,16 +311,25 @@ func hasLetter(s string) bool {
 }
 
 func checkAddress(add func(string, string, ...any), at, who string, a Address) {
-	if len(a.Lines) == 0 {
+	switch {
+	case len(a.Lines) == 0:
 		add(at+"/lines", "Enter the first line of the address of %s", who)
+	case len(a.Lines) > MaxAddressLines:
+		add(at+"/lines", "The address of %s must have %d lines or fewer, before the town and postcode", who, MaxAddressLines)
 	}
 	for i, l := range a.Lines {
-		if utf8.RuneCountInString(l) > MaxLineLength || hasControl(l) {
-			add(fmt.Sprintf("%s/lines/%d", at, i), "Address lines must be %d characters or fewer, without control characters", MaxLineLength)
+		switch {
+		case utf8.RuneCountInString(l) > MaxAddressLineLength:
+			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must be %d characters or fewer", i+1, who, MaxAddressLineLength)
+		case hasControl(l):
+			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must not contain control characters", i+1, who)
 		}
 	}
-	if utf8.RuneCountInString(a.Town) > MaxLineLength || hasControl(a.Town) {
-		add(at+"/town", "The town must be %d characters or fewer, without control characters", MaxLineLength)
+	switch {
+	case utf8.RuneCountInString(a.Town) > MaxTownLength:
+		add(at+"/town", "Town or city of %s must be %d characters or fewer", who, MaxTownLength)
+	case hasControl(a.Town):
+		add(at+"/town", "Town or city of %s must not contain control characters", who)
 	}
 	if a.Postcode == "" {
 		add(at+"/postcode", "Enter the postcode of %s", who)
@@ -304,7 +337,7 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 		add(at+"/postcode", "Enter a real postcode for %s, like LS1 4AP", who)
 	}
 	if a.UPRN != "" && !ValidUPRN(a.UPRN) {
-		add(at+"/uprn", "A UPRN is up to 12 digits")
+		add(at+"/uprn", "The UPRN of %s must be a number of up to 12 digits", who)
 	}
 }
 

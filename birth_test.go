@@ -2,7 +2,9 @@ package joinedup
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -157,5 +159,80 @@ func TestValidateNameNeedsLetter(t *testing.T) {
 				t.Errorf("fields %v, want %s named", fields, tt.field)
 			}
 		})
+	}
+}
+
+// TestValidateLengthLimits checks each text field at its limit and one
+// character over it. The letter 𠀀 (U+20000) takes 4 bytes in UTF-8, so
+// the limits are shown to count characters rather than bytes.
+func TestValidateLengthLimits(t *testing.T) {
+	letters := func(n int) string { return strings.Repeat("𠀀", n) }
+	lines := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("Line %d", i+1)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		change  func(r *BirthRegistration, n int)
+		limit   int
+		field   string
+		message string
+	}{
+		{"child given names", func(r *BirthRegistration, n int) { r.Child.Name.Given = letters(n) }, MaxNameLength,
+			"/child/name/given", "Given names of the child must be 200 characters or fewer"},
+		{"parent family name", func(r *BirthRegistration, n int) { r.Parents[1].Name.Family = letters(n) }, MaxNameLength,
+			"/parents/1/name/family", "Family name of parent 2 must be 200 characters or fewer"},
+		{"informant given names", func(r *BirthRegistration, n int) {
+			r.Informant = Informant{Name: Name{Given: letters(n), Family: "Byrne"}, Capacity: InformantOther}
+		}, MaxNameLength, "/informant/name/given", "Given names of the informant must be 200 characters or fewer"},
+		{"place of birth", func(r *BirthRegistration, n int) { r.Child.PlaceOfBirth = letters(n) }, MaxPlaceLength,
+			"/child/placeOfBirth", "Place of birth must be 300 characters or fewer"},
+		{"address line", func(r *BirthRegistration, n int) { r.Parents[0].Address.Lines = []string{"Flat 1", letters(n)} }, MaxAddressLineLength,
+			"/parents/0/address/lines/1", "Address line 2 of parent 1 must be 200 characters or fewer"},
+		{"address lines", func(r *BirthRegistration, n int) { r.Parents[1].Address.Lines = lines(n) }, MaxAddressLines,
+			"/parents/1/address/lines", "The address of parent 2 must have 6 lines or fewer, before the town and postcode"},
+		{"town", func(r *BirthRegistration, n int) { r.Parents[0].Address.Town = letters(n) }, MaxTownLength,
+			"/parents/0/address/town", "Town or city of parent 1 must be 100 characters or fewer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			atLimit := testBirth(t)
+			tt.change(&atLimit, tt.limit)
+			if err := atLimit.Normalize().Validate(testToday); err != nil {
+				t.Errorf("at the limit of %d: fields %v, want none", tt.limit, ErrorFields(err))
+			}
+
+			over := testBirth(t)
+			tt.change(&over, tt.limit+1)
+			got := ErrorFields(over.Normalize().Validate(testToday))
+			want := []FieldError{{Field: tt.field, Message: tt.message}}
+			if !slices.Equal(got, want) {
+				t.Errorf("over the limit: fields %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestValidateControlCharacters checks that the place of birth and the
+// free-text fields of an address reject control and bidirectional
+// formatting characters with a message apart from the length limit's.
+func TestValidateControlCharacters(t *testing.T) {
+	r := testBirth(t)
+	r.Child.PlaceOfBirth = "Leeds\nGeneral Infirmary"
+	r.Parents[0].Address.Lines = []string{"1 Test\tStreet"}
+	r.Parents[0].Address.Town = "Leeds\u202e"
+
+	got := ErrorFields(r.Normalize().Validate(testToday))
+
+	want := []FieldError{
+		{Field: "/child/placeOfBirth", Message: "Place of birth must not contain control characters"},
+		{Field: "/parents/0/address/lines/0", Message: "Address line 1 of parent 1 must not contain control characters"},
+		{Field: "/parents/0/address/town", Message: "Town or city of parent 1 must not contain control characters"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("fields %v, want %v", got, want)
 	}
 }
