@@ -84,7 +84,8 @@ const MinParentAge = 10
 // register must not refuse a long but real name or address. Postcodes,
 // National Insurance numbers and UPRNs need no limit of their own, because
 // NormalizePostcode, NormalizeNINO and ValidUPRN accept only their fixed
-// formats.
+// formats. api/openapi.json states the same limits as maxLength and
+// maxItems, and a test in package web checks that they agree.
 const (
 	// MaxNameLength applies to each part of a name: all the given names
 	// together, and the family name. Long multi-part given names, such as

@@ -39,15 +39,23 @@ var (
 
 const openAPIURL = "urn:joinedup:openapi.json"
 
-func mustCompileSchema(name string) *jsonschema.Schema {
+// openAPIDocument is api/openapi.json as parsed for the schema compiler.
+// schemaTitle reads it too.
+var openAPIDocument = mustParseOpenAPI()
+
+func mustParseOpenAPI() any {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(api.OpenAPI))
 	if err != nil {
 		panic("parse api/openapi.json: " + err.Error())
 	}
+	return doc
+}
+
+func mustCompileSchema(name string) *jsonschema.Schema {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
-	if err := c.AddResource(openAPIURL, doc); err != nil {
+	if err := c.AddResource(openAPIURL, openAPIDocument); err != nil {
 		panic("load api/openapi.json: " + err.Error())
 	}
 	return c.MustCompile(openAPIURL + "#/components/schemas/" + name)
@@ -285,6 +293,9 @@ func describeFault(e *jsonschema.ValidationError) []joinedup.FieldError {
 		}
 		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Enter at least %d characters.", k.Want)}}
 	case *kind.MaxLength:
+		if title := schemaTitle(e.SchemaURL); title != "" {
+			return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("%s must be %d characters or fewer.", title, k.Want)}}
+		}
 		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Enter %d characters or fewer.", k.Want)}}
 	case *kind.MinItems:
 		return []joinedup.FieldError{{Field: at, Message: fmt.Sprintf("Give at least %s.", countItems(k.Want))}}
@@ -297,6 +308,39 @@ func describeFault(e *jsonschema.ValidationError) []joinedup.FieldError {
 	}
 	return []joinedup.FieldError{{Field: at, Message: upperFirst(e.ErrorKind.LocalizedString(britishEnglish)) + "."}}
 }
+
+// schemaTitle returns the title of the schema at schemaURL, such as
+// "Given names" for "urn:joinedup:openapi.json#/components/schemas/Name/properties/given",
+// or "" when that schema has no title.
+func schemaTitle(schemaURL string) string {
+	pointer, ok := strings.CutPrefix(schemaURL, openAPIURL+"#")
+	if !ok {
+		return ""
+	}
+	node := openAPIDocument
+	for token := range strings.SplitSeq(strings.TrimPrefix(pointer, "/"), "/") {
+		token = pointerUnescaper.Replace(token)
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[token]
+		case []any:
+			i, err := strconv.Atoi(token)
+			if err != nil || i < 0 || i >= len(n) {
+				return ""
+			}
+			node = n[i]
+		default:
+			return ""
+		}
+	}
+	schema, _ := node.(map[string]any)
+	title, _ := schema["title"].(string)
+	return title
+}
+
+// pointerUnescaper reverses pointerEscaper, as RFC 6901 decodes a
+// reference token: "~1" to "/", then "~0" to "~".
+var pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
 
 // jsonTypeName names a JSON Schema type as a person would, with its
 // article: "text" for string, "a whole number" for integer.

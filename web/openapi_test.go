@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -130,5 +131,41 @@ func TestOpenAPININOExamplesValid(t *testing.T) {
 		if _, ok := joinedup.NormalizeNINO(example); !ok {
 			t.Errorf("example National Insurance number %q is rejected by the validator", example)
 		}
+	}
+}
+
+// TestOpenAPIBirthLimitsMatchDomain checks that the maxLength and maxItems
+// that api/openapi.json states for a birth registration are the limits
+// that joinedup.BirthRegistration.Validate applies.
+func TestOpenAPIBirthLimitsMatchDomain(t *testing.T) {
+	tests := []struct {
+		pointer string // a keyword in api/openapi.json
+		want    int
+	}{
+		{"/components/schemas/Name/properties/given/maxLength", joinedup.MaxNameLength},
+		{"/components/schemas/Name/properties/family/maxLength", joinedup.MaxNameLength},
+		{"/components/schemas/Child/properties/placeOfBirth/maxLength", joinedup.MaxPlaceLength},
+		{"/components/schemas/Address/properties/lines/maxItems", joinedup.MaxAddressLines},
+		{"/components/schemas/Address/properties/lines/items/maxLength", joinedup.MaxAddressLineLength},
+		{"/components/schemas/Address/properties/town/maxLength", joinedup.MaxTownLength},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pointer, func(t *testing.T) {
+			var node any = openAPIDocument
+			for token := range strings.SplitSeq(strings.TrimPrefix(tt.pointer, "/"), "/") {
+				object, ok := node.(map[string]any)
+				if !ok {
+					t.Fatalf("api/openapi.json has no object above %q", token)
+				}
+				node = object[token]
+			}
+			got, ok := node.(json.Number)
+			if !ok {
+				t.Fatalf("api/openapi.json states %v, want the number %d", node, tt.want)
+			}
+			if got.String() != strconv.Itoa(tt.want) {
+				t.Errorf("api/openapi.json states %s, want %d as the domain checks", got, tt.want)
+			}
+		})
 	}
 }
