@@ -340,19 +340,37 @@ func (s *Server) birthServices(r *http.Request) ([]*joinedup.Service, error) {
 	return births, nil
 }
 
+// maxFormBytes is the largest birth form body read. It is far above what
+// any valid form needs, so that a form with an over-long answer, such as
+// text pasted by mistake, is still read: the page then shows a field error
+// with every other answer kept. Only a larger body loses the answers, with
+// a 413 page. The bound also limits the memory that one request can take.
+const maxFormBytes = 1 << 20
+
 func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.fail(w, r, joinedup.Errorf(joinedup.ETOOLARGE, "The form is larger than %d KiB. Shorten the longest answers and send it again.", maxBodyBytes>>10))
+			s.renderFormTooLarge(w, r)
 			return
 		}
 		s.fail(w, r, joinedup.Errorf(codeMalformed, "The form could not be read. Reload the page and send it again."))
 		return
 	}
+	services, err := s.birthServices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	form := parseBirthForm(r.PostForm)
+	var offered bool
+	form.Services, offered = offeredServices(form.Services, services)
 	reg, parentIndex, inputErrors := form.registration()
+	if !offered {
+		inputErrors = append(inputErrors, joinedup.FieldError{Field: "/consent/services",
+			Message: "One of the services selected is no longer offered. Check the services selected and send the form again"})
+	}
 
 	var fields []joinedup.FieldError
 	if len(inputErrors) > 0 {
@@ -373,17 +391,52 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		fields = joinedup.ErrorFields(err)
 	}
 
-	services, err := s.birthServices(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	errs := formErrors(fields, parentIndex)
 	s.render(w, r, http.StatusUnprocessableEntity, "birth-form.html", page{
 		Title:  "Register a birth",
 		Nav:    navBirths,
 		Errors: errs,
 		Data:   newBirthFormView(form, errs, services),
+	})
+}
+
+// offeredServices returns the ids in chosen that name one of the offered
+// services, each once, and whether every id in chosen does. A browser
+// sends only the form's own checkboxes, so any other id is of a service
+// that has gone since the form was loaded, or is forged. It is dropped
+// here rather than named in an error, because the page would show it
+// again, whatever its length.
+func offeredServices(chosen []string, offered []*joinedup.Service) (offeredIDs []string, allOffered bool) {
+	allOffered = true
+	for _, id := range chosen {
+		known := slices.ContainsFunc(offered, func(svc *joinedup.Service) bool { return string(svc.ID) == id })
+		switch {
+		case !known:
+			allOffered = false
+		case !slices.Contains(offeredIDs, id):
+			offeredIDs = append(offeredIDs, id)
+		}
+	}
+	return offeredIDs, allOffered
+}
+
+// renderFormTooLarge renders the 413 page for a birth form larger than
+// maxFormBytes, which could be neither registered nor shown again. The
+// page links back to a new form.
+func (s *Server) renderFormTooLarge(w http.ResponseWriter, r *http.Request) {
+	s.Logger.WarnContext(r.Context(), "request rejected", "code", joinedup.ETOOLARGE, "status", http.StatusRequestEntityTooLarge,
+		"limit_bytes", maxFormBytes, "request_id", requestID(r.Context()))
+	s.render(w, r, http.StatusRequestEntityTooLarge, "error.html", page{
+		Title: "The form was too large to send",
+		Nav:   navBirths,
+		Data: errorPage{
+			Status: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("Together the answers were larger than %d MB, so nothing was registered and the answers could not be kept. "+
+				"This usually means that a large amount of text was pasted into an answer by mistake. Enter the answers again.", maxFormBytes>>20),
+			RequestID: requestID(r.Context()),
+			NextHref:  "/births/new",
+			NextText:  "Go back to the birth registration form",
+		},
 	})
 }
 
@@ -491,11 +544,37 @@ func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, even
 	})
 }
 
+// maxShownAnswerLength is the number of characters of an answer that the
+// form shows again after an error. It keeps the page small when an answer
+// holds a large paste, which maxFormBytes lets through. It is above every
+// length limit of a birth registration, so an answer cut to it is still
+// over its limit and keeps its error.
+const maxShownAnswerLength = 1000
+
+// shownAnswerNote is added to the hint of an answer cut to
+// maxShownAnswerLength.
+var shownAnswerNote = britishEnglish.Sprintf("Only the first %d characters of the answer are shown.", maxShownAnswerLength)
+
+// shownAnswer returns the first maxShownAnswerLength characters of value,
+// and whether that cut anything off.
+func shownAnswer(value string) (string, bool) {
+	n := 0
+	for i := range value {
+		if n == maxShownAnswerLength {
+			return value[:i], true
+		}
+		n++
+	}
+	return value, false
+}
+
 // Views of the form fields that the templates render.
 type (
 	inputField struct {
 		ID, Section, Label, Hint, Value, Error, Class, Autocomplete string
 		Spellcheck                                                  bool
+
+		cut bool // whether Value is the answer cut to maxShownAnswerLength
 	}
 	dateField struct {
 		ID, Section, Label, Error, Autocomplete string
@@ -542,9 +621,15 @@ type serviceChoice struct {
 
 func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Service) birthFormView {
 	text := func(pointer, label, value string) inputField {
-		return inputField{ID: inputID(pointer), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
+		shown, cut := shownAnswer(value)
+		return inputField{ID: inputID(pointer), Section: sectionOf(pointer), Label: label, Value: shown, Error: errorFor(errs, pointer), cut: cut}
 	}
 	date := func(pointer, label string, value dateValue) dateField {
+		// A part of a date long enough to be cut holds no date, so it
+		// is cut without a note.
+		value.Day, _ = shownAnswer(value.Day)
+		value.Month, _ = shownAnswer(value.Month)
+		value.Year, _ = shownAnswer(value.Year)
 		f := dateField{ID: strings.TrimSuffix(inputID(pointer), "-day"), Section: sectionOf(pointer), Label: label, Value: value, Error: errorFor(errs, pointer)}
 		for _, e := range errs {
 			if part, ok := strings.CutPrefix(e.Field, pointer+"/"); ok {
@@ -619,6 +704,11 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 		v.Parents[i] = pv
 	}
 	v.ChildPlace.Hint = "The hospital or address where the child was born."
+	for _, f := range v.textFields() {
+		if f.cut {
+			f.Hint = strings.TrimSpace(f.Hint + " " + shownAnswerNote)
+		}
+	}
 
 	for _, svc := range services {
 		choice := serviceChoice{
@@ -636,6 +726,16 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 		v.Services = append(v.Services, choice)
 	}
 	return v
+}
+
+// textFields returns every text input of the form.
+func (v *birthFormView) textFields() []*inputField {
+	fields := []*inputField{&v.ChildGiven, &v.ChildFamily, &v.ChildPlace, &v.InformantGiven, &v.InformantFamily}
+	for i := range v.Parents {
+		p := &v.Parents[i]
+		fields = append(fields, &p.Given, &p.Family, &p.NINO, &p.Line1, &p.Line2, &p.Town, &p.Postcode, &p.UPRN)
+	}
+	return fields
 }
 
 // sectionOf returns the form section of the field at pointer, such as

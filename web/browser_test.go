@@ -64,6 +64,59 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("over-long answer keeps the layout", func(t *testing.T) {
+		b.Visit(srv.URL + "/births/new")
+		b.Fill(map[string]string{"#child-name-given": "Zoë", "#parents-0-address-postcode": "LS1 4AP"})
+		// About 100 KB, more than the API accepts but less than the form's
+		// bound, as a mistaken paste might be.
+		b.Eval(`document.querySelector("#child-placeOfBirth").value = "Leeds General Infirmary, ".repeat(4000); ""`)
+
+		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusUnprocessableEntity {
+			t.Fatalf("status = %d, want 422", status)
+		}
+		summary := b.Eval(`document.querySelector(".govuk-error-summary").innerText`)
+		if !strings.Contains(summary, "Place of birth must be 300 characters or fewer") {
+			t.Errorf("error summary = %q, want the place of birth's limit named", summary)
+		}
+		if got := b.Eval(`String(document.querySelector("#child-placeOfBirth").value.length)`); got != "1000" {
+			t.Errorf("place of birth shows %s characters, want the first 1000", got)
+		}
+		if hint := b.Eval(`document.querySelector("#child-placeOfBirth-hint").innerText`); !strings.Contains(hint, "Only the first 1,000 characters of the answer are shown.") {
+			t.Errorf("place of birth hint = %q, want it to say the answer is cut", hint)
+		}
+		if got := b.Eval(`document.querySelector("#parents-0-address-postcode").value`); got != "LS1 4AP" {
+			t.Errorf("postcode = %q after the error, want the typed LS1 4AP", got)
+		}
+		if got := b.Eval(`String(document.documentElement.scrollWidth <= document.documentElement.clientWidth)`); got != "true" {
+			t.Errorf("page scrolls sideways after a long answer, want it to fit the window")
+		}
+		// An input in error is indented by the error border, so only its
+		// right edge lines up with the other inputs'.
+		placeRight := b.Eval(`String(document.querySelector("#child-placeOfBirth").getBoundingClientRect().right)`)
+		givenRight := b.Eval(`String(document.querySelector("#child-name-given").getBoundingClientRect().right)`)
+		if placeRight != givenRight {
+			t.Errorf("place of birth input ends at %s px, want at %s px as the given names input does", placeRight, givenRight)
+		}
+	})
+
+	t.Run("form over the bound", func(t *testing.T) {
+		b.Visit(srv.URL + "/births/new")
+		b.Eval(`document.querySelector("#child-placeOfBirth").value = "Leeds General Infirmary, ".repeat(50000); ""`)
+
+		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status = %d, want 413", status)
+		}
+		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "The form was too large to send" {
+			t.Errorf("heading = %q, want \"The form was too large to send\"", heading)
+		}
+		if status := b.Submit(`main a[href="/births/new"]`); status != http.StatusOK {
+			t.Errorf("link back to the form: status %d, want 200", status)
+		}
+		if got := b.Eval(`location.pathname`); got != "/births/new" {
+			t.Errorf("link back to the form went to %s, want /births/new", got)
+		}
+	})
+
 	var reference string
 	t.Run("register a birth", func(t *testing.T) {
 		b.Visit(srv.URL + "/births/new")

@@ -161,6 +161,10 @@ type errorPage struct {
 	Detail    string
 	Fields    []joinedup.FieldError // what is wrong with each part of the request
 	RequestID string
+
+	// NextHref and NextText are the link that ends the page. Without
+	// them, the page links to the start page.
+	NextHref, NextText string
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string, fields []joinedup.FieldError) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -322,8 +323,48 @@ func TestBirthFormShowsErrors(t *testing.T) {
 		{
 			name:    "service that does not take births",
 			change:  func(v url.Values) { v["consent-services"] = []string{"refuse"} },
-			summary: []string{`Service &#34;refuse&#34; does not take births`},
+			summary: []string{"One of the services selected is no longer offered. Check the services selected and send the form again"},
 			hrefs:   []string{"#consent-services"},
+		},
+		{
+			name:    "service the form never offered",
+			change:  func(v url.Values) { v["consent-services"] = []string{"child-benefit", strings.Repeat("x", 5000)} },
+			summary: []string{"One of the services selected is no longer offered"},
+			hrefs:   []string{"#consent-services"},
+			kept:    []string{`value="child-benefit" aria-describedby="consent-services-0-hint" checked`},
+		},
+		{
+			name:    "given names over the limit",
+			change:  func(v url.Values) { v.Set("child-name-given", strings.Repeat("Ada ", 51)) },
+			summary: []string{"Given names of the child must be 200 characters or fewer"},
+			hrefs:   []string{"#child-name-given"},
+			kept:    []string{`value="` + strings.Repeat("Ada ", 51) + `"`, `value="O’Brien"`},
+		},
+		{
+			name:    "second address line over the limit",
+			change:  func(v url.Values) { v.Set("parents-0-address-lines-1", strings.Repeat("é", 201)) },
+			summary: []string{"Address line 2 of parent 1 must be 200 characters or fewer"},
+			hrefs:   []string{"#parents-0-address-lines-1"},
+			kept:    []string{`value="` + strings.Repeat("é", 201) + `"`, `value="1 Test Street"`},
+		},
+		{
+			name:    "town over the limit",
+			change:  func(v url.Values) { v.Set("parents-0-address-town", strings.Repeat("L", 101)) },
+			summary: []string{"Town or city of parent 1 must be 100 characters or fewer"},
+			hrefs:   []string{"#parents-0-address-town"},
+		},
+		{
+			name:    "place of birth over the limit",
+			change:  func(v url.Values) { v.Set("child-placeOfBirth", strings.Repeat("L", 301)) },
+			summary: []string{"Place of birth must be 300 characters or fewer"},
+			hrefs:   []string{"#child-placeOfBirth"},
+		},
+		{
+			name:    "UPRN over the limit",
+			change:  func(v url.Values) { v.Set("parents-0-address-uprn", "1234567890123") },
+			summary: []string{"The UPRN of parent 1 must be a number of up to 12 digits"},
+			hrefs:   []string{"#parents-0-address-uprn"},
+			kept:    []string{`value="1234567890123"`},
 		},
 	}
 
@@ -526,5 +567,46 @@ func TestMergeErrorsInFormOrder(t *testing.T) {
 		"/parents/0/address/postcode", "/parents/1/role", "/informant/capacity", "/informant/parent", "/consent/services"}
 	if !slices.Equal(got, want) {
 		t.Errorf("order = %q\nwant    %q", got, want)
+	}
+}
+
+func TestShownAnswerCutsLongAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer string
+		want   string
+		cut    bool
+	}{
+		{"short", "Leeds", "Leeds", false},
+		{"at the limit", strings.Repeat("é", maxShownAnswerLength), strings.Repeat("é", maxShownAnswerLength), false},
+		{"one over", strings.Repeat("é", maxShownAnswerLength+1), strings.Repeat("é", maxShownAnswerLength), true},
+		{"4-byte letters", strings.Repeat("𠀀", 3*maxShownAnswerLength), strings.Repeat("𠀀", maxShownAnswerLength), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, cut := shownAnswer(tt.answer)
+			if got != tt.want {
+				t.Errorf("shown %d characters, want %d", utf8.RuneCountInString(got), utf8.RuneCountInString(tt.want))
+			}
+			if cut != tt.cut {
+				t.Errorf("cut = %t, want %t", cut, tt.cut)
+			}
+		})
+	}
+}
+
+// TestShownAnswerAboveEveryLimit checks that an answer cut for showing
+// again is still over its field's limit, so that sending the form again
+// unchanged cannot register a shortened answer.
+func TestShownAnswerAboveEveryLimit(t *testing.T) {
+	for name, limit := range map[string]int{
+		"name":         joinedup.MaxNameLength,
+		"place":        joinedup.MaxPlaceLength,
+		"address line": joinedup.MaxAddressLineLength,
+		"town":         joinedup.MaxTownLength,
+	} {
+		if maxShownAnswerLength <= limit {
+			t.Errorf("maxShownAnswerLength = %d, want more than the %s limit %d", maxShownAnswerLength, name, limit)
+		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +149,129 @@ func escapeNonASCII(b []byte) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// postBirthForm posts form to a real hub's birth form and returns the
+// status and the page.
+func postBirthForm(t *testing.T, client *http.Client, h *Hub, form url.Values) (int, string) {
+	t.Helper()
+	resp, err := client.PostForm(h.BaseURL+"/births/new", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestBirthFormKeepsAnswersWhenTooLong posts birth forms with an answer
+// over its limit to a real hub, small and then larger than the API's
+// 64 KiB body limit, and checks that each page names the field and its
+// limit and shows every answer again, but not a forged service id. A form
+// over the 1 MiB bound gets a page that says what happened. Nothing is
+// registered.
+func TestBirthFormKeepsAnswersWhenTooLong(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+	parent := reg.Parents[0]
+	// keptInputs are inputs that every page with an error must show as
+	// typed.
+	keptInputs := []string{
+		`id="child-name-family" name="child-name-family" type="text" value="` + html.EscapeString(reg.Child.Name.Family) + `"`,
+		`id="parents-0-name-given" name="parents-0-name-given" type="text" value="` + html.EscapeString(parent.Name.Given) + `"`,
+		`id="parents-0-address-postcode" name="parents-0-address-postcode" type="text" value="` + html.EscapeString(parent.Address.Postcode) + `"`,
+		`id="parents-0-address-lines-0" name="parents-0-address-lines-0" type="text" value="` + html.EscapeString(parent.Address.Lines[0]) + `"`,
+	}
+
+	t.Run("over-long given names", func(t *testing.T) {
+		form := formValues(reg, "0")
+		longGiven := strings.Repeat("Ann ", 60)
+		form.Set("child-name-given", longGiven)
+
+		status, page := postBirthForm(t, client, h, form)
+
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", status)
+		}
+		if want := `<a href="#child-name-given">Given names of the child must be 200 characters or fewer</a>`; !strings.Contains(page, want) {
+			t.Errorf("error summary lacks %s", want)
+		}
+		if want := `id="child-name-given" name="child-name-given" type="text" value="` + longGiven + `"`; !strings.Contains(page, want) {
+			t.Errorf("page does not show the given names as typed")
+		}
+		for _, input := range keptInputs {
+			if !strings.Contains(page, input) {
+				t.Errorf("page lacks the typed answer: %s", input)
+			}
+		}
+	})
+
+	t.Run("form larger than 64 KiB", func(t *testing.T) {
+		form := formValues(reg, "0")
+		place := strings.Repeat("Leeds General Infirmary, ", 12000)
+		form.Set("child-placeOfBirth", place)
+		forged := strings.Repeat("x", 20000)
+		form.Add("consent-services", forged)
+		if size := len(form.Encode()); size <= 64<<10 || size >= 1<<20 {
+			t.Fatalf("form is %d bytes, want between 64 KiB and 1 MiB", size)
+		}
+
+		status, page := postBirthForm(t, client, h, form)
+
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", status)
+		}
+		if want := `<a href="#child-placeOfBirth">Place of birth must be 300 characters or fewer</a>`; !strings.Contains(page, want) {
+			t.Errorf("error summary lacks %s", want)
+		}
+		for _, input := range keptInputs {
+			if !strings.Contains(page, input) {
+				t.Errorf("page lacks the typed answer: %s", input)
+			}
+		}
+		if want := `id="child-placeOfBirth" name="child-placeOfBirth" type="text" value="` + place[:1000] + `"`; !strings.Contains(page, want) {
+			t.Errorf("page does not show the first 1,000 characters of the place of birth")
+		}
+		if want := "Only the first 1,000 characters of the answer are shown."; !strings.Contains(page, want) {
+			t.Errorf("page does not say that the place of birth is cut: %q missing", want)
+		}
+		if want := `<a href="#consent-services">One of the services selected is no longer offered. Check the services selected and send the form again</a>`; !strings.Contains(page, want) {
+			t.Errorf("error summary lacks %s", want)
+		}
+		if strings.Contains(page, forged[:100]) {
+			t.Errorf("page shows the forged service id")
+		}
+		if len(page) > 64<<10 {
+			t.Errorf("page is %d bytes, want at most 64 KiB", len(page))
+		}
+	})
+
+	t.Run("form larger than 1 MiB", func(t *testing.T) {
+		form := formValues(reg, "0")
+		form.Set("child-placeOfBirth", strings.Repeat("Leeds General Infirmary, ", 50000))
+
+		status, page := postBirthForm(t, client, h, form)
+
+		if status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", status)
+		}
+		for _, want := range []string{
+			"<title>The form was too large to send – joinedup</title>",
+			"larger than 1 MB, so nothing was registered and the answers could not be kept",
+			`<a class="govuk-link" href="/births/new">Go back to the birth registration form</a>`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+	})
+
+	if total := lifeEventCount(t, h); total != 0 {
+		t.Errorf("%d life events recorded after over-long answers, want 0", total)
+	}
 }
