@@ -48,8 +48,27 @@ type ServiceDirectory interface {
 	// deliveries already queued, uses the new endpoint and secret, but
 	// sends no field outside those its consent decision recorded.
 	UpdateService(ctx context.Context, s *Service) error
+	// RetireService removes the service from use. It dead-letters the
+	// service's queued deliveries and cancels its scheduled actions, and
+	// keeps its row for the records that name it. A missing or already
+	// retired service is ENOTFOUND.
+	RetireService(ctx context.Context, id ServiceID) (*RetiredService, error)
+	// FindService returns the service, retired or not, or ENOTFOUND.
 	FindService(ctx context.Context, id ServiceID) (*Service, error)
+	// ListServices returns the services in use, leaving out retired ones.
 	ListServices(ctx context.Context) ([]*Service, error)
+	// ListAllServices returns every service, retired ones included.
+	ListAllServices(ctx context.Context) ([]*Service, error)
+}
+
+// RetiredService is the result of removing a service from use.
+type RetiredService struct {
+	Service *Service `json:"service"`
+	// DeadLettered counts the pending and retrying deliveries that were
+	// ended because the service was removed.
+	DeadLettered int `json:"deadLettered"`
+	// ActionsCancelled counts the scheduled deferred actions cancelled.
+	ActionsCancelled int `json:"actionsCancelled"`
 }
 
 // DeliveryService lets operators and services act on deliveries.

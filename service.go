@@ -31,11 +31,30 @@ type Service struct {
 	// registration.
 	Secret    string    `json:"secret,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// RetiredAt is when an operator removed the service, or zero for a
+	// service in use. A retired service is kept, because consent
+	// decisions, deliveries and the audit log name it, but it is no longer
+	// offered and receives nothing more.
+	RetiredAt time.Time `json:"retiredAt,omitzero"`
 }
 
 // Takes reports whether s takes events of the given type.
 func (s *Service) Takes(eventType string) bool {
 	return contains(s.EventTypes, eventType)
+}
+
+// Retired reports whether s has been removed.
+func (s *Service) Retired() bool { return !s.RetiredAt.IsZero() }
+
+// RetiredLastError is the last error of a delivery that was ended because
+// its service was removed.
+const RetiredLastError = "The service was removed."
+
+// ServiceRemoved returns the ENOTFOUND error for a request that names the
+// retired service s as if it were still in use.
+func ServiceRemoved(s *Service) *Error {
+	return Errorf(ENOTFOUND, "The service %q was removed on %s and is kept only for the records that name it.",
+		s.ID, Today(s.RetiredAt))
 }
 
 // Endpoint kinds.

@@ -3,6 +3,7 @@ package lifeevent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"net/url"
 	"reflect"
@@ -22,6 +23,12 @@ type Directory struct {
 	// Created is called after a service is registered, so its deliveries
 	// can start; it may be nil.
 	Created func(ctx context.Context)
+	// Retired is called after a service is retired, so its deliveries
+	// stop; it may be nil.
+	Retired func(ctx context.Context, id joinedup.ServiceID)
+	// Logger receives the warning about a retired service that the
+	// configuration file still lists. Nil discards it.
+	Logger *slog.Logger
 }
 
 var _ joinedup.ServiceDirectory = (*Directory)(nil)
@@ -191,17 +198,36 @@ func (d *Directory) UpdateService(ctx context.Context, s *joinedup.Service) erro
 	if err != nil {
 		return err
 	}
+	if stored.Retired() {
+		return joinedup.ServiceRemoved(stored)
+	}
 	if s.Secret == "" {
 		s.Secret = stored.Secret
 	}
 	s.CreatedAt = stored.CreatedAt
 	// The service's workers keep running: each attempt reads the
 	// registration afresh.
-	return d.db.PutService(ctx, s)
+	return d.db.UpdateService(ctx, s)
+}
+
+// RetireService implements joinedup.ServiceDirectory.
+func (d *Directory) RetireService(ctx context.Context, id joinedup.ServiceID) (*joinedup.RetiredService, error) {
+	retired, err := d.db.RetireService(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d.logger().Info("service retired", "service_id", id,
+		"dead_lettered", retired.DeadLettered, "actions_cancelled", retired.ActionsCancelled)
+	if d.Retired != nil {
+		d.Retired(ctx, id)
+	}
+	return retired, nil
 }
 
 // PutService validates s and creates or replaces it; the configuration
-// file read at start uses it.
+// file read at start uses it. A service that an operator has retired
+// stays retired and unchanged: PutService logs a warning and returns nil,
+// so that a file not yet edited after the removal still starts the hub.
 func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
 	if err := Validate(s); err != nil {
 		return err
@@ -209,6 +235,14 @@ func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
 	if s.Secret == "" {
 		return joinedup.Invalid("The service registration has errors.",
 			joinedup.FieldError{Field: "/secret", Message: "A service in the configuration file needs its secret"})
+	}
+	stored, err := d.db.FindService(ctx, s.ID)
+	if err == nil && stored.Retired() {
+		d.logger().Warn("service in the services file was removed, so it stays removed and the file's entry is ignored",
+			"service_id", s.ID, "retired_at", stored.RetiredAt)
+		return nil
+	} else if err != nil && joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		return err
 	}
 	return d.db.PutService(ctx, s)
 }
@@ -221,4 +255,16 @@ func (d *Directory) FindService(ctx context.Context, id joinedup.ServiceID) (*jo
 // ListServices implements joinedup.ServiceDirectory.
 func (d *Directory) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
 	return d.db.ListServices(ctx)
+}
+
+// ListAllServices implements joinedup.ServiceDirectory.
+func (d *Directory) ListAllServices(ctx context.Context) ([]*joinedup.Service, error) {
+	return d.db.ListAllServices(ctx)
+}
+
+func (d *Directory) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
 }

@@ -285,7 +285,8 @@ func (s *Service) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter
 
 // ReceiptFor implements joinedup.LifeEventService.
 func (s *Service) ReceiptFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup.ConsentReceipt, error) {
-	services, err := s.db.ListServices(ctx)
+	// A receipt keeps naming a service removed since the registration.
+	services, err := s.db.ListAllServices(ctx)
 	if err != nil {
 		return nil, err
 	}

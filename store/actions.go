@@ -35,11 +35,14 @@ func queryActions(ctx context.Context, tx *Tx, where string, args ...any) ([]*jo
 
 // insertAction schedules a deferred action that delivery d's outcome
 // requested. A second request for the same action of the same delivery is
-// ignored, so a repeated outcome schedules it once.
+// ignored, so a repeated outcome schedules it once. A request from a
+// retired service, in an outcome reported after its removal, is ignored
+// too, because nothing more is sent to it.
 func insertAction(ctx context.Context, tx *Tx, d *joinedup.Delivery, req joinedup.DeferredRequest) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO deferred_actions (id, delivery_id, event_id, service_id, action, summary, due, state, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		SELECT $1, $2, $3, id, $5, $6, $7, $8, CAST($9 AS BIGINT)
+		FROM services WHERE id = $4 AND retired_at = 0
 		ON CONFLICT (delivery_id, action) DO NOTHING`,
 		joinedup.NewID("act"), d.ID, d.EventID, d.Service, req.Action, req.Summary, req.Due.String(),
 		joinedup.ActionScheduled, Micros(tx.Now()))

@@ -27,6 +27,14 @@ type WithdrawnConsent struct {
 func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID) (*WithdrawnConsent, error) {
 	var out WithdrawnConsent
 	err := db.Tx(ctx, func(tx *Tx) error {
+		// The service is locked before its deliveries, in the order that
+		// RetireService takes its locks, because a withdrawal notice may be
+		// queued for it below.
+		if _, err := lockServiceShared(ctx, tx, service); joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+		} else if err != nil {
+			return err
+		}
 		now := tx.Now()
 		var consent, decision string
 		err := tx.QueryRowContext(ctx, `

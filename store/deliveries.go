@@ -428,9 +428,24 @@ const (
 
 // ReplayDelivery sends a dead-lettered or failed delivery, or one stuck
 // pending for StuckAfter, again as a new generation, with its attempts
-// counted from zero. Any other state is ECONFLICT.
+// counted from zero. Any other state, and a delivery to a retired
+// service, is ECONFLICT.
 func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error {
 	return db.Tx(ctx, func(tx *Tx) error {
+		// A delivery's service never changes, so it is read before the
+		// service is locked, and the delivery after it.
+		d, _, err := findDelivery(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		retired, err := lockServiceShared(ctx, tx, d.Service)
+		if err != nil {
+			return err
+		}
+		if retired {
+			return joinedup.Errorf(joinedup.ECONFLICT,
+				"Delivery %s cannot be replayed, because its service %q was removed.", id, d.Service)
+		}
 		d, gen, err := findDeliveryForUpdate(ctx, tx, id)
 		if err != nil {
 			return err

@@ -81,16 +81,36 @@ func insertConsent(ctx context.Context, tx *Tx, event joinedup.EventID, c *joine
 }
 
 // insertDelivery inserts a pending delivery and its outbox message. data is
-// the notice's own data, for kinds other than the life event itself.
+// the notice's own data, for kinds other than the life event itself. A
+// delivery to a retired service is stored dead-lettered with
+// joinedup.RetiredLastError and gets no outbox message. On PostgreSQL the
+// service's row is read FOR SHARE, so that RetireService either ends this
+// delivery or commits before it is queued (see RetireService).
 func insertDelivery(ctx context.Context, tx *Tx, d *joinedup.Delivery, data []byte) error {
 	now := tx.Now()
-	d.State = joinedup.StatePending
-	d.CreatedAt, d.UpdatedAt = now, now
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO deliveries (id, event_id, service_id, kind, data, state, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		d.ID, d.EventID, d.Service, d.Kind, string(data), d.State, Micros(now), Micros(now)); err != nil {
+	lock := ""
+	if tx.Dialect() == Postgres {
+		lock = " FOR SHARE"
+	}
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO deliveries (id, event_id, service_id, kind, data, state, last_error, created_at, updated_at)
+		SELECT $1, $2, id, $3, $4,
+			CASE WHEN retired_at = 0 THEN 'pending' ELSE 'dead-lettered' END,
+			CASE WHEN retired_at = 0 THEN '' ELSE $5 END,
+			CAST($6 AS BIGINT), CAST($6 AS BIGINT)
+		FROM services WHERE id = $7`+lock+`
+		RETURNING state, last_error`,
+		d.ID, d.EventID, d.Kind, string(data), joinedup.RetiredLastError, Micros(now), d.Service).
+		Scan(&d.State, &d.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return joinedup.Invalid("The delivery names a service that does not exist.",
+			joinedup.FieldError{Field: "/service", Message: fmt.Sprintf("There is no service %q", d.Service)})
+	} else if err != nil {
 		return fmt.Errorf("insert delivery: %w", err)
+	}
+	d.CreatedAt, d.UpdatedAt = now, now
+	if d.State != joinedup.StatePending {
+		return nil
 	}
 	return insertOutbox(ctx, tx, d.ID, d.Service, 0)
 }

@@ -41,11 +41,21 @@ func (db *DB) ListOrganisations(ctx context.Context) ([]joinedup.Organisation, e
 	return out, err
 }
 
-// CreateService stores a new service. A service with the same id is
-// ECONFLICT; an unknown organisation is EINVALID.
+// CreateService stores a new service. A service with the same id, retired
+// or not, is ECONFLICT, and an unknown organisation is EINVALID.
 func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
+			return err
+		}
+		// A retired service keeps its id, because the records that name it
+		// must not come to name a new service.
+		var retired int64
+		err := tx.QueryRowContext(ctx, `SELECT retired_at FROM services WHERE id = $1`, s.ID).Scan(&retired)
+		if err == nil && retired != 0 {
+			return joinedup.Errorf(joinedup.ECONFLICT,
+				"A removed service had the id %q, and its records still name it. Choose another id.", s.ID)
+		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		s.CreatedAt = tx.Now()
@@ -55,7 +65,8 @@ func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
 
 // PutService creates s or replaces the stored service with the same id.
 // The configuration file read at start uses it, so that editing the file
-// and restarting updates the service.
+// and restarting updates the service. A retired service is left as it is
+// and is ECONFLICT, so a file that still lists it cannot bring it back.
 func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
@@ -68,6 +79,48 @@ func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
 	})
 }
 
+// UpdateService replaces the registration of the service with s's id. A
+// service that does not exist, or is retired, is ENOTFOUND. The id,
+// created_at and retired_at columns are never changed.
+func (db *DB) UpdateService(ctx context.Context, s *joinedup.Service) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
+			return err
+		}
+		types, fields, err := encodeServiceLists(s)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE services SET organisation = $2, name = $3, event_types = $4, fields = $5, purpose = $6,
+				endpoint_kind = $7, endpoint_url = $8, endpoint_subject = $9, secret = $10, lawful_basis = $11
+			WHERE id = $1 AND retired_at = 0`,
+			s.ID, s.Organisation, s.Name, types, fields, s.Purpose,
+			s.Endpoint.Kind, s.Endpoint.URL, s.Endpoint.Subject, s.Secret, s.LawfulBasis)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errServiceNotInUse(ctx, tx, s.ID)
+		}
+		return nil
+	})
+}
+
+// errServiceNotInUse returns the ENOTFOUND error for a change to service
+// id that found no service in use, because there is none or it is retired.
+func errServiceNotInUse(ctx context.Context, tx *Tx, id joinedup.ServiceID) error {
+	s, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no service %q.", id)
+	} else if err != nil {
+		return err
+	}
+	return joinedup.ServiceRemoved(s)
+}
+
 func requireOrganisation(ctx context.Context, tx *Tx, id joinedup.OrgID) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM organisations WHERE id = $1`, id).Scan(&one)
@@ -78,12 +131,20 @@ func requireOrganisation(ctx context.Context, tx *Tx, id joinedup.OrgID) error {
 	return err
 }
 
-func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace bool) error {
-	types, err := json.Marshal(s.EventTypes)
+func encodeServiceLists(s *joinedup.Service) (types, fields string, err error) {
+	t, err := json.Marshal(s.EventTypes)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	fields, err := json.Marshal(s.Fields)
+	f, err := json.Marshal(s.Fields)
+	if err != nil {
+		return "", "", err
+	}
+	return string(t), string(f), nil
+}
+
+func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace bool) error {
+	types, fields, err := encodeServiceLists(s)
 	if err != nil {
 		return err
 	}
@@ -95,26 +156,35 @@ func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace boo
 			name = excluded.name, event_types = excluded.event_types, fields = excluded.fields,
 			purpose = excluded.purpose, endpoint_kind = excluded.endpoint_kind,
 			endpoint_url = excluded.endpoint_url, endpoint_subject = excluded.endpoint_subject,
-			secret = excluded.secret, lawful_basis = excluded.lawful_basis`
+			secret = excluded.secret, lawful_basis = excluded.lawful_basis
+			WHERE services.retired_at = 0`
 	}
-	_, err = tx.ExecContext(ctx, q, s.ID, s.Organisation, s.Name, string(types), string(fields), s.Purpose,
+	res, err := tx.ExecContext(ctx, q, s.ID, s.Organisation, s.Name, types, fields, s.Purpose,
 		s.Endpoint.Kind, s.Endpoint.URL, s.Endpoint.Subject, s.Secret, Micros(s.CreatedAt), s.LawfulBasis)
 	var e *joinedup.Error
 	if errors.As(tx.db.wrap(err), &e) && e.Code == joinedup.ECONFLICT {
 		return &joinedup.Error{Code: joinedup.ECONFLICT, Message: fmt.Sprintf("A service with id %q already exists.", s.ID), Err: err}
+	} else if err != nil {
+		return err
 	}
-	return err
+	// The upsert changes no row only when the stored service is retired.
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return joinedup.Errorf(joinedup.ECONFLICT, "The service %q was removed, so it cannot be registered again.", s.ID)
+	}
+	return nil
 }
 
 const serviceColumns = `id, organisation, name, event_types, fields, purpose,
-	endpoint_kind, endpoint_url, endpoint_subject, secret, created_at, lawful_basis`
+	endpoint_kind, endpoint_url, endpoint_subject, secret, created_at, lawful_basis, retired_at`
 
 func scanService(row interface{ Scan(...any) error }) (*joinedup.Service, error) {
 	var s joinedup.Service
 	var types, fields string
-	var created int64
+	var created, retired int64
 	if err := row.Scan(&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
-		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &created, &s.LawfulBasis); err != nil {
+		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &created, &s.LawfulBasis, &retired); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(types), &s.EventTypes); err != nil {
@@ -123,12 +193,12 @@ func scanService(row interface{ Scan(...any) error }) (*joinedup.Service, error)
 	if err := json.Unmarshal([]byte(fields), &s.Fields); err != nil {
 		return nil, fmt.Errorf("decode fields of service %s: %w", s.ID, err)
 	}
-	s.CreatedAt = FromMicros(created)
+	s.CreatedAt, s.RetiredAt = FromMicros(created), FromMicros(retired)
 	return &s, nil
 }
 
-// FindService returns the service with the given id, secret included, or
-// ENOTFOUND.
+// FindService returns the service with the given id, secret included,
+// retired or not, or ENOTFOUND.
 func (db *DB) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
 	s, err := scanService(db.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -139,9 +209,20 @@ func (db *DB) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup
 	return s, nil
 }
 
-// ListServices returns every service by id, secrets included.
+// ListServices returns the services in use by id, secrets included, and
+// leaves out retired ones.
 func (db *DB) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
-	rows, err := db.query(ctx, `SELECT `+serviceColumns+` FROM services ORDER BY id`)
+	return db.listServices(ctx, `WHERE retired_at = 0 ORDER BY id`)
+}
+
+// ListAllServices returns every service by id, secrets included, retired
+// ones too, for showing the names of services that records refer to.
+func (db *DB) ListAllServices(ctx context.Context) ([]*joinedup.Service, error) {
+	return db.listServices(ctx, `ORDER BY id`)
+}
+
+func (db *DB) listServices(ctx context.Context, clause string) ([]*joinedup.Service, error) {
+	rows, err := db.query(ctx, `SELECT `+serviceColumns+` FROM services `+clause)
 	if err != nil {
 		return nil, db.wrap(err)
 	}

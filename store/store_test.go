@@ -36,6 +36,16 @@ func seed(t *testing.T, db *store.DB) {
 // newEvent registers a birth with deliveries to the given services.
 func newEvent(t *testing.T, db *store.DB, services ...joinedup.ServiceID) *joinedup.LifeEvent {
 	t.Helper()
+	ev := birthEvent(services...)
+	if err := db.CreateLifeEvent(context.Background(), ev); err != nil {
+		t.Fatalf("create life event: %v", err)
+	}
+	return ev
+}
+
+// birthEvent returns a birth, not yet stored, with consent given to the
+// given services and a delivery to each.
+func birthEvent(services ...joinedup.ServiceID) *joinedup.LifeEvent {
 	ev := &joinedup.LifeEvent{
 		ID: joinedup.EventID(joinedup.NewID("evt")), Reference: joinedup.NewReference(),
 		Type: joinedup.EventBirthRegistered, Payload: json.RawMessage(`{"child":{"name":{"given":"Zoë"}}}`),
@@ -45,9 +55,6 @@ func newEvent(t *testing.T, db *store.DB, services ...joinedup.ServiceID) *joine
 	for _, s := range services {
 		ev.Consent.Decisions = append(ev.Consent.Decisions, joinedup.ConsentDecision{Service: s, Decision: joinedup.ConsentGiven})
 		ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{ID: joinedup.DeliveryID(joinedup.NewID("dlv")), Service: s, Kind: ev.Type})
-	}
-	if err := db.CreateLifeEvent(context.Background(), ev); err != nil {
-		t.Fatalf("create life event: %v", err)
 	}
 	return ev
 }

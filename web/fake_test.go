@@ -239,7 +239,30 @@ func (h *fakeHub) FindService(ctx context.Context, id joinedup.ServiceID) (*join
 	return &c, nil
 }
 
+func (h *fakeHub) RetireService(ctx context.Context, id joinedup.ServiceID) (*joinedup.RetiredService, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	svc, ok := h.services[id]
+	if !ok {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no service %q.", id)
+	}
+	if svc.Retired() {
+		return nil, joinedup.ServiceRemoved(svc)
+	}
+	svc.RetiredAt = h.now
+	c := *svc
+	return &joinedup.RetiredService{Service: &c}, nil
+}
+
 func (h *fakeHub) ListServices(ctx context.Context) ([]*joinedup.Service, error) {
+	all, err := h.ListAllServices(ctx)
+	return slices.DeleteFunc(all, (*joinedup.Service).Retired), err
+}
+
+func (h *fakeHub) ListAllServices(ctx context.Context) ([]*joinedup.Service, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {

@@ -115,7 +115,7 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 
 // warnUnknown writes a warning to w for each of the account's
 // organisation and services that the store does not contain, and for each
-// service of another organisation. An account may be created before the
+// service of another organisation or that was removed. An account may be created before the
 // hub registers them, so these are not errors. A mistyped id, though,
 // leaves an account that can read none of the records it needs.
 func warnUnknown(ctx context.Context, db *store.DB, account *auth.Account, w io.Writer) error {
@@ -137,6 +137,8 @@ func warnUnknown(ctx context.Context, db *store.DB, account *auth.Account, w io.
 			return fmt.Errorf("users add: check service %s: %w", id, err)
 		case svc.Organisation != account.Organisation:
 			fmt.Fprintf(w, "warning: service %q belongs to organisation %q, not %q\n", id, svc.Organisation, account.Organisation)
+		case svc.Retired():
+			fmt.Fprintf(w, "warning: service %q was removed, so it receives no new deliveries; check the id\n", id)
 		}
 	}
 	return nil
