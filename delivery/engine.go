@@ -118,7 +118,7 @@ type Engine struct {
 	inFlight sync.Map
 
 	mu      sync.Mutex
-	started map[joinedup.ServiceID]jetstream.ConsumeContext
+	started map[joinedup.ServiceID]*serviceWorkers
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	running bool
@@ -145,7 +145,7 @@ func New(cfg Config, db *store.DB, bus *natsbus.Bus, logger *slog.Logger) *Engin
 		wake:        make(chan struct{}, 1),
 		publishCost: newPublishCost(),
 		settleQueue: make(chan settleRequest),
-		started:     map[joinedup.ServiceID]jetstream.ConsumeContext{},
+		started:     map[joinedup.ServiceID]*serviceWorkers{},
 	}
 }
 
@@ -206,13 +206,13 @@ func (e *Engine) Stop() {
 	}
 	e.running = false
 	e.cancel()
-	for _, cc := range e.started {
-		cc.Drain()
+	for _, w := range e.started {
+		w.consume.Drain()
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
-	for _, cc := range e.started {
-		<-cc.Closed()
+	for _, w := range e.started {
+		<-w.consume.Closed()
 	}
 	e.stopSettle()
 	<-e.settleDone
@@ -314,74 +314,6 @@ func (e *Engine) publishBatch(ctx context.Context, msgs []store.OutboxMessage) e
 		}
 	}
 	return e.bus.PublishBatch(ctx, batch)
-}
-
-// consumerLoop starts workers for services registered after Start.
-func (e *Engine) consumerLoop(ctx context.Context) {
-	tick := time.NewTicker(5 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := e.syncConsumers(ctx); err != nil && ctx.Err() == nil {
-				e.logger.Error("start service workers", "error", err)
-			}
-		}
-	}
-}
-
-// SyncConsumers starts workers for every service that has none yet. The
-// web layer calls it after registering a service, so that its deliveries
-// start at once.
-func (e *Engine) SyncConsumers(ctx context.Context) error { return e.syncConsumers(ctx) }
-
-func (e *Engine) syncConsumers(ctx context.Context) error {
-	services, err := e.db.ListServices(ctx)
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.running {
-		return nil
-	}
-	for _, s := range services {
-		if _, ok := e.started[s.ID]; ok {
-			continue
-		}
-		cc, err := e.startWorkers(ctx, s.ID)
-		if err != nil {
-			return err
-		}
-		e.started[s.ID] = cc
-	}
-	return nil
-}
-
-func (e *Engine) startWorkers(ctx context.Context, service joinedup.ServiceID) (jetstream.ConsumeContext, error) {
-	// A message not acknowledged within ackWait, because its node died,
-	// is offered to another worker. An attempt lasts at most
-	// AttemptTimeout, so a live worker always settles first.
-	ackWait := e.cfg.AttemptTimeout + 5*time.Second
-	c, err := e.bus.Consumer(ctx, string(service), ackWait, 4*e.cfg.Concurrency)
-	if err != nil {
-		return nil, err
-	}
-	slots := make(chan struct{}, e.cfg.Concurrency)
-	cc, err := c.Consume(func(msg jetstream.Msg) {
-		slots <- struct{}{}
-		e.wg.Add(1)
-		go func() {
-			defer func() { <-slots; e.wg.Done() }()
-			e.handle(context.WithoutCancel(ctx), msg)
-		}()
-	}, jetstream.PullMaxMessages(e.cfg.Concurrency))
-	if err != nil {
-		return nil, err
-	}
-	return cc, nil
 }
 
 // actionLoop fires due deferred actions on every ActionInterval.

@@ -49,7 +49,9 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 
 	// A message of an earlier generation, or for a delivery already
-	// settled, was handled before a crash or replaced by a replay.
+	// settled, was handled before a crash or replaced by a replay. A
+	// delivery whose service was retired is dead-lettered by then, so its
+	// message is acknowledged here without a send.
 	if msgID := msg.Headers().Get(jetstream.MsgIDHeader); msgID != "" && msgID != store.MessageID(id, task.Generation) {
 		_ = msg.Ack()
 		return

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -186,6 +187,39 @@ func (b *Bus) Consumer(ctx context.Context, service string, ackWait time.Duratio
 		return nil, fmt.Errorf("create consumer for service %s: %w", service, err)
 	}
 	return c, nil
+}
+
+// DeleteConsumer deletes the durable consumer of a service's deliveries.
+// A consumer that does not exist is not an error.
+func (b *Bus) DeleteConsumer(ctx context.Context, service string) error {
+	err := b.Stream.DeleteConsumer(ctx, ConsumerName(service))
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer for service %s: %w", service, err)
+	}
+	return nil
+}
+
+// PurgeService removes every message of a service's subject from the
+// stream without delivering it.
+func (b *Bus) PurgeService(ctx context.Context, service string) error {
+	if err := b.Stream.Purge(ctx, jetstream.WithPurgeSubject(b.Subject(service))); err != nil {
+		return fmt.Errorf("purge messages for service %s: %w", service, err)
+	}
+	return nil
+}
+
+// QueuedByService returns the number of messages in the stream for each
+// service that has any, by service id.
+func (b *Bus) QueuedByService(ctx context.Context) (map[string]uint64, error) {
+	info, err := b.Stream.Info(ctx, jetstream.WithSubjectFilter(b.prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+	out := make(map[string]uint64, len(info.State.Subjects))
+	for subject, n := range info.State.Subjects {
+		out[strings.TrimPrefix(subject, b.prefix)] = n
+	}
+	return out, nil
 }
 
 // Ping checks that the connection is up.

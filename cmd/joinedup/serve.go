@@ -127,6 +127,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		h.LifeEvents.SetClock(cfg.now)
 	}
 	h.Directory = lifeevent.NewDirectory(h.DB)
+	h.Directory.Logger = logger
 
 	// The person index recognises the people of each registration in the
 	// background; the sweep it starts with catches any a crash left behind.
@@ -145,6 +146,13 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	h.Directory.Created = func(ctx context.Context) {
 		if err := h.Engine.SyncConsumers(ctx); err != nil {
 			logger.Error("start service workers", "error", err)
+		}
+	}
+	h.Directory.Retired = func(ctx context.Context, id joinedup.ServiceID) {
+		// The removal is committed, so stopping the workers goes on even
+		// if the client that asked for it goes away.
+		if err := h.Engine.SyncConsumers(context.WithoutCancel(ctx)); err != nil {
+			logger.Error("stop service workers", "service_id", id, "error", err)
 		}
 	}
 
@@ -246,7 +254,8 @@ type servicesFile struct {
 }
 
 // loadServices registers the organisations and services in a -services
-// file, replacing earlier versions of them.
+// file, replacing earlier versions of them. A service that an operator
+// has removed stays removed, with a warning in the log.
 func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent.Directory) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
