@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -156,8 +157,20 @@ type serviceList struct {
 	Items []*joinedup.Service `json:"items"`
 }
 
+// listServices lists the services in use. With includeRetired=true it
+// lists retired services too, each with its retiredAt.
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
-	services, err := s.Services.ListServices(r.Context())
+	includeRetired, err := parseIncludeRetired(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	list := s.Services.ListServices
+	if includeRetired {
+		list = s.Services.ListAllServices
+	}
+	services, err := list(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -168,6 +181,20 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 		items[i] = withoutSecret(svc)
 	}
 	writeJSON(w, http.StatusOK, serviceList{Items: items})
+}
+
+// parseIncludeRetired reads the optional includeRetired query parameter,
+// which must be true or false.
+func parseIncludeRetired(q url.Values) (bool, error) {
+	switch v := q.Get("includeRetired"); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{
+			Field: "/includeRetired", Message: fmt.Sprintf("includeRetired must be true or false, not %q.", v)})
+	}
 }
 
 // createService registers a connected service. The caller is authorised
@@ -233,11 +260,47 @@ func (s *Server) readServiceChange(w http.ResponseWriter, r *http.Request, opera
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 	svc, err := s.Services.FindService(r.Context(), joinedup.ServiceID(r.PathValue("id")))
+	if err == nil && svc.Retired() {
+		err = joinedup.ServiceRemoved(svc)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, withoutSecret(svc))
+}
+
+// retireService removes a connected service from use. The caller is
+// authorised as for a change, and an unknown or already retired service
+// gets 404 before anything is recorded. The removal is recorded in the
+// audit log before the store makes it, as for other service changes.
+func (s *Server) retireService(w http.ResponseWriter, r *http.Request) {
+	id := joinedup.ServiceID(r.PathValue("id"))
+	reasons, err := s.authorizeServiceChange(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	svc, err := s.Services.FindService(r.Context(), id)
+	if err == nil && svc.Retired() {
+		err = joinedup.ServiceRemoved(svc)
+	}
+	if err == nil {
+		err = s.recordServiceChange(r, id, "remove", reasons)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	retired, err := s.Services.RetireService(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	retired.Service = withoutSecret(retired.Service)
+	writeJSON(w, http.StatusOK, retired)
 }
 
 // withoutSecret returns a copy of svc with its signing secret removed.

@@ -104,6 +104,36 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 			}
 		})
 	}
+
+	// Removing a service needs an operator.
+	env.signInAs(t, env.operator)
+	removals := []struct {
+		name   string
+		method string
+		target string
+		status int
+		schema string
+	}{
+		{"removed service", http.MethodDelete, "/api/v1/services/child-benefit", http.StatusOK, "RetiredService"},
+		{"service list with removed", http.MethodGet, "/api/v1/services?includeRetired=true", http.StatusOK, "ServiceList"},
+		{"removed service read", http.MethodGet, "/api/v1/services/child-benefit", http.StatusNotFound, "Problem"},
+		{"invalid includeRetired", http.MethodGet, "/api/v1/services?includeRetired=yes", http.StatusUnprocessableEntity, "Problem"},
+	}
+	for _, tt := range removals {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := env.do(t, tt.method, tt.target, nil, nil)
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			doc, err := jsonschema.UnmarshalJSON(rec.Body)
+			if err != nil {
+				t.Fatalf("parse response: %v", err)
+			}
+			if err := responseSchema(t, tt.schema).Validate(doc); err != nil {
+				t.Errorf("response does not match schema %s: %v", tt.schema, err)
+			}
+		})
+	}
 }
 
 func TestOpenAPININOExamplesValid(t *testing.T) {

@@ -30,6 +30,7 @@ type residentRecord struct {
 	Own       bool                          `json:"-"` // the viewer is the resident or their parent
 	Withdrawn joinedup.ServiceID            `json:"-"` // a service whose consent was just withdrawn
 	Names     map[joinedup.ServiceID]string `json:"-"`
+	Removed   map[joinedup.ServiceID]bool   `json:"-"` // services retired since
 }
 
 // recordEvent is one life event on a resident's record.
@@ -48,14 +49,18 @@ type recordEvent struct {
 // decision, the fields it receives, what it did and, after a withdrawal,
 // whether it confirmed the withdrawal notice.
 type recordShare struct {
-	Service     joinedup.ServiceID     `json:"service"`
-	Name        string                 `json:"name"`
-	Decision    string                 `json:"decision"`
-	Fields      []string               `json:"fields"`
-	State       joinedup.DeliveryState `json:"state,omitempty"`
-	Outcome     string                 `json:"outcome,omitempty"`
-	Withdrawal  string                 `json:"withdrawal,omitempty"` // "confirmed" or "unconfirmed"
-	CanWithdraw bool                   `json:"-"`
+	Service  joinedup.ServiceID     `json:"service"`
+	Name     string                 `json:"name"`
+	Decision string                 `json:"decision"`
+	Fields   []string               `json:"fields"`
+	State    joinedup.DeliveryState `json:"state,omitempty"`
+	Outcome  string                 `json:"outcome,omitempty"`
+	// Withdrawal is "confirmed" or "unconfirmed", or "unsent" when the
+	// service was removed before the withdrawal notice could be sent.
+	Withdrawal string `json:"withdrawal,omitempty"`
+	// Removed is set when the service has been removed from the hub.
+	Removed     bool `json:"removed,omitempty"`
+	CanWithdraw bool `json:"-"`
 }
 
 // recordAccess is one audit entry about the record, in the form the
@@ -136,15 +141,19 @@ func (s *Server) buildRecord(ctx context.Context, resident *auth.Account) (*resi
 	if err != nil {
 		return nil, fmt.Errorf("list children's events: %w", err)
 	}
-	services, err := s.Services.ListServices(ctx)
+	// The record names services removed since, because it is the
+	// resident's account of which services received their data.
+	services, err := s.Services.ListAllServices(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
 	byID := map[joinedup.ServiceID]*joinedup.Service{}
 	rec.Names = map[joinedup.ServiceID]string{}
+	rec.Removed = map[joinedup.ServiceID]bool{}
 	for _, svc := range services {
 		byID[svc.ID] = svc
 		rec.Names[svc.ID] = svc.Name
+		rec.Removed[svc.ID] = svc.Retired()
 	}
 
 	for _, id := range ids {
@@ -172,6 +181,7 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 		share := recordShare{Service: c.Service, Name: string(c.Service), Decision: c.Decision, Fields: []string{}}
 		if svc, ok := services[c.Service]; ok {
 			share.Name = svc.Name
+			share.Removed = svc.Retired()
 			if c.Decision != joinedup.ConsentRefused {
 				share.Fields = svc.Fields
 			}
@@ -184,9 +194,13 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 			case joinedup.EventActionDue:
 			case joinedup.EventConsentWithdrawn:
 				// A service confirms a withdrawal by reporting that it acted.
-				share.Withdrawal = "unconfirmed"
-				if d.State == joinedup.StateActed {
+				switch {
+				case d.State == joinedup.StateActed:
 					share.Withdrawal = "confirmed"
+				case d.State == joinedup.StateDeadLettered && d.LastError == joinedup.RetiredLastError:
+					share.Withdrawal = "unsent"
+				default:
+					share.Withdrawal = "unconfirmed"
 				}
 			default: // the life event itself
 				share.State = d.State

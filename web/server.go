@@ -137,6 +137,7 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/services", apiRoute, staff(s.createService)},
 		{"GET /api/v1/services/{id}", apiRoute, staff(s.getService)},
 		{"PUT /api/v1/services/{id}", apiRoute, staff(s.updateService)},
+		{"DELETE /api/v1/services/{id}", apiRoute, staff(s.retireService)},
 		{"GET /api/v1/services/{id}/notices", apiRoute, staff(s.listNotices)},
 
 		// Deliveries. A service's outcome callback is authenticated by its

@@ -58,6 +58,8 @@ type trackView struct {
 type deliveryRow struct {
 	*joinedup.Delivery
 	ServiceName string
+	// ServiceRemoved is set when the service has been retired.
+	ServiceRemoved bool
 	// Replayable is set when the delivery can be sent again and the viewer
 	// may do so, so that the page offers a Replay button only then.
 	Replayable bool
@@ -110,21 +112,24 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// deliveryRows pairs deliveries with their services' names. A service
-// that is no longer listed is shown by its id.
+// deliveryRows pairs deliveries with their services' names, retired
+// services included. A service the store does not have is shown by its
+// id.
 func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) ([]deliveryRow, error) {
-	names, err := s.serviceNames(r)
+	services, err := s.servicesByID(r)
 	if err != nil {
 		return nil, err
 	}
 	mayReplay := s.mayReplay(r)
 	rows := make([]deliveryRow, len(deliveries))
 	for i, d := range deliveries {
-		name := names[d.Service]
-		if name == "" {
-			name = string(d.Service)
+		row := deliveryRow{Delivery: d, ServiceName: string(d.Service)}
+		if svc, ok := services[d.Service]; ok {
+			row.ServiceName, row.ServiceRemoved = svc.Name, svc.Retired()
 		}
-		rows[i] = deliveryRow{Delivery: d, ServiceName: name, Replayable: mayReplay && canReplay(d.State)}
+		// A delivery to a retired service cannot be replayed.
+		row.Replayable = mayReplay && canReplay(d.State) && !row.ServiceRemoved
+		rows[i] = row
 	}
 	return rows, nil
 }
@@ -142,14 +147,28 @@ func (s *Server) mayReplay(r *http.Request) bool {
 	return err == nil && d.Allowed
 }
 
+// serviceNames returns the name of every service, retired ones included.
 func (s *Server) serviceNames(r *http.Request) (map[joinedup.ServiceID]string, error) {
-	services, err := s.Services.ListServices(r.Context())
+	services, err := s.servicesByID(r)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[joinedup.ServiceID]string, len(services))
+	for id, svc := range services {
+		names[id] = svc.Name
+	}
+	return names, nil
+}
+
+// servicesByID returns every service, retired ones included, by id.
+func (s *Server) servicesByID(r *http.Request) (map[joinedup.ServiceID]*joinedup.Service, error) {
+	services, err := s.Services.ListAllServices(r.Context())
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
-	names := make(map[joinedup.ServiceID]string, len(services))
+	byID := make(map[joinedup.ServiceID]*joinedup.Service, len(services))
 	for _, svc := range services {
-		names[svc.ID] = svc.Name
+		byID[svc.ID] = svc
 	}
-	return names, nil
+	return byID, nil
 }

@@ -471,7 +471,7 @@ func (s *Server) authorizeServiceChange(r *http.Request) ([]string, error) {
 	}
 	if !d.Allowed {
 		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", res.Kind, "action", policy.ActionWrite, "request_id", requestID(r.Context()))
-		return nil, joinedup.Errorf(joinedup.EFORBIDDEN, "Only an operator or the hub's API token can register or change connected services.")
+		return nil, joinedup.Errorf(joinedup.EFORBIDDEN, "Only an operator or the hub's API token can register, change or remove connected services.")
 	}
 	return d.Reasons, nil
 }

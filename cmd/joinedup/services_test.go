@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -34,24 +33,7 @@ func serviceJSON(t *testing.T, id joinedup.ServiceID, url string) []byte {
 // status and the body.
 func postService(t *testing.T, h *Hub, client *http.Client, withToken bool, id joinedup.ServiceID, url string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.BaseURL+"/api/v1/services", bytes.NewReader(serviceJSON(t, id, url)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if withToken {
-		req.Header.Set("Authorization", "Bearer "+testToken)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
+	return sendAPI(t, client, withToken, http.MethodPost, h.BaseURL+"/api/v1/services", serviceJSON(t, id, url))
 }
 
 // problemFields returns the field pointers of a problem document.
