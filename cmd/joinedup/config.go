@@ -71,7 +71,7 @@ func (c *Config) specs() []flagSpec {
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
 		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population", int64Value(&c.Seed)},
 		{"services", "JOINEDUP_SERVICES", "JSON file of organisations and connected services to register at start", stringValue(&c.ServicesFile)},
-		{"api-token", "JOINEDUP_API_TOKEN", "bearer token that machines send to the staff API in place of a session; it acts as a registrar of -api-token-organisation and can also register connected services. Empty accepts no token, except that -demo then accepts the fixed demo token joinedup-demo-token", stringValue(&c.APIToken)},
+		{"api-token", "JOINEDUP_API_TOKEN", "bearer token that machines send to the staff API in place of a session; it acts as a registrar of -api-token-organisation and can also register, change and remove connected services. Empty accepts no token, except that -demo then accepts the fixed demo token joinedup-demo-token", stringValue(&c.APIToken)},
 		{"api-token-organisation", "JOINEDUP_API_TOKEN_ORGANISATION", "organisation id that the -api-token registers births for", stringValue(&c.APITokenOrganisation)},
 		{"policies", "JOINEDUP_POLICIES", "directory of .cedar access policy files that replaces the embedded default set", stringValue(&c.PoliciesDir)},
 		{"oidc-issuer", "JOINEDUP_OIDC_ISSUER", "issuer URL of an OpenID Connect provider for staff sign-in; empty offers only local passwords", stringValue(&c.OIDCIssuer)},
