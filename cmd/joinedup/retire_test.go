@@ -77,6 +77,17 @@ func waitDeliveryState(t *testing.T, h *Hub, id joinedup.EventID, service joined
 	}
 }
 
+// pageText gets a page with client and returns its HTML, failing the test
+// on any status other than 200.
+func pageText(t *testing.T, client *http.Client, url string) string {
+	t.Helper()
+	status, body := sendAPI(t, client, false, http.MethodGet, url, nil)
+	if status != http.StatusOK {
+		t.Fatalf("get %s: status %d, want 200; body %s", url, status, body)
+	}
+	return string(body)
+}
+
 // requestCount returns how many requests the recorder's service received.
 func (r *recorder) requestCount() int {
 	r.mu.Lock()
@@ -245,13 +256,8 @@ func testRetireServiceThroughAPI(t *testing.T, mode func(*Config)) {
 	}
 
 	// The public tracking page still names the removed service.
-	resp, err := http.Get(h.BaseURL + "/track/" + out.Event.Reference)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(page), "Service down") || !strings.Contains(string(page), "removed from the hub") {
+	page := pageText(t, http.DefaultClient, h.BaseURL+"/track/"+out.Event.Reference)
+	if !strings.Contains(page, "Service down") || !strings.Contains(page, "removed from the hub") {
 		t.Errorf("tracking page does not name the removed service and say it was removed:\n%s", page)
 	}
 }
@@ -287,10 +293,18 @@ func TestOnlyOperatorRemovesService(t *testing.T) {
 	if ids := listServiceIDs(t, h); !slices.Contains(ids, "down") {
 		t.Errorf("services after the denied removals = %v, want down still listed", ids)
 	}
+	registrar := signedInClient(t, h, "registrar")
+	choice := `name="consent-services" type="checkbox" value="down"`
+	if form := pageText(t, registrar, h.BaseURL+"/births/new"); !strings.Contains(form, choice) {
+		t.Fatalf("birth form does not offer the service before its removal:\n%s", form)
+	}
 
 	operator := signedInClient(t, h, "operator")
 	if status, body := sendAPI(t, operator, false, http.MethodDelete, url, nil); status != http.StatusOK {
 		t.Fatalf("operator: status %d, want 200; body %s", status, body)
+	}
+	if form := pageText(t, registrar, h.BaseURL+"/births/new"); strings.Contains(form, choice) {
+		t.Error("birth form still offers the removed service")
 	}
 
 	records, err := h.DB.AuditRecords(ctx, 0, 100_000)
@@ -320,16 +334,11 @@ func TestOnlyOperatorRemovesService(t *testing.T) {
 	if d, err := h.DB.FindDelivery(ctx, delivery); err != nil || d.State != joinedup.StateDeadLettered {
 		t.Errorf("delivery after the rejected replay: %+v, error %v; want dead-lettered", d, err)
 	}
-	resp, err := operator.Get(h.BaseURL + "/operator/deliveries?state=dead-lettered")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(page), "Service down") {
+	page := pageText(t, operator, h.BaseURL+"/operator/deliveries?state=dead-lettered")
+	if !strings.Contains(page, "Service down") {
 		t.Errorf("deliveries page does not name the removed service:\n%s", page)
 	}
-	if strings.Contains(string(page), "/operator/deliveries/"+string(delivery)+"/replay") {
+	if strings.Contains(page, "/operator/deliveries/"+string(delivery)+"/replay") {
 		t.Error("deliveries page offers to replay a delivery to the removed service")
 	}
 }
