@@ -136,11 +136,15 @@ func (c childBenefit) birth(ctx context.Context, tx *sql.Tx, e *connector.Event,
 		return joinedup.Outcome{}, fmt.Errorf("find claim: %w", err)
 	}
 
-	if err := c.addChild(ctx, tx, claim, child, !existing, b.Child.DateOfBirth, e.Delivery); err != nil {
+	// A child is paid for at the rates of the tax year in which the claim
+	// is made, which for a child born before 6 April may be the year after
+	// the birth.
+	claimedOn := joinedup.Today(c.s.now())
+	if err := c.addChild(ctx, tx, claim, child, !existing, claimedOn, e.Delivery); err != nil {
 		return joinedup.Outcome{}, err
 	}
 
-	taxYear, eldest, additional := childBenefitRate(b.Child.DateOfBirth)
+	taxYear, eldest, additional := childBenefitRate(claimedOn)
 	rate, rateName, summary := eldest, "eldest", "Child Benefit claim started at %s a week"
 	if existing {
 		rate, rateName, summary = additional, "additional", "Added to the family’s Child Benefit claim at %s a week"
@@ -170,8 +174,8 @@ func (c childBenefit) startClaim(ctx context.Context, tx *sql.Tx, claimant, hous
 	return id, nil
 }
 
-func (c childBenefit) addChild(ctx context.Context, tx *sql.Tx, claim, child string, eldest bool, born joinedup.Date, delivery joinedup.DeliveryID) error {
-	taxYear, eldestRate, additionalRate := childBenefitRate(born)
+func (c childBenefit) addChild(ctx context.Context, tx *sql.Tx, claim, child string, eldest bool, claimedOn joinedup.Date, delivery joinedup.DeliveryID) error {
+	taxYear, eldestRate, additionalRate := childBenefitRate(claimedOn)
 	rate, name := additionalRate, "additional"
 	if eldest {
 		rate, name = eldestRate, "eldest"

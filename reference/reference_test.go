@@ -435,3 +435,18 @@ func TestUnknownPathGetsProblem(t *testing.T) {
 		t.Errorf("problem = %+v, err %v; want a 404 problem with a detail", p, err)
 	}
 }
+
+// TestChildBenefitRateOfClaimYear registers a child born in March 2026 in
+// December 2026: the claim is paid at the rates of 2026–27, the tax year in
+// which it is made, not of 2025–26, the year of the birth.
+func TestChildBenefitRateOfClaimYear(t *testing.T) {
+	h := newHarness(t, reference.Config{})
+	story := population.Births(testSeed, 1, today)[0]
+	story.Child.DateOfBirth = joinedup.Date{Year: 2026, Month: time.March, Day: 1}
+
+	o := h.act(h.birth("child-benefit", story))
+	want := "Child Benefit claim started at £27.05 a week, the 2026–27 rate for an eldest child."
+	if o.Summary != want {
+		t.Errorf("summary = %q, want %q", o.Summary, want)
+	}
+}
