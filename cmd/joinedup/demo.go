@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -64,6 +65,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *family == -1 {
 		*family = rand.IntN(population.DemoFamilies)
 	}
+	if u, err := url.Parse(*hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-hub %q is not a URL such as http://127.0.0.1:8080", *hub)
+	}
 	c := &apiClient{base: strings.TrimRight(*hub, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 
 	// 1. Which services take births?
@@ -107,11 +111,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
 	var created birthResponse
 	if err := c.do(ctx, http.MethodPost, "/api/v1/births", reg, &created); err != nil {
+		var problem *apiProblem
+		if !errors.As(err, &problem) {
+			return fmt.Errorf("register birth: %w. The hub may have registered it before the connection failed: run the demo again with the same -family, and a registration already made is reported with its reference", err)
+		}
 		return fmt.Errorf("register birth: %w", err)
 	}
 	fmt.Fprintf(stdout, "2. The hub accepted it: reference %s, consent receipt %s.\n", created.Event.Reference, created.Receipt.ReceiptID)
 	for _, s := range created.Receipt.Services {
-		fmt.Fprintf(stdout, "   - %s: consent %s; it will receive %s\n", s.Name, s.Decision, strings.Join(s.Fields, ", "))
+		switch s.Decision {
+		case joinedup.ConsentNotRequired:
+			fmt.Fprintf(stdout, "   - %s: told without consent, under its lawful basis (%s); it will receive %s\n", s.Name, s.LawfulBasis, strings.Join(s.Fields, ", "))
+		case joinedup.ConsentGiven:
+			fmt.Fprintf(stdout, "   - %s: consent given; it will receive %s\n", s.Name, strings.Join(s.Fields, ", "))
+		default:
+			fmt.Fprintf(stdout, "   - %s: consent %s; it will not be told\n", s.Name, s.Decision)
+		}
 	}
 
 	// 3. Wait for every service's outcome, printing each change.
@@ -128,7 +143,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				continue
 			}
 			seen[d.ID] = d.State
-			line := fmt.Sprintf("   - %s: %s", names[d.Service], d.State)
+			name := listed[d.Service].Name
+			if name == "" {
+				name = string(d.Service)
+			}
+			line := fmt.Sprintf("   - %s: %s", name, d.State)
 			if d.Outcome != nil && d.Outcome.Summary != "" {
 				line += ": " + d.Outcome.Summary
 			}
@@ -163,7 +182,7 @@ func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string) error {
 	for _, a := range ev.Actions {
 		fmt.Fprintf(stdout, "   - planned for %s: %s\n", a.Due, a.Summary)
 	}
-	fmt.Fprintf(stdout, "4. The father can follow it all at %s/track/%s\n", base, ev.Reference)
+	fmt.Fprintf(stdout, "4. The informant can follow it all at %s/track/%s\n", base, ev.Reference)
 	if len(missing) > 0 {
 		return fmt.Errorf("not every service reported an outcome: %s", strings.Join(missing, "; "))
 	}
@@ -233,10 +252,16 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 				msg += " (check that -token or JOINEDUP_API_TOKEN is the hub's -api-token)"
 			}
 		}
-		return errors.New(msg)
+		return &apiProblem{msg: msg}
 	}
 	if out == nil {
 		return nil
 	}
 	return json.Unmarshal(b, out)
 }
+
+// apiProblem is an error response from the hub, as opposed to a request
+// that got no response.
+type apiProblem struct{ msg string }
+
+func (p *apiProblem) Error() string { return p.msg }

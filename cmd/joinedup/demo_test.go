@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -87,10 +88,50 @@ func TestDemoCommandErrors(t *testing.T) {
 		{"wrong token", []string{"-hub", h.BaseURL, "-token", "not-the-token"}, "check that -token or JOINEDUP_API_TOKEN is the hub's -api-token"},
 		{"extra argument", []string{"-hub", h.BaseURL, "extra"}, `demo takes no arguments, only flags; got "extra"`},
 		{"family out of range", []string{"-hub", h.BaseURL, "-family", "99"}, "-family must be between 0 and"},
+		{"hub without a scheme", []string{"-hub", "127.0.0.1:8080"}, `-hub "127.0.0.1:8080" is not a URL such as http://127.0.0.1:8080`},
 	} {
 		err := run(context.Background(), append([]string{"demo"}, tc.args...), nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error = %v, want one containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestDemoNamesStatutoryService registers a service with a lawful basis
+// beside the reference services, which the hub tells of every birth, and
+// checks that the demo names it and says why it is told.
+func TestDemoNamesStatutoryService(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true; c.APIToken = testToken })
+	statutory := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"acted","summary":"Health visit booked."}`)
+	}))
+	t.Cleanup(statutory.Close)
+	var registration map[string]any
+	if err := json.Unmarshal(serviceJSON(t, "health-visiting", statutory.URL), &registration); err != nil {
+		t.Fatal(err)
+	}
+	registration["organisation"], registration["name"] = "council", "Health visiting"
+	registration["lawfulBasis"] = "duty to notify the health visiting service of every birth"
+	body, err := json.Marshal(registration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, b := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services", body); status != http.StatusCreated {
+		t.Fatalf("register statutory service: status %d, want 201: %s", status, b)
+	}
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "-hub", h.BaseURL, "-token", testToken, "-family", "6"}, nil, &out, io.Discard); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "- Health visiting: told without consent, under its lawful basis (duty to notify") {
+		t.Errorf("output does not say why health visiting is told:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "- Health visiting: acted: Health visit booked.") {
+		t.Errorf("output does not name health visiting in the outcomes:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "   - : ") {
+		t.Errorf("output has a line without a service name:\n%s", out.String())
 	}
 }
