@@ -11,6 +11,9 @@ const (
 	// than consent; the decision's Basis names it and it cannot be
 	// withdrawn.
 	ConsentNotRequired = "not-required"
+	// ConsentNotAsked marks a service told on consent when the informant
+	// is not a parent and so cannot give it. The service is not told.
+	ConsentNotAsked = "not-asked"
 )
 
 // Consent is the informant's decision about sharing one life event: who

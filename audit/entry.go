@@ -20,6 +20,7 @@ const (
 	ActionAccess           = "access"
 	ActionConsentGiven     = "consent.given"
 	ActionConsentRefused   = "consent.refused"
+	ActionConsentNotAsked  = "consent.not-asked"
 	ActionConsentWithdrawn = "consent.withdrawn"
 	ActionPolicyChanged    = "policy.changed"
 	ActionBreakGlass       = "break-glass"

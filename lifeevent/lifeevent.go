@@ -119,10 +119,12 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		switch {
 		case svc.LawfulBasis != "":
 			decision.Decision, decision.Basis = joinedup.ConsentNotRequired, svc.LawfulBasis
+		case r.Informant.Capacity == joinedup.InformantOther:
+			decision.Decision = joinedup.ConsentNotAsked
 		case slices.Contains(r.Consent.Services, svc.ID):
 			decision.Decision = joinedup.ConsentGiven
 		}
-		if decision.Decision != joinedup.ConsentRefused {
+		if decision.Decision == joinedup.ConsentGiven || decision.Decision == joinedup.ConsentNotRequired {
 			decision.Fields = slices.Clone(svc.Fields)
 			ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{
 				ID: joinedup.DeliveryID(joinedup.NewID("dlv")), Service: svc.ID, Kind: ev.Type,
@@ -192,17 +194,19 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 	}
 	entries := make([]audit.Entry, 0, len(ev.Consent.Decisions))
 	for _, d := range ev.Consent.Decisions {
-		action, basis := audit.ActionConsentGiven, ev.Consent.Basis
+		action, basis, reason := audit.ActionConsentGiven, ev.Consent.Basis, "informant's choice at registration"
 		switch d.Decision {
 		case joinedup.ConsentRefused:
 			action = audit.ActionConsentRefused
+		case joinedup.ConsentNotAsked:
+			action, reason = audit.ActionConsentNotAsked, "the informant is not a parent, so could not consent"
 		case joinedup.ConsentNotRequired:
 			action, basis = ActionLawfulBasis, d.Basis
 		}
 		detail, _ := json.Marshal(map[string]any{"service": d.Service, "consent": ev.Consent.ID,
 			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": basis})
 		entries = append(entries, audit.Entry{Actor: actor, Action: action, Subject: string(ev.ID),
-			Purpose: ev.Consent.Purpose, Reasons: []string{"informant's choice at registration"}, Detail: detail})
+			Purpose: ev.Consent.Purpose, Reasons: []string{reason}, Detail: detail})
 	}
 	if _, err := s.Audit.Append(ctx, entries...); err != nil {
 		// NOTE: the registration is already committed; an audit log that is

@@ -182,7 +182,7 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 		if svc, ok := services[c.Service]; ok {
 			share.Name = svc.Name
 			share.Removed = svc.Retired()
-			if c.Decision != joinedup.ConsentRefused {
+			if c.Decision == joinedup.ConsentGiven || c.Decision == joinedup.ConsentNotRequired || c.Decision == joinedup.ConsentWithdrawn {
 				share.Fields = svc.Fields
 			}
 		}

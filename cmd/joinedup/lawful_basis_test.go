@@ -109,8 +109,9 @@ func TestOtherParentWithheldWithoutLawfulBasis(t *testing.T) {
 
 // TestNonParentInformantConsentsForNoOne registers a birth given by an
 // informant who is not a parent. Choosing a service told on consent is
-// rejected, and with no service chosen a service with a lawful basis is
-// still told, and the consent covers no one.
+// rejected. With no service chosen, a service with a lawful basis is
+// still told, the consent covers no one, and the service told on consent
+// is recorded as not asked rather than refused.
 func TestNonParentInformantConsentsForNoOne(t *testing.T) {
 	ctx := context.Background()
 	h := startHub(t, nil)
@@ -167,5 +168,15 @@ func TestNonParentInformantConsentsForNoOne(t *testing.T) {
 	}
 	if !strings.Contains(out.Receipt.LawfulBasis, "not a parent") {
 		t.Errorf("receipt basis = %q, want it to say the informant is not a parent", out.Receipt.LawfulBasis)
+	}
+	decisions := map[joinedup.ServiceID]string{}
+	for _, s := range out.Receipt.Services {
+		decisions[s.Service] = s.Decision
+	}
+	if decisions["chosen"] != joinedup.ConsentNotAsked {
+		t.Errorf("receipt decision for the service told on consent = %q, want %q", decisions["chosen"], joinedup.ConsentNotAsked)
+	}
+	if decisions["statutory"] != joinedup.ConsentNotRequired {
+		t.Errorf("receipt decision for the statutory service = %q, want %q", decisions["statutory"], joinedup.ConsentNotRequired)
 	}
 }
