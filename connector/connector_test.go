@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -470,6 +471,50 @@ func TestReceiverHandlerError(t *testing.T) {
 		}
 		if n := f.effects(); n != 1 {
 			t.Errorf("retry: effects = %d, want 1", n)
+		}
+	})
+}
+
+// TestReceiverHandlesFailedAgain reports failed for a delivery and then,
+// when the same delivery arrives again, acts: a failed outcome is not kept
+// as the answer to every redelivery.
+func TestReceiverHandlesFailedAgain(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		known := false
+		calls := 0
+		f := newFixtureOn(t, backend, func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+			calls++
+			if !known {
+				return joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "We have no record of the parents."}, nil
+			}
+			if _, err := actOnce(ctx, tx, e); err != nil {
+				return joinedup.Outcome{}, err
+			}
+			return joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Added."}, nil
+		})
+		body := eventBody(t, "dlv_1")
+
+		w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"failed"`) {
+			t.Fatalf("first delivery: status %d, body %s, want 200 with a failed outcome", w.Code, w.Body)
+		}
+
+		known = true
+		f.clock.Advance(time.Minute)
+		w = f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"acted"`) {
+			t.Errorf("second delivery: status %d, body %s, want 200 with an acted outcome", w.Code, w.Body)
+		}
+		f.clock.Advance(time.Minute)
+		w = f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), body))
+		if !strings.Contains(w.Body.String(), `"acted"`) {
+			t.Errorf("third delivery: body %s, want the stored acted outcome", w.Body)
+		}
+		if calls != 2 {
+			t.Errorf("handler calls = %d, want 2", calls)
+		}
+		if n := f.effects(); n != 1 {
+			t.Errorf("effects = %d, want 1", n)
 		}
 	})
 }

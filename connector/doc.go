@@ -9,7 +9,9 @@
 // [joinedup.Outcome] as the response. The outcome is stored in the same
 // transaction as the handler's own writes, keyed by the webhook-id, so a
 // redelivery of a notice the service has already processed returns the
-// stored outcome and never acts twice, even after a crash.
+// stored outcome and never acts twice, even after a crash. A notice whose
+// outcome was failed was not acted on, so a redelivery, such as an
+// operator's replay, is handled again.
 //
 // A service that responds "accepted" reports the outcome later with
 // [Client.ReportOutcome], a signed callback to the hub. [Register] adds a

@@ -22,7 +22,8 @@ const MaxBodyBytes = 1 << 20
 // Handler acts on one event for a service. It makes every change it needs
 // through tx, which also stores the returned outcome, so either both the
 // changes and the outcome are kept or neither is. A Handler must not cause
-// effects outside tx, because a redelivery after a failure calls it again.
+// effects outside tx, because a redelivery after an error or a failed
+// outcome calls it again.
 //
 // It returns the outcome to report: acted, failed (with a Summary saying
 // why), or accepted when the outcome will follow by [Client.ReportOutcome].
@@ -282,8 +283,16 @@ func (r *Receiver) apply(ctx context.Context, tx *sql.Tx, e *Event, timestamp in
 	if err != nil {
 		return joinedup.Outcome{}, false, err
 	}
-	if found {
+	if found && o.Status != joinedup.OutcomeFailed {
 		return o, true, nil
+	}
+	if found {
+		// A failed outcome means the service did not act, so the event is
+		// handled again. The hub sends it again when an operator replays the
+		// delivery, perhaps after the service's records were put right.
+		if err := r.stmts.forgetOutcome(ctx, tx, e.ID); err != nil {
+			return joinedup.Outcome{}, false, err
+		}
 	}
 
 	o, err = r.handler.HandleEvent(ctx, tx, e)

@@ -14,7 +14,8 @@ import (
 
 // schema creates the connector's two tables in the service's database.
 // connector_outcomes keeps, for every webhook-id the service processed, the
-// outcome it returned, forever, so a redelivery gets the same response.
+// outcome it returned, forever, so a redelivery gets the same response,
+// unless that outcome was failed.
 // connector_messages keeps each (webhook-id, webhook-timestamp) pair
 // accepted in the last replayWindow, which is enough to recognise a
 // captured message sent again while its timestamp is still within
@@ -57,7 +58,7 @@ var errReplay = errors.New("message already received")
 // statements are the connector's queries, prepared once on the service's
 // database so that each delivery skips parsing them.
 type statements struct {
-	forget, mark, find, store *sql.Stmt
+	forget, mark, find, store, unstore *sql.Stmt
 }
 
 func prepareStatements(ctx context.Context, db *sql.DB) (*statements, error) {
@@ -72,6 +73,7 @@ func prepareStatements(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.find, `SELECT outcome FROM connector_outcomes WHERE webhook_id = $1`},
 		{&s.store, `INSERT INTO connector_outcomes (webhook_id, event_type, outcome, processed_at)
 			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`},
+		{&s.unstore, `DELETE FROM connector_outcomes WHERE webhook_id = $1`},
 	} {
 		stmt, err := db.PrepareContext(ctx, q.query)
 		if err != nil {
@@ -84,7 +86,7 @@ func prepareStatements(ctx context.Context, db *sql.DB) (*statements, error) {
 }
 
 func (s *statements) close() {
-	for _, stmt := range []*sql.Stmt{s.forget, s.mark, s.find, s.store} {
+	for _, stmt := range []*sql.Stmt{s.forget, s.mark, s.find, s.store, s.unstore} {
 		if stmt != nil {
 			stmt.Close()
 		}
@@ -138,6 +140,15 @@ func (s *statements) findOutcome(ctx context.Context, tx *sql.Tx, id string) (jo
 		return joinedup.Outcome{}, false, fmt.Errorf("decode stored outcome: %w", err)
 	}
 	return o, true, nil
+}
+
+// forgetOutcome deletes the outcome stored for id, so that the event is
+// handled again.
+func (s *statements) forgetOutcome(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := tx.StmtContext(ctx, s.unstore).ExecContext(ctx, id); err != nil {
+		return fmt.Errorf("forget failed outcome: %w", err)
+	}
+	return nil
 }
 
 // storeOutcome records o as the outcome of id. It returns false when

@@ -143,6 +143,51 @@ func TestRefusesToGuessOnStranger(t *testing.T) {
 	}
 }
 
+// TestFailedBirthSentAgain sends a birth the GP practice cannot match,
+// then the same delivery again, as an operator's replay does: it is
+// handled again and keeps one open review. Once the parents can be
+// recognised, the delivery is acted on and its review is resolved.
+func TestFailedBirthSentAgain(t *testing.T) {
+	h := newHarness(t, reference.Config{})
+	known := population.Births(testSeed, 1, today)[0]
+	stranger := known
+	stranger.Parents = []joinedup.Parent{{
+		Role:        "mother",
+		Name:        joinedup.Name{Given: "Perpetua", Family: "Quennell-Abara"},
+		DateOfBirth: joinedup.Date{Year: 1991, Month: time.March, Day: 17},
+		Address:     joinedup.Address{Lines: []string{"3 Nowhere Lane"}, Town: "Ripon", Postcode: "HG4 1ZZ"},
+	}}
+	stranger.Informant.Parent = nil
+
+	d := h.birth("gp-practice", stranger)
+	// The hub sends every attempt at a delivery with the same webhook-id.
+	webhookID := "msg_" + string(d.id)
+	for i := range 2 {
+		code, o := h.send(d, webhookID)
+		if code != http.StatusOK || o.Status != joinedup.OutcomeFailed {
+			t.Fatalf("send %d: status %d, outcome %+v, want 200 and failed", i+1, code, o)
+		}
+		h.advance(time.Minute)
+	}
+	if n := h.count("gp-practice", `SELECT count(*) FROM reviews WHERE state = 'open'`); n != 1 {
+		t.Errorf("open reviews after two failed sends = %d, want 1", n)
+	}
+
+	// The same delivery, now with parents the practice knows, stands in for
+	// a replay after the practice's records were put right.
+	d.data = known.Normalize()
+	code, o := h.send(d, webhookID)
+	if code != http.StatusOK || o.Status != joinedup.OutcomeActed {
+		t.Fatalf("send after the fix: status %d, outcome %+v, want 200 and acted", code, o)
+	}
+	if n := h.count("gp-practice", `SELECT count(*) FROM reviews WHERE state = 'open'`); n != 0 {
+		t.Errorf("open reviews after acting = %d, want 0", n)
+	}
+	if n := h.count("gp-practice", `SELECT count(*) FROM reviews WHERE state = 'resolved'`); n != 1 {
+		t.Errorf("resolved reviews = %d, want 1", n)
+	}
+}
+
 func TestRejectsForgedStaleAndReplayed(t *testing.T) {
 	h := newHarness(t, reference.Config{})
 	story := population.Births(testSeed, 1, today)[0]

@@ -90,6 +90,7 @@ var commonSchema = []string{
 		state          TEXT NOT NULL DEFAULT 'open',
 		created_at     BIGINT NOT NULL
 	)`,
+	`CREATE INDEX IF NOT EXISTS reviews_delivery ON reviews (delivery_id)`,
 }
 
 // openDB opens the service's SQLite file with the settings the connector
@@ -234,6 +235,12 @@ func (s *service) handle(ctx context.Context, tx *sql.Tx, e *connector.Event) (j
 		if err != nil || parent.id == "" {
 			return outcome, err
 		}
+		// A birth sent again after a failed outcome, once the records were
+		// put right, no longer needs the review that failure opened.
+		if _, err := tx.ExecContext(ctx, `UPDATE reviews SET state = 'resolved' WHERE delivery_id = $1 AND state = 'open'`,
+			string(e.Delivery)); err != nil {
+			return joinedup.Outcome{}, fmt.Errorf("close reviews: %w", err)
+		}
 		return s.rules.birth(ctx, tx, e, b, parent)
 
 	case connector.TypeConsentWithdrawn:
@@ -328,6 +335,18 @@ func parentRecord(p joinedup.Parent) linkage.Record {
 }
 
 func (s *service) recordReview(ctx context.Context, tx *sql.Tx, e *connector.Event, r linkage.Result) error {
+	// A delivery sent again after a failed outcome keeps its one open review.
+	res, err := tx.ExecContext(ctx, `UPDATE reviews SET decision = $1, candidate_id = $2, match_weight = $3, data = $4
+		WHERE delivery_id = $5 AND state = 'open'`, string(r.Decision), r.CandidateID, r.Weight, string(e.Data), string(e.Delivery))
+	if err != nil {
+		return fmt.Errorf("update review: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update review: %w", err)
+	} else if n > 0 {
+		return nil
+	}
+
 	id, err := s.nextID(ctx, tx, "review", "REV")
 	if err != nil {
 		return err
