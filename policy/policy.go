@@ -184,6 +184,13 @@ func Default() (*Policies, error) {
 
 // LoadDir loads every .cedar file in dir, in place of the default set.
 func LoadDir(dir string) (*Policies, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("load policies: %s is not a directory", dir)
+	}
 	return Load(os.DirFS(dir))
 }
 
@@ -196,7 +203,7 @@ func Load(fsys fs.FS) (*Policies, error) {
 		return nil, fmt.Errorf("list policy files: %w", err)
 	}
 	if len(names) == 0 {
-		return nil, errors.New("load policies: no .cedar files found")
+		return nil, errors.New("load policies: the directory has no .cedar files")
 	}
 
 	p := &Policies{set: cedar.NewPolicySet()}

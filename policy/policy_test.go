@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -638,5 +639,15 @@ func TestDecideChangedPrincipal(t *testing.T) {
 	o.Principal.Services = []joinedup.ServiceID{"school"}
 	if got := p.Decide(o); got.Allowed {
 		t.Errorf("officer moved to school: Allowed = true (reasons %v), want false", got.Reasons)
+	}
+}
+
+func TestLoadDirMissing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := policy.LoadDir(filepath.Join(dir, "absent")); err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("absent directory: error = %v, want one saying it does not exist", err)
+	}
+	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "the directory has no .cedar files") {
+		t.Errorf("empty directory: error = %v, want one saying it has no policies", err)
 	}
 }

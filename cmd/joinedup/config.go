@@ -66,7 +66,7 @@ func (c *Config) specs() []flagSpec {
 		{"database-url", "JOINEDUP_DATABASE_URL", "PostgreSQL URL (postgres://…) for cluster mode; empty uses SQLite in the data directory", stringValue(&c.DatabaseURL)},
 		{"nats-url", "JOINEDUP_NATS_URL", "NATS URL (nats://…) of an external JetStream for cluster mode; empty runs JetStream inside the process with no network port", stringValue(&c.NATSURL)},
 		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster", intValue(&c.NATSReplicas)},
-		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server (default DELIVERIES)", stringValue(&c.Stream)},
+		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server; empty uses DELIVERIES", stringValue(&c.Stream)},
 		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
 		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population", int64Value(&c.Seed)},
@@ -135,6 +135,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	return c, c.Validate()
 }
 
+// minAPITokenLength is the shortest -api-token accepted. The token acts as
+// a registrar and can change connected services, so it must not be
+// guessable.
+const minAPITokenLength = 16
+
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	var errs []error
@@ -152,6 +157,11 @@ func (c *Config) Validate() error {
 	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
 		errs = append(errs, fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas))
+	} else if c.NATSReplicas > 1 && c.NATSURL == "" {
+		errs = append(errs, fmt.Errorf("-nats-replicas %d needs a JetStream cluster: set -nats-url, or leave -nats-replicas at 1 for the JetStream inside the process", c.NATSReplicas))
+	}
+	if c.APIToken != "" && len(c.APIToken) < minAPITokenLength {
+		errs = append(errs, fmt.Errorf("-api-token must be at least %d characters, so that it cannot be guessed: generate one with openssl rand -hex 32", minAPITokenLength))
 	}
 	if c.BaseURL != "" {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -70,4 +76,43 @@ func parseCase(t *testing.T, args []string, env map[string]string, wantErr strin
 		t.Fatalf("parseConfig: %v", err)
 	}
 	return cfg, true
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"replicas without a cluster", []string{"-nats-replicas", "3"}, "-nats-replicas 3 needs a JetStream cluster: set -nats-url"},
+		{"short API token", []string{"-api-token", "x"}, "-api-token must be at least 16 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parseCase(t, tt.args, nil, tt.wantErr)
+		})
+	}
+	if _, ok := parseCase(t, []string{"-nats-replicas", "3", "-nats-url", "nats://127.0.0.1:4222"}, nil, ""); !ok {
+		t.Error("replicas with a cluster: rejected")
+	}
+}
+
+// TestServeAddressInUse starts a hub on an address another program holds:
+// it stops with a message saying so, and creates no data directory.
+func TestServeAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := DefaultConfig()
+	cfg.Addr = ln.Addr().String()
+	cfg.Data = filepath.Join(t.TempDir(), "data")
+	_, err = OpenHub(context.Background(), cfg, testLogger(t))
+	if err == nil || !strings.Contains(err.Error(), "another program, perhaps another hub, is using that address") {
+		t.Fatalf("error = %v, want one saying the address is in use", err)
+	}
+	if _, err := os.Stat(cfg.Data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("data directory: stat error %v, want it not created", err)
+	}
 }
