@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/store"
@@ -89,11 +91,21 @@ func Validate(s *joinedup.Service) error {
 	if s.Organisation == "" {
 		add("/organisation", "Enter the organisation that runs the service")
 	}
-	if strings.TrimSpace(s.Name) == "" {
-		add("/name", "Enter the service's name")
+	switch {
+	case strings.TrimSpace(s.Name) == "":
+		add("/name", "Enter the service’s name")
+	case utf8.RuneCountInString(s.Name) > MaxServiceNameLength:
+		add("/name", "The service’s name must be %d characters or fewer", MaxServiceNameLength)
+	case !plainText(s.Name):
+		add("/name", "The service’s name must not contain control characters or symbols such as emoji")
 	}
-	if strings.TrimSpace(s.Purpose) == "" {
+	switch {
+	case strings.TrimSpace(s.Purpose) == "":
 		add("/purpose", "Enter why the service needs the fields it declares")
+	case utf8.RuneCountInString(s.Purpose) > MaxPurposeLength:
+		add("/purpose", "The purpose must be %d characters or fewer, because the registrar reads it to the informant", MaxPurposeLength)
+	case !plainText(s.Purpose):
+		add("/purpose", "The purpose must not contain control characters or symbols such as emoji")
 	}
 	if s.LawfulBasis != strings.TrimSpace(s.LawfulBasis) || len(s.LawfulBasis) > 300 {
 		add("/lawfulBasis", "Name the law in 300 characters or fewer, without leading or trailing spaces")
@@ -267,4 +279,22 @@ func (d *Directory) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return d.Logger
+}
+
+// Limits on a service's text, in characters. The registrar reads the
+// purpose to the informant, so it must stay short enough to read aloud.
+const (
+	MaxServiceNameLength = 100
+	MaxPurposeLength     = 500
+)
+
+// plainText reports whether s has no control or invisible format
+// characters and no symbols of the kind that emoji are.
+func plainText(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.So, r) {
+			return false
+		}
+	}
+	return true
 }

@@ -63,9 +63,14 @@ func mustCompileSchema(name string) *jsonschema.Schema {
 
 // checkJSONContentType returns EUNSUPPORTED unless r declares a JSON body.
 func checkJSONContentType(r *http.Request) error {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return joinedup.Errorf(joinedup.EUNSUPPORTED, "Send the body as JSON with \"Content-Type: application/json\".")
+	}
+	// JSON is UTF-8 (RFC 8259), and the body is read as UTF-8 whatever the
+	// header says, so another declared character set is a mistake.
+	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
+		return joinedup.Errorf(joinedup.EUNSUPPORTED, "Send the body as UTF-8: the character set %q is not supported.", charset)
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ func TestBadBirthChangesNothing(t *testing.T) {
 	}{
 		{"malformed JSON", "application/json", `{"child": {`, http.StatusBadRequest, ""},
 		{"wrong content type", "text/plain", valid, http.StatusUnsupportedMediaType, ""},
+		{"character set other than UTF-8", "application/json; charset=utf-16", valid, http.StatusUnsupportedMediaType, ""},
 		{"oversized body", "application/json", `{"child":{"placeOfBirth":"` + strings.Repeat("x", 1<<20) + `"}}`, http.StatusRequestEntityTooLarge, ""},
 		{"missing child", "application/json", strings.Replace(valid, `"child":`, `"unused":`, 1), http.StatusUnprocessableEntity, "/child"},
 		{"impossible date", "application/json", strings.Replace(valid, "2026-11-20", "2023-02-29", 1), http.StatusUnprocessableEntity, "/child/dateOfBirth"},

@@ -283,3 +283,45 @@ func TestWidenedFieldsSkipEarlierConsent(t *testing.T) {
 		t.Errorf("a birth registered after the change was not sent the new fields: %d events", len(events))
 	}
 }
+
+// TestServiceTextChecked registers services whose name or purpose is too
+// long or holds an emoji or an invisible character: each gets 422 naming
+// the field, and none is stored.
+func TestServiceTextChecked(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, field, value, want string
+	}{
+		{"long name", "name", strings.Repeat("a", 101), "/name"},
+		{"emoji in name", "name", "Bin collections 🗑", "/name"},
+		{"zero-width space in name", "name", "Bin\u200bcollections", "/name"},
+		{"long purpose", "purpose", strings.Repeat("To plan school places. ", 30), "/purpose"},
+		{"control character in purpose", "purpose", "To plan\u0007 school places", "/purpose"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var registration map[string]any
+			if err := json.Unmarshal(serviceJSON(t, joinedup.ServiceID(fmt.Sprintf("text-%d", i)), "http://127.0.0.1:9/events"), &registration); err != nil {
+				t.Fatal(err)
+			}
+			registration[tt.field] = tt.value
+			body, err := json.Marshal(registration)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services", body)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status = %d, want 422; body %s", status, resp)
+			}
+			if fields := problemFields(t, resp); !slices.Contains(fields, tt.want) {
+				t.Errorf("fields = %q, want %s", fields, tt.want)
+			}
+		})
+	}
+	if got := listServiceIDs(t, h); len(got) != 0 {
+		t.Errorf("services = %v, want none", got)
+	}
+}
