@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -276,7 +278,7 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("services file %s: %w", path, err)
+		return fmt.Errorf("services file %s: %s", path, describeJSONError(b, err))
 	}
 	for _, o := range f.Organisations {
 		if o.ID == "" || o.Name == "" {
@@ -288,12 +290,53 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 	}
 	for i, s := range f.Services {
 		if err := dir.PutService(ctx, s); err != nil {
-			msg := joinedup.ErrorMessage(err)
-			for _, fe := range joinedup.ErrorFields(err) {
-				msg += fmt.Sprintf("; /services/%d%s: %s", i, fe.Field, fe.Message)
+			fields := joinedup.ErrorFields(err)
+			if len(fields) == 0 {
+				return fmt.Errorf("services file %s: service %q: %s", path, s.ID, joinedup.ErrorMessage(err))
 			}
-			return fmt.Errorf("services file %s: service %q: %s", path, s.ID, msg)
+			var problems []string
+			for _, fe := range fields {
+				problems = append(problems, fmt.Sprintf("/services/%d%s: %s", i, fe.Field, fe.Message))
+			}
+			return fmt.Errorf("services file %s: service %q has errors: %s", path, s.ID, strings.Join(problems, "; "))
 		}
 	}
 	return nil
+}
+
+// describeJSONError returns the message for an error from decoding data,
+// with the line and column of the fault.
+func describeJSONError(data []byte, err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return "the file ends before its JSON is complete"
+	case errors.As(err, &syntax):
+		// Offset counts the bytes read, the faulty one included.
+		return fmt.Sprintf("invalid JSON at %s: %v", position(data, syntax.Offset-1), syntax)
+	case errors.As(err, &typ):
+		// Offset is just after the value, so the place is its last byte.
+		return fmt.Sprintf("at %s, %s must be %s, not %s", position(data, typ.Offset-1), typ.Field, typ.Type, typ.Value)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	// The decoder reports an unknown field without its place, so the place
+	// is that of the first key with its name.
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		key := regexp.MustCompile(regexp.QuoteMeta(name) + `\s*:`)
+		if at := key.FindIndex(data); at != nil {
+			return fmt.Sprintf("at %s: %s", position(data, int64(at[0])), msg)
+		}
+	}
+	return msg
+}
+
+// position returns the line and column of the byte at offset in data,
+// counting from 1.
+func position(data []byte, offset int64) string {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line := bytes.Count(before, []byte("\n")) + 1
+	column := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, column)
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -323,5 +325,31 @@ func TestServiceTextChecked(t *testing.T) {
 	}
 	if got := listServiceIDs(t, h); len(got) != 0 {
 		t.Errorf("services = %v, want none", got)
+	}
+}
+
+// TestServicesFileErrorsSayWhere loads services files with faults and
+// checks that each message says where the fault is.
+func TestServicesFileErrorsSayWhere(t *testing.T) {
+	h := startHub(t, nil)
+	tests := []struct {
+		name, content, want string
+	}{
+		{"cut short", `{"services": [`, "the file ends before its JSON is complete"},
+		{"syntax", "{\n  \"services\": [,]\n}", "invalid JSON at line 2, column 16"},
+		{"unknown field", "{\n  \"extra\": 1\n}", `at line 2, column 3: unknown field "extra"`},
+		{"wrong type", "{\n  \"services\": 7\n}", "at line 2, column 15, services must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "services.json")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := loadServices(context.Background(), path, h.DB, h.Directory)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
