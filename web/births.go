@@ -425,7 +425,7 @@ func offeredServices(chosen []string, offered []*joinedup.Service) (offeredIDs [
 // page links back to a new form.
 func (s *Server) renderFormTooLarge(w http.ResponseWriter, r *http.Request) {
 	s.Logger.WarnContext(r.Context(), "request rejected", "code", joinedup.ETOOLARGE, "status", http.StatusRequestEntityTooLarge,
-		"limit_bytes", maxFormBytes, "request_id", requestID(r.Context()))
+		"method", r.Method, "route", r.Pattern, "limit_bytes", maxFormBytes, "request_id", requestID(r.Context()))
 	s.render(w, r, http.StatusRequestEntityTooLarge, "error.html", page{
 		Title: "The form was too large to send",
 		Nav:   navBirths,

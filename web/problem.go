@@ -49,9 +49,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 	switch {
 	case status >= 500:
-		s.Logger.ErrorContext(r.Context(), "request failed", "error", err, "code", code, "status", status, "request_id", id)
+		s.Logger.ErrorContext(r.Context(), "request failed", "error", err, "code", code, "status", status,
+			"method", r.Method, "route", r.Pattern, "request_id", id)
 	default:
-		s.Logger.WarnContext(r.Context(), "request rejected", "code", code, "status", status, "request_id", id)
+		// The route pattern, not the path, is logged, because a path can hold
+		// a reference number or a resident's id.
+		s.Logger.WarnContext(r.Context(), "request rejected", "code", code, "status", status,
+			"method", r.Method, "route", r.Pattern, "request_id", id)
 	}
 
 	detail := joinedup.ErrorMessage(err)
