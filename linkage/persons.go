@@ -28,7 +28,8 @@ type PersonRecord struct {
 
 // RecordKey names one holder's record.
 type RecordKey struct {
-	Source, RecordID string
+	Source   string `json:"source"`
+	RecordID string `json:"recordId"`
 }
 
 // LinkReason is the reason a record belongs to its person.
