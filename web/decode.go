@@ -242,7 +242,8 @@ var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 var britishEnglish = message.NewPrinter(language.BritishEnglish)
 
 // fieldErrors flattens a schema validation error into one field error per
-// fault, sorted by field.
+// fault, sorted by field. Like the domain's field errors, and as GOV.UK
+// error messages are, each message ends without a full stop.
 func fieldErrors(verr *jsonschema.ValidationError) []joinedup.FieldError {
 	var out []joinedup.FieldError
 	var walk func(e *jsonschema.ValidationError)
@@ -253,7 +254,10 @@ func fieldErrors(verr *jsonschema.ValidationError) []joinedup.FieldError {
 			}
 			return
 		}
-		out = append(out, describeFault(e)...)
+		for _, fe := range describeFault(e) {
+			fe.Message = strings.TrimSuffix(fe.Message, ".")
+			out = append(out, fe)
+		}
 	}
 	walk(verr)
 

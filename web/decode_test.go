@@ -13,17 +13,17 @@ func TestSchemaFaultsInPlainWords(t *testing.T) {
 		name, from, to string
 		field, message string
 	}{
-		{"text for a number", `"parent": 0`, `"parent": "first"`, "/informant/parent", "Give a whole number here, not text."},
-		{"number for text", `"sex": "female"`, `"sex": 5`, "/child/sex", "Give text here, not a number."},
-		{"negative index", `"parent": 0`, `"parent": -1`, "/informant/parent", "Enter a number of 0 or more."},
+		{"text for a number", `"parent": 0`, `"parent": "first"`, "/informant/parent", "Give a whole number here, not text"},
+		{"number for text", `"sex": "female"`, `"sex": 5`, "/child/sex", "Give text here, not a number"},
+		{"negative index", `"parent": 0`, `"parent": -1`, "/informant/parent", "Enter a number of 0 or more"},
 		{"long given names", `"given": "Ada Grace"`, `"given": "` + strings.Repeat("a", 201) + `"`,
-			"/child/name/given", "Given names must be 200 characters or fewer."},
+			"/child/name/given", "Given names must be 200 characters or fewer"},
 		{"long address line", `"lines": ["1 Test Street"]`, `"lines": ["1 Test Street", "` + strings.Repeat("a", 201) + `"]`,
-			"/parents/0/address/lines/1", "Address line must be 200 characters or fewer."},
+			"/parents/0/address/lines/1", "Address line must be 200 characters or fewer"},
 		{"long place of birth", `"placeOfBirth": "Leeds General Infirmary"`, `"placeOfBirth": "` + strings.Repeat("a", 301) + `"`,
-			"/child/placeOfBirth", "Place of birth must be 300 characters or fewer."},
+			"/child/placeOfBirth", "Place of birth must be 300 characters or fewer"},
 		{"too many address lines", `"lines": ["1 Test Street"]`, `"lines": ["1", "2", "3", "4", "5", "6", "7"]`,
-			"/parents/0/address/lines", "Give 6 items or fewer."},
+			"/parents/0/address/lines", "Give 6 items or fewer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,19 +47,19 @@ func TestLongBirthFieldRejectedByAPI(t *testing.T) {
 		message string
 	}{
 		{"child given names", func(r *joinedup.BirthRegistration) { r.Child.Name.Given = over(joinedup.MaxNameLength) },
-			"/child/name/given", "Given names must be 200 characters or fewer."},
+			"/child/name/given", "Given names must be 200 characters or fewer"},
 		{"parent family name", func(r *joinedup.BirthRegistration) { r.Parents[0].Name.Family = over(joinedup.MaxNameLength) },
-			"/parents/0/name/family", "Family name must be 200 characters or fewer."},
+			"/parents/0/name/family", "Family name must be 200 characters or fewer"},
 		{"place of birth", func(r *joinedup.BirthRegistration) { r.Child.PlaceOfBirth = over(joinedup.MaxPlaceLength) },
-			"/child/placeOfBirth", "Place of birth must be 300 characters or fewer."},
+			"/child/placeOfBirth", "Place of birth must be 300 characters or fewer"},
 		{"address line", func(r *joinedup.BirthRegistration) {
 			r.Parents[0].Address.Lines = append(r.Parents[0].Address.Lines, over(joinedup.MaxAddressLineLength))
-		}, "/parents/0/address/lines/1", "Address line must be 200 characters or fewer."},
+		}, "/parents/0/address/lines/1", "Address line must be 200 characters or fewer"},
 		{"town", func(r *joinedup.BirthRegistration) { r.Parents[0].Address.Town = over(joinedup.MaxTownLength) },
-			"/parents/0/address/town", "Town or city must be 100 characters or fewer."},
+			"/parents/0/address/town", "Town or city must be 100 characters or fewer"},
 		{"too many address lines", func(r *joinedup.BirthRegistration) {
 			r.Parents[0].Address.Lines = strings.Fields("1 2 3 4 5 6 7")
-		}, "/parents/0/address/lines", "Give 6 items or fewer."},
+		}, "/parents/0/address/lines", "Give 6 items or fewer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
