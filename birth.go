@@ -3,6 +3,7 @@ package joinedup
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -74,6 +75,11 @@ const PurposeTellUsOnce = "tell-us-once"
 // ConsentPurposes are the purposes for which the hub records consent. A
 // registration that states any other purpose is rejected.
 var ConsentPurposes = []string{PurposeTellUsOnce}
+
+// EarliestParentBirth is the earliest date of birth accepted for a parent.
+// An earlier date, such as the year 0000 that a date field accepts, is
+// taken for a typing error.
+var EarliestParentBirth = Date{Year: 1900, Month: time.January, Day: 1}
 
 // MinParentAge is the youngest age, in whole years at the child's birth,
 // at which a parent is accepted; a younger one is taken for a typing error.
@@ -156,6 +162,10 @@ func (r BirthRegistration) Validate(today Date) error {
 	if !contains(Sexes, r.Child.Sex) {
 		add("/child/sex", "Select the child’s sex: female, male or indeterminate")
 	}
+	// A parent's date of birth is compared with the child's only when the
+	// child's is valid, so that one wrong date, such as 0000-01-01, gives
+	// one error rather than a second one on each parent.
+	childDateValid := false
 	switch {
 	case r.Child.DateOfBirth.IsZero():
 		add("/child/dateOfBirth", "Enter the child’s date of birth")
@@ -163,6 +173,8 @@ func (r BirthRegistration) Validate(today Date) error {
 		add("/child/dateOfBirth", "The child’s date of birth must be today or in the past")
 	case r.Child.DateOfBirth.Before(today.AddDate(-1, 0, 0)):
 		add("/child/dateOfBirth", "A birth must be registered within a year of the date of birth")
+	default:
+		childDateValid = true
 	}
 	switch {
 	case r.Child.PlaceOfBirth == "":
@@ -171,6 +183,8 @@ func (r BirthRegistration) Validate(today Date) error {
 		add("/child/placeOfBirth", "Place of birth must be %d characters or fewer", MaxPlaceLength)
 	case hasControl(r.Child.PlaceOfBirth):
 		add("/child/placeOfBirth", "Place of birth must not contain control characters")
+	case hasInvisible(r.Child.PlaceOfBirth):
+		add("/child/placeOfBirth", "Place of birth must not contain invisible characters, such as a zero-width space")
 	}
 
 	if len(r.Parents) == 0 {
@@ -188,13 +202,14 @@ func (r BirthRegistration) Validate(today Date) error {
 		switch {
 		case p.DateOfBirth.IsZero():
 			add(at+"/dateOfBirth", "Enter the date of birth of %s", who)
-		case !p.DateOfBirth.Before(r.Child.DateOfBirth) && !r.Child.DateOfBirth.IsZero():
-			add(at+"/dateOfBirth", "The date of birth of %s must be before the child’s", who)
+		case p.DateOfBirth.Before(EarliestParentBirth):
+			add(at+"/dateOfBirth", "The date of birth of %s must be the same as or after %d %s %d",
+				who, EarliestParentBirth.Day, EarliestParentBirth.Month, EarliestParentBirth.Year)
 		case p.DateOfBirth.After(today):
 			add(at+"/dateOfBirth", "The date of birth of %s must be in the past", who)
-		case p.DateOfBirth.Before(Date{Year: 1900, Month: 1, Day: 1}):
-			add(at+"/dateOfBirth", "The date of birth of %s must be after 1900", who)
-		case !r.Child.DateOfBirth.IsZero() && p.DateOfBirth.After(r.Child.DateOfBirth.AddDate(-MinParentAge, 0, 0)):
+		case childDateValid && !p.DateOfBirth.Before(r.Child.DateOfBirth):
+			add(at+"/dateOfBirth", "The date of birth of %s must be before the child’s", who)
+		case childDateValid && p.DateOfBirth.After(r.Child.DateOfBirth.AddDate(-MinParentAge, 0, 0)):
 			add(at+"/dateOfBirth", "%s must have been at least %d years old when the child was born", capitalise(who), MinParentAge)
 		}
 		if p.NationalInsuranceNumber != "" {
@@ -270,29 +285,34 @@ func checkName(add func(string, string, ...any), at, who string, n Name) {
 		add(at, "Enter the name of %s", who)
 		return
 	}
-	if utf8.RuneCountInString(n.Given) > MaxNameLength {
-		add(at+"/given", "Given names of %s must be %d characters or fewer", who, MaxNameLength)
+	checkNamePart(add, at+"/given", "Given names of "+who, n.Given)
+	checkNamePart(add, at+"/family", "Family name of "+who, n.Family)
+}
+
+// checkNamePart checks one part of a name. Label starts each message, as
+// in "Family name of parent 1". An empty part is valid because a one-part
+// name leaves the other part empty.
+func checkNamePart(add func(string, string, ...any), at, label, part string) {
+	if part == "" {
+		return
 	}
-	if utf8.RuneCountInString(n.Family) > MaxNameLength {
-		add(at+"/family", "Family name of %s must be %d characters or fewer", who, MaxNameLength)
+	if utf8.RuneCountInString(part) > MaxNameLength {
+		add(at, "%s must be %d characters or fewer", label, MaxNameLength)
 	}
-	if hasControl(n.Given) {
-		add(at+"/given", "Given names of %s must not contain control characters", who)
+	switch {
+	case hasControl(part):
+		add(at, "%s must not contain control characters", label)
+	case hasInvisible(part):
+		add(at, "%s must not contain invisible characters, such as a zero-width space", label)
 	}
-	if hasControl(n.Family) {
-		add(at+"/family", "Family name of %s must not contain control characters", who)
+	if hasSymbol(part) {
+		add(at, "%s must not contain symbols such as emoji", label)
 	}
-	if hasSymbol(n.Given) {
-		add(at+"/given", "Given names of %s must not contain symbols such as emoji", who)
+	if hasNumber(part) {
+		add(at, "%s must not contain numbers", label)
 	}
-	if hasSymbol(n.Family) {
-		add(at+"/family", "Family name of %s must not contain symbols such as emoji", who)
-	}
-	if n.Given != "" && !hasLetter(n.Given) {
-		add(at+"/given", "Given names of %s must include at least one letter", who)
-	}
-	if n.Family != "" && !hasLetter(n.Family) {
-		add(at+"/family", "Family name of %s must include at least one letter", who)
+	if !hasLetter(part) {
+		add(at, "%s must include at least one letter", label)
 	}
 }
 
@@ -303,6 +323,13 @@ func hasSymbol(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool {
 		return unicode.In(r, unicode.Sm, unicode.Sc, unicode.So)
 	}) >= 0
+}
+
+// hasNumber reports whether s contains a number character of any script,
+// such as "2", "²" or "Ⅷ" (U+2167). A name on the register is written in
+// letters, so a digit is most often a slip of the keyboard, as in "Smith2".
+func hasNumber(s string) bool {
+	return strings.IndexFunc(s, unicode.IsNumber) >= 0
 }
 
 // hasLetter reports whether s contains a Unicode letter, so that a name
@@ -324,6 +351,8 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must be %d characters or fewer", i+1, who, MaxAddressLineLength)
 		case hasControl(l):
 			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must not contain control characters", i+1, who)
+		case hasInvisible(l):
+			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must not contain invisible characters, such as a zero-width space", i+1, who)
 		}
 	}
 	switch {
@@ -331,6 +360,8 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 		add(at+"/town", "Town or city of %s must be %d characters or fewer", who, MaxTownLength)
 	case hasControl(a.Town):
 		add(at+"/town", "Town or city of %s must not contain control characters", who)
+	case hasInvisible(a.Town):
+		add(at+"/town", "Town or city of %s must not contain invisible characters, such as a zero-width space", who)
 	}
 	if a.Postcode == "" {
 		add(at+"/postcode", "Enter the postcode of %s", who)
@@ -342,22 +373,33 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 	}
 }
 
-// hasControl reports whether s is not valid UTF-8 or holds a control
-// character or a bidirectional formatting character, which could make a
-// name display differently from how it is stored.
+// hasControl reports whether s is not valid UTF-8 or contains a C0 or C1
+// control character, such as a tab or a line feed.
 func hasControl(s string) bool {
 	if !utf8.ValidString(s) {
 		return true
 	}
-	for _, r := range s {
-		switch {
-		case r < 0x20 || (r >= 0x7f && r < 0xa0):
-			return true
-		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-			return true
-		}
-	}
-	return false
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// hasInvisible reports whether s contains a character that shows nothing
+// itself. These are the format characters (category Cf), such as the
+// zero-width space, the soft hyphen, the byte order mark and bidirectional
+// controls such as U+202E. They also include variation selectors and other
+// default-ignorable characters, such as the Hangul filler U+3164. Such a
+// character makes two names that look the same compare unequal, or makes
+// a name display differently from how it is stored.
+//
+// The zero-width joiner and non-joiner are rejected too, although Persian
+// and the Indic scripts use them to choose how letters join. A name in
+// those scripts can be entered without them: its letters stay the same
+// and only how they join on screen changes. Names on a register kept in
+// English or Welsh are rarely in those scripts, and an invisible joiner
+// would make two names that look the same differ when stored.
+func hasInvisible(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+	}) >= 0
 }
 
 func capitalise(s string) string {

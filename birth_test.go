@@ -217,8 +217,9 @@ func TestValidateLengthLimits(t *testing.T) {
 }
 
 // TestValidateControlCharacters checks that the place of birth and the
-// free-text fields of an address reject control and bidirectional
-// formatting characters with a message apart from the length limit's.
+// free-text fields of an address reject control characters and
+// bidirectional formatting characters with messages apart from the length
+// limit's.
 func TestValidateControlCharacters(t *testing.T) {
 	r := testBirth(t)
 	r.Child.PlaceOfBirth = "Leeds\nGeneral Infirmary"
@@ -230,9 +231,152 @@ func TestValidateControlCharacters(t *testing.T) {
 	want := []FieldError{
 		{Field: "/child/placeOfBirth", Message: "Place of birth must not contain control characters"},
 		{Field: "/parents/0/address/lines/0", Message: "Address line 1 of parent 1 must not contain control characters"},
-		{Field: "/parents/0/address/town", Message: "Town or city of parent 1 must not contain control characters"},
+		{Field: "/parents/0/address/town", Message: "Town or city of parent 1 must not contain invisible characters, such as a zero-width space"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("fields %v, want %v", got, want)
+	}
+}
+
+// TestValidateInvisibleCharacters checks that every name part and
+// free-text field rejects characters that display as nothing, each with
+// one error that names the field.
+func TestValidateInvisibleCharacters(t *testing.T) {
+	invisible := []struct{ name, char string }{
+		{"zero-width space", "\u200b"},
+		{"zero-width non-joiner", "\u200c"},
+		{"zero-width joiner", "\u200d"},
+		{"word joiner", "\u2060"},
+		{"byte order mark", "\ufeff"},
+		{"soft hyphen", "\u00ad"},
+		{"right-to-left override", "\u202e"},
+		{"left-to-right mark", "\u200e"},
+		{"variation selector", "\ufe0f"},
+		{"Hangul filler", "\u3164"},
+		{"tag letter", "\U000e0041"},
+	}
+	fields := []struct {
+		change  func(r *BirthRegistration, c string)
+		field   string
+		message string
+	}{
+		{func(r *BirthRegistration, c string) { r.Child.Name.Given = "Ad" + c + "a" }, "/child/name/given",
+			"Given names of the child must not contain invisible characters, such as a zero-width space"},
+		{func(r *BirthRegistration, c string) { r.Child.Name.Family = "Smi" + c + "th" }, "/child/name/family",
+			"Family name of the child must not contain invisible characters, such as a zero-width space"},
+		{func(r *BirthRegistration, c string) { r.Parents[1].Name.Family = "Bri" + c + "ain" }, "/parents/1/name/family",
+			"Family name of parent 2 must not contain invisible characters, such as a zero-width space"},
+		{func(r *BirthRegistration, c string) {
+			r.Informant = Informant{Name: Name{Given: "Ma" + c + "ry", Family: "Byrne"}, Capacity: InformantOther}
+		}, "/informant/name/given", "Given names of the informant must not contain invisible characters, such as a zero-width space"},
+		{func(r *BirthRegistration, c string) { r.Child.PlaceOfBirth = "Le" + c + "eds" }, "/child/placeOfBirth",
+			"Place of birth must not contain invisible characters, such as a zero-width space"},
+		{func(r *BirthRegistration, c string) { r.Parents[0].Address.Lines = []string{"1 Test" + c + " Street"} }, "/parents/0/address/lines/0",
+			"Address line 1 of parent 1 must not contain invisible characters, such as a zero-width space"},
+		{func(r *BirthRegistration, c string) { r.Parents[0].Address.Town = "Lee" + c + "ds" }, "/parents/0/address/town",
+			"Town or city of parent 1 must not contain invisible characters, such as a zero-width space"},
+	}
+	for _, c := range invisible {
+		for _, f := range fields {
+			t.Run(c.name+" "+f.field, func(t *testing.T) {
+				r := testBirth(t)
+				f.change(&r, c.char)
+
+				got := ErrorFields(r.Normalize().Validate(testToday))
+
+				want := []FieldError{{Field: f.field, Message: f.message}}
+				if !slices.Equal(got, want) {
+					t.Errorf("fields %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestValidateNameNumbers checks that a name part with a number character
+// of any script is rejected, and that Roman numerals written in letters
+// are not mistaken for one.
+func TestValidateNameNumbers(t *testing.T) {
+	tests := []struct {
+		name  Name
+		field string // the pointer Validate must name, or "" for valid
+	}{
+		{Name{Given: "Ada", Family: "Smith2"}, "/child/name/family"},
+		{Name{Given: "4da", Family: "Smith"}, "/child/name/given"},
+		{Name{Given: "Ada", Family: "Smith²"}, "/child/name/family"},
+		{Name{Given: "Henry Ⅷ", Family: "Tudor"}, "/child/name/given"},
+		{Name{Given: "Ada", Family: "Smith٣"}, "/child/name/family"},
+		{Name{Given: "Henry VIII", Family: "Tudor"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name.Given+" "+tt.name.Family, func(t *testing.T) {
+			r := testBirth(t)
+			r.Child.Name = tt.name
+
+			got := ErrorFields(r.Normalize().Validate(testToday))
+
+			if tt.field == "" && len(got) > 0 {
+				t.Errorf("fields %v, want none", got)
+			}
+			if tt.field == "" {
+				return
+			}
+			part := "Given names"
+			if strings.HasSuffix(tt.field, "/family") {
+				part = "Family name"
+			}
+			want := []FieldError{{Field: tt.field, Message: part + " of the child must not contain numbers"}}
+			if !slices.Equal(got, want) {
+				t.Errorf("fields %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestValidateImplausibleDates checks that a date before the floor gives
+// one error on its own field, and none on the dates compared with it.
+func TestValidateImplausibleDates(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(r *BirthRegistration)
+		want   []FieldError
+	}{
+		{"child born in year 0", func(r *BirthRegistration) { r.Child.DateOfBirth = Date{Year: 0, Month: 1, Day: 1} },
+			[]FieldError{{Field: "/child/dateOfBirth", Message: "A birth must be registered within a year of the date of birth"}}},
+		{"child born in the future", func(r *BirthRegistration) { r.Child.DateOfBirth = testToday.AddDate(0, 0, 1) },
+			[]FieldError{{Field: "/child/dateOfBirth", Message: "The child’s date of birth must be today or in the past"}}},
+		{"parent born in year 0", func(r *BirthRegistration) { r.Parents[1].DateOfBirth = Date{Year: 0, Month: 1, Day: 1} },
+			[]FieldError{{Field: "/parents/1/dateOfBirth", Message: "The date of birth of parent 2 must be the same as or after 1 January 1900"}}},
+		{"parent born the day before the floor", func(r *BirthRegistration) { r.Parents[0].DateOfBirth = Date{Year: 1899, Month: 12, Day: 31} },
+			[]FieldError{{Field: "/parents/0/dateOfBirth", Message: "The date of birth of parent 1 must be the same as or after 1 January 1900"}}},
+		{"parent born on the floor", func(r *BirthRegistration) { r.Parents[0].DateOfBirth = EarliestParentBirth }, nil},
+		{"parent born after the child", func(r *BirthRegistration) { r.Parents[0].DateOfBirth = Date{Year: 2026, Month: 11, Day: 21} },
+			[]FieldError{{Field: "/parents/0/dateOfBirth", Message: "The date of birth of parent 1 must be before the child’s"}}},
+		{"parent aged nine", func(r *BirthRegistration) { r.Parents[0].DateOfBirth = Date{Year: 2017, Month: 1, Day: 1} },
+			[]FieldError{{Field: "/parents/0/dateOfBirth", Message: "Parent 1 must have been at least 10 years old when the child was born"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testBirth(t)
+			tt.change(&r)
+
+			got := ErrorFields(r.Normalize().Validate(testToday))
+
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("fields %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseDateYearZero checks that a date in the year 0000 parses, so
+// that Validate, not the JSON decoder, reports it against its field.
+func TestParseDateYearZero(t *testing.T) {
+	d, err := ParseDate("0000-01-01")
+	if err != nil {
+		t.Fatalf("ParseDate: %v", err)
+	}
+	if d.IsZero() {
+		t.Error("0000-01-01 parsed as the zero Date, which Validate reports as a missing date")
 	}
 }
