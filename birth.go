@@ -246,7 +246,7 @@ func (r BirthRegistration) Validate(today Date) error {
 
 // checkInformant checks that an informant in a parent's capacity (mother,
 // father or parent) names, by index, a parent entered in the same role and
-// with the same name, and that an informant in the capacity other names no
+// with the same name as SameName compares it, and that an informant in the capacity other names no
 // parent.
 func checkInformant(add func(string, string, ...any), informant Informant, parents []Parent) {
 	validCapacity := contains(InformantCapacities, informant.Capacity)
@@ -275,7 +275,7 @@ func checkInformant(add func(string, string, ...any), informant Informant, paren
 	if validCapacity && contains(ParentRoles, parent.Role) && parent.Role != informant.Capacity {
 		add("/informant/capacity", "The informant’s capacity must match the role of parent %d, who is entered as the %s", i+1, parent.Role)
 	}
-	if parent.Name != informant.Name {
+	if !SameName(parent.Name, informant.Name) {
 		add("/informant/name", "The informant’s name must match the name of the parent they are")
 	}
 }

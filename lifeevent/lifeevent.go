@@ -5,13 +5,10 @@ package lifeevent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -133,7 +130,7 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		ev.Consent.Decisions = append(ev.Consent.Decisions, decision)
 	}
 
-	ev.DedupeKey = birthKey(r)
+	ev.DedupeKey = r.DedupeKey()
 
 	// A reference number is 40 random bits; on the rare clash, draw again.
 	for attempt := 0; ; attempt++ {
@@ -163,24 +160,6 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 // ActionLawfulBasis is the audit action that records a service told under
 // a lawful basis other than consent.
 const ActionLawfulBasis = "lawful-basis"
-
-// birthKey returns the dedupe key of a birth: a hash of the child's name,
-// sex and date of birth and of each parent's name and date of birth, in
-// lower case. Twins differ in name, so each gets a key of their own.
-func birthKey(r joinedup.BirthRegistration) string {
-	h := sha256.New()
-	field := func(s string) { h.Write([]byte(strings.ToLower(s))); h.Write([]byte{0}) }
-	field(r.Child.Name.Given)
-	field(r.Child.Name.Family)
-	field(r.Child.Sex)
-	field(r.Child.DateOfBirth.String())
-	for _, p := range r.Parents {
-		field(p.Name.Given)
-		field(p.Name.Family)
-		field(p.DateOfBirth.String())
-	}
-	return "birth:" + hex.EncodeToString(h.Sum(nil))
-}
 
 // recordConsent appends the informant's decision for each service to the
 // audit log.
