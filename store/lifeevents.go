@@ -326,3 +326,42 @@ func (db *DB) FindReferenceByDedupeKey(ctx context.Context, key string) (string,
 	})
 	return reference, err
 }
+
+// ListEventsByDedupeKeyPrefix returns up to limit life events whose dedupe
+// key begins with prefix and whose id sorts after after, in id order. Only
+// ID, Reference, Payload and DedupeKey are filled. It reads every row of
+// life_events, because no index serves a prefix match on the key.
+func (db *DB) ListEventsByDedupeKeyPrefix(ctx context.Context, prefix string, after joinedup.EventID, limit int) ([]*joinedup.LifeEvent, error) {
+	pattern := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
+	var out []*joinedup.LifeEvent
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT id, reference, payload, dedupe_key FROM life_events
+			WHERE dedupe_key LIKE $1 ESCAPE '\' AND id > $2
+			ORDER BY id LIMIT %d`, limit), pattern, after)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ev joinedup.LifeEvent
+			var payload string
+			if err := rows.Scan(&ev.ID, &ev.Reference, &payload, &ev.DedupeKey); err != nil {
+				return err
+			}
+			ev.Payload = json.RawMessage(payload)
+			out = append(out, &ev)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ReplaceDedupeKey sets the dedupe key of the life event id to key if its
+// key is still old, and does nothing otherwise. It returns ECONFLICT when
+// another life event has key already.
+func (db *DB) ReplaceDedupeKey(ctx context.Context, id joinedup.EventID, old, key string) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE life_events SET dedupe_key = $1 WHERE id = $2 AND dedupe_key = $3`, key, id, old)
+		return err
+	})
+}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -89,6 +92,90 @@ func TestSameBirthOtherSpellingRefused(t *testing.T) {
 		}
 		if n := len(gp.received()); n != 1 {
 			t.Errorf("the service was told %d times, want once", n)
+		}
+	})
+}
+
+// legacyBirthKey returns the dedupe key that the hub stored for r before
+// names were folded: a hash of the fields in lower case, with the parents
+// in the order entered.
+func legacyBirthKey(r joinedup.BirthRegistration) string {
+	h := sha256.New()
+	field := func(s string) {
+		h.Write([]byte(strings.ToLower(s)))
+		h.Write([]byte{0})
+	}
+	field(r.Child.Name.Given)
+	field(r.Child.Name.Family)
+	field(r.Child.Sex)
+	field(r.Child.DateOfBirth.String())
+	for _, p := range r.Parents {
+		field(p.Name.Given)
+		field(p.Name.Family)
+		field(p.DateOfBirth.String())
+	}
+	return joinedup.LegacyBirthKeyPrefix + hex.EncodeToString(h.Sum(nil))
+}
+
+// storeLegacyKey replaces the dedupe key of the birth registered as out
+// with the key the hub stored before names were folded.
+func storeLegacyKey(t *testing.T, h *Hub, out birthResponse) {
+	t.Helper()
+	ctx := context.Background()
+	ev, err := h.LifeEvents.FindLifeEvent(ctx, out.Event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r joinedup.BirthRegistration
+	if err := json.Unmarshal(ev.Payload, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DB.ReplaceDedupeKey(ctx, ev.ID, r.DedupeKey(), legacyBirthKey(r)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLegacyKeysRecomputedOnRestart stores births with dedupe keys in the
+// legacy form, restarts the hub and checks that the same births sent again
+// are refused. Two of them are one birth in two spellings, and the earlier
+// keeps the key. The twin is stored twice, once with a legacy key and once
+// with a current one, and the current one keeps the key.
+func TestLegacyKeysRecomputedOnRestart(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode func(*Config)) {
+		data := t.TempDir()
+		edit := both(mode, func(c *Config) { c.Data = data })
+		h := startHub(t, edit)
+		startService(t, h, "gp", []string{"child.name"}, &recorder{})
+
+		curly := twoParentBirth(t)
+		first := registerBirth(t, h, mustJSON(t, curly))
+		storeLegacyKey(t, h, first)
+
+		straight := twoParentBirth(t)
+		straight.Child.Name.Family = "O'Neill-Byrne"
+		second := registerBirth(t, h, mustJSON(t, straight))
+		storeLegacyKey(t, h, second)
+
+		twin := twoParentBirth(t)
+		twin.Child.Name.Given = "Róisín"
+		third := registerBirth(t, h, mustJSON(t, twin))
+		storeLegacyKey(t, h, third)
+
+		// Before the restart, no legacy key matches a new key, so the twin
+		// sent again is stored a second time.
+		fourth := registerBirth(t, h, mustJSON(t, twin))
+		if n := lifeEventCount(t, h); n != 4 {
+			t.Fatalf("%d life events stored before the restart, want 4", n)
+		}
+
+		h.Close()
+		h = startHub(t, edit)
+
+		checkRefusedAs(t, h, curly, first.Event.Reference)
+		checkRefusedAs(t, h, straight, first.Event.Reference)
+		checkRefusedAs(t, h, twin, fourth.Event.Reference)
+		if n := lifeEventCount(t, h); n != 4 {
+			t.Errorf("%d life events stored after the restart, want 4", n)
 		}
 	})
 }

@@ -142,6 +142,16 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	h.Directory = lifeevent.NewDirectory(h.DB)
 	h.Directory.Logger = logger
 
+	// Births stored with keys in the legacy form get keys in the current
+	// one before any registration arrives, so that a duplicate of an older
+	// birth is refused.
+	if n, err := h.LifeEvents.RekeyBirths(ctx); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("recompute dedupe keys of births: %w", err)
+	} else if n > 0 {
+		logger.Info("recomputed dedupe keys of births", "count", n)
+	}
+
 	// The person index recognises the people of each registration in the
 	// background; the sweep it starts with catches any a crash left behind.
 	if h.Persons, err = linkage.OpenPersons(ctx, h.DB, nil); err != nil {
