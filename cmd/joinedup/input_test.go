@@ -62,6 +62,9 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"other capacity naming a parent", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"other","parent":0`, 1), http.StatusUnprocessableEntity, "/informant/parent"},
 		{"father capacity naming no parent", "application/json", strings.Replace(valid, `"capacity":"father","parent":0`, `"capacity":"father"`, 1), http.StatusUnprocessableEntity, "/informant/parent"},
 		{"empty purpose", "application/json", strings.Replace(valid, `"services":["gp"]`, `"services":["gp"],"purpose":""`, 1), http.StatusUnprocessableEntity, "/consent/purpose"},
+		{"zero-width space in a name", "application/json", strings.Replace(valid, `"family":"O’Neill-Byrne"`, "\"family\":\"Smi\u200bth\"", 1), http.StatusUnprocessableEntity, "/child/name/family"},
+		{"number in a name", "application/json", strings.Replace(valid, `"given":"Seán"`, `"given":"Seán2"`, 1), http.StatusUnprocessableEntity, "/parents/0/name/given"},
+		{"parent born in the year 0000", "application/json", strings.Replace(valid, "1990-03-04", "0000-03-04", 1), http.StatusUnprocessableEntity, "/parents/0/dateOfBirth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
