@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -384,6 +385,16 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, confirmationPath(event.ID), http.StatusSeeOther)
 			return
 		}
+		if joinedup.ErrorCode(err) == joinedup.ECONFLICT {
+			errs := []formError{s.duplicateBirthError(r, err)}
+			s.render(w, r, http.StatusConflict, "birth-form.html", page{
+				Title:  "Register a birth",
+				Nav:    navBirths,
+				Errors: errs,
+				Data:   newBirthFormView(form, errs, services),
+			})
+			return
+		}
 		if joinedup.ErrorCode(err) != joinedup.EINVALID {
 			s.fail(w, r, err)
 			return
@@ -398,6 +409,50 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		Errors: errs,
 		Data:   newBirthFormView(form, errs, services),
 	})
+}
+
+// referencePattern matches a reference number as joinedup.NewReference
+// writes it, in Crockford base32 capitals.
+var referencePattern = regexp.MustCompile(`JU-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}`)
+
+// duplicateBirthError returns the error summary item for a registration
+// that conflict rejected as a birth already registered. The item names the
+// existing registration's reference number and links to its confirmation
+// page when the signed-in account may open it, or else to its tracking
+// page.
+func (s *Server) duplicateBirthError(r *http.Request, conflict error) formError {
+	// NOTE: the conflict error carries the existing reference only in its
+	// message, so it is read from there. A message without one is shown
+	// as it is, with no link.
+	reference := referencePattern.FindString(joinedup.ErrorMessage(conflict))
+	if reference == "" {
+		return formError{Message: joinedup.ErrorMessage(conflict)}
+	}
+	item := formError{
+		Message: "This birth is already registered with reference number " + reference,
+		URL:     "/track/" + url.PathEscape(reference),
+	}
+	existing, err := s.LifeEvents.FindLifeEventByReference(r.Context(), reference)
+	if err == nil && s.mayOpenConfirmation(r, existing) {
+		item.URL = confirmationPath(existing.ID)
+	}
+	return item
+}
+
+// mayOpenConfirmation reports whether the signed-in account would be shown
+// the confirmation page of ev, as birthConfirmation decides it. It records
+// nothing, because nothing of ev is shown.
+func (s *Server) mayOpenConfirmation(r *http.Request, ev *joinedup.LifeEvent) bool {
+	if ev.Type != joinedup.EventBirthRegistered || s.authorizeRegistrar(r, ev) != nil {
+		return false
+	}
+	res, err := s.eventResource(r.Context(), ev)
+	if err != nil {
+		return false
+	}
+	account := principalOf(r)
+	d, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purposeOf(account.Role))
+	return err == nil && d.Allowed
 }
 
 // offeredServices returns the ids in chosen that name one of the offered

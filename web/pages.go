@@ -120,10 +120,13 @@ func (p page) Role(roles ...string) bool {
 
 // formError is one error shown on a page: the JSON Pointer of the field
 // it belongs to, the id of the input that the error summary links to, and
-// the message.
+// the message. An error about no one field has no Field and no Href. Its
+// summary item links to URL, another page, or is plain text when URL is
+// empty.
 type formError struct {
 	Field   string
 	Href    string
+	URL     string
 	Message string
 }
 

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// These tests send the pages' forms to a real demo hub on loopback, signed
+// in with the demo accounts, and read the HTML that comes back.
+
+// TestBirthFormShowsDuplicate registers a birth on the form, sends the
+// same answers again, and checks that the form comes back with 409, its
+// answers and an error summary that names the first registration's
+// reference and links to a page the account may open.
+func TestBirthFormShowsDuplicate(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+	form := formValues(reg, "0")
+
+	resp, err := client.PostForm(h.BaseURL+"/births/new", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/births/evt_") {
+		t.Fatalf("first registration: status %d at %s, want 200 on the confirmation page", resp.StatusCode, resp.Request.URL.Path)
+	}
+	confirmation := resp.Request.URL.Path
+	first, err := h.LifeEvents.FindLifeEvent(context.Background(), eventIDOf(confirmation))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	status, page := postBirthForm(t, client, h, form)
+
+	if status != http.StatusConflict {
+		t.Fatalf("second registration: status %d, want 409", status)
+	}
+	if !strings.Contains(page, "<title>Error: Register a birth") {
+		t.Errorf("second registration: the page is not the birth form with an error:\n%s", page)
+	}
+	wantItem := `<a href="` + confirmation + `">This birth is already registered with reference number ` + first.Reference + `</a>`
+	if !strings.Contains(page, `govuk-error-summary`) || !strings.Contains(page, wantItem) {
+		t.Errorf("second registration: no error summary item %s in:\n%s", wantItem, page)
+	}
+	kept := `id="child-name-family" name="child-name-family" type="text" value="` + html.EscapeString(reg.Child.Name.Family) + `"`
+	if !strings.Contains(page, kept) {
+		t.Errorf("second registration: the form lost the answer %s", kept)
+	}
+
+	// A registrar of another organisation may not open the first
+	// registration's confirmation page, so the summary links to tracking.
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &auth.Account{Username: "registrar-hmrc", Role: policy.RoleRegistrar, Organisation: "hmrc"}
+	if err := ensureAccount(context.Background(), h.DB, passwords, other); err != nil {
+		t.Fatal(err)
+	}
+	status, page = postBirthForm(t, signedInClient(t, h, other.Username), h, form)
+	if status != http.StatusConflict {
+		t.Fatalf("registration by another organisation: status %d, want 409", status)
+	}
+	wantItem = `<a href="/track/` + first.Reference + `">This birth is already registered with reference number ` + first.Reference + `</a>`
+	if !strings.Contains(page, wantItem) {
+		t.Errorf("registration by another organisation: no error summary item %s in:\n%s", wantItem, page)
+	}
+	if strings.Contains(page, confirmation) {
+		t.Errorf("registration by another organisation: the page links to the confirmation page %s", confirmation)
+	}
+}
+
+// eventIDOf returns the life event id at the end of a page's path, such
+// as "/births/evt_…".
+func eventIDOf(path string) joinedup.EventID {
+	return joinedup.EventID(path[strings.LastIndex(path, "/")+1:])
+}
