@@ -18,13 +18,18 @@ type birthRegistered struct {
 }
 
 func (s *Server) createBirth(w http.ResponseWriter, r *http.Request) {
+	d, err := s.authorizeBirthRegistration(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var reg joinedup.BirthRegistration
 	if err := decodeBody(w, r, birthSchema, &reg); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 
-	event, receipt, err := s.registerBirth(r, reg)
+	event, receipt, err := s.registerBirth(r, d, reg)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -313,6 +313,10 @@ func formPosition(pointer string) (section, field int) {
 }
 
 func (s *Server) birthForm(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authorizeBirthRegistration(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	services, err := s.birthServices(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -349,6 +353,11 @@ func (s *Server) birthServices(r *http.Request) ([]*joinedup.Service, error) {
 const maxFormBytes = 1 << 20
 
 func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
+	d, err := s.authorizeBirthRegistration(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
@@ -378,7 +387,7 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		// Show every error at once: check the rest of the form too.
 		fields = mergeErrors(inputErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
 	} else {
-		event, _, err := s.registerBirth(r, reg)
+		event, _, err := s.registerBirth(r, d, reg)
 		if err == nil {
 			// Post/Redirect/Get, so that reloading the confirmation does
 			// not send the form again.

@@ -61,21 +61,29 @@ type matchResult struct {
 	Fields      []linkage.FieldComparison `json:"fields"`
 }
 
-// authorizePersons decides whether the caller may read or write the person
-// index and records the access. A caller who may not gets the same
-// not-found error as for a route that does not exist.
-func (s *Server) authorizePersons(r *http.Request, action policy.Action, detail map[string]any) error {
+// decidePersons decides whether the caller may read or write the person
+// index. A caller who may not gets the same not-found error as for a
+// route that does not exist. Handlers call it before they check the
+// request, so that such a caller learns nothing from those checks.
+func (s *Server) decidePersons(r *http.Request, action policy.Action) (policy.Decision, error) {
 	if s.Persons == nil {
-		return joinedup.Errorf(joinedup.ENOTFOUND, "The person index is not enabled on this hub.")
+		return policy.Decision{}, joinedup.Errorf(joinedup.ENOTFOUND, "The person index is not enabled on this hub.")
 	}
 	account := principalOf(r)
 	d, _, err := s.decide(r.Context(), account, action, personIndex, purposeOf(account.Role))
 	if err != nil {
-		return err
+		return d, err
 	}
 	if !d.Allowed {
-		return joinedup.Errorf(joinedup.ENOTFOUND, "Not found.")
+		return d, joinedup.Errorf(joinedup.ENOTFOUND, "Not found.")
 	}
+	return d, nil
+}
+
+// recordPersons records an access to the person index that decidePersons
+// allowed with d.
+func (s *Server) recordPersons(r *http.Request, d policy.Decision, detail map[string]any) error {
+	account := principalOf(r)
 	detail["route"] = r.Pattern
 	return s.record(r.Context(), access{account: account, action: audit.ActionAccess, subject: "person-index",
 		purpose: purposeOf(account.Role), reasons: d.Reasons, detail: detail})
@@ -83,12 +91,17 @@ func (s *Server) authorizePersons(r *http.Request, action policy.Action, detail 
 
 // matchPerson scores one record against the person index.
 func (s *Server) matchPerson(w http.ResponseWriter, r *http.Request) {
+	d, err := s.decidePersons(r, policy.ActionRead)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var rec linkage.Record
 	if err := decodeBody(w, r, personRecordSchema, &rec); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.authorizePersons(r, policy.ActionRead, map[string]any{"operation": "match"}); err != nil {
+	if err := s.recordPersons(r, d, map[string]any{"operation": "match"}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -152,12 +165,17 @@ func reviewState(r *http.Request) (linkage.ReviewState, error) {
 
 // listPersonReviews lists reviews of the person index.
 func (s *Server) listPersonReviews(w http.ResponseWriter, r *http.Request) {
+	d, err := s.decidePersons(r, policy.ActionWrite)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	state, err := reviewState(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "list reviews"}); err != nil {
+	if err := s.recordPersons(r, d, map[string]any{"operation": "list reviews"}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -181,6 +199,10 @@ type reviewDecision struct {
 
 // decidePersonReview confirms or rejects a review through the API.
 func (s *Server) decidePersonReview(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.decidePersons(r, policy.ActionWrite); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var body reviewDecision
 	if err := decodeBody(w, r, reviewDecisionSchema, &body); err != nil {
 		s.fail(w, r, err)
@@ -194,8 +216,13 @@ func (s *Server) decidePersonReview(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toReview(v))
 }
 
-// decideReview checks and records one decision on a review.
+// decideReview checks and records one decision on a review. The caller
+// is authorised before the decision is checked.
 func (s *Server) decideReview(r *http.Request, id string, body reviewDecision) (*linkage.Review, error) {
+	d, err := s.decidePersons(r, policy.ActionWrite)
+	if err != nil {
+		return nil, err
+	}
 	if body.Decision != "confirm" && body.Decision != "reject" {
 		return nil, joinedup.Invalid("The decision is invalid.",
 			joinedup.FieldError{Field: "/decision", Message: "Select whether the records are the same person"})
@@ -204,7 +231,7 @@ func (s *Server) decideReview(r *http.Request, id string, body reviewDecision) (
 		return nil, joinedup.Invalid("The decision is invalid.",
 			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
 	}
-	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "decide review", "review": id, "decision": body.Decision}); err != nil {
+	if err := s.recordPersons(r, d, map[string]any{"operation": "decide review", "review": id, "decision": body.Decision}); err != nil {
 		return nil, err
 	}
 	return s.Persons.Decide(r.Context(), id, body.Decision == "confirm", strings.TrimSpace(body.Reason), principalOf(r).ID)
@@ -232,12 +259,17 @@ func (s *Server) personReviewsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderPersonReviews(w http.ResponseWriter, r *http.Request, status int, errs []formError, fieldErrs map[string]string) {
+	d, err := s.decidePersons(r, policy.ActionWrite)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	state, err := reviewState(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.authorizePersons(r, policy.ActionWrite, map[string]any{"operation": "list reviews"}); err != nil {
+	if err := s.recordPersons(r, d, map[string]any{"operation": "list reviews"}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

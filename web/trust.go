@@ -363,11 +363,12 @@ func (s *Server) decideRegistration(r *http.Request, organisation joinedup.OrgID
 	return d, err
 }
 
-// registerBirth registers a birth for the signed-in account when the
-// policies let it write life events of its organisation, links the
-// parents' resident accounts to the child, and records the write.
-func (s *Server) registerBirth(r *http.Request, reg joinedup.BirthRegistration) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
-	ctx := r.Context()
+// authorizeBirthRegistration decides whether the signed-in account may
+// register births for its organisation, or the API token for
+// TokenOrganisation, and returns the allowing decision. Anyone else gets
+// EFORBIDDEN. The API and the form call it before they read the body, so
+// that a caller who may not register gets 403 whatever they send.
+func (s *Server) authorizeBirthRegistration(r *http.Request) (policy.Decision, error) {
 	account := principalOf(r)
 	organisation := account.Organisation
 	if account.ID == tokenAccountID {
@@ -375,12 +376,21 @@ func (s *Server) registerBirth(r *http.Request, reg joinedup.BirthRegistration) 
 	}
 	d, err := s.decideRegistration(r, organisation)
 	if err != nil {
-		return nil, nil, err
+		return d, err
 	}
 	if !d.Allowed {
-		return nil, nil, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not register births for this organisation.")
+		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindLifeEvent, "action", policy.ActionWrite, "request_id", requestID(r.Context()))
+		return d, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not register births for this organisation.")
 	}
+	return d, nil
+}
 
+// registerBirth registers a birth for the signed-in account, which
+// authorizeBirthRegistration allowed with decision d, links the parents'
+// resident accounts to the child, and records the write.
+func (s *Server) registerBirth(r *http.Request, d policy.Decision, reg joinedup.BirthRegistration) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
+	ctx := r.Context()
+	account := principalOf(r)
 	event, receipt, err := s.LifeEvents.RegisterBirth(ctx, reg, account.ID)
 	if err != nil {
 		return nil, nil, err

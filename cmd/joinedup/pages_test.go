@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -84,4 +85,37 @@ func TestBirthFormShowsDuplicate(t *testing.T) {
 // as "/births/evt_…".
 func eventIDOf(path string) joinedup.EventID {
 	return joinedup.EventID(path[strings.LastIndex(path, "/")+1:])
+}
+
+// TestWritesAuthorisedBeforeChecks sends invalid bodies to write routes
+// as accounts that may not use them, and checks that each gets 403, not
+// the field errors of the body.
+func TestWritesAuthorisedBeforeChecks(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	for _, username := range []string{"operator", "social-worker", "data-protection-officer", "officer-child-benefit"} {
+		client := signedInClient(t, h, username)
+
+		status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/births", []byte(`{"child": {}}`))
+		if status != http.StatusForbidden {
+			t.Errorf("%s: POST /api/v1/births with an invalid body: status %d, want 403; body %s", username, status, body)
+		}
+		if p := decodeProblem(t, body); p.Detail != "You may not register births for this organisation." {
+			t.Errorf("%s: POST /api/v1/births: detail %q", username, p.Detail)
+		}
+
+		status, page := postBirthForm(t, client, h, url.Values{"child-name-given": {""}})
+		if status != http.StatusForbidden {
+			t.Errorf("%s: POST /births/new with an empty form: status %d, want 403", username, status)
+		}
+		if !strings.Contains(page, "You may not register births for this organisation.") {
+			t.Errorf("%s: POST /births/new: the page does not say why:\n%s", username, page)
+		}
+	}
+
+	// Only operators decide possible matches.
+	client := signedInClient(t, h, "social-worker")
+	status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/persons/reviews/rev_1", []byte(`{"decision": "maybe"}`))
+	if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
+		t.Errorf("social-worker: POST /api/v1/persons/reviews/rev_1 with an invalid body: status %d, want a refusal; body %s", status, body)
+	}
 }
