@@ -31,7 +31,7 @@ var pageTemplates = mustParsePages(
 	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
 	"track-form.html", "track.html", "life-events.html", "life-event.html", "deliveries.html",
 	"sign-in.html", "notices.html", "resident.html", "residents.html", "break-glass.html", "break-glass-reviews.html",
-	"person-reviews.html",
+	"person-reviews.html", "withdraw-consent.html",
 )
 
 func mustParsePages(names ...string) map[string]*template.Template {

@@ -306,8 +306,12 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 		// A resident who may not change the consent may not read it either.
 		return errHidden("life event")
 	}
-	if !slices.ContainsFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service }) {
+	at := slices.IndexFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service })
+	if at < 0 {
 		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+	}
+	if err := s.checkWithdrawable(ctx, ev.Consent.Decisions[at]); err != nil {
+		return err
 	}
 	if err := s.record(ctx, access{
 		account: account, action: audit.ActionAccess, subject: string(ev.ID), purpose: purpose, reasons: d.Reasons,
@@ -318,13 +322,104 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 	return s.Consents.WithdrawConsent(ctx, ev.ID, service, account.ID)
 }
 
+// checkWithdrawable returns ECONFLICT, naming the service, unless the
+// decision is consent in force.
+func (s *Server) checkWithdrawable(ctx context.Context, decision joinedup.ConsentDecision) error {
+	name := s.serviceName(ctx, decision.Service)
+	switch decision.Decision {
+	case joinedup.ConsentGiven:
+		return nil
+	case joinedup.ConsentWithdrawn:
+		return joinedup.Errorf(joinedup.ECONFLICT, "Consent for %s is already withdrawn, so nothing more is shared with it.", name)
+	case joinedup.ConsentRefused:
+		return joinedup.Errorf(joinedup.ECONFLICT, "Consent for %s was refused, so nothing is shared with it.", name)
+	}
+	return joinedup.Errorf(joinedup.ECONFLICT, "%s is told under a lawful basis, not consent, so there is no consent to withdraw.", name)
+}
+
+// serviceName returns the name of a service, retired or not, or its id
+// when it cannot be found.
+func (s *Server) serviceName(ctx context.Context, id joinedup.ServiceID) string {
+	svc, err := s.Services.FindService(ctx, id)
+	if err != nil {
+		return string(id)
+	}
+	return svc.Name
+}
+
+// ownConsent returns the life event and the service that a withdrawal
+// form names in values, when the signed-in account is the resident named
+// in the path and the event is on that resident's record. Anything else
+// is ENOTFOUND, as for a record the account may not read.
+func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeEvent, joinedup.ServiceID, error) {
+	viewer := principalOf(r)
+	if viewer.Role != policy.RoleResident || viewer.ID != r.PathValue("id") {
+		return nil, "", errHidden("resident record")
+	}
+	ids, err := s.Records.ChildEvents(r.Context(), viewer.ID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list children's events: %w", err)
+	}
+	eventID := joinedup.EventID(values.Get("event"))
+	if !slices.Contains(ids, eventID) {
+		return nil, "", errHidden("life event")
+	}
+	ev, err := s.LifeEvents.FindLifeEvent(r.Context(), eventID)
+	if err != nil {
+		return nil, "", err
+	}
+	return ev, joinedup.ServiceID(values.Get("service")), nil
+}
+
+// withdrawalView is the data of the confirmation page of a withdrawal.
+type withdrawalView struct {
+	Resident string
+	Event    joinedup.EventID
+	Service  joinedup.ServiceID
+	Name     string // the service's name
+	Child    string // the child's full name, or empty for another event
+}
+
+// confirmWithdrawalForm renders the page on which the resident confirms a
+// withdrawal of consent, which withdrawConsentForm then makes. The record
+// page offers no way to undo a withdrawal.
+func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
+	ev, service, err := s.ownConsent(r, r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	at := slices.IndexFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service })
+	if at < 0 {
+		s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service))
+		return
+	}
+	if err := s.checkWithdrawable(r.Context(), ev.Consent.Decisions[at]); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	view := withdrawalView{
+		Resident: r.PathValue("id"), Event: ev.ID, Service: service,
+		Name: s.serviceName(r.Context(), service), Child: recordEventOf(ev, nil).Child,
+	}
+	s.render(w, r, http.StatusOK, "withdraw-consent.html", page{
+		Title: "Are you sure you want to stop telling " + view.Name + "?",
+		Data:  view,
+	})
+}
+
 // withdrawConsentForm withdraws consent from the resident's record page.
+// The event must be on the record of the resident in the path, who must
+// be the signed-in resident.
 func (s *Server) withdrawConsentForm(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePostForm(w, r) {
 		return
 	}
-	service := joinedup.ServiceID(r.PostForm.Get("service"))
-	if err := s.withdraw(r, joinedup.EventID(r.PostForm.Get("event")), service); err != nil {
+	ev, service, err := s.ownConsent(r, r.PostForm)
+	if err == nil {
+		err = s.withdraw(r, ev.ID, service)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

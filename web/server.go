@@ -165,6 +165,7 @@ func (s *Server) routes() []route {
 		// Pages for residents.
 		{"GET " + pathMyRecord, pageRoute, signedIn(s.myRecord)},
 		{"GET /residents/{id}", pageRoute, signedIn(s.residentPage)},
+		{"GET /residents/{id}/consent", pageRoute, signedIn(s.confirmWithdrawalForm)},
 		{"POST /residents/{id}/consent", pageRoute, signedIn(s.withdrawConsentForm)},
 
 		// Pages for social workers and data protection officers.

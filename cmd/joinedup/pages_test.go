@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -117,5 +119,94 @@ func TestWritesAuthorisedBeforeChecks(t *testing.T) {
 	status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/persons/reviews/rev_1", []byte(`{"decision": "maybe"}`))
 	if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
 		t.Errorf("social-worker: POST /api/v1/persons/reviews/rev_1 with an invalid body: status %d, want a refusal; body %s", status, body)
+	}
+}
+
+// getPage fetches target with client and returns the status and the page.
+func getPage(t *testing.T, client *http.Client, target string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, readPage(t, resp)
+}
+
+// postPage posts form to target with client, without following a
+// redirect, and returns the status, the Location and the page.
+func postPage(t *testing.T, client *http.Client, target string, form url.Values) (int, string, string) {
+	t.Helper()
+	noFollow := *client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.PostForm(target, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), readPage(t, resp)
+}
+
+// readPage reads and closes the body of resp.
+func readPage(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestWithdrawalFormChecksResident withdraws consent on the record page
+// of another resident, then confirms and makes a withdrawal on the
+// resident's own page, and then tries it again.
+func TestWithdrawalFormChecksResident(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := registerWithToken(t, h, demoBirth(t, h, 0))
+	waitComplete(t, h, event.ID, 60*time.Second)
+	own, other := accountID(t, h, demoResidentName(0)), accountID(t, h, demoResidentName(1))
+	client := signedInClient(t, h, demoResidentName(0))
+	form := url.Values{"event": {string(event.ID)}, "service": {"gp-practice"}}
+
+	status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+other+"/consent", form)
+	if status != http.StatusNotFound {
+		t.Errorf("withdrawal on another resident's page: status %d, want 404", status)
+	}
+	status, _ = getPage(t, client, h.BaseURL+"/residents/"+other+"/consent?"+form.Encode())
+	if status != http.StatusNotFound {
+		t.Errorf("confirmation on another resident's page: status %d, want 404", status)
+	}
+	unchanged, err := h.LifeEvents.FindLifeEvent(context.Background(), event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !unchanged.Consent.Given("gp-practice") {
+		t.Fatalf("consent for gp-practice after the rejected withdrawals = %+v, want given", unchanged.Consent.Decisions)
+	}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+own+"/consent?"+form.Encode())
+	if status != http.StatusOK {
+		t.Fatalf("confirmation on the resident's own page: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "Are you sure you want to stop telling Riverside Surgery?") {
+		t.Errorf("confirmation page does not ask about Riverside Surgery:\n%s", page)
+	}
+	if !strings.Contains(page, `<form method="post" action="/residents/`+own+`/consent"`) {
+		t.Errorf("confirmation page has no form that posts the withdrawal:\n%s", page)
+	}
+
+	status, location, _ := postPage(t, client, h.BaseURL+"/residents/"+own+"/consent", form)
+	if status != http.StatusSeeOther || location != "/residents/"+own+"?withdrawn=gp-practice" {
+		t.Fatalf("withdrawal on the resident's own page: status %d to %q, want 303 to the record", status, location)
+	}
+
+	status, _, page = postPage(t, client, h.BaseURL+"/residents/"+own+"/consent", form)
+	if status != http.StatusConflict {
+		t.Errorf("second withdrawal: status %d, want 409", status)
+	}
+	if !strings.Contains(page, "Consent for Riverside Surgery is already withdrawn") {
+		t.Errorf("second withdrawal: the page does not name the service:\n%s", page)
+	}
+	if strings.Contains(page, `"gp-practice"`) {
+		t.Errorf("second withdrawal: the page shows the service id")
 	}
 }
