@@ -65,6 +65,12 @@ type deliveryRow struct {
 	Replayable bool
 }
 
+// Withdrawal reports whether the delivery is the notice that tells a
+// service of a withdrawal of consent, rather than the life event itself.
+func (row deliveryRow) Withdrawal() bool {
+	return row.Kind == joinedup.EventConsentWithdrawn
+}
+
 // trackThrottle slows a client address that looks up many reference
 // numbers that do not exist. The tracking page shows what each service did,
 // which can include amounts of benefit, so the reference number must not

@@ -210,3 +210,29 @@ func TestWithdrawalFormChecksResident(t *testing.T) {
 		t.Errorf("second withdrawal: the page shows the service id")
 	}
 }
+
+// TestTrackPageLabelsWithdrawal withdraws consent for one service and
+// checks that the tracking page labels the service's second row as the
+// withdrawal notice, and no other row.
+func TestTrackPageLabelsWithdrawal(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := registerWithToken(t, h, demoBirth(t, h, 0))
+	waitComplete(t, h, event.ID, 60*time.Second)
+	client := signedInClient(t, h, demoResidentName(0))
+	status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/life-events/"+string(event.ID)+"/consent/gp-practice/withdraw", nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("withdraw: status %d, want 202; body %s", status, body)
+	}
+
+	status, page := getPage(t, http.DefaultClient, h.BaseURL+"/track/"+event.Reference)
+	if status != http.StatusOK {
+		t.Fatalf("tracking page: status %d, want 200", status)
+	}
+	label := `Riverside Surgery<br><span class="govuk-body-s">Told that consent was withdrawn</span>`
+	if n := strings.Count(page, label); n != 1 {
+		t.Errorf("tracking page labels %d rows of Riverside Surgery as the withdrawal, want 1:\n%s", n, page)
+	}
+	if n := strings.Count(page, "Told that consent was withdrawn"); n != 1 {
+		t.Errorf("tracking page labels %d rows as a withdrawal, want 1", n)
+	}
+}
