@@ -382,6 +382,10 @@ type deliveryList struct {
 const defaultDeliveryLimit = 50
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorizeDeliveryList(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	state, limit, err := deliveryQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)

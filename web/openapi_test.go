@@ -12,6 +12,7 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/api"
+	"github.com/joinedup/joinedup/auth"
 )
 
 // httpMethods are the operations an OpenAPI path item may hold.
@@ -78,18 +79,25 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		body   string
 		status int
 		schema string
+		// account sends the request, or the registrar when nil.
+		account *auth.Account
 	}{
-		{"registered birth", http.MethodPost, "/api/v1/births", validBirth, http.StatusCreated, "BirthRegistered"},
-		{"life event list", http.MethodGet, "/api/v1/life-events", "", http.StatusOK, "LifeEventList"},
-		{"life event", http.MethodGet, "/api/v1/life-events/" + string(registered.Event.ID), "", http.StatusOK, "LifeEvent"},
-		{"service list", http.MethodGet, "/api/v1/services", "", http.StatusOK, "ServiceList"},
-		{"service", http.MethodGet, "/api/v1/services/child-benefit", "", http.StatusOK, "Service"},
-		{"delivery list", http.MethodGet, "/api/v1/deliveries?state=pending", "", http.StatusOK, "DeliveryList"},
-		{"invalid registration", http.MethodPost, "/api/v1/births", `{"child": {}}`, http.StatusUnprocessableEntity, "Problem"},
-		{"health", http.MethodGet, "/healthz", "", http.StatusOK, "Status"},
+		{"registered birth", http.MethodPost, "/api/v1/births", validBirth, http.StatusCreated, "BirthRegistered", nil},
+		{"life event list", http.MethodGet, "/api/v1/life-events", "", http.StatusOK, "LifeEventList", nil},
+		{"life event", http.MethodGet, "/api/v1/life-events/" + string(registered.Event.ID), "", http.StatusOK, "LifeEvent", nil},
+		{"service list", http.MethodGet, "/api/v1/services", "", http.StatusOK, "ServiceList", nil},
+		{"service", http.MethodGet, "/api/v1/services/child-benefit", "", http.StatusOK, "Service", nil},
+		{"delivery list", http.MethodGet, "/api/v1/deliveries?state=pending", "", http.StatusOK, "DeliveryList", env.operator},
+		{"invalid registration", http.MethodPost, "/api/v1/births", `{"child": {}}`, http.StatusUnprocessableEntity, "Problem", nil},
+		{"health", http.MethodGet, "/healthz", "", http.StatusOK, "Status", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			account := env.registrar
+			if tt.account != nil {
+				account = tt.account
+			}
+			env.signInAs(t, account)
 			header := http.Header{"Content-Type": {"application/json"}}
 			rec := env.do(t, tt.method, tt.target, strings.NewReader(tt.body), header)
 			if rec.Code != tt.status {

@@ -49,14 +49,18 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Rows = append(v.Rows, lifeEventRow{Event: e, Deliveries: rows})
 	}
+	// NOTE: pages are cut from every matching event before those the
+	// account may not see are dropped, so a page can be empty while a
+	// later one is not. An empty page offers no paging links, because
+	// they mostly lead to more empty pages.
 	if len(events) > 0 {
 		v.First, v.Last = filter.Offset+1, filter.Offset+len(events)
-	}
-	if filter.Offset > 0 {
-		v.PreviousURL = lifeEventsURL(filter, max(filter.Offset-filter.Limit, 0))
-	}
-	if filter.Offset+len(events) < total {
-		v.NextURL = lifeEventsURL(filter, filter.Offset+filter.Limit)
+		if filter.Offset > 0 {
+			v.PreviousURL = lifeEventsURL(filter, max(filter.Offset-filter.Limit, 0))
+		}
+		if filter.Offset+len(events) < total {
+			v.NextURL = lifeEventsURL(filter, filter.Offset+filter.Limit)
+		}
 	}
 
 	s.render(w, r, http.StatusOK, "life-events.html", page{Title: "Life events", Nav: navLifeEvents, Data: v})
@@ -123,6 +127,10 @@ type deliveriesView struct {
 }
 
 func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorizeDeliveryList(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	if q.Get("state") == "" {
 		q.Set("state", string(joinedup.StateDeadLettered))

@@ -62,9 +62,9 @@ type matchResult struct {
 }
 
 // decidePersons decides whether the caller may read or write the person
-// index. A caller who may not gets the same not-found error as for a
-// route that does not exist. Handlers call it before they check the
-// request, so that such a caller learns nothing from those checks.
+// index. A caller who may not gets EFORBIDDEN. Handlers call it before
+// they check the request, so that such a caller learns nothing from those
+// checks.
 func (s *Server) decidePersons(r *http.Request, action policy.Action) (policy.Decision, error) {
 	if s.Persons == nil {
 		return policy.Decision{}, joinedup.Errorf(joinedup.ENOTFOUND, "The person index is not enabled on this hub.")
@@ -75,7 +75,11 @@ func (s *Server) decidePersons(r *http.Request, action policy.Action) (policy.De
 		return d, err
 	}
 	if !d.Allowed {
-		return d, joinedup.Errorf(joinedup.ENOTFOUND, "Not found.")
+		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", personIndex.Kind, "action", action, "request_id", requestID(r.Context()))
+		if action == policy.ActionRead {
+			return d, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not match records against the person index. Registrars and operators can.")
+		}
+		return d, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not review possible matches in the person index. Operators can.")
 	}
 	return d, nil
 }

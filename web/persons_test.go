@@ -73,11 +73,11 @@ func TestPersonMatchAPI(t *testing.T) {
 		})
 	}
 
-	// A social worker may not use the index: the route looks missing.
+	// A social worker may not use the index.
 	worker := env.createAccount(t, "worker", "social-worker")
 	env.signInAs(t, worker)
-	if rec := env.postJSON(t, "/api/v1/persons/match", tests[0].body); rec.Code != http.StatusNotFound {
-		t.Errorf("social worker match: status %d, want 404", rec.Code)
+	if rec := env.postJSON(t, "/api/v1/persons/match", tests[0].body); rec.Code != http.StatusForbidden {
+		t.Errorf("social worker match: status %d, want 403", rec.Code)
 	}
 }
 
@@ -85,8 +85,8 @@ func TestPersonReviewDecision(t *testing.T) {
 	env, open := newPersonsEnv(t)
 
 	// A registrar may match but not decide.
-	if rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews", nil, nil); rec.Code != http.StatusNotFound {
-		t.Errorf("registrar lists reviews: status %d, want 404", rec.Code)
+	if rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews", nil, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("registrar lists reviews: status %d, want 403", rec.Code)
 	}
 
 	env.signInAs(t, env.operator)

@@ -417,6 +417,31 @@ func deliveryResource(d *joinedup.Delivery) policy.Resource {
 	return policy.Resource{Kind: policy.KindDelivery, ID: string(d.ID), Subject: string(d.EventID), Service: d.Service}
 }
 
+// authorizeDeliveryList returns EFORBIDDEN unless the policies let the
+// signed-in account read some deliveries: any delivery, as an operator
+// may, or those of one of its services, as a service officer may. A
+// caller who may read none gets 403 rather than a list that is always
+// empty. The API token may read none, because it acts as a registrar.
+func (s *Server) authorizeDeliveryList(r *http.Request) error {
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	candidates := []policy.Resource{{Kind: policy.KindDelivery, ID: "list"}}
+	for _, service := range account.Services {
+		candidates = append(candidates, policy.Resource{Kind: policy.KindDelivery, ID: "list", Service: service})
+	}
+	for _, res := range candidates {
+		d, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
+		if err != nil {
+			return err
+		}
+		if d.Allowed {
+			return nil
+		}
+	}
+	s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindDelivery, "action", policy.ActionRead, "request_id", requestID(r.Context()))
+	return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not list deliveries. Operators and the officers of a service can.")
+}
+
 // filterDeliveries keeps the deliveries the signed-in account may read and
 // records one access for each.
 func (s *Server) filterDeliveries(r *http.Request, deliveries []*joinedup.Delivery) ([]*joinedup.Delivery, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -117,8 +118,8 @@ func TestWritesAuthorisedBeforeChecks(t *testing.T) {
 	// Only operators decide possible matches.
 	client := signedInClient(t, h, "social-worker")
 	status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/persons/reviews/rev_1", []byte(`{"decision": "maybe"}`))
-	if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
-		t.Errorf("social-worker: POST /api/v1/persons/reviews/rev_1 with an invalid body: status %d, want a refusal; body %s", status, body)
+	if status != http.StatusForbidden {
+		t.Errorf("social-worker: POST /api/v1/persons/reviews/rev_1 with an invalid body: status %d, want 403; body %s", status, body)
 	}
 }
 
@@ -234,5 +235,52 @@ func TestTrackPageLabelsWithdrawal(t *testing.T) {
 	}
 	if n := strings.Count(page, "Told that consent was withdrawn"); n != 1 {
 		t.Errorf("tracking page labels %d rows as a withdrawal, want 1", n)
+	}
+}
+
+// TestListsSayWhenHidden checks that a list the caller may read nothing
+// of gets 403 with a reason, and that the life events page offers no
+// paging links when it shows no event.
+func TestListsSayWhenHidden(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo, c.APIToken = true, testToken })
+	body, err := json.Marshal(demoBirth(t, h, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, response := sendAPI(t, signedInClient(t, h, "registrar"), false, http.MethodPost, h.BaseURL+"/api/v1/births", body)
+	if status != http.StatusCreated {
+		t.Fatalf("register a birth: status %d, want 201; body %s", status, response)
+	}
+
+	status, response = sendAPI(t, http.DefaultClient, true, http.MethodGet, h.BaseURL+"/api/v1/deliveries?state=dead-lettered", nil)
+	if status != http.StatusForbidden {
+		t.Errorf("deliveries with the token: status %d, want 403; body %s", status, response)
+	}
+	if p := decodeProblem(t, response); !strings.Contains(p.Detail, "You may not list deliveries") {
+		t.Errorf("deliveries with the token: detail %q, want it to say the caller may not list deliveries", p.Detail)
+	}
+	status, response = sendAPI(t, signedInClient(t, h, "operator"), false, http.MethodGet, h.BaseURL+"/api/v1/deliveries?state=dead-lettered", nil)
+	if status != http.StatusOK {
+		t.Errorf("deliveries as the operator: status %d, want 200; body %s", status, response)
+	}
+
+	status, response = sendAPI(t, http.DefaultClient, true, http.MethodGet, h.BaseURL+"/api/v1/persons/reviews", nil)
+	if status != http.StatusForbidden {
+		t.Errorf("person reviews with the token: status %d, want 403; body %s", status, response)
+	}
+	if p := decodeProblem(t, response); !strings.Contains(p.Detail, "You may not review possible matches") {
+		t.Errorf("person reviews with the token: detail %q", p.Detail)
+	}
+
+	// The social worker is allocated to family 0, not to family 1.
+	status, page := getPage(t, signedInClient(t, h, "social-worker"), h.BaseURL+"/operator/life-events")
+	if status != http.StatusOK {
+		t.Fatalf("life events as the social worker: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "There are no life events here that you may see") {
+		t.Errorf("life events as the social worker: the page does not say the events are hidden:\n%s", page)
+	}
+	if strings.Contains(page, "govuk-pagination") {
+		t.Errorf("life events as the social worker: the empty page offers paging links")
 	}
 }
