@@ -127,3 +127,14 @@ func ErrorFields(err error) []FieldError {
 func Invalid(message string, fields ...FieldError) *Error {
 	return &Error{Code: EINVALID, Message: message, Fields: fields}
 }
+
+// DuplicateBirth is the cause of the ECONFLICT error that rejects a birth
+// already registered. Reference is the existing registration's reference
+// number.
+type DuplicateBirth struct {
+	Reference string
+}
+
+func (d *DuplicateBirth) Error() string {
+	return "birth already registered with reference " + d.Reference
+}

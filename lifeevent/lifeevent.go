@@ -140,8 +140,9 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 			break
 		}
 		if existing, ferr := s.db.FindReferenceByDedupeKey(ctx, ev.DedupeKey); ferr == nil {
-			return nil, nil, joinedup.Errorf(joinedup.ECONFLICT,
-				"This birth is already registered, with reference %s. A second registration would tell every service twice.", existing)
+			return nil, nil, &joinedup.Error{Code: joinedup.ECONFLICT,
+				Message: fmt.Sprintf("This birth is already registered, with reference %s. A second registration would tell every service twice.", existing),
+				Err:     &joinedup.DuplicateBirth{Reference: existing}}
 		}
 	}
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -420,23 +419,17 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// referencePattern matches a reference number as joinedup.NewReference
-// writes it, in Crockford base32 capitals.
-var referencePattern = regexp.MustCompile(`JU-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}`)
-
 // duplicateBirthError returns the error summary item for a registration
 // that conflict rejected as a birth already registered. The item names the
 // existing registration's reference number and links to its confirmation
 // page when the signed-in account may open it, or else to its tracking
 // page.
 func (s *Server) duplicateBirthError(r *http.Request, conflict error) formError {
-	// NOTE: the conflict error carries the existing reference only in its
-	// message, so it is read from there. A message without one is shown
-	// as it is, with no link.
-	reference := referencePattern.FindString(joinedup.ErrorMessage(conflict))
-	if reference == "" {
+	var duplicate *joinedup.DuplicateBirth
+	if !errors.As(conflict, &duplicate) {
 		return formError{Message: joinedup.ErrorMessage(conflict)}
 	}
+	reference := duplicate.Reference
 	item := formError{
 		Message: "This birth is already registered with reference number " + reference,
 		URL:     "/track/" + url.PathEscape(reference),
