@@ -58,6 +58,9 @@ type Problem struct {
 	Instance  string       `json:"instance"`
 	RequestID string       `json:"requestId"`
 	Errors    []FieldError `json:"errors,omitempty"`
+	// ExistingReference is the reference number of the registration that
+	// a rejected birth duplicates.
+	ExistingReference string `json:"existingReference,omitempty"`
 }
 
 // Error is an application error. Message is safe to show to the caller;

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -68,10 +69,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(joinedup.Problem{
+	problem := joinedup.Problem{
 		Type:      joinedup.ProblemTypePrefix + code,
 		Title:     title,
 		Status:    status,
@@ -79,7 +77,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Instance:  r.URL.Path,
 		RequestID: id,
 		Errors:    joinedup.ErrorFields(err),
-	})
+	}
+	var duplicate *joinedup.DuplicateBirth
+	if errors.As(err, &duplicate) {
+		problem.ExistingReference = duplicate.Reference
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(problem)
 }
 
 // wantsPage reports whether r is for a page rather than the API or the

@@ -40,8 +40,15 @@ func checkRefusedAs(t *testing.T, h *Hub, r joinedup.BirthRegistration, referenc
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("status %d, want 409; body %s", resp.StatusCode, body)
 	}
-	if !strings.Contains(string(body), reference) {
-		t.Errorf("body %s, want the reference %s", body, reference)
+	var problem joinedup.Problem
+	if err := json.Unmarshal(body, &problem); err != nil {
+		t.Fatalf("decode problem: %v; body %s", err, body)
+	}
+	if problem.ExistingReference != reference {
+		t.Errorf("existingReference = %q, want %q; body %s", problem.ExistingReference, reference, body)
+	}
+	if !strings.Contains(problem.Detail, reference) {
+		t.Errorf("detail %q, want the reference %s", problem.Detail, reference)
 	}
 }
 
