@@ -396,9 +396,15 @@ func hasControl(s string) bool {
 // and only how they join on screen changes. Names on a register kept in
 // English or Welsh are rarely in those scripts, and an invisible joiner
 // would make two names that look the same differ when stored.
+//
+// Characters that no font shows as a letter count too: private-use and
+// unassigned code points, noncharacters such as U+FFFF, and the line and
+// paragraph separators U+2028 and U+2029. unicode.IsGraphic is false for
+// each of them, as for format and control characters.
 func hasInvisible(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool {
-		return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+		return !unicode.IsGraphic(r) && !unicode.IsControl(r) ||
+			unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 	}) >= 0
 }
 

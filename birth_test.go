@@ -254,6 +254,11 @@ func TestValidateInvisibleCharacters(t *testing.T) {
 		{"variation selector", "\ufe0f"},
 		{"Hangul filler", "\u3164"},
 		{"tag letter", "\U000e0041"},
+		{"private use", "\ue000"},
+		{"unassigned", "\u0378"},
+		{"noncharacter", "\uffff"},
+		{"line separator", "\u2028"},
+		{"paragraph separator", "\u2029"},
 	}
 	fields := []struct {
 		change  func(r *BirthRegistration, c string)
