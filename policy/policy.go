@@ -185,13 +185,19 @@ func Default() (*Policies, error) {
 // LoadDir loads every .cedar file in dir, in place of the default set.
 func LoadDir(dir string) (*Policies, error) {
 	info, err := os.Stat(dir)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load policies: there is no directory %s", dir)
+	} else if err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)
 	}
 	if !info.IsDir() {
 		return nil, fmt.Errorf("load policies: %s is not a directory", dir)
 	}
-	return Load(os.DirFS(dir))
+	p, err := Load(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("%w, in %s", err, dir)
+	}
+	return p, nil
 }
 
 // Load parses every .cedar file at the top of fsys in name order. Each

@@ -644,10 +644,10 @@ func TestDecideChangedPrincipal(t *testing.T) {
 
 func TestLoadDirMissing(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := policy.LoadDir(filepath.Join(dir, "absent")); err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+	if _, err := policy.LoadDir(filepath.Join(dir, "absent")); err == nil || !strings.Contains(err.Error(), "there is no directory "+filepath.Join(dir, "absent")) {
 		t.Errorf("absent directory: error = %v, want one saying it does not exist", err)
 	}
-	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "the directory has no .cedar files") {
+	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "the directory has no .cedar files, in "+dir) {
 		t.Errorf("empty directory: error = %v, want one saying it has no policies", err)
 	}
 }

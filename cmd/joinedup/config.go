@@ -160,8 +160,14 @@ func (c *Config) Validate() error {
 	} else if c.NATSReplicas > 1 && c.NATSURL == "" {
 		errs = append(errs, fmt.Errorf("-nats-replicas %d needs a JetStream cluster: set -nats-url, or leave -nats-replicas at 1 for the JetStream inside the process", c.NATSReplicas))
 	}
-	if c.APIToken != "" && len(c.APIToken) < minAPITokenLength {
+	switch {
+	case c.APIToken == "":
+	case len(c.APIToken) < minAPITokenLength:
 		errs = append(errs, fmt.Errorf("-api-token must be at least %d characters, so that it cannot be guessed: generate one with openssl rand -hex 32", minAPITokenLength))
+	case strings.IndexFunc(c.APIToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		// A client sends the token in an Authorization header, which
+		// cannot carry spaces at its ends or characters outside ASCII.
+		errs = append(errs, errors.New("-api-token must be printable ASCII without spaces: generate one with openssl rand -hex 32"))
 	}
 	if c.BaseURL != "" {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -187,7 +193,7 @@ func (c *Config) Validate() error {
 }
 
 // prefixesFlag reads a comma-separated list of IP addresses and CIDR
-// ranges. An address alone stands for itself.
+// ranges. An address alone is the range of that one address.
 type prefixesFlag struct{ p *[]netip.Prefix }
 
 func prefixesValue(p *[]netip.Prefix) flag.Value { return prefixesFlag{p} }
@@ -217,6 +223,9 @@ func (f prefixesFlag) Set(s string) error {
 		prefix, err := netip.ParsePrefix(part)
 		if err != nil {
 			return fmt.Errorf("%q is not an IP address or CIDR range such as 10.0.0.0/8", part)
+		}
+		if prefix.Bits() == 0 {
+			return fmt.Errorf("%q would trust every address, so any client could name itself in X-Forwarded-For: list only the proxies' addresses", part)
 		}
 		out = append(out, prefix.Masked())
 	}

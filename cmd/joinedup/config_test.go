@@ -86,6 +86,9 @@ func TestServeConfigErrors(t *testing.T) {
 	}{
 		{"replicas without a cluster", []string{"-nats-replicas", "3"}, "-nats-replicas 3 needs a JetStream cluster: set -nats-url"},
 		{"short API token", []string{"-api-token", "x"}, "-api-token must be at least 16 characters"},
+		{"API token of spaces", []string{"-api-token", "                "}, "-api-token must be printable ASCII without spaces"},
+		{"every address trusted", []string{"-trusted-proxies", "10.0.0.1,0.0.0.0/0"}, `"0.0.0.0/0" would trust every address`},
+		{"every IPv6 address trusted", []string{"-trusted-proxies", "::/0"}, `"::/0" would trust every address`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,5 +117,39 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg.Data); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("data directory: stat error %v, want it not created", err)
+	}
+}
+
+// TestServeBadFilesCreateNothing starts a hub whose -policies directory is
+// missing, and one whose -services file does not parse: each stops with a
+// message naming the setting and creates no data directory.
+func TestServeBadFilesCreateNothing(t *testing.T) {
+	dir := t.TempDir()
+	badServices := filepath.Join(dir, "services.json")
+	if err := os.WriteFile(badServices, []byte(`{"services": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"missing policies", func(c *Config) { c.PoliciesDir = filepath.Join(dir, "absent") }, "-policies: load policies: there is no directory"},
+		{"services file cut short", func(c *Config) { c.ServicesFile = badServices }, "the file ends before its JSON is complete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Addr = "127.0.0.1:0"
+			cfg.Data = filepath.Join(t.TempDir(), "data")
+			tt.edit(&cfg)
+			_, err := OpenHub(context.Background(), cfg, testLogger(t))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			if _, err := os.Stat(cfg.Data); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("data directory: stat error %v, want it not created", err)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ import (
 	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/linkage"
 	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/postgres"
 	"github.com/joinedup/joinedup/store/sqlite"
@@ -85,8 +87,19 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		}
 	}()
 
-	// The address is taken first, so that a hub started on an address in
-	// use stops before it creates or locks anything.
+	// The files named in cfg are read, and the address taken, first, so
+	// that a hub started with a bad setting stops before it creates or
+	// locks anything.
+	if cfg.ServicesFile != "" {
+		if _, err := readServicesFile(cfg.ServicesFile); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.PoliciesDir != "" {
+		if _, err := policy.LoadDir(cfg.PoliciesDir); err != nil {
+			return nil, fmt.Errorf("-policies: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return nil, fmt.Errorf("listen on %s: another program, perhaps another hub, is using that address: stop it or choose another with -addr", cfg.Addr)
@@ -280,15 +293,9 @@ type servicesFile struct {
 // file, replacing earlier versions of them. A service that an operator
 // has removed stays removed, with a warning in the log.
 func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent.Directory) error {
-	b, err := os.ReadFile(path)
+	f, err := readServicesFile(path)
 	if err != nil {
-		return fmt.Errorf("read services file: %w", err)
-	}
-	var f servicesFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("services file %s: %s", path, describeJSONError(b, err))
+		return err
 	}
 	for _, o := range f.Organisations {
 		if o.ID == "" || o.Name == "" {
@@ -314,6 +321,25 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 	return nil
 }
 
+// readServicesFile reads and decodes the services file at path.
+func readServicesFile(path string) (*servicesFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read services file: %w", err)
+	}
+	var f servicesFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("services file %s: %s", path, describeJSONError(b, err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("services file %s: at %s: the file goes on after its JSON object; put every organisation and service in that one object",
+			path, position(b, dec.InputOffset()-1))
+	}
+	return &f, nil
+}
+
 // describeJSONError returns the message for an error from decoding data,
 // with the line and column of the fault.
 func describeJSONError(data []byte, err error) string {
@@ -324,10 +350,10 @@ func describeJSONError(data []byte, err error) string {
 		return "the file ends before its JSON is complete"
 	case errors.As(err, &syntax):
 		// Offset counts the bytes read, the faulty one included.
-		return fmt.Sprintf("invalid JSON at %s: %v", position(data, syntax.Offset-1), syntax)
+		return fmt.Sprintf("at %s: invalid JSON: %v", position(data, syntax.Offset-1), syntax)
 	case errors.As(err, &typ):
 		// Offset is just after the value, so the place is its last byte.
-		return fmt.Sprintf("at %s, %s must be %s, not %s", position(data, typ.Offset-1), typ.Field, typ.Type, typ.Value)
+		return fmt.Sprintf("at %s: %s must be %s, not %s", position(data, typ.Offset-1), typ.Field, jsonKindOf(typ.Type), jsonValueName(typ.Value))
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	// The decoder reports an unknown field without its place, so the place
@@ -339,6 +365,43 @@ func describeJSONError(data []byte, err error) string {
 		}
 	}
 	return msg
+}
+
+// jsonKindOf names, in the terms of JSON, the values that decode into t.
+func jsonKindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "text"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
+}
+
+// jsonValueName names a JSON value as encoding/json describes it in an
+// UnmarshalTypeError, such as "string" or "number 7".
+func jsonValueName(v string) string {
+	kind, _, _ := strings.Cut(v, " ")
+	switch kind {
+	case "string":
+		return "text"
+	case "number":
+		return "a number"
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return v
 }
 
 // position returns the line and column of the byte at offset in data,

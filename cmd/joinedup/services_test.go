@@ -336,9 +336,10 @@ func TestServicesFileErrorsSayWhere(t *testing.T) {
 		name, content, want string
 	}{
 		{"cut short", `{"services": [`, "the file ends before its JSON is complete"},
-		{"syntax", "{\n  \"services\": [,]\n}", "invalid JSON at line 2, column 16"},
+		{"syntax", "{\n  \"services\": [,]\n}", "at line 2, column 16: invalid JSON"},
 		{"unknown field", "{\n  \"extra\": 1\n}", `at line 2, column 3: unknown field "extra"`},
-		{"wrong type", "{\n  \"services\": 7\n}", "at line 2, column 15, services must be"},
+		{"wrong type", "{\n  \"services\": 7\n}", "at line 2, column 15: services must be a list, not a number"},
+		{"two values", `{"services": []} {"services": []}`, "at line 1, column 18: the file goes on after its JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
