@@ -140,18 +140,27 @@ func (c childBenefit) birth(ctx context.Context, tx *sql.Tx, e *connector.Event,
 	// is made, which for a child born before 6 April may be the year after
 	// the birth.
 	claimedOn := joinedup.Today(c.s.now())
-	if err := c.addChild(ctx, tx, claim, child, !existing, claimedOn, e.Delivery); err != nil {
+	isEldest := !existing
+	if existing {
+		if isEldest, err = c.takeEldestRate(ctx, tx, claim, b.Child.DateOfBirth, claimedOn); err != nil {
+			return joinedup.Outcome{}, err
+		}
+	}
+	if err := c.addChild(ctx, tx, claim, child, isEldest, claimedOn, e.Delivery); err != nil {
 		return joinedup.Outcome{}, err
 	}
 
 	taxYear, eldest, additional := childBenefitRate(claimedOn)
-	rate, rateName, summary := eldest, "eldest", "Child Benefit claim started at %s a week"
-	if existing {
-		rate, rateName, summary = additional, "additional", "Added to the family’s Child Benefit claim at %s a week"
+	rate, rateName, summary := eldest, "eldest", "Child Benefit claim started at %s a week, the %s rate for an %s child."
+	switch {
+	case existing && isEldest:
+		summary = "Added to the family’s Child Benefit claim at %s a week, the %s rate for an %s child, which this child now is."
+	case existing:
+		rate, rateName, summary = additional, "additional", "Added to the family’s Child Benefit claim at %s a week, the %s rate for an %s child."
 	}
 	return joinedup.Outcome{
 		Status:    joinedup.OutcomeActed,
-		Summary:   fmt.Sprintf(summary+", the %s rate for an %s child.", pounds(rate), taxYearName(taxYear), rateName),
+		Summary:   fmt.Sprintf(summary, pounds(rate), taxYearName(taxYear), rateName),
 		Reference: claim,
 		Detail: detail(map[string]any{
 			"claim":      claim,
@@ -160,6 +169,31 @@ func (c childBenefit) birth(ctx context.Context, tx *sql.Tx, e *connector.Event,
 			"taxYear":    taxYearName(taxYear),
 		}),
 	}, nil
+}
+
+// takeEldestRate reports whether a child born on born is older than the
+// child who has the eldest-child rate on claim. If so, that child moves to
+// the additional-child rate, because only the eldest child on a claim gets
+// the higher rate.
+func (c childBenefit) takeEldestRate(ctx context.Context, tx *sql.Tx, claim string, born, claimedOn joinedup.Date) (bool, error) {
+	var eldestID, eldestBorn string
+	err := tx.QueryRowContext(ctx, `SELECT p.id, p.date_of_birth FROM claim_children cc JOIN people p ON p.id = cc.child_id
+		WHERE cc.claim_id = $1 AND cc.rate = 'eldest'`, claim).Scan(&eldestID, &eldestBorn)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("find eldest child on claim: %w", err)
+	case eldestBorn == "" || born.String() >= eldestBorn:
+		// A child whose date of birth the records lack keeps the rate.
+		return false, nil
+	}
+	taxYear, _, additional := childBenefitRate(claimedOn)
+	if _, err := tx.ExecContext(ctx, `UPDATE claim_children SET rate = 'additional', weekly_rate = $1, tax_year = $2
+		WHERE claim_id = $3 AND child_id = $4`, additional, taxYear, claim, eldestID); err != nil {
+		return false, fmt.Errorf("move eldest child to the additional rate: %w", err)
+	}
+	return true, nil
 }
 
 func (c childBenefit) startClaim(ctx context.Context, tx *sql.Tx, claimant, household, startedOn, delivery string) (string, error) {

@@ -495,3 +495,27 @@ func TestChildBenefitRateOfClaimYear(t *testing.T) {
 		t.Errorf("summary = %q, want %q", o.Summary, want)
 	}
 }
+
+// TestChildBenefitOlderChildTakesEldestRate registers a baby and then an
+// older child of the same parents: the older child gets the eldest-child
+// rate, and the baby moves to the additional-child rate.
+func TestChildBenefitOlderChildTakesEldestRate(t *testing.T) {
+	h := newHarness(t, reference.Config{})
+	baby := population.Births(testSeed, 1, today)[0]
+	h.act(h.birth("child-benefit", baby))
+
+	older := baby
+	older.Child.Name.Given = "Ada"
+	older.Child.DateOfBirth = joinedup.Date{Year: 2026, Month: time.March, Day: 1}
+	o := h.act(h.birth("child-benefit", older))
+	want := "Added to the family’s Child Benefit claim at £27.05 a week, the 2026–27 rate for an eldest child, which this child now is."
+	if o.Summary != want {
+		t.Errorf("summary = %q, want %q", o.Summary, want)
+	}
+	if n := h.count("child-benefit", `SELECT count(*) FROM claim_children WHERE rate = 'eldest' AND claim_id = (SELECT claim_id FROM claim_children WHERE weekly_rate = 1790)`); n != 1 {
+		t.Errorf("children at the eldest rate on the claim = %d, want 1", n)
+	}
+	if n := h.count("child-benefit", `SELECT count(*) FROM claim_children WHERE rate = 'additional' AND weekly_rate = 1790`); n != 1 {
+		t.Errorf("children moved to the 2026–27 additional rate = %d, want 1", n)
+	}
+}
