@@ -15,22 +15,22 @@ import (
 	"github.com/joinedup/joinedup/policy"
 )
 
-// maxHistory is how many audit entries a resident's record shows.
-const maxHistory = 200
-
 // residentRecord is the content of a resident's record. For the resident
 // and each child they are a parent of, it lists what was shared with whom
 // and on what basis, what each service did, and who accessed the record.
 type residentRecord struct {
-	Resident  string                        `json:"resident"`
-	Username  string                        `json:"username"`
-	Events    []recordEvent                 `json:"events"`
-	Accesses  []recordAccess                `json:"accesses"`
-	Grant     *Grant                        `json:"breakGlass,omitempty"`
-	Own       bool                          `json:"-"` // the viewer is the resident or their parent
-	Withdrawn joinedup.ServiceID            `json:"-"` // a service whose consent was just withdrawn
-	Names     map[joinedup.ServiceID]string `json:"-"`
-	Removed   map[joinedup.ServiceID]bool   `json:"-"` // services retired since
+	Resident string         `json:"resident"`
+	Username string         `json:"username"`
+	Events   []recordEvent  `json:"events"`
+	Accesses []recordAccess `json:"accesses"`
+	// NextBefore is the before parameter that reads older accesses, or 0
+	// when there are none.
+	NextBefore uint64                        `json:"nextBefore,omitempty"`
+	Grant      *Grant                        `json:"breakGlass,omitempty"`
+	Own        bool                          `json:"-"` // the viewer is the resident or their parent
+	Withdrawn  joinedup.ServiceID            `json:"-"` // a service whose consent was just withdrawn
+	Names      map[joinedup.ServiceID]string `json:"-"`
+	Removed    map[joinedup.ServiceID]bool   `json:"-"` // services retired since
 }
 
 // recordEvent is one life event on a resident's record.
@@ -101,6 +101,12 @@ func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error)
 	if grant != nil {
 		purpose = policy.PurposeSafeguarding
 	}
+	// The query is checked only now, so that its faults do not tell a
+	// caller without access that the resident exists.
+	page, err := historyQuery(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
 
 	rec, err := s.buildRecord(ctx, resident)
 	if err != nil {
@@ -123,11 +129,7 @@ func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error)
 		return nil, err
 	}
 
-	subjects := []string{id}
-	for _, ev := range rec.Events {
-		subjects = append(subjects, string(ev.ID))
-	}
-	if rec.Accesses, err = s.history(ctx, subjects, rec.Own); err != nil {
+	if rec.Accesses, rec.NextBefore, err = s.history(ctx, id, page, rec.Own); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -213,38 +215,6 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 		out.Shares = append(out.Shares, share)
 	}
 	return out
-}
-
-// history returns the audit entries about subjects. For a resident it
-// leaves out entries whose detail holds a hiddenUntil date after today.
-func (s *Server) history(ctx context.Context, subjects []string, forResident bool) ([]recordAccess, error) {
-	entries, err := s.Records.History(ctx, subjects, maxHistory)
-	if err != nil {
-		return nil, fmt.Errorf("read audit history: %w", err)
-	}
-	today := joinedup.Today(s.Now())
-	out := []recordAccess{}
-	for _, e := range entries {
-		var detail struct {
-			HiddenUntil string `json:"hiddenUntil"`
-		}
-		_ = json.Unmarshal(e.Detail, &detail)
-		if forResident && detail.HiddenUntil != "" {
-			until, err := joinedup.ParseDate(detail.HiddenUntil)
-			if err != nil || today.Before(until) {
-				continue
-			}
-		}
-		a := recordAccess{Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Purpose: e.Purpose, Reasons: e.Reasons}
-		if a.Reasons == nil {
-			a.Reasons = []string{}
-		}
-		if acct, err := s.Records.FindAccount(ctx, e.Actor); err == nil {
-			a.Actor, a.Role = acct.Username, string(acct.Role)
-		}
-		out = append(out, a)
-	}
-	return out, nil
 }
 
 // residentPage shows a resident's record. A social worker with no access

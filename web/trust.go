@@ -37,9 +37,10 @@ type Records interface {
 	// query or whose National Insurance number is query.
 	SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error)
 
-	// History returns the audit entries about any of subjects, newest
-	// first.
-	History(ctx context.Context, subjects []string, limit int) ([]audit.Entry, error)
+	// History returns at most limit audit entries, newest first, about
+	// the resident and about the birth events of their children. When
+	// before is above 0 it returns only entries whose Seq is below before.
+	History(ctx context.Context, resident string, before uint64, limit int) ([]audit.Entry, error)
 
 	// SaveGrant stores a break-glass grant.
 	SaveGrant(ctx context.Context, g *Grant) error

@@ -151,13 +151,24 @@ func (f *fakeRecords) SearchResidents(ctx context.Context, query string, limit i
 	return []*auth.Account{a}, err
 }
 
-func (f *fakeRecords) History(ctx context.Context, subjects []string, limit int) ([]audit.Entry, error) {
+func (f *fakeRecords) History(ctx context.Context, resident string, before uint64, limit int) ([]audit.Entry, error) {
 	records, err := f.db.AuditRecords(ctx, 0, audit.MaxEntries)
 	if err != nil {
 		return nil, err
 	}
+	children, err := f.ChildEvents(ctx, resident)
+	if err != nil {
+		return nil, err
+	}
+	subjects := []string{resident}
+	for _, id := range children {
+		subjects = append(subjects, string(id))
+	}
 	var out []audit.Entry
 	for i := len(records) - 1; i >= 0 && len(out) < limit; i-- {
+		if before > 0 && records[i].Seq >= before {
+			continue
+		}
 		if slices.Contains(subjects, records[i].Subject) {
 			out = append(out, records[i].Entry)
 		}

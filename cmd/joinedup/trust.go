@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -253,22 +254,25 @@ func likeEscape(s string) string {
 	return strings.NewReplacer("%", "", "_", "").Replace(s)
 }
 
-func (t *trustRecords) History(ctx context.Context, subjects []string, limit int) ([]audit.Entry, error) {
-	if len(subjects) == 0 {
-		return nil, nil
+// History reads the entries about the resident and about the birth events
+// of their children in one query, joining resident_children rather than
+// binding one parameter for each event: SQLite accepts at most 32,766
+// parameters and a parent may have more children's events than that.
+func (t *trustRecords) History(ctx context.Context, resident string, before uint64, limit int) ([]audit.Entry, error) {
+	bound := int64(math.MaxInt64)
+	if before > 0 && before <= math.MaxInt64 {
+		bound = int64(before)
 	}
-	placeholders := make([]string, len(subjects))
-	args := make([]any, 0, len(subjects)+1)
-	for i, s := range subjects {
-		placeholders[i] = fmt.Sprintf("$%d", i+1)
-		args = append(args, s)
-	}
-	args = append(args, limit)
 	var out []audit.Entry
 	err := t.db.View(ctx, func(tx *store.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			SELECT seq, recorded_at, actor, action, subject, purpose, reasons, detail FROM audit_entries
-			WHERE subject IN (`+strings.Join(placeholders, ", ")+`) ORDER BY seq DESC LIMIT $`+fmt.Sprint(len(args)), args...)
+			WHERE subject = $1 AND seq < $2
+			UNION ALL
+			SELECT a.seq, a.recorded_at, a.actor, a.action, a.subject, a.purpose, a.reasons, a.detail
+			FROM resident_children c JOIN audit_entries a ON a.subject = c.event_id
+			WHERE c.account_id = $1 AND a.seq < $2
+			ORDER BY seq DESC LIMIT $3`, resident, bound, limit)
 		if err != nil {
 			return err
 		}
@@ -290,7 +294,7 @@ func (t *trustRecords) History(ctx context.Context, subjects []string, limit int
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read audit history: %w", err)
+		return nil, fmt.Errorf("read audit history of resident %s: %w", resident, err)
 	}
 	return out, nil
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/postgres"
+	"github.com/joinedup/joinedup/store/sqlite"
+	"github.com/joinedup/joinedup/store/storetest"
+)
+
+// manyChildren is above SQLite's limit of 32,766 bound parameters, the
+// limit a query with one parameter for each child's event would break.
+const manyChildren = 40_000
+
+// seedManyChildren stores a resident who is the parent of manyChildren
+// birth events, with one audit entry about each event at seq 2i and one
+// about an unrelated subject at seq 2i+1, for i from 1, and two entries
+// about the resident at seqs 100,001 and 100,002. It writes the rows with
+// SQL because appending 80,000 entries through the audit log would be slow.
+func seedManyChildren(t *testing.T, db *store.DB) {
+	t.Helper()
+	numbers := fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) `, manyChildren)
+	statements := []struct {
+		query string
+		args  []any
+	}{
+		{`INSERT INTO accounts (id, username, role, created_at) VALUES ('parent-1', 'parent-1', 'resident', 0)`, nil},
+		{numbers + `INSERT INTO life_events (id, reference, type, registered_at, payload)
+			SELECT 'ev-' || i, 'REF-' || i, 'birth.registered', i, '{}' FROM n`, nil},
+		{numbers + `INSERT INTO resident_children (account_id, event_id, created_at) SELECT 'parent-1', 'ev-' || i, i FROM n`, nil},
+		{numbers + `INSERT INTO audit_entries (seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash)
+			SELECT 2 * i, 1, i, 'staff-1', 'access', 'ev-' || i, 'care', '[]', '{}', $1 FROM n`, []any{[]byte{0}}},
+		{numbers + `INSERT INTO audit_entries (seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash)
+			SELECT 2 * i + 1, 1, i, 'staff-1', 'access', 'other-' || i, 'care', '[]', '{}', $1 FROM n`, []any{[]byte{0}}},
+		{`INSERT INTO audit_entries (seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash)
+			VALUES (100001, 1, 0, 'staff-1', 'access', 'parent-1', 'care', '[]', '{}', $1),
+			       (100002, 1, 0, 'staff-1', 'access', 'parent-1', 'care', '[]', '{}', $1)`, []any{[]byte{0}}},
+	}
+	for _, s := range statements {
+		if _, err := db.SQL().Exec(s.query, s.args...); err != nil {
+			t.Fatalf("seed: %v\n%s", err, s.query)
+		}
+	}
+}
+
+func TestHistoryManyChildren(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			var db *store.DB
+			var err error
+			if backend == "postgres" {
+				db, err = postgres.Open(ctx, storetest.PostgresURL(t))
+			} else {
+				db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "joinedup.db"))
+			}
+			if err != nil {
+				t.Fatalf("open store: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			seedManyChildren(t, db)
+			records := &trustRecords{db: db}
+
+			pages := []struct {
+				before uint64
+				limit  int
+				want   []uint64
+			}{
+				{0, 5, []uint64{100002, 100001, 80000, 79998, 79996}},
+				{79996, 3, []uint64{79994, 79992, 79990}},
+				{5, 10, []uint64{4, 2}},
+				{2, 10, nil},
+			}
+			for _, p := range pages {
+				started := time.Now()
+				entries, err := records.History(ctx, "parent-1", p.before, p.limit)
+				if err != nil {
+					t.Fatalf("History(before %d, limit %d): %v", p.before, p.limit, err)
+				}
+				took := time.Since(started)
+				var seqs []uint64
+				for _, e := range entries {
+					seqs = append(seqs, e.Seq)
+				}
+				if !slices.Equal(seqs, p.want) {
+					t.Errorf("History(before %d, limit %d) seqs = %v, want %v", p.before, p.limit, seqs, p.want)
+				}
+				if took > 2*time.Second {
+					t.Errorf("History(before %d, limit %d) took %v, want under 2s", p.before, p.limit, took)
+				}
+			}
+		})
+	}
+}

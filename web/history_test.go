@@ -1,0 +1,86 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/joinedup/joinedup/policy"
+)
+
+func TestResidentHistoryPages(t *testing.T) {
+	env := newResidentEnv(t)
+	env.signIn(t, env.father)
+	for range 3 {
+		env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+	}
+	stored := 0
+	for _, e := range env.auditEntries(t) {
+		if e.Subject == env.father || e.Subject == string(env.event.ID) {
+			stored++
+		}
+	}
+
+	// Each read records two accesses, to the record and to the child's
+	// event, before it reads the history, so the first page contains them
+	// too and later pages do not.
+	target := "/api/v1/residents/" + env.father + "/history?limit=2"
+	read := 0
+	for pages := 0; target != ""; pages++ {
+		if pages > stored {
+			t.Fatalf("history still has a next page after %d pages of 2", pages)
+		}
+		rec := env.do(t, http.MethodGet, target, nil, nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: status %d, want 200; body %s", target, rec.Code, rec.Body)
+		}
+		var page struct {
+			Accesses   []recordAccess `json:"accesses"`
+			NextBefore uint64         `json:"nextBefore"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+			t.Fatalf("decode %s: %v", target, err)
+		}
+		if len(page.Accesses) > 2 {
+			t.Errorf("GET %s returned %d accesses, want at most 2", target, len(page.Accesses))
+		}
+		read += len(page.Accesses)
+		target = ""
+		if page.NextBefore > 0 {
+			target = fmt.Sprintf("/api/v1/residents/%s/history?limit=2&before=%d", env.father, page.NextBefore)
+		}
+	}
+	if want := stored + 2; read != want {
+		t.Errorf("pages held %d accesses in all, want %d", read, want)
+	}
+}
+
+func TestResidentHistoryPageLinksOlder(t *testing.T) {
+	env := newResidentEnv(t)
+	env.signIn(t, env.father)
+	env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+
+	body := env.do(t, http.MethodGet, "/residents/"+env.father+"?limit=1", nil, nil).Body.String()
+	if !strings.Contains(body, "Show older uses") {
+		t.Errorf("record with one access a page lacks the link to older uses")
+	}
+	body = env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil).Body.String()
+	if strings.Contains(body, "Show older uses") {
+		t.Errorf("record with every access on one page links to older uses")
+	}
+}
+
+func TestResidentHistoryInvalidQuery(t *testing.T) {
+	env := newResidentEnv(t)
+	env.signIn(t, env.father)
+	base := "/api/v1/residents/" + env.father + "/history"
+	for _, query := range []string{"?limit=0", "?limit=501", "?limit=ten", "?before=0", "?before=-1", "?before=x"} {
+		decodeProblem(t, env.do(t, http.MethodGet, base+query, nil, nil), http.StatusUnprocessableEntity)
+	}
+
+	// A caller who may not read the record learns nothing from the query.
+	other := env.createAccount(t, "resident-other", policy.RoleResident)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/"+other.ID+"/history?limit=0", nil, nil), http.StatusNotFound)
+}
