@@ -368,7 +368,8 @@ func TestServiceNotices(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), string(env.hub.events[0].ID)) {
 		t.Errorf("own service's notices: status %d, want 200 listing the event", rec.Code)
 	}
-	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/gp-practice/notices", nil, nil), http.StatusNotFound)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/gp-practice/notices", nil, nil), http.StatusForbidden)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/no-such-service/notices", nil, nil), http.StatusNotFound)
 
 	env.signInAs(t, gpOfficer)
 	var list deliveryList

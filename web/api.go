@@ -57,6 +57,10 @@ type lifeEventList struct {
 }
 
 func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorizeLifeEventList(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	filter, err := lifeEventFilter(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
@@ -391,8 +395,18 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	service, err := s.deliveryService(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 
 	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
+	if err == nil && service != "" {
+		// NOTE: limit applies before this filter, so a page of a
+		// service's deliveries can be short while the service has more.
+		deliveries = slices.DeleteFunc(deliveries, func(d *joinedup.Delivery) bool { return d.Service != service })
+	}
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}

@@ -29,9 +29,10 @@ func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup
 		return nil, nil, err
 	}
 	if !d.Allowed {
-		// Staff may list the services, so the message does not claim that
-		// this one is missing, only that its notices are not theirs to read.
-		return nil, nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no service with that id whose notices you may read.")
+		// Staff may list the services, so a service that exists is no
+		// secret and a denied read is 403 rather than 404.
+		s.Logger.InfoContext(ctx, "access denied", "account_id", account.ID, "kind", policy.KindNotices, "service", svc.ID, "request_id", requestID(ctx))
+		return nil, nil, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the notices of service %q. Only the officers of that service can.", svc.ID)
 	}
 
 	deliveries, err := s.Records.ServiceDeliveries(ctx, svc.ID, maxNotices)

@@ -26,6 +26,10 @@ type lifeEventRow struct {
 }
 
 func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorizeLifeEventList(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	filter, err := lifeEventFilter(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)

@@ -443,6 +443,60 @@ func (s *Server) authorizeDeliveryList(r *http.Request) error {
 	return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not list deliveries. Operators and the officers of a service can.")
 }
 
+// deliveryService reads the optional service query parameter of a
+// delivery list. A service that does not exist is EINVALID, and a service
+// whose deliveries the signed-in account may not read is EFORBIDDEN, so
+// that the caller never gets a list that is always empty.
+func (s *Server) deliveryService(r *http.Request) (joinedup.ServiceID, error) {
+	id := joinedup.ServiceID(r.URL.Query().Get("service"))
+	if id == "" {
+		return "", nil
+	}
+	if _, err := s.Services.FindService(r.Context(), id); joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{Field: "/service", Message: fmt.Sprintf("There is no service with id %q. GET /api/v1/services lists them.", id)})
+	} else if err != nil {
+		return "", err
+	}
+
+	account := principalOf(r)
+	res := policy.Resource{Kind: policy.KindDelivery, ID: "list", Service: id}
+	d, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purposeOf(account.Role))
+	if err != nil {
+		return "", err
+	}
+	if !d.Allowed {
+		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindDelivery, "service", id, "request_id", requestID(r.Context()))
+		return "", joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the deliveries of service %q. Operators and the officers of that service can.", id)
+	}
+	return id, nil
+}
+
+// authorizeLifeEventList returns EFORBIDDEN unless the policies let the
+// signed-in account read some life events. It asks about one event of
+// each kind a role can be given. Registrars read their organisation's
+// events, service officers those sent to their services, social workers
+// those of an allocated resident, and operators each event's progress.
+func (s *Server) authorizeLifeEventList(r *http.Request) error {
+	account := principalOf(r)
+	candidates := []policy.Request{
+		{Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "list", Organisation: account.Organisation}},
+		{Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "list", Subject: "list", Recipients: account.Services}},
+		{Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "list", Subject: "list"}, Relationship: policy.RelationshipAllocatedWorker},
+		{Resource: policy.Resource{Kind: policy.KindDelivery, ID: "list"}},
+	}
+	for _, req := range candidates {
+		req.Principal = account.Principal()
+		req.Action = policy.ActionRead
+		req.Purpose = purposeOf(account.Role)
+		req.Now = s.Now()
+		if s.Policies.Decide(req).Allowed {
+			return nil
+		}
+	}
+	s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindLifeEvent, "action", policy.ActionRead, "request_id", requestID(r.Context()))
+	return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not list life events. Registrars, service officers, social workers and operators can.")
+}
+
 // filterDeliveries keeps the deliveries the signed-in account may read and
 // records one access for each.
 func (s *Server) filterDeliveries(r *http.Request, deliveries []*joinedup.Delivery) ([]*joinedup.Delivery, error) {

@@ -284,3 +284,57 @@ func TestListsSayWhenHidden(t *testing.T) {
 		t.Errorf("life events as the social worker: the empty page offers paging links")
 	}
 }
+
+// TestListsForbidWhenNoneReadable asks the demo hub for lists whose
+// every item the caller may not read, and checks that each returns 403
+// with a message, while unknown ids still get 404 or 422.
+func TestListsForbidWhenNoneReadable(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	dpo := signedInClient(t, h, "data-protection-officer")
+	officer := signedInClient(t, h, "officer-child-benefit")
+	operator := signedInClient(t, h, "operator")
+	registrar := signedInClient(t, h, "registrar")
+
+	cases := []struct {
+		name   string
+		client *http.Client
+		target string
+		status int
+		detail string
+	}{
+		{"life events as the data protection officer", dpo, "/api/v1/life-events", http.StatusForbidden, "You may not list life events"},
+		{"life events as the registrar", registrar, "/api/v1/life-events", http.StatusOK, ""},
+		{"life events as the operator", operator, "/api/v1/life-events", http.StatusOK, ""},
+		{"life events as the service officer", officer, "/api/v1/life-events", http.StatusOK, ""},
+		{"another service's deliveries", officer, "/api/v1/deliveries?state=retrying&service=gp-practice", http.StatusForbidden, `deliveries of service "gp-practice"`},
+		{"own service's deliveries", officer, "/api/v1/deliveries?state=retrying&service=child-benefit", http.StatusOK, ""},
+		{"deliveries of an unknown service", officer, "/api/v1/deliveries?state=retrying&service=no-such-service", http.StatusUnprocessableEntity, "The query has invalid parameters"},
+		{"any service's deliveries as the operator", operator, "/api/v1/deliveries?state=retrying&service=gp-practice", http.StatusOK, ""},
+		{"notices as the operator", operator, "/api/v1/services/gp-practice/notices", http.StatusForbidden, `notices of service "gp-practice"`},
+		{"another service's notices", officer, "/api/v1/services/gp-practice/notices", http.StatusForbidden, `notices of service "gp-practice"`},
+		{"notices of an unknown service", operator, "/api/v1/services/no-such-service/notices", http.StatusNotFound, ""},
+		{"own service's notices", officer, "/api/v1/services/child-benefit/notices", http.StatusOK, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, response := sendAPI(t, tc.client, false, http.MethodGet, h.BaseURL+tc.target, nil)
+			if status != tc.status {
+				t.Fatalf("GET %s: status %d, want %d; body %s", tc.target, status, tc.status, response)
+			}
+			if tc.detail == "" {
+				return
+			}
+			if p := decodeProblem(t, response); !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("GET %s: detail %q, want it to contain %q", tc.target, p.Detail, tc.detail)
+			}
+		})
+	}
+
+	status, page := getPage(t, dpo, h.BaseURL+"/operator/life-events")
+	if status != http.StatusForbidden {
+		t.Errorf("life events page as the data protection officer: status %d, want 403", status)
+	}
+	if !strings.Contains(html.UnescapeString(page), "You may not list life events") {
+		t.Errorf("life events page as the data protection officer does not say why:\n%s", page)
+	}
+}
