@@ -348,6 +348,9 @@ type withdrawalView struct {
 	Service  joinedup.ServiceID
 	Name     string // the service's name
 	Child    string // the child's full name, or empty for another event
+	// Removed is set when the service has been removed from the hub, so
+	// the withdrawal is recorded but no notice of it reaches the service.
+	Removed bool
 }
 
 // confirmWithdrawalForm renders the page on which the resident confirms a
@@ -370,12 +373,16 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 	}
 	view := withdrawalView{
 		Resident: r.PathValue("id"), Event: ev.ID, Service: service,
-		Name: s.serviceName(r.Context(), service), Child: recordEventOf(ev, nil).Child,
+		Name: string(service), Child: recordEventOf(ev, nil).Child,
 	}
-	s.render(w, r, http.StatusOK, "withdraw-consent.html", page{
-		Title: "Are you sure you want to stop telling " + view.Name + "?",
-		Data:  view,
-	})
+	if svc, err := s.Services.FindService(r.Context(), service); err == nil {
+		view.Name, view.Removed = svc.Name, svc.Retired()
+	}
+	title := "Are you sure you want to stop telling " + view.Name + "?"
+	if view.Removed {
+		title = "Are you sure you want to withdraw consent for " + view.Name + "?"
+	}
+	s.render(w, r, http.StatusOK, "withdraw-consent.html", page{Title: title, Data: view})
 }
 
 // withdrawConsentForm withdraws consent from the resident's record page.

@@ -212,6 +212,53 @@ func TestWithdrawalFormChecksResident(t *testing.T) {
 	}
 }
 
+// TestWithdrawalFormForRemovedService removes a service that received a
+// birth, then checks that the confirmation page says the service will not
+// be told and that the withdrawal is still recorded.
+func TestWithdrawalFormForRemovedService(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := registerWithToken(t, h, demoBirth(t, h, 0))
+	waitComplete(t, h, event.ID, 60*time.Second)
+	status, body := sendAPI(t, signedInClient(t, h, "operator"), false, http.MethodDelete, h.BaseURL+"/api/v1/services/gp-practice", nil)
+	if status != http.StatusOK {
+		t.Fatalf("remove gp-practice: status %d, want 200; body %s", status, body)
+	}
+	own := accountID(t, h, demoResidentName(0))
+	client := signedInClient(t, h, demoResidentName(0))
+	form := url.Values{"event": {string(event.ID)}, "service": {"gp-practice"}}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+own+"/consent?"+form.Encode())
+	if status != http.StatusOK {
+		t.Fatalf("confirmation: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "Are you sure you want to withdraw consent for Riverside Surgery?") {
+		t.Errorf("confirmation page does not ask about withdrawing consent for Riverside Surgery:\n%s", page)
+	}
+	if !strings.Contains(page, "Riverside Surgery has been removed from the hub, so it will not be told") {
+		t.Errorf("confirmation page does not say the removed service will not be told:\n%s", page)
+	}
+	if !strings.Contains(page, "Your withdrawal will still be recorded") {
+		t.Errorf("confirmation page does not say the withdrawal is recorded:\n%s", page)
+	}
+	if strings.Contains(page, "Riverside Surgery will be told") {
+		t.Errorf("confirmation page says the removed service will be told:\n%s", page)
+	}
+
+	status, location, _ := postPage(t, client, h.BaseURL+"/residents/"+own+"/consent", form)
+	if status != http.StatusSeeOther || location != "/residents/"+own+"?withdrawn=gp-practice" {
+		t.Fatalf("withdrawal: status %d to %q, want 303 to the record", status, location)
+	}
+	withdrawn, err := h.LifeEvents.FindLifeEvent(context.Background(), event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range withdrawn.Consent.Decisions {
+		if d.Service == "gp-practice" && d.Decision != joinedup.ConsentWithdrawn {
+			t.Errorf("consent for gp-practice after the withdrawal = %q, want withdrawn", d.Decision)
+		}
+	}
+}
+
 // TestTrackPageLabelsWithdrawal withdraws consent for one service and
 // checks that the tracking page labels the service's second row as the
 // withdrawal notice, and no other row.
