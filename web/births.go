@@ -488,13 +488,25 @@ func (s *Server) renderFormTooLarge(w http.ResponseWriter, r *http.Request) {
 		Nav:   navBirths,
 		Data: errorPage{
 			Status: http.StatusRequestEntityTooLarge,
-			Detail: fmt.Sprintf("Together the answers were larger than %d MB, so nothing was registered and the answers could not be kept. "+
-				"This usually means that a large amount of text was pasted into an answer by mistake. Enter the answers again.", maxFormBytes>>20),
+			Detail: fmt.Sprintf("Together the answers were larger than %s bytes (%d MiB), about a million letters and digits, "+
+				"so nothing was registered and the answers could not be kept. "+
+				"This usually means that a large amount of text was pasted into an answer by mistake. Enter the answers again.",
+				groupThousands(maxFormBytes), maxFormBytes>>20),
 			RequestID: requestID(r.Context()),
 			NextHref:  "/births/new",
 			NextText:  "Go back to the birth registration form",
 		},
 	})
+}
+
+// groupThousands formats n, which must not be negative, with a comma
+// between each group of three digits, as in "1,048,576".
+func groupThousands(n int) string {
+	digits := strconv.Itoa(n)
+	for i := len(digits) - 3; i > 0; i -= 3 {
+		digits = digits[:i] + "," + digits[i:]
+	}
+	return digits
 }
 
 type confirmationView struct {

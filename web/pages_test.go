@@ -507,6 +507,14 @@ func TestCountAgreesWithNoun(t *testing.T) {
 	}
 }
 
+func TestGroupThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 65536: "65,536", 1 << 20: "1,048,576", 1234567890: "1,234,567,890"} {
+		if got := groupThousands(n); got != want {
+			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestDateExampleInFuture(t *testing.T) {
 	example := templateFuncs["dateExample"].(func(int) string)(3)
 	var d joinedup.Date
