@@ -156,6 +156,32 @@ func TestInternalErrorHidesCause(t *testing.T) {
 	}
 }
 
+func TestInternalErrorPageQuotesIDOnce(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+	env.hub.err = errors.New("dial tcp 10.0.0.7:5432: password authentication failed for user hub")
+
+	rec := env.do(t, http.MethodGet, "/operator/life-events", nil, nil)
+
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500; body %s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	if strings.Contains(body, "password") || strings.Contains(body, "10.0.0.7") {
+		t.Errorf("page shows the internal cause:\n%s", body)
+	}
+	if !strings.Contains(body, "Something went wrong in joinedup.") {
+		t.Errorf("page does not say that something went wrong:\n%s", body)
+	}
+	id := rec.Header().Get("X-Request-Id")
+	if id == "" {
+		t.Fatal("response has no X-Request-Id header")
+	}
+	if n := strings.Count(body, id); n != 1 {
+		t.Errorf("page quotes the request id %s %d times, want once:\n%s", id, n, body)
+	}
+}
+
 func TestAccessLogNamesRoute(t *testing.T) {
 	env := newTestEnv(t)
 

@@ -60,13 +60,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 
 	detail := joinedup.ErrorMessage(err)
-	if code == joinedup.EINTERNAL {
-		detail = "Something went wrong in joinedup. Quote the request id " + id + " if you report it."
-	}
-
 	if wantsPage(r) {
+		// error.html gives the request id on every page with a 5xx status.
+		if code == joinedup.EINTERNAL {
+			detail = "Something went wrong in joinedup."
+		}
 		s.renderError(w, r, status, title, detail, joinedup.ErrorFields(err))
 		return
+	}
+
+	if code == joinedup.EINTERNAL {
+		detail = "Something went wrong in joinedup. Quote the request id " + id + " if you report it."
 	}
 
 	problem := joinedup.Problem{
