@@ -52,6 +52,7 @@ var templateFuncs = template.FuncMap{
 	"comparisonLabel": comparisonLabel,
 	"errorFor":        errorFor,
 	"decisionTag":     decisionTag,
+	"decisionLabel":   decisionLabel,
 	"navItem":         newNavItem,
 	"inc":             func(i int) int { return i + 1 },
 	// count writes n with the singular or the plural noun, as in
@@ -258,6 +259,24 @@ func decisionTag(decision string) string {
 		return "govuk-tag--purple"
 	}
 	return "govuk-tag--grey"
+}
+
+// decisionLabel returns a consent decision as shown on a tag. The API
+// keeps the decision codes.
+func decisionLabel(decision string) string {
+	switch decision {
+	case joinedup.ConsentGiven:
+		return "Given"
+	case joinedup.ConsentRefused:
+		return "Refused"
+	case joinedup.ConsentWithdrawn:
+		return "Withdrawn"
+	case joinedup.ConsentNotRequired:
+		return "Told by law"
+	case joinedup.ConsentNotAsked:
+		return "Not asked: the informant is not a parent"
+	}
+	return decision
 }
 
 // purposeText returns the informant-facing description of a consent

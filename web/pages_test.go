@@ -515,6 +515,46 @@ func TestGroupThousands(t *testing.T) {
 	}
 }
 
+func TestDecisionLabels(t *testing.T) {
+	for decision, want := range map[string]string{
+		joinedup.ConsentGiven:       "Given",
+		joinedup.ConsentRefused:     "Refused",
+		joinedup.ConsentWithdrawn:   "Withdrawn",
+		joinedup.ConsentNotRequired: "Told by law",
+		joinedup.ConsentNotAsked:    "Not asked: the informant is not a parent",
+		"unknown-code":              "unknown-code",
+	} {
+		if got := decisionLabel(decision); got != want {
+			t.Errorf("decisionLabel(%q) = %q, want %q", decision, got, want)
+		}
+	}
+}
+
+func TestLifeEventPageLabelsDecisions(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	event := env.hub.events[0]
+	env.signInAs(t, env.registrar)
+
+	rec := env.do(t, http.MethodGet, "/operator/life-events/"+string(event.ID), nil, nil)
+
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	if len(event.Consent.Decisions) == 0 {
+		t.Fatal("the life event has no consent decisions to show")
+	}
+	for _, d := range event.Consent.Decisions {
+		if !strings.Contains(body, `">`+decisionLabel(d.Decision)+`</strong>`) {
+			t.Errorf("page lacks the tag %q for %s", decisionLabel(d.Decision), d.Service)
+		}
+		if strings.Contains(body, `">`+d.Decision+`</strong>`) {
+			t.Errorf("page shows the decision code %q on a tag", d.Decision)
+		}
+	}
+}
+
 func TestDateExampleInFuture(t *testing.T) {
 	example := templateFuncs["dateExample"].(func(int) string)(3)
 	var d joinedup.Date

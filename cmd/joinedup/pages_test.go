@@ -257,6 +257,22 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 			t.Errorf("consent for gp-practice after the withdrawal = %q, want withdrawn", d.Decision)
 		}
 	}
+
+	// The record shows the decision as a label, and the API keeps the code.
+	_, page = getPage(t, client, h.BaseURL+"/residents/"+own+"?withdrawn=gp-practice")
+	if !strings.Contains(page, `govuk-tag--purple">Withdrawn</strong>`) {
+		t.Errorf("record does not label the decision Withdrawn:\n%s", page)
+	}
+	if strings.Contains(page, `">withdrawn</strong>`) {
+		t.Errorf("record shows the decision code withdrawn on a tag")
+	}
+	status, body = sendAPI(t, client, false, http.MethodGet, h.BaseURL+"/api/v1/residents/"+own+"/history", nil)
+	if status != http.StatusOK {
+		t.Fatalf("record as JSON: status %d, want 200; body %s", status, body)
+	}
+	if !strings.Contains(string(body), `"service":"gp-practice","name":"Riverside Surgery","decision":"withdrawn"`) {
+		t.Errorf("record as JSON does not give the decision code withdrawn for gp-practice: %s", body)
+	}
 }
 
 // TestTrackPageLabelsWithdrawal withdraws consent for one service and
