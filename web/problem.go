@@ -61,6 +61,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 	detail := joinedup.ErrorMessage(err)
 	if wantsPage(r) {
+		var titled *pageTitleError
+		if errors.As(err, &titled) {
+			title = titled.title
+		}
 		// error.html gives the request id on every page with a 5xx status.
 		if code == joinedup.EINTERNAL {
 			detail = "Something went wrong in joinedup."
@@ -91,6 +95,22 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(problem)
 }
+
+// pageTitleError is an error whose error page has its own title, stating
+// what happened in place of the generic title of the error's code. An API
+// problem keeps the title of its problem type.
+type pageTitleError struct {
+	err   error
+	title string
+}
+
+// withPageTitle wraps err so that its error page has the title.
+func withPageTitle(err error, title string) error {
+	return &pageTitleError{err: err, title: title}
+}
+
+func (e *pageTitleError) Error() string { return e.err.Error() }
+func (e *pageTitleError) Unwrap() error { return e.err }
 
 // wantsPage reports whether r is for a page rather than the API or the
 // operations routes.

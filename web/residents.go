@@ -289,22 +289,30 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 	}); err != nil {
 		return err
 	}
-	return s.Consents.WithdrawConsent(ctx, ev.ID, service, account.ID)
+	err = s.Consents.WithdrawConsent(ctx, ev.ID, service, account.ID)
+	if joinedup.ErrorCode(err) == joinedup.ECONFLICT {
+		// Another withdrawal changed the decision after checkWithdrawable.
+		return withPageTitle(err, "Consent is no longer in force")
+	}
+	return err
 }
 
-// checkWithdrawable returns ECONFLICT, naming the service, unless the
-// decision is consent in force.
+// checkWithdrawable returns ECONFLICT, naming the service and with a page
+// title giving the reason, unless the decision is consent in force.
 func (s *Server) checkWithdrawable(ctx context.Context, decision joinedup.ConsentDecision) error {
 	name := s.serviceName(ctx, decision.Service)
 	switch decision.Decision {
 	case joinedup.ConsentGiven:
 		return nil
 	case joinedup.ConsentWithdrawn:
-		return joinedup.Errorf(joinedup.ECONFLICT, "Consent for %s is already withdrawn, so nothing more is shared with it.", name)
+		return withPageTitle(joinedup.Errorf(joinedup.ECONFLICT, "Consent for %s is already withdrawn, so nothing more is shared with it.", name),
+			"Consent is already withdrawn")
 	case joinedup.ConsentRefused:
-		return joinedup.Errorf(joinedup.ECONFLICT, "Consent for %s was refused, so nothing is shared with it.", name)
+		return withPageTitle(joinedup.Errorf(joinedup.ECONFLICT, "Consent for %s was refused, so nothing is shared with it.", name),
+			"Consent was refused, so there is nothing to withdraw")
 	}
-	return joinedup.Errorf(joinedup.ECONFLICT, "%s is told under a lawful basis, not consent, so there is no consent to withdraw.", name)
+	return withPageTitle(joinedup.Errorf(joinedup.ECONFLICT, "%s is told under a lawful basis, not consent, so there is no consent to withdraw.", name),
+		"There is no consent to withdraw")
 }
 
 // serviceName returns the name of a service, retired or not, or its id

@@ -204,11 +204,23 @@ func TestWithdrawalFormChecksResident(t *testing.T) {
 	if status != http.StatusConflict {
 		t.Errorf("second withdrawal: status %d, want 409", status)
 	}
+	if !strings.Contains(page, "<title>Consent is already withdrawn – joinedup</title>") {
+		t.Errorf("second withdrawal: the page is not titled Consent is already withdrawn:\n%s", page)
+	}
 	if !strings.Contains(page, "Consent for Riverside Surgery is already withdrawn") {
 		t.Errorf("second withdrawal: the page does not name the service:\n%s", page)
 	}
 	if strings.Contains(page, `"gp-practice"`) {
 		t.Errorf("second withdrawal: the page shows the service id")
+	}
+
+	// The API problem keeps the title of its problem type.
+	status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/life-events/"+string(event.ID)+"/consent/gp-practice/withdraw", nil)
+	if status != http.StatusConflict {
+		t.Fatalf("second withdrawal through the API: status %d, want 409; body %s", status, body)
+	}
+	if p := decodeProblem(t, body); p.Title != "The change conflicts with the current state" {
+		t.Errorf("second withdrawal through the API: title %q, want the conflict problem type's title", p.Title)
 	}
 }
 
