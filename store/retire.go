@@ -41,7 +41,9 @@ func (db *DB) RetireService(ctx context.Context, id joinedup.ServiceID) (*joined
 		if _, err := tx.ExecContext(ctx, `UPDATE services SET retired_at = $1 WHERE id = $2`, Micros(now), id); err != nil {
 			return fmt.Errorf("retire service: %w", err)
 		}
-		s.RetiredAt = now
+		// retired_at stores Unix microseconds, so the returned service
+		// carries the stored instant, not the transaction's nanoseconds.
+		s.RetiredAt = FromMicros(Micros(now))
 		out.Service = s
 
 		res, err := tx.ExecContext(ctx, `

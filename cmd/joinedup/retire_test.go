@@ -190,6 +190,8 @@ func testRetireServiceThroughAPI(t *testing.T, mode func(*Config)) {
 	i := slices.IndexFunc(all.Items, func(s joinedup.Service) bool { return s.ID == "down" })
 	if i < 0 || !all.Items[i].Retired() {
 		t.Errorf("list with removed services = %+v, want down with retiredAt", all.Items)
+	} else if listed := all.Items[i].RetiredAt; !listed.Equal(retired.Service.RetiredAt) {
+		t.Errorf("listed retiredAt %s, want the %s that the removal returned", listed.Format(time.RFC3339Nano), retired.Service.RetiredAt.Format(time.RFC3339Nano))
 	}
 	status, body = sendAPI(t, http.DefaultClient, true, http.MethodGet, h.BaseURL+"/api/v1/services?includeRetired=maybe", nil)
 	if status != http.StatusUnprocessableEntity || !slices.Contains(problemFields(t, body), "/includeRetired") {
