@@ -295,8 +295,8 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 		if table := b.Eval(`document.querySelector("main table").innerText`); !strings.Contains(table, "Riverside Primary School pupil planning") {
 			t.Errorf("school's notices lack its deliveries:\n%s", table)
 		}
-		if status := b.Visit(h.BaseURL + "/services/child-benefit/notices"); status != http.StatusNotFound {
-			t.Errorf("another service's notices: status %d, want 404", status)
+		if status := b.Visit(h.BaseURL + "/services/child-benefit/notices"); status != http.StatusForbidden {
+			t.Errorf("another service's notices: status %d, want 403", status)
 		}
 		if status := b.Visit(h.BaseURL + "/operator/life-events/" + string(event.ID)); status != http.StatusOK {
 			t.Errorf("life event sent to the school: status %d, want 200", status)
