@@ -204,6 +204,11 @@ func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 // writes carries the same instant.
 func (tx *Tx) Now() time.Time { return tx.now }
 
+// txTime returns the start time of a new transaction, to the microsecond,
+// which is what the store keeps. A time returned to a caller then equals
+// the same time read back.
+func (db *DB) txTime() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
 // Tx runs fn in one transaction and commits it when fn returns nil. Errors
 // from fn and from the driver are returned translated into *joinedup.Error
 // where the driver's error has a meaning for callers (a unique violation is
@@ -216,7 +221,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return db.wrap(fmt.Errorf("begin transaction: %w", err))
 	}
-	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.Now().UTC()}
+	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.txTime()}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return db.wrap(err)
@@ -335,7 +340,7 @@ func (db *DB) commitGroup(batch []txRequest) {
 		fail(fmt.Errorf("begin transaction: %w", err))
 		return
 	}
-	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.Now().UTC()}
+	tx := &Tx{Tx: sqlTx, db: db, pool: db.db, now: db.txTime()}
 	if len(batch) == 1 {
 		// A transaction alone needs no savepoint: if it fails, the whole
 		// transaction is rolled back.
@@ -467,7 +472,7 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.wrap(fmt.Errorf("begin read transaction: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Tx: sqlTx, db: db, pool: db.read, now: db.Now().UTC()}
+	tx := &Tx{Tx: sqlTx, db: db, pool: db.read, now: db.txTime()}
 	if err := fn(tx); err != nil {
 		return db.wrap(err)
 	}
