@@ -81,8 +81,9 @@ type DeliveryService interface {
 	// ReplayDelivery sends a dead-lettered or failed delivery again.
 	ReplayDelivery(ctx context.Context, id DeliveryID) error
 
-	// ListDeliveries returns deliveries in the given state, oldest first.
-	ListDeliveries(ctx context.Context, state DeliveryState, limit int) ([]*Delivery, error)
+	// ListDeliveries returns up to limit deliveries in the given state, and
+	// to the given service when service is not empty, oldest first.
+	ListDeliveries(ctx context.Context, state DeliveryState, service ServiceID, limit int) ([]*Delivery, error)
 }
 
 // ConsentReceipt is the informant's record of what they agreed to, in the

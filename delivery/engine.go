@@ -380,9 +380,9 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) err
 	return nil
 }
 
-// ListDeliveries returns deliveries in the given state, oldest first.
-func (e *Engine) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, limit int) ([]*joinedup.Delivery, error) {
-	return e.db.ListDeliveries(ctx, state, limit)
+// ListDeliveries implements joinedup.DeliveryService.
+func (e *Engine) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
+	return e.db.ListDeliveries(ctx, state, service, limit)
 }
 
 // WithdrawConsent withdraws consent for one service on one life event and

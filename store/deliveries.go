@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -90,18 +91,28 @@ func (db *DB) FindDelivery(ctx context.Context, id joinedup.DeliveryID) (*joined
 
 // ListDeliveries returns up to limit deliveries in the given state, oldest
 // first; an empty state lists every state.
-func (db *DB) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, limit int) ([]*joinedup.Delivery, error) {
+func (db *DB) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
+	}
+	var where []string
+	var args []any
+	if state != "" {
+		args = append(args, state)
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if service != "" {
+		args = append(args, service)
+		where = append(where, fmt.Sprintf("service_id = $%d", len(args)))
+	}
+	query := fmt.Sprintf(`ORDER BY created_at, id LIMIT %d`, limit)
+	if len(where) > 0 {
+		query = "WHERE " + strings.Join(where, " AND ") + " " + query
 	}
 	var out []*joinedup.Delivery
 	err := db.View(ctx, func(tx *Tx) error {
 		var err error
-		if state == "" {
-			out, err = queryDeliveries(ctx, tx, fmt.Sprintf(`ORDER BY created_at, id LIMIT %d`, limit))
-		} else {
-			out, err = queryDeliveries(ctx, tx, fmt.Sprintf(`WHERE state = $1 ORDER BY created_at, id LIMIT %d`, limit), state)
-		}
+		out, err = queryDeliveries(ctx, tx, query, args...)
 		return err
 	})
 	return out, err

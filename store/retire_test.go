@@ -289,7 +289,7 @@ func TestRetireServiceDuringRegistrations(t *testing.T) {
 		}
 
 		for _, state := range []joinedup.DeliveryState{joinedup.StatePending, joinedup.StateRetrying} {
-			queued, err := db.ListDeliveries(ctx, state, 1000)
+			queued, err := db.ListDeliveries(ctx, state, "", 1000)
 			if err != nil {
 				t.Fatal(err)
 			}

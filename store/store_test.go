@@ -585,3 +585,35 @@ func TestReplayStuckDelivery(t *testing.T) {
 		}
 	})
 }
+
+// TestListDeliveriesOfService lists one service's pending deliveries with
+// a limit: the page is full, although deliveries to another service came
+// first.
+func TestListDeliveriesOfService(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		for range 3 {
+			newEvent(t, db, "school", "gp")
+		}
+		got, err := db.ListDeliveries(ctx, joinedup.StatePending, "gp", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("got %d deliveries, want 2", len(got))
+		}
+		for _, d := range got {
+			if d.Service != "gp" {
+				t.Errorf("delivery %s is to %s, want gp", d.ID, d.Service)
+			}
+		}
+		all, err := db.ListDeliveries(ctx, joinedup.StatePending, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 6 {
+			t.Errorf("got %d deliveries of every service, want 6", len(all))
+		}
+	})
+}

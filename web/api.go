@@ -401,12 +401,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
-	if err == nil && service != "" {
-		// NOTE: limit applies before this filter, so a page of a
-		// service's deliveries can be short while the service has more.
-		deliveries = slices.DeleteFunc(deliveries, func(d *joinedup.Delivery) bool { return d.Service != service })
-	}
+	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, service, limit)
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}

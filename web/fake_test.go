@@ -333,7 +333,7 @@ func (h *fakeHub) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) er
 	return nil
 }
 
-func (h *fakeHub) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, limit int) ([]*joinedup.Delivery, error) {
+func (h *fakeHub) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
@@ -342,7 +342,7 @@ func (h *fakeHub) ListDeliveries(ctx context.Context, state joinedup.DeliverySta
 	var out []*joinedup.Delivery
 	for _, e := range h.events {
 		for _, d := range e.Deliveries {
-			if d.State == state && len(out) < limit {
+			if d.State == state && (service == "" || d.Service == service) && len(out) < limit {
 				out = append(out, d)
 			}
 		}

@@ -144,7 +144,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, limit)
+	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, "", limit)
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
