@@ -27,7 +27,6 @@ import (
 	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/linkage"
 	"github.com/joinedup/joinedup/natsbus"
-	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/postgres"
 	"github.com/joinedup/joinedup/store/sqlite"
@@ -90,15 +89,15 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	// The files named in cfg are read, and the address taken, first, so
 	// that a hub started with a bad setting stops before it creates or
 	// locks anything.
+	var services *servicesFile
 	if cfg.ServicesFile != "" {
-		if _, err := readServicesFile(cfg.ServicesFile); err != nil {
+		if services, err = readServicesFile(cfg.ServicesFile); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.PoliciesDir != "" {
-		if _, err := policy.LoadDir(cfg.PoliciesDir); err != nil {
-			return nil, fmt.Errorf("-policies: %w", err)
-		}
+	policies, err := loadPolicies(cfg)
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
@@ -193,7 +192,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 
 	if cfg.ServicesFile != "" {
-		if err := loadServices(ctx, cfg.ServicesFile, h.DB, h.Directory); err != nil {
+		if err := applyServices(ctx, cfg.ServicesFile, services, h.DB, h.Directory); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -224,7 +223,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 
 		TrustedProxies: cfg.TrustedProxies,
 	}
-	if err := openTrust(ctx, cfg, h, site); err != nil {
+	if err := openTrust(ctx, cfg, h, site, policies); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -297,6 +296,12 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 	if err != nil {
 		return err
 	}
+	return applyServices(ctx, path, f, db, dir)
+}
+
+// applyServices registers the organisations and services of f, read from
+// the services file at path.
+func applyServices(ctx context.Context, path string, f *servicesFile, db *store.DB, dir *lifeevent.Directory) error {
 	for _, o := range f.Organisations {
 		if o.ID == "" || o.Name == "" {
 			return fmt.Errorf("services file %s: every organisation needs an id and a name", path)

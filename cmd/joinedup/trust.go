@@ -23,22 +23,31 @@ import (
 // sessionCleanupInterval is how often expired sessions are deleted.
 const sessionCleanupInterval = 10 * time.Minute
 
+// loadPolicies loads the access policies from cfg.PoliciesDir, or the
+// embedded default set when it is empty.
+func loadPolicies(cfg Config) (*policy.Policies, error) {
+	if cfg.PoliciesDir == "" {
+		p, err := policy.Default()
+		if err != nil {
+			return nil, fmt.Errorf("load access policies: %w", err)
+		}
+		return p, nil
+	}
+	p, err := policy.LoadDir(cfg.PoliciesDir)
+	if err != nil {
+		return nil, fmt.Errorf("-policies: %w", err)
+	}
+	return p, nil
+}
+
 // openTrust builds the hub's trust parts and hands them to site: the
 // access policies, password sign-in, OpenID Connect sign-in when it is
 // configured, the sessions and the audit log. The delivery engine and the
 // life event service write to the same audit log, so openTrust must run
 // before the engine starts.
-func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server) error {
+func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, policies *policy.Policies) error {
+	site.Policies = policies
 	var err error
-	if cfg.PoliciesDir != "" {
-		site.Policies, err = policy.LoadDir(cfg.PoliciesDir)
-	} else {
-		site.Policies, err = policy.Default()
-	}
-	if err != nil {
-		return fmt.Errorf("load access policies: %w", err)
-	}
-
 	site.Passwords, err = auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
 	if err != nil {
 		return fmt.Errorf("start password sign-in: %w", err)
