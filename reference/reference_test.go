@@ -173,8 +173,8 @@ func TestFailedBirthSentAgain(t *testing.T) {
 		t.Errorf("open reviews after two failed sends = %d, want 1", n)
 	}
 
-	// The same delivery, now with parents the practice knows, stands in for
-	// a replay after the practice's records were put right.
+	// A replay after the practice's records were put right is sent as the
+	// same delivery with parents the practice knows.
 	d.data = known.Normalize()
 	code, o := h.send(d, webhookID)
 	if code != http.StatusOK || o.Status != joinedup.OutcomeActed {

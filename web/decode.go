@@ -68,7 +68,7 @@ func checkJSONContentType(r *http.Request) error {
 		return joinedup.Errorf(joinedup.EUNSUPPORTED, "Send the body as JSON with \"Content-Type: application/json\".")
 	}
 	// JSON is UTF-8 (RFC 8259), and the body is read as UTF-8 whatever the
-	// header says, so another declared character set is a mistake.
+	// header names, so another character set is a mistake.
 	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
 		return joinedup.Errorf(joinedup.EUNSUPPORTED, "Send the body as UTF-8: the character set %q is not supported.", charset)
 	}

@@ -19,10 +19,10 @@ import (
 const manyChildren = 40_000
 
 // seedManyChildren stores a resident who is the parent of manyChildren
-// birth events, with one audit entry about each event at seq 2i and one
-// about an unrelated subject at seq 2i+1, for i from 1, and two entries
-// about the resident at seqs 100,001 and 100,002. It writes the rows with
-// SQL because appending 80,000 entries through the audit log would be slow.
+// birth events. For i from 1, the audit entry at seq 2i is about event i
+// and the entry at seq 2i+1 about an unrelated subject. Two entries at
+// seqs 100,001 and 100,002 are about the resident. The rows are written
+// with SQL, because appending 80,000 entries through the audit log is slow.
 func seedManyChildren(t *testing.T, db *store.DB) {
 	t.Helper()
 	numbers := fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) `, manyChildren)

@@ -329,7 +329,7 @@ func TestServiceTextChecked(t *testing.T) {
 }
 
 // TestServicesFileErrorsSayWhere loads services files with faults and
-// checks that each message says where the fault is.
+// checks that each message gives the line and column of the fault.
 func TestServicesFileErrorsSayWhere(t *testing.T) {
 	h := startHub(t, nil)
 	tests := []struct {

@@ -264,9 +264,9 @@ func likeEscape(s string) string {
 }
 
 // History reads the entries about the resident and about the birth events
-// of their children in one query, joining resident_children rather than
-// binding one parameter for each event: SQLite accepts at most 32,766
-// parameters and a parent may have more children's events than that.
+// of their children in one query. It joins resident_children rather than
+// binding one parameter for each event, because SQLite accepts at most
+// 32,766 parameters by default and a parent may have more events.
 func (t *trustRecords) History(ctx context.Context, resident string, before uint64, limit int) ([]audit.Entry, error) {
 	bound := int64(math.MaxInt64)
 	if before > 0 && before <= math.MaxInt64 {
