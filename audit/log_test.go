@@ -342,3 +342,25 @@ func TestLogErrors(t *testing.T) {
 		t.Errorf("consistency proof from 5 to 5 = %d hashes, %v; want none and nil", len(p), err)
 	}
 }
+
+// TestCheckpointReadBeforeAppendCommits reads the checkpoint before the
+// latest, as a read does that an append in the same process overtakes,
+// and checks that Checkpoint reads again rather than call the log
+// tampered with.
+func TestCheckpointReadBeforeAppendCommits(t *testing.T) {
+	ctx := context.Background()
+	s := &staleStorage{DB: storetest.SQLite(t)}
+	l := openLog(t, s, newKey(t), 0)
+	for i := 0; i < 3; i++ {
+		if _, err := l.Append(ctx, entry(i)); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+	}
+	cp, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	if cp.Size != 3 {
+		t.Errorf("checkpoint size %d, want 3", cp.Size)
+	}
+}
