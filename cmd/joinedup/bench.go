@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -55,6 +56,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	births := fs.Int("births", 2000, "births registered at saturation in each round")
 	rounds := fs.Int("rounds", 3, "rounds of the raw rates and the saturating run")
 	duration := fs.Duration("half-load-for", 20*time.Second, "how long to register births at half the saturating rate")
+	halfRate := fs.Float64("half-load-rate", 0, "births a second for the half load, instead of half the saturating rate; 0 derives it")
 	workers := fs.Int("concurrency", 32, "concurrent clients for the raw webhook rate and the saturating load")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first saturating run to this file")
 	bare := fs.Bool("bare-receivers", false, "receive with four bare webhook handlers instead of the reference services, to measure the hub alone")
@@ -76,6 +78,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-rounds must be from 1 to %d, not %d", maxBenchRounds, *rounds)
 	case *workers < 1 || *workers > maxBenchClients:
 		return fmt.Errorf("-concurrency must be from 1 to %d, not %d", maxBenchClients, *workers)
+	case *halfRate < 0 || *halfRate > 10000 || math.IsNaN(*halfRate):
+		return fmt.Errorf("-half-load-rate must be between 0 and 10000 births a second, not %g", *halfRate)
 	case *duration <= 0 || *duration > maxHalfLoad:
 		return fmt.Errorf("-half-load-for must be more than 0 and at most %s, not %s", maxHalfLoad, *duration)
 	}
@@ -189,6 +193,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// alone accepts them.
 	perBirth := float64(sat.deliveries) / float64(*births)
 	half := median(confirms) / perBirth / 2
+	if *halfRate > 0 {
+		half = *halfRate
+	}
 	halfRegs, err := demoBirths(ctx, hub, len(regs), max(1, int(half*duration.Seconds())))
 	if err != nil {
 		return err
