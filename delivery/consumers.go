@@ -105,14 +105,17 @@ func (e *Engine) startWorkers(ctx context.Context, service joinedup.ServiceID) (
 		return nil, err
 	}
 	w := &serviceWorkers{}
-	slots := make(chan struct{}, e.cfg.Concurrency)
+	// Concurrency bounds both the messages being handled and, since a
+	// message may name several deliveries, the deliveries being sent.
+	messages := make(chan struct{}, e.cfg.Concurrency)
+	deliveries := make(chan struct{}, e.cfg.Concurrency)
 	w.consume, err = c.Consume(func(msg jetstream.Msg) {
-		slots <- struct{}{}
+		messages <- struct{}{}
 		e.wg.Add(1)
 		w.handling.Add(1)
 		go func() {
-			defer func() { <-slots; w.handling.Done(); e.wg.Done() }()
-			e.handle(context.WithoutCancel(ctx), msg)
+			defer func() { <-messages; w.handling.Done(); e.wg.Done() }()
+			e.handle(context.WithoutCancel(ctx), msg, deliveries)
 		}()
 	}, jetstream.PullMaxMessages(e.cfg.Concurrency))
 	if err != nil {

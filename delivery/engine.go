@@ -254,14 +254,16 @@ func (e *Engine) RelayOnce(ctx context.Context) (int, error) {
 }
 
 // publish sends msgs to JetStream and returns the ids the stream stored.
-// Where the server takes atomic batches and one batch is expected to cost
-// less than publishing each message alone, they go in one batch, which
-// the stream syncs to disk once. Otherwise, or when the batch is rejected,
-// each message is published on its own.
+// The rows of each service go in messages of up to maxPerMessage
+// deliveries. Where the server takes atomic batches and one batch is
+// expected to cost less than publishing each message alone, the messages
+// go in one batch, which the stream syncs to disk once. Otherwise, or when
+// the batch is rejected, each message is published on its own.
 func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []string {
-	if e.bus.AtomicBatches && e.publishCost.batch(len(msgs)) {
+	groups := groupOutbox(msgs, maxPerMessage)
+	if e.bus.AtomicBatches && e.publishCost.batch(len(groups)) {
 		start := time.Now()
-		err := e.publishBatch(ctx, msgs)
+		err := e.publishBatch(ctx, groups)
 		if err == nil {
 			e.publishCost.batched(time.Since(start))
 			published := make([]string, len(msgs))
@@ -274,15 +276,15 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 		// the relay stopped between publishing and deleting its outbox
 		// rows, is rejected whole. Published one at a time, that message
 		// is taken for a duplicate and the rest are stored.
-		e.logger.Info("batch publish rejected; publishing one message at a time", "messages", len(msgs), "error", err)
+		e.logger.Info("batch publish rejected; publishing one message at a time", "messages", len(groups), "error", err)
 	}
 	start := time.Now()
-	defer func() { e.publishCost.single(len(msgs), time.Since(start)) }()
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	for i, m := range msgs {
-		f, err := e.bus.JS.PublishAsync(e.bus.Subject(string(m.Service)), []byte(m.Delivery), jetstream.WithMsgID(m.MsgID))
+	defer func() { e.publishCost.single(len(groups), time.Since(start)) }()
+	futures := make([]jetstream.PubAckFuture, len(groups))
+	for i, g := range groups {
+		f, err := e.bus.JS.PublishAsync(e.bus.Subject(string(g.service)), g.body(), jetstream.WithMsgID(g.msgID()))
 		if err != nil {
-			e.logger.Error("publish delivery", "delivery_id", m.Delivery, "error", err)
+			e.logger.Error("publish delivery", "delivery_id", g.msgs[0].Delivery, "deliveries", len(g.msgs), "error", err)
 			continue
 		}
 		futures[i] = f
@@ -294,9 +296,11 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 		}
 		select {
 		case <-f.Ok():
-			published = append(published, msgs[i].MsgID)
+			for _, m := range groups[i].msgs {
+				published = append(published, m.MsgID)
+			}
 		case err := <-f.Err():
-			e.logger.Error("publish delivery", "delivery_id", msgs[i].Delivery, "error", err)
+			e.logger.Error("publish delivery", "delivery_id", groups[i].msgs[0].Delivery, "deliveries", len(groups[i].msgs), "error", err)
 		case <-ctx.Done():
 			return published
 		}
@@ -304,16 +308,61 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 	return published
 }
 
-func (e *Engine) publishBatch(ctx context.Context, msgs []store.OutboxMessage) error {
-	batch := make([]*nats.Msg, len(msgs))
-	for i, m := range msgs {
+func (e *Engine) publishBatch(ctx context.Context, groups []outboxGroup) error {
+	batch := make([]*nats.Msg, len(groups))
+	for i, g := range groups {
 		batch[i] = &nats.Msg{
-			Subject: e.bus.Subject(string(m.Service)),
-			Data:    []byte(m.Delivery),
-			Header:  nats.Header{jetstream.MsgIDHeader: []string{m.MsgID}},
+			Subject: e.bus.Subject(string(g.service)),
+			Data:    g.body(),
+			Header:  nats.Header{jetstream.MsgIDHeader: []string{g.msgID()}},
 		}
 	}
 	return e.bus.PublishBatch(ctx, batch)
+}
+
+// outboxGroup is the outbox rows of one service that one message carries.
+type outboxGroup struct {
+	service joinedup.ServiceID
+	msgs    []store.OutboxMessage
+}
+
+// groupOutbox splits msgs into groups of one service's rows, each of at
+// most max rows, in the order of each group's first row.
+func groupOutbox(msgs []store.OutboxMessage, max int) []outboxGroup {
+	var groups []outboxGroup
+	open := map[joinedup.ServiceID]int{} // the index of each service's last group
+	for _, m := range msgs {
+		i, ok := open[m.Service]
+		if !ok || len(groups[i].msgs) == max {
+			i = len(groups)
+			groups = append(groups, outboxGroup{service: m.Service})
+			open[m.Service] = i
+		}
+		groups[i].msgs = append(groups[i].msgs, m)
+	}
+	return groups
+}
+
+func (g outboxGroup) body() []byte {
+	ids := make([]string, len(g.msgs))
+	for i, m := range g.msgs {
+		ids[i] = m.MsgID
+	}
+	return MessageBody(ids)
+}
+
+// msgID is the message's Nats-Msg-Id. A message of one row has the row's
+// id, and a message of several has its first row's id and the number of
+// rows. The relay reads the outbox in the same
+// order each time, so a set published again after a crash, before its
+// rows were deleted, is grouped alike and dropped as a duplicate. A set
+// grouped otherwise reaches the workers twice, and they pass over the
+// deliveries already settled.
+func (g outboxGroup) msgID() string {
+	if len(g.msgs) == 1 {
+		return g.msgs[0].MsgID
+	}
+	return g.msgs[0].MsgID + "+" + strconv.Itoa(len(g.msgs))
 }
 
 // actionLoop fires due deferred actions on every ActionInterval.

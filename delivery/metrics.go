@@ -55,7 +55,7 @@ func newMetrics(db *store.DB, bus *natsbus.Bus) *Metrics {
 		outboxDesc: prometheus.NewDesc("joinedup_outbox_depth",
 			"Deliveries accepted but not yet published to the event bus.", nil, nil),
 		pendingDesc: prometheus.NewDesc("joinedup_queue_depth",
-			"Messages waiting in a service's queue or being sent, read from JetStream.", []string{"service"}, nil),
+			"Messages waiting in a service's queue or being handled, read from JetStream. A message names one or more of the service's deliveries.", []string{"service"}, nil),
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,52 +31,180 @@ import (
 // maxResponse bounds the body read from a service's response.
 const maxResponse = 64 << 10
 
-// handle sends the delivery that msg names and settles msg.
-func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
-	id := joinedup.DeliveryID(msg.Data())
-	if _, busy := e.inFlight.LoadOrStore(id, struct{}{}); busy {
-		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
+// A delivery message names one or more deliveries to one service, one
+// per line, each by its outbox message id: "<delivery id>.<generation>".
+// A message carries several when the relay found several of the
+// service's outbox rows waiting together. The stream then stores,
+// syncs and removes one message for all of them, and removing a message
+// costs a disk sync of its own when it is acknowledged. A message in the
+// earlier form holds a bare delivery id, and its generation is in its
+// Nats-Msg-Id header.
+
+// maxPerMessage bounds the deliveries that one message carries.
+const maxPerMessage = 32
+
+// messageEntry is one delivery that a message names.
+type messageEntry struct {
+	id         joinedup.DeliveryID
+	generation int
+	// known is false for a bare delivery id whose message has no
+	// Nats-Msg-Id header, which any generation of the delivery matches.
+	known bool
+}
+
+// MessageBody returns the body of a message that names the given
+// outbox message ids, each "<delivery id>.<generation>".
+func MessageBody(msgIDs []string) []byte {
+	return []byte(strings.Join(msgIDs, "\n"))
+}
+
+// parseMessage returns the deliveries that a message names, or nil if its
+// body names none.
+func parseMessage(body []byte, header string) []messageEntry {
+	var entries []messageEntry
+	for line := range strings.SplitSeq(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if i := strings.LastIndexByte(line, '.'); i > 0 {
+			if g, err := strconv.Atoi(line[i+1:]); err == nil && g >= 0 {
+				entries = append(entries, messageEntry{id: joinedup.DeliveryID(line[:i]), generation: g, known: true})
+				continue
+			}
+		}
+		e := messageEntry{id: joinedup.DeliveryID(line)}
+		if rest, ok := strings.CutPrefix(header, line+"."); ok {
+			if g, err := strconv.Atoi(rest); err == nil && g >= 0 {
+				e.generation, e.known = g, true
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries
+}
+
+// verdict is the result of handling one delivery: what its message needs.
+type verdict struct {
+	// retry, when above zero, is the delay after which the message is to
+	// be offered again, because the delivery is to be attempted again.
+	retry time.Duration
+	// term is true when the delivery can never be sent, because it does
+	// not exist or was dead-lettered.
+	term bool
+}
+
+// handle sends the deliveries that msg names and settles msg. slots
+// bounds the deliveries of msg's service that this process sends at once.
+// msg is acknowledged when every delivery it names is settled. Otherwise
+// it is offered again when the earliest retry is due, and the deliveries
+// already settled are then passed over.
+func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struct{}) {
+	entries := parseMessage(msg.Data(), msg.Headers().Get(jetstream.MsgIDHeader))
+	if len(entries) == 0 {
+		e.logger.Error("delivery message names no delivery", "subject", msg.Subject())
+		_ = msg.Term()
 		return
+	}
+	// A message whose deliveries wait for slots, or take more than one
+	// attempt's time between them, is marked in progress every half
+	// attempt timeout, so that JetStream does not offer it to another
+	// worker meanwhile.
+	keepAlive := time.NewTicker(e.cfg.AttemptTimeout / 2)
+	defer keepAlive.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-keepAlive.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+
+	verdicts := make([]verdict, len(entries))
+	var wg sync.WaitGroup
+	for i, entry := range entries {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			verdicts[i] = e.handleOne(ctx, entry)
+		})
+	}
+	wg.Wait()
+
+	var retry time.Duration
+	terms := 0
+	for _, v := range verdicts {
+		if v.retry > 0 && (retry == 0 || v.retry < retry) {
+			retry = v.retry
+		}
+		if v.term {
+			terms++
+		}
+	}
+	var err error
+	switch {
+	case retry > 0:
+		err = msg.NakWithDelay(retry)
+	case terms == len(verdicts):
+		err = msg.Term()
+	default:
+		err = msg.Ack()
+	}
+	if err != nil {
+		e.logger.Warn("acknowledge delivery message", "subject", msg.Subject(), "deliveries", len(entries), "error", err)
+	}
+}
+
+// handleOne sends one delivery, unless it is settled, in flight in this
+// process or not yet due, and records what happened.
+func (e *Engine) handleOne(ctx context.Context, entry messageEntry) verdict {
+	id := entry.id
+	if _, busy := e.inFlight.LoadOrStore(id, struct{}{}); busy {
+		return verdict{retry: e.cfg.BaseBackoff}
 	}
 	defer e.inFlight.Delete(id)
 
 	task, err := e.db.LoadTask(ctx, id)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
 		e.logger.Error("delivery message names no delivery", "delivery_id", id)
-		_ = msg.Term()
-		return
+		return verdict{term: true}
 	} else if err != nil {
 		e.logger.Error("load delivery", "delivery_id", id, "error", err)
-		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
-		return
+		return verdict{retry: e.cfg.BaseBackoff}
 	}
 
 	// A message of an earlier generation, or for a delivery already
 	// settled, was handled before a crash or replaced by a replay. A
 	// delivery whose service was retired is dead-lettered by then, so its
 	// message is acknowledged here without a send.
-	if msgID := msg.Headers().Get(jetstream.MsgIDHeader); msgID != "" && msgID != store.MessageID(id, task.Generation) {
-		_ = msg.Ack()
-		return
+	if entry.known && entry.generation != task.Generation {
+		return verdict{}
 	}
 	if task.Delivery.State != joinedup.StatePending && task.Delivery.State != joinedup.StateRetrying {
-		_ = msg.Ack()
-		return
+		return verdict{}
+	}
+	// A message that names several deliveries is offered again when the
+	// earliest of its retries is due, which may be before this one's.
+	if wait := time.Until(task.Delivery.NextAttempt); task.Delivery.State == joinedup.StateRetrying && wait > retryTolerance {
+		return verdict{retry: wait}
 	}
 
 	if err := e.recordDisclosure(ctx, task); err != nil {
 		// Nothing is sent that the audit log does not show.
 		e.logger.Error("record disclosure in audit log", "delivery_id", id, "error", err)
-		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
-		return
+		return verdict{retry: e.cfg.BaseBackoff}
 	}
 
 	start := time.Now()
 	outcome, err := e.sender.send(ctx, task)
 	e.metrics.attempt(task.Service.ID, err == nil, time.Since(start))
 	if err != nil {
-		e.fail(ctx, msg, task, err)
-		return
+		return e.fail(ctx, task, err)
 	}
 
 	res, err := e.settle(ctx, store.OutcomeRecord{Delivery: id, Outcome: *outcome, Attempt: true, AttemptsBefore: task.Delivery.Attempts})
@@ -81,17 +212,20 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 		// The service has the delivery; the message is offered again and the
 		// service returns the same outcome for the repeat.
 		e.logger.Error("record outcome", "delivery_id", id, "error", err)
-		_ = msg.NakWithDelay(e.cfg.BaseBackoff)
-		return
+		return verdict{retry: e.cfg.BaseBackoff}
 	}
 	if res.Changed {
 		e.metrics.settled(task.Service.ID, outcome.Status, task.Delivery.CreatedAt, time.Now())
 		e.logger.Debug("delivery settled", "delivery_id", id, "service_id", task.Service.ID, "status", outcome.Status)
 	}
-	if err := msg.Ack(); err != nil {
-		e.logger.Warn("acknowledge delivery message", "delivery_id", id, "error", err)
-	}
+	return verdict{}
 }
+
+// retryTolerance is how early a retrying delivery may be attempted. A
+// message that names only this delivery is offered again after the delay
+// it was given. That delay starts after the next attempt time was
+// recorded, so such a message comes after that time.
+const retryTolerance = 50 * time.Millisecond
 
 // recordDisclosure appends the disclosure that an attempt at task makes to
 // the audit log, before the attempt, so that no data leaves the hub
@@ -127,7 +261,7 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 
 // fail records a failed attempt and schedules the next or dead-letters the
 // delivery.
-func (e *Engine) fail(ctx context.Context, msg jetstream.Msg, task *store.Task, cause error) {
+func (e *Engine) fail(ctx context.Context, task *store.Task, cause error) verdict {
 	id := task.Delivery.ID
 	attempt := task.Delivery.Attempts + 1
 	dead := attempt >= e.cfg.MaxAttempts
@@ -138,19 +272,17 @@ func (e *Engine) fail(ctx context.Context, msg jetstream.Msg, task *store.Task, 
 	}
 	if err := e.db.RecordFailure(ctx, id, task.Generation, truncate(cause.Error(), 500), next, dead); err != nil {
 		e.logger.Error("record failed attempt", "delivery_id", id, "error", err)
-		_ = msg.NakWithDelay(delay)
-		return
+		return verdict{retry: delay}
 	}
 	if dead {
 		e.metrics.transition(task.Service.ID, joinedup.StateDeadLettered)
 		e.logger.Warn("delivery dead-lettered", "delivery_id", id, "service_id", task.Service.ID, "attempts", attempt, "error", cause)
-		_ = msg.Term()
-		return
+		return verdict{term: true}
 	}
 	e.metrics.transition(task.Service.ID, joinedup.StateRetrying)
 	e.logger.Warn("delivery attempt failed", "delivery_id", id, "service_id", task.Service.ID,
 		"attempt", attempt, "retry_in", delay.String(), "error", cause)
-	_ = msg.NakWithDelay(delay)
+	return verdict{retry: delay}
 }
 
 // backoff returns the delay after the given failed attempt: full jitter

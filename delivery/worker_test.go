@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store"
 )
 
 func TestCheckDialAddress(t *testing.T) {
@@ -94,5 +96,55 @@ func TestSenderReachesLoopback(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		t.Errorf("status = %d, want 204", resp.StatusCode)
+	}
+}
+
+func TestParseMessage(t *testing.T) {
+	tests := []struct {
+		name, body, header string
+		want               []messageEntry
+	}{
+		{"one", "dlv_a.0", "dlv_a.0", []messageEntry{{"dlv_a", 0, true}}},
+		{"several", "dlv_a.0\ndlv_b.3\n", "dlv_a.0+2", []messageEntry{{"dlv_a", 0, true}, {"dlv_b", 3, true}}},
+		{"bare id with header", "dlv_a", "dlv_a.2", []messageEntry{{"dlv_a", 2, true}}},
+		{"bare id without header", "dlv_a", "", []messageEntry{{"dlv_a", 0, false}}},
+		{"bare id with another's header", "dlv_a", "dlv_b.1", []messageEntry{{"dlv_a", 0, false}}},
+		{"negative generation", "dlv_a.-1", "", []messageEntry{{"dlv_a.-1", 0, false}}},
+		{"empty", " \n", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseMessage([]byte(tt.body), tt.header)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("parseMessage(%q, %q) = %v, want %v", tt.body, tt.header, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestGroupOutbox(t *testing.T) {
+	row := func(id string, service joinedup.ServiceID) store.OutboxMessage {
+		return store.OutboxMessage{MsgID: id + ".0", Delivery: joinedup.DeliveryID(id), Service: service}
+	}
+	msgs := []store.OutboxMessage{row("a1", "a"), row("b1", "b"), row("a2", "a"), row("a3", "a"), row("b2", "b"), row("a4", "a")}
+	groups := groupOutbox(msgs, 3)
+	var got []string
+	for _, g := range groups {
+		got = append(got, string(g.service)+":"+string(g.body())+":"+g.msgID())
+	}
+	want := []string{"a:a1.0\na2.0\na3.0:a1.0+3", "b:b1.0\nb2.0:b1.0+2", "a:a4.0:a4.0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("groupOutbox = %q, want %q", got, want)
+	}
+	for _, g := range groups {
+		entries := parseMessage(g.body(), g.msgID())
+		if len(entries) != len(g.msgs) {
+			t.Fatalf("message %q names %d deliveries, want %d", g.body(), len(entries), len(g.msgs))
+		}
+		for i, e := range entries {
+			if e.id != g.msgs[i].Delivery || e.generation != 0 || !e.known {
+				t.Errorf("entry %d of %q = %+v, want %s generation 0", i, g.body(), e, g.msgs[i].Delivery)
+			}
+		}
 	}
 }

@@ -399,16 +399,23 @@ func testBrokenServiceDelaysNoOther(t *testing.T, mode func(*Config)) {
 	if n := len(good.received()); n != births {
 		t.Errorf("good service acted on %d births, want %d", n, births)
 	}
+	checkActedOnce(t, "flaky", &flaky, births)
+}
+
+// checkActedOnce checks that rec acted on births distinct deliveries, each
+// once.
+func checkActedOnce(t *testing.T, name string, rec *recorder, births int) {
+	t.Helper()
 	got := map[string]int{}
-	for _, e := range flaky.received() {
+	for _, e := range rec.received() {
 		got[e.ID]++
 	}
 	if len(got) != births {
-		t.Errorf("flaky service acted on %d distinct births, want %d", len(got), births)
+		t.Errorf("%s service acted on %d distinct births, want %d", name, len(got), births)
 	}
 	for id, n := range got {
 		if n != 1 {
-			t.Errorf("flaky service acted on delivery %s %d times, want once", id, n)
+			t.Errorf("%s service acted on delivery %s %d times, want once", name, id, n)
 		}
 	}
 }
