@@ -165,9 +165,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		hubCPUs = append(hubCPUs, float64(res.cpu.Microseconds()))
 		sat = res
 		fmt.Fprintf(stdout, "round %d: raw JetStream %.0f messages/s one at a time, %.0f in atomic batches of %d; raw webhook %.0f requests/s; "+
-			"joinedup %.0f births accepted/s, %.0f deliveries confirmed/s, last confirmation p50 %s p99 %s: %.2f of the slower raw rate; "+
+			"joinedup %.0f births accepted/s, %.0f deliveries confirmed/s in %.1f deliveries a JetStream message, last confirmation p50 %s p99 %s: %.2f of the slower raw rate; "+
 			"CPU time per message: raw JetStream %s, raw webhook %s, joinedup %s per confirmed delivery\n",
-			round+1, jsRate, batchRate, rawBatch, hookRate, res.acceptRate, res.confirmRate, res.p50, res.p99, res.confirmRate/slower,
+			round+1, jsRate, batchRate, rawBatch, hookRate, res.acceptRate, res.confirmRate, perMessage(res), res.p50, res.p99, res.confirmRate/slower,
 			jsCPU, hookCPU, res.cpu)
 	}
 
@@ -206,8 +206,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "joinedup at half load, %.0f births/s for %s: %.0f births accepted/s, %.0f deliveries confirmed/s, acceptance to last confirmation p50 %s p99 %s\n",
-		half, *duration, load.acceptRate, load.confirmRate, load.p50, load.p99)
+	fmt.Fprintf(stdout, "joinedup at half load, %.0f births/s for %s: %.0f births accepted/s, %.0f deliveries confirmed/s in %.1f deliveries a JetStream message, acceptance to last confirmation p50 %s p99 %s\n",
+		half, *duration, load.acceptRate, load.confirmRate, perMessage(load), load.p50, load.p99)
 	fmt.Fprintf(stdout, "peak memory during the joinedup runs (resident set of the whole process, hub and reference services): %.0f MiB\n", float64(peak)/(1<<20))
 	return nil
 }
@@ -512,10 +512,30 @@ func demoBirths(ctx context.Context, hub *Hub, first, n int) ([][]byte, error) {
 type loadResult struct {
 	acceptRate, confirmRate float64
 	deliveries              int
-	p50, p99                time.Duration
+	// messages is how many JetStream messages carried the deliveries.
+	messages uint64
+	p50, p99 time.Duration
 	// cpu is the CPU time the whole process used per confirmed delivery:
 	// the hub, the reference services and the load's own clients.
 	cpu time.Duration
+}
+
+// perMessage returns the deliveries that each JetStream message carried.
+func perMessage(r loadResult) float64 {
+	if r.messages == 0 {
+		return 0
+	}
+	return float64(r.deliveries) / float64(r.messages)
+}
+
+// streamLastSeq returns the sequence of the last message published to the
+// hub's deliveries stream.
+func streamLastSeq(ctx context.Context, hub *Hub) (uint64, error) {
+	info, err := hub.Bus.Stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the deliveries stream: %w", err)
+	}
+	return info.State.LastSeq, nil
 }
 
 // loadHub registers n births through the API, closed-loop with the given
@@ -549,6 +569,10 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 		ids.Store(out.Event.ID, true)
 	}
 
+	firstSeq, err := streamLastSeq(ctx, hub)
+	if err != nil {
+		return res, err
+	}
 	start, startCPU := time.Now(), processCPU()
 	var wg sync.WaitGroup
 	if rate == 0 {
@@ -599,6 +623,11 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 	}
 
 	usedCPU := processCPU() - startCPU
+	lastSeq, err := streamLastSeq(ctx, hub)
+	if err != nil {
+		return res, err
+	}
+	res.messages = lastSeq - firstSeq
 
 	rows, err := hub.DB.SQL().QueryContext(ctx, `
 		SELECT MAX(d.confirmed_at) - e.registered_at, MAX(d.confirmed_at), COUNT(*)
