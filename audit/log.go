@@ -219,7 +219,7 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 	var leafHashes [][]byte
 
 	err := l.storage.AppendAudit(ctx, func(ctx context.Context, head Head) (*Batch, error) {
-		if err := l.catchUpTo(ctx, head, false); err != nil {
+		if err := l.catchUpTo(ctx, head); err != nil {
 			return nil, err
 		}
 		start = head.Size
@@ -273,47 +273,36 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 // up to the latest stored checkpoint, and returns that checkpoint, or nil
 // when the log is empty.
 func (l *Log) catchUp(ctx context.Context) (*Checkpoint, error) {
-	for attempt := 1; ; attempt++ {
-		stored, err := l.storage.LatestAuditCheckpoint(ctx)
-		if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
-			return nil, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("read latest checkpoint: %w", err)
-		}
-		head := Head{Size: stored.Size, Checkpoint: stored.Note, LeafHashes: l.storage.AuditLeafHashes}
-		// An append in this process may commit, and add its leaves to the
-		// tree, between the read of the checkpoint and the check of the
-		// tree. The checkpoint read again then covers them.
-		err = l.catchUpTo(ctx, head, attempt < maxCatchUpReads)
-		if errors.Is(err, errStaleHead) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		return ParseCheckpoint(stored.Note, l.key)
+	// The checkpoint is read under the tree's lock. An append adds its
+	// leaves to the tree under that lock after its checkpoint commits, so
+	// the checkpoint read here covers every leaf in the tree.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	stored, err := l.storage.LatestAuditCheckpoint(ctx)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read latest checkpoint: %w", err)
 	}
+	head := Head{Size: stored.Size, Checkpoint: stored.Note, LeafHashes: l.storage.AuditLeafHashes}
+	if err := l.catchUpLocked(ctx, head); err != nil {
+		return nil, err
+	}
+	return ParseCheckpoint(stored.Note, l.key)
 }
-
-// maxCatchUpReads bounds how many times catchUp reads the latest
-// checkpoint when appends in this process overtake it.
-const maxCatchUpReads = 5
-
-// errStaleHead is returned when the tree has more entries than a head
-// read outside the append transaction, because an append committed since.
-var errStaleHead = errors.New("the tree has more entries than the checkpoint read")
 
 // catchUpTo brings the tree to head.Size and checks its root hash against
 // head's checkpoint, so that the log never signs a tree that does not
-// extend the last one it signed. A tree larger than head.Size means that
-// entries were removed. When mayBeStale is true, head was read outside
-// the append transaction, so catchUpTo returns errStaleHead instead.
-func (l *Log) catchUpTo(ctx context.Context, head Head, mayBeStale bool) error {
+// extend the last one it signed.
+func (l *Log) catchUpTo(ctx context.Context, head Head) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.catchUpLocked(ctx, head)
+}
+
+// catchUpLocked is catchUpTo with l.mu held.
+func (l *Log) catchUpLocked(ctx context.Context, head Head) error {
 	loaded := l.tree.size()
-	if loaded > head.Size && mayBeStale {
-		return errStaleHead
-	}
 	if loaded > head.Size {
 		return &joinedup.Error{Code: joinedup.EINTERNAL, Message: "The audit log has been tampered with.",
 			Err: fmt.Errorf("latest checkpoint has tree size %d, but %d entries were appended before: run joinedup audit verify", head.Size, loaded)}

@@ -343,24 +343,51 @@ func TestLogErrors(t *testing.T) {
 	}
 }
 
-// TestCheckpointReadBeforeAppendCommits reads the checkpoint before the
-// latest, as a read does that an append in the same process overtakes,
-// and checks that Checkpoint reads again rather than call the log
-// tampered with.
-func TestCheckpointReadBeforeAppendCommits(t *testing.T) {
+// TestCheckpointWhileAppending reads the checkpoint while other
+// goroutines append, and checks that no read takes an append that
+// overtook it for entries removed.
+func TestCheckpointWhileAppending(t *testing.T) {
 	ctx := context.Background()
-	s := &staleStorage{DB: storetest.SQLite(t)}
-	l := openLog(t, s, newKey(t), 0)
-	for i := 0; i < 3; i++ {
-		if _, err := l.Append(ctx, entry(i)); err != nil {
-			t.Fatalf("append: %v", err)
-		}
+	l := openLog(t, storetest.SQLite(t), newKey(t), 0)
+	if _, err := l.Append(ctx, entry(0)); err != nil {
+		t.Fatalf("append: %v", err)
 	}
-	cp, err := l.Checkpoint(ctx)
-	if err != nil {
-		t.Fatalf("checkpoint: %v", err)
+	const appenders, appends = 8, 50
+	var wg sync.WaitGroup
+	for a := range appenders {
+		wg.Go(func() {
+			for i := range appends {
+				if _, err := l.Append(ctx, entry(a*appends+i)); err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+			}
+		})
 	}
-	if cp.Size != 3 {
-		t.Errorf("checkpoint size %d, want 3", cp.Size)
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			var last uint64
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				cp, err := l.Checkpoint(ctx)
+				if err != nil {
+					t.Errorf("checkpoint while appending: %v", err)
+					return
+				}
+				if cp.Size < last {
+					t.Errorf("checkpoint size went from %d to %d", last, cp.Size)
+				}
+				last = cp.Size
+			}
+		})
 	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
 }
