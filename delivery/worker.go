@@ -110,21 +110,7 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 	// attempt's time between them, is marked in progress every half
 	// attempt timeout, so that JetStream does not offer it to another
 	// worker meanwhile.
-	keepAlive := time.NewTicker(e.cfg.AttemptTimeout / 2)
-	defer keepAlive.Stop()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-keepAlive.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
-
+	stopKeepAlive := e.keepAlive(msg)
 	verdicts := make([]verdict, len(entries))
 	var wg sync.WaitGroup
 	for i, entry := range entries {
@@ -135,6 +121,7 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 		})
 	}
 	wg.Wait()
+	stopKeepAlive()
 
 	var retry time.Duration
 	terms := 0
@@ -158,6 +145,26 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 	if err != nil {
 		e.logger.Warn("acknowledge delivery message", "subject", msg.Subject(), "deliveries", len(entries), "error", err)
 	}
+}
+
+// keepAlive marks msg in progress every half attempt timeout until the
+// returned function is called, which returns once the marking stopped.
+func (e *Engine) keepAlive(msg jetstream.Msg) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(e.cfg.AttemptTimeout / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // handleOne sends one delivery, unless it is settled, in flight in this
