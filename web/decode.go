@@ -291,6 +291,11 @@ func describeFault(e *jsonschema.ValidationError) []joinedup.FieldError {
 	case *kind.Enum:
 		return []joinedup.FieldError{{Field: at, Message: "Use one of " + enumList(k.Want) + "."}}
 	case *kind.Type:
+		// A number with a fraction where a whole number is expected is
+		// reported as a number, which reads as no error at all.
+		if k.Got == "number" && slices.Equal(k.Want, []string{"integer"}) {
+			return []joinedup.FieldError{{Field: at, Message: "Enter a whole number, without a fraction."}}
+		}
 		want := make([]string, len(k.Want))
 		for i, w := range k.Want {
 			want[i] = jsonTypeName(w)
