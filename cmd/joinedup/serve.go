@@ -266,10 +266,16 @@ func (h *Hub) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops taking requests, lets those in flight finish, stops the
-// delivery engine and closes the bus and the store, in that order.
+// Close stops the delivery engine, letting the attempts in flight
+// settle, then stops taking requests, lets those in flight finish and
+// closes the bus and the store, in that order. The engine stops first
+// because its attempts may go to reference services that this hub's HTTP
+// server serves, and their outcomes may come back to it by callback.
 func (h *Hub) Close() error {
 	var errs []error
+	if h.Engine != nil {
+		h.Engine.Stop()
+	}
 	if h.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		errs = append(errs, h.server.Shutdown(ctx))
