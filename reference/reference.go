@@ -190,7 +190,6 @@ func New(cfg Config) (*Set, error) {
 			s.wakeCallbacks()
 		})
 		set.workers.Go(func() { s.reportCallbacks(workerCtx) })
-		set.workers.Go(func() { checkpointLoop(workerCtx, s.path, cfg.Logger) })
 	}
 	return set, nil
 }
@@ -199,12 +198,11 @@ func New(cfg Config) (*Set, error) {
 // records come from pop when it is not nil, and otherwise from the Febrl
 // file residents.
 func openService(ctx context.Context, cfg Config, def definition, pop *population.Population, residents string) (*service, error) {
-	path := filepath.Join(cfg.DataDir, string(def.info.ID)+".db")
-	db, err := openDB(ctx, path)
+	db, err := openDB(ctx, filepath.Join(cfg.DataDir, string(def.info.ID)+".db"))
 	if err != nil {
 		return nil, err
 	}
-	s := &service{info: def.info, prefix: def.prefix, db: db, path: path, logger: cfg.Logger, now: cfg.Now, callbackWake: make(chan struct{}, 1)}
+	s := &service{info: def.info, prefix: def.prefix, db: db, logger: cfg.Logger, now: cfg.Now, callbackWake: make(chan struct{}, 1)}
 	s.rules = def.rules(s)
 
 	seed := func(ctx context.Context, tx *sql.Tx) (string, error) {

@@ -45,7 +45,6 @@ type service struct {
 	prefix   string // starts the service's own identifiers, such as "CHB"
 	rules    rules
 	db       *sql.DB
-	path     string // the database file
 	index    *linkage.Index
 	secret   string
 	receiver *connector.Receiver
@@ -106,9 +105,6 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	// Savepoint journals stay in memory rather than in temporary files.
 	q.Add("_pragma", "temp_store(memory)")
 	q.Set("_txlock", "immediate")
-	// A commit does not checkpoint the write-ahead log itself: the
-	// service's checkpointLoop does that beside it.
-	q.Add("_pragma", "wal_autocheckpoint(0)")
 	db, err := sql.Open(sqlitecache.DriverName, "file:"+filepath.ToSlash(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -123,37 +119,6 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
-}
-
-// checkpointInterval is how often checkpointLoop copies a service's
-// write-ahead log back into its database.
-const checkpointInterval = 250 * time.Millisecond
-
-// checkpointLoop runs a passive checkpoint of the service's database at
-// path every checkpointInterval until ctx ends, on a connection of its
-// own. A passive checkpoint blocks neither the writer nor readers, and
-// once the whole log is copied the next commit starts it again from its
-// beginning. The service's own connection then never pauses a commit to
-// checkpoint.
-func checkpointLoop(ctx context.Context, path string, logger *slog.Logger) {
-	db, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?_pragma=busy_timeout(30000)")
-	if err != nil {
-		logger.Error("open database to checkpoint", "path", path, "error", err)
-		return
-	}
-	defer db.Close()
-	tick := time.NewTicker(checkpointInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		// A failed checkpoint leaves the pages in the log, where the
-		// service still reads them, and the next checkpoint copies them.
-		_, _ = db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
-	}
 }
 
 // start creates the service's tables, loads its seed records when the

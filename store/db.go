@@ -67,9 +67,6 @@ type DB struct {
 
 	closed    chan struct{}
 	closeOnce sync.Once
-	// background counts the goroutines started by Background, which Close
-	// waits for before it closes the database.
-	background sync.WaitGroup
 }
 
 // New returns a DB over an open database. Writes go through db and
@@ -94,7 +91,6 @@ func (db *DB) Close() error {
 	// closed is closed.
 	db.deletes.Wait()
 	db.closeOnce.Do(func() { close(db.closed) })
-	db.background.Wait()
 	db.stmts.Range(func(_, s any) bool {
 		s.(*sql.Stmt).Close()
 		return true
@@ -104,13 +100,6 @@ func (db *DB) Close() error {
 		err = errors.Join(err, db.read.Close())
 	}
 	return err
-}
-
-// Background runs fn in a goroutine until the DB is closed: fn returns
-// once closed is closed, and Close waits for it before it closes the
-// database. The SQLite store checkpoints its write-ahead log this way.
-func (db *DB) Background(fn func(closed <-chan struct{})) {
-	db.background.Go(func() { fn(db.closed) })
 }
 
 // Ping checks that the database is reachable.

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -43,10 +42,6 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	q.Add("_pragma", "temp_store(memory)")
 	readQuery := q.Encode()
 	q.Set("_txlock", "immediate")
-	// The writer does not copy the write-ahead log back into the database
-	// itself. checkpointLoop does that on a reading connection, so a
-	// commit does not run a checkpoint's writes and syncs first.
-	q.Add("_pragma", "wal_autocheckpoint(0)")
 
 	// SQLite allows one writer at a time, so writes share one connection
 	// and queue in Go rather than in SQLite's busy handler. Reads use their
@@ -85,34 +80,7 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	// opening one runs the pragmas again.
 	readDB.SetMaxOpenConns(8)
 	readDB.SetMaxIdleConns(8)
-	db := store.New(sqlDB, readDB, store.SQLite, translate)
-	db.Background(func(closed <-chan struct{}) { checkpointLoop(readDB, closed) })
-	return db, nil
-}
-
-// checkpointInterval is how often checkpointLoop copies the write-ahead
-// log back into the database.
-const checkpointInterval = 250 * time.Millisecond
-
-// checkpointLoop runs a passive checkpoint every checkpointInterval until
-// closed is closed. A passive checkpoint copies the committed pages that
-// no reader still needs into the database and syncs it, without blocking
-// the writer or the readers. Once the whole log is copied, the writer's
-// next transaction starts the log again from its beginning, so the file
-// stops growing.
-func checkpointLoop(db *sql.DB, closed <-chan struct{}) {
-	tick := time.NewTicker(checkpointInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-closed:
-			return
-		case <-tick.C:
-		}
-		// A failed checkpoint leaves the pages in the log, where readers
-		// still find them, and the next checkpoint copies them.
-		_, _ = db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-	}
+	return store.New(sqlDB, readDB, store.SQLite, translate), nil
 }
 
 // translate maps SQLite result codes to domain errors.
