@@ -357,7 +357,9 @@ func (s *service) recordReview(ctx context.Context, tx *sql.Tx, e *connector.Eve
 	if err != nil {
 		return fmt.Errorf("record review: %w", err)
 	}
-	s.logger.Info("event recorded for manual review", "service", s.info.ID, "delivery_id", e.Delivery,
+	// The line is written inside the event's transaction: a crash before
+	// its commit leaves no review, and the id is then given to another.
+	s.logger.Info("manual review opened, to stand when the event's transaction commits", "service", s.info.ID, "delivery_id", e.Delivery,
 		"review_id", id, "decision", r.Decision)
 	return nil
 }
