@@ -25,13 +25,13 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("bench: %v\n%s%s", err, out.String(), stderr.String())
 	}
 	for _, want := range []string{
-		`(?m)^round 1: raw JetStream \d+ messages/s one at a time, \d+ in atomic batches of 256; raw webhook \d+ requests/s; joinedup \d+ births accepted/s, \d+ deliveries confirmed/s, .*: \d\.\d\d of the slower raw rate; CPU time per message: raw JetStream \S+, raw webhook \S+, joinedup \S+ per confirmed delivery$`,
+		`(?m)^round 1: raw JetStream \d+ messages/s one at a time, \d+ in atomic batches of 256; raw webhook \d+ requests/s; joinedup \d+ births accepted/s, \d+ deliveries confirmed/s in \d+\.\d deliveries a JetStream message, .*: \d\.\d\d of the slower raw rate; CPU time per message: raw JetStream \S+, raw webhook \S+, joinedup \S+ per confirmed delivery$`,
 		`(?m)^round 2: `,
 		`(?m)^raw JetStream, durable publish and consume, one message at a time: \d+ messages/s \(median of 2 rounds\)$`,
 		`(?m)^raw loopback webhook, \d+-byte POST, 8 clients: \d+ requests/s`,
 		`(?m)^joinedup at saturation, 30 births, 8 clients: \d+ births accepted/s, \d+ deliveries confirmed/s \(median of 2 rounds\), \d+\.\d\d of the slower raw rate .*\(median of the rounds' ratios\)$`,
 		`(?m)^CPU time per message \(median of 2 rounds\): raw JetStream \d\S*s, raw webhook \d\S*s .*; joinedup \d\S*s per confirmed delivery `,
-		`(?m)^joinedup at half load, \d+ births/s for 1s: .* p99 \S+$`,
+		`(?m)^joinedup at half load, \d+ births/s for 1s: .* in \d+\.\d deliveries a JetStream message, .* p99 \S+$`,
 		`(?m)^peak memory during the joinedup runs .*: \d+ MiB$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {
@@ -51,6 +51,9 @@ func TestBenchCommandBadInput(t *testing.T) {
 		{"-half-load-for 0s", "-half-load-for must be more than 0 and at most 10m0s, not 0s"},
 		{"-half-load-for 2h", "-half-load-for must be more than 0 and at most 10m0s, not 2h0m0s"},
 		{"-delivery-concurrency 2000", "-delivery-concurrency must be from 1 to 1024"},
+		{"-half-load-rate -1", "-half-load-rate must be between 0 and 10000 births a second, not -1"},
+		{"-half-load-rate NaN", "-half-load-rate must be between 0 and 10000 births a second, not NaN"},
+		{"-half-load-rate 20000", "-half-load-rate must be between 0 and 10000 births a second, not 20000"},
 		{"extra", "bench takes no arguments"},
 	} {
 		err := run(context.Background(), append([]string{"bench"}, strings.Fields(tc.args)...), nil, io.Discard, io.Discard)
