@@ -47,9 +47,14 @@ type Log struct {
 	maxBatch int
 	now      func() time.Time
 
-	// mu guards tree. Proofs take the read lock.
+	// mu guards tree, checked and checkedSize. Proofs take the read lock.
 	mu   sync.RWMutex
 	tree *tree
+	// checked is the note of a checkpoint of checkedSize entries that
+	// this Log signed, or verified against its tree. A stored checkpoint
+	// with the same note at that size needs no second verification.
+	checked     []byte
+	checkedSize uint64
 
 	// batchMu guards pending and committing. The first caller to find no
 	// commit under way becomes the committer, as commitPending describes.
@@ -217,6 +222,7 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 	now := l.now().UTC().Truncate(time.Microsecond)
 	var start uint64
 	var leafHashes [][]byte
+	var signed []byte // the note of the checkpoint stored
 
 	err := l.storage.AppendAudit(ctx, func(ctx context.Context, head Head) (*Batch, error) {
 		if err := l.catchUpTo(ctx, head); err != nil {
@@ -252,6 +258,7 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 			return nil, err
 		}
 		b.Checkpoint = StoredCheckpoint{Size: seq, Note: note, CreatedAt: now}
+		signed = note
 		return b, nil
 	})
 	if err != nil {
@@ -265,6 +272,9 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 		if err := l.tree.append(leafHashes[size-start:]); err != nil {
 			return fmt.Errorf("add audit leaves to the tree: %w", err)
 		}
+	}
+	if end := start + uint64(len(leafHashes)); l.tree.size() == end {
+		l.checked, l.checkedSize = signed, end
 	}
 	return nil
 }
@@ -310,6 +320,9 @@ func (l *Log) catchUpLocked(ctx context.Context, head Head) error {
 	if loaded == head.Size && head.Checkpoint == nil {
 		return nil
 	}
+	if loaded == head.Size && loaded == l.checkedSize && bytes.Equal(head.Checkpoint, l.checked) {
+		return nil
+	}
 
 	cp, err := ParseCheckpoint(head.Checkpoint, l.key)
 	if err != nil {
@@ -346,6 +359,7 @@ func (l *Log) catchUpLocked(ctx context.Context, head Head) error {
 			Err: fmt.Errorf("stored leaf hashes do not match the checkpoint of tree size %d: run joinedup audit verify", cp.Size)}
 	}
 	l.tree = t
+	l.checked, l.checkedSize = bytes.Clone(head.Checkpoint), head.Size
 	return nil
 }
 

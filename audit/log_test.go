@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -390,4 +391,35 @@ func TestCheckpointWhileAppending(t *testing.T) {
 	wg.Wait()
 	close(done)
 	readers.Wait()
+}
+
+// TestChangedCheckpointStopsAppends changes the stored note of the latest
+// checkpoint, which the Log signed itself, and checks that the next
+// append and checkpoint read fail rather than trust it.
+func TestChangedCheckpointStopsAppends(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	l := openLog(t, db, newKey(t), 0)
+	for i := range 3 {
+		if _, err := l.Append(ctx, entry(i)); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+	}
+	latest, err := db.LatestAuditCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := bytes.Replace(latest.Note, []byte("\n3\n"), []byte("\n3\n\n"), 1)
+	if bytes.Equal(changed, latest.Note) {
+		t.Fatalf("note %q has no tree size line to change", latest.Note)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE audit_checkpoints SET note = $1 WHERE size = $2`, changed, latest.Size); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, entry(3)); err == nil {
+		t.Error("append after the latest checkpoint was changed succeeded, want an error")
+	}
+	if _, err := l.Checkpoint(ctx); err == nil {
+		t.Error("checkpoint after it was changed succeeded, want an error")
+	}
 }
