@@ -313,6 +313,23 @@ func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]Ou
 // before it has written anything, so the caller's transaction can go on.
 func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Time, error) {
 	o := r.Outcome
+	// An outcome may queue a withdrawal notice or a deferred action for
+	// the delivery's service, which locks the service's row. On
+	// PostgreSQL that row is locked here first, before the delivery, in
+	// the order RetireService takes its locks, so neither waits for the
+	// other in a cycle.
+	if tx.Dialect() == Postgres {
+		var service joinedup.ServiceID
+		err := tx.QueryRowContext(ctx, `SELECT service_id FROM deliveries WHERE id = $1`, r.Delivery).Scan(&service)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, time.Time{}, fmt.Errorf("read delivery's service: %w", err)
+		}
+		if err == nil {
+			if _, err := lockServiceShared(ctx, tx, service); err != nil {
+				return false, time.Time{}, err
+			}
+		}
+	}
 	// On PostgreSQL the row is locked, so that a worker's "accepted" and a
 	// callback's "acted" for one delivery settle one after the other and
 	// the later sees the earlier.

@@ -92,12 +92,6 @@ func rowsAffected(res sql.Result) (int, error) {
 // and miss what the transaction queues for the service. Callers take this
 // lock before they lock any of the service's deliveries, in the order
 // RetireService takes its locks.
-//
-// NOTE: recordOutcome queues a withdrawal notice after it has locked a
-// delivery, the other order. A retirement at that moment can deadlock on
-// PostgreSQL, which then aborts one of the two with a busy error. Either
-// the DELETE gets 503, or the workers' messages in that batch of outcomes
-// are offered again.
 func lockServiceShared(ctx context.Context, tx *Tx, id joinedup.ServiceID) (retired bool, err error) {
 	lock := ""
 	if tx.Dialect() == Postgres {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -317,4 +318,63 @@ func serviceIDs(services []*joinedup.Service) []joinedup.ServiceID {
 		ids = append(ids, s.ID)
 	}
 	return ids
+}
+
+// TestRetireServiceWhileOutcomesQueueNotices retires a service while
+// batches of outcomes for its deliveries are recorded. Each batch ends
+// with a delivery whose consent was withdrawn in flight, whose outcome
+// queues a withdrawal notice to the service. Both sides lock the service
+// before its deliveries, so neither waits for the other in a cycle and
+// neither fails. On PostgreSQL, locking the service only for the notice
+// deadlocked in every round.
+func TestRetireServiceWhileOutcomesQueueNotices(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		for round := range 5 {
+			service := joinedup.ServiceID(fmt.Sprintf("school-%d", round))
+			if err := db.CreateService(ctx, &joinedup.Service{
+				ID: service, Organisation: "council", Name: string(service), EventTypes: []string{joinedup.EventBirthRegistered},
+				Fields: []string{"child.name"}, Purpose: "test", Secret: "whsec_dGVzdA==",
+				Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:1/" + string(service)},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// Each batch locks pending deliveries, which the retirement
+			// dead-letters, before the withdrawn one that queues a notice.
+			acted := joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded"}
+			batches := make([][]store.OutcomeRecord, 4)
+			for i := range batches {
+				for range 30 {
+					batches[i] = append(batches[i], store.OutcomeRecord{Delivery: newEvent(t, db, service).Deliveries[0].ID, Outcome: acted})
+				}
+				ev := newEvent(t, db, service)
+				if _, err := db.WithdrawConsent(ctx, ev.ID, service); err != nil {
+					t.Fatal(err)
+				}
+				batches[i] = append(batches[i], store.OutcomeRecord{Delivery: ev.Deliveries[0].ID, Outcome: acted})
+			}
+			drainOutbox(t, db)
+
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for _, batch := range batches {
+				wg.Go(func() {
+					if _, err := db.RecordOutcomes(ctx, batch); err != nil {
+						errs <- fmt.Errorf("record outcomes: %w", err)
+					}
+				})
+			}
+			wg.Go(func() {
+				if _, err := db.RetireService(ctx, service); err != nil {
+					errs <- fmt.Errorf("retire service: %w", err)
+				}
+			})
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+	})
 }
