@@ -237,14 +237,16 @@ const retryTolerance = 50 * time.Millisecond
 // recordDisclosure appends the disclosure that an attempt at task makes to
 // the audit log, before the attempt, so that no data leaves the hub
 // unrecorded. An attempt that fails is still recorded: the service may
-// have read the data before the failure.
+// have read the data before the failure. A replay starts the delivery's
+// next generation with its attempts counted from zero again, so each
+// entry names the generation beside the attempt.
 func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if e.Audit == nil {
 		return nil
 	}
 	detail, err := json.Marshal(map[string]any{
 		"delivery": t.Delivery.ID, "service": t.Service.ID, "organisation": t.Service.Organisation,
-		"kind": t.Delivery.Kind, "fields": t.SentFields(), "attempt": t.Delivery.Attempts + 1,
+		"kind": t.Delivery.Kind, "fields": t.SentFields(), "attempt": t.Delivery.Attempts + 1, "generation": t.Generation,
 		"reference": t.Reference,
 	})
 	if err != nil {

@@ -4,16 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 )
 
-// TestDisclosuresAreAudited checks that the informant's consent decisions
-// and each delivery a service receives are appended to the audit log,
-// naming the record by id only.
 // attachAuditLog gives h's engine and life events an audit log in h's
 // store, signed with a new key, and returns it.
 func attachAuditLog(t *testing.T, h *Hub) *audit.Log {
@@ -30,6 +30,9 @@ func attachAuditLog(t *testing.T, h *Hub) *audit.Log {
 	return log
 }
 
+// TestDisclosuresAreAudited checks that the informant's consent decisions
+// and each delivery a service receives are appended to the audit log,
+// naming the record by id only.
 func TestDisclosuresAreAudited(t *testing.T) {
 	ctx := context.Background()
 	h := startHub(t, nil)
@@ -112,5 +115,53 @@ func TestDisclosureRecordsConsentedFields(t *testing.T) {
 	}
 	if len(disclosures) != 2 || disclosures[0] != "child.name" || disclosures[1] != "child.name" {
 		t.Errorf("disclosures list fields %q, want child.name for both attempts", disclosures)
+	}
+}
+
+// TestReplayedDisclosureNamesGeneration dead-letters a delivery after one
+// attempt and replays it. The replay counts attempts from zero again, so
+// the two disclosure entries differ in their generation.
+func TestReplayedDisclosureNamesGeneration(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	log := attachAuditLog(t, h)
+
+	var gp recorder
+	gp.fail = 1
+	startService(t, h, "gp", []string{"child.name"}, &gp)
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
+	ev := waitComplete(t, h, out.Event.ID, 10*time.Second)
+	if s := ev.Deliveries[0].State; s != joinedup.StateDeadLettered {
+		t.Fatalf("delivery state %s, want dead-lettered", s)
+	}
+	if err := h.Engine.ReplayDelivery(ctx, ev.Deliveries[0].ID); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	waitComplete(t, h, out.Event.ID, 10*time.Second)
+
+	cp, err := log.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := log.Entries(ctx, 0, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		if e.Action != audit.ActionDisclosure {
+			continue
+		}
+		var detail struct {
+			Attempt    int `json:"attempt"`
+			Generation int `json:"generation"`
+		}
+		if err := json.Unmarshal(e.Detail, &detail); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("generation %d attempt %d", detail.Generation, detail.Attempt))
+	}
+	if want := []string{"generation 0 attempt 1", "generation 1 attempt 1"}; !slices.Equal(got, want) {
+		t.Errorf("disclosures = %q, want %q", got, want)
 	}
 }
