@@ -305,7 +305,11 @@ func checkNamePart(add func(string, string, ...any), at, label, part string) {
 	case hasInvisible(part):
 		add(at, "%s must not contain invisible characters, such as a zero-width space", label)
 	}
-	if hasSymbol(part) {
+	// U+FFFD stands for text that could not be decoded, such as a lone
+	// surrogate escape in JSON, and is a symbol by its category.
+	if strings.ContainsRune(part, utf8.RuneError) {
+		add(at, "%s must not contain a character that could not be read", label)
+	} else if hasSymbol(part) {
 		add(at, "%s must not contain symbols such as emoji", label)
 	}
 	if hasNumber(part) {

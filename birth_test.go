@@ -144,6 +144,7 @@ func TestValidateNameNeedsLetter(t *testing.T) {
 		{Name{Given: "Ada", Family: "Byrne+"}, "/child/name/family"},
 		{Name{Given: "Ada", Family: "£Byrne"}, "/child/name/family"},
 		{Name{Given: "Ada", Family: "O´Brien"}, ""},
+		{Name{Given: "Ada\uFFFD", Family: "Byrne"}, "/child/name/given"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name.Given+" "+tt.name.Family, func(t *testing.T) {
@@ -383,5 +384,20 @@ func TestParseDateYearZero(t *testing.T) {
 	}
 	if d.IsZero() {
 		t.Error("0000-01-01 parsed as the zero Date, which Validate reports as a missing date")
+	}
+}
+
+// TestValidateNameUnreadable checks that a name holding U+FFFD, which
+// stands for text that could not be decoded, gets a message saying so
+// rather than one about symbols.
+func TestValidateNameUnreadable(t *testing.T) {
+	r := testBirth(t)
+	r.Child.Name = Name{Given: "Ada\uFFFD", Family: "Byrne"}
+
+	err := r.Normalize().Validate(testToday)
+
+	want := FieldError{Field: "/child/name/given", Message: "Given names of the child must not contain a character that could not be read"}
+	if got := ErrorFields(err); !slices.Equal(got, []FieldError{want}) {
+		t.Errorf("fields = %v, want %v", got, []FieldError{want})
 	}
 }
