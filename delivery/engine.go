@@ -284,7 +284,7 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 	for i, g := range groups {
 		f, err := e.bus.JS.PublishAsync(e.bus.Subject(string(g.service)), g.body(), jetstream.WithMsgID(g.msgID()))
 		if err != nil {
-			e.logger.Error("publish delivery", "delivery_id", g.msgs[0].Delivery, "deliveries", len(g.msgs), "error", err)
+			e.logger.Error("publish delivery message failed", "delivery_id", g.msgs[0].Delivery, "deliveries", len(g.msgs), "error", err)
 			continue
 		}
 		futures[i] = f
@@ -300,7 +300,7 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 				published = append(published, m.MsgID)
 			}
 		case err := <-f.Err():
-			e.logger.Error("publish delivery", "delivery_id", groups[i].msgs[0].Delivery, "deliveries", len(groups[i].msgs), "error", err)
+			e.logger.Error("publish delivery message failed", "delivery_id", groups[i].msgs[0].Delivery, "deliveries", len(groups[i].msgs), "error", err)
 		case <-ctx.Done():
 			return published
 		}
@@ -327,13 +327,13 @@ type outboxGroup struct {
 }
 
 // groupOutbox splits msgs into groups of one service's rows, each of at
-// most max rows, in the order of each group's first row.
-func groupOutbox(msgs []store.OutboxMessage, max int) []outboxGroup {
+// most limit rows, in the order of each group's first row.
+func groupOutbox(msgs []store.OutboxMessage, limit int) []outboxGroup {
 	var groups []outboxGroup
 	open := map[joinedup.ServiceID]int{} // the index of each service's last group
 	for _, m := range msgs {
 		i, ok := open[m.Service]
-		if !ok || len(groups[i].msgs) == max {
+		if !ok || len(groups[i].msgs) == limit {
 			i = len(groups)
 			groups = append(groups, outboxGroup{service: m.Service})
 			open[m.Service] = i
@@ -348,7 +348,7 @@ func (g outboxGroup) body() []byte {
 	for i, m := range g.msgs {
 		ids[i] = m.MsgID
 	}
-	return MessageBody(ids)
+	return messageBody(ids)
 }
 
 // msgID is the message's Nats-Msg-Id. A message of one row has the row's

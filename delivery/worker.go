@@ -52,9 +52,9 @@ type messageEntry struct {
 	known bool
 }
 
-// MessageBody returns the body of a message that names the given
+// messageBody returns the body of a message that names the given
 // outbox message ids, each "<delivery id>.<generation>".
-func MessageBody(msgIDs []string) []byte {
+func messageBody(msgIDs []string) []byte {
 	return []byte(strings.Join(msgIDs, "\n"))
 }
 
@@ -89,8 +89,8 @@ type verdict struct {
 	// retry, when above zero, is the delay after which the message is to
 	// be offered again, because the delivery is to be attempted again.
 	retry time.Duration
-	// term is true when the delivery can never be sent, because it does
-	// not exist or was dead-lettered.
+	// term is true when the delivery can never be sent, because it is
+	// not found or was dead-lettered.
 	term bool
 }
 
@@ -143,7 +143,7 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 		err = msg.Ack()
 	}
 	if err != nil {
-		e.logger.Warn("acknowledge delivery message", "subject", msg.Subject(), "deliveries", len(entries), "error", err)
+		e.logger.Warn("acknowledge delivery message failed", "subject", msg.Subject(), "deliveries", len(entries), "error", err)
 	}
 }
 
@@ -228,10 +228,10 @@ func (e *Engine) handleOne(ctx context.Context, entry messageEntry) verdict {
 	return verdict{}
 }
 
-// retryTolerance is how early a retrying delivery may be attempted. A
-// message that names only this delivery is offered again after the delay
-// it was given. That delay starts after the next attempt time was
-// recorded, so such a message comes after that time.
+// retryTolerance is the margin by which a retrying delivery may be
+// attempted before its next attempt time. A message that names only this
+// delivery is offered again after the delay it was given, which starts
+// after that time was recorded, so such a message is never early.
 const retryTolerance = 50 * time.Millisecond
 
 // recordDisclosure appends the disclosure that an attempt at task makes to

@@ -318,16 +318,13 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	// PostgreSQL that row is locked here first, before the delivery, in
 	// the order RetireService takes its locks, so neither waits for the
 	// other in a cycle.
+	// A delivery not found leaves no row to lock, and findDeliveryForUpdate
+	// then reports it.
 	if tx.Dialect() == Postgres {
-		var service joinedup.ServiceID
-		err := tx.QueryRowContext(ctx, `SELECT service_id FROM deliveries WHERE id = $1`, r.Delivery).Scan(&service)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, time.Time{}, fmt.Errorf("read delivery's service: %w", err)
-		}
-		if err == nil {
-			if _, err := lockServiceShared(ctx, tx, service); err != nil {
-				return false, time.Time{}, err
-			}
+		if _, err := tx.ExecContext(ctx, `
+			SELECT 1 FROM services WHERE id = (SELECT service_id FROM deliveries WHERE id = $1) FOR SHARE`,
+			r.Delivery); err != nil {
+			return false, time.Time{}, fmt.Errorf("lock the delivery's service: %w", err)
 		}
 	}
 	// On PostgreSQL the row is locked, so that a worker's "accepted" and a

@@ -92,26 +92,11 @@ func TestDisclosureRecordsConsentedFields(t *testing.T) {
 	}
 	waitComplete(t, h, out.Event.ID, 10*time.Second)
 
-	cp, err := log.Checkpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := log.Entries(ctx, 0, cp.Size)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var disclosures []string
-	for _, e := range entries {
-		if e.Action != audit.ActionDisclosure {
-			continue
-		}
-		var detail struct {
-			Fields []string `json:"fields"`
-		}
-		if err := json.Unmarshal(e.Detail, &detail); err != nil {
-			t.Fatal(err)
-		}
-		disclosures = append(disclosures, strings.Join(detail.Fields, ","))
+	for _, d := range disclosureDetails[struct {
+		Fields []string `json:"fields"`
+	}](t, log) {
+		disclosures = append(disclosures, strings.Join(d.Fields, ","))
 	}
 	if len(disclosures) != 2 || disclosures[0] != "child.name" || disclosures[1] != "child.name" {
 		t.Errorf("disclosures list fields %q, want child.name for both attempts", disclosures)
@@ -139,6 +124,23 @@ func TestReplayedDisclosureNamesGeneration(t *testing.T) {
 	}
 	waitComplete(t, h, out.Event.ID, 10*time.Second)
 
+	var got []string
+	for _, d := range disclosureDetails[struct {
+		Attempt    int `json:"attempt"`
+		Generation int `json:"generation"`
+	}](t, log) {
+		got = append(got, fmt.Sprintf("generation %d attempt %d", d.Generation, d.Attempt))
+	}
+	if want := []string{"generation 0 attempt 1", "generation 1 attempt 1"}; !slices.Equal(got, want) {
+		t.Errorf("disclosures = %q, want %q", got, want)
+	}
+}
+
+// disclosureDetails returns the detail of each disclosure entry in log,
+// in order, decoded into T.
+func disclosureDetails[T any](t *testing.T, log *audit.Log) []T {
+	t.Helper()
+	ctx := context.Background()
 	cp, err := log.Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -147,21 +149,16 @@ func TestReplayedDisclosureNamesGeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	var out []T
 	for _, e := range entries {
 		if e.Action != audit.ActionDisclosure {
 			continue
 		}
-		var detail struct {
-			Attempt    int `json:"attempt"`
-			Generation int `json:"generation"`
-		}
+		var detail T
 		if err := json.Unmarshal(e.Detail, &detail); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, fmt.Sprintf("generation %d attempt %d", detail.Generation, detail.Attempt))
+		out = append(out, detail)
 	}
-	if want := []string{"generation 0 attempt 1", "generation 1 attempt 1"}; !slices.Equal(got, want) {
-		t.Errorf("disclosures = %q, want %q", got, want)
-	}
+	return out
 }
