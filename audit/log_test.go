@@ -353,6 +353,7 @@ func TestCheckpointWhileAppending(t *testing.T) {
 	if _, err := l.Append(ctx, entry(0)); err != nil {
 		t.Fatalf("append: %v", err)
 	}
+
 	const appenders, appends = 8, 50
 	var wg sync.WaitGroup
 	for a := range appenders {
@@ -365,6 +366,7 @@ func TestCheckpointWhileAppending(t *testing.T) {
 			}
 		})
 	}
+
 	done := make(chan struct{})
 	var readers sync.WaitGroup
 	for range 4 {
@@ -388,6 +390,7 @@ func TestCheckpointWhileAppending(t *testing.T) {
 			}
 		})
 	}
+
 	wg.Wait()
 	close(done)
 	readers.Wait()
