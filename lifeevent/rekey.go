@@ -35,7 +35,7 @@ func (s *Service) RekeyBirths(ctx context.Context) (int, error) {
 	var after joinedup.EventID
 	replaced := 0
 	for {
-		events, err := s.db.ListEventsByDedupeKeyPrefix(ctx, joinedup.LegacyBirthKeyPrefix, after, rekeyBatch)
+		events, err := s.db.ListLegacyKeyedEvents(ctx, after, rekeyBatch)
 		if err != nil {
 			return replaced, fmt.Errorf("list births with legacy dedupe keys: %w", err)
 		}

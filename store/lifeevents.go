@@ -327,17 +327,19 @@ func (db *DB) FindReferenceByDedupeKey(ctx context.Context, key string) (string,
 	return reference, err
 }
 
-// ListEventsByDedupeKeyPrefix returns up to limit life events whose dedupe
-// key begins with prefix and whose id sorts after after, in id order. Only
-// ID, Reference, Payload and DedupeKey are filled. It reads every row of
-// life_events, because no index serves a prefix match on the key.
-func (db *DB) ListEventsByDedupeKeyPrefix(ctx context.Context, prefix string, after joinedup.EventID, limit int) ([]*joinedup.LifeEvent, error) {
-	pattern := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
+// legacyKeyPattern matches the dedupe keys in the legacy form. The
+// migration of the partial index life_events_legacy_dedupe_key writes out
+// the same pattern. The index serves only a condition with the same text.
+const legacyKeyPattern = joinedup.LegacyBirthKeyPrefix + "%"
+
+// ListLegacyKeyedEvents returns up to limit life events whose dedupe key
+// is in the legacy form and whose id sorts after after, in id order. Only
+// ID, Reference, Payload and DedupeKey are filled. A partial index holds
+// only such events, so once none is left the query reads no rows.
+func (db *DB) ListLegacyKeyedEvents(ctx context.Context, after joinedup.EventID, limit int) ([]*joinedup.LifeEvent, error) {
 	var out []*joinedup.LifeEvent
 	err := db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT id, reference, payload, dedupe_key FROM life_events
-			WHERE dedupe_key LIKE $1 ESCAPE '\' AND id > $2
-			ORDER BY id LIMIT %d`, limit), pattern, after)
+		rows, err := tx.QueryContext(ctx, legacyKeyQuery(limit), after)
 		if err != nil {
 			return err
 		}
@@ -354,6 +356,15 @@ func (db *DB) ListEventsByDedupeKeyPrefix(ctx context.Context, prefix string, af
 		return rows.Err()
 	})
 	return out, err
+}
+
+// legacyKeyQuery returns the query of ListLegacyKeyedEvents. The pattern
+// is part of the text rather than a parameter, because the planners of
+// SQLite and PostgreSQL use a partial index only for a condition they can
+// compare with the index's own when the statement is prepared.
+func legacyKeyQuery(limit int) string {
+	return fmt.Sprintf(`SELECT id, reference, payload, dedupe_key FROM life_events
+		WHERE dedupe_key LIKE '%s' AND id > $1 ORDER BY id LIMIT %d`, legacyKeyPattern, limit)
 }
 
 // ReplaceDedupeKey sets the dedupe key of the life event id to key if its

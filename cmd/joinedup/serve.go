@@ -156,10 +156,8 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 
 	// Births stored with keys in the legacy form get keys in the current
 	// one before any registration arrives, so that a duplicate of an older
-	// birth is refused.
-	// NOTE: the search for legacy keys reads every life event on each
-	// start, even when none is left; start-up time on a large store has
-	// not been measured.
+	// birth is refused. A partial index holds only the births with legacy
+	// keys, so once none is left the search reads nothing.
 	if n, err := h.LifeEvents.RekeyBirths(ctx); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("recompute dedupe keys of births: %w", err)

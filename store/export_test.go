@@ -1,0 +1,4 @@
+package store
+
+// LegacyKeyQuery is legacyKeyQuery, for the tests that read its plan.
+var LegacyKeyQuery = legacyKeyQuery

@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/store/storetest"
+)
+
+func TestListLegacyKeyedEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		var legacy []joinedup.EventID
+		for i := range 5 {
+			ev := birthEvent("school")
+			if i%2 == 0 {
+				ev.DedupeKey = fmt.Sprintf("%s%064d", joinedup.LegacyBirthKeyPrefix, i)
+				legacy = append(legacy, ev.ID)
+			} else {
+				ev.DedupeKey = fmt.Sprintf("current:%d", i)
+			}
+			if err := db.CreateLifeEvent(ctx, ev); err != nil {
+				t.Fatalf("create life event: %v", err)
+			}
+		}
+		newEvent(t, db, "gp") // no key at all
+
+		got, err := db.ListLegacyKeyedEvents(ctx, "", 2)
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		if len(got) != 2 || got[0].ID != legacy[0] || got[1].ID != legacy[1] {
+			t.Fatalf("first page = %v, want %v", ids(got), legacy[:2])
+		}
+		if !strings.HasPrefix(got[0].DedupeKey, joinedup.LegacyBirthKeyPrefix) || got[0].Reference == "" || len(got[0].Payload) == 0 {
+			t.Errorf("event not filled: %+v", got[0])
+		}
+		got, err = db.ListLegacyKeyedEvents(ctx, legacy[1], 2)
+		if err != nil {
+			t.Fatalf("list after: %v", err)
+		}
+		if len(got) != 1 || got[0].ID != legacy[2] {
+			t.Fatalf("second page = %v, want %v", ids(got), legacy[2:])
+		}
+
+		// A replaced key leaves the list.
+		if err := db.ReplaceDedupeKey(ctx, legacy[0], storedKey(t, db, legacy[0]), "current:replaced"); err != nil {
+			t.Fatalf("replace key: %v", err)
+		}
+		got, err = db.ListLegacyKeyedEvents(ctx, "", 10)
+		if err != nil {
+			t.Fatalf("list after replacing: %v", err)
+		}
+		if len(got) != 2 || got[0].ID != legacy[1] {
+			t.Fatalf("after replacing = %v, want %v", ids(got), legacy[1:])
+		}
+	})
+}
+
+// TestLegacyKeyQueryUsesIndex checks that the search for legacy keys is
+// served by the partial index that holds only such events, so that a
+// start of the hub does not read every life event.
+func TestLegacyKeyQueryUsesIndex(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		conn, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatalf("connection: %v", err)
+		}
+		defer conn.Close()
+		explain := "EXPLAIN QUERY PLAN "
+		if db.Dialect() == store.Postgres {
+			// PostgreSQL reads a small table whole, whatever its indexes.
+			// With sequential scans off, the plan shows whether an index can
+			// serve the query.
+			if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
+				t.Fatalf("set enable_seqscan: %v", err)
+			}
+			defer conn.ExecContext(ctx, `RESET enable_seqscan`)
+			explain = "EXPLAIN "
+		}
+		rows, err := conn.QueryContext(ctx, explain+store.LegacyKeyQuery(500), "")
+		if err != nil {
+			t.Fatalf("explain: %v", err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var plan strings.Builder
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("scan plan: %v", err)
+			}
+			fmt.Fprintln(&plan, vals...)
+		}
+		if !strings.Contains(plan.String(), "life_events_legacy_dedupe_key") {
+			t.Errorf("the query does not use the partial index; plan:\n%s", plan.String())
+		}
+	})
+}
+
+func storedKey(t *testing.T, db *store.DB, id joinedup.EventID) string {
+	t.Helper()
+	var key string
+	if err := db.SQL().QueryRowContext(context.Background(), `SELECT dedupe_key FROM life_events WHERE id = $1`, id).Scan(&key); err != nil {
+		t.Fatalf("read key: %v", err)
+	}
+	return key
+}
+
+func ids(evs []*joinedup.LifeEvent) []joinedup.EventID {
+	out := make([]joinedup.EventID, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.ID
+	}
+	return out
+}
+
+// BenchmarkLegacyKeySearch measures the search that each start of the
+// hub makes for legacy keys, on SQLite with 100,000 births whose keys are
+// all current. "index" is the query the store runs. "scan" is the same
+// search with the pattern as a parameter, which no index serves.
+func BenchmarkLegacyKeySearch(b *testing.B) {
+	db := storetest.SQLite(b)
+	ctx := context.Background()
+	if _, err := db.SQL().ExecContext(ctx, `
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+		INSERT INTO life_events (id, reference, type, registered_at, registered_by, payload, dedupe_key)
+		SELECT printf('evt_%08d', i), printf('JU-%08d', i), 'birth.registered', i, '',
+			'{"child":{"name":{"given":"Zoë"}}}', printf('current:%064d', i) FROM n`); err != nil {
+		b.Fatalf("insert births: %v", err)
+	}
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if evs, err := db.ListLegacyKeyedEvents(ctx, "", 500); err != nil || len(evs) != 0 {
+				b.Fatalf("list: %v, %d events", err, len(evs))
+			}
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM life_events WHERE dedupe_key LIKE $1 ESCAPE '\' AND id > $2`,
+				joinedup.LegacyBirthKeyPrefix+"%", "").Scan(&n); err != nil || n != 0 {
+				b.Fatalf("scan: %v, %d events", err, n)
+			}
+		}
+	})
+}
