@@ -2,6 +2,7 @@ package joinedup
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -86,12 +87,14 @@ var EarliestParentBirth = Date{Year: 1900, Month: time.January, Day: 1}
 const MinParentAge = 10
 
 // Limits on the text fields of a birth registration, in characters
-// (Unicode code points) after Normalize. They are generous because a
-// register must not refuse a long but real name or address. Postcodes,
-// National Insurance numbers and UPRNs need no limit of their own, because
-// NormalizePostcode, NormalizeNINO and ValidUPRN accept only their fixed
-// formats. api/openapi.json states the same limits as maxLength and
-// maxItems, and a test in package web checks that they agree.
+// (Unicode code points) of the text as Normalize returns it: in NFC,
+// without white space around it, and without blank address lines. They
+// are generous because a register must not refuse a long but real name or
+// address. Postcodes, National Insurance numbers and UPRNs need no limit
+// of their own, because NormalizePostcode, NormalizeNINO and ValidUPRN
+// accept only their fixed formats. api/openapi.json states the same limits
+// in the fields' descriptions, not as maxLength or maxItems, which would
+// count the text as sent. A test in package web checks that they agree.
 const (
 	// MaxNameLength applies to each part of a name: all the given names
 	// together, and the family name. Long multi-part given names, such as
@@ -114,11 +117,33 @@ const (
 	MaxTownLength = 100
 )
 
-// Normalize returns r with every name and free-text field in NFC and
-// trimmed, postcodes and National Insurance numbers in their standard form.
+// Normalize returns r as the hub stores it: every name and free-text
+// field in NFC and trimmed, blank address lines dropped, postcodes and
+// National Insurance numbers in their standard form, and the default
+// consent purpose set.
 func (r BirthRegistration) Normalize() BirthRegistration {
+	r = r.normalizeKeepingBlankLines()
+	for i := range r.Parents {
+		r.Parents[i].Address.Lines = slices.DeleteFunc(r.Parents[i].Address.Lines, func(l string) bool { return l == "" })
+	}
+	return r
+}
+
+// Check normalises r and validates the result as Validate does. It
+// returns the normalised registration and Validate's error, whose field
+// pointers name the fields as sent in r: an address line keeps its index
+// among the lines sent, blank ones included, although Normalize drops
+// blank lines.
+func (r BirthRegistration) Check(today Date) (BirthRegistration, error) {
+	normalized := r.normalizeKeepingBlankLines()
+	return normalized.Normalize(), normalized.Validate(today)
+}
+
+// normalizeKeepingBlankLines returns r normalised as Normalize does, but
+// with each blank address line left in its place as "".
+func (r BirthRegistration) normalizeKeepingBlankLines() BirthRegistration {
 	r.Child.Name = r.Child.Name.Normalize()
-	r.Child.PlaceOfBirth = strings.TrimSpace(r.Child.PlaceOfBirth)
+	r.Child.PlaceOfBirth = normalizeText(r.Child.PlaceOfBirth)
 	r.Child.Sex = strings.ToLower(strings.TrimSpace(r.Child.Sex))
 	parents := make([]Parent, len(r.Parents))
 	for i, p := range r.Parents {
@@ -128,14 +153,12 @@ func (r BirthRegistration) Normalize() BirthRegistration {
 			p.NationalInsuranceNumber, _ = NormalizeNINO(p.NationalInsuranceNumber)
 		}
 		p.Address.Postcode, _ = NormalizePostcode(p.Address.Postcode)
-		lines := make([]string, 0, len(p.Address.Lines))
-		for _, l := range p.Address.Lines {
-			if l = strings.TrimSpace(l); l != "" {
-				lines = append(lines, l)
-			}
+		lines := make([]string, len(p.Address.Lines))
+		for j, l := range p.Address.Lines {
+			lines[j] = normalizeText(l)
 		}
 		p.Address.Lines = lines
-		p.Address.Town = strings.TrimSpace(p.Address.Town)
+		p.Address.Town = normalizeText(p.Address.Town)
 		p.Address.UPRN = strings.TrimSpace(p.Address.UPRN)
 		parents[i] = p
 	}
@@ -151,7 +174,8 @@ func (r BirthRegistration) Normalize() BirthRegistration {
 // Validate checks a normalised registration made on the date today and
 // returns an EINVALID *Error that names every invalid field, or nil.
 // Service ids in the consent are checked by the caller, which knows the
-// connected services.
+// connected services. An address line that is "" is skipped, so that
+// Check can validate the lines at the indices they were sent at.
 func (r BirthRegistration) Validate(today Date) error {
 	var fields []FieldError
 	add := func(field, format string, args ...any) {
@@ -343,14 +367,21 @@ func hasLetter(s string) bool {
 }
 
 func checkAddress(add func(string, string, ...any), at, who string, a Address) {
+	lineCount := 0
+	for _, l := range a.Lines {
+		if l != "" {
+			lineCount++
+		}
+	}
 	switch {
-	case len(a.Lines) == 0:
+	case lineCount == 0:
 		add(at+"/lines", "Enter the first line of the address of %s", who)
-	case len(a.Lines) > MaxAddressLines:
+	case lineCount > MaxAddressLines:
 		add(at+"/lines", "The address of %s must have %d lines or fewer, before the town and postcode", who, MaxAddressLines)
 	}
 	for i, l := range a.Lines {
 		switch {
+		case l == "":
 		case utf8.RuneCountInString(l) > MaxAddressLineLength:
 			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must be %d characters or fewer", i+1, who, MaxAddressLineLength)
 		case hasControl(l):

@@ -217,6 +217,96 @@ func TestValidateLengthLimits(t *testing.T) {
 	}
 }
 
+// TestCheckCountsNormalisedText checks that each limit counts the text as
+// Normalize returns it: text at its limit once trimmed and in NFC is
+// valid however long it was as typed, and text one character over is not.
+func TestCheckCountsNormalisedText(t *testing.T) {
+	typings := []struct {
+		name string
+		text func(n int) string // n characters once normalised
+	}{
+		{"spaces around", func(n int) string { return " \t" + strings.Repeat("é", n) + "\u00a0 " }},
+		{"decomposed accents", func(n int) string { return strings.Repeat("e\u0301", n) }},
+		// Each syllable 한 typed as its three conjoining jamo.
+		{"Hangul jamo", func(n int) string { return strings.Repeat("\u1112\u1161\u11ab", n) }},
+	}
+	fields := []struct {
+		name  string
+		set   func(r *BirthRegistration, s string)
+		limit int
+		field string
+	}{
+		{"given names", func(r *BirthRegistration, s string) { r.Child.Name.Given = s }, MaxNameLength, "/child/name/given"},
+		{"family name", func(r *BirthRegistration, s string) { r.Parents[1].Name.Family = s }, MaxNameLength, "/parents/1/name/family"},
+		{"place of birth", func(r *BirthRegistration, s string) { r.Child.PlaceOfBirth = s }, MaxPlaceLength, "/child/placeOfBirth"},
+		{"address line", func(r *BirthRegistration, s string) { r.Parents[0].Address.Lines = []string{"", "Flat 1", s} },
+			MaxAddressLineLength, "/parents/0/address/lines/2"},
+		{"town", func(r *BirthRegistration, s string) { r.Parents[0].Address.Town = s }, MaxTownLength, "/parents/0/address/town"},
+	}
+	for _, typing := range typings {
+		for _, f := range fields {
+			t.Run(typing.name+"/"+f.name, func(t *testing.T) {
+				atLimit := testBirth(t)
+				f.set(&atLimit, typing.text(f.limit))
+				if _, err := atLimit.Check(testToday); err != nil {
+					t.Errorf("at the limit of %d: fields %v, want none", f.limit, ErrorFields(err))
+				}
+
+				over := testBirth(t)
+				f.set(&over, typing.text(f.limit+1))
+				_, err := over.Check(testToday)
+				if got, want := fieldsOf(err), []string{f.field}; !slices.Equal(got, want) {
+					t.Errorf("over the limit: fields %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestCheckNamesAddressLinesAsSent checks that Check drops blank address
+// lines before it counts them, but names an invalid line by its index
+// among the lines sent.
+func TestCheckNamesAddressLinesAsSent(t *testing.T) {
+	r := testBirth(t)
+	r.Parents[0].Address.Lines = []string{" ", "Flat 1", "", "Mill\tHouse", "2 Canal Wharf", "Holbeck", "Aire Valley", "Leeds Dock"}
+
+	got, err := r.Check(testToday)
+
+	want := []FieldError{{Field: "/parents/0/address/lines/3", Message: "Address line 4 of parent 1 must not contain control characters"}}
+	if fields := ErrorFields(err); !slices.Equal(fields, want) {
+		t.Errorf("fields %v, want %v", fields, want)
+	}
+	wantLines := []string{"Flat 1", "Mill\tHouse", "2 Canal Wharf", "Holbeck", "Aire Valley", "Leeds Dock"}
+	if lines := got.Parents[0].Address.Lines; !slices.Equal(lines, wantLines) {
+		t.Errorf("normalised lines %q, want %q", lines, wantLines)
+	}
+	if lines := r.Normalize().Parents[0].Address.Lines; !slices.Equal(lines, wantLines) {
+		t.Errorf("Normalize lines %q, want %q", lines, wantLines)
+	}
+}
+
+// TestNormalizeFreeTextInNFC checks that the place of birth and the
+// address are stored in NFC without white space around them, as names
+// are.
+func TestNormalizeFreeTextInNFC(t *testing.T) {
+	r := testBirth(t)
+	r.Child.PlaceOfBirth = " Ho\u0302pital Saint-Jose\u0301  "
+	r.Parents[0].Address.Lines = []string{"\t1 Rue de l\u2019E\u0301glise", "  "}
+	r.Parents[0].Address.Town = "Sa\u0303o Paulo\u00a0"
+
+	got := r.Normalize()
+
+	if want := "Hôpital Saint-José"; got.Child.PlaceOfBirth != want {
+		t.Errorf("place of birth %q, want %q", got.Child.PlaceOfBirth, want)
+	}
+	if want := []string{"1 Rue de l’Église"}; !slices.Equal(got.Parents[0].Address.Lines, want) {
+		t.Errorf("address lines %q, want %q", got.Parents[0].Address.Lines, want)
+	}
+	if want := "São Paulo"; got.Parents[0].Address.Town != want {
+		t.Errorf("town %q, want %q", got.Parents[0].Address.Town, want)
+	}
+}
+
 // TestValidateControlCharacters checks that the place of birth and the
 // free-text fields of an address reject control characters and
 // bidirectional formatting characters with messages apart from the length

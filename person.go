@@ -24,10 +24,14 @@ func (n Name) Full() string {
 
 // Normalize returns n in NFC with surrounding spaces removed.
 func (n Name) Normalize() Name {
-	return Name{
-		Given:  strings.TrimSpace(norm.NFC.String(n.Given)),
-		Family: strings.TrimSpace(norm.NFC.String(n.Family)),
-	}
+	return Name{Given: normalizeText(n.Given), Family: normalizeText(n.Family)}
+}
+
+// normalizeText returns s in NFC without white space around it: the form
+// in which the hub stores a name or other free text, and counts its
+// length.
+func normalizeText(s string) string {
+	return strings.TrimSpace(norm.NFC.String(s))
 }
 
 // Address is a postal address. UPRN is the Unique Property Reference

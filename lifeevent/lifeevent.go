@@ -55,11 +55,8 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // RegisterBirth implements joinedup.LifeEventService.
 func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, registeredBy string) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
-	r = r.Normalize()
-	var fields []joinedup.FieldError
-	if err := r.Validate(joinedup.Today(s.now())); err != nil {
-		fields = append(fields, joinedup.ErrorFields(err)...)
-	}
+	r, err := r.Check(joinedup.Today(s.now()))
+	fields := joinedup.ErrorFields(err)
 
 	services, err := s.db.ListServices(ctx)
 	if err != nil {

@@ -384,7 +384,8 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 	var fields []joinedup.FieldError
 	if len(inputErrors) > 0 {
 		// Show every error at once: check the rest of the form too.
-		fields = mergeErrors(inputErrors, joinedup.ErrorFields(reg.Normalize().Validate(joinedup.Today(s.Now()))))
+		_, err := reg.Check(joinedup.Today(s.Now()))
+		fields = mergeErrors(inputErrors, joinedup.ErrorFields(err))
 	} else {
 		event, _, err := s.registerBirth(r, d, reg)
 		if err == nil {
@@ -616,8 +617,12 @@ func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, even
 // maxShownAnswerLength is the number of characters of an answer that the
 // form shows again after an error. It keeps the page small when an answer
 // holds a large paste, which maxFormBytes lets through. It is above every
-// length limit of a birth registration, so an answer cut to it is still
-// over its limit and keeps its error.
+// length limit of a birth registration, so an answer cut to it is most
+// often still over its limit and keeps its error.
+//
+// NOTE: the limits count an answer once trimmed and in NFC, so a cut
+// answer that is mostly white space, or accents typed as separate
+// characters, can be within its limit when it is sent again.
 const maxShownAnswerLength = 1000
 
 // shownAnswerNote is added to the hint of an answer cut to

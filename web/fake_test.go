@@ -41,11 +41,8 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		return nil, nil, h.err
 	}
 
-	r = r.Normalize()
-	var fields []joinedup.FieldError
-	if err := r.Validate(joinedup.Today(h.now)); err != nil {
-		fields = joinedup.ErrorFields(err)
-	}
+	r, err := r.Check(joinedup.Today(h.now))
+	fields := joinedup.ErrorFields(err)
 	for i, id := range r.Consent.Services {
 		svc, ok := h.services[id]
 		switch {

@@ -348,6 +348,15 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			kept:    []string{`value="` + strings.Repeat("é", 201) + `"`, `value="1 Test Street"`},
 		},
 		{
+			name: "second address line over the limit after a blank first line",
+			change: func(v url.Values) {
+				v.Set("parents-0-address-lines-0", " ")
+				v.Set("parents-0-address-lines-1", strings.Repeat("é", 201))
+			},
+			summary: []string{"Address line 2 of parent 1 must be 200 characters or fewer"},
+			hrefs:   []string{"#parents-0-address-lines-1"},
+		},
+		{
 			name:    "town over the limit",
 			change:  func(v url.Values) { v.Set("parents-0-address-town", strings.Repeat("L", 101)) },
 			summary: []string{"Town or city of parent 1 must be 100 characters or fewer"},
@@ -644,8 +653,9 @@ func TestShownAnswerCutsLongAnswers(t *testing.T) {
 }
 
 // TestShownAnswerAboveEveryLimit checks that an answer cut for showing
-// again is still over its field's limit, so that sending the form again
-// unchanged cannot register a shortened answer.
+// again is longer than its field's limit, so that sending the form again
+// unchanged is rejected unless much of the answer is white space or
+// accents typed as separate characters, which the limit does not count.
 func TestShownAnswerAboveEveryLimit(t *testing.T) {
 	for name, limit := range map[string]int{
 		"name":         joinedup.MaxNameLength,
