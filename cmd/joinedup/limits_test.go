@@ -9,11 +9,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/joinedup/joinedup"
 )
@@ -41,25 +46,30 @@ func TestLongBirthFieldRejectedByAPI(t *testing.T) {
 	over := func(limit int) string { return strings.Repeat("é", limit+1) }
 
 	tests := []struct {
-		name    string
-		change  func(r *joinedup.BirthRegistration)
-		field   string
-		message string
+		name   string
+		change func(r *joinedup.BirthRegistration)
+		want   []joinedup.FieldError
 	}{
 		{"child given names", func(r *joinedup.BirthRegistration) { r.Child.Name.Given = over(joinedup.MaxNameLength) },
-			"/child/name/given", "Given names must be 200 characters or fewer"},
-		{"parent family name", func(r *joinedup.BirthRegistration) { r.Parents[0].Name.Family = over(joinedup.MaxNameLength) },
-			"/parents/0/name/family", "Family name must be 200 characters or fewer"},
+			[]joinedup.FieldError{{Field: "/child/name/given", Message: "Given names of the child must be 200 characters or fewer"}}},
+		// The informant is the parent, so the informant's name changes too.
+		{"parent family name", func(r *joinedup.BirthRegistration) {
+			r.Parents[0].Name.Family = over(joinedup.MaxNameLength)
+			r.Informant.Name.Family = r.Parents[0].Name.Family
+		}, []joinedup.FieldError{
+			{Field: "/parents/0/name/family", Message: "Family name of parent 1 must be 200 characters or fewer"},
+			{Field: "/informant/name/family", Message: "Family name of the informant must be 200 characters or fewer"},
+		}},
 		{"place of birth", func(r *joinedup.BirthRegistration) { r.Child.PlaceOfBirth = over(joinedup.MaxPlaceLength) },
-			"/child/placeOfBirth", "Place of birth must be 300 characters or fewer"},
+			[]joinedup.FieldError{{Field: "/child/placeOfBirth", Message: "Place of birth must be 300 characters or fewer"}}},
 		{"address line", func(r *joinedup.BirthRegistration) {
 			r.Parents[0].Address.Lines = append(r.Parents[0].Address.Lines, over(joinedup.MaxAddressLineLength))
-		}, "/parents/0/address/lines/1", "Address line must be 200 characters or fewer"},
+		}, []joinedup.FieldError{{Field: "/parents/0/address/lines/1", Message: "Address line 2 of parent 1 must be 200 characters or fewer"}}},
 		{"town", func(r *joinedup.BirthRegistration) { r.Parents[0].Address.Town = over(joinedup.MaxTownLength) },
-			"/parents/0/address/town", "Town or city must be 100 characters or fewer"},
+			[]joinedup.FieldError{{Field: "/parents/0/address/town", Message: "Town or city of parent 1 must be 100 characters or fewer"}}},
 		{"too many address lines", func(r *joinedup.BirthRegistration) {
 			r.Parents[0].Address.Lines = strings.Fields("1 2 3 4 5 6 7")
-		}, "/parents/0/address/lines", "Give 6 items or fewer"},
+		}, []joinedup.FieldError{{Field: "/parents/0/address/lines", Message: "The address of parent 1 must have 6 lines or fewer, before the town and postcode"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,9 +96,8 @@ func TestLongBirthFieldRejectedByAPI(t *testing.T) {
 			if err := json.Unmarshal(b, &p); err != nil {
 				t.Fatalf("decode problem: %v; body %s", err, b)
 			}
-			want := joinedup.FieldError{Field: tt.field, Message: tt.message}
-			if len(p.Errors) != 1 || p.Errors[0] != want {
-				t.Errorf("errors %+v, want only %+v", p.Errors, want)
+			if !slices.Equal(p.Errors, tt.want) {
+				t.Errorf("errors %+v, want only %+v", p.Errors, tt.want)
 			}
 		})
 	}
@@ -155,6 +164,15 @@ func escapeNonASCII(b []byte) []byte {
 // status and the page.
 func postBirthForm(t *testing.T, client *http.Client, h *Hub, form url.Values) (int, string) {
 	t.Helper()
+	status, _, page := postBirthFormLocation(t, client, h, form)
+	return status, page
+}
+
+// postBirthFormLocation posts form as postBirthForm does, and also returns
+// the Location header, which names the confirmation page of a birth
+// registered when client does not follow redirects.
+func postBirthFormLocation(t *testing.T, client *http.Client, h *Hub, form url.Values) (status int, location, page string) {
+	t.Helper()
 	resp, err := client.PostForm(h.BaseURL+"/births/new", form)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +182,7 @@ func postBirthForm(t *testing.T, client *http.Client, h *Hub, form url.Values) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
 }
 
 // TestBirthFormKeepsAnswersWhenTooLong posts birth forms with an answer
@@ -274,4 +292,233 @@ func TestBirthFormKeepsAnswersWhenTooLong(t *testing.T) {
 	if total := lifeEventCount(t, h); total != 0 {
 		t.Errorf("%d life events recorded after over-long answers, want 0", total)
 	}
+}
+
+// TestBirthRoutesAgreeOnLengths sends the same answers to a real hub
+// through the API and through the birth form. Most answers are at or over
+// their limit once trimmed and in NFC, but longer as typed, because of
+// spaces around them or accents typed as separate combining characters.
+// Others leave a blank address line before a filled one. Both routes must accept the same answers and store them normalised, and
+// reject the same answers with the same error on the same field.
+func TestBirthRoutesAgreeOnLengths(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true; c.APIToken = testToken })
+	client := signedInClient(t, h, "registrar")
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	base := demoBirth(t, h, 0)
+	base.Parents = base.Parents[*base.Informant.Parent : *base.Informant.Parent+1]
+	informant := 0
+	base.Informant.Parent = &informant
+	// The form has two address line inputs and formValues fills the first.
+	base.Parents[0].Address.Lines = base.Parents[0].Address.Lines[:1]
+	base.Consent.Services = []joinedup.ServiceID{}
+
+	letters := func(n int) string { return strings.Repeat("é", n) }
+	// decomposed returns n letters é, each typed as e and U+0301, the
+	// combining acute accent: 2n code points, and n once in NFC.
+	decomposed := func(n int) string { return strings.Repeat("e\u0301", n) }
+	padded := func(s string) string { return "  " + s + " \t " }
+
+	tests := []struct {
+		name   string
+		inputs map[string]string // form input name to the answer typed
+		// field and message are the one error that both routes must
+		// give, or empty when both must register the birth.
+		field, message string
+	}{
+		{name: "given names at the limit with spaces around",
+			inputs: map[string]string{"child-name-given": padded(letters(joinedup.MaxNameLength))}},
+		{name: "given names at the limit decomposed",
+			inputs: map[string]string{"child-name-given": decomposed(joinedup.MaxNameLength)}},
+		{name: "given names over the limit with spaces around",
+			inputs: map[string]string{"child-name-given": padded(letters(joinedup.MaxNameLength + 1))},
+			field:  "/child/name/given", message: "Given names of the child must be 200 characters or fewer"},
+		{name: "given names over the limit decomposed",
+			inputs: map[string]string{"child-name-given": decomposed(joinedup.MaxNameLength + 1)},
+			field:  "/child/name/given", message: "Given names of the child must be 200 characters or fewer"},
+		{name: "family name at the limit with spaces around",
+			inputs: map[string]string{"child-name-family": padded(letters(joinedup.MaxNameLength))}},
+		{name: "place of birth at the limit with spaces around",
+			inputs: map[string]string{"child-placeOfBirth": padded(letters(joinedup.MaxPlaceLength))}},
+		{name: "place of birth at the limit decomposed",
+			inputs: map[string]string{"child-placeOfBirth": decomposed(joinedup.MaxPlaceLength)}},
+		{name: "place of birth over the limit decomposed",
+			inputs: map[string]string{"child-placeOfBirth": decomposed(joinedup.MaxPlaceLength + 1)},
+			field:  "/child/placeOfBirth", message: "Place of birth must be 300 characters or fewer"},
+		{name: "address line at the limit with spaces around",
+			inputs: map[string]string{"parents-0-address-lines-0": padded(letters(joinedup.MaxAddressLineLength))}},
+		{name: "address line at the limit decomposed",
+			inputs: map[string]string{"parents-0-address-lines-0": decomposed(joinedup.MaxAddressLineLength)}},
+		{name: "second address line after a blank first line",
+			inputs: map[string]string{"parents-0-address-lines-0": " ", "parents-0-address-lines-1": base.Parents[0].Address.Lines[0]}},
+		{name: "second address line over the limit after a blank first line",
+			inputs: map[string]string{"parents-0-address-lines-0": "", "parents-0-address-lines-1": letters(joinedup.MaxAddressLineLength + 1)},
+			field:  "/parents/0/address/lines/1", message: "Address line 2 of parent 1 must be 200 characters or fewer"},
+		{name: "town at the limit with spaces around",
+			inputs: map[string]string{"parents-0-address-town": padded(letters(joinedup.MaxTownLength))}},
+		{name: "town at the limit decomposed",
+			inputs: map[string]string{"parents-0-address-town": decomposed(joinedup.MaxTownLength)}},
+		{name: "town over the limit with spaces around",
+			inputs: map[string]string{"parents-0-address-town": padded(letters(joinedup.MaxTownLength + 1))},
+			field:  "/parents/0/address/town", message: "Town or city of parent 1 must be 100 characters or fewer"},
+	}
+
+	// Each registration's child is born on a different day, so that no
+	// registration is rejected as a birth already registered.
+	daysAgo := 0
+	nextBirth := func(t *testing.T, inputs map[string]string) joinedup.BirthRegistration {
+		t.Helper()
+		reg := base
+		reg.Parents = []joinedup.Parent{base.Parents[0]}
+		reg.Parents[0].Address.Lines = slices.Clone(base.Parents[0].Address.Lines)
+		daysAgo++
+		reg.Child.DateOfBirth = joinedup.Today(time.Now()).AddDate(0, 0, -daysAgo)
+		for input, answer := range inputs {
+			setAnswer(t, &reg, input, answer)
+		}
+		return reg
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Run("api", func(t *testing.T) {
+				reg := nextBirth(t, tt.inputs)
+				if tt.field == "" {
+					checkAPIRegisters(t, h, reg)
+				} else {
+					checkAPIRejects(t, h, reg, []joinedup.FieldError{{Field: tt.field, Message: tt.message}})
+				}
+			})
+
+			t.Run("page", func(t *testing.T) {
+				reg := nextBirth(t, nil)
+				form := formValues(reg, "0")
+				form.Set("parents-0-nationalInsuranceNumber", reg.Parents[0].NationalInsuranceNumber)
+				form.Set("parents-0-address-lines-1", "")
+				form.Set("parents-0-address-uprn", reg.Parents[0].Address.UPRN)
+				for input, answer := range tt.inputs {
+					form.Set(input, answer)
+				}
+				status, location, page := postBirthFormLocation(t, client, h, form)
+				if tt.field == "" {
+					if status != http.StatusSeeOther {
+						t.Fatalf("status %d, want 303; errors %q", status, errorSummary(page))
+					}
+					id, ok := strings.CutPrefix(location, "/births/")
+					if !ok {
+						t.Fatalf("redirected to %q, want a confirmation page", location)
+					}
+					for input, answer := range tt.inputs {
+						setAnswer(t, &reg, input, answer)
+					}
+					checkStoredNormalized(t, h, joinedup.EventID(id), reg)
+					return
+				}
+				if status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422", status)
+				}
+				href := strings.ReplaceAll(strings.TrimPrefix(tt.field, "/"), "/", "-")
+				want := []string{`<a href="#` + href + `">` + tt.message + `</a>`}
+				if got := errorSummary(page); !slices.Equal(got, want) {
+					t.Errorf("error summary %q, want %q", got, want)
+				}
+			})
+		})
+	}
+
+	// The form has two address line inputs, so only the API can send
+	// more lines than the limit. Blank lines are dropped before they are
+	// counted.
+	t.Run("seven address lines with one blank", func(t *testing.T) {
+		reg := nextBirth(t, nil)
+		reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", " ", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
+		checkAPIRegisters(t, h, reg)
+	})
+	t.Run("seven address lines", func(t *testing.T) {
+		reg := nextBirth(t, nil)
+		reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", "Unit 3", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
+		checkAPIRejects(t, h, reg, []joinedup.FieldError{{Field: "/parents/0/address/lines",
+			Message: "The address of parent 1 must have 6 lines or fewer, before the town and postcode"}})
+	})
+}
+
+// setAnswer puts answer into the field of reg that the birth form's input
+// of that name fills.
+func setAnswer(t *testing.T, reg *joinedup.BirthRegistration, input, answer string) {
+	t.Helper()
+	address := &reg.Parents[0].Address
+	switch input {
+	case "child-name-given":
+		reg.Child.Name.Given = answer
+	case "child-name-family":
+		reg.Child.Name.Family = answer
+	case "child-placeOfBirth":
+		reg.Child.PlaceOfBirth = answer
+	case "parents-0-address-lines-0", "parents-0-address-lines-1":
+		i := int(input[len(input)-1] - '0')
+		for len(address.Lines) <= i {
+			address.Lines = append(address.Lines, "")
+		}
+		address.Lines[i] = answer
+	case "parents-0-address-town":
+		address.Town = answer
+	default:
+		t.Fatalf("setAnswer does not know the input %q", input)
+	}
+}
+
+// checkAPIRegisters posts reg to the API and checks that the hub
+// registers it, stored as Normalize returns it.
+func checkAPIRegisters(t *testing.T, h *Hub, reg joinedup.BirthRegistration) {
+	t.Helper()
+	status, body := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/births", mustJSON(t, reg))
+	if status != http.StatusCreated {
+		t.Fatalf("status %d, want 201; body %s", status, body)
+	}
+	var created birthResponse
+	if err := json.Unmarshal(body, &created); err != nil {
+		t.Fatal(err)
+	}
+	checkStoredNormalized(t, h, created.Event.ID, reg)
+}
+
+// checkAPIRejects posts reg to the API and checks that the hub rejects it
+// with 422 and exactly the field errors want.
+func checkAPIRejects(t *testing.T, h *Hub, reg joinedup.BirthRegistration, want []joinedup.FieldError) {
+	t.Helper()
+	status, body := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/births", mustJSON(t, reg))
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422; body %s", status, body)
+	}
+	if got := decodeProblem(t, body).Errors; !slices.Equal(got, want) {
+		t.Errorf("errors %+v, want %+v", got, want)
+	}
+}
+
+// checkStoredNormalized checks that the hub stored the life event id with
+// the registration sent, as Normalize returns it.
+func checkStoredNormalized(t *testing.T, h *Hub, id joinedup.EventID, sent joinedup.BirthRegistration) {
+	t.Helper()
+	event, err := h.LifeEvents.FindLifeEvent(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored joinedup.BirthRegistration
+	if err := json.Unmarshal(event.Payload, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sent.Normalize(), stored, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stored registration differs from the one sent, normalised (-want +got):\n%s", diff)
+	}
+}
+
+var errorSummaryItem = regexp.MustCompile(`<li>(<a href="#[^"]*">[^<]*</a>)</li>`)
+
+// errorSummary returns the items of the page's error summary as HTML.
+func errorSummary(page string) []string {
+	var out []string
+	for _, m := range errorSummaryItem.FindAllStringSubmatch(page, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
