@@ -9,9 +9,11 @@ import (
 type LifeEventService interface {
 	// RegisterBirth validates r, records the event, the consent and one
 	// delivery per consented service in one transaction, and returns the
-	// event and the informant's consent receipt. Bad input returns an
-	// EINVALID *Error naming each field and records nothing.
-	RegisterBirth(ctx context.Context, r BirthRegistration, registeredBy string) (*LifeEvent, *ConsentReceipt, error)
+	// event and the informant's consent receipt. It then records the
+	// consent decisions and by's access in the audit log, in one append.
+	// Bad input returns an EINVALID *Error naming each field and records
+	// nothing.
+	RegisterBirth(ctx context.Context, r BirthRegistration, by Registrar) (*LifeEvent, *ConsentReceipt, error)
 
 	// FindLifeEvent returns the event with its deliveries, or ENOTFOUND.
 	FindLifeEvent(ctx context.Context, id EventID) (*LifeEvent, error)
@@ -27,6 +29,20 @@ type LifeEventService interface {
 	// RegisterBirth returned it, with each service's current name and
 	// purpose.
 	ReceiptFor(ctx context.Context, ev *LifeEvent) (*ConsentReceipt, error)
+}
+
+// Registrar is the account that registers a life event, with what the
+// access policies decided when they let it.
+type Registrar struct {
+	// Account is the account's id, stored as the event's RegisteredBy.
+	// The audit log names "registrar" when it is empty.
+	Account string
+	// Purpose is the purpose of the access, and Reasons are the reasons
+	// the access policies gave for allowing it.
+	Purpose string
+	Reasons []string
+	// Route is the HTTP route that received the registration, or empty.
+	Route string
 }
 
 // LifeEventFilter selects life events. A zero field matches everything.

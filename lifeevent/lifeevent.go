@@ -22,8 +22,12 @@ const Controller = "joinedup hub operated by the council"
 
 // Service implements joinedup.LifeEventService on the store.
 type Service struct {
-	// Audit, when set, receives an entry for each consent decision.
+	// Audit, when set, receives an entry for each consent decision and
+	// one for the registrar's access.
 	Audit *audit.Log
+	// Link, when set, runs inside each registration's transaction, so
+	// that what it stores commits with the birth or not at all.
+	Link func(ctx context.Context, tx *store.Tx, ev *joinedup.LifeEvent, r joinedup.BirthRegistration) error
 	// Persons, when set, is the person index that Recognise adds the
 	// people of each registration to.
 	Persons *linkage.Persons
@@ -54,7 +58,7 @@ func New(db *store.DB, wake func(), logger *slog.Logger) *Service {
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // RegisterBirth implements joinedup.LifeEventService.
-func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, registeredBy string) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
+func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, by joinedup.Registrar) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
 	r, err := r.Check(joinedup.Today(s.now()))
 	fields := joinedup.ErrorFields(err)
 
@@ -97,7 +101,7 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	ev := &joinedup.LifeEvent{
 		ID:           joinedup.EventID(joinedup.NewID("evt")),
 		Type:         joinedup.EventBirthRegistered,
-		RegisteredBy: registeredBy,
+		RegisteredBy: by.Account,
 		Payload:      payload,
 		Consent: joinedup.Consent{
 			ID:       joinedup.ConsentID(joinedup.NewID("con")),
@@ -129,10 +133,14 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 
 	ev.DedupeKey = r.DedupeKey()
 
+	var link []func(*store.Tx) error
+	if s.Link != nil {
+		link = append(link, func(tx *store.Tx) error { return s.Link(ctx, tx, ev, r) })
+	}
 	// A reference number is 40 random bits; on the rare clash, draw again.
 	for attempt := 0; ; attempt++ {
 		ev.Reference = joinedup.NewReference()
-		err = s.db.CreateLifeEvent(ctx, ev)
+		err = s.db.CreateLifeEvent(ctx, ev, link...)
 		if joinedup.ErrorCode(err) != joinedup.ECONFLICT || attempt == 3 {
 			break
 		}
@@ -147,7 +155,7 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	}
 	s.wake()
 	s.logger.Info("birth registered", "event_id", ev.ID, "recipients", len(ev.Deliveries))
-	s.recordConsent(ctx, ev)
+	s.recordRegistration(ctx, ev, by)
 	select {
 	case s.arrived <- ev:
 	default: // Recognise's periodic sweep finds it.
@@ -159,9 +167,11 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 // a lawful basis other than consent.
 const ActionLawfulBasis = "lawful-basis"
 
-// recordConsent appends the informant's decision for each service to the
-// audit log.
-func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
+// recordRegistration appends to the audit log the informant's decision for
+// each service and, when by names an account, that account's access to
+// the new event. One append takes them all, so the registration costs the
+// log one transaction.
+func (s *Service) recordRegistration(ctx context.Context, ev *joinedup.LifeEvent, by joinedup.Registrar) {
 	if s.Audit == nil {
 		return
 	}
@@ -169,7 +179,7 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 	if actor == "" {
 		actor = "registrar"
 	}
-	entries := make([]audit.Entry, 0, len(ev.Consent.Decisions))
+	entries := make([]audit.Entry, 0, len(ev.Consent.Decisions)+1)
 	for _, d := range ev.Consent.Decisions {
 		action, basis, reason := audit.ActionConsentGiven, ev.Consent.Basis, "informant's choice at registration"
 		switch d.Decision {
@@ -185,10 +195,15 @@ func (s *Service) recordConsent(ctx context.Context, ev *joinedup.LifeEvent) {
 		entries = append(entries, audit.Entry{Actor: actor, Action: action, Subject: string(ev.ID),
 			Purpose: ev.Consent.Purpose, Reasons: []string{reason}, Detail: detail})
 	}
+	if by.Account != "" {
+		detail, _ := json.Marshal(map[string]any{"resource": "LifeEvent:" + string(ev.ID), "operation": "register", "route": by.Route})
+		entries = append(entries, audit.Entry{Actor: by.Account, Action: audit.ActionAccess, Subject: string(ev.ID),
+			Purpose: by.Purpose, Reasons: by.Reasons, Detail: detail})
+	}
 	if _, err := s.Audit.Append(ctx, entries...); err != nil {
 		// NOTE: the registration is already committed; an audit log that is
 		// down loses these entries rather than undoing the registration.
-		s.logger.Error("record consent in audit log", "event_id", ev.ID, "error", err)
+		s.logger.Error("record registration in audit log", "event_id", ev.ID, "error", err)
 	}
 }
 

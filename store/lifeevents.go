@@ -17,9 +17,20 @@ import (
 // delivery. The caller fills the ids; RegisteredAt and the deliveries'
 // times are set here. It returns once the transaction has committed. On
 // SQLite, events registered at the same moment share a commit through the
-// store's group commit.
-func (db *DB) CreateLifeEvent(ctx context.Context, ev *joinedup.LifeEvent) error {
-	return db.Tx(ctx, func(tx *Tx) error { return insertLifeEvent(ctx, tx, ev) })
+// store's group commit. Each of also runs in the same transaction after
+// the event is stored, and an error from it rolls the event back.
+func (db *DB) CreateLifeEvent(ctx context.Context, ev *joinedup.LifeEvent, also ...func(tx *Tx) error) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		if err := insertLifeEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func insertLifeEvent(ctx context.Context, tx *Tx, ev *joinedup.LifeEvent) error {

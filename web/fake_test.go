@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/webhook"
 )
 
@@ -28,13 +29,19 @@ type fakeHub struct {
 
 	// err, when set, is returned by every method, to test failures.
 	err error
+	// link, when set, is called with each registration, as the hub links
+	// the parents' resident accounts to the child.
+	link func(event joinedup.EventID, r joinedup.BirthRegistration)
+	// audit, when set, receives the registrar's access to each new event,
+	// as the hub's life event service records it.
+	audit *audit.Log
 }
 
 func newFakeHub(now time.Time) *fakeHub {
 	return &fakeHub{now: now, services: map[joinedup.ServiceID]*joinedup.Service{}, receipts: map[joinedup.EventID]*joinedup.ConsentReceipt{}}
 }
 
-func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, registeredBy string) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
+func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistration, by joinedup.Registrar) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
@@ -65,7 +72,7 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		Reference:    joinedup.NewReference(),
 		Type:         joinedup.EventBirthRegistered,
 		RegisteredAt: h.now,
-		RegisteredBy: registeredBy,
+		RegisteredBy: by.Account,
 		Payload:      payload,
 		Consent: joinedup.Consent{
 			ID:         joinedup.ConsentID(joinedup.NewID("con")),
@@ -114,6 +121,16 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		receipt.Services = append(receipt.Services, joinedup.ReceiptService{
 			Service: svc.ID, Name: svc.Name, Organisation: svc.Organisation, Purpose: svc.Purpose, Fields: svc.Fields, Decision: decision,
 		})
+	}
+	if h.link != nil {
+		h.link(event.ID, r)
+	}
+	if h.audit != nil && by.Account != "" {
+		detail, _ := json.Marshal(map[string]any{"resource": "LifeEvent:" + string(event.ID), "operation": "register", "route": by.Route})
+		if _, err := h.audit.Append(ctx, audit.Entry{Actor: by.Account, Action: audit.ActionAccess, Subject: string(event.ID),
+			Purpose: by.Purpose, Reasons: by.Reasons, Detail: detail}); err != nil {
+			return nil, nil, err
+		}
 	}
 	h.events = append(h.events, event)
 	h.receipts[event.ID] = receipt

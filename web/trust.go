@@ -26,10 +26,6 @@ type Records interface {
 	// social worker allocated to the resident or to the child's parent.
 	Relationship(ctx context.Context, principal policy.Principal, subject string) (policy.Relationship, error)
 
-	// LinkBirth records each resident account whose identity matches a
-	// parent of the registration as a parent of the event's child.
-	LinkBirth(ctx context.Context, event joinedup.EventID, r joinedup.BirthRegistration) error
-
 	// ChildEvents returns the birth events of the children of resident.
 	ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error)
 
@@ -387,29 +383,13 @@ func (s *Server) authorizeBirthRegistration(r *http.Request) (policy.Decision, e
 }
 
 // registerBirth registers a birth for the signed-in account, which
-// authorizeBirthRegistration allowed with decision d, links the parents'
-// resident accounts to the child, and records the write.
+// authorizeBirthRegistration allowed with decision d. The life event
+// service records the account's access with the consent decisions.
 func (s *Server) registerBirth(r *http.Request, d policy.Decision, reg joinedup.BirthRegistration) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
-	ctx := r.Context()
 	account := principalOf(r)
-	event, receipt, err := s.LifeEvents.RegisterBirth(ctx, reg, account.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.Records.LinkBirth(ctx, event.ID, reg.Normalize()); err != nil {
-		// The registration is committed, so only the parents' view lacks it.
-		s.Logger.ErrorContext(ctx, "link birth to parents", "event_id", event.ID, "error", err, "request_id", requestID(ctx))
-	}
-	err = s.record(ctx, access{
-		account: account, action: audit.ActionAccess, subject: string(event.ID), purpose: purposeOf(account.Role), reasons: d.Reasons,
-		detail: map[string]any{"resource": "LifeEvent:" + string(event.ID), "operation": "register", "route": r.Pattern},
+	return s.LifeEvents.RegisterBirth(r.Context(), reg, joinedup.Registrar{
+		Account: account.ID, Purpose: purposeOf(account.Role), Reasons: d.Reasons, Route: r.Pattern,
 	})
-	if err != nil {
-		// NOTE: the registration is committed, so the informant still gets
-		// the reference; only this audit entry is lost.
-		s.Logger.ErrorContext(ctx, "record registration in audit log", "event_id", event.ID, "error", err, "request_id", requestID(ctx))
-	}
-	return event, receipt, nil
 }
 
 // deliveryResource returns the policy resource of a delivery. Its subject

@@ -126,7 +126,9 @@ func (f *fakeRecords) Relationship(ctx context.Context, p policy.Principal, subj
 	return policy.RelationshipNone, nil
 }
 
-func (f *fakeRecords) LinkBirth(ctx context.Context, event joinedup.EventID, r joinedup.BirthRegistration) error {
+// linkBirth links the accounts whose identity matches a parent of r to
+// the child of event.
+func (f *fakeRecords) linkBirth(event joinedup.EventID, r joinedup.BirthRegistration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, p := range r.Parents {
@@ -134,7 +136,6 @@ func (f *fakeRecords) LinkBirth(ctx context.Context, event joinedup.EventID, r j
 			f.children[account] = append(f.children[account], event)
 		}
 	}
-	return nil
 }
 
 func (f *fakeRecords) ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error) {

@@ -30,9 +30,10 @@ func attachAuditLog(t *testing.T, h *Hub) *audit.Log {
 	return log
 }
 
-// TestDisclosuresAreAudited checks that the informant's consent decisions
-// and each delivery a service receives are appended to the audit log,
-// naming the record by id only.
+// TestDisclosuresAreAudited checks that the registrar's access, the
+// informant's consent decisions and each delivery a service receives are
+// appended to the audit log, naming the record by id only, and that the
+// registration's entries share one append.
 func TestDisclosuresAreAudited(t *testing.T) {
 	ctx := context.Background()
 	h := startHub(t, nil)
@@ -44,14 +45,7 @@ func TestDisclosuresAreAudited(t *testing.T) {
 	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
 	waitComplete(t, h, out.Event.ID, 10*time.Second)
 
-	cp, err := log.Checkpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := log.Entries(ctx, 0, cp.Size)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries, _ := allEntries(t, log)
 	got := map[string]int{}
 	for _, e := range entries {
 		if e.Subject != string(out.Event.ID) {
@@ -59,9 +53,13 @@ func TestDisclosuresAreAudited(t *testing.T) {
 		}
 		var detail map[string]any
 		json.Unmarshal(e.Detail, &detail)
-		got[e.Action+" "+detail["service"].(string)]++
+		about, _ := detail["service"].(string)
+		if e.Action == audit.ActionAccess {
+			about, _ = detail["operation"].(string)
+		}
+		got[e.Action+" "+about]++
 	}
-	want := map[string]int{"consent.given gp": 1, "consent.refused school": 1, "disclosure gp": 1}
+	want := map[string]int{"consent.given gp": 1, "consent.refused school": 1, "disclosure gp": 1, audit.ActionAccess + " register": 1}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("audit log has %d %q entries, want %d; all: %v", got[k], k, n, got)
@@ -69,6 +67,36 @@ func TestDisclosuresAreAudited(t *testing.T) {
 	}
 	if err := log.Verify(ctx, nil); err != nil {
 		t.Errorf("verify audit log: %v", err)
+	}
+	checkOneAppend(t, h, entries)
+}
+
+// checkOneAppend checks that the consent decisions and the registrar's
+// access among entries were appended together: no checkpoint falls
+// between them, so the registration cost the audit log one transaction.
+func checkOneAppend(t *testing.T, h *Hub, entries []audit.Entry) {
+	t.Helper()
+	var seqs []uint64
+	for _, e := range entries {
+		if e.Action == audit.ActionAccess || strings.HasPrefix(e.Action, "consent.") {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	if len(seqs) < 2 {
+		t.Fatalf("registration entries at %v, want consent decisions and an access", seqs)
+	}
+	first, last := seqs[0], seqs[len(seqs)-1]
+	if last-first != uint64(len(seqs)-1) {
+		t.Errorf("registration entries at %v, want them next to one another", seqs)
+	}
+	checkpoints, err := h.DB.AuditCheckpoints(context.Background(), 0, entries[len(entries)-1].Seq+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checkpoints {
+		if c.Size > first && c.Size <= last {
+			t.Errorf("checkpoint of size %d splits the registration's entries %v", c.Size, seqs)
+		}
 	}
 }
 
@@ -136,9 +164,9 @@ func TestReplayedDisclosureNamesGeneration(t *testing.T) {
 	}
 }
 
-// disclosureDetails returns the detail of each disclosure entry in log,
-// in order, decoded into T.
-func disclosureDetails[T any](t *testing.T, log *audit.Log) []T {
+// allEntries returns every entry of log, with the size of the checkpoint
+// they were read at.
+func allEntries(t *testing.T, log *audit.Log) ([]audit.Entry, uint64) {
 	t.Helper()
 	ctx := context.Background()
 	cp, err := log.Checkpoint(ctx)
@@ -149,6 +177,14 @@ func disclosureDetails[T any](t *testing.T, log *audit.Log) []T {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return entries, cp.Size
+}
+
+// disclosureDetails returns the detail of each disclosure entry in log,
+// in order, decoded into T.
+func disclosureDetails[T any](t *testing.T, log *audit.Log) []T {
+	t.Helper()
+	entries, _ := allEntries(t, log)
 	var out []T
 	for _, e := range entries {
 		if e.Action != audit.ActionDisclosure {

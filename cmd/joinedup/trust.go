@@ -84,6 +84,7 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	}
 	h.Engine.Audit = log
 	h.LifeEvents.Audit = log
+	h.LifeEvents.Link = linkBirth
 	site.Audit = log
 	site.AuditAPI = audit.NewHandler(log)
 
@@ -183,22 +184,24 @@ func exists(ctx context.Context, tx *store.Tx, query string, args ...any) (bool,
 	return err == nil, err
 }
 
-func (t *trustRecords) LinkBirth(ctx context.Context, event joinedup.EventID, r joinedup.BirthRegistration) error {
-	return t.db.Tx(ctx, func(tx *store.Tx) error {
-		for _, p := range r.Parents {
-			if p.NationalInsuranceNumber == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO resident_children (account_id, event_id, created_at)
-				SELECT account_id, $1, $2 FROM resident_identities WHERE nino = $3 AND date_of_birth = $4
-				ON CONFLICT DO NOTHING`,
-				event, store.Micros(tx.Now()), p.NationalInsuranceNumber, p.DateOfBirth.String()); err != nil {
-				return fmt.Errorf("link parent: %w", err)
-			}
+// linkBirth records, inside the registration's transaction tx, each
+// resident account whose identity matches a parent of r as a parent of
+// the child of ev, so that the parents' records show the birth as soon as
+// it is registered.
+func linkBirth(ctx context.Context, tx *store.Tx, ev *joinedup.LifeEvent, r joinedup.BirthRegistration) error {
+	for _, p := range r.Parents {
+		if p.NationalInsuranceNumber == "" {
+			continue
 		}
-		return nil
-	})
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO resident_children (account_id, event_id, created_at)
+			SELECT account_id, $1, $2 FROM resident_identities WHERE nino = $3 AND date_of_birth = $4
+			ON CONFLICT DO NOTHING`,
+			ev.ID, store.Micros(tx.Now()), p.NationalInsuranceNumber, p.DateOfBirth.String()); err != nil {
+			return fmt.Errorf("link parent: %w", err)
+		}
+	}
+	return nil
 }
 
 func (t *trustRecords) ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error) {
