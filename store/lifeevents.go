@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,6 +172,76 @@ func (db *DB) findLifeEvent(ctx context.Context, column, value string) (*joinedu
 	return ev, err
 }
 
+// FindLifeEvents returns the life events with the given ids, each with its
+// consent, deliveries and deferred actions as FindLifeEvent returns them,
+// in the order of ids. An id with no life event is left out, and an id
+// given twice is returned once, at its first place. It reads in one
+// transaction with at most five queries for each maxIDsPerQuery ids.
+//
+// It takes ids rather than joining a table that lists them, such as
+// resident_children, so that it serves any list of events. It binds the
+// ids in chunks to stay within each backend's limit on parameters.
+func (db *DB) FindLifeEvents(ctx context.Context, ids []joinedup.EventID) ([]*joinedup.LifeEvent, error) {
+	unique := make([]joinedup.EventID, 0, len(ids))
+	seen := make(map[joinedup.EventID]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			unique = append(unique, id)
+		}
+	}
+	if len(unique) == 0 {
+		return []*joinedup.LifeEvent{}, nil
+	}
+
+	var found []*joinedup.LifeEvent
+	err := db.View(ctx, func(tx *Tx) error {
+		for chunk := range slices.Chunk(unique, maxIDsPerQuery) {
+			in, args := inList(chunk)
+			events, err := queryLifeEvents(ctx, tx, `WHERE id IN (`+in+`)`, args...)
+			if err != nil {
+				return fmt.Errorf("find life events: %w", err)
+			}
+			found = append(found, events...)
+		}
+		return loadEventDetail(ctx, tx, found)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	byID := make(map[joinedup.EventID]*joinedup.LifeEvent, len(found))
+	for _, ev := range found {
+		byID[ev.ID] = ev
+	}
+	out := make([]*joinedup.LifeEvent, 0, len(found))
+	for _, id := range unique {
+		if ev, ok := byID[id]; ok {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// queryLifeEvents returns the life events that where selects, without
+// their consent, deliveries or actions.
+func queryLifeEvents(ctx context.Context, tx *Tx, where string, args ...any) ([]*joinedup.LifeEvent, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM life_events `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*joinedup.LifeEvent
+	for rows.Next() {
+		ev, err := scanLifeEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
 const eventColumns = `id, reference, type, registered_at, registered_by, payload`
 
 func scanLifeEvent(row interface{ Scan(...any) error }) (*joinedup.LifeEvent, error) {
@@ -185,33 +257,170 @@ func scanLifeEvent(row interface{ Scan(...any) error }) (*joinedup.LifeEvent, er
 	return &ev, nil
 }
 
-// loadEventDetail fills the consent, deliveries and actions of events.
+// maxIDsPerQuery bounds the ids bound in one IN list. SQLite accepts at
+// most 32,766 bound parameters in a statement (its default since 3.32.0)
+// and PostgreSQL's wire protocol at most 65,535, so longer lists are read
+// in chunks of this size. 512 is above ListLifeEvents' largest page of
+// 500, so a page of events loads in one chunk. It must be a power of two,
+// because inList pads each list to one.
+const maxIDsPerQuery = 512
+
+// inList returns the placeholders $1, $2, ... for an IN list of ids and
+// the matching arguments. The list is padded to the next power of two by
+// repeating the last id, which changes no result, so that each query has
+// at most ten forms in the statement cache rather than one per length.
+// ids must hold between 1 and maxIDsPerQuery ids.
+func inList(ids []joinedup.EventID) (string, []any) {
+	size := 1
+	for size < len(ids) {
+		size *= 2
+	}
+	args := make([]any, size)
+	for i := range args {
+		args[i] = ids[min(i, len(ids)-1)]
+	}
+	return inPlaceholders[bits.Len(uint(size))-1], args
+}
+
+// inPlaceholders holds the placeholder lists of inList, "$1" up to
+// "$1, …, $512", indexed by the base-2 logarithm of their length.
+var inPlaceholders = placeholderLists()
+
+func placeholderLists() []string {
+	var lists []string
+	var b strings.Builder
+	for i := 1; i <= maxIDsPerQuery; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", i)
+		if i&(i-1) == 0 {
+			lists = append(lists, b.String())
+		}
+	}
+	return lists
+}
+
+// loadEventDetail fills the consent, deliveries and actions of events,
+// with four queries for each maxIDsPerQuery events. The events must have
+// distinct ids.
 func loadEventDetail(ctx context.Context, tx *Tx, events []*joinedup.LifeEvent) error {
-	for _, ev := range events {
-		c, err := findConsent(ctx, tx, ev.ID)
-		if err != nil {
-			return err
-		}
-		ev.Consent = *c
-		if ev.Deliveries, err = queryDeliveries(ctx, tx, `WHERE event_id = $1 ORDER BY created_at, service_id, id`, ev.ID); err != nil {
-			return err
-		}
-		if ev.Actions, err = queryActions(ctx, tx, `WHERE event_id = $1 ORDER BY due, id`, ev.ID); err != nil {
+	for chunk := range slices.Chunk(events, maxIDsPerQuery) {
+		if err := loadEventDetailChunk(ctx, tx, chunk); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup.Consent, error) {
+func loadEventDetailChunk(ctx context.Context, tx *Tx, events []*joinedup.LifeEvent) error {
+	byID := make(map[joinedup.EventID]*joinedup.LifeEvent, len(events))
+	ids := make([]joinedup.EventID, 0, len(events))
+	for _, ev := range events {
+		ev.Consent = joinedup.Consent{}
+		ev.Deliveries = []*joinedup.Delivery{}
+		ev.Actions = nil
+		byID[ev.ID] = ev
+		ids = append(ids, ev.ID)
+	}
+	in, args := inList(ids)
+
+	if err := loadConsents(ctx, tx, byID, in, args); err != nil {
+		return err
+	}
+	if err := loadDecisions(ctx, tx, byID, in, args); err != nil {
+		return err
+	}
+	deliveries, err := queryDeliveries(ctx, tx, `WHERE event_id IN (`+in+`) ORDER BY created_at, service_id, id`, args...)
+	if err != nil {
+		return err
+	}
+	for _, d := range deliveries {
+		ev := byID[d.EventID]
+		ev.Deliveries = append(ev.Deliveries, d)
+	}
+	// NOTE: deferred_actions has no index on event_id, so this query reads
+	// the whole table, once for each chunk.
+	actions, err := queryActions(ctx, tx, `WHERE event_id IN (`+in+`) ORDER BY due, id`, args...)
+	if err != nil {
+		return err
+	}
+	for _, a := range actions {
+		ev := byID[a.EventID]
+		ev.Actions = append(ev.Actions, a)
+	}
+	return nil
+}
+
+// loadConsents fills the consent of each event in byID, without its
+// decisions. in is the IN list of the events' ids and args binds it.
+// Every life event is stored with its consent, so an event without one
+// is ENOTFOUND.
+func loadConsents(ctx context.Context, tx *Tx, byID map[joinedup.EventID]*joinedup.LifeEvent, in string, args []any) error {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT id, given_by, capacity, on_behalf, purpose, basis, recorded_at, event_id
+		FROM consents WHERE event_id IN (`+in+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("load consents: %w", err)
+	}
+	defer rows.Close()
+	found := make(map[joinedup.EventID]bool, len(byID))
+	for rows.Next() {
+		var event joinedup.EventID
+		c, err := scanConsent(rows, &event)
+		if err != nil {
+			return err
+		}
+		byID[event].Consent = *c
+		found[event] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load consents: %w", err)
+	}
+	for id := range byID {
+		if !found[id] {
+			return fmt.Errorf("load consent of life event %s: %w", id, sql.ErrNoRows)
+		}
+	}
+	return nil
+}
+
+// loadDecisions appends the consent decisions of the events in byID to
+// their consents, in service id order. in and args are as for
+// loadConsents.
+func loadDecisions(ctx context.Context, tx *Tx, byID map[joinedup.EventID]*joinedup.LifeEvent, in string, args []any) error {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT d.service_id, d.decision, d.basis, d.decided_at, d.fields, c.event_id
+		FROM consent_decisions d JOIN consents c ON c.id = d.consent_id
+		WHERE c.event_id IN (`+in+`) ORDER BY d.service_id`, args...)
+	if err != nil {
+		return fmt.Errorf("load consent decisions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var event joinedup.EventID
+		d, err := scanDecision(rows, &event)
+		if err != nil {
+			return err
+		}
+		c := &byID[event].Consent
+		c.Decisions = append(c.Decisions, d)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load consent decisions: %w", err)
+	}
+	return nil
+}
+
+// scanConsent scans a consent's id, given_by, capacity, on_behalf,
+// purpose, basis and recorded_at columns, followed by any extra columns
+// into extra.
+func scanConsent(row interface{ Scan(...any) error }, extra ...any) (*joinedup.Consent, error) {
 	var c joinedup.Consent
 	var givenBy, onBehalf string
 	var at int64
-	err := tx.QueryRowContext(ctx, `
-		SELECT id, given_by, capacity, on_behalf, purpose, basis, recorded_at
-		FROM consents WHERE event_id = $1`, event).
-		Scan(&c.ID, &givenBy, &c.Capacity, &onBehalf, &c.Purpose, &c.Basis, &at)
-	if err != nil {
+	dest := []any{&c.ID, &givenBy, &c.Capacity, &onBehalf, &c.Purpose, &c.Basis, &at}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, fmt.Errorf("load consent: %w", err)
 	}
 	if err := json.Unmarshal([]byte(givenBy), &c.GivenBy); err != nil {
@@ -221,30 +430,26 @@ func findConsent(ctx context.Context, tx *Tx, event joinedup.EventID) (*joinedup
 		return nil, fmt.Errorf("decode consent subjects: %w", err)
 	}
 	c.RecordedAt = FromMicros(at)
+	return &c, nil
+}
 
-	rows, err := tx.QueryContext(ctx, `
-		SELECT service_id, decision, basis, decided_at, fields FROM consent_decisions
-		WHERE consent_id = $1 ORDER BY service_id`, c.ID)
-	if err != nil {
-		return nil, err
+// scanDecision scans a consent decision's service_id, decision, basis,
+// decided_at and fields columns, followed by any extra columns into extra.
+func scanDecision(row interface{ Scan(...any) error }, extra ...any) (joinedup.ConsentDecision, error) {
+	var d joinedup.ConsentDecision
+	var at int64
+	var fields string
+	dest := []any{&d.Service, &d.Decision, &d.Basis, &at, &fields}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return d, fmt.Errorf("load consent decision: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var d joinedup.ConsentDecision
-		var at int64
-		var fields string
-		if err := rows.Scan(&d.Service, &d.Decision, &d.Basis, &at, &fields); err != nil {
-			return nil, err
+	if fields != "" {
+		if err := json.Unmarshal([]byte(fields), &d.Fields); err != nil {
+			return d, fmt.Errorf("decode consented fields: %w", err)
 		}
-		if fields != "" {
-			if err := json.Unmarshal([]byte(fields), &d.Fields); err != nil {
-				return nil, fmt.Errorf("decode consented fields: %w", err)
-			}
-		}
-		d.DecidedAt = FromMicros(at)
-		c.Decisions = append(c.Decisions, d)
 	}
-	return &c, rows.Err()
+	d.DecidedAt = FromMicros(at)
+	return d, nil
 }
 
 // ListLifeEvents returns life events newest first and the number that

@@ -15,7 +15,7 @@ import (
 )
 
 // seed creates an organisation and two services that take births.
-func seed(t *testing.T, db *store.DB) {
+func seed(t testing.TB, db *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	if err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "council", Name: "Test Council"}); err != nil {
