@@ -18,6 +18,13 @@ type LifeEventService interface {
 	// FindLifeEvent returns the event with its deliveries, or ENOTFOUND.
 	FindLifeEvent(ctx context.Context, id EventID) (*LifeEvent, error)
 
+	// FindLifeEvents returns the events with the given ids, each as
+	// FindLifeEvent returns it, in the order of ids. It reads them
+	// together rather than with one query per event. An id with no event
+	// is left out and an id given twice is returned once, so the result
+	// can be shorter than ids.
+	FindLifeEvents(ctx context.Context, ids []EventID) ([]*LifeEvent, error)
+
 	// FindLifeEventByReference returns the event with the given reference
 	// number, or ENOTFOUND.
 	FindLifeEventByReference(ctx context.Context, reference string) (*LifeEvent, error)

@@ -269,6 +269,11 @@ func (s *Service) FindLifeEvent(ctx context.Context, id joinedup.EventID) (*join
 	return s.db.FindLifeEvent(ctx, id)
 }
 
+// FindLifeEvents implements joinedup.LifeEventService.
+func (s *Service) FindLifeEvents(ctx context.Context, ids []joinedup.EventID) ([]*joinedup.LifeEvent, error) {
+	return s.db.FindLifeEvents(ctx, ids)
+}
+
 // FindLifeEventByReference implements joinedup.LifeEventService.
 func (s *Service) FindLifeEventByReference(ctx context.Context, reference string) (*joinedup.LifeEvent, error) {
 	return s.db.FindLifeEventByReference(ctx, reference)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,52 @@ func TestResidentRecordShowsSharing(t *testing.T) {
 	other := env.createAccount(t, "resident-other", policy.RoleResident)
 	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/"+other.ID+"/history", nil, nil), http.StatusNotFound)
 	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/acc_missing/history", nil, nil), http.StatusNotFound)
+}
+
+func TestResidentRecordListsEveryChild(t *testing.T) {
+	env := newResidentEnv(t)
+	for _, givenName := range []string{"Bea", "Cal"} {
+		if rec := env.postJSON(t, "/api/v1/births", strings.Replace(validBirth, "Ada Grace", givenName, 1)); rec.Code != http.StatusCreated {
+			t.Fatalf("register the birth of %s: status %d, want 201; body %s", givenName, rec.Code, rec.Body)
+		}
+	}
+	// The fake lists children oldest first. Reversed, the list shows that
+	// the record follows the order of ChildEvents.
+	env.records.mu.Lock()
+	children := env.records.children[env.father]
+	slices.Reverse(children)
+	env.records.mu.Unlock()
+	env.signIn(t, env.father)
+
+	target := "/api/v1/residents/" + env.father + "/history"
+	rec := env.do(t, http.MethodGet, target, nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: status %d, want 200; body %s", target, rec.Code, rec.Body)
+	}
+	var record residentRecord
+	if err := json.Unmarshal(rec.Body.Bytes(), &record); err != nil {
+		t.Fatalf("decode %s: %v", target, err)
+	}
+	var ids []joinedup.EventID
+	var names []string
+	for _, ev := range record.Events {
+		ids = append(ids, ev.ID)
+		names = append(names, ev.Child)
+	}
+	if !slices.Equal(ids, children) {
+		t.Errorf("record events = %v, want %v", ids, children)
+	}
+	wantNames := []string{"Cal O’Brien-Lovelace", "Bea O’Brien-Lovelace", "Ada Grace O’Brien-Lovelace"}
+	if !slices.Equal(names, wantNames) {
+		t.Errorf("record children = %q, want %q", names, wantNames)
+	}
+
+	// A child's event that cannot be found fails the record rather than
+	// leaving the child out.
+	env.records.mu.Lock()
+	env.records.children[env.father] = append(env.records.children[env.father], "evt_missing")
+	env.records.mu.Unlock()
+	decodeProblem(t, env.do(t, http.MethodGet, target, nil, nil), http.StatusNotFound)
 }
 
 func TestResidentWithdrawsConsent(t *testing.T) {

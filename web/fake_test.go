@@ -164,6 +164,24 @@ func (h *fakeHub) FindLifeEvent(ctx context.Context, id joinedup.EventID) (*join
 	return nil, joinedup.Errorf(joinedup.ENOTFOUND, "No life event %q.", id)
 }
 
+func (h *fakeHub) FindLifeEvents(ctx context.Context, ids []joinedup.EventID) ([]*joinedup.LifeEvent, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	out := []*joinedup.LifeEvent{}
+	for i, id := range ids {
+		if slices.Contains(ids[:i], id) {
+			continue
+		}
+		if at := slices.IndexFunc(h.events, func(e *joinedup.LifeEvent) bool { return e.ID == id }); at >= 0 {
+			out = append(out, h.events[at])
+		}
+	}
+	return out, nil
+}
+
 func (h *fakeHub) FindLifeEventByReference(ctx context.Context, reference string) (*joinedup.LifeEvent, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -158,10 +158,20 @@ func (s *Server) buildRecord(ctx context.Context, resident *auth.Account) (*resi
 		rec.Removed[svc.ID] = svc.Retired()
 	}
 
+	events, err := s.LifeEvents.FindLifeEvents(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find children's life events: %w", err)
+	}
+	found := make(map[joinedup.EventID]*joinedup.LifeEvent, len(events))
+	for _, ev := range events {
+		found[ev.ID] = ev
+	}
+	// A child's event that cannot be found fails the record rather than
+	// leaving the child out.
 	for _, id := range ids {
-		ev, err := s.LifeEvents.FindLifeEvent(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("find life event %s: %w", id, err)
+		ev, ok := found[id]
+		if !ok {
+			return nil, fmt.Errorf("find life event %s: %w", id, joinedup.Errorf(joinedup.ENOTFOUND, "There is no life event with that id."))
 		}
 		rec.Events = append(rec.Events, recordEventOf(ev, byID))
 	}
