@@ -339,8 +339,6 @@ func loadEventDetailChunk(ctx context.Context, tx *Tx, events []*joinedup.LifeEv
 		ev := byID[d.EventID]
 		ev.Deliveries = append(ev.Deliveries, d)
 	}
-	// NOTE: deferred_actions has no index on event_id, so this query reads
-	// the whole table, once for each chunk.
 	actions, err := queryActions(ctx, tx, `WHERE event_id IN (`+in+`) ORDER BY due, id`, args...)
 	if err != nil {
 		return err

@@ -67,45 +67,62 @@ func TestListLegacyKeyedEvents(t *testing.T) {
 // start of the hub does not read every life event.
 func TestLegacyKeyQueryUsesIndex(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		conn, err := db.SQL().Conn(ctx)
-		if err != nil {
-			t.Fatalf("connection: %v", err)
-		}
-		defer conn.Close()
-		explain := "EXPLAIN QUERY PLAN "
-		if db.Dialect() == store.Postgres {
-			// PostgreSQL reads a small table whole, whatever its indexes.
-			// With sequential scans off, the plan shows whether an index can
-			// serve the query.
-			if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
-				t.Fatalf("set enable_seqscan: %v", err)
-			}
-			defer conn.ExecContext(ctx, `RESET enable_seqscan`)
-			explain = "EXPLAIN "
-		}
-		rows, err := conn.QueryContext(ctx, explain+store.LegacyKeyQuery(500), "")
-		if err != nil {
-			t.Fatalf("explain: %v", err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		var plan strings.Builder
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("scan plan: %v", err)
-			}
-			fmt.Fprintln(&plan, vals...)
-		}
-		if !strings.Contains(plan.String(), "life_events_legacy_dedupe_key") {
-			t.Errorf("the query does not use the partial index; plan:\n%s", plan.String())
+		plan := explain(t, db, store.LegacyKeyQuery(500), "")
+		if !strings.Contains(plan, "life_events_legacy_dedupe_key") {
+			t.Errorf("the query does not use the partial index; plan:\n%s", plan)
 		}
 	})
+}
+
+// explain returns the plan that db's backend makes for query, one line
+// per row of EXPLAIN.
+func explain(t *testing.T, db *store.DB, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatalf("connection: %v", err)
+	}
+	defer conn.Close()
+
+	prefix := "EXPLAIN QUERY PLAN "
+	if db.Dialect() == store.Postgres {
+		// PostgreSQL reads a small table whole, whatever its indexes.
+		// With sequential scans off, the plan shows whether an index can
+		// serve the query.
+		if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
+			t.Fatalf("set enable_seqscan: %v", err)
+		}
+		defer conn.ExecContext(ctx, `RESET enable_seqscan`)
+		prefix = "EXPLAIN "
+	}
+
+	rows, err := conn.QueryContext(ctx, prefix+query, args...)
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatalf("plan columns: %v", err)
+	}
+
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("scan plan: %v", err)
+		}
+		fmt.Fprintln(&plan, vals...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read plan: %v", err)
+	}
+	return plan.String()
 }
 
 func storedKey(t *testing.T, db *store.DB, id joinedup.EventID) string {
@@ -153,6 +170,18 @@ func BenchmarkLegacyKeySearch(b *testing.B) {
 				joinedup.LegacyBirthKeyPrefix+"%", "").Scan(&n); err != nil || n != 0 {
 				b.Fatalf("scan: %v, %d events", err, n)
 			}
+		}
+	})
+}
+
+// TestActionsQueryUsesIndex checks that reading a life event's deferred
+// actions is served by an index on event_id rather than a scan of every
+// deferred action.
+func TestActionsQueryUsesIndex(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		plan := explain(t, db, `SELECT id FROM deferred_actions WHERE event_id IN ($1, $2) ORDER BY due, id`, "evt_a", "evt_b")
+		if !strings.Contains(plan, "deferred_actions_event") {
+			t.Errorf("the query does not use the index on event_id; plan:\n%s", plan)
 		}
 	})
 }
