@@ -81,8 +81,11 @@ func (s *Service) recogniseMissing(ctx context.Context, since time.Time) error {
 	}
 }
 
-// recogniseEvent resolves the child and the parents of one registration.
-// A record already in the index is skipped, so repeating it is harmless.
+// recogniseEvent resolves the child and the parents of one registration,
+// storing them in one transaction. A record already in the index is
+// skipped, so repeating it is harmless. When another hub node stored one
+// of them meanwhile, they are resolved one at a time instead, so that the
+// others are still stored.
 func (s *Service) recogniseEvent(ctx context.Context, ev *joinedup.LifeEvent) error {
 	if s.Persons == nil || ev.Type != joinedup.EventBirthRegistered {
 		return nil
@@ -100,15 +103,23 @@ func (s *Service) recogniseEvent(ctx context.Context, ev *joinedup.LifeEvent) er
 	// family name would otherwise outweigh a different given name and date
 	// of birth, and every newborn would look like a possible match for a
 	// parent.
-	for _, rec := range records {
-		res, err := s.Persons.Resolve(ctx, RegistrationSource, rec)
-		if joinedup.ErrorCode(err) == joinedup.ECONFLICT {
-			continue
-		} else if err != nil {
-			return err
+	resolved, err := s.Persons.ResolveAll(ctx, RegistrationSource, records)
+	if joinedup.ErrorCode(err) == joinedup.ECONFLICT {
+		resolved = make([]*linkage.Resolution, len(records))
+		for i, rec := range records {
+			resolved[i], err = s.Persons.Resolve(ctx, RegistrationSource, rec)
+			if err != nil && joinedup.ErrorCode(err) != joinedup.ECONFLICT {
+				return err
+			}
 		}
-		s.logger.Debug("person recognised", "event_id", ev.ID, "record_id", rec.ID, "person_id", res.PersonID,
-			"decision", string(res.Result.Decision), "review_opened", res.Review != nil)
+	} else if err != nil {
+		return err
+	}
+	for i, res := range resolved {
+		if res != nil {
+			s.logger.Debug("person recognised", "event_id", ev.ID, "record_id", records[i].ID, "person_id", res.PersonID,
+				"decision", string(res.Result.Decision), "review_opened", res.Review != nil)
+		}
 	}
 	return nil
 }

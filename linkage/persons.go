@@ -71,11 +71,13 @@ const (
 // PersonStore keeps the person index and the review queue. store.DB
 // implements it on SQLite and PostgreSQL.
 type PersonStore interface {
-	// AddPersonRecord stores r and, when review is not nil, opens it, in
-	// one transaction. The record joins the person of r.Matched, or
-	// r.PersonID, or else a new person, and r.PersonID and r.AddedAt are
-	// set. A record already stored is ECONFLICT.
-	AddPersonRecord(ctx context.Context, r *PersonRecord, review *Review) error
+	// AddPersonRecords stores records in order and opens the review at
+	// each record's index where it is not nil, all in one transaction.
+	// Each record joins the person of its Matched, which may be a record
+	// stored before it in the same call, or its PersonID, or else a new
+	// person, and its PersonID and AddedAt are set. A record already
+	// stored is ECONFLICT, and an error stores none.
+	AddPersonRecords(ctx context.Context, records []*PersonRecord, reviews []*Review) error
 	// ListPersonRecordsSince returns the records added at or after since,
 	// oldest first, or every record for the zero time.
 	ListPersonRecordsSince(ctx context.Context, since time.Time) ([]PersonRecord, error)
@@ -107,6 +109,7 @@ type PersonStore interface {
 // yet. A reviewer can merge them.
 type Persons struct {
 	store PersonStore
+	model *Model
 	index *Index
 
 	mu          sync.Mutex // serialises Resolve, so one node never starts a person twice
@@ -117,7 +120,7 @@ type Persons struct {
 // OpenPersons loads the records in s into an index scored with m, or with
 // DefaultModel when m is nil.
 func OpenPersons(ctx context.Context, s PersonStore, m *Model) (*Persons, error) {
-	p := &Persons{store: s, index: NewIndex(m), indexed: make(map[string]bool)}
+	p := &Persons{store: s, model: m, index: NewIndex(m), indexed: make(map[string]bool)}
 	if err := p.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -175,6 +178,23 @@ type Resolution struct {
 // opens a review with the candidate. A record the index already holds is
 // ECONFLICT.
 func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolution, error) {
+	res, err := p.ResolveAll(ctx, source, []Record{r})
+	if err != nil {
+		return nil, err
+	}
+	if res[0] == nil {
+		return nil, joinedup.Errorf(joinedup.ECONFLICT, "Record %q of %s is already in the person index.", r.ID, source)
+	}
+	return res[0], nil
+}
+
+// ResolveAll adds records held by source to the index, in order, as
+// Resolve adds one, and stores them in one transaction. Each record is
+// matched against the index and the records before it in the call. The
+// resolution of a record the index already holds is nil. An error from
+// the store adds none of the records, and may be ECONFLICT when another
+// hub node stored one of them meanwhile.
+func (p *Persons) ResolveAll(ctx context.Context, source string, records []Record) ([]*Resolution, error) {
 	if source == "" || strings.Contains(source, "\x1f") {
 		return nil, joinedup.Errorf(joinedup.EINVALID, "Invalid source %q: the holder id is missing.", source)
 	}
@@ -184,10 +204,47 @@ func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolu
 		return nil, err
 	}
 
-	key := indexKey(source, r.ID)
-	if p.indexed[key] {
-		return nil, joinedup.Errorf(joinedup.ECONFLICT, "Record %q of %s is already in the person index.", r.ID, source)
+	out := make([]*Resolution, len(records))
+	var stored []*PersonRecord
+	var reviews []*Review
+	var added []int
+	for i, r := range records {
+		key := indexKey(source, r.ID)
+		if p.indexed[key] {
+			continue
+		}
+		res, pr := p.resolution(source, r)
+		// A later record of the call is matched against this one, so it
+		// joins the index now and leaves it again if the store fails.
+		rec := r
+		rec.ID = key
+		if err := p.index.Add(rec); err != nil {
+			p.reload(ctx)
+			return nil, fmt.Errorf("index person record: %w", err)
+		}
+		p.indexed[key] = true
+		out[i] = res
+		stored, reviews, added = append(stored, pr), append(reviews, res.Review), append(added, i)
 	}
+	if len(stored) == 0 {
+		return out, nil
+	}
+	if err := p.store.AddPersonRecords(ctx, stored, reviews); err != nil {
+		p.reload(ctx)
+		return nil, fmt.Errorf("store person records: %w", err)
+	}
+	for j, pr := range stored {
+		out[added[j]].PersonID = pr.PersonID
+		if pr.AddedAt.After(p.loadedUntil) {
+			p.loadedUntil = pr.AddedAt
+		}
+	}
+	return out, nil
+}
+
+// resolution matches r, held by source, against the index and returns its
+// resolution and the person record to store, without storing it.
+func (p *Persons) resolution(source string, r Record) (*Resolution, *PersonRecord) {
 	result := p.index.Match(r)
 	res := &Resolution{Result: result}
 	pr := &PersonRecord{Source: source, Record: r, LinkedBy: LinkedNew, Weight: result.Weight}
@@ -209,14 +266,16 @@ func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolu
 			State:             ReviewOpen,
 		}
 	}
-	if err := p.store.AddPersonRecord(ctx, pr, res.Review); err != nil {
-		return nil, fmt.Errorf("store person record: %w", err)
-	}
-	if err := p.addToIndex(*pr); err != nil {
-		return nil, fmt.Errorf("index person record: %w", err)
-	}
-	res.PersonID = pr.PersonID
-	return res, nil
+	return res, pr
+}
+
+// reload rebuilds the index from the store, after records were added to
+// it that the store then refused. The index cannot remove a record, so it
+// starts empty and reads every stored record again. When that read fails,
+// the next refresh reads the records it missed.
+func (p *Persons) reload(ctx context.Context) {
+	p.index, p.indexed, p.loadedUntil = NewIndex(p.model), make(map[string]bool), time.Time{}
+	_ = p.refresh(ctx)
 }
 
 // Decide confirms or rejects an open review with a reason, which is

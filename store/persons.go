@@ -18,60 +18,87 @@ import (
 // and r.AddedAt are set. A record already stored is ECONFLICT, and an
 // unknown person or matched record EINVALID.
 func (db *DB) AddPersonRecord(ctx context.Context, r *linkage.PersonRecord, review *linkage.Review) error {
-	record, err := json.Marshal(r.Record)
-	if err != nil {
-		return fmt.Errorf("encode person record: %w", err)
+	return db.AddPersonRecords(ctx, []*linkage.PersonRecord{r}, []*linkage.Review{review})
+}
+
+// AddPersonRecords stores records in order, each as AddPersonRecord does
+// with the review at the same index, in one transaction. A record may
+// match one stored before it in the same call. An error stores none.
+func (db *DB) AddPersonRecords(ctx context.Context, records []*linkage.PersonRecord, reviews []*linkage.Review) error {
+	if len(reviews) != len(records) {
+		return fmt.Errorf("add person records: %d records and %d reviews", len(records), len(reviews))
 	}
-	var fields []byte
-	if review != nil {
-		if fields, err = json.Marshal(review.Fields); err != nil {
-			return fmt.Errorf("encode review fields: %w", err)
+	encoded := make([]string, len(records))
+	fields := make([]string, len(records))
+	for i, r := range records {
+		record, err := json.Marshal(r.Record)
+		if err != nil {
+			return fmt.Errorf("encode person record: %w", err)
+		}
+		encoded[i] = string(record)
+		if reviews[i] != nil {
+			f, err := json.Marshal(reviews[i].Fields)
+			if err != nil {
+				return fmt.Errorf("encode review fields: %w", err)
+			}
+			fields[i] = string(f)
 		}
 	}
 	return db.Tx(ctx, func(tx *Tx) error {
-		personID := r.PersonID
-		if r.Matched != nil {
-			err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_records WHERE source = $1 AND record_id = $2`,
-				r.Matched.Source, r.Matched.RecordID).Scan(&personID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return joinedup.Errorf(joinedup.EINVALID, "There is no record %q of %s to link the record to.", r.Matched.RecordID, r.Matched.Source)
-			}
-			if err != nil {
-				return fmt.Errorf("find person of matched record: %w", err)
+		for i, r := range records {
+			if err := addPersonRecord(ctx, tx, r, encoded[i], reviews[i], fields[i]); err != nil {
+				return err
 			}
 		}
-		if personID == "" {
-			personID = joinedup.NewID("per")
-			if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id, created_at) VALUES ($1, $2)`, personID, Micros(tx.Now())); err != nil {
-				return fmt.Errorf("insert person: %w", err)
-			}
-		} else if err := requirePerson(ctx, tx, personID); err != nil {
-			return err
-		}
-
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO person_records (source, record_id, person_id, record, linked_by, weight, added_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			r.Source, r.Record.ID, personID, string(record), string(r.LinkedBy), r.Weight, Micros(tx.Now()))
-		if err != nil {
-			return fmt.Errorf("insert person record: %w", err)
-		}
-
-		if review != nil {
-			_, err = tx.ExecContext(ctx, `
-				INSERT INTO person_reviews (id, source, record_id, candidate_source, candidate_record_id,
-					weight, probability, fields, state, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				review.ID, review.Source, review.RecordID, review.CandidateSource, review.CandidateRecordID,
-				review.Weight, review.Probability, string(fields), string(linkage.ReviewOpen), Micros(tx.Now()))
-			if err != nil {
-				return fmt.Errorf("insert review: %w", err)
-			}
-			review.State, review.CreatedAt = linkage.ReviewOpen, tx.Now()
-		}
-		r.PersonID, r.AddedAt = personID, tx.Now()
 		return nil
 	})
+}
+
+// addPersonRecord stores r, encoded as record, and opens review, whose
+// fields are encoded as fields, in tx.
+func addPersonRecord(ctx context.Context, tx *Tx, r *linkage.PersonRecord, record string, review *linkage.Review, fields string) error {
+	personID := r.PersonID
+	if r.Matched != nil {
+		err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_records WHERE source = $1 AND record_id = $2`,
+			r.Matched.Source, r.Matched.RecordID).Scan(&personID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.EINVALID, "There is no record %q of %s to link the record to.", r.Matched.RecordID, r.Matched.Source)
+		}
+		if err != nil {
+			return fmt.Errorf("find person of matched record: %w", err)
+		}
+	}
+	if personID == "" {
+		personID = joinedup.NewID("per")
+		if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id, created_at) VALUES ($1, $2)`, personID, Micros(tx.Now())); err != nil {
+			return fmt.Errorf("insert person: %w", err)
+		}
+	} else if err := requirePerson(ctx, tx, personID); err != nil {
+		return err
+	}
+
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO person_records (source, record_id, person_id, record, linked_by, weight, added_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		r.Source, r.Record.ID, personID, record, string(r.LinkedBy), r.Weight, Micros(tx.Now()))
+	if err != nil {
+		return fmt.Errorf("insert person record: %w", err)
+	}
+
+	if review != nil {
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO person_reviews (id, source, record_id, candidate_source, candidate_record_id,
+				weight, probability, fields, state, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			review.ID, review.Source, review.RecordID, review.CandidateSource, review.CandidateRecordID,
+			review.Weight, review.Probability, fields, string(linkage.ReviewOpen), Micros(tx.Now()))
+		if err != nil {
+			return fmt.Errorf("insert review: %w", err)
+		}
+		review.State, review.CreatedAt = linkage.ReviewOpen, tx.Now()
+	}
+	r.PersonID, r.AddedAt = personID, tx.Now()
+	return nil
 }
 
 func requirePerson(ctx context.Context, tx *Tx, id string) error {

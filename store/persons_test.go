@@ -418,3 +418,97 @@ func TestListUnrecognisedEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestResolveAllMatchesWithinCall checks that ResolveAll stores a call's
+// records together and matches each against those before it in the call.
+func TestResolveAllMatchesWithinCall(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		persons, err := linkage.OpenPersons(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, second := heldByCouncil, heldBySchool
+		first.ID, second.ID = "evt_1/parents/0", "evt_2/parents/0"
+		other := linkage.Record{ID: "evt_2/child", GivenName: "Niamh", FamilyName: "Adeyemi", DateOfBirth: "2026-11-02"}
+
+		res, err := persons.ResolveAll(ctx, "registration", []linkage.Record{first, second, other})
+		if err != nil {
+			t.Fatalf("ResolveAll: %v", err)
+		}
+		if res[1].Result.Decision != linkage.Match || res[1].PersonID != res[0].PersonID {
+			t.Errorf("second record: decision %s, person %s; want a match with the first's person %s", res[1].Result.Decision, res[1].PersonID, res[0].PersonID)
+		}
+		if res[2].PersonID == "" || res[2].PersonID == res[0].PersonID {
+			t.Errorf("unrelated record joined person %q, want a new person", res[2].PersonID)
+		}
+		for i, rec := range []linkage.Record{first, second, other} {
+			if got, err := persons.PersonOf(ctx, "registration", rec.ID); err != nil || got != res[i].PersonID {
+				t.Errorf("stored person of %s = %q, %v; want %s", rec.ID, got, err, res[i].PersonID)
+			}
+		}
+
+		again, err := persons.ResolveAll(ctx, "registration", []linkage.Record{first, other})
+		if err != nil {
+			t.Fatalf("ResolveAll again: %v", err)
+		}
+		if again[0] != nil || again[1] != nil {
+			t.Errorf("records already indexed resolved again: %v", again)
+		}
+	})
+}
+
+// failingStore refuses the next AddPersonRecords call.
+type failingStore struct {
+	*store.DB
+	fail bool
+}
+
+func (f *failingStore) AddPersonRecords(ctx context.Context, records []*linkage.PersonRecord, reviews []*linkage.Review) error {
+	if f.fail {
+		f.fail = false
+		return joinedup.Errorf(joinedup.EUNAVAILABLE, "The store is closed.")
+	}
+	return f.DB.AddPersonRecords(ctx, records, reviews)
+}
+
+// TestResolveAllStoreFailure checks that records the store refused leave
+// the index, so that resolving them again stores them and later records
+// are not matched against them meanwhile.
+func TestResolveAllStoreFailure(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fs := &failingStore{DB: db}
+		persons, err := linkage.OpenPersons(ctx, fs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		firstParent := heldByCouncil
+		firstParent.ID = "evt_1/parents/0"
+		if _, err := persons.Resolve(ctx, "registration", firstParent); err != nil {
+			t.Fatalf("Resolve: %v", err)
+		}
+
+		secondParent := heldBySchool
+		secondParent.ID = "evt_2/parents/0"
+		fs.fail = true
+		if _, err := persons.ResolveAll(ctx, "registration", []linkage.Record{secondParent}); joinedup.ErrorCode(err) != joinedup.EUNAVAILABLE {
+			t.Fatalf("ResolveAll with a failing store = %v, want EUNAVAILABLE", err)
+		}
+		if _, err := persons.PersonOf(ctx, "registration", secondParent.ID); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("record refused by the store was stored: %v", err)
+		}
+
+		res, err := persons.Resolve(ctx, "registration", secondParent)
+		if err != nil {
+			t.Fatalf("Resolve after the failure: %v", err)
+		}
+		first, err := persons.PersonOf(ctx, "registration", firstParent.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.PersonID != first {
+			t.Errorf("record resolved after the failure joined %s (decision %s), want the first parent's person %s", res.PersonID, res.Result.Decision, first)
+		}
+	})
+}
