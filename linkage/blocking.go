@@ -120,6 +120,18 @@ func (b *blockIndex) add(key uint64, record int32) {
 	b.heads[key] = blockHead{last: int32(len(b.postings) - 1), size: h.size + 1}
 }
 
+// removeLast removes the last posting, which add appended under key.
+func (b *blockIndex) removeLast(key uint64) {
+	h := b.heads[key]
+	last := len(b.postings) - 1
+	if next := b.postings[last].next; next < 0 {
+		delete(b.heads, key)
+	} else {
+		b.heads[key] = blockHead{last: next, size: h.size - 1}
+	}
+	b.postings = b.postings[:last]
+}
+
 // appendBlock appends the records of the block with key to dst, or
 // nothing when the block is larger than maxBlock.
 func (b *blockIndex) appendBlock(dst []int32, key uint64) []int32 {
@@ -151,6 +163,23 @@ func (t *termCounts) add(p *prepared) {
 	}
 	if !p.family.missing() {
 		t.family[p.family.compact]++
+	}
+}
+
+// remove takes away the counts that add made for p.
+func (t *termCounts) remove(p *prepared) {
+	t.total--
+	if !p.given.missing() {
+		t.given[p.given.compact]--
+		if t.given[p.given.compact] == 0 {
+			delete(t.given, p.given.compact)
+		}
+	}
+	if !p.family.missing() {
+		t.family[p.family.compact]--
+		if t.family[p.family.compact] == 0 {
+			delete(t.family, p.family.compact)
+		}
 	}
 }
 

@@ -156,6 +156,29 @@ func (ix *Index) Add(r Record) error {
 	return nil
 }
 
+// removeLast removes the record with id from the index, when it is the
+// last record added, and reports whether it was. The index is then as it
+// was before that record was added.
+func (ix *Index) removeLast(id string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n, ok := ix.ids[id]
+	if !ok || int(n) != len(ix.records)-1 {
+		return false
+	}
+	p := &ix.records[n]
+	keys := blockingKeys(p, ix.seed, 0, nil)
+	// Add appended one posting a key, in the order of keys, so they come
+	// off in the reverse order.
+	for i := len(keys) - 1; i >= 0; i-- {
+		ix.blocks.removeLast(keys[i])
+	}
+	ix.terms.remove(p)
+	delete(ix.ids, id)
+	ix.records = ix.records[:n]
+	return true
+}
+
 // Match returns the best candidate for r among the records in the index,
 // or a Result with Decision None and no candidate when blocking finds
 // none.

@@ -267,3 +267,43 @@ func TestIndexPrior(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveLastRestoresIndex checks that removing the records added last
+// leaves the index matching exactly as it did before they were added.
+func TestRemoveLastRestoresIndex(t *testing.T) {
+	ix := newTestIndex(t)
+	probe := Record{ID: "probe", GivenName: "Amelia", FamilyName: "Jones", DateOfBirth: "1941-02-02",
+		AddressLines: []string{"2 Station Road"}, Town: "Bradford", Postcode: "LS2 1AB"}
+	before := ix.Match(probe)
+	size := ix.Len()
+
+	same := probe
+	same.ID = "same"
+	other := Record{ID: "other", GivenName: "Amelia", FamilyName: "Jonas", DateOfBirth: "1941-02-02"}
+	for _, r := range []Record{same, other} {
+		if err := ix.Add(r); err != nil {
+			t.Fatalf("Add(%s): %v", r.ID, err)
+		}
+	}
+	if got := ix.Match(probe); got.CandidateID != "same" {
+		t.Fatalf("with the copy added, candidate = %q, want same", got.CandidateID)
+	}
+
+	if ix.removeLast("same") {
+		t.Errorf("removeLast removed a record that was not the last added")
+	}
+	if !ix.removeLast("other") || !ix.removeLast("same") {
+		t.Fatalf("removeLast refused the records added last")
+	}
+	if ix.Len() != size {
+		t.Errorf("Len = %d after removing, want %d", ix.Len(), size)
+	}
+	after := ix.Match(probe)
+	if after.CandidateID != before.CandidateID || after.Weight != before.Weight || after.Decision != before.Decision {
+		t.Errorf("after removing, Match = %q %.4f %s; want %q %.4f %s as before",
+			after.CandidateID, after.Weight, after.Decision, before.CandidateID, before.Weight, before.Decision)
+	}
+	if err := ix.Add(same); err != nil {
+		t.Errorf("Add after removing: %v", err)
+	}
+}

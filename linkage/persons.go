@@ -219,7 +219,7 @@ func (p *Persons) ResolveAll(ctx context.Context, source string, records []Recor
 		rec := r
 		rec.ID = key
 		if err := p.index.Add(rec); err != nil {
-			p.reload(ctx)
+			p.unindex(ctx, source, stored)
 			return nil, fmt.Errorf("index person record: %w", err)
 		}
 		p.indexed[key] = true
@@ -230,7 +230,7 @@ func (p *Persons) ResolveAll(ctx context.Context, source string, records []Recor
 		return out, nil
 	}
 	if err := p.store.AddPersonRecords(ctx, stored, reviews); err != nil {
-		p.reload(ctx)
+		p.unindex(ctx, source, stored)
 		return nil, fmt.Errorf("store person records: %w", err)
 	}
 	for j, pr := range stored {
@@ -269,13 +269,20 @@ func (p *Persons) resolution(source string, r Record) (*Resolution, *PersonRecor
 	return res, pr
 }
 
-// reload rebuilds the index from the store, after records were added to
-// it that the store then refused. The index cannot remove a record, so it
-// starts empty and reads every stored record again. When that read fails,
-// the next refresh reads the records it missed.
-func (p *Persons) reload(ctx context.Context) {
-	p.index, p.indexed, p.loadedUntil = NewIndex(p.model), make(map[string]bool), time.Time{}
-	_ = p.refresh(ctx)
+// unindex takes records of source, the last ones added to the index, out
+// of it again after the store refused them. Should the index hold a
+// record added after them, it is rebuilt from the store instead, and a
+// failure of that read leaves the rest for the next refresh.
+func (p *Persons) unindex(ctx context.Context, source string, records []*PersonRecord) {
+	for i := len(records) - 1; i >= 0; i-- {
+		key := indexKey(source, records[i].Record.ID)
+		if !p.index.removeLast(key) {
+			p.index, p.indexed, p.loadedUntil = NewIndex(p.model), make(map[string]bool), time.Time{}
+			_ = p.refresh(ctx)
+			return
+		}
+		delete(p.indexed, key)
+	}
 }
 
 // Decide confirms or rejects an open review with a reason, which is
