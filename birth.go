@@ -209,6 +209,8 @@ func (r BirthRegistration) Validate(today Date) error {
 		add("/child/placeOfBirth", "Place of birth must not contain control characters")
 	case hasInvisible(r.Child.PlaceOfBirth):
 		add("/child/placeOfBirth", "Place of birth must not contain invisible characters, such as a zero-width space")
+	case hasUnreadable(r.Child.PlaceOfBirth):
+		add("/child/placeOfBirth", "Place of birth must not contain a character that could not be read")
 	}
 
 	if len(r.Parents) == 0 {
@@ -329,9 +331,8 @@ func checkNamePart(add func(string, string, ...any), at, label, part string) {
 	case hasInvisible(part):
 		add(at, "%s must not contain invisible characters, such as a zero-width space", label)
 	}
-	// U+FFFD stands for text that could not be decoded, such as a lone
-	// surrogate escape in JSON, and is a symbol by its category.
-	if strings.ContainsRune(part, utf8.RuneError) {
+	// U+FFFD is a symbol by its category, so it is checked first.
+	if hasUnreadable(part) {
 		add(at, "%s must not contain a character that could not be read", label)
 	} else if hasSymbol(part) {
 		add(at, "%s must not contain symbols such as emoji", label)
@@ -388,6 +389,8 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must not contain control characters", i+1, who)
 		case hasInvisible(l):
 			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must not contain invisible characters, such as a zero-width space", i+1, who)
+		case hasUnreadable(l):
+			add(fmt.Sprintf("%s/lines/%d", at, i), "Address line %d of %s must not contain a character that could not be read", i+1, who)
 		}
 	}
 	switch {
@@ -397,6 +400,8 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 		add(at+"/town", "Town or city of %s must not contain control characters", who)
 	case hasInvisible(a.Town):
 		add(at+"/town", "Town or city of %s must not contain invisible characters, such as a zero-width space", who)
+	case hasUnreadable(a.Town):
+		add(at+"/town", "Town or city of %s must not contain a character that could not be read", who)
 	}
 	if a.Postcode == "" {
 		add(at+"/postcode", "Enter the postcode of %s", who)
@@ -407,6 +412,11 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 		add(at+"/uprn", "The UPRN of %s must be a number of up to 12 digits", who)
 	}
 }
+
+// hasUnreadable reports whether s contains U+FFFD, which stands for text
+// that could not be decoded, such as a lone surrogate escape in JSON. A
+// register keeps what was entered, so it refuses a character that was lost.
+func hasUnreadable(s string) bool { return strings.ContainsRune(s, utf8.RuneError) }
 
 // hasControl reports whether s is not valid UTF-8 or contains a C0 or C1
 // control character, such as a tab or a line feed.

@@ -477,6 +477,27 @@ func TestParseDateYearZero(t *testing.T) {
 	}
 }
 
+// TestValidateTextUnreadable checks that the place of birth, an address
+// line and a town holding U+FFFD are refused as names are, because the
+// character stands for one that was lost.
+func TestValidateTextUnreadable(t *testing.T) {
+	r := testBirth(t)
+	r.Child.PlaceOfBirth = "Leeds \uFFFD Infirmary"
+	r.Parents[0].Address.Lines = []string{"1 Mill \uFFFD Lane"}
+	r.Parents[0].Address.Town = "Ot\uFFFDey"
+
+	err := r.Normalize().Validate(testToday)
+
+	want := []FieldError{
+		{Field: "/child/placeOfBirth", Message: "Place of birth must not contain a character that could not be read"},
+		{Field: "/parents/0/address/lines/0", Message: "Address line 1 of parent 1 must not contain a character that could not be read"},
+		{Field: "/parents/0/address/town", Message: "Town or city of parent 1 must not contain a character that could not be read"},
+	}
+	if got := ErrorFields(err); !slices.Equal(got, want) {
+		t.Errorf("fields = %v, want %v", got, want)
+	}
+}
+
 // TestValidateNameUnreadable checks that a name holding U+FFFD, which
 // stands for text that could not be decoded, gets a message saying so
 // rather than one about symbols.
