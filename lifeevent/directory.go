@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -170,6 +171,14 @@ func checkWebhookURL(raw string) string {
 		return "Remove the user name and password from the URL, because the hub signs each delivery with the service's secret instead"
 	}
 	host := u.Hostname()
+	if host == "" {
+		return "Enter an absolute http or https URL"
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "Use a port number from 1 to 65535"
+		}
+	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if err := joinedup.CheckEndpointAddress(addr); err != nil {
 			return "Use another address: " + err.Error()

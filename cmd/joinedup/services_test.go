@@ -99,6 +99,9 @@ func TestServiceEndpointURLChecked(t *testing.T) {
 		{"decimal IPv4", "http://2852039166/latest"},
 		{"hexadecimal IPv4", "http://0xa9.0xfe.0xa9.0xfe/latest"},
 		{"short IPv4", "http://169.254.43518/latest"},
+		{"port above 65535", "http://127.0.0.1:99999/events"},
+		{"port 0", "http://127.0.0.1:0/events"},
+		{"port without a host", "http://:8080/events"},
 	}
 	for i, tt := range rejected {
 		t.Run(tt.name, func(t *testing.T) {
