@@ -272,6 +272,11 @@ func (e *Engine) publish(ctx context.Context, msgs []store.OutboxMessage) []stri
 			}
 			return published
 		}
+		// The relay is stopping, and the rows stay in the outbox for the
+		// next start.
+		if ctx.Err() != nil {
+			return nil
+		}
 		// A batch holding a message that the stream stored before, as when
 		// the relay stopped between publishing and deleting its outbox
 		// rows, is rejected whole. Published one at a time, that message

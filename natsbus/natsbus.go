@@ -97,7 +97,10 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		b.Conn, err = nats.Connect(cfg.URL, nats.Name("joinedup"),
 			nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-				logger.Warn("nats disconnected", "error", err)
+				// The error is nil when the hub closes the connection itself.
+				if err != nil {
+					logger.Warn("nats disconnected", "error", err)
+				}
 			}),
 			nats.ReconnectHandler(func(*nats.Conn) { logger.Info("nats reconnected") }))
 	}
