@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,7 +146,8 @@ func parseDate(d dateValue, what string) (joinedup.Date, string, string) {
 // blank is skipped, so parentIndex maps each parent of the registration to
 // its section on the form. Form values that cannot be read, such as
 // an impossible date or no choice of informant, are returned as
-// inputErrors by JSON Pointer into the registration.
+// inputErrors by JSON Pointer into the registration. Their messages count
+// the parents by their section on the form.
 func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex []int, inputErrors []joinedup.FieldError) {
 	reg.Child = joinedup.Child{
 		Name:         joinedup.Name{Given: f.ChildGiven, Family: f.ChildFamily},
@@ -223,6 +225,36 @@ func formErrors(fields []joinedup.FieldError, parentIndex []int) []formError {
 			}
 		}
 		out = append(out, formError{Field: pointer, Href: inputID(pointer), Message: fe.Message})
+	}
+	return out
+}
+
+// parentNumber matches the number of a parent in a message of the domain,
+// such as "parent 1" in "Given names of parent 1 must be …", or "Parent 1"
+// at the start of a sentence.
+var parentNumber = regexp.MustCompile(`\b[Pp]arent [0-9]+\b`)
+
+// numberParentsAsOnForm rewrites the messages of the domain's field errors
+// about parents and the informant, which count the parents of the
+// registration, to count them by their section on the form instead. The
+// two differ when the Parent 1 section is left blank, because the form's
+// Parent 2 is then the registration's parent 1. Pointers are left as they
+// are, for formErrors to move. Other messages can quote a service's name
+// or id, so they are not rewritten.
+func numberParentsAsOnForm(fields []joinedup.FieldError, parentIndex []int) []joinedup.FieldError {
+	out := make([]joinedup.FieldError, len(fields))
+	for i, fe := range fields {
+		if strings.HasPrefix(fe.Field, "/parents/") || strings.HasPrefix(fe.Field, "/informant/") {
+			fe.Message = parentNumber.ReplaceAllStringFunc(fe.Message, func(match string) string {
+				word, number, _ := strings.Cut(match, " ")
+				n, err := strconv.Atoi(number)
+				if err != nil || n < 1 || n > len(parentIndex) {
+					return match
+				}
+				return word + " " + strconv.Itoa(parentIndex[n-1]+1)
+			})
+		}
+		out[i] = fe
 	}
 	return out
 }
@@ -385,7 +417,7 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 	if len(inputErrors) > 0 {
 		// Show every error at once: check the rest of the form too.
 		_, err := reg.Check(joinedup.Today(s.Now()))
-		fields = mergeErrors(inputErrors, joinedup.ErrorFields(err))
+		fields = mergeErrors(inputErrors, numberParentsAsOnForm(joinedup.ErrorFields(err), parentIndex))
 	} else {
 		event, _, err := s.registerBirth(r, d, reg)
 		if err == nil {
@@ -408,7 +440,7 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		fields = joinedup.ErrorFields(err)
+		fields = numberParentsAsOnForm(joinedup.ErrorFields(err), parentIndex)
 	}
 
 	errs := formErrors(fields, parentIndex)

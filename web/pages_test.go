@@ -205,6 +205,7 @@ func TestBirthFormShowsErrors(t *testing.T) {
 		summary []string // messages the error summary must show
 		hrefs   []string // inputs the summary must link to
 		kept    []string // typed values the page must show again
+		absent  []string // messages the page must not show
 	}{
 		{
 			name: "impossible date",
@@ -251,8 +252,51 @@ func TestBirthFormShowsErrors(t *testing.T) {
 				v.Set("parents-1-address-postcode", "BAD")
 				v.Set("informant-parent", "1")
 			},
-			summary: []string{"Enter a real postcode for parent 1"},
+			summary: []string{"Enter a real postcode for parent 2"},
 			hrefs:   []string{"#parents-1-address-postcode"},
+			absent:  []string{"Enter a real postcode for parent 1"},
+		},
+		{
+			name: "only the second parent entered, with long given names and part of a date",
+			change: func(v url.Values) {
+				moveToSecondParent(v)
+				v.Set("parents-1-name-given", strings.Repeat("a", 201))
+				v.Set("parents-1-dateOfBirth-month", "")
+			},
+			summary: []string{"Given names of parent 2 must be 200 characters or fewer", "The date of birth of parent 2 must include a month"},
+			hrefs:   []string{"#parents-1-name-given", "#parents-1-dateOfBirth-month"},
+			absent:  []string{"Given names of parent 1"},
+		},
+		{
+			name: "only the second parent entered, with a long second address line",
+			change: func(v url.Values) {
+				moveToSecondParent(v)
+				v.Set("parents-1-address-lines-0", "")
+				v.Set("parents-1-address-lines-1", strings.Repeat("é", 201))
+			},
+			summary: []string{"Address line 2 of parent 2 must be 200 characters or fewer"},
+			hrefs:   []string{"#parents-1-address-lines-1"},
+			absent:  []string{"Address line 2 of parent 1"},
+		},
+		{
+			name: "only the second parent entered, too young",
+			change: func(v url.Values) {
+				moveToSecondParent(v)
+				v.Set("parents-1-dateOfBirth-year", "2020")
+			},
+			summary: []string{"Parent 2 must have been at least 10 years old when the child was born"},
+			hrefs:   []string{"#parents-1-dateOfBirth-day"},
+			absent:  []string{"Parent 1 must have been"},
+		},
+		{
+			name: "only the second parent entered, father informant names the mother",
+			change: func(v url.Values) {
+				moveToSecondParent(v)
+				v.Set("informant-capacity", "father")
+			},
+			summary: []string{"The informant’s capacity must match the role of parent 2, who is entered as the mother"},
+			hrefs:   []string{"#informant-capacity"},
+			absent:  []string{"the role of parent 1"},
 		},
 		{
 			name:    "informant names a blank parent",
@@ -412,11 +456,30 @@ func TestBirthFormShowsErrors(t *testing.T) {
 					t.Errorf("page lacks the typed %s", value)
 				}
 			}
+			for _, msg := range tt.absent {
+				if strings.Contains(res.body, msg) {
+					t.Errorf("page shows the error %q", msg)
+				}
+			}
 			if len(env.hub.events) != 0 {
 				t.Errorf("%d events registered, want none", len(env.hub.events))
 			}
 		})
 	}
+}
+
+// moveToSecondParent moves the answers of the form's Parent 1 section to
+// its Parent 2 section, leaving Parent 1 blank, and makes Parent 2 the
+// informant.
+func moveToSecondParent(v url.Values) {
+	const at = "parents-0-"
+	for name := range v {
+		if rest, ok := strings.CutPrefix(name, at); ok {
+			v["parents-1-"+rest] = v[name]
+			v.Set(name, "")
+		}
+	}
+	v.Set("informant-parent", "1")
 }
 
 func TestTrackForm(t *testing.T) {
