@@ -389,14 +389,13 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.renderFormTooLarge(w, r)
-			return
-		}
-		s.fail(w, r, joinedup.Errorf(codeMalformed, "The form could not be read. Reload the page and send it again."))
+	values, err := readForm(w, r, maxFormBytes)
+	if joinedup.ErrorCode(err) == joinedup.ETOOLARGE {
+		s.renderFormTooLarge(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	services, err := s.birthServices(r)
@@ -404,7 +403,7 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	form := parseBirthForm(r.PostForm)
+	form := parseBirthForm(values)
 	var offered bool
 	form.Services, offered = offeredServices(form.Services, services)
 	reg, parentIndex, inputErrors := form.registration()

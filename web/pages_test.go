@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -466,6 +468,104 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBirthFormRejectsUnreadableBody posts bodies that cannot be read as
+// the birth form, and checks that each gets one error, on an error page
+// titled that the form could not be read, and registers nothing.
+func TestBirthFormRejectsUnreadableBody(t *testing.T) {
+	valid := birthFormValues().Encode()
+	multipartBody, multipartType := multipartForm(t, birthFormValues())
+
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		detail      string
+	}{
+		{"invalid percent escape", "application/x-www-form-urlencoded", "child-name-given=%zz&" + valid, http.StatusBadRequest,
+			"The answers in the form could not be decoded"},
+		{"plain text", "text/plain", valid, http.StatusUnsupportedMediaType,
+			"The form was not sent as application/x-www-form-urlencoded"},
+		{"JSON", "application/json", validBirth, http.StatusUnsupportedMediaType,
+			"The form was not sent as application/x-www-form-urlencoded"},
+		{"multipart form", multipartType, multipartBody, http.StatusUnsupportedMediaType,
+			"The form was not sent as application/x-www-form-urlencoded"},
+		{"no content type", "", valid, http.StatusUnsupportedMediaType,
+			"The form was not sent as application/x-www-form-urlencoded"},
+		{"character set other than UTF-8", "application/x-www-form-urlencoded; charset=iso-8859-1", valid, http.StatusUnsupportedMediaType,
+			"The form was sent in the character set &#34;iso-8859-1&#34;, but the hub reads forms only in UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t)
+			header := http.Header{"Sec-Fetch-Site": {"same-origin"}}
+			if tt.contentType != "" {
+				header.Set("Content-Type", tt.contentType)
+			}
+
+			rec := env.do(t, http.MethodPost, "/births/new", strings.NewReader(tt.body), header)
+
+			body := rec.Body.String()
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, body)
+			}
+			if want := "The form could not be read – joinedup"; pageTitle(body) != want {
+				t.Errorf("title = %q, want %q", pageTitle(body), want)
+			}
+			if !strings.Contains(body, tt.detail) {
+				t.Errorf("page lacks the detail %q", tt.detail)
+			}
+			if !strings.Contains(body, "so nothing was changed. Go back to the form and send it again.") {
+				t.Errorf("page does not say that nothing was changed and what to do next")
+			}
+			if strings.Contains(body, "JSON") {
+				t.Errorf("page mentions JSON")
+			}
+			if strings.Contains(body, `class="govuk-error-summary"`) || strings.Contains(body, "govuk-list--bullet") {
+				t.Errorf("page lists errors of fields")
+			}
+			if !utf8.ValidString(body) {
+				t.Errorf("page is not valid UTF-8")
+			}
+			if len(env.hub.events) != 0 {
+				t.Errorf("%d events registered, want none", len(env.hub.events))
+			}
+		})
+	}
+}
+
+// TestBirthFormAcceptsUTF8CharacterSet checks that a form sent with the
+// character set named as UTF-8, in any case, is read.
+func TestBirthFormAcceptsUTF8CharacterSet(t *testing.T) {
+	env := newTestEnv(t)
+	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=UTF-8"}, "Sec-Fetch-Site": {"same-origin"}}
+
+	rec := env.do(t, http.MethodPost, "/births/new", strings.NewReader(birthFormValues().Encode()), header)
+
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("status = %d, want 303; body %s", rec.Code, rec.Body)
+	}
+}
+
+// multipartForm returns form encoded as multipart/form-data, and the
+// Content-Type header that names its boundary.
+func multipartForm(t *testing.T, form url.Values) (body, contentType string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for name, values := range form {
+		for _, value := range values {
+			if err := mw.WriteField(name, value); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), mw.FormDataContentType()
 }
 
 // moveToSecondParent moves the answers of the form's Parent 1 section to

@@ -11,7 +11,7 @@ import (
 
 // Error codes of the HTTP layer that have no domain equivalent.
 const (
-	codeMalformed        = "malformed"          // the body is not well-formed JSON
+	codeMalformed        = "malformed"          // the body is not well-formed JSON, or a form that cannot be decoded
 	codeMethodNotAllowed = "method_not_allowed" // the path exists but not with this method
 )
 

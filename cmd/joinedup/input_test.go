@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 )
@@ -404,4 +405,65 @@ func TestBirthFormNeedsInformantChoice(t *testing.T) {
 	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 0 {
 		t.Errorf("%d life events recorded after bad input, want 0", total)
 	}
+}
+
+// TestUnreadableBirthFormChangesNothing posts birth forms that cannot be
+// read to a real hub: a broken percent escape and bodies of other media
+// types. Each must get one error page, with the status the API gives the
+// same fault, and record nothing.
+func TestUnreadableBirthFormChangesNothing(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	client := signedInClient(t, h, "registrar")
+	reg := demoBirth(t, h, 0)
+	reg.Parents = reg.Parents[*reg.Informant.Parent : *reg.Informant.Parent+1]
+	valid := formValues(reg, "0").Encode()
+
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+	}{
+		{"broken percent escape", "application/x-www-form-urlencoded", "child-name-given=%zz&" + valid, http.StatusBadRequest},
+		{"plain text", "text/plain", valid, http.StatusUnsupportedMediaType},
+		{"JSON", "application/json", string(birthJSON(t, recentBirthDate())), http.StatusUnsupportedMediaType},
+		{"multipart form", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"child-name-given\"\r\n\r\nZoë\r\n--x--\r\n", http.StatusUnsupportedMediaType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := client.Post(h.BaseURL+"/births/new", tt.contentType, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page := string(b)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if !strings.Contains(page, "<title>The form could not be read – joinedup</title>") {
+				t.Errorf("page is not titled that the form could not be read: %s", pageTitleOf(page))
+			}
+			if items := errorSummary(page); len(items) != 0 {
+				t.Errorf("page has an error summary %q, want one error for the whole form", items)
+			}
+			if !utf8.ValidString(page) {
+				t.Errorf("page is not valid UTF-8")
+			}
+		})
+	}
+
+	if total := lifeEventCount(t, h); total != 0 {
+		t.Errorf("%d life events recorded after unreadable forms, want 0", total)
+	}
+}
+
+// pageTitleOf returns the title element of page, or "" when it has none.
+func pageTitleOf(page string) string {
+	start := strings.Index(page, "<title>")
+	end := strings.Index(page, "</title>")
+	if start < 0 || end < start {
+		return ""
+	}
+	return page[start : end+len("</title>")]
 }

@@ -1,0 +1,69 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/joinedup/joinedup"
+)
+
+// formMediaType is the media type in which browsers send a form without
+// file inputs, and the only one in which the hub's pages read forms.
+const formMediaType = "application/x-www-form-urlencoded"
+
+// formUnreadTitle is the title of the error page for a form that could
+// not be read at all.
+const formUnreadTitle = "The form could not be read"
+
+// readForm reads the body of a form posted from one of the hub's pages,
+// at most limit bytes, and returns its values. It reads the body only, so
+// a query string in the URL neither adds values nor causes an error.
+//
+// It returns EUNSUPPORTED for a body that is not sent as formMediaType in
+// UTF-8, codeMalformed for a body that cannot be decoded, and ETOOLARGE,
+// wrapping the *http.MaxBytesError, for a body over limit. The first two
+// have an error page titled formUnreadTitle.
+func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, error) {
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != formMediaType {
+		return nil, formUnread(joinedup.EUNSUPPORTED, nil,
+			"The form was not sent as "+formMediaType+", the type in which web browsers send forms")
+	}
+	// The pages are UTF-8, so a browser sends their forms in UTF-8.
+	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
+		return nil, formUnread(joinedup.EUNSUPPORTED, nil,
+			fmt.Sprintf("The form was sent in the character set %q, but the hub reads forms only in UTF-8", charset))
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &joinedup.Error{Code: joinedup.ETOOLARGE, Message: fmt.Sprintf("The form must be %d KiB or less.", limit>>10), Err: err}
+	}
+	if err != nil {
+		return nil, formUnread(codeMalformed, err, "The form could not be received in full")
+	}
+
+	// url.ParseQuery also rejects a body with more than 10,000 parameters
+	// (Go 1.26, GODEBUG urlmaxqueryparams).
+	values, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, formUnread(codeMalformed, err, "The answers in the form could not be decoded")
+	}
+	return values, nil
+}
+
+// formUnread returns an error of readForm with the code and the cause.
+// Its message starts with fault, the sentence that describes the fault.
+func formUnread(code string, cause error, fault string) error {
+	return withPageTitle(&joinedup.Error{
+		Code:    code,
+		Message: fault + ", so nothing was changed. Go back to the form and send it again.",
+		Err:     cause,
+	}, formUnreadTitle)
+}
