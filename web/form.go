@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 )
@@ -25,9 +26,10 @@ const formUnreadTitle = "The form could not be read"
 // a query string in the URL neither adds values nor causes an error.
 //
 // It returns EUNSUPPORTED for a body that is not sent as formMediaType in
-// UTF-8, codeMalformed for a body that cannot be decoded, and ETOOLARGE,
-// wrapping the *http.MaxBytesError, for a body over limit. The first two
-// have an error page titled formUnreadTitle.
+// UTF-8, codeMalformed for a body that cannot be decoded or holds names
+// or values that are not valid UTF-8, and ETOOLARGE, wrapping the
+// *http.MaxBytesError, for a body over limit. The first two have an error
+// page titled formUnreadTitle.
 func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, error) {
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != formMediaType {
@@ -55,6 +57,13 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 	if err != nil {
 		return nil, formUnread(codeMalformed, err, "The answers in the form could not be decoded")
 	}
+	// A value that is not UTF-8 would be shown again in a UTF-8 page, and
+	// the domain would reject it with several errors on one answer.
+	for name, list := range values {
+		if !utf8.ValidString(name) || !allValidUTF8(list) {
+			return nil, formUnread(codeMalformed, nil, "The form contains text that is not valid UTF-8")
+		}
+	}
 	return values, nil
 }
 
@@ -66,4 +75,13 @@ func formUnread(code string, cause error, fault string) error {
 		Message: fault + ", so nothing was changed. Go back to the form and send it again.",
 		Err:     cause,
 	}, formUnreadTitle)
+}
+
+func allValidUTF8(list []string) bool {
+	for _, s := range list {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }

@@ -475,6 +475,8 @@ func TestBirthFormShowsErrors(t *testing.T) {
 // titled that the form could not be read, and registers nothing.
 func TestBirthFormRejectsUnreadableBody(t *testing.T) {
 	valid := birthFormValues().Encode()
+	invalidUTF8 := birthFormValues()
+	invalidUTF8.Set("child-name-given", "\xff\xfe")
 	multipartBody, multipartType := multipartForm(t, birthFormValues())
 
 	tests := []struct {
@@ -484,6 +486,12 @@ func TestBirthFormRejectsUnreadableBody(t *testing.T) {
 		status      int
 		detail      string
 	}{
+		{"invalid UTF-8", "application/x-www-form-urlencoded", invalidUTF8.Encode(), http.StatusBadRequest,
+			"The form contains text that is not valid UTF-8"},
+		{"invalid UTF-8 not escaped", "application/x-www-form-urlencoded", valid + "&parents-1-name-given=\xff", http.StatusBadRequest,
+			"The form contains text that is not valid UTF-8"},
+		{"invalid UTF-8 in a name", "application/x-www-form-urlencoded", valid + "&%ff=1", http.StatusBadRequest,
+			"The form contains text that is not valid UTF-8"},
 		{"invalid percent escape", "application/x-www-form-urlencoded", "child-name-given=%zz&" + valid, http.StatusBadRequest,
 			"The answers in the form could not be decoded"},
 		{"plain text", "text/plain", valid, http.StatusUnsupportedMediaType,

@@ -408,9 +408,9 @@ func TestBirthFormNeedsInformantChoice(t *testing.T) {
 }
 
 // TestUnreadableBirthFormChangesNothing posts birth forms that cannot be
-// read to a real hub: a broken percent escape and bodies of other media
-// types. Each must get one error page, with the status the API gives the
-// same fault, and record nothing.
+// read to a real hub: text that is not UTF-8, a broken percent escape and
+// bodies of other media types. Each must get one error page, with the
+// status the API gives the same fault, and record nothing.
 func TestUnreadableBirthFormChangesNothing(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.Demo = true })
 	client := signedInClient(t, h, "registrar")
@@ -424,6 +424,7 @@ func TestUnreadableBirthFormChangesNothing(t *testing.T) {
 		body        string
 		status      int
 	}{
+		{"invalid UTF-8", "application/x-www-form-urlencoded", strings.Replace(valid, "child-name-given=", "child-name-given=%ff%fe", 1), http.StatusBadRequest},
 		{"broken percent escape", "application/x-www-form-urlencoded", "child-name-given=%zz&" + valid, http.StatusBadRequest},
 		{"plain text", "text/plain", valid, http.StatusUnsupportedMediaType},
 		{"JSON", "application/json", string(birthJSON(t, recentBirthDate())), http.StatusUnsupportedMediaType},
