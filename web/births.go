@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/policy"
@@ -33,14 +36,16 @@ type birthForm struct {
 }
 
 type parentForm struct {
-	Role, Given, Family, NINO          string
-	DOB                                dateValue
-	Line1, Line2, Town, Postcode, UPRN string
+	Role, Given, Family, NINO string
+	DOB                       dateValue
+	Lines                     []string // as addressLines returns them
+	Town, Postcode, UPRN      string
 }
 
 // blank reports whether nothing was typed for the parent.
 func (p parentForm) blank() bool {
-	return p == parentForm{}
+	return p.Role == "" && p.Given == "" && p.Family == "" && p.NINO == "" && p.DOB == dateValue{} &&
+		strings.Join(p.Lines, "") == "" && p.Town == "" && p.Postcode == "" && p.UPRN == ""
 }
 
 type dateValue struct{ Day, Month, Year string }
@@ -66,14 +71,69 @@ func parseBirthForm(v url.Values) birthForm {
 			Family:   v.Get(at + "name-family"),
 			DOB:      dateFrom(v, at+"dateOfBirth"),
 			NINO:     v.Get(at + "nationalInsuranceNumber"),
-			Line1:    v.Get(at + "address-lines-0"),
-			Line2:    v.Get(at + "address-lines-1"),
+			Lines:    addressLines(v, at+"address-lines-"),
 			Town:     v.Get(at + "address-town"),
 			Postcode: v.Get(at + "address-postcode"),
 			UPRN:     v.Get(at + "address-uprn"),
 		}
 	}
 	return f
+}
+
+// addressLines returns the answers of one parent's address line inputs,
+// which are named prefix followed by a number from 0 written without
+// leading zeros, such as "parents-0-address-lines-3". The form shows two,
+// but reads as many as are sent, so that it accepts and rejects the same
+// addresses as the API. The lines are returned in the order of their
+// numbers, and a missing number is skipped rather than read as a blank
+// line, so a number sent cannot make the list longer than the inputs
+// sent. The errors of a line, and its input on the page shown again, are
+// numbered by its place in the list. Reading stops after one line more than joinedup.MaxAddressLines
+// that is not blank, which is enough for the domain to reject the
+// address, so that the page that shows the lines again stays small.
+func addressLines(v url.Values, prefix string) []string {
+	type line struct{ number, answer string }
+	var sent []line
+	for name, answers := range v {
+		number, ok := strings.CutPrefix(name, prefix)
+		if ok && len(answers) > 0 && isLineNumber(number) {
+			sent = append(sent, line{number, answers[0]})
+		}
+	}
+	// Numbers without leading zeros sort by length, then digit by digit.
+	slices.SortFunc(sent, func(a, b line) int {
+		return cmp.Or(cmp.Compare(len(a.number), len(b.number)), strings.Compare(a.number, b.number))
+	})
+
+	lines := make([]string, 0, len(sent))
+	filled := 0
+	for _, l := range sent {
+		if filled > joinedup.MaxAddressLines {
+			break
+		}
+		lines = append(lines, l.answer)
+		if !blankLine(l.answer) {
+			filled++
+		}
+	}
+	return lines
+}
+
+// isLineNumber reports whether s is a number written as the form writes
+// the numbers of its address lines: decimal digits, without a sign or
+// leading zeros.
+func isLineNumber(s string) bool {
+	if s == "" || (len(s) > 1 && s[0] == '0') {
+		return false
+	}
+	return strings.Trim(s, "0123456789") == ""
+}
+
+// blankLine reports whether the domain drops the address line as blank:
+// it is blank once in NFC and trimmed, as BirthRegistration.Normalize
+// stores it.
+func blankLine(l string) bool {
+	return strings.TrimSpace(norm.NFC.String(l)) == ""
 }
 
 func dateFrom(v url.Values, id string) dateValue {
@@ -169,7 +229,7 @@ func (f birthForm) registration() (reg joinedup.BirthRegistration, parentIndex [
 			Name:                    joinedup.Name{Given: p.Given, Family: p.Family},
 			NationalInsuranceNumber: p.NINO,
 			Address: joinedup.Address{
-				Lines:    []string{p.Line1, p.Line2},
+				Lines:    slices.Clone(p.Lines),
 				Town:     p.Town,
 				Postcode: p.Postcode,
 				UPRN:     p.UPRN,
@@ -713,6 +773,9 @@ type parentView struct {
 	Role                                                    choiceField
 	Given, Family, NINO, Line1, Line2, Town, Postcode, UPRN inputField
 	DOB                                                     dateField
+	// MoreLines are the address lines after the second that are not
+	// blank, which only a request made outside the form can send.
+	MoreLines []inputField
 }
 
 type serviceChoice struct {
@@ -786,11 +849,17 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			Family:   text(at+"/name/family", "Family name", p.Family),
 			DOB:      date(at+"/dateOfBirth", "Date of birth", p.DOB),
 			NINO:     text(at+"/nationalInsuranceNumber", "National Insurance number (optional)", p.NINO),
-			Line1:    text(at+"/address/lines/0", "Address line 1", p.Line1),
-			Line2:    text(at+"/address/lines/1", "Address line 2 (optional)", p.Line2),
+			Line1:    text(at+"/address/lines/0", "Address line 1", lineAt(p.Lines, 0)),
+			Line2:    text(at+"/address/lines/1", "Address line 2 (optional)", lineAt(p.Lines, 1)),
 			Town:     text(at+"/address/town", "Town or city", p.Town),
 			Postcode: text(at+"/address/postcode", "Postcode", p.Postcode),
 			UPRN:     text(at+"/address/uprn", "Unique Property Reference Number (UPRN, optional)", p.UPRN),
+		}
+		for n := 2; n < len(p.Lines); n++ {
+			if !blankLine(p.Lines[n]) {
+				label := fmt.Sprintf("Address line %d (optional)", n+1)
+				pv.MoreLines = append(pv.MoreLines, text(at+"/address/lines/"+strconv.Itoa(n), label, p.Lines[n]))
+			}
 		}
 		if pv.Given.Error == "" {
 			pv.Given.Error = exactError(errs, at+"/name")
@@ -839,8 +908,19 @@ func (v *birthFormView) textFields() []*inputField {
 	for i := range v.Parents {
 		p := &v.Parents[i]
 		fields = append(fields, &p.Given, &p.Family, &p.NINO, &p.Line1, &p.Line2, &p.Town, &p.Postcode, &p.UPRN)
+		for j := range p.MoreLines {
+			fields = append(fields, &p.MoreLines[j])
+		}
 	}
 	return fields
+}
+
+// lineAt returns the address line at index n, or "" when there is none.
+func lineAt(lines []string, n int) string {
+	if n < len(lines) {
+		return lines[n]
+	}
+	return ""
 }
 
 // sectionOf returns the form section of the field at pointer, such as

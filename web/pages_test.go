@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -403,6 +404,24 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			hrefs:   []string{"#parents-0-address-lines-1"},
 		},
 		{
+			name: "seven address lines",
+			change: func(v url.Values) {
+				for i, line := range []string{"Flat 1", "Mill House", "Unit 3", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"} {
+					v.Set(fmt.Sprintf("parents-0-address-lines-%d", i), line)
+				}
+			},
+			summary: []string{"The address of parent 1 must have 6 lines or fewer, before the town and postcode"},
+			hrefs:   []string{"#parents-0-address-lines-0"},
+			kept:    []string{`value="Flat 1"`, `value="Mill House"`, `value="West Riding"`},
+		},
+		{
+			name:    "third address line over the limit",
+			change:  func(v url.Values) { v.Set("parents-0-address-lines-2", strings.Repeat("é", 201)) },
+			summary: []string{"Address line 3 of parent 1 must be 200 characters or fewer"},
+			hrefs:   []string{"#parents-0-address-lines-2"},
+			kept:    []string{`value="` + strings.Repeat("é", 201) + `"`, `value="1 Test Street"`},
+		},
+		{
 			name:    "town over the limit",
 			change:  func(v url.Values) { v.Set("parents-0-address-town", strings.Repeat("L", 101)) },
 			summary: []string{"Town or city of parent 1 must be 100 characters or fewer"},
@@ -467,6 +486,70 @@ func TestBirthFormShowsErrors(t *testing.T) {
 				t.Errorf("%d events registered, want none", len(env.hub.events))
 			}
 		})
+	}
+}
+
+// TestBirthFormReadsEveryAddressLine posts address lines beyond the two
+// inputs of the form, numbered with gaps and up to a number far larger
+// than any list, and checks that every line is stored in the order of its
+// number, blank lines dropped.
+func TestBirthFormReadsEveryAddressLine(t *testing.T) {
+	env := newTestEnv(t)
+	form := birthFormValues()
+	form.Set("parents-0-address-lines-0", "Flat 1")
+	form.Set("parents-0-address-lines-1", "Mill House")
+	form.Set("parents-0-address-lines-2", " ")
+	form.Set("parents-0-address-lines-4", "2 Canal Wharf")
+	form.Set("parents-0-address-lines-10", "Holbeck")
+	form.Set("parents-0-address-lines-9", "Aire Valley")
+	form.Set("parents-0-address-lines-99999999999999999999", "West Riding")
+
+	res := env.postForm(t, "/births/new", form)
+
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("status = %d, want 303; body %s", res.code, res.body)
+	}
+	if len(env.hub.events) != 1 {
+		t.Fatalf("%d events registered, want 1", len(env.hub.events))
+	}
+	var stored joinedup.BirthRegistration
+	if err := json.Unmarshal(env.hub.events[0].Payload, &stored); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Flat 1", "Mill House", "2 Canal Wharf", "Aire Valley", "Holbeck", "West Riding"}
+	if got := stored.Parents[0].Address.Lines; !slices.Equal(got, want) {
+		t.Errorf("address lines %q, want %q", got, want)
+	}
+}
+
+// TestBirthFormBoundsAddressLines posts thousands of address lines and
+// checks that the form rejects the address as the API does, and that the
+// page shows again only the lines that the error needs.
+func TestBirthFormBoundsAddressLines(t *testing.T) {
+	env := newTestEnv(t)
+	form := birthFormValues()
+	for i := range 5000 {
+		form.Set(fmt.Sprintf("parents-0-address-lines-%d", i), fmt.Sprintf("Line %d", i+1))
+	}
+
+	res := env.postForm(t, "/births/new", form)
+
+	if res.code != http.StatusUnprocessableEntity {
+		t.Fatalf("status = %d, want 422", res.code)
+	}
+	want := `<a href="#parents-0-address-lines-0">The address of parent 1 must have 6 lines or fewer, before the town and postcode</a>`
+	if !strings.Contains(res.body, want) {
+		t.Errorf("page lacks the error summary item %s", want)
+	}
+	// The seventh line is enough to reject the address.
+	if got := strings.Count(res.body, `name="parents-0-address-lines-`); got != 7 {
+		t.Errorf("page shows %d address line inputs for parent 1, want 7", got)
+	}
+	if !strings.Contains(res.body, `value="Line 7"`) {
+		t.Errorf("page lacks the seventh line")
+	}
+	if len(env.hub.events) != 0 {
+		t.Errorf("%d events registered, want none", len(env.hub.events))
 	}
 }
 

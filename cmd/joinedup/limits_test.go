@@ -298,8 +298,10 @@ func TestBirthFormKeepsAnswersWhenTooLong(t *testing.T) {
 // through the API and through the birth form. Most answers are at or over
 // their limit once trimmed and in NFC, but longer as typed, because of
 // spaces around them or accents typed as separate combining characters.
-// Others leave a blank address line before a filled one. Both routes must accept the same answers and store them normalised, and
-// reject the same answers with the same error on the same field.
+// Others leave a blank address line before a filled one, or send more
+// address lines than the form shows. Both routes must accept the same
+// answers and store them normalised, and reject the same answers with
+// the same error on the same field.
 func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.Demo = true; c.APIToken = testToken })
 	client := signedInClient(t, h, "registrar")
@@ -426,20 +428,75 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 		})
 	}
 
-	// The form has two address line inputs, so only the API can send
-	// more lines than the limit. Blank lines are dropped before they are
-	// counted.
-	t.Run("seven address lines with one blank", func(t *testing.T) {
-		reg := nextBirth(t, nil)
-		reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", " ", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
-		checkAPIRegisters(t, h, reg)
-	})
-	t.Run("seven address lines", func(t *testing.T) {
-		reg := nextBirth(t, nil)
-		reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", "Unit 3", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
-		checkAPIRejects(t, h, reg, []joinedup.FieldError{{Field: "/parents/0/address/lines",
-			Message: "The address of parent 1 must have 6 lines or fewer, before the town and postcode"}})
-	})
+	// The form shows two address line inputs but reads as many as are
+	// sent, so the routes must also agree on more lines.
+	sentAsIs := []struct {
+		name   string
+		change func(reg *joinedup.BirthRegistration)
+		want   []joinedup.FieldError // empty when both routes must register the birth
+	}{
+		{name: "seven address lines with one blank", change: func(reg *joinedup.BirthRegistration) {
+			reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", " ", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
+		}},
+		{name: "seven address lines", change: func(reg *joinedup.BirthRegistration) {
+			reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", "Unit 3", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
+		}, want: []joinedup.FieldError{{Field: "/parents/0/address/lines",
+			Message: "The address of parent 1 must have 6 lines or fewer, before the town and postcode"}}},
+	}
+	for _, tt := range sentAsIs {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Run("api", func(t *testing.T) {
+				reg := nextBirth(t, nil)
+				tt.change(&reg)
+				if len(tt.want) == 0 {
+					checkAPIRegisters(t, h, reg)
+				} else {
+					checkAPIRejects(t, h, reg, tt.want)
+				}
+			})
+
+			t.Run("page", func(t *testing.T) {
+				reg := nextBirth(t, nil)
+				tt.change(&reg)
+				form := formValues(reg, "0")
+				form.Set("parents-0-nationalInsuranceNumber", reg.Parents[0].NationalInsuranceNumber)
+				form.Set("parents-0-address-uprn", reg.Parents[0].Address.UPRN)
+				for n, line := range reg.Parents[0].Address.Lines {
+					form.Set(fmt.Sprintf("parents-0-address-lines-%d", n), line)
+				}
+
+				status, location, page := postBirthFormLocation(t, client, h, form)
+
+				if len(tt.want) == 0 {
+					if status != http.StatusSeeOther {
+						t.Fatalf("status %d, want 303; errors %q", status, errorSummary(page))
+					}
+					checkStoredNormalized(t, h, joinedup.EventID(strings.TrimPrefix(location, "/births/")), reg)
+					return
+				}
+				if status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422", status)
+				}
+				var want []string
+				for _, fe := range tt.want {
+					want = append(want, `<a href="#`+formInputID(fe.Field)+`">`+html.EscapeString(fe.Message)+`</a>`)
+				}
+				if got := errorSummary(page); !slices.Equal(got, want) {
+					t.Errorf("error summary %q, want %q", got, want)
+				}
+			})
+		})
+	}
+}
+
+// formInputID returns the id of the birth form's input that an error on
+// the field at pointer links to.
+func formInputID(pointer string) string {
+	switch {
+	case strings.HasSuffix(pointer, "/address/lines"):
+		return strings.ReplaceAll(strings.TrimPrefix(pointer, "/"), "/", "-") + "-0"
+	}
+	return strings.ReplaceAll(strings.TrimPrefix(pointer, "/"), "/", "-")
 }
 
 // setAnswer puts answer into the field of reg that the birth form's input
