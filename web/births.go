@@ -550,20 +550,19 @@ func (s *Server) mayOpenConfirmation(r *http.Request, ev *joinedup.LifeEvent) bo
 }
 
 // offeredServices returns the ids in chosen that name one of the offered
-// services, each once, and whether every id in chosen does. A browser
-// sends only the form's own checkboxes, so any other id is of a service
-// that has gone since the form was loaded, or is forged. It is dropped
-// here rather than named in an error, because the page would show it
-// again, whatever its length.
+// services, and whether every id in chosen does. A browser sends only the
+// form's own checkboxes, so any other id is of a service that has gone
+// since the form was loaded, or is forged. It is dropped here rather than
+// named in an error, because the page would show it again, whatever its
+// length. An offered id sent twice is kept twice, so that the domain
+// rejects it as listed twice, as it does through the API.
 func offeredServices(chosen []string, offered []*joinedup.Service) (offeredIDs []string, allOffered bool) {
 	allOffered = true
 	for _, id := range chosen {
-		known := slices.ContainsFunc(offered, func(svc *joinedup.Service) bool { return string(svc.ID) == id })
-		switch {
-		case !known:
-			allOffered = false
-		case !slices.Contains(offeredIDs, id):
+		if slices.ContainsFunc(offered, func(svc *joinedup.Service) bool { return string(svc.ID) == id }) {
 			offeredIDs = append(offeredIDs, id)
+		} else {
+			allOffered = false
 		}
 	}
 	return offeredIDs, allOffered

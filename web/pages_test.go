@@ -422,6 +422,12 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			kept:    []string{`value="` + strings.Repeat("é", 201) + `"`, `value="1 Test Street"`},
 		},
 		{
+			name:    "service listed twice",
+			change:  func(v url.Values) { v["consent-services"] = []string{"child-benefit", "gp-practice", "child-benefit"} },
+			summary: []string{"Service &#34;child-benefit&#34; is listed twice"},
+			hrefs:   []string{"#consent-services"},
+		},
+		{
 			name:    "town over the limit",
 			change:  func(v url.Values) { v.Set("parents-0-address-town", strings.Repeat("L", 101)) },
 			summary: []string{"Town or city of parent 1 must be 100 characters or fewer"},

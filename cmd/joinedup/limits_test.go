@@ -298,10 +298,10 @@ func TestBirthFormKeepsAnswersWhenTooLong(t *testing.T) {
 // through the API and through the birth form. Most answers are at or over
 // their limit once trimmed and in NFC, but longer as typed, because of
 // spaces around them or accents typed as separate combining characters.
-// Others leave a blank address line before a filled one, or send more
-// address lines than the form shows. Both routes must accept the same
-// answers and store them normalised, and reject the same answers with
-// the same error on the same field.
+// Others leave a blank address line before a filled one, send more
+// address lines than the form shows, or choose a service twice. Both
+// routes must accept the same answers and store them normalised, and
+// reject the same answers with the same error on the same field.
 func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.Demo = true; c.APIToken = testToken })
 	client := signedInClient(t, h, "registrar")
@@ -429,7 +429,19 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 	}
 
 	// The form shows two address line inputs but reads as many as are
-	// sent, so the routes must also agree on more lines.
+	// sent, and passes the services chosen on as sent, so the routes
+	// must also agree on more lines and on a service listed twice.
+	services, err := h.Directory.ListServices(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(services, func(svc *joinedup.Service) bool {
+		return svc.Takes(joinedup.EventBirthRegistered) && svc.LawfulBasis == ""
+	})
+	if i < 0 {
+		t.Fatal("the demo has no service that takes births with consent")
+	}
+	consented := services[i].ID
 	sentAsIs := []struct {
 		name   string
 		change func(reg *joinedup.BirthRegistration)
@@ -442,6 +454,10 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 			reg.Parents[0].Address.Lines = []string{"Flat 1", "Mill House", "Unit 3", "2 Canal Wharf", "Holbeck", "Aire Valley", "West Riding"}
 		}, want: []joinedup.FieldError{{Field: "/parents/0/address/lines",
 			Message: "The address of parent 1 must have 6 lines or fewer, before the town and postcode"}}},
+		{name: "service listed twice", change: func(reg *joinedup.BirthRegistration) {
+			reg.Consent.Services = []joinedup.ServiceID{consented, consented}
+		}, want: []joinedup.FieldError{{Field: "/consent/services/1",
+			Message: fmt.Sprintf("Service %q is listed twice", consented)}}},
 	}
 	for _, tt := range sentAsIs {
 		t.Run(tt.name, func(t *testing.T) {
@@ -493,6 +509,8 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 // the field at pointer links to.
 func formInputID(pointer string) string {
 	switch {
+	case strings.HasPrefix(pointer, "/consent/services"):
+		return "consent-services"
 	case strings.HasSuffix(pointer, "/address/lines"):
 		return strings.ReplaceAll(strings.TrimPrefix(pointer, "/"), "/", "-") + "-0"
 	}
