@@ -633,6 +633,38 @@ func TestBirthFormRejectsUnreadableBody(t *testing.T) {
 	}
 }
 
+// TestSignInRejectsUnreadableBody posts a sign-in form as plain text and
+// with text that is not UTF-8, and checks that each gets the error page
+// of a form that could not be read.
+func TestSignInRejectsUnreadableBody(t *testing.T) {
+	env := newTestEnv(t)
+	credentials := url.Values{"username": {"registrar"}, "password": {testPassword}}.Encode()
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+	}{
+		{"plain text", "text/plain", credentials, http.StatusUnsupportedMediaType},
+		{"invalid UTF-8", "application/x-www-form-urlencoded", credentials + "&next=%ff", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{"Content-Type": {tt.contentType}, "Sec-Fetch-Site": {"same-origin"}}
+
+			rec := env.do(t, http.MethodPost, "/sign-in", strings.NewReader(tt.body), header)
+
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			if got, want := pageTitle(rec.Body.String()), "The form could not be read – joinedup"; got != want {
+				t.Errorf("title = %q, want %q", got, want)
+			}
+			if rec.Header().Get("Set-Cookie") != "" {
+				t.Errorf("response sets a cookie: %s", rec.Header().Get("Set-Cookie"))
+			}
+		})
+	}
+}
+
 // TestBirthFormAcceptsUTF8CharacterSet checks that a form sent with the
 // character set named as UTF-8, in any case, is read.
 func TestBirthFormAcceptsUTF8CharacterSet(t *testing.T) {

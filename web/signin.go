@@ -153,14 +153,16 @@ func (s *Server) recordSignEvent(ctx context.Context, accountID, action, method 
 	}
 }
 
-// parsePostForm reads a small form posted from one of the trust pages,
-// and reports whether it could. When it could not, the error is written.
+// parsePostForm reads a small form posted from one of the trust pages
+// into r.PostForm, and reports whether it could. When it could not, the
+// error is written.
 func (s *Server) parsePostForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, joinedup.Errorf(codeMalformed, "The form could not be read. Reload the page and send it again."))
+	values, err := readForm(w, r, maxBodyBytes)
+	if err != nil {
+		s.fail(w, r, err)
 		return false
 	}
+	r.PostForm = values
 	return true
 }
 
