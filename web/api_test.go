@@ -708,3 +708,23 @@ func TestCrossOriginPostRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayFormUnreadableChangesNothing checks that a Replay button's
+// form that cannot be read is refused before the delivery is replayed.
+func TestReplayFormUnreadableChangesNothing(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	env.signInAs(t, env.operator)
+	d := env.hub.events[0].Deliveries[0]
+	env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
+
+	header := http.Header{"Content-Type": {"text/plain"}, "Sec-Fetch-Site": {"same-origin"}}
+	rec := env.do(t, http.MethodPost, "/operator/deliveries/"+string(d.ID)+"/replay", strings.NewReader("state=dead-lettered"), header)
+
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("status = %d, want 415", rec.Code)
+	}
+	if len(env.hub.replayed) != 0 {
+		t.Errorf("replayed = %v, want none", env.hub.replayed)
+	}
+}

@@ -168,6 +168,9 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 // replayDeliveryForm replays a delivery from the Replay button and
 // redirects back to the list it came from, which then confirms the replay.
 func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
+	if !s.parsePostForm(w, r) {
+		return
+	}
 	id := r.PathValue("id")
 	if err := s.authorizeReplay(r); err != nil {
 		s.fail(w, r, err)
@@ -178,8 +181,7 @@ func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	state := r.PostFormValue("state")
+	state := r.PostForm.Get("state")
 	if !validState(state) {
 		state = string(joinedup.StateDeadLettered)
 	}

@@ -299,9 +299,11 @@ func (s *Server) renderPersonReviews(w http.ResponseWriter, r *http.Request, sta
 
 // decidePersonReviewForm takes a decision from the review page.
 func (s *Server) decidePersonReviewForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if !s.parsePostForm(w, r) {
+		return
+	}
 	id := r.PathValue("id")
-	body := reviewDecision{Decision: r.PostFormValue("decision"), Reason: r.PostFormValue("reason")}
+	body := reviewDecision{Decision: r.PostForm.Get("decision"), Reason: r.PostForm.Get("reason")}
 	_, err := s.decideReview(r, id, body)
 	if joinedup.ErrorCode(err) == joinedup.EINVALID {
 		var errs []formError

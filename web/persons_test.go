@@ -123,7 +123,14 @@ func TestPersonReviewsPage(t *testing.T) {
 		t.Fatalf("reviews page: status %d, want the review with both records; body %s", rec.Code, rec.Body)
 	}
 
-	form := url.Values{"decision": {"reject"}}
+	form := url.Values{"decision": {"reject"}, "reason": {"Sent as plain text"}}
+	plain := http.Header{"Content-Type": {"text/plain"}}
+	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), plain)
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("decision sent as text/plain: status %d, want 415", rec.Code)
+	}
+
+	form.Del("reason")
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
 	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "govuk-error-summary") {

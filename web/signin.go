@@ -153,7 +153,7 @@ func (s *Server) recordSignEvent(ctx context.Context, accountID, action, method 
 	}
 }
 
-// parsePostForm reads a small form posted from one of the trust pages
+// parsePostForm reads a small form posted from one of the hub's pages
 // into r.PostForm, and reports whether it could. When it could not, the
 // error is written.
 func (s *Server) parsePostForm(w http.ResponseWriter, r *http.Request) bool {
