@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -76,9 +77,9 @@ type recordAccess struct {
 }
 
 // openRecord decides whether the signed-in account may read the record of
-// resident id and records the read, once for the resident and once for
-// each child's event shown. A denied read is ENOTFOUND, as is an id that
-// is not a resident's.
+// resident id and records the read in one audit entry about the resident,
+// which names the life events shown. A denied read is ENOTFOUND, as is an
+// id that is not a resident's.
 func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error) {
 	ctx := r.Context()
 	viewer := principalOf(r)
@@ -115,14 +116,15 @@ func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error)
 	rec.Grant = grant
 	rec.Own = viewer.Role == policy.RoleResident
 
-	accesses := []access{{
-		account: viewer, action: audit.ActionAccess, subject: id, purpose: purpose, reasons: d.Reasons,
-		detail: grantDetail(map[string]any{"resource": "Record:" + id, "operation": "read", "route": r.Pattern}, grant),
-	}}
-	for _, ev := range rec.Events {
+	events := make([]joinedup.EventID, len(rec.Events))
+	for i, ev := range rec.Events {
+		events[i] = ev.ID
+	}
+	var accesses []access
+	for part := range chunks(events, maxEventsPerEntry) {
 		accesses = append(accesses, access{
-			account: viewer, action: audit.ActionAccess, subject: string(ev.ID), purpose: purpose, reasons: d.Reasons,
-			detail: grantDetail(map[string]any{"resource": "Record:" + id, "operation": "read", "route": r.Pattern, "via": "record of a parent"}, grant),
+			account: viewer, action: audit.ActionAccess, subject: id, purpose: purpose, reasons: d.Reasons,
+			detail: grantDetail(map[string]any{"resource": "Record:" + id, "operation": "read", "route": r.Pattern, "events": part}, grant),
 		})
 	}
 	if err := s.record(ctx, accesses...); err != nil {
@@ -133,6 +135,29 @@ func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error)
 		return nil, err
 	}
 	return rec, nil
+}
+
+// maxEventsPerEntry is how many life event ids one audit entry of a record
+// read names. 1,000 ids take about 33 KB, within the audit log's 64 KiB
+// limit on an entry's detail. A record with more events is recorded in one
+// entry for each 1,000.
+const maxEventsPerEntry = 1000
+
+// chunks yields ids in consecutive parts of at most size ids. It yields
+// one empty part when ids is empty, so that a record with no events is
+// still recorded.
+func chunks(ids []joinedup.EventID, size int) iter.Seq[[]joinedup.EventID] {
+	return func(yield func([]joinedup.EventID) bool) {
+		if len(ids) == 0 {
+			yield([]joinedup.EventID{})
+			return
+		}
+		for part := range slices.Chunk(ids, size) {
+			if !yield(part) {
+				return
+			}
+		}
+	}
 }
 
 // buildRecord collects the life events of the resident's children with

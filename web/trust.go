@@ -34,8 +34,11 @@ type Records interface {
 	SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error)
 
 	// History returns at most limit audit entries, newest first, about
-	// the resident and about the birth events of their children. When
-	// before is above 0 it returns only entries whose Seq is below before.
+	// the resident and about the birth events of their children. It
+	// leaves out the resident's own accesses, the entries whose actor is
+	// the resident and whose action is audit.ActionAccess, but keeps
+	// their sign-ins and consent changes. When before is above 0 it
+	// returns only entries whose Seq is below before.
 	History(ctx context.Context, resident string, before uint64, limit int) ([]audit.Entry, error)
 
 	// SaveGrant stores a break-glass grant.

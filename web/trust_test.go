@@ -170,7 +170,8 @@ func (f *fakeRecords) History(ctx context.Context, resident string, before uint6
 		if before > 0 && records[i].Seq >= before {
 			continue
 		}
-		if slices.Contains(subjects, records[i].Subject) {
+		own := records[i].Actor == resident && records[i].Action == audit.ActionAccess
+		if slices.Contains(subjects, records[i].Subject) && !own {
 			out = append(out, records[i].Entry)
 		}
 	}

@@ -49,21 +49,29 @@ func seedManyChildren(t *testing.T, db *store.DB) {
 	}
 }
 
+// openHistoryStore opens an empty store on backend, "sqlite" or
+// "postgres", and closes it when the test ends.
+func openHistoryStore(t *testing.T, backend string) *store.DB {
+	t.Helper()
+	var db *store.DB
+	var err error
+	if backend == "postgres" {
+		db, err = postgres.Open(context.Background(), storetest.PostgresURL(t))
+	} else {
+		db, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "joinedup.db"))
+	}
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func TestHistoryManyChildren(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			var db *store.DB
-			var err error
-			if backend == "postgres" {
-				db, err = postgres.Open(ctx, storetest.PostgresURL(t))
-			} else {
-				db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "joinedup.db"))
-			}
-			if err != nil {
-				t.Fatalf("open store: %v", err)
-			}
-			t.Cleanup(func() { db.Close() })
+			db := openHistoryStore(t, backend)
 			seedManyChildren(t, db)
 			records := &trustRecords{db: db}
 
@@ -94,6 +102,54 @@ func TestHistoryManyChildren(t *testing.T) {
 				if took > 2*time.Second {
 					t.Errorf("History(before %d, limit %d) took %v, want under 2s", p.before, p.limit, took)
 				}
+			}
+		})
+	}
+}
+
+// TestHistoryLeavesOutOwnAccesses stores entries by the resident, by
+// staff and by the child's other parent, and checks that History leaves
+// out only the resident's own accesses.
+func TestHistoryLeavesOutOwnAccesses(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			db := openHistoryStore(t, backend)
+
+			leaf := []any{[]byte{0}}
+			statements := []struct {
+				query string
+				args  []any
+			}{
+				{`INSERT INTO accounts (id, username, role, created_at) VALUES ('parent-1', 'parent-1', 'resident', 0), ('parent-2', 'parent-2', 'resident', 0)`, nil},
+				{`INSERT INTO life_events (id, reference, type, registered_at, payload) VALUES ('ev-1', 'REF-1', 'birth.registered', 0, '{}')`, nil},
+				{`INSERT INTO resident_children (account_id, event_id, created_at) VALUES ('parent-1', 'ev-1', 0), ('parent-2', 'ev-1', 0)`, nil},
+				{`INSERT INTO audit_entries (seq, version, recorded_at, actor, action, subject, purpose, reasons, detail, leaf_hash) VALUES
+					(1, 1, 0, 'parent-1', 'sign-in', 'parent-1', '', '[]', '{}', $1),
+					(2, 1, 0, 'parent-1', 'access', 'parent-1', 'subject-access', '[]', '{}', $1),
+					(3, 1, 0, 'parent-1', 'access', 'ev-1', 'subject-access', '[]', '{}', $1),
+					(4, 1, 0, 'parent-1', 'consent.withdrawn', 'ev-1', '', '[]', '{}', $1),
+					(5, 1, 0, 'staff-1', 'access', 'parent-1', 'social-care', '[]', '{}', $1),
+					(6, 1, 0, 'staff-1', 'access', 'ev-1', 'social-care', '[]', '{}', $1),
+					(7, 1, 0, 'parent-2', 'access', 'ev-1', 'subject-access', '[]', '{}', $1),
+					(8, 1, 0, 'parent-2', 'access', 'parent-2', 'subject-access', '[]', '{}', $1)`, leaf},
+			}
+			for _, s := range statements {
+				if _, err := db.SQL().Exec(s.query, s.args...); err != nil {
+					t.Fatalf("seed: %v\n%s", err, s.query)
+				}
+			}
+
+			entries, err := (&trustRecords{db: db}).History(ctx, "parent-1", 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []uint64
+			for _, e := range entries {
+				seqs = append(seqs, e.Seq)
+			}
+			if want := []uint64{7, 6, 5, 4, 1}; !slices.Equal(seqs, want) {
+				t.Errorf("History(parent-1) seqs = %v, want %v: every entry but the resident's own accesses (2 and 3) and the other parent's read of their own record (8)", seqs, want)
 			}
 		})
 	}

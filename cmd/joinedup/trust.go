@@ -267,9 +267,10 @@ func likeEscape(s string) string {
 }
 
 // History reads the entries about the resident and about the birth events
-// of their children in one query. It joins resident_children rather than
-// binding one parameter for each event, because SQLite accepts at most
-// 32,766 parameters by default and a parent may have more events.
+// of their children in one query, leaving out the resident's own accesses.
+// It joins resident_children rather than binding one parameter for each
+// event, because SQLite accepts at most 32,766 parameters by default and a
+// parent may have more events.
 func (t *trustRecords) History(ctx context.Context, resident string, before uint64, limit int) ([]audit.Entry, error) {
 	bound := int64(math.MaxInt64)
 	if before > 0 && before <= math.MaxInt64 {
@@ -279,12 +280,12 @@ func (t *trustRecords) History(ctx context.Context, resident string, before uint
 	err := t.db.View(ctx, func(tx *store.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			SELECT seq, recorded_at, actor, action, subject, purpose, reasons, detail FROM audit_entries
-			WHERE subject = $1 AND seq < $2
+			WHERE subject = $1 AND seq < $2 AND NOT (actor = $1 AND action = $4)
 			UNION ALL
 			SELECT a.seq, a.recorded_at, a.actor, a.action, a.subject, a.purpose, a.reasons, a.detail
 			FROM resident_children c JOIN audit_entries a ON a.subject = c.event_id
-			WHERE c.account_id = $1 AND a.seq < $2
-			ORDER BY seq DESC LIMIT $3`, resident, bound, limit)
+			WHERE c.account_id = $1 AND a.seq < $2 AND NOT (a.actor = $1 AND a.action = $4)
+			ORDER BY seq DESC LIMIT $3`, resident, bound, limit, audit.ActionAccess)
 		if err != nil {
 			return err
 		}
