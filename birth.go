@@ -39,6 +39,20 @@ type Parent struct {
 	Address                 Address `json:"address"`
 }
 
+// ParentWith returns the index in r.Parents of the parent with the
+// National Insurance number nino and the date of birth dateOfBirth, or -1
+// when there is none. An empty nino matches no parent. Both values must be
+// in the form the hub stores. The hub links a resident account to a birth
+// by the same rule (linkBirth in cmd/joinedup).
+func (r BirthRegistration) ParentWith(nino string, dateOfBirth Date) int {
+	if nino == "" {
+		return -1
+	}
+	return slices.IndexFunc(r.Parents, func(p Parent) bool {
+		return p.NationalInsuranceNumber == nino && p.DateOfBirth == dateOfBirth
+	})
+}
+
 // ParentRoles are the roles a parent may be recorded in.
 var ParentRoles = []string{"mother", "father", "parent"}
 

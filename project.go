@@ -118,25 +118,28 @@ func WithinFields(fields, allowed []string) []string {
 	return slices.Compact(out)
 }
 
-// cover removes from a birth registration doc the parents that onBehalf,
-// a list of JSON Pointers such as "/parents/1", does not name. The
-// informant cannot consent for another adult, so a service told on that
-// consent gets only the parents it covers. The informant's "parent" index
-// is renumbered to match. It reports whether it changed doc.
+// Covers reports whether onBehalf, a consent's list of JSON Pointers such
+// as "/parents/1", names the parent at index parent of a birth
+// registration. ProjectCovered sends a parent's details only when it does.
+func Covers(onBehalf []string, parent int) bool {
+	return slices.Contains(onBehalf, "/parents/"+strconv.Itoa(parent))
+}
+
+// cover removes from a birth registration doc the parents that onBehalf
+// does not cover. The informant cannot consent for another adult, so a
+// service told on that consent gets only the parents it covers. The
+// informant's "parent" index is renumbered to match. It reports whether it
+// changed doc.
 func cover(doc map[string]any, onBehalf []string) bool {
 	parents, ok := doc["parents"].([]any)
 	if !ok {
 		return false
 	}
 
-	covered := make(map[string]bool, len(onBehalf))
-	for _, p := range onBehalf {
-		covered[p] = true
-	}
 	kept := make([]any, 0, len(parents))
 	renumbered := make(map[int]int, len(parents))
 	for i, p := range parents {
-		if covered["/parents/"+strconv.Itoa(i)] {
+		if Covers(onBehalf, i) {
 			renumbered[i] = len(kept)
 			kept = append(kept, p)
 		}

@@ -205,7 +205,7 @@ func newResidentEnv(t *testing.T) residentEnv {
 	env := newTestEnv(t)
 	father := env.createAccount(t, "resident-father", policy.RoleResident)
 	worker := env.createAccount(t, "worker", policy.RoleSocialWorker)
-	env.records.identities = map[string]string{"AB123456C": father.ID}
+	env.records.identities = map[string]fakeIdentity{father.ID: {nino: "AB123456C", dateOfBirth: joinedup.Date{Year: 1994, Month: time.March, Day: 2}}}
 	env.postJSON(t, "/api/v1/births", validBirth)
 	return residentEnv{testEnv: env, event: env.hub.events[0], father: father.ID, worker: worker.ID}
 }

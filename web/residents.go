@@ -318,6 +318,9 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 	if err := s.checkWithdrawable(ctx, ev.Consent.Decisions[at]); err != nil {
 		return err
 	}
+	if err := s.checkMayWithdraw(ctx, account, ev, service); err != nil {
+		return err
+	}
 	if err := s.record(ctx, access{
 		account: account, action: audit.ActionAccess, subject: string(ev.ID), purpose: purpose, reasons: d.Reasons,
 		detail: map[string]any{"resource": "LifeEvent:" + string(ev.ID), "operation": "withdraw-consent", "service": service, "route": r.Pattern},
@@ -411,6 +414,10 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.checkWithdrawable(r.Context(), ev.Consent.Decisions[at]); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkMayWithdraw(r.Context(), principalOf(r), ev, service); err != nil {
 		s.fail(w, r, err)
 		return
 	}

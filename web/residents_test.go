@@ -3,9 +3,11 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
@@ -182,5 +184,77 @@ func TestResidentRecordReadOfManyEvents(t *testing.T) {
 	}
 	if !slices.Equal(named, recordEvents) {
 		t.Errorf("the entries name %d events, want the %d shown in order", len(named), len(recordEvents))
+	}
+}
+
+// twoParentBirth is validBirth with a father, who is not the informant.
+// The mother registers it and consents to Child Benefit only.
+const twoParentBirth = `{
+  "child": {"name": {"given": "Ada Grace", "family": "O’Brien-Lovelace"}, "sex": "female", "dateOfBirth": "2026-11-20", "placeOfBirth": "Leeds General Infirmary"},
+  "parents": [
+    {"role": "mother", "name": {"given": "Siân", "family": "O’Brien"}, "dateOfBirth": "1994-03-02", "nationalInsuranceNumber": "AB 12 34 56 C",
+     "address": {"lines": ["1 Test Street"], "town": "Leeds", "postcode": "ls1 4ap"}},
+    {"role": "father", "name": {"given": "Tomás", "family": "Lovelace"}, "dateOfBirth": "1992-07-15", "nationalInsuranceNumber": "JG 10 37 59 A",
+     "address": {"lines": ["9 Other Road"], "town": "Leeds", "postcode": "LS2 7EW"}}
+  ],
+  "informant": {"name": {"given": "Siân", "family": "O’Brien"}, "capacity": "mother", "parent": 0},
+  "consent": {"services": ["child-benefit"]}
+}`
+
+// twoParentEnv is a test env with twoParentBirth registered, and resident
+// accounts for its mother, the informant, and its father.
+type twoParentEnv struct {
+	residentEnv
+	mother, father string
+}
+
+func newTwoParentEnv(t *testing.T) twoParentEnv {
+	env := newTestEnv(t)
+	mother := env.createAccount(t, "resident-mother", policy.RoleResident)
+	father := env.createAccount(t, "resident-father", policy.RoleResident)
+	worker := env.createAccount(t, "worker", policy.RoleSocialWorker)
+	env.records.identities = map[string]fakeIdentity{
+		mother.ID: {nino: "AB123456C", dateOfBirth: joinedup.Date{Year: 1994, Month: time.March, Day: 2}},
+		father.ID: {nino: "JG103759A", dateOfBirth: joinedup.Date{Year: 1992, Month: time.July, Day: 15}},
+	}
+	env.records.allocations[worker.ID] = []string{father.ID}
+	if rec := env.postJSON(t, "/api/v1/births", twoParentBirth); rec.Code != http.StatusCreated {
+		t.Fatalf("register the birth: status %d, want 201; body %s", rec.Code, rec.Body)
+	}
+	resident := residentEnv{testEnv: env, event: env.hub.events[0], father: father.ID, worker: worker.ID}
+	return twoParentEnv{residentEnv: resident, mother: mother.ID, father: father.ID}
+}
+
+func TestWithdrawalRefusedForOtherParent(t *testing.T) {
+	env := newTwoParentEnv(t)
+	withdrawn := &recordingWithdrawer{}
+	env.server.Consents = withdrawn
+	form := url.Values{"event": {string(env.event.ID)}, "service": {"child-benefit"}}
+	env.signIn(t, env.father)
+
+	res := env.postForm(t, "/residents/"+env.father+"/consent", form)
+	if res.code != http.StatusForbidden {
+		t.Errorf("father's withdrawal on the form: status %d, want 403", res.code)
+	}
+	if !strings.Contains(res.body, "Only the parent who gave consent can withdraw it") || !strings.Contains(res.body, "Ask Siân O’Brien to withdraw it") {
+		t.Errorf("father's withdrawal on the form: the page does not say who may withdraw:\n%s", res.body)
+	}
+	if rec := env.do(t, http.MethodGet, "/residents/"+env.father+"/consent?"+form.Encode(), nil, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("father's confirmation page: status %d, want 403", rec.Code)
+	}
+	p := decodeProblem(t, env.do(t, http.MethodPost, "/api/v1/life-events/"+string(env.event.ID)+"/consent/child-benefit/withdraw", nil, nil), http.StatusForbidden)
+	if !strings.Contains(p.Detail, "Siân O’Brien gave it, and it does not cover your details") {
+		t.Errorf("father's withdrawal through the API: detail %q does not say whose consent it is", p.Detail)
+	}
+	if len(withdrawn.calls) != 0 {
+		t.Fatalf("the father withdrew the mother's consent: %q", withdrawn.calls)
+	}
+
+	env.signIn(t, env.mother)
+	if res := env.postForm(t, "/residents/"+env.mother+"/consent", form); res.code != http.StatusSeeOther {
+		t.Fatalf("mother's withdrawal: status %d, want 303; body %s", res.code, res.body)
+	}
+	if len(withdrawn.calls) != 1 || withdrawn.calls[0] != string(env.event.ID)+"/child-benefit/"+env.mother {
+		t.Errorf("withdrawals = %q, want the mother's for Child Benefit", withdrawn.calls)
 	}
 }

@@ -29,6 +29,11 @@ type Records interface {
 	// ChildEvents returns the birth events of the children of resident.
 	ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error)
 
+	// Identity returns the National Insurance number and date of birth
+	// recorded for a resident account, which link it to the births in
+	// which a parent has both, or ENOTFOUND when none is recorded.
+	Identity(ctx context.Context, resident string) (nino string, dateOfBirth joinedup.Date, err error)
+
 	// SearchResidents returns resident accounts whose user name contains
 	// query or whose National Insurance number is query.
 	SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error)

@@ -97,8 +97,15 @@ type fakeRecords struct {
 	mu          sync.Mutex
 	children    map[string][]joinedup.EventID // by parent account
 	allocations map[string][]string           // residents by worker
-	identities  map[string]string             // account by National Insurance number
+	identities  map[string]fakeIdentity       // by account
 	grants      []*Grant
+}
+
+// fakeIdentity is what links a resident account to the births in
+// which a parent has the same National Insurance number and date of birth.
+type fakeIdentity struct {
+	nino        string
+	dateOfBirth joinedup.Date
 }
 
 func (f *fakeRecords) FindAccount(ctx context.Context, id string) (*auth.Account, error) {
@@ -131,11 +138,21 @@ func (f *fakeRecords) Relationship(ctx context.Context, p policy.Principal, subj
 func (f *fakeRecords) linkBirth(event joinedup.EventID, r joinedup.BirthRegistration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, p := range r.Parents {
-		if account, ok := f.identities[p.NationalInsuranceNumber]; ok {
+	for account, id := range f.identities {
+		if r.ParentWith(id.nino, id.dateOfBirth) >= 0 {
 			f.children[account] = append(f.children[account], event)
 		}
 	}
+}
+
+func (f *fakeRecords) Identity(ctx context.Context, resident string) (string, joinedup.Date, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.identities[resident]
+	if !ok {
+		return "", joinedup.Date{}, joinedup.Errorf(joinedup.ENOTFOUND, "No identity is recorded for resident %s.", resident)
+	}
+	return id.nino, id.dateOfBirth, nil
 }
 
 func (f *fakeRecords) ChildEvents(ctx context.Context, resident string) ([]joinedup.EventID, error) {

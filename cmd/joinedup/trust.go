@@ -224,6 +224,25 @@ func (t *trustRecords) ChildEvents(ctx context.Context, resident string) ([]join
 	return ids, err
 }
 
+func (t *trustRecords) Identity(ctx context.Context, resident string) (string, joinedup.Date, error) {
+	var nino, dateOfBirth string
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT nino, date_of_birth FROM resident_identities WHERE account_id = $1`, resident).Scan(&nino, &dateOfBirth)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "No identity is recorded for resident %s.", resident)
+		}
+		return err
+	})
+	if err != nil {
+		return "", joinedup.Date{}, err
+	}
+	d, err := joinedup.ParseDate(dateOfBirth)
+	if err != nil {
+		return "", joinedup.Date{}, fmt.Errorf("read identity of resident %s: %w", resident, err)
+	}
+	return nino, d, nil
+}
+
 func (t *trustRecords) SearchResidents(ctx context.Context, query string, limit int) ([]*auth.Account, error) {
 	nino, _ := joinedup.NormalizeNINO(query)
 	var ids []string
