@@ -228,7 +228,7 @@ func TestResidentRecordShowsSharing(t *testing.T) {
 		t.Fatalf("own record: status %d, want 200", rec.Code)
 	}
 	body := rec.Body.String()
-	for _, want := range []string{"Your record", "Birth of Ada Grace O’Brien-Lovelace", "Child Benefit", "child’s name", "Withdraw consent"} {
+	for _, want := range []string{"Your record", "Birth of Ada Grace O’Brien-Lovelace", "Child Benefit", "About Ada Grace O’Brien-Lovelace: name, date of birth", "Withdraw consent"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("own record lacks %q", want)
 		}

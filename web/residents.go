@@ -43,25 +43,39 @@ type recordEvent struct {
 	Registered time.Time        `json:"registeredAt"`
 	Purpose    string           `json:"purpose"`
 	Basis      string           `json:"basis"`
-	Shares     []recordShare    `json:"services"`
+	// Consent is the informant's consent to a birth, as it applies to the
+	// resident.
+	Consent *recordConsent `json:"consent,omitempty"`
+	Shares  []recordShare  `json:"services"`
 }
 
 // recordShare is one service a life event was offered to: the consent
-// decision, the fields it receives, what it did and, after a withdrawal,
-// whether it confirmed the withdrawal notice.
+// decision, the fields it receives and whose details they are, what it
+// did and, after a withdrawal, whether it confirmed the withdrawal notice.
 type recordShare struct {
-	Service  joinedup.ServiceID     `json:"service"`
-	Name     string                 `json:"name"`
-	Decision string                 `json:"decision"`
-	Fields   []string               `json:"fields"`
-	State    joinedup.DeliveryState `json:"state,omitempty"`
-	Outcome  string                 `json:"outcome,omitempty"`
+	Service  joinedup.ServiceID `json:"service"`
+	Name     string             `json:"name"`
+	Decision string             `json:"decision"`
+	// Fields are the fields the delivery sends: those the service declares
+	// within those its consent decision recorded.
+	Fields []string `json:"fields"`
+	// SentAbout lists each person the service receives details of, with
+	// the fields about them.
+	SentAbout []sentPerson `json:"sentAbout"`
+	// ResidentFields are the fields about the resident whose record it is.
+	// It is empty when the resident's identity matches no parent, which
+	// the event's consent shows by having no resident.
+	ResidentFields []string               `json:"residentFields"`
+	State          joinedup.DeliveryState `json:"state,omitempty"`
+	Outcome        string                 `json:"outcome,omitempty"`
 	// Withdrawal is "confirmed" or "unconfirmed", or "unsent" when the
 	// service was removed before the withdrawal notice could be sent.
 	Withdrawal string `json:"withdrawal,omitempty"`
 	// Removed is set when the service has been removed from the hub.
-	Removed     bool `json:"removed,omitempty"`
-	CanWithdraw bool `json:"-"`
+	Removed bool `json:"removed,omitempty"`
+	// MayWithdraw is set when the resident may withdraw the consent: it is
+	// in force and covers the resident's own details.
+	MayWithdraw bool `json:"mayWithdraw"`
 }
 
 // recordAccess is one audit entry about the record, in the form the
@@ -183,6 +197,10 @@ func (s *Server) buildRecord(ctx context.Context, resident *auth.Account) (*resi
 		rec.Removed[svc.ID] = svc.Retired()
 	}
 
+	residentIdentity, err := s.identityOf(ctx, resident.ID)
+	if err != nil {
+		return nil, err
+	}
 	events, err := s.LifeEvents.FindLifeEvents(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find children's life events: %w", err)
@@ -198,29 +216,54 @@ func (s *Server) buildRecord(ctx context.Context, resident *auth.Account) (*resi
 		if !ok {
 			return nil, fmt.Errorf("find life event %s: %w", id, joinedup.Errorf(joinedup.ENOTFOUND, "There is no life event with that id."))
 		}
-		rec.Events = append(rec.Events, recordEventOf(ev, byID))
+		recEvent, err := recordEventOf(ev, byID, residentIdentity)
+		if err != nil {
+			return nil, err
+		}
+		rec.Events = append(rec.Events, recEvent)
 	}
 	return rec, nil
 }
 
-func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*joinedup.Service) recordEvent {
+// recordEventOf returns ev as the record of the resident with the identity
+// shows it.
+func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*joinedup.Service, resident identity) (recordEvent, error) {
 	out := recordEvent{
 		ID: ev.ID, Reference: ev.Reference, Type: ev.Type, Registered: ev.RegisteredAt,
 		Purpose: ev.Consent.Purpose, Basis: ev.Consent.Basis,
 	}
+	var birth joinedup.BirthRegistration
 	if ev.Type == joinedup.EventBirthRegistered {
-		var birth joinedup.BirthRegistration
-		if json.Unmarshal(ev.Payload, &birth) == nil {
-			out.Child = birth.Child.Name.Full()
+		if err := json.Unmarshal(ev.Payload, &birth); err != nil {
+			return out, fmt.Errorf("decode life event %s: %w", ev.ID, err)
 		}
 	}
+	parent := resident.parentIn(birth)
+	if ev.Type == joinedup.EventBirthRegistered {
+		out.Child = birth.Child.Name.Full()
+		consent := consentOf(ev, birth, parent)
+		out.Consent = &consent
+	}
 	for _, c := range ev.Consent.Decisions {
-		share := recordShare{Service: c.Service, Name: string(c.Service), Decision: c.Decision, Fields: []string{}}
+		share := recordShare{Service: c.Service, Name: string(c.Service), Decision: c.Decision,
+			Fields: []string{}, SentAbout: []sentPerson{}, ResidentFields: []string{}}
 		if svc, ok := services[c.Service]; ok {
 			share.Name = svc.Name
 			share.Removed = svc.Retired()
 			if c.Decision == joinedup.ConsentGiven || c.Decision == joinedup.ConsentNotRequired || c.Decision == joinedup.ConsentWithdrawn {
-				share.Fields = svc.Fields
+				// The fields and people that the delivery sends, as
+				// delivery.Event chooses them.
+				share.Fields = declaredOrder(joinedup.WithinFields(svc.Fields, c.Fields), svc.Fields)
+				sent, err := sentAbout(ev, birth, share.Fields, c.Decision, parent)
+				if err != nil {
+					return out, err
+				}
+				share.SentAbout = sent
+				for _, p := range sent {
+					if p.Resident {
+						share.ResidentFields = append(share.ResidentFields, p.Fields...)
+					}
+				}
 			}
 		}
 		for _, d := range ev.Deliveries {
@@ -246,10 +289,10 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				}
 			}
 		}
-		share.CanWithdraw = c.Decision == joinedup.ConsentGiven
+		share.MayWithdraw = c.Decision == joinedup.ConsentGiven && parent >= 0 && joinedup.Covers(ev.Consent.OnBehalf, parent)
 		out.Shares = append(out.Shares, share)
 	}
-	return out
+	return out, nil
 }
 
 // residentPage shows a resident's record. A social worker with no access
@@ -421,9 +464,14 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	view := withdrawalView{
-		Resident: r.PathValue("id"), Event: ev.ID, Service: service,
-		Name: string(service), Child: recordEventOf(ev, nil).Child,
+	view := withdrawalView{Resident: r.PathValue("id"), Event: ev.ID, Service: service, Name: string(service)}
+	if ev.Type == joinedup.EventBirthRegistered {
+		var birth joinedup.BirthRegistration
+		if err := json.Unmarshal(ev.Payload, &birth); err != nil {
+			s.fail(w, r, fmt.Errorf("decode life event %s: %w", ev.ID, err))
+			return
+		}
+		view.Child = birth.Child.Name.Full()
 	}
 	if svc, err := s.Services.FindService(r.Context(), service); err == nil {
 		view.Name, view.Removed = svc.Name, svc.Retired()

@@ -2,12 +2,15 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
@@ -225,6 +228,136 @@ func newTwoParentEnv(t *testing.T) twoParentEnv {
 	return twoParentEnv{residentEnv: resident, mother: mother.ID, father: father.ID}
 }
 
+// share returns the service's row of the record's only event.
+func share(t *testing.T, record residentRecord, service joinedup.ServiceID) recordShare {
+	t.Helper()
+	if len(record.Events) != 1 {
+		t.Fatalf("record has %d events, want 1", len(record.Events))
+	}
+	for _, s := range record.Events[0].Shares {
+		if s.Service == service {
+			return s
+		}
+	}
+	t.Fatalf("record has no row for %s", service)
+	return recordShare{}
+}
+
+// people returns the pointers of the people whose details a row lists
+// the service as receiving.
+func people(s recordShare) []string {
+	var out []string
+	for _, p := range s.SentAbout {
+		out = append(out, p.Person)
+	}
+	return out
+}
+
+func TestOtherParentRecordShowsInformantConsent(t *testing.T) {
+	env := newTwoParentEnv(t)
+	env.signIn(t, env.father)
+
+	record := readRecord(t, env.residentEnv, env.father)
+	consent := record.Events[0].Consent
+	if consent == nil {
+		t.Fatal("the father's record has no consent")
+	}
+	doc, err := jsonschema.UnmarshalJSON(env.do(t, http.MethodGet, "/api/v1/residents/"+env.father+"/history", nil, nil).Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := responseSchema(t, "ResidentHistory").Validate(doc); err != nil {
+		t.Errorf("father's record does not match schema ResidentHistory: %v", err)
+	}
+	if consent.GivenBy != "Siân O’Brien" || consent.Capacity != "mother" {
+		t.Errorf("consent given by %q as %q, want Siân O’Brien as mother", consent.GivenBy, consent.Capacity)
+	}
+	if consent.Resident != "/parents/1" || consent.CoversResident {
+		t.Errorf("consent resident %q, covers resident %v; want /parents/1, not covered", consent.Resident, consent.CoversResident)
+	}
+	if !slices.Equal(consent.OnBehalfOf, []string{"/child", "/parents/0"}) {
+		t.Errorf("consent on behalf of %v, want the child and the mother", consent.OnBehalfOf)
+	}
+	cb := share(t, record, "child-benefit")
+	if cb.MayWithdraw {
+		t.Errorf("the father may withdraw the mother's consent for Child Benefit")
+	}
+	if len(cb.ResidentFields) != 0 {
+		t.Errorf("Child Benefit fields about the father = %v, want none", cb.ResidentFields)
+	}
+	if got := people(cb); !slices.Equal(got, []string{"/child", "/parents/0"}) {
+		t.Errorf("Child Benefit receives details of %v, want the child and the mother", got)
+	}
+
+	rec := env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("father's record: status %d, want 200", rec.Code)
+	}
+	page := rec.Body.String()
+	for _, want := range []string{
+		"Siân O’Brien registered this birth as the mother and gave or refused consent for each service below.",
+		"The consent covers Ada Grace O’Brien-Lovelace and Siân O’Brien.",
+		"It does not cover you, so services told on it were sent none of your details. Only Siân O’Brien can withdraw it.",
+		"About Ada Grace O’Brien-Lovelace: name, date of birth",
+		"About Siân O’Brien: name, National Insurance number",
+		"None of your details",
+		"Only Siân O’Brien, who gave this consent, can withdraw it.",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("father's record lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{"Withdraw consent", "parents’ National Insurance numbers", "About you"} {
+		if strings.Contains(page, unwanted) {
+			t.Errorf("father's record shows %q", unwanted)
+		}
+	}
+
+	// The social worker allocated to the father reads the same.
+	env.signIn(t, env.worker)
+	rec = env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+	if want := "It does not cover this resident, so services told on it were sent none of this resident’s details."; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("the worker's view of the father's record lacks %q", want)
+	}
+}
+
+func TestInformantRecordShowsOwnConsent(t *testing.T) {
+	env := newTwoParentEnv(t)
+	env.signIn(t, env.mother)
+
+	record := readRecord(t, env.residentEnv, env.mother)
+	consent := record.Events[0].Consent
+	if consent.Resident != "/parents/0" || !consent.CoversResident {
+		t.Errorf("consent resident %q, covers resident %v; want /parents/0, covered", consent.Resident, consent.CoversResident)
+	}
+	cb := share(t, record, "child-benefit")
+	if !cb.MayWithdraw {
+		t.Errorf("the mother may not withdraw her own consent for Child Benefit")
+	}
+	if want := []string{"parents.name", "parents.nationalInsuranceNumber"}; !slices.Equal(cb.ResidentFields, want) {
+		t.Errorf("Child Benefit fields about the mother = %v, want %v", cb.ResidentFields, want)
+	}
+	if gp := share(t, record, "gp-practice"); gp.MayWithdraw || len(gp.SentAbout) != 0 {
+		t.Errorf("refused GP practice: may withdraw %v, sent about %v; want no withdrawal and no one", gp.MayWithdraw, people(gp))
+	}
+
+	page := env.do(t, http.MethodGet, "/residents/"+env.mother, nil, nil).Body.String()
+	for _, want := range []string{
+		"You registered this birth as the mother and gave or refused consent for each service below.",
+		"The consent covers Ada Grace O’Brien-Lovelace and you.",
+		"It does not cover Tomás Lovelace, so services told on it were not sent their details.",
+		"About you: name, National Insurance number",
+		"Withdraw consent<span class=\"govuk-visually-hidden\"> for Child Benefit</span>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("mother's record lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Tomás Lovelace:") {
+		t.Errorf("mother's record says a service received the father's details")
+	}
+}
+
 func TestWithdrawalRefusedForOtherParent(t *testing.T) {
 	env := newTwoParentEnv(t)
 	withdrawn := &recordingWithdrawer{}
@@ -256,5 +389,129 @@ func TestWithdrawalRefusedForOtherParent(t *testing.T) {
 	}
 	if len(withdrawn.calls) != 1 || withdrawn.calls[0] != string(env.event.ID)+"/child-benefit/"+env.mother {
 		t.Errorf("withdrawals = %q, want the mother's for Child Benefit", withdrawn.calls)
+	}
+}
+
+// TestSentAboutMatchesDelivery checks that the people and fields a record
+// lists for a service are those of the data a delivery sends it, which
+// joinedup.Project and joinedup.ProjectCovered make.
+func TestSentAboutMatchesDelivery(t *testing.T) {
+	var birth joinedup.BirthRegistration
+	if err := json.Unmarshal([]byte(twoParentBirth), &birth); err != nil {
+		t.Fatal(err)
+	}
+	birth = birth.Normalize()
+	noFatherNINO := birth
+	noFatherNINO.Parents = slices.Clone(birth.Parents)
+	noFatherNINO.Parents[1].NationalInsuranceNumber = ""
+	mother, both := []string{"/child", "/parents/0"}, []string{"/child", "/parents/0", "/parents/1"}
+
+	tests := []struct {
+		name     string
+		birth    joinedup.BirthRegistration
+		fields   []string
+		decision string
+		onBehalf []string
+		people   []string
+	}{
+		{"consent", birth, []string{"child.name", "parents.name", "parents.nationalInsuranceNumber"}, joinedup.ConsentGiven, mother, []string{"/child", "/parents/0"}},
+		{"withdrawn consent", birth, []string{"child.name", "parents.address.postcode"}, joinedup.ConsentWithdrawn, mother, []string{"/child", "/parents/0"}},
+		{"lawful basis", birth, []string{"child.name", "parents.name"}, joinedup.ConsentNotRequired, mother, []string{"/child", "/parents/0", "/parents/1"}},
+		{"whole parents", birth, []string{"parents"}, joinedup.ConsentGiven, mother, []string{"/parents/0"}},
+		{"informant only", birth, []string{"child.dateOfBirth", "informant.name"}, joinedup.ConsentGiven, mother, []string{"/child", "/parents/0"}},
+		{"whole informant", birth, []string{"informant", "parents.address.postcode"}, joinedup.ConsentNotRequired, mother, []string{"/parents/0", "/parents/1"}},
+		{"both covered, one without a number", noFatherNINO, []string{"parents.nationalInsuranceNumber"}, joinedup.ConsentGiven, both, []string{"/parents/0", "/parents/1"}},
+		{"nothing declared", birth, []string{}, joinedup.ConsentGiven, mother, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload, err := json.Marshal(tt.birth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := &joinedup.LifeEvent{ID: "evt_test", Type: joinedup.EventBirthRegistered, Payload: payload,
+				Consent: joinedup.Consent{OnBehalf: tt.onBehalf}}
+			sent, err := sentAbout(ev, tt.birth, tt.fields, tt.decision, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var data json.RawMessage
+			if tt.decision == joinedup.ConsentNotRequired {
+				data, err = joinedup.Project(payload, tt.fields)
+			} else {
+				data, err = joinedup.ProjectCovered(payload, tt.fields, tt.onBehalf)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var delivered struct {
+				Child     map[string]any   `json:"child"`
+				Parents   []map[string]any `json:"parents"`
+				Informant map[string]any   `json:"informant"`
+			}
+			if err := json.Unmarshal(data, &delivered); err != nil {
+				t.Fatal(err)
+			}
+
+			var got []string
+			var child, informant []string
+			var parents [][]string
+			for _, p := range sent {
+				got = append(got, p.Person)
+				var own []string
+				for _, f := range p.Fields {
+					switch part, rest, _ := strings.Cut(f, "."); part {
+					case "child":
+						child = append(child, rest)
+					case "informant":
+						informant = append(informant, rest)
+					case "parents":
+						own = append(own, strings.Split(rest, ".")[0])
+					}
+				}
+				if strings.HasPrefix(p.Person, "/parents/") && delivered.Parents != nil {
+					parents = append(parents, own)
+				}
+				if p.Resident != (p.Person == "/parents/1") {
+					t.Errorf("%s is marked as the resident %v, want only /parents/1", p.Person, p.Resident)
+				}
+			}
+			if !slices.Equal(got, tt.people) {
+				t.Errorf("people = %v, want %v (delivered %s)", got, tt.people, data)
+			}
+			if keys := sortedKeys(delivered.Child); !slices.Equal(sortedUnique(child), keys) {
+				t.Errorf("child fields = %v, delivered %v", child, keys)
+			}
+			if keys := sortedKeys(delivered.Informant); !slices.Equal(sortedUnique(informant), keys) {
+				t.Errorf("informant fields = %v, delivered %v", informant, keys)
+			}
+			if len(parents) != len(delivered.Parents) {
+				t.Fatalf("%d parents listed, %d delivered: %s", len(parents), len(delivered.Parents), data)
+			}
+			for i, p := range delivered.Parents {
+				if keys := sortedKeys(p); !slices.Equal(sortedUnique(parents[i]), keys) {
+					t.Errorf("parent %d fields = %v, delivered %v", i, parents[i], keys)
+				}
+			}
+		})
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	return sortedUnique(slices.Collect(maps.Keys(m)))
+}
+
+func sortedUnique(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func TestDeclaredOrder(t *testing.T) {
+	declared := []string{"child.name", "child.dateOfBirth", "parents", "informant.name"}
+	fields := []string{"child.dateOfBirth", "child.name", "informant.name", "parents.address.postcode", "parents.name", "unknown"}
+	want := []string{"child.name", "child.dateOfBirth", "parents.address.postcode", "parents.name", "informant.name", "unknown"}
+	if got := declaredOrder(fields, declared); !slices.Equal(got, want) {
+		t.Errorf("declaredOrder = %v, want %v", got, want)
 	}
 }

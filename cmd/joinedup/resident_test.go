@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -15,6 +18,24 @@ import (
 // residentRecord is the part of GET /api/v1/residents/{id}/history that
 // these tests read.
 type residentRecord struct {
+	Events []struct {
+		ID      joinedup.EventID `json:"id"`
+		Consent struct {
+			GivenBy        string   `json:"givenBy"`
+			OnBehalfOf     []string `json:"onBehalfOf"`
+			Resident       string   `json:"resident"`
+			CoversResident bool     `json:"coversResident"`
+		} `json:"consent"`
+		Services []struct {
+			Service   joinedup.ServiceID `json:"service"`
+			Decision  string             `json:"decision"`
+			SentAbout []struct {
+				Person string `json:"person"`
+			} `json:"sentAbout"`
+			ResidentFields []string `json:"residentFields"`
+			MayWithdraw    bool     `json:"mayWithdraw"`
+		} `json:"services"`
+	} `json:"events"`
 	Accesses []struct {
 		Actor  string `json:"actor"`
 		Action string `json:"action"`
@@ -44,10 +65,123 @@ func addResident(t *testing.T, h *Hub, username string, parent joinedup.Parent) 
 	return a.ID
 }
 
+// TestResidentRecordMatchesDelivery registers a birth by the mother, with
+// the father as the other parent, and checks the father's record against
+// what the services received. A service told on the mother's consent got
+// none of his details, a service told under a lawful basis got his name,
+// and his record lists exactly that. He may not withdraw her consent, and
+// the mother may.
+func TestResidentRecordMatchesDelivery(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, nil)
+	var chosen, statutory recorder
+	startService(t, h, "chosen", []string{"child.name", "parents.name", "parents.nationalInsuranceNumber", "informant.name"}, &chosen)
+	svc := serveRecorder(t, "statutory", []string{"parents.name"}, &statutory)
+	svc.LawfulBasis = "duty to plan services for every household"
+	if err := h.Directory.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "chosen"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	father := reg.Parents[0]
+	mother := joinedup.Parent{Role: "mother", Name: joinedup.Name{Given: "Aoife", Family: "Ní Bhriain"},
+		DateOfBirth: mustDate(t, "1991-08-09"), NationalInsuranceNumber: "AB123456C", Address: father.Address}
+	reg.Parents = []joinedup.Parent{mother, father}
+	informant := 0
+	reg.Informant = joinedup.Informant{Name: mother.Name, Capacity: "mother", Parent: &informant}
+	addResident(t, h, "resident-mother", mother)
+	fatherID := addResident(t, h, "resident-father", father)
+	body, err := json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := registerBirth(t, h, body).Event
+	waitComplete(t, h, event.ID, 10*time.Second)
+
+	client := signedInClient(t, h, "resident-father")
+	var record residentRecord
+	getJSONWith(t, client, h.BaseURL+"/api/v1/residents/"+fatherID+"/history", http.StatusOK, &record)
+	if len(record.Events) != 1 || record.Events[0].ID != event.ID {
+		t.Fatalf("father's record shows %d events, want the birth %s", len(record.Events), event.ID)
+	}
+	consent := record.Events[0].Consent
+	if consent.GivenBy != "Aoife Ní Bhriain" || consent.Resident != "/parents/1" || consent.CoversResident {
+		t.Errorf("consent given by %q, resident %q, covers resident %v; want the mother's, /parents/1, not covered",
+			consent.GivenBy, consent.Resident, consent.CoversResident)
+	}
+
+	received := map[joinedup.ServiceID]string{}
+	for id, r := range map[joinedup.ServiceID]*recorder{"chosen": &chosen, "statutory": &statutory} {
+		events := r.received()
+		if len(events) != 1 {
+			t.Fatalf("%s received %d events, want 1", id, len(events))
+		}
+		received[id] = string(events[0].Data)
+	}
+	for _, s := range record.Events[0].Services {
+		data, ok := received[s.Service]
+		if !ok {
+			continue
+		}
+		var people []string
+		for _, p := range s.SentAbout {
+			people = append(people, p.Person)
+		}
+		// The father's name and number appear in what a service received
+		// exactly when his record lists details of his for it.
+		sentFathers := strings.Contains(data, father.Name.Given) || strings.Contains(data, father.NationalInsuranceNumber)
+		if sentFathers != (len(s.ResidentFields) > 0) {
+			t.Errorf("%s received %s, but the father's record lists his fields as %v", s.Service, data, s.ResidentFields)
+		}
+		if sentFathers != slices.Contains(people, "/parents/1") {
+			t.Errorf("%s received %s, but the father's record lists details of %v", s.Service, data, people)
+		}
+		if s.MayWithdraw {
+			t.Errorf("the father may withdraw the decision for %s", s.Service)
+		}
+	}
+	if !strings.Contains(received["statutory"], father.Name.Given) || strings.Contains(received["chosen"], father.Name.Given) {
+		t.Errorf("the statutory service received %s and the chosen one %s; want the father's name in the first only", received["statutory"], received["chosen"])
+	}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+fatherID)
+	if status != http.StatusOK {
+		t.Fatalf("father's record page: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "It does not cover you, so services told on it were sent none of your details.") {
+		t.Errorf("father's record page does not say the consent does not cover him:\n%s", page)
+	}
+	if strings.Contains(page, "Withdraw consent") {
+		t.Errorf("father's record page offers to withdraw the mother's consent")
+	}
+
+	form := url.Values{"event": {string(event.ID)}, "service": {"chosen"}}
+	if status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+fatherID+"/consent", form); status != http.StatusForbidden {
+		t.Errorf("father's withdrawal on the form: status %d, want 403", status)
+	}
+	if status, body := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/life-events/"+string(event.ID)+"/consent/chosen/withdraw", nil); status != http.StatusForbidden {
+		t.Errorf("father's withdrawal through the API: status %d, want 403; body %s", status, body)
+	}
+	if ev, err := h.LifeEvents.FindLifeEvent(ctx, event.ID); err != nil || !ev.Consent.Given("chosen") {
+		t.Fatalf("consent for chosen after the father's withdrawals = %+v (%v), want given", ev.Consent.Decisions, err)
+	}
+
+	motherClient := signedInClient(t, h, "resident-mother")
+	if status, body := sendAPI(t, motherClient, false, http.MethodPost, h.BaseURL+"/api/v1/life-events/"+string(event.ID)+"/consent/chosen/withdraw", nil); status != http.StatusAccepted {
+		t.Fatalf("mother's withdrawal: status %d, want 202; body %s", status, body)
+	}
+	if ev, _ := h.LifeEvents.FindLifeEvent(ctx, event.ID); ev.Consent.Given("chosen") {
+		t.Errorf("consent for chosen is still given after the mother withdrew it")
+	}
+}
+
 // TestResidentRecordReadIsOneEntry reads a record with three children on
-// a real hub and checks that the read appends one audit entry about the
-// resident, naming the three events, that History leaves it out of the
-// resident's list and that a social worker's read is listed.
+// a real hub. The read appends one audit entry about the resident that
+// names the three events. The resident's list leaves it out and lists a
+// social worker's read.
 func TestResidentRecordReadIsOneEntry(t *testing.T) {
 	ctx := context.Background()
 	h := startHub(t, nil)
