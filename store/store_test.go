@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -614,6 +615,51 @@ func TestListDeliveriesOfService(t *testing.T) {
 		}
 		if len(all) != 6 {
 			t.Errorf("got %d deliveries of every service, want 6", len(all))
+		}
+	})
+}
+
+// TestReplayAfterWithdrawalRefused checks that a failed delivery cannot be
+// replayed once consent to tell its service was withdrawn, so that the
+// service is not sent the birth again, while the withdrawal notice to the
+// service can still be replayed.
+func TestReplayAfterWithdrawalRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "gp")
+		gp := ev.Deliveries[0].ID
+		drainOutbox(t, db)
+		if _, err := db.RecordOutcome(ctx, "gp", gp, joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Recorded for manual review"}); err != nil {
+			t.Fatalf("record failed outcome: %v", err)
+		}
+		w, err := db.WithdrawConsent(ctx, ev.ID, "gp")
+		if err != nil {
+			t.Fatalf("withdraw consent: %v", err)
+		}
+		if len(w.Notices) != 1 {
+			t.Fatalf("withdrawal queued %d notices, want 1", len(w.Notices))
+		}
+		notices := drainOutbox(t, db)
+
+		err = db.ReplayDelivery(ctx, gp)
+
+		if joinedup.ErrorCode(err) != joinedup.ECONFLICT || !strings.Contains(err.Error(), "consent") {
+			t.Errorf("replay after withdrawal = %v, want a conflict naming the consent", err)
+		}
+		if d, _ := db.FindDelivery(ctx, gp); d.State != joinedup.StateFailed {
+			t.Errorf("delivery state = %s, want failed as before", d.State)
+		}
+		if got := drainOutbox(t, db); len(got) != 0 {
+			t.Errorf("outbox after the refused replay = %v, want empty", got)
+		}
+		for _, notice := range notices {
+			if err := db.RecordFailure(ctx, notice, 0, "connection refused", time.Time{}, true); err != nil {
+				t.Fatalf("dead-letter the notice: %v", err)
+			}
+			if err := db.ReplayDelivery(ctx, notice); err != nil {
+				t.Errorf("replay the withdrawal notice: %v", err)
+			}
 		}
 	})
 }

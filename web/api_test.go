@@ -728,3 +728,38 @@ func TestReplayFormUnreadableChangesNothing(t *testing.T) {
 		t.Errorf("replayed = %v, want none", env.hub.replayed)
 	}
 }
+
+// TestNoReplayAfterWithdrawal checks that the deliveries page offers no
+// Replay button for a failed delivery whose consent was withdrawn since,
+// and that a replay sent anyway changes nothing.
+func TestNoReplayAfterWithdrawal(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	env.signInAs(t, env.operator)
+	ev := env.hub.events[0]
+	d := ev.Deliveries[0]
+	env.hub.setState(d.ID, joinedup.StateFailed, "")
+	form := `action="/operator/deliveries/` + string(d.ID) + `/replay"`
+	if rec := env.do(t, http.MethodGet, "/operator/deliveries?state=failed", nil, nil); !strings.Contains(rec.Body.String(), form) {
+		t.Fatalf("the failed delivery has no Replay button before the withdrawal")
+	}
+	env.hub.mu.Lock()
+	for i := range ev.Consent.Decisions {
+		if ev.Consent.Decisions[i].Service == d.Service {
+			ev.Consent.Decisions[i].Decision = joinedup.ConsentWithdrawn
+		}
+	}
+	env.hub.mu.Unlock()
+
+	rec := env.do(t, http.MethodGet, "/operator/deliveries?state=failed", nil, nil)
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), form) {
+		t.Errorf("status %d; the page offers a Replay button after the withdrawal: %v", rec.Code, strings.Contains(rec.Body.String(), form))
+	}
+	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"}}
+	if rec := env.do(t, http.MethodPost, "/operator/deliveries/"+string(d.ID)+"/replay", strings.NewReader("state=failed"), header); rec.Code != http.StatusConflict {
+		t.Errorf("replay after the withdrawal: status %d, want 409", rec.Code)
+	}
+	if len(env.hub.replayed) != 0 {
+		t.Errorf("replayed = %v, want none", env.hub.replayed)
+	}
+}

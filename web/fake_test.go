@@ -360,6 +360,15 @@ func (h *fakeHub) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) er
 	if d.State != joinedup.StateDeadLettered && d.State != joinedup.StateFailed {
 		return joinedup.Errorf(joinedup.ECONFLICT, "Delivery %q is %s; only dead-lettered or failed deliveries can be replayed.", id, d.State)
 	}
+	if d.Kind != joinedup.EventConsentWithdrawn {
+		for _, e := range h.events {
+			for _, c := range e.Consent.Decisions {
+				if e.ID == d.EventID && c.Service == d.Service && c.Decision == joinedup.ConsentWithdrawn {
+					return joinedup.Errorf(joinedup.ECONFLICT, "Delivery %q cannot be replayed, because consent to tell %q was withdrawn.", id, d.Service)
+				}
+			}
+		}
+	}
 	d.State = joinedup.StatePending
 	h.replayed = append(h.replayed, id)
 	return nil

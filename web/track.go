@@ -127,17 +127,59 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 		return nil, err
 	}
 	mayReplay := s.mayReplay(r)
+	var withdrawn map[consentKey]bool
+	if mayReplay {
+		if withdrawn, err = s.withdrawnConsents(r, deliveries); err != nil {
+			return nil, err
+		}
+	}
 	rows := make([]deliveryRow, len(deliveries))
 	for i, d := range deliveries {
 		row := deliveryRow{Delivery: d, ServiceName: string(d.Service)}
 		if svc, ok := services[d.Service]; ok {
 			row.ServiceName, row.ServiceRemoved = svc.Name, svc.Retired()
 		}
-		// A delivery to a retired service cannot be replayed.
-		row.Replayable = mayReplay && canReplay(d.State) && !row.ServiceRemoved
+		// A delivery to a retired service cannot be replayed, nor one to a
+		// service whose consent was withdrawn, other than the notice of the
+		// withdrawal.
+		row.Replayable = mayReplay && canReplay(d.State) && !row.ServiceRemoved &&
+			(d.Kind == joinedup.EventConsentWithdrawn || !withdrawn[consentKey{d.EventID, d.Service}])
 		rows[i] = row
 	}
 	return rows, nil
+}
+
+// consentKey names the consent decision of one life event for one service.
+type consentKey struct {
+	event   joinedup.EventID
+	service joinedup.ServiceID
+}
+
+// withdrawnConsents returns the consent decisions that were withdrawn among
+// those of the deliveries that could be replayed, read in one batch.
+func (s *Server) withdrawnConsents(r *http.Request, deliveries []*joinedup.Delivery) (map[consentKey]bool, error) {
+	var ids []joinedup.EventID
+	for _, d := range deliveries {
+		if canReplay(d.State) && d.Kind != joinedup.EventConsentWithdrawn {
+			ids = append(ids, d.EventID)
+		}
+	}
+	out := map[consentKey]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	events, err := s.LifeEvents.FindLifeEvents(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range events {
+		for _, c := range ev.Consent.Decisions {
+			if c.Decision == joinedup.ConsentWithdrawn {
+				out[consentKey{ev.ID, c.Service}] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // mayReplay reports whether the signed-in account may replay deliveries,
