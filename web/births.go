@@ -42,9 +42,12 @@ type parentForm struct {
 	Town, Postcode, UPRN      string
 }
 
-// blank reports whether nothing was typed for the parent.
+// blank reports whether nothing was typed for the parent. A role alone
+// does not count, because a radio button once chosen cannot be cleared,
+// and a registrar who chose one by mistake could otherwise not register a
+// single parent.
 func (p parentForm) blank() bool {
-	return p.Role == "" && p.Given == "" && p.Family == "" && p.NINO == "" && p.DOB == dateValue{} &&
+	return p.Given == "" && p.Family == "" && p.NINO == "" && p.DOB == dateValue{} &&
 		strings.Join(p.Lines, "") == "" && p.Town == "" && p.Postcode == "" && p.UPRN == ""
 }
 

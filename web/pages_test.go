@@ -960,3 +960,26 @@ func TestShownAnswerAboveEveryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestBirthFormRoleAloneIsBlank checks that a Parent 2 section in which
+// only a role was chosen, which a radio button cannot take back, counts
+// as left blank, so that one parent can still be registered.
+func TestBirthFormRoleAloneIsBlank(t *testing.T) {
+	env := newTestEnv(t)
+	form := birthFormValues()
+	form.Set("parents-1-role", "father")
+	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"}}
+
+	rec := env.do(t, http.MethodPost, "/births/new", strings.NewReader(form.Encode()), header)
+
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("status = %d, want 303; body %s", rec.Code, rec.Body)
+	}
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(env.hub.events[0].Payload, &reg); err != nil {
+		t.Fatal(err)
+	}
+	if len(reg.Parents) != 1 || reg.Parents[0].Role != "mother" {
+		t.Errorf("parents = %+v, want the mother alone", reg.Parents)
+	}
+}
