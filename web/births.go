@@ -604,11 +604,36 @@ func groupThousands(n int) string {
 }
 
 type confirmationView struct {
-	Event      *joinedup.LifeEvent
-	Receipt    *joinedup.ConsentReceipt
-	Covers     []string // the people whose data the consent covers, by name
+	Event   *joinedup.LifeEvent
+	Receipt *joinedup.ConsentReceipt
+	Covers  []string // the people whose data the consent covers, by name
+	// Sent lists, for each service told, whose details it receives and
+	// which, as the delivery chooses them.
+	Sent       map[joinedup.ServiceID][]sentPerson
 	ReceiptURL template.URL
 	TrackURL   string
+}
+
+// sentToServices returns, for each service of receipt that is told of
+// event, whose details it receives and which: the people the consent
+// covers, or every parent for a service told under a lawful basis.
+func sentToServices(event *joinedup.LifeEvent, receipt *joinedup.ConsentReceipt) (map[joinedup.ServiceID][]sentPerson, error) {
+	var birth joinedup.BirthRegistration
+	if err := json.Unmarshal(event.Payload, &birth); err != nil {
+		return nil, fmt.Errorf("decode life event %s: %w", event.ID, err)
+	}
+	out := map[joinedup.ServiceID][]sentPerson{}
+	for _, svc := range receipt.Services {
+		if svc.Decision != joinedup.ConsentGiven && svc.Decision != joinedup.ConsentNotRequired {
+			continue
+		}
+		people, err := sentAbout(event, birth, svc.Fields, svc.Decision, -1)
+		if err != nil {
+			return nil, err
+		}
+		out[svc.Service] = people
+	}
+	return out, nil
 }
 
 // consentCovers names the people that the receipt's onBehalfOf pointers
@@ -692,6 +717,11 @@ func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, even
 		s.fail(w, r, fmt.Errorf("encode consent receipt: %w", err))
 		return
 	}
+	sent, err := sentToServices(event, receipt)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "birth-confirmation.html", page{
 		Title: "Birth registered",
 		Nav:   navBirths,
@@ -699,6 +729,7 @@ func (s *Server) renderConfirmation(w http.ResponseWriter, r *http.Request, even
 			Event:   event,
 			Receipt: receipt,
 			Covers:  consentCovers(event.Payload, receipt.OnBehalfOf),
+			Sent:    sent,
 			// The receipt is a download the informant keeps. It is
 			// built here from JSON the hub encoded, so it is a safe URL.
 			ReceiptURL: template.URL("data:application/json;base64," + base64.StdEncoding.EncodeToString(receiptJSON)),

@@ -515,3 +515,28 @@ func TestDeclaredOrder(t *testing.T) {
 		t.Errorf("declaredOrder = %v, want %v", got, want)
 	}
 }
+
+// TestConfirmationNamesWhoseDetailsAreSent checks that the registrar's
+// confirmation page lists, for a service told on the mother's consent,
+// the child's and the mother's details and none of the father's.
+func TestConfirmationNamesWhoseDetailsAreSent(t *testing.T) {
+	env := newTestEnv(t)
+	if rec := env.postJSON(t, "/api/v1/births", twoParentBirth); rec.Code != http.StatusCreated {
+		t.Fatalf("register the birth: status %d, want 201; body %s", rec.Code, rec.Body)
+	}
+
+	rec := env.do(t, http.MethodGet, "/births/"+string(env.hub.events[0].ID), nil, nil)
+
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", rec.Code)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{"About Ada Grace O’Brien-Lovelace: name", "About Siân O’Brien: ", "It will receive nothing."} {
+		if !strings.Contains(body, want) {
+			t.Errorf("confirmation lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "About Tomás Lovelace") {
+		t.Errorf("confirmation lists the father's details as sent, although the consent does not cover him")
+	}
+}
