@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/auth"
 	"github.com/joinedup/joinedup/policy"
 )
@@ -310,6 +312,24 @@ func TestTrackPageLabelsWithdrawal(t *testing.T) {
 	}
 	if n := strings.Count(page, "Told that consent was withdrawn"); n != 1 {
 		t.Errorf("tracking page labels %d rows as a withdrawal, want 1", n)
+	}
+
+	// The audit entry names the service in its reason; the entry's actor
+	// already names who withdrew.
+	cp, err := h.Engine.Audit.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := h.Engine.Audit.Entries(context.Background(), 0, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(entries, func(e audit.Entry) bool { return e.Action == audit.ActionConsentWithdrawn })
+	if i < 0 {
+		t.Fatal("no consent withdrawal in the audit log")
+	}
+	if want := []string{"consent to tell gp-practice withdrawn"}; !slices.Equal(entries[i].Reasons, want) {
+		t.Errorf("withdrawal reasons = %q, want %q", entries[i].Reasons, want)
 	}
 }
 
