@@ -476,3 +476,20 @@ func TestReplayButtonOnlyForOperators(t *testing.T) {
 		t.Errorf("operator's list of failed deliveries: status %d, want 200 with a Replay button", rec.Code)
 	}
 }
+
+// TestBreakGlassOnAllocatedRecord checks that a social worker who sends
+// the break-glass form for a resident they are allocated to is taken to
+// the record, with no grant issued.
+func TestBreakGlassOnAllocatedRecord(t *testing.T) {
+	env := newTwoParentEnv(t)
+	env.signIn(t, env.worker)
+
+	res := env.postForm(t, "/residents/"+env.father+"/break-glass", url.Values{"reason": {"Checking on the family."}, "hours": {"1"}})
+
+	if res.code != http.StatusSeeOther || res.header.Get("Location") != "/residents/"+env.father {
+		t.Errorf("status %d to %q, want 303 to the record", res.code, res.header.Get("Location"))
+	}
+	if len(env.records.grants) != 0 {
+		t.Errorf("%d grants issued, want none", len(env.records.grants))
+	}
+}
