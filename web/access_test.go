@@ -333,6 +333,14 @@ func TestBreakGlass(t *testing.T) {
 		t.Errorf("break glass without a reason: status %d, want 422 naming the reason and the duration", res.code)
 	}
 
+	res = env.postForm(t, target+"/break-glass", url.Values{
+		"reason": {"Child reported missing tonight."}, "hours": {"1"},
+		"hidden-day": {"31"}, "hidden-month": {"February"}, "hidden-year": {"2027"},
+	})
+	if res.code != http.StatusUnprocessableEntity || !strings.Contains(res.body, "The date must be a real date, or leave the date empty") {
+		t.Errorf("hidden until 31 February: status %d, want 422 asking for a real date", res.code)
+	}
+
 	for _, year := range []string{"2999", "2020"} {
 		res = env.postForm(t, target+"/break-glass", url.Values{
 			"reason": {"Child reported missing tonight."}, "hours": {"1"},
@@ -343,9 +351,10 @@ func TestBreakGlass(t *testing.T) {
 		}
 	}
 
+	// The month may be a name, as on the birth form.
 	res = env.postForm(t, target+"/break-glass", url.Values{
 		"reason": {"Child reported missing tonight."}, "hours": {"1"},
-		"hidden-day": {"1"}, "hidden-month": {"1"}, "hidden-year": {"2027"},
+		"hidden-day": {"1"}, "hidden-month": {"January"}, "hidden-year": {"2027"},
 	})
 	if res.code != http.StatusSeeOther {
 		t.Fatalf("break glass: status %d, want 303; body %s", res.code, res.body)

@@ -86,8 +86,11 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
 	var fields []joinedup.FieldError
 	if view.Hidden != (dateValue{}) {
 		today := joinedup.Today(s.Now())
-		if hidden, err = joinedup.ParseDate(view.Hidden.Year + "-" + pad2(view.Hidden.Month) + "-" + pad2(view.Hidden.Day)); err != nil {
-			fields = append(fields, joinedup.FieldError{Field: "/hidden", Message: "Enter a real date, or leave the date empty"})
+		var message string
+		// The date input reads as the birth form's do, so a month may be a
+		// name, such as March.
+		if hidden, message, _ = parseDate(view.Hidden, "The date"); message != "" {
+			fields = append(fields, joinedup.FieldError{Field: "/hidden", Message: message + ", or leave the date empty"})
 		} else if !hidden.After(today) || hidden.After(today.AddDate(maxHiddenYears, 0, 0)) {
 			fields = append(fields, joinedup.FieldError{Field: "/hidden",
 				Message: fmt.Sprintf("The date must be after today and within %d years, or leave it empty", maxHiddenYears)})
@@ -120,13 +123,6 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/residents/"+url.PathEscape(id), http.StatusSeeOther)
-}
-
-func pad2(s string) string {
-	if len(s) == 1 {
-		return "0" + s
-	}
-	return s
 }
 
 type residentsView struct {
