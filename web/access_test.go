@@ -457,6 +457,13 @@ func TestSearchResultsAreAudited(t *testing.T) {
 	if strings.Contains(rec.Body.String(), `href="/residents/`+env.father+`"`) {
 		t.Errorf("a registrar's search lists a resident")
 	}
+
+	// The resident's record tells the search apart from a read.
+	env.signIn(t, env.father)
+	rec = env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+	if !strings.Contains(rec.Body.String(), "access (search)") {
+		t.Errorf("the resident's record does not show the worker's search as one")
+	}
 }
 
 // TestReplayButtonOnlyForOperators checks that a failed delivery on a

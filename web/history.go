@@ -71,6 +71,7 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 	for _, e := range entries {
 		var detail struct {
 			HiddenUntil string `json:"hiddenUntil"`
+			Operation   string `json:"operation"`
 		}
 		_ = json.Unmarshal(e.Detail, &detail)
 		if forResident && detail.HiddenUntil != "" {
@@ -79,7 +80,7 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 				continue
 			}
 		}
-		a := recordAccess{Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Purpose: e.Purpose, Reasons: e.Reasons}
+		a := recordAccess{Time: e.Time, Actor: e.Actor, Action: e.Action, Operation: detail.Operation, Subject: e.Subject, Purpose: e.Purpose, Reasons: e.Reasons}
 		if a.Reasons == nil {
 			a.Reasons = []string{}
 		}

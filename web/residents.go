@@ -81,13 +81,16 @@ type recordShare struct {
 // recordAccess is one audit entry about the record, in the form the
 // record page shows it.
 type recordAccess struct {
-	Time    time.Time `json:"time"`
-	Actor   string    `json:"actor"`
-	Role    string    `json:"role,omitempty"`
-	Action  string    `json:"action"`
-	Subject string    `json:"subject"`
-	Purpose string    `json:"purpose,omitempty"`
-	Reasons []string  `json:"reasons"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Role   string    `json:"role,omitempty"`
+	Action string    `json:"action"`
+	// Operation is what an access did, such as read or search, when
+	// the entry's detail says.
+	Operation string   `json:"operation,omitempty"`
+	Subject   string   `json:"subject"`
+	Purpose   string   `json:"purpose,omitempty"`
+	Reasons   []string `json:"reasons"`
 }
 
 // openRecord decides whether the signed-in account may read the record of
