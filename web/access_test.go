@@ -413,6 +413,38 @@ func TestBreakGlassReview(t *testing.T) {
 	}
 }
 
+// TestHiddenBreakGlassReviewStaysHidden checks that the officer's review
+// of a break glass hidden from the resident does not show the resident
+// that the glass was broken, before the date it was hidden until.
+func TestHiddenBreakGlassReviewStaysHidden(t *testing.T) {
+	env := newResidentEnv(t)
+	dpo := env.createAccount(t, "dpo", policy.RoleDataProtectionOfficer)
+	env.signIn(t, env.worker)
+	res := env.postForm(t, "/residents/"+env.father+"/break-glass", url.Values{
+		"reason": {"Police enquiry under way."}, "hours": {"1"},
+		"hidden-day": {"1"}, "hidden-month": {"1"}, "hidden-year": {"2027"},
+	})
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("break glass: status %d, want 303", res.code)
+	}
+	grant := env.records.grants[0]
+	env.signInAs(t, dpo)
+	env.do(t, http.MethodGet, "/dpo/break-glass", nil, nil)
+	env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified."}})
+
+	env.signIn(t, env.father)
+	history := env.do(t, http.MethodGet, "/api/v1/residents/"+env.father+"/history", nil, nil).Body.String()
+	for _, hidden := range []string{`"dpo"`, `"worker"`, "break-glass"} {
+		if strings.Contains(history, hidden) {
+			t.Errorf("the resident's history shows %s before 1 January 2027", hidden)
+		}
+	}
+	env.server.Now = func() time.Time { return time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC) }
+	if history := env.do(t, http.MethodGet, "/api/v1/residents/"+env.father+"/history", nil, nil).Body.String(); !strings.Contains(history, `"dpo"`) {
+		t.Errorf("the resident's history does not show the review on 1 January 2027")
+	}
+}
+
 func TestServiceNotices(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth) // sent to child-benefit only

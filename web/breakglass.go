@@ -216,9 +216,11 @@ func (s *Server) breakGlassReviews(w http.ResponseWriter, r *http.Request) {
 				names[id] = a.Username
 			}
 		}
+		// The entry is about the resident, so it stays hidden from them
+		// as long as the grant does.
 		accesses = append(accesses, access{
 			account: account, action: audit.ActionAccess, subject: g.Resident, purpose: policy.PurposeAudit, reasons: d.Reasons,
-			detail: map[string]any{"resource": "BreakGlassReview:" + g.ID, "operation": "list", "route": r.Pattern},
+			detail: grantDetail(map[string]any{"resource": "BreakGlassReview:" + g.ID, "operation": "list", "route": r.Pattern}, g),
 		})
 	}
 	if err := s.record(r.Context(), accesses...); err != nil {
@@ -260,7 +262,7 @@ func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.record(r.Context(), access{
 		account: account, action: "break-glass.reviewed", subject: grant.Resident, purpose: policy.PurposeAudit, reasons: d.Reasons,
-		detail: map[string]any{"grant": grant.ID, "note": note},
+		detail: grantDetail(map[string]any{"grant": grant.ID, "note": note}, grant),
 	}); err != nil {
 		s.fail(w, r, err)
 		return
