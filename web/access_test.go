@@ -291,6 +291,19 @@ func TestResidentWithdrawsConsent(t *testing.T) {
 	env.server.Consents = withdrawn
 	env.signIn(t, env.father)
 
+	for _, form := range []url.Values{
+		{"event": {string(env.event.ID)}},
+		{"event": {string(env.event.ID)}, "service": {"child-benefit", "gp-practice"}},
+		{"service": {"child-benefit"}},
+	} {
+		if res := env.postForm(t, "/residents/"+env.father+"/consent", form); res.code != http.StatusUnprocessableEntity {
+			t.Errorf("withdraw with %v: status %d, want 422", form, res.code)
+		}
+	}
+	if len(withdrawn.calls) != 0 {
+		t.Fatalf("withdrawals after refused forms = %q, want none", withdrawn.calls)
+	}
+
 	res := env.postForm(t, "/residents/"+env.father+"/consent", url.Values{"event": {string(env.event.ID)}, "service": {"child-benefit"}})
 	if res.code != http.StatusSeeOther {
 		t.Fatalf("withdraw: status %d, want 303; body %s", res.code, res.body)

@@ -412,11 +412,18 @@ func (s *Server) serviceName(ctx context.Context, id joinedup.ServiceID) string 
 // ownConsent returns the life event and the service that a withdrawal
 // form names in values, when the signed-in account is the resident named
 // in the path and the event is on that resident's record. Anything else
-// is ENOTFOUND, as for a record the account may not read.
+// is ENOTFOUND, as for a record the account may not read. A form that
+// names no event or service, or more than one, is EINVALID.
 func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeEvent, joinedup.ServiceID, error) {
 	viewer := principalOf(r)
 	if viewer.Role != policy.RoleResident || viewer.ID != r.PathValue("id") {
 		return nil, "", errHidden("resident record")
+	}
+	for _, name := range []string{"event", "service"} {
+		if n := len(values[name]); n != 1 || values.Get(name) == "" {
+			return nil, "", joinedup.Invalid("The withdrawal names no consent to withdraw.", joinedup.FieldError{
+				Field: "/" + name, Message: fmt.Sprintf("Choose one %s to withdraw consent for, from your record", name)})
+		}
 	}
 	ids, err := s.Records.ChildEvents(r.Context(), viewer.ID)
 	if err != nil {
