@@ -188,7 +188,7 @@ func (s *Service) recordRegistration(ctx context.Context, ev *joinedup.LifeEvent
 		case joinedup.ConsentNotAsked:
 			action, reason = audit.ActionConsentNotAsked, "the informant is not a parent, so could not consent"
 		case joinedup.ConsentNotRequired:
-			action, basis = ActionLawfulBasis, d.Basis
+			action, basis, reason = ActionLawfulBasis, d.Basis, "the law requires the service to be told, so the informant was not asked"
 		}
 		detail, _ := json.Marshal(map[string]any{"service": d.Service, "consent": ev.Consent.ID,
 			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": basis})

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/lifeevent"
 )
 
 // TestStatutoryServiceToldWithoutConsent registers a birth whose informant
@@ -19,6 +22,7 @@ import (
 func TestStatutoryServiceToldWithoutConsent(t *testing.T) {
 	ctx := context.Background()
 	h := startHub(t, nil)
+	log := attachAuditLog(t, h)
 	var health, school recorder
 	svc := serveRecorder(t, "health-visiting", []string{"child.dateOfBirth"}, &health)
 	svc.LawfulBasis = "duty to notify the health visiting service of every birth"
@@ -56,6 +60,17 @@ func TestStatutoryServiceToldWithoutConsent(t *testing.T) {
 	}
 	if _, err := h.Engine.WithdrawConsent(ctx, ev.ID, "health-visiting", "resident"); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
 		t.Errorf("withdraw a statutory disclosure: got %v, want conflict", err)
+	}
+
+	// The audit entry gives the law, not the informant's choice, as the
+	// reason the service is told.
+	entries, _ := allEntries(t, log)
+	i := slices.IndexFunc(entries, func(e audit.Entry) bool { return e.Action == lifeevent.ActionLawfulBasis })
+	if i < 0 {
+		t.Fatal("no lawful-basis entry in the audit log")
+	}
+	if r := entries[i].Reasons; len(r) != 1 || strings.Contains(r[0], "choice") {
+		t.Errorf("lawful-basis reasons = %q, want the law as the reason", r)
 	}
 }
 
