@@ -554,3 +554,35 @@ func TestBreakGlassOnAllocatedRecord(t *testing.T) {
 		t.Errorf("%d grants issued, want none", len(env.records.grants))
 	}
 }
+
+// TestDeliveryListIsOneEntryPerChild checks that an operator's list of
+// deliveries records one audit entry for each child whose deliveries it
+// shows, naming every delivery, rather than one for each delivery.
+func TestDeliveryListIsOneEntryPerChild(t *testing.T) {
+	env := newTestEnv(t)
+	birth := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1)
+	if rec := env.postJSON(t, "/api/v1/births", birth); rec.Code != http.StatusCreated {
+		t.Fatalf("register: status %d; body %s", rec.Code, rec.Body)
+	}
+	ev := env.hub.events[0]
+	for _, d := range ev.Deliveries {
+		env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
+	}
+	env.signInAs(t, env.operator)
+	before := len(env.auditEntries(t))
+
+	if rec := env.do(t, http.MethodGet, "/operator/deliveries?state=dead-lettered", nil, nil); rec.Code != http.StatusOK {
+		t.Fatalf("deliveries page: status %d", rec.Code)
+	}
+
+	entries := env.auditEntries(t)[before:]
+	if len(entries) != 1 || entries[0].Subject != string(ev.ID) {
+		t.Fatalf("%d entries, want one about the child", len(entries))
+	}
+	var detail struct {
+		Resources []string `json:"resources"`
+	}
+	if err := json.Unmarshal(entries[0].Detail, &detail); err != nil || len(detail.Resources) != 2 {
+		t.Errorf("detail = %s, want both deliveries named", entries[0].Detail)
+	}
+}

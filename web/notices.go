@@ -56,7 +56,7 @@ func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup
 			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
 		})
 	}
-	return svc, shown, s.record(ctx, accesses...)
+	return svc, shown, s.record(ctx, bySubject(accesses)...)
 }
 
 func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {

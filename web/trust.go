@@ -172,6 +172,38 @@ func (a access) entry() audit.Entry {
 	}
 }
 
+// bySubject merges the accesses that list several resources of one
+// subject, such as a child's deliveries on one page, into one access each,
+// so that a page listed once shows once on the resident's record. The
+// merged access names its resources, in order, as "resources" in its
+// detail. An access alone keeps its detail as it is.
+func bySubject(accesses []access) []access {
+	var out []access
+	index := map[string]int{}
+	for _, a := range accesses {
+		key := fmt.Sprint(a.account.ID, "\x1f", a.action, "\x1f", a.subject, "\x1f", a.purpose, "\x1f", a.reasons, "\x1f", a.detail["operation"], "\x1f", a.detail["route"])
+		i, ok := index[key]
+		if !ok {
+			index[key] = len(out)
+			out = append(out, a)
+			continue
+		}
+		merged := out[i].detail
+		if _, listed := merged["resources"]; !listed {
+			first := merged
+			merged = map[string]any{"resources": []any{first["resource"]}}
+			for k, v := range first {
+				if k != "resource" {
+					merged[k] = v
+				}
+			}
+		}
+		merged["resources"] = append(merged["resources"].([]any), a.detail["resource"])
+		out[i].detail = merged
+	}
+	return out
+}
+
 // record appends accesses to the audit log before the data is sent, so
 // that nothing is shown unrecorded. A log that cannot be written fails the
 // request.
@@ -507,7 +539,7 @@ func (s *Server) filterDeliveries(r *http.Request, deliveries []*joinedup.Delive
 			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
 		})
 	}
-	return kept, s.record(r.Context(), accesses...)
+	return kept, s.record(r.Context(), bySubject(accesses)...)
 }
 
 // authorizeReplay decides whether the signed-in account may replay the
