@@ -88,6 +88,9 @@ type lifeEventView struct {
 	Birth *joinedup.BirthRegistration // nil for other event types
 	Rows  []deliveryRow
 	Names map[joinedup.ServiceID]string
+	// RegisteredBy is the user name of the account that registered the
+	// event, or its id when the account is gone.
+	RegisteredBy string
 }
 
 func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +113,10 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	v := lifeEventView{Event: event, Rows: rows, Names: names}
+	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy}
+	if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
+		v.RegisteredBy = a.Username
+	}
 	// An event shown as progress only has an empty payload.
 	if event.Type == joinedup.EventBirthRegistered && string(event.Payload) != "{}" {
 		var birth joinedup.BirthRegistration

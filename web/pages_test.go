@@ -82,6 +82,7 @@ func TestPagesRender(t *testing.T) {
 		{"/operator/life-events", http.StatusOK, "Life events", event.Reference},
 		{"/operator/life-events?state=acted", http.StatusOK, "Life events", "No life events match"},
 		{"/operator/life-events/" + string(event.ID), http.StatusOK, "Life event " + event.Reference, "Ada Grace O’Brien-Lovelace"},
+		{"/operator/life-events/" + string(event.ID), http.StatusOK, "Life event " + event.Reference, " by registrar</dd>"},
 		{"/operator/deliveries", http.StatusOK, "Deliveries: Dead-lettered", "HTTP 503 from service"},
 		{"/operator/deliveries?state=acted", http.StatusOK, "Deliveries: Acted", "None."},
 		{"/operator/life-events/evt_missing", http.StatusNotFound, "Not found", "No life event"},
