@@ -755,6 +755,9 @@ func TestNoReplayAfterWithdrawal(t *testing.T) {
 	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), form) {
 		t.Errorf("status %d; the page offers a Replay button after the withdrawal: %v", rec.Code, strings.Contains(rec.Body.String(), form))
 	}
+	if !strings.Contains(rec.Body.String(), "Consent withdrawn, so it cannot be sent again") {
+		t.Errorf("the page does not say why the delivery cannot be replayed")
+	}
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"}}
 	if rec := env.do(t, http.MethodPost, "/operator/deliveries/"+string(d.ID)+"/replay", strings.NewReader("state=failed"), header); rec.Code != http.StatusConflict {
 		t.Errorf("replay after the withdrawal: status %d, want 409", rec.Code)

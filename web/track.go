@@ -63,6 +63,9 @@ type deliveryRow struct {
 	// Replayable is set when the delivery can be sent again and the viewer
 	// may do so, so that the page offers a Replay button only then.
 	Replayable bool
+	// ConsentWithdrawn is set when the viewer may replay deliveries but
+	// not this one, because consent to tell its service was withdrawn.
+	ConsentWithdrawn bool
 }
 
 // Withdrawal reports whether the delivery is the notice that tells a
@@ -142,8 +145,8 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 		// A delivery to a retired service cannot be replayed, nor one to a
 		// service whose consent was withdrawn, other than the notice of the
 		// withdrawal.
-		row.Replayable = mayReplay && canReplay(d.State) && !row.ServiceRemoved &&
-			(d.Kind == joinedup.EventConsentWithdrawn || !withdrawn[consentKey{d.EventID, d.Service}])
+		row.ConsentWithdrawn = d.Kind != joinedup.EventConsentWithdrawn && withdrawn[consentKey{d.EventID, d.Service}]
+		row.Replayable = mayReplay && canReplay(d.State) && !row.ServiceRemoved && !row.ConsentWithdrawn
 		rows[i] = row
 	}
 	return rows, nil
