@@ -277,14 +277,13 @@ func TestPersonRecordMatched(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		start := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		now := start
-		db.Now = func() time.Time { return now }
+		setClock := testClock(db, start)
 
 		first := &linkage.PersonRecord{Source: "council-tax", Record: heldByCouncil, LinkedBy: linkage.LinkedNew}
 		if err := db.AddPersonRecord(ctx, first, nil); err != nil {
 			t.Fatal(err)
 		}
-		now = start.Add(time.Minute)
+		setClock(start.Add(time.Minute))
 		second := &linkage.PersonRecord{Source: "school", Record: heldBySchool, LinkedBy: linkage.LinkedMatch,
 			Matched: &linkage.RecordKey{Source: "council-tax", RecordID: "ct-4471"}}
 		if err := db.AddPersonRecord(ctx, second, nil); err != nil {
@@ -376,9 +375,9 @@ func TestListUnrecognisedEvents(t *testing.T) {
 		ctx := context.Background()
 		early := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 		late := early.Add(2 * time.Hour)
-		db.Now = func() time.Time { return early }
+		setClock := testClock(db, early)
 		first := newEvent(t, db)
-		db.Now = func() time.Time { return late }
+		setClock(late)
 		second := newEvent(t, db)
 		third := newEvent(t, db)
 

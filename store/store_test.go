@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,16 @@ import (
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/storetest"
 )
+
+// testClock sets db's clock to at and returns a function that moves it.
+// The store's writer reads the clock on a goroutine of its own, so a test
+// that moves the clock after its first transaction must do it this way.
+func testClock(db *store.DB, at time.Time) (set func(time.Time)) {
+	var now atomic.Pointer[time.Time]
+	now.Store(&at)
+	db.Now = func() time.Time { return *now.Load() }
+	return func(t time.Time) { now.Store(&t) }
+}
 
 // seed creates an organisation and two services that take births.
 func seed(t testing.TB, db *store.DB) {
@@ -560,17 +571,17 @@ func TestReplayStuckDelivery(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		at := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		db.Now = func() time.Time { return at }
+		setClock := testClock(db, at)
 		seed(t, db)
 		ev := newEvent(t, db, "school")
 		drainOutbox(t, db)
 		id := ev.Deliveries[0].ID
 
-		db.Now = func() time.Time { return at.Add(store.StuckAfter - time.Second) }
+		setClock(at.Add(store.StuckAfter - time.Second))
 		if err := db.ReplayDelivery(ctx, id); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
 			t.Fatalf("replay a delivery pending for less than %s: got %v, want conflict", store.StuckAfter, err)
 		}
-		db.Now = func() time.Time { return at.Add(store.StuckAfter) }
+		setClock(at.Add(store.StuckAfter))
 		if err := db.ReplayDelivery(ctx, id); err != nil {
 			t.Fatalf("replay a stuck delivery: %v", err)
 		}
