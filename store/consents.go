@@ -36,14 +36,8 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 			return err
 		}
 		now := tx.Now()
-		var consent, decision string
-		err := tx.QueryRowContext(ctx, `
-			SELECT c.id, d.decision FROM consents c
-			JOIN consent_decisions d ON d.consent_id = c.id
-			WHERE c.event_id = $1 AND d.service_id = $2`, event, service).Scan(&consent, &decision)
-		if errors.Is(err, sql.ErrNoRows) {
-			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
-		} else if err != nil {
+		consent, decision, err := consentDecision(ctx, tx, event, service)
+		if err != nil {
 			return err
 		}
 		if decision != joinedup.ConsentGiven {
@@ -114,4 +108,17 @@ func queueWithdrawalNotice(ctx context.Context, tx *Tx, d *joinedup.Delivery) er
 	}
 	notice := &joinedup.Delivery{ID: joinedup.DeliveryID(joinedup.NewID("dlv")), EventID: d.EventID, Service: d.Service, Kind: joinedup.EventConsentWithdrawn}
 	return insertDelivery(ctx, tx, notice, data)
+}
+
+// consentDecision returns the id of the consent of event and its decision
+// for service, or ENOTFOUND when the event has no decision for it.
+func consentDecision(ctx context.Context, tx *Tx, event joinedup.EventID, service joinedup.ServiceID) (consent, decision string, err error) {
+	err = tx.QueryRowContext(ctx, `
+		SELECT c.id, d.decision FROM consents c
+		JOIN consent_decisions d ON d.consent_id = c.id
+		WHERE c.event_id = $1 AND d.service_id = $2`, event, service).Scan(&consent, &decision)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+	}
+	return consent, decision, err
 }

@@ -474,11 +474,11 @@ func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error 
 		// Only the notice of a withdrawal may go to a service once consent
 		// to tell it was withdrawn.
 		if d.Kind != joinedup.EventConsentWithdrawn {
-			withdrawn, err := consentWithdrawn(ctx, tx, d.EventID, d.Service)
-			if err != nil {
+			_, decision, err := consentDecision(ctx, tx, d.EventID, d.Service)
+			if err != nil && joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
 				return err
 			}
-			if withdrawn {
+			if decision == joinedup.ConsentWithdrawn {
 				return joinedup.Errorf(joinedup.ECONFLICT,
 					"Delivery %s cannot be replayed, because consent to tell %q was withdrawn.", id, d.Service)
 			}
@@ -501,20 +501,6 @@ func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error 
 		}
 		return insertOutbox(ctx, tx, id, d.Service, gen+1)
 	})
-}
-
-// consentWithdrawn reports whether the consent to tell service of event
-// was withdrawn.
-func consentWithdrawn(ctx context.Context, tx *Tx, event joinedup.EventID, service joinedup.ServiceID) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `
-		SELECT COUNT(*) FROM consent_decisions cd JOIN consents c ON c.id = cd.consent_id
-		WHERE c.event_id = $1 AND cd.service_id = $2 AND cd.decision = $3`,
-		event, service, joinedup.ConsentWithdrawn).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("read consent decision: %w", err)
-	}
-	return n > 0, nil
 }
 
 // ConfirmedLatencies returns, for deliveries confirmed since the given
