@@ -159,7 +159,7 @@ func TestFindLifeEventsNone(t *testing.T) {
 	})
 }
 
-// TestFindLifeEventsManyIDs asks for more ids than SQLite binds in one
+// TestFindLifeEventsManyIDs requests more ids than SQLite binds in one
 // statement, with events at the start, the middle and the end.
 func TestFindLifeEventsManyIDs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -503,7 +503,7 @@ func TestSearchResultsAreAudited(t *testing.T) {
 		t.Errorf("a registrar's search lists a resident")
 	}
 
-	// The resident's record tells the search apart from a read.
+	// The resident's record distinguishes the search from a read.
 	env.signIn(t, env.father)
 	rec = env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
 	if !strings.Contains(rec.Body.String(), "access (search)") {

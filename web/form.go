@@ -58,7 +58,7 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 		return nil, formUnread(codeMalformed, err, "The answers in the form could not be decoded")
 	}
 	// A value that is not UTF-8 would be shown again in a UTF-8 page, and
-	// the domain would reject it with several errors on one answer.
+	// validation would report several errors on one field.
 	for name, list := range values {
 		if !utf8.ValidString(name) || !allValidUTF8(list) {
 			return nil, formUnread(codeMalformed, nil, "The form contains text that is not valid UTF-8")

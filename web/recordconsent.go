@@ -309,6 +309,10 @@ type identity struct {
 }
 
 // identityOf returns the identity recorded for the resident account.
+//
+// NOTE: which parent a resident is follows from this identity when the
+// record is read, so a changed identity takes away that parent's view
+// of their own details and their right to withdraw.
 func (s *Server) identityOf(ctx context.Context, resident string) (identity, error) {
 	nino, dateOfBirth, err := s.Records.Identity(ctx, resident)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {

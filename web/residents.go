@@ -86,7 +86,7 @@ type recordAccess struct {
 	Role   string    `json:"role,omitempty"`
 	Action string    `json:"action"`
 	// Operation is what an access did, such as read or search, when
-	// the entry's detail says.
+	// the entry's detail records it.
 	Operation string   `json:"operation,omitempty"`
 	Subject   string   `json:"subject"`
 	Purpose   string   `json:"purpose,omitempty"`

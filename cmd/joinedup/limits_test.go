@@ -401,6 +401,7 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 				for input, answer := range tt.inputs {
 					form.Set(input, answer)
 				}
+
 				status, location, page := postBirthFormLocation(t, client, h, form)
 				if tt.field == "" {
 					if status != http.StatusSeeOther {
@@ -416,6 +417,7 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 					checkStoredNormalized(t, h, joinedup.EventID(id), reg)
 					return
 				}
+
 				if status != http.StatusUnprocessableEntity {
 					t.Fatalf("status %d, want 422", status)
 				}

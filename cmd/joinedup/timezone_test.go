@@ -33,6 +33,8 @@ func TestDatesSurviveTimeZones(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// NOTE: the race detector reports this write, because an embedded
+			// NATS server started by an earlier test reads time.Local.
 			old := time.Local
 			time.Local = loc
 			defer func() { time.Local = old }()
