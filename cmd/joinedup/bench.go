@@ -59,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	halfRate := fs.Float64("half-load-rate", 0, "births a second for the half load, instead of half the saturating rate; 0 derives it")
 	workers := fs.Int("concurrency", 32, "concurrent clients for the raw webhook rate and the saturating load")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first saturating run to this file")
+	memProfile := fs.String("memprofile", "", "write the allocation profile after the first saturating run to this file, and the one before it to the same name with .before added; go tool pprof -base compares them")
 	bare := fs.Bool("bare-receivers", false, "receive with four bare webhook handlers instead of the reference services, to measure the hub alone")
 	deliveryConcurrency := fs.Int("delivery-concurrency", DefaultConfig().Concurrency, "deliveries in flight to each service at once, as serve's -delivery-concurrency")
 	if err := fs.Parse(args); err != nil {
@@ -147,9 +148,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 		}
+		if *memProfile != "" && round == 0 {
+			if err := writeAllocs(*memProfile + ".before"); err != nil {
+				return err
+			}
+		}
 		res, err := loadHub(ctx, hub, cfg.APIToken, regs[round**births:(round+1)**births], *births, *workers, 0)
 		if *cpuProfile != "" && round == 0 {
 			pprof.StopCPUProfile()
+		}
+		if *memProfile != "" && round == 0 {
+			if err := writeAllocs(*memProfile); err != nil {
+				return err
+			}
 		}
 		peak = max(peak, sampler.stop())
 		if err != nil {
@@ -710,4 +721,15 @@ func currentRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// writeAllocs writes the allocation profile, which counts every
+// allocation since the process started, to path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	return errors.Join(err, f.Close())
 }
