@@ -6,7 +6,10 @@
 // The decision is default deny: a request is allowed only when at least one
 // permit policy matches and no forbid policy does. Every policy carries an
 // @id annotation, and a decision lists the ids of the policies that decided
-// it, so the audit log can record why access was given.
+// it, so the audit log can record why access was given. A policy may
+// also carry a @reason annotation: one sentence, for the person a record
+// is about, on why the policy allowed a use of it. Their record shows
+// that sentence in place of the id.
 //
 // The Cedar model that the policy files see:
 //
@@ -167,6 +170,7 @@ type Policies struct {
 	set        *cedar.PolicySet
 	index      map[scopeKey]cedar.PolicyMap
 	ids        []string
+	reasons    map[string]string // by policy id, from @reason annotations
 	principals principalCache
 }
 
@@ -212,7 +216,7 @@ func Load(fsys fs.FS) (*Policies, error) {
 		return nil, errors.New("load policies: the directory has no .cedar files")
 	}
 
-	p := &Policies{set: cedar.NewPolicySet()}
+	p := &Policies{set: cedar.NewPolicySet(), reasons: map[string]string{}}
 	where := map[string]string{}
 	for _, name := range names {
 		text, err := fs.ReadFile(fsys, name)
@@ -233,6 +237,9 @@ func Load(fsys fs.FS) (*Policies, error) {
 				return nil, fmt.Errorf("policy id %q at %s is already used at %s", id, at, first)
 			}
 			where[string(id)] = at
+			if reason := strings.TrimSpace(string(parsed.Annotations()["reason"])); reason != "" {
+				p.reasons[string(id)] = reason
+			}
 			p.set.Add(cedar.PolicyID(id), parsed)
 			p.ids = append(p.ids, string(id))
 		}
@@ -252,6 +259,12 @@ func parseError(name string, err error) error {
 	}
 	return fmt.Errorf("invalid policy file %s: %s", name, strings.Replace(msg, "<input>:", name+":", 1))
 }
+
+// Reason returns the sentence in the @reason annotation of the policy
+// with the given id, for the person a record is about, on why the policy
+// allowed a use of it. It returns "" when the policy has none or there is
+// no such policy.
+func (p *Policies) Reason(id string) string { return p.reasons[id] }
 
 // IDs returns the ids of the loaded policies in sorted order.
 func (p *Policies) IDs() []string { return slices.Clone(p.ids) }

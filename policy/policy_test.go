@@ -651,3 +651,36 @@ func TestLoadDirMissing(t *testing.T) {
 		t.Errorf("empty directory: error = %v, want one saying it has no policies", err)
 	}
 }
+
+// TestDefaultPoliciesGiveReasons checks that every default policy says in
+// words why it allows a use, since a resident's record shows that
+// sentence in place of the policy's id.
+func TestDefaultPoliciesGiveReasons(t *testing.T) {
+	p, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range p.IDs() {
+		reason := p.Reason(id)
+		if reason == "" || !strings.HasSuffix(reason, ".") || strings.Contains(reason, id) {
+			t.Errorf("policy %s gives the reason %q, want one sentence in words", id, reason)
+		}
+	}
+	if got := p.Reason("no-such-policy"); got != "" {
+		t.Errorf("Reason of an unknown id = %q, want empty", got)
+	}
+}
+
+func TestReasonAnnotation(t *testing.T) {
+	files := fstest.MapFS{"a.cedar": {Data: []byte("@id(\"a\")\n@reason(\"  A test allows it.  \")\npermit (principal, action, resource);\n@id(\"b\")\npermit (principal, action, resource);\n")}}
+	p, err := policy.Load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Reason("a"); got != "A test allows it." {
+		t.Errorf("Reason(a) = %q, want the annotation trimmed", got)
+	}
+	if got := p.Reason("b"); got != "" {
+		t.Errorf("Reason(b) = %q, want empty for a policy without the annotation", got)
+	}
+}

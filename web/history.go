@@ -84,6 +84,15 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 		if a.Reasons == nil {
 			a.Reasons = []string{}
 		}
+		a.ReasonsInWords = make([]string, len(a.Reasons))
+		for i, r := range a.Reasons {
+			a.ReasonsInWords[i] = r
+			if s.Policies != nil {
+				if reason := s.Policies.Reason(r); reason != "" {
+					a.ReasonsInWords[i] = reason
+				}
+			}
+		}
 		if acct, err := s.Records.FindAccount(ctx, e.Actor); err == nil {
 			a.Actor, a.Role = acct.Username, string(acct.Role)
 		}

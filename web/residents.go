@@ -87,10 +87,15 @@ type recordAccess struct {
 	Action string    `json:"action"`
 	// Operation is what an access did, such as read or search, when
 	// the entry's detail records it.
-	Operation string   `json:"operation,omitempty"`
-	Subject   string   `json:"subject"`
-	Purpose   string   `json:"purpose,omitempty"`
-	Reasons   []string `json:"reasons"`
+	Operation string `json:"operation,omitempty"`
+	Subject   string `json:"subject"`
+	Purpose   string `json:"purpose,omitempty"`
+	// Reasons are as the audit log stores them: for an access, the ids
+	// of the policies that allowed it.
+	Reasons []string `json:"reasons"`
+	// ReasonsInWords holds the reasons in words: each policy id becomes the
+	// sentence in its @reason annotation, where it has one.
+	ReasonsInWords []string `json:"reasonsInWords"`
 }
 
 // openRecord decides whether the signed-in account may read the record of

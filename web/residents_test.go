@@ -129,6 +129,22 @@ func TestResidentRecordOmitsOwnReads(t *testing.T) {
 			t.Errorf("the record as the %s reads it lists %d reads by the worker, want 1", name, byWorker)
 		}
 	}
+	// The father reads why the worker read his record in words, and the
+	// policy's id stays beside them for whoever checks the log.
+	for _, a := range own.Accesses {
+		if a.Actor != "worker" {
+			continue
+		}
+		want := "A social worker allocated to the resident needs their record for their care."
+		if !slices.Equal(a.Reasons, []string{"social-worker-allocated"}) || !slices.Equal(a.ReasonsInWords, []string{want}) {
+			t.Errorf("the worker's read gives reasons %q and reasons in words %q; want [social-worker-allocated] and [%s]", a.Reasons, a.ReasonsInWords, want)
+		}
+	}
+	rec := env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
+	page := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(page, "A social worker allocated to the resident needs their record for their care.") || strings.Contains(page, "social-worker-allocated") {
+		t.Errorf("the father's record page, status %d, does not give the worker's reason in words:\n%s", rec.Code, page)
+	}
 
 	children, _ := env.records.ChildEvents(t.Context(), env.father)
 	var registrar int
