@@ -482,3 +482,22 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// FreeTextProblem returns what is wrong with free text that staff type,
+// such as the reason for a break glass or a review note, or "" when
+// nothing is. Such text may contain tabs and line breaks, but not other
+// control characters. It may not contain invisible characters either, such
+// as U+202E, which would change how the text displays to whoever reviews
+// it, nor U+FFFD, which stands for text that could not be read. label
+// names the text at the start of the message.
+func FreeTextProblem(label, s string) string {
+	switch {
+	case !utf8.ValidString(s) || hasUnreadable(s):
+		return label + " must not contain a character that could not be read"
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0:
+		return label + " must not contain control characters"
+	case hasInvisible(s):
+		return label + " must not contain invisible characters, such as a zero-width space or a direction mark"
+	}
+	return ""
+}

@@ -512,3 +512,25 @@ func TestValidateNameUnreadable(t *testing.T) {
 		t.Errorf("fields = %v, want %v", got, []FieldError{want})
 	}
 }
+
+func TestFreeTextProblem(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want string // a part of the message; "" for no problem
+	}{
+		{"Welfare check.", ""},
+		{"Welfare check.\r\nSecond line.\tIndented.", ""},
+		{"Siobhán O’Neill’s welfare", ""},
+		{"Welfare\x07", "control characters"},
+		{"Welfare\u0085", "control characters"},
+		{"Welfare\u202echeck", "invisible characters"},
+		{"Welfare\u200bcheck", "invisible characters"},
+		{"Welfare\ufffd", "could not be read"},
+		{"Welfare\xff", "could not be read"},
+	} {
+		got := FreeTextProblem("The note", tt.text)
+		if tt.want == "" && got != "" || tt.want != "" && (!strings.HasPrefix(got, "The note must not") || !strings.Contains(got, tt.want)) {
+			t.Errorf("FreeTextProblem(%q) = %q, want a message with %q", tt.text, got, tt.want)
+		}
+	}
+}

@@ -34,7 +34,8 @@ type Grant struct {
 // GrantBreakGlass issues a grant to worker for the resident's record, for
 // the given reason, lasting ttl from now. The policies decide who may
 // obtain one: by default a social worker with no relationship to the
-// resident, for safeguarding. A missing or long reason or a ttl outside
+// resident, for safeguarding. A missing or long reason, one with control
+// or invisible characters, or a ttl outside
 // (0, MaxBreakGlassDuration] returns EINVALID; a refusal returns
 // EFORBIDDEN with the decision. The caller stores the grant and queues it
 // for review.
@@ -45,6 +46,8 @@ func (p *Policies) GrantBreakGlass(worker Principal, resident, reason string, no
 		fields = append(fields, joinedup.FieldError{Field: "/reason", Message: "Enter the reason you need to see this record"})
 	} else if utf8.RuneCountInString(reason) > MaxBreakGlassReason {
 		fields = append(fields, joinedup.FieldError{Field: "/reason", Message: fmt.Sprintf("The reason must be %d characters or fewer", MaxBreakGlassReason)})
+	} else if problem := joinedup.FreeTextProblem("The reason", reason); problem != "" {
+		fields = append(fields, joinedup.FieldError{Field: "/reason", Message: problem})
 	}
 	if ttl <= 0 || ttl > MaxBreakGlassDuration {
 		fields = append(fields, joinedup.FieldError{Field: "/duration", Message: fmt.Sprintf("Choose a duration of up to %d hours", MaxBreakGlassDuration/time.Hour)})

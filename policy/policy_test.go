@@ -438,6 +438,9 @@ func TestGrantBreakGlass(t *testing.T) {
 	}{
 		{"empty reason", worker, "res-ada", "   ", time.Hour, joinedup.EINVALID},
 		{"long reason", worker, "res-ada", strings.Repeat("a", policy.MaxBreakGlassReason+1), time.Hour, joinedup.EINVALID},
+		{"direction mark in reason", worker, "res-ada", "Child at risk\u202e tonight", time.Hour, joinedup.EINVALID},
+		{"bell in reason", worker, "res-ada", "Child at risk\a", time.Hour, joinedup.EINVALID},
+		{"reason over two lines", worker, "res-ada", "Child at risk.\r\nNo allocated worker tonight.", time.Hour, ""},
 		{"zero duration", worker, "res-ada", "urgent", 0, joinedup.EINVALID},
 		{"long duration", worker, "res-ada", "urgent", policy.MaxBreakGlassDuration + time.Second, joinedup.EINVALID},
 		{"no resident", worker, "", "urgent", time.Hour, joinedup.EINVALID},
@@ -450,8 +453,8 @@ func TestGrantBreakGlass(t *testing.T) {
 			if got := joinedup.ErrorCode(err); got != tt.wantCode {
 				t.Errorf("error code = %q (%v), want %q", got, err, tt.wantCode)
 			}
-			if g != nil {
-				t.Errorf("grant = %+v, want nil", g)
+			if (g != nil) != (tt.wantCode == "") {
+				t.Errorf("grant = %+v, want one only when there is no error", g)
 			}
 		})
 	}

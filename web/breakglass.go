@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
@@ -233,8 +234,14 @@ func (s *Server) breakGlassReviews(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// maxReviewNote bounds a review note, in characters, as
+// policy.MaxBreakGlassReason bounds the reason it reviews.
+const maxReviewNote = policy.MaxBreakGlassReason
+
 // reviewBreakGlass signs off one use of break glass with a note. The
-// no-self-review policy stops a reviewer signing off their own grant.
+// no-self-review policy stops a reviewer signing off their own grant. A
+// note that is too long or contains control or invisible characters gets 422
+// and changes nothing.
 func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePostForm(w, r) {
 		return
@@ -256,12 +263,20 @@ func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	note := strings.TrimSpace(r.PostForm.Get("note"))
+	problem := joinedup.FreeTextProblem("The review note", note)
+	if utf8.RuneCountInString(note) > maxReviewNote {
+		problem = fmt.Sprintf("The review note must be %d characters or fewer", maxReviewNote)
+	}
+	if problem != "" {
+		s.fail(w, r, joinedup.Invalid("The review note cannot be saved.", joinedup.FieldError{Field: "/note", Message: problem}))
+		return
+	}
 	if err := s.Records.ReviewGrant(r.Context(), grant.ID, account.ID, note, s.Now()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if err := s.record(r.Context(), access{
-		account: account, action: "break-glass.reviewed", subject: grant.Resident, purpose: policy.PurposeAudit, reasons: d.Reasons,
+		account: account, action: audit.ActionBreakGlassReviewed, subject: grant.Resident, purpose: policy.PurposeAudit, reasons: d.Reasons,
 		detail: grantDetail(map[string]any{"grant": grant.ID, "note": note}, grant),
 	}); err != nil {
 		s.fail(w, r, err)
