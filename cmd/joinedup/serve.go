@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -229,6 +230,9 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		return nil, err
 	}
 	mux.Handle("/", site.Handler())
+	if site.APIToken != "" {
+		warnTokenOrganisation(ctx, h, site.TokenOrganisation)
+	}
 
 	if err := h.Engine.Start(ctx); err != nil {
 		ln.Close()
@@ -424,4 +428,20 @@ func position(data []byte, offset int64) string {
 	line := bytes.Count(before, []byte("\n")) + 1
 	column := len(before) - bytes.LastIndexByte(before, '\n')
 	return fmt.Sprintf("line %d, column %d", line, column)
+}
+
+// warnTokenOrganisation logs a warning when the hub has no organisation
+// org, for which the API token registers births. Services and the demo
+// create organisations, so the hub may gain it later, but a mistyped id
+// would register births for an organisation that no registrar belongs to.
+func warnTokenOrganisation(ctx context.Context, h *Hub, org joinedup.OrgID) {
+	orgs, err := h.DB.ListOrganisations(ctx)
+	if err != nil {
+		h.logger.Warn("check the API token's organisation failed", "error", err)
+		return
+	}
+	if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == org }) {
+		h.logger.Warn("the hub has no organisation that -api-token-organisation names, so births that the API token registers belong to no known organisation; check the id",
+			"organisation", org)
+	}
 }

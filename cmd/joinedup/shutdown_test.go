@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +41,35 @@ func TestCloseLetsDeliveriesSettle(t *testing.T) {
 			if d.State == joinedup.StateDeadLettered {
 				t.Errorf("birth %s: delivery to %s dead-lettered: %s", id, d.Service, d.LastError)
 			}
+		}
+	}
+}
+
+// TestWarnsOfUnknownTokenOrganisation starts a hub whose API token
+// registers births for an organisation it does not have, and one whose
+// organisation the demo creates, and checks that only the first warns.
+func TestWarnsOfUnknownTokenOrganisation(t *testing.T) {
+	for _, tt := range []struct {
+		organisation string
+		warn         bool
+	}{
+		{"no-such-council", true},
+		{"council", false},
+	} {
+		var logs bytes.Buffer
+		cfg := DefaultConfig()
+		cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", t.TempDir(), true
+		cfg.APIToken, cfg.APITokenOrganisation = testToken, tt.organisation
+		h, err := OpenHub(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(logs.String(), "api-token-organisation")
+		if warned != tt.warn {
+			t.Errorf("organisation %q: warned %t, want %t; logs:\n%s", tt.organisation, warned, tt.warn, logs.String())
 		}
 	}
 }
