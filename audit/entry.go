@@ -24,6 +24,12 @@ const (
 	ActionConsentWithdrawn = "consent.withdrawn"
 	ActionPolicyChanged    = "policy.changed"
 	ActionBreakGlass       = "break-glass"
+	// ActionBreakGlassReviewed records a data protection officer's review
+	// of a break-glass grant.
+	ActionBreakGlassReviewed = "break-glass.reviewed"
+	// ActionLawfulBasis records a service told under a lawful basis
+	// other than consent.
+	ActionLawfulBasis = "lawful-basis"
 )
 
 // Limits on the fields of an entry, in characters for text and in bytes

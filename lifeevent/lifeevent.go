@@ -163,10 +163,6 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	return ev, Receipt(ev, takers), nil
 }
 
-// ActionLawfulBasis is the audit action that records a service told under
-// a lawful basis other than consent.
-const ActionLawfulBasis = "lawful-basis"
-
 // recordRegistration appends to the audit log the informant's decision for
 // each service and, when by names an account, that account's access to
 // the new event. One append takes them all, so the registration costs the
@@ -188,7 +184,7 @@ func (s *Service) recordRegistration(ctx context.Context, ev *joinedup.LifeEvent
 		case joinedup.ConsentNotAsked:
 			action, reason = audit.ActionConsentNotAsked, "the informant is not a parent, so could not consent"
 		case joinedup.ConsentNotRequired:
-			action, basis, reason = ActionLawfulBasis, d.Basis, "the law requires the service to be told, so the informant was not asked"
+			action, basis, reason = audit.ActionLawfulBasis, d.Basis, "the law requires the service to be told, so the informant was not asked"
 		}
 		detail, _ := json.Marshal(map[string]any{"service": d.Service, "consent": ev.Consent.ID,
 			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": basis})

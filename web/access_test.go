@@ -417,7 +417,13 @@ func TestBreakGlassReview(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Welfare check.") {
 		t.Fatalf("review list: status %d, want 200 listing the grant", rec.Code)
 	}
-	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified."}})
+	for _, note := range []string{"Justified\u202e.", "Justified\x07", strings.Repeat("a", policy.MaxBreakGlassReason+1)} {
+		res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {note}})
+		if res.code != http.StatusUnprocessableEntity || grant.ReviewedBy != "" {
+			t.Errorf("sign off with the note %.20q: status %d, reviewed by %q; want 422 and no review", note, res.code, grant.ReviewedBy)
+		}
+	}
+	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified.\r\nThe record was needed."}})
 	if res.code != http.StatusSeeOther || grant.ReviewedBy != dpo.ID {
 		t.Fatalf("sign off: status %d, reviewed by %q; want 303 by the officer", res.code, grant.ReviewedBy)
 	}
@@ -506,7 +512,7 @@ func TestSearchResultsAreAudited(t *testing.T) {
 	// The resident's record distinguishes the search from a read.
 	env.signIn(t, env.father)
 	rec = env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
-	if !strings.Contains(rec.Body.String(), "access (search)") {
+	if !strings.Contains(rec.Body.String(), "Record used (search)") {
 		t.Errorf("the resident's record does not show the worker's search as one")
 	}
 }

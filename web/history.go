@@ -68,10 +68,12 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 
 	today := joinedup.Today(s.Now())
 	out := []recordAccess{}
+	var names map[joinedup.ServiceID]string // service names, read on first use
 	for _, e := range entries {
 		var detail struct {
-			HiddenUntil string `json:"hiddenUntil"`
-			Operation   string `json:"operation"`
+			HiddenUntil string             `json:"hiddenUntil"`
+			Operation   string             `json:"operation"`
+			Service     joinedup.ServiceID `json:"service"`
 		}
 		_ = json.Unmarshal(e.Detail, &detail)
 		if forResident && detail.HiddenUntil != "" {
@@ -91,6 +93,18 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 				if reason := s.Policies.Reason(r); reason != "" {
 					a.ReasonsInWords[i] = reason
 				}
+			}
+		}
+		if detail.Service != "" && s.Services != nil {
+			if names == nil {
+				names, err = s.serviceNames(ctx)
+				if err != nil {
+					return nil, 0, err
+				}
+			}
+			a.Service = names[detail.Service]
+			if a.Service == "" {
+				a.Service = string(detail.Service)
 			}
 		}
 		if acct, err := s.Records.FindAccount(ctx, e.Actor); err == nil {

@@ -107,7 +107,7 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	names, err := s.serviceNames(r)
+	names, err := s.serviceNames(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 )
 
 //go:embed templates
@@ -74,6 +76,7 @@ var templateFuncs = template.FuncMap{
 		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
 	},
 	"purposeText": purposeText,
+	"actionText":  actionText,
 	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
 		return deliveryTableView{Rows: rows, Caption: caption, State: state}
 	},
@@ -281,11 +284,46 @@ func decisionLabel(decision string) string {
 
 // purposeText returns the informant-facing description of a consent
 // purpose, or the purpose code itself when it has none.
-func purposeText(purpose string) string {
-	if purpose == joinedup.PurposeTellUsOnce {
-		return "Tell us once: telling the services chosen about the birth, so the family does not have to"
+func purposeText(purpose string) string { return textOr(purposeTexts, purpose) }
+
+// purposeTexts describes the purposes of consents and of accesses.
+var purposeTexts = map[string]string{
+	joinedup.PurposeTellUsOnce:    "Tell us once: telling the services chosen about the birth, so the family does not have to",
+	policy.PurposeRegistration:    "Registering a life event",
+	policy.PurposeSocialCare:      "Social care",
+	policy.PurposeSafeguarding:    "Keeping someone safe",
+	policy.PurposeServiceDelivery: "Providing a service",
+	policy.PurposeOperations:      "Running the hub",
+	policy.PurposeAudit:           "Checking how records are used",
+	policy.PurposeSubjectAccess:   "Seeing one’s own record",
+	policy.PurposeConsent:         "Managing consent",
+}
+
+// actionTexts names the actions of audit entries as a resident reads
+// them on their record.
+var actionTexts = map[string]string{
+	audit.ActionDisclosure:         "Details sent to a service",
+	audit.ActionAccess:             "Record used",
+	audit.ActionConsentGiven:       "Consent given",
+	audit.ActionConsentRefused:     "Consent refused",
+	audit.ActionConsentNotAsked:    "Consent not asked",
+	audit.ActionConsentWithdrawn:   "Consent withdrawn",
+	audit.ActionBreakGlass:         "Emergency access granted",
+	audit.ActionBreakGlassReviewed: "Emergency access reviewed",
+	audit.ActionLawfulBasis:        "Service told by law",
+}
+
+// actionText returns an audit entry's action in words, or the action
+// itself when it has none.
+func actionText(action string) string { return textOr(actionTexts, action) }
+
+// textOr returns the text that texts gives for code, or code itself when
+// texts has none.
+func textOr(texts map[string]string, code string) string {
+	if text, ok := texts[code]; ok {
+		return text
 	}
-	return purpose
+	return code
 }
 
 // fieldLabels names the payload fields that services declare, as the

@@ -42,12 +42,7 @@ var comparisonLabels = map[string]string{
 }
 
 // comparisonLabel returns the label of a compared field.
-func comparisonLabel(field string) string {
-	if label, ok := comparisonLabels[field]; ok {
-		return label
-	}
-	return field
-}
+func comparisonLabel(field string) string { return textOr(comparisonLabels, field) }
 
 // personIndex is the policy resource of the whole person index.
 var personIndex = policy.Resource{Kind: policy.KindPersonIndex, ID: "all"}

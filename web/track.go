@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -125,7 +126,7 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 // services included. A service the store does not have is shown by its
 // id.
 func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) ([]deliveryRow, error) {
-	services, err := s.servicesByID(r)
+	services, err := s.servicesByID(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +200,8 @@ func (s *Server) mayReplay(r *http.Request) bool {
 }
 
 // serviceNames returns the name of every service, retired ones included.
-func (s *Server) serviceNames(r *http.Request) (map[joinedup.ServiceID]string, error) {
-	services, err := s.servicesByID(r)
+func (s *Server) serviceNames(ctx context.Context) (map[joinedup.ServiceID]string, error) {
+	services, err := s.servicesByID(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -212,8 +213,8 @@ func (s *Server) serviceNames(r *http.Request) (map[joinedup.ServiceID]string, e
 }
 
 // servicesByID returns every service, retired ones included, by id.
-func (s *Server) servicesByID(r *http.Request) (map[joinedup.ServiceID]*joinedup.Service, error) {
-	services, err := s.Services.ListAllServices(r.Context())
+func (s *Server) servicesByID(ctx context.Context) (map[joinedup.ServiceID]*joinedup.Service, error) {
+	services, err := s.Services.ListAllServices(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}

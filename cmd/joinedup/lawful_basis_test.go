@@ -13,7 +13,6 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
-	"github.com/joinedup/joinedup/lifeevent"
 )
 
 // TestStatutoryServiceToldWithoutConsent registers a birth whose informant
@@ -65,7 +64,7 @@ func TestStatutoryServiceToldWithoutConsent(t *testing.T) {
 	// The audit entry gives the law, not the informant's choice, as the
 	// reason the service is told.
 	entries, _ := allEntries(t, log)
-	i := slices.IndexFunc(entries, func(e audit.Entry) bool { return e.Action == lifeevent.ActionLawfulBasis })
+	i := slices.IndexFunc(entries, func(e audit.Entry) bool { return e.Action == audit.ActionLawfulBasis })
 	if i < 0 {
 		t.Fatal("no lawful-basis entry in the audit log")
 	}

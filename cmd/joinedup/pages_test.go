@@ -287,6 +287,25 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 	if !strings.Contains(string(body), `"service":"gp-practice","name":"Riverside Surgery","decision":"withdrawn"`) {
 		t.Errorf("record as JSON does not give the decision code withdrawn for gp-practice: %s", body)
 	}
+	// The history names the service of each entry about one, a removed
+	// service too, by the name the resident knows it by.
+	var history struct {
+		Accesses []struct {
+			Action, Service string
+		} `json:"accesses"`
+	}
+	if err := json.Unmarshal(body, &history); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(history.Accesses, func(a struct{ Action, Service string }) bool {
+		return a.Action == audit.ActionConsentWithdrawn
+	})
+	if i < 0 || history.Accesses[i].Service != "Riverside Surgery" {
+		t.Errorf("record's history gives the withdrawal as %+v, want it to name Riverside Surgery: %s", history.Accesses, body)
+	}
+	if !strings.Contains(page, "Service: Riverside Surgery") {
+		t.Errorf("record page does not name the service of its entries:\n%s", page)
+	}
 }
 
 // TestTrackPageLabelsWithdrawal withdraws consent for one service and
