@@ -3,10 +3,12 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/joinedup/joinedup"
 )
@@ -61,6 +63,10 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := onlyParams(r.URL.Query(), "type", "state", "offset", "limit"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	filter, err := lifeEventFilter(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
@@ -80,6 +86,27 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 		events = []*joinedup.LifeEvent{}
 	}
 	writeJSON(w, http.StatusOK, lifeEventList{Items: events, Total: total, Offset: filter.Offset, Limit: filter.Limit})
+}
+
+// onlyParams returns EINVALID naming each query parameter of q that is not
+// one of known, so that a mistyped parameter gets an error instead of
+// being ignored.
+func onlyParams(q url.Values, known ...string) error {
+	use := "It takes no query parameters."
+	if len(known) > 0 {
+		use = "Use " + strings.Join(known, ", ") + "."
+	}
+	var fields []joinedup.FieldError
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(known, name) {
+			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+				Message: fmt.Sprintf("This list takes no query parameter %q. %s", name, use)})
+		}
+	}
+	if len(fields) > 0 {
+		return joinedup.Invalid("The query has parameters this list does not take.", fields...)
+	}
+	return nil
 }
 
 // lifeEventFilter reads the type, state, offset and limit query
@@ -169,6 +196,10 @@ type serviceList struct {
 // listServices lists the services in use. With includeRetired=true it
 // lists retired services too, each with its retiredAt.
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query(), "includeRetired"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	includeRetired, err := parseIncludeRetired(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
@@ -387,6 +418,10 @@ const defaultDeliveryLimit = 50
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if err := s.authorizeDeliveryList(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := onlyParams(r.URL.Query(), "state", "service", "limit"); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -248,6 +248,29 @@ func TestListLifeEventsRejectsBadQuery(t *testing.T) {
 	}
 }
 
+// TestListsRejectUnknownParameters checks that a list given a query
+// parameter it does not take says so instead of ignoring it.
+func TestListsRejectUnknownParameters(t *testing.T) {
+	env := newTestEnv(t)
+	for target, want := range map[string][]string{
+		"/api/v1/life-events?before=garbage&limt=5":           {"/before", "/limt"},
+		"/api/v1/services?include-retired=true":               {"/include-retired"},
+		"/api/v1/services/child-benefit/notices?before=later": {"/before"},
+	} {
+		rec := env.do(t, http.MethodGet, target, nil, nil)
+		p := decodeProblem(t, rec, http.StatusUnprocessableEntity)
+		if got := fieldsOf(p); !slices.Equal(got, want) {
+			t.Errorf("GET %s: fields = %q, want %q", target, got, want)
+		}
+	}
+
+	env.signInAs(t, env.operator)
+	rec := env.do(t, http.MethodGet, "/api/v1/deliveries?state=pending&services=gp-practice", nil, nil)
+	if got := fieldsOf(decodeProblem(t, rec, http.StatusUnprocessableEntity)); !slices.Equal(got, []string{"/services"}) {
+		t.Errorf("GET deliveries: fields = %q, want [/services]", got)
+	}
+}
+
 func TestGetLifeEvent(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth)

@@ -60,6 +60,10 @@ func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup
 }
 
 func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	_, deliveries, err := s.serviceNotices(r)
 	if err != nil {
 		s.fail(w, r, err)
