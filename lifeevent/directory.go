@@ -2,6 +2,7 @@ package lifeevent
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -142,7 +143,14 @@ func Validate(s *joinedup.Service) error {
 	}
 	if s.Secret != "" {
 		if _, err := webhook.NewSigner(s.Secret); err != nil {
-			add("/secret", "The secret must be whsec_ followed by base64")
+			key, decodeErr := base64.StdEncoding.DecodeString(strings.TrimPrefix(s.Secret, webhook.SecretPrefix))
+			if decodeErr != nil {
+				add("/secret", "The secret must be whsec_ followed by base64")
+			} else {
+				add("/secret", "The secret's key is %d bytes; it must be %d to %d bytes before base64, as whsec_ followed by %d to %d characters",
+					len(key), webhook.MinSecretBytes, webhook.MaxSecretBytes,
+					base64.StdEncoding.EncodedLen(webhook.MinSecretBytes), base64.StdEncoding.EncodedLen(webhook.MaxSecretBytes))
+			}
 		}
 	}
 	if len(fields) > 0 {

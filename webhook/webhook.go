@@ -38,10 +38,10 @@ const SecretPrefix = "whsec_"
 // rejected so that a captured message cannot be replayed later.
 const Tolerance = 5 * time.Minute
 
-// Secret sizes in bytes that the specification allows.
+// Secret sizes in bytes, before base64, that the specification allows.
 const (
-	minSecretBytes = 24
-	maxSecretBytes = 64
+	MinSecretBytes = 24
+	MaxSecretBytes = 64
 	newSecretBytes = 32
 )
 
@@ -80,8 +80,8 @@ func NewSigner(secret string) (*Signer, error) {
 	if err != nil {
 		return nil, errors.New("webhook: invalid secret: want \"whsec_\" followed by standard base64")
 	}
-	if len(key) < minSecretBytes || len(key) > maxSecretBytes {
-		return nil, fmt.Errorf("webhook: invalid secret: the key is %d bytes, want %d to %d", len(key), minSecretBytes, maxSecretBytes)
+	if len(key) < MinSecretBytes || len(key) > MaxSecretBytes {
+		return nil, fmt.Errorf("webhook: invalid secret: the key is %d bytes, want %d to %d", len(key), MinSecretBytes, MaxSecretBytes)
 	}
 	return &Signer{key: key}, nil
 }

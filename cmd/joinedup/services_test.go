@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -305,6 +306,9 @@ func TestServiceTextChecked(t *testing.T) {
 		{"zero-width space in name", "name", "Bin\u200bcollections", "/name"},
 		{"long purpose", "purpose", strings.Repeat("To plan school places. ", 30), "/purpose"},
 		{"control character in purpose", "purpose", "To plan\u0007 school places", "/purpose"},
+		{"secret not base64", "secret", "whsec_not base64!", "/secret"},
+		{"secret too short", "secret", "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 10)), "/secret"},
+		{"secret too long", "secret", "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 100)), "/secret"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,6 +327,11 @@ func TestServiceTextChecked(t *testing.T) {
 			}
 			if fields := problemFields(t, resp); !slices.Contains(fields, tt.want) {
 				t.Errorf("fields = %q, want %s", fields, tt.want)
+			}
+			// A secret of the wrong length is base64, so its message gives
+			// the sizes allowed.
+			if strings.HasPrefix(tt.name, "secret too") && !strings.Contains(string(resp), "must be 24 to 64 bytes") {
+				t.Errorf("problem does not give the sizes a secret may be: %s", resp)
 			}
 		})
 	}
