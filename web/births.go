@@ -884,7 +884,7 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			NINO:     text(at+"/nationalInsuranceNumber", "National Insurance number (optional)", p.NINO),
 			Line1:    text(at+"/address/lines/0", "Address line 1", lineAt(p.Lines, 0)),
 			Line2:    text(at+"/address/lines/1", "Address line 2 (optional)", lineAt(p.Lines, 1)),
-			Town:     text(at+"/address/town", "Town or city", p.Town),
+			Town:     text(at+"/address/town", "Town or city (optional)", p.Town),
 			Postcode: text(at+"/address/postcode", "Postcode", p.Postcode),
 			UPRN:     text(at+"/address/uprn", "Unique Property Reference Number (UPRN, optional)", p.UPRN),
 		}
