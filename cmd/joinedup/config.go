@@ -198,6 +198,17 @@ type prefixesFlag struct{ p *[]netip.Prefix }
 
 func prefixesValue(p *[]netip.Prefix) flag.Value { return prefixesFlag{p} }
 
+// widestProxyRange returns the shortest prefix length that
+// -trusted-proxies takes for an address of addr's family: /8 for IPv4,
+// the size of 10.0.0.0/8, and /32 for IPv6, the size of an
+// organisation's allocation.
+func widestProxyRange(addr netip.Addr) int {
+	if addr.Is4() {
+		return 8
+	}
+	return 32
+}
+
 func (f prefixesFlag) String() string {
 	if f.p == nil {
 		return ""
@@ -226,6 +237,12 @@ func (f prefixesFlag) Set(s string) error {
 		}
 		if prefix.Bits() == 0 {
 			return fmt.Errorf("%q would trust every address, so any client could name itself in X-Forwarded-For: list only the proxies' addresses", part)
+		}
+		// Two halves of the address space would trust every address as
+		// /0 does, and no network of proxies is wider than these.
+		if widest := widestProxyRange(prefix.Addr()); prefix.Bits() < widest {
+			return fmt.Errorf("%q is wider than any network of proxies, so clients could name themselves in X-Forwarded-For: list the proxies' addresses, or ranges of /%d or narrower",
+				part, widest)
 		}
 		out = append(out, prefix.Masked())
 	}

@@ -89,6 +89,9 @@ func TestServeConfigErrors(t *testing.T) {
 		{"API token of spaces", []string{"-api-token", "                "}, "-api-token must be printable ASCII without spaces"},
 		{"every address trusted", []string{"-trusted-proxies", "10.0.0.1,0.0.0.0/0"}, `"0.0.0.0/0" would trust every address`},
 		{"every IPv6 address trusted", []string{"-trusted-proxies", "::/0"}, `"::/0" would trust every address`},
+		{"every address trusted in halves", []string{"-trusted-proxies", "0.0.0.0/1,128.0.0.0/1"}, `"0.0.0.0/1" is wider than any network of proxies`},
+		{"IPv4 range wider than /8", []string{"-trusted-proxies", "10.0.0.0/7"}, `ranges of /8 or narrower`},
+		{"IPv6 range wider than /32", []string{"-trusted-proxies", "2001:db8::/31"}, `ranges of /32 or narrower`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
