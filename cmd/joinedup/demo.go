@@ -45,7 +45,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hub := fs.String("hub", "http://127.0.0.1:8080", "base URL of the hub")
 	token := fs.String("token", os.Getenv("JOINEDUP_API_TOKEN"), "the hub's API token, its -api-token ($JOINEDUP_API_TOKEN)")
 	seed := fs.Uint64("seed", 1, "seed of the hub's demo population (the hub's -seed)")
-	family := fs.Int("family", -1, fmt.Sprintf("demo family to register a birth for, 0 to %d; -1 picks one at random", population.DemoFamilies-1))
+	family := new(int)
+	*family = -1
+	fs.Var(intValue(family), "family", fmt.Sprintf("`number` of the demo family to register a birth for, 0 to %d; -1 picks one at random", population.DemoFamilies-1))
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for every service's outcome")
 	var defaultServices []string
 	for _, id := range reference.ServiceIDs() {
@@ -62,7 +64,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *family < -1 || *family >= population.DemoFamilies {
 		return fmt.Errorf("-family must be between 0 and %d, or -1", population.DemoFamilies-1)
 	}
-	if *family == -1 {
+	random := *family == -1
+	if random {
 		*family = rand.IntN(population.DemoFamilies)
 	}
 	if u, err := url.Parse(*hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -82,7 +85,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		listed[s.ID] = s
 	}
 	names := map[joinedup.ServiceID]string{}
-	reg := population.Births(*seed, *family+1, joinedup.Today(time.Now()))[*family]
+	var chosen []joinedup.ServiceID
 	for _, field := range strings.Split(*only, ",") {
 		id := joinedup.ServiceID(strings.TrimSpace(field))
 		if id == "" {
@@ -97,36 +100,54 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case names[id] != "":
 			continue
 		}
-		reg.Consent.Services = append(reg.Consent.Services, id)
+		chosen = append(chosen, id)
 		names[id] = s.Name
 	}
-	if len(reg.Consent.Services) == 0 {
+	if len(chosen) == 0 {
 		return errors.New("-services names no service: give the ids of one or more services that take births")
 	}
 
-	// 2. Register the birth.
-	fmt.Fprintf(stdout, "1. The registrar registers the birth of %s, born %s at %s.\n",
-		reg.Child.Name.Full(), reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
-	fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %d services.\n",
-		reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
-	var created birthResponse
-	if err := c.do(ctx, http.MethodPost, "/api/v1/births", reg, &created); err != nil {
-		var problem *apiProblem
-		if !errors.As(err, &problem) {
-			return fmt.Errorf("register birth: %w. The hub may have registered it before the connection failed: run the demo again with the same -family, and a registration already made is reported with its reference", err)
-		}
-		return fmt.Errorf("register birth: %w", err)
+	// 2. Register the birth. A family picked at random whose birth the
+	// hub has registered before gives way to the next family that has
+	// none, so the demo can run again on the same hub. Once every family
+	// is registered, or for a family chosen with -family, the demo
+	// follows the registration made before.
+	births := population.Births(*seed, population.DemoFamilies, joinedup.Today(time.Now()))
+	tries := 1
+	if random {
+		tries = population.DemoFamilies
 	}
-	fmt.Fprintf(stdout, "2. The hub accepted it: reference %s, consent receipt %s.\n", created.Event.Reference, created.Receipt.ReceiptID)
-	for _, s := range created.Receipt.Services {
-		switch s.Decision {
-		case joinedup.ConsentNotRequired:
-			fmt.Fprintf(stdout, "   - %s: told without consent, under its lawful basis (%s); it will receive %s\n", s.Name, s.LawfulBasis, strings.Join(s.Fields, ", "))
-		case joinedup.ConsentGiven:
-			fmt.Fprintf(stdout, "   - %s: consent given; it will receive %s\n", s.Name, strings.Join(s.Fields, ", "))
+	var eventID joinedup.EventID
+	for try := range tries {
+		reg := births[(*family+try)%population.DemoFamilies]
+		reg.Consent.Services = chosen
+		var created birthResponse
+		err := c.do(ctx, http.MethodPost, "/api/v1/births", reg, &created)
+		var problem *apiProblem
+		switch {
+		case errors.As(err, &problem) && problem.existing != "" && try < tries-1:
+			continue
+		case errors.As(err, &problem) && problem.existing != "":
+			fmt.Fprintf(stdout, "1. The hub has registered the birth of %s before, with reference %s.\n", reg.Child.Name.Full(), problem.existing)
+			fmt.Fprintln(stdout, "2. The demo follows that registration.")
+			var ev joinedup.LifeEvent
+			if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/by-reference/"+url.PathEscape(problem.existing), nil, &ev); err != nil {
+				return fmt.Errorf("read the earlier registration: %w", err)
+			}
+			eventID = ev.ID
+		case err != nil && problem == nil:
+			return fmt.Errorf("register birth: %w. The hub may have registered it before the connection failed: run the demo again with the same -family, and a registration already made is followed", err)
+		case err != nil:
+			return fmt.Errorf("register birth: %w", err)
 		default:
-			fmt.Fprintf(stdout, "   - %s: consent %s; it will not be told\n", s.Name, s.Decision)
+			fmt.Fprintf(stdout, "1. The registrar registers the birth of %s, born on %s. Place of birth: %s.\n",
+				reg.Child.Name.Full(), reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
+			fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %d services.\n",
+				reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
+			printAccepted(stdout, &created)
+			eventID = created.Event.ID
 		}
+		break
 	}
 
 	// 3. Wait for every service's outcome, printing each change.
@@ -135,7 +156,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seen := map[joinedup.DeliveryID]joinedup.DeliveryState{}
 	for {
 		var ev joinedup.LifeEvent
-		if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/"+string(created.Event.ID), nil, &ev); err != nil {
+		if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/"+string(eventID), nil, &ev); err != nil {
 			return fmt.Errorf("read life event: %w", err)
 		}
 		for _, d := range ev.Deliveries {
@@ -166,6 +187,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// printAccepted prints the reference and consent receipt of a new
+// registration, and what each service will receive.
+func printAccepted(stdout io.Writer, created *birthResponse) {
+	fmt.Fprintf(stdout, "2. The hub accepted it: reference %s, consent receipt %s.\n", created.Event.Reference, created.Receipt.ReceiptID)
+	for _, s := range created.Receipt.Services {
+		switch s.Decision {
+		case joinedup.ConsentNotRequired:
+			fmt.Fprintf(stdout, "   - %s: told without consent, under its lawful basis (%s); it will receive %s\n", s.Name, s.LawfulBasis, strings.Join(s.Fields, ", "))
+		case joinedup.ConsentGiven:
+			fmt.Fprintf(stdout, "   - %s: consent given; it will receive %s\n", s.Name, strings.Join(s.Fields, ", "))
+		default:
+			fmt.Fprintf(stdout, "   - %s: consent %s; it will not be told\n", s.Name, s.Decision)
 		}
 	}
 }
@@ -233,9 +270,10 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	if resp.StatusCode/100 != 2 {
 		var p struct {
-			Title  string                `json:"title"`
-			Detail string                `json:"detail"`
-			Errors []joinedup.FieldError `json:"errors"`
+			Title    string                `json:"title"`
+			Detail   string                `json:"detail"`
+			Errors   []joinedup.FieldError `json:"errors"`
+			Existing string                `json:"existingReference"`
 		}
 		json.Unmarshal(b, &p)
 		msg := fmt.Sprintf("%s %s: %s", method, path, resp.Status)
@@ -252,7 +290,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 				msg += " (check that -token or JOINEDUP_API_TOKEN is the hub's -api-token)"
 			}
 		}
-		return &apiProblem{msg: msg}
+		return &apiProblem{msg: msg, existing: p.Existing}
 	}
 	if out == nil {
 		return nil
@@ -262,6 +300,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 
 // apiProblem is an error response from the hub, as opposed to a request
 // that got no response.
-type apiProblem struct{ msg string }
+type apiProblem struct {
+	msg string
+	// existing is the reference of the registration that a duplicate
+	// birth repeats.
+	existing string
+}
 
 func (p *apiProblem) Error() string { return p.msg }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/reference/population"
 )
 
 // TestDemoCommand runs joinedup demo against a hub with the demo council
@@ -25,6 +28,41 @@ func TestDemoCommand(t *testing.T) {
 		if !strings.Contains(out.String(), "- "+service+": acted: ") {
 			t.Errorf("output does not say that %s acted:\n%s", service, out.String())
 		}
+	}
+}
+
+// TestDemoRunsAgain runs the demo twice for one family and then without
+// a family. The second run follows the first registration, and the third
+// registers the birth of a family the hub has not registered.
+func TestDemoRunsAgain(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	args := []string{"demo", "-hub", h.BaseURL, "-token", demoAPIToken, "-services", "gp-practice"}
+	var first, again, random bytes.Buffer
+	if err := run(context.Background(), append(args, "-family", "2"), nil, &first, io.Discard); err != nil {
+		t.Fatalf("first demo: %v\n%s", err, first.String())
+	}
+	if err := run(context.Background(), append(args, "-family", "2"), nil, &again, io.Discard); err != nil {
+		t.Fatalf("demo again: %v\n%s", err, again.String())
+	}
+	if !strings.Contains(again.String(), "has registered the birth of") || !strings.Contains(again.String(), "- Riverside Surgery: acted: ") {
+		t.Errorf("demo again does not follow the first registration to its outcome:\n%s", again.String())
+	}
+	// Every family but one is registered, so the random pick must move on
+	// until it finds that one.
+	for family := range population.DemoFamilies {
+		if family == 2 || family == 7 {
+			continue
+		}
+		reg := demoBirth(t, h, family)
+		reg.Consent.Services = []joinedup.ServiceID{"gp-practice"}
+		registerWithToken(t, h, reg)
+	}
+	if err := run(context.Background(), args, nil, &random, io.Discard); err != nil {
+		t.Fatalf("demo with a random family: %v\n%s", err, random.String())
+	}
+	want := demoBirth(t, h, 7).Child.Name.Full()
+	if !strings.Contains(random.String(), "registers the birth of "+want) {
+		t.Errorf("demo with a random family did not register %s, the one family left:\n%s", want, random.String())
 	}
 }
 
