@@ -287,7 +287,7 @@ func (f intFlag) String() string {
 func (f intFlag) Set(s string) error {
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return errors.New("want a whole number")
+		return errors.New("must be a whole number, such as 5")
 	}
 	*f.p = v
 	return nil
@@ -305,7 +305,7 @@ func (f int64Flag) String() string {
 func (f int64Flag) Set(s string) error {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return errors.New("want a whole number")
+		return errors.New("must be a whole number, such as 5")
 	}
 	*f.p = v
 	return nil
@@ -323,7 +323,7 @@ func (f durationFlag) String() string {
 func (f durationFlag) Set(s string) error {
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return errors.New("want a duration such as 500ms or 2s")
+		return errors.New("must be a duration such as 500ms or 2s")
 	}
 	*f.p = v
 	return nil
@@ -340,7 +340,12 @@ func (f levelFlag) String() string {
 	}
 	return strings.ToLower(f.p.String())
 }
-func (f levelFlag) Set(s string) error { return f.p.UnmarshalText([]byte(s)) }
+func (f levelFlag) Set(s string) error {
+	if err := f.p.UnmarshalText([]byte(s)); err != nil {
+		return errors.New("must be debug, info, warn or error")
+	}
+	return nil
+}
 
 func deref(p *string) string {
 	if p == nil {
