@@ -73,6 +73,10 @@ func TestCreateBirthRejectsBadRequests(t *testing.T) {
 			status: http.StatusBadRequest, detail: "byte offset 11",
 		},
 		{
+			name: "byte order mark", body: "\uFEFF" + validBirth,
+			status: http.StatusBadRequest, detail: "byte order mark",
+		},
+		{
 			name: "two JSON values", body: validBirth + ` {}`,
 			status: http.StatusBadRequest, detail: "more data after the JSON value",
 		},
