@@ -130,7 +130,42 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		b.Close()
 		return nil, fmt.Errorf("create stream %s: %w", b.name, err)
 	}
+	if b.server != nil {
+		if err := b.offerUnacknowledged(ctx, logger); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	return b, nil
+}
+
+// offerUnacknowledged deletes each consumer that has messages delivered
+// but not acknowledged, which the embedded server's last run left behind
+// when it stopped without a clean shutdown. The delivery engine creates
+// the consumer again, and a new consumer is offered every message still
+// in the stream at once: in a work queue that is every message not yet
+// acknowledged. Without this, those messages would wait for their
+// acknowledgement timeout. Only the embedded server may do it, because
+// no other process consumes from it; on an external cluster another node
+// may be handling them.
+func (b *Bus) offerUnacknowledged(ctx context.Context, logger *slog.Logger) error {
+	consumers := b.Stream.ListConsumers(ctx)
+	var stale []*jetstream.ConsumerInfo
+	for info := range consumers.Info() {
+		if info.NumAckPending > 0 {
+			stale = append(stale, info)
+		}
+	}
+	if err := consumers.Err(); err != nil {
+		return fmt.Errorf("list consumers of stream %s: %w", b.name, err)
+	}
+	for _, info := range stale {
+		if err := b.Stream.DeleteConsumer(ctx, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("delete consumer %s: %w", info.Name, err)
+		}
+		logger.Info("messages left unacknowledged by the last run are offered again now", "consumer", info.Name, "messages", info.NumAckPending)
+	}
+	return nil
 }
 
 func startEmbedded(dir string) (*server.Server, error) {
