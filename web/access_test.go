@@ -553,11 +553,16 @@ func TestBreakGlassOnAllocatedRecord(t *testing.T) {
 
 	res := env.postForm(t, "/residents/"+env.father+"/break-glass", url.Values{"reason": {"Checking on the family."}, "hours": {"1"}})
 
-	if res.code != http.StatusSeeOther || res.header.Get("Location") != "/residents/"+env.father {
-		t.Errorf("status %d to %q, want 303 to the record", res.code, res.header.Get("Location"))
+	location := res.header.Get("Location")
+	if res.code != http.StatusSeeOther || location != "/residents/"+env.father+"?access=already-open" {
+		t.Errorf("status %d to %q, want 303 to the record", res.code, location)
 	}
 	if len(env.records.grants) != 0 {
 		t.Errorf("%d grants issued, want none", len(env.records.grants))
+	}
+	// The record says why the answers given were not used.
+	if page := env.do(t, http.MethodGet, location, nil, nil).Body.String(); !strings.Contains(page, "You can already open this record, so no break-glass access was recorded") {
+		t.Errorf("record page does not say that no break glass was recorded:\n%s", page)
 	}
 }
 

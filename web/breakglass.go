@@ -66,7 +66,7 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
 	if s.mayReadRecord(r, id) {
 		// The worker can open the record already, as its allocated worker
 		// or under a grant that is still running, so none is issued.
-		http.Redirect(w, r, "/residents/"+url.PathEscape(id), http.StatusSeeOther)
+		http.Redirect(w, r, "/residents/"+url.PathEscape(id)+"?access=already-open", http.StatusSeeOther)
 		return
 	}
 	if !s.mayBreakGlass(r, id) {

@@ -26,12 +26,15 @@ type residentRecord struct {
 	Accesses []recordAccess `json:"accesses"`
 	// NextBefore is the before parameter that reads older accesses, or 0
 	// when there are none.
-	NextBefore uint64                        `json:"nextBefore,omitempty"`
-	Grant      *Grant                        `json:"breakGlass,omitempty"`
-	Own        bool                          `json:"-"` // the viewer is the resident or their parent
-	Withdrawn  joinedup.ServiceID            `json:"-"` // a service whose consent was just withdrawn
-	Names      map[joinedup.ServiceID]string `json:"-"`
-	Removed    map[joinedup.ServiceID]bool   `json:"-"` // services retired since
+	NextBefore uint64             `json:"nextBefore,omitempty"`
+	Grant      *Grant             `json:"breakGlass,omitempty"`
+	Own        bool               `json:"-"` // the viewer is the resident or their parent
+	Withdrawn  joinedup.ServiceID `json:"-"` // a service whose consent was just withdrawn
+	// AlreadyOpen is true when the viewer sent the break-glass form for
+	// a record they could already open, so no grant was issued.
+	AlreadyOpen bool                          `json:"-"`
+	Names       map[joinedup.ServiceID]string `json:"-"`
+	Removed     map[joinedup.ServiceID]bool   `json:"-"` // services retired since
 }
 
 // recordEvent is one life event on a resident's record.
@@ -322,6 +325,7 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Withdrawn = joinedup.ServiceID(r.URL.Query().Get("withdrawn"))
+	rec.AlreadyOpen = r.URL.Query().Get("access") == "already-open"
 	title := "Record of " + rec.Username
 	if rec.Own {
 		title = "Your record"
