@@ -61,6 +61,11 @@ type Config struct {
 	// ActionInterval is how often due deferred actions are fired; one
 	// minute by default.
 	ActionInterval time.Duration
+	// Cluster is true when other processes may consume the same
+	// deliveries, as on PostgreSQL and an external NATS. Each attempt is
+	// then claimed in the store before it is sent, so that a delivery
+	// that reaches two nodes in two messages is sent by one of them.
+	Cluster bool
 	// Now returns the time that decides which deferred actions are due;
 	// time.Now by default. Tests control it. Signatures and retries always
 	// use the real time.

@@ -201,6 +201,22 @@ func (e *Engine) handleOne(ctx context.Context, entry messageEntry) verdict {
 		return verdict{retry: wait}
 	}
 
+	if e.cfg.Cluster {
+		// The claim outlasts a send that times out and its settling, so
+		// that no other node sends while this one still may.
+		until := time.Now().Add(2*e.cfg.AttemptTimeout + 5*time.Second)
+		claimed, err := e.db.ClaimDelivery(ctx, id, task.Generation, task.Delivery.Attempts, until)
+		if err != nil {
+			e.logger.Error("claim delivery", "delivery_id", id, "error", err)
+			return verdict{retry: e.cfg.BaseBackoff}
+		}
+		if !claimed {
+			// Another node is sending it, or has settled it since it was
+			// loaded. The message is offered again and then finds it settled.
+			return verdict{retry: e.cfg.BaseBackoff}
+		}
+	}
+
 	if err := e.recordDisclosure(ctx, task); err != nil {
 		// Nothing is sent that the audit log does not show.
 		e.logger.Error("record disclosure in audit log", "delivery_id", id, "error", err)

@@ -403,7 +403,7 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 		confirmed = Micros(now)
 	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0,
+		UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0, claimed_until = 0,
 			updated_at = $3, confirmed_at = $4, attempts = attempts + $5
 		WHERE id = $6`, state, string(outcome), Micros(now), confirmed, attempts, r.Delivery); err != nil {
 		return false, d.CreatedAt, fmt.Errorf("update delivery: %w", err)
@@ -434,11 +434,36 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 	return db.Tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET state = $1, attempts = attempts + 1, last_error = $2,
-				next_attempt_at = $3, updated_at = $4
+				next_attempt_at = $3, updated_at = $4, claimed_until = 0
 			WHERE id = $5 AND generation = $6 AND state IN ('pending', 'retrying')`,
 			state, cause, Micros(next), Micros(tx.Now()), id, generation)
 		return err
 	})
+}
+
+// ClaimDelivery claims the next attempt at delivery id, of the given
+// generation and with the given attempts made, until until. It returns
+// false, and changes nothing, when the delivery has moved on or another
+// claim on it runs past now. In a cluster, each node claims a delivery
+// before it sends it: a delivery can reach two nodes at once, in two
+// messages, and only the node that holds the claim sends it. Recording
+// the attempt's outcome or failure, or a replay, ends the claim.
+func (db *DB) ClaimDelivery(ctx context.Context, id joinedup.DeliveryID, generation, attempts int, until time.Time) (bool, error) {
+	var claimed bool
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET claimed_until = $1
+			WHERE id = $2 AND generation = $3 AND attempts = $4
+				AND state IN ('pending', 'retrying') AND claimed_until < $5`,
+			Micros(until), id, generation, attempts, Micros(tx.Now()))
+		if err != nil {
+			return fmt.Errorf("claim delivery: %w", err)
+		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
+		return err
+	})
+	return claimed, err
 }
 
 // StuckAfter is how long a delivery must have waited for its first
@@ -495,7 +520,7 @@ func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error 
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET state = 'pending', generation = $1, attempts = 0, last_error = '',
-				next_attempt_at = 0, outcome = '', confirmed_at = 0, updated_at = $2
+				next_attempt_at = 0, outcome = '', confirmed_at = 0, claimed_until = 0, updated_at = $2
 			WHERE id = $3`, gen+1, Micros(tx.Now()), id); err != nil {
 			return err
 		}

@@ -297,6 +297,62 @@ func TestDeliveryLifecycle(t *testing.T) {
 	})
 }
 
+// TestClaimDelivery checks that one claim at a time holds an attempt at a
+// delivery, and that a failure, an outcome or a claim that has run out
+// lets the next attempt be claimed.
+func TestClaimDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "school", "gp")
+		school, gp := ev.Deliveries[0].ID, ev.Deliveries[1].ID
+		later := time.Now().Add(time.Minute)
+
+		claim := func(id joinedup.DeliveryID, generation, attempts int, until time.Time) bool {
+			t.Helper()
+			claimed, err := db.ClaimDelivery(ctx, id, generation, attempts, until)
+			if err != nil {
+				t.Fatalf("claim %s: %v", id, err)
+			}
+			return claimed
+		}
+		if !claim(gp, 0, 0, later) {
+			t.Fatal("first claim of a pending delivery failed")
+		}
+		if claim(gp, 0, 0, later) {
+			t.Error("a second claim of the same attempt succeeded while the first runs")
+		}
+		if claim(school, 1, 0, later) || claim(school, 0, 1, later) {
+			t.Error("a claim of another generation or attempt count succeeded")
+		}
+
+		// A failed attempt ends its claim, and the next attempt is claimed
+		// with the attempts counted so far.
+		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now(), false); err != nil {
+			t.Fatal(err)
+		}
+		if claim(gp, 0, 0, later) {
+			t.Error("a claim with the attempt count before the failure succeeded")
+		}
+		if !claim(gp, 0, 1, later) {
+			t.Error("the claim of the next attempt failed after a failure")
+		}
+
+		// An outcome ends the claim, and a settled delivery takes none.
+		if _, err := db.RecordOutcome(ctx, "gp", gp, joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Added"}); err != nil {
+			t.Fatal(err)
+		}
+		if claim(gp, 0, 1, later) {
+			t.Error("a settled delivery was claimed")
+		}
+
+		// A claim that has run out no longer holds the attempt.
+		if !claim(school, 0, 0, time.Now().Add(-time.Second)) || !claim(school, 0, 0, later) {
+			t.Error("a claim that had run out still held the attempt")
+		}
+	})
+}
+
 func TestDeferredActionFiresOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

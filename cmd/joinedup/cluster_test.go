@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -100,5 +101,64 @@ func TestClusterDeliversOnce(t *testing.T) {
 		if got := len(r.received()); got != births {
 			t.Errorf("%s acted %d times, want %d", names[i], got, births)
 		}
+	}
+}
+
+// TestClusterSendsRepeatedMessageOnce runs two nodes on one store and one
+// stream, registers a birth, and publishes more messages naming its
+// delivery while the first is being sent, as a relay that crashed after
+// publishing and then grouped the delivery with others would. Each node
+// may take one of the messages at once, and the service must still
+// receive the delivery once.
+func TestClusterSendsRepeatedMessageOnce(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	rec := &recorder{delay: 500 * time.Millisecond}
+	file := servicesFileFor(t, serveRecorder(t, "gp-practice", []string{"child"}, rec))
+	keys := t.TempDir()
+	node := func() *Hub {
+		return startHub(t, func(c *Config) {
+			c.DatabaseURL, c.NATSURL, c.Stream, c.ServicesFile, c.AuditKeyDir = dbURL, natsURL, stream, file, keys
+		})
+	}
+	nodes := []*Hub{node(), node()}
+
+	id, err := postBirth(t, nodes[0].BaseURL, nthBirthJSON(t, 0, "2026-11-20", "gp-practice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := nodes[0].LifeEvents.FindLifeEvent(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivery := ev.Deliveries[0].ID
+	for i := range 4 {
+		msg := &nats.Msg{Subject: nodes[0].Bus.Subject("gp-practice"), Data: []byte(string(delivery) + ".0"),
+			Header: nats.Header{jetstream.MsgIDHeader: []string{fmt.Sprintf("repeat-%d-%s", i, delivery)}}}
+		if _, err := nodes[0].Bus.JS.PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	waitComplete(t, nodes[1], id, 30*time.Second)
+	// Every message is handled once the stream holds none for the service.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		queued, err := nodes[0].Bus.QueuedByService(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if queued["gp-practice"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("messages still queued after 30 s: %v", queued)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if n := rec.requests[string(delivery)]; n != 1 {
+		t.Errorf("the service received delivery %s %d times, want once", delivery, n)
 	}
 }

@@ -147,6 +147,8 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 
 	h.Engine = delivery.New(delivery.Config{
 		Source: h.BaseURL, MaxAttempts: cfg.MaxAttempts, Concurrency: cfg.Concurrency, BaseBackoff: cfg.Backoff, Now: cfg.now,
+		// Other nodes may share an external store or event bus.
+		Cluster: cfg.DatabaseURL != "" || cfg.NATSURL != "",
 	}, h.DB, h.Bus, logger)
 	h.LifeEvents = lifeevent.New(h.DB, h.Engine.Wake, logger)
 	if cfg.now != nil {
