@@ -28,6 +28,9 @@ var (
 // path.
 func binary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv(binaryVar); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "joinedup-bin")
 		if err != nil {
@@ -45,6 +48,10 @@ func binary(t *testing.T) string {
 	}
 	return binPath
 }
+
+// binaryVar names the environment variable that gives a test process
+// started by another the joinedup binary that the first one built.
+const binaryVar = "JOINEDUP_TEST_BINARY"
 
 // process is a joinedup serve running as its own process.
 type process struct {
