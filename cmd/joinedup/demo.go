@@ -43,7 +43,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.PrintDefaults()
 	}
 	hub := fs.String("hub", "http://127.0.0.1:8080", "base URL of the hub")
-	token := fs.String("token", os.Getenv("JOINEDUP_API_TOKEN"), "the hub's API token, its -api-token ($JOINEDUP_API_TOKEN)")
+	// The flag's default is not the variable's value, because usage text
+	// prints defaults and the token is a secret.
+	token := fs.String("token", "", "the hub's API token, its -api-token; empty reads $JOINEDUP_API_TOKEN")
 	seed := fs.Uint64("seed", 1, "seed of the hub's demo population (the hub's -seed)")
 	family := new(int)
 	*family = -1
@@ -60,6 +62,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("demo takes no arguments, only flags; got %q", fs.Arg(0))
+	}
+	if *token == "" {
+		*token = os.Getenv("JOINEDUP_API_TOKEN")
 	}
 	if *family < -1 || *family >= population.DemoFamilies {
 		return fmt.Errorf("-family must be between 0 and %d, or -1", population.DemoFamilies-1)

@@ -173,3 +173,17 @@ func TestDemoNamesStatutoryService(t *testing.T) {
 		t.Errorf("output has a line without a service name:\n%s", out.String())
 	}
 }
+
+// TestDemoUsageHidesToken checks that the demo's usage, printed for a bad
+// flag or -h, does not show the API token read from the environment.
+func TestDemoUsageHidesToken(t *testing.T) {
+	const secret = "not-to-be-printed-0123456789"
+	t.Setenv("JOINEDUP_API_TOKEN", secret)
+	for _, args := range [][]string{{"demo", "-family", "abc"}, {"demo", "-h"}} {
+		var out, errs bytes.Buffer
+		run(context.Background(), args, nil, &out, &errs)
+		if strings.Contains(out.String()+errs.String(), secret) {
+			t.Errorf("joinedup %s printed the API token:\n%s%s", strings.Join(args, " "), out.String(), errs.String())
+		}
+	}
+}
