@@ -1,11 +1,13 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/joinedup/joinedup"
 )
@@ -86,26 +88,17 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 		if a.Reasons == nil {
 			a.Reasons = []string{}
 		}
-		a.ReasonsInWords = make([]string, len(a.Reasons))
-		for i, r := range a.Reasons {
-			a.ReasonsInWords[i] = r
-			if s.Policies != nil {
-				if reason := s.Policies.Reason(r); reason != "" {
-					a.ReasonsInWords[i] = reason
-				}
-			}
-		}
-		if detail.Service != "" && s.Services != nil {
-			if names == nil {
-				names, err = s.serviceNames(ctx)
-				if err != nil {
+		if detail.Service != "" {
+			if names == nil && s.Services != nil {
+				if names, err = s.serviceNames(ctx); err != nil {
 					return nil, 0, err
 				}
 			}
-			a.Service = names[detail.Service]
-			if a.Service == "" {
-				a.Service = string(detail.Service)
-			}
+			a.Service, a.ServiceName = detail.Service, cmp.Or(names[detail.Service], string(detail.Service))
+		}
+		a.ReasonsInWords = make([]string, len(a.Reasons))
+		for i, r := range a.Reasons {
+			a.ReasonsInWords[i] = s.reasonInWords(r, a.ServiceName)
 		}
 		if acct, err := s.Records.FindAccount(ctx, e.Actor); err == nil {
 			a.Actor, a.Role = acct.Username, string(acct.Role)
@@ -113,4 +106,44 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 		out = append(out, a)
 	}
 	return out, next, nil
+}
+
+// hubReasons gives in words the reasons that the hub itself records,
+// which name no service.
+var hubReasons = map[string]string{
+	"informant's choice at registration":                                      "The informant chose this when the birth was registered.",
+	"the informant is not a parent, so could not consent":                     "The informant is not a parent, so could not consent.",
+	"the law requires the service to be told, so the informant was not asked": "The law requires the service to be told, so the informant was not asked.",
+}
+
+// reasonInWords returns a stored reason as a sentence a resident can
+// read: an access policy's @reason, or one of the reasons the hub records
+// when it tells a service, with the service named as service. Any other
+// reason, such as one a social worker typed for break glass, is returned
+// as it is.
+func (s *Server) reasonInWords(reason, service string) string {
+	if s.Policies != nil {
+		if text := s.Policies.Reason(reason); text != "" {
+			return text
+		}
+	}
+	if text, ok := hubReasons[reason]; ok {
+		return text
+	}
+	if service == "" {
+		return reason
+	}
+	switch {
+	case strings.HasPrefix(reason, "consent given to "):
+		return "The informant consented to " + service + " being told."
+	case strings.HasPrefix(reason, "consent to tell ") && strings.HasSuffix(reason, " withdrawn"):
+		return "Consent to tell " + service + " was withdrawn."
+	case strings.HasPrefix(reason, "notice to ") && strings.HasSuffix(reason, " that consent was withdrawn"):
+		return service + " was told that consent was withdrawn."
+	case strings.HasPrefix(reason, "action that ") && strings.HasSuffix(reason, " asked to be reminded of"):
+		return service + " asked to be reminded of this."
+	case strings.HasPrefix(reason, "lawful basis: "):
+		return "The law requires " + service + " to be told: " + strings.TrimPrefix(reason, "lawful basis: ") + "."
+	}
+	return reason
 }

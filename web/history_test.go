@@ -87,3 +87,25 @@ func TestResidentHistoryInvalidQuery(t *testing.T) {
 	other := env.createAccount(t, "resident-other", policy.RoleResident)
 	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/"+other.ID+"/history?limit=0", nil, nil), http.StatusNotFound)
 }
+
+// TestReasonInWords checks each kind of stored reason that a resident's
+// record turns into a sentence, and that other text is left as typed.
+func TestReasonInWords(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.server
+	for _, tt := range []struct{ reason, service, want string }{
+		{"social-worker-allocated", "", "A social worker allocated to the resident needs their record for their care."},
+		{"informant's choice at registration", "Child Benefit", "The informant chose this when the birth was registered."},
+		{"consent given to child-benefit", "Child Benefit", "The informant consented to Child Benefit being told."},
+		{"consent to tell gp-practice withdrawn", "Riverside Surgery", "Consent to tell Riverside Surgery was withdrawn."},
+		{"notice to gp-practice that consent was withdrawn", "Riverside Surgery", "Riverside Surgery was told that consent was withdrawn."},
+		{"action that primary-school asked to be reminded of", "Riverside Primary School", "Riverside Primary School asked to be reminded of this."},
+		{"lawful basis: Social Security Administration Act 1992", "Child Benefit", "The law requires Child Benefit to be told: Social Security Administration Act 1992."},
+		{"Child seen alone at A&E tonight", "", "Child seen alone at A&E tonight"},
+		{"consent given to child-benefit", "", "consent given to child-benefit"},
+	} {
+		if got := s.reasonInWords(tt.reason, tt.service); got != tt.want {
+			t.Errorf("reasonInWords(%q, %q) = %q, want %q", tt.reason, tt.service, got, tt.want)
+		}
+	}
+}

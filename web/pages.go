@@ -77,6 +77,7 @@ var templateFuncs = template.FuncMap{
 	},
 	"purposeText": purposeText,
 	"actionText":  actionText,
+	"actorText":   actorText,
 	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
 		return deliveryTableView{Rows: rows, Caption: caption, State: state}
 	},
@@ -311,11 +312,27 @@ var actionTexts = map[string]string{
 	audit.ActionBreakGlass:         "Emergency access granted",
 	audit.ActionBreakGlassReviewed: "Emergency access reviewed",
 	audit.ActionLawfulBasis:        "Service told by law",
+	actionSignIn:                   "Signed in",
 }
 
 // actionText returns an audit entry's action in words, or the action
 // itself when it has none.
 func actionText(action string) string { return textOr(actionTexts, action) }
+
+// actorText names who made an audit entry: a staff member or resident by
+// user name and role in words, the hub itself, or a system that used the
+// hub's API token.
+func actorText(actor, role string) string {
+	switch {
+	case role != "":
+		return actor + " (" + strings.ReplaceAll(role, "-", " ") + ")"
+	case actor == "hub":
+		return "The hub"
+	case actor == tokenAccountID:
+		return "A connected system, with the hub's API token"
+	}
+	return actor
+}
 
 // textOr returns the text that texts gives for code, or code itself when
 // texts has none.

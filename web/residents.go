@@ -91,11 +91,13 @@ type recordAccess struct {
 	// Operation is what an access did, such as read or search, when
 	// the entry's detail records it.
 	Operation string `json:"operation,omitempty"`
-	// Service is the name of the service that the entry is about, such
-	// as the service told or the one whose consent was withdrawn.
-	Service string `json:"service,omitempty"`
-	Subject string `json:"subject"`
-	Purpose string `json:"purpose,omitempty"`
+	// Service is the id of the service that the entry is about, such as
+	// the service told or the one whose consent was withdrawn, and
+	// ServiceName its name.
+	Service     joinedup.ServiceID `json:"service,omitempty"`
+	ServiceName string             `json:"serviceName,omitempty"`
+	Subject     string             `json:"subject"`
+	Purpose     string             `json:"purpose,omitempty"`
 	// Reasons are as the audit log stores them: for an access, the ids
 	// of the policies that allowed it.
 	Reasons []string `json:"reasons"`

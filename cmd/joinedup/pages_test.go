@@ -288,20 +288,28 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 		t.Errorf("record as JSON does not give the decision code withdrawn for gp-practice: %s", body)
 	}
 	// The history names the service of each entry about one, a removed
-	// service too, by the name the resident knows it by.
+	// service too, by its id and by the name the resident knows it by,
+	// and gives the hub's reason in words.
+	type access struct {
+		Action, Service, ServiceName string
+		ReasonsInWords               []string
+	}
 	var history struct {
-		Accesses []struct {
-			Action, Service string
-		} `json:"accesses"`
+		Accesses []access `json:"accesses"`
 	}
 	if err := json.Unmarshal(body, &history); err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(history.Accesses, func(a struct{ Action, Service string }) bool {
-		return a.Action == audit.ActionConsentWithdrawn
-	})
-	if i < 0 || history.Accesses[i].Service != "Riverside Surgery" {
-		t.Errorf("record's history gives the withdrawal as %+v, want it to name Riverside Surgery: %s", history.Accesses, body)
+	i := slices.IndexFunc(history.Accesses, func(a access) bool { return a.Action == audit.ActionConsentWithdrawn })
+	if i < 0 {
+		t.Fatalf("record's history has no withdrawal: %s", body)
+	}
+	withdrawal := history.Accesses[i]
+	if withdrawal.Service != "gp-practice" || withdrawal.ServiceName != "Riverside Surgery" {
+		t.Errorf("record's history gives the withdrawal's service as %q, %q; want gp-practice, Riverside Surgery", withdrawal.Service, withdrawal.ServiceName)
+	}
+	if want := []string{"Consent to tell Riverside Surgery was withdrawn."}; !slices.Equal(withdrawal.ReasonsInWords, want) {
+		t.Errorf("withdrawal's reasons in words = %q, want %q", withdrawal.ReasonsInWords, want)
 	}
 	if !strings.Contains(page, "Service: Riverside Surgery") {
 		t.Errorf("record page does not name the service of its entries:\n%s", page)
