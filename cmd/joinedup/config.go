@@ -235,6 +235,14 @@ func (f prefixesFlag) Set(s string) error {
 		if err != nil {
 			return fmt.Errorf("%q is not an IP address or CIDR range such as 10.0.0.0/8", part)
 		}
+		// Client addresses are compared unmapped, so an IPv4-mapped IPv6
+		// range is too: ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+		if prefix.Addr().Is4In6() {
+			if prefix.Bits() < 96 {
+				return fmt.Errorf("%q mixes IPv4-mapped and other IPv6 addresses: give the IPv4 range, such as 10.0.0.0/8", part)
+			}
+			prefix = netip.PrefixFrom(prefix.Addr().Unmap(), prefix.Bits()-96)
+		}
 		if prefix.Bits() == 0 {
 			return fmt.Errorf("%q would trust every address, so any client could name itself in X-Forwarded-For: list only the proxies' addresses", part)
 		}

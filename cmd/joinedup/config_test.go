@@ -49,6 +49,7 @@ func TestTrustedProxiesConfig(t *testing.T) {
 		{name: "address and range", args: []string{"-trusted-proxies", "10.0.0.7, 192.168.0.0/16"}, want: "10.0.0.7/32,192.168.0.0/16"},
 		{name: "environment", env: map[string]string{"JOINEDUP_TRUSTED_PROXIES": "::1"}, want: "::1/128"},
 		{name: "range with host bits", args: []string{"-trusted-proxies", "10.1.2.3/8"}, want: "10.0.0.0/8"},
+		{name: "IPv4-mapped range", args: []string{"-trusted-proxies", "::ffff:127.0.0.0/104"}, want: "127.0.0.0/8"},
 		{name: "host name", args: []string{"-trusted-proxies", "proxy.example"}, wantErr: `"proxy.example" is not an IP address or CIDR range`},
 	}
 	for _, tt := range tests {
@@ -91,6 +92,8 @@ func TestServeConfigErrors(t *testing.T) {
 		{"every IPv6 address trusted", []string{"-trusted-proxies", "::/0"}, `"::/0" would trust every address`},
 		{"every address trusted in halves", []string{"-trusted-proxies", "0.0.0.0/1,128.0.0.0/1"}, `"0.0.0.0/1" is wider than any network of proxies`},
 		{"IPv4 range wider than /8", []string{"-trusted-proxies", "10.0.0.0/7"}, `ranges of /8 or narrower`},
+		{"every IPv4-mapped address", []string{"-trusted-proxies", "::ffff:0.0.0.0/96"}, `would trust every address`},
+		{"IPv4-mapped and other addresses", []string{"-trusted-proxies", "::ffff:0.0.0.0/95"}, `mixes IPv4-mapped and other IPv6 addresses`},
 		{"IPv6 range wider than /32", []string{"-trusted-proxies", "2001:db8::/31"}, `ranges of /32 or narrower`},
 	}
 	for _, tt := range tests {
