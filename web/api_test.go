@@ -269,9 +269,13 @@ func TestListsRejectUnknownParameters(t *testing.T) {
 	}
 
 	env.signInAs(t, env.operator)
-	rec := env.do(t, http.MethodGet, "/api/v1/deliveries?state=pending&services=gp-practice", nil, nil)
-	if got := fieldsOf(decodeProblem(t, rec, http.StatusUnprocessableEntity)); !slices.Equal(got, []string{"/services"}) {
-		t.Errorf("GET deliveries: fields = %q, want [/services]", got)
+	for target, want := range map[string][]string{
+		"/api/v1/deliveries?state=pending&services=gp-practice": {"/services"},
+	} {
+		rec := env.do(t, http.MethodGet, target, nil, nil)
+		if got := fieldsOf(decodeProblem(t, rec, http.StatusUnprocessableEntity)); !slices.Equal(got, want) {
+			t.Errorf("GET %s: fields = %q, want %q", target, got, want)
+		}
 	}
 }
 

@@ -79,13 +79,19 @@ func TestResidentHistoryInvalidQuery(t *testing.T) {
 	env := newResidentEnv(t)
 	env.signIn(t, env.father)
 	base := "/api/v1/residents/" + env.father + "/history"
-	for _, query := range []string{"?limit=0", "?limit=501", "?limit=ten", "?before=0", "?before=-1", "?before=x"} {
+	for _, query := range []string{"?limit=0", "?limit=501", "?limit=ten", "?before=0", "?before=-1", "?before=x", "?foo=1", "?withdrawn=gp-practice"} {
 		decodeProblem(t, env.do(t, http.MethodGet, base+query, nil, nil), http.StatusUnprocessableEntity)
 	}
 
 	// A caller who may not read the record learns nothing from the query.
 	other := env.createAccount(t, "resident-other", policy.RoleResident)
 	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/"+other.ID+"/history?limit=0", nil, nil), http.StatusNotFound)
+	decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/residents/"+other.ID+"/history?foo=1", nil, nil), http.StatusNotFound)
+
+	// The page takes parameters of its own, such as withdrawn.
+	if rec := env.do(t, http.MethodGet, "/residents/"+env.father+"?withdrawn=gp-practice", nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("record page with withdrawn: status %d, want 200", rec.Code)
+	}
 }
 
 // TestReasonInWords checks each kind of stored reason that a resident's

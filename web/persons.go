@@ -169,6 +169,10 @@ func (s *Server) listPersonReviews(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := onlyParams(r.URL.Query(), "state"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	state, err := reviewState(r)
 	if err != nil {
 		s.fail(w, r, err)

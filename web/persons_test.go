@@ -94,6 +94,9 @@ func TestPersonReviewDecision(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), open.ID) {
 		t.Fatalf("operator lists reviews: status %d, body %s", rec.Code, rec.Body)
 	}
+	if rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews?states=open", nil, nil); rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("reviews with a parameter the list does not take: status %d, want 422", rec.Code)
+	}
 	if rec := env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":""}`); rec.Code != http.StatusUnprocessableEntity {
 		t.Errorf("decision without a reason: status %d, want 422", rec.Code)
 	}

@@ -109,8 +109,9 @@ type recordAccess struct {
 // openRecord decides whether the signed-in account may read the record of
 // resident id and records the read in one audit entry about the resident,
 // which names the life events shown. A denied read is ENOTFOUND, as is an
-// id that is not a resident's.
-func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error) {
+// id that is not a resident's. When params is not nil, a query parameter
+// not in it is EINVALID, as for the API's lists.
+func (s *Server) openRecord(r *http.Request, id string, params []string) (*residentRecord, error) {
 	ctx := r.Context()
 	viewer := principalOf(r)
 	resident, err := s.Records.FindAccount(ctx, id)
@@ -134,6 +135,11 @@ func (s *Server) openRecord(r *http.Request, id string) (*residentRecord, error)
 	}
 	// The query is checked only now, so that its faults do not tell a
 	// caller without access that the resident exists.
+	if params != nil {
+		if err := onlyParams(r.URL.Query(), params...); err != nil {
+			return nil, err
+		}
+	}
 	page, err := historyQuery(r.URL.Query())
 	if err != nil {
 		return nil, err
@@ -315,7 +321,7 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 // who may use break glass gets the 404 page with the break-glass form.
 func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	rec, err := s.openRecord(r, id)
+	rec, err := s.openRecord(r, id, nil)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND && s.mayBreakGlass(r, id) {
 		s.render(w, r, http.StatusNotFound, "break-glass.html", page{
 			Title: "You have no access to this record", Data: breakGlassView{Resident: id, MaxHours: int(policy.MaxBreakGlassDuration / time.Hour)},
@@ -337,7 +343,7 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 
 // getHistory serves a resident's record as JSON.
 func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.openRecord(r, r.PathValue("id"))
+	rec, err := s.openRecord(r, r.PathValue("id"), []string{"before", "limit"})
 	if err != nil {
 		s.fail(w, r, err)
 		return
