@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/joinedup/joinedup"
 )
 
@@ -40,7 +42,9 @@ type Grant struct {
 // EFORBIDDEN with the decision. The caller stores the grant and queues it
 // for review.
 func (p *Policies) GrantBreakGlass(worker Principal, resident, reason string, now time.Time, ttl time.Duration) (*Grant, Decision, error) {
-	reason = strings.TrimSpace(reason)
+	// The limit counts the reason as stored, composed (NFC), as the limits
+	// of a birth registration do.
+	reason = norm.NFC.String(strings.TrimSpace(reason))
 	var fields []joinedup.FieldError
 	if reason == "" {
 		fields = append(fields, joinedup.FieldError{Field: "/reason", Message: "Enter the reason you need to see this record"})
@@ -50,7 +54,7 @@ func (p *Policies) GrantBreakGlass(worker Principal, resident, reason string, no
 		fields = append(fields, joinedup.FieldError{Field: "/reason", Message: problem})
 	}
 	if ttl <= 0 || ttl > MaxBreakGlassDuration {
-		fields = append(fields, joinedup.FieldError{Field: "/duration", Message: fmt.Sprintf("Choose a duration of up to %d hours", MaxBreakGlassDuration/time.Hour)})
+		fields = append(fields, joinedup.FieldError{Field: "/duration", Message: fmt.Sprintf("Choose a duration from 1 to %d hours", MaxBreakGlassDuration/time.Hour)})
 	}
 	if resident == "" {
 		fields = append(fields, joinedup.FieldError{Field: "/resident", Message: "Select the resident whose record you need"})

@@ -441,6 +441,7 @@ func TestGrantBreakGlass(t *testing.T) {
 		{"direction mark in reason", worker, "res-ada", "Child at risk\u202e tonight", time.Hour, joinedup.EINVALID},
 		{"bell in reason", worker, "res-ada", "Child at risk\a", time.Hour, joinedup.EINVALID},
 		{"reason over two lines", worker, "res-ada", "Child at risk.\r\nNo allocated worker tonight.", time.Hour, ""},
+		{"accents within the limit once composed", worker, "res-ada", strings.Repeat("e\u0301", policy.MaxBreakGlassReason), time.Hour, ""},
 		{"zero duration", worker, "res-ada", "urgent", 0, joinedup.EINVALID},
 		{"long duration", worker, "res-ada", "urgent", policy.MaxBreakGlassDuration + time.Second, joinedup.EINVALID},
 		{"no resident", worker, "", "urgent", time.Hour, joinedup.EINVALID},

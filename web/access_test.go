@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -422,8 +423,12 @@ func TestBreakGlassReview(t *testing.T) {
 		if res.code != http.StatusUnprocessableEntity || grant.ReviewedBy != "" {
 			t.Errorf("sign off with the note %.20q: status %d, reviewed by %q; want 422 and no review", note, res.code, grant.ReviewedBy)
 		}
+		// The list comes back with the error beside the note, which is kept.
+		if !strings.Contains(res.body, `href="#note-`+grant.ID+`"`) || !strings.Contains(res.body, html.EscapeString(note[:5])) {
+			t.Errorf("refused sign-off does not show the list with the error and the note:\n%s", res.body)
+		}
 	}
-	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified.\r\nThe record was needed."}})
+	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified.\r\nThe record was needed. " + strings.Repeat("e\u0301", 400)}})
 	if res.code != http.StatusSeeOther || grant.ReviewedBy != dpo.ID {
 		t.Fatalf("sign off: status %d, reviewed by %q; want 303 by the officer", res.code, grant.ReviewedBy)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/auth"
@@ -189,11 +191,20 @@ type reviewsView struct {
 	Grants   []*Grant
 	Names    map[string]string
 	Reviewed string
+	// ErrorFor is the grant whose sign-off was refused, with the Note
+	// sent and the Error that refused it.
+	ErrorFor, Note, Error string
 }
 
 // breakGlassReviews lists every break-glass grant for a data protection
 // officer to review.
 func (s *Server) breakGlassReviews(w http.ResponseWriter, r *http.Request) {
+	s.showReviews(w, r, http.StatusOK, reviewsView{Reviewed: r.URL.Query().Get("reviewed")})
+}
+
+// showReviews lists every break-glass grant with view's banner or error,
+// and records the list in the audit log.
+func (s *Server) showReviews(w http.ResponseWriter, r *http.Request, status int, view reviewsView) {
 	account := principalOf(r)
 	d, _, err := s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindBreakGlassReview, ID: "all"}, purposeOf(account.Role))
 	if err != nil {
@@ -228,10 +239,12 @@ func (s *Server) breakGlassReviews(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "break-glass-reviews.html", page{
-		Title: "Break-glass use to review", Nav: navReviews,
-		Data: reviewsView{Grants: grants, Names: names, Reviewed: r.URL.Query().Get("reviewed")},
-	})
+	view.Grants, view.Names = grants, names
+	p := page{Title: "Break-glass use to review", Nav: navReviews, Data: view}
+	if view.Error != "" {
+		p.Errors = []formError{{Field: "/note", Href: "note-" + view.ErrorFor, Message: view.Error}}
+	}
+	s.render(w, r, status, "break-glass-reviews.html", p)
 }
 
 // maxReviewNote bounds a review note, in characters, as
@@ -262,13 +275,13 @@ func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not review this use of break glass."))
 		return
 	}
-	note := strings.TrimSpace(r.PostForm.Get("note"))
+	note := norm.NFC.String(strings.TrimSpace(r.PostForm.Get("note")))
 	problem := joinedup.FreeTextProblem("The review note", note)
 	if utf8.RuneCountInString(note) > maxReviewNote {
 		problem = fmt.Sprintf("The review note must be %d characters or fewer", maxReviewNote)
 	}
 	if problem != "" {
-		s.fail(w, r, joinedup.Invalid("The review note cannot be saved.", joinedup.FieldError{Field: "/note", Message: problem}))
+		s.showReviews(w, r, http.StatusUnprocessableEntity, reviewsView{ErrorFor: grant.ID, Note: r.PostForm.Get("note"), Error: problem})
 		return
 	}
 	if err := s.Records.ReviewGrant(r.Context(), grant.ID, account.ID, note, s.Now()); err != nil {
