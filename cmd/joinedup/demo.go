@@ -133,8 +133,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case errors.As(err, &problem) && problem.existing != "" && try < tries-1:
 			continue
 		case errors.As(err, &problem) && problem.existing != "":
-			fmt.Fprintf(stdout, "1. The hub has registered the birth of %s before, with reference %s.\n", reg.Child.Name.Full(), problem.existing)
-			fmt.Fprintln(stdout, "2. The demo follows that registration.")
+			fmt.Fprintf(stdout, "1. The hub has registered the birth of %s, demo family %d, before, with reference %s.\n",
+				reg.Child.Name.Full(), (*family+try)%population.DemoFamilies, problem.existing)
+			fmt.Fprintln(stdout, "2. The demo follows that registration, to the services its informant chose then rather than those of -services.")
 			var ev joinedup.LifeEvent
 			if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/by-reference/"+url.PathEscape(problem.existing), nil, &ev); err != nil {
 				return fmt.Errorf("read the earlier registration: %w", err)
@@ -145,8 +146,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case err != nil:
 			return fmt.Errorf("register birth: %w", err)
 		default:
-			fmt.Fprintf(stdout, "1. The registrar registers the birth of %s, born on %s. Place of birth: %s.\n",
-				reg.Child.Name.Full(), reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
+			fmt.Fprintf(stdout, "1. The registrar registers the birth of %s, demo family %d, born on %s. Place of birth: %s.\n",
+				reg.Child.Name.Full(), (*family+try)%population.DemoFamilies, reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
 			fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %d services.\n",
 				reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
 			printAccepted(stdout, &created)
