@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,10 +177,30 @@ type errorPage struct {
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string, fields []joinedup.FieldError) {
-	s.render(w, r, status, "error.html", page{
-		Title: title,
-		Data:  errorPage{Status: status, Detail: detail, Fields: fields, RequestID: requestID(r.Context())},
-	})
+	data := errorPage{Status: status, Detail: detail, Fields: fields, RequestID: requestID(r.Context())}
+	if title == formUnreadTitle {
+		if back := s.formPage(r.URL.Path); back != "" {
+			data.NextHref, data.NextText = back, "Go back to the form"
+		}
+	}
+	s.render(w, r, status, "error.html", page{Title: title, Data: data})
+}
+
+// formPage returns the page that holds the form posted to path: path
+// itself, or the nearest path above it, that a GET of a page serves, such
+// as /residents/{id} for /residents/{id}/break-glass. It returns "" when
+// no page but the start page serves one.
+func (s *Server) formPage(path string) string {
+	if s.mux == nil {
+		return ""
+	}
+	for p := path; p != "" && p != "/"; p = p[:strings.LastIndexByte(p, '/')] {
+		_, pattern := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: p}})
+		if strings.HasPrefix(pattern, "GET /") && !strings.HasSuffix(pattern, "/") && !strings.HasPrefix(pattern, "GET /api/") {
+			return p
+		}
+	}
+	return ""
 }
 
 func staticHandler() http.Handler {

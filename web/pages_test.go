@@ -662,7 +662,30 @@ func TestSignInRejectsUnreadableBody(t *testing.T) {
 			if rec.Header().Get("Set-Cookie") != "" {
 				t.Errorf("response sets a cookie: %s", rec.Header().Get("Set-Cookie"))
 			}
+			if !strings.Contains(rec.Body.String(), `href="/sign-in">Go back to the form</a>`) {
+				t.Errorf("error page does not link back to the sign-in form:\n%s", rec.Body)
+			}
 		})
+	}
+}
+
+// TestFormPage checks which page the error page of an unreadable form
+// links back to.
+func TestFormPage(t *testing.T) {
+	env := newTestEnv(t)
+	for path, want := range map[string]string{
+		"/births/new":                            "/births/new",
+		"/residents/res_1/break-glass":           "/residents/res_1",
+		"/residents/res_1/consent":               "/residents/res_1/consent",
+		"/dpo/break-glass/bg_1/review":           "/dpo/break-glass",
+		"/operator/deliveries/dlv_1/replay":      "/operator/deliveries",
+		"/operator/persons/reviews/rev_1":        "/operator/persons/reviews",
+		"/sign-out":                              "",
+		"/api/v1/life-events/evt_1/consent/x/y/": "",
+	} {
+		if got := env.server.formPage(path); got != want {
+			t.Errorf("formPage(%q) = %q, want %q", path, got, want)
+		}
 	}
 }
 

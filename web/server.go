@@ -84,6 +84,8 @@ type Server struct {
 
 	trackOnce sync.Once
 	tracking  *auth.Throttle // see trackThrottle
+
+	mux *http.ServeMux // the routes, for formPage
 }
 
 // VerifyWebhook checks a callback's Standard Webhooks signature with
@@ -217,6 +219,7 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
+	s.mux = mux
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
