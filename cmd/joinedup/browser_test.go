@@ -253,7 +253,7 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 			t.Fatalf("resident landed on %s, want their record", got)
 		}
 		page := text(b)
-		for _, want := range []string{"Your record", event.Reference, "Riverside Primary School pupil planning", "About you: name, date of birth, address", "social-worker (social-worker)"} {
+		for _, want := range []string{"Your record", event.Reference, "Riverside Primary School pupil planning", "About you: name, date of birth, address", "social-worker (social worker)", "Record used (read)", "A social worker allocated to the resident needs their record for their care."} {
 			if !strings.Contains(page, want) {
 				t.Errorf("resident's record lacks %q:\n%s", want, page)
 			}
@@ -319,7 +319,7 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 		if !strings.Contains(table, "social-worker opened the record of "+demoResidentName(1)) || !strings.Contains(table, "Police report") {
 			t.Fatalf("review list lacks the break-glass use:\n%s", table)
 		}
-		b.Fill(map[string]string{`input[name="note"]`: "Checked with the team manager."})
+		b.Fill(map[string]string{`textarea[name="note"]`: "Checked with the team manager."})
 		if status := b.Submit(`form[action$="/review"] button[type=submit]`); status != http.StatusOK {
 			t.Fatalf("sign off: status %d", status)
 		}
