@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -219,6 +220,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "joinedup at half load, %.0f births/s for %s: %.0f births accepted/s, %.0f deliveries confirmed/s in %.1f deliveries a JetStream message, acceptance to last confirmation p50 %s p99 %s\n",
 		half, *duration, load.acceptRate, load.confirmRate, perMessage(load), load.p50, load.p99)
+	parts := make([]string, len(load.byService))
+	for i, l := range load.byService {
+		parts[i] = l.format(len(halfRegs))
+	}
+	fmt.Fprintf(stdout, "joinedup at half load, from acceptance to each service's confirmation: %s\n", strings.Join(parts, "; "))
 	fmt.Fprintf(stdout, "peak memory during the joinedup runs (resident set of the whole process, hub and reference services): %.0f MiB\n", float64(peak)/(1<<20))
 	return nil
 }
@@ -526,9 +532,25 @@ type loadResult struct {
 	// messages is how many JetStream messages carried the deliveries.
 	messages uint64
 	p50, p99 time.Duration
+	// byService gives, for each service, p99 from acceptance to its
+	// confirmation and how often it was the last of a birth's to confirm.
+	byService []serviceLatency
 	// cpu is the CPU time the whole process used per confirmed delivery:
 	// the hub, the reference services and the load's own clients.
 	cpu time.Duration
+}
+
+// serviceLatency is one service's share of the latency of a load run.
+type serviceLatency struct {
+	service joinedup.ServiceID
+	p99     time.Duration
+	last    int // births whose last confirmation was this service's
+}
+
+// format returns l as "housing-benefit p99 80.1ms, last in 75%", the
+// share being of total births.
+func (l serviceLatency) format(total int) string {
+	return fmt.Sprintf("%s p99 %s, last in %.0f%%", l.service, l.p99, 100*float64(l.last)/float64(max(total, 1)))
 }
 
 // perMessage returns the deliveries that each JetStream message carried.
@@ -661,6 +683,12 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 		last = max(last, confirmed)
 		deliveries += count
 	}
+	if err := rows.Err(); err != nil {
+		return res, err
+	}
+	if res.byService, err = latencyByService(ctx, hub, list); err != nil {
+		return res, err
+	}
 	slices.Sort(latencies)
 	res.p50 = latencies[len(latencies)/2].Round(100 * time.Microsecond)
 	res.p99 = latencies[len(latencies)*99/100].Round(100 * time.Microsecond)
@@ -670,6 +698,55 @@ func loadHub(ctx context.Context, hub *Hub, token string, regs [][]byte, n, conc
 	}
 	res.confirmRate = float64(deliveries) / time.UnixMicro(last).Sub(start).Seconds()
 	return res, rows.Err()
+}
+
+// latencyByService returns each service's p99 from a birth's acceptance
+// to that service's confirmation, over the births with the given ids, and
+// how many of those births it confirmed last.
+func latencyByService(ctx context.Context, hub *Hub, ids []string) ([]serviceLatency, error) {
+	rows, err := hub.DB.SQL().QueryContext(ctx, `
+		SELECT d.event_id, d.service_id, d.confirmed_at - e.registered_at
+		FROM deliveries d JOIN life_events e ON e.id = d.event_id
+		WHERE e.id IN ('`+strings.Join(ids, "','")+`')`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byService := map[joinedup.ServiceID][]time.Duration{}
+	type confirmation struct {
+		service joinedup.ServiceID
+		after   time.Duration
+	}
+	lastOf := map[string]confirmation{}
+	for rows.Next() {
+		var event string
+		var service joinedup.ServiceID
+		var us int64
+		if err := rows.Scan(&event, &service, &us); err != nil {
+			return nil, err
+		}
+		after := time.Duration(us) * time.Microsecond
+		byService[service] = append(byService[service], after)
+		if c, ok := lastOf[event]; !ok || after > c.after {
+			lastOf[event] = confirmation{service, after}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []serviceLatency
+	for _, service := range slices.Sorted(maps.Keys(byService)) {
+		latencies := byService[service]
+		slices.Sort(latencies)
+		l := serviceLatency{service: service, p99: latencies[len(latencies)*99/100].Round(100 * time.Microsecond)}
+		for _, c := range lastOf {
+			if c.service == service {
+				l.last++
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // rssSampler records the largest resident set size of the process seen
