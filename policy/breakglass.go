@@ -42,9 +42,10 @@ type Grant struct {
 // EFORBIDDEN with the decision. The caller stores the grant and queues it
 // for review.
 func (p *Policies) GrantBreakGlass(worker Principal, resident, reason string, now time.Time, ttl time.Duration) (*Grant, Decision, error) {
-	// The limit counts the reason as stored, composed (NFC), as the limits
-	// of a birth registration do.
-	reason = norm.NFC.String(strings.TrimSpace(reason))
+	// The limit counts the reason as stored, composed (NFC) and with each
+	// line break as one character, as the limits of a birth registration
+	// count text.
+	reason = norm.NFC.String(strings.TrimSpace(strings.ReplaceAll(reason, "\r\n", "\n")))
 	var fields []joinedup.FieldError
 	if reason == "" {
 		fields = append(fields, joinedup.FieldError{Field: "/reason", Message: "Enter the reason you need to see this record"})

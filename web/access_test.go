@@ -432,6 +432,9 @@ func TestBreakGlassReview(t *testing.T) {
 	if res.code != http.StatusSeeOther || grant.ReviewedBy != dpo.ID {
 		t.Fatalf("sign off: status %d, reviewed by %q; want 303 by the officer", res.code, grant.ReviewedBy)
 	}
+	if list := env.do(t, http.MethodGet, "/dpo/break-glass", nil, nil).Body.String(); !strings.Contains(list, "Justified.<br>The record was needed.") {
+		t.Errorf("review list does not keep the note's line break:\n%s", list)
+	}
 	if res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Again."}}); res.code != http.StatusConflict {
 		t.Errorf("second sign-off: status %d, want 409", res.code)
 	}
@@ -517,7 +520,7 @@ func TestSearchResultsAreAudited(t *testing.T) {
 	// The resident's record distinguishes the search from a read.
 	env.signIn(t, env.father)
 	rec = env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil)
-	if !strings.Contains(rec.Body.String(), "Record used (search)") {
+	if !strings.Contains(rec.Body.String(), "Found in a search") {
 		t.Errorf("the resident's record does not show the worker's search as one")
 	}
 }

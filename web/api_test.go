@@ -257,15 +257,24 @@ func TestListLifeEventsRejectsBadQuery(t *testing.T) {
 func TestListsRejectUnknownParameters(t *testing.T) {
 	env := newTestEnv(t)
 	for target, want := range map[string][]string{
-		"/api/v1/life-events?before=garbage&limt=5":           {"/before", "/limt"},
-		"/api/v1/services?include-retired=true":               {"/include-retired"},
-		"/api/v1/services/child-benefit/notices?before=later": {"/before"},
+		"/api/v1/life-events?before=garbage&limt=5": {"/before", "/limt"},
+		"/api/v1/services?include-retired=true":     {"/include-retired"},
 	} {
 		rec := env.do(t, http.MethodGet, target, nil, nil)
 		p := decodeProblem(t, rec, http.StatusUnprocessableEntity)
 		if got := fieldsOf(p); !slices.Equal(got, want) {
 			t.Errorf("GET %s: fields = %q, want %q", target, got, want)
 		}
+	}
+
+	// The notices of a service check access first, so a registrar learns
+	// nothing from the query, and the service's officer gets 422.
+	rec := env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?before=later", nil, nil)
+	decodeProblem(t, rec, http.StatusForbidden)
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	rec = env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?before=later", nil, nil)
+	if got := fieldsOf(decodeProblem(t, rec, http.StatusUnprocessableEntity)); !slices.Equal(got, []string{"/before"}) {
+		t.Errorf("GET notices: fields = %q, want [/before]", got)
 	}
 
 	env.signInAs(t, env.operator)

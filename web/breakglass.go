@@ -275,7 +275,9 @@ func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not review this use of break glass."))
 		return
 	}
-	note := norm.NFC.String(strings.TrimSpace(r.PostForm.Get("note")))
+	// A browser sends each line break as CRLF, which counts as one
+	// character, as the reader sees it.
+	note := norm.NFC.String(strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get("note"), "\r\n", "\n")))
 	problem := joinedup.FreeTextProblem("The review note", note)
 	if utf8.RuneCountInString(note) > maxReviewNote {
 		problem = fmt.Sprintf("The review note must be %d characters or fewer", maxReviewNote)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 )
 
 // Audit history on a resident's record is read a page at a time, newest
@@ -76,6 +77,7 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 			HiddenUntil string             `json:"hiddenUntil"`
 			Operation   string             `json:"operation"`
 			Service     joinedup.ServiceID `json:"service"`
+			Kind        string             `json:"kind"`
 		}
 		_ = json.Unmarshal(e.Detail, &detail)
 		if forResident && detail.HiddenUntil != "" {
@@ -96,6 +98,7 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 			}
 			a.Service, a.ServiceName = detail.Service, cmp.Or(names[detail.Service], string(detail.Service))
 		}
+		a.ActionInWords = actionInWords(e.Action, detail.Operation, detail.Kind)
 		a.ReasonsInWords = make([]string, len(a.Reasons))
 		for i, r := range a.Reasons {
 			a.ReasonsInWords[i] = s.reasonInWords(r, a.ServiceName)
@@ -146,4 +149,35 @@ func (s *Server) reasonInWords(reason, service string) string {
 		return "The law requires " + service + " to be told: " + strings.TrimPrefix(reason, "lawful basis: ") + "."
 	}
 	return reason
+}
+
+// operationTexts names what an access did, as a resident reads it.
+var operationTexts = map[string]string{
+	"read":             "Record viewed",
+	"read progress":    "Progress of a life event viewed",
+	"search":           "Found in a search",
+	"list":             "Listed with others",
+	"list progress":    "Progress listed with others",
+	"register":         "Life event registered",
+	"match":            "Compared with other records of people",
+	"list reviews":     "Possible matches listed",
+	"decide review":    "Possible match decided",
+	"replay":           "Notice sent again",
+	"withdraw-consent": "Consent changed",
+}
+
+// actionInWords returns an audit entry's action in words. An access is
+// named by its operation, and a disclosure by the kind of notice sent.
+func actionInWords(action, operation, kind string) string {
+	switch {
+	case action == audit.ActionAccess && operationTexts[operation] != "":
+		return operationTexts[operation]
+	case action == audit.ActionDisclosure && kind == joinedup.EventConsentWithdrawn:
+		return "Service told that consent was withdrawn"
+	case action == audit.ActionDisclosure && kind == joinedup.EventActionDue:
+		return "Service reminded of an action it planned"
+	case action == audit.ActionAccess && operation != "":
+		return actionText(action) + " (" + operation + ")"
+	}
+	return actionText(action)
 }

@@ -53,19 +53,21 @@ func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup
 		shown = append(shown, delivery)
 		accesses = append(accesses, access{
 			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: append(d.Reasons, decision.Reasons...),
-			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
+			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern, "service": svc.ID},
 		})
 	}
 	return svc, shown, s.record(ctx, bySubject(accesses)...)
 }
 
 func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
-	if err := onlyParams(r.URL.Query()); err != nil {
+	_, deliveries, err := s.serviceNotices(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	_, deliveries, err := s.serviceNotices(r)
-	if err != nil {
+	// The query is checked after access, as the other lists of one
+	// record or service check theirs.
+	if err := onlyParams(r.URL.Query()); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -77,8 +77,10 @@ var templateFuncs = template.FuncMap{
 		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
 	},
 	"purposeText": purposeText,
-	"actionText":  actionText,
 	"actorText":   actorText,
+	// lines splits text that may hold line breaks, such as a break-glass
+	// reason, so that a page shows each line on its own.
+	"lines": func(text string) []string { return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") },
 	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
 		return deliveryTableView{Rows: rows, Caption: caption, State: state}
 	},
@@ -196,12 +198,16 @@ func (s *Server) formPage(path string) string {
 	}
 	for p := path; p != "" && p != "/"; p = p[:strings.LastIndexByte(p, '/')] {
 		_, pattern := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: p}})
-		if strings.HasPrefix(pattern, "GET /") && !strings.HasSuffix(pattern, "/") && !strings.HasPrefix(pattern, "GET /api/") {
+		if strings.HasPrefix(pattern, "GET /") && !strings.HasSuffix(pattern, "/") && !strings.HasPrefix(pattern, "GET /api/") && !pagesNeedingQuery[pattern] {
 			return p
 		}
 	}
 	return ""
 }
+
+// pagesNeedingQuery are the pages that show nothing without the query
+// of the link to them, so an error page cannot link back to them.
+var pagesNeedingQuery = map[string]bool{"GET /residents/{id}/consent": true}
 
 func staticHandler() http.Handler {
 	sub, err := fs.Sub(staticFiles, "static")
@@ -334,6 +340,7 @@ var actionTexts = map[string]string{
 	audit.ActionBreakGlassReviewed: "Emergency access reviewed",
 	audit.ActionLawfulBasis:        "Service told by law",
 	actionSignIn:                   "Signed in",
+	actionSignOut:                  "Signed out",
 }
 
 // actionText returns an audit entry's action in words, or the action

@@ -91,6 +91,9 @@ type recordAccess struct {
 	// Operation is what an access did, such as read or search, when
 	// the entry's detail records it.
 	Operation string `json:"operation,omitempty"`
+	// ActionInWords is the action and operation as a resident reads
+	// them, such as "Record viewed".
+	ActionInWords string `json:"actionInWords"`
 	// Service is the id of the service that the entry is about, such as
 	// the service told or the one whose consent was withdrawn, and
 	// ServiceName its name.

@@ -253,7 +253,7 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 			t.Fatalf("resident landed on %s, want their record", got)
 		}
 		page := text(b)
-		for _, want := range []string{"Your record", event.Reference, "Riverside Primary School pupil planning", "About you: name, date of birth, address", "social-worker (social worker)", "Record used (read)", "A social worker allocated to the resident needs their record for their care."} {
+		for _, want := range []string{"Your record", event.Reference, "Riverside Primary School pupil planning", "About you: name, date of birth, address", "social-worker (social worker)", "Record viewed", "A social worker allocated to the resident needs their record for their care."} {
 			if !strings.Contains(page, want) {
 				t.Errorf("resident's record lacks %q:\n%s", want, page)
 			}

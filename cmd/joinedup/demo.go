@@ -135,7 +135,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case errors.As(err, &problem) && problem.existing != "":
 			fmt.Fprintf(stdout, "1. The hub has registered the birth of %s, demo family %d, before, with reference %s.\n",
 				reg.Child.Name.Full(), (*family+try)%population.DemoFamilies, problem.existing)
-			fmt.Fprintln(stdout, "2. The demo follows that registration, to the services its informant chose then rather than those of -services.")
+			if servicesSet(fs) {
+				fmt.Fprintln(stdout, "2. The demo follows that registration, to the services its informant chose then rather than those of -services.")
+			} else {
+				fmt.Fprintln(stdout, "2. The demo follows that registration.")
+			}
 			var ev joinedup.LifeEvent
 			if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/by-reference/"+url.PathEscape(problem.existing), nil, &ev); err != nil {
 				return fmt.Errorf("read the earlier registration: %w", err)
@@ -195,6 +199,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// servicesSet reports whether the command line gave -services.
+func servicesSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "services" })
+	return set
 }
 
 // printAccepted prints the reference and consent receipt of a new
