@@ -77,6 +77,10 @@ func TestCreateBirthRejectsBadRequests(t *testing.T) {
 			status: http.StatusBadRequest, detail: "byte order mark",
 		},
 		{
+			name: "byte order mark after white space", body: " \r\n\uFEFF" + validBirth,
+			status: http.StatusBadRequest, detail: "byte order mark",
+		},
+		{
 			name: "two JSON values", body: validBirth + ` {}`,
 			status: http.StatusBadRequest, detail: "more data after the JSON value",
 		},

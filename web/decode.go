@@ -145,7 +145,7 @@ func parseJSON(body []byte) (any, error) {
 		}
 		return nil, joinedup.Errorf(codeMalformed, "The body is not valid UTF-8 at byte offset %d: send text encoded as UTF-8.", offset)
 	}
-	if bytes.HasPrefix(body, []byte("\uFEFF")) {
+	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("\uFEFF")) {
 		return nil, joinedup.Errorf(codeMalformed, "The body starts with a byte order mark (U+FEFF), which JSON does not allow: send the JSON without it.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
