@@ -124,6 +124,10 @@ func TestServiceOfficerReadsEventSentToService(t *testing.T) {
 	if rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(env.hub.events[0].ID), nil, nil); rec.Code != http.StatusOK {
 		t.Errorf("officer of a recipient: status %d, want 200", rec.Code)
 	}
+	// The audit entry names the service the officer read it for.
+	if e := lastEntry(env.auditEntries(t), audit.ActionAccess); e == nil || !strings.Contains(string(e.Detail), `"service":"child-benefit"`) {
+		t.Errorf("officer's access entry = %+v, want one naming child-benefit", e)
+	}
 }
 
 func TestSignInPage(t *testing.T) {
@@ -380,6 +384,10 @@ func TestBreakGlass(t *testing.T) {
 	e := lastEntry(env.auditEntries(t), audit.ActionAccess)
 	if e.Purpose != policy.PurposeSafeguarding || len(e.Reasons) != 1 || e.Reasons[0] != "social-worker-break-glass" {
 		t.Errorf("access under break glass = purpose %q, reasons %q; want safeguarding by social-worker-break-glass", e.Purpose, e.Reasons)
+	}
+	// A search lists the record as open under the grant, not as allocated.
+	if page := env.do(t, http.MethodGet, "/residents?q=resident-father", nil, nil).Body.String(); !strings.Contains(page, "Open with break glass until") || strings.Contains(page, "Allocated to you") {
+		t.Errorf("search under break glass does not say the record is open with break glass:\n%s", page)
 	}
 
 	// The father does not see the access until the date given.

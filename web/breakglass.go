@@ -136,6 +136,8 @@ type residentsView struct {
 type residentResult struct {
 	Account    *auth.Account
 	BreakGlass bool // the record opens only with break glass
+	// Grant is the break-glass grant the record opens with now, if any.
+	Grant *policy.Grant
 }
 
 // maxSearchResults is how many residents a search shows.
@@ -163,6 +165,9 @@ func (s *Server) searchResidents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			result := residentResult{Account: resident}
+			if grant != nil {
+				result.Grant = &grant.Grant
+			}
 			if !d.Allowed {
 				if d, _, err = s.decide(r.Context(), account, policy.ActionBreakGlass, res, policy.PurposeSafeguarding); err != nil {
 					s.fail(w, r, err)

@@ -253,6 +253,8 @@ type reviewRow struct {
 	Review    review
 	Record    *linkage.Record
 	Candidate *linkage.Record
+	// DecidedBy is the user name of the account that decided the review.
+	DecidedBy string
 }
 
 // personReviewsPage lists the reviews of the person index, with both
@@ -284,6 +286,12 @@ func (s *Server) renderPersonReviews(w http.ResponseWriter, r *http.Request, sta
 	view := reviewsPageView{State: state, Decided: r.URL.Query().Get("decided"), Errors: fieldErrs}
 	for _, v := range list {
 		row := reviewRow{Review: toReview(v)}
+		row.DecidedBy = row.Review.DecidedBy
+		if row.DecidedBy != "" {
+			if a, err := s.Records.FindAccount(r.Context(), row.DecidedBy); err == nil {
+				row.DecidedBy = a.Username
+			}
+		}
 		if rec, err := s.Persons.Record(r.Context(), v.Source, v.RecordID); err == nil {
 			row.Record = &rec.Record
 		}

@@ -294,6 +294,13 @@ func (s *Server) authorizeEvent(r *http.Request, ev *joinedup.LifeEvent, action 
 	detail["resource"] = string(res.Kind) + ":" + res.ID
 	detail["operation"] = string(action)
 	detail["route"] = r.Pattern
+	// A service officer reads an event as an officer of a service it was
+	// sent to, which the resident's record then names.
+	if account.Role == policy.RoleServiceOfficer {
+		if i := slices.IndexFunc(account.Services, func(id joinedup.ServiceID) bool { return slices.Contains(res.Recipients, id) }); i >= 0 {
+			detail["service"] = account.Services[i]
+		}
+	}
 	return s.record(r.Context(), access{
 		account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose,
 		reasons: d.Reasons, detail: grantDetail(detail, grant),
