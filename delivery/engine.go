@@ -36,6 +36,7 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/store"
 )
 
@@ -456,7 +457,7 @@ func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, se
 		"cancelled", len(w.Cancelled), "notices", len(w.Notices), "actions_cancelled", len(w.Actions))
 	if e.Audit != nil {
 		detail, _ := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "actionsCancelled": w.Actions})
-		if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn,
+		if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn, Purpose: policy.PurposeConsent,
 			Subject: string(event), Reasons: []string{"consent to tell " + string(service) + " withdrawn"}, Detail: detail}); err != nil {
 			// NOTE: the withdrawal is already committed; an audit log that is
 			// down loses this entry rather than undoing the withdrawal.

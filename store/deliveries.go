@@ -504,8 +504,12 @@ func (db *DB) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) error 
 				return err
 			}
 			if decision == joinedup.ConsentWithdrawn {
+				name := string(d.Service)
+				if err := tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = $1`, d.Service).Scan(&name); err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
 				return joinedup.Errorf(joinedup.ECONFLICT,
-					"Delivery %s cannot be replayed, because consent to tell %q was withdrawn.", id, d.Service)
+					"This delivery cannot be sent again, because consent to tell %s was withdrawn.", name)
 			}
 		}
 		d, gen, err := findDeliveryForUpdate(ctx, tx, id)

@@ -803,8 +803,12 @@ func TestNoReplayAfterWithdrawal(t *testing.T) {
 		t.Errorf("the page does not say why the delivery cannot be replayed")
 	}
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"}}
-	if rec := env.do(t, http.MethodPost, "/operator/deliveries/"+string(d.ID)+"/replay", strings.NewReader("state=failed"), header); rec.Code != http.StatusConflict {
+	rec = env.do(t, http.MethodPost, "/operator/deliveries/"+string(d.ID)+"/replay", strings.NewReader("state=failed"), header)
+	if rec.Code != http.StatusConflict {
 		t.Errorf("replay after the withdrawal: status %d, want 409", rec.Code)
+	}
+	if !strings.Contains(rec.Body.String(), `href="/operator/deliveries">Go back to the page you came from</a>`) {
+		t.Errorf("the refused replay's page does not link back to the deliveries:\n%s", rec.Body)
 	}
 	if len(env.hub.replayed) != 0 {
 		t.Errorf("replayed = %v, want none", env.hub.replayed)

@@ -140,7 +140,7 @@ func (s *Server) reasonInWords(reason, service string) string {
 	case strings.HasPrefix(reason, "consent given to "):
 		return "The informant consented to " + service + " being told."
 	case strings.HasPrefix(reason, "consent to tell ") && strings.HasSuffix(reason, " withdrawn"):
-		return "Consent to tell " + service + " was withdrawn."
+		return "Whoever gave consent may withdraw it, and then nothing more is shared with " + service + "."
 	case strings.HasPrefix(reason, "notice to ") && strings.HasSuffix(reason, " that consent was withdrawn"):
 		return service + " was told that consent was withdrawn."
 	case strings.HasPrefix(reason, "action that ") && strings.HasSuffix(reason, " asked to be reminded of"):

@@ -180,9 +180,13 @@ type errorPage struct {
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string, fields []joinedup.FieldError) {
 	data := errorPage{Status: status, Detail: detail, Fields: fields, RequestID: requestID(r.Context())}
-	if title == formUnreadTitle {
+	// An error from a form links back to the page that holds the form.
+	if r.Method == http.MethodPost {
 		if back := s.formPage(r.URL.Path); back != "" {
-			data.NextHref, data.NextText = back, "Go back to the form"
+			data.NextHref, data.NextText = back, "Go back to the page you came from"
+			if title == formUnreadTitle {
+				data.NextText = "Go back to the form"
+			}
 		}
 	}
 	s.render(w, r, status, "error.html", page{Title: title, Data: data})

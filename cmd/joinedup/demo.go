@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,8 +87,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("list services: %w", err)
 	}
 	listed := map[joinedup.ServiceID]joinedup.Service{}
+	serviceNames := map[joinedup.ServiceID]string{}
 	for _, s := range list.Items {
-		listed[s.ID] = s
+		listed[s.ID], serviceNames[s.ID] = s, s.Name
 	}
 	names := map[joinedup.ServiceID]string{}
 	var chosen []joinedup.ServiceID
@@ -152,8 +154,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		default:
 			fmt.Fprintf(stdout, "1. The registrar registers the birth of %s, demo family %d, born on %s. Place of birth: %s.\n",
 				reg.Child.Name.Full(), (*family+try)%population.DemoFamilies, reg.Child.DateOfBirth, reg.Child.PlaceOfBirth)
-			fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %d services.\n",
-				reg.Informant.Name.Full(), reg.Informant.Capacity, len(reg.Consent.Services))
+			services := fmt.Sprintf("%d services", len(reg.Consent.Services))
+			if len(reg.Consent.Services) == 1 {
+				services = "1 service"
+			}
+			fmt.Fprintf(stdout, "   The informant, %s (%s), agrees to tell %s.\n",
+				reg.Informant.Name.Full(), reg.Informant.Capacity, services)
 			printAccepted(stdout, &created)
 			eventID = created.Event.ID
 		}
@@ -188,7 +194,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stdout, line)
 		}
 		if ev.Complete() {
-			return reportDemo(stdout, &ev, c.base)
+			return reportDemo(stdout, &ev, c.base, serviceNames)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not every service reported an outcome within %s", *timeout)
@@ -226,7 +232,7 @@ func printAccepted(stdout io.Writer, created *birthResponse) {
 
 // reportDemo prints the end of the story and fails unless every service
 // acted or reported why it could not.
-func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string) error {
+func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string, names map[joinedup.ServiceID]string) error {
 	var missing []string
 	for _, d := range ev.Deliveries {
 		if d.State != joinedup.StateActed && d.State != joinedup.StateFailed {
@@ -234,7 +240,7 @@ func reportDemo(stdout io.Writer, ev *joinedup.LifeEvent, base string) error {
 		}
 	}
 	for _, a := range ev.Actions {
-		fmt.Fprintf(stdout, "   - planned for %s: %s\n", a.Due, a.Summary)
+		fmt.Fprintf(stdout, "   - %s planned for %s: %s\n", cmp.Or(names[a.Service], string(a.Service)), a.Due, a.Summary)
 	}
 	fmt.Fprintf(stdout, "4. The informant can follow it all at %s/track/%s\n", base, ev.Reference)
 	if len(missing) > 0 {
