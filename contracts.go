@@ -54,10 +54,14 @@ type Registrar struct {
 
 // LifeEventFilter selects life events. A zero field matches everything.
 type LifeEventFilter struct {
-	Type   string
-	State  DeliveryState // events with at least one delivery in this state
-	Offset int
-	Limit  int
+	Type  string
+	State DeliveryState // events with at least one delivery in this state
+	// Services, when not nil, keeps only events with at least one
+	// delivery to one of these services, so that a list for a service's
+	// officers, and its total, count only the events sent to it.
+	Services []ServiceID
+	Offset   int
+	Limit    int
 }
 
 // ServiceDirectory holds the connected services.

@@ -463,6 +463,14 @@ func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([
 		args = append(args, string(f.State))
 		where = append(where, fmt.Sprintf("id IN (SELECT event_id FROM deliveries WHERE state = $%d)", len(args)))
 	}
+	if f.Services != nil {
+		marks := []string{"''"} // an empty list matches no service
+		for _, svc := range f.Services {
+			args = append(args, string(svc))
+			marks = append(marks, fmt.Sprintf("$%d", len(args)))
+		}
+		where = append(where, "id IN (SELECT event_id FROM deliveries WHERE service_id IN ("+strings.Join(marks, ", ")+"))")
+	}
 	clause := ""
 	if len(where) > 0 {
 		clause = " WHERE " + strings.Join(where, " AND ")

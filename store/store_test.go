@@ -730,3 +730,34 @@ func TestReplayAfterWithdrawalRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestListLifeEventsByService checks that a list for some services, and
+// its total, count only the events with a delivery to one of them.
+func TestListLifeEventsByService(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		both := newEvent(t, db, "school", "gp")
+		newEvent(t, db, "school")
+		for _, tt := range []struct {
+			services []joinedup.ServiceID
+			want     int
+		}{
+			{nil, 2},
+			{[]joinedup.ServiceID{"gp"}, 1},
+			{[]joinedup.ServiceID{"gp", "school"}, 2},
+			{[]joinedup.ServiceID{}, 0},
+		} {
+			events, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{Services: tt.services, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != tt.want || len(events) != tt.want {
+				t.Errorf("services %v: %d events of %d, want %d", tt.services, len(events), total, tt.want)
+			}
+			if tt.want == 1 && events[0].ID != both.ID {
+				t.Errorf("services %v: listed %s, want the event sent to the GP", tt.services, events[0].ID)
+			}
+		}
+	})
+}

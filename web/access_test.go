@@ -128,6 +128,21 @@ func TestServiceOfficerReadsEventSentToService(t *testing.T) {
 	if e := lastEntry(env.auditEntries(t), audit.ActionAccess); e == nil || !strings.Contains(string(e.Detail), `"service":"child-benefit"`) {
 		t.Errorf("officer's access entry = %+v, want one naming child-benefit", e)
 	}
+
+	// The officer's list, and its total, count only the events sent to
+	// their service.
+	env.signInAs(t, env.registrar)
+	if rec := env.postJSON(t, "/api/v1/births", strings.Replace(strings.Replace(validBirth, `["child-benefit"]`, `["gp-practice"]`, 1), "Ada Grace", "Bea", 1)); rec.Code != http.StatusCreated {
+		t.Fatalf("register a birth for the GP only: status %d; body %s", rec.Code, rec.Body)
+	}
+	env.signInAs(t, officer)
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+		Total int               `json:"total"`
+	}
+	if err := json.Unmarshal(env.do(t, http.MethodGet, "/api/v1/life-events", nil, nil).Body.Bytes(), &list); err != nil || list.Total != 1 || len(list.Items) != 1 {
+		t.Errorf("officer's list: %d items of %d, err %v; want the 1 event sent to Child Benefit", len(list.Items), list.Total, err)
+	}
 }
 
 func TestSignInPage(t *testing.T) {
@@ -292,9 +307,14 @@ func TestResidentRecordListsEveryChild(t *testing.T) {
 
 func TestResidentWithdrawsConsent(t *testing.T) {
 	env := newResidentEnv(t)
-	withdrawn := &recordingWithdrawer{}
-	env.server.Consents = withdrawn
+	// A banner of a withdrawal that the record does not show is not shown.
 	env.signIn(t, env.father)
+	if page := env.do(t, http.MethodGet, "/residents/"+env.father+"?withdrawn=child-benefit", nil, nil).Body.String(); strings.Contains(page, "Consent withdrawn for") {
+		t.Errorf("the record shows a withdrawal banner for a consent still given")
+	}
+
+	withdrawn := &recordingWithdrawer{hub: env.hub}
+	env.server.Consents = withdrawn
 
 	for _, form := range []url.Values{
 		{"event": {string(env.event.ID)}},
@@ -320,6 +340,11 @@ func TestResidentWithdrawsConsent(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Consent withdrawn for Child Benefit") {
 		t.Errorf("record after withdrawing: status %d, want 200 with the service named in the banner", rec.Code)
 	}
+	// No notice went, because the fake queued none, so the banner does not
+	// say the service was told.
+	if !strings.Contains(rec.Body.String(), "had not received the details, so there was nothing to tell it") {
+		t.Errorf("the banner does not say that there was nothing to tell the service:\n%s", rec.Body)
+	}
 
 	other := env.createAccount(t, "resident-other", policy.RoleResident)
 	env.signInAs(t, other)
@@ -330,10 +355,27 @@ func TestResidentWithdrawsConsent(t *testing.T) {
 	}
 }
 
-type recordingWithdrawer struct{ calls []string }
+// recordingWithdrawer records each withdrawal and, when hub is set,
+// marks the consent decision withdrawn there, as the engine does.
+type recordingWithdrawer struct {
+	calls []string
+	hub   *fakeHub
+}
 
 func (r *recordingWithdrawer) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, actor string) error {
 	r.calls = append(r.calls, string(event)+"/"+string(service)+"/"+actor)
+	if r.hub == nil {
+		return nil
+	}
+	r.hub.mu.Lock()
+	defer r.hub.mu.Unlock()
+	for _, ev := range r.hub.events {
+		for i := range ev.Consent.Decisions {
+			if ev.ID == event && ev.Consent.Decisions[i].Service == service {
+				ev.Consent.Decisions[i].Decision = joinedup.ConsentWithdrawn
+			}
+		}
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
 )
 
 // birthRegistered is the response to a registered birth.
@@ -68,6 +69,11 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	filter, err := lifeEventFilter(r.URL.Query())
+	if account := principalOf(r); account.Role == policy.RoleServiceOfficer {
+		// An officer may read only the events sent to their services, so
+		// the list and its total count only those.
+		filter.Services = append([]joinedup.ServiceID{}, account.Services...)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -210,6 +210,9 @@ func (h *fakeHub) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter
 		if f.State != "" && !slices.ContainsFunc(e.Deliveries, func(d *joinedup.Delivery) bool { return d.State == f.State }) {
 			continue
 		}
+		if f.Services != nil && !slices.ContainsFunc(e.Deliveries, func(d *joinedup.Delivery) bool { return slices.Contains(f.Services, d.Service) }) {
+			continue
+		}
 		match = append(match, e)
 	}
 	total := len(match)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
 )
 
 type lifeEventsView struct {
@@ -31,6 +32,11 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	filter, err := lifeEventFilter(r.URL.Query())
+	if account := principalOf(r); account.Role == policy.RoleServiceOfficer {
+		// An officer may read only the events sent to their services, so
+		// the list and its total count only those.
+		filter.Services = append([]joinedup.ServiceID{}, account.Services...)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
