@@ -30,6 +30,9 @@ type residentRecord struct {
 	Grant      *Grant             `json:"breakGlass,omitempty"`
 	Own        bool               `json:"-"` // the viewer is the resident or their parent
 	Withdrawn  joinedup.ServiceID `json:"-"` // a service whose consent was just withdrawn
+	// WithdrawalSent is true when a notice of that withdrawal was queued
+	// for the service, which had been sent the life event.
+	WithdrawalSent bool `json:"-"`
 	// AlreadyOpen is true when the viewer sent the break-glass form for
 	// a record they could already open, so no grant was issued.
 	AlreadyOpen bool                          `json:"-"`
@@ -335,7 +338,18 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec.Withdrawn = joinedup.ServiceID(r.URL.Query().Get("withdrawn"))
+	// The banner of a withdrawal shows only when the record shows the
+	// consent withdrawn, and says whether the service was told.
+	if svc := joinedup.ServiceID(r.URL.Query().Get("withdrawn")); svc != "" {
+		for _, ev := range rec.Events {
+			for _, share := range ev.Shares {
+				if share.Service == svc && share.Decision == joinedup.ConsentWithdrawn {
+					rec.Withdrawn = svc
+					rec.WithdrawalSent = rec.WithdrawalSent || share.Withdrawal != ""
+				}
+			}
+		}
+	}
 	rec.AlreadyOpen = r.URL.Query().Get("access") == "already-open"
 	title := "Record of " + rec.Username
 	if rec.Own {
