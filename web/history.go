@@ -146,7 +146,7 @@ func (s *Server) reasonInWords(reason, service string) string {
 	case strings.HasPrefix(reason, "action that ") && strings.HasSuffix(reason, " asked to be reminded of"):
 		return service + " asked to be reminded of this."
 	case strings.HasPrefix(reason, "lawful basis: "):
-		return "The law requires " + service + " to be told: " + strings.TrimPrefix(reason, "lawful basis: ") + "."
+		return "The law requires " + service + " to be told: " + strings.TrimSuffix(strings.TrimPrefix(reason, "lawful basis: "), ".") + "."
 	}
 	return reason
 }

@@ -334,7 +334,7 @@ var purposeTexts = map[string]string{
 // actionTexts names the actions of audit entries as a resident reads
 // them on their record.
 var actionTexts = map[string]string{
-	audit.ActionDisclosure:         "Details sent to a service",
+	audit.ActionDisclosure:         "Details sent to a service, or an attempt made to send them",
 	audit.ActionAccess:             "Record used",
 	audit.ActionConsentGiven:       "Consent given",
 	audit.ActionConsentRefused:     "Consent refused",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -53,6 +54,9 @@ type trackView struct {
 	Event    *joinedup.LifeEvent
 	Rows     []deliveryRow
 	Complete bool
+	// Unreached is true when a service could not be reached after every
+	// attempt, so an operator may send the event to it again.
+	Unreached bool
 }
 
 // deliveryRow is one delivery with the name of its service.
@@ -118,7 +122,8 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "track.html", page{
 		Title: "Registration " + event.Reference,
 		Nav:   navTrack,
-		Data:  trackView{Event: event, Rows: rows, Complete: event.Complete()},
+		Data: trackView{Event: event, Rows: rows, Complete: event.Complete(),
+			Unreached: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool { return d.State == joinedup.StateDeadLettered })},
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/joinedup/joinedup"
 )
 
 // TestTrackThrottlesGuessing checks that a client address that looks up
@@ -52,5 +54,18 @@ func TestTrackThrottlesGuessing(t *testing.T) {
 
 	if rec := track(created.Event.Reference, "203.0.113.9:40000"); rec.Code != http.StatusOK {
 		t.Errorf("another address tracks the registration: status %d, want 200", rec.Code)
+	}
+}
+
+// TestTrackSaysWhenServiceUnreached checks that the informant's page does
+// not call every service finished while one could not be reached.
+func TestTrackSaysWhenServiceUnreached(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.setState(ev.Deliveries[0].ID, joinedup.StateDeadLettered, "connection refused")
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if !strings.Contains(body, "The hub could not reach every service") || strings.Contains(body, "Every service has finished") {
+		t.Errorf("tracking page with a dead-lettered delivery does not say a service was not reached:\n%s", body)
 	}
 }
