@@ -69,3 +69,22 @@ func TestTrackSaysWhenServiceUnreached(t *testing.T) {
 		t.Errorf("tracking page with a dead-lettered delivery does not say a service was not reached:\n%s", body)
 	}
 }
+
+// TestLifeEventsListLabelsWithdrawalNotice checks that the operator's
+// list of life events names a withdrawal notice as such, as the event's
+// own page does.
+func TestLifeEventsListLabelsWithdrawalNotice(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.mu.Lock()
+	first := ev.Deliveries[0]
+	ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{ID: first.ID + "-notice", EventID: ev.ID, Service: first.Service,
+		Kind: joinedup.EventConsentWithdrawn, State: joinedup.StatePending})
+	env.hub.mu.Unlock()
+	env.signInAs(t, env.operator)
+	body := env.do(t, http.MethodGet, "/operator/life-events", nil, nil).Body.String()
+	if n := strings.Count(body, "(told that consent was withdrawn)"); n != 1 {
+		t.Errorf("the list labels %d deliveries as withdrawal notices, want 1:\n%s", n, body)
+	}
+}
