@@ -98,12 +98,22 @@ type RetiredService struct {
 	ActionsCancelled int `json:"actionsCancelled"`
 }
 
+// CallbackMessage names one signed callback by its Standard Webhooks
+// webhook-id and webhook-timestamp (Unix seconds).
+type CallbackMessage struct {
+	ID        string
+	Timestamp int64
+}
+
 // DeliveryService lets operators and services act on deliveries.
 type DeliveryService interface {
 	// ReportOutcome records an outcome that a service sent by callback
-	// for one of its own deliveries. A delivery of another service is
-	// ENOTFOUND. Reporting the same outcome twice changes nothing.
-	ReportOutcome(ctx context.Context, service ServiceID, id DeliveryID, o Outcome) error
+	// for one of its own deliveries, in the signed message msg. A delivery
+	// of another service is ENOTFOUND. Reporting the same outcome twice
+	// changes nothing, but the same message accepted before, with the same
+	// id and timestamp, is EUNAUTHORIZED: only someone who captured it can
+	// send it again, because the service signs each attempt afresh.
+	ReportOutcome(ctx context.Context, service ServiceID, id DeliveryID, o Outcome, msg CallbackMessage) error
 
 	// ReplayDelivery sends a dead-lettered or failed delivery again.
 	ReplayDelivery(ctx context.Context, id DeliveryID) error

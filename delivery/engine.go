@@ -415,12 +415,13 @@ func (e *Engine) FireDueActions(ctx context.Context) (int, error) {
 	}
 }
 
-// ReportOutcome records an outcome a service sent by callback.
-func (e *Engine) ReportOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome) error {
+// ReportOutcome records an outcome a service sent by callback, and
+// refuses the same message sent again.
+func (e *Engine) ReportOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome, msg joinedup.CallbackMessage) error {
 	if err := validateOutcome(&o); err != nil {
 		return err
 	}
-	res, err := e.settle(ctx, store.OutcomeRecord{Service: service, Delivery: id, Outcome: o})
+	res, err := e.db.RecordCallback(ctx, service, id, o, msg)
 	if err != nil {
 		return err
 	}

@@ -309,6 +309,41 @@ func (db *DB) RecordOutcomes(ctx context.Context, records []OutcomeRecord) ([]Ou
 	return results, err
 }
 
+// CallbackKeep is how long the store keeps a callback message to refuse
+// it when it is sent again: longer than its signature is accepted, which
+// is 5 minutes either side of the hub's clock.
+const CallbackKeep = 11 * time.Minute
+
+// RecordCallback records an outcome that a service sent by callback, in
+// the signed message msg, as RecordOutcome does. It also stores msg, in
+// the same transaction, and a message stored before is EUNAUTHORIZED and
+// changes nothing. A callback that is refused for any other reason is not
+// stored, so the service may send it again.
+func (db *DB) RecordCallback(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome, msg joinedup.CallbackMessage) (OutcomeResult, error) {
+	var result OutcomeResult
+	err := db.Tx(ctx, func(tx *Tx) error {
+		now := tx.Now()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM callback_messages WHERE received_at < $1`, Micros(now.Add(-CallbackKeep))); err != nil {
+			return fmt.Errorf("forget old callbacks: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO callback_messages (service_id, webhook_id, webhook_timestamp, received_at)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, service, msg.ID, msg.Timestamp, Micros(now))
+		if err != nil {
+			return fmt.Errorf("store callback: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return joinedup.Errorf(joinedup.EUNAUTHORIZED, "This callback, message %q, was accepted before. Send a new attempt with a new timestamp and signature.", msg.ID)
+		}
+		changed, created, err := recordOutcome(ctx, tx, OutcomeRecord{Service: service, Delivery: id, Outcome: o})
+		result.Changed, result.Created = changed, created
+		return err
+	})
+	return result, err
+}
+
 // recordOutcome records one outcome. It returns a *joinedup.Error only
 // before it has written anything, so the caller's transaction can go on.
 func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Time, error) {

@@ -761,3 +761,34 @@ func TestListLifeEventsByService(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordCallbackRefusesRepeat checks that a callback message accepted
+// once is refused when sent again, that a new attempt with another
+// timestamp is taken, and that a message refused for another reason is
+// not kept.
+func TestRecordCallbackRefusesRepeat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		ev := newEvent(t, db, "school", "gp")
+		gp := ev.Deliveries[1].ID
+		acted := joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Added"}
+		msg := joinedup.CallbackMessage{ID: "msg_1", Timestamp: time.Now().Unix()}
+
+		// A delivery the service does not have is refused, and the message
+		// is not kept, so the next callback with it is taken.
+		if _, err := db.RecordCallback(ctx, "gp", "dlv_none", acted, msg); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Fatalf("callback for a delivery that does not exist: got %v, want not found", err)
+		}
+		if res, err := db.RecordCallback(ctx, "gp", gp, acted, msg); err != nil || !res.Changed {
+			t.Fatalf("first callback: changed %v, err %v; want recorded", res.Changed, err)
+		}
+		if _, err := db.RecordCallback(ctx, "gp", gp, acted, msg); joinedup.ErrorCode(err) != joinedup.EUNAUTHORIZED {
+			t.Errorf("the same message again: got %v, want unauthorized", err)
+		}
+		msg.Timestamp++
+		if res, err := db.RecordCallback(ctx, "gp", gp, acted, msg); err != nil || res.Changed {
+			t.Errorf("a new attempt of the same outcome: changed %v, err %v; want no change and no error", res.Changed, err)
+		}
+	})
+}

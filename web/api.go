@@ -12,6 +12,7 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/policy"
+	"github.com/joinedup/joinedup/webhook"
 )
 
 // birthRegistered is the response to a registered birth.
@@ -407,7 +408,10 @@ func (s *Server) reportOutcome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := s.Deliveries.ReportOutcome(r.Context(), serviceID, joinedup.DeliveryID(r.PathValue("id")), outcome); err != nil {
+	// The signature was verified, so the timestamp is a number.
+	timestamp, _ := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64)
+	msg := joinedup.CallbackMessage{ID: r.Header.Get(webhook.HeaderID), Timestamp: timestamp}
+	if err := s.Deliveries.ReportOutcome(r.Context(), serviceID, joinedup.DeliveryID(r.PathValue("id")), outcome, msg); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -327,7 +327,7 @@ func (h *fakeHub) delivery(id joinedup.DeliveryID) *joinedup.Delivery {
 	return nil
 }
 
-func (h *fakeHub) ReportOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome) error {
+func (h *fakeHub) ReportOutcome(ctx context.Context, service joinedup.ServiceID, id joinedup.DeliveryID, o joinedup.Outcome, msg joinedup.CallbackMessage) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"net/http"
@@ -142,6 +143,31 @@ func TestOutcomeByCallback(t *testing.T) {
 		ev := waitComplete(t, h, out.Event.ID, 10*time.Second)
 		if d := ev.Deliveries[0]; d.State != joinedup.StateActed || d.Outcome.Summary != "Claim started" {
 			t.Errorf("delivery = %s %+v, want acted with the callback's summary", d.State, d.Outcome)
+		}
+
+		// The same signed message sent twice, as someone who captured it
+		// would, is refused the second time.
+		signer, err := webhook.NewSigner(svc.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := []byte(`{"status":"acted","summary":"Claim started","reference":"CB-1"}`)
+		header := http.Header{"Content-Type": {"application/json"}, "Joinedup-Service": {"benefits"}}
+		signer.SetHeaders(header, "msg_captured", time.Now(), body)
+		for i, want := range []int{http.StatusNoContent, http.StatusUnauthorized} {
+			req, err := http.NewRequest(http.MethodPost, h.BaseURL+"/api/v1/deliveries/"+string(id)+"/outcome", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = header.Clone()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("signed message sent the %d time: status %d, want %d", i+1, resp.StatusCode, want)
+			}
 		}
 	})
 }
