@@ -49,6 +49,8 @@ func mustParsePages(names ...string) map[string]*template.Template {
 var templateFuncs = template.FuncMap{
 	"londonTime":      londonTime,
 	"longDate":        longDate,
+	"recordDate":      recordDate,
+	"consentAsked":    consentAsked,
 	"stateTag":        stateTag,
 	"stateLabel":      stateLabel,
 	"fieldLabel":      fieldLabel,
@@ -244,6 +246,25 @@ func longDate(d joinedup.Date) string {
 		return ""
 	}
 	return d.In(time.UTC).Format("2 January 2006")
+}
+
+// recordDate returns a date of birth as a holder's record keeps it, in
+// the long form when it is a date such as 1989-02-03, and as it is when
+// it is not, since such records can hold partial or mistyped dates.
+func recordDate(s string) string {
+	d, err := joinedup.ParseDate(s)
+	if err != nil {
+		return s
+	}
+	return longDate(d)
+}
+
+// consentAsked reports whether the informant was asked for consent for
+// any service: an informant who is not a parent is not asked.
+func consentAsked(c joinedup.Consent) bool {
+	return slices.ContainsFunc(c.Decisions, func(d joinedup.ConsentDecision) bool {
+		return d.Decision != joinedup.ConsentNotAsked && d.Decision != joinedup.ConsentNotRequired
+	})
 }
 
 // stateTag returns the GOV.UK tag modifier class for a delivery state.

@@ -1007,3 +1007,33 @@ func TestBirthFormRoleAloneIsBlank(t *testing.T) {
 		t.Errorf("parents = %+v, want the mother alone", reg.Parents)
 	}
 }
+
+func TestConsentAsked(t *testing.T) {
+	decisions := func(ds ...string) joinedup.Consent {
+		var c joinedup.Consent
+		for _, d := range ds {
+			c.Decisions = append(c.Decisions, joinedup.ConsentDecision{Decision: d})
+		}
+		return c
+	}
+	for _, tt := range []struct {
+		consent joinedup.Consent
+		want    bool
+	}{
+		{decisions(joinedup.ConsentGiven, joinedup.ConsentNotRequired), true},
+		{decisions(joinedup.ConsentRefused), true},
+		{decisions(joinedup.ConsentWithdrawn), true},
+		{decisions(joinedup.ConsentNotAsked, joinedup.ConsentNotRequired), false},
+		{decisions(), false},
+	} {
+		if got := consentAsked(tt.consent); got != tt.want {
+			t.Errorf("consentAsked(%+v) = %v, want %v", tt.consent.Decisions, got, tt.want)
+		}
+	}
+	if got := recordDate("1989-02-03"); got != "3 February 1989" {
+		t.Errorf("recordDate of a date = %q, want 3 February 1989", got)
+	}
+	if got := recordDate("1989-02"); got != "1989-02" {
+		t.Errorf("recordDate of a partial date = %q, want it as it is", got)
+	}
+}

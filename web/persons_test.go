@@ -122,7 +122,7 @@ func TestPersonReviewsPage(t *testing.T) {
 	env.signInAs(t, env.operator)
 
 	rec := env.do(t, http.MethodGet, "/operator/persons/reviews", nil, nil)
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), review.ID) || !strings.Contains(rec.Body.String(), "1991-04-15") {
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), review.ID) || !strings.Contains(rec.Body.String(), "15 April 1991") {
 		t.Fatalf("reviews page: status %d, want the review with both records; body %s", rec.Code, rec.Body)
 	}
 
