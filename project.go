@@ -125,6 +125,37 @@ func Covers(onBehalf []string, parent int) bool {
 	return slices.Contains(onBehalf, "/parents/"+strconv.Itoa(parent))
 }
 
+// CoveredPointers returns onBehalf, a consent's JSON Pointers, with each
+// "/parents/N" numbered as ProjectCovered numbers that parent: it keeps
+// only the parents onBehalf covers, counted again from 0.
+func CoveredPointers(onBehalf []string) []string {
+	var covered []int
+	for _, p := range onBehalf {
+		if n, ok := parentIndex(p); ok {
+			covered = append(covered, n)
+		}
+	}
+	slices.Sort(covered)
+	out := make([]string, len(onBehalf))
+	for i, p := range onBehalf {
+		out[i] = p
+		if n, ok := parentIndex(p); ok {
+			out[i] = "/parents/" + strconv.Itoa(slices.Index(covered, n))
+		}
+	}
+	return out
+}
+
+// parentIndex returns N of a pointer "/parents/N".
+func parentIndex(pointer string) (int, bool) {
+	rest, ok := strings.CutPrefix(pointer, "/parents/")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil
+}
+
 // cover removes from a birth registration doc the parents that onBehalf
 // does not cover. The informant cannot consent for another adult, so a
 // service told on that consent gets only the parents it covers. The

@@ -125,3 +125,16 @@ func TestWithinFields(t *testing.T) {
 		}
 	}
 }
+
+func TestCoveredPointers(t *testing.T) {
+	for _, tt := range []struct{ in, want []string }{
+		{[]string{"/child", "/parents/1"}, []string{"/child", "/parents/0"}},
+		{[]string{"/child", "/parents/0", "/parents/1"}, []string{"/child", "/parents/0", "/parents/1"}},
+		{[]string{"/parents/2", "/child", "/parents/0"}, []string{"/parents/1", "/child", "/parents/0"}},
+		{[]string{"/child"}, []string{"/child"}},
+	} {
+		if got := CoveredPointers(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("CoveredPointers(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -57,9 +55,7 @@ func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup
 	c := *ev
 	c.Payload = payload
 	if !lawfulBasis {
-		// ProjectCovered keeps only the parents the consent covers and
-		// numbers them again from 0, so the consent's pointers follow.
-		c.Consent.OnBehalf = coveredPointers(ev.Consent.OnBehalf)
+		c.Consent.OnBehalf = joinedup.CoveredPointers(ev.Consent.OnBehalf)
 	}
 	c.Deliveries = nil
 	for _, d := range ev.Deliveries {
@@ -83,35 +79,4 @@ func (s *Server) viewFor(ctx context.Context, ev *joinedup.LifeEvent) (*joinedup
 		}
 	}
 	return &c, nil
-}
-
-// coveredPointers returns onBehalf, a consent's JSON Pointers, with each
-// "/parents/N" numbered as the parent is in a payload that keeps only the
-// parents onBehalf covers.
-func coveredPointers(onBehalf []string) []string {
-	var covered []int
-	for _, p := range onBehalf {
-		if n, ok := parentIndex(p); ok {
-			covered = append(covered, n)
-		}
-	}
-	slices.Sort(covered)
-	out := make([]string, len(onBehalf))
-	for i, p := range onBehalf {
-		out[i] = p
-		if n, ok := parentIndex(p); ok {
-			out[i] = "/parents/" + strconv.Itoa(slices.Index(covered, n))
-		}
-	}
-	return out
-}
-
-// parentIndex returns N of a pointer "/parents/N".
-func parentIndex(pointer string) (int, bool) {
-	rest, ok := strings.CutPrefix(pointer, "/parents/")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(rest)
-	return n, err == nil
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
@@ -43,19 +42,6 @@ func TestServiceOfficerSeesOnlyDeclaredFields(t *testing.T) {
 	for _, d := range got.Deliveries {
 		if d.Service != "gp-practice" {
 			t.Errorf("the GP officer sees the delivery to %s", d.Service)
-		}
-	}
-}
-
-func TestCoveredPointers(t *testing.T) {
-	for _, tt := range []struct{ in, want []string }{
-		{[]string{"/child", "/parents/1"}, []string{"/child", "/parents/0"}},
-		{[]string{"/child", "/parents/0", "/parents/1"}, []string{"/child", "/parents/0", "/parents/1"}},
-		{[]string{"/parents/2", "/child", "/parents/0"}, []string{"/parents/1", "/child", "/parents/0"}},
-		{[]string{"/child"}, []string{"/child"}},
-	} {
-		if got := coveredPointers(tt.in); !slices.Equal(got, tt.want) {
-			t.Errorf("coveredPointers(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
