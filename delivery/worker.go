@@ -256,6 +256,10 @@ const retryTolerance = 50 * time.Millisecond
 // have read the data before the failure. A replay starts the delivery's
 // next generation with its attempts counted from zero again, so each
 // entry names the generation beside the attempt.
+//
+// NOTE: an attempt cut off by a crash before its outcome or failure was
+// recorded is not counted, so the attempt after the restart records the
+// same attempt number again.
 func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if e.Audit == nil {
 		return nil

@@ -656,9 +656,9 @@ func TestLoadDirMissing(t *testing.T) {
 	}
 }
 
-// TestDefaultPoliciesGiveReasons checks that every default policy says in
-// words why it allows a use, since a resident's record shows that
-// sentence in place of the policy's id.
+// TestDefaultPoliciesGiveReasons checks that every default policy gives,
+// in words, why it allows a use. A resident's record shows that sentence
+// in place of the policy's id.
 func TestDefaultPoliciesGiveReasons(t *testing.T) {
 	p, err := policy.Default()
 	if err != nil {

@@ -340,8 +340,8 @@ func TestResidentWithdrawsConsent(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Consent withdrawn for Child Benefit") {
 		t.Errorf("record after withdrawing: status %d, want 200 with the service named in the banner", rec.Code)
 	}
-	// No notice went, because the fake queued none, so the banner does not
-	// say the service was told.
+	// The fake queued no notice, so the banner must not claim that the
+	// service was notified.
 	if !strings.Contains(rec.Body.String(), "had not received the details, so there was nothing to tell it") {
 		t.Errorf("the banner does not say that there was nothing to tell the service:\n%s", rec.Body)
 	}
@@ -618,7 +618,7 @@ func TestBreakGlassOnAllocatedRecord(t *testing.T) {
 	if len(env.records.grants) != 0 {
 		t.Errorf("%d grants issued, want none", len(env.records.grants))
 	}
-	// The record says why the answers given were not used.
+	// The record page explains why the answers given were not used.
 	if page := env.do(t, http.MethodGet, location, nil, nil).Body.String(); !strings.Contains(page, "You can already open this record, so no break-glass access was recorded") {
 		t.Errorf("record page does not say that no break glass was recorded:\n%s", page)
 	}

@@ -120,10 +120,14 @@ var hubReasons = map[string]string{
 }
 
 // reasonInWords returns a stored reason as a sentence a resident can
-// read: an access policy's @reason, or one of the reasons the hub records
-// when it tells a service, with the service named as service. Any other
+// read: an access policy's @reason, or a reason the hub records when it
+// sends a service a notice, with the service named as service. Any other
 // reason, such as one a social worker typed for break glass, is returned
-// as it is.
+// unchanged.
+//
+// NOTE: the reasons that name a service are matched by the text that
+// delivery.Engine writes. A change to that text leaves new entries shown
+// as they are stored, until the prefixes here follow it.
 func (s *Server) reasonInWords(reason, service string) string {
 	if s.Policies != nil {
 		if text := s.Policies.Reason(reason); text != "" {

@@ -248,9 +248,9 @@ func longDate(d joinedup.Date) string {
 	return d.In(time.UTC).Format("2 January 2006")
 }
 
-// recordDate returns a date of birth as a holder's record keeps it, in
-// the long form when it is a date such as 1989-02-03, and as it is when
-// it is not, since such records can hold partial or mistyped dates.
+// recordDate returns a date of birth from a holder's record in the long
+// form when it is a full date such as 1989-02-03. Such records can contain
+// partial or mistyped dates, which it returns unchanged.
 func recordDate(s string) string {
 	d, err := joinedup.ParseDate(s)
 	if err != nil {

@@ -339,7 +339,7 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The banner of a withdrawal shows only when the record shows the
-	// consent withdrawn, and says whether the service was told.
+	// consent withdrawn, and states whether a notice went to the service.
 	if svc := joinedup.ServiceID(r.URL.Query().Get("withdrawn")); svc != "" {
 		for _, ev := range rec.Events {
 			for _, share := range ev.Shares {

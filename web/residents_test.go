@@ -129,8 +129,8 @@ func TestResidentRecordOmitsOwnReads(t *testing.T) {
 			t.Errorf("the record as the %s reads it lists %d reads by the worker, want 1", name, byWorker)
 		}
 	}
-	// The father reads why the worker read his record in words, and the
-	// policy's id stays beside them for whoever checks the log.
+	// The father reads in words why the worker read his record. The
+	// policy's id stays beside them for anyone who checks the log.
 	for _, a := range own.Accesses {
 		if a.Actor != "worker" {
 			continue

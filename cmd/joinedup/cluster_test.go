@@ -105,11 +105,11 @@ func TestClusterDeliversOnce(t *testing.T) {
 }
 
 // TestClusterSendsRepeatedMessageOnce runs two nodes on one store and one
-// stream, registers a birth, and publishes more messages naming its
-// delivery while the first is being sent, as a relay that crashed after
-// publishing and then grouped the delivery with others would. Each node
-// may take one of the messages at once, and the service must still
-// receive the delivery once.
+// stream and registers a birth. While its delivery is being sent, the test
+// publishes more messages naming it, as a relay does that crashed after
+// publishing and then grouped the delivery with others. Each node may take
+// one of the messages at once, and the service must still receive the
+// delivery once.
 func TestClusterSendsRepeatedMessageOnce(t *testing.T) {
 	dbURL := storetest.PostgresURL(t)
 	natsURL, stream := clusterStream(t)

@@ -288,8 +288,8 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 		t.Errorf("record as JSON does not give the decision code withdrawn for gp-practice: %s", body)
 	}
 	// The history names the service of each entry about one, a removed
-	// service too, by its id and by the name the resident knows it by,
-	// and gives the hub's reason in words.
+	// service too, by its id and by the name the resident sees. It gives
+	// the hub's reason in words.
 	type access struct {
 		Action, Service, ServiceName string
 		ReasonsInWords               []string
