@@ -459,7 +459,7 @@ func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, se
 	if e.Audit != nil {
 		detail, _ := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "actionsCancelled": w.Actions})
 		if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn, Purpose: policy.PurposeConsent,
-			Subject: string(event), Reasons: []string{"consent to tell " + string(service) + " withdrawn"}, Detail: detail}); err != nil {
+			Subject: string(event), Reasons: []string{audit.ConsentWithdrawnReason(string(service))}, Detail: detail}); err != nil {
 			// NOTE: the withdrawal is already committed; an audit log that is
 			// down loses this entry rather than undoing the withdrawal.
 			e.logger.Error("record consent withdrawal in audit log", "event_id", event, "error", err)

@@ -272,14 +272,14 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if err != nil {
 		return err
 	}
-	reason := "consent given to " + string(t.Service.ID)
+	reason := audit.ConsentGivenReason(string(t.Service.ID))
 	switch {
 	case t.Delivery.Kind == joinedup.EventConsentWithdrawn:
-		reason = "notice to " + string(t.Service.ID) + " that consent was withdrawn"
+		reason = audit.WithdrawalNoticeReason(string(t.Service.ID))
 	case t.Delivery.Kind == joinedup.EventActionDue:
-		reason = "action that " + string(t.Service.ID) + " asked to be reminded of"
+		reason = audit.ActionDueReason(string(t.Service.ID))
 	case t.Service.LawfulBasis != "":
-		reason = "lawful basis: " + t.Service.LawfulBasis
+		reason = audit.LawfulBasisReason(t.Service.LawfulBasis)
 	}
 	_, err = e.Audit.Append(ctx, audit.Entry{
 		Actor: "hub", Action: audit.ActionDisclosure, Subject: string(t.Delivery.EventID),

@@ -177,14 +177,14 @@ func (s *Service) recordRegistration(ctx context.Context, ev *joinedup.LifeEvent
 	}
 	entries := make([]audit.Entry, 0, len(ev.Consent.Decisions)+1)
 	for _, d := range ev.Consent.Decisions {
-		action, basis, reason := audit.ActionConsentGiven, ev.Consent.Basis, "informant's choice at registration"
+		action, basis, reason := audit.ActionConsentGiven, ev.Consent.Basis, audit.ReasonInformantChose
 		switch d.Decision {
 		case joinedup.ConsentRefused:
 			action = audit.ActionConsentRefused
 		case joinedup.ConsentNotAsked:
-			action, reason = audit.ActionConsentNotAsked, "the informant is not a parent, so could not consent"
+			action, reason = audit.ActionConsentNotAsked, audit.ReasonNotAParent
 		case joinedup.ConsentNotRequired:
-			action, basis, reason = audit.ActionLawfulBasis, d.Basis, "the law requires the service to be told, so the informant was not asked"
+			action, basis, reason = audit.ActionLawfulBasis, d.Basis, audit.ReasonLawRequires
 		}
 		detail, _ := json.Marshal(map[string]any{"service": d.Service, "consent": ev.Consent.ID,
 			"capacity": ev.Consent.Capacity, "onBehalfOf": ev.Consent.OnBehalf, "basis": basis})

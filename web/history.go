@@ -111,12 +111,12 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 	return out, next, nil
 }
 
-// hubReasons gives in words the reasons that the hub itself records,
-// which name no service.
-var hubReasons = map[string]string{
-	"informant's choice at registration":                                      "The informant chose this when the birth was registered.",
-	"the informant is not a parent, so could not consent":                     "The informant is not a parent, so could not consent.",
-	"the law requires the service to be told, so the informant was not asked": "The law requires the service to be told, so the informant was not asked.",
+// registrationReasons gives in words the reasons that the hub records
+// when a birth is registered, which name no service.
+var registrationReasons = map[string]string{
+	audit.ReasonInformantChose: "The informant chose this when the birth was registered.",
+	audit.ReasonNotAParent:     "The informant is not a parent, so could not consent.",
+	audit.ReasonLawRequires:    "The law requires the service to be told, so the informant was not asked.",
 }
 
 // reasonInWords returns a stored reason as a sentence a resident can
@@ -124,33 +124,30 @@ var hubReasons = map[string]string{
 // sends a service a notice, with the service named as service. Any other
 // reason, such as one a social worker typed for break glass, is returned
 // unchanged.
-//
-// NOTE: the reasons that name a service are matched by the text that
-// delivery.Engine writes. A change to that text leaves new entries shown
-// as they are stored, until the prefixes here follow it.
 func (s *Server) reasonInWords(reason, service string) string {
 	if s.Policies != nil {
 		if text := s.Policies.Reason(reason); text != "" {
 			return text
 		}
 	}
-	if text, ok := hubReasons[reason]; ok {
-		return text
+	kind, named := audit.ParseReason(reason)
+	if kind == audit.ReasonRegistration {
+		return registrationReasons[reason]
 	}
 	if service == "" {
 		return reason
 	}
-	switch {
-	case strings.HasPrefix(reason, "consent given to "):
+	switch kind {
+	case audit.ReasonConsentGiven:
 		return "The informant consented to " + service + " being told."
-	case strings.HasPrefix(reason, "consent to tell ") && strings.HasSuffix(reason, " withdrawn"):
+	case audit.ReasonConsentWithdrawn:
 		return "Whoever gave consent may withdraw it, and then nothing more is shared with " + service + "."
-	case strings.HasPrefix(reason, "notice to ") && strings.HasSuffix(reason, " that consent was withdrawn"):
+	case audit.ReasonWithdrawalNotice:
 		return service + " was told that consent was withdrawn."
-	case strings.HasPrefix(reason, "action that ") && strings.HasSuffix(reason, " asked to be reminded of"):
+	case audit.ReasonActionDue:
 		return service + " asked to be reminded of this."
-	case strings.HasPrefix(reason, "lawful basis: "):
-		return "The law requires " + service + " to be told: " + strings.TrimSuffix(strings.TrimPrefix(reason, "lawful basis: "), ".") + "."
+	case audit.ReasonLawfulBasis:
+		return "The law requires " + service + " to be told: " + strings.TrimSuffix(named, ".") + "."
 	}
 	return reason
 }
