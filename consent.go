@@ -52,3 +52,14 @@ func (c Consent) Given(s ServiceID) bool {
 	}
 	return false
 }
+
+// Withdrawn reports whether the consent to share with service s was
+// withdrawn.
+func (c Consent) Withdrawn(s ServiceID) bool {
+	for _, d := range c.Decisions {
+		if d.Service == s {
+			return d.Decision == ConsentWithdrawn
+		}
+	}
+	return false
+}

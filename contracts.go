@@ -57,8 +57,9 @@ type LifeEventFilter struct {
 	Type  string
 	State DeliveryState // events with at least one delivery in this state
 	// Services, when not nil, keeps only events with at least one
-	// delivery to one of these services, so that a list for a service's
-	// officers, and its total, count only the events sent to it.
+	// delivery to one of these services whose consent was not withdrawn,
+	// so that a list for a service's officers, and its total, count only
+	// the events that the service may still see.
 	Services []ServiceID
 	Offset   int
 	Limit    int

@@ -469,7 +469,11 @@ func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([
 			args = append(args, string(svc))
 			marks = append(marks, fmt.Sprintf("$%d", len(args)))
 		}
-		where = append(where, "id IN (SELECT event_id FROM deliveries WHERE service_id IN ("+strings.Join(marks, ", ")+"))")
+		args = append(args, joinedup.ConsentWithdrawn)
+		where = append(where, fmt.Sprintf(`id IN (SELECT d.event_id FROM deliveries d WHERE d.service_id IN (%s)
+			AND NOT EXISTS (SELECT 1 FROM consents c JOIN consent_decisions cd ON cd.consent_id = c.id
+				WHERE c.event_id = d.event_id AND cd.service_id = d.service_id AND cd.decision = $%d))`,
+			strings.Join(marks, ", "), len(args)))
 	}
 	clause := ""
 	if len(where) > 0 {

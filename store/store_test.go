@@ -759,6 +759,28 @@ func TestListLifeEventsByService(t *testing.T) {
 				t.Errorf("services %v: listed %s, want the event sent to the GP", tt.services, events[0].ID)
 			}
 		}
+
+		// Once consent to tell the GP is withdrawn, the GP's list no longer
+		// counts the event, and the school's still does.
+		if _, err := db.WithdrawConsent(ctx, both.ID, "gp"); err != nil {
+			t.Fatalf("withdraw consent: %v", err)
+		}
+		for _, tt := range []struct {
+			services []joinedup.ServiceID
+			want     int
+		}{
+			{[]joinedup.ServiceID{"gp"}, 0},
+			{[]joinedup.ServiceID{"school"}, 2},
+			{[]joinedup.ServiceID{"gp", "school"}, 2},
+		} {
+			events, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{Services: tt.services, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != tt.want || len(events) != tt.want {
+				t.Errorf("after withdrawal, services %v: %d events of %d, want %d", tt.services, len(events), total, tt.want)
+			}
+		}
 	})
 }
 

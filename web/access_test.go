@@ -143,6 +143,19 @@ func TestServiceOfficerReadsEventSentToService(t *testing.T) {
 	if err := json.Unmarshal(env.do(t, http.MethodGet, "/api/v1/life-events", nil, nil).Body.Bytes(), &list); err != nil || list.Total != 1 || len(list.Items) != 1 {
 		t.Errorf("officer's list: %d items of %d, err %v; want the 1 event sent to Child Benefit", len(list.Items), list.Total, err)
 	}
+
+	// Once the consent to tell Child Benefit is withdrawn, its officer can
+	// no longer read the event, as if it had never been sent.
+	withdraw := &recordingWithdrawer{hub: env.hub}
+	if err := withdraw.WithdrawConsent(context.Background(), env.hub.events[0].ID, "child-benefit", "resident"); err != nil {
+		t.Fatal(err)
+	}
+	rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(env.hub.events[0].ID), nil, nil)
+	decodeProblem(t, rec, http.StatusNotFound)
+	rec = env.do(t, http.MethodGet, "/operator/life-events/"+string(env.hub.events[0].ID), nil, nil)
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("officer's page of a withdrawn event: status %d, want 404", rec.Code)
+	}
 }
 
 func TestSignInPage(t *testing.T) {

@@ -245,8 +245,10 @@ func (s *Server) eventResource(ctx context.Context, ev *joinedup.LifeEvent) (pol
 	res := policy.Resource{Kind: policy.KindLifeEvent, ID: string(ev.ID), Subject: string(ev.ID)}
 	for _, d := range ev.Deliveries {
 		// Notices and due actions go only to services that were sent the
-		// event, so every delivery names a recipient.
-		if !slices.Contains(res.Recipients, d.Service) {
+		// event, so every delivery names a recipient. A service whose
+		// consent was withdrawn is no longer one: the hub shares nothing
+		// more with it, its officers included.
+		if !slices.Contains(res.Recipients, d.Service) && !ev.Consent.Withdrawn(d.Service) {
 			res.Recipients = append(res.Recipients, d.Service)
 		}
 	}
