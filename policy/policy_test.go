@@ -276,6 +276,23 @@ func TestDecide(t *testing.T) {
 			wantReasons: []string{"registrar-life-event"},
 		},
 		{
+			name:        "registrar withdraws a consent",
+			req:         policy.Request{Principal: registrar, Action: policy.ActionWrite, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeConsent},
+			wantAllowed: true,
+			wantReasons: []string{"registrar-consent"},
+		},
+		{
+			name: "registrar withdraws another organisation's consent",
+			req: policy.Request{Principal: registrar, Action: policy.ActionWrite, Purpose: policy.PurposeConsent,
+				Resource: policy.Resource{Kind: policy.KindLifeEvent, ID: "evt-4", Subject: "res-ada", Organisation: "other-council"}},
+			wantAllowed: false,
+		},
+		{
+			name:        "registrar reads under the consent purpose",
+			req:         policy.Request{Principal: registrar, Action: policy.ActionRead, Resource: adas[policy.KindLifeEvent], Purpose: policy.PurposeConsent},
+			wantAllowed: false,
+		},
+		{
 			name:        "registrar reads resident's record",
 			req:         policy.Request{Principal: registrar, Action: policy.ActionRead, Resource: adas[policy.KindRecord], Purpose: policy.PurposeRegistration},
 			wantAllowed: false,
@@ -604,6 +621,7 @@ func TestDefaultIDs(t *testing.T) {
 		"operator-person-index",
 		"operator-service-directory",
 		"parent-child-data",
+		"registrar-consent",
 		"registrar-life-event",
 		"registrar-person-match",
 		"resident-consent",

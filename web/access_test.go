@@ -668,3 +668,32 @@ func TestDeliveryListIsOneEntryPerChild(t *testing.T) {
 		t.Errorf("detail = %s, want both deliveries named", entries[0].Detail)
 	}
 }
+
+// TestRegistrarWithdrawsConsent checks that a registrar may withdraw a
+// consent of a birth their organisation registered, under the consent
+// purpose and its own policy, and that the audit log names that policy.
+func TestRegistrarWithdrawsConsent(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	withdrawn := &recordingWithdrawer{hub: env.hub}
+	env.server.Consents = withdrawn
+	event := env.hub.events[0].ID
+
+	rec := env.do(t, http.MethodPost, "/api/v1/life-events/"+string(event)+"/consent/child-benefit/withdraw", nil, nil)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("registrar's withdrawal: status %d, want 202; body %s", rec.Code, rec.Body)
+	}
+	if len(withdrawn.calls) != 1 {
+		t.Fatalf("withdrawals = %q, want one", withdrawn.calls)
+	}
+	e := lastEntry(env.auditEntries(t), audit.ActionAccess)
+	if e == nil {
+		t.Fatal("no access entry for the withdrawal")
+	}
+	if e.Purpose != policy.PurposeConsent {
+		t.Errorf("purpose = %q, want %q", e.Purpose, policy.PurposeConsent)
+	}
+	if len(e.Reasons) != 1 || e.Reasons[0] != "registrar-consent" {
+		t.Errorf("reasons = %q, want [registrar-consent]", e.Reasons)
+	}
+}

@@ -141,7 +141,7 @@ func (s *Server) reasonInWords(reason, service string) string {
 	case audit.ReasonConsentGiven:
 		return "The informant consented to " + service + " being told."
 	case audit.ReasonConsentWithdrawn:
-		return "Whoever gave consent may withdraw it, and then nothing more is shared with " + service + "."
+		return "Consent to tell " + service + " was withdrawn, so nothing more is shared with it."
 	case audit.ReasonWithdrawalNotice:
 		return service + " was told that consent was withdrawn."
 	case audit.ReasonActionDue:

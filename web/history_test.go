@@ -103,7 +103,7 @@ func TestReasonInWords(t *testing.T) {
 		{"social-worker-allocated", "", "A social worker allocated to the resident needs their record for their care."},
 		{"informant's choice at registration", "Child Benefit", "The informant chose this when the birth was registered."},
 		{"consent given to child-benefit", "Child Benefit", "The informant consented to Child Benefit being told."},
-		{"consent to tell gp-practice withdrawn", "Riverside Surgery", "Whoever gave consent may withdraw it, and then nothing more is shared with Riverside Surgery."},
+		{"consent to tell gp-practice withdrawn", "Riverside Surgery", "Consent to tell Riverside Surgery was withdrawn, so nothing more is shared with it."},
 		{"notice to gp-practice that consent was withdrawn", "Riverside Surgery", "Riverside Surgery was told that consent was withdrawn."},
 		{"action that primary-school asked to be reminded of", "Riverside Primary School", "Riverside Primary School asked to be reminded of this."},
 		{"lawful basis: Social Security Administration Act 1992", "Child Benefit", "The law requires Child Benefit to be told: Social Security Administration Act 1992."},

@@ -382,8 +382,10 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 	if err != nil {
 		return err
 	}
+	// A resident, and a registrar acting when the informant asks, change a
+	// consent under the consent purpose. Other staff act under their own.
 	purpose := purposeOf(account.Role)
-	if account.Role == policy.RoleResident {
+	if account.Role == policy.RoleResident || account.Role == policy.RoleRegistrar {
 		purpose = policy.PurposeConsent
 	}
 	d, _, err := s.decide(ctx, account, policy.ActionWrite, res, purpose)

@@ -308,7 +308,7 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 	if withdrawal.Service != "gp-practice" || withdrawal.ServiceName != "Riverside Surgery" {
 		t.Errorf("record's history gives the withdrawal's service as %q, %q; want gp-practice, Riverside Surgery", withdrawal.Service, withdrawal.ServiceName)
 	}
-	if want := []string{"Whoever gave consent may withdraw it, and then nothing more is shared with Riverside Surgery."}; !slices.Equal(withdrawal.ReasonsInWords, want) {
+	if want := []string{"Consent to tell Riverside Surgery was withdrawn, so nothing more is shared with it."}; !slices.Equal(withdrawal.ReasonsInWords, want) {
 		t.Errorf("withdrawal's reasons in words = %q, want %q", withdrawal.ReasonsInWords, want)
 	}
 	if !strings.Contains(page, "Service: Riverside Surgery") {
