@@ -81,7 +81,7 @@ func (c *Config) specs() []flagSpec {
 		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
 		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
 		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intValue(&c.Concurrency)},
-		{"backoff", "JOINEDUP_BACKOFF", "delay after the first failed attempt; it doubles with each failure", durationValue(&c.Backoff)},
+		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
 		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
 		{"log-format", "JOINEDUP_LOG_FORMAT", "log format: text or json", stringValue(&c.LogFormat)},
 	}
