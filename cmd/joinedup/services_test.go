@@ -366,3 +366,85 @@ func TestServicesFileErrorsSayWhere(t *testing.T) {
 		})
 	}
 }
+
+// namedServiceJSON returns serviceJSON's registration with the name
+// replaced, and fields replaced unless fields is nil.
+func namedServiceJSON(t *testing.T, id joinedup.ServiceID, name string, fields []string) []byte {
+	t.Helper()
+	var registration map[string]any
+	if err := json.Unmarshal(serviceJSON(t, id, "http://127.0.0.1:9/"+string(id)), &registration); err != nil {
+		t.Fatal(err)
+	}
+	registration["name"] = name
+	if fields != nil {
+		registration["fields"] = fields
+	}
+	b, err := json.Marshal(registration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestServiceNeedsFields registers and changes services through the API
+// and the services file with no fields. Each must be rejected naming
+// /fields, because such a service would receive births with no data. A
+// service that takes only notices, whose data is fixed, needs none.
+func TestServiceNeedsFields(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	services := h.BaseURL + "/api/v1/services"
+	if status, body := sendAPI(t, http.DefaultClient, true, http.MethodPost, services, namedServiceJSON(t, "gp", "GP", nil)); status != http.StatusCreated {
+		t.Fatalf("register gp: status %d, want 201; body %s", status, body)
+	}
+
+	for _, tt := range []struct{ name, method, target string }{
+		{"register", http.MethodPost, services},
+		{"change", http.MethodPut, services + "/gp"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := sendAPI(t, http.DefaultClient, true, tt.method, tt.target, namedServiceJSON(t, "gp", "GP", []string{}))
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, body)
+			}
+			if fields := problemFields(t, body); !slices.Equal(fields, []string{"/fields"}) {
+				t.Errorf("fields = %q, want [/fields]", fields)
+			}
+		})
+	}
+	gp, err := h.Directory.FindService(context.Background(), "gp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(gp.Fields, []string{"child.name"}) {
+		t.Errorf("gp's fields = %q after the rejected change, want [child.name]", gp.Fields)
+	}
+
+	t.Run("services file", func(t *testing.T) {
+		svc := &joinedup.Service{
+			ID: "no-fields", Organisation: "test-council", Name: "No fields", Purpose: "testing",
+			EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{},
+			Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/no-fields"},
+			Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		}
+		err := loadServices(context.Background(), servicesFileFor(t, svc), h.DB, h.Directory)
+		if err == nil || !strings.Contains(err.Error(), "/services/0/fields") {
+			t.Fatalf("load services: error %v, want one naming /services/0/fields", err)
+		}
+	})
+
+	var notices map[string]any
+	if err := json.Unmarshal(namedServiceJSON(t, "reminders", "Reminders", []string{}), &notices); err != nil {
+		t.Fatal(err)
+	}
+	notices["eventTypes"] = []string{joinedup.EventActionDue}
+	body, err := json.Marshal(notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, services, body); status != http.StatusCreated {
+		t.Errorf("register a service that takes only action.due: status %d, want 201; body %s", status, resp)
+	}
+}
