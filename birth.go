@@ -453,7 +453,7 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 		add(at+"/postcode", "Enter a real postcode for %s, like LS1 4AP", who)
 	}
 	if a.UPRN != "" && !ValidUPRN(a.UPRN) {
-		add(at+"/uprn", "The UPRN of %s must be a number of up to 12 digits", who)
+		add(at+"/uprn", "The UPRN of %s must be a number of up to 12 digits that does not start with 0", who)
 	}
 }
 

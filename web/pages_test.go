@@ -451,6 +451,18 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			hrefs:   []string{"#child-placeOfBirth"},
 		},
 		{
+			name:    "UPRN 0",
+			change:  func(v url.Values) { v.Set("parents-0-address-uprn", "0") },
+			summary: []string{"The UPRN of parent 1 must be a number of up to 12 digits that does not start with 0"},
+			hrefs:   []string{"#parents-0-address-uprn"},
+		},
+		{
+			name:    "UPRN with a leading zero",
+			change:  func(v url.Values) { v.Set("parents-0-address-uprn", "0100012345") },
+			summary: []string{"The UPRN of parent 1 must be a number of up to 12 digits that does not start with 0"},
+			hrefs:   []string{"#parents-0-address-uprn"},
+		},
+		{
 			name:    "UPRN over the limit",
 			change:  func(v url.Values) { v.Set("parents-0-address-uprn", "1234567890123") },
 			summary: []string{"The UPRN of parent 1 must be a number of up to 12 digits"},

@@ -66,6 +66,8 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"zero-width space in a name", "application/json", strings.Replace(valid, `"family":"O’Neill-Byrne"`, "\"family\":\"Smi\u200bth\"", 1), http.StatusUnprocessableEntity, "/child/name/family"},
 		{"number in a name", "application/json", strings.Replace(valid, `"given":"Seán"`, `"given":"Seán2"`, 1), http.StatusUnprocessableEntity, "/parents/0/name/given"},
 		{"parent born in the year 0000", "application/json", strings.Replace(valid, "1990-03-04", "0000-03-04", 1), http.StatusUnprocessableEntity, "/parents/0/dateOfBirth"},
+		{"UPRN 0", "application/json", strings.Replace(valid, `"uprn":"100012345678"`, `"uprn":"0"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/uprn"},
+		{"UPRN with a leading zero", "application/json", strings.Replace(valid, `"uprn":"100012345678"`, `"uprn":"007"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/uprn"},
 		{"the same parent twice", "application/json", withParentTwice(t, valid, nil), http.StatusUnprocessableEntity, "/parents/1/nationalInsuranceNumber"},
 		{"the same parent twice without a National Insurance number", "application/json",
 			withParentTwice(t, strings.Replace(valid, `"nationalInsuranceNumber":"JG103759A",`, "", 1), nil),
