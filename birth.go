@@ -263,6 +263,7 @@ func (r BirthRegistration) Validate(today Date) error {
 		}
 		checkAddress(add, at+"/address", who, p.Address)
 	}
+	checkParentsDiffer(add, r.Parents)
 
 	checkName(add, "/informant/name", "the informant", r.Informant.Name)
 	checkInformant(add, r.Informant, r.Parents)
@@ -282,6 +283,35 @@ func (r BirthRegistration) Validate(today Date) error {
 		return Invalid("The registration has errors.", fields...)
 	}
 	return nil
+}
+
+// checkParentsDiffer checks that no parent is entered twice. The error
+// names the later parent's field, because the earlier entry is the one to
+// keep.
+func checkParentsDiffer(add func(string, string, ...any), parents []Parent) {
+	for j := 1; j < len(parents); j++ {
+		for i := range j {
+			if field, shared := sameParent(parents[i], parents[j]); field != "" {
+				add(fmt.Sprintf("/parents/%d/%s", j, field), "Parent %d has the same %s as parent %d. Enter each parent once", j+1, shared, i+1)
+				break
+			}
+		}
+	}
+}
+
+// sameParent reports whether the normalised parents a and b are the same
+// person. They are when b has a valid National Insurance number equal to
+// a's, or when both have the same date of birth and the same name as
+// SameName compares it. It returns the field of b to name in the error
+// and what the two share, or "" and "" when they differ.
+func sameParent(a, b Parent) (field, shared string) {
+	if _, valid := NormalizeNINO(b.NationalInsuranceNumber); valid && a.NationalInsuranceNumber == b.NationalInsuranceNumber {
+		return "nationalInsuranceNumber", "National Insurance number"
+	}
+	if b.Name != (Name{}) && !b.DateOfBirth.IsZero() && a.DateOfBirth == b.DateOfBirth && SameName(a.Name, b.Name) {
+		return "name", "name and date of birth"
+	}
+	return "", ""
 }
 
 // checkInformant checks that an informant in a parent's capacity (mother,
@@ -423,7 +453,7 @@ func checkAddress(add func(string, string, ...any), at, who string, a Address) {
 		add(at+"/postcode", "Enter a real postcode for %s, like LS1 4AP", who)
 	}
 	if a.UPRN != "" && !ValidUPRN(a.UPRN) {
-		add(at+"/uprn", "The UPRN of %s must be a number of up to 12 digits", who)
+		add(at+"/uprn", "The UPRN of %s must be a number of up to 12 digits that does not start with 0", who)
 	}
 }
 

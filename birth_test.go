@@ -116,6 +116,55 @@ func TestValidateInformantAgainstParents(t *testing.T) {
 	}
 }
 
+func TestValidateSameParentTwice(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(mother, second *Parent)
+		field string // the pointer Validate must name, or "" for valid
+	}{
+		{"identical entries", func(mother, second *Parent) { *second = *mother }, "/parents/1/name"},
+		{"same name and date of birth, other role and address", func(mother, second *Parent) {
+			second.Name, second.DateOfBirth = mother.Name, mother.DateOfBirth
+		}, "/parents/1/name"},
+		{"same name written differently", func(mother, second *Parent) {
+			second.Name, second.DateOfBirth = Name{Given: "SIÂN", Family: "O'Brien"}, mother.DateOfBirth
+		}, "/parents/1/name"},
+		{"same National Insurance number", func(mother, second *Parent) {
+			mother.NationalInsuranceNumber, second.NationalInsuranceNumber = "JG103759A", "jg 10 37 59 a"
+		}, "/parents/1/nationalInsuranceNumber"},
+		{"same name and date of birth, other National Insurance numbers", func(mother, second *Parent) {
+			second.Name, second.DateOfBirth = mother.Name, mother.DateOfBirth
+			mother.NationalInsuranceNumber, second.NationalInsuranceNumber = "JG103759A", "AB123456C"
+		}, "/parents/1/name"},
+		{"same name, other date of birth", func(mother, second *Parent) { second.Name = mother.Name }, ""},
+		{"same date of birth, other name", func(mother, second *Parent) { second.DateOfBirth = mother.DateOfBirth }, ""},
+		{"different National Insurance numbers", func(mother, second *Parent) {
+			mother.NationalInsuranceNumber, second.NationalInsuranceNumber = "JG103759A", "AB123456C"
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testBirth(t)
+			tt.edit(&r.Parents[0], &r.Parents[1])
+
+			err := r.Normalize().Validate(testToday)
+
+			fields := fieldsOf(err)
+			if tt.field == "" && len(fields) > 0 {
+				t.Errorf("fields %v, want none", fields)
+			}
+			if tt.field != "" && !slices.Equal(fields, []string{tt.field}) {
+				t.Errorf("fields %v, want only %s", fields, tt.field)
+			}
+			for _, fe := range ErrorFields(err) {
+				if !strings.HasPrefix(fe.Message, "Parent 2 has the same") || !strings.Contains(fe.Message, "parent 1") {
+					t.Errorf("message %q, want it to name parent 2 and parent 1", fe.Message)
+				}
+			}
+		})
+	}
+}
+
 func TestExampleNINOValid(t *testing.T) {
 	if _, ok := NormalizeNINO(ExampleNINO); !ok {
 		t.Errorf("NormalizeNINO rejects the example %q", ExampleNINO)

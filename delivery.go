@@ -2,6 +2,8 @@ package joinedup
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -71,6 +73,29 @@ type Outcome struct {
 	// Deferred lists actions the service requests the hub to trigger later.
 	Deferred   []DeferredRequest `json:"deferred,omitempty"`
 	ReportedAt time.Time         `json:"reportedAt,omitzero"`
+}
+
+// TextErrors returns a FieldError for each text field of o that
+// FreeTextProblem rejects: the summary, the reference, and each deferred
+// action's name and summary. The summary appears on the informant's and
+// the operator's pages, and the API returns the others, so each follows
+// the rule for text that staff type. Each error names its field by a JSON
+// Pointer, such as "/deferred/0/summary", and none quotes the text.
+func (o Outcome) TextErrors() []FieldError {
+	var fields []FieldError
+	check := func(field, label, text string) {
+		if problem := FreeTextProblem(label, text); problem != "" {
+			fields = append(fields, FieldError{Field: field, Message: problem})
+		}
+	}
+	check("/summary", "The summary", o.Summary)
+	check("/reference", "The reference", o.Reference)
+	for i, d := range o.Deferred {
+		at := "/deferred/" + strconv.Itoa(i)
+		check(at+"/action", fmt.Sprintf("The action of deferred action %d", i+1), d.Action)
+		check(at+"/summary", fmt.Sprintf("The summary of deferred action %d", i+1), d.Summary)
+	}
+	return fields
 }
 
 // DeferredRequest is a request to the hub to send the service an

@@ -36,10 +36,14 @@ func NewReference() string {
 
 // NormalizeReference returns a reference number, as a person typed it, in
 // the form NewReference gives. It puts the letters in capitals and the
-// hyphens in place, whatever spaces or hyphens were typed. It reads O as 0
-// and I and L as 1, as Crockford base32 does. Other text comes back in
-// capitals without spaces, to be reported as not found.
+// hyphens in place, whatever spaces or hyphens were typed. The dashes
+// U+2010 to U+2015 and the minus sign U+2212 count as hyphens, because
+// text copied from a document or typed with automatic punctuation can
+// have one in place of a hyphen. It reads O as 0 and I and L as 1, as
+// Crockford base32 does. Other text comes back in capitals without
+// spaces, to be reported as not found.
 func NormalizeReference(s string) string {
+	s = strings.Map(hyphenForDash, s)
 	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
 	code, ok := strings.CutPrefix(strings.ReplaceAll(s, "-", ""), "JU")
 	if !ok || len(code) != 8 {
@@ -47,4 +51,13 @@ func NormalizeReference(s string) string {
 	}
 	code = strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(code)
 	return "JU-" + code[:4] + "-" + code[4:]
+}
+
+// hyphenForDash returns "-" for the hyphens and dashes U+2010 to U+2015
+// and the minus sign U+2212, and r for any other rune.
+func hyphenForDash(r rune) rune {
+	if r >= '\u2010' && r <= '\u2015' || r == '\u2212' {
+		return '-'
+	}
+	return r
 }

@@ -50,7 +50,7 @@ var (
 	// first, so that a number with a prefix never issued, such as QQ, can
 	// be told apart from one typed wrongly.
 	ninoShape   = regexp.MustCompile(`^[A-Z]{2}[0-9]{6}[A-D]$`)
-	uprnPattern = regexp.MustCompile(`^[0-9]{1,12}$`)
+	uprnPattern = regexp.MustCompile(`^[1-9][0-9]{0,11}$`)
 )
 
 // NormalizePostcode returns a UK postcode in capitals with one space before
@@ -84,5 +84,7 @@ func NormalizeNINO(s string) (string, bool) {
 	return s, true
 }
 
-// ValidUPRN reports whether s has the form of a UPRN: one to twelve digits.
+// ValidUPRN reports whether s has the form of a UPRN: a positive whole
+// number of one to twelve digits, without leading zeros. "0" and a form
+// such as "007" are taken for typing errors.
 func ValidUPRN(s string) bool { return uprnPattern.MatchString(s) }

@@ -1,6 +1,11 @@
 package joinedup
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
 
 // Service is a connected service: a back office that receives life events
 // and requests through a connector, acts on them and reports outcomes.
@@ -36,6 +41,15 @@ type Service struct {
 	// decisions, deliveries and the audit log name it, but it is no longer
 	// offered and receives nothing more.
 	RetiredAt time.Time `json:"retiredAt,omitzero"`
+}
+
+// ServiceNameKey returns name in the form in which two service names
+// compare equal: without white space around it, in NFC and case-folded,
+// so that "Child Benefit" and " CHILD BENEFIT" are the same name. No two
+// services in use may share a key, because the birth form shows each
+// service by its name.
+func ServiceNameKey(name string) string {
+	return norm.NFC.String(cases.Fold().String(normalizeText(name)))
 }
 
 // Takes reports whether s takes events of the given type.

@@ -586,21 +586,38 @@ func TestReceiverGroupCommitIsolatesFailures(t *testing.T) {
 	}
 }
 
+// TestReceiverInvalidOutcome has the handler return outcomes that the hub
+// would reject. Each must fail the request and roll back the handler's
+// effect, so that the fault shows at the service.
 func TestReceiverInvalidOutcome(t *testing.T) {
-	f := newFixture(t, func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
-		if _, err := actOnce(ctx, tx, e); err != nil {
-			return joinedup.Outcome{}, err
-		}
-		return joinedup.Outcome{Status: "done"}, nil
-	})
-
-	w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), eventBody(t, "dlv_1")))
-
-	if w.Code != http.StatusInternalServerError {
-		t.Errorf("status = %d, want 500", w.Code)
+	tests := []struct {
+		name    string
+		outcome joinedup.Outcome
+	}{
+		{"unknown status", joinedup.Outcome{Status: "done"}},
+		{"control character in the summary", joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Line1\x00\nLine2\a"}},
+		{"direction override in the reference", joinedup.Outcome{Status: joinedup.OutcomeActed, Reference: "Evil\u202etxt.exe"}},
+		{"invisible character in a deferred summary", joinedup.Outcome{Status: joinedup.OutcomeActed, Deferred: []joinedup.DeferredRequest{
+			{Action: "nursery-contact", Due: joinedup.Date{Year: 2029, Month: time.September, Day: 1}, Summary: "Offer\u200ba place"}}}},
 	}
-	if n := f.effects(); n != 0 {
-		t.Errorf("effects = %d, want 0", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+				if _, err := actOnce(ctx, tx, e); err != nil {
+					return joinedup.Outcome{}, err
+				}
+				return tt.outcome, nil
+			})
+
+			w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), eventBody(t, "dlv_1")))
+
+			if w.Code != http.StatusInternalServerError {
+				t.Errorf("status = %d, want 500", w.Code)
+			}
+			if n := f.effects(); n != 0 {
+				t.Errorf("effects = %d, want 0", n)
+			}
+		})
 	}
 }
 

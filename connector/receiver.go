@@ -331,6 +331,9 @@ func checkOutcome(o joinedup.Outcome) error {
 			return fmt.Errorf("invalid deferred action %q: action and due date are required", d.Action)
 		}
 	}
+	if fields := o.TextErrors(); len(fields) > 0 {
+		return fmt.Errorf("invalid outcome: %s: %s", fields[0].Field, fields[0].Message)
+	}
 	return nil
 }
 

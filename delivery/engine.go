@@ -469,22 +469,26 @@ func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, se
 	return w, nil
 }
 
+// validateOutcome returns an EINVALID error that names every invalid field
+// of o, or nil.
 func validateOutcome(o *joinedup.Outcome) error {
+	var fields []joinedup.FieldError
 	switch o.Status {
 	case joinedup.OutcomeAccepted, joinedup.OutcomeActed, joinedup.OutcomeFailed:
 	default:
-		return joinedup.Invalid("The outcome is invalid.",
-			joinedup.FieldError{Field: "/status", Message: `status must be "accepted", "acted" or "failed"`})
+		fields = append(fields, joinedup.FieldError{Field: "/status", Message: `status must be "accepted", "acted" or "failed"`})
 	}
 	if len(o.Summary) > 500 {
-		return joinedup.Invalid("The outcome is invalid.",
-			joinedup.FieldError{Field: "/summary", Message: "summary must be 500 characters or fewer"})
+		fields = append(fields, joinedup.FieldError{Field: "/summary", Message: "summary must be 500 bytes or fewer in UTF-8"})
 	}
 	for i, d := range o.Deferred {
 		if d.Action == "" || d.Due.IsZero() {
-			return joinedup.Invalid("The outcome is invalid.", joinedup.FieldError{
-				Field: "/deferred/" + strconv.Itoa(i), Message: "each deferred action needs action and due"})
+			fields = append(fields, joinedup.FieldError{Field: "/deferred/" + strconv.Itoa(i), Message: "each deferred action needs action and due"})
 		}
+	}
+	fields = append(fields, o.TextErrors()...)
+	if len(fields) > 0 {
+		return joinedup.Invalid("The outcome is invalid.", fields...)
 	}
 	return nil
 }

@@ -509,7 +509,18 @@ func parseOutcome(body []byte) (*joinedup.Outcome, error) {
 		return nil, fmt.Errorf("decode outcome: %w", err)
 	}
 	if err := validateOutcome(&o); err != nil {
-		return nil, errors.New("service returned an invalid outcome: " + joinedup.ErrorMessage(err))
+		return nil, errors.New("service returned an invalid outcome: " + describeFields(joinedup.ErrorFields(err)))
 	}
 	return &o, nil
+}
+
+// describeFields formats field errors as one line for a delivery's last
+// error, each as its JSON Pointer and message, such as "/summary: The
+// summary must not contain control characters".
+func describeFields(fields []joinedup.FieldError) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return strings.Join(parts, "; ")
 }

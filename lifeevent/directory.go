@@ -124,6 +124,12 @@ func Validate(s *joinedup.Service) error {
 		}
 		allowed = append(allowed, paths...)
 	}
+	// A service that takes only notices, whose data is fixed, declares no
+	// fields. One that takes a life event with no fields would receive
+	// events with no data.
+	if len(s.Fields) == 0 && len(allowed) > 0 {
+		add("/fields", "Enter at least one field that the service needs, such as child.dateOfBirth, because a service without fields receives no data")
+	}
 	for i, f := range s.Fields {
 		if !slices.Contains(allowed, f) {
 			add(fmt.Sprintf("/fields/%d", i), "Field %q is not a field of the event types taken", f)

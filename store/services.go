@@ -42,7 +42,8 @@ func (db *DB) ListOrganisations(ctx context.Context) ([]joinedup.Organisation, e
 }
 
 // CreateService stores a new service. A service with the same id, retired
-// or not, is ECONFLICT, and an unknown organisation is EINVALID.
+// or not, or a service in use with the same name as joinedup.ServiceNameKey
+// compares it, is ECONFLICT, and an unknown organisation is EINVALID.
 func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
@@ -63,10 +64,47 @@ func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
 	})
 }
 
+// serviceNameLockKey is the PostgreSQL advisory lock that serialises the
+// check of a service's name with the write that stores it, across nodes.
+const serviceNameLockKey = 0x7365727669636501
+
+// requireUniqueName returns ECONFLICT naming the other service in use
+// whose name has the same joinedup.ServiceNameKey as s's. On PostgreSQL a
+// transaction-level advisory lock keeps another node from storing the
+// same name until this transaction ends. On SQLite the write transaction
+// already excludes every other writer.
+func requireUniqueName(ctx context.Context, tx *Tx, s *joinedup.Service) error {
+	if tx.Dialect() == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(serviceNameLockKey)); err != nil {
+			return fmt.Errorf("lock service names: %w", err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM services WHERE retired_at = 0 AND id <> $1 ORDER BY id`, s.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	key := joinedup.ServiceNameKey(s.Name)
+	for rows.Next() {
+		var id joinedup.ServiceID
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		if joinedup.ServiceNameKey(name) == key {
+			message := fmt.Sprintf("The service %q already has the name %q. Choose another name, or rename or remove that service first.", id, name)
+			return &joinedup.Error{Code: joinedup.ECONFLICT, Message: message,
+				Fields: []joinedup.FieldError{{Field: "/name", Message: message}}}
+		}
+	}
+	return rows.Err()
+}
+
 // PutService creates s or replaces the stored service with the same id.
 // The configuration file read at start uses it, so that editing the file
 // and restarting updates the service. A retired service is left as it is
-// and is ECONFLICT, so a file that still lists it cannot bring it back.
+// and is ECONFLICT, so a file that still lists it cannot bring it back. A
+// name that another service in use has is ECONFLICT, as for CreateService.
 func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
@@ -80,7 +118,8 @@ func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
 }
 
 // UpdateService replaces the registration of the service with s's id. A
-// service that does not exist, or is retired, is ENOTFOUND. The id,
+// service that does not exist, or is retired, is ENOTFOUND. A name that
+// another service in use has is ECONFLICT, as for CreateService. The id,
 // created_at and retired_at columns are never changed.
 func (db *DB) UpdateService(ctx context.Context, s *joinedup.Service) error {
 	return db.Tx(ctx, func(tx *Tx) error {
@@ -105,7 +144,7 @@ func (db *DB) UpdateService(ctx context.Context, s *joinedup.Service) error {
 		} else if n == 0 {
 			return errServiceNotInUse(ctx, tx, s.ID)
 		}
-		return nil
+		return requireUniqueName(ctx, tx, s)
 	})
 }
 
@@ -173,7 +212,7 @@ func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace boo
 	} else if n == 0 {
 		return joinedup.Errorf(joinedup.ECONFLICT, "The service %q was removed, so it cannot be registered again.", s.ID)
 	}
-	return nil
+	return requireUniqueName(ctx, tx, s)
 }
 
 const serviceColumns = `id, organisation, name, event_types, fields, purpose,

@@ -303,6 +303,16 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			absent:  []string{"the role of parent 1"},
 		},
 		{
+			name: "the same parent in both sections",
+			change: func(v url.Values) {
+				for _, k := range []string{"role", "name-given", "name-family", "dateOfBirth-day", "dateOfBirth-month", "dateOfBirth-year", "address-lines-0", "address-town", "address-postcode"} {
+					v.Set("parents-1-"+k, v.Get("parents-0-"+k))
+				}
+			},
+			summary: []string{"Parent 2 has the same name and date of birth as parent 1. Enter each parent once"},
+			hrefs:   []string{"#parents-1-name-given"},
+		},
+		{
 			name:    "informant names a blank parent",
 			change:  func(v url.Values) { v.Set("informant-parent", "1") },
 			summary: []string{"The informant must be one of the parents entered"},
@@ -439,6 +449,18 @@ func TestBirthFormShowsErrors(t *testing.T) {
 			change:  func(v url.Values) { v.Set("child-placeOfBirth", strings.Repeat("L", 301)) },
 			summary: []string{"Place of birth must be 300 characters or fewer"},
 			hrefs:   []string{"#child-placeOfBirth"},
+		},
+		{
+			name:    "UPRN 0",
+			change:  func(v url.Values) { v.Set("parents-0-address-uprn", "0") },
+			summary: []string{"The UPRN of parent 1 must be a number of up to 12 digits that does not start with 0"},
+			hrefs:   []string{"#parents-0-address-uprn"},
+		},
+		{
+			name:    "UPRN with a leading zero",
+			change:  func(v url.Values) { v.Set("parents-0-address-uprn", "0100012345") },
+			summary: []string{"The UPRN of parent 1 must be a number of up to 12 digits that does not start with 0"},
+			hrefs:   []string{"#parents-0-address-uprn"},
 		},
 		{
 			name:    "UPRN over the limit",

@@ -66,6 +66,15 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		{"zero-width space in a name", "application/json", strings.Replace(valid, `"family":"O’Neill-Byrne"`, "\"family\":\"Smi\u200bth\"", 1), http.StatusUnprocessableEntity, "/child/name/family"},
 		{"number in a name", "application/json", strings.Replace(valid, `"given":"Seán"`, `"given":"Seán2"`, 1), http.StatusUnprocessableEntity, "/parents/0/name/given"},
 		{"parent born in the year 0000", "application/json", strings.Replace(valid, "1990-03-04", "0000-03-04", 1), http.StatusUnprocessableEntity, "/parents/0/dateOfBirth"},
+		{"UPRN 0", "application/json", strings.Replace(valid, `"uprn":"100012345678"`, `"uprn":"0"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/uprn"},
+		{"UPRN with a leading zero", "application/json", strings.Replace(valid, `"uprn":"100012345678"`, `"uprn":"007"`, 1), http.StatusUnprocessableEntity, "/parents/0/address/uprn"},
+		{"the same parent twice", "application/json", withParentTwice(t, valid, nil), http.StatusUnprocessableEntity, "/parents/1/nationalInsuranceNumber"},
+		{"the same parent twice without a National Insurance number", "application/json",
+			withParentTwice(t, strings.Replace(valid, `"nationalInsuranceNumber":"JG103759A",`, "", 1), nil),
+			http.StatusUnprocessableEntity, "/parents/1/name"},
+		{"two parents with one National Insurance number", "application/json", withParentTwice(t, valid, map[string]any{
+			"role": "mother", "name": map[string]any{"given": "Aoife", "family": "Byrne"}, "dateOfBirth": "1991-08-09"}),
+			http.StatusUnprocessableEntity, "/parents/1/nationalInsuranceNumber"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +119,30 @@ func TestBadBirthChangesNothing(t *testing.T) {
 	if total != 0 {
 		t.Errorf("%d life events recorded after bad input, want 0", total)
 	}
+}
+
+// withParentTwice returns body with a copy of its first parent added as
+// parent 1, with the members in changes replacing the copy's.
+func withParentTwice(t *testing.T, body string, changes map[string]any) string {
+	t.Helper()
+	var reg map[string]any
+	if err := json.Unmarshal([]byte(body), &reg); err != nil {
+		t.Fatal(err)
+	}
+	parents := reg["parents"].([]any)
+	second := map[string]any{}
+	for k, v := range parents[0].(map[string]any) {
+		second[k] = v
+	}
+	for k, v := range changes {
+		second[k] = v
+	}
+	reg["parents"] = append(parents, second)
+	b, err := json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // withSecondParent returns body with a mother added as parent 1 and the

@@ -360,6 +360,34 @@ func TestTrackPageLabelsWithdrawal(t *testing.T) {
 	}
 }
 
+// TestTrackReadsDashes looks a registration up on the tracking page with
+// its reference number typed with dashes or a minus sign in place of the
+// hyphens, through the form and in the page's address. Each lookup must
+// find the registration, so none counts towards the limit on lookups of
+// reference numbers that do not exist, although there are more of them
+// than that limit allows.
+func TestTrackReadsDashes(t *testing.T) {
+	h := startHub(t, nil)
+	var gp recorder
+	startService(t, h, "gp", []string{"child.name"}, &gp)
+	reference := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp")).Event.Reference
+
+	for round := range 2 {
+		for _, dash := range []string{"\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212"} {
+			typed := strings.ReplaceAll(reference, "-", dash)
+			for _, target := range []string{"/track?reference=" + url.QueryEscape(typed), "/track/" + url.PathEscape(typed)} {
+				status, page := getPage(t, http.DefaultClient, h.BaseURL+target)
+				if status != http.StatusOK {
+					t.Fatalf("round %d, %s: status %d, want 200", round+1, target, status)
+				}
+				if !strings.Contains(page, "Reference number "+reference) {
+					t.Errorf("round %d, %s: page does not show the registration %s", round+1, target, reference)
+				}
+			}
+		}
+	}
+}
+
 // TestListsSayWhenHidden checks that a list the caller may read nothing
 // of gets 403 with a reason, and that the life events page offers no
 // paging links when it shows no event.

@@ -366,3 +366,182 @@ func TestServicesFileErrorsSayWhere(t *testing.T) {
 		})
 	}
 }
+
+// namedServiceJSON returns serviceJSON's registration with the name
+// replaced, and fields replaced unless fields is nil.
+func namedServiceJSON(t *testing.T, id joinedup.ServiceID, name string, fields []string) []byte {
+	t.Helper()
+	var registration map[string]any
+	if err := json.Unmarshal(serviceJSON(t, id, "http://127.0.0.1:9/"+string(id)), &registration); err != nil {
+		t.Fatal(err)
+	}
+	registration["name"] = name
+	if fields != nil {
+		registration["fields"] = fields
+	}
+	b, err := json.Marshal(registration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestServiceNameUnique registers and changes services through the API
+// with names that match another service's once trimmed, in NFC and
+// compared without regard to case. Each must get 409 naming the service
+// that has the name, and change nothing. A removed service's name is free
+// again.
+func TestServiceNameUnique(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode func(*Config)) {
+		h := startHub(t, mode)
+		if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+			t.Fatal(err)
+		}
+		services := h.BaseURL + "/api/v1/services"
+		for _, s := range []struct {
+			id   joinedup.ServiceID
+			name string
+		}{{"benefit", "Child Benefit"}, {"cafe", "Caf\u00e9 vouchers"}, {"library", "Library card"}} {
+			if status, body := sendAPI(t, http.DefaultClient, true, http.MethodPost, services, namedServiceJSON(t, s.id, s.name, nil)); status != http.StatusCreated {
+				t.Fatalf("register %s: status %d, want 201; body %s", s.id, status, body)
+			}
+		}
+
+		rejected := []struct {
+			name, method, target string
+			body                 []byte
+			existing             string // the id the message must name
+		}{
+			{"same name", http.MethodPost, services, namedServiceJSON(t, "benefit-2", "Child Benefit", nil), "benefit"},
+			{"other case and spaces", http.MethodPost, services, namedServiceJSON(t, "benefit-3", "  CHILD benefit ", nil), "benefit"},
+			{"decomposed accent", http.MethodPost, services, namedServiceJSON(t, "cafe-2", "Cafe\u0301 Vouchers", nil), "cafe"},
+			{"change to another's name", http.MethodPut, services + "/library", namedServiceJSON(t, "library", "child benefit", nil), "benefit"},
+		}
+		for _, tt := range rejected {
+			t.Run(tt.name, func(t *testing.T) {
+				status, body := sendAPI(t, http.DefaultClient, true, tt.method, tt.target, tt.body)
+				if status != http.StatusConflict {
+					t.Fatalf("status %d, want 409; body %s", status, body)
+				}
+				p := decodeProblem(t, body)
+				if !strings.Contains(p.Detail, `"`+tt.existing+`"`) {
+					t.Errorf("detail %q, want it to name the service %q", p.Detail, tt.existing)
+				}
+				if fields := problemFields(t, body); !slices.Equal(fields, []string{"/name"}) {
+					t.Errorf("fields = %q, want [/name]", fields)
+				}
+			})
+		}
+		if got := listServiceIDs(t, h); !slices.Equal(got, []joinedup.ServiceID{"benefit", "cafe", "library"}) {
+			t.Errorf("services = %v, want only the three registered first", got)
+		}
+		library, err := h.Directory.FindService(context.Background(), "library")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if library.Name != "Library card" {
+			t.Errorf("library's name = %q after the rejected change, want Library card", library.Name)
+		}
+
+		// A service changed without a new name keeps its own.
+		if status, body := sendAPI(t, http.DefaultClient, true, http.MethodPut, services+"/benefit", namedServiceJSON(t, "benefit", "Child Benefit", []string{"child.name", "child.dateOfBirth"})); status != http.StatusOK {
+			t.Errorf("change benefit's fields: status %d, want 200; body %s", status, body)
+		}
+
+		if status, body := sendAPI(t, http.DefaultClient, true, http.MethodDelete, services+"/benefit", nil); status != http.StatusOK {
+			t.Fatalf("remove benefit: status %d, want 200; body %s", status, body)
+		}
+		if status, body := sendAPI(t, http.DefaultClient, true, http.MethodPost, services, namedServiceJSON(t, "benefit-new", "Child Benefit", nil)); status != http.StatusCreated {
+			t.Errorf("register the removed service's name again: status %d, want 201; body %s", status, body)
+		}
+	})
+}
+
+// TestServicesFileNameUnique loads a services file that gives two
+// services one name. The load must fail naming the service that has the
+// name, and must not store the second service.
+func TestServicesFileNameUnique(t *testing.T) {
+	h := startHub(t, nil)
+	first := &joinedup.Service{
+		ID: "benefit", Organisation: "test-council", Name: "Child Benefit", Purpose: "testing",
+		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/benefit"},
+		Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	}
+	second := *first
+	second.ID, second.Name, second.Endpoint.URL = "benefit-2", "child benefit", "http://127.0.0.1:9/benefit-2"
+
+	err := loadServices(context.Background(), servicesFileFor(t, first, &second), h.DB, h.Directory)
+	if err == nil || !strings.Contains(err.Error(), `The service "benefit" already has the name "Child Benefit"`) {
+		t.Fatalf("load services: error %v, want one naming the service benefit", err)
+	}
+	if !strings.Contains(err.Error(), `service "benefit-2"`) {
+		t.Errorf("error %q does not name the service in the file that was rejected", err)
+	}
+	if _, err := h.Directory.FindService(context.Background(), "benefit-2"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		t.Errorf("find benefit-2 after the rejected file: error %v, want not found", err)
+	}
+}
+
+// TestServiceNeedsFields registers and changes services through the API
+// and the services file with no fields. Each must be rejected naming
+// /fields, because such a service would receive births with no data. A
+// service that takes only notices, whose data is fixed, needs none.
+func TestServiceNeedsFields(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	services := h.BaseURL + "/api/v1/services"
+	if status, body := sendAPI(t, http.DefaultClient, true, http.MethodPost, services, namedServiceJSON(t, "gp", "GP", nil)); status != http.StatusCreated {
+		t.Fatalf("register gp: status %d, want 201; body %s", status, body)
+	}
+
+	for _, tt := range []struct{ name, method, target string }{
+		{"register", http.MethodPost, services},
+		{"change", http.MethodPut, services + "/gp"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := sendAPI(t, http.DefaultClient, true, tt.method, tt.target, namedServiceJSON(t, "gp", "GP", []string{}))
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, body)
+			}
+			if fields := problemFields(t, body); !slices.Equal(fields, []string{"/fields"}) {
+				t.Errorf("fields = %q, want [/fields]", fields)
+			}
+		})
+	}
+	gp, err := h.Directory.FindService(context.Background(), "gp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(gp.Fields, []string{"child.name"}) {
+		t.Errorf("gp's fields = %q after the rejected change, want [child.name]", gp.Fields)
+	}
+
+	t.Run("services file", func(t *testing.T) {
+		svc := &joinedup.Service{
+			ID: "no-fields", Organisation: "test-council", Name: "No fields", Purpose: "testing",
+			EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{},
+			Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/no-fields"},
+			Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		}
+		err := loadServices(context.Background(), servicesFileFor(t, svc), h.DB, h.Directory)
+		if err == nil || !strings.Contains(err.Error(), "/services/0/fields") {
+			t.Fatalf("load services: error %v, want one naming /services/0/fields", err)
+		}
+	})
+
+	var notices map[string]any
+	if err := json.Unmarshal(namedServiceJSON(t, "reminders", "Reminders", []string{}), &notices); err != nil {
+		t.Fatal(err)
+	}
+	notices["eventTypes"] = []string{joinedup.EventActionDue}
+	body, err := json.Marshal(notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, services, body); status != http.StatusCreated {
+		t.Errorf("register a service that takes only action.due: status %d, want 201; body %s", status, resp)
+	}
+}
