@@ -302,11 +302,18 @@ func checkParentsDiffer(add func(string, string, ...any), parents []Parent) {
 // sameParent reports whether the normalised parents a and b are the same
 // person. They are when b has a valid National Insurance number equal to
 // a's, or when both have the same date of birth and the same name as
-// SameName compares it. It returns the field of b to name in the error
-// and what the two share, or "" and "" when they differ.
+// SameName compares it, unless each has a different valid National
+// Insurance number. It returns the field of b to name in the error and
+// what the two share, or "" and "" when they differ.
 func sameParent(a, b Parent) (field, shared string) {
-	if _, valid := NormalizeNINO(b.NationalInsuranceNumber); valid && a.NationalInsuranceNumber == b.NationalInsuranceNumber {
+	_, validA := NormalizeNINO(a.NationalInsuranceNumber)
+	_, validB := NormalizeNINO(b.NationalInsuranceNumber)
+	if validB && a.NationalInsuranceNumber == b.NationalInsuranceNumber {
 		return "nationalInsuranceNumber", "National Insurance number"
+	}
+	if validA && validB {
+		// Two numbers issued to two people.
+		return "", ""
 	}
 	if b.Name != (Name{}) && !b.DateOfBirth.IsZero() && a.DateOfBirth == b.DateOfBirth && SameName(a.Name, b.Name) {
 		return "name", "name and date of birth"

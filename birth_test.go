@@ -135,6 +135,10 @@ func TestValidateSameParentTwice(t *testing.T) {
 		{"same name and date of birth, other National Insurance numbers", func(mother, second *Parent) {
 			second.Name, second.DateOfBirth = mother.Name, mother.DateOfBirth
 			mother.NationalInsuranceNumber, second.NationalInsuranceNumber = "JG103759A", "AB123456C"
+		}, ""},
+		{"same name and date of birth, one National Insurance number", func(mother, second *Parent) {
+			second.Name, second.DateOfBirth = mother.Name, mother.DateOfBirth
+			mother.NationalInsuranceNumber = "JG103759A"
 		}, "/parents/1/name"},
 		{"same name, other date of birth", func(mother, second *Parent) { second.Name = mother.Name }, ""},
 		{"same date of birth, other name", func(mother, second *Parent) { second.DateOfBirth = mother.DateOfBirth }, ""},
