@@ -185,7 +185,9 @@ func (s *Server) getLifeEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getLifeEventByReference(w http.ResponseWriter, r *http.Request) {
-	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), r.PathValue("reference"))
+	// The reference is read as the tracking page reads it, so one copied
+	// from a letter or typed in lower case finds the same event.
+	event, err := s.LifeEvents.FindLifeEventByReference(r.Context(), joinedup.NormalizeReference(r.PathValue("reference")))
 	if err == nil {
 		event, err = s.readEvent(r, event)
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -297,7 +298,12 @@ func TestGetLifeEvent(t *testing.T) {
 	env.postJSON(t, "/api/v1/births", validBirth)
 	event := env.hub.events[0]
 
-	for _, target := range []string{"/api/v1/life-events/" + string(event.ID), "/api/v1/life-events/by-reference/" + event.Reference} {
+	typed := url.PathEscape(strings.ReplaceAll(strings.ToLower(event.Reference), "-", "\u2013"))
+	for _, target := range []string{
+		"/api/v1/life-events/" + string(event.ID),
+		"/api/v1/life-events/by-reference/" + event.Reference,
+		"/api/v1/life-events/by-reference/" + typed,
+	} {
 		rec := env.do(t, http.MethodGet, target, nil, nil)
 		var got joinedup.LifeEvent
 		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
