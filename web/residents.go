@@ -487,6 +487,13 @@ type withdrawalView struct {
 	// Removed is set when the service has been removed from the hub, so
 	// the withdrawal is recorded but no notice of it reaches the service.
 	Removed bool
+	// Received is set when the service has received the life event, so a
+	// withdrawal notice will be queued for it. Otherwise the withdrawal
+	// stops the delivery before the service gets the details.
+	Received bool
+	// Outcome is the summary of what the service reported it did with the
+	// life event, or empty when it has reported nothing.
+	Outcome string
 }
 
 // confirmWithdrawalForm renders the page on which the resident confirms a
@@ -522,6 +529,20 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if svc, err := s.Services.FindService(r.Context(), service); err == nil {
 		view.Name, view.Removed = svc.Name, svc.Retired()
+	}
+	for _, d := range ev.Deliveries {
+		if d.Service != service || d.Kind == joinedup.EventConsentWithdrawn || d.Kind == joinedup.EventActionDue {
+			continue
+		}
+		// In these states a withdrawal queues a notice for the service,
+		// and in the others it stops the delivery.
+		switch d.State {
+		case joinedup.StateDelivered, joinedup.StateActed, joinedup.StateFailed:
+			view.Received = true
+		}
+		if d.Outcome != nil {
+			view.Outcome = d.Outcome.Summary
+		}
 	}
 	title := "Are you sure you want to stop telling " + view.Name + "?"
 	if view.Removed {

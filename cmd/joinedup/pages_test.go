@@ -316,6 +316,75 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 	}
 }
 
+// TestWithdrawalFormSaysServiceDecides opens the confirmation of a
+// withdrawal for a service that acted on a birth, and checks that the page
+// says, before the resident confirms, that the service decides what to do
+// with what it holds and may undo it, and quotes what it reported.
+func TestWithdrawalFormSaysServiceDecides(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := waitComplete(t, h, registerWithToken(t, h, demoBirth(t, h, 0)).ID, 60*time.Second)
+	var outcome string
+	for _, d := range event.Deliveries {
+		if d.Service == "child-benefit" && d.Outcome != nil {
+			outcome = d.Outcome.Summary
+		}
+	}
+	if outcome == "" {
+		t.Fatalf("child-benefit reported no outcome: %+v", event.Deliveries)
+	}
+	own := accountID(t, h, demoResidentName(0))
+	client := signedInClient(t, h, demoResidentName(0))
+	form := url.Values{"event": {string(event.ID)}, "service": {"child-benefit"}}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+own+"/consent?"+form.Encode())
+
+	if status != http.StatusOK {
+		t.Fatalf("confirmation: status %d, want 200", status)
+	}
+	text := html.UnescapeString(page)
+	for _, want := range []string{
+		"Child Benefit will be told that you have withdrawn consent",
+		"So far, Child Benefit has reported: “" + outcome + "”",
+		"Child Benefit decides what to do with the details it already has. It may stop or undo what it did",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("confirmation page lacks %q:\n%s", want, page)
+		}
+	}
+}
+
+// TestWithdrawalFormForUnsentDetails opens the confirmation of a
+// withdrawal for a service that never received the birth, and checks that
+// the page says so rather than that the service will be told.
+func TestWithdrawalFormForUnsentDetails(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "unreachable"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, "2026-11-20", "unreachable")).Event.ID, 30*time.Second)
+	if state := event.Deliveries[0].State; state != joinedup.StateDeadLettered {
+		t.Fatalf("delivery to the unreachable service is %s, want dead-lettered", state)
+	}
+	form := url.Values{"event": {string(event.ID)}, "service": {"unreachable"}}
+
+	status, page := getPage(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/residents/"+resident+"/consent?"+form.Encode())
+
+	if status != http.StatusOK {
+		t.Fatalf("confirmation: status %d, want 200", status)
+	}
+	text := html.UnescapeString(page)
+	if !strings.Contains(text, "has not received the details of the birth of Zoë Ann O’Neill-Byrne yet. If you withdraw consent, they will not be sent") {
+		t.Errorf("confirmation page does not say the details were not sent:\n%s", page)
+	}
+	if strings.Contains(text, "will be told") {
+		t.Errorf("confirmation page says a service that never received the birth will be told:\n%s", page)
+	}
+}
+
 // TestTrackPageLabelsWithdrawal withdraws consent for one service and
 // checks that the tracking page labels the service's second row as the
 // withdrawal notice, and no other row.
