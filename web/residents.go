@@ -31,8 +31,10 @@ type residentRecord struct {
 	Own        bool               `json:"-"` // the viewer is the resident or their parent
 	Withdrawn  joinedup.ServiceID `json:"-"` // a service whose consent was just withdrawn
 	// WithdrawalSent is true when a notice of that withdrawal was queued
-	// for the service, which had been sent the life event.
-	WithdrawalSent bool `json:"-"`
+	// for the service, which had been sent the life event, and
+	// WithdrawalConfirmed when the service has confirmed every such notice.
+	WithdrawalSent      bool `json:"-"`
+	WithdrawalConfirmed bool `json:"-"`
 	// AlreadyOpen is true when the viewer sent the break-glass form for
 	// a record they could already open, so no grant was issued.
 	AlreadyOpen bool                          `json:"-"`
@@ -77,6 +79,9 @@ type recordShare struct {
 	// Withdrawal is "confirmed" or "unconfirmed", or "unsent" when the
 	// service was removed before the withdrawal notice could be sent.
 	Withdrawal string `json:"withdrawal,omitempty"`
+	// WithdrawalOutcome is the summary of what the service reported it did
+	// on the withdrawal notice, or empty when it has reported nothing.
+	WithdrawalOutcome string `json:"withdrawalOutcome,omitempty"`
 	// Removed is set when the service has been removed from the hub.
 	Removed bool `json:"removed,omitempty"`
 	// MayWithdraw is set when the resident may withdraw the consent: it is
@@ -310,6 +315,9 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				default:
 					share.Withdrawal = "unconfirmed"
 				}
+				if d.Outcome != nil {
+					share.WithdrawalOutcome = d.Outcome.Summary
+				}
 			default: // the life event itself
 				share.State = d.State
 				if d.Outcome != nil {
@@ -339,13 +347,19 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The banner of a withdrawal shows only when the record shows the
-	// consent withdrawn, and states whether a notice went to the service.
+	// consent withdrawn, and states whether a notice went to the service
+	// and whether the service has confirmed it.
 	if svc := joinedup.ServiceID(r.URL.Query().Get("withdrawn")); svc != "" {
+		rec.WithdrawalConfirmed = true
 		for _, ev := range rec.Events {
 			for _, share := range ev.Shares {
-				if share.Service == svc && share.Decision == joinedup.ConsentWithdrawn {
-					rec.Withdrawn = svc
-					rec.WithdrawalSent = rec.WithdrawalSent || share.Withdrawal != ""
+				if share.Service != svc || share.Decision != joinedup.ConsentWithdrawn {
+					continue
+				}
+				rec.Withdrawn = svc
+				if share.Withdrawal != "" {
+					rec.WithdrawalSent = true
+					rec.WithdrawalConfirmed = rec.WithdrawalConfirmed && share.Withdrawal == "confirmed"
 				}
 			}
 		}

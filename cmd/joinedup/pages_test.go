@@ -385,6 +385,86 @@ func TestWithdrawalFormForUnsentDetails(t *testing.T) {
 	}
 }
 
+// TestRecordShowsWithdrawalOutcome withdraws consent for Child Benefit on
+// the form, and checks that once the service has reported on the notice,
+// the record shows what it did and a banner that says it confirmed.
+func TestRecordShowsWithdrawalOutcome(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := registerWithToken(t, h, demoBirth(t, h, 0))
+	waitComplete(t, h, event.ID, 60*time.Second)
+	own := accountID(t, h, demoResidentName(0))
+	client := signedInClient(t, h, demoResidentName(0))
+	form := url.Values{"event": {string(event.ID)}, "service": {"child-benefit"}}
+	if status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+own+"/consent", form); status != http.StatusSeeOther {
+		t.Fatalf("withdrawal: status %d, want 303", status)
+	}
+	waitComplete(t, h, event.ID, 60*time.Second)
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+own+"?withdrawn=child-benefit")
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	text := html.UnescapeString(page)
+	if !strings.Contains(text, "After consent was withdrawn: Child Benefit for this child stopped and the record removed.") {
+		t.Errorf("record does not show what Child Benefit did on the withdrawal:\n%s", page)
+	}
+	if !strings.Contains(text, "Consent withdrawn for Child Benefit. The service has confirmed the withdrawal.") {
+		t.Errorf("banner does not say the service confirmed the withdrawal:\n%s", page)
+	}
+	var record struct {
+		Events []struct {
+			Services []struct {
+				Service           joinedup.ServiceID `json:"service"`
+				WithdrawalOutcome string             `json:"withdrawalOutcome"`
+			} `json:"services"`
+		} `json:"events"`
+	}
+	getJSONWith(t, client, h.BaseURL+"/api/v1/residents/"+own+"/history", http.StatusOK, &record)
+	for _, s := range record.Events[0].Services {
+		if s.Service == "child-benefit" && s.WithdrawalOutcome != "Child Benefit for this child stopped and the record removed." {
+			t.Errorf("record as JSON gives Child Benefit's withdrawal outcome as %q", s.WithdrawalOutcome)
+		}
+	}
+}
+
+// TestRecordBannerBeforeConfirmation withdraws consent for a service that
+// accepts notices but never reports what it did, and checks that the
+// banner says the notice is on its way, as the table does, rather than
+// that the service has been told.
+func TestRecordBannerBeforeConfirmation(t *testing.T) {
+	h := startHub(t, nil)
+	silent := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeAccepted}}
+	startService(t, h, "silent", []string{"child.name"}, &silent)
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "silent"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "silent")).Event
+	waitDeliveryState(t, h, event.ID, "silent", joinedup.StateDelivered)
+	client := signedInClient(t, h, "resident-father")
+	form := url.Values{"event": {string(event.ID)}, "service": {"silent"}}
+	if status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+resident+"/consent", form); status != http.StatusSeeOther {
+		t.Fatalf("withdrawal: status %d, want 303", status)
+	}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+resident+"?withdrawn=silent")
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "The hub is telling the service, and this page will show when the service confirms the withdrawal.") {
+		t.Errorf("banner does not say the notice is on its way:\n%s", page)
+	}
+	if !strings.Contains(page, "The service has not confirmed the withdrawal yet.") {
+		t.Errorf("table does not say the withdrawal is unconfirmed:\n%s", page)
+	}
+	if strings.Contains(page, "The service has been told") || strings.Contains(page, "has confirmed the withdrawal") {
+		t.Errorf("banner claims more than is known:\n%s", page)
+	}
+}
+
 // TestTrackPageLabelsWithdrawal withdraws consent for one service and
 // checks that the tracking page labels the service's second row as the
 // withdrawal notice, and no other row.
