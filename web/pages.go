@@ -78,6 +78,12 @@ var templateFuncs = template.FuncMap{
 		d := joinedup.Today(time.Now()).AddDate(0, months, 0)
 		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
 	},
+
+	"publicStateLabel": publicStateLabel,
+	// stateInSentence writes a delivery state as a word within a
+	// sentence, such as "dead-lettered".
+	"stateInSentence": func(state joinedup.DeliveryState) string { return strings.ToLower(stateLabel(state)) },
+
 	"purposeText": purposeText,
 	"actorText":   actorText,
 	// lines splits text that may hold line breaks, such as a break-glass
@@ -303,6 +309,32 @@ func stateLabel(state joinedup.DeliveryState) string {
 		return "Dead-lettered"
 	case joinedup.StateWithdrawn:
 		return "Withdrawn"
+	}
+	return string(state)
+}
+
+// publicStateLabel returns a delivery state as the pages for parents and
+// residents show it on a tag, in plain words rather than the state names
+// that staff pages and the API use.
+func publicStateLabel(state joinedup.DeliveryState) string {
+	switch state {
+	case joinedup.StatePending:
+		return "Waiting to send"
+	case joinedup.StateDelivered:
+		return "Received"
+	case joinedup.StateActed:
+		return "Done"
+	case joinedup.StateRetrying:
+		return "Trying again"
+	case joinedup.StateFailed:
+		// The service received the details but reported that it could
+		// not do what it does with them, such as when it keeps them for
+		// a person to check.
+		return "Received, not completed"
+	case joinedup.StateDeadLettered:
+		return "Not reached"
+	case joinedup.StateWithdrawn:
+		return "Not sent: consent withdrawn"
 	}
 	return string(state)
 }

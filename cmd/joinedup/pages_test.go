@@ -509,6 +509,63 @@ func TestTrackPageLabelsWithdrawal(t *testing.T) {
 	}
 }
 
+// TestTrackPageUsesPlainWords registers a birth with a service that
+// keeps it for review and one that cannot be reached. The public tracking
+// page must name their states in plain words. The operator's list writes
+// the state in lower case within its caption, and the API keeps the codes.
+func TestTrackPageUsesPlainWords(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	review := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Recorded for manual review."}}
+	startService(t, h, "review", []string{"child.name"}, &review)
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "review", "unreachable")).Event
+	waitComplete(t, h, event.ID, 30*time.Second)
+
+	status, page := getPage(t, http.DefaultClient, h.BaseURL+"/track/"+event.Reference)
+
+	if status != http.StatusOK {
+		t.Fatalf("tracking page: status %d, want 200", status)
+	}
+	for _, want := range []string{">Received, not completed</strong>", ">Not reached</strong>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("tracking page lacks the tag %q:\n%s", want, page)
+		}
+	}
+	for _, code := range []string{">Failed<", ">Dead-lettered<"} {
+		if strings.Contains(page, code) {
+			t.Errorf("tracking page shows the staff label %q", code)
+		}
+	}
+
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureAccount(context.Background(), h.DB, passwords, &auth.Account{Username: "operator", Role: policy.RoleOperator, Organisation: "test-council"}); err != nil {
+		t.Fatal(err)
+	}
+	operator := signedInClient(t, h, "operator")
+	for target, caption := range map[string]string{
+		"/operator/deliveries":              "Deliveries that are dead-lettered, oldest first",
+		"/operator/deliveries?state=failed": "Deliveries that are failed, oldest first",
+	} {
+		if status, page := getPage(t, operator, h.BaseURL+target); status != http.StatusOK || !strings.Contains(page, caption) {
+			t.Errorf("%s: status %d, want 200 with the caption %q:\n%s", target, status, caption, page)
+		}
+	}
+
+	var stored joinedup.LifeEvent
+	getJSONWith(t, operator, h.BaseURL+"/api/v1/life-events/"+string(event.ID), http.StatusOK, &stored)
+	states := map[joinedup.ServiceID]joinedup.DeliveryState{}
+	for _, d := range stored.Deliveries {
+		states[d.Service] = d.State
+	}
+	if states["review"] != joinedup.StateFailed || states["unreachable"] != joinedup.StateDeadLettered {
+		t.Errorf("API gives the states %v, want the codes failed and dead-lettered", states)
+	}
+}
+
 // TestListsSayWhenHidden checks that a list the caller may read nothing
 // of gets 403 with a reason, and that the life events page offers no
 // paging links when it shows no event.
