@@ -904,6 +904,7 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			pv.Role.Error = exactError(errs, "/parents")
 		}
 		pv.Given.Autocomplete, pv.Family.Autocomplete = "off", "off"
+		pv.DOB.Hint = "For example, 27 3 1990"
 		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, "+joinedup.ExampleNINO+".", "govuk-input--width-10", true
 		pv.Postcode.Class, pv.Postcode.Autocomplete = "govuk-input--width-10", "postal-code"
 		pv.Town.Class = "govuk-!-width-two-thirds"

@@ -86,6 +86,47 @@ func TestBirthFormShowsDuplicate(t *testing.T) {
 	}
 }
 
+// staffClient creates a staff account of the role in the organisation
+// test-council, with demoPassword, and returns a client signed in as it.
+func staffClient(t *testing.T, h *Hub, username string, role policy.Role) *http.Client {
+	t.Helper()
+	ctx := context.Background()
+	if err := h.DB.UpsertOrganisation(ctx, joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureAccount(ctx, h.DB, passwords, &auth.Account{Username: username, Role: role, Organisation: "test-council"}); err != nil {
+		t.Fatal(err)
+	}
+	return signedInClient(t, h, username)
+}
+
+// TestBirthFormHintsParentBirthDate checks that the example in the hint of
+// each parent's date of birth is an adult's date, and the child's a recent
+// one.
+func TestBirthFormHintsParentBirthDate(t *testing.T) {
+	h := startHub(t, nil)
+	client := staffClient(t, h, "registrar", policy.RoleRegistrar)
+
+	status, page := getPage(t, client, h.BaseURL+"/births/new")
+
+	if status != http.StatusOK {
+		t.Fatalf("birth form: status %d, want 200", status)
+	}
+	for id, want := range map[string]string{
+		"child-dateOfBirth":     "For example, 27 3 2026",
+		"parents-0-dateOfBirth": "For example, 27 3 1990",
+		"parents-1-dateOfBirth": "For example, 27 3 1990",
+	} {
+		if hint := `<div id="` + id + `-hint" class="govuk-hint">` + want + `</div>`; !strings.Contains(page, hint) {
+			t.Errorf("birth form lacks the hint %s", hint)
+		}
+	}
+}
+
 // eventIDOf returns the life event id at the end of a page's path, such
 // as "/births/evt_…".
 func eventIDOf(path string) joinedup.EventID {
@@ -538,14 +579,7 @@ func TestTrackPageUsesPlainWords(t *testing.T) {
 		}
 	}
 
-	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ensureAccount(context.Background(), h.DB, passwords, &auth.Account{Username: "operator", Role: policy.RoleOperator, Organisation: "test-council"}); err != nil {
-		t.Fatal(err)
-	}
-	operator := signedInClient(t, h, "operator")
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
 	for target, caption := range map[string]string{
 		"/operator/deliveries":              "Deliveries that are dead-lettered, oldest first",
 		"/operator/deliveries?state=failed": "Deliveries that are failed, oldest first",
