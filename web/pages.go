@@ -53,7 +53,6 @@ var templateFuncs = template.FuncMap{
 	"consentAsked":    consentAsked,
 	"stateTag":        stateTag,
 	"stateLabel":      stateLabel,
-	"fieldLabel":      fieldLabel,
 	"comparisonLabel": comparisonLabel,
 	"errorFor":        errorFor,
 	"decisionTag":     decisionTag,
@@ -80,6 +79,7 @@ var templateFuncs = template.FuncMap{
 	},
 
 	"publicStateLabel": publicStateLabel,
+	"consentFieldList": consentFieldList,
 	// stateInSentence writes a delivery state as a word within a
 	// sentence, such as "dead-lettered".
 	"stateInSentence": func(state joinedup.DeliveryState) string { return strings.ToLower(stateLabel(state)) },
@@ -429,21 +429,27 @@ func textOr(texts map[string]string, code string) string {
 }
 
 // fieldLabels names the payload fields that services declare, as the
-// informant reads them when asked for consent.
+// informant reads them when asked for consent. A service told on consent
+// receives the details of the parents that the consent covers, which are
+// the informant's alone, so the parents' fields are named as the
+// informant's.
 var fieldLabels = map[string]string{
 	"child.name":                      "child’s name",
 	"child.sex":                       "child’s sex",
 	"child.dateOfBirth":               "child’s date of birth",
 	"child.placeOfBirth":              "place of birth",
-	"parents.role":                    "parents’ roles",
-	"parents.name":                    "parents’ names",
-	"parents.dateOfBirth":             "parents’ dates of birth",
-	"parents.nationalInsuranceNumber": "parents’ National Insurance numbers",
-	"parents.address":                 "parents’ addresses",
-	"parents.address.postcode":        "parents’ postcodes",
-	"parents.address.uprn":            "parents’ property reference numbers (UPRN)",
+	"parents.role":                    "informant’s role as a parent",
+	"parents.name":                    "informant’s name",
+	"parents.dateOfBirth":             "informant’s date of birth",
+	"parents.nationalInsuranceNumber": "informant’s National Insurance number",
+	"parents.address":                 "informant’s address",
+	"parents.address.lines":           "informant’s address",
+	"parents.address.town":            "informant’s town",
+	"parents.address.postcode":        "informant’s postcode",
+	"parents.address.uprn":            "informant’s property reference number (UPRN)",
 	"informant.name":                  "informant’s name",
 	"informant.capacity":              "informant’s relationship to the child",
+	"informant.parent":                "which parent the informant is",
 }
 
 // fieldLabel returns the readable name of a declared payload field, or the
@@ -453,6 +459,19 @@ func fieldLabel(path string) string {
 		return label
 	}
 	return path
+}
+
+// consentFieldList lists in words the declared fields that a service
+// told on consent receives, each named once, as in "child’s name and
+// informant’s name".
+func consentFieldList(fields []string) string {
+	var labels []string
+	for _, f := range fields {
+		if label := fieldLabel(f); !slices.Contains(labels, label) {
+			labels = append(labels, label)
+		}
+	}
+	return joinWords(labels, "")
 }
 
 // errorFor returns the first message for the field at pointer or any field

@@ -127,6 +127,29 @@ func TestBirthFormHintsParentBirthDate(t *testing.T) {
 	}
 }
 
+// TestBirthFormConsentHintMatchesSent checks that the birth form's hint
+// of what a service told on consent receives names the informant's
+// details, as the delivery sends them, and not every parent's.
+func TestBirthFormConsentHintMatchesSent(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "chosen", []string{"child.name", "child.dateOfBirth", "parents.name", "parents.dateOfBirth", "informant.name"}, &rec)
+	client := staffClient(t, h, "registrar", policy.RoleRegistrar)
+
+	status, page := getPage(t, client, h.BaseURL+"/births/new")
+
+	if status != http.StatusOK {
+		t.Fatalf("birth form: status %d, want 200", status)
+	}
+	want := "It will receive the child’s name, child’s date of birth, informant’s name and informant’s date of birth."
+	if !strings.Contains(page, want) {
+		t.Errorf("birth form lacks the hint %q:\n%s", want, page)
+	}
+	if strings.Contains(page, "parents’") {
+		t.Errorf("birth form says that a service told on consent receives the parents’ details:\n%s", page)
+	}
+}
+
 // eventIDOf returns the life event id at the end of a page's path, such
 // as "/births/evt_…".
 func eventIDOf(path string) joinedup.EventID {
