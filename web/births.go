@@ -687,6 +687,7 @@ func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.nameController(r.Context(), event, receipt)
 	s.renderConfirmation(w, r, event, receipt)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/policy"
 )
 
@@ -148,6 +149,51 @@ func TestBirthFormConsentHintMatchesSent(t *testing.T) {
 	if strings.Contains(page, "parents’") {
 		t.Errorf("birth form says that a service told on consent receives the parents’ details:\n%s", page)
 	}
+}
+
+// TestReceiptNamesController checks that the consent receipt names the
+// registering organisation as the data controller, in the API's response
+// and on the confirmation page, and keeps the generic name when the hub
+// does not know the organisation.
+func TestReceiptNamesController(t *testing.T) {
+	t.Run("known organisation", func(t *testing.T) {
+		h := startHub(t, func(c *Config) { c.Demo = true })
+		client := signedInClient(t, h, "registrar")
+		body, err := json.Marshal(demoBirth(t, h, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, response := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/births", body)
+		if status != http.StatusCreated {
+			t.Fatalf("register: status %d, want 201; body %s", status, response)
+		}
+		var registered birthResponse
+		if err := json.Unmarshal(response, &registered); err != nil {
+			t.Fatal(err)
+		}
+		if registered.Receipt.Controller != "Riverside Borough Council" {
+			t.Errorf("receipt's controller = %q, want Riverside Borough Council", registered.Receipt.Controller)
+		}
+
+		status, page := getPage(t, client, h.BaseURL+"/births/"+string(registered.Event.ID))
+
+		if status != http.StatusOK {
+			t.Fatalf("confirmation: status %d, want 200", status)
+		}
+		row := `<dt class="govuk-summary-list__key">Data controller</dt>
+        <dd class="govuk-summary-list__value">Riverside Borough Council</dd>`
+		if !strings.Contains(page, row) {
+			t.Errorf("confirmation page lacks the row %s:\n%s", row, page)
+		}
+	})
+
+	t.Run("unknown organisation", func(t *testing.T) {
+		h := startHub(t, nil)
+		registered := registerBirth(t, h, birthJSON(t, "2026-11-20"))
+		if registered.Receipt.Controller != lifeevent.Controller {
+			t.Errorf("receipt's controller = %q, want %q", registered.Receipt.Controller, lifeevent.Controller)
+		}
+	})
 }
 
 // eventIDOf returns the life event id at the end of a page's path, such
