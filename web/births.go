@@ -578,7 +578,7 @@ func (s *Server) renderFormTooLarge(w http.ResponseWriter, r *http.Request) {
 	s.Logger.WarnContext(r.Context(), "request rejected", "code", joinedup.ETOOLARGE, "status", http.StatusRequestEntityTooLarge,
 		"method", r.Method, "route", r.Pattern, "limit_bytes", maxFormBytes, "request_id", requestID(r.Context()))
 	s.render(w, r, http.StatusRequestEntityTooLarge, "error.html", page{
-		Title: "The form was too large to send",
+		Title: "The form was too large to accept",
 		Nav:   navBirths,
 		Data: errorPage{
 			Status: http.StatusRequestEntityTooLarge,

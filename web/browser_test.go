@@ -106,8 +106,8 @@ func TestPagesInBrowser(t *testing.T) {
 		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d, want 413", status)
 		}
-		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "The form was too large to send" {
-			t.Errorf("heading = %q, want \"The form was too large to send\"", heading)
+		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "The form was too large to accept" {
+			t.Errorf("heading = %q, want \"The form was too large to accept\"", heading)
 		}
 		if status := b.Submit(`main a[href="/births/new"]`); status != http.StatusOK {
 			t.Errorf("link back to the form: status %d, want 200", status)
