@@ -196,6 +196,49 @@ func TestReceiptNamesController(t *testing.T) {
 	})
 }
 
+// TestSignInNamesMissingAnswer sends the sign-in form with the user name,
+// the password or both left empty, and checks that the page names each
+// missing answer on its own input.
+func TestSignInNamesMissingAnswer(t *testing.T) {
+	h := startHub(t, nil)
+	tests := []struct {
+		name               string
+		username, password string
+		want, notWant      []string
+	}{
+		{"no password", "registrar", "",
+			[]string{`<p id="password-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> Enter your password</p>`, `<a href="#password">Enter your password</a>`},
+			[]string{"Enter your user name"}},
+		{"no user name", "", "a password",
+			[]string{`<p id="username-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> Enter your user name</p>`, `<a href="#username">Enter your user name</a>`},
+			[]string{"Enter your password"}},
+		{"neither", " ", "",
+			[]string{`<a href="#username">Enter your user name</a>`, `<a href="#password">Enter your password</a>`},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"username": {tt.username}, "password": {tt.password}}
+
+			status, _, page := postPage(t, http.DefaultClient, h.BaseURL+"/sign-in", form)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", status)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(page, want) {
+					t.Errorf("page lacks %s:\n%s", want, page)
+				}
+			}
+			for _, notWant := range tt.notWant {
+				if strings.Contains(page, notWant) {
+					t.Errorf("page says %q", notWant)
+				}
+			}
+		})
+	}
+}
+
 // eventIDOf returns the life event id at the end of a page's path, such
 // as "/births/evt_…".
 func eventIDOf(path string) joinedup.EventID {
