@@ -464,7 +464,8 @@ func (s *Server) serviceName(ctx context.Context, id joinedup.ServiceID) string 
 // form names in values, when the signed-in account is the resident named
 // in the path and the event is on that resident's record. Anything else
 // is ENOTFOUND, as for a record the account may not read. A form that
-// names no event or service, or more than one, is EINVALID.
+// names no event or service, or more than one, is EINVALID, whose page
+// sends the resident back to their record to choose again.
 func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeEvent, joinedup.ServiceID, error) {
 	viewer := principalOf(r)
 	if viewer.Role != policy.RoleResident || viewer.ID != r.PathValue("id") {
@@ -472,8 +473,10 @@ func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeE
 	}
 	for _, name := range []string{"event", "service"} {
 		if n := len(values[name]); n != 1 || values.Get(name) == "" {
-			return nil, "", joinedup.Invalid("The withdrawal names no consent to withdraw.", joinedup.FieldError{
-				Field: "/" + name, Message: fmt.Sprintf("Choose one %s to withdraw consent for, from your record", name)})
+			return nil, "", withPageTitle(joinedup.Invalid(
+				"The link or form you used does not say which consent to withdraw, so nothing was changed. "+
+					"Go to your record and select Withdraw consent beside the service."),
+				"We could not tell which consent to withdraw")
 		}
 	}
 	ids, err := s.Records.ChildEvents(r.Context(), viewer.ID)

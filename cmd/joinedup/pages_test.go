@@ -538,6 +538,50 @@ func TestWithdrawalFormForUnsentDetails(t *testing.T) {
 	}
 }
 
+// TestResidentErrorPagesInPlainWords sends a resident's pages requests
+// that they cannot act on, and checks that the error pages are titled in
+// plain words while the API keeps its problem titles.
+func TestResidentErrorPagesInPlainWords(t *testing.T) {
+	h := startHub(t, nil)
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	client := signedInClient(t, h, "resident-father")
+	tests := []struct {
+		name, target, title string
+	}{
+		{"withdrawal naming no consent", "/residents/" + resident + "/consent", "We could not tell which consent to withdraw"},
+		{"record with an invalid query", "/residents/" + resident + "?before=soon", "There is a problem with the information sent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, page := getPage(t, client, h.BaseURL+tt.target)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", status)
+			}
+			if want := "<title>" + tt.title + " – joinedup</title>"; !strings.Contains(page, want) {
+				t.Errorf("page lacks %s:\n%s", want, page)
+			}
+			for _, term := range []string{"The request has invalid fields", "names no consent"} {
+				if strings.Contains(page, term) {
+					t.Errorf("page says %q", term)
+				}
+			}
+		})
+	}
+
+	status, body := sendAPI(t, client, false, http.MethodGet, h.BaseURL+"/api/v1/residents/"+resident+"/history?before=soon", nil)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("history with an invalid query: status %d, want 422; body %s", status, body)
+	}
+	if p := decodeProblem(t, body); p.Title != "The request has invalid fields" {
+		t.Errorf("history with an invalid query: title %q, want the invalid problem type's title", p.Title)
+	}
+}
+
 // TestRecordShowsWithdrawalOutcome withdraws consent for Child Benefit on
 // the form, and checks that once the service has reported on the notice,
 // the record shows what it did and a banner that says it confirmed.
