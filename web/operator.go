@@ -94,8 +94,9 @@ type lifeEventView struct {
 	Birth *joinedup.BirthRegistration // nil for other event types
 	Rows  []deliveryRow
 	Names map[joinedup.ServiceID]string
-	// RegisteredBy is the user name of the account that registered the
-	// event, or its id when the account is gone.
+	// RegisteredBy names who registered the event: the user name of the
+	// account, a connected system for the API token, or the account's id
+	// when the account is gone.
 	RegisteredBy string
 }
 
@@ -120,8 +121,13 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy}
-	if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
+	if event.RegisteredBy == tokenAccountID {
+		v.RegisteredBy = "a connected system, with the hub’s API token"
+	} else if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
 		v.RegisteredBy = a.Username
+	}
+	for i := range v.Rows {
+		v.Rows[i].EventReference = event.Reference
 	}
 	// An event shown as progress only has an empty payload.
 	if event.Type == joinedup.EventBirthRegistered && string(event.Payload) != "{}" {
@@ -165,6 +171,9 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := s.deliveryRows(r, deliveries)
+	if err == nil {
+		err = s.addEventReferences(r.Context(), rows)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

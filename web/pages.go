@@ -84,8 +84,9 @@ var templateFuncs = template.FuncMap{
 	// sentence, such as "dead-lettered".
 	"stateInSentence": func(state joinedup.DeliveryState) string { return strings.ToLower(stateLabel(state)) },
 
-	"purposeText": purposeText,
-	"actorText":   actorText,
+	"purposeText":   purposeText,
+	"actorText":     actorText,
+	"eventTypeText": eventTypeText,
 	// lines splits text that may hold line breaks, such as a break-glass
 	// reason, so that a page shows each line on its own.
 	"lines": func(text string) []string { return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") },
@@ -365,6 +366,14 @@ func decisionLabel(decision string) string {
 		return "Not asked: the informant is not a parent"
 	}
 	return decision
+}
+
+// eventTypeText returns a life event type in words, such as "Birth
+// registration" for birth.registered, or the type itself when it has none.
+func eventTypeText(eventType string) string { return textOr(eventTypeTexts, eventType) }
+
+var eventTypeTexts = map[string]string{
+	joinedup.EventBirthRegistered: "Birth registration",
 }
 
 // purposeText returns the informant-facing description of a consent

@@ -225,17 +225,24 @@ func TestSignInNamesMissingAnswer(t *testing.T) {
 			if status != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d, want 422", status)
 			}
-			for _, want := range tt.want {
-				if !strings.Contains(page, want) {
-					t.Errorf("page lacks %s:\n%s", want, page)
-				}
-			}
-			for _, notWant := range tt.notWant {
-				if strings.Contains(page, notWant) {
-					t.Errorf("page says %q", notWant)
-				}
-			}
+			checkPageText(t, page, tt.want, tt.notWant)
 		})
+	}
+}
+
+// checkPageText reports each text of want that page lacks and each text
+// of notWant that it contains.
+func checkPageText(t *testing.T, page string, want, notWant []string) {
+	t.Helper()
+	for _, text := range want {
+		if !strings.Contains(page, text) {
+			t.Errorf("page lacks %s:\n%s", text, page)
+		}
+	}
+	for _, text := range notWant {
+		if strings.Contains(page, text) {
+			t.Errorf("page contains %q", text)
+		}
 	}
 }
 
@@ -753,6 +760,45 @@ func TestTrackPageUsesPlainWords(t *testing.T) {
 	}
 	if states["review"] != joinedup.StateFailed || states["unreachable"] != joinedup.StateDeadLettered {
 		t.Errorf("API gives the states %v, want the codes failed and dead-lettered", states)
+	}
+}
+
+// TestStaffPagesUseWordsForIds registers a birth with the API token and
+// checks that the operator's pages name the event type, the token and
+// the life event of each delivery in words rather than by their codes
+// and ids.
+func TestStaffPagesUseWordsForIds(t *testing.T) {
+	h := startHub(t, nil)
+	var chosen recorder
+	startService(t, h, "chosen", []string{"child.name"}, &chosen)
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "chosen")).Event
+	waitComplete(t, h, event.ID, 10*time.Second)
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+	link := `href="/operator/life-events/` + string(event.ID) + `">Life event ` + event.Reference + `</a>`
+	tests := []struct {
+		target  string
+		want    []string
+		notWant []string
+	}{
+		{"/operator/life-events/" + string(event.ID),
+			[]string{`<span class="govuk-caption-l">Birth registration</span>`, " by a connected system, with the hub’s API token</dd>", link},
+			[]string{"birth.registered", "api-token"}},
+		{"/operator/life-events",
+			[]string{`<td class="govuk-table__cell">Birth registration</td>`},
+			[]string{"birth.registered"}},
+		{"/operator/deliveries?state=acted",
+			[]string{link},
+			[]string{"> " + string(event.ID) + "<"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			status, page := getPage(t, operator, h.BaseURL+tt.target)
+
+			if status != http.StatusOK {
+				t.Fatalf("status %d, want 200", status)
+			}
+			checkPageText(t, page, tt.want, tt.notWant)
+		})
 	}
 }
 
