@@ -423,7 +423,7 @@ func actorText(actor, role string) string {
 	case actor == "hub":
 		return "The hub"
 	case actor == tokenAccountID:
-		return "A connected system, with the hub's API token"
+		return "A connected system, with the hub’s API token"
 	}
 	return actor
 }

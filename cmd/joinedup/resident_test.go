@@ -266,3 +266,28 @@ func TestResidentRecordReadIsOneEntry(t *testing.T) {
 		t.Errorf("resident's list has %d of their own reads and %d by the social worker, want 0 and 1", own, byWorker)
 	}
 }
+
+// TestRecordNamesAPIToken registers a birth with the API token and checks
+// that the parent's record names the token in words, with the typographic
+// apostrophe that the pages use.
+func TestRecordNamesAPIToken(t *testing.T) {
+	h := startHub(t, nil)
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	registerBirth(t, h, birthJSON(t, "2026-11-20"))
+
+	status, page := getPage(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/residents/"+resident)
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "A connected system, with the hub’s API token") {
+		t.Errorf("record does not name the API token in words:\n%s", page)
+	}
+	if strings.Contains(page, "hub's") || strings.Contains(page, "hub&#39;s") {
+		t.Errorf("record writes the hub’s with a straight apostrophe")
+	}
+}
