@@ -520,11 +520,7 @@ func TestWithdrawalFormForUnsentDetails(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
 	unreachable := recorder{fail: 1000}
 	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
-	var reg joinedup.BirthRegistration
-	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "unreachable"), &reg); err != nil {
-		t.Fatal(err)
-	}
-	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	resident := addFather(t, h)
 	event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, "2026-11-20", "unreachable")).Event.ID, 30*time.Second)
 	if state := event.Deliveries[0].State; state != joinedup.StateDeadLettered {
 		t.Fatalf("delivery to the unreachable service is %s, want dead-lettered", state)
@@ -550,11 +546,7 @@ func TestWithdrawalFormForUnsentDetails(t *testing.T) {
 // plain words while the API keeps its problem titles.
 func TestResidentErrorPagesInPlainWords(t *testing.T) {
 	h := startHub(t, nil)
-	var reg joinedup.BirthRegistration
-	if err := json.Unmarshal(birthJSON(t, "2026-11-20"), &reg); err != nil {
-		t.Fatal(err)
-	}
-	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	resident := addFather(t, h)
 	client := signedInClient(t, h, "resident-father")
 	tests := []struct {
 		name, target, title string
@@ -640,11 +632,7 @@ func TestRecordBannerBeforeConfirmation(t *testing.T) {
 	h := startHub(t, nil)
 	silent := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeAccepted}}
 	startService(t, h, "silent", []string{"child.name"}, &silent)
-	var reg joinedup.BirthRegistration
-	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "silent"), &reg); err != nil {
-		t.Fatal(err)
-	}
-	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	resident := addFather(t, h)
 	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "silent")).Event
 	waitDeliveryState(t, h, event.ID, "silent", joinedup.StateDelivered)
 	client := signedInClient(t, h, "resident-father")

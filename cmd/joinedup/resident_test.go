@@ -65,6 +65,17 @@ func addResident(t *testing.T, h *Hub, username string, parent joinedup.Parent) 
 	return a.ID
 }
 
+// addFather creates resident-father, the account of the father who
+// registers the births of birthJSON, and returns its id.
+func addFather(t *testing.T, h *Hub) string {
+	t.Helper()
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	return addResident(t, h, "resident-father", reg.Parents[0])
+}
+
 // TestResidentRecordMatchesDelivery registers a birth by the mother, with
 // the father as the other parent, and checks the father's record against
 // what the services received. A service told on the mother's consent got
@@ -272,11 +283,7 @@ func TestResidentRecordReadIsOneEntry(t *testing.T) {
 // apostrophe that the pages use.
 func TestRecordNamesAPIToken(t *testing.T) {
 	h := startHub(t, nil)
-	var reg joinedup.BirthRegistration
-	if err := json.Unmarshal(birthJSON(t, "2026-11-20"), &reg); err != nil {
-		t.Fatal(err)
-	}
-	resident := addResident(t, h, "resident-father", reg.Parents[0])
+	resident := addFather(t, h)
 	registerBirth(t, h, birthJSON(t, "2026-11-20"))
 
 	status, page := getPage(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/residents/"+resident)
