@@ -120,8 +120,9 @@ type recordAccess struct {
 // openRecord decides whether the signed-in account may read the record of
 // resident id and records the read in one audit entry about the resident,
 // which names the life events shown. A denied read is ENOTFOUND, as is an
-// id that is not a resident's. When params is not nil, a query parameter
-// not in it is EINVALID, as for the API's lists.
+// id that is not a resident's. A query parameter given more than once is
+// EINVALID and, when params is not nil, so is one not in params, as for
+// the API's lists.
 func (s *Server) openRecord(r *http.Request, id string, params []string) (*residentRecord, error) {
 	ctx := r.Context()
 	viewer := principalOf(r)
@@ -146,10 +147,12 @@ func (s *Server) openRecord(r *http.Request, id string, params []string) (*resid
 	}
 	// The query is checked only now, so that its faults do not tell a
 	// caller without access that the resident exists.
+	check := onceEach
 	if params != nil {
-		if err := onlyParams(r.URL.Query(), params...); err != nil {
-			return nil, err
-		}
+		check = func(q url.Values) error { return onlyParams(q, params...) }
+	}
+	if err := check(r.URL.Query()); err != nil {
+		return nil, err
 	}
 	page, err := historyQuery(r.URL.Query())
 	if err != nil {

@@ -790,6 +790,60 @@ func TestStaffPagesUseWordsForIds(t *testing.T) {
 	}
 }
 
+// TestRepeatedQueryParameterRejected sends lists and pages a query
+// parameter twice, and checks that each gets 422 naming the parameter
+// rather than reading one of the values.
+func TestRepeatedQueryParameterRejected(t *testing.T) {
+	h := startHub(t, nil)
+	resident := addFather(t, h)
+	father := signedInClient(t, h, "resident-father")
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+	tests := []struct {
+		name   string
+		client *http.Client
+		target string
+		field  string
+	}{
+		{"history", father, "/api/v1/residents/" + resident + "/history?limit=1&limit=2", "/limit"},
+		{"life events", operator, "/api/v1/life-events?state=acted&state=failed", "/state"},
+		{"deliveries", operator, "/api/v1/deliveries?state=acted&limit=5&limit=6", "/limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := sendAPI(t, tt.client, false, http.MethodGet, h.BaseURL+tt.target, nil)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, body)
+			}
+			if p := decodeProblem(t, body); len(p.Errors) != 1 || p.Errors[0].Field != tt.field || !strings.Contains(p.Errors[0].Message, "once, not 2 times") {
+				t.Errorf("errors = %+v, want one on %s that asks for the parameter once", p.Errors, tt.field)
+			}
+		})
+	}
+
+	pages := []struct {
+		name   string
+		client *http.Client
+		target string
+	}{
+		{"record page", father, "/residents/" + resident + "?before=5&before=6"},
+		{"life events page", operator, "/operator/life-events?limit=1&limit=2"},
+		{"deliveries page", operator, "/operator/deliveries?state=acted&state=failed"},
+	}
+	for _, tt := range pages {
+		t.Run(tt.name, func(t *testing.T) {
+			status, page := getPage(t, tt.client, h.BaseURL+tt.target)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", status)
+			}
+			if !strings.Contains(page, "once, not 2 times") {
+				t.Errorf("page does not ask for the parameter once:\n%s", page)
+			}
+		})
+	}
+}
+
 // TestListsSayWhenHidden checks that a list the caller may read nothing
 // of gets 403 with a reason, and that the life events page offers no
 // paging links when it shows no event.
