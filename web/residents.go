@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -25,8 +26,10 @@ type residentRecord struct {
 	Events   []recordEvent  `json:"events"`
 	Accesses []recordAccess `json:"accesses"`
 	// NextBefore is the before parameter that reads older accesses, or 0
-	// when there are none.
+	// when there are none. OlderURL is the query of the page's link to
+	// them, which keeps the page's limit.
 	NextBefore uint64             `json:"nextBefore,omitempty"`
+	OlderURL   string             `json:"-"`
 	Grant      *Grant             `json:"breakGlass,omitempty"`
 	Own        bool               `json:"-"` // the viewer is the resident or their parent
 	Withdrawn  joinedup.ServiceID `json:"-"` // a service whose consent was just withdrawn
@@ -368,6 +371,13 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rec.AlreadyOpen = r.URL.Query().Get("access") == "already-open"
+	if rec.NextBefore != 0 {
+		older := url.Values{"before": {strconv.FormatUint(rec.NextBefore, 10)}}
+		if limit := r.URL.Query().Get("limit"); limit != "" {
+			older.Set("limit", limit)
+		}
+		rec.OlderURL = "?" + older.Encode()
+	}
 	title := "Record of " + rec.Username
 	if rec.Own {
 		title = "Your record"
