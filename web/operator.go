@@ -19,6 +19,11 @@ type lifeEventsView struct {
 	First, Last int
 	PreviousURL string
 	NextURL     string
+	// PastEnd is set when the offset is at or past the end of the list,
+	// so the page shows no event, and FirstURL is then the list's first
+	// page.
+	PastEnd  bool
+	FirstURL string
 }
 
 type lifeEventRow struct {
@@ -71,6 +76,9 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		if filter.Offset+len(events) < total {
 			v.NextURL = lifeEventsURL(filter, filter.Offset+filter.Limit)
 		}
+	}
+	if total > 0 && filter.Offset >= total {
+		v.PastEnd, v.FirstURL = true, lifeEventsURL(filter, 0)
 	}
 
 	s.render(w, r, http.StatusOK, "life-events.html", page{Title: "Life events", Nav: navLifeEvents, Data: v})

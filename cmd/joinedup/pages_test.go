@@ -891,6 +891,24 @@ func TestListsSayWhenHidden(t *testing.T) {
 	}
 }
 
+// TestLifeEventsPagePastEnd asks for the life events page at an offset
+// past the end of the list, and checks that the page says so and links to
+// the first page, rather than saying that the events are hidden.
+func TestLifeEventsPagePastEnd(t *testing.T) {
+	h := startHub(t, nil)
+	registerBirth(t, h, birthJSON(t, "2026-11-20"))
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+
+	status, page := getPage(t, operator, h.BaseURL+"/operator/life-events?offset=100000")
+
+	if status != http.StatusOK {
+		t.Fatalf("status %d, want 200", status)
+	}
+	checkPageText(t, page,
+		[]string{"There are no life events at this offset", `The list has 1 life event. <a class="govuk-link" href="/operator/life-events?limit=20&amp;offset=0">Go to the first page</a>`},
+		[]string{"that you may see"})
+}
+
 // TestListsForbidWhenNoneReadable asks the demo hub for lists whose
 // every item the caller may not read, and checks that each returns 403
 // with a message, while unknown ids still get 404 or 422.
