@@ -458,7 +458,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	state, limit, err := deliveryQuery(r.URL.Query())
+	state, limit, err := deliveryQuery(r.URL.Query(), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -483,12 +483,20 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
 }
 
+// anyState is the state filter of the deliveries page that lists
+// deliveries in every state.
+const anyState = "any"
+
 // deliveryQuery reads the required state and the optional limit of a
-// delivery list.
-func deliveryQuery(q url.Values) (joinedup.DeliveryState, int, error) {
+// delivery list. The state is a delivery state or, when anyAllowed,
+// anyState, which it returns as the empty state that lists every state.
+func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, error) {
 	fields := repeatedParams(q)
 	state := q.Get("state")
-	if !validState(state) {
+	switch {
+	case anyAllowed && state == anyState:
+		state = ""
+	case !validState(state):
 		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
 	}
 

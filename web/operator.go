@@ -150,7 +150,10 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 }
 
 type deliveriesView struct {
+	// State is the state listed, or empty for every state, and Filter
+	// the value of the state parameter that chose it.
 	State    joinedup.DeliveryState
+	Filter   string
 	States   []joinedup.DeliveryState
 	Rows     []deliveryRow
 	Replayed string
@@ -161,11 +164,13 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Without a state the page lists the dead-lettered deliveries, which
+	// need an operator to send them again.
 	q := r.URL.Query()
 	if q.Get("state") == "" {
 		q.Set("state", string(joinedup.StateDeadLettered))
 	}
-	state, limit, err := deliveryQuery(q)
+	state, limit, err := deliveryQuery(q, true)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -187,10 +192,14 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	title := "Deliveries: " + stateLabel(state)
+	if state == "" {
+		title = "Deliveries: Any state"
+	}
 	s.render(w, r, http.StatusOK, "deliveries.html", page{
-		Title: "Deliveries: " + stateLabel(state),
+		Title: title,
 		Nav:   navDeliveries,
-		Data:  deliveriesView{State: state, States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
+		Data:  deliveriesView{State: state, Filter: q.Get("state"), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
 	})
 }
 
@@ -211,7 +220,7 @@ func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 	}
 
 	state := r.PostForm.Get("state")
-	if !validState(state) {
+	if !validState(state) && state != anyState {
 		state = string(joinedup.StateDeadLettered)
 	}
 	q := url.Values{"state": {state}, "replayed": {id}}

@@ -909,6 +909,58 @@ func TestLifeEventsPagePastEnd(t *testing.T) {
 		[]string{"that you may see"})
 }
 
+// TestDeliveriesPageAnyState checks that the operator's deliveries page
+// says which state it lists by default and can list every state, and that
+// a replay from that list returns to it.
+func TestDeliveriesPageAnyState(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	var reached recorder
+	startService(t, h, "reached", []string{"child.name"}, &reached)
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, "2026-11-20", "reached", "unreachable")).Event.ID, 30*time.Second)
+	var deadLetter joinedup.DeliveryID
+	for _, d := range event.Deliveries {
+		if d.State == joinedup.StateDeadLettered {
+			deadLetter = d.ID
+		}
+	}
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+
+	status, page := getPage(t, operator, h.BaseURL+"/operator/deliveries")
+	if status != http.StatusOK {
+		t.Fatalf("deliveries: status %d, want 200", status)
+	}
+	checkPageText(t, page, []string{
+		"<title>Deliveries: Dead-lettered – joinedup</title>",
+		"Unless you choose another state, the list shows dead-lettered deliveries",
+		`<option value="any">In any state</option>`,
+		`<option value="dead-lettered" selected>Dead-lettered</option>`,
+	}, nil)
+
+	status, page = getPage(t, operator, h.BaseURL+"/operator/deliveries?state=any")
+	if status != http.StatusOK {
+		t.Fatalf("deliveries in any state: status %d, want 200", status)
+	}
+	checkPageText(t, page, []string{
+		"<title>Deliveries: Any state – joinedup</title>",
+		`<option value="any" selected>In any state</option>`,
+		"Deliveries in any state, oldest first",
+		">Acted</strong>", ">Dead-lettered</strong>",
+		`<input type="hidden" name="state" value="any">`,
+	}, nil)
+
+	status, location, _ := postPage(t, operator, h.BaseURL+"/operator/deliveries/"+string(deadLetter)+"/replay", url.Values{"state": {"any"}})
+	if status != http.StatusSeeOther || !strings.Contains(location, "state=any") {
+		t.Errorf("replay from the list in any state: status %d to %q, want 303 back to that list", status, location)
+	}
+
+	status, body := sendAPI(t, operator, false, http.MethodGet, h.BaseURL+"/api/v1/deliveries?state=any", nil)
+	if status != http.StatusUnprocessableEntity {
+		t.Errorf("API deliveries in state any: status %d, want 422 as before; body %s", status, body)
+	}
+}
+
 // TestListsForbidWhenNoneReadable asks the demo hub for lists whose
 // every item the caller may not read, and checks that each returns 403
 // with a message, while unknown ids still get 404 or 422.
