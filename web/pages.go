@@ -222,13 +222,22 @@ func (s *Server) formPage(path string) string {
 // of the link to them, so an error page cannot link back to them.
 var pagesNeedingQuery = map[string]bool{"GET /residents/{id}/consent": true}
 
-func staticHandler() http.Handler {
+// staticHandler serves the files under static/. A directory, which the
+// file server would list, and a path that names no file, such as one with
+// "..", get the pages' 404.
+func (s *Server) staticHandler() http.Handler {
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		panic("open embedded static files: " + err.Error())
 	}
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		// Stat rejects a name that fs.ValidPath rejects, such as "../go.mod".
+		if info, err := fs.Stat(sub, name); err != nil || info.IsDir() {
+			s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "There is no page or resource at this address."))
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	})

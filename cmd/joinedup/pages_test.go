@@ -961,6 +961,33 @@ func TestDeliveriesPageAnyState(t *testing.T) {
 	}
 }
 
+// TestStaticServesFilesOnly checks that the static files are served,
+// and that a directory of them or a path that climbs out of them gets the
+// pages' 404 rather than a listing or Go's plain reply.
+func TestStaticServesFilesOnly(t *testing.T) {
+	h := startHub(t, nil)
+	resp, err := http.Get(h.BaseURL + "/static/joinedup.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Errorf("/static/joinedup.css: status %d, type %q, want 200 and CSS", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	for _, path := range []string{"/static/", "/static/vendor/", "/static/vendor", "/static/%2e%2e/go.mod", "/static/no-such-file.css"} {
+		t.Run(path, func(t *testing.T) {
+			status, page := getPage(t, http.DefaultClient, h.BaseURL+path)
+
+			if status != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", status)
+			}
+			checkPageText(t, page, []string{"<title>Not found – joinedup</title>", "There is no page or resource at this address."},
+				[]string{`href="joinedup.css"`, `href="govuk-frontend/"`, "module github.com/joinedup/joinedup"})
+		})
+	}
+}
+
 // TestListsForbidWhenNoneReadable asks the demo hub for lists whose
 // every item the caller may not read, and checks that each returns 403
 // with a message, while unknown ids still get 404 or 422.
