@@ -28,6 +28,37 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
+// frontendFiles are the GOV.UK Frontend files under static/ that every
+// page loads. scripts/copy-assets copies them in, so a build made without
+// `make assets` lacks them.
+var frontendFiles = []string{
+	"vendor/govuk-frontend/govuk-frontend.min.css",
+	"vendor/govuk-frontend/govuk-frontend.min.js",
+}
+
+// StaticFiles returns the files that the hub serves under /static/, as
+// embedded in the binary.
+func StaticFiles() fs.FS {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic("open embedded static files: " + err.Error())
+	}
+	return sub
+}
+
+// MissingFrontend returns the GOV.UK Frontend files that static, a tree
+// such as StaticFiles returns, lacks. Pages served without them have no
+// styles.
+func MissingFrontend(static fs.FS) []string {
+	var missing []string
+	for _, name := range frontendFiles {
+		if _, err := fs.Stat(static, name); err != nil {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
 // pageTemplates contains one template set per page, each made of the layout,
 // the shared partials and the page itself.
 var pageTemplates = mustParsePages(
@@ -226,10 +257,7 @@ var pagesNeedingQuery = map[string]bool{"GET /residents/{id}/consent": true}
 // file server would list, and a path that names no file, such as one with
 // "..", get the pages' 404.
 func (s *Server) staticHandler() http.Handler {
-	sub, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic("open embedded static files: " + err.Error())
-	}
+	sub := StaticFiles()
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
