@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/joinedup/joinedup/reference/population"
 	"github.com/joinedup/joinedup/web"
 )
 
@@ -63,5 +65,33 @@ func TestStartWarnsWhenFrontendMissing(t *testing.T) {
 	missing := len(web.MissingFrontend(web.StaticFiles())) > 0
 	if warned := strings.Contains(startLog(t, nil), "run make assets"); warned != missing {
 		t.Errorf("hub start warned %v, but this build lacks GOV.UK Frontend: %v", warned, missing)
+	}
+}
+
+// TestDemoStartSaysItCreatesAccounts starts a demo hub twice on one data
+// directory. The first start hashes the demo accounts' passwords, which
+// takes most of the start, so it logs that it is creating them and how
+// many, without their user names. The second creates none and logs
+// nothing about them.
+func TestDemoStartSaysItCreatesAccounts(t *testing.T) {
+	data := t.TempDir()
+	demo := func(c *Config) { c.Demo, c.Data = true, data }
+
+	first := startLog(t, demo)
+
+	accounts := 8 + population.DemoFamilies // 4 staff, 4 service officers and a resident for each family
+	for _, want := range []string{
+		fmt.Sprintf(`msg="creating demo accounts, hashing each password with argon2id" accounts=%d`, accounts),
+		fmt.Sprintf(`msg="demo accounts created" accounts=%d duration=`, accounts),
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first start's log lacks %s:\n%s", want, first)
+		}
+	}
+	if strings.Contains(first, demoResidentName(0)) || strings.Contains(first, "officer-") {
+		t.Errorf("first start's log names demo accounts:\n%s", first)
+	}
+	if second := startLog(t, demo); strings.Contains(second, "demo accounts") {
+		t.Errorf("second start's log mentions demo accounts, which exist:\n%s", second)
 	}
 }
