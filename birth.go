@@ -243,7 +243,7 @@ func (r BirthRegistration) Validate(today Date) error {
 		case p.DateOfBirth.IsZero():
 			add(at+"/dateOfBirth", "Enter the date of birth of %s", who)
 		case p.DateOfBirth.Before(EarliestParentBirth):
-			add(at+"/dateOfBirth", "The date of birth of %s must be the same as or after %d %s %d",
+			add(at+"/dateOfBirth", "The date of birth of %s must be on or after %d %s %d",
 				who, EarliestParentBirth.Day, EarliestParentBirth.Month, EarliestParentBirth.Year)
 		case p.DateOfBirth.After(today):
 			add(at+"/dateOfBirth", "The date of birth of %s must be in the past", who)

@@ -119,8 +119,9 @@ type DeliveryService interface {
 	// ReplayDelivery sends a dead-lettered or failed delivery again.
 	ReplayDelivery(ctx context.Context, id DeliveryID) error
 
-	// ListDeliveries returns up to limit deliveries in the given state, and
-	// to the given service when service is not empty, oldest first.
+	// ListDeliveries returns up to limit deliveries in the given state, or
+	// in any state when state is empty, and to the given service when
+	// service is not empty, oldest first.
 	ListDeliveries(ctx context.Context, state DeliveryState, service ServiceID, limit int) ([]*Delivery, error)
 }
 

@@ -99,7 +99,7 @@ func Validate(s *joinedup.Service) error {
 	case utf8.RuneCountInString(s.Name) > MaxServiceNameLength:
 		add("/name", "The service’s name must be %d characters or fewer", MaxServiceNameLength)
 	case !plainText(s.Name):
-		add("/name", "The service’s name must not contain control characters or symbols such as emoji")
+		add("/name", "The service’s name must not contain control, invisible or text-direction characters, or symbols such as emoji")
 	}
 	switch {
 	case strings.TrimSpace(s.Purpose) == "":
@@ -107,7 +107,7 @@ func Validate(s *joinedup.Service) error {
 	case utf8.RuneCountInString(s.Purpose) > MaxPurposeLength:
 		add("/purpose", "The purpose must be %d characters or fewer, because the registrar reads it to the informant", MaxPurposeLength)
 	case !plainText(s.Purpose):
-		add("/purpose", "The purpose must not contain control characters or symbols such as emoji")
+		add("/purpose", "The purpose must not contain control, invisible or text-direction characters, or symbols such as emoji")
 	}
 	if s.LawfulBasis != strings.TrimSpace(s.LawfulBasis) || len(s.LawfulBasis) > 300 {
 		add("/lawfulBasis", "Name the law in 300 characters or fewer, without leading or trailing spaces")

@@ -17,7 +17,9 @@ import (
 	"github.com/joinedup/joinedup/store"
 )
 
-// Controller names the data controller on consent receipts.
+// Controller names the data controller on consent receipts. The hub's
+// pages and API replace it with the name of the organisation that
+// registered the event, when the hub has a record of that organisation.
 const Controller = "joinedup hub operated by the council"
 
 // Service implements joinedup.LifeEventService on the store.

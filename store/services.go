@@ -20,6 +20,22 @@ func (db *DB) UpsertOrganisation(ctx context.Context, o joinedup.Organisation) e
 	})
 }
 
+// FindOrganisation returns the organisation with the id, or ENOTFOUND.
+func (db *DB) FindOrganisation(ctx context.Context, id joinedup.OrgID) (*joinedup.Organisation, error) {
+	o := &joinedup.Organisation{}
+	err := db.View(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id, name FROM organisations WHERE id = $1`, id).Scan(&o.ID, &o.Name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return joinedup.Errorf(joinedup.ENOTFOUND, "There is no organisation %q.", id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
 // ListOrganisations returns every organisation by id.
 func (db *DB) ListOrganisations(ctx context.Context) ([]joinedup.Organisation, error) {
 	var out []joinedup.Organisation

@@ -97,7 +97,7 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 
 // onlyParams returns EINVALID naming each query parameter of q that is not
 // one of known, so that a mistyped parameter gets an error instead of
-// being ignored.
+// being ignored, and each known one that q gives more than once.
 func onlyParams(q url.Values, known ...string) error {
 	use := "It takes no query parameters."
 	if len(known) > 0 {
@@ -113,14 +113,37 @@ func onlyParams(q url.Values, known ...string) error {
 	if len(fields) > 0 {
 		return joinedup.Invalid("The query has parameters this list does not take.", fields...)
 	}
+	return onceEach(q)
+}
+
+// onceEach returns EINVALID naming each query parameter that q gives more
+// than once. A list reads one value of each parameter, so it would
+// otherwise ignore the others without saying so.
+func onceEach(q url.Values) error {
+	if fields := repeatedParams(q); len(fields) > 0 {
+		return joinedup.Invalid("The query gives a parameter more than once.", fields...)
+	}
 	return nil
+}
+
+// repeatedParams returns a field error for each query parameter that q
+// gives more than once.
+func repeatedParams(q url.Values) []joinedup.FieldError {
+	var fields []joinedup.FieldError
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if n := len(q[name]); n > 1 {
+			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+				Message: fmt.Sprintf("Give %s once, not %d times.", name, n)})
+		}
+	}
+	return fields
 }
 
 // lifeEventFilter reads the type, state, offset and limit query
 // parameters. Faults are named by a pointer to the parameter, such as
 // "/limit".
 func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
-	var fields []joinedup.FieldError
+	fields := repeatedParams(q)
 	f := joinedup.LifeEventFilter{Type: q.Get("type"), Limit: defaultPageSize}
 
 	if v := q.Get("state"); v != "" {
@@ -437,7 +460,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	state, limit, err := deliveryQuery(r.URL.Query())
+	state, limit, err := deliveryQuery(r.URL.Query(), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -462,12 +485,20 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
 }
 
+// anyState is the state filter of the deliveries page that lists
+// deliveries in every state.
+const anyState = "any"
+
 // deliveryQuery reads the required state and the optional limit of a
-// delivery list.
-func deliveryQuery(q url.Values) (joinedup.DeliveryState, int, error) {
-	var fields []joinedup.FieldError
+// delivery list. The state is a delivery state or, when anyAllowed,
+// anyState, which it returns as the empty state that lists every state.
+func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, error) {
+	fields := repeatedParams(q)
 	state := q.Get("state")
-	if !validState(state) {
+	switch {
+	case anyAllowed && state == anyState:
+		state = ""
+	case !validState(state):
 		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
 	}
 

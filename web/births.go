@@ -578,7 +578,7 @@ func (s *Server) renderFormTooLarge(w http.ResponseWriter, r *http.Request) {
 	s.Logger.WarnContext(r.Context(), "request rejected", "code", joinedup.ETOOLARGE, "status", http.StatusRequestEntityTooLarge,
 		"method", r.Method, "route", r.Pattern, "limit_bytes", maxFormBytes, "request_id", requestID(r.Context()))
 	s.render(w, r, http.StatusRequestEntityTooLarge, "error.html", page{
-		Title: "The form was too large to send",
+		Title: "The form was too large to accept",
 		Nav:   navBirths,
 		Data: errorPage{
 			Status: http.StatusRequestEntityTooLarge,
@@ -687,6 +687,7 @@ func (s *Server) birthConfirmation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.nameController(r.Context(), event, receipt)
 	s.renderConfirmation(w, r, event, receipt)
 }
 
@@ -904,6 +905,7 @@ func newBirthFormView(f birthForm, errs []formError, services []*joinedup.Servic
 			pv.Role.Error = exactError(errs, "/parents")
 		}
 		pv.Given.Autocomplete, pv.Family.Autocomplete = "off", "off"
+		pv.DOB.Hint = "For example, 27 3 1990"
 		pv.NINO.Hint, pv.NINO.Class, pv.NINO.Spellcheck = "It’s on the National Insurance card or a letter about benefits, tax or pensions. For example, "+joinedup.ExampleNINO+".", "govuk-input--width-10", true
 		pv.Postcode.Class, pv.Postcode.Autocomplete = "govuk-input--width-10", "postal-code"
 		pv.Town.Class = "govuk-!-width-two-thirds"

@@ -106,8 +106,8 @@ func TestPagesInBrowser(t *testing.T) {
 		if status := b.Submit(`form[action="/births/new"] button[type=submit]`); status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d, want 413", status)
 		}
-		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "The form was too large to send" {
-			t.Errorf("heading = %q, want \"The form was too large to send\"", heading)
+		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "The form was too large to accept" {
+			t.Errorf("heading = %q, want \"The form was too large to accept\"", heading)
 		}
 		if status := b.Submit(`main a[href="/births/new"]`); status != http.StatusOK {
 			t.Errorf("link back to the form: status %d, want 200", status)
@@ -170,16 +170,16 @@ func TestPagesInBrowser(t *testing.T) {
 			t.Fatalf("status = %d, want 200", status)
 		}
 		table := b.Eval(`document.querySelector("#deliveries table").innerText`)
-		if !strings.Contains(table, "Child Benefit") || !strings.Contains(table, "Pending") {
-			t.Errorf("tracking table = %q, want Child Benefit pending", table)
+		if !strings.Contains(table, "Child Benefit") || !strings.Contains(table, "Waiting to send") {
+			t.Errorf("tracking table = %q, want Child Benefit waiting to send", table)
 		}
 
 		// The page reloads its table while a service has not finished.
 		env.hub.setState(env.hub.events[0].Deliveries[0].ID, joinedup.StateActed, "")
-		refreshed := chromedp.Poll[bool](`document.querySelector("#deliveries table").innerText.includes("Acted")`,
+		refreshed := chromedp.Poll[bool](`document.querySelector("#deliveries table").innerText.includes("Done")`,
 			chromedp.WithPollingTimeout(3*refreshSeconds*time.Second))
 		if _, err := chromedp.Run(b.Context(), refreshed); err != nil {
-			t.Errorf("tracking table did not refresh to Acted: %v", err)
+			t.Errorf("tracking table did not refresh to Done: %v", err)
 		}
 		if status := b.Eval(`document.querySelector("[data-refresh-status]").textContent`); !strings.HasPrefix(status, "Updated at ") {
 			t.Errorf("refresh status = %q, want \"Updated at …\"", status)

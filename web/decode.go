@@ -292,6 +292,9 @@ func describeFault(e *jsonschema.ValidationError) []joinedup.FieldError {
 		}
 		return []joinedup.FieldError{{Field: at, Message: formatMessage(k.Want)}}
 	case *kind.Enum:
+		if len(k.Want) == 1 {
+			return []joinedup.FieldError{{Field: at, Message: "The only value allowed is " + enumList(k.Want) + "."}}
+		}
 		return []joinedup.FieldError{{Field: at, Message: "Use one of " + enumList(k.Want) + "."}}
 	case *kind.Type:
 		// A number with a fraction where a whole number is expected is

@@ -24,6 +24,8 @@ func TestSchemaFaultsInPlainWords(t *testing.T) {
 		{"index too large to decode", `"parent": 0`, `"parent": 99999999999999999999`, "/informant/parent", "Enter a number of 1 or less"},
 		{"index with a huge exponent", `"parent": 0`, `"parent": 1e400`, "/informant/parent", "Enter a number of 1 or less"},
 		{"fraction for an index", `"parent": 0`, `"parent": 0.5`, "/informant/parent", "Enter a whole number, without a fraction"},
+		{"purpose not allowed", `"services": ["child-benefit"]`, `"services": ["child-benefit"], "purpose": "marketing"`, "/consent/purpose", `The only value allowed is "tell-us-once"`},
+		{"sex not allowed", `"sex": "female"`, `"sex": "unknown"`, "/child/sex", `Use one of "female", "male", "indeterminate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

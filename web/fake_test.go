@@ -386,7 +386,7 @@ func (h *fakeHub) ListDeliveries(ctx context.Context, state joinedup.DeliverySta
 	var out []*joinedup.Delivery
 	for _, e := range h.events {
 		for _, d := range e.Deliveries {
-			if d.State == state && (service == "" || d.Service == service) && len(out) < limit {
+			if (state == "" || d.State == state) && (service == "" || d.Service == service) && len(out) < limit {
 				out = append(out, d)
 			}
 		}

@@ -89,6 +89,9 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := s.deliveryRows(r, deliveries)
+	if err == nil {
+		err = s.addEventReferences(r.Context(), rows)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -19,6 +19,11 @@ type lifeEventsView struct {
 	First, Last int
 	PreviousURL string
 	NextURL     string
+	// PastEnd is set when the offset is at or past the end of the list,
+	// so the page shows no event, and FirstURL is then the list's first
+	// page.
+	PastEnd  bool
+	FirstURL string
 }
 
 type lifeEventRow struct {
@@ -72,6 +77,9 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 			v.NextURL = lifeEventsURL(filter, filter.Offset+filter.Limit)
 		}
 	}
+	if total > 0 && filter.Offset >= total {
+		v.PastEnd, v.FirstURL = true, lifeEventsURL(filter, 0)
+	}
 
 	s.render(w, r, http.StatusOK, "life-events.html", page{Title: "Life events", Nav: navLifeEvents, Data: v})
 }
@@ -94,8 +102,9 @@ type lifeEventView struct {
 	Birth *joinedup.BirthRegistration // nil for other event types
 	Rows  []deliveryRow
 	Names map[joinedup.ServiceID]string
-	// RegisteredBy is the user name of the account that registered the
-	// event, or its id when the account is gone.
+	// RegisteredBy names who registered the event: the user name of the
+	// account, a connected system for the API token, or the account's id
+	// when the account is gone.
 	RegisteredBy string
 }
 
@@ -120,8 +129,13 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy}
-	if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
+	if event.RegisteredBy == tokenAccountID {
+		v.RegisteredBy = "a connected system, with the hub’s API token"
+	} else if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
 		v.RegisteredBy = a.Username
+	}
+	for i := range v.Rows {
+		v.Rows[i].EventReference = event.Reference
 	}
 	// An event shown as progress only has an empty payload.
 	if event.Type == joinedup.EventBirthRegistered && string(event.Payload) != "{}" {
@@ -136,7 +150,10 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 }
 
 type deliveriesView struct {
+	// State is the state listed, or empty for every state, and Filter
+	// the value of the state parameter that chose it.
 	State    joinedup.DeliveryState
+	Filter   string
 	States   []joinedup.DeliveryState
 	Rows     []deliveryRow
 	Replayed string
@@ -147,11 +164,13 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Without a state the page lists the dead-lettered deliveries, which
+	// need an operator to send them again.
 	q := r.URL.Query()
 	if q.Get("state") == "" {
 		q.Set("state", string(joinedup.StateDeadLettered))
 	}
-	state, limit, err := deliveryQuery(q)
+	state, limit, err := deliveryQuery(q, true)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -165,15 +184,22 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := s.deliveryRows(r, deliveries)
+	if err == nil {
+		err = s.addEventReferences(r.Context(), rows)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 
+	title := "Deliveries: " + stateLabel(state)
+	if state == "" {
+		title = "Deliveries: Any state"
+	}
 	s.render(w, r, http.StatusOK, "deliveries.html", page{
-		Title: "Deliveries: " + stateLabel(state),
+		Title: title,
 		Nav:   navDeliveries,
-		Data:  deliveriesView{State: state, States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
+		Data:  deliveriesView{State: state, Filter: q.Get("state"), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
 	})
 }
 
@@ -194,7 +220,7 @@ func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 	}
 
 	state := r.PostForm.Get("state")
-	if !validState(state) {
+	if !validState(state) && state != anyState {
 		state = string(joinedup.StateDeadLettered)
 	}
 	q := url.Values{"state": {state}, "replayed": {id}}

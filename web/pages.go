@@ -28,6 +28,37 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
+// frontendFiles are the GOV.UK Frontend files under static/ that every
+// page loads. scripts/copy-assets copies them in, so a build made without
+// `make assets` lacks them.
+var frontendFiles = []string{
+	"vendor/govuk-frontend/govuk-frontend.min.css",
+	"vendor/govuk-frontend/govuk-frontend.min.js",
+}
+
+// StaticFiles returns the files that the hub serves under /static/, as
+// embedded in the binary.
+func StaticFiles() fs.FS {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic("open embedded static files: " + err.Error())
+	}
+	return sub
+}
+
+// MissingFrontend returns the GOV.UK Frontend files that static, a tree
+// such as StaticFiles returns, lacks. Pages served without them have no
+// styles.
+func MissingFrontend(static fs.FS) []string {
+	var missing []string
+	for _, name := range frontendFiles {
+		if _, err := fs.Stat(static, name); err != nil {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
 // pageTemplates contains one template set per page, each made of the layout,
 // the shared partials and the page itself.
 var pageTemplates = mustParsePages(
@@ -53,7 +84,6 @@ var templateFuncs = template.FuncMap{
 	"consentAsked":    consentAsked,
 	"stateTag":        stateTag,
 	"stateLabel":      stateLabel,
-	"fieldLabel":      fieldLabel,
 	"comparisonLabel": comparisonLabel,
 	"errorFor":        errorFor,
 	"decisionTag":     decisionTag,
@@ -78,8 +108,16 @@ var templateFuncs = template.FuncMap{
 		d := joinedup.Today(time.Now()).AddDate(0, months, 0)
 		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
 	},
-	"purposeText": purposeText,
-	"actorText":   actorText,
+
+	"publicStateLabel": publicStateLabel,
+	"consentFieldList": consentFieldList,
+	// stateInSentence writes a delivery state as a word within a
+	// sentence, such as "dead-lettered".
+	"stateInSentence": func(state joinedup.DeliveryState) string { return strings.ToLower(stateLabel(state)) },
+
+	"purposeText":   purposeText,
+	"actorText":     actorText,
+	"eventTypeText": eventTypeText,
 	// lines splits text that may hold line breaks, such as a break-glass
 	// reason, so that a page shows each line on its own.
 	"lines": func(text string) []string { return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") },
@@ -215,13 +253,19 @@ func (s *Server) formPage(path string) string {
 // of the link to them, so an error page cannot link back to them.
 var pagesNeedingQuery = map[string]bool{"GET /residents/{id}/consent": true}
 
-func staticHandler() http.Handler {
-	sub, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic("open embedded static files: " + err.Error())
-	}
+// staticHandler serves the files under static/. A directory, which the
+// file server would list, and a path that names no file, such as one with
+// "..", get the pages' 404.
+func (s *Server) staticHandler() http.Handler {
+	sub := StaticFiles()
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		// Stat rejects a name that fs.ValidPath rejects, such as "../go.mod".
+		if info, err := fs.Stat(sub, name); err != nil || info.IsDir() {
+			s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "There is no page or resource at this address."))
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	})
@@ -307,6 +351,32 @@ func stateLabel(state joinedup.DeliveryState) string {
 	return string(state)
 }
 
+// publicStateLabel returns a delivery state as the pages for parents and
+// residents show it on a tag, in plain words rather than the state names
+// that staff pages and the API use.
+func publicStateLabel(state joinedup.DeliveryState) string {
+	switch state {
+	case joinedup.StatePending:
+		return "Waiting to send"
+	case joinedup.StateDelivered:
+		return "Received"
+	case joinedup.StateActed:
+		return "Done"
+	case joinedup.StateRetrying:
+		return "Trying again"
+	case joinedup.StateFailed:
+		// The service received the details but reported that it could
+		// not do what it does with them, such as when it keeps them for
+		// a person to check.
+		return "Received, not completed"
+	case joinedup.StateDeadLettered:
+		return "Not reached"
+	case joinedup.StateWithdrawn:
+		return "Not sent: consent withdrawn"
+	}
+	return string(state)
+}
+
 func decisionTag(decision string) string {
 	switch decision {
 	case joinedup.ConsentGiven:
@@ -333,6 +403,14 @@ func decisionLabel(decision string) string {
 		return "Not asked: the informant is not a parent"
 	}
 	return decision
+}
+
+// eventTypeText returns a life event type in words, such as "Birth
+// registration" for birth.registered, or the type itself when it has none.
+func eventTypeText(eventType string) string { return textOr(eventTypeTexts, eventType) }
+
+var eventTypeTexts = map[string]string{
+	joinedup.EventBirthRegistered: "Birth registration",
 }
 
 // purposeText returns the informant-facing description of a consent
@@ -382,7 +460,7 @@ func actorText(actor, role string) string {
 	case actor == "hub":
 		return "The hub"
 	case actor == tokenAccountID:
-		return "A connected system, with the hub's API token"
+		return "A connected system, with the hub’s API token"
 	}
 	return actor
 }
@@ -397,21 +475,27 @@ func textOr(texts map[string]string, code string) string {
 }
 
 // fieldLabels names the payload fields that services declare, as the
-// informant reads them when asked for consent.
+// informant reads them when asked for consent. A service told on consent
+// receives the details of the parents that the consent covers, which are
+// the informant's alone, so the parents' fields are named as the
+// informant's.
 var fieldLabels = map[string]string{
 	"child.name":                      "child’s name",
 	"child.sex":                       "child’s sex",
 	"child.dateOfBirth":               "child’s date of birth",
 	"child.placeOfBirth":              "place of birth",
-	"parents.role":                    "parents’ roles",
-	"parents.name":                    "parents’ names",
-	"parents.dateOfBirth":             "parents’ dates of birth",
-	"parents.nationalInsuranceNumber": "parents’ National Insurance numbers",
-	"parents.address":                 "parents’ addresses",
-	"parents.address.postcode":        "parents’ postcodes",
-	"parents.address.uprn":            "parents’ property reference numbers (UPRN)",
+	"parents.role":                    "informant’s role as a parent",
+	"parents.name":                    "informant’s name",
+	"parents.dateOfBirth":             "informant’s date of birth",
+	"parents.nationalInsuranceNumber": "informant’s National Insurance number",
+	"parents.address":                 "informant’s address",
+	"parents.address.lines":           "informant’s address",
+	"parents.address.town":            "informant’s town",
+	"parents.address.postcode":        "informant’s postcode",
+	"parents.address.uprn":            "informant’s property reference number (UPRN)",
 	"informant.name":                  "informant’s name",
 	"informant.capacity":              "informant’s relationship to the child",
+	"informant.parent":                "which parent the informant is",
 }
 
 // fieldLabel returns the readable name of a declared payload field, or the
@@ -421,6 +505,19 @@ func fieldLabel(path string) string {
 		return label
 	}
 	return path
+}
+
+// consentFieldList lists in words the declared fields that a service
+// told on consent receives, each named once, as in "child’s name and
+// informant’s name".
+func consentFieldList(fields []string) string {
+	var labels []string
+	for _, f := range fields {
+		if label := fieldLabel(f); !slices.Contains(labels, label) {
+			labels = append(labels, label)
+		}
+	}
+	return joinWords(labels, "")
 }
 
 // errorFor returns the first message for the field at pointer or any field

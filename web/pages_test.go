@@ -78,7 +78,7 @@ func TestPagesRender(t *testing.T) {
 		{"/", http.StatusOK, "Tell public services about a birth once", "Register a birth"},
 		{"/births/new", http.StatusOK, "Register a birth", "To start a Child Benefit claim for the child."},
 		{"/track", http.StatusOK, "Track a registration", "Reference number"},
-		{"/track/" + event.Reference, http.StatusOK, "Registration " + event.Reference, "Dead-lettered"},
+		{"/track/" + event.Reference, http.StatusOK, "Registration " + event.Reference, "Not reached"},
 		{"/operator/life-events", http.StatusOK, "Life events", event.Reference},
 		{"/operator/life-events?state=acted", http.StatusOK, "Life events", "No life events match"},
 		{"/operator/life-events/" + string(event.ID), http.StatusOK, "Life event " + event.Reference, "Ada Grace O’Brien-Lovelace"},

@@ -125,6 +125,9 @@ func TestPersonReviewsPage(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), review.ID) || !strings.Contains(rec.Body.String(), "15 April 1991") {
 		t.Fatalf("reviews page: status %d, want the review with both records; body %s", rec.Code, rec.Body)
 	}
+	if !strings.Contains(rec.Body.String(), "links the new record to the candidate’s person") {
+		t.Errorf("reviews page lacks the decision's hint with a typographic apostrophe; body %s", rec.Body)
+	}
 
 	form := url.Values{"decision": {"reject"}, "reason": {"Sent as plain text"}}
 	plain := http.Header{"Content-Type": {"text/plain"}}

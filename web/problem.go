@@ -26,6 +26,21 @@ var httpErrorStatus = map[string]struct {
 	codeMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
 }
 
+// pageTitles are the titles of error pages, in plain words, for the error
+// codes whose problem titles are written for API callers, such as "The
+// request has invalid fields". A code not listed, such as ENOTFOUND with
+// "Not found", keeps its problem title.
+var pageTitles = map[string]string{
+	joinedup.EINVALID:     "There is a problem with the information sent",
+	joinedup.ECONFLICT:    "The change could not be made",
+	joinedup.EFORBIDDEN:   "You do not have permission to do this",
+	joinedup.ETOOLARGE:    "What was sent is too large",
+	joinedup.EUNSUPPORTED: "What was sent could not be read",
+	joinedup.EUNAVAILABLE: "Sorry, the service is unavailable",
+	joinedup.EINTERNAL:    "Sorry, there is a problem with the service",
+	codeMalformed:         "What was sent could not be read",
+}
+
 // statusOf returns the HTTP status and problem title for an error code.
 // An unknown code is treated as internal.
 func statusOf(code string) (int, string) {
@@ -61,6 +76,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 	detail := joinedup.ErrorMessage(err)
 	if wantsPage(r) {
+		if pageTitle, ok := pageTitles[code]; ok {
+			title = pageTitle
+		}
 		var titled *pageTitleError
 		if errors.As(err, &titled) {
 			title = titled.title

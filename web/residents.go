@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -25,14 +26,18 @@ type residentRecord struct {
 	Events   []recordEvent  `json:"events"`
 	Accesses []recordAccess `json:"accesses"`
 	// NextBefore is the before parameter that reads older accesses, or 0
-	// when there are none.
+	// when there are none. OlderURL is the query of the page's link to
+	// them, which keeps the page's limit.
 	NextBefore uint64             `json:"nextBefore,omitempty"`
+	OlderURL   string             `json:"-"`
 	Grant      *Grant             `json:"breakGlass,omitempty"`
 	Own        bool               `json:"-"` // the viewer is the resident or their parent
 	Withdrawn  joinedup.ServiceID `json:"-"` // a service whose consent was just withdrawn
 	// WithdrawalSent is true when a notice of that withdrawal was queued
-	// for the service, which had been sent the life event.
-	WithdrawalSent bool `json:"-"`
+	// for the service, which had been sent the life event, and
+	// WithdrawalConfirmed when the service has confirmed every such notice.
+	WithdrawalSent      bool `json:"-"`
+	WithdrawalConfirmed bool `json:"-"`
 	// AlreadyOpen is true when the viewer sent the break-glass form for
 	// a record they could already open, so no grant was issued.
 	AlreadyOpen bool                          `json:"-"`
@@ -77,6 +82,9 @@ type recordShare struct {
 	// Withdrawal is "confirmed" or "unconfirmed", or "unsent" when the
 	// service was removed before the withdrawal notice could be sent.
 	Withdrawal string `json:"withdrawal,omitempty"`
+	// WithdrawalOutcome is the summary of what the service reported it did
+	// on the withdrawal notice, or empty when it has reported nothing.
+	WithdrawalOutcome string `json:"withdrawalOutcome,omitempty"`
 	// Removed is set when the service has been removed from the hub.
 	Removed bool `json:"removed,omitempty"`
 	// MayWithdraw is set when the resident may withdraw the consent: it is
@@ -115,8 +123,9 @@ type recordAccess struct {
 // openRecord decides whether the signed-in account may read the record of
 // resident id and records the read in one audit entry about the resident,
 // which names the life events shown. A denied read is ENOTFOUND, as is an
-// id that is not a resident's. When params is not nil, a query parameter
-// not in it is EINVALID, as for the API's lists.
+// id that is not a resident's. A query parameter given more than once is
+// EINVALID and, when params is not nil, so is one not in params, as for
+// the API's lists.
 func (s *Server) openRecord(r *http.Request, id string, params []string) (*residentRecord, error) {
 	ctx := r.Context()
 	viewer := principalOf(r)
@@ -141,10 +150,12 @@ func (s *Server) openRecord(r *http.Request, id string, params []string) (*resid
 	}
 	// The query is checked only now, so that its faults do not tell a
 	// caller without access that the resident exists.
+	check := onceEach
 	if params != nil {
-		if err := onlyParams(r.URL.Query(), params...); err != nil {
-			return nil, err
-		}
+		check = func(q url.Values) error { return onlyParams(q, params...) }
+	}
+	if err := check(r.URL.Query()); err != nil {
+		return nil, err
 	}
 	page, err := historyQuery(r.URL.Query())
 	if err != nil {
@@ -310,6 +321,9 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				default:
 					share.Withdrawal = "unconfirmed"
 				}
+				if d.Outcome != nil {
+					share.WithdrawalOutcome = d.Outcome.Summary
+				}
 			default: // the life event itself
 				share.State = d.State
 				if d.Outcome != nil {
@@ -339,18 +353,31 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The banner of a withdrawal shows only when the record shows the
-	// consent withdrawn, and states whether a notice went to the service.
+	// consent withdrawn, and states whether a notice went to the service
+	// and whether the service has confirmed it.
 	if svc := joinedup.ServiceID(r.URL.Query().Get("withdrawn")); svc != "" {
+		rec.WithdrawalConfirmed = true
 		for _, ev := range rec.Events {
 			for _, share := range ev.Shares {
-				if share.Service == svc && share.Decision == joinedup.ConsentWithdrawn {
-					rec.Withdrawn = svc
-					rec.WithdrawalSent = rec.WithdrawalSent || share.Withdrawal != ""
+				if share.Service != svc || share.Decision != joinedup.ConsentWithdrawn {
+					continue
+				}
+				rec.Withdrawn = svc
+				if share.Withdrawal != "" {
+					rec.WithdrawalSent = true
+					rec.WithdrawalConfirmed = rec.WithdrawalConfirmed && share.Withdrawal == "confirmed"
 				}
 			}
 		}
 	}
 	rec.AlreadyOpen = r.URL.Query().Get("access") == "already-open"
+	if rec.NextBefore != 0 {
+		older := url.Values{"before": {strconv.FormatUint(rec.NextBefore, 10)}}
+		if limit := r.URL.Query().Get("limit"); limit != "" {
+			older.Set("limit", limit)
+		}
+		rec.OlderURL = "?" + older.Encode()
+	}
 	title := "Record of " + rec.Username
 	if rec.Own {
 		title = "Your record"
@@ -452,7 +479,8 @@ func (s *Server) serviceName(ctx context.Context, id joinedup.ServiceID) string 
 // form names in values, when the signed-in account is the resident named
 // in the path and the event is on that resident's record. Anything else
 // is ENOTFOUND, as for a record the account may not read. A form that
-// names no event or service, or more than one, is EINVALID.
+// names no event or service, or more than one, is EINVALID, whose page
+// sends the resident back to their record to choose again.
 func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeEvent, joinedup.ServiceID, error) {
 	viewer := principalOf(r)
 	if viewer.Role != policy.RoleResident || viewer.ID != r.PathValue("id") {
@@ -460,8 +488,10 @@ func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeE
 	}
 	for _, name := range []string{"event", "service"} {
 		if n := len(values[name]); n != 1 || values.Get(name) == "" {
-			return nil, "", joinedup.Invalid("The withdrawal names no consent to withdraw.", joinedup.FieldError{
-				Field: "/" + name, Message: fmt.Sprintf("Choose one %s to withdraw consent for, from your record", name)})
+			return nil, "", withPageTitle(joinedup.Invalid(
+				"The link or form you used does not say which consent to withdraw, so nothing was changed. "+
+					"Go to your record and select Withdraw consent beside the service."),
+				"We could not tell which consent to withdraw")
 		}
 	}
 	ids, err := s.Records.ChildEvents(r.Context(), viewer.ID)
@@ -489,6 +519,13 @@ type withdrawalView struct {
 	// Removed is set when the service has been removed from the hub, so
 	// the withdrawal is recorded but no notice of it reaches the service.
 	Removed bool
+	// Received is set when the service has received the life event, so a
+	// withdrawal notice will be queued for it. Otherwise the withdrawal
+	// stops the delivery before the service gets the details.
+	Received bool
+	// Outcome is the summary of what the service reported it did with the
+	// life event, or empty when it has reported nothing.
+	Outcome string
 }
 
 // confirmWithdrawalForm renders the page on which the resident confirms a
@@ -524,6 +561,20 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if svc, err := s.Services.FindService(r.Context(), service); err == nil {
 		view.Name, view.Removed = svc.Name, svc.Retired()
+	}
+	for _, d := range ev.Deliveries {
+		if d.Service != service || d.Kind == joinedup.EventConsentWithdrawn || d.Kind == joinedup.EventActionDue {
+			continue
+		}
+		// In these states a withdrawal queues a notice for the service,
+		// and in the others it stops the delivery.
+		switch d.State {
+		case joinedup.StateDelivered, joinedup.StateActed, joinedup.StateFailed:
+			view.Received = true
+		}
+		if d.Outcome != nil {
+			view.Outcome = d.Outcome.Summary
+		}
 	}
 	title := "Are you sure you want to stop telling " + view.Name + "?"
 	if view.Removed {

@@ -188,7 +188,7 @@ func (s *Server) routes() []route {
 		{"GET /{$}", pageRoute, public(s.startPage)},
 		{"GET /track", pageRoute, public(s.trackForm)},
 		{"GET /track/{reference}", pageRoute, public(s.trackPage)},
-		{"GET /static/", pageRoute, staticHandler()},
+		{"GET /static/", pageRoute, s.staticHandler()},
 
 		// Pages for registrars and operators.
 		{"GET /births/new", pageRoute, staff(s.birthForm)},

@@ -42,20 +42,23 @@ type signInView struct {
 
 func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	s.renderSignIn(w, r, http.StatusOK, "", safeNext(q.Get("next")), "", q.Get("signed-out") != "")
+	s.renderSignIn(w, r, http.StatusOK, "", safeNext(q.Get("next")), nil, q.Get("signed-out") != "")
 }
 
-func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, username, next, message string, signedOut bool) {
-	p := page{
-		Title: "Sign in",
+func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, username, next string, errs []formError, signedOut bool) {
+	s.render(w, r, status, "sign-in.html", page{
+		Title:  "Sign in",
+		Errors: errs,
 		Data: signInView{
 			Username: username, Next: next, OIDC: s.OIDC != nil, SignedOut: signedOut,
 		},
-	}
-	if message != "" {
-		p.Errors = []formError{{Field: "/username", Href: "username", Message: message}}
-	}
-	s.render(w, r, status, "sign-in.html", p)
+	})
+}
+
+// usernameError returns the error of a sign-in that failed as a whole,
+// shown on the user name input.
+func usernameError(message string) []formError {
+	return []formError{{Field: "/username", Href: "username", Message: message}}
 }
 
 // signIn checks a local account's password and starts a session. The
@@ -67,8 +70,15 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	username := r.PostForm.Get("username")
 	next := safeNext(r.PostForm.Get("next"))
-	if strings.TrimSpace(username) == "" || r.PostForm.Get("password") == "" {
-		s.renderSignIn(w, r, http.StatusUnprocessableEntity, username, next, "Enter your user name and password", false)
+	var missing []formError
+	if strings.TrimSpace(username) == "" {
+		missing = append(missing, formError{Field: "/username", Href: "username", Message: "Enter your user name"})
+	}
+	if r.PostForm.Get("password") == "" {
+		missing = append(missing, formError{Field: "/password", Href: "password", Message: "Enter your password"})
+	}
+	if len(missing) > 0 {
+		s.renderSignIn(w, r, http.StatusUnprocessableEntity, username, next, missing, false)
 		return
 	}
 
@@ -76,11 +86,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	var throttled *auth.ThrottledError
 	if errors.As(err, &throttled) {
 		setRetryAfter(w, throttled.Wait)
-		s.renderSignIn(w, r, http.StatusTooManyRequests, username, next, joinedup.ErrorMessage(err), false)
+		s.renderSignIn(w, r, http.StatusTooManyRequests, username, next, usernameError(joinedup.ErrorMessage(err)), false)
 		return
 	}
 	if joinedup.ErrorCode(err) == joinedup.EUNAUTHORIZED {
-		s.renderSignIn(w, r, http.StatusUnauthorized, username, next, joinedup.ErrorMessage(err), false)
+		s.renderSignIn(w, r, http.StatusUnauthorized, username, next, usernameError(joinedup.ErrorMessage(err)), false)
 		return
 	}
 	if err != nil {

@@ -71,6 +71,10 @@ type deliveryRow struct {
 	// ConsentWithdrawn is set when the viewer may replay deliveries but
 	// not this one, because consent to tell its service was withdrawn.
 	ConsentWithdrawn bool
+	// EventReference is the reference number of the delivery's life
+	// event, which staff pages link to, or empty when the page has not
+	// read it.
+	EventReference string
 }
 
 // Withdrawal reports whether the delivery is the notice that tells a
@@ -156,6 +160,33 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 		rows[i] = row
 	}
 	return rows, nil
+}
+
+// addEventReferences sets the EventReference of each row, reading the
+// rows' life events in one batch. A row whose event is not found keeps
+// an empty reference.
+func (s *Server) addEventReferences(ctx context.Context, rows []deliveryRow) error {
+	var ids []joinedup.EventID
+	for _, row := range rows {
+		if !slices.Contains(ids, row.EventID) {
+			ids = append(ids, row.EventID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	events, err := s.LifeEvents.FindLifeEvents(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("find life events of deliveries: %w", err)
+	}
+	references := make(map[joinedup.EventID]string, len(events))
+	for _, ev := range events {
+		references[ev.ID] = ev.Reference
+	}
+	for i := range rows {
+		rows[i].EventReference = references[rows[i].EventID]
+	}
+	return nil
 }
 
 // consentKey names the consent decision of one life event for one service.

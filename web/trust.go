@@ -20,6 +20,8 @@ import (
 type Records interface {
 	// FindAccount returns an account, or ENOTFOUND.
 	FindAccount(ctx context.Context, id string) (*auth.Account, error)
+	// FindOrganisation returns an organisation, or ENOTFOUND.
+	FindOrganisation(ctx context.Context, id joinedup.OrgID) (*joinedup.Organisation, error)
 
 	// Relationship returns how principal is related to the resident
 	// subject: self, the parent of the child of a birth event, or the
@@ -436,9 +438,40 @@ func (s *Server) authorizeBirthRegistration(r *http.Request) (policy.Decision, e
 // service records the account's access with the consent decisions.
 func (s *Server) registerBirth(r *http.Request, d policy.Decision, reg joinedup.BirthRegistration) (*joinedup.LifeEvent, *joinedup.ConsentReceipt, error) {
 	account := principalOf(r)
-	return s.LifeEvents.RegisterBirth(r.Context(), reg, joinedup.Registrar{
+	event, receipt, err := s.LifeEvents.RegisterBirth(r.Context(), reg, joinedup.Registrar{
 		Account: account.ID, Purpose: purposeOf(account.Role), Reasons: d.Reasons, Route: r.Pattern,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.nameController(r.Context(), event, receipt)
+	return event, receipt, nil
+}
+
+// nameController sets the data controller on receipt to the name of the
+// organisation that registered event, such as a council. The receipt keeps
+// the generic name that the life event service gave it when the
+// organisation is unknown or cannot be read, because the birth is already
+// registered by then.
+func (s *Server) nameController(ctx context.Context, event *joinedup.LifeEvent, receipt *joinedup.ConsentReceipt) {
+	res, err := s.eventResource(ctx, event)
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "find the registering organisation failed", "event_id", event.ID, "error", err, "request_id", requestID(ctx))
+		return
+	}
+	if res.Organisation == "" {
+		return
+	}
+	org, err := s.Records.FindOrganisation(ctx, res.Organisation)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return
+	}
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "find the registering organisation failed", "event_id", event.ID,
+			"organisation", res.Organisation, "error", err, "request_id", requestID(ctx))
+		return
+	}
+	receipt.Controller = org.Name
 }
 
 // deliveryResource returns the policy resource of a delivery. Its subject

@@ -112,6 +112,10 @@ func (f *fakeRecords) FindAccount(ctx context.Context, id string) (*auth.Account
 	return f.db.FindAccount(ctx, id)
 }
 
+func (f *fakeRecords) FindOrganisation(ctx context.Context, id joinedup.OrgID) (*joinedup.Organisation, error) {
+	return f.db.FindOrganisation(ctx, id)
+}
+
 func (f *fakeRecords) Relationship(ctx context.Context, p policy.Principal, subject string) (policy.Relationship, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

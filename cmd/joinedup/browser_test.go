@@ -180,7 +180,7 @@ func TestRegistrarRegistersInBrowser(t *testing.T) {
 			t.Fatalf("tracking page: status %d", status)
 		}
 		table := b.Eval(`document.querySelector("#deliveries table").innerText`)
-		if strings.Count(table, "Acted")+strings.Count(table, "Failed") == len(wantServices) {
+		if strings.Count(table, "Done")+strings.Count(table, "Received, not completed") == len(wantServices) {
 			for _, name := range wantServices {
 				if !strings.Contains(table, name) {
 					t.Errorf("tracking table lacks %s:\n%s", name, table)

@@ -102,15 +102,32 @@ func createDemoAccounts(ctx context.Context, cfg Config, h *Hub, services []join
 		accounts = append(accounts, &auth.Account{Username: demoResidentName(i), Role: policy.RoleResident})
 	}
 
-	// Hashing takes most of the time, so the accounts are created two at a
-	// time, one for each core; each hash holds 64 MiB while it runs.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	// Hashing the passwords takes most of a first start, so the accounts
+	// that exist are found first, and the log says how many are created.
+	var create []*auth.Account
 	for _, a := range accounts {
-		g.Go(func() error { return ensureAccount(gctx, h.DB, passwords, a) })
+		found, err := findDemoAccount(ctx, h.DB, a)
+		if err != nil {
+			return err
+		}
+		if !found {
+			create = append(create, a)
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return err
+	if len(create) > 0 {
+		h.logger.Info("creating demo accounts, hashing each password with argon2id", "accounts", len(create))
+		started := time.Now()
+		// The accounts are created two at a time, one for each core; each
+		// hash holds 64 MiB while it runs.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(2)
+		for _, a := range create {
+			g.Go(func() error { return createDemoAccount(gctx, passwords, a) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		h.logger.Info("demo accounts created", "accounts", len(create), "duration", time.Since(started).Round(time.Millisecond))
 	}
 
 	byName := map[string]*auth.Account{}
@@ -136,14 +153,29 @@ func createDemoAccounts(ctx context.Context, cfg Config, h *Hub, services []join
 // ensureAccount creates a with demoPassword, or sets a's id to that of the
 // account with its user name when one exists.
 func ensureAccount(ctx context.Context, db *store.DB, passwords *auth.Passwords, a *auth.Account) error {
+	found, err := findDemoAccount(ctx, db, a)
+	if err != nil || found {
+		return err
+	}
+	return createDemoAccount(ctx, passwords, a)
+}
+
+// findDemoAccount reports whether an account with a's user name exists,
+// and if so sets a's id to that account's.
+func findDemoAccount(ctx context.Context, db *store.DB, a *auth.Account) (bool, error) {
 	existing, err := db.FindAccountByUsername(ctx, auth.NormalizeUsername(a.Username))
-	if err == nil {
+	switch {
+	case err == nil:
 		a.ID = existing.ID
-		return nil
+		return true, nil
+	case joinedup.ErrorCode(err) == joinedup.ENOTFOUND:
+		return false, nil
 	}
-	if joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
-		return fmt.Errorf("find demo account %s: %w", a.Username, err)
-	}
+	return false, fmt.Errorf("find demo account %s: %w", a.Username, err)
+}
+
+// createDemoAccount creates a with demoPassword.
+func createDemoAccount(ctx context.Context, passwords *auth.Passwords, a *auth.Account) error {
 	if err := passwords.CreateAccount(ctx, a, demoPassword); err != nil {
 		return fmt.Errorf("create demo account %s: %w", a.Username, err)
 	}

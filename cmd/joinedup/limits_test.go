@@ -279,7 +279,7 @@ func TestBirthFormKeepsAnswersWhenTooLong(t *testing.T) {
 			t.Fatalf("status %d, want 413", status)
 		}
 		for _, want := range []string{
-			"<title>The form was too large to send – joinedup</title>",
+			"<title>The form was too large to accept – joinedup</title>",
 			"larger than 1,048,576 bytes (1 MiB), about a million letters and digits, so nothing was registered and the answers could not be kept",
 			`<a class="govuk-link" href="/births/new">Go back to the birth registration form</a>`,
 		} {

@@ -15,6 +15,7 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/policy"
 )
 
@@ -83,6 +84,165 @@ func TestBirthFormShowsDuplicate(t *testing.T) {
 	}
 	if strings.Contains(page, confirmation) {
 		t.Errorf("registration by another organisation: the page links to the confirmation page %s", confirmation)
+	}
+}
+
+// staffClient creates a staff account of the role in the organisation
+// test-council, with demoPassword, and returns a client signed in as it.
+func staffClient(t *testing.T, h *Hub, username string, role policy.Role) *http.Client {
+	t.Helper()
+	ctx := context.Background()
+	if err := h.DB.UpsertOrganisation(ctx, joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureAccount(ctx, h.DB, passwords, &auth.Account{Username: username, Role: role, Organisation: "test-council"}); err != nil {
+		t.Fatal(err)
+	}
+	return signedInClient(t, h, username)
+}
+
+// TestBirthFormHintsParentBirthDate checks that the example in the hint of
+// each parent's date of birth is an adult's date, and the child's a recent
+// one.
+func TestBirthFormHintsParentBirthDate(t *testing.T) {
+	h := startHub(t, nil)
+	client := staffClient(t, h, "registrar", policy.RoleRegistrar)
+
+	status, page := getPage(t, client, h.BaseURL+"/births/new")
+
+	if status != http.StatusOK {
+		t.Fatalf("birth form: status %d, want 200", status)
+	}
+	for id, want := range map[string]string{
+		"child-dateOfBirth":     "For example, 27 3 2026",
+		"parents-0-dateOfBirth": "For example, 27 3 1990",
+		"parents-1-dateOfBirth": "For example, 27 3 1990",
+	} {
+		if hint := `<div id="` + id + `-hint" class="govuk-hint">` + want + `</div>`; !strings.Contains(page, hint) {
+			t.Errorf("birth form lacks the hint %s", hint)
+		}
+	}
+}
+
+// TestBirthFormConsentHintMatchesSent checks that the birth form's hint
+// of what a service told on consent receives names the informant's
+// details, as the delivery sends them, and not every parent's.
+func TestBirthFormConsentHintMatchesSent(t *testing.T) {
+	h := startHub(t, nil)
+	var rec recorder
+	startService(t, h, "chosen", []string{"child.name", "child.dateOfBirth", "parents.name", "parents.dateOfBirth", "informant.name"}, &rec)
+	client := staffClient(t, h, "registrar", policy.RoleRegistrar)
+
+	status, page := getPage(t, client, h.BaseURL+"/births/new")
+
+	if status != http.StatusOK {
+		t.Fatalf("birth form: status %d, want 200", status)
+	}
+	want := "It will receive the child’s name, child’s date of birth, informant’s name and informant’s date of birth."
+	if !strings.Contains(page, want) {
+		t.Errorf("birth form lacks the hint %q:\n%s", want, page)
+	}
+	if strings.Contains(page, "parents’") {
+		t.Errorf("birth form says that a service told on consent receives the parents’ details:\n%s", page)
+	}
+}
+
+// TestReceiptNamesController checks that the consent receipt names the
+// registering organisation as the data controller, in the API's response
+// and on the confirmation page, and keeps the generic name when the hub
+// does not know the organisation.
+func TestReceiptNamesController(t *testing.T) {
+	t.Run("known organisation", func(t *testing.T) {
+		h := startHub(t, func(c *Config) { c.Demo = true })
+		client := signedInClient(t, h, "registrar")
+		body, err := json.Marshal(demoBirth(t, h, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, response := sendAPI(t, client, false, http.MethodPost, h.BaseURL+"/api/v1/births", body)
+		if status != http.StatusCreated {
+			t.Fatalf("register: status %d, want 201; body %s", status, response)
+		}
+		var registered birthResponse
+		if err := json.Unmarshal(response, &registered); err != nil {
+			t.Fatal(err)
+		}
+		if registered.Receipt.Controller != "Riverside Borough Council" {
+			t.Errorf("receipt's controller = %q, want Riverside Borough Council", registered.Receipt.Controller)
+		}
+
+		status, page := getPage(t, client, h.BaseURL+"/births/"+string(registered.Event.ID))
+
+		if status != http.StatusOK {
+			t.Fatalf("confirmation: status %d, want 200", status)
+		}
+		row := `<dt class="govuk-summary-list__key">Data controller</dt>
+        <dd class="govuk-summary-list__value">Riverside Borough Council</dd>`
+		if !strings.Contains(page, row) {
+			t.Errorf("confirmation page lacks the row %s:\n%s", row, page)
+		}
+	})
+
+	t.Run("unknown organisation", func(t *testing.T) {
+		h := startHub(t, nil)
+		registered := registerBirth(t, h, birthJSON(t, "2026-11-20"))
+		if registered.Receipt.Controller != lifeevent.Controller {
+			t.Errorf("receipt's controller = %q, want %q", registered.Receipt.Controller, lifeevent.Controller)
+		}
+	})
+}
+
+// TestSignInNamesMissingAnswer sends the sign-in form with the user name,
+// the password or both left empty, and checks that the page names each
+// missing answer on its own input.
+func TestSignInNamesMissingAnswer(t *testing.T) {
+	h := startHub(t, nil)
+	tests := []struct {
+		name               string
+		username, password string
+		want, notWant      []string
+	}{
+		{"no password", "registrar", "",
+			[]string{`<p id="password-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> Enter your password</p>`, `<a href="#password">Enter your password</a>`},
+			[]string{"Enter your user name"}},
+		{"no user name", "", "a password",
+			[]string{`<p id="username-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> Enter your user name</p>`, `<a href="#username">Enter your user name</a>`},
+			[]string{"Enter your password"}},
+		{"neither", " ", "",
+			[]string{`<a href="#username">Enter your user name</a>`, `<a href="#password">Enter your password</a>`},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"username": {tt.username}, "password": {tt.password}}
+
+			status, _, page := postPage(t, http.DefaultClient, h.BaseURL+"/sign-in", form)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", status)
+			}
+			checkPageText(t, page, tt.want, tt.notWant)
+		})
+	}
+}
+
+// checkPageText reports each text of want that page lacks and each text
+// of notWant that it contains.
+func checkPageText(t *testing.T, page string, want, notWant []string) {
+	t.Helper()
+	for _, text := range want {
+		if !strings.Contains(page, text) {
+			t.Errorf("page lacks %s:\n%s", text, page)
+		}
+	}
+	for _, text := range notWant {
+		if strings.Contains(page, text) {
+			t.Errorf("page contains %q", text)
+		}
 	}
 }
 
@@ -316,6 +476,187 @@ func TestWithdrawalFormForRemovedService(t *testing.T) {
 	}
 }
 
+// TestWithdrawalFormSaysServiceDecides opens the confirmation of a
+// withdrawal for a service that acted on a birth, and checks that the page
+// says, before the resident confirms, that the service decides what to do
+// with what it holds and may undo it, and quotes what it reported.
+func TestWithdrawalFormSaysServiceDecides(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := waitComplete(t, h, registerWithToken(t, h, demoBirth(t, h, 0)).ID, 60*time.Second)
+	var outcome string
+	for _, d := range event.Deliveries {
+		if d.Service == "child-benefit" && d.Outcome != nil {
+			outcome = d.Outcome.Summary
+		}
+	}
+	if outcome == "" {
+		t.Fatalf("child-benefit reported no outcome: %+v", event.Deliveries)
+	}
+	own := accountID(t, h, demoResidentName(0))
+	client := signedInClient(t, h, demoResidentName(0))
+	form := url.Values{"event": {string(event.ID)}, "service": {"child-benefit"}}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+own+"/consent?"+form.Encode())
+
+	if status != http.StatusOK {
+		t.Fatalf("confirmation: status %d, want 200", status)
+	}
+	text := html.UnescapeString(page)
+	for _, want := range []string{
+		"Child Benefit will be told that you have withdrawn consent",
+		"So far, Child Benefit has reported: “" + outcome + "”",
+		"Child Benefit decides what to do with the details it already has. It may stop or undo what it did",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("confirmation page lacks %q:\n%s", want, page)
+		}
+	}
+}
+
+// TestWithdrawalFormForUnsentDetails opens the confirmation of a
+// withdrawal for a service that never received the birth, and checks that
+// the page says so rather than that the service will be told.
+func TestWithdrawalFormForUnsentDetails(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	resident := addFather(t, h)
+	event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, "2026-11-20", "unreachable")).Event.ID, 30*time.Second)
+	if state := event.Deliveries[0].State; state != joinedup.StateDeadLettered {
+		t.Fatalf("delivery to the unreachable service is %s, want dead-lettered", state)
+	}
+	form := url.Values{"event": {string(event.ID)}, "service": {"unreachable"}}
+
+	status, page := getPage(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/residents/"+resident+"/consent?"+form.Encode())
+
+	if status != http.StatusOK {
+		t.Fatalf("confirmation: status %d, want 200", status)
+	}
+	text := html.UnescapeString(page)
+	if !strings.Contains(text, "has not received the details of the birth of Zoë Ann O’Neill-Byrne yet. If you withdraw consent, they will not be sent") {
+		t.Errorf("confirmation page does not say the details were not sent:\n%s", page)
+	}
+	if strings.Contains(text, "will be told") {
+		t.Errorf("confirmation page says a service that never received the birth will be told:\n%s", page)
+	}
+}
+
+// TestResidentErrorPagesInPlainWords sends a resident's pages requests
+// that they cannot act on, and checks that the error pages are titled in
+// plain words while the API keeps its problem titles.
+func TestResidentErrorPagesInPlainWords(t *testing.T) {
+	h := startHub(t, nil)
+	resident := addFather(t, h)
+	client := signedInClient(t, h, "resident-father")
+	tests := []struct {
+		name, target, title string
+	}{
+		{"withdrawal naming no consent", "/residents/" + resident + "/consent", "We could not tell which consent to withdraw"},
+		{"record with an invalid query", "/residents/" + resident + "?before=soon", "There is a problem with the information sent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, page := getPage(t, client, h.BaseURL+tt.target)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", status)
+			}
+			if want := "<title>" + tt.title + " – joinedup</title>"; !strings.Contains(page, want) {
+				t.Errorf("page lacks %s:\n%s", want, page)
+			}
+			for _, term := range []string{"The request has invalid fields", "names no consent"} {
+				if strings.Contains(page, term) {
+					t.Errorf("page says %q", term)
+				}
+			}
+		})
+	}
+
+	status, body := sendAPI(t, client, false, http.MethodGet, h.BaseURL+"/api/v1/residents/"+resident+"/history?before=soon", nil)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("history with an invalid query: status %d, want 422; body %s", status, body)
+	}
+	if p := decodeProblem(t, body); p.Title != "The request has invalid fields" {
+		t.Errorf("history with an invalid query: title %q, want the invalid problem type's title", p.Title)
+	}
+}
+
+// TestRecordShowsWithdrawalOutcome withdraws consent for Child Benefit on
+// the form, and checks that once the service has reported on the notice,
+// the record shows what it did and a banner that says it confirmed.
+func TestRecordShowsWithdrawalOutcome(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	event := registerWithToken(t, h, demoBirth(t, h, 0))
+	waitComplete(t, h, event.ID, 60*time.Second)
+	own := accountID(t, h, demoResidentName(0))
+	client := signedInClient(t, h, demoResidentName(0))
+	form := url.Values{"event": {string(event.ID)}, "service": {"child-benefit"}}
+	if status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+own+"/consent", form); status != http.StatusSeeOther {
+		t.Fatalf("withdrawal: status %d, want 303", status)
+	}
+	waitComplete(t, h, event.ID, 60*time.Second)
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+own+"?withdrawn=child-benefit")
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	text := html.UnescapeString(page)
+	if !strings.Contains(text, "After consent was withdrawn: Child Benefit for this child stopped and the record removed.") {
+		t.Errorf("record does not show what Child Benefit did on the withdrawal:\n%s", page)
+	}
+	if !strings.Contains(text, "Consent withdrawn for Child Benefit. The service has confirmed the withdrawal.") {
+		t.Errorf("banner does not say the service confirmed the withdrawal:\n%s", page)
+	}
+	var record struct {
+		Events []struct {
+			Services []struct {
+				Service           joinedup.ServiceID `json:"service"`
+				WithdrawalOutcome string             `json:"withdrawalOutcome"`
+			} `json:"services"`
+		} `json:"events"`
+	}
+	getJSONWith(t, client, h.BaseURL+"/api/v1/residents/"+own+"/history", http.StatusOK, &record)
+	for _, s := range record.Events[0].Services {
+		if s.Service == "child-benefit" && s.WithdrawalOutcome != "Child Benefit for this child stopped and the record removed." {
+			t.Errorf("record as JSON gives Child Benefit's withdrawal outcome as %q", s.WithdrawalOutcome)
+		}
+	}
+}
+
+// TestRecordBannerBeforeConfirmation withdraws consent for a service that
+// accepts notices but never reports what it did, and checks that the
+// banner says the notice is on its way, as the table does, rather than
+// that the service has been told.
+func TestRecordBannerBeforeConfirmation(t *testing.T) {
+	h := startHub(t, nil)
+	silent := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeAccepted}}
+	startService(t, h, "silent", []string{"child.name"}, &silent)
+	resident := addFather(t, h)
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "silent")).Event
+	waitDeliveryState(t, h, event.ID, "silent", joinedup.StateDelivered)
+	client := signedInClient(t, h, "resident-father")
+	form := url.Values{"event": {string(event.ID)}, "service": {"silent"}}
+	if status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+resident+"/consent", form); status != http.StatusSeeOther {
+		t.Fatalf("withdrawal: status %d, want 303", status)
+	}
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+resident+"?withdrawn=silent")
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "The hub is telling the service, and this page will show when the service confirms the withdrawal.") {
+		t.Errorf("banner does not say the notice is on its way:\n%s", page)
+	}
+	if !strings.Contains(page, "The service has not confirmed the withdrawal yet.") {
+		t.Errorf("table does not say the withdrawal is unconfirmed:\n%s", page)
+	}
+	if strings.Contains(page, "The service has been told") || strings.Contains(page, "has confirmed the withdrawal") {
+		t.Errorf("banner claims more than is known:\n%s", page)
+	}
+}
+
 // TestTrackPageLabelsWithdrawal withdraws consent for one service and
 // checks that the tracking page labels the service's second row as the
 // withdrawal notice, and no other row.
@@ -435,6 +776,103 @@ func TestListsSayWhenHidden(t *testing.T) {
 	}
 }
 
+// TestLifeEventsPagePastEnd asks for the life events page at an offset
+// past the end of the list, and checks that the page says so and links to
+// the first page, rather than saying that the events are hidden.
+func TestLifeEventsPagePastEnd(t *testing.T) {
+	h := startHub(t, nil)
+	registerBirth(t, h, birthJSON(t, "2026-11-20"))
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+
+	status, page := getPage(t, operator, h.BaseURL+"/operator/life-events?offset=100000")
+
+	if status != http.StatusOK {
+		t.Fatalf("status %d, want 200", status)
+	}
+	checkPageText(t, page,
+		[]string{"There are no life events at this offset", `The list has 1 life event. <a class="govuk-link" href="/operator/life-events?limit=20&amp;offset=0">Go to the first page</a>`},
+		[]string{"that you may see"})
+}
+
+// TestDeliveriesPageAnyState checks that the operator's deliveries page
+// says which state it lists by default and can list every state, and that
+// a replay from that list returns to it.
+func TestDeliveriesPageAnyState(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	var reached recorder
+	startService(t, h, "reached", []string{"child.name"}, &reached)
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, "2026-11-20", "reached", "unreachable")).Event.ID, 30*time.Second)
+	var deadLetter joinedup.DeliveryID
+	for _, d := range event.Deliveries {
+		if d.State == joinedup.StateDeadLettered {
+			deadLetter = d.ID
+		}
+	}
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+
+	status, page := getPage(t, operator, h.BaseURL+"/operator/deliveries")
+	if status != http.StatusOK {
+		t.Fatalf("deliveries: status %d, want 200", status)
+	}
+	checkPageText(t, page, []string{
+		"<title>Deliveries: Dead-lettered – joinedup</title>",
+		"Unless you choose another state, the list shows dead-lettered deliveries",
+		`<option value="any">In any state</option>`,
+		`<option value="dead-lettered" selected>Dead-lettered</option>`,
+	}, nil)
+
+	status, page = getPage(t, operator, h.BaseURL+"/operator/deliveries?state=any")
+	if status != http.StatusOK {
+		t.Fatalf("deliveries in any state: status %d, want 200", status)
+	}
+	checkPageText(t, page, []string{
+		"<title>Deliveries: Any state – joinedup</title>",
+		`<option value="any" selected>In any state</option>`,
+		"Deliveries in any state, oldest first",
+		">Acted</strong>", ">Dead-lettered</strong>",
+		`<input type="hidden" name="state" value="any">`,
+	}, nil)
+
+	status, location, _ := postPage(t, operator, h.BaseURL+"/operator/deliveries/"+string(deadLetter)+"/replay", url.Values{"state": {"any"}})
+	if status != http.StatusSeeOther || !strings.Contains(location, "state=any") {
+		t.Errorf("replay from the list in any state: status %d to %q, want 303 back to that list", status, location)
+	}
+
+	status, body := sendAPI(t, operator, false, http.MethodGet, h.BaseURL+"/api/v1/deliveries?state=any", nil)
+	if status != http.StatusUnprocessableEntity {
+		t.Errorf("API deliveries in state any: status %d, want 422 as before; body %s", status, body)
+	}
+}
+
+// TestStaticServesFilesOnly checks that the static files are served,
+// and that a directory of them or a path that climbs out of them gets the
+// pages' 404 rather than a listing or Go's plain reply.
+func TestStaticServesFilesOnly(t *testing.T) {
+	h := startHub(t, nil)
+	resp, err := http.Get(h.BaseURL + "/static/joinedup.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Errorf("/static/joinedup.css: status %d, type %q, want 200 and CSS", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	for _, path := range []string{"/static/", "/static/vendor/", "/static/vendor", "/static/%2e%2e/go.mod", "/static/no-such-file.css"} {
+		t.Run(path, func(t *testing.T) {
+			status, page := getPage(t, http.DefaultClient, h.BaseURL+path)
+
+			if status != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", status)
+			}
+			checkPageText(t, page, []string{"<title>Not found – joinedup</title>", "There is no page or resource at this address."},
+				[]string{`href="joinedup.css"`, `href="govuk-frontend/"`, "module github.com/joinedup/joinedup"})
+		})
+	}
+}
+
 // TestListsForbidWhenNoneReadable asks the demo hub for lists whose
 // every item the caller may not read, and checks that each returns 403
 // with a message, while unknown ids still get 404 or 422.
@@ -486,5 +924,148 @@ func TestListsForbidWhenNoneReadable(t *testing.T) {
 	}
 	if !strings.Contains(html.UnescapeString(page), "You may not list life events") {
 		t.Errorf("life events page as the data protection officer does not say why:\n%s", page)
+	}
+}
+
+// TestTrackPageUsesPlainWords registers a birth with a service that
+// keeps it for review and one that cannot be reached. The public tracking
+// page must name their states in plain words. The operator's list writes
+// the state in lower case within its caption, and the API keeps the codes.
+func TestTrackPageUsesPlainWords(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	review := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Recorded for manual review."}}
+	startService(t, h, "review", []string{"child.name"}, &review)
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "review", "unreachable")).Event
+	waitComplete(t, h, event.ID, 30*time.Second)
+
+	status, page := getPage(t, http.DefaultClient, h.BaseURL+"/track/"+event.Reference)
+
+	if status != http.StatusOK {
+		t.Fatalf("tracking page: status %d, want 200", status)
+	}
+	for _, want := range []string{">Received, not completed</strong>", ">Not reached</strong>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("tracking page lacks the tag %q:\n%s", want, page)
+		}
+	}
+	for _, code := range []string{">Failed<", ">Dead-lettered<"} {
+		if strings.Contains(page, code) {
+			t.Errorf("tracking page shows the staff label %q", code)
+		}
+	}
+
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+	for target, caption := range map[string]string{
+		"/operator/deliveries":              "Deliveries that are dead-lettered, oldest first",
+		"/operator/deliveries?state=failed": "Deliveries that are failed, oldest first",
+	} {
+		if status, page := getPage(t, operator, h.BaseURL+target); status != http.StatusOK || !strings.Contains(page, caption) {
+			t.Errorf("%s: status %d, want 200 with the caption %q:\n%s", target, status, caption, page)
+		}
+	}
+
+	var stored joinedup.LifeEvent
+	getJSONWith(t, operator, h.BaseURL+"/api/v1/life-events/"+string(event.ID), http.StatusOK, &stored)
+	states := map[joinedup.ServiceID]joinedup.DeliveryState{}
+	for _, d := range stored.Deliveries {
+		states[d.Service] = d.State
+	}
+	if states["review"] != joinedup.StateFailed || states["unreachable"] != joinedup.StateDeadLettered {
+		t.Errorf("API gives the states %v, want the codes failed and dead-lettered", states)
+	}
+}
+
+// TestStaffPagesUseWordsForIds registers a birth with the API token and
+// checks that the operator's pages name the event type, the token and
+// the life event of each delivery in words rather than by their codes
+// and ids.
+func TestStaffPagesUseWordsForIds(t *testing.T) {
+	h := startHub(t, nil)
+	var chosen recorder
+	startService(t, h, "chosen", []string{"child.name"}, &chosen)
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "chosen")).Event
+	waitComplete(t, h, event.ID, 10*time.Second)
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+	link := `href="/operator/life-events/` + string(event.ID) + `">Life event ` + event.Reference + `</a>`
+	tests := []struct {
+		target  string
+		want    []string
+		notWant []string
+	}{
+		{"/operator/life-events/" + string(event.ID),
+			[]string{`<span class="govuk-caption-l">Birth registration</span>`, " by a connected system, with the hub’s API token</dd>", link},
+			[]string{"birth.registered", "api-token"}},
+		{"/operator/life-events",
+			[]string{`<td class="govuk-table__cell">Birth registration</td>`},
+			[]string{"birth.registered"}},
+		{"/operator/deliveries?state=acted",
+			[]string{link},
+			[]string{"> " + string(event.ID) + "<"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			status, page := getPage(t, operator, h.BaseURL+tt.target)
+
+			if status != http.StatusOK {
+				t.Fatalf("status %d, want 200", status)
+			}
+			checkPageText(t, page, tt.want, tt.notWant)
+		})
+	}
+}
+
+// TestRepeatedQueryParameterRejected sends lists and pages a query
+// parameter twice, and checks that each gets 422 naming the parameter
+// rather than reading one of the values.
+func TestRepeatedQueryParameterRejected(t *testing.T) {
+	h := startHub(t, nil)
+	resident := addFather(t, h)
+	father := signedInClient(t, h, "resident-father")
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+	tests := []struct {
+		name   string
+		client *http.Client
+		target string
+		field  string
+	}{
+		{"history", father, "/api/v1/residents/" + resident + "/history?limit=1&limit=2", "/limit"},
+		{"life events", operator, "/api/v1/life-events?state=acted&state=failed", "/state"},
+		{"deliveries", operator, "/api/v1/deliveries?state=acted&limit=5&limit=6", "/limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := sendAPI(t, tt.client, false, http.MethodGet, h.BaseURL+tt.target, nil)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, body)
+			}
+			if p := decodeProblem(t, body); len(p.Errors) != 1 || p.Errors[0].Field != tt.field || !strings.Contains(p.Errors[0].Message, "once, not 2 times") {
+				t.Errorf("errors = %+v, want one on %s that asks for the parameter once", p.Errors, tt.field)
+			}
+		})
+	}
+
+	pages := []struct {
+		name   string
+		client *http.Client
+		target string
+	}{
+		{"record page", father, "/residents/" + resident + "?before=5&before=6"},
+		{"life events page", operator, "/operator/life-events?limit=1&limit=2"},
+		{"deliveries page", operator, "/operator/deliveries?state=acted&state=failed"},
+	}
+	for _, tt := range pages {
+		t.Run(tt.name, func(t *testing.T) {
+			status, page := getPage(t, tt.client, h.BaseURL+tt.target)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", status)
+			}
+			if !strings.Contains(page, "once, not 2 times") {
+				t.Errorf("page does not ask for the parameter once:\n%s", page)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -63,6 +64,17 @@ func addResident(t *testing.T, h *Hub, username string, parent joinedup.Parent) 
 		t.Fatal(err)
 	}
 	return a.ID
+}
+
+// addFather creates resident-father, the account of the father who
+// registers the births of birthJSON, and returns its id.
+func addFather(t *testing.T, h *Hub) string {
+	t.Helper()
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	return addResident(t, h, "resident-father", reg.Parents[0])
 }
 
 // TestResidentRecordMatchesDelivery registers a birth by the mother, with
@@ -264,5 +276,54 @@ func TestResidentRecordReadIsOneEntry(t *testing.T) {
 	}
 	if own != 0 || byWorker != 1 {
 		t.Errorf("resident's list has %d of their own reads and %d by the social worker, want 0 and 1", own, byWorker)
+	}
+}
+
+// TestRecordNamesAPIToken registers a birth with the API token and checks
+// that the parent's record names the token in words, with the typographic
+// apostrophe that the pages use.
+func TestRecordNamesAPIToken(t *testing.T) {
+	h := startHub(t, nil)
+	resident := addFather(t, h)
+	registerBirth(t, h, birthJSON(t, "2026-11-20"))
+
+	status, page := getPage(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/residents/"+resident)
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	if !strings.Contains(page, "A connected system, with the hub’s API token") {
+		t.Errorf("record does not name the API token in words:\n%s", page)
+	}
+	if strings.Contains(page, "hub's") || strings.Contains(page, "hub&#39;s") {
+		t.Errorf("record writes the hub’s with a straight apostrophe")
+	}
+}
+
+// TestRecordOlderUsesKeepLimit reads a record one use at a time and checks
+// that the link to older uses keeps the limit of the page it is on.
+func TestRecordOlderUsesKeepLimit(t *testing.T) {
+	h := startHub(t, nil)
+	resident := addFather(t, h)
+	registerBirth(t, h, birthJSON(t, "2026-11-20"))
+	client := signedInClient(t, h, "resident-father")
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+resident+"?limit=1")
+
+	if status != http.StatusOK {
+		t.Fatalf("record: status %d, want 200", status)
+	}
+	link := regexp.MustCompile(`<a class="govuk-link" href="\?before=([0-9]+)&amp;limit=1">Show older uses</a>`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("record has no link to older uses that keeps limit=1:\n%s", page)
+	}
+	status, page = getPage(t, client, h.BaseURL+"/residents/"+resident+"?before="+link[1]+"&limit=1")
+	if status != http.StatusOK {
+		t.Fatalf("older uses: status %d, want 200", status)
+	}
+	_, table, _ := strings.Cut(page, `id="accesses"`)
+	table, _, _ = strings.Cut(table, "</table>")
+	if rows := strings.Count(table, `<tr class="govuk-table__row">`) - 1; rows != 1 {
+		t.Errorf("older uses show %d uses, want 1 as the limit asks:\n%s", rows, table)
 	}
 }

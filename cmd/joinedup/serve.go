@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -251,8 +252,19 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go func() { h.serveErr <- h.server.Serve(ln) }()
+	warnMissingFrontend(logger, web.StaticFiles())
 	logger.Info("hub started", "addr", h.Addr, "store", h.DB.Dialect().String(), "embedded_nats", cfg.NATSURL == "")
 	return h, nil
+}
+
+// warnMissingFrontend logs one warning when static, the files the pages
+// load, lacks GOV.UK Frontend, as in a binary that go build or go run made
+// before `make assets`. The pages still work, without styles.
+func warnMissingFrontend(logger *slog.Logger, static fs.FS) {
+	if missing := web.MissingFrontend(static); len(missing) > 0 {
+		logger.Warn("GOV.UK Frontend is missing from this build, so the pages have no styles: run make assets, then build or run the hub again",
+			"missing", missing)
+	}
 }
 
 func (h *Hub) ready(ctx context.Context) error {

@@ -545,3 +545,38 @@ func TestServiceNeedsFields(t *testing.T) {
 		t.Errorf("register a service that takes only action.due: status %d, want 201; body %s", status, resp)
 	}
 }
+
+// TestServiceTextErrorNamesCharacters registers services whose name or
+// purpose holds a right-to-left override (U+202E), which is neither a
+// control character nor a symbol, and checks that the message names the
+// kind of character that was rejected.
+func TestServiceTextErrorNamesCharacters(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, field := range []string{"name", "purpose"} {
+		var registration map[string]any
+		if err := json.Unmarshal(serviceJSON(t, joinedup.ServiceID(fmt.Sprintf("direction-%d", i)), "http://127.0.0.1:9/events"), &registration); err != nil {
+			t.Fatal(err)
+		}
+		registration[field] = "Bin \u202ecollections"
+		body, err := json.Marshal(registration)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services", body)
+
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: status = %d, want 422; body %s", field, status, resp)
+		}
+		var p joinedup.Problem
+		if err := json.Unmarshal(resp, &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Errors) != 1 || p.Errors[0].Field != "/"+field || !strings.Contains(p.Errors[0].Message, "invisible or text-direction characters") {
+			t.Errorf("%s: errors = %+v, want one on /%s that names text-direction characters", field, p.Errors, field)
+		}
+	}
+}

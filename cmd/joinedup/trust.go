@@ -146,6 +146,10 @@ func (t *trustRecords) FindAccount(ctx context.Context, id string) (*auth.Accoun
 	return t.db.FindAccount(ctx, id)
 }
 
+func (t *trustRecords) FindOrganisation(ctx context.Context, id joinedup.OrgID) (*joinedup.Organisation, error) {
+	return t.db.FindOrganisation(ctx, id)
+}
+
 func (t *trustRecords) Relationship(ctx context.Context, p policy.Principal, subject string) (policy.Relationship, error) {
 	var rel policy.Relationship
 	err := t.db.View(ctx, func(tx *store.Tx) error {
