@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/policy"
 )
 
@@ -112,6 +114,22 @@ func TestReasonInWords(t *testing.T) {
 	} {
 		if got := s.reasonInWords(tt.reason, tt.service); got != tt.want {
 			t.Errorf("reasonInWords(%q, %q) = %q, want %q", tt.reason, tt.service, got, tt.want)
+		}
+	}
+}
+
+// TestActionInWords checks the words a resident's record gives for what
+// an access or a disclosure did.
+func TestActionInWords(t *testing.T) {
+	for _, tt := range []struct{ action, operation, kind, want string }{
+		{audit.ActionAccess, "read", "", "Record viewed"},
+		{audit.ActionAccess, "list", "", "Included in a list that staff viewed"},
+		{audit.ActionAccess, "list progress", "", "Progress included in a list that staff viewed"},
+		{audit.ActionDisclosure, "", joinedup.EventConsentWithdrawn, "Service told that consent was withdrawn"},
+		{audit.ActionDisclosure, "", joinedup.EventActionDue, "Service reminded of an action it planned"},
+	} {
+		if got := actionInWords(tt.action, tt.operation, tt.kind); got != tt.want {
+			t.Errorf("actionInWords(%q, %q, %q) = %q, want %q", tt.action, tt.operation, tt.kind, got, tt.want)
 		}
 	}
 }
