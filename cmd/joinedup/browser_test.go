@@ -298,8 +298,10 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 		if status := b.Visit(h.BaseURL + "/services/child-benefit/notices"); status != http.StatusForbidden {
 			t.Errorf("another service's notices: status %d, want 403", status)
 		}
-		if status := b.Visit(h.BaseURL + "/operator/life-events/" + string(event.ID)); status != http.StatusOK {
-			t.Errorf("life event sent to the school: status %d, want 200", status)
+		// The resident withdrew the school's consent above, so the hub
+		// shares nothing more with the school, its officers included.
+		if status := b.Visit(h.BaseURL + "/operator/life-events/" + string(event.ID)); status != http.StatusNotFound {
+			t.Errorf("life event whose consent to the school was withdrawn: status %d, want 404", status)
 		}
 		signOut(t, b)
 	})
