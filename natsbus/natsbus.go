@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -59,8 +60,17 @@ type Config struct {
 	// Stream overrides StreamName, so tests sharing one external server
 	// keep apart; the subjects are prefixed with it too.
 	Stream string
-	Logger *slog.Logger
+	// StoreID is the identity of the store whose deliveries the stream
+	// carries. Open records it on the stream, and fails with
+	// ErrOtherStore when the stream records another. Empty skips the
+	// check and keeps whatever identity the stream records.
+	StoreID string
+	Logger  *slog.Logger
 }
+
+// ErrOtherStore means the stream records the identity of another store,
+// so its messages name deliveries that this hub's store does not have.
+var ErrOtherStore = errors.New("the stream carries the deliveries of another store")
 
 // Bus is a connection to JetStream with the deliveries stream in place.
 type Bus struct {
@@ -75,7 +85,8 @@ type Bus struct {
 	server        *server.Server
 }
 
-// Open starts or connects to the bus and creates or updates the stream.
+// Open starts or connects to the bus and creates or updates the stream,
+// which records cfg.StoreID.
 func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	b := &Bus{name: StreamName, prefix: SubjectPrefix}
 	if cfg.Stream != "" {
@@ -113,22 +124,10 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		b.Close()
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
-	replicas := max(cfg.Replicas, 1)
 	b.AtomicBatches = versionAtLeast(b.Conn.ConnectedServerVersion(), 2, 12)
-	b.Stream, err = b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:               b.name,
-		AllowAtomicPublish: b.AtomicBatches,
-		Subjects:           []string{b.prefix + ">"},
-		Retention:          jetstream.WorkQueuePolicy,
-		Storage:            jetstream.FileStorage,
-		Replicas:           replicas,
-		Duplicates:         DuplicateWindow,
-		Discard:            jetstream.DiscardNew,
-		Description:        "joinedup deliveries, one subject per connected service",
-	})
-	if err != nil {
+	if err := b.openStream(ctx, max(cfg.Replicas, 1), cfg.StoreID); err != nil {
 		b.Close()
-		return nil, fmt.Errorf("create stream %s: %w", b.name, err)
+		return nil, err
 	}
 	if b.server != nil {
 		if err := b.offerUnacknowledged(ctx, logger); err != nil {
@@ -137,6 +136,107 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		}
 	}
 	return b, nil
+}
+
+// storeMetadataKey is the key of the stream's metadata that records the
+// identity of the store whose deliveries the stream carries.
+const storeMetadataKey = "joinedup_store_id"
+
+// storeInDescription finds the store's identity in the stream's
+// description. NATS servers before 2.10, such as 2.9.10, drop a stream's
+// metadata without an error, so the identity is in the description too.
+var storeInDescription = regexp.MustCompile(`^joinedup deliveries of store ([0-9a-f]+),`)
+
+// openStream creates the deliveries stream, or updates an existing one to
+// the current settings. An existing stream that records no store is
+// adopted by storeID. One that records another store is left unchanged,
+// and openStream returns ErrOtherStore.
+func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) error {
+	want := jetstream.StreamConfig{
+		Name:               b.name,
+		AllowAtomicPublish: b.AtomicBatches,
+		Subjects:           []string{b.prefix + ">"},
+		Retention:          jetstream.WorkQueuePolicy,
+		Storage:            jetstream.FileStorage,
+		Replicas:           replicas,
+		Duplicates:         DuplicateWindow,
+		Discard:            jetstream.DiscardNew,
+	}
+	stream, err := b.JS.Stream(ctx, b.name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		b.Stream, err = b.JS.CreateStream(ctx, recordStore(want, nil, storeID))
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			if err != nil {
+				return fmt.Errorf("create stream %s: %w", b.name, err)
+			}
+			return nil
+		}
+		// Another node created the stream after the lookup, perhaps for
+		// another store, so it is checked like any existing stream.
+		stream, err = b.JS.Stream(ctx, b.name)
+	}
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+
+	existing := stream.CachedInfo().Config
+	recorded := recordedStore(existing)
+	switch {
+	case storeID == "":
+		storeID = recorded
+	case recorded != "" && recorded != storeID:
+		return fmt.Errorf("stream %s records store %s, and this hub's store is %s: %w", b.name, recorded, storeID, ErrOtherStore)
+	}
+	// NOTE: two hubs on different stores that adopt one stream at the same
+	// moment both succeed, and the later update decides which store the
+	// stream records.
+	if b.Stream, err = b.JS.UpdateStream(ctx, recordStore(want, existing.Metadata, storeID)); err != nil {
+		return fmt.Errorf("update stream %s: %w", b.name, err)
+	}
+	return nil
+}
+
+// recordStore returns cfg with storeID recorded in its metadata and its
+// description, keeping the other entries of metadata. The server manages
+// the entries whose keys start with "_nats.", so they are left out.
+func recordStore(cfg jetstream.StreamConfig, metadata map[string]string, storeID string) jetstream.StreamConfig {
+	cfg.Description = "joinedup deliveries, one subject per connected service"
+	cfg.Metadata = map[string]string{}
+	for k, v := range metadata {
+		if !strings.HasPrefix(k, "_nats.") && k != storeMetadataKey {
+			cfg.Metadata[k] = v
+		}
+	}
+	if storeID != "" {
+		cfg.Description = "joinedup deliveries of store " + storeID + ", one subject per connected service"
+		cfg.Metadata[storeMetadataKey] = storeID
+	}
+	if len(cfg.Metadata) == 0 {
+		cfg.Metadata = nil
+	}
+	return cfg
+}
+
+// StreamStore returns the identity of the store that the stream records,
+// or "" when it records none.
+func (b *Bus) StreamStore(ctx context.Context) (string, error) {
+	info, err := b.Stream.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+	return recordedStore(info.Config), nil
+}
+
+// recordedStore returns the identity of the store that a stream's
+// configuration records, or "" when it records none.
+func recordedStore(cfg jetstream.StreamConfig) string {
+	if id := cfg.Metadata[storeMetadataKey]; id != "" {
+		return id
+	}
+	if m := storeInDescription.FindStringSubmatch(cfg.Description); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // offerUnacknowledged deletes each consumer that has messages delivered

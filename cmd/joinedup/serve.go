@@ -130,11 +130,20 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	h.closers = append(h.closers, h.DB.Close)
 
+	storeID, err := h.DB.StoreID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the store's identity: %w", err)
+	}
 	h.Bus, err = natsbus.Open(ctx, natsbus.Config{
 		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
-		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
+		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, StoreID: storeID, Logger: logger,
 	})
-	if err != nil {
+	if errors.Is(err, natsbus.ErrOtherStore) {
+		// Consuming the stream would find deliveries this store does not
+		// have and discard their messages, so the other store's hubs
+		// would never send them.
+		return nil, fmt.Errorf("open event bus: %w: start this node with the -database-url of the cluster that uses the stream, or give it its own -stream", err)
+	} else if err != nil {
 		return nil, fmt.Errorf("open event bus: %w", err)
 	}
 	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
