@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/joinedup/joinedup/store/storetest"
 )
 
 func TestDeliveryConcurrencyConfig(t *testing.T) {
@@ -155,6 +159,41 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 			}
 			if _, err := os.Stat(cfg.Data); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("data directory: stat error %v, want it not created", err)
+			}
+		})
+	}
+}
+
+// TestDatabaseWithoutNATSWarns starts a hub on PostgreSQL with the
+// JetStream inside the process, and one with an external JetStream too:
+// only the first warns, once, that it alone delivers the births it takes.
+func TestDatabaseWithoutNATSWarns(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	tests := []struct {
+		name  string
+		edit  func(*Config)
+		warns int
+	}{
+		{"database only", func(c *Config) { c.DatabaseURL = dbURL }, 1},
+		{"database and nats", func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := DefaultConfig()
+			cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+			tt.edit(&cfg)
+			h, err := OpenHub(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Close()
+			if got := strings.Count(logs.String(), "births this node accepts are delivered only by this node"); got != tt.warns {
+				t.Errorf("warnings = %d, want %d; logs:\n%s", got, tt.warns, logs.String())
+			}
+			if tt.warns > 0 && !strings.Contains(logs.String(), "A cluster needs -nats-url on every node") {
+				t.Errorf("warning does not say what a cluster needs; logs:\n%s", logs.String())
 			}
 		})
 	}

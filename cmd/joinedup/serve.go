@@ -147,6 +147,11 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		return nil, fmt.Errorf("open event bus: %w", err)
 	}
 	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
+	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
+		// Other nodes on the store cannot reach this JetStream, so if this
+		// node stops, the deliveries it holds wait until it starts again.
+		logger.Warn("-database-url is set without -nats-url, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
+	}
 
 	h.Addr = ln.Addr().String()
 	h.BaseURL = cfg.BaseURL
