@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store/sqlite"
 	"github.com/joinedup/joinedup/store/storetest"
 )
 
@@ -194,6 +196,65 @@ func TestDatabaseWithoutNATSWarns(t *testing.T) {
 			}
 			if tt.warns > 0 && !strings.Contains(logs.String(), "A cluster needs -nats-url on every node") {
 				t.Errorf("warning does not say what a cluster needs; logs:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestServicesFileErrorStoresNothing starts a hub on an existing store
+// with a services file whose organisation and first service are valid and
+// whose second service is not. The start fails and the store has neither
+// the organisation nor the first service.
+func TestServicesFileErrorStoresNothing(t *testing.T) {
+	valid := &joinedup.Service{
+		ID: "school-planning", Organisation: "file-council", Name: "Pupil planning", Purpose: "testing",
+		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/events"},
+		Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	}
+	tests := []struct {
+		name   string
+		second func(s *joinedup.Service)
+		want   string
+	}{
+		{"invalid second service", func(s *joinedup.Service) { s.Purpose = "" }, "/services/1/purpose"},
+		{"unknown organisation", func(s *joinedup.Service) { s.Organisation = "no-such-council" }, "/services/1/organisation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := t.TempDir()
+			startHub(t, func(c *Config) { c.Data = data }).Close()
+
+			second := *valid
+			second.ID = "bin-collections"
+			tt.second(&second)
+			path := writeServicesFile(t, servicesFile{
+				Organisations: []joinedup.Organisation{{ID: "file-council", Name: "File Council"}},
+				Services:      []*joinedup.Service{valid, &second},
+			})
+			cfg := DefaultConfig()
+			cfg.Addr, cfg.Data, cfg.ServicesFile = "127.0.0.1:0", data, path
+			if h, err := OpenHub(context.Background(), cfg, testLogger(t)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				if err == nil {
+					h.Close()
+				}
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+
+			db, err := sqlite.Open(context.Background(), filepath.Join(data, "joinedup.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			orgs, err := db.ListOrganisations(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(orgs) != 0 {
+				t.Errorf("organisations after the failed start = %v, want none", orgs)
+			}
+			if _, err := db.FindService(context.Background(), valid.ID); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+				t.Errorf("find the file's first service: error %v, want not found", err)
 			}
 		})
 	}

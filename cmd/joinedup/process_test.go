@@ -189,7 +189,12 @@ func waitAllComplete(t *testing.T, base string, ids []joinedup.EventID, timeout 
 // services and returns its path.
 func servicesFileFor(t *testing.T, services ...*joinedup.Service) string {
 	t.Helper()
-	f := servicesFile{Organisations: []joinedup.Organisation{{ID: "test-council", Name: "Test Council"}}, Services: services}
+	return writeServicesFile(t, servicesFile{Organisations: []joinedup.Organisation{{ID: "test-council", Name: "Test Council"}}, Services: services})
+}
+
+// writeServicesFile writes f as a -services file and returns its path.
+func writeServicesFile(t *testing.T, f servicesFile) string {
+	t.Helper()
 	b, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)

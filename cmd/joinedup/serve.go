@@ -327,33 +327,75 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 }
 
 // applyServices registers the organisations and services of f, read from
-// the services file at path.
+// the services file at path. readServicesFile has validated them, and a
+// service whose organisation is neither in f nor in the store stops it
+// before anything is stored.
 func applyServices(ctx context.Context, path string, f *servicesFile, db *store.DB, dir *lifeevent.Directory) error {
-	for _, o := range f.Organisations {
-		if o.ID == "" || o.Name == "" {
-			return fmt.Errorf("services file %s: every organisation needs an id and a name", path)
+	stored, err := db.ListOrganisations(ctx)
+	if err != nil {
+		return fmt.Errorf("services file %s: list organisations: %w", path, err)
+	}
+	known := map[joinedup.OrgID]bool{}
+	for _, o := range slices.Concat(stored, f.Organisations) {
+		known[o.ID] = true
+	}
+	for i, s := range f.Services {
+		if !known[s.Organisation] {
+			return fmt.Errorf("services file %s: /services/%d/organisation: the hub has no organisation %q: add it to the file's organisations",
+				path, i, s.Organisation)
 		}
+	}
+
+	// NOTE: the organisations and services are stored one transaction
+	// each, so a store that fails part of the way leaves the ones before.
+	for _, o := range f.Organisations {
 		if err := db.UpsertOrganisation(ctx, o); err != nil {
 			return fmt.Errorf("register organisation %s: %w", o.ID, err)
 		}
 	}
 	for i, s := range f.Services {
 		if err := dir.PutService(ctx, s); err != nil {
-			fields := joinedup.ErrorFields(err)
-			if len(fields) == 0 {
-				return fmt.Errorf("services file %s: service %q: %s", path, s.ID, joinedup.ErrorMessage(err))
-			}
-			var problems []string
-			for _, fe := range fields {
-				problems = append(problems, fmt.Sprintf("/services/%d%s: %s", i, fe.Field, fe.Message))
-			}
-			return fmt.Errorf("services file %s: service %q has errors: %s", path, s.ID, strings.Join(problems, "; "))
+			return serviceFileError(path, i, s, err)
 		}
 	}
 	return nil
 }
 
-// readServicesFile reads and decodes the services file at path.
+// validate checks every organisation and service in f, read from path,
+// without the store.
+func (f *servicesFile) validate(path string) error {
+	for i, o := range f.Organisations {
+		if o.ID == "" || o.Name == "" {
+			return fmt.Errorf("services file %s: /organisations/%d: every organisation needs an id and a name", path, i)
+		}
+	}
+	for i, s := range f.Services {
+		if s == nil {
+			return fmt.Errorf("services file %s: /services/%d: a service must be an object, not null", path, i)
+		}
+		if err := lifeevent.ValidateFileService(s); err != nil {
+			return serviceFileError(path, i, s, err)
+		}
+	}
+	return nil
+}
+
+// serviceFileError returns the error for err from checking or storing
+// service s, the i-th in the services file at path, with the place of
+// each field it names.
+func serviceFileError(path string, i int, s *joinedup.Service, err error) error {
+	fields := joinedup.ErrorFields(err)
+	if len(fields) == 0 {
+		return fmt.Errorf("services file %s: service %q: %s", path, s.ID, joinedup.ErrorMessage(err))
+	}
+	var problems []string
+	for _, fe := range fields {
+		problems = append(problems, fmt.Sprintf("/services/%d%s: %s", i, fe.Field, fe.Message))
+	}
+	return fmt.Errorf("services file %s: service %q has errors: %s", path, s.ID, strings.Join(problems, "; "))
+}
+
+// readServicesFile reads, decodes and validates the services file at path.
 func readServicesFile(path string) (*servicesFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -368,6 +410,9 @@ func readServicesFile(path string) (*servicesFile, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("services file %s: at %s: the file goes on after its JSON object; put every organisation and service in that one object",
 			path, position(b, dec.InputOffset()-1))
+	}
+	if err := f.validate(path); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }
