@@ -25,10 +25,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -82,20 +84,39 @@ type Bus struct {
 	AtomicBatches bool
 	prefix        string
 	name          string
+	replicas      int
 	server        *server.Server
+	logger        *slog.Logger
 }
 
 // Open starts or connects to the bus and creates or updates the stream,
 // which records cfg.StoreID.
 func Open(ctx context.Context, cfg Config) (*Bus, error) {
-	b := &Bus{name: StreamName, prefix: SubjectPrefix}
+	b, err := Connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.OpenStream(ctx, cfg.StoreID); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Connect starts the embedded server or connects to the external one,
+// without creating or changing the stream. The bus is ready for use once
+// OpenStream has returned.
+func Connect(cfg Config) (*Bus, error) {
+	if err := ValidateStreamName(cfg.Stream); err != nil {
+		return nil, err
+	}
+	b := &Bus{name: StreamName, prefix: SubjectPrefix, replicas: max(cfg.Replicas, 1), logger: cfg.Logger}
 	if cfg.Stream != "" {
 		b.name = cfg.Stream
 		b.prefix = "joinedup." + cfg.Stream + ".deliveries."
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if b.logger == nil {
+		b.logger = slog.New(slog.DiscardHandler)
 	}
 
 	var err error
@@ -110,14 +131,17 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 				// The error is nil when the hub closes the connection itself.
 				if err != nil {
-					logger.Warn("nats disconnected", "error", err)
+					b.logger.Warn("nats disconnected", "error", err)
 				}
 			}),
-			nats.ReconnectHandler(func(*nats.Conn) { logger.Info("nats reconnected") }))
+			nats.ReconnectHandler(func(*nats.Conn) { b.logger.Info("nats reconnected") }))
 	}
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("connect to nats: %w", err)
+		if cfg.URL == "" {
+			return nil, fmt.Errorf("connect to the embedded nats server: %w", err)
+		}
+		return nil, fmt.Errorf("connect to nats at %s: %w", RedactURLs(cfg.URL), err)
 	}
 
 	if b.JS, err = jetstream.New(b.Conn); err != nil {
@@ -125,17 +149,55 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
 	b.AtomicBatches = versionAtLeast(b.Conn.ConnectedServerVersion(), 2, 12)
-	if err := b.openStream(ctx, max(cfg.Replicas, 1), cfg.StoreID); err != nil {
-		b.Close()
-		return nil, err
+	return b, nil
+}
+
+// OpenStream creates or updates the stream of a bus from Connect, which
+// records storeID as Config.StoreID describes.
+func (b *Bus) OpenStream(ctx context.Context, storeID string) error {
+	if err := b.openStream(ctx, b.replicas, storeID); err != nil {
+		return err
 	}
 	if b.server != nil {
-		if err := b.offerUnacknowledged(ctx, logger); err != nil {
-			b.Close()
-			return nil, err
+		return b.offerUnacknowledged(ctx, b.logger)
+	}
+	return nil
+}
+
+// ValidateStreamName checks a name for Config.Stream, where empty means
+// StreamName. The server keeps a stream in a directory of its name, and
+// the name is a token of the stream's subjects, so it may not contain
+// whitespace, control characters, '.', '*', '>', '/' or '\', and has at
+// most 255 bytes.
+func ValidateStreamName(name string) error {
+	if len(name) > 255 {
+		return fmt.Errorf("stream name has %d bytes, more than the 255 that NATS allows", len(name))
+	}
+	if strings.ContainsFunc(name, notInStreamName) {
+		return fmt.Errorf("stream name %q contains a character that NATS does not allow in one: use letters, digits, - and _, such as DELIVERIES_TEST", name)
+	}
+	return nil
+}
+
+func notInStreamName(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(".*>/\\", r)
+}
+
+// RedactURLs returns a comma-separated list of NATS URLs with the user
+// name, password or token of each left out, for messages and logs.
+func RedactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, part := range parts {
+		u, err := url.Parse(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+			parts[i] = "(invalid URL)"
+		case u.User != nil:
+			u.User = nil
+			parts[i] = u.String()
 		}
 	}
-	return b, nil
+	return strings.Join(parts, ",")
 }
 
 // storeMetadataKey is the key of the stream's metadata that records the

@@ -143,3 +143,17 @@ func streamConfig(t *testing.T, b *Bus) jetstream.StreamConfig {
 	}
 	return info.Config
 }
+
+func TestRedactURLs(t *testing.T) {
+	tests := []struct{ urls, want string }{
+		{"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://joinedup:s3cret@127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://t0ken@nats-1:4222, tls://joinedup:s3cret@nats-2:4222", "nats://nats-1:4222,tls://nats-2:4222"},
+		{"nats://joinedup:s3cret@127.0.0.1:port", "(invalid URL)"},
+	}
+	for _, tt := range tests {
+		if got := RedactURLs(tt.urls); got != tt.want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", tt.urls, got, tt.want)
+		}
+	}
+}

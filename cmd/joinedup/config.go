@@ -12,6 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/joinedup/joinedup/natsbus"
 )
 
 // Config is the configuration of joinedup serve. Every field has a flag
@@ -149,11 +153,21 @@ func (c *Config) Validate() error {
 	if c.Data == "" {
 		errs = append(errs, errors.New("-data must name a directory"))
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, errors.New("-database-url must start with postgres://"))
+	if c.DatabaseURL != "" {
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			errs = append(errs, errors.New("-database-url must start with postgres://"))
+		} else if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
+			// pgconn replaces the password in the URL it quotes.
+			errs = append(errs, fmt.Errorf("invalid -database-url: %v", err))
+		}
 	}
-	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
-		errs = append(errs, errors.New("-nats-url must start with nats:// or tls://"))
+	if c.NATSURL != "" {
+		if err := validateNATSURLs(c.NATSURL); err != nil {
+			errs = append(errs, fmt.Errorf("invalid -nats-url %s: %v", natsbus.RedactURLs(c.NATSURL), err))
+		}
+	}
+	if err := natsbus.ValidateStreamName(c.Stream); err != nil {
+		errs = append(errs, fmt.Errorf("invalid -stream: %v", err))
 	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
 		errs = append(errs, fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas))
@@ -183,6 +197,11 @@ func (c *Config) Validate() error {
 	if c.Backoff <= 0 {
 		errs = append(errs, fmt.Errorf("-backoff must be positive, not %s", c.Backoff))
 	}
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("invalid -oidc-issuer %q: want the provider's issuer URL, such as https://login.example.gov.uk", c.OIDCIssuer))
+		}
+	}
 	if c.OIDCIssuer != "" && c.OIDCClientID == "" {
 		errs = append(errs, errors.New("-oidc-client-id is required with -oidc-issuer"))
 	}
@@ -190,6 +209,28 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// validateNATSURLs checks a comma-separated list of NATS server URLs, as
+// the NATS client takes them.
+func validateNATSURLs(urls string) error {
+	for part := range strings.SplitSeq(urls, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+			return errors.New("each URL must be a valid URL, such as nats://127.0.0.1:4222")
+		case u.Scheme != "nats" && u.Scheme != "tls":
+			return errors.New("each URL must start with nats:// or tls://")
+		case u.Hostname() == "":
+			return errors.New("each URL must name a host, such as nats://127.0.0.1:4222")
+		}
+		if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("port %s must be from 1 to 65535", port)
+			}
+		}
+	}
+	return nil
 }
 
 // prefixesFlag reads a comma-separated list of IP addresses and CIDR

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/store/sqlite"
 	"github.com/joinedup/joinedup/store/storetest"
 )
@@ -101,10 +103,23 @@ func TestServeConfigErrors(t *testing.T) {
 		{"every IPv4-mapped address", []string{"-trusted-proxies", "::ffff:0.0.0.0/96"}, `would trust every address`},
 		{"IPv4-mapped and other addresses", []string{"-trusted-proxies", "::ffff:0.0.0.0/95"}, `mixes IPv4-mapped and other IPv6 addresses`},
 		{"IPv6 range wider than /32", []string{"-trusted-proxies", "2001:db8::/31"}, `ranges of /32 or narrower`},
+		{"database URL with a bad port", []string{"-database-url", "postgres://joinedup:s3cret@127.0.0.1:port/joinedup"}, "invalid -database-url: cannot parse"},
+		{"NATS URL without a host", []string{"-nats-url", "nats://"}, "invalid -nats-url nats://: each URL must name a host"},
+		{"NATS URL list with another scheme", []string{"-nats-url", "nats://127.0.0.1:4222, http://127.0.0.1:4223"}, "each URL must start with nats:// or tls://"},
+		{"NATS URL with a bad port", []string{"-nats-url", "nats://joinedup:s3cret@127.0.0.1:99999"}, "invalid -nats-url nats://127.0.0.1:99999: port 99999 must be from 1 to 65535"},
+		{"stream name with a dot", []string{"-stream", "DELIVERIES.TEST"}, `invalid -stream: stream name "DELIVERIES.TEST" contains a character that NATS does not allow`},
+		{"stream name with a slash", []string{"-stream", "../DELIVERIES"}, "invalid -stream"},
+		{"OIDC issuer not a URL", []string{"-oidc-issuer", "login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "login.example.gov.uk"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parseCase(t, tt.args, nil, tt.wantErr)
+			_, err := parseConfig(tt.args, func(string) string { return "" }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q shows the password", err)
+			}
 		})
 	}
 	if _, ok := parseCase(t, []string{"-nats-replicas", "3", "-nats-url", "nats://127.0.0.1:4222"}, nil, ""); !ok {
@@ -132,13 +147,19 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 }
 
-// TestServeBadFilesCreateNothing starts a hub whose -policies directory is
-// missing, and one whose -services file does not parse: each stops with a
-// message naming the setting and creates no data directory.
+// TestServeBadFilesCreateNothing starts hubs whose -policies directory is
+// missing, whose -services file does not parse or validate, or whose audit
+// key cannot be used: each stops with a message naming the fault and
+// creates no data directory.
 func TestServeBadFilesCreateNothing(t *testing.T) {
 	dir := t.TempDir()
 	badServices := filepath.Join(dir, "services.json")
 	if err := os.WriteFile(badServices, []byte(`{"services": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	invalidService := writeServicesFile(t, servicesFile{Services: []*joinedup.Service{{ID: "no-purpose", Organisation: "test-council"}}})
+	otherOrigin := filepath.Join(dir, "keys")
+	if _, err := audit.LoadOrCreateKey(otherOrigin, "hub.example"); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -148,6 +169,9 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 	}{
 		{"missing policies", func(c *Config) { c.PoliciesDir = filepath.Join(dir, "absent") }, "-policies: load policies: there is no directory"},
 		{"services file cut short", func(c *Config) { c.ServicesFile = badServices }, "the file ends before its JSON is complete"},
+		{"invalid service", func(c *Config) { c.ServicesFile = invalidService }, "/services/0/purpose"},
+		{"audit key directory is a file", func(c *Config) { c.AuditKeyDir = badServices }, "is a file, not a directory"},
+		{"audit key of another origin", func(c *Config) { c.AuditKeyDir = otherOrigin }, `is the key of origin "hub.example", not the configured "127.0.0.1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,5 +281,46 @@ func TestServicesFileErrorStoresNothing(t *testing.T) {
 				t.Errorf("find the file's first service: error %v, want not found", err)
 			}
 		})
+	}
+}
+
+// TestUnreachableNATSChangesNothing starts a node whose -nats-url names a
+// closed port. The start fails with an error that names the URL without
+// its password, before the node has migrated its PostgreSQL database.
+func TestUnreachableNATSChangesNothing(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+	cfg.DatabaseURL, cfg.NATSURL = dbURL, "nats://joinedup:s3cret@"+closed
+	h, err := OpenHub(context.Background(), cfg, testLogger(t))
+	if err == nil {
+		h.Close()
+		t.Fatal("the hub started without its NATS server")
+	}
+	if want := "connect to nats at nats://" + closed + ":"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %q, want it to contain %q", err, want)
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q shows the password", err)
+	}
+
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("the database has %d tables after the failed start, want none", tables)
 	}
 }

@@ -111,6 +111,14 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 			ln.Close()
 		}
 	}()
+	h.Addr = ln.Addr().String()
+	h.BaseURL = cfg.BaseURL
+	if h.BaseURL == "" {
+		h.BaseURL = "http://" + h.Addr
+	}
+	if err := checkAuditKey(cfg, h.BaseURL); err != nil {
+		return nil, err
+	}
 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -120,6 +128,17 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		return nil, err
 	}
 	h.closers = append(h.closers, unlock)
+
+	// The bus is reached before the store is opened, because opening a
+	// store applies its migrations.
+	h.Bus, err = natsbus.Connect(natsbus.Config{
+		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
+		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open event bus: %w", err)
+	}
+	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
 	if cfg.DatabaseURL != "" {
 		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
 	} else {
@@ -134,10 +153,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	if err != nil {
 		return nil, fmt.Errorf("read the store's identity: %w", err)
 	}
-	h.Bus, err = natsbus.Open(ctx, natsbus.Config{
-		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
-		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, StoreID: storeID, Logger: logger,
-	})
+	err = h.Bus.OpenStream(ctx, storeID)
 	if errors.Is(err, natsbus.ErrOtherStore) {
 		// Consuming the stream would find deliveries this store does not
 		// have and discard their messages, so the other store's hubs
@@ -146,17 +162,10 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	} else if err != nil {
 		return nil, fmt.Errorf("open event bus: %w", err)
 	}
-	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
 	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
 		// Other nodes on the store cannot reach this JetStream, so if this
 		// node stops, the deliveries it holds wait until it starts again.
 		logger.Warn("-database-url is set without -nats-url, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
-	}
-
-	h.Addr = ln.Addr().String()
-	h.BaseURL = cfg.BaseURL
-	if h.BaseURL == "" {
-		h.BaseURL = "http://" + h.Addr
 	}
 
 	h.Engine = delivery.New(delivery.Config{
