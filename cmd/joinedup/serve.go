@@ -256,7 +256,10 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	mux.Handle("/", site.Handler())
 	if site.APIToken != "" {
-		warnTokenOrganisation(ctx, h, site.TokenOrganisation)
+		if err := requireTokenOrganisation(ctx, h.DB, site.TokenOrganisation); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 
 	if err := h.Engine.Start(ctx); err != nil {
@@ -500,18 +503,17 @@ func position(data []byte, offset int64) string {
 	return fmt.Sprintf("line %d, column %d", line, column)
 }
 
-// warnTokenOrganisation logs a warning when the hub has no organisation
-// org, for which the API token registers births. Services and the demo
-// create organisations, so the hub may gain it later, but a mistyped id
-// would register births for an organisation that no registrar belongs to.
-func warnTokenOrganisation(ctx context.Context, h *Hub, org joinedup.OrgID) {
-	orgs, err := h.DB.ListOrganisations(ctx)
+// requireTokenOrganisation returns an error when the store has no
+// organisation org, for which the API token registers births. The
+// services file and the demo have been loaded by then, and a birth of an
+// organisation that does not exist belongs to no registrar.
+func requireTokenOrganisation(ctx context.Context, db *store.DB, org joinedup.OrgID) error {
+	orgs, err := db.ListOrganisations(ctx)
 	if err != nil {
-		h.logger.Warn("check the API token's organisation failed", "error", err)
-		return
+		return fmt.Errorf("check the API token's organisation: %w", err)
 	}
 	if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == org }) {
-		h.logger.Warn("the hub has no organisation that -api-token-organisation names, so births that the API token registers belong to no known organisation; check the id",
-			"organisation", org)
+		return fmt.Errorf("-api-token-organisation %q names no organisation of the hub, so births that the API token registers would belong to no known organisation: add it to the organisations of the -services file, or correct the id", org)
 	}
+	return nil
 }
