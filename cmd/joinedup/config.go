@@ -184,8 +184,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-api-token must be printable ASCII without spaces: generate one with openssl rand -hex 32"))
 	}
 	if c.BaseURL != "" {
-		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("invalid -base-url %q: want an absolute http or https URL", c.BaseURL))
+		if err := validateBaseURL(c.BaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("invalid -base-url %s: %v", redactURL(c.BaseURL), err))
 		}
 	}
 	if c.MaxAttempts < 1 {
@@ -199,7 +199,7 @@ func (c *Config) Validate() error {
 	}
 	if c.OIDCIssuer != "" {
 		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("invalid -oidc-issuer %q: want the provider's issuer URL, such as https://login.example.gov.uk", c.OIDCIssuer))
+			errs = append(errs, fmt.Errorf("invalid -oidc-issuer %s: want the provider's issuer URL, such as https://login.example.gov.uk", redactURL(c.OIDCIssuer)))
 		}
 	}
 	if c.OIDCIssuer != "" && c.OIDCClientID == "" {
@@ -209,6 +209,39 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// validateBaseURL checks the hub's external URL. Pages link to it and
+// every event names it as its CloudEvents source, so it carries no
+// credentials, query or fragment.
+func validateBaseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return errors.New("want an absolute http or https URL, such as https://joinedup.example.gov.uk")
+	case u.User != nil:
+		return errors.New("remove the user name and password: the hub sends this URL to every service as the source of its events")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("remove the query, from ? on: links to the hub's pages are built on this URL")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return errors.New("remove the fragment, from # on: links to the hub's pages are built on this URL")
+	}
+	return nil
+}
+
+// redactURL returns s, a URL, without its user name and password, for
+// messages. A URL that does not parse is left out whole, because its
+// password cannot be found reliably.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not a valid URL)"
+	}
+	if u.User == nil {
+		return strconv.Quote(s)
+	}
+	u.User = nil
+	return strconv.Quote(u.String())
 }
 
 // validateNATSURLs checks a comma-separated list of NATS server URLs, as

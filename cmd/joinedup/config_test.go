@@ -110,6 +110,14 @@ func TestServeConfigErrors(t *testing.T) {
 		{"NATS URL with a bad port", []string{"-nats-url", "nats://joinedup:s3cret@127.0.0.1:99999"}, "invalid -nats-url nats://127.0.0.1:99999: port 99999 must be from 1 to 65535"},
 		{"stream name with a dot", []string{"-stream", "DELIVERIES.TEST"}, `invalid -stream: stream name "DELIVERIES.TEST" contains a character that NATS does not allow`},
 		{"stream name with a slash", []string{"-stream", "../DELIVERIES"}, "invalid -stream"},
+		{"base URL not a URL", []string{"-base-url", "joinedup.example.gov.uk"}, `invalid -base-url "joinedup.example.gov.uk": want an absolute http or https URL`},
+		{"base URL with a password", []string{"-base-url", "https://joinedup:s3cret@joinedup.example.gov.uk"}, `invalid -base-url "https://joinedup.example.gov.uk": remove the user name and password`},
+		{"base URL with a user name", []string{"-base-url", "https://joinedup@joinedup.example.gov.uk"}, "remove the user name and password"},
+		{"base URL with a bad password", []string{"-base-url", "https://joinedup:s3cret%zz@joinedup.example.gov.uk"}, "invalid -base-url (not a valid URL)"},
+		{"base URL with a query", []string{"-base-url", "https://joinedup.example.gov.uk/?hub=1"}, "remove the query"},
+		{"base URL with an empty query", []string{"-base-url", "https://joinedup.example.gov.uk/?"}, "remove the query"},
+		{"base URL with a fragment", []string{"-base-url", "https://joinedup.example.gov.uk/#top"}, "remove the fragment"},
+		{"base URL with an empty fragment", []string{"-base-url", "https://joinedup.example.gov.uk/#"}, "remove the fragment"},
 		{"OIDC issuer not a URL", []string{"-oidc-issuer", "login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "login.example.gov.uk"`},
 	}
 	for _, tt := range tests {
