@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/joinedup/joinedup/delivery"
 	"github.com/joinedup/joinedup/natsbus"
 )
 
@@ -31,7 +32,7 @@ type Config struct {
 	Stream       string
 	BaseURL      string
 	Demo         bool
-	Seed         int64
+	Seed         uint64
 	ServicesFile string
 	APIToken     string
 	MaxAttempts  int
@@ -73,7 +74,7 @@ func (c *Config) specs() []flagSpec {
 		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server; empty uses DELIVERIES", stringValue(&c.Stream)},
 		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
-		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population", int64Value(&c.Seed)},
+		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population, a whole number of 0 or more", uint64Value(&c.Seed)},
 		{"services", "JOINEDUP_SERVICES", "JSON file of organisations and connected services to register at start", stringValue(&c.ServicesFile)},
 		{"api-token", "JOINEDUP_API_TOKEN", "bearer token that machines send to the staff API in place of a session; it acts as a registrar of -api-token-organisation and can also register, change and remove connected services. Empty accepts no token, except that -demo then accepts the fixed demo token joinedup-demo-token", stringValue(&c.APIToken)},
 		{"api-token-organisation", "JOINEDUP_API_TOKEN_ORGANISATION", "organisation id that the -api-token registers births for", stringValue(&c.APITokenOrganisation)},
@@ -83,9 +84,9 @@ func (c *Config) specs() []flagSpec {
 		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
 		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
 		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
-		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
+		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered, from 1 to 1000", intValue(&c.MaxAttempts)},
 		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intValue(&c.Concurrency)},
-		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
+		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt, from 1ms to 10m; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
 		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
 		{"log-format", "JOINEDUP_LOG_FORMAT", "log format: text or json", stringValue(&c.LogFormat)},
 	}
@@ -144,6 +145,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 // guessable.
 const minAPITokenLength = 16
 
+// Limits of -max-attempts and -backoff. 1000 attempts, most of them up to
+// 10 minutes apart, last up to about a week. A -backoff below 1ms is most
+// likely a mistaken unit, and the engine caps any delay at 10 minutes.
+const (
+	maxAttempts = 1000
+	minBackoff  = time.Millisecond
+)
+
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	var errs []error
@@ -188,14 +197,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("invalid -base-url %s: %v", redactURL(c.BaseURL), err))
 		}
 	}
-	if c.MaxAttempts < 1 {
-		errs = append(errs, fmt.Errorf("-max-attempts must be at least 1, not %d", c.MaxAttempts))
+	if c.MaxAttempts < 1 || c.MaxAttempts > maxAttempts {
+		errs = append(errs, fmt.Errorf("-max-attempts must be from 1 to %d, not %d", maxAttempts, c.MaxAttempts))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		errs = append(errs, fmt.Errorf("-delivery-concurrency must be from 1 to 1024, not %d", c.Concurrency))
 	}
-	if c.Backoff <= 0 {
-		errs = append(errs, fmt.Errorf("-backoff must be positive, not %s", c.Backoff))
+	if c.Backoff < minBackoff || c.Backoff > delivery.DefaultMaxBackoff {
+		errs = append(errs, fmt.Errorf("-backoff must be from 1ms to 10m, not %s", c.Backoff))
 	}
 	if c.OIDCIssuer != "" {
 		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -369,28 +378,42 @@ func (f intFlag) String() string {
 func (f intFlag) Set(s string) error {
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return errors.New("must be a whole number, such as 5")
+		return numberError(s, err)
 	}
 	*f.p = v
 	return nil
 }
 
-type int64Flag struct{ p *int64 }
+type uint64Flag struct{ p *uint64 }
 
-func int64Value(p *int64) flag.Value { return int64Flag{p} }
-func (f int64Flag) String() string {
+func uint64Value(p *uint64) flag.Value { return uint64Flag{p} }
+func (f uint64Flag) String() string {
 	if f.p == nil {
 		return "0"
 	}
-	return strconv.FormatInt(*f.p, 10)
+	return strconv.FormatUint(*f.p, 10)
 }
-func (f int64Flag) Set(s string) error {
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return errors.New("must be a whole number, such as 5")
+func (f uint64Flag) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil && strings.HasPrefix(s, "-") {
+		return errors.New("must be a whole number of 0 or more, such as 5")
+	} else if err != nil {
+		return numberError(s, err)
 	}
 	*f.p = v
 	return nil
+}
+
+// numberError returns the message for s, which strconv could not parse
+// as a whole number with err.
+func numberError(s string, err error) error {
+	switch {
+	case !errors.Is(err, strconv.ErrRange):
+		return errors.New("must be a whole number, such as 5")
+	case strings.HasPrefix(s, "-"):
+		return errors.New("the number is too far below zero")
+	}
+	return errors.New("the number is too large")
 }
 
 type durationFlag struct{ p *time.Duration }

@@ -46,6 +46,68 @@ func TestDeliveryConcurrencyConfig(t *testing.T) {
 	}
 }
 
+func TestDeliveryLimitsConfig(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		wantErr     string
+		maxAttempts int
+	}{
+		{name: "shortest backoff", args: []string{"-backoff", "1ms"}},
+		{name: "longest backoff", args: []string{"-backoff", "10m"}},
+		{name: "backoff too short", args: []string{"-backoff", "1ns"}, wantErr: "-backoff must be from 1ms to 10m, not 1ns"},
+		{name: "backoff over the cap", args: []string{"-backoff", "1000h"}, wantErr: "-backoff must be from 1ms to 10m, not 1000h0m0s"},
+		{name: "most attempts", args: []string{"-max-attempts", "1000"}, maxAttempts: 1000},
+		{name: "no attempts", args: []string{"-max-attempts", "0"}, wantErr: "-max-attempts must be from 1 to 1000, not 0"},
+		{name: "too many attempts", args: []string{"-max-attempts", "1000000000000"}, wantErr: "-max-attempts must be from 1 to 1000, not 1000000000000"},
+		{name: "attempts too large to parse", args: []string{"-max-attempts", "99999999999999999999"}, wantErr: "the number is too large"},
+		{name: "attempts too far below zero to parse", args: []string{"-max-attempts", "-99999999999999999999"}, wantErr: "the number is too far below zero"},
+		{name: "concurrency too large to parse", env: map[string]string{"JOINEDUP_DELIVERY_CONCURRENCY": "99999999999999999999"}, wantErr: "the number is too large"},
+		{name: "attempts not a number", args: []string{"-max-attempts", "ten"}, wantErr: "must be a whole number, such as 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, ok := parseCase(t, tt.args, tt.env, tt.wantErr)
+			if ok && tt.maxAttempts != 0 && cfg.MaxAttempts != tt.maxAttempts {
+				t.Errorf("MaxAttempts = %d, want %d", cfg.MaxAttempts, tt.maxAttempts)
+			}
+		})
+	}
+}
+
+// TestSeedConfig checks that serve, like reference-services and demo,
+// takes a seed of 0 or more.
+func TestSeedConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    uint64
+		wantErr string
+	}{
+		{name: "default", want: 1},
+		{name: "zero", args: []string{"-seed", "0"}, want: 0},
+		{name: "largest", args: []string{"-seed", "18446744073709551615"}, want: 18446744073709551615},
+		{name: "environment", env: map[string]string{"JOINEDUP_SEED": "7"}, want: 7},
+		{name: "negative flag", args: []string{"-seed", "-1"}, wantErr: "must be a whole number of 0 or more"},
+		{name: "negative environment", env: map[string]string{"JOINEDUP_SEED": "-3"}, wantErr: "must be a whole number of 0 or more"},
+		{name: "too large", args: []string{"-seed", "18446744073709551616"}, wantErr: "the number is too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, ok := parseCase(t, tt.args, tt.env, tt.wantErr)
+			if ok && cfg.Seed != tt.want {
+				t.Errorf("Seed = %d, want %d", cfg.Seed, tt.want)
+			}
+		})
+	}
+	err := runReferenceServices(context.Background(), []string{"--hub", "http://127.0.0.1:1", "--data", t.TempDir(), "--seed", "-1"}, io.Discard, io.Discard)
+	if err == nil {
+		t.Error("reference-services -seed -1: accepted, want it rejected as serve rejects it")
+	}
+}
+
 func TestTrustedProxiesConfig(t *testing.T) {
 	tests := []struct {
 		name    string
