@@ -214,6 +214,21 @@ func (c *Config) Validate() error {
 	if c.OIDCIssuer != "" && c.OIDCClientID == "" {
 		errs = append(errs, errors.New("-oidc-client-id is required with -oidc-issuer"))
 	}
+	if c.OIDCIssuer == "" {
+		var without []string
+		if c.OIDCClientID != "" {
+			without = append(without, "-oidc-client-id")
+		}
+		if c.OIDCClientSecret != "" {
+			without = append(without, "-oidc-client-secret")
+		}
+		switch len(without) {
+		case 1:
+			errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s is set: set -oidc-issuer to the provider's issuer URL, or remove %[1]s", without[0]))
+		case 2:
+			errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s and %s are set: set -oidc-issuer to the provider's issuer URL, or remove both", without[0], without[1]))
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
 	}

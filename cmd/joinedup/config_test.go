@@ -180,6 +180,9 @@ func TestServeConfigErrors(t *testing.T) {
 		{"base URL with an empty query", []string{"-base-url", "https://joinedup.example.gov.uk/?"}, "remove the query"},
 		{"base URL with a fragment", []string{"-base-url", "https://joinedup.example.gov.uk/#top"}, "remove the fragment"},
 		{"base URL with an empty fragment", []string{"-base-url", "https://joinedup.example.gov.uk/#"}, "remove the fragment"},
+		{"OIDC client id without an issuer", []string{"-oidc-client-id", "joinedup"}, "-oidc-issuer is missing, but -oidc-client-id is set"},
+		{"OIDC client secret without an issuer", []string{"-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-secret is set"},
+		{"OIDC client without an issuer", []string{"-oidc-client-id", "joinedup", "-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-id and -oidc-client-secret are set"},
 		{"OIDC issuer not a URL", []string{"-oidc-issuer", "login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "login.example.gov.uk"`},
 	}
 	for _, tt := range tests {
