@@ -52,6 +52,10 @@ type Config struct {
 	// X-Forwarded-For header names the client.
 	TrustedProxies []netip.Prefix
 
+	// fromEnv maps the flag of each setting that parseConfig took from
+	// its JOINEDUP_* variable to that variable, so that messages name it.
+	fromEnv map[string]string
+
 	// now replaces the clock that decides when deferred actions are due
 	// and what "today" is; tests set it, and nil means time.Now.
 	now func() time.Time
@@ -109,8 +113,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// parseConfig fills a Config from defaults, then JOINEDUP_* variables read
-// through getenv, then the command-line flags.
+// parseConfig fills a Config from the command-line flags, then, for each
+// setting without its flag, from its JOINEDUP_* variable read through
+// getenv, then from the defaults.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("joinedup serve", flag.ContinueOnError)
@@ -124,18 +129,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		fs.PrintDefaults()
 	}
 
-	for _, s := range specs {
-		if v := getenv(s.env); v != "" {
-			if err := s.value.Set(v); err != nil {
-				return c, fmt.Errorf("invalid %s=%q: %w", s.env, v, err)
-			}
-		}
-	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	// A flag given on the command line wins, so its variable is not read.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	c.fromEnv = map[string]string{}
+	for _, s := range specs {
+		v := getenv(s.env)
+		if given[s.name] || v == "" {
+			continue
+		}
+		if err := s.value.Set(v); err != nil {
+			return c, fmt.Errorf("invalid %s=%q: %w", s.env, v, err)
+		}
+		c.fromEnv[s.name] = s.env
 	}
 	return c, c.Validate()
 }
@@ -153,86 +166,115 @@ const (
 	minBackoff  = time.Millisecond
 )
 
-// Validate checks the configuration.
+// Validate checks the configuration. Each message names the setting as
+// the operator set it: the JOINEDUP_* variable when the value came from
+// there, otherwise the flag.
 func (c *Config) Validate() error {
+	errs := c.validateCluster()
+	errs = append(errs, c.validateAccess()...)
+	if c.MaxAttempts < 1 || c.MaxAttempts > maxAttempts {
+		errs = append(errs, fmt.Errorf("%s must be from 1 to %d, not %d", c.setting("max-attempts"), maxAttempts, c.MaxAttempts))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		errs = append(errs, fmt.Errorf("%s must be from 1 to 1024, not %d", c.setting("delivery-concurrency"), c.Concurrency))
+	}
+	if c.Backoff < minBackoff || c.Backoff > delivery.DefaultMaxBackoff {
+		errs = append(errs, fmt.Errorf("%s must be from 1ms to 10m, not %s", c.setting("backoff"), c.Backoff))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("%s must be text or json, not %q", c.setting("log-format"), c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// validateCluster checks the address, the data directory, the store and
+// the bus.
+func (c *Config) validateCluster() []error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("invalid -addr %q: want host:port", c.Addr))
+		errs = append(errs, fmt.Errorf("invalid %s %q: want host:port", c.setting("addr"), c.Addr))
 	}
 	if c.Data == "" {
-		errs = append(errs, errors.New("-data must name a directory"))
+		errs = append(errs, fmt.Errorf("%s must name a directory", c.setting("data")))
 	}
 	if c.DatabaseURL != "" {
 		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-			errs = append(errs, errors.New("-database-url must start with postgres://"))
+			errs = append(errs, fmt.Errorf("%s must start with postgres://", c.setting("database-url")))
 		} else if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
 			// pgconn replaces the password in the URL it quotes.
-			errs = append(errs, fmt.Errorf("invalid -database-url: %v", err))
+			errs = append(errs, fmt.Errorf("invalid %s: %v", c.setting("database-url"), err))
 		}
 	}
 	if c.NATSURL != "" {
 		if err := validateNATSURLs(c.NATSURL); err != nil {
-			errs = append(errs, fmt.Errorf("invalid -nats-url %s: %v", natsbus.RedactURLs(c.NATSURL), err))
+			errs = append(errs, fmt.Errorf("invalid %s %s: %v", c.setting("nats-url"), natsbus.RedactURLs(c.NATSURL), err))
 		}
 	}
 	if err := natsbus.ValidateStreamName(c.Stream); err != nil {
-		errs = append(errs, fmt.Errorf("invalid -stream: %v", err))
+		errs = append(errs, fmt.Errorf("invalid %s: %v", c.setting("stream"), err))
 	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
-		errs = append(errs, fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas))
+		errs = append(errs, fmt.Errorf("%s must be 1 to 5, not %d", c.setting("nats-replicas"), c.NATSReplicas))
 	} else if c.NATSReplicas > 1 && c.NATSURL == "" {
-		errs = append(errs, fmt.Errorf("-nats-replicas %d needs a JetStream cluster: set -nats-url, or leave -nats-replicas at 1 for the JetStream inside the process", c.NATSReplicas))
-	}
-	switch {
-	case c.APIToken == "":
-	case len(c.APIToken) < minAPITokenLength:
-		errs = append(errs, fmt.Errorf("-api-token must be at least %d characters, so that it cannot be guessed: generate one with openssl rand -hex 32", minAPITokenLength))
-	case strings.IndexFunc(c.APIToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
-		// A client sends the token in an Authorization header, which
-		// cannot carry spaces at its ends or characters outside ASCII.
-		errs = append(errs, errors.New("-api-token must be printable ASCII without spaces: generate one with openssl rand -hex 32"))
+		errs = append(errs, fmt.Errorf("%s %d needs a JetStream cluster: set -nats-url, or leave it at 1 for the JetStream inside the process",
+			c.setting("nats-replicas"), c.NATSReplicas))
 	}
 	if c.BaseURL != "" {
 		if err := validateBaseURL(c.BaseURL); err != nil {
-			errs = append(errs, fmt.Errorf("invalid -base-url %s: %v", redactURL(c.BaseURL), err))
+			errs = append(errs, fmt.Errorf("invalid %s %s: %v", c.setting("base-url"), redactURL(c.BaseURL), err))
 		}
 	}
-	if c.MaxAttempts < 1 || c.MaxAttempts > maxAttempts {
-		errs = append(errs, fmt.Errorf("-max-attempts must be from 1 to %d, not %d", maxAttempts, c.MaxAttempts))
+	return errs
+}
+
+// validateAccess checks the API token and the OpenID Connect settings.
+func (c *Config) validateAccess() []error {
+	var errs []error
+	switch {
+	case c.APIToken == "":
+	case len(c.APIToken) < minAPITokenLength:
+		errs = append(errs, fmt.Errorf("%s must be at least %d characters, so that it cannot be guessed: generate one with openssl rand -hex 32",
+			c.setting("api-token"), minAPITokenLength))
+	case strings.IndexFunc(c.APIToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		// A client sends the token in an Authorization header, which
+		// cannot carry spaces at its ends or characters outside ASCII.
+		errs = append(errs, fmt.Errorf("%s must be printable ASCII without spaces: generate one with openssl rand -hex 32", c.setting("api-token")))
 	}
-	if c.Concurrency < 1 || c.Concurrency > 1024 {
-		errs = append(errs, fmt.Errorf("-delivery-concurrency must be from 1 to 1024, not %d", c.Concurrency))
-	}
-	if c.Backoff < minBackoff || c.Backoff > delivery.DefaultMaxBackoff {
-		errs = append(errs, fmt.Errorf("-backoff must be from 1ms to 10m, not %s", c.Backoff))
-	}
+
+	issuer := c.setting("oidc-issuer")
 	if c.OIDCIssuer != "" {
 		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("invalid -oidc-issuer %s: want the provider's issuer URL, such as https://login.example.gov.uk", redactURL(c.OIDCIssuer)))
+			errs = append(errs, fmt.Errorf("invalid %s %s: want the provider's issuer URL, such as https://login.example.gov.uk", issuer, redactURL(c.OIDCIssuer)))
 		}
-	}
-	if c.OIDCIssuer != "" && c.OIDCClientID == "" {
-		errs = append(errs, errors.New("-oidc-client-id is required with -oidc-issuer"))
-	}
-	if c.OIDCIssuer == "" {
-		var without []string
-		if c.OIDCClientID != "" {
-			without = append(without, "-oidc-client-id")
+		if c.OIDCClientID == "" {
+			errs = append(errs, fmt.Errorf("-oidc-client-id is required with %s", issuer))
 		}
-		if c.OIDCClientSecret != "" {
-			without = append(without, "-oidc-client-secret")
-		}
-		switch len(without) {
-		case 1:
-			errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s is set: set -oidc-issuer to the provider's issuer URL, or remove %[1]s", without[0]))
-		case 2:
-			errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s and %s are set: set -oidc-issuer to the provider's issuer URL, or remove both", without[0], without[1]))
-		}
+		return errs
 	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
+	var without []string
+	if c.OIDCClientID != "" {
+		without = append(without, c.setting("oidc-client-id"))
 	}
-	return errors.Join(errs...)
+	if c.OIDCClientSecret != "" {
+		without = append(without, c.setting("oidc-client-secret"))
+	}
+	switch len(without) {
+	case 1:
+		errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s is set: set -oidc-issuer to the provider's issuer URL, or remove %[1]s", without[0]))
+	case 2:
+		errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s and %s are set: set -oidc-issuer to the provider's issuer URL, or remove both", without[0], without[1]))
+	}
+	return errs
+}
+
+// setting returns the name of the setting whose flag is name, as the
+// operator set it: its JOINEDUP_* variable when parseConfig took the
+// value from there, otherwise the flag.
+func (c *Config) setting(name string) string {
+	if env, ok := c.fromEnv[name]; ok {
+		return env
+	}
+	return "-" + name
 }
 
 // validateBaseURL checks the hub's external URL. Pages link to it and

@@ -8,12 +8,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
@@ -401,5 +404,111 @@ func TestUnreachableNATSChangesNothing(t *testing.T) {
 	}
 	if tables != 0 {
 		t.Errorf("the database has %d tables after the failed start, want none", tables)
+	}
+}
+
+// TestErrorsNameSettingAsSet gives each setting an invalid value through
+// its JOINEDUP_* variable, and again through its flag: the message names
+// the variable or the flag, as the value came.
+func TestErrorsNameSettingAsSet(t *testing.T) {
+	tests := []struct{ flag, env, value string }{
+		{"addr", "JOINEDUP_ADDR", "no-port"},
+		{"database-url", "JOINEDUP_DATABASE_URL", "mysql://db.example"},
+		{"nats-url", "JOINEDUP_NATS_URL", "http://127.0.0.1:4222"},
+		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "-2"},
+		{"stream", "JOINEDUP_STREAM", "DELIVERIES.TEST"},
+		{"base-url", "JOINEDUP_BASE_URL", "ftp://joinedup.example.gov.uk"},
+		{"demo", "JOINEDUP_DEMO", "maybe"},
+		{"seed", "JOINEDUP_SEED", "-3"},
+		{"api-token", "JOINEDUP_API_TOKEN", "short"},
+		{"oidc-issuer", "JOINEDUP_OIDC_ISSUER", "login.example.gov.uk"},
+		{"oidc-client-id", "JOINEDUP_OIDC_CLIENT_ID", "joinedup"},
+		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "s3cret"},
+		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "sometimes"},
+		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "0.0.0.0/0"},
+		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "0"},
+		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "0"},
+		{"backoff", "JOINEDUP_BACKOFF", "1ns"},
+		{"log-level", "JOINEDUP_LOG_LEVEL", "loud"},
+		{"log-format", "JOINEDUP_LOG_FORMAT", "xml"},
+	}
+	for _, tt := range tests {
+		flagName := regexp.MustCompile(`(^|[\s(])-` + regexp.QuoteMeta(tt.flag) + `($|[\s:])`)
+		t.Run(tt.env, func(t *testing.T) {
+			_, err := parseConfig(nil, func(k string) string { return map[string]string{tt.env: tt.value}[k] }, io.Discard)
+			if err == nil {
+				t.Fatalf("%s=%s accepted, want an error", tt.env, tt.value)
+			}
+			if !strings.Contains(err.Error(), tt.env) {
+				t.Errorf("error = %q, want it to name %s", err, tt.env)
+			}
+			if flagName.MatchString(err.Error()) {
+				t.Errorf("error = %q names -%s, but the value came from %s", err, tt.flag, tt.env)
+			}
+		})
+		t.Run("-"+tt.flag, func(t *testing.T) {
+			_, err := parseConfig([]string{"-" + tt.flag + "=" + tt.value}, func(string) string { return "" }, io.Discard)
+			if err == nil {
+				t.Fatalf("-%s=%s accepted, want an error", tt.flag, tt.value)
+			}
+			if !flagName.MatchString(err.Error()) {
+				t.Errorf("error = %q, want it to name -%s", err, tt.flag)
+			}
+			if strings.Contains(err.Error(), tt.env) {
+				t.Errorf("error = %q names %s, but the value came from -%s", err, tt.env, tt.flag)
+			}
+		})
+	}
+}
+
+// TestStartErrorsNameVariable sets through JOINEDUP_* variables the
+// settings that the hub checks as it starts: each error names the
+// variable.
+func TestStartErrorsNameVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"missing policies", map[string]string{"JOINEDUP_POLICIES": filepath.Join(t.TempDir(), "absent")}, "JOINEDUP_POLICIES: load policies"},
+		{"unknown token organisation", map[string]string{"JOINEDUP_API_TOKEN": testToken, "JOINEDUP_API_TOKEN_ORGANISATION": "no-such-council"},
+			`JOINEDUP_API_TOKEN_ORGANISATION "no-such-council" names no organisation`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"JOINEDUP_ADDR": "127.0.0.1:0", "JOINEDUP_DATA": t.TempDir()}
+			maps.Copy(env, tt.env)
+			cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := OpenHub(context.Background(), cfg, testLogger(t))
+			if err == nil {
+				h.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestFlagWinsWithoutReadingVariable gives settings both a flag and an
+// invalid variable: the flag's value is used and the variable is not
+// parsed.
+func TestFlagWinsWithoutReadingVariable(t *testing.T) {
+	env := map[string]string{"JOINEDUP_SEED": "abc", "JOINEDUP_NATS_REPLICAS": "-2", "JOINEDUP_BACKOFF": "soon"}
+	cfg, ok := parseCase(t, []string{"-seed", "2", "-nats-replicas", "1", "-backoff", "2s"}, env, "")
+	if !ok {
+		return
+	}
+	if cfg.Seed != 2 {
+		t.Errorf("Seed = %d, want 2 from the flag", cfg.Seed)
+	}
+	if cfg.NATSReplicas != 1 {
+		t.Errorf("NATSReplicas = %d, want 1 from the flag", cfg.NATSReplicas)
+	}
+	if cfg.Backoff != 2*time.Second {
+		t.Errorf("Backoff = %s, want 2s from the flag", cfg.Backoff)
 	}
 }

@@ -102,7 +102,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("listen on %s: another program, perhaps another hub, is using that address: stop it or choose another with -addr", cfg.Addr)
+		return nil, fmt.Errorf("listen on %s: another program, perhaps another hub, is using that address: stop it or choose another with %s", cfg.Addr, cfg.setting("addr"))
 	} else if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
@@ -165,7 +165,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
 		// Other nodes on the store cannot reach this JetStream, so if this
 		// node stops, the deliveries it holds wait until it starts again.
-		logger.Warn("-database-url is set without -nats-url, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
+		logger.Warn("the store is PostgreSQL but -nats-url is not set, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
 	}
 
 	h.Engine = delivery.New(delivery.Config{
@@ -256,7 +256,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	mux.Handle("/", site.Handler())
 	if site.APIToken != "" {
-		if err := requireTokenOrganisation(ctx, h.DB, site.TokenOrganisation); err != nil {
+		if err := requireTokenOrganisation(ctx, h.DB, site.TokenOrganisation, cfg.setting("api-token-organisation")); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -504,16 +504,18 @@ func position(data []byte, offset int64) string {
 }
 
 // requireTokenOrganisation returns an error when the store has no
-// organisation org, for which the API token registers births. The
-// services file and the demo have been loaded by then, and a birth of an
-// organisation that does not exist belongs to no registrar.
-func requireTokenOrganisation(ctx context.Context, db *store.DB, org joinedup.OrgID) error {
+// organisation org, for which the API token registers births, naming the
+// setting of org. The services file and the demo have been loaded by then,
+// and a birth of an organisation that does not exist belongs to no
+// registrar.
+func requireTokenOrganisation(ctx context.Context, db *store.DB, org joinedup.OrgID, setting string) error {
 	orgs, err := db.ListOrganisations(ctx)
 	if err != nil {
 		return fmt.Errorf("check the API token's organisation: %w", err)
 	}
 	if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == org }) {
-		return fmt.Errorf("-api-token-organisation %q names no organisation of the hub, so births that the API token registers would belong to no known organisation: add it to the organisations of the -services file, or correct the id", org)
+		return fmt.Errorf("%s %q names no organisation of the hub, so births that the API token registers would belong to no known organisation: add it to the organisations of the -services file, or correct the id",
+			setting, org)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func loadPolicies(cfg Config) (*policy.Policies, error) {
 	}
 	p, err := policy.LoadDir(cfg.PoliciesDir)
 	if err != nil {
-		return nil, fmt.Errorf("-policies: %w", err)
+		return nil, fmt.Errorf("%s: %w", cfg.setting("policies"), err)
 	}
 	return p, nil
 }
