@@ -199,7 +199,7 @@ func (c *Config) validateCluster() []error {
 	}
 	if c.DatabaseURL != "" {
 		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-			errs = append(errs, fmt.Errorf("%s must start with postgres://", c.setting("database-url")))
+			errs = append(errs, fmt.Errorf("%s must start with postgres:// or postgresql://", c.setting("database-url")))
 		} else if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
 			// pgconn replaces the password in the URL it quotes.
 			errs = append(errs, fmt.Errorf("invalid %s: %v", c.setting("database-url"), err))

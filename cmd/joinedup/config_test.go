@@ -169,6 +169,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"every IPv4-mapped address", []string{"-trusted-proxies", "::ffff:0.0.0.0/96"}, `would trust every address`},
 		{"IPv4-mapped and other addresses", []string{"-trusted-proxies", "::ffff:0.0.0.0/95"}, `mixes IPv4-mapped and other IPv6 addresses`},
 		{"IPv6 range wider than /32", []string{"-trusted-proxies", "2001:db8::/31"}, `ranges of /32 or narrower`},
+		{"database URL of another scheme", []string{"-database-url", "mysql://joinedup:s3cret@127.0.0.1/joinedup"}, "-database-url must start with postgres:// or postgresql://"},
 		{"database URL with a bad port", []string{"-database-url", "postgres://joinedup:s3cret@127.0.0.1:port/joinedup"}, "invalid -database-url: cannot parse"},
 		{"NATS URL without a host", []string{"-nats-url", "nats://"}, "invalid -nats-url nats://: each URL must name a host"},
 		{"NATS URL list with another scheme", []string{"-nats-url", "nats://127.0.0.1:4222, http://127.0.0.1:4223"}, "each URL must start with nats:// or tls://"},
@@ -201,6 +202,11 @@ func TestServeConfigErrors(t *testing.T) {
 	}
 	if _, ok := parseCase(t, []string{"-nats-replicas", "3", "-nats-url", "nats://127.0.0.1:4222"}, nil, ""); !ok {
 		t.Error("replicas with a cluster: rejected")
+	}
+	for _, url := range []string{"postgres://joinedup@127.0.0.1/joinedup", "postgresql://joinedup@127.0.0.1/joinedup"} {
+		if _, ok := parseCase(t, []string{"-database-url", url}, nil, ""); !ok {
+			t.Errorf("-database-url %s: rejected", url)
+		}
 	}
 }
 
