@@ -120,52 +120,8 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		return nil, err
 	}
 
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	unlock, err := lockDataDir(cfg.Data)
-	if err != nil {
+	if err := h.openStoreAndBus(ctx, cfg, logger); err != nil {
 		return nil, err
-	}
-	h.closers = append(h.closers, unlock)
-
-	// The bus is reached before the store is opened, because opening a
-	// store applies its migrations.
-	h.Bus, err = natsbus.Connect(natsbus.Config{
-		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
-		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open event bus: %w", err)
-	}
-	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
-	if cfg.DatabaseURL != "" {
-		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
-	} else {
-		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	h.closers = append(h.closers, h.DB.Close)
-
-	storeID, err := h.DB.StoreID(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the store's identity: %w", err)
-	}
-	err = h.Bus.OpenStream(ctx, storeID)
-	if errors.Is(err, natsbus.ErrOtherStore) {
-		// Consuming the stream would find deliveries this store does not
-		// have and discard their messages, so the other store's hubs
-		// would never send them.
-		return nil, fmt.Errorf("open event bus: %w: start this node with the -database-url of the cluster that uses the stream, or give it its own -stream", err)
-	} else if err != nil {
-		return nil, fmt.Errorf("open event bus: %w", err)
-	}
-	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
-		// Other nodes on the store cannot reach this JetStream, so if this
-		// node stops, the deliveries it holds wait until it starts again.
-		logger.Warn("the store is PostgreSQL but -nats-url is not set, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
 	}
 
 	h.Engine = delivery.New(delivery.Config{
@@ -279,6 +235,59 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	go func() { h.serveErr <- h.server.Serve(ln) }()
 	logger.Info("hub started", "addr", h.Addr, "store", h.DB.Dialect().String(), "embedded_nats", cfg.NATSURL == "")
 	return h, nil
+}
+
+// openStoreAndBus takes the data directory, connects to the bus, opens
+// the store and then the bus's stream, which must belong to the store.
+func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	unlock, err := lockDataDir(cfg.Data)
+	if err != nil {
+		return err
+	}
+	h.closers = append(h.closers, unlock)
+
+	// The bus is reached before the store is opened, because opening a
+	// store applies its migrations.
+	h.Bus, err = natsbus.Connect(natsbus.Config{
+		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
+		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("open event bus: %w", err)
+	}
+	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
+	if cfg.DatabaseURL != "" {
+		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
+	}
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	h.closers = append(h.closers, h.DB.Close)
+
+	storeID, err := h.DB.StoreID(ctx)
+	if err != nil {
+		return fmt.Errorf("read the store's identity: %w", err)
+	}
+	err = h.Bus.OpenStream(ctx, storeID)
+	if errors.Is(err, natsbus.ErrOtherStore) {
+		// Consuming the stream would find deliveries this store does not
+		// have and discard their messages, so the other store's hubs
+		// would never send them.
+		return fmt.Errorf("open event bus: %w: start this node with the -database-url of the cluster that uses the stream, or give it its own -stream", err)
+	} else if err != nil {
+		return fmt.Errorf("open event bus: %w", err)
+	}
+	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
+		// Other nodes on the store cannot reach this JetStream, so if this
+		// node stops, the deliveries it holds wait until it starts again.
+		logger.Warn("the store is PostgreSQL but -nats-url is not set, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
+	}
+	return nil
 }
 
 func (h *Hub) ready(ctx context.Context) error {
