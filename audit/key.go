@@ -59,16 +59,12 @@ func GenerateKey(random io.Reader, origin string) (*Key, error) {
 // A new key is named origin. An existing key must have that origin unless
 // origin is empty, and its file must not be readable by group or others.
 func LoadOrCreateKey(dir, origin string) (*Key, error) {
-	path := filepath.Join(dir, KeyFile)
-	k, err := loadPrivateKey(path)
+	k, err := loadKey(dir, origin)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createKey(dir, origin)
 	}
 	if err != nil {
 		return nil, err
-	}
-	if origin != "" && k.Origin() != origin {
-		return nil, fmt.Errorf("%s is the key of origin %q, not the configured %q: set the origin back or move the key away", path, k.Origin(), origin)
 	}
 
 	// Restore a deleted public key file, which joinedup audit verify reads.
@@ -77,6 +73,34 @@ func LoadOrCreateKey(dir, origin string) (*Key, error) {
 		if err := os.WriteFile(pubPath, []byte(k.PublicKey()+"\n"), 0o644); err != nil {
 			return nil, fmt.Errorf("write audit public key: %w", err)
 		}
+	}
+	return k, nil
+}
+
+// CheckKey returns the error that LoadOrCreateKey(dir, origin) would
+// return for a fault of the key or of its directory, without creating
+// anything.
+func CheckKey(dir, origin string) error {
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return fmt.Errorf("key directory %s is a file, not a directory", dir)
+	}
+	_, err := loadKey(dir, origin)
+	if errors.Is(err, fs.ErrNotExist) {
+		return checkOrigin(origin)
+	}
+	return err
+}
+
+// loadKey reads the private key in dir, which must have origin unless
+// origin is empty.
+func loadKey(dir, origin string) (*Key, error) {
+	path := filepath.Join(dir, KeyFile)
+	k, err := loadPrivateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if origin != "" && k.Origin() != origin {
+		return nil, fmt.Errorf("%s is the key of origin %q, not the configured %q: set the origin back or move the key away", path, k.Origin(), origin)
 	}
 	return k, nil
 }
@@ -100,12 +124,20 @@ func loadPrivateKey(path string) (*Key, error) {
 	return k, nil
 }
 
-func createKey(dir, origin string) (*Key, error) {
+// checkOrigin checks origin as the name of a new key.
+func checkOrigin(origin string) error {
 	if origin == "" {
-		return nil, errors.New("create audit key: the origin is missing")
+		return errors.New("create audit key: the origin is missing")
 	}
 	if !utf8.ValidString(origin) || strings.ContainsFunc(origin, unicode.IsSpace) || strings.Contains(origin, "+") {
-		return nil, fmt.Errorf("create audit key: origin %q is invalid: use a name without spaces or +, such as council.example/joinedup", origin)
+		return fmt.Errorf("create audit key: origin %q is invalid: use a name without spaces or +, such as council.example/joinedup", origin)
+	}
+	return nil
+}
+
+func createKey(dir, origin string) (*Key, error) {
+	if err := checkOrigin(origin); err != nil {
+		return nil, err
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {

@@ -48,7 +48,8 @@ type Config struct {
 	MaxAttempts int
 	// BaseBackoff is the delay after the first failure; 1s by default.
 	BaseBackoff time.Duration
-	// MaxBackoff caps the delay between attempts; 10 minutes by default.
+	// MaxBackoff caps the delay between attempts; DefaultMaxBackoff by
+	// default.
 	MaxBackoff time.Duration
 	// AttemptTimeout bounds one send; 10s by default.
 	AttemptTimeout time.Duration
@@ -73,6 +74,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// DefaultMaxBackoff is the default cap on the delay between attempts.
+const DefaultMaxBackoff = 10 * time.Minute
+
 func (c *Config) setDefaults() {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 10
@@ -81,7 +85,7 @@ func (c *Config) setDefaults() {
 		c.BaseBackoff = time.Second
 	}
 	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = 10 * time.Minute
+		c.MaxBackoff = DefaultMaxBackoff
 	}
 	if c.AttemptTimeout <= 0 {
 		c.AttemptTimeout = 10 * time.Second

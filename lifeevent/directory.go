@@ -264,12 +264,8 @@ func (d *Directory) RetireService(ctx context.Context, id joinedup.ServiceID) (*
 // stays retired and unchanged: PutService logs a warning and returns nil,
 // so that a file not yet edited after the removal still starts the hub.
 func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
-	if err := Validate(s); err != nil {
+	if err := ValidateFileService(s); err != nil {
 		return err
-	}
-	if s.Secret == "" {
-		return joinedup.Invalid("The service registration has errors.",
-			joinedup.FieldError{Field: "/secret", Message: "A service in the configuration file needs its secret"})
 	}
 	stored, err := d.db.FindService(ctx, s.ID)
 	if err == nil && stored.Retired() {
@@ -280,6 +276,20 @@ func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
 		return err
 	}
 	return d.db.PutService(ctx, s)
+}
+
+// ValidateFileService checks a service from the configuration file as
+// PutService does: Validate, and a secret, which the file must give
+// because no response would show a generated one.
+func ValidateFileService(s *joinedup.Service) error {
+	if err := Validate(s); err != nil {
+		return err
+	}
+	if s.Secret == "" {
+		return joinedup.Invalid("The service registration has errors.",
+			joinedup.FieldError{Field: "/secret", Message: "A service in the configuration file needs its secret"})
+	}
+	return nil
 }
 
 // FindService implements joinedup.ServiceDirectory.

@@ -25,9 +25,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -59,8 +62,17 @@ type Config struct {
 	// Stream overrides StreamName, so tests sharing one external server
 	// keep apart; the subjects are prefixed with it too.
 	Stream string
-	Logger *slog.Logger
+	// StoreID is the identity of the store whose deliveries the stream
+	// carries. Open records it on the stream, and fails with
+	// ErrOtherStore when the stream records another. Empty skips the
+	// check and keeps whatever identity the stream records.
+	StoreID string
+	Logger  *slog.Logger
 }
+
+// ErrOtherStore means the stream records the identity of another store,
+// so its messages name deliveries that this hub's store does not have.
+var ErrOtherStore = errors.New("the stream carries the deliveries of another store")
 
 // Bus is a connection to JetStream with the deliveries stream in place.
 type Bus struct {
@@ -72,19 +84,39 @@ type Bus struct {
 	AtomicBatches bool
 	prefix        string
 	name          string
+	replicas      int
 	server        *server.Server
+	logger        *slog.Logger
 }
 
-// Open starts or connects to the bus and creates or updates the stream.
+// Open starts or connects to the bus and creates or updates the stream,
+// which records cfg.StoreID.
 func Open(ctx context.Context, cfg Config) (*Bus, error) {
-	b := &Bus{name: StreamName, prefix: SubjectPrefix}
+	b, err := Connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.OpenStream(ctx, cfg.StoreID); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Connect starts the embedded server or connects to the external one,
+// without creating or changing the stream. The bus is ready for use once
+// OpenStream has returned.
+func Connect(cfg Config) (*Bus, error) {
+	if err := ValidateStreamName(cfg.Stream); err != nil {
+		return nil, err
+	}
+	b := &Bus{name: StreamName, prefix: SubjectPrefix, replicas: max(cfg.Replicas, 1), logger: cfg.Logger}
 	if cfg.Stream != "" {
 		b.name = cfg.Stream
 		b.prefix = "joinedup." + cfg.Stream + ".deliveries."
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if b.logger == nil {
+		b.logger = slog.New(slog.DiscardHandler)
 	}
 
 	var err error
@@ -99,23 +131,90 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 				// The error is nil when the hub closes the connection itself.
 				if err != nil {
-					logger.Warn("nats disconnected", "error", err)
+					b.logger.Warn("nats disconnected", "error", err)
 				}
 			}),
-			nats.ReconnectHandler(func(*nats.Conn) { logger.Info("nats reconnected") }))
+			nats.ReconnectHandler(func(*nats.Conn) { b.logger.Info("nats reconnected") }))
 	}
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("connect to nats: %w", err)
+		if cfg.URL == "" {
+			return nil, fmt.Errorf("connect to the embedded nats server: %w", err)
+		}
+		return nil, fmt.Errorf("connect to nats at %s: %w", RedactURLs(cfg.URL), err)
 	}
 
 	if b.JS, err = jetstream.New(b.Conn); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
-	replicas := max(cfg.Replicas, 1)
 	b.AtomicBatches = versionAtLeast(b.Conn.ConnectedServerVersion(), 2, 12)
-	b.Stream, err = b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	return b, nil
+}
+
+// OpenStream creates or updates the stream of a bus from Connect, which
+// records storeID as Config.StoreID describes.
+func (b *Bus) OpenStream(ctx context.Context, storeID string) error {
+	if err := b.openStream(ctx, b.replicas, storeID); err != nil {
+		return err
+	}
+	if b.server != nil {
+		return b.offerUnacknowledged(ctx, b.logger)
+	}
+	return nil
+}
+
+// ValidateStreamName checks a name for Config.Stream, where empty means
+// StreamName. The server keeps a stream in a directory of its name, and
+// the name is a token of the stream's subjects, so it may not contain
+// whitespace, control characters, '.', '*', '>', '/' or '\', and has at
+// most 255 bytes.
+func ValidateStreamName(name string) error {
+	if len(name) > 255 {
+		return fmt.Errorf("stream name has %d bytes, more than the 255 that NATS allows", len(name))
+	}
+	if strings.ContainsFunc(name, notInStreamName) {
+		return fmt.Errorf("stream name %q contains a character that NATS does not allow in one: use letters, digits, - and _, such as DELIVERIES_TEST", name)
+	}
+	return nil
+}
+
+func notInStreamName(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(".*>/\\", r)
+}
+
+// RedactURLs returns a comma-separated list of NATS URLs with the user
+// name, password or token of each left out, for messages and logs.
+func RedactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, part := range parts {
+		u, err := url.Parse(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+			parts[i] = "(invalid URL)"
+		case u.User != nil:
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// storeMetadataKey is the key of the stream's metadata that records the
+// identity of the store whose deliveries the stream carries.
+const storeMetadataKey = "joinedup_store_id"
+
+// storeInDescription finds the store's identity in the stream's
+// description. NATS servers before 2.10, such as 2.9.10, drop a stream's
+// metadata without an error, so the identity is in the description too.
+var storeInDescription = regexp.MustCompile(`^joinedup deliveries of store ([0-9a-f]+),`)
+
+// openStream creates the deliveries stream, or updates an existing one to
+// the current settings. An existing stream that records no store is
+// adopted by storeID. One that records another store is left unchanged,
+// and openStream returns ErrOtherStore.
+func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) error {
+	want := jetstream.StreamConfig{
 		Name:               b.name,
 		AllowAtomicPublish: b.AtomicBatches,
 		Subjects:           []string{b.prefix + ">"},
@@ -124,19 +223,82 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		Replicas:           replicas,
 		Duplicates:         DuplicateWindow,
 		Discard:            jetstream.DiscardNew,
-		Description:        "joinedup deliveries, one subject per connected service",
-	})
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("create stream %s: %w", b.name, err)
 	}
-	if b.server != nil {
-		if err := b.offerUnacknowledged(ctx, logger); err != nil {
-			b.Close()
-			return nil, err
+	stream, err := b.JS.Stream(ctx, b.name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		b.Stream, err = b.JS.CreateStream(ctx, recordStore(want, nil, storeID))
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			if err != nil {
+				return fmt.Errorf("create stream %s: %w", b.name, err)
+			}
+			return nil
+		}
+		// Another node created the stream after the lookup, perhaps for
+		// another store, so it is checked like any existing stream.
+		stream, err = b.JS.Stream(ctx, b.name)
+	}
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+
+	existing := stream.CachedInfo().Config
+	recorded := recordedStore(existing)
+	switch {
+	case storeID == "":
+		storeID = recorded
+	case recorded != "" && recorded != storeID:
+		return fmt.Errorf("stream %s records store %s, and this hub's store is %s: %w", b.name, recorded, storeID, ErrOtherStore)
+	}
+	// NOTE: two hubs on different stores that adopt one stream at the same
+	// moment both succeed, and the later update decides which store the
+	// stream records.
+	if b.Stream, err = b.JS.UpdateStream(ctx, recordStore(want, existing.Metadata, storeID)); err != nil {
+		return fmt.Errorf("update stream %s: %w", b.name, err)
+	}
+	return nil
+}
+
+// recordStore returns cfg with storeID recorded in its metadata and its
+// description, keeping the other entries of metadata. The server manages
+// the entries whose keys start with "_nats.", so they are left out.
+func recordStore(cfg jetstream.StreamConfig, metadata map[string]string, storeID string) jetstream.StreamConfig {
+	cfg.Description = "joinedup deliveries, one subject per connected service"
+	cfg.Metadata = map[string]string{}
+	for k, v := range metadata {
+		if !strings.HasPrefix(k, "_nats.") && k != storeMetadataKey {
+			cfg.Metadata[k] = v
 		}
 	}
-	return b, nil
+	if storeID != "" {
+		cfg.Description = "joinedup deliveries of store " + storeID + ", one subject per connected service"
+		cfg.Metadata[storeMetadataKey] = storeID
+	}
+	if len(cfg.Metadata) == 0 {
+		cfg.Metadata = nil
+	}
+	return cfg
+}
+
+// StreamStore returns the identity of the store that the stream records,
+// or "" when it records none.
+func (b *Bus) StreamStore(ctx context.Context) (string, error) {
+	info, err := b.Stream.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+	return recordedStore(info.Config), nil
+}
+
+// recordedStore returns the identity of the store that a stream's
+// configuration records, or "" when it records none.
+func recordedStore(cfg jetstream.StreamConfig) string {
+	if id := cfg.Metadata[storeMetadataKey]; id != "" {
+		return id
+	}
+	if m := storeInDescription.FindStringSubmatch(cfg.Description); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // offerUnacknowledged deletes each consumer that has messages delivered

@@ -2,6 +2,8 @@ package natsbus
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +61,99 @@ func TestReopenOffersUnacknowledged(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "d2" {
 		t.Errorf("after the restart the consumer was offered %q, want only the unacknowledged d2", got)
+	}
+}
+
+// TestOpenRecordsStore opens one embedded stream for a store, then again
+// for the same store, for no store and for another store. The stream
+// keeps the first store and the metadata an operator added, and the other
+// store is ErrOtherStore.
+func TestOpenRecordsStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	editStream(t, dir, "aaaa", func(cfg *jetstream.StreamConfig) {
+		if got := cfg.Metadata[storeMetadataKey]; got != "aaaa" {
+			t.Errorf("metadata %s = %q, want aaaa", storeMetadataKey, got)
+		}
+		cfg.Metadata["owner"] = "operations"
+	})
+
+	for _, storeID := range []string{"aaaa", ""} {
+		b, err := Open(ctx, Config{Dir: dir, StoreID: storeID})
+		if err != nil {
+			t.Fatalf("Open for store %q: %v", storeID, err)
+		}
+		cfg := streamConfig(t, b)
+		b.Close()
+		if got := cfg.Metadata[storeMetadataKey]; got != "aaaa" {
+			t.Errorf("after Open for store %q: metadata %s = %q, want aaaa", storeID, storeMetadataKey, got)
+		}
+		if got := cfg.Metadata["owner"]; got != "operations" {
+			t.Errorf("after Open for store %q: metadata owner = %q, want operations", storeID, got)
+		}
+	}
+
+	_, err := Open(ctx, Config{Dir: dir, StoreID: "bbbb"})
+	if !errors.Is(err, ErrOtherStore) {
+		t.Fatalf("Open for another store: error = %v, want ErrOtherStore", err)
+	}
+	if !strings.Contains(err.Error(), "stream DELIVERIES records store aaaa") {
+		t.Errorf("error = %q, want it to name the stream and its store", err)
+	}
+}
+
+// TestOpenReadsStoreFromDescription opens a stream whose metadata was
+// dropped, as servers before 2.10 drop it, and checks that the store in
+// its description still decides.
+func TestOpenReadsStoreFromDescription(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	editStream(t, dir, "aaaa", func(cfg *jetstream.StreamConfig) { cfg.Metadata = nil })
+
+	if _, err := Open(ctx, Config{Dir: dir, StoreID: "bbbb"}); !errors.Is(err, ErrOtherStore) {
+		t.Errorf("Open for another store: error = %v, want ErrOtherStore", err)
+	}
+	b := openEmbeddedAt(t, dir)
+	if got, err := b.StreamStore(ctx); err != nil || got != "aaaa" {
+		t.Errorf("StreamStore = %q, %v; want aaaa", got, err)
+	}
+}
+
+// editStream opens the embedded stream in dir for storeID, changes its
+// configuration with edit and closes it.
+func editStream(t *testing.T, dir, storeID string, edit func(*jetstream.StreamConfig)) {
+	t.Helper()
+	b, err := Open(context.Background(), Config{Dir: dir, StoreID: storeID})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer b.Close()
+	cfg := streamConfig(t, b)
+	edit(&cfg)
+	if _, err := b.JS.UpdateStream(context.Background(), cfg); err != nil {
+		t.Fatalf("update stream: %v", err)
+	}
+}
+
+func streamConfig(t *testing.T, b *Bus) jetstream.StreamConfig {
+	t.Helper()
+	info, err := b.Stream.Info(context.Background())
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	return info.Config
+}
+
+func TestRedactURLs(t *testing.T) {
+	tests := []struct{ urls, want string }{
+		{"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://joinedup:s3cret@127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://t0ken@nats-1:4222, tls://joinedup:s3cret@nats-2:4222", "nats://nats-1:4222,tls://nats-2:4222"},
+		{"nats://joinedup:s3cret@127.0.0.1:port", "(invalid URL)"},
+	}
+	for _, tt := range tests {
+		if got := RedactURLs(tt.urls); got != tt.want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", tt.urls, got, tt.want)
+		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/natsbus"
 	"github.com/joinedup/joinedup/store/storetest"
 )
 
@@ -161,4 +164,83 @@ func TestClusterSendsRepeatedMessageOnce(t *testing.T) {
 	if n := rec.requests[string(delivery)]; n != 1 {
 		t.Errorf("the service received delivery %s %d times, want once", delivery, n)
 	}
+}
+
+// TestStreamOfAnotherStoreRejected starts a node on PostgreSQL and the
+// cluster's stream, then a node on the same stream with an SQLite store of
+// its own. The second node would discard the messages of deliveries its
+// store does not have, so it stops at start, and the first node's stream
+// still records the first store.
+func TestStreamOfAnotherStoreRejected(t *testing.T) {
+	ctx := context.Background()
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	first := startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream })
+	firstStore, err := first.DB.StoreID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+	cfg.NATSURL, cfg.Stream = natsURL, stream
+	h, err := OpenHub(ctx, cfg, testLogger(t))
+	if err == nil {
+		h.Close()
+		t.Fatal("a node on another store opened the cluster's stream, want an error")
+	}
+	for _, want := range []string{"stream " + stream + " records store " + firstStore, "-database-url", "-stream"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q, want it to contain %q", err, want)
+		}
+	}
+
+	if got := streamStore(t, first); got != firstStore {
+		t.Errorf("stream records store %q after the rejected node, want %q", got, firstStore)
+	}
+}
+
+// TestStreamWithoutStoreAdopted opens a stream as a hub without a store
+// identity did, then starts a node on it: the node adopts the stream, and
+// a node on another store is then rejected.
+func TestStreamWithoutStoreAdopted(t *testing.T) {
+	ctx := context.Background()
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	old, err := natsbus.Open(ctx, natsbus.Config{URL: natsURL, Stream: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	node := startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream })
+	nodeStore, err := node.DB.StoreID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := streamStore(t, node); got != nodeStore {
+		t.Errorf("stream records store %q, want the node's store %q", got, nodeStore)
+	}
+	// A second node on the same store opens the stream too.
+	startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream })
+
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+	cfg.NATSURL, cfg.Stream = natsURL, stream
+	if h, err := OpenHub(ctx, cfg, testLogger(t)); !errors.Is(err, natsbus.ErrOtherStore) {
+		if err == nil {
+			h.Close()
+		}
+		t.Errorf("node on another store: error = %v, want ErrOtherStore", err)
+	}
+}
+
+// streamStore returns the store identity that h's stream records.
+func streamStore(t *testing.T, h *Hub) string {
+	t.Helper()
+	id, err := h.Bus.StreamStore(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -12,6 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/joinedup/joinedup/delivery"
+	"github.com/joinedup/joinedup/natsbus"
 )
 
 // Config is the configuration of joinedup serve. Every field has a flag
@@ -27,7 +32,7 @@ type Config struct {
 	Stream       string
 	BaseURL      string
 	Demo         bool
-	Seed         int64
+	Seed         uint64
 	ServicesFile string
 	APIToken     string
 	MaxAttempts  int
@@ -46,6 +51,10 @@ type Config struct {
 	// TrustedProxies are the addresses of proxies whose
 	// X-Forwarded-For header names the client.
 	TrustedProxies []netip.Prefix
+
+	// fromEnv maps the flag of each setting that parseConfig took from
+	// its JOINEDUP_* variable to that variable, so that messages name it.
+	fromEnv map[string]string
 
 	// now replaces the clock that decides when deferred actions are due
 	// and what "today" is; tests set it, and nil means time.Now.
@@ -69,7 +78,7 @@ func (c *Config) specs() []flagSpec {
 		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server; empty uses DELIVERIES", stringValue(&c.Stream)},
 		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
-		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population", int64Value(&c.Seed)},
+		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population, a whole number of 0 or more", uint64Value(&c.Seed)},
 		{"services", "JOINEDUP_SERVICES", "JSON file of organisations and connected services to register at start", stringValue(&c.ServicesFile)},
 		{"api-token", "JOINEDUP_API_TOKEN", "bearer token that machines send to the staff API in place of a session; it acts as a registrar of -api-token-organisation and can also register, change and remove connected services. Empty accepts no token, except that -demo then accepts the fixed demo token joinedup-demo-token", stringValue(&c.APIToken)},
 		{"api-token-organisation", "JOINEDUP_API_TOKEN_ORGANISATION", "organisation id that the -api-token registers births for", stringValue(&c.APITokenOrganisation)},
@@ -79,9 +88,9 @@ func (c *Config) specs() []flagSpec {
 		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
 		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
 		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
-		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered", intValue(&c.MaxAttempts)},
+		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered, from 1 to 1000", intValue(&c.MaxAttempts)},
 		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intValue(&c.Concurrency)},
-		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
+		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt, from 1ms to 10m; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
 		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
 		{"log-format", "JOINEDUP_LOG_FORMAT", "log format: text or json", stringValue(&c.LogFormat)},
 	}
@@ -104,8 +113,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// parseConfig fills a Config from defaults, then JOINEDUP_* variables read
-// through getenv, then the command-line flags.
+// parseConfig fills a Config from the command-line flags, then, for each
+// setting without its flag, from its JOINEDUP_* variable read through
+// getenv, then from the defaults.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("joinedup serve", flag.ContinueOnError)
@@ -119,18 +129,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		fs.PrintDefaults()
 	}
 
-	for _, s := range specs {
-		if v := getenv(s.env); v != "" {
-			if err := s.value.Set(v); err != nil {
-				return c, fmt.Errorf("invalid %s=%q: %w", s.env, v, err)
-			}
-		}
-	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	// A flag given on the command line wins, so its variable is not read.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	c.fromEnv = map[string]string{}
+	for _, s := range specs {
+		v := getenv(s.env)
+		if given[s.name] || v == "" {
+			continue
+		}
+		if err := s.value.Set(v); err != nil {
+			return c, fmt.Errorf("invalid %s=%q: %w", s.env, v, err)
+		}
+		c.fromEnv[s.name] = s.env
 	}
 	return c, c.Validate()
 }
@@ -140,56 +158,178 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 // guessable.
 const minAPITokenLength = 16
 
-// Validate checks the configuration.
+// Limits of -max-attempts and -backoff. 1000 attempts, most of them up to
+// 10 minutes apart, last up to about a week. A -backoff below 1ms is most
+// likely a mistaken unit, and the engine caps any delay at 10 minutes.
+const (
+	maxAttempts = 1000
+	minBackoff  = time.Millisecond
+)
+
+// Validate checks the configuration. Each message names the setting as
+// the operator set it: the JOINEDUP_* variable when the value came from
+// there, otherwise the flag.
 func (c *Config) Validate() error {
+	errs := c.validateCluster()
+	errs = append(errs, c.validateAccess()...)
+	if c.MaxAttempts < 1 || c.MaxAttempts > maxAttempts {
+		errs = append(errs, fmt.Errorf("%s must be from 1 to %d, not %d", c.setting("max-attempts"), maxAttempts, c.MaxAttempts))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		errs = append(errs, fmt.Errorf("%s must be from 1 to 1024, not %d", c.setting("delivery-concurrency"), c.Concurrency))
+	}
+	if c.Backoff < minBackoff || c.Backoff > delivery.DefaultMaxBackoff {
+		errs = append(errs, fmt.Errorf("%s must be from 1ms to 10m, not %s", c.setting("backoff"), c.Backoff))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("%s must be text or json, not %q", c.setting("log-format"), c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// validateCluster checks the address, the data directory, the store and
+// the bus.
+func (c *Config) validateCluster() []error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("invalid -addr %q: want host:port", c.Addr))
+		errs = append(errs, fmt.Errorf("invalid %s %q: want host:port", c.setting("addr"), c.Addr))
 	}
 	if c.Data == "" {
-		errs = append(errs, errors.New("-data must name a directory"))
+		errs = append(errs, fmt.Errorf("%s must name a directory", c.setting("data")))
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, errors.New("-database-url must start with postgres://"))
+	if c.DatabaseURL != "" {
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			errs = append(errs, fmt.Errorf("%s must start with postgres:// or postgresql://", c.setting("database-url")))
+		} else if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
+			// pgconn replaces the password in the URL it quotes.
+			errs = append(errs, fmt.Errorf("invalid %s: %v", c.setting("database-url"), err))
+		}
 	}
-	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
-		errs = append(errs, errors.New("-nats-url must start with nats:// or tls://"))
+	if c.NATSURL != "" {
+		if err := validateNATSURLs(c.NATSURL); err != nil {
+			errs = append(errs, fmt.Errorf("invalid %s %s: %v", c.setting("nats-url"), natsbus.RedactURLs(c.NATSURL), err))
+		}
+	}
+	if err := natsbus.ValidateStreamName(c.Stream); err != nil {
+		errs = append(errs, fmt.Errorf("invalid %s: %v", c.setting("stream"), err))
 	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
-		errs = append(errs, fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas))
+		errs = append(errs, fmt.Errorf("%s must be 1 to 5, not %d", c.setting("nats-replicas"), c.NATSReplicas))
 	} else if c.NATSReplicas > 1 && c.NATSURL == "" {
-		errs = append(errs, fmt.Errorf("-nats-replicas %d needs a JetStream cluster: set -nats-url, or leave -nats-replicas at 1 for the JetStream inside the process", c.NATSReplicas))
+		errs = append(errs, fmt.Errorf("%s %d needs a JetStream cluster: set -nats-url, or leave it at 1 for the JetStream inside the process",
+			c.setting("nats-replicas"), c.NATSReplicas))
 	}
+	if c.BaseURL != "" {
+		if err := validateBaseURL(c.BaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("invalid %s %s: %v", c.setting("base-url"), redactURL(c.BaseURL), err))
+		}
+	}
+	return errs
+}
+
+// validateAccess checks the API token and the OpenID Connect settings.
+func (c *Config) validateAccess() []error {
+	var errs []error
 	switch {
 	case c.APIToken == "":
 	case len(c.APIToken) < minAPITokenLength:
-		errs = append(errs, fmt.Errorf("-api-token must be at least %d characters, so that it cannot be guessed: generate one with openssl rand -hex 32", minAPITokenLength))
+		errs = append(errs, fmt.Errorf("%s must be at least %d characters, so that it cannot be guessed: generate one with openssl rand -hex 32",
+			c.setting("api-token"), minAPITokenLength))
 	case strings.IndexFunc(c.APIToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
 		// A client sends the token in an Authorization header, which
 		// cannot carry spaces at its ends or characters outside ASCII.
-		errs = append(errs, errors.New("-api-token must be printable ASCII without spaces: generate one with openssl rand -hex 32"))
+		errs = append(errs, fmt.Errorf("%s must be printable ASCII without spaces: generate one with openssl rand -hex 32", c.setting("api-token")))
 	}
-	if c.BaseURL != "" {
-		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("invalid -base-url %q: want an absolute http or https URL", c.BaseURL))
+
+	issuer := c.setting("oidc-issuer")
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("invalid %s %s: want the provider's issuer URL, such as https://login.example.gov.uk", issuer, redactURL(c.OIDCIssuer)))
+		}
+		if c.OIDCClientID == "" {
+			errs = append(errs, fmt.Errorf("-oidc-client-id is required with %s", issuer))
+		}
+		return errs
+	}
+	var without []string
+	if c.OIDCClientID != "" {
+		without = append(without, c.setting("oidc-client-id"))
+	}
+	if c.OIDCClientSecret != "" {
+		without = append(without, c.setting("oidc-client-secret"))
+	}
+	switch len(without) {
+	case 1:
+		errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s is set: set -oidc-issuer to the provider's issuer URL, or remove %[1]s", without[0]))
+	case 2:
+		errs = append(errs, fmt.Errorf("-oidc-issuer is missing, but %s and %s are set: set -oidc-issuer to the provider's issuer URL, or remove both", without[0], without[1]))
+	}
+	return errs
+}
+
+// setting returns the name of the setting whose flag is name, as the
+// operator set it: its JOINEDUP_* variable when parseConfig took the
+// value from there, otherwise the flag.
+func (c *Config) setting(name string) string {
+	if env, ok := c.fromEnv[name]; ok {
+		return env
+	}
+	return "-" + name
+}
+
+// validateBaseURL checks the hub's external URL. Pages link to it and
+// every event names it as its CloudEvents source, so it carries no
+// credentials, query or fragment.
+func validateBaseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return errors.New("want an absolute http or https URL, such as https://joinedup.example.gov.uk")
+	case u.User != nil:
+		return errors.New("remove the user name and password: the hub sends this URL to every service as the source of its events")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("remove the query, from ? on: links to the hub's pages are built on this URL")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return errors.New("remove the fragment, from # on: links to the hub's pages are built on this URL")
+	}
+	return nil
+}
+
+// redactURL returns s, a URL, without its user name and password, for
+// messages. A URL that does not parse is left out whole, because its
+// password cannot be found reliably.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not a valid URL)"
+	}
+	if u.User == nil {
+		return strconv.Quote(s)
+	}
+	u.User = nil
+	return strconv.Quote(u.String())
+}
+
+// validateNATSURLs checks a comma-separated list of NATS server URLs, as
+// the NATS client takes them.
+func validateNATSURLs(urls string) error {
+	for part := range strings.SplitSeq(urls, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+			return errors.New("each URL must be a valid URL, such as nats://127.0.0.1:4222")
+		case u.Scheme != "nats" && u.Scheme != "tls":
+			return errors.New("each URL must start with nats:// or tls://")
+		case u.Hostname() == "":
+			return errors.New("each URL must name a host, such as nats://127.0.0.1:4222")
+		}
+		if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("port %s must be from 1 to 65535", port)
+			}
 		}
 	}
-	if c.MaxAttempts < 1 {
-		errs = append(errs, fmt.Errorf("-max-attempts must be at least 1, not %d", c.MaxAttempts))
-	}
-	if c.Concurrency < 1 || c.Concurrency > 1024 {
-		errs = append(errs, fmt.Errorf("-delivery-concurrency must be from 1 to 1024, not %d", c.Concurrency))
-	}
-	if c.Backoff <= 0 {
-		errs = append(errs, fmt.Errorf("-backoff must be positive, not %s", c.Backoff))
-	}
-	if c.OIDCIssuer != "" && c.OIDCClientID == "" {
-		errs = append(errs, errors.New("-oidc-client-id is required with -oidc-issuer"))
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // prefixesFlag reads a comma-separated list of IP addresses and CIDR
@@ -295,28 +435,42 @@ func (f intFlag) String() string {
 func (f intFlag) Set(s string) error {
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return errors.New("must be a whole number, such as 5")
+		return numberError(s, err)
 	}
 	*f.p = v
 	return nil
 }
 
-type int64Flag struct{ p *int64 }
+type uint64Flag struct{ p *uint64 }
 
-func int64Value(p *int64) flag.Value { return int64Flag{p} }
-func (f int64Flag) String() string {
+func uint64Value(p *uint64) flag.Value { return uint64Flag{p} }
+func (f uint64Flag) String() string {
 	if f.p == nil {
 		return "0"
 	}
-	return strconv.FormatInt(*f.p, 10)
+	return strconv.FormatUint(*f.p, 10)
 }
-func (f int64Flag) Set(s string) error {
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return errors.New("must be a whole number, such as 5")
+func (f uint64Flag) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil && strings.HasPrefix(s, "-") {
+		return errors.New("must be a whole number of 0 or more, such as 5")
+	} else if err != nil {
+		return numberError(s, err)
 	}
 	*f.p = v
 	return nil
+}
+
+// numberError returns the message for s, which strconv could not parse
+// as a whole number with err.
+func numberError(s string, err error) error {
+	switch {
+	case !errors.Is(err, strconv.ErrRange):
+		return errors.New("must be a whole number, such as 5")
+	case strings.HasPrefix(s, "-"):
+		return errors.New("the number is too far below zero")
+	}
+	return errors.New("the number is too large")
 }
 
 type durationFlag struct{ p *time.Duration }

@@ -1,15 +1,27 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/store/sqlite"
+	"github.com/joinedup/joinedup/store/storetest"
 )
 
 func TestDeliveryConcurrencyConfig(t *testing.T) {
@@ -34,6 +46,68 @@ func TestDeliveryConcurrencyConfig(t *testing.T) {
 				t.Errorf("Concurrency = %d, want %d", cfg.Concurrency, tt.want)
 			}
 		})
+	}
+}
+
+func TestDeliveryLimitsConfig(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		wantErr     string
+		maxAttempts int
+	}{
+		{name: "shortest backoff", args: []string{"-backoff", "1ms"}},
+		{name: "longest backoff", args: []string{"-backoff", "10m"}},
+		{name: "backoff too short", args: []string{"-backoff", "1ns"}, wantErr: "-backoff must be from 1ms to 10m, not 1ns"},
+		{name: "backoff over the cap", args: []string{"-backoff", "1000h"}, wantErr: "-backoff must be from 1ms to 10m, not 1000h0m0s"},
+		{name: "most attempts", args: []string{"-max-attempts", "1000"}, maxAttempts: 1000},
+		{name: "no attempts", args: []string{"-max-attempts", "0"}, wantErr: "-max-attempts must be from 1 to 1000, not 0"},
+		{name: "too many attempts", args: []string{"-max-attempts", "1000000000000"}, wantErr: "-max-attempts must be from 1 to 1000, not 1000000000000"},
+		{name: "attempts too large to parse", args: []string{"-max-attempts", "99999999999999999999"}, wantErr: "the number is too large"},
+		{name: "attempts too far below zero to parse", args: []string{"-max-attempts", "-99999999999999999999"}, wantErr: "the number is too far below zero"},
+		{name: "concurrency too large to parse", env: map[string]string{"JOINEDUP_DELIVERY_CONCURRENCY": "99999999999999999999"}, wantErr: "the number is too large"},
+		{name: "attempts not a number", args: []string{"-max-attempts", "ten"}, wantErr: "must be a whole number, such as 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, ok := parseCase(t, tt.args, tt.env, tt.wantErr)
+			if ok && tt.maxAttempts != 0 && cfg.MaxAttempts != tt.maxAttempts {
+				t.Errorf("MaxAttempts = %d, want %d", cfg.MaxAttempts, tt.maxAttempts)
+			}
+		})
+	}
+}
+
+// TestSeedConfig checks that serve, like reference-services and demo,
+// takes a seed of 0 or more.
+func TestSeedConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    uint64
+		wantErr string
+	}{
+		{name: "default", want: 1},
+		{name: "zero", args: []string{"-seed", "0"}, want: 0},
+		{name: "largest", args: []string{"-seed", "18446744073709551615"}, want: 18446744073709551615},
+		{name: "environment", env: map[string]string{"JOINEDUP_SEED": "7"}, want: 7},
+		{name: "negative flag", args: []string{"-seed", "-1"}, wantErr: "must be a whole number of 0 or more"},
+		{name: "negative environment", env: map[string]string{"JOINEDUP_SEED": "-3"}, wantErr: "must be a whole number of 0 or more"},
+		{name: "too large", args: []string{"-seed", "18446744073709551616"}, wantErr: "the number is too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, ok := parseCase(t, tt.args, tt.env, tt.wantErr)
+			if ok && cfg.Seed != tt.want {
+				t.Errorf("Seed = %d, want %d", cfg.Seed, tt.want)
+			}
+		})
+	}
+	err := runReferenceServices(context.Background(), []string{"--hub", "http://127.0.0.1:1", "--data", t.TempDir(), "--seed", "-1"}, io.Discard, io.Discard)
+	if err == nil {
+		t.Error("reference-services -seed -1: accepted, want it rejected as serve rejects it")
 	}
 }
 
@@ -95,14 +169,44 @@ func TestServeConfigErrors(t *testing.T) {
 		{"every IPv4-mapped address", []string{"-trusted-proxies", "::ffff:0.0.0.0/96"}, `would trust every address`},
 		{"IPv4-mapped and other addresses", []string{"-trusted-proxies", "::ffff:0.0.0.0/95"}, `mixes IPv4-mapped and other IPv6 addresses`},
 		{"IPv6 range wider than /32", []string{"-trusted-proxies", "2001:db8::/31"}, `ranges of /32 or narrower`},
+		{"database URL of another scheme", []string{"-database-url", "mysql://joinedup:s3cret@127.0.0.1/joinedup"}, "-database-url must start with postgres:// or postgresql://"},
+		{"database URL with a bad port", []string{"-database-url", "postgres://joinedup:s3cret@127.0.0.1:port/joinedup"}, "invalid -database-url: cannot parse"},
+		{"NATS URL without a host", []string{"-nats-url", "nats://"}, "invalid -nats-url nats://: each URL must name a host"},
+		{"NATS URL list with another scheme", []string{"-nats-url", "nats://127.0.0.1:4222, http://127.0.0.1:4223"}, "each URL must start with nats:// or tls://"},
+		{"NATS URL with a bad port", []string{"-nats-url", "nats://joinedup:s3cret@127.0.0.1:99999"}, "invalid -nats-url nats://127.0.0.1:99999: port 99999 must be from 1 to 65535"},
+		{"stream name with a dot", []string{"-stream", "DELIVERIES.TEST"}, `invalid -stream: stream name "DELIVERIES.TEST" contains a character that NATS does not allow`},
+		{"stream name with a slash", []string{"-stream", "../DELIVERIES"}, "invalid -stream"},
+		{"base URL not a URL", []string{"-base-url", "joinedup.example.gov.uk"}, `invalid -base-url "joinedup.example.gov.uk": want an absolute http or https URL`},
+		{"base URL with a password", []string{"-base-url", "https://joinedup:s3cret@joinedup.example.gov.uk"}, `invalid -base-url "https://joinedup.example.gov.uk": remove the user name and password`},
+		{"base URL with a user name", []string{"-base-url", "https://joinedup@joinedup.example.gov.uk"}, "remove the user name and password"},
+		{"base URL with a bad password", []string{"-base-url", "https://joinedup:s3cret%zz@joinedup.example.gov.uk"}, "invalid -base-url (not a valid URL)"},
+		{"base URL with a query", []string{"-base-url", "https://joinedup.example.gov.uk/?hub=1"}, "remove the query"},
+		{"base URL with an empty query", []string{"-base-url", "https://joinedup.example.gov.uk/?"}, "remove the query"},
+		{"base URL with a fragment", []string{"-base-url", "https://joinedup.example.gov.uk/#top"}, "remove the fragment"},
+		{"base URL with an empty fragment", []string{"-base-url", "https://joinedup.example.gov.uk/#"}, "remove the fragment"},
+		{"OIDC client id without an issuer", []string{"-oidc-client-id", "joinedup"}, "-oidc-issuer is missing, but -oidc-client-id is set"},
+		{"OIDC client secret without an issuer", []string{"-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-secret is set"},
+		{"OIDC client without an issuer", []string{"-oidc-client-id", "joinedup", "-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-id and -oidc-client-secret are set"},
+		{"OIDC issuer not a URL", []string{"-oidc-issuer", "login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "login.example.gov.uk"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parseCase(t, tt.args, nil, tt.wantErr)
+			_, err := parseConfig(tt.args, func(string) string { return "" }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q shows the password", err)
+			}
 		})
 	}
 	if _, ok := parseCase(t, []string{"-nats-replicas", "3", "-nats-url", "nats://127.0.0.1:4222"}, nil, ""); !ok {
 		t.Error("replicas with a cluster: rejected")
+	}
+	for _, url := range []string{"postgres://joinedup@127.0.0.1/joinedup", "postgresql://joinedup@127.0.0.1/joinedup"} {
+		if _, ok := parseCase(t, []string{"-database-url", url}, nil, ""); !ok {
+			t.Errorf("-database-url %s: rejected", url)
+		}
 	}
 }
 
@@ -126,13 +230,19 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 }
 
-// TestServeBadFilesCreateNothing starts a hub whose -policies directory is
-// missing, and one whose -services file does not parse: each stops with a
-// message naming the setting and creates no data directory.
+// TestServeBadFilesCreateNothing starts hubs whose -policies directory is
+// missing, whose -services file does not parse or validate, or whose audit
+// key cannot be used: each stops with a message naming the fault and
+// creates no data directory.
 func TestServeBadFilesCreateNothing(t *testing.T) {
 	dir := t.TempDir()
 	badServices := filepath.Join(dir, "services.json")
 	if err := os.WriteFile(badServices, []byte(`{"services": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	invalidService := writeServicesFile(t, servicesFile{Services: []*joinedup.Service{{ID: "no-purpose", Organisation: "test-council"}}})
+	otherOrigin := filepath.Join(dir, "keys")
+	if _, err := audit.LoadOrCreateKey(otherOrigin, "hub.example"); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -142,6 +252,9 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 	}{
 		{"missing policies", func(c *Config) { c.PoliciesDir = filepath.Join(dir, "absent") }, "-policies: load policies: there is no directory"},
 		{"services file cut short", func(c *Config) { c.ServicesFile = badServices }, "the file ends before its JSON is complete"},
+		{"invalid service", func(c *Config) { c.ServicesFile = invalidService }, "/services/0/purpose"},
+		{"audit key directory is a file", func(c *Config) { c.AuditKeyDir = badServices }, "is a file, not a directory"},
+		{"audit key of another origin", func(c *Config) { c.AuditKeyDir = otherOrigin }, `is the key of origin "hub.example", not the configured "127.0.0.1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,5 +270,251 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 				t.Errorf("data directory: stat error %v, want it not created", err)
 			}
 		})
+	}
+}
+
+// TestDatabaseWithoutNATSWarns starts a hub on PostgreSQL with the
+// JetStream inside the process, and one with an external JetStream too:
+// only the first warns, once, that it alone delivers the births it takes.
+func TestDatabaseWithoutNATSWarns(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	tests := []struct {
+		name  string
+		edit  func(*Config)
+		warns int
+	}{
+		{"database only", func(c *Config) { c.DatabaseURL = dbURL }, 1},
+		{"database and nats", func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := DefaultConfig()
+			cfg.Addr, cfg.Data, cfg.APIToken, cfg.ServicesFile = "127.0.0.1:0", t.TempDir(), testToken, servicesFileFor(t)
+			tt.edit(&cfg)
+			h, err := OpenHub(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Close()
+			if got := strings.Count(logs.String(), "births this node accepts are delivered only by this node"); got != tt.warns {
+				t.Errorf("warnings = %d, want %d; logs:\n%s", got, tt.warns, logs.String())
+			}
+			if tt.warns > 0 && !strings.Contains(logs.String(), "A cluster needs -nats-url on every node") {
+				t.Errorf("warning does not say what a cluster needs; logs:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestServicesFileErrorStoresNothing starts a hub on an existing store
+// with a services file whose organisation and first service are valid and
+// whose second service is not. The start fails and the store has neither
+// the organisation nor the first service.
+func TestServicesFileErrorStoresNothing(t *testing.T) {
+	valid := &joinedup.Service{
+		ID: "school-planning", Organisation: "file-council", Name: "Pupil planning", Purpose: "testing",
+		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/events"},
+		Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	}
+	tests := []struct {
+		name   string
+		second func(s *joinedup.Service)
+		want   string
+	}{
+		{"invalid second service", func(s *joinedup.Service) { s.Purpose = "" }, "/services/1/purpose"},
+		{"unknown organisation", func(s *joinedup.Service) { s.Organisation = "no-such-council" }, "/services/1/organisation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := t.TempDir()
+			first := startHub(t, func(c *Config) { c.Data = data })
+			before, err := first.DB.ListOrganisations(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.Close()
+
+			second := *valid
+			second.ID = "bin-collections"
+			tt.second(&second)
+			path := writeServicesFile(t, servicesFile{
+				Organisations: []joinedup.Organisation{{ID: "file-council", Name: "File Council"}},
+				Services:      []*joinedup.Service{valid, &second},
+			})
+			cfg := DefaultConfig()
+			cfg.Addr, cfg.Data, cfg.ServicesFile = "127.0.0.1:0", data, path
+			if h, err := OpenHub(context.Background(), cfg, testLogger(t)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				if err == nil {
+					h.Close()
+				}
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+
+			db, err := sqlite.Open(context.Background(), filepath.Join(data, "joinedup.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			orgs, err := db.ListOrganisations(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(orgs, before) {
+				t.Errorf("organisations after the failed start = %v, want those before it, %v", orgs, before)
+			}
+			if _, err := db.FindService(context.Background(), valid.ID); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+				t.Errorf("find the file's first service: error %v, want not found", err)
+			}
+		})
+	}
+}
+
+// TestUnreachableNATSChangesNothing starts a node whose -nats-url names a
+// closed port. The start fails with an error that names the URL without
+// its password, before the node has migrated its PostgreSQL database.
+func TestUnreachableNATSChangesNothing(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+	cfg.DatabaseURL, cfg.NATSURL = dbURL, "nats://joinedup:s3cret@"+closed
+	h, err := OpenHub(context.Background(), cfg, testLogger(t))
+	if err == nil {
+		h.Close()
+		t.Fatal("the hub started without its NATS server")
+	}
+	if want := "connect to nats at nats://" + closed + ":"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %q, want it to contain %q", err, want)
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q shows the password", err)
+	}
+
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("the database has %d tables after the failed start, want none", tables)
+	}
+}
+
+// TestErrorsNameSettingAsSet gives each setting an invalid value through
+// its JOINEDUP_* variable, and again through its flag: the message names
+// the variable or the flag, as the value came.
+func TestErrorsNameSettingAsSet(t *testing.T) {
+	tests := []struct{ flag, env, value string }{
+		{"addr", "JOINEDUP_ADDR", "no-port"},
+		{"database-url", "JOINEDUP_DATABASE_URL", "mysql://db.example"},
+		{"nats-url", "JOINEDUP_NATS_URL", "http://127.0.0.1:4222"},
+		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "-2"},
+		{"stream", "JOINEDUP_STREAM", "DELIVERIES.TEST"},
+		{"base-url", "JOINEDUP_BASE_URL", "ftp://joinedup.example.gov.uk"},
+		{"demo", "JOINEDUP_DEMO", "maybe"},
+		{"seed", "JOINEDUP_SEED", "-3"},
+		{"api-token", "JOINEDUP_API_TOKEN", "short"},
+		{"oidc-issuer", "JOINEDUP_OIDC_ISSUER", "login.example.gov.uk"},
+		{"oidc-client-id", "JOINEDUP_OIDC_CLIENT_ID", "joinedup"},
+		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "s3cret"},
+		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "sometimes"},
+		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "0.0.0.0/0"},
+		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "0"},
+		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "0"},
+		{"backoff", "JOINEDUP_BACKOFF", "1ns"},
+		{"log-level", "JOINEDUP_LOG_LEVEL", "loud"},
+		{"log-format", "JOINEDUP_LOG_FORMAT", "xml"},
+	}
+	for _, tt := range tests {
+		flagName := regexp.MustCompile(`(^|[\s(])-` + regexp.QuoteMeta(tt.flag) + `($|[\s:])`)
+		t.Run(tt.env, func(t *testing.T) {
+			_, err := parseConfig(nil, func(k string) string { return map[string]string{tt.env: tt.value}[k] }, io.Discard)
+			if err == nil {
+				t.Fatalf("%s=%s accepted, want an error", tt.env, tt.value)
+			}
+			if !strings.Contains(err.Error(), tt.env) {
+				t.Errorf("error = %q, want it to name %s", err, tt.env)
+			}
+			if flagName.MatchString(err.Error()) {
+				t.Errorf("error = %q names -%s, but the value came from %s", err, tt.flag, tt.env)
+			}
+		})
+		t.Run("-"+tt.flag, func(t *testing.T) {
+			_, err := parseConfig([]string{"-" + tt.flag + "=" + tt.value}, func(string) string { return "" }, io.Discard)
+			if err == nil {
+				t.Fatalf("-%s=%s accepted, want an error", tt.flag, tt.value)
+			}
+			if !flagName.MatchString(err.Error()) {
+				t.Errorf("error = %q, want it to name -%s", err, tt.flag)
+			}
+			if strings.Contains(err.Error(), tt.env) {
+				t.Errorf("error = %q names %s, but the value came from -%s", err, tt.env, tt.flag)
+			}
+		})
+	}
+}
+
+// TestStartErrorsNameVariable sets through JOINEDUP_* variables the
+// settings that the hub checks as it starts: each error names the
+// variable.
+func TestStartErrorsNameVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"missing policies", map[string]string{"JOINEDUP_POLICIES": filepath.Join(t.TempDir(), "absent")}, "JOINEDUP_POLICIES: load policies"},
+		{"unknown token organisation", map[string]string{"JOINEDUP_API_TOKEN": testToken, "JOINEDUP_API_TOKEN_ORGANISATION": "no-such-council"},
+			`JOINEDUP_API_TOKEN_ORGANISATION "no-such-council" names no organisation`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"JOINEDUP_ADDR": "127.0.0.1:0", "JOINEDUP_DATA": t.TempDir()}
+			maps.Copy(env, tt.env)
+			cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := OpenHub(context.Background(), cfg, testLogger(t))
+			if err == nil {
+				h.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestFlagWinsWithoutReadingVariable gives settings both a flag and an
+// invalid variable: the flag's value is used and the variable is not
+// parsed.
+func TestFlagWinsWithoutReadingVariable(t *testing.T) {
+	env := map[string]string{"JOINEDUP_SEED": "abc", "JOINEDUP_NATS_REPLICAS": "-2", "JOINEDUP_BACKOFF": "soon"}
+	cfg, ok := parseCase(t, []string{"-seed", "2", "-nats-replicas", "1", "-backoff", "2s"}, env, "")
+	if !ok {
+		return
+	}
+	if cfg.Seed != 2 {
+		t.Errorf("Seed = %d, want 2 from the flag", cfg.Seed)
+	}
+	if cfg.NATSReplicas != 1 {
+		t.Errorf("NATSReplicas = %d, want 1 from the flag", cfg.NATSReplicas)
+	}
+	if cfg.Backoff != 2*time.Second {
+		t.Errorf("Backoff = %s, want 2s from the flag", cfg.Backoff)
 	}
 }

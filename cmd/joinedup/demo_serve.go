@@ -33,7 +33,7 @@ func startDemo(ctx context.Context, cfg Config, h *Hub) (http.Handler, error) {
 	set, err := reference.New(reference.Config{
 		DataDir: filepath.Join(cfg.Data, "reference"),
 		HubURL:  h.BaseURL,
-		Seed:    uint64(cfg.Seed),
+		Seed:    cfg.Seed,
 		Logger:  h.logger.With("component", "reference"),
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func createDemoAccounts(ctx context.Context, cfg Config, h *Hub, services []join
 			Organisation: s.Organisation, Services: []joinedup.ServiceID{s.ID},
 		})
 	}
-	births := population.Births(uint64(cfg.Seed), population.DemoFamilies, joinedup.Today(time.Now()))
+	births := population.Births(cfg.Seed, population.DemoFamilies, joinedup.Today(time.Now()))
 	for i := range births {
 		accounts = append(accounts, &auth.Account{Username: demoResidentName(i), Role: policy.RoleResident})
 	}

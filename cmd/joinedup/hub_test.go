@@ -77,6 +77,12 @@ func startHub(t testing.TB, edit func(*Config)) *Hub {
 	}
 	if cfg.APIToken == "" && !cfg.Demo {
 		cfg.APIToken = testToken
+		// The hub requires the organisation that the token registers
+		// births for.
+		if cfg.ServicesFile == "" {
+			org := joinedup.Organisation{ID: joinedup.OrgID(cfg.APITokenOrganisation), Name: "Test Registration Council"}
+			cfg.ServicesFile = writeServicesFile(t, servicesFile{Organisations: []joinedup.Organisation{org}})
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)

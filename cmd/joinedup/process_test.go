@@ -186,10 +186,20 @@ func waitAllComplete(t *testing.T, base string, ids []joinedup.EventID, timeout 
 }
 
 // servicesFileFor writes a -services file registering the given test
-// services and returns its path.
+// services, of the organisation test-council, and returns its path. The
+// file also registers council, the organisation of the test API token.
 func servicesFileFor(t *testing.T, services ...*joinedup.Service) string {
 	t.Helper()
-	f := servicesFile{Organisations: []joinedup.Organisation{{ID: "test-council", Name: "Test Council"}}, Services: services}
+	return writeServicesFile(t, servicesFile{Organisations: testOrganisations, Services: services})
+}
+
+// testOrganisations are the organisations of the test services and of the
+// test API token.
+var testOrganisations = []joinedup.Organisation{{ID: "test-council", Name: "Test Council"}, {ID: "council", Name: "Test Registration Council"}}
+
+// writeServicesFile writes f as a -services file and returns its path.
+func writeServicesFile(t testing.TB, f servicesFile) string {
+	t.Helper()
 	b, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)

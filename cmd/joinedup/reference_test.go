@@ -209,7 +209,7 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 // hub that lacks the services' organisations fails with a message that
 // names the organisation and explains how to add it.
 func TestReferenceServicesUnknownOrganisation(t *testing.T) {
-	h := startHub(t, nil)
+	h := startHub(t, func(c *Config) { c.APITokenOrganisation = "test-council" })
 	var stdout, stderr lockedBuffer
 	err := runReferenceServices(context.Background(), []string{"--hub", h.BaseURL, "--addr", "127.0.0.1:0",
 		"--data", t.TempDir(), "--families", "20", "--token", testToken}, &stdout, &stderr)

@@ -103,7 +103,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("listen on %s: another program, perhaps another hub, is using that address: stop it or choose another with -addr", cfg.Addr)
+		return nil, fmt.Errorf("listen on %s: another program, perhaps another hub, is using that address: stop it or choose another with %s", cfg.Addr, cfg.setting("addr"))
 	} else if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
@@ -112,38 +112,17 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 			ln.Close()
 		}
 	}()
-
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	unlock, err := lockDataDir(cfg.Data)
-	if err != nil {
-		return nil, err
-	}
-	h.closers = append(h.closers, unlock)
-	if cfg.DatabaseURL != "" {
-		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
-	} else {
-		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	h.closers = append(h.closers, h.DB.Close)
-
-	h.Bus, err = natsbus.Open(ctx, natsbus.Config{
-		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
-		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open event bus: %w", err)
-	}
-	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
-
 	h.Addr = ln.Addr().String()
 	h.BaseURL = cfg.BaseURL
 	if h.BaseURL == "" {
 		h.BaseURL = "http://" + h.Addr
+	}
+	if err := checkAuditKey(cfg, h.BaseURL); err != nil {
+		return nil, err
+	}
+
+	if err := h.openStoreAndBus(ctx, cfg, logger); err != nil {
+		return nil, err
 	}
 
 	h.Engine = delivery.New(delivery.Config{
@@ -234,7 +213,10 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	mux.Handle("/", site.Handler())
 	if site.APIToken != "" {
-		warnTokenOrganisation(ctx, h, site.TokenOrganisation)
+		if err := requireTokenOrganisation(ctx, h.DB, site.TokenOrganisation, cfg.setting("api-token-organisation")); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 
 	if err := h.Engine.Start(ctx); err != nil {
@@ -265,6 +247,59 @@ func warnMissingFrontend(logger *slog.Logger, static fs.FS) {
 		logger.Warn("GOV.UK Frontend is missing from this build, so the pages have no styles: run make assets, then build or run the hub again",
 			"missing", missing)
 	}
+}
+
+// openStoreAndBus takes the data directory, connects to the bus, opens
+// the store and then the bus's stream, which must belong to the store.
+func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	unlock, err := lockDataDir(cfg.Data)
+	if err != nil {
+		return err
+	}
+	h.closers = append(h.closers, unlock)
+
+	// The bus is reached before the store is opened, because opening a
+	// store applies its migrations.
+	h.Bus, err = natsbus.Connect(natsbus.Config{
+		URL: cfg.NATSURL, Dir: filepath.Join(cfg.Data, "jetstream"),
+		Replicas: cfg.NATSReplicas, Stream: cfg.Stream, Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("open event bus: %w", err)
+	}
+	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
+	if cfg.DatabaseURL != "" {
+		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
+	}
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	h.closers = append(h.closers, h.DB.Close)
+
+	storeID, err := h.DB.StoreID(ctx)
+	if err != nil {
+		return fmt.Errorf("read the store's identity: %w", err)
+	}
+	err = h.Bus.OpenStream(ctx, storeID)
+	if errors.Is(err, natsbus.ErrOtherStore) {
+		// Consuming the stream would find deliveries this store does not
+		// have and discard their messages, so the other store's hubs
+		// would never send them.
+		return fmt.Errorf("open event bus: %w: start this node with the -database-url of the cluster that uses the stream, or give it its own -stream", err)
+	} else if err != nil {
+		return fmt.Errorf("open event bus: %w", err)
+	}
+	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
+		// Other nodes on the store cannot reach this JetStream, so if this
+		// node stops, the deliveries it holds wait until it starts again.
+		logger.Warn("the store is PostgreSQL but -nats-url is not set, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
+	}
+	return nil
 }
 
 func (h *Hub) ready(ctx context.Context) error {
@@ -325,33 +360,75 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 }
 
 // applyServices registers the organisations and services of f, read from
-// the services file at path.
+// the services file at path. readServicesFile has validated them, and a
+// service whose organisation is neither in f nor in the store stops it
+// before anything is stored.
 func applyServices(ctx context.Context, path string, f *servicesFile, db *store.DB, dir *lifeevent.Directory) error {
-	for _, o := range f.Organisations {
-		if o.ID == "" || o.Name == "" {
-			return fmt.Errorf("services file %s: every organisation needs an id and a name", path)
+	stored, err := db.ListOrganisations(ctx)
+	if err != nil {
+		return fmt.Errorf("services file %s: list organisations: %w", path, err)
+	}
+	known := map[joinedup.OrgID]bool{}
+	for _, o := range slices.Concat(stored, f.Organisations) {
+		known[o.ID] = true
+	}
+	for i, s := range f.Services {
+		if !known[s.Organisation] {
+			return fmt.Errorf("services file %s: /services/%d/organisation: the hub has no organisation %q: add it to the file's organisations",
+				path, i, s.Organisation)
 		}
+	}
+
+	// NOTE: the organisations and services are stored one transaction
+	// each, so a store that fails part of the way leaves the ones before.
+	for _, o := range f.Organisations {
 		if err := db.UpsertOrganisation(ctx, o); err != nil {
 			return fmt.Errorf("register organisation %s: %w", o.ID, err)
 		}
 	}
 	for i, s := range f.Services {
 		if err := dir.PutService(ctx, s); err != nil {
-			fields := joinedup.ErrorFields(err)
-			if len(fields) == 0 {
-				return fmt.Errorf("services file %s: service %q: %s", path, s.ID, joinedup.ErrorMessage(err))
-			}
-			var problems []string
-			for _, fe := range fields {
-				problems = append(problems, fmt.Sprintf("/services/%d%s: %s", i, fe.Field, fe.Message))
-			}
-			return fmt.Errorf("services file %s: service %q has errors: %s", path, s.ID, strings.Join(problems, "; "))
+			return serviceFileError(path, i, s, err)
 		}
 	}
 	return nil
 }
 
-// readServicesFile reads and decodes the services file at path.
+// validate checks every organisation and service in f, read from path,
+// without the store.
+func (f *servicesFile) validate(path string) error {
+	for i, o := range f.Organisations {
+		if o.ID == "" || o.Name == "" {
+			return fmt.Errorf("services file %s: /organisations/%d: every organisation needs an id and a name", path, i)
+		}
+	}
+	for i, s := range f.Services {
+		if s == nil {
+			return fmt.Errorf("services file %s: /services/%d: a service must be an object, not null", path, i)
+		}
+		if err := lifeevent.ValidateFileService(s); err != nil {
+			return serviceFileError(path, i, s, err)
+		}
+	}
+	return nil
+}
+
+// serviceFileError returns the error for err from checking or storing
+// service s, the i-th in the services file at path, with the place of
+// each field it names.
+func serviceFileError(path string, i int, s *joinedup.Service, err error) error {
+	fields := joinedup.ErrorFields(err)
+	if len(fields) == 0 {
+		return fmt.Errorf("services file %s: service %q: %s", path, s.ID, joinedup.ErrorMessage(err))
+	}
+	var problems []string
+	for _, fe := range fields {
+		problems = append(problems, fmt.Sprintf("/services/%d%s: %s", i, fe.Field, fe.Message))
+	}
+	return fmt.Errorf("services file %s: service %q has errors: %s", path, s.ID, strings.Join(problems, "; "))
+}
+
+// readServicesFile reads, decodes and validates the services file at path.
 func readServicesFile(path string) (*servicesFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -366,6 +443,9 @@ func readServicesFile(path string) (*servicesFile, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("services file %s: at %s: the file goes on after its JSON object; put every organisation and service in that one object",
 			path, position(b, dec.InputOffset()-1))
+	}
+	if err := f.validate(path); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }
@@ -444,18 +524,19 @@ func position(data []byte, offset int64) string {
 	return fmt.Sprintf("line %d, column %d", line, column)
 }
 
-// warnTokenOrganisation logs a warning when the hub has no organisation
-// org, for which the API token registers births. Services and the demo
-// create organisations, so the hub may gain it later, but a mistyped id
-// would register births for an organisation that no registrar belongs to.
-func warnTokenOrganisation(ctx context.Context, h *Hub, org joinedup.OrgID) {
-	orgs, err := h.DB.ListOrganisations(ctx)
+// requireTokenOrganisation returns an error when the store has no
+// organisation org, for which the API token registers births, naming the
+// setting of org. The services file and the demo have been loaded by then,
+// and a birth of an organisation that does not exist belongs to no
+// registrar.
+func requireTokenOrganisation(ctx context.Context, db *store.DB, org joinedup.OrgID, setting string) error {
+	orgs, err := db.ListOrganisations(ctx)
 	if err != nil {
-		h.logger.Warn("check the API token's organisation failed", "error", err)
-		return
+		return fmt.Errorf("check the API token's organisation: %w", err)
 	}
 	if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == org }) {
-		h.logger.Warn("the hub has no organisation that -api-token-organisation names, so births that the API token registers belong to no known organisation; check the id",
-			"organisation", org)
+		return fmt.Errorf("%s %q names no organisation of the hub, so births that the API token registers would belong to no known organisation: add it to the organisations of the -services file, or correct the id",
+			setting, org)
 	}
+	return nil
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -45,31 +43,42 @@ func TestCloseLetsDeliveriesSettle(t *testing.T) {
 	}
 }
 
-// TestWarnsOfUnknownTokenOrganisation starts a hub whose API token
-// registers births for an organisation it does not have, and one whose
-// organisation the demo creates, and checks that only the first warns.
-func TestWarnsOfUnknownTokenOrganisation(t *testing.T) {
-	for _, tt := range []struct {
+// TestUnknownTokenOrganisationRejected starts hubs whose API token
+// registers births for an organisation: the start fails when neither the
+// services file nor the demo creates it.
+func TestUnknownTokenOrganisationRejected(t *testing.T) {
+	tests := []struct {
+		name         string
 		organisation string
-		warn         bool
+		demo         bool
+		wantErr      bool
 	}{
-		{"no-such-council", true},
-		{"council", false},
-	} {
-		var logs bytes.Buffer
-		cfg := DefaultConfig()
-		cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", t.TempDir(), true
-		cfg.APIToken, cfg.APITokenOrganisation = testToken, tt.organisation
-		h, err := OpenHub(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Close(); err != nil {
-			t.Fatal(err)
-		}
-		warned := strings.Contains(logs.String(), "api-token-organisation")
-		if warned != tt.warn {
-			t.Errorf("organisation %q: warned %t, want %t; logs:\n%s", tt.organisation, warned, tt.warn, logs.String())
-		}
+		{"unknown organisation", "no-such-council", false, true},
+		{"organisation of the services file", "test-council", false, false},
+		{"unknown organisation with the demo", "no-such-council", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", t.TempDir(), tt.demo
+			cfg.APIToken, cfg.APITokenOrganisation = testToken, tt.organisation
+			if !tt.demo {
+				cfg.ServicesFile = servicesFileFor(t)
+			}
+			h, err := OpenHub(context.Background(), cfg, testLogger(t))
+			if err == nil {
+				h.Close()
+			}
+			if got := err != nil; got != tt.wantErr {
+				t.Fatalf("error = %v, want an error: %t", err, tt.wantErr)
+			}
+			want := `-api-token-organisation "no-such-council" names no organisation of the hub`
+			if tt.wantErr && !strings.Contains(err.Error(), want) {
+				t.Errorf("error = %q, want it to contain %q", err, want)
+			}
+			if tt.wantErr && !strings.Contains(err.Error(), "add it to the organisations of the -services file") {
+				t.Errorf("error = %q, want it to say how to add the organisation", err)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ func loadPolicies(cfg Config) (*policy.Policies, error) {
 	}
 	p, err := policy.LoadDir(cfg.PoliciesDir)
 	if err != nil {
-		return nil, fmt.Errorf("-policies: %w", err)
+		return nil, fmt.Errorf("%s: %w", cfg.setting("policies"), err)
 	}
 	return p, nil
 }
@@ -70,11 +70,7 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	if err != nil {
 		return err
 	}
-	keyDir := cfg.AuditKeyDir
-	if keyDir == "" {
-		keyDir = cfg.Data
-	}
-	key, err := audit.LoadOrCreateKey(keyDir, origin)
+	key, err := audit.LoadOrCreateKey(auditKeyDir(cfg), origin)
 	if err != nil {
 		return fmt.Errorf("load audit key: %w", err)
 	}
@@ -98,6 +94,27 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	cleanupCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	go deleteExpiredSessions(cleanupCtx, site.Sessions, h)
 	h.closers = append(h.closers, func() error { stop(); return nil })
+	return nil
+}
+
+// auditKeyDir returns the directory of the audit log's signing key.
+func auditKeyDir(cfg Config) string {
+	if cfg.AuditKeyDir == "" {
+		return cfg.Data
+	}
+	return cfg.AuditKeyDir
+}
+
+// checkAuditKey checks, without creating anything, that openTrust can load
+// or create the audit log's signing key for a hub at baseURL.
+func checkAuditKey(cfg Config, baseURL string) error {
+	origin, err := auditOrigin(baseURL)
+	if err != nil {
+		return err
+	}
+	if err := audit.CheckKey(auditKeyDir(cfg), origin); err != nil {
+		return fmt.Errorf("audit key: %w", err)
+	}
 	return nil
 }
 
