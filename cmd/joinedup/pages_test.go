@@ -15,7 +15,6 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/auth"
-	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/policy"
 )
 
@@ -153,8 +152,7 @@ func TestBirthFormConsentHintMatchesSent(t *testing.T) {
 
 // TestReceiptNamesController checks that the consent receipt names the
 // registering organisation as the data controller, in the API's response
-// and on the confirmation page, and keeps the generic name when the hub
-// does not know the organisation.
+// and on the confirmation page.
 func TestReceiptNamesController(t *testing.T) {
 	t.Run("known organisation", func(t *testing.T) {
 		h := startHub(t, func(c *Config) { c.Demo = true })
@@ -187,11 +185,13 @@ func TestReceiptNamesController(t *testing.T) {
 		}
 	})
 
-	t.Run("unknown organisation", func(t *testing.T) {
+	// The hub starts only when the API token's organisation exists, so a
+	// birth the token registers names it too.
+	t.Run("organisation of the API token", func(t *testing.T) {
 		h := startHub(t, nil)
 		registered := registerBirth(t, h, birthJSON(t, "2026-11-20"))
-		if registered.Receipt.Controller != lifeevent.Controller {
-			t.Errorf("receipt's controller = %q, want %q", registered.Receipt.Controller, lifeevent.Controller)
+		if registered.Receipt.Controller != "Test Registration Council" {
+			t.Errorf("receipt's controller = %q, want Test Registration Council", registered.Receipt.Controller)
 		}
 	})
 }

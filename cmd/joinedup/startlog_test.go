@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/reference/population"
 	"github.com/joinedup/joinedup/web"
 )
@@ -19,6 +20,8 @@ func startLog(t *testing.T, edit func(*Config)) string {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+	org := joinedup.Organisation{ID: joinedup.OrgID(cfg.APITokenOrganisation), Name: "Test Registration Council"}
+	cfg.ServicesFile = writeServicesFile(t, servicesFile{Organisations: []joinedup.Organisation{org}})
 	if edit != nil {
 		edit(&cfg)
 	}
