@@ -65,6 +65,16 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 					return fmt.Errorf("drop outbox message: %w", err)
 				}
 				out.Cancelled = append(out.Cancelled, d.ID)
+				// An attempt that failed may still have reached the service,
+				// as when its answer was lost or invalid, so the service is
+				// told. One that never received it answers that it holds
+				// nothing.
+				if d.Attempts > 0 && d.Kind != joinedup.EventActionDue {
+					if err := queueWithdrawalNotice(ctx, tx, d); err != nil {
+						return err
+					}
+					out.Notices = append(out.Notices, d.ID)
+				}
 			case joinedup.StateDelivered, joinedup.StateActed, joinedup.StateFailed:
 				if d.Kind == joinedup.EventActionDue {
 					continue
@@ -93,6 +103,22 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 		return nil, err
 	}
 	return &out, nil
+}
+
+// queueWithdrawalNoticeOnce queues a consent.withdrawn notice about
+// delivery d to d's service, unless one is queued already.
+func queueWithdrawalNoticeOnce(ctx context.Context, tx *Tx, d *joinedup.Delivery) error {
+	var n int
+	err := tx.QueryRowContext(ctx, `
+		SELECT COUNT(*) FROM deliveries WHERE event_id = $1 AND service_id = $2 AND kind = $3 AND data LIKE $4`,
+		d.EventID, d.Service, joinedup.EventConsentWithdrawn, `%"deliveryId":"`+string(d.ID)+`"%`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("find withdrawal notice: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return queueWithdrawalNotice(ctx, tx, d)
 }
 
 // queueWithdrawalNotice queues a consent.withdrawn notice about delivery d

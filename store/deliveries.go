@@ -412,7 +412,10 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 		return false, d.CreatedAt, joinedup.Errorf(joinedup.ECONFLICT,
 			"Delivery %s already has a final outcome, %q with its own summary, and a later outcome cannot change it.", r.Delivery, d.Outcome.Status)
 	}
-	withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil && state != joinedup.StateDelivered
+	// An attempt in flight when consent was withdrawn reached the service
+	// if it returned any outcome, even "accepted", so the service is told
+	// of the withdrawal once.
+	withdrawnInFlight := d.State == joinedup.StateWithdrawn && d.Outcome == nil
 	switch {
 	case withdrawnInFlight:
 		state = joinedup.StateWithdrawn
@@ -444,8 +447,8 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 		return false, d.CreatedAt, fmt.Errorf("update delivery: %w", err)
 	}
 
-	if withdrawnInFlight && o.Status == joinedup.OutcomeActed {
-		return true, d.CreatedAt, queueWithdrawalNotice(ctx, tx, d)
+	if withdrawnInFlight && d.Kind != joinedup.EventActionDue && d.Kind != joinedup.EventConsentWithdrawn {
+		return true, d.CreatedAt, queueWithdrawalNoticeOnce(ctx, tx, d)
 	}
 	if state == joinedup.StateActed && d.Kind != joinedup.EventConsentWithdrawn && d.Kind != joinedup.EventActionDue {
 		for _, req := range o.Deferred {
@@ -467,13 +470,45 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 		state = joinedup.StateDeadLettered
 	}
 	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `
+		res, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET state = $1, attempts = attempts + 1, last_error = $2,
 				next_attempt_at = $3, updated_at = $4, claimed_until = 0
 			WHERE id = $5 AND generation = $6 AND state IN ('pending', 'retrying')`,
 			state, cause, Micros(next), Micros(tx.Now()), id, generation)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})
+}
+
+// noticeAfterFailedAttempt queues a withdrawal notice for delivery id when
+// its consent was withdrawn while an attempt of the given generation was
+// in flight and that attempt failed: the service may have received the
+// delivery before the failure, as when its answer was lost.
+func noticeAfterFailedAttempt(ctx context.Context, tx *Tx, id joinedup.DeliveryID, generation int) error {
+	// The service's row is locked before the delivery's, in the order
+	// that RetireService takes its locks, because a notice is queued for it.
+	if tx.Dialect() == Postgres {
+		if _, err := tx.ExecContext(ctx, `
+			SELECT 1 FROM services WHERE id = (SELECT service_id FROM deliveries WHERE id = $1) FOR SHARE`, id); err != nil {
+			return fmt.Errorf("lock the delivery's service: %w", err)
+		}
+	}
+	d, gen, err := findDeliveryForUpdate(ctx, tx, id)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if gen != generation || d.State != joinedup.StateWithdrawn || d.Outcome != nil ||
+		d.Kind == joinedup.EventActionDue || d.Kind == joinedup.EventConsentWithdrawn {
+		return nil
+	}
+	return queueWithdrawalNoticeOnce(ctx, tx, d)
 }
 
 // ClaimDelivery claims the next attempt at delivery id, of the given

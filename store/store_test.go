@@ -814,3 +814,73 @@ func TestRecordCallbackRefusesRepeat(t *testing.T) {
 		}
 	})
 }
+
+// TestWithdrawalAfterFailedAttempts checks that a withdrawal tells the
+// service once whenever a delivery may have reached it: when an attempt
+// failed before the withdrawal, and when an attempt in flight at the
+// withdrawal failed or returned an outcome afterwards. A delivery never
+// attempted gets no notice.
+func TestWithdrawalAfterFailedAttempts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		notices := func(ev *joinedup.LifeEvent, service joinedup.ServiceID) int {
+			t.Helper()
+			got, err := db.FindLifeEvent(ctx, ev.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, d := range got.Deliveries {
+				if d.Service == service && d.Kind == joinedup.EventConsentWithdrawn {
+					n++
+				}
+			}
+			return n
+		}
+
+		// An attempt failed before the withdrawal.
+		retrying := newEvent(t, db, "school")
+		if err := db.RecordFailure(ctx, retrying.Deliveries[0].ID, 0, "timeout", time.Now().Add(time.Minute), false); err != nil {
+			t.Fatal(err)
+		}
+		w, err := db.WithdrawConsent(ctx, retrying.ID, "school")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(w.Cancelled) != 1 || len(w.Notices) != 1 {
+			t.Errorf("withdrawal after a failed attempt = %+v, want the delivery cancelled and a notice", w)
+		}
+		if n := notices(retrying, "school"); n != 1 {
+			t.Errorf("notices after a failed attempt = %d, want 1", n)
+		}
+
+		// Never attempted, then an attempt in flight fails twice.
+		inFlight := newEvent(t, db, "school")
+		if w, err := db.WithdrawConsent(ctx, inFlight.ID, "school"); err != nil || len(w.Notices) != 0 {
+			t.Fatalf("withdrawal before any attempt = %+v, %v; want no notice", w, err)
+		}
+		if n := notices(inFlight, "school"); n != 0 {
+			t.Errorf("notices before any attempt = %d, want 0", n)
+		}
+		for range 2 {
+			if err := db.RecordFailure(ctx, inFlight.Deliveries[0].ID, 0, "timeout", time.Now().Add(time.Minute), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := notices(inFlight, "school"); n != 1 {
+			t.Errorf("notices after an attempt in flight failed = %d, want 1", n)
+		}
+
+		// Never attempted, then an attempt in flight returns "accepted".
+		accepted := newEvent(t, db, "school")
+		if _, err := db.WithdrawConsent(ctx, accepted.ID, "school"); err != nil {
+			t.Fatal(err)
+		}
+		recordOutcomes(t, db, store.OutcomeRecord{Delivery: accepted.Deliveries[0].ID, Outcome: joinedup.Outcome{Status: joinedup.OutcomeAccepted}, Attempt: true})
+		recordOutcomes(t, db, store.OutcomeRecord{Delivery: accepted.Deliveries[0].ID, Outcome: joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Added"}})
+		if n := notices(accepted, "school"); n != 1 {
+			t.Errorf("notices after an attempt in flight was accepted = %d, want 1", n)
+		}
+	})
+}

@@ -519,9 +519,10 @@ type withdrawalView struct {
 	// Removed is set when the service has been removed from the hub, so
 	// the withdrawal is recorded but no notice of it reaches the service.
 	Removed bool
-	// Received is set when the service has received the life event, so a
-	// withdrawal notice will be queued for it. Otherwise the withdrawal
-	// stops the delivery before the service gets the details.
+	// Received is set when the service has received the life event, or
+	// may have in an attempt that failed, so a withdrawal notice will be
+	// queued for it. Otherwise the withdrawal stops the delivery before
+	// the service gets the details.
 	Received bool
 	// Outcome is the summary of what the service reported it did with the
 	// life event, or empty when it has reported nothing.
@@ -566,10 +567,14 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 		if d.Service != service || d.Kind == joinedup.EventConsentWithdrawn || d.Kind == joinedup.EventActionDue {
 			continue
 		}
-		// In these states a withdrawal queues a notice for the service,
-		// and in the others it stops the delivery.
+		// In these states, or after any attempt, which may have reached
+		// the service, a withdrawal queues a notice for the service. In the
+		// others it stops the delivery.
 		switch d.State {
 		case joinedup.StateDelivered, joinedup.StateActed, joinedup.StateFailed:
+			view.Received = true
+		}
+		if d.Attempts > 0 {
 			view.Received = true
 		}
 		if d.Outcome != nil {

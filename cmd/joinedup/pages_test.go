@@ -513,10 +513,11 @@ func TestWithdrawalFormSaysServiceDecides(t *testing.T) {
 	}
 }
 
-// TestWithdrawalFormForUnsentDetails opens the confirmation of a
-// withdrawal for a service that never received the birth, and checks that
-// the page says so rather than that the service will be told.
-func TestWithdrawalFormForUnsentDetails(t *testing.T) {
+// TestWithdrawalFormAfterFailedAttempt opens the confirmation of a
+// withdrawal for a service whose every attempt failed. An attempt may
+// have reached the service before it failed, so the page says that the
+// service will be told, and withdrawing queues the notice.
+func TestWithdrawalFormAfterFailedAttempt(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
 	unreachable := recorder{fail: 1000}
 	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
@@ -526,18 +527,40 @@ func TestWithdrawalFormForUnsentDetails(t *testing.T) {
 		t.Fatalf("delivery to the unreachable service is %s, want dead-lettered", state)
 	}
 	form := url.Values{"event": {string(event.ID)}, "service": {"unreachable"}}
+	client := signedInClient(t, h, "resident-father")
 
-	status, page := getPage(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/residents/"+resident+"/consent?"+form.Encode())
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+resident+"/consent?"+form.Encode())
 
 	if status != http.StatusOK {
 		t.Fatalf("confirmation: status %d, want 200", status)
 	}
 	text := html.UnescapeString(page)
-	if !strings.Contains(text, "has not received the details of the birth of Zoë Ann O’Neill-Byrne yet. If you withdraw consent, they will not be sent") {
-		t.Errorf("confirmation page does not say the details were not sent:\n%s", page)
+	if !strings.Contains(text, "will be told that you have withdrawn consent for the birth of Zoë Ann O’Neill-Byrne") {
+		t.Errorf("confirmation page does not say that the service will be told:\n%s", page)
 	}
-	if strings.Contains(text, "will be told") {
-		t.Errorf("confirmation page says a service that never received the birth will be told:\n%s", page)
+	if strings.Contains(text, "has not received the details") {
+		t.Errorf("confirmation page says a service that was sent the birth never received it:\n%s", page)
+	}
+
+	status, location, _ := postPage(t, client, h.BaseURL+"/residents/"+resident+"/consent", form)
+	if status != http.StatusSeeOther {
+		t.Fatalf("withdraw: status %d, want 303", status)
+	}
+	if _, page := getPage(t, client, h.BaseURL+location); !strings.Contains(html.UnescapeString(page), "The hub is telling the service") {
+		t.Errorf("record after the withdrawal does not say that the service is being told:\n%s", page)
+	}
+	got, err := h.LifeEvents.FindLifeEvent(context.Background(), event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := 0
+	for _, d := range got.Deliveries {
+		if d.Kind == joinedup.EventConsentWithdrawn {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("withdrawal queued %d notices, want 1", notices)
 	}
 }
 
