@@ -1,6 +1,7 @@
 package joinedup
 
 import (
+	"strings"
 	"time"
 
 	"golang.org/x/text/cases"
@@ -44,12 +45,14 @@ type Service struct {
 }
 
 // ServiceNameKey returns name in the form in which two service names
-// compare equal: without white space around it, in NFC and case-folded,
-// so that "Child Benefit" and " CHILD BENEFIT" are the same name. No two
+// compare equal: in NFKC, case-folded and with each run of white space as
+// one space, so that "Child Benefit", " CHILD  BENEFIT" and a name with a
+// fullwidth letter or a no-break space are the same name. No two
 // services in use may share a key, because the birth form shows each
 // service by its name.
 func ServiceNameKey(name string) string {
-	return norm.NFC.String(cases.Fold().String(normalizeText(name)))
+	key := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(name)))
+	return strings.Join(strings.Fields(key), " ")
 }
 
 // Takes reports whether s takes events of the given type.
