@@ -245,6 +245,8 @@ func (c *Config) validateAccess() []error {
 	if c.OIDCIssuer != "" {
 		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("invalid %s %s: want the provider's issuer URL, such as https://login.example.gov.uk", issuer, redactURL(c.OIDCIssuer)))
+		} else if u.User != nil {
+			errs = append(errs, fmt.Errorf("invalid %s %s: remove the user name and password, because an issuer URL carries none", issuer, redactURL(c.OIDCIssuer)))
 		}
 		if c.OIDCClientID == "" {
 			errs = append(errs, fmt.Errorf("-oidc-client-id is required with %s", issuer))
@@ -295,9 +297,9 @@ func validateBaseURL(s string) error {
 	return nil
 }
 
-// redactURL returns s, a URL, without its user name and password, for
-// messages. A URL that does not parse is left out whole, because its
-// password cannot be found reliably.
+// redactURL returns s, a URL, quoted for messages with its password
+// replaced by xxxxx. A URL that does not parse is left out whole, because
+// its password cannot be found reliably.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -306,8 +308,7 @@ func redactURL(s string) string {
 	if u.User == nil {
 		return strconv.Quote(s)
 	}
-	u.User = nil
-	return strconv.Quote(u.String())
+	return strconv.Quote(u.Redacted())
 }
 
 // validateNATSURLs checks a comma-separated list of NATS server URLs, as

@@ -177,7 +177,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"stream name with a dot", []string{"-stream", "DELIVERIES.TEST"}, `invalid -stream: stream name "DELIVERIES.TEST" contains a character that NATS does not allow`},
 		{"stream name with a slash", []string{"-stream", "../DELIVERIES"}, "invalid -stream"},
 		{"base URL not a URL", []string{"-base-url", "joinedup.example.gov.uk"}, `invalid -base-url "joinedup.example.gov.uk": want an absolute http or https URL`},
-		{"base URL with a password", []string{"-base-url", "https://joinedup:s3cret@joinedup.example.gov.uk"}, `invalid -base-url "https://joinedup.example.gov.uk": remove the user name and password`},
+		{"base URL with a password", []string{"-base-url", "https://joinedup:s3cret@joinedup.example.gov.uk"}, `invalid -base-url "https://joinedup:xxxxx@joinedup.example.gov.uk": remove the user name and password`},
 		{"base URL with a user name", []string{"-base-url", "https://joinedup@joinedup.example.gov.uk"}, "remove the user name and password"},
 		{"base URL with a bad password", []string{"-base-url", "https://joinedup:s3cret%zz@joinedup.example.gov.uk"}, "invalid -base-url (not a valid URL)"},
 		{"base URL with a query", []string{"-base-url", "https://joinedup.example.gov.uk/?hub=1"}, "remove the query"},
@@ -188,6 +188,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"OIDC client secret without an issuer", []string{"-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-secret is set"},
 		{"OIDC client without an issuer", []string{"-oidc-client-id", "joinedup", "-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-id and -oidc-client-secret are set"},
 		{"OIDC issuer not a URL", []string{"-oidc-issuer", "login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "login.example.gov.uk"`},
+		{"OIDC issuer with a password", []string{"-oidc-issuer", "https://joinedup:s3cret@login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "https://joinedup:xxxxx@login.example.gov.uk": remove the user name and password`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
