@@ -339,7 +339,7 @@ func TestServicesFileErrorStoresNothing(t *testing.T) {
 			first.Close()
 
 			second := *valid
-			second.ID = "bin-collections"
+			second.ID, second.Name = "bin-collections", "Bin collections"
 			tt.second(&second)
 			path := writeServicesFile(t, servicesFile{
 				Organisations: []joinedup.Organisation{{ID: "file-council", Name: "File Council"}},

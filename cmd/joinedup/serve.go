@@ -397,11 +397,18 @@ func applyServices(ctx context.Context, path string, f *servicesFile, db *store.
 // validate checks every organisation and service in f, read from path,
 // without the store.
 func (f *servicesFile) validate(path string) error {
+	orgs := map[joinedup.OrgID]int{}
 	for i, o := range f.Organisations {
 		if o.ID == "" || o.Name == "" {
 			return fmt.Errorf("services file %s: /organisations/%d: every organisation needs an id and a name", path, i)
 		}
+		if first, ok := orgs[o.ID]; ok {
+			return fmt.Errorf("services file %s: /organisations/%d: the id %q is also at /organisations/%d; list each organisation once", path, i, o.ID, first)
+		}
+		orgs[o.ID] = i
 	}
+	ids := map[joinedup.ServiceID]int{}
+	names := map[string]int{}
 	for i, s := range f.Services {
 		if s == nil {
 			return fmt.Errorf("services file %s: /services/%d: a service must be an object, not null", path, i)
@@ -409,6 +416,17 @@ func (f *servicesFile) validate(path string) error {
 		if err := lifeevent.ValidateFileService(s); err != nil {
 			return serviceFileError(path, i, s, err)
 		}
+		if first, ok := ids[s.ID]; ok {
+			return fmt.Errorf("services file %s: /services/%d: the id %q is also at /services/%d; list each service once", path, i, s.ID, first)
+		}
+		ids[s.ID] = i
+		// The store checks names against other services, but only as it
+		// stores each one, so two in the file are caught here first.
+		key := joinedup.ServiceNameKey(s.Name)
+		if first, ok := names[key]; ok {
+			return fmt.Errorf("services file %s: /services/%d/name: %q reads the same as the name at /services/%d; give each service its own name", path, i, s.Name, first)
+		}
+		names[key] = i
 	}
 	return nil
 }

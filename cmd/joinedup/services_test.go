@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/webhook"
 )
 
 // serviceJSON returns a registration of a webhook service at url.
@@ -457,9 +458,9 @@ func TestServiceNameUnique(t *testing.T) {
 	})
 }
 
-// TestServicesFileNameUnique loads a services file that gives two
-// services one name. The load must fail naming the service that has the
-// name, and must not store the second service.
+// TestServicesFileNameUnique loads a services file whose service has the
+// name of a service stored before. The load must fail naming the service
+// that has the name, and must not store the second service.
 func TestServicesFileNameUnique(t *testing.T) {
 	h := startHub(t, nil)
 	first := &joinedup.Service{
@@ -470,8 +471,11 @@ func TestServicesFileNameUnique(t *testing.T) {
 	}
 	second := *first
 	second.ID, second.Name, second.Endpoint.URL = "benefit-2", "child benefit", "http://127.0.0.1:9/benefit-2"
+	if err := loadServices(context.Background(), servicesFileFor(t, first), h.DB, h.Directory); err != nil {
+		t.Fatalf("load the first service: %v", err)
+	}
 
-	err := loadServices(context.Background(), servicesFileFor(t, first, &second), h.DB, h.Directory)
+	err := loadServices(context.Background(), servicesFileFor(t, &second), h.DB, h.Directory)
 	if err == nil || !strings.Contains(err.Error(), `The service "benefit" already has the name "Child Benefit"`) {
 		t.Fatalf("load services: error %v, want one naming the service benefit", err)
 	}
@@ -578,5 +582,56 @@ func TestServiceTextErrorNamesCharacters(t *testing.T) {
 		if len(p.Errors) != 1 || p.Errors[0].Field != "/"+field || !strings.Contains(p.Errors[0].Message, "invisible or text-direction characters") {
 			t.Errorf("%s: errors = %+v, want one on /%s that names text-direction characters", field, p.Errors, field)
 		}
+	}
+}
+
+// TestServicesFileRejectsRepeats reads services files that list one
+// organisation or service twice, or two services whose names read the
+// same, and checks that each is rejected, naming both places, before
+// anything is stored.
+func TestServicesFileRejectsRepeats(t *testing.T) {
+	service := func(id joinedup.ServiceID, name string) json.RawMessage {
+		var registration map[string]any
+		if err := json.Unmarshal(namedServiceJSON(t, id, name, nil), &registration); err != nil {
+			t.Fatal(err)
+		}
+		registration["secret"] = webhook.NewSecret()
+		b, err := json.Marshal(registration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	org := joinedup.Organisation{ID: "test-council", Name: "Test Council"}
+	tests := []struct {
+		name          string
+		organisations []joinedup.Organisation
+		services      []json.RawMessage
+		want          string
+	}{
+		{"organisation twice", []joinedup.Organisation{org, {ID: "test-council", Name: "Test Council 2"}}, nil,
+			`/organisations/1: the id "test-council" is also at /organisations/0`},
+		{"service id twice", []joinedup.Organisation{org}, []json.RawMessage{service("a1", "First"), service("a1", "Second")},
+			`/services/1: the id "a1" is also at /services/0`},
+		{"names that read the same", []joinedup.Organisation{org}, []json.RawMessage{service("a1", "Same"), service("a2", " same ")},
+			`/services/1/name: " same " reads the same as the name at /services/0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := json.Marshal(map[string]any{"organisations": tt.organisations, "services": tt.services})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "services.json")
+			if err := os.WriteFile(path, body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			_, err = readServicesFile(path)
+
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
