@@ -581,10 +581,7 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 			view.Outcome = d.Outcome.Summary
 		}
 	}
-	title := "Are you sure you want to stop telling " + view.Name + "?"
-	if view.Removed {
-		title = "Are you sure you want to withdraw consent for " + view.Name + "?"
-	}
+	title := "Are you sure you want to withdraw consent for " + view.Name + "?"
 	s.render(w, r, http.StatusOK, "withdraw-consent.html", page{Title: title, Data: view})
 }
 

@@ -275,7 +275,7 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 		if status := b.Submit(`form[action$="/consent"]:has(input[value="primary-school"]) button`); status != http.StatusOK {
 			t.Fatalf("withdraw the school's consent: status %d", status)
 		}
-		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "Are you sure you want to stop telling Riverside Primary School pupil planning?" {
+		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "Are you sure you want to withdraw consent for Riverside Primary School pupil planning?" {
 			t.Errorf("confirmation heading = %q, want the school named", heading)
 		}
 		if status := b.Submit(`form[method="post"][action$="/consent"] button`); status != http.StatusOK {

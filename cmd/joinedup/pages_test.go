@@ -350,7 +350,7 @@ func TestWithdrawalFormChecksResident(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("confirmation on the resident's own page: status %d, want 200", status)
 	}
-	if !strings.Contains(page, "Are you sure you want to stop telling Riverside Surgery?") {
+	if !strings.Contains(page, "Are you sure you want to withdraw consent for Riverside Surgery?") {
 		t.Errorf("confirmation page does not ask about Riverside Surgery:\n%s", page)
 	}
 	if !strings.Contains(page, `<form method="post" action="/residents/`+own+`/consent"`) {
