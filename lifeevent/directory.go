@@ -122,6 +122,10 @@ func Validate(s *joinedup.Service) error {
 			add(fmt.Sprintf("/eventTypes/%d", i), "Unknown event type %q", t)
 			continue
 		}
+		if slices.Index(s.EventTypes, t) < i {
+			add(fmt.Sprintf("/eventTypes/%d", i), "Event type %q is listed more than once; list each event type once", t)
+			continue
+		}
 		allowed = append(allowed, paths...)
 	}
 	// A service that takes only notices, whose data is fixed, declares no
@@ -131,8 +135,11 @@ func Validate(s *joinedup.Service) error {
 		add("/fields", "Enter at least one field that the service needs, such as child.dateOfBirth, because a service without fields receives no data")
 	}
 	for i, f := range s.Fields {
-		if !slices.Contains(allowed, f) {
+		switch {
+		case !slices.Contains(allowed, f):
 			add(fmt.Sprintf("/fields/%d", i), "Field %q is not a field of the event types taken", f)
+		case slices.Index(s.Fields, f) < i:
+			add(fmt.Sprintf("/fields/%d", i), "Field %q is listed more than once; list each field once", f)
 		}
 	}
 	switch s.Endpoint.Kind {

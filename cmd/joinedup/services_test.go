@@ -635,3 +635,46 @@ func TestServicesFileRejectsRepeats(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceRejectsRepeatedEntries registers services that list a field
+// or an event type twice. Each must get 422 naming the second entry.
+func TestServiceRejectsRepeatedEntries(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, key string
+		value     []string
+		field     string
+	}{
+		{"field twice", "fields", []string{"child.name", "child.name"}, "/fields/1"},
+		{"event type twice", "eventTypes", []string{joinedup.EventBirthRegistered, joinedup.EventBirthRegistered}, "/eventTypes/1"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var registration map[string]any
+			if err := json.Unmarshal(namedServiceJSON(t, joinedup.ServiceID(fmt.Sprintf("repeats-%d", i)), fmt.Sprintf("Repeats %d", i), nil), &registration); err != nil {
+				t.Fatal(err)
+			}
+			registration[tt.key] = tt.value
+			body, err := json.Marshal(registration)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services", body)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, resp)
+			}
+			var p joinedup.Problem
+			if err := json.Unmarshal(resp, &p); err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Errors) != 1 || p.Errors[0].Field != tt.field || !strings.Contains(p.Errors[0].Message, "more than once") {
+				t.Errorf("errors = %+v, want one on %s saying the entry is repeated", p.Errors, tt.field)
+			}
+		})
+	}
+}
