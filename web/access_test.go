@@ -145,16 +145,18 @@ func TestServiceOfficerReadsEventSentToService(t *testing.T) {
 	}
 
 	// Once the consent to tell Child Benefit is withdrawn, its officer can
-	// no longer read the event, as if it had never been sent.
+	// no longer read the event, and is told why.
 	withdraw := &recordingWithdrawer{hub: env.hub}
 	if err := withdraw.WithdrawConsent(context.Background(), env.hub.events[0].ID, "child-benefit", "resident"); err != nil {
 		t.Fatal(err)
 	}
 	rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(env.hub.events[0].ID), nil, nil)
-	decodeProblem(t, rec, http.StatusNotFound)
+	if p := decodeProblem(t, rec, http.StatusForbidden); !strings.Contains(p.Detail, "was withdrawn, so its officers can no longer see it") {
+		t.Errorf("officer's read of a withdrawn event: detail %q, want it to say that consent was withdrawn", p.Detail)
+	}
 	rec = env.do(t, http.MethodGet, "/operator/life-events/"+string(env.hub.events[0].ID), nil, nil)
-	if rec.Code != http.StatusNotFound {
-		t.Errorf("officer's page of a withdrawn event: status %d, want 404", rec.Code)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "Consent was withdrawn") {
+		t.Errorf("officer's page of a withdrawn event: status %d, want 403 saying that consent was withdrawn", rec.Code)
 	}
 }
 

@@ -284,6 +284,9 @@ func (s *Server) authorizeEvent(r *http.Request, ev *joinedup.LifeEvent, action 
 	}
 	if !d.Allowed {
 		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", res.Kind, "action", action, "request_id", requestID(r.Context()))
+		if err := s.withdrawnFromOfficer(r.Context(), account, ev); err != nil {
+			return err
+		}
 		if action == policy.ActionRead {
 			return errHidden("life event")
 		}
@@ -472,6 +475,29 @@ func (s *Server) nameController(ctx context.Context, event *joinedup.LifeEvent, 
 		return
 	}
 	receipt.Controller = org.Name
+}
+
+// withdrawnFromOfficer returns EFORBIDDEN, saying why, when account is an
+// officer of a service that was sent ev until its consent was withdrawn.
+// That service was told of the event, so its officers may know that it
+// exists, and a page that links to it says why it no longer opens.
+func (s *Server) withdrawnFromOfficer(ctx context.Context, account *auth.Account, ev *joinedup.LifeEvent) error {
+	if account.Role != policy.RoleServiceOfficer {
+		return nil
+	}
+	for _, service := range account.Services {
+		if !ev.Consent.Withdrawn(service) {
+			continue
+		}
+		name := string(service)
+		if svc, err := s.Services.FindService(ctx, service); err == nil {
+			name = svc.Name
+		}
+		return withPageTitle(joinedup.Errorf(joinedup.EFORBIDDEN,
+			"Consent to tell %s about this life event was withdrawn, so its officers can no longer see it.", name),
+			"Consent was withdrawn")
+	}
+	return nil
 }
 
 // deliveryResource returns the policy resource of a delivery. Its subject

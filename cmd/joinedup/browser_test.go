@@ -300,8 +300,8 @@ func TestStaffAndResidentSeeOnlyTheirsInBrowser(t *testing.T) {
 		}
 		// The resident withdrew the school's consent above, so the hub
 		// shares nothing more with the school, its officers included.
-		if status := b.Visit(h.BaseURL + "/operator/life-events/" + string(event.ID)); status != http.StatusNotFound {
-			t.Errorf("life event whose consent to the school was withdrawn: status %d, want 404", status)
+		if status := b.Visit(h.BaseURL + "/operator/life-events/" + string(event.ID)); status != http.StatusForbidden {
+			t.Errorf("life event whose consent to the school was withdrawn: status %d, want 403", status)
 		}
 		signOut(t, b)
 	})
