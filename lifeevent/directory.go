@@ -328,11 +328,17 @@ const (
 	MaxPurposeLength     = 500
 )
 
-// plainText reports whether s has no control or invisible format
-// characters and no symbols of the kind that emoji are.
+// plainText reports whether s has no control or invisible characters and
+// no symbols of the kind that emoji are.
 func plainText(s string) bool {
 	for _, r := range s {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.So, r) {
+			return false
+		}
+		// Characters that show nothing, or nothing of their own, such as
+		// private-use and unassigned code points, line separators,
+		// variation selectors and Hangul fillers, as in names of people.
+		if !unicode.IsGraphic(r) || unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
 			return false
 		}
 	}
