@@ -372,7 +372,9 @@ func publicStateLabel(state joinedup.DeliveryState) string {
 	case joinedup.StateDeadLettered:
 		return "Not reached"
 	case joinedup.StateWithdrawn:
-		return "Not sent: consent withdrawn"
+		// An attempt may have reached the service before the withdrawal,
+		// so the label says only that sending stopped.
+		return "Stopped: consent withdrawn"
 	}
 	return string(state)
 }

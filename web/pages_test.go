@@ -1059,3 +1059,12 @@ func TestConsentAsked(t *testing.T) {
 		t.Errorf("recordDate of a partial date = %q, want it as it is", got)
 	}
 }
+
+// TestPublicStateLabelWithdrawn checks that a withdrawn delivery is not
+// said to be unsent, because an attempt may have reached the service.
+func TestPublicStateLabelWithdrawn(t *testing.T) {
+	got := publicStateLabel(joinedup.StateWithdrawn)
+	if got != "Stopped: consent withdrawn" {
+		t.Errorf("publicStateLabel(withdrawn) = %q, want %q", got, "Stopped: consent withdrawn")
+	}
+}
