@@ -697,11 +697,11 @@ func TestTrackPageLabelsWithdrawal(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("tracking page: status %d, want 200", status)
 	}
-	label := `Riverside Surgery<br><span class="govuk-body-s">Told that consent was withdrawn</span>`
+	label := `Riverside Surgery<br><span class="govuk-body-s">Notice that consent was withdrawn</span>`
 	if n := strings.Count(page, label); n != 1 {
 		t.Errorf("tracking page labels %d rows of Riverside Surgery as the withdrawal, want 1:\n%s", n, page)
 	}
-	if n := strings.Count(page, "Told that consent was withdrawn"); n != 1 {
+	if n := strings.Count(page, "Notice that consent was withdrawn"); n != 1 {
 		t.Errorf("tracking page labels %d rows as a withdrawal, want 1", n)
 	}
 
