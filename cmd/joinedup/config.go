@@ -305,10 +305,15 @@ func redactURL(s string) string {
 	if err != nil {
 		return "(not a valid URL)"
 	}
-	if u.User == nil {
-		return strconv.Quote(s)
+	if u.User != nil {
+		return strconv.Quote(u.Redacted())
 	}
-	return strconv.Quote(u.Redacted())
+	// Without a scheme, "user:password@host" parses as the scheme "user",
+	// so a value with an @ that names no user is not shown.
+	if strings.Contains(s, "@") {
+		return "(not shown, because it may contain a password)"
+	}
+	return strconv.Quote(s)
 }
 
 // validateNATSURLs checks a comma-separated list of NATS server URLs, as

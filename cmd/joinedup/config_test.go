@@ -188,6 +188,8 @@ func TestServeConfigErrors(t *testing.T) {
 		{"OIDC client secret without an issuer", []string{"-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-secret is set"},
 		{"OIDC client without an issuer", []string{"-oidc-client-id", "joinedup", "-oidc-client-secret", "s3cret"}, "-oidc-issuer is missing, but -oidc-client-id and -oidc-client-secret are set"},
 		{"OIDC issuer not a URL", []string{"-oidc-issuer", "login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "login.example.gov.uk"`},
+		{"OIDC issuer with a password and no scheme", []string{"-oidc-issuer", "joinedup:s3cret@login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer (not shown, because it may contain a password)`},
+		{"base URL with a password and no scheme", []string{"-base-url", "joinedup:s3cret@joinedup.example.gov.uk"}, `invalid -base-url (not shown, because it may contain a password)`},
 		{"OIDC issuer with a password", []string{"-oidc-issuer", "https://joinedup:s3cret@login.example.gov.uk", "-oidc-client-id", "joinedup"}, `invalid -oidc-issuer "https://joinedup:xxxxx@login.example.gov.uk": remove the user name and password`},
 	}
 	for _, tt := range tests {
