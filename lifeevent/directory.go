@@ -285,6 +285,23 @@ func (d *Directory) PutService(ctx context.Context, s *joinedup.Service) error {
 	return d.db.PutService(ctx, s)
 }
 
+// PutServicesFile stores the organisations and services of the
+// configuration file in one transaction, as PutService does for each, so
+// that a file rejected part of the way stores nothing. When a service is
+// rejected, failed is its index; otherwise failed is -1.
+func (d *Directory) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation, services []*joinedup.Service) (failed int, err error) {
+	for i, s := range services {
+		if err := ValidateFileService(s); err != nil {
+			return i, err
+		}
+	}
+	retired, failed, err := d.db.PutServicesFile(ctx, orgs, services)
+	for _, id := range retired {
+		d.logger().Warn("service in the services file was removed, so it stays removed and the file's entry is ignored", "service_id", id)
+	}
+	return failed, err
+}
+
 // ValidateFileService checks a service from the configuration file as
 // PutService does: Validate, and a secret, which the file must give
 // because no response would show a generated one.

@@ -133,6 +133,49 @@ func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
 	})
 }
 
+// PutServicesFile stores the organisations and services of a services
+// file in one transaction, as UpsertOrganisation and PutService do for
+// each, so that a file that fails part of the way stores nothing. A
+// service that was removed is left as it is, and its id is returned in
+// retired. When a service is rejected, failed is its index in services;
+// otherwise failed is -1.
+func (db *DB) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation, services []*joinedup.Service) (retired []joinedup.ServiceID, failed int, err error) {
+	failed = -1
+	err = db.Tx(ctx, func(tx *Tx) error {
+		retired, failed = nil, -1
+		for _, o := range orgs {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO organisations (id, name) VALUES ($1, $2)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name`, o.ID, o.Name); err != nil {
+				return fmt.Errorf("register organisation %s: %w", o.ID, err)
+			}
+		}
+		for i, s := range services {
+			var retiredAt int64
+			err := tx.QueryRowContext(ctx, `SELECT retired_at FROM services WHERE id = $1`, s.ID).Scan(&retiredAt)
+			if err == nil && retiredAt != 0 {
+				retired = append(retired, s.ID)
+				continue
+			} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("find service %s: %w", s.ID, err)
+			}
+			if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
+				failed = i
+				return err
+			}
+			if s.CreatedAt.IsZero() {
+				s.CreatedAt = tx.Now()
+			}
+			if err := insertService(ctx, tx, s, true); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	return retired, failed, err
+}
+
 // UpdateService replaces the registration of the service with s's id. A
 // service that does not exist, or is retired, is ENOTFOUND. A name that
 // another service in use has is ECONFLICT, as for CreateService. The id,

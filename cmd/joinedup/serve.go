@@ -379,17 +379,14 @@ func applyServices(ctx context.Context, path string, f *servicesFile, db *store.
 		}
 	}
 
-	// NOTE: the organisations and services are stored one transaction
-	// each, so a store that fails part of the way leaves the ones before.
-	for _, o := range f.Organisations {
-		if err := db.UpsertOrganisation(ctx, o); err != nil {
-			return fmt.Errorf("register organisation %s: %w", o.ID, err)
-		}
-	}
-	for i, s := range f.Services {
-		if err := dir.PutService(ctx, s); err != nil {
-			return serviceFileError(path, i, s, err)
-		}
+	// One transaction stores the whole file, so a file rejected part of
+	// the way, such as for a name that a stored service has, stores none
+	// of it.
+	failed, err := dir.PutServicesFile(ctx, f.Organisations, f.Services)
+	if err != nil && failed >= 0 {
+		return serviceFileError(path, failed, f.Services[failed], err)
+	} else if err != nil {
+		return fmt.Errorf("services file %s: %w", path, err)
 	}
 	return nil
 }

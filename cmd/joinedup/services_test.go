@@ -458,9 +458,9 @@ func TestServiceNameUnique(t *testing.T) {
 	})
 }
 
-// TestServicesFileNameUnique loads a services file whose service has the
-// name of a service stored before. The load must fail naming the service
-// that has the name, and must not store the second service.
+// TestServicesFileNameUnique loads a services file whose second service
+// has the name of a service stored before. The load must fail naming the
+// service that has the name, and must store neither service of the file.
 func TestServicesFileNameUnique(t *testing.T) {
 	h := startHub(t, nil)
 	first := &joinedup.Service{
@@ -475,7 +475,10 @@ func TestServicesFileNameUnique(t *testing.T) {
 		t.Fatalf("load the first service: %v", err)
 	}
 
-	err := loadServices(context.Background(), servicesFileFor(t, &second), h.DB, h.Directory)
+	other := *first
+	other.ID, other.Name, other.Endpoint.URL = "gamma", "Gamma", "http://127.0.0.1:9/gamma"
+
+	err := loadServices(context.Background(), servicesFileFor(t, &other, &second), h.DB, h.Directory)
 	if err == nil || !strings.Contains(err.Error(), `The service "benefit" already has the name "Child Benefit"`) {
 		t.Fatalf("load services: error %v, want one naming the service benefit", err)
 	}
@@ -484,6 +487,11 @@ func TestServicesFileNameUnique(t *testing.T) {
 	}
 	if _, err := h.Directory.FindService(context.Background(), "benefit-2"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
 		t.Errorf("find benefit-2 after the rejected file: error %v, want not found", err)
+	}
+	// The file is stored whole or not at all, so the valid service before
+	// the rejected one is not stored either.
+	if _, err := h.Directory.FindService(context.Background(), "gamma"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		t.Errorf("find gamma after the rejected file: error %v, want not found", err)
 	}
 }
 
