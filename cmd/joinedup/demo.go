@@ -170,6 +170,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintln(stdout, "3. Each service recognises the family in its own records and acts:")
 	deadline := time.Now().Add(*timeout)
 	seen := map[joinedup.DeliveryID]joinedup.DeliveryState{}
+	// Each read of the event is an access that the family's record lists,
+	// so the wait between reads doubles, from 300 ms up to 5 s, and starts
+	// again when a service's state changes.
+	const firstWait, longestWait = 300 * time.Millisecond, 5 * time.Second
+	wait := firstWait
 	for {
 		var ev joinedup.LifeEvent
 		if err := c.do(ctx, http.MethodGet, "/api/v1/life-events/"+string(eventID), nil, &ev); err != nil {
@@ -180,6 +185,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				continue
 			}
 			seen[d.ID] = d.State
+			wait = firstWait
 			name := listed[d.Service].Name
 			if name == "" {
 				name = string(d.Service)
@@ -202,8 +208,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(300 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, longestWait)
 	}
 }
 
