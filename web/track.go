@@ -31,6 +31,12 @@ func (s *Server) trackForm(w http.ResponseWriter, r *http.Request) {
 		s.renderTrackForm(w, r, http.StatusUnprocessableEntity, "", "Enter the reference number, like JU-7K3M-9QXD")
 		return
 	}
+	// A link that gives the reference twice would otherwise track the
+	// first and ignore the second without saying so.
+	if len(r.URL.Query()["reference"]) > 1 {
+		s.renderTrackForm(w, r, http.StatusUnprocessableEntity, "", "Enter one reference number, like JU-7K3M-9QXD")
+		return
+	}
 	http.Redirect(w, r, "/track/"+url.PathEscape(reference), http.StatusSeeOther)
 }
 

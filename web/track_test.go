@@ -88,3 +88,24 @@ func TestLifeEventsListLabelsWithdrawalNotice(t *testing.T) {
 		t.Errorf("the list labels %d deliveries as withdrawal notices, want 1:\n%s", n, body)
 	}
 }
+
+// TestTrackFormOneReference checks that the tracking form sends one
+// reference number on to its page, and that a query giving two gets the
+// form again with an error rather than the page of the first.
+func TestTrackFormOneReference(t *testing.T) {
+	env := newTestEnv(t)
+	env.session = nil
+
+	rec := env.do(t, http.MethodGet, "/track?reference=ju-7k3m-9qxd", nil, nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/track/JU-7K3M-9QXD" {
+		t.Errorf("one reference: status %d to %q, want 303 to /track/JU-7K3M-9QXD", rec.Code, rec.Header().Get("Location"))
+	}
+
+	rec = env.do(t, http.MethodGet, "/track?reference=JU-7K3M-9QXD&reference=JU-AAAA-0000", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("two references: status %d, want 422", rec.Code)
+	}
+	if !strings.Contains(rec.Body.String(), "Enter one reference number") {
+		t.Errorf("two references: the form does not ask for one reference number:\n%s", rec.Body)
+	}
+}
