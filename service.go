@@ -46,7 +46,7 @@ type Service struct {
 
 // ServiceNameKey returns name in the form in which two service names
 // compare equal: in NFKC, case-folded and with each run of white space as
-// one space, so that "Child Benefit", " CHILD  BENEFIT" and a name with a
+// one space. So "Child Benefit", " CHILD  BENEFIT" and the name with a
 // fullwidth letter or a no-break space are the same name. No two
 // services in use may share a key, because the birth form shows each
 // service by its name.

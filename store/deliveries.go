@@ -355,12 +355,8 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	// other in a cycle.
 	// A delivery not found leaves no row to lock, and findDeliveryForUpdate
 	// then reports it.
-	if tx.Dialect() == Postgres {
-		if _, err := tx.ExecContext(ctx, `
-			SELECT 1 FROM services WHERE id = (SELECT service_id FROM deliveries WHERE id = $1) FOR SHARE`,
-			r.Delivery); err != nil {
-			return false, time.Time{}, fmt.Errorf("lock the delivery's service: %w", err)
-		}
+	if err := lockDeliveryService(ctx, tx, r.Delivery); err != nil {
+		return false, time.Time{}, err
 	}
 	// On PostgreSQL the row is locked, so that a worker's "accepted" and a
 	// callback's "acted" for one delivery settle one after the other and
@@ -485,6 +481,20 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 	})
 }
 
+// lockDeliveryService locks, on PostgreSQL, the row of the service of
+// delivery id for sharing. It does nothing on SQLite, whose writer holds
+// the whole database, or for a delivery that does not exist.
+func lockDeliveryService(ctx context.Context, tx *Tx, id joinedup.DeliveryID) error {
+	if tx.Dialect() != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		SELECT 1 FROM services WHERE id = (SELECT service_id FROM deliveries WHERE id = $1) FOR SHARE`, id); err != nil {
+		return fmt.Errorf("lock the delivery's service: %w", err)
+	}
+	return nil
+}
+
 // noticeAfterFailedAttempt queues a withdrawal notice for delivery id when
 // its consent was withdrawn while an attempt of the given generation was
 // in flight and that attempt failed: the service may have received the
@@ -492,11 +502,8 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 func noticeAfterFailedAttempt(ctx context.Context, tx *Tx, id joinedup.DeliveryID, generation int) error {
 	// The service's row is locked before the delivery's, in the order
 	// that RetireService takes its locks, because a notice is queued for it.
-	if tx.Dialect() == Postgres {
-		if _, err := tx.ExecContext(ctx, `
-			SELECT 1 FROM services WHERE id = (SELECT service_id FROM deliveries WHERE id = $1) FOR SHARE`, id); err != nil {
-			return fmt.Errorf("lock the delivery's service: %w", err)
-		}
+	if err := lockDeliveryService(ctx, tx, id); err != nil {
+		return err
 	}
 	d, gen, err := findDeliveryForUpdate(ctx, tx, id)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {

@@ -12,12 +12,14 @@ import (
 
 // UpsertOrganisation creates the organisation or renames it.
 func (db *DB) UpsertOrganisation(ctx context.Context, o joinedup.Organisation) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO organisations (id, name) VALUES ($1, $2)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name`, o.ID, o.Name)
-		return err
-	})
+	return db.Tx(ctx, func(tx *Tx) error { return upsertOrganisation(ctx, tx, o) })
+}
+
+func upsertOrganisation(ctx context.Context, tx *Tx, o joinedup.Organisation) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO organisations (id, name) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name`, o.ID, o.Name)
+	return err
 }
 
 // FindOrganisation returns the organisation with the id, or ENOTFOUND.
@@ -122,15 +124,17 @@ func requireUniqueName(ctx context.Context, tx *Tx, s *joinedup.Service) error {
 // and is ECONFLICT, so a file that still lists it cannot bring it back. A
 // name that another service in use has is ECONFLICT, as for CreateService.
 func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
-			return err
-		}
-		if s.CreatedAt.IsZero() {
-			s.CreatedAt = tx.Now()
-		}
-		return insertService(ctx, tx, s, true)
-	})
+	return db.Tx(ctx, func(tx *Tx) error { return putService(ctx, tx, s) })
+}
+
+func putService(ctx context.Context, tx *Tx, s *joinedup.Service) error {
+	if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
+		return err
+	}
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = tx.Now()
+	}
+	return insertService(ctx, tx, s, true)
 }
 
 // PutServicesFile stores the organisations and services of a services
@@ -144,9 +148,7 @@ func (db *DB) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation,
 	err = db.Tx(ctx, func(tx *Tx) error {
 		retired, failed = nil, -1
 		for _, o := range orgs {
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO organisations (id, name) VALUES ($1, $2)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name`, o.ID, o.Name); err != nil {
+			if err := upsertOrganisation(ctx, tx, o); err != nil {
 				return fmt.Errorf("register organisation %s: %w", o.ID, err)
 			}
 		}
@@ -159,14 +161,7 @@ func (db *DB) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation,
 			} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("find service %s: %w", s.ID, err)
 			}
-			if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
-				failed = i
-				return err
-			}
-			if s.CreatedAt.IsZero() {
-				s.CreatedAt = tx.Now()
-			}
-			if err := insertService(ctx, tx, s, true); err != nil {
+			if err := putService(ctx, tx, s); err != nil {
 				failed = i
 				return err
 			}

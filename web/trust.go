@@ -421,11 +421,7 @@ func (s *Server) decideRegistration(r *http.Request, organisation joinedup.OrgID
 // that a caller who may not register gets 403 whatever they send.
 func (s *Server) authorizeBirthRegistration(r *http.Request) (policy.Decision, error) {
 	account := principalOf(r)
-	organisation := account.Organisation
-	if account.ID == tokenAccountID {
-		organisation = s.TokenOrganisation
-	}
-	d, err := s.decideRegistration(r, organisation)
+	d, err := s.decideRegistration(r, s.registeringOrganisation(account))
 	if err != nil {
 		return d, err
 	}
@@ -447,8 +443,17 @@ func (s *Server) registerBirth(r *http.Request, d policy.Decision, reg joinedup.
 	if err != nil {
 		return nil, nil, err
 	}
-	s.nameController(r.Context(), event, receipt)
+	s.setController(r.Context(), event.ID, s.registeringOrganisation(account), receipt)
 	return event, receipt, nil
+}
+
+// registeringOrganisation returns the organisation that account registers
+// births for: its own, or TokenOrganisation for the API token.
+func (s *Server) registeringOrganisation(account *auth.Account) joinedup.OrgID {
+	if account.ID == tokenAccountID {
+		return s.TokenOrganisation
+	}
+	return account.Organisation
 }
 
 // nameController sets the data controller on receipt to the name of the
@@ -462,16 +467,23 @@ func (s *Server) nameController(ctx context.Context, event *joinedup.LifeEvent, 
 		s.Logger.ErrorContext(ctx, "find the registering organisation failed", "event_id", event.ID, "error", err, "request_id", requestID(ctx))
 		return
 	}
-	if res.Organisation == "" {
+	s.setController(ctx, event.ID, res.Organisation, receipt)
+}
+
+// setController sets the data controller on receipt, for event, to the
+// name of the organisation with the id organisation, as nameController
+// describes.
+func (s *Server) setController(ctx context.Context, event joinedup.EventID, organisation joinedup.OrgID, receipt *joinedup.ConsentReceipt) {
+	if organisation == "" {
 		return
 	}
-	org, err := s.Records.FindOrganisation(ctx, res.Organisation)
+	org, err := s.Records.FindOrganisation(ctx, organisation)
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
 		return
 	}
 	if err != nil {
-		s.Logger.ErrorContext(ctx, "find the registering organisation failed", "event_id", event.ID,
-			"organisation", res.Organisation, "error", err, "request_id", requestID(ctx))
+		s.Logger.ErrorContext(ctx, "find the registering organisation failed", "event_id", event,
+			"organisation", organisation, "error", err, "request_id", requestID(ctx))
 		return
 	}
 	receipt.Controller = org.Name
