@@ -66,9 +66,12 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 				}
 				out.Cancelled = append(out.Cancelled, d.ID)
 				// An attempt that failed may still have reached the service,
-				// as when its answer was lost or invalid, so the service is
-				// told. One that never received it answers that it holds
+				// as when its response was lost or invalid, so the service is
+				// notified. One that never received it replies that it holds
 				// nothing.
+				// NOTE: a failed connection counts as an attempt too, so a
+				// service that stays down gets a notice that is dead-lettered
+				// in its turn.
 				if d.Attempts > 0 && d.Kind != joinedup.EventActionDue {
 					if err := queueWithdrawalNotice(ctx, tx, d); err != nil {
 						return err

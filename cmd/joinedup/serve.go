@@ -213,6 +213,8 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	mux.Handle("/", site.Handler())
 	if site.APIToken != "" {
+		// NOTE: the store is migrated and the services file stored by
+		// now, so a start that stops here has already changed the store.
 		if err := requireTokenOrganisation(ctx, h.DB, site.TokenOrganisation, cfg.setting("api-token-organisation")); err != nil {
 			ln.Close()
 			return nil, err
