@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -102,6 +103,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", dir+"/hub", !*bare
 	cfg.APIToken = joinedup.NewID("bench")
 	cfg.Concurrency = *deliveryConcurrency
+	if *bare {
+		// Without the demo council, the API token registers births for an
+		// organisation of the benchmark's own, which must exist at start.
+		file := filepath.Join(dir, "services.json")
+		if err := os.WriteFile(file, []byte(`{"organisations": [{"id": "bench", "name": "Benchmark"}], "services": []}`), 0o600); err != nil {
+			return err
+		}
+		cfg.ServicesFile, cfg.APITokenOrganisation = file, "bench"
+	}
 	hub, err := OpenHub(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
@@ -472,9 +482,6 @@ func bareReceivers(ctx context.Context, hub *Hub) (func(), error) {
 		w.Write([]byte(`{"status":"acted","summary":"Recorded"}`))
 	})}
 	go srv.Serve(ln)
-	if err := hub.DB.UpsertOrganisation(ctx, joinedup.Organisation{ID: "bench", Name: "Benchmark"}); err != nil {
-		return nil, err
-	}
 	for _, id := range []joinedup.ServiceID{"bare-1", "bare-2", "bare-3", "bare-4"} {
 		s := &joinedup.Service{ID: id, Organisation: "bench", Name: string(id), Purpose: "benchmark",
 			EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child", "parents"},
