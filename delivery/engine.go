@@ -15,6 +15,8 @@
 // second send; a delivery whose send reached the service but whose outcome
 // was not recorded is sent again with the same webhook-id, which the
 // service uses to answer with its first outcome rather than act twice.
+// The attempt cut off is counted first, from its disclosure in the audit
+// log, so that the attempt after it has a number of its own.
 //
 // Failed attempts are retried with exponential backoff and full jitter
 // (delay drawn between half and all of base·2^(n−1), capped at MaxBackoff);
@@ -135,6 +137,10 @@ type Engine struct {
 
 	stopSettle context.CancelFunc
 	settleDone chan struct{}
+
+	// startedAt is when Start was called. A delivery queued before then
+	// may have had an attempt cut off when an earlier run stopped.
+	startedAt time.Time
 }
 
 var _ joinedup.DeliveryService = (*Engine)(nil)
@@ -176,6 +182,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	e.cancel = cancel
 	e.running = true
+	e.startedAt = time.Now()
 	e.mu.Unlock()
 
 	// The settle loop outlives the others, so that deliveries in flight

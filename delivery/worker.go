@@ -111,13 +111,19 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 	// attempt timeout, so that JetStream does not offer it to another
 	// worker meanwhile.
 	stopKeepAlive := e.keepAlive(msg)
+	// A message offered before, as after a crash, may name deliveries
+	// whose last attempt was cut off.
+	again := false
+	if meta, err := msg.Metadata(); err == nil {
+		again = meta.NumDelivered > 1
+	}
 	verdicts := make([]verdict, len(entries))
 	var wg sync.WaitGroup
 	for i, entry := range entries {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			verdicts[i] = e.handleOne(ctx, entry)
+			verdicts[i] = e.handleOne(ctx, entry, again)
 		})
 	}
 	wg.Wait()
@@ -168,8 +174,9 @@ func (e *Engine) keepAlive(msg jetstream.Msg) (stop func()) {
 }
 
 // handleOne sends one delivery, unless it is settled, in flight in this
-// process or not yet due, and records what happened.
-func (e *Engine) handleOne(ctx context.Context, entry messageEntry) verdict {
+// process or not yet due, and records what happened. again is true when
+// the delivery's message was offered before.
+func (e *Engine) handleOne(ctx context.Context, entry messageEntry, again bool) verdict {
 	id := entry.id
 	if _, busy := e.inFlight.LoadOrStore(id, struct{}{}); busy {
 		return verdict{retry: e.cfg.BaseBackoff}
@@ -192,7 +199,20 @@ func (e *Engine) handleOne(ctx context.Context, entry messageEntry) verdict {
 	if entry.known && entry.generation != task.Generation {
 		return verdict{}
 	}
+	// A delivery whose message was offered before, or that was queued
+	// before this engine started, may have had an attempt cut off by a
+	// crash. Only those are looked up in the audit log, since a lookup
+	// costs a query.
+	mayBeCutOff := e.Audit != nil && (again || task.Delivery.CreatedAt.Before(e.startedAt))
 	if task.Delivery.State != joinedup.StatePending && task.Delivery.State != joinedup.StateRetrying {
+		// A delivery withdrawn after an attempt that a crash cut off gets
+		// the withdrawal notice that the withdrawal did not queue.
+		if mayBeCutOff && task.Delivery.State == joinedup.StateWithdrawn {
+			if _, err := e.countCutOffAttempts(ctx, task); err != nil {
+				e.logger.Error("count cut-off attempts", "delivery_id", id, "error", err)
+				return verdict{retry: e.cfg.BaseBackoff}
+			}
+		}
 		return verdict{}
 	}
 	// A message that names several deliveries is offered again when the
@@ -213,6 +233,22 @@ func (e *Engine) handleOne(ctx context.Context, entry messageEntry) verdict {
 		if !claimed {
 			// Another node is sending it, or has settled it since it was
 			// loaded. The message is offered again and then finds it settled.
+			return verdict{retry: e.cfg.BaseBackoff}
+		}
+	}
+
+	// In a cluster this runs only once the claim is held, so that no
+	// other node's attempt is in flight.
+	if mayBeCutOff {
+		counted, err := e.countCutOffAttempts(ctx, task)
+		if err != nil {
+			e.logger.Error("count cut-off attempts", "delivery_id", id, "error", err)
+			return verdict{retry: e.cfg.BaseBackoff}
+		}
+		if !counted {
+			// The delivery changed since it was loaded, as when its consent
+			// was withdrawn. The message is offered again and finds it as
+			// it now is.
 			return verdict{retry: e.cfg.BaseBackoff}
 		}
 	}
@@ -256,10 +292,9 @@ const retryTolerance = 50 * time.Millisecond
 // have read the data before the failure. A replay starts the delivery's
 // next generation with its attempts counted from zero again, so each
 // entry names the generation beside the attempt.
-//
-// NOTE: an attempt cut off by a crash before its outcome or failure was
-// recorded is not counted, so the attempt after the restart records the
-// same attempt number again.
+// An attempt cut off by a crash before its outcome or failure was
+// recorded is counted when the delivery is next handled, from this
+// entry, so the next attempt has a number of its own.
 func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 	if e.Audit == nil {
 		return nil
@@ -286,6 +321,28 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 		Purpose: t.Purpose, Reasons: []string{reason}, Detail: detail,
 	})
 	return err
+}
+
+// countCutOffAttempts counts the attempts at task that the audit log
+// shows were disclosed but whose outcome or failure was never recorded,
+// as when the hub stopped during an attempt, and updates task to match.
+// It reports false when the delivery was not pending or retrying in the
+// store; a withdrawn one then gets its withdrawal notice. A task with
+// no such attempt is left as it is, and reported true.
+func (e *Engine) countCutOffAttempts(ctx context.Context, task *store.Task) (bool, error) {
+	d := task.Delivery
+	attempted, err := e.db.DisclosedAttempt(ctx, d.EventID, d.ID, task.Generation)
+	if err != nil || attempted <= d.Attempts {
+		return err == nil, err
+	}
+	counted, err := e.db.RecordCutOffAttempts(ctx, d.ID, task.Generation, attempted)
+	if err != nil || !counted {
+		return false, err
+	}
+	e.logger.Warn("delivery attempt cut off by a restart", "delivery_id", d.ID, "service_id", task.Service.ID, "attempt", attempted)
+	e.metrics.transition(task.Service.ID, joinedup.StateRetrying)
+	d.Attempts, d.State, d.LastError = attempted, joinedup.StateRetrying, store.CutOffError
+	return true, nil
 }
 
 // fail records a failed attempt and schedules the next or dead-letters the

@@ -241,3 +241,43 @@ func scanAuditCheckpoint(row interface{ Scan(...any) error }) (*audit.StoredChec
 	}
 	return &audit.StoredCheckpoint{Size: uint64(size), Note: []byte(note), CreatedAt: FromMicros(at)}, nil
 }
+
+// DisclosedAttempt returns the highest attempt at delivery id, in the
+// given generation, that the audit log shows a disclosure for, or 0 when
+// it shows none. event is the delivery's life event, which every
+// disclosure about it names as its subject. The hub appends the
+// disclosure before each attempt, so an attempt that a crash cut off
+// before its outcome or failure was recorded is found here.
+func (db *DB) DisclosedAttempt(ctx context.Context, event joinedup.EventID, id joinedup.DeliveryID, generation int) (int, error) {
+	highest := 0
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT detail FROM audit_entries
+			WHERE subject = $1 AND action = $2 AND detail LIKE $3`,
+			event, audit.ActionDisclosure, `%"delivery":"`+string(id)+`"%`)
+		if err != nil {
+			return fmt.Errorf("find disclosures of delivery: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var detail string
+			if err := rows.Scan(&detail); err != nil {
+				return err
+			}
+			var d struct {
+				Delivery   joinedup.DeliveryID `json:"delivery"`
+				Generation *int                `json:"generation"`
+				Attempt    int                 `json:"attempt"`
+			}
+			// An entry that does not decode, or that names no generation,
+			// as entries written before generations were recorded do not,
+			// counts no attempt.
+			if json.Unmarshal([]byte(detail), &d) != nil || d.Delivery != id || d.Generation == nil || *d.Generation != generation {
+				continue
+			}
+			highest = max(highest, d.Attempt)
+		}
+		return rows.Err()
+	})
+	return highest, err
+}

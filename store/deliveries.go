@@ -481,6 +481,38 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 	})
 }
 
+// CutOffError is the last error of a delivery whose attempt was cut off,
+// as when the hub stopped while the attempt was under way.
+const CutOffError = "The hub stopped before it recorded the result of this attempt."
+
+// RecordCutOffAttempts counts the attempts at delivery id, of the given
+// generation, up to attempted, when the delivery has fewer: attempts that
+// began, and so were disclosed, but whose outcome or failure a crash kept
+// from being recorded. The delivery is then retrying and due at once,
+// since the service may have acted on it and the next attempt learns its
+// outcome. A delivery withdrawn since gets a withdrawal notice, once, as
+// after any failed attempt. It returns whether it counted any attempt.
+func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, generation, attempted int) (bool, error) {
+	var counted bool
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET state = $1, attempts = $2, last_error = $3,
+				next_attempt_at = $4, updated_at = $4
+			WHERE id = $5 AND generation = $6 AND attempts < $2 AND state IN ('pending', 'retrying')`,
+			joinedup.StateRetrying, attempted, CutOffError, Micros(tx.Now()), id, generation)
+		if err != nil {
+			return fmt.Errorf("count cut-off attempts: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n > 0 {
+			counted = n > 0
+			return err
+		}
+		return noticeAfterFailedAttempt(ctx, tx, id, generation)
+	})
+	return counted, err
+}
+
 // lockDeliveryService locks, on PostgreSQL, the row of the service of
 // delivery id for sharing. It does nothing on SQLite, whose writer holds
 // the whole database, or for a delivery that does not exist.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/storetest"
 )
@@ -881,6 +882,81 @@ func TestWithdrawalAfterFailedAttempts(t *testing.T) {
 		recordOutcomes(t, db, store.OutcomeRecord{Delivery: accepted.Deliveries[0].ID, Outcome: joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Added"}})
 		if n := notices(accepted, "school"); n != 1 {
 			t.Errorf("notices after an attempt in flight was accepted = %d, want 1", n)
+		}
+	})
+}
+
+// TestCutOffAttempts checks that attempts the audit log shows disclosed,
+// but whose result was never recorded, are counted once, and that a
+// delivery withdrawn since gets one withdrawal notice.
+func TestCutOffAttempts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		log := newAuditLog(t, db)
+		disclose := func(ev *joinedup.LifeEvent, id joinedup.DeliveryID, generation, attempt int) {
+			t.Helper()
+			detail, _ := json.Marshal(map[string]any{"delivery": id, "generation": generation, "attempt": attempt})
+			if _, err := log.Append(ctx, audit.Entry{Actor: "hub", Action: audit.ActionDisclosure, Subject: string(ev.ID),
+				Purpose: "testing", Reasons: []string{audit.ConsentGivenReason("school")}, Detail: detail}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		ev := newEvent(t, db, "school", "gp")
+		school, gp := ev.Deliveries[0].ID, ev.Deliveries[1].ID
+		if got, err := db.DisclosedAttempt(ctx, ev.ID, school, 0); err != nil || got != 0 {
+			t.Fatalf("disclosed attempt before any = %d, %v; want 0", got, err)
+		}
+		// Attempt 1 failed and was recorded, attempt 2 was cut off. The
+		// gp's disclosure and one of an earlier generation do not count.
+		disclose(ev, school, 0, 1)
+		if err := db.RecordFailure(ctx, school, 0, "timeout", time.Now(), false); err != nil {
+			t.Fatal(err)
+		}
+		disclose(ev, school, 0, 2)
+		disclose(ev, gp, 0, 5)
+		disclose(ev, school, 1, 7)
+		got, err := db.DisclosedAttempt(ctx, ev.ID, school, 0)
+		if err != nil || got != 2 {
+			t.Fatalf("disclosed attempt = %d, %v; want 2", got, err)
+		}
+		for i, want := range []bool{true, false} {
+			counted, err := db.RecordCutOffAttempts(ctx, school, 0, got)
+			if err != nil || counted != want {
+				t.Errorf("count cut-off attempts, call %d: %v, %v; want %v", i, counted, err, want)
+			}
+		}
+		d, err := db.FindDelivery(ctx, school)
+		if err != nil || d.Attempts != 2 || d.State != joinedup.StateRetrying || d.LastError != store.CutOffError {
+			t.Errorf("delivery after a cut-off attempt = %+v, %v; want retrying after 2 attempts", d, err)
+		}
+
+		// A delivery never attempted by the store's count, withdrawn, and
+		// then found to have had an attempt cut off gets one notice.
+		withdrawn := newEvent(t, db, "school")
+		id := withdrawn.Deliveries[0].ID
+		if w, err := db.WithdrawConsent(ctx, withdrawn.ID, "school"); err != nil || len(w.Notices) != 0 {
+			t.Fatalf("withdrawal = %+v, %v; want no notice", w, err)
+		}
+		disclose(withdrawn, id, 0, 1)
+		for range 2 {
+			if counted, err := db.RecordCutOffAttempts(ctx, id, 0, 1); err != nil || counted {
+				t.Fatalf("count cut-off attempts of a withdrawn delivery: %v, %v; want false", counted, err)
+			}
+		}
+		after, err := db.FindLifeEvent(ctx, withdrawn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notices := 0
+		for _, d := range after.Deliveries {
+			if d.Kind == joinedup.EventConsentWithdrawn {
+				notices++
+			}
+		}
+		if notices != 1 {
+			t.Errorf("withdrawal notices after a cut-off attempt = %d, want 1", notices)
 		}
 	})
 }

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/audit"
+	"github.com/joinedup/joinedup/store/sqlite"
 )
 
 // TestCrashLosesNothing kills joinedup serve with SIGKILL while it is
@@ -83,4 +89,74 @@ func TestCrashLosesNothing(t *testing.T) {
 		}
 	}
 
+}
+
+// TestCrashCountsCutOffAttempt kills joinedup serve while an attempt is
+// waiting for the service's answer, and checks that after the restart the
+// cut-off attempt is counted: the service acts once, the delivery shows
+// two attempts, and the audit log records attempts 1 and 2 rather than
+// attempt 1 twice.
+func TestCrashCountsCutOffAttempt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts joinedup serve as a process; skipped with -short")
+	}
+	rec := &recorder{hang: 1}
+	service := serveRecorder(t, "gp", []string{"child"}, rec)
+	data := t.TempDir()
+	args := []string{"--addr", "127.0.0.1:0", "--data", data, "--services", servicesFileFor(t, service)}
+
+	hub := startProcess(t, nil, args...)
+	id, err := postBirth(t, hub.BaseURL, birthJSON(t, "2026-11-20", "gp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.waitCalled(t)
+	hub.kill(t)
+
+	hub = startProcess(t, nil, args...)
+	waitAllComplete(t, hub.BaseURL, []joinedup.EventID{id}, 60*time.Second)
+	var ev joinedup.LifeEvent
+	if err := getJSON(t, hub.BaseURL+"/api/v1/life-events/"+string(id), &ev); err != nil {
+		t.Fatal(err)
+	}
+	hub.stop(t)
+
+	if n := rec.effects(t)[id]; n != 1 {
+		t.Errorf("the service acted %d times, want once", n)
+	}
+	if len(ev.Deliveries) != 1 {
+		t.Fatalf("the birth has %d deliveries, want 1", len(ev.Deliveries))
+	}
+	if d := ev.Deliveries[0]; d.Attempts != 2 || d.State != joinedup.StateActed {
+		t.Fatalf("the delivery is %s after %d attempts, want acted after 2", d.State, d.Attempts)
+	}
+
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "joinedup.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.SQL().Query(`SELECT detail FROM audit_entries WHERE subject = $1 AND action = $2 ORDER BY seq`, id, audit.ActionDisclosure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var attempts []int
+	for rows.Next() {
+		var detail string
+		var d struct{ Attempt int }
+		if err := rows.Scan(&detail); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(detail), &d); err != nil {
+			t.Fatal(err)
+		}
+		attempts = append(attempts, d.Attempt)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(attempts, []int{1, 2}) {
+		t.Errorf("disclosures recorded attempts %v, want [1 2]", attempts)
+	}
 }

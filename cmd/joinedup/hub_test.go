@@ -101,6 +101,7 @@ type recorder struct {
 	mu       sync.Mutex
 	events   []*connector.Event
 	fail     int           // answer the first fail requests with 503
+	hang     int           // answer the first hang requests never: each waits until its sender disconnects
 	delay    time.Duration // wait this long before answering each request
 	seen     int
 	requests map[string]int // requests by webhook-id
@@ -209,6 +210,7 @@ func serveRecorder(t testing.TB, id joinedup.ServiceID, fields []string, rec *re
 		rec.mu.Lock()
 		rec.seen++
 		failing := rec.seen <= rec.fail
+		hanging := rec.seen <= rec.hang
 		if rec.requests == nil {
 			rec.requests = map[string]int{}
 		}
@@ -223,6 +225,13 @@ func serveRecorder(t testing.TB, id joinedup.ServiceID, fields []string, rec *re
 			rec.mu.Unlock()
 		}()
 		time.Sleep(delay)
+		if hanging {
+			// The server notices a closed connection only once the body
+			// has been read.
+			io.Copy(io.Discard, req.Body)
+			<-req.Context().Done()
+			return
+		}
 		if failing {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
