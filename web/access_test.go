@@ -196,6 +196,76 @@ func TestSignInPage(t *testing.T) {
 	}
 }
 
+// TestSignInRejectsRepeatedNext checks that the sign-in page and form
+// reject a next given twice with an error page naming it, and that the
+// rejected form neither signs in nor counts as a failed attempt.
+func TestSignInRejectsRepeatedNext(t *testing.T) {
+	env := newTestEnv(t)
+	env.session = nil
+	const title = "There is a problem with the information sent – joinedup"
+
+	rec := env.do(t, http.MethodGet, "/sign-in?next=/births/new&next=/operator/life-events", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("page: status %d, want 422", rec.Code)
+	}
+	if got := pageTitle(rec.Body.String()); got != title {
+		t.Errorf("page: title = %q, want %q", got, title)
+	}
+	if !strings.Contains(rec.Body.String(), "Give next once, not 2 times.") {
+		t.Errorf("page does not say to give next once:\n%s", rec.Body)
+	}
+
+	form := url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/births/new", "/operator/life-events"}}
+	res := env.postForm(t, "/sign-in", form)
+	if res.code != http.StatusUnprocessableEntity {
+		t.Errorf("form: status %d, want 422", res.code)
+	}
+	if got := pageTitle(res.body); got != title {
+		t.Errorf("form: title = %q, want %q", got, title)
+	}
+	if !strings.Contains(res.body, "you have not been signed in") {
+		t.Errorf("form: error page does not say that the user was not signed in:\n%s", res.body)
+	}
+	if !strings.Contains(res.body, "Give next once, not 2 times.") {
+		t.Errorf("form: error page does not say to give next once:\n%s", res.body)
+	}
+	if !strings.Contains(res.body, `href="/sign-in">Go back to the page you came from</a>`) {
+		t.Errorf("form: error page does not link back to the sign-in form:\n%s", res.body)
+	}
+	if cookie := res.header.Get("Set-Cookie"); cookie != "" {
+		t.Errorf("form: response sets a cookie: %s", cookie)
+	}
+
+	// Package auth slows an account after five failures, so six rejected
+	// forms with a wrong password would slow the next attempt had they
+	// counted.
+	form.Set("password", "wrong password")
+	form["next"] = []string{"/births/new", "/operator/life-events"}
+	for range 6 {
+		env.postForm(t, "/sign-in", form)
+	}
+	res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {"wrong password"}})
+	if res.code != http.StatusUnauthorized {
+		t.Errorf("wrong password after six rejected forms: status %d, want 401", res.code)
+	}
+
+	// Nothing above writes to the audit log, and auditEntries fails on an
+	// empty log, so the entries are read after one sign-in.
+	res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {testPassword}})
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("sign in once: status %d, want 303", res.code)
+	}
+	signIns := 0
+	for _, e := range env.auditEntries(t) {
+		if e.Action == actionSignIn {
+			signIns++
+		}
+	}
+	if signIns != 1 {
+		t.Errorf("%d sign-in audit entries, want 1 for the sign-in after the rejected forms", signIns)
+	}
+}
+
 func TestSignOutEndsEverySession(t *testing.T) {
 	env := newTestEnv(t)
 	first := env.sessionCookie(t, env.registrar)
