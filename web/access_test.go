@@ -687,6 +687,74 @@ func TestReplayButtonOnlyForOperators(t *testing.T) {
 	}
 }
 
+// TestWithdrawnEventUnlinkedForOfficer checks that once consent to tell
+// Child Benefit is withdrawn, its officer's notices and deliveries pages
+// still list the event's deliveries, the withdrawal notice included, but
+// without a link to the event, which the officer can no longer open, and
+// say why. Those who may still open the event keep the link.
+func TestWithdrawnEventUnlinkedForOfficer(t *testing.T) {
+	env := newTestEnv(t)
+	birth := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1)
+	if rec := env.postJSON(t, "/api/v1/births", birth); rec.Code != http.StatusCreated {
+		t.Fatalf("register: status %d; body %s", rec.Code, rec.Body)
+	}
+	ev := env.hub.events[0]
+	withdraw := &recordingWithdrawer{hub: env.hub}
+	if err := withdraw.WithdrawConsent(context.Background(), ev.ID, "child-benefit", "resident"); err != nil {
+		t.Fatal(err)
+	}
+	env.hub.mu.Lock()
+	ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{ID: "dlv_withdrawal_notice", EventID: ev.ID, Service: "child-benefit",
+		Kind: joinedup.EventConsentWithdrawn, State: joinedup.StatePending})
+	env.hub.mu.Unlock()
+	link := `href="/operator/life-events/` + string(ev.ID) + `"`
+	const reason = "consent withdrawn, so you can no longer open it"
+
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	if rec := env.do(t, http.MethodGet, "/operator/life-events/"+string(ev.ID), nil, nil); rec.Code != http.StatusForbidden {
+		t.Fatalf("officer opens the event: status %d, want 403", rec.Code)
+	}
+	for _, page := range []string{"/services/child-benefit/notices", "/operator/deliveries?state=any"} {
+		rec := env.do(t, http.MethodGet, page, nil, nil)
+		body := rec.Body.String()
+		if rec.Code != http.StatusOK {
+			t.Fatalf("officer's %s: status %d, want 200", page, rec.Code)
+		}
+		if !strings.Contains(body, "Notice that consent was withdrawn") {
+			t.Errorf("officer's %s does not list the withdrawal notice", page)
+		}
+		if strings.Contains(body, link) {
+			t.Errorf("officer's %s links to the event, which returns 403", page)
+		}
+		if n := strings.Count(body, reason); n != 2 {
+			t.Errorf("officer's %s says %d times that consent was withdrawn, want 2: the event's delivery and the notice", page, n)
+		}
+		if !strings.Contains(body, ev.Reference) {
+			t.Errorf("officer's %s does not name the event's reference number %s", page, ev.Reference)
+		}
+	}
+
+	// The event was also sent to the GP practice, so an officer of both
+	// services may still open it.
+	env.signInAs(t, env.createAccount(t, "officer-both", policy.RoleServiceOfficer, "child-benefit", "gp-practice"))
+	body := env.do(t, http.MethodGet, "/services/child-benefit/notices", nil, nil).Body.String()
+	if !strings.Contains(body, link) || strings.Contains(body, reason) {
+		t.Errorf("notices of an officer who may still open the event: want the link and no reason:\n%s", body)
+	}
+
+	env.signInAs(t, env.operator)
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any", nil, nil).Body.String()
+	if !strings.Contains(body, link) || strings.Contains(body, reason) {
+		t.Errorf("operator's deliveries: want the link and no reason:\n%s", body)
+	}
+
+	env.signInAs(t, env.registrar)
+	body = env.do(t, http.MethodGet, "/operator/life-events/"+string(ev.ID), nil, nil).Body.String()
+	if !strings.Contains(body, link) || strings.Contains(body, reason) {
+		t.Errorf("registrar's page of the event: want the link and no reason:\n%s", body)
+	}
+}
+
 // TestBreakGlassOnAllocatedRecord checks that a social worker who sends
 // the break-glass form for a resident they are allocated to is taken to
 // the record, with no grant issued.
