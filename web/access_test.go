@@ -196,6 +196,76 @@ func TestSignInPage(t *testing.T) {
 	}
 }
 
+// TestSignInRejectsRepeatedNext checks that the sign-in page and form
+// reject a next given twice with an error page naming it, and that the
+// rejected form neither signs in nor counts as a failed attempt.
+func TestSignInRejectsRepeatedNext(t *testing.T) {
+	env := newTestEnv(t)
+	env.session = nil
+	const title = "There is a problem with the information sent – joinedup"
+
+	rec := env.do(t, http.MethodGet, "/sign-in?next=/births/new&next=/operator/life-events", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("page: status %d, want 422", rec.Code)
+	}
+	if got := pageTitle(rec.Body.String()); got != title {
+		t.Errorf("page: title = %q, want %q", got, title)
+	}
+	if !strings.Contains(rec.Body.String(), "Give next once, not 2 times.") {
+		t.Errorf("page does not say to give next once:\n%s", rec.Body)
+	}
+
+	form := url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/births/new", "/operator/life-events"}}
+	res := env.postForm(t, "/sign-in", form)
+	if res.code != http.StatusUnprocessableEntity {
+		t.Errorf("form: status %d, want 422", res.code)
+	}
+	if got := pageTitle(res.body); got != title {
+		t.Errorf("form: title = %q, want %q", got, title)
+	}
+	if !strings.Contains(res.body, "you have not been signed in") {
+		t.Errorf("form: error page does not say that the user was not signed in:\n%s", res.body)
+	}
+	if !strings.Contains(res.body, "Give next once, not 2 times.") {
+		t.Errorf("form: error page does not say to give next once:\n%s", res.body)
+	}
+	if !strings.Contains(res.body, `href="/sign-in">Go back to the page you came from</a>`) {
+		t.Errorf("form: error page does not link back to the sign-in form:\n%s", res.body)
+	}
+	if cookie := res.header.Get("Set-Cookie"); cookie != "" {
+		t.Errorf("form: response sets a cookie: %s", cookie)
+	}
+
+	// Package auth slows an account after five failures, so six rejected
+	// forms with a wrong password would slow the next attempt had they
+	// counted.
+	form.Set("password", "wrong password")
+	form["next"] = []string{"/births/new", "/operator/life-events"}
+	for range 6 {
+		env.postForm(t, "/sign-in", form)
+	}
+	res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {"wrong password"}})
+	if res.code != http.StatusUnauthorized {
+		t.Errorf("wrong password after six rejected forms: status %d, want 401", res.code)
+	}
+
+	// Nothing above writes to the audit log, and auditEntries fails on an
+	// empty log, so the entries are read after one sign-in.
+	res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {testPassword}})
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("sign in once: status %d, want 303", res.code)
+	}
+	signIns := 0
+	for _, e := range env.auditEntries(t) {
+		if e.Action == actionSignIn {
+			signIns++
+		}
+	}
+	if signIns != 1 {
+		t.Errorf("%d sign-in audit entries, want 1 for the sign-in after the rejected forms", signIns)
+	}
+}
+
 func TestSignOutEndsEverySession(t *testing.T) {
 	env := newTestEnv(t)
 	first := env.sessionCookie(t, env.registrar)
@@ -614,6 +684,74 @@ func TestReplayButtonOnlyForOperators(t *testing.T) {
 	rec = env.do(t, http.MethodGet, "/operator/deliveries?state=failed", nil, nil)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), form) {
 		t.Errorf("operator's list of failed deliveries: status %d, want 200 with a Replay button", rec.Code)
+	}
+}
+
+// TestWithdrawnEventUnlinkedForOfficer checks that once consent to tell
+// Child Benefit is withdrawn, its officer's notices and deliveries pages
+// still list the event's deliveries, the withdrawal notice included, but
+// without a link to the event, which the officer can no longer open, and
+// say why. Those who may still open the event keep the link.
+func TestWithdrawnEventUnlinkedForOfficer(t *testing.T) {
+	env := newTestEnv(t)
+	birth := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1)
+	if rec := env.postJSON(t, "/api/v1/births", birth); rec.Code != http.StatusCreated {
+		t.Fatalf("register: status %d; body %s", rec.Code, rec.Body)
+	}
+	ev := env.hub.events[0]
+	withdraw := &recordingWithdrawer{hub: env.hub}
+	if err := withdraw.WithdrawConsent(context.Background(), ev.ID, "child-benefit", "resident"); err != nil {
+		t.Fatal(err)
+	}
+	env.hub.mu.Lock()
+	ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{ID: "dlv_withdrawal_notice", EventID: ev.ID, Service: "child-benefit",
+		Kind: joinedup.EventConsentWithdrawn, State: joinedup.StatePending})
+	env.hub.mu.Unlock()
+	link := `href="/operator/life-events/` + string(ev.ID) + `"`
+	const reason = "consent withdrawn, so you can no longer open it"
+
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	if rec := env.do(t, http.MethodGet, "/operator/life-events/"+string(ev.ID), nil, nil); rec.Code != http.StatusForbidden {
+		t.Fatalf("officer opens the event: status %d, want 403", rec.Code)
+	}
+	for _, page := range []string{"/services/child-benefit/notices", "/operator/deliveries?state=any"} {
+		rec := env.do(t, http.MethodGet, page, nil, nil)
+		body := rec.Body.String()
+		if rec.Code != http.StatusOK {
+			t.Fatalf("officer's %s: status %d, want 200", page, rec.Code)
+		}
+		if !strings.Contains(body, "Notice that consent was withdrawn") {
+			t.Errorf("officer's %s does not list the withdrawal notice", page)
+		}
+		if strings.Contains(body, link) {
+			t.Errorf("officer's %s links to the event, which returns 403", page)
+		}
+		if n := strings.Count(body, reason); n != 2 {
+			t.Errorf("officer's %s says %d times that consent was withdrawn, want 2: the event's delivery and the notice", page, n)
+		}
+		if !strings.Contains(body, ev.Reference) {
+			t.Errorf("officer's %s does not name the event's reference number %s", page, ev.Reference)
+		}
+	}
+
+	// The event was also sent to the GP practice, so an officer of both
+	// services may still open it.
+	env.signInAs(t, env.createAccount(t, "officer-both", policy.RoleServiceOfficer, "child-benefit", "gp-practice"))
+	body := env.do(t, http.MethodGet, "/services/child-benefit/notices", nil, nil).Body.String()
+	if !strings.Contains(body, link) || strings.Contains(body, reason) {
+		t.Errorf("notices of an officer who may still open the event: want the link and no reason:\n%s", body)
+	}
+
+	env.signInAs(t, env.operator)
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any", nil, nil).Body.String()
+	if !strings.Contains(body, link) || strings.Contains(body, reason) {
+		t.Errorf("operator's deliveries: want the link and no reason:\n%s", body)
+	}
+
+	env.signInAs(t, env.registrar)
+	body = env.do(t, http.MethodGet, "/operator/life-events/"+string(ev.ID), nil, nil).Body.String()
+	if !strings.Contains(body, link) || strings.Contains(body, reason) {
+		t.Errorf("registrar's page of the event: want the link and no reason:\n%s", body)
 	}
 }
 

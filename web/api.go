@@ -126,8 +126,8 @@ func onceEach(q url.Values) error {
 	return nil
 }
 
-// repeatedParams returns a field error for each query parameter that q
-// gives more than once.
+// repeatedParams returns a field error for each parameter that q, a query
+// or a posted form, gives more than once.
 func repeatedParams(q url.Values) []joinedup.FieldError {
 	var fields []joinedup.FieldError
 	for _, name := range slices.Sorted(maps.Keys(q)) {

@@ -90,7 +90,7 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := s.deliveryRows(r, deliveries)
 	if err == nil {
-		err = s.addEventReferences(r.Context(), rows)
+		err = s.addEventLinks(r, rows)
 	}
 	if err != nil {
 		s.fail(w, r, err)

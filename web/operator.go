@@ -185,7 +185,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := s.deliveryRows(r, deliveries)
 	if err == nil {
-		err = s.addEventReferences(r.Context(), rows)
+		err = s.addEventLinks(r, rows)
 	}
 	if err != nil {
 		s.fail(w, r, err)

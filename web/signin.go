@@ -42,6 +42,12 @@ type signInView struct {
 
 func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	// A link that gives next twice would otherwise lead to the first page
+	// after sign-in and ignore the second without saying so.
+	if err := onceEach(q); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.renderSignIn(w, r, http.StatusOK, "", safeNext(q.Get("next")), nil, q.Get("signed-out") != "")
 }
 
@@ -66,6 +72,14 @@ func usernameError(message string) []formError {
 // does not say whether the user name exists.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePostForm(w, r) {
+		return
+	}
+	// The form reads the first value of each field and would ignore the
+	// second of a repeated next without saying so. The check comes before
+	// the password, so a rejected form neither starts a session nor counts
+	// as a failed attempt.
+	if fields := repeatedParams(r.PostForm); len(fields) > 0 {
+		s.fail(w, r, joinedup.Invalid("The sign-in form sent a field more than once, so you have not been signed in. Go back to the form and sign in again.", fields...))
 		return
 	}
 	username := r.PostForm.Get("username")

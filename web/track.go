@@ -81,6 +81,10 @@ type deliveryRow struct {
 	// event, which staff pages link to, or empty when the page has not
 	// read it.
 	EventReference string
+	// EventClosed is set when the viewer is a service officer who may no
+	// longer open the delivery's life event because consent to tell their
+	// service was withdrawn, so the page shows why in place of the link.
+	EventClosed bool
 }
 
 // Withdrawal reports whether the delivery is the notice that tells a
@@ -168,10 +172,10 @@ func (s *Server) deliveryRows(r *http.Request, deliveries []*joinedup.Delivery) 
 	return rows, nil
 }
 
-// addEventReferences sets the EventReference of each row, reading the
-// rows' life events in one batch. A row whose event is not found keeps
-// an empty reference.
-func (s *Server) addEventReferences(ctx context.Context, rows []deliveryRow) error {
+// addEventLinks sets the EventReference and EventClosed of each row,
+// reading the rows' life events in one batch. A row whose event is not
+// found keeps an empty reference.
+func (s *Server) addEventLinks(r *http.Request, rows []deliveryRow) error {
 	var ids []joinedup.EventID
 	for _, row := range rows {
 		if !slices.Contains(ids, row.EventID) {
@@ -181,16 +185,21 @@ func (s *Server) addEventReferences(ctx context.Context, rows []deliveryRow) err
 	if len(ids) == 0 {
 		return nil
 	}
-	events, err := s.LifeEvents.FindLifeEvents(ctx, ids)
+	events, err := s.LifeEvents.FindLifeEvents(r.Context(), ids)
 	if err != nil {
 		return fmt.Errorf("find life events of deliveries: %w", err)
 	}
 	references := make(map[joinedup.EventID]string, len(events))
+	closed := map[joinedup.EventID]bool{}
 	for _, ev := range events {
 		references[ev.ID] = ev.Reference
+		if closed[ev.ID], err = s.closedByWithdrawal(r, ev); err != nil {
+			return err
+		}
 	}
 	for i := range rows {
 		rows[i].EventReference = references[rows[i].EventID]
+		rows[i].EventClosed = closed[rows[i].EventID]
 	}
 	return nil
 }

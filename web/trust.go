@@ -494,22 +494,52 @@ func (s *Server) setController(ctx context.Context, event joinedup.EventID, orga
 // That service was told of the event, so its officers may know that it
 // exists, and a page that links to it says why it no longer opens.
 func (s *Server) withdrawnFromOfficer(ctx context.Context, account *auth.Account, ev *joinedup.LifeEvent) error {
-	if account.Role != policy.RoleServiceOfficer {
+	service, found := withdrawnService(account, ev)
+	if !found {
 		return nil
 	}
-	for _, service := range account.Services {
-		if !ev.Consent.Withdrawn(service) {
-			continue
-		}
-		name := string(service)
-		if svc, err := s.Services.FindService(ctx, service); err == nil {
-			name = svc.Name
-		}
-		return withPageTitle(joinedup.Errorf(joinedup.EFORBIDDEN,
-			"Consent to tell %s about this life event was withdrawn, so its officers can no longer see it.", name),
-			"Consent was withdrawn")
+	name := string(service)
+	if svc, err := s.Services.FindService(ctx, service); err == nil {
+		name = svc.Name
 	}
-	return nil
+	return withPageTitle(joinedup.Errorf(joinedup.EFORBIDDEN,
+		"Consent to tell %s about this life event was withdrawn, so its officers can no longer see it.", name),
+		"Consent was withdrawn")
+}
+
+// withdrawnService returns the first of account's services whose consent
+// to be told of ev was withdrawn, when account is a service officer.
+func withdrawnService(account *auth.Account, ev *joinedup.LifeEvent) (joinedup.ServiceID, bool) {
+	if account.Role != policy.RoleServiceOfficer {
+		return "", false
+	}
+	i := slices.IndexFunc(account.Services, ev.Consent.Withdrawn)
+	if i < 0 {
+		return "", false
+	}
+	return account.Services[i], true
+}
+
+// closedByWithdrawal reports whether the signed-in account is a service
+// officer who may not read ev because consent to tell their service was
+// withdrawn, so that a request for ev gets 403 from withdrawnFromOfficer.
+// It is false for an officer who may still read ev through another of
+// their services. Nothing is recorded in the audit log, because the
+// result only decides whether a page links to ev.
+func (s *Server) closedByWithdrawal(r *http.Request, ev *joinedup.LifeEvent) (bool, error) {
+	account := principalOf(r)
+	if _, found := withdrawnService(account, ev); !found {
+		return false, nil
+	}
+	res, err := s.eventResource(r.Context(), ev)
+	if err != nil {
+		return false, err
+	}
+	d, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purposeOf(account.Role))
+	if err != nil {
+		return false, err
+	}
+	return !d.Allowed, nil
 }
 
 // deliveryResource returns the policy resource of a delivery. Its subject
