@@ -42,14 +42,18 @@ type Delivery struct {
 	Service ServiceID  `json:"service"`
 	// Kind is the CloudEvents type sent, without EventTypePrefix: the life
 	// event's own type, EventConsentWithdrawn or EventActionDue.
-	Kind        string        `json:"kind"`
-	State       DeliveryState `json:"state"`
-	Attempts    int           `json:"attempts"`
-	LastError   string        `json:"lastError,omitempty"`
-	NextAttempt time.Time     `json:"nextAttemptAt,omitzero"`
-	Outcome     *Outcome      `json:"outcome,omitempty"`
-	CreatedAt   time.Time     `json:"createdAt"`
-	UpdatedAt   time.Time     `json:"updatedAt"`
+	Kind     string        `json:"kind"`
+	State    DeliveryState `json:"state"`
+	Attempts int           `json:"attempts"`
+	// Reached is true when an attempt, in this generation or one before a
+	// replay, may have reached the service: every attempt that connected
+	// to it, whatever its result.
+	Reached     bool      `json:"reached"`
+	LastError   string    `json:"lastError,omitempty"`
+	NextAttempt time.Time `json:"nextAttemptAt,omitzero"`
+	Outcome     *Outcome  `json:"outcome,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // Outcome statuses a service may report.

@@ -356,7 +356,9 @@ func (e *Engine) fail(ctx context.Context, task *store.Task, cause error) verdic
 	if dead {
 		next = time.Time{}
 	}
-	if err := e.db.RecordFailure(ctx, id, task.Generation, truncate(cause.Error(), 500), next, dead); err != nil {
+	var unsent *notSent
+	reached := !errors.As(cause, &unsent)
+	if err := e.db.RecordFailure(ctx, id, task.Generation, truncate(cause.Error(), 500), next, dead, reached); err != nil {
 		e.logger.Error("record failed attempt", "delivery_id", id, "error", err)
 		return verdict{retry: delay}
 	}
@@ -387,6 +389,23 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// notSent is the error of an attempt that sent the service nothing: it
+// failed before its request was made, or could not connect. Such an
+// attempt disclosed nothing, so a withdrawal of consent after it calls
+// for no notice.
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return e.err.Error() }
+func (e *notSent) Unwrap() error { return e.err }
+
+// connectFailed reports whether err is a failure to connect, which
+// sent nothing: a refused or unreachable address, a name not found, or
+// an address the dialer does not allow.
+func connectFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // sender turns a task into a CloudEvent and sends it to the service.
@@ -476,18 +495,19 @@ func Event(source string, t *store.Task, now time.Time) (*connector.Event, error
 }
 
 // send makes one attempt and returns the outcome the service reported.
+// An attempt that sent nothing returns a *notSent error.
 func (s *sender) send(ctx context.Context, t *store.Task) (*joinedup.Outcome, error) {
 	ev, err := Event(s.cfg.Source, t, time.Now())
 	if err != nil {
-		return nil, err
+		return nil, &notSent{err}
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return nil, err
+		return nil, &notSent{err}
 	}
 	signer, err := webhook.NewSigner(t.Service.Secret)
 	if err != nil {
-		return nil, fmt.Errorf("service %s secret: %w", t.Service.ID, err)
+		return nil, &notSent{fmt.Errorf("service %s secret: %w", t.Service.ID, err)}
 	}
 
 	switch t.Service.Endpoint.Kind {
@@ -496,13 +516,13 @@ func (s *sender) send(ctx context.Context, t *store.Task) (*joinedup.Outcome, er
 	case joinedup.EndpointNATS:
 		return s.sendNATS(ctx, t, signer, body)
 	}
-	return nil, fmt.Errorf("service %s has unknown endpoint kind %q", t.Service.ID, t.Service.Endpoint.Kind)
+	return nil, &notSent{fmt.Errorf("service %s has unknown endpoint kind %q", t.Service.ID, t.Service.Endpoint.Kind)}
 }
 
 func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook.Signer, body []byte) (*joinedup.Outcome, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Service.Endpoint.URL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+		return nil, &notSent{fmt.Errorf("build request: %w", err)}
 	}
 	req.Header.Set("Content-Type", connector.ContentType)
 	req.Header.Set("User-Agent", "joinedup-hub")
@@ -510,7 +530,11 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("post webhook: %w", err)
+		err = fmt.Errorf("post webhook: %w", err)
+		if connectFailed(err) {
+			return nil, &notSent{err}
+		}
+		return nil, err
 	}
 	defer resp.Body.Close()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
@@ -539,7 +563,10 @@ func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Si
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
 	reply, err := s.bus.Conn.RequestMsgWithContext(ctx, msg)
-	if err != nil {
+	if errors.Is(err, nats.ErrNoResponders) {
+		// No subscriber listened on the subject, so none received it.
+		return nil, &notSent{fmt.Errorf("nats request: %w", err)}
+	} else if err != nil {
 		return nil, fmt.Errorf("nats request: %w", err)
 	}
 	switch status := reply.Header.Get(connector.HeaderStatus); status {

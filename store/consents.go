@@ -22,8 +22,8 @@ type WithdrawnConsent struct {
 // not yet made are withdrawn and their outbox messages dropped, the
 // service's scheduled deferred actions for the event are cancelled, and a
 // withdrawal notice is queued for each delivery the service already
-// received. Other services are untouched. Consent not in force for that
-// service is ECONFLICT.
+// received, or that an attempt may have reached. Other services are
+// untouched. Consent not in force for that service is ECONFLICT.
 func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID) (*WithdrawnConsent, error) {
 	var out WithdrawnConsent
 	err := db.Tx(ctx, func(tx *Tx) error {
@@ -67,12 +67,17 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 				out.Cancelled = append(out.Cancelled, d.ID)
 				// An attempt that failed may still have reached the service,
 				// as when its response was lost or invalid, so the service is
-				// notified. One that never received it replies that it holds
-				// nothing.
-				// NOTE: a failed connection counts as an attempt too, so a
-				// service that stays down gets a notice that is dead-lettered
-				// in its turn.
-				if d.Attempts > 0 && d.Kind != joinedup.EventActionDue {
+				// notified. Attempts that never connected, as to a service
+				// that was down, disclosed nothing and call for no notice.
+				// Attempts of an earlier generation, before a replay, count.
+				if d.Kind == joinedup.EventActionDue {
+					continue
+				}
+				reached, err := reachedAttempts(ctx, tx, d.ID)
+				if err != nil {
+					return err
+				}
+				if reached > 0 {
 					if err := queueWithdrawalNotice(ctx, tx, d); err != nil {
 						return err
 					}

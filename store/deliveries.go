@@ -13,7 +13,7 @@ import (
 )
 
 const deliveryColumns = `id, event_id, service_id, kind, state, attempts, last_error,
-	next_attempt_at, outcome, created_at, updated_at`
+	next_attempt_at, outcome, created_at, updated_at, reached_attempts`
 
 // scanDelivery scans the deliveryColumns of row, followed by any extra
 // columns into extra.
@@ -21,11 +21,13 @@ func scanDelivery(row interface{ Scan(...any) error }, extra ...any) (*joinedup.
 	var d joinedup.Delivery
 	var next, created, updated int64
 	var outcome string
+	var reached int
 	dest := []any{&d.ID, &d.EventID, &d.Service, &d.Kind, &d.State, &d.Attempts, &d.LastError,
-		&next, &outcome, &created, &updated}
+		&next, &outcome, &created, &updated, &reached}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
+	d.Reached = reached > 0
 	d.NextAttempt, d.CreatedAt, d.UpdatedAt = FromMicros(next), FromMicros(created), FromMicros(updated)
 	if outcome != "" {
 		d.Outcome = new(joinedup.Outcome)
@@ -418,7 +420,7 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	case d.State.Final() && d.State != joinedup.StateDeadLettered,
 		d.State == joinedup.StateDelivered && state == joinedup.StateDelivered:
 		if attempts > 0 {
-			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1`, r.Delivery)
+			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, reached_attempts = reached_attempts + 1 WHERE id = $1`, r.Delivery)
 			return false, d.CreatedAt, err
 		}
 		return false, d.CreatedAt, nil
@@ -438,7 +440,7 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE deliveries SET state = $1, outcome = $2, last_error = '', next_attempt_at = 0, claimed_until = 0,
-			updated_at = $3, confirmed_at = $4, attempts = attempts + $5
+			updated_at = $3, confirmed_at = $4, attempts = attempts + $5, reached_attempts = reached_attempts + $5
 		WHERE id = $6`, state, string(outcome), Micros(now), confirmed, attempts, r.Delivery); err != nil {
 		return false, d.CreatedAt, fmt.Errorf("update delivery: %w", err)
 	}
@@ -458,27 +460,39 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 
 // RecordFailure records a failed attempt at delivery id of the given
 // generation: the delivery is retrying with the next attempt at next, or
-// dead-lettered when deadLetter is set. An attempt of an older generation,
-// or at a delivery no longer open, changes nothing.
-func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generation int, cause string, next time.Time, deadLetter bool) error {
+// dead-lettered when deadLetter is set. reached is false for an attempt
+// that never connected to the service, which so received nothing. An
+// attempt of an older generation, or at a delivery no longer open,
+// changes nothing, except that a delivery withdrawn while the attempt
+// was in flight gets a withdrawal notice when the attempt may have
+// reached the service.
+func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generation int, cause string, next time.Time, deadLetter, reached bool) error {
 	state := joinedup.StateRetrying
 	if deadLetter {
 		state = joinedup.StateDeadLettered
 	}
 	return db.Tx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET state = $1, attempts = attempts + 1, last_error = $2,
-				next_attempt_at = $3, updated_at = $4, claimed_until = 0
-			WHERE id = $5 AND generation = $6 AND state IN ('pending', 'retrying')`,
-			state, cause, Micros(next), Micros(tx.Now()), id, generation)
+			UPDATE deliveries SET state = $1, attempts = attempts + 1, reached_attempts = reached_attempts + $2,
+				last_error = $3, next_attempt_at = $4, updated_at = $5, claimed_until = 0
+			WHERE id = $6 AND generation = $7 AND state IN ('pending', 'retrying')`,
+			state, boolInt(reached), cause, Micros(next), Micros(tx.Now()), id, generation)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if n, err := res.RowsAffected(); err != nil || n > 0 || !reached {
 			return err
 		}
 		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})
+}
+
+// boolInt returns 1 for true and 0 for false.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // CutOffError is the last error of a delivery whose attempt was cut off,
@@ -496,8 +510,8 @@ func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, 
 	var counted bool
 	err := db.Tx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			UPDATE deliveries SET state = $1, attempts = $2, last_error = $3,
-				next_attempt_at = $4, updated_at = $4
+			UPDATE deliveries SET state = $1, reached_attempts = reached_attempts + $2 - attempts,
+				attempts = $2, last_error = $3, next_attempt_at = $4, updated_at = $4
 			WHERE id = $5 AND generation = $6 AND attempts < $2 AND state IN ('pending', 'retrying')`,
 			joinedup.StateRetrying, attempted, CutOffError, Micros(tx.Now()), id, generation)
 		if err != nil {
@@ -511,6 +525,16 @@ func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, 
 		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})
 	return counted, err
+}
+
+// reachedAttempts returns how many attempts at delivery id, in any
+// generation, may have reached its service.
+func reachedAttempts(ctx context.Context, tx *Tx, id joinedup.DeliveryID) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT reached_attempts FROM deliveries WHERE id = $1`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count attempts that reached the service: %w", err)
+	}
+	return n, nil
 }
 
 // lockDeliveryService locks, on PostgreSQL, the row of the service of

@@ -33,7 +33,7 @@ func TestRetireServiceEndsQueuedWork(t *testing.T) {
 		both := newEvent(t, db, "school", "gp")
 		pending, gpPending := both.Deliveries[0].ID, both.Deliveries[1].ID
 		retrying := newEvent(t, db, "school").Deliveries[0].ID
-		if err := db.RecordFailure(ctx, retrying, 0, "connection refused", time.Now().Add(time.Minute), false); err != nil {
+		if err := db.RecordFailure(ctx, retrying, 0, "connection refused", time.Now().Add(time.Minute), false, true); err != nil {
 			t.Fatal(err)
 		}
 		delivered := newEvent(t, db, "school").Deliveries[0].ID
@@ -47,7 +47,7 @@ func TestRetireServiceEndsQueuedWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		deadLettered := newEvent(t, db, "school").Deliveries[0].ID
-		if err := db.RecordFailure(ctx, deadLettered, 0, "connection refused", time.Time{}, true); err != nil {
+		if err := db.RecordFailure(ctx, deadLettered, 0, "connection refused", time.Time{}, true, true); err != nil {
 			t.Fatal(err)
 		}
 
@@ -187,7 +187,7 @@ func TestRetiredServiceGetsNothingNew(t *testing.T) {
 		}
 		failed := newEvent(t, db, "school").Deliveries[0].ID
 		drainOutbox(t, db)
-		if err := db.RecordFailure(ctx, failed, 0, "connection refused", time.Time{}, true); err != nil {
+		if err := db.RecordFailure(ctx, failed, 0, "connection refused", time.Time{}, true, true); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.RetireService(ctx, "school"); err != nil {

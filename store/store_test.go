@@ -261,13 +261,13 @@ func TestDeliveryLifecycle(t *testing.T) {
 		}
 
 		// The GP fails until dead-lettered, then is replayed.
-		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now().Add(time.Second), false); err != nil {
+		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now().Add(time.Second), false, true); err != nil {
 			t.Fatalf("record failure: %v", err)
 		}
 		if err := db.ReplayDelivery(ctx, gp); joinedup.ErrorCode(err) != joinedup.ECONFLICT {
 			t.Errorf("replay a retrying delivery: got %v, want conflict", err)
 		}
-		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Time{}, true); err != nil {
+		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Time{}, true, true); err != nil {
 			t.Fatalf("record failure: %v", err)
 		}
 		d, err := db.FindDelivery(ctx, gp)
@@ -281,7 +281,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 			t.Errorf("outbox after replay = %v, want [%s]", got, gp)
 		}
 		// An attempt of the old generation no longer counts.
-		if err := db.RecordFailure(ctx, gp, 0, "late", time.Time{}, true); err != nil {
+		if err := db.RecordFailure(ctx, gp, 0, "late", time.Time{}, true, true); err != nil {
 			t.Fatalf("record stale failure: %v", err)
 		}
 		if d, _ := db.FindDelivery(ctx, gp); d.State != joinedup.StatePending || d.Attempts != 0 {
@@ -329,7 +329,7 @@ func TestClaimDelivery(t *testing.T) {
 
 		// A failed attempt ends its claim, and the next attempt is claimed
 		// with the attempts counted so far.
-		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now(), false); err != nil {
+		if err := db.RecordFailure(ctx, gp, 0, "connection refused", time.Now(), false, true); err != nil {
 			t.Fatal(err)
 		}
 		if claim(gp, 0, 0, later) {
@@ -578,7 +578,7 @@ func TestOutcomeCountsEachAttemptOnce(t *testing.T) {
 			recordOutcomes(t, db, store.OutcomeRecord{Service: "school", Delivery: id, Outcome: acted})
 		}, 1},
 		{"failed attempt, then callback then worker", func(t *testing.T, db *store.DB, id joinedup.DeliveryID) {
-			if err := db.RecordFailure(context.Background(), id, 0, "connection refused", time.Now().Add(time.Second), false); err != nil {
+			if err := db.RecordFailure(context.Background(), id, 0, "connection refused", time.Now().Add(time.Second), false, true); err != nil {
 				t.Fatalf("record failure: %v", err)
 			}
 			recordOutcomes(t, db, store.OutcomeRecord{Service: "school", Delivery: id, Outcome: acted})
@@ -722,7 +722,7 @@ func TestReplayAfterWithdrawalRefused(t *testing.T) {
 			t.Errorf("outbox after the refused replay = %v, want empty", got)
 		}
 		for _, notice := range notices {
-			if err := db.RecordFailure(ctx, notice, 0, "connection refused", time.Time{}, true); err != nil {
+			if err := db.RecordFailure(ctx, notice, 0, "connection refused", time.Time{}, true, true); err != nil {
 				t.Fatalf("dead-letter the notice: %v", err)
 			}
 			if err := db.ReplayDelivery(ctx, notice); err != nil {
@@ -842,7 +842,7 @@ func TestWithdrawalAfterFailedAttempts(t *testing.T) {
 
 		// An attempt failed before the withdrawal.
 		retrying := newEvent(t, db, "school")
-		if err := db.RecordFailure(ctx, retrying.Deliveries[0].ID, 0, "timeout", time.Now().Add(time.Minute), false); err != nil {
+		if err := db.RecordFailure(ctx, retrying.Deliveries[0].ID, 0, "timeout", time.Now().Add(time.Minute), false, true); err != nil {
 			t.Fatal(err)
 		}
 		w, err := db.WithdrawConsent(ctx, retrying.ID, "school")
@@ -865,7 +865,7 @@ func TestWithdrawalAfterFailedAttempts(t *testing.T) {
 			t.Errorf("notices before any attempt = %d, want 0", n)
 		}
 		for range 2 {
-			if err := db.RecordFailure(ctx, inFlight.Deliveries[0].ID, 0, "timeout", time.Now().Add(time.Minute), false); err != nil {
+			if err := db.RecordFailure(ctx, inFlight.Deliveries[0].ID, 0, "timeout", time.Now().Add(time.Minute), false, true); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -882,6 +882,42 @@ func TestWithdrawalAfterFailedAttempts(t *testing.T) {
 		recordOutcomes(t, db, store.OutcomeRecord{Delivery: accepted.Deliveries[0].ID, Outcome: joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Added"}})
 		if n := notices(accepted, "school"); n != 1 {
 			t.Errorf("notices after an attempt in flight was accepted = %d, want 1", n)
+		}
+
+		// Attempts that never connected, before and during the
+		// withdrawal, reached nothing.
+		unreached := newEvent(t, db, "school")
+		id := unreached.Deliveries[0].ID
+		if err := db.RecordFailure(ctx, id, 0, "connection refused", time.Now().Add(time.Minute), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := db.FindDelivery(ctx, id); err != nil || d.Reached || d.Attempts != 1 {
+			t.Fatalf("delivery after an attempt that never connected = %+v, %v; want 1 attempt, not reached", d, err)
+		}
+		if w, err := db.WithdrawConsent(ctx, unreached.ID, "school"); err != nil || len(w.Notices) != 0 {
+			t.Fatalf("withdrawal after an attempt that never connected = %+v, %v; want no notice", w, err)
+		}
+		if err := db.RecordFailure(ctx, id, 0, "connection refused", time.Now().Add(time.Minute), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if n := notices(unreached, "school"); n != 0 {
+			t.Errorf("notices after attempts that never connected = %d, want 0", n)
+		}
+
+		// An attempt of a generation before a replay reached the service.
+		replayed := newEvent(t, db, "school")
+		id = replayed.Deliveries[0].ID
+		if err := db.RecordFailure(ctx, id, 0, "status 500", time.Time{}, true, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ReplayDelivery(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := db.FindDelivery(ctx, id); err != nil || !d.Reached || d.Attempts != 0 {
+			t.Fatalf("delivery after a replay = %+v, %v; want 0 attempts, reached", d, err)
+		}
+		if w, err := db.WithdrawConsent(ctx, replayed.ID, "school"); err != nil || len(w.Notices) != 1 {
+			t.Errorf("withdrawal after a replay = %+v, %v; want a notice", w, err)
 		}
 	})
 }
@@ -911,7 +947,7 @@ func TestCutOffAttempts(t *testing.T) {
 		// Attempt 1 failed and was recorded, attempt 2 was cut off. The
 		// gp's disclosure and one of an earlier generation do not count.
 		disclose(ev, school, 0, 1)
-		if err := db.RecordFailure(ctx, school, 0, "timeout", time.Now(), false); err != nil {
+		if err := db.RecordFailure(ctx, school, 0, "timeout", time.Now(), false, true); err != nil {
 			t.Fatal(err)
 		}
 		disclose(ev, school, 0, 2)

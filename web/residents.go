@@ -567,14 +567,14 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 		if d.Service != service || d.Kind == joinedup.EventConsentWithdrawn || d.Kind == joinedup.EventActionDue {
 			continue
 		}
-		// In these states, or after any attempt, which may have reached
-		// the service, a withdrawal queues a notice for the service. In the
+		// In these states, or after an attempt that may have reached the
+		// service, a withdrawal queues a notice for the service. In the
 		// others it stops the delivery.
 		switch d.State {
 		case joinedup.StateDelivered, joinedup.StateActed, joinedup.StateFailed:
 			view.Received = true
 		}
-		if d.Attempts > 0 {
+		if d.Reached {
 			view.Received = true
 		}
 		if d.Outcome != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -561,6 +562,57 @@ func TestWithdrawalFormAfterFailedAttempt(t *testing.T) {
 	}
 	if notices != 1 {
 		t.Errorf("withdrawal queued %d notices, want 1", notices)
+	}
+}
+
+// TestWithdrawalAfterAttemptsThatNeverConnected withdraws consent for a
+// service that no attempt could connect to. It received nothing, so the
+// page says so and no withdrawal notice is queued for it.
+func TestWithdrawalAfterAttemptsThatNeverConnected(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 2; c.Backoff = time.Millisecond })
+	ctx := context.Background()
+	if err := h.DB.UpsertOrganisation(ctx, joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	// The service's address is a loopback port that nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	down := &joinedup.Service{ID: "down", Organisation: "test-council", Name: "Service down", Purpose: "testing",
+		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://" + addr + "/events"}}
+	if err := h.Directory.CreateService(ctx, down); err != nil {
+		t.Fatal(err)
+	}
+	resident := addFather(t, h)
+	event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, "2026-11-20", "down")).Event.ID, 30*time.Second)
+	if d := event.Deliveries[0]; d.State != joinedup.StateDeadLettered || d.Attempts != 2 || d.Reached {
+		t.Fatalf("delivery to the service that is down is %s after %d attempts, reached %v; want dead-lettered after 2, not reached", d.State, d.Attempts, d.Reached)
+	}
+	form := url.Values{"event": {string(event.ID)}, "service": {"down"}}
+	client := signedInClient(t, h, "resident-father")
+
+	status, page := getPage(t, client, h.BaseURL+"/residents/"+resident+"/consent?"+form.Encode())
+	if status != http.StatusOK {
+		t.Fatalf("confirmation: status %d, want 200", status)
+	}
+	if text := html.UnescapeString(page); !strings.Contains(text, "has not received the details") {
+		t.Errorf("confirmation page does not say that the service never received the birth:\n%s", page)
+	}
+	if status, _, _ := postPage(t, client, h.BaseURL+"/residents/"+resident+"/consent", form); status != http.StatusSeeOther {
+		t.Fatalf("withdraw: status %d, want 303", status)
+	}
+	got, err := h.LifeEvents.FindLifeEvent(ctx, event.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range got.Deliveries {
+		if d.Kind == joinedup.EventConsentWithdrawn {
+			t.Errorf("withdrawal queued notice %s for a service that received nothing", d.ID)
+		}
 	}
 }
 
