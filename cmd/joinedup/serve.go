@@ -175,6 +175,23 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		}
 	}
 
+	// The API token's organisation is checked before the services file
+	// or the demo stores any, so a start that stops for it leaves them
+	// unstored.
+	if cfg.APIToken != "" {
+		var coming []joinedup.Organisation
+		if services != nil {
+			coming = append(coming, services.Organisations...)
+		}
+		if cfg.Demo {
+			coming = append(coming, demoOrganisations...)
+		}
+		if err := requireTokenOrganisation(ctx, h.DB, joinedup.OrgID(cfg.APITokenOrganisation), coming, cfg.setting("api-token-organisation")); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+
 	if cfg.ServicesFile != "" {
 		if err := applyServices(ctx, cfg.ServicesFile, services, h.DB, h.Directory); err != nil {
 			ln.Close()
@@ -212,14 +229,6 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		return nil, err
 	}
 	mux.Handle("/", site.Handler())
-	if site.APIToken != "" {
-		// NOTE: the store is migrated and the services file stored by
-		// now, so a start that stops here has already changed the store.
-		if err := requireTokenOrganisation(ctx, h.DB, site.TokenOrganisation, cfg.setting("api-token-organisation")); err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
 
 	if err := h.Engine.Start(ctx); err != nil {
 		ln.Close()
@@ -541,17 +550,17 @@ func position(data []byte, offset int64) string {
 	return fmt.Sprintf("line %d, column %d", line, column)
 }
 
-// requireTokenOrganisation returns an error when the store has no
-// organisation org, for which the API token registers births, naming the
-// setting of org. The services file and the demo have been loaded by then,
-// and a birth of an organisation that does not exist belongs to no
-// registrar.
-func requireTokenOrganisation(ctx context.Context, db *store.DB, org joinedup.OrgID, setting string) error {
+// requireTokenOrganisation returns an error, naming the setting of org,
+// when neither the store nor coming has organisation org, for which the
+// API token registers births. coming holds the organisations that the
+// services file and the demo are about to store. A birth of an
+// organisation that does not exist belongs to no registrar.
+func requireTokenOrganisation(ctx context.Context, db *store.DB, org joinedup.OrgID, coming []joinedup.Organisation, setting string) error {
 	orgs, err := db.ListOrganisations(ctx)
 	if err != nil {
 		return fmt.Errorf("check the API token's organisation: %w", err)
 	}
-	if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == org }) {
+	if !slices.ContainsFunc(slices.Concat(orgs, coming), func(o joinedup.Organisation) bool { return o.ID == org }) {
 		return fmt.Errorf("%s %q names no organisation of the hub, so births that the API token registers would belong to no known organisation: add it to the organisations of the -services file, or correct the id",
 			setting, org)
 	}

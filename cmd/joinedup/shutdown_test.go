@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store/sqlite"
 )
 
 // TestCloseLetsDeliveriesSettle closes a demo hub while its in-process
@@ -45,7 +47,8 @@ func TestCloseLetsDeliveriesSettle(t *testing.T) {
 
 // TestUnknownTokenOrganisationRejected starts hubs whose API token
 // registers births for an organisation: the start fails when neither the
-// services file nor the demo creates it.
+// services file nor the demo creates it, and then it stores no
+// organisation of either.
 func TestUnknownTokenOrganisationRejected(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -56,6 +59,7 @@ func TestUnknownTokenOrganisationRejected(t *testing.T) {
 		{"unknown organisation", "no-such-council", false, true},
 		{"organisation of the services file", "test-council", false, false},
 		{"unknown organisation with the demo", "no-such-council", true, true},
+		{"organisation of the demo", "council", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +82,17 @@ func TestUnknownTokenOrganisationRejected(t *testing.T) {
 			}
 			if tt.wantErr && !strings.Contains(err.Error(), "add it to the organisations of the -services file") {
 				t.Errorf("error = %q, want it to say how to add the organisation", err)
+			}
+			if !tt.wantErr {
+				return
+			}
+			db, err := sqlite.Open(context.Background(), filepath.Join(cfg.Data, "joinedup.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if orgs, err := db.ListOrganisations(context.Background()); err != nil || len(orgs) != 0 {
+				t.Errorf("after the failed start the store has organisations %v (error %v), want none", orgs, err)
 			}
 		})
 	}
