@@ -78,7 +78,7 @@ func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
 			return err
 		}
 		s.CreatedAt = tx.Now()
-		return insertService(ctx, tx, s, false)
+		return insertService(ctx, tx, s)
 	})
 }
 
@@ -128,13 +128,22 @@ func (db *DB) PutService(ctx context.Context, s *joinedup.Service) error {
 }
 
 func putService(ctx context.Context, tx *Tx, s *joinedup.Service) error {
+	if err := putServiceRow(ctx, tx, s); err != nil {
+		return err
+	}
+	return requireUniqueName(ctx, tx, s)
+}
+
+// putServiceRow creates s or replaces the stored service with its id, as
+// putService does, without checking that its name is unique.
+func putServiceRow(ctx context.Context, tx *Tx, s *joinedup.Service) error {
 	if err := requireOrganisation(ctx, tx, s.Organisation); err != nil {
 		return err
 	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = tx.Now()
 	}
-	return insertService(ctx, tx, s, true)
+	return insertServiceRow(ctx, tx, s, true)
 }
 
 // PutServicesFile stores the organisations and services of a services
@@ -152,6 +161,7 @@ func (db *DB) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation,
 				return fmt.Errorf("register organisation %s: %w", o.ID, err)
 			}
 		}
+		var stored []int // the indexes in services of those stored
 		for i, s := range services {
 			var retiredAt int64
 			err := tx.QueryRowContext(ctx, `SELECT retired_at FROM services WHERE id = $1`, s.ID).Scan(&retiredAt)
@@ -161,7 +171,17 @@ func (db *DB) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation,
 			} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("find service %s: %w", s.ID, err)
 			}
-			if err := putService(ctx, tx, s); err != nil {
+			if err := putServiceRow(ctx, tx, s); err != nil {
+				failed = i
+				return err
+			}
+			stored = append(stored, i)
+		}
+		// Names are compared once every service of the file is stored, so
+		// that a file may rename a service and give its old name to
+		// another in either order.
+		for _, i := range stored {
+			if err := requireUniqueName(ctx, tx, services[i]); err != nil {
 				failed = i
 				return err
 			}
@@ -236,7 +256,16 @@ func encodeServiceLists(s *joinedup.Service) (types, fields string, err error) {
 	return string(t), string(f), nil
 }
 
-func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace bool) error {
+func insertService(ctx context.Context, tx *Tx, s *joinedup.Service) error {
+	if err := insertServiceRow(ctx, tx, s, false); err != nil {
+		return err
+	}
+	return requireUniqueName(ctx, tx, s)
+}
+
+// insertServiceRow stores s as insertService does, without checking that
+// its name is unique.
+func insertServiceRow(ctx context.Context, tx *Tx, s *joinedup.Service, replace bool) error {
 	types, fields, err := encodeServiceLists(s)
 	if err != nil {
 		return err
@@ -266,7 +295,7 @@ func insertService(ctx context.Context, tx *Tx, s *joinedup.Service, replace boo
 	} else if n == 0 {
 		return joinedup.Errorf(joinedup.ECONFLICT, "The service %q was removed, so it cannot be registered again.", s.ID)
 	}
-	return requireUniqueName(ctx, tx, s)
+	return nil
 }
 
 const serviceColumns = `id, organisation, name, event_types, fields, purpose,

@@ -495,6 +495,44 @@ func TestServicesFileNameUnique(t *testing.T) {
 	}
 }
 
+// TestServicesFileSwapsNames loads a services file that renames a stored
+// service and gives its old name to another, in both orders. The names
+// are compared once the whole file is stored, so either order is taken.
+func TestServicesFileSwapsNames(t *testing.T) {
+	for _, renamedFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("renamed service first %t", renamedFirst), func(t *testing.T) {
+			ctx := context.Background()
+			h := startHub(t, nil)
+			old := &joinedup.Service{
+				ID: "benefit", Organisation: "test-council", Name: "Child Benefit", Purpose: "testing",
+				EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+				Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/benefit"},
+				Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+			}
+			if err := loadServices(ctx, servicesFileFor(t, old), h.DB, h.Directory); err != nil {
+				t.Fatalf("load the first file: %v", err)
+			}
+			renamed := *old
+			renamed.Name = "Child Benefit (closed)"
+			taker := *old
+			taker.ID, taker.Endpoint.URL = "benefit-new", "http://127.0.0.1:9/benefit-new"
+			services := []*joinedup.Service{&renamed, &taker}
+			if !renamedFirst {
+				services = []*joinedup.Service{&taker, &renamed}
+			}
+
+			if err := loadServices(ctx, servicesFileFor(t, services...), h.DB, h.Directory); err != nil {
+				t.Fatalf("load the file that swaps the names: %v", err)
+			}
+			for id, want := range map[joinedup.ServiceID]string{"benefit": "Child Benefit (closed)", "benefit-new": "Child Benefit"} {
+				if s, err := h.Directory.FindService(ctx, id); err != nil || s.Name != want {
+					t.Errorf("service %s: %+v, error %v; want the name %q", id, s, err, want)
+				}
+			}
+		})
+	}
+}
+
 // TestServiceNeedsFields registers and changes services through the API
 // and the services file with no fields. Each must be rejected naming
 // /fields, because such a service would receive births with no data. A
