@@ -47,7 +47,7 @@ type Delivery struct {
 	Attempts int           `json:"attempts"`
 	// Reached is true when an attempt, in this generation or one before a
 	// replay, may have reached the service: every attempt that connected
-	// to it, whatever its result.
+	// to it, whatever its result, and an attempt still under way.
 	Reached     bool      `json:"reached"`
 	LastError   string    `json:"lastError,omitempty"`
 	NextAttempt time.Time `json:"nextAttemptAt,omitzero"`

@@ -466,9 +466,9 @@ func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, se
 		return nil, err
 	}
 	e.logger.Info("consent withdrawn", "event_id", event, "service_id", service,
-		"cancelled", len(w.Cancelled), "notices", len(w.Notices), "actions_cancelled", len(w.Actions))
+		"cancelled", len(w.Cancelled), "notices", len(w.Notices), "underway", len(w.Underway), "actions_cancelled", len(w.Actions))
 	if e.Audit != nil {
-		detail, _ := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "actionsCancelled": w.Actions})
+		detail, _ := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "underway": w.Underway, "actionsCancelled": w.Actions})
 		if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn, Purpose: policy.PurposeConsent,
 			Subject: string(event), Reasons: []string{audit.ConsentWithdrawnReason(string(service))}, Detail: detail}); err != nil {
 			// NOTE: the withdrawal is already committed; an audit log that is

@@ -208,7 +208,7 @@ func (e *Engine) handleOne(ctx context.Context, entry messageEntry, again bool) 
 		// A delivery withdrawn after an attempt that a crash cut off gets
 		// the withdrawal notice that the withdrawal did not queue.
 		if mayBeCutOff && task.Delivery.State == joinedup.StateWithdrawn {
-			if _, err := e.countCutOffAttempts(ctx, task); err != nil {
+			if _, _, err := e.countCutOffAttempts(ctx, task); err != nil {
 				e.logger.Error("count cut-off attempts", "delivery_id", id, "error", err)
 				return verdict{retry: e.cfg.BaseBackoff}
 			}
@@ -240,10 +240,13 @@ func (e *Engine) handleOne(ctx context.Context, entry messageEntry, again bool) 
 	// In a cluster this runs only once the claim is held, so that no
 	// other node's attempt is in flight.
 	if mayBeCutOff {
-		counted, err := e.countCutOffAttempts(ctx, task)
+		counted, dead, err := e.countCutOffAttempts(ctx, task)
 		if err != nil {
 			e.logger.Error("count cut-off attempts", "delivery_id", id, "error", err)
 			return verdict{retry: e.cfg.BaseBackoff}
+		}
+		if dead {
+			return verdict{term: true}
 		}
 		if !counted {
 			// The delivery changed since it was loaded, as when its consent
@@ -326,23 +329,34 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 // countCutOffAttempts counts the attempts at task that the audit log
 // shows were disclosed but whose outcome or failure was never recorded,
 // as when the hub stopped during an attempt, and updates task to match.
-// It reports false when the delivery was not pending or retrying in the
-// store; a withdrawn one then gets its withdrawal notice. A task with
-// no such attempt is left as it is, and reported true.
-func (e *Engine) countCutOffAttempts(ctx context.Context, task *store.Task) (bool, error) {
+// A delivery whose count then reaches MaxAttempts is dead-lettered, and
+// dead is true. counted is false when the delivery was not pending or
+// retrying in the store; a withdrawn one then counts the attempts and
+// gets its withdrawal notice. A task with no such attempt is left as it
+// is, and counted is true.
+func (e *Engine) countCutOffAttempts(ctx context.Context, task *store.Task) (counted, dead bool, err error) {
 	d := task.Delivery
 	attempted, err := e.db.DisclosedAttempt(ctx, d.EventID, d.ID, task.Generation)
 	if err != nil || attempted <= d.Attempts {
-		return err == nil, err
+		return err == nil, false, err
 	}
-	counted, err := e.db.RecordCutOffAttempts(ctx, d.ID, task.Generation, attempted)
-	if err != nil || !counted {
-		return false, err
+	dead = attempted >= e.cfg.MaxAttempts
+	counted, err = e.db.RecordCutOffAttempts(ctx, d.ID, task.Generation, attempted, dead)
+	if err != nil {
+		return false, false, err
 	}
-	e.logger.Warn("delivery attempt cut off by a restart", "delivery_id", d.ID, "service_id", task.Service.ID, "attempt", attempted)
+	e.logger.Warn("delivery attempt cut off by a restart", "delivery_id", d.ID, "service_id", task.Service.ID,
+		"attempt", attempted, "state", d.State, "dead_lettered", counted && dead)
+	if !counted {
+		return false, false, nil
+	}
+	if dead {
+		e.metrics.transition(task.Service.ID, joinedup.StateDeadLettered)
+		return true, true, nil
+	}
 	e.metrics.transition(task.Service.ID, joinedup.StateRetrying)
 	d.Attempts, d.State, d.LastError = attempted, joinedup.StateRetrying, store.CutOffError
-	return true, nil
+	return true, false, nil
 }
 
 // fail records a failed attempt and schedules the next or dead-letters the

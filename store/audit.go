@@ -246,38 +246,78 @@ func scanAuditCheckpoint(row interface{ Scan(...any) error }) (*audit.StoredChec
 // given generation, that the audit log shows a disclosure for, or 0 when
 // it shows none. event is the delivery's life event, which every
 // disclosure about it names as its subject. The hub appends the
-// disclosure before each attempt, so an attempt that a crash cut off
-// before its outcome or failure was recorded is found here.
+// disclosure before each attempt, so an attempt under way, or one that a
+// crash cut off before its outcome or failure was recorded, is found
+// here.
 func (db *DB) DisclosedAttempt(ctx context.Context, event joinedup.EventID, id joinedup.DeliveryID, generation int) (int, error) {
-	highest := 0
+	var highest int
 	err := db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT detail FROM audit_entries
-			WHERE subject = $1 AND action = $2 AND detail LIKE $3`,
-			event, audit.ActionDisclosure, `%"delivery":"`+string(id)+`"%`)
-		if err != nil {
-			return fmt.Errorf("find disclosures of delivery: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var detail string
-			if err := rows.Scan(&detail); err != nil {
-				return err
-			}
-			var d struct {
-				Delivery   joinedup.DeliveryID `json:"delivery"`
-				Generation *int                `json:"generation"`
-				Attempt    int                 `json:"attempt"`
-			}
-			// An entry that does not decode, or that names no generation,
-			// as entries written before generations were recorded do not,
-			// counts no attempt.
-			if json.Unmarshal([]byte(detail), &d) != nil || d.Delivery != id || d.Generation == nil || *d.Generation != generation {
-				continue
-			}
-			highest = max(highest, d.Attempt)
-		}
-		return rows.Err()
+		var err error
+		highest, err = disclosedAttempt(ctx, tx, event, id, generation)
+		return err
 	})
 	return highest, err
+}
+
+func disclosedAttempt(ctx context.Context, tx *Tx, event joinedup.EventID, id joinedup.DeliveryID, generation int) (int, error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT detail FROM audit_entries
+		WHERE subject = $1 AND action = $2 AND detail LIKE $3`,
+		event, audit.ActionDisclosure, `%"delivery":"`+string(id)+`"%`)
+	if err != nil {
+		return 0, fmt.Errorf("find disclosures of delivery: %w", err)
+	}
+	defer rows.Close()
+	highest := 0
+	for rows.Next() {
+		var detail string
+		if err := rows.Scan(&detail); err != nil {
+			return 0, err
+		}
+		var d struct {
+			Delivery   joinedup.DeliveryID `json:"delivery"`
+			Generation *int                `json:"generation"`
+			Attempt    int                 `json:"attempt"`
+		}
+		// An entry that does not decode, or that names no generation,
+		// as entries written before generations were recorded do not,
+		// counts no attempt.
+		if json.Unmarshal([]byte(detail), &d) != nil || d.Delivery != id || d.Generation == nil || *d.Generation != generation {
+			continue
+		}
+		highest = max(highest, d.Attempt)
+	}
+	return highest, rows.Err()
+}
+
+// attemptUnderway reports whether the audit log shows an attempt at
+// delivery d, of the given generation, beyond those recorded: one under
+// way, or cut off by a crash, which may have reached the service.
+func attemptUnderway(ctx context.Context, tx *Tx, d *joinedup.Delivery, generation int) (bool, error) {
+	if d.State != joinedup.StatePending && d.State != joinedup.StateRetrying && d.State != joinedup.StateWithdrawn {
+		return false, nil
+	}
+	highest, err := disclosedAttempt(ctx, tx, d.EventID, d.ID, generation)
+	return highest > d.Attempts, err
+}
+
+// markAttemptsUnderway sets Reached on each of deliveries that no
+// recorded attempt reached but that has an attempt under way, as
+// attemptUnderway finds it. Only deliveries still open, or withdrawn,
+// without a reaching attempt are looked up.
+func markAttemptsUnderway(ctx context.Context, tx *Tx, deliveries []*joinedup.Delivery) error {
+	for _, d := range deliveries {
+		if d.Reached || d.Outcome != nil {
+			continue
+		}
+		if d.State != joinedup.StatePending && d.State != joinedup.StateRetrying && d.State != joinedup.StateWithdrawn {
+			continue
+		}
+		underway, err := attemptUnderwayOf(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		d.Reached = underway
+	}
+	return nil
 }

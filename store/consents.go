@@ -14,6 +14,10 @@ import (
 type WithdrawnConsent struct {
 	Cancelled []joinedup.DeliveryID // deliveries stopped before they reached the service
 	Notices   []joinedup.DeliveryID // withdrawal notices queued for the service
+	// Underway lists the deliveries stopped while an attempt was under
+	// way. A notice follows for each whose attempt may have reached the
+	// service, once the attempt ends.
+	Underway []joinedup.DeliveryID
 	Actions   []joinedup.ActionID   // deferred actions cancelled
 }
 
@@ -57,7 +61,13 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 		for _, d := range deliveries {
 			switch d.State {
 			case joinedup.StatePending, joinedup.StateRetrying, joinedup.StateDeadLettered:
-				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, updated_at = $2 WHERE id = $3`,
+				// An attempt under way at the withdrawal is found before the
+				// state changes.
+				underway, err := attemptUnderwayOf(ctx, tx, d)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, next_attempt_at = 0, updated_at = $2 WHERE id = $3`,
 					joinedup.StateWithdrawn, Micros(now), d.ID); err != nil {
 					return fmt.Errorf("withdraw delivery: %w", err)
 				}
@@ -76,6 +86,9 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 				reached, err := reachedAttempts(ctx, tx, d.ID)
 				if err != nil {
 					return err
+				}
+				if reached == 0 && underway {
+					out.Underway = append(out.Underway, d.ID)
 				}
 				if reached > 0 {
 					if err := queueWithdrawalNotice(ctx, tx, d); err != nil {
@@ -155,4 +168,14 @@ func consentDecision(ctx context.Context, tx *Tx, event joinedup.EventID, servic
 		return "", "", joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
 	}
 	return consent, decision, err
+}
+
+// attemptUnderwayOf reports whether delivery d has an attempt under way,
+// as attemptUnderway does, reading its generation.
+func attemptUnderwayOf(ctx context.Context, tx *Tx, d *joinedup.Delivery) (bool, error) {
+	var generation int
+	if err := tx.QueryRowContext(ctx, `SELECT generation FROM deliveries WHERE id = $1`, d.ID).Scan(&generation); err != nil {
+		return false, fmt.Errorf("read generation of delivery %s: %w", d.ID, err)
+	}
+	return attemptUnderway(ctx, tx, d, generation)
 }

@@ -480,8 +480,20 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 || !reached {
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
+		}
+		// A delivery withdrawn while the attempt was under way counts it,
+		// and stays withdrawn.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET attempts = attempts + 1, reached_attempts = reached_attempts + $1,
+				last_error = $2, updated_at = $3, claimed_until = 0
+			WHERE id = $4 AND generation = $5 AND state = 'withdrawn'`,
+			boolInt(reached), cause, Micros(tx.Now()), id, generation); err != nil {
+			return fmt.Errorf("count the attempt at a withdrawn delivery: %w", err)
+		}
+		if !reached {
+			return nil
 		}
 		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})
@@ -502,18 +514,28 @@ const CutOffError = "The hub stopped before it recorded the result of this attem
 // RecordCutOffAttempts counts the attempts at delivery id, of the given
 // generation, up to attempted, when the delivery has fewer: attempts that
 // began, and so were disclosed, but whose outcome or failure a crash kept
-// from being recorded. The delivery is then retrying and due at once,
-// since the service may have acted on it and the next attempt learns its
-// outcome. A delivery withdrawn since gets a withdrawal notice, once, as
-// after any failed attempt. It returns whether it counted any attempt.
-func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, generation, attempted int) (bool, error) {
+// from being recorded. Each may have reached the service. The delivery
+// is then retrying and due at once, since the service may have acted on
+// it and the next attempt learns its outcome, or dead-lettered when
+// deadLetter is set. A delivery withdrawn since counts them too, stays
+// withdrawn and gets a withdrawal notice, once, as after any failed
+// attempt. It returns whether the delivery is still to be sent with the
+// attempts counted.
+func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, generation, attempted int, deadLetter bool) (bool, error) {
+	state, next := joinedup.StateRetrying, int64(0)
+	if deadLetter {
+		state = joinedup.StateDeadLettered
+	}
 	var counted bool
 	err := db.Tx(ctx, func(tx *Tx) error {
+		if !deadLetter {
+			next = Micros(tx.Now())
+		}
 		res, err := tx.ExecContext(ctx, `
 			UPDATE deliveries SET state = $1, reached_attempts = reached_attempts + $2 - attempts,
-				attempts = $2, last_error = $3, next_attempt_at = $4, updated_at = $4
-			WHERE id = $5 AND generation = $6 AND attempts < $2 AND state IN ('pending', 'retrying')`,
-			joinedup.StateRetrying, attempted, CutOffError, Micros(tx.Now()), id, generation)
+				attempts = $2, last_error = $3, next_attempt_at = $4, updated_at = $5
+			WHERE id = $6 AND generation = $7 AND attempts < $2 AND state IN ('pending', 'retrying')`,
+			state, attempted, CutOffError, next, Micros(tx.Now()), id, generation)
 		if err != nil {
 			return fmt.Errorf("count cut-off attempts: %w", err)
 		}
@@ -521,6 +543,13 @@ func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, 
 		if err != nil || n > 0 {
 			counted = n > 0
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET reached_attempts = reached_attempts + $1 - attempts,
+				attempts = $1, last_error = $2, updated_at = $3
+			WHERE id = $4 AND generation = $5 AND attempts < $1 AND state = 'withdrawn'`,
+			attempted, CutOffError, Micros(tx.Now()), id, generation); err != nil {
+			return fmt.Errorf("count cut-off attempts at a withdrawn delivery: %w", err)
 		}
 		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})

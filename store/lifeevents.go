@@ -335,6 +335,9 @@ func loadEventDetailChunk(ctx context.Context, tx *Tx, events []*joinedup.LifeEv
 	if err != nil {
 		return err
 	}
+	if err := markAttemptsUnderway(ctx, tx, deliveries); err != nil {
+		return err
+	}
 	for _, d := range deliveries {
 		ev := byID[d.EventID]
 		ev.Deliveries = append(ev.Deliveries, d)

@@ -958,7 +958,7 @@ func TestCutOffAttempts(t *testing.T) {
 			t.Fatalf("disclosed attempt = %d, %v; want 2", got, err)
 		}
 		for i, want := range []bool{true, false} {
-			counted, err := db.RecordCutOffAttempts(ctx, school, 0, got)
+			counted, err := db.RecordCutOffAttempts(ctx, school, 0, got, false)
 			if err != nil || counted != want {
 				t.Errorf("count cut-off attempts, call %d: %v, %v; want %v", i, counted, err, want)
 			}
@@ -977,7 +977,7 @@ func TestCutOffAttempts(t *testing.T) {
 		}
 		disclose(withdrawn, id, 0, 1)
 		for range 2 {
-			if counted, err := db.RecordCutOffAttempts(ctx, id, 0, 1); err != nil || counted {
+			if counted, err := db.RecordCutOffAttempts(ctx, id, 0, 1, false); err != nil || counted {
 				t.Fatalf("count cut-off attempts of a withdrawn delivery: %v, %v; want false", counted, err)
 			}
 		}
@@ -993,6 +993,81 @@ func TestCutOffAttempts(t *testing.T) {
 		}
 		if notices != 1 {
 			t.Errorf("withdrawal notices after a cut-off attempt = %d, want 1", notices)
+		}
+	})
+}
+
+// TestWithdrawalDuringAttempt withdraws consent while an attempt is under
+// way: the audit log shows its disclosure, and no failure or outcome is
+// recorded yet. The delivery reads as reached, the withdrawal reports it
+// under way and queues no notice, and the attempt's end decides whether
+// a notice follows.
+func TestWithdrawalDuringAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		log := newAuditLog(t, db)
+		notices := func(ev *joinedup.LifeEvent) int {
+			t.Helper()
+			got, err := db.FindLifeEvent(ctx, ev.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, d := range got.Deliveries {
+				if d.Kind == joinedup.EventConsentWithdrawn {
+					n++
+				}
+			}
+			return n
+		}
+		for _, reached := range []bool{true, false} {
+			t.Run(fmt.Sprintf("attempt reached %t", reached), func(t *testing.T) {
+				ev := newEvent(t, db, "school")
+				id := ev.Deliveries[0].ID
+				detail, _ := json.Marshal(map[string]any{"delivery": id, "generation": 0, "attempt": 1})
+				if _, err := log.Append(ctx, audit.Entry{Actor: "hub", Action: audit.ActionDisclosure, Subject: string(ev.ID),
+					Purpose: "testing", Reasons: []string{audit.ConsentGivenReason("school")}, Detail: detail}); err != nil {
+					t.Fatal(err)
+				}
+				got, err := db.FindLifeEvent(ctx, ev.ID)
+				if err != nil || !got.Deliveries[0].Reached {
+					t.Fatalf("delivery with an attempt under way = %+v, %v; want reached", got.Deliveries[0], err)
+				}
+
+				w, err := db.WithdrawConsent(ctx, ev.ID, "school")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(w.Underway) != 1 || w.Underway[0] != id || len(w.Notices) != 0 {
+					t.Errorf("withdrawal = %+v, want the delivery under way and no notice yet", w)
+				}
+				if err := db.RecordFailure(ctx, id, 0, "timed out", time.Now().Add(time.Minute), false, reached); err != nil {
+					t.Fatal(err)
+				}
+				d, err := db.FindDelivery(ctx, id)
+				if err != nil || d.State != joinedup.StateWithdrawn || d.Attempts != 1 || d.Reached != reached || !d.NextAttempt.IsZero() {
+					t.Errorf("delivery after the attempt ended = %+v, %v; want withdrawn after 1 attempt, reached %t, no next attempt", d, err, reached)
+				}
+				want := 0
+				if reached {
+					want = 1
+				}
+				if n := notices(ev); n != want {
+					t.Errorf("notices after the attempt ended = %d, want %d", n, want)
+				}
+			})
+		}
+
+		// An attempt cut off at the limit of attempts dead-letters the
+		// delivery.
+		ev := newEvent(t, db, "school")
+		id := ev.Deliveries[0].ID
+		if counted, err := db.RecordCutOffAttempts(ctx, id, 0, 1, true); err != nil || !counted {
+			t.Fatalf("count a cut-off attempt at the limit: %v, %v; want counted", counted, err)
+		}
+		if d, err := db.FindDelivery(ctx, id); err != nil || d.State != joinedup.StateDeadLettered || d.Attempts != 1 || !d.Reached {
+			t.Errorf("delivery after a cut-off attempt at the limit = %+v, %v; want dead-lettered after 1 attempt, reached", d, err)
 		}
 	})
 }

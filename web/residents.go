@@ -325,6 +325,11 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 					share.WithdrawalOutcome = d.Outcome.Summary
 				}
 			default: // the life event itself
+				// An attempt under way at the withdrawal may have reached
+				// the service, which is told once the attempt ends.
+				if d.State == joinedup.StateWithdrawn && d.Reached && share.Withdrawal == "" {
+					share.Withdrawal = "unconfirmed"
+				}
 				share.State = d.State
 				if d.Outcome != nil {
 					share.Outcome = d.Outcome.Summary

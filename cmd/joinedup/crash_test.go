@@ -93,44 +93,70 @@ func TestCrashLosesNothing(t *testing.T) {
 
 // TestCrashCountsCutOffAttempt kills joinedup serve while an attempt is
 // waiting for the service's answer, and checks that after the restart the
-// cut-off attempt is counted: the service acts once, the delivery shows
-// two attempts, and the audit log records attempts 1 and 2 rather than
-// attempt 1 twice.
+// cut-off attempt is counted. With attempts to spare, the service acts
+// once, the delivery shows two attempts, and the audit log records
+// attempts 1 and 2 rather than attempt 1 twice. With a limit of one
+// attempt, the cut-off attempt uses it up: the delivery is dead-lettered
+// and not sent again.
 func TestCrashCountsCutOffAttempt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts joinedup serve as a process; skipped with -short")
 	}
-	rec := &recorder{hang: 1}
-	service := serveRecorder(t, "gp", []string{"child"}, rec)
-	data := t.TempDir()
-	args := []string{"--addr", "127.0.0.1:0", "--data", data, "--services", servicesFileFor(t, service)}
+	tests := []struct {
+		name        string
+		maxAttempts string
+		state       joinedup.DeliveryState
+		attempts    int
+		effects     int
+		disclosures []int
+	}{
+		{"attempts to spare", "10", joinedup.StateActed, 2, 1, []int{1, 2}},
+		{"limit of one attempt", "1", joinedup.StateDeadLettered, 1, 0, []int{1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{hang: 1}
+			service := serveRecorder(t, "gp", []string{"child"}, rec)
+			data := t.TempDir()
+			args := []string{"--addr", "127.0.0.1:0", "--data", data, "--services", servicesFileFor(t, service), "--max-attempts", tt.maxAttempts}
 
-	hub := startProcess(t, nil, args...)
-	id, err := postBirth(t, hub.BaseURL, birthJSON(t, "2026-11-20", "gp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.waitCalled(t)
-	hub.kill(t)
+			hub := startProcess(t, nil, args...)
+			id, err := postBirth(t, hub.BaseURL, birthJSON(t, "2026-11-20", "gp"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.waitCalled(t)
+			hub.kill(t)
 
-	hub = startProcess(t, nil, args...)
-	waitAllComplete(t, hub.BaseURL, []joinedup.EventID{id}, 60*time.Second)
-	var ev joinedup.LifeEvent
-	if err := getJSON(t, hub.BaseURL+"/api/v1/life-events/"+string(id), &ev); err != nil {
-		t.Fatal(err)
-	}
-	hub.stop(t)
+			hub = startProcess(t, nil, args...)
+			waitAllComplete(t, hub.BaseURL, []joinedup.EventID{id}, 60*time.Second)
+			var ev joinedup.LifeEvent
+			if err := getJSON(t, hub.BaseURL+"/api/v1/life-events/"+string(id), &ev); err != nil {
+				t.Fatal(err)
+			}
+			hub.stop(t)
 
-	if n := rec.effects(t)[id]; n != 1 {
-		t.Errorf("the service acted %d times, want once", n)
+			if n := rec.effects(t)[id]; n != tt.effects {
+				t.Errorf("the service acted %d times, want %d", n, tt.effects)
+			}
+			if len(ev.Deliveries) != 1 {
+				t.Fatalf("the birth has %d deliveries, want 1", len(ev.Deliveries))
+			}
+			if d := ev.Deliveries[0]; d.Attempts != tt.attempts || d.State != tt.state {
+				t.Fatalf("the delivery is %s after %d attempts, want %s after %d", d.State, d.Attempts, tt.state, tt.attempts)
+			}
+			if attempts := disclosedAttempts(t, data, id); !slices.Equal(attempts, tt.disclosures) {
+				t.Errorf("disclosures recorded attempts %v, want %v", attempts, tt.disclosures)
+			}
+		})
 	}
-	if len(ev.Deliveries) != 1 {
-		t.Fatalf("the birth has %d deliveries, want 1", len(ev.Deliveries))
-	}
-	if d := ev.Deliveries[0]; d.Attempts != 2 || d.State != joinedup.StateActed {
-		t.Fatalf("the delivery is %s after %d attempts, want acted after 2", d.State, d.Attempts)
-	}
+}
 
+// disclosedAttempts returns the attempt numbers of the disclosures of
+// life event id in the audit log of the hub whose data is in data, in
+// the order they were appended.
+func disclosedAttempts(t *testing.T, data string, id joinedup.EventID) []int {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(data, "joinedup.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +182,5 @@ func TestCrashCountsCutOffAttempt(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(attempts, []int{1, 2}) {
-		t.Errorf("disclosures recorded attempts %v, want [1 2]", attempts)
-	}
+	return attempts
 }
