@@ -544,16 +544,22 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		err = fmt.Errorf("post webhook: %w", err)
-		if connectFailed(err) {
-			return nil, &notSent{err}
+		var timeout net.Error
+		switch {
+		case connectFailed(err):
+			return nil, &notSent{fmt.Errorf("post webhook: %w", err)}
+		case errors.As(err, &timeout) && timeout.Timeout():
+			return nil, fmt.Errorf("the service did not answer within %s: %w", s.cfg.AttemptTimeout, err)
 		}
-		return nil, err
+		return nil, fmt.Errorf("post webhook: %w", err)
 	}
 	defer resp.Body.Close()
-	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
 		return nil, fmt.Errorf("read webhook response: %w", err)
+	}
+	if len(respBody) > maxResponse {
+		return nil, fmt.Errorf("webhook response is larger than the limit of %d KiB: answer with an outcome of one JSON object", maxResponse>>10)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("webhook returned status %s", resp.Status)
@@ -604,7 +610,7 @@ func parseOutcome(body []byte) (*joinedup.Outcome, error) {
 	}
 	var o joinedup.Outcome
 	if err := json.Unmarshal(body, &o); err != nil {
-		return nil, fmt.Errorf("decode outcome: %w", err)
+		return nil, fmt.Errorf("the service's answer is not an outcome in JSON (%w): answer with an object such as {\"status\": \"acted\", \"summary\": \"…\"}", err)
 	}
 	if err := validateOutcome(&o); err != nil {
 		return nil, errors.New("service returned an invalid outcome: " + describeFields(joinedup.ErrorFields(err)))

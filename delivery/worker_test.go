@@ -2,15 +2,20 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/store"
+	"github.com/joinedup/joinedup/webhook"
 )
 
 func TestCheckDialAddress(t *testing.T) {
@@ -146,5 +151,64 @@ func TestGroupOutbox(t *testing.T) {
 				t.Errorf("entry %d of %q = %+v, want %s generation 0", i, g.body(), e, g.msgs[i].Delivery)
 			}
 		}
+	}
+}
+
+// TestSendWebhookErrors sends a task to services that answer badly, and
+// checks that each failure says what went wrong, and whether anything
+// reached the service.
+func TestSendWebhookErrors(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + closed.Addr().String() + "/events"
+	closed.Close()
+
+	serve := func(h http.HandlerFunc) string {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL + "/events"
+	}
+	tests := []struct {
+		name    string
+		url     string
+		want    string
+		notSent bool
+	}{
+		{"oversized answer", serve(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Write([]byte(`{"status":"acted","summary":"` + strings.Repeat("x", 100<<10) + `"}`))
+		}), "larger than the limit of 64 KiB", false},
+		{"answer not JSON", serve(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Write([]byte(`ok`))
+		}), "not an outcome in JSON", false},
+		{"no answer in time", serve(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		}), "did not answer within 200ms", false},
+		{"nothing listening", refused, "connection refused", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSender(Config{AttemptTimeout: 200 * time.Millisecond}, nil)
+			task := &store.Task{
+				Delivery: &joinedup.Delivery{ID: "dlv_1", EventID: "evt_1", Kind: joinedup.EventConsentWithdrawn},
+				Service: &joinedup.Service{ID: "gp", Secret: webhook.NewSecret(),
+					Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: tt.url}},
+				Data: json.RawMessage(`{}`),
+			}
+
+			_, err := s.send(context.Background(), task)
+
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			var unsent *notSent
+			if got := errors.As(err, &unsent); got != tt.notSent {
+				t.Errorf("error marks nothing sent: %t, want %t", got, tt.notSent)
+			}
+		})
 	}
 }
