@@ -346,7 +346,7 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				if d.Outcome != nil {
 					share.Outcome = d.Outcome.Summary
 				}
-				share.NotSent = d.State == joinedup.StateWithdrawn && !d.Reached && d.Outcome == nil
+				share.NotSent = neverReached(d)
 			}
 		}
 		if share.NotSent {

@@ -57,8 +57,11 @@ func (s *Server) renderTrackForm(w http.ResponseWriter, r *http.Request, status 
 }
 
 type trackView struct {
-	Event    *joinedup.LifeEvent
+	Event *joinedup.LifeEvent
+	// Rows are the services told, or being told, and NotTold those whose
+	// delivery was withdrawn before any attempt may have reached them.
 	Rows     []deliveryRow
+	NotTold  []deliveryRow
 	Complete bool
 	// Unreached is true when a service could not be reached after every
 	// attempt, so an operator may send the event to it again.
@@ -133,12 +136,27 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	var told, notTold []deliveryRow
+	for _, row := range rows {
+		if neverReached(row.Delivery) {
+			notTold = append(notTold, row)
+		} else {
+			told = append(told, row)
+		}
+	}
 	s.render(w, r, http.StatusOK, "track.html", page{
 		Title: "Registration " + event.Reference,
 		Nav:   navTrack,
-		Data: trackView{Event: event, Rows: rows, Complete: event.Complete(),
+		Data: trackView{Event: event, Rows: told, NotTold: notTold, Complete: event.Complete(),
 			Unreached: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool { return d.State == joinedup.StateDeadLettered })},
 	})
+}
+
+// neverReached reports whether d was withdrawn before any attempt may
+// have reached its service. An attempt in flight at the withdrawal can
+// still reach the service, and then d no longer counts.
+func neverReached(d *joinedup.Delivery) bool {
+	return d.State == joinedup.StateWithdrawn && !d.Reached && d.Outcome == nil
 }
 
 // deliveryRows pairs deliveries with their services' names, retired

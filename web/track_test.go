@@ -109,3 +109,49 @@ func TestTrackFormOneReference(t *testing.T) {
 		t.Errorf("two references: the form does not ask for one reference number:\n%s", rec.Body)
 	}
 }
+
+// TestTrackListsServicesNotTold checks that a service whose delivery was
+// withdrawn before any attempt reached it is listed as not told, and
+// that a withdrawn delivery that may have reached its service stays
+// among those told, with nothing more awaited.
+func TestTrackListsServicesNotTold(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.setState(ev.Deliveries[0].ID, joinedup.StateWithdrawn, "connection refused")
+
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	told, notTold, found := strings.Cut(body, "Services not told")
+	if !found {
+		t.Fatalf("tracking page has no list of services not told:\n%s", body)
+	}
+	if !strings.Contains(notTold, "Child Benefit") {
+		t.Errorf("Child Benefit is not among the services not told:\n%s", body)
+	}
+	if !strings.Contains(notTold, "Consent was withdrawn before the details reached this service, so it was not told. Nothing will be sent to it.") {
+		t.Errorf("the list of services not told does not say why:\n%s", body)
+	}
+	if strings.Contains(told, "Child Benefit") {
+		t.Errorf("Child Benefit is listed among the services told:\n%s", body)
+	}
+	if !strings.Contains(told, "No service has been told.") {
+		t.Errorf("the list of services told does not say that none was:\n%s", body)
+	}
+	if strings.Contains(body, "Nothing reported yet") {
+		t.Errorf("tracking page awaits a report from a service that was not told:\n%s", body)
+	}
+
+	env.hub.mu.Lock()
+	ev.Deliveries[0].Reached = true
+	env.hub.mu.Unlock()
+	body = env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if strings.Contains(body, "Services not told") {
+		t.Errorf("tracking page lists a service an attempt may have reached as not told:\n%s", body)
+	}
+	if !strings.Contains(body, "Stopped: consent withdrawn</strong></td>") {
+		t.Errorf("tracking page does not label the withdrawn delivery:\n%s", body)
+	}
+	if !strings.Contains(body, "Nothing reported.</td>") || strings.Contains(body, "Nothing reported yet") {
+		t.Errorf("tracking page does not say plainly that nothing was reported:\n%s", body)
+	}
+}

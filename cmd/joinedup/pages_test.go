@@ -637,6 +637,15 @@ func TestWithdrawalAfterAttemptsThatNeverConnected(t *testing.T) {
 	if strings.Contains(text, "About Zoë Ann O’Neill-Byrne: name") {
 		t.Errorf("record lists the child's name as shared with a service that received nothing:\n%s", page)
 	}
+
+	_, page = getPage(t, http.DefaultClient, h.BaseURL+"/track/"+event.Reference)
+	told, notTold, found := strings.Cut(page, "Services not told")
+	if !found || !strings.Contains(notTold, "Service down") {
+		t.Errorf("tracking page does not list the service as not told:\n%s", page)
+	}
+	if strings.Contains(told, "Service down") {
+		t.Errorf("tracking page lists the service among those told:\n%s", page)
+	}
 }
 
 // TestResidentErrorPagesInPlainWords sends a resident's pages requests
