@@ -118,6 +118,11 @@ type recordAccess struct {
 	// ActionInWords is the action and operation as a resident reads
 	// them, such as "Record viewed".
 	ActionInWords string `json:"actionInWords"`
+	// Attempt is the number of a disclosure's attempt, from 1, and
+	// Generation the number of replays by staff before it. Both are 0 for
+	// other entries and for disclosures recorded without them.
+	Attempt    int `json:"attempt,omitempty"`
+	Generation int `json:"generation,omitempty"`
 	// Service is the id of the service that the entry is about, such as
 	// the service told or the one whose consent was withdrawn, and
 	// ServiceName its name.

@@ -646,6 +646,24 @@ func TestWithdrawalAfterAttemptsThatNeverConnected(t *testing.T) {
 	if strings.Contains(told, "Service down") {
 		t.Errorf("tracking page lists the service among those told:\n%s", page)
 	}
+
+	// Each attempt is its own entry in the history, named by its number.
+	var history struct {
+		Accesses []struct {
+			Action, Service, ActionInWords string
+			Attempt                        int
+		} `json:"accesses"`
+	}
+	getJSONWith(t, client, h.BaseURL+"/api/v1/residents/"+resident+"/history", http.StatusOK, &history)
+	var attempts []string
+	for _, a := range history.Accesses {
+		if a.Action == "disclosure" && a.Service == "down" {
+			attempts = append(attempts, a.ActionInWords)
+		}
+	}
+	if want := []string{"Attempt 2 to send details to a service", "Attempt 1 to send details to a service"}; !slices.Equal(attempts, want) {
+		t.Errorf("history of the service that is down = %q, want %q", attempts, want)
+	}
 }
 
 // TestResidentErrorPagesInPlainWords sends a resident's pages requests
