@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
@@ -40,10 +42,11 @@ func NewReference() string {
 // U+2010 to U+2015 and the minus sign U+2212 count as hyphens, because
 // text copied from a document or typed with automatic punctuation can
 // have one in place of a hyphen. It reads O as 0 and I and L as 1, as
-// Crockford base32 does. Other text comes back in capitals without
-// spaces, to be reported as not found.
+// Crockford base32 does. It applies NFKC first, so fullwidth letters
+// and digits read as their ASCII forms. Other text comes back in capitals
+// without spaces, and IsReference reports false for it.
 func NormalizeReference(s string) string {
-	s = strings.Map(hyphenForDash, s)
+	s = strings.Map(hyphenForDash, norm.NFKC.String(s))
 	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
 	code, ok := strings.CutPrefix(strings.ReplaceAll(s, "-", ""), "JU")
 	if !ok || len(code) != 8 {
@@ -52,6 +55,25 @@ func NormalizeReference(s string) string {
 	code = strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(code)
 	return "JU-" + code[:4] + "-" + code[4:]
 }
+
+// IsReference reports whether s is a reference number in the form that
+// NewReference gives, such as "JU-7K3M-9QXD".
+func IsReference(s string) bool {
+	code, ok := strings.CutPrefix(s, "JU-")
+	if !ok || len(code) != 9 || code[4] != '-' {
+		return false
+	}
+	for i, r := range code {
+		if i != 4 && !strings.ContainsRune(referenceDigits, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// referenceDigits are the characters of Crockford base32 in capitals, as
+// NewReference writes them.
+const referenceDigits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // hyphenForDash returns "-" for the hyphens and dashes U+2010 to U+2015
 // and the minus sign U+2212, and r for any other rune.

@@ -25,6 +25,7 @@ func TestNormalizeReferenceAsTyped(t *testing.T) {
 		"JU\u22127K3M\u22129QXD":       "JU-7K3M-9QXD", // minus sign
 		"JU\u20137K3M\u2013\u20139QXD": "JU-7K3M-9QXD",
 		"JU\u20137K3M\u20139QX":        "JU-7K3M-9QX",
+		"ＪＵ-７Ｋ３Ｍ-９ＱＸＤ":                 "JU-7K3M-9QXD", // fullwidth
 	} {
 		if got := NormalizeReference(typed); got != want {
 			t.Errorf("NormalizeReference(%q) = %q, want %q", typed, got, want)
@@ -32,5 +33,27 @@ func TestNormalizeReferenceAsTyped(t *testing.T) {
 	}
 	if ref := NewReference(); NormalizeReference(ref) != ref {
 		t.Errorf("NormalizeReference changes a new reference %q to %q", ref, NormalizeReference(ref))
+	}
+}
+
+func TestIsReference(t *testing.T) {
+	for s, want := range map[string]bool{
+		"JU-7K3M-9QXD":     true,
+		"JU-0000-ZZZZ":     true,
+		"ju-7k3m-9qxd":     false, // not normalised
+		"JU-7K3M-9QXU":     false, // U is not in Crockford base32
+		"JU-7K3M-9QX":      false,
+		"JU-7K3M-9QXD-EXT": false,
+		"JU-7K3M9-QXD":     false,
+		"XX-7K3M-9QXD":     false,
+		"<SCRIPT>":         false,
+		"":                 false,
+	} {
+		if got := IsReference(s); got != want {
+			t.Errorf("IsReference(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if ref := NewReference(); !IsReference(ref) {
+		t.Errorf("IsReference(%q) = false for a new reference", ref)
 	}
 }

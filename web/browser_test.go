@@ -226,3 +226,37 @@ func browserSignIn(t *testing.T, b *browsertest.Browser, base, username string) 
 		t.Fatalf("sign in as %s: status %d", username, status)
 	}
 }
+
+// TestTrackPageInBrowser checks the tracking page of a registration with
+// a service that was not told, and the tracking form's error for input
+// that cannot be a reference number, with axe-core.
+func TestTrackPageInBrowser(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.setState(ev.Deliveries[0].ID, joinedup.StateWithdrawn, "connection refused")
+	srv := httptest.NewServer(env.handler)
+	t.Cleanup(srv.Close)
+	b := browsertest.New(t)
+
+	if status := b.Visit(srv.URL + "/track/" + ev.Reference); status != http.StatusOK {
+		t.Fatalf("tracking page: status %d", status)
+	}
+	captions := b.Eval(`Array.from(document.querySelectorAll("#deliveries caption"), c => c.textContent).join("|")`)
+	if captions != "Services told|Services not told" {
+		t.Errorf("table captions = %q, want Services told and Services not told", captions)
+	}
+	b.CheckPage()
+
+	if status := b.Visit(srv.URL + "/track/%E2%80%AEJU-1234-5678"); status != http.StatusNotFound {
+		t.Errorf("input with a right-to-left override: status %d, want 404", status)
+	}
+	if got := b.Eval(`document.querySelector("#reference").value`); got != "JU-1234-5678" {
+		t.Errorf("field value = %q, want the input without the override", got)
+	}
+	summary := b.Eval(`document.querySelector(".govuk-error-summary").innerText`)
+	if !strings.Contains(summary, "Enter a reference number like JU-7K3M-9QXD") {
+		t.Errorf("error summary = %q, want a request for a reference number", summary)
+	}
+	b.CheckPage()
+}

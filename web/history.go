@@ -78,6 +78,8 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 			Operation   string             `json:"operation"`
 			Service     joinedup.ServiceID `json:"service"`
 			Kind        string             `json:"kind"`
+			Attempt     int                `json:"attempt"`
+			Generation  int                `json:"generation"`
 		}
 		_ = json.Unmarshal(e.Detail, &detail)
 		if forResident && detail.HiddenUntil != "" {
@@ -99,6 +101,10 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 			a.Service, a.ServiceName = detail.Service, cmp.Or(names[detail.Service], string(detail.Service))
 		}
 		a.ActionInWords = actionInWords(e.Action, detail.Operation, detail.Kind)
+		if e.Action == audit.ActionDisclosure && detail.Attempt > 0 {
+			a.Attempt, a.Generation = detail.Attempt, detail.Generation
+			a.ActionInWords = attemptInWords(detail.Kind, detail.Attempt, detail.Generation)
+		}
 		a.ReasonsInWords = make([]string, len(a.Reasons))
 		for i, r := range a.Reasons {
 			a.ReasonsInWords[i] = s.reasonInWords(r, a.ServiceName)
@@ -181,4 +187,23 @@ func actionInWords(action, operation, kind string) string {
 		return actionText(action) + " (" + operation + ")"
 	}
 	return actionText(action)
+}
+
+// attemptInWords names one attempt at a disclosure by its number, so that
+// several attempts to send the same notice do not read as several
+// disclosures. generation counts the replays by staff before the attempt,
+// each of which numbers its attempts from 1 again.
+func attemptInWords(kind string, attempt, generation int) string {
+	action := "send details to a service"
+	switch kind {
+	case joinedup.EventConsentWithdrawn:
+		action = "tell a service that consent was withdrawn"
+	case joinedup.EventActionDue:
+		action = "remind a service of an action it planned"
+	}
+	text := "Attempt " + strconv.Itoa(attempt) + " to " + action
+	if generation > 0 {
+		text += ", in resend " + strconv.Itoa(generation) + " by staff"
+	}
+	return text
 }

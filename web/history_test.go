@@ -133,3 +133,80 @@ func TestActionInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestAttemptInWords checks the words for each attempt at a disclosure,
+// before and after a replay.
+func TestAttemptInWords(t *testing.T) {
+	for _, tt := range []struct {
+		kind                string
+		attempt, generation int
+		want                string
+	}{
+		{joinedup.EventBirthRegistered, 1, 0, "Attempt 1 to send details to a service"},
+		{joinedup.EventBirthRegistered, 7, 0, "Attempt 7 to send details to a service"},
+		{joinedup.EventBirthRegistered, 1, 2, "Attempt 1 to send details to a service, in resend 2 by staff"},
+		{joinedup.EventConsentWithdrawn, 3, 0, "Attempt 3 to tell a service that consent was withdrawn"},
+		{joinedup.EventActionDue, 2, 1, "Attempt 2 to remind a service of an action it planned, in resend 1 by staff"},
+	} {
+		if got := attemptInWords(tt.kind, tt.attempt, tt.generation); got != tt.want {
+			t.Errorf("attemptInWords(%q, %d, %d) = %q, want %q", tt.kind, tt.attempt, tt.generation, got, tt.want)
+		}
+	}
+}
+
+// TestHistoryNumbersAttempts appends disclosures of three attempts, one
+// after a replay, and one recorded without an attempt number. It checks
+// that the history keeps every entry and distinguishes the attempts.
+func TestHistoryNumbersAttempts(t *testing.T) {
+	env := newResidentEnv(t)
+	for _, detail := range []string{
+		`{"service":"child-benefit","kind":"birth.registered","attempt":1,"generation":0}`,
+		`{"service":"child-benefit","kind":"birth.registered","attempt":2,"generation":0}`,
+		`{"service":"child-benefit","kind":"birth.registered","attempt":1,"generation":1}`,
+		`{"service":"child-benefit","kind":"birth.registered"}`,
+	} {
+		if _, err := env.server.Audit.Append(t.Context(), audit.Entry{Actor: "hub", Action: audit.ActionDisclosure,
+			Subject: string(env.event.ID), Reasons: []string{"consent given to child-benefit"}, Detail: []byte(detail)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.signIn(t, env.father)
+
+	var disclosures []recordAccess
+	for _, a := range readRecord(t, env, env.father).Accesses {
+		if a.Action == audit.ActionDisclosure {
+			disclosures = append(disclosures, a)
+		}
+	}
+	// The history lists the newest first.
+	want := []string{
+		"Details sent to a service, or an attempt made to send them",
+		"Attempt 1 to send details to a service, in resend 1 by staff",
+		"Attempt 2 to send details to a service",
+		"Attempt 1 to send details to a service",
+	}
+	if len(disclosures) != len(want) {
+		t.Fatalf("history has %d disclosures, want %d", len(disclosures), len(want))
+	}
+	for i, a := range disclosures {
+		if a.ActionInWords != want[i] {
+			t.Errorf("disclosure %d in words = %q, want %q", i, a.ActionInWords, want[i])
+		}
+	}
+	if a := disclosures[1]; a.Attempt != 1 || a.Generation != 1 {
+		t.Errorf("disclosure after the replay: attempt %d, generation %d; want 1 and 1", a.Attempt, a.Generation)
+	}
+	if a := disclosures[2]; a.Attempt != 2 || a.Generation != 0 {
+		t.Errorf("second disclosure: attempt %d, generation %d; want 2 and 0", a.Attempt, a.Generation)
+	}
+
+	page := env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil).Body.String()
+	for _, text := range want {
+		if !strings.Contains(page, text+"<br>Service: Child Benefit") {
+			t.Errorf("record page lacks %q for Child Benefit", text)
+		}
+	}
+	if !strings.Contains(page, "Several attempts for one service are tries at sending the same details.") {
+		t.Errorf("record page does not explain repeated attempts:\n%s", page)
+	}
+}

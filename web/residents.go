@@ -36,8 +36,13 @@ type residentRecord struct {
 	// WithdrawalSent is true when a notice of that withdrawal was queued
 	// for the service, which had been sent the life event, and
 	// WithdrawalConfirmed when the service has confirmed every such notice.
+	// WithdrawalUnreached is true when the hub stopped trying to send a
+	// notice because every attempt failed, and WithdrawalFailed when the
+	// service reported that it could not act on one.
 	WithdrawalSent      bool `json:"-"`
 	WithdrawalConfirmed bool `json:"-"`
+	WithdrawalUnreached bool `json:"-"`
+	WithdrawalFailed    bool `json:"-"`
 	// AlreadyOpen is true when the viewer sent the break-glass form for
 	// a record they could already open, so no grant was issued.
 	AlreadyOpen bool                          `json:"-"`
@@ -79,8 +84,16 @@ type recordShare struct {
 	ResidentFields []string               `json:"residentFields"`
 	State          joinedup.DeliveryState `json:"state,omitempty"`
 	Outcome        string                 `json:"outcome,omitempty"`
-	// Withdrawal is "confirmed" or "unconfirmed", or "unsent" when the
-	// service was removed before the withdrawal notice could be sent.
+	// NotSent is set when consent was withdrawn before any attempt may
+	// have reached the service, so SentAbout and ResidentFields are empty.
+	// An attempt in flight at the withdrawal can still reach the service
+	// and clear it.
+	NotSent bool `json:"notSent,omitempty"`
+	// Withdrawal is the state of the withdrawal notice, "confirmed" or
+	// "unconfirmed" while it is on its way. It is "unreached" when the
+	// attempts to send it ran out, and "failed" when the service reported
+	// that it could not act on it. It is "unsent" when the service was
+	// removed before the notice could be sent.
 	Withdrawal string `json:"withdrawal,omitempty"`
 	// WithdrawalOutcome is the summary of what the service reported it did
 	// on the withdrawal notice, or empty when it has reported nothing.
@@ -105,6 +118,11 @@ type recordAccess struct {
 	// ActionInWords is the action and operation as a resident reads
 	// them, such as "Record viewed".
 	ActionInWords string `json:"actionInWords"`
+	// Attempt is the number of a disclosure's attempt, from 1, and
+	// Generation the number of replays by staff before it. Both are 0 for
+	// other entries and for disclosures recorded without them.
+	Attempt    int `json:"attempt,omitempty"`
+	Generation int `json:"generation,omitempty"`
 	// Service is the id of the service that the entry is about, such as
 	// the service told or the one whose consent was withdrawn, and
 	// ServiceName its name.
@@ -318,6 +336,10 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 					share.Withdrawal = "confirmed"
 				case d.State == joinedup.StateDeadLettered && d.LastError == joinedup.RetiredLastError:
 					share.Withdrawal = "unsent"
+				case d.State == joinedup.StateDeadLettered:
+					share.Withdrawal = "unreached"
+				case d.State == joinedup.StateFailed:
+					share.Withdrawal = "failed"
 				default:
 					share.Withdrawal = "unconfirmed"
 				}
@@ -334,7 +356,11 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				if d.Outcome != nil {
 					share.Outcome = d.Outcome.Summary
 				}
+				share.NotSent = neverReached(d)
 			}
+		}
+		if share.NotSent {
+			share.SentAbout, share.ResidentFields = []sentPerson{}, []string{}
 		}
 		share.MayWithdraw = c.Decision == joinedup.ConsentGiven && parent >= 0 && joinedup.Covers(ev.Consent.OnBehalf, parent)
 		out.Shares = append(out.Shares, share)
@@ -371,6 +397,8 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 				if share.Withdrawal != "" {
 					rec.WithdrawalSent = true
 					rec.WithdrawalConfirmed = rec.WithdrawalConfirmed && share.Withdrawal == "confirmed"
+					rec.WithdrawalUnreached = rec.WithdrawalUnreached || share.Withdrawal == "unreached"
+					rec.WithdrawalFailed = rec.WithdrawalFailed || share.Withdrawal == "failed"
 				}
 			}
 		}

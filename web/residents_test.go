@@ -556,3 +556,132 @@ func TestConfirmationNamesWhoseDetailsAreSent(t *testing.T) {
 		t.Errorf("confirmation lists the father's details as sent, although the consent does not cover him")
 	}
 }
+
+// withdrawInFake marks the father's consent for Child Benefit withdrawn
+// in env's fake hub and sets its delivery as change leaves it. It returns
+// that delivery.
+func withdrawInFake(env residentEnv, change func(d *joinedup.Delivery)) *joinedup.Delivery {
+	env.hub.mu.Lock()
+	defer env.hub.mu.Unlock()
+	for i := range env.event.Consent.Decisions {
+		if env.event.Consent.Decisions[i].Service == "child-benefit" {
+			env.event.Consent.Decisions[i].Decision = joinedup.ConsentWithdrawn
+		}
+	}
+	d := env.event.Deliveries[0]
+	change(d)
+	return d
+}
+
+// TestRecordWithdrawnBeforeReached checks that a service whose delivery
+// was withdrawn before any attempt reached it is shown as sent nothing,
+// on the page and in the JSON.
+func TestRecordWithdrawnBeforeReached(t *testing.T) {
+	env := newResidentEnv(t)
+	withdrawInFake(env, func(d *joinedup.Delivery) {
+		d.State, d.Attempts, d.Reached, d.LastError = joinedup.StateWithdrawn, 3, false, "connection refused"
+	})
+	env.signIn(t, env.father)
+
+	page := env.do(t, http.MethodGet, "/residents/"+env.father+"?withdrawn=child-benefit", nil, nil).Body.String()
+	if !strings.Contains(page, "Not shared. Consent was withdrawn before the details reached the service.") {
+		t.Errorf("record does not say the details were not shared:\n%s", page)
+	}
+	if strings.Contains(page, "About you:") {
+		t.Errorf("record lists details about the father as shared with Child Benefit:\n%s", page)
+	}
+	if !strings.Contains(page, "The service had not received the details, so there was nothing to tell it.") {
+		t.Errorf("banner does not say the service had not received the details:\n%s", page)
+	}
+
+	cb := share(t, readRecord(t, env, env.father), "child-benefit")
+	if !cb.NotSent {
+		t.Error("record as JSON: notSent is false, want true")
+	}
+	if len(cb.SentAbout) != 0 {
+		t.Errorf("record as JSON: sentAbout = %v, want empty", people(cb))
+	}
+	if len(cb.ResidentFields) != 0 {
+		t.Errorf("record as JSON: residentFields = %v, want empty", cb.ResidentFields)
+	}
+}
+
+// TestRecordWithdrawnAfterReached checks that a delivery withdrawn after
+// an attempt may have reached the service still lists what was sent.
+func TestRecordWithdrawnAfterReached(t *testing.T) {
+	env := newResidentEnv(t)
+	withdrawInFake(env, func(d *joinedup.Delivery) {
+		d.State, d.Attempts, d.Reached, d.LastError = joinedup.StateWithdrawn, 1, true, "status 500"
+	})
+	env.signIn(t, env.father)
+
+	page := env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil).Body.String()
+	if strings.Contains(page, "Not shared.") {
+		t.Errorf("record says details were not shared with a service an attempt may have reached:\n%s", page)
+	}
+	if !strings.Contains(page, "About you:") {
+		t.Errorf("record does not list the father's details as shared:\n%s", page)
+	}
+	if cb := share(t, readRecord(t, env, env.father), "child-benefit"); cb.NotSent || len(cb.SentAbout) == 0 {
+		t.Errorf("record as JSON: notSent %v with sentAbout %v, want false with people", cb.NotSent, people(cb))
+	}
+}
+
+// TestRecordWithdrawalNoticeNotDelivered checks what the record says when
+// the notice of a withdrawal ran out of attempts, and when the service
+// reported that it could not act on it.
+func TestRecordWithdrawalNoticeNotDelivered(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		state     joinedup.DeliveryState
+		outcome   *joinedup.Outcome
+		cell      string
+		banner    string
+		jsonValue string
+	}{
+		{
+			name: "dead-lettered", state: joinedup.StateDeadLettered,
+			cell:      "The hub could not reach the service to tell it of the withdrawal. Staff can see this and can send the notice again.",
+			banner:    "The hub could not reach the service to tell it of the withdrawal, and has stopped trying. Staff can see this and can send the notice again.",
+			jsonValue: "unreached",
+		},
+		{
+			name: "failed", state: joinedup.StateFailed,
+			outcome:   &joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Claim is with a caseworker."},
+			cell:      "The service received the notice of the withdrawal but reported that it could not act on it. Staff can see this.",
+			banner:    "The service received the notice of the withdrawal but reported that it could not act on it. Staff can see this.",
+			jsonValue: "failed",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newResidentEnv(t)
+			first := withdrawInFake(env, func(d *joinedup.Delivery) {
+				d.State, d.Reached = joinedup.StateWithdrawn, true
+				d.Outcome = &joinedup.Outcome{Status: joinedup.OutcomeAccepted}
+			})
+			env.hub.mu.Lock()
+			env.event.Deliveries = append(env.event.Deliveries, &joinedup.Delivery{
+				ID: first.ID + "-notice", EventID: env.event.ID, Service: "child-benefit", Kind: joinedup.EventConsentWithdrawn,
+				State: tt.state, Attempts: 10, Reached: true, LastError: "status 500", Outcome: tt.outcome,
+			})
+			env.hub.mu.Unlock()
+			env.signIn(t, env.father)
+
+			page := env.do(t, http.MethodGet, "/residents/"+env.father+"?withdrawn=child-benefit", nil, nil).Body.String()
+			if !strings.Contains(page, "<br>"+tt.cell) {
+				t.Errorf("table lacks %q:\n%s", tt.cell, page)
+			}
+			if !strings.Contains(page, "Consent withdrawn for Child Benefit. "+tt.banner) {
+				t.Errorf("banner lacks %q:\n%s", tt.banner, page)
+			}
+			for _, unwanted := range []string{"has not confirmed the withdrawal yet", "The hub is telling the service"} {
+				if strings.Contains(page, unwanted) {
+					t.Errorf("page says %q", unwanted)
+				}
+			}
+			if got := share(t, readRecord(t, env, env.father), "child-benefit").Withdrawal; got != tt.jsonValue {
+				t.Errorf("record as JSON: withdrawal = %q, want %q", got, tt.jsonValue)
+			}
+		})
+	}
+}

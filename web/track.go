@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -37,7 +39,38 @@ func (s *Server) trackForm(w http.ResponseWriter, r *http.Request) {
 		s.renderTrackForm(w, r, http.StatusUnprocessableEntity, "", "Enter one reference number, like JU-7K3M-9QXD")
 		return
 	}
+	if !joinedup.IsReference(reference) {
+		s.renderTrackForm(w, r, http.StatusUnprocessableEntity, echoInput(r.URL.Query().Get("reference")), notAReference)
+		return
+	}
 	http.Redirect(w, r, "/track/"+url.PathEscape(reference), http.StatusSeeOther)
+}
+
+// notAReference is the message for input that cannot be a reference
+// number. It does not repeat the input, which can be any text.
+const notAReference = "Enter a reference number like JU-7K3M-9QXD"
+
+// maxEchoRunes is the maximum number of characters of input that the
+// tracking form puts back in its field. A reference number has 12.
+const maxEchoRunes = 40
+
+// echoInput returns input for the tracking form's field, without control
+// characters, characters that show nothing such as direction overrides,
+// and characters past the first maxEchoRunes.
+func echoInput(input string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range input {
+		if n == maxEchoRunes {
+			break
+		}
+		if !unicode.IsGraphic(r) || unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
+			continue
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 func (s *Server) renderTrackForm(w http.ResponseWriter, r *http.Request, status int, value, message string) {
@@ -57,8 +90,11 @@ func (s *Server) renderTrackForm(w http.ResponseWriter, r *http.Request, status 
 }
 
 type trackView struct {
-	Event    *joinedup.LifeEvent
+	Event *joinedup.LifeEvent
+	// Rows are the services told, or being told, and NotTold those whose
+	// delivery was withdrawn before any attempt may have reached them.
 	Rows     []deliveryRow
+	NotTold  []deliveryRow
 	Complete bool
 	// Unreached is true when a service could not be reached after every
 	// attempt, so an operator may send the event to it again.
@@ -109,6 +145,12 @@ func (s *Server) trackThrottle() *auth.Throttle {
 
 func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	reference := joinedup.NormalizeReference(r.PathValue("reference"))
+	// Input that cannot be a reference number is not looked up, so it
+	// does not count towards the throttle.
+	if !joinedup.IsReference(reference) {
+		s.renderTrackForm(w, r, http.StatusNotFound, echoInput(r.PathValue("reference")), notAReference)
+		return
+	}
 	client := auth.AddressKey(s.clientAddress(r))
 	if wait := s.trackThrottle().Wait(client, s.Now()); wait > 0 {
 		setRetryAfter(w, wait)
@@ -120,7 +162,7 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
 		s.trackThrottle().Fail(client, s.Now())
 		s.renderTrackForm(w, r, http.StatusNotFound, reference,
-			"No registration has the reference number "+reference+". Check it and enter it again")
+			"No registration has the reference number "+reference+". Check it and enter it again.")
 		return
 	}
 	if err != nil {
@@ -133,12 +175,27 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	var told, notTold []deliveryRow
+	for _, row := range rows {
+		if neverReached(row.Delivery) {
+			notTold = append(notTold, row)
+		} else {
+			told = append(told, row)
+		}
+	}
 	s.render(w, r, http.StatusOK, "track.html", page{
 		Title: "Registration " + event.Reference,
 		Nav:   navTrack,
-		Data: trackView{Event: event, Rows: rows, Complete: event.Complete(),
+		Data: trackView{Event: event, Rows: told, NotTold: notTold, Complete: event.Complete(),
 			Unreached: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool { return d.State == joinedup.StateDeadLettered })},
 	})
+}
+
+// neverReached reports whether d was withdrawn before any attempt may
+// have reached its service. An attempt in flight at the withdrawal can
+// still reach the service, and then d no longer counts.
+func neverReached(d *joinedup.Delivery) bool {
+	return d.State == joinedup.StateWithdrawn && !d.Reached && d.Outcome == nil
 }
 
 // deliveryRows pairs deliveries with their services' names, retired

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -107,5 +108,109 @@ func TestTrackFormOneReference(t *testing.T) {
 	}
 	if !strings.Contains(rec.Body.String(), "Enter one reference number") {
 		t.Errorf("two references: the form does not ask for one reference number:\n%s", rec.Body)
+	}
+}
+
+// TestTrackListsServicesNotTold checks that a service whose delivery was
+// withdrawn before any attempt reached it is listed as not told, and
+// that a withdrawn delivery that may have reached its service stays
+// among those told, with nothing more awaited.
+func TestTrackListsServicesNotTold(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.setState(ev.Deliveries[0].ID, joinedup.StateWithdrawn, "connection refused")
+
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	told, notTold, found := strings.Cut(body, "Services not told")
+	if !found {
+		t.Fatalf("tracking page has no list of services not told:\n%s", body)
+	}
+	if !strings.Contains(notTold, "Child Benefit") {
+		t.Errorf("Child Benefit is not among the services not told:\n%s", body)
+	}
+	if !strings.Contains(notTold, "Consent was withdrawn before the details reached this service, so it was not told. Nothing will be sent to it.") {
+		t.Errorf("the list of services not told does not say why:\n%s", body)
+	}
+	if strings.Contains(told, "Child Benefit") {
+		t.Errorf("Child Benefit is listed among the services told:\n%s", body)
+	}
+	if !strings.Contains(told, "No service has been told.") {
+		t.Errorf("the list of services told does not say that none was:\n%s", body)
+	}
+	if strings.Contains(body, "Nothing reported yet") {
+		t.Errorf("tracking page awaits a report from a service that was not told:\n%s", body)
+	}
+
+	env.hub.mu.Lock()
+	ev.Deliveries[0].Reached = true
+	env.hub.mu.Unlock()
+	body = env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if strings.Contains(body, "Services not told") {
+		t.Errorf("tracking page lists a service an attempt may have reached as not told:\n%s", body)
+	}
+	if !strings.Contains(body, "Stopped: consent withdrawn</strong></td>") {
+		t.Errorf("tracking page does not label the withdrawn delivery:\n%s", body)
+	}
+	if !strings.Contains(body, "Nothing reported.</td>") || strings.Contains(body, "Nothing reported yet") {
+		t.Errorf("tracking page does not say plainly that nothing was reported:\n%s", body)
+	}
+}
+
+// TestTrackInputNotEchoed checks that the tracking page reads fullwidth
+// input as a reference number, and that input that cannot be one gets a
+// message asking for one, which does not repeat the input.
+func TestTrackInputNotEchoed(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.session = nil
+
+	fullwidth := strings.Map(func(r rune) rune {
+		if r >= '!' && r <= '~' {
+			return r + 0xFEE0
+		}
+		return r
+	}, ev.Reference)
+	if rec := env.do(t, http.MethodGet, "/track/"+url.PathEscape(fullwidth), nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("fullwidth reference %q: status %d, want 200", fullwidth, rec.Code)
+	}
+	rec := env.do(t, http.MethodGet, "/track?reference="+url.QueryEscape(fullwidth), nil, nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/track/"+ev.Reference {
+		t.Errorf("fullwidth reference on the form: status %d to %q, want 303 to /track/%s", rec.Code, rec.Header().Get("Location"), ev.Reference)
+	}
+
+	for _, tt := range []struct{ name, input string }{
+		{"right-to-left override", "\u202eJU-1234-5678"},
+		{"5,000 characters", strings.Repeat("JU", 2500)},
+		{"markup", "<script>"},
+		{"zero-width space", "JU-1234\u200b-5678"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, target := range []string{"/track/" + url.PathEscape(tt.input), "/track?reference=" + url.QueryEscape(tt.input)} {
+				rec := env.do(t, http.MethodGet, target, nil, nil)
+				if rec.Code != http.StatusNotFound && rec.Code != http.StatusUnprocessableEntity {
+					t.Errorf("%s: status %d, want 404 or 422", target[:7], rec.Code)
+				}
+				body := rec.Body.String()
+				if !strings.Contains(body, "Enter a reference number like JU-7K3M-9QXD") {
+					t.Errorf("%s: page does not ask for a reference number:\n%s", target[:7], body)
+				}
+				if strings.Contains(body, "No registration has") {
+					t.Errorf("%s: page reports the input as a reference number that was not found", target[:7])
+				}
+				if strings.ContainsAny(body, "\u202e\u200b") {
+					t.Errorf("%s: page contains an invisible character from the input", target[:7])
+				}
+				if strings.Contains(body, strings.Repeat("JU", 21)) {
+					t.Errorf("%s: page repeats more than 40 characters of the input", target[:7])
+				}
+			}
+		})
+	}
+
+	body := env.do(t, http.MethodGet, "/track/JU-0000-0000", nil, nil).Body.String()
+	if !strings.Contains(body, "No registration has the reference number JU-0000-0000. Check it and enter it again.") {
+		t.Errorf("unknown reference: the message does not name it in full sentences:\n%s", body)
 	}
 }

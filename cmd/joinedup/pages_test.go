@@ -547,21 +547,35 @@ func TestWithdrawalFormAfterFailedAttempt(t *testing.T) {
 	if status != http.StatusSeeOther {
 		t.Fatalf("withdraw: status %d, want 303", status)
 	}
-	if _, page := getPage(t, client, h.BaseURL+location); !strings.Contains(html.UnescapeString(page), "The hub is telling the service") {
-		t.Errorf("record after the withdrawal does not say that the service is being told:\n%s", page)
-	}
-	got, err := h.LifeEvents.FindLifeEvent(context.Background(), event.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The service answers every request with 503, so its one attempt at
+	// the notice fails and the notice is dead-lettered.
+	got := waitComplete(t, h, event.ID, 30*time.Second)
 	notices := 0
 	for _, d := range got.Deliveries {
-		if d.Kind == joinedup.EventConsentWithdrawn {
-			notices++
+		if d.Kind != joinedup.EventConsentWithdrawn {
+			continue
+		}
+		notices++
+		if d.State != joinedup.StateDeadLettered {
+			t.Errorf("withdrawal notice is %s, want dead-lettered", d.State)
 		}
 	}
 	if notices != 1 {
 		t.Errorf("withdrawal queued %d notices, want 1", notices)
+	}
+	_, page = getPage(t, client, h.BaseURL+location)
+	text = html.UnescapeString(page)
+	if !strings.Contains(text, "The hub could not reach the service to tell it of the withdrawal, and has stopped trying. Staff can see this and can send the notice again.") {
+		t.Errorf("banner does not say that the hub could not tell the service:\n%s", page)
+	}
+	if !strings.Contains(text, "<br>The hub could not reach the service to tell it of the withdrawal. Staff can see this and can send the notice again.") {
+		t.Errorf("table does not say that the hub could not tell the service:\n%s", page)
+	}
+	if strings.Contains(text, "has not confirmed the withdrawal yet") {
+		t.Errorf("record waits for a confirmation that cannot come:\n%s", page)
+	}
+	if !strings.Contains(text, "About Zoë Ann O’Neill-Byrne: name") {
+		t.Errorf("record does not list the child's name as shared with a service an attempt reached:\n%s", page)
 	}
 }
 
@@ -613,6 +627,42 @@ func TestWithdrawalAfterAttemptsThatNeverConnected(t *testing.T) {
 		if d.Kind == joinedup.EventConsentWithdrawn {
 			t.Errorf("withdrawal queued notice %s for a service that received nothing", d.ID)
 		}
+	}
+
+	_, page = getPage(t, client, h.BaseURL+"/residents/"+resident)
+	text := html.UnescapeString(page)
+	if !strings.Contains(text, "Not shared. Consent was withdrawn before the details reached the service.") {
+		t.Errorf("record does not say that the details were not shared:\n%s", page)
+	}
+	if strings.Contains(text, "About Zoë Ann O’Neill-Byrne: name") {
+		t.Errorf("record lists the child's name as shared with a service that received nothing:\n%s", page)
+	}
+
+	_, page = getPage(t, http.DefaultClient, h.BaseURL+"/track/"+event.Reference)
+	told, notTold, found := strings.Cut(page, "Services not told")
+	if !found || !strings.Contains(notTold, "Service down") {
+		t.Errorf("tracking page does not list the service as not told:\n%s", page)
+	}
+	if strings.Contains(told, "Service down") {
+		t.Errorf("tracking page lists the service among those told:\n%s", page)
+	}
+
+	// Each attempt is its own entry in the history, named by its number.
+	var history struct {
+		Accesses []struct {
+			Action, Service, ActionInWords string
+			Attempt                        int
+		} `json:"accesses"`
+	}
+	getJSONWith(t, client, h.BaseURL+"/api/v1/residents/"+resident+"/history", http.StatusOK, &history)
+	var attempts []string
+	for _, a := range history.Accesses {
+		if a.Action == "disclosure" && a.Service == "down" {
+			attempts = append(attempts, a.ActionInWords)
+		}
+	}
+	if want := []string{"Attempt 2 to send details to a service", "Attempt 1 to send details to a service"}; !slices.Equal(attempts, want) {
+		t.Errorf("history of the service that is down = %q, want %q", attempts, want)
 	}
 }
 
