@@ -192,8 +192,8 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // neverReached reports whether d was withdrawn before any attempt may
-// have reached its service. An attempt in flight at the withdrawal can
-// still reach the service, and then d no longer counts.
+// have reached its service. An attempt under way at the withdrawal
+// counts as one that may have, as Delivery.Reached does.
 func neverReached(d *joinedup.Delivery) bool {
 	return d.State == joinedup.StateWithdrawn && !d.Reached && d.Outcome == nil
 }
