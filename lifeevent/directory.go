@@ -316,6 +316,30 @@ func ValidateFileService(s *joinedup.Service) error {
 	return nil
 }
 
+// ValidateOrganisation checks an organisation from the configuration file
+// and returns an EINVALID error naming each bad field. Its name appears
+// beside its services' names, so it follows the same rules as theirs.
+func ValidateOrganisation(o joinedup.Organisation) error {
+	var fields []joinedup.FieldError
+	if strings.TrimSpace(string(o.ID)) == "" {
+		fields = append(fields, joinedup.FieldError{Field: "/id", Message: "Enter the organisation’s id"})
+	}
+	switch {
+	case strings.TrimSpace(o.Name) == "":
+		fields = append(fields, joinedup.FieldError{Field: "/name", Message: "Enter the organisation’s name"})
+	case utf8.RuneCountInString(o.Name) > MaxServiceNameLength:
+		fields = append(fields, joinedup.FieldError{Field: "/name",
+			Message: fmt.Sprintf("The organisation’s name must be %d characters or fewer", MaxServiceNameLength)})
+	case !plainText(o.Name):
+		fields = append(fields, joinedup.FieldError{Field: "/name",
+			Message: "The organisation’s name must not contain control, invisible or text-direction characters, or symbols such as emoji"})
+	}
+	if len(fields) > 0 {
+		return joinedup.Invalid("The organisation has errors.", fields...)
+	}
+	return nil
+}
+
 // FindService implements joinedup.ServiceDirectory.
 func (d *Directory) FindService(ctx context.Context, id joinedup.ServiceID) (*joinedup.Service, error) {
 	return d.db.FindService(ctx, id)

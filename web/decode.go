@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/api"
+	"github.com/joinedup/joinedup/internal/strictjson"
 )
 
 // maxBodyBytes is the largest JSON request body accepted. A birth
@@ -134,18 +134,10 @@ func decodeJSON(body []byte, schema *jsonschema.Schema, v any) error {
 // silently: bytes that are not UTF-8, which it would replace, and a name
 // repeated in one object, of which it would keep the last.
 func parseJSON(body []byte) (any, error) {
-	if !utf8.Valid(body) {
-		offset := 0
-		for offset < len(body) {
-			r, size := utf8.DecodeRune(body[offset:])
-			if r == utf8.RuneError && size <= 1 {
-				break
-			}
-			offset += size
-		}
+	if offset, found := strictjson.InvalidUTF8(body); found {
 		return nil, joinedup.Errorf(codeMalformed, "The body is not valid UTF-8 at byte offset %d: send text encoded as UTF-8.", offset)
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("\uFEFF")) {
+	if _, found := strictjson.ByteOrderMark(body); found {
 		return nil, joinedup.Errorf(codeMalformed, "The body starts with a byte order mark (U+FEFF), which JSON does not allow: send the JSON without it.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -165,82 +157,14 @@ func parseJSON(body []byte) (any, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, joinedup.Errorf(codeMalformed, "The body has more data after the JSON value, at byte offset %d.", dec.InputOffset())
 	}
-	if path, name, found := repeatedName(body); found {
+	if repeated, found := strictjson.FindRepeatedName(body); found {
 		return nil, joinedup.Invalid("The request body has invalid fields.", joinedup.FieldError{
-			Field:   path,
-			Message: fmt.Sprintf("The name %q appears more than once in this object: send it once", name),
+			Field:   repeated.Pointer,
+			Message: fmt.Sprintf("The name %q appears more than once in this object: send it once", repeated.Name),
 		})
 	}
 	return doc, nil
 }
-
-// repeatedName reports the first name that appears twice in one object of
-// body, which must be valid JSON, with the JSON Pointer of its second
-// appearance.
-func repeatedName(body []byte) (path, name string, found bool) {
-	type level struct {
-		path     string
-		names    map[string]bool // nil in an array
-		index    int             // the next element's index, in an array
-		wantName bool            // the next string is a name, in an object
-		name     string          // the name of the value being read
-	}
-	var stack []*level
-	// valuePath returns the pointer of the value that starts now, and
-	// moves the enclosing level on past it.
-	valuePath := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		top := stack[len(stack)-1]
-		if top.names != nil {
-			top.wantName = true
-			return top.path + "/" + pointerEscaper.Replace(top.name)
-		}
-		top.index++
-		return top.path + "/" + strconv.Itoa(top.index-1)
-	}
-
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", "", false
-		}
-		if len(stack) > 0 {
-			if top := stack[len(stack)-1]; top.names != nil && top.wantName {
-				if key, ok := tok.(string); ok {
-					if top.names[key] {
-						return top.path + "/" + pointerEscaper.Replace(key), key, true
-					}
-					top.names[key] = true
-					top.name, top.wantName = key, false
-					continue
-				}
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &level{path: valuePath(), names: map[string]bool{}, wantName: true})
-		case json.Delim('['):
-			stack = append(stack, &level{path: valuePath()})
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return "", "", false
-			}
-		default:
-			if len(stack) == 0 {
-				return "", "", false
-			}
-			valuePath()
-		}
-	}
-}
-
-// pointerEscaper escapes a name for a JSON Pointer (RFC 6901).
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 var britishEnglish = message.NewPrinter(language.BritishEnglish)
 

@@ -69,12 +69,12 @@ type flagSpec struct {
 
 func (c *Config) specs() []flagSpec {
 	return []flagSpec{
-		{"addr", "JOINEDUP_ADDR", "address to serve the API and pages on", stringValue(&c.Addr)},
+		{"addr", "JOINEDUP_ADDR", "address to serve the API and pages on, as host:port with a port from 1 to 65535, or 0 for any free port", stringValue(&c.Addr)},
 		{"data", "JOINEDUP_DATA", "directory for the SQLite store, the embedded JetStream and keys", stringValue(&c.Data)},
 		{"audit-key-dir", "JOINEDUP_AUDIT_KEY_DIR", "directory of the audit log's signing key (audit.key); every node of a cluster needs the same key; default the data directory", stringValue(&c.AuditKeyDir)},
 		{"database-url", "JOINEDUP_DATABASE_URL", "PostgreSQL URL (postgres://…) for cluster mode; empty uses SQLite in the data directory", stringValue(&c.DatabaseURL)},
 		{"nats-url", "JOINEDUP_NATS_URL", "NATS URL (nats://…) of an external JetStream for cluster mode; empty runs JetStream inside the process with no network port", stringValue(&c.NATSURL)},
-		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster", intValue(&c.NATSReplicas)},
+		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster", intRangeValue(&c.NATSReplicas, 1, 5)},
 		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server; empty uses DELIVERIES", stringValue(&c.Stream)},
 		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
@@ -88,8 +88,8 @@ func (c *Config) specs() []flagSpec {
 		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
 		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
 		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
-		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered, from 1 to 1000", intValue(&c.MaxAttempts)},
-		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intValue(&c.Concurrency)},
+		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered, from 1 to 1000", intRangeValue(&c.MaxAttempts, 1, maxAttempts)},
+		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intRangeValue(&c.Concurrency, 1, 1024)},
 		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt, from 1ms to 10m; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
 		{"log-level", "JOINEDUP_LOG_LEVEL", "log level: debug, info, warn or error", levelValue(&c.LogLevel)},
 		{"log-format", "JOINEDUP_LOG_FORMAT", "log format: text or json", stringValue(&c.LogFormat)},
@@ -119,17 +119,30 @@ func DefaultConfig() Config {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("joinedup serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	specs := c.specs()
+	var valueErr error
+	given := map[string]string{}
 	for _, s := range specs {
-		fs.Var(s.value, s.name, s.usage+" ($"+s.env+")")
+		fs.Var(checkCommandLine(s.value, s.name, given, &valueErr), s.name, s.usage+" ($"+s.env+")")
 	}
-	fs.Usage = func() {
+	// The flag package would write every error followed by the usage.
+	// Here it writes nothing, and printUsage runs only for errors that
+	// are not about a flag's value.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	printUsage := func() {
+		fs.SetOutput(stderr)
 		fmt.Fprintf(stderr, "Usage: joinedup serve [flags]\n\nRuns the joinedup hub. Flags, with their environment variables:\n\n")
 		fs.PrintDefaults()
 	}
 
 	if err := fs.Parse(args); err != nil {
+		if valueErr != nil {
+			return c, valueErr
+		}
+		// The remaining errors are -h and -help, a flag that is not
+		// defined, bad flag syntax and a flag missing its value.
+		printUsage()
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -137,12 +150,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 
 	// A flag given on the command line wins, so its variable is not read.
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	c.fromEnv = map[string]string{}
 	for _, s := range specs {
 		v := getenv(s.env)
-		if given[s.name] || v == "" {
+		if _, ok := given[s.name]; ok || v == "" {
 			continue
 		}
 		if err := s.value.Set(v); err != nil {
@@ -191,8 +202,8 @@ func (c *Config) Validate() error {
 // the bus.
 func (c *Config) validateCluster() []error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("invalid %s %q: want host:port", c.setting("addr"), c.Addr))
+	if err := validateAddr(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("invalid %s %q: %v", c.setting("addr"), c.Addr, err))
 	}
 	if c.Data == "" {
 		errs = append(errs, fmt.Errorf("%s must name a directory", c.setting("data")))
@@ -269,6 +280,20 @@ func (c *Config) validateAccess() []error {
 	return errs
 }
 
+// validateAddr checks the address to serve on: host:port, with a port
+// number from 1 to 65535, or 0 for any free port.
+func validateAddr(addr string) error {
+	const want = "want host:port, with a port from 1 to 65535, or 0 for any free port, such as 127.0.0.1:8080"
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New(want)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New(want)
+	}
+	return nil
+}
+
 // setting returns the name of the setting whose flag is name, as the
 // operator set it: its JOINEDUP_* variable when parseConfig took the
 // value from there, otherwise the flag.
@@ -336,6 +361,62 @@ func validateNATSURLs(urls string) error {
 		}
 	}
 	return nil
+}
+
+// commandLineFlag is the value of a flag as the command line sets it. It
+// rejects a flag given twice, where the flag package would keep the last
+// value. It also stores the error for an invalid value in err, so that
+// parseConfig can return that error on one line without the usage.
+type commandLineFlag struct {
+	flag.Value
+	name string
+	// given maps each flag set so far to its value.
+	given map[string]string
+	err   *error
+}
+
+// commandLineBoolFlag is a commandLineFlag of a flag that needs no value.
+type commandLineBoolFlag struct{ commandLineFlag }
+
+// checkCommandLine wraps value, the value of the flag name, in a
+// commandLineFlag.
+func checkCommandLine(value flag.Value, name string, given map[string]string, err *error) flag.Value {
+	f := commandLineFlag{Value: value, name: name, given: given, err: err}
+	if b, ok := value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return commandLineBoolFlag{f}
+	}
+	return f
+}
+
+func (f commandLineFlag) Set(s string) error {
+	if first, ok := f.given[f.name]; ok {
+		*f.err = fmt.Errorf("-%s is given twice, as %q and as %q: give it once", f.name, first, s)
+		return *f.err
+	}
+	f.given[f.name] = s
+	if err := f.Value.Set(s); err != nil {
+		*f.err = fmt.Errorf("invalid -%s %q: %w", f.name, s, err)
+		return *f.err
+	}
+	return nil
+}
+
+// String returns the value's text. The flag package also calls it on the
+// zero commandLineFlag, to decide whether the usage shows a default.
+func (f commandLineFlag) String() string {
+	if f.Value == nil {
+		return ""
+	}
+	return f.Value.String()
+}
+
+func (f commandLineBoolFlag) IsBoolFlag() bool { return true }
+
+func (f commandLineBoolFlag) String() string {
+	if f.Value == nil {
+		return "false"
+	}
+	return f.Value.String()
 }
 
 // prefixesFlag reads a comma-separated list of IP addresses and CIDR
@@ -429,9 +510,19 @@ func (f boolFlag) Set(s string) error {
 	return nil
 }
 
-type intFlag struct{ p *int }
+// intFlag reads a whole number. When max is above min, a value that is not
+// a whole number gets a message naming that range, which Validate checks.
+type intFlag struct {
+	p        *int
+	min, max int
+}
 
-func intValue(p *int) flag.Value { return intFlag{p} }
+func intValue(p *int) flag.Value { return intFlag{p: p} }
+
+// intRangeValue returns the value of a flag that takes a whole number from
+// min to max.
+func intRangeValue(p *int, min, max int) flag.Value { return intFlag{p: p, min: min, max: max} }
+
 func (f intFlag) String() string {
 	if f.p == nil {
 		return "0"
@@ -440,7 +531,9 @@ func (f intFlag) String() string {
 }
 func (f intFlag) Set(s string) error {
 	v, err := strconv.Atoi(s)
-	if err != nil {
+	if err != nil && f.max > f.min {
+		return fmt.Errorf("must be a whole number from %d to %d", f.min, f.max)
+	} else if err != nil {
 		return numberError(s, err)
 	}
 	*f.p = v

@@ -64,10 +64,10 @@ func TestDeliveryLimitsConfig(t *testing.T) {
 		{name: "most attempts", args: []string{"-max-attempts", "1000"}, maxAttempts: 1000},
 		{name: "no attempts", args: []string{"-max-attempts", "0"}, wantErr: "-max-attempts must be from 1 to 1000, not 0"},
 		{name: "too many attempts", args: []string{"-max-attempts", "1000000000000"}, wantErr: "-max-attempts must be from 1 to 1000, not 1000000000000"},
-		{name: "attempts too large to parse", args: []string{"-max-attempts", "99999999999999999999"}, wantErr: "the number is too large"},
-		{name: "attempts too far below zero to parse", args: []string{"-max-attempts", "-99999999999999999999"}, wantErr: "the number is too far below zero"},
-		{name: "concurrency too large to parse", env: map[string]string{"JOINEDUP_DELIVERY_CONCURRENCY": "99999999999999999999"}, wantErr: "the number is too large"},
-		{name: "attempts not a number", args: []string{"-max-attempts", "ten"}, wantErr: "must be a whole number, such as 5"},
+		{name: "attempts too large to parse", args: []string{"-max-attempts", "99999999999999999999"}, wantErr: "must be a whole number from 1 to 1000"},
+		{name: "attempts too far below zero to parse", args: []string{"-max-attempts", "-99999999999999999999"}, wantErr: "must be a whole number from 1 to 1000"},
+		{name: "concurrency too large to parse", env: map[string]string{"JOINEDUP_DELIVERY_CONCURRENCY": "99999999999999999999"}, wantErr: `invalid JOINEDUP_DELIVERY_CONCURRENCY="99999999999999999999": must be a whole number from 1 to 1024`},
+		{name: "attempts not a number", args: []string{"-max-attempts", "ten"}, wantErr: "must be a whole number from 1 to 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -519,5 +519,70 @@ func TestFlagWinsWithoutReadingVariable(t *testing.T) {
 	}
 	if cfg.Backoff != 2*time.Second {
 		t.Errorf("Backoff = %s, want 2s from the flag", cfg.Backoff)
+	}
+}
+
+// TestFlagErrorsOneLine gives flags invalid values, and one flag twice.
+// Each error must name the flag, the value and what is accepted, with
+// nothing written before it: the usage is only for -h and unknown flags.
+func TestFlagErrorsOneLine(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"number in exponent form", []string{"-max-attempts", "1e3"}, `invalid -max-attempts "1e3": must be a whole number from 1 to 1000`},
+		{"concurrency not a number", []string{"-delivery-concurrency", "many"}, `invalid -delivery-concurrency "many": must be a whole number from 1 to 1024`},
+		{"replicas not a number", []string{"-nats-replicas", "x"}, `invalid -nats-replicas "x": must be a whole number from 1 to 5`},
+		{"unknown log level", []string{"-log-level", "loud"}, `invalid -log-level "loud": must be debug, info, warn or error`},
+		{"proxy not an address", []string{"-trusted-proxies", "foo"}, `invalid -trusted-proxies "foo": "foo" is not an IP address or CIDR range`},
+		{"duration without a unit", []string{"-backoff", "5"}, `invalid -backoff "5": must be a duration such as 500ms or 2s`},
+		{"boolean not true or false", []string{"-demo=maybe"}, `invalid -demo "maybe": want true or false`},
+		{"negative seed", []string{"-seed", "-1"}, `invalid -seed "-1": must be a whole number of 0 or more`},
+		{"address given twice", []string{"-addr", "127.0.0.1:18091", "-addr", "127.0.0.1:18092"},
+			`-addr is given twice, as "127.0.0.1:18091" and as "127.0.0.1:18092": give it once`},
+		{"boolean given twice", []string{"-demo", "-demo=false"}, `-demo is given twice, as "true" and as "false"`},
+		{"port above 65535", []string{"-addr", "127.0.0.1:99999"}, `invalid -addr "127.0.0.1:99999": want host:port, with a port from 1 to 65535, or 0 for any free port`},
+		{"negative port", []string{"-addr", "127.0.0.1:-1"}, `invalid -addr "127.0.0.1:-1": want host:port`},
+		{"port name", []string{"-addr", "127.0.0.1:http"}, `invalid -addr "127.0.0.1:http": want host:port`},
+		{"no port", []string{"-addr", "127.0.0.1"}, `invalid -addr "127.0.0.1": want host:port`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+
+			_, err := parseConfig(tt.args, func(string) string { return "" }, &stderr)
+
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error = %q, want one line", err)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("wrote %q before the error, want nothing", stderr.String())
+			}
+		})
+	}
+}
+
+// TestUsageForHelpAndUnknownFlag checks that -h and an unknown flag
+// still print the usage, and that port 0, for any free port, is accepted.
+func TestUsageForHelpAndUnknownFlag(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"-help"}, {"-no-such-flag"}} {
+		var stderr bytes.Buffer
+		_, err := parseConfig(args, func(string) string { return "" }, &stderr)
+		if err == nil {
+			t.Errorf("%v: accepted, want an error", args)
+		}
+		if !strings.Contains(stderr.String(), "Usage: joinedup serve") {
+			t.Errorf("%v: wrote %q, want the usage", args, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "-cookie-secure\n") || strings.Contains(stderr.String(), "(default false)") {
+			t.Errorf("%v: usage %q, want -cookie-secure without a default shown", args, stderr.String())
+		}
+	}
+	if _, ok := parseCase(t, []string{"-addr", "127.0.0.1:0"}, nil, ""); !ok {
+		t.Error("-addr 127.0.0.1:0: rejected, want any free port")
 	}
 }

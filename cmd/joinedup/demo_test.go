@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/reference/population"
@@ -185,5 +189,86 @@ func TestDemoUsageHidesToken(t *testing.T) {
 		if strings.Contains(out.String()+errs.String(), secret) {
 			t.Errorf("joinedup %s printed the API token:\n%s%s", strings.Join(args, " "), out.String(), errs.String())
 		}
+	}
+}
+
+// closedAddress returns a loopback address on which nothing listens.
+func closedAddress(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestDemoWaitsForHub starts the demo while nothing listens at -hub, then
+// puts the hub there, as after a restart. The demo must keep trying and
+// finish with the service's outcome.
+func TestDemoWaitsForHub(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	addr := closedAddress(t)
+	done := make(chan error, 1)
+	var out, notices bytes.Buffer
+	go func() {
+		done <- run(context.Background(), []string{"demo", "-hub", "http://" + addr, "-token", demoAPIToken,
+			"-family", "4", "-services", "gp-practice", "-timeout", "30s"}, nil, &out, &notices)
+	}()
+
+	time.Sleep(time.Second)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on %s again: %v", addr, err)
+	}
+	target, err := url.Parse(h.BaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
+	go proxy.Serve(ln)
+	defer proxy.Close()
+
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(notices.String(), "The hub is not responding") {
+		t.Errorf("stderr = %q, want a notice that the hub is not responding", notices.String())
+	}
+	if !strings.Contains(out.String(), "- Riverside Surgery: acted: ") {
+		t.Errorf("output does not say that Riverside Surgery acted:\n%s", out.String())
+	}
+}
+
+// TestDemoGivesUpAtTimeout runs the demo against an address where nothing
+// ever listens: it must stop with an error once -timeout has passed.
+func TestDemoGivesUpAtTimeout(t *testing.T) {
+	start := time.Now()
+	err := run(context.Background(), []string{"demo", "-hub", "http://" + closedAddress(t), "-timeout", "1s"}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the hub did not respond within the -timeout") {
+		t.Fatalf("error = %v, want one saying the hub did not respond", err)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("took %s, want about the 1s timeout", elapsed)
+	}
+}
+
+// TestDemoFailsWhenEveryServiceFails runs the demo with a seed other than
+// the hub's, so its family is unknown to the reference services and each
+// one reports failed. The demo must return an error that names the seed.
+func TestDemoFailsWhenEveryServiceFails(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"demo", "-hub", h.BaseURL, "-token", demoAPIToken, "-seed", "2",
+		"-family", "5", "-services", "gp-practice,child-benefit"}, nil, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "every service reported failed") {
+		t.Fatalf("error = %v, want one saying every service failed\n%s", err, out.String())
+	}
+	if !strings.Contains(err.Error(), "check that -seed, 2 here, is the hub's -seed") {
+		t.Errorf("error = %v, want a hint about -seed", err)
+	}
+	if !strings.Contains(out.String(), ": failed") {
+		t.Errorf("output does not show the failed outcomes:\n%s", out.String())
 	}
 }

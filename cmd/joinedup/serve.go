@@ -26,6 +26,7 @@ import (
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/delivery"
+	"github.com/joinedup/joinedup/internal/strictjson"
 	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/linkage"
 	"github.com/joinedup/joinedup/natsbus"
@@ -407,8 +408,8 @@ func applyServices(ctx context.Context, path string, f *servicesFile, db *store.
 func (f *servicesFile) validate(path string) error {
 	orgs := map[joinedup.OrgID]int{}
 	for i, o := range f.Organisations {
-		if o.ID == "" || o.Name == "" {
-			return fmt.Errorf("services file %s: /organisations/%d: every organisation needs an id and a name", path, i)
+		if err := lifeevent.ValidateOrganisation(o); err != nil {
+			return fileFieldsError(path, fmt.Sprintf("organisation %q", o.ID), fmt.Sprintf("/organisations/%d", i), err)
 		}
 		if first, ok := orgs[o.ID]; ok {
 			return fmt.Errorf("services file %s: /organisations/%d: the id %q is also at /organisations/%d; list each organisation once", path, i, o.ID, first)
@@ -443,15 +444,22 @@ func (f *servicesFile) validate(path string) error {
 // service s, the i-th in the services file at path, with the place of
 // each field it names.
 func serviceFileError(path string, i int, s *joinedup.Service, err error) error {
+	return fileFieldsError(path, fmt.Sprintf("service %q", s.ID), fmt.Sprintf("/services/%d", i), err)
+}
+
+// fileFieldsError returns the error for err from checking or storing the
+// entry at the JSON Pointer at in the services file at path. entry names
+// it in the message, such as service "births-team".
+func fileFieldsError(path, entry, at string, err error) error {
 	fields := joinedup.ErrorFields(err)
 	if len(fields) == 0 {
-		return fmt.Errorf("services file %s: service %q: %s", path, s.ID, joinedup.ErrorMessage(err))
+		return fmt.Errorf("services file %s: %s: %s", path, entry, joinedup.ErrorMessage(err))
 	}
 	var problems []string
 	for _, fe := range fields {
-		problems = append(problems, fmt.Sprintf("/services/%d%s: %s", i, fe.Field, fe.Message))
+		problems = append(problems, fmt.Sprintf("%s%s: %s", at, fe.Field, fe.Message))
 	}
-	return fmt.Errorf("services file %s: service %q has errors: %s", path, s.ID, strings.Join(problems, "; "))
+	return fmt.Errorf("services file %s: %s has errors: %s", path, entry, strings.Join(problems, "; "))
 }
 
 // readServicesFile reads, decodes and validates the services file at path.
@@ -459,6 +467,15 @@ func readServicesFile(path string) (*servicesFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read services file: %w", err)
+	}
+	// The file follows the rules of the API's request bodies, which
+	// encoding/json alone does not enforce.
+	if offset, found := strictjson.InvalidUTF8(b); found {
+		return nil, fmt.Errorf("services file %s: at %s: the file is not valid UTF-8: save it encoded as UTF-8", path, position(b, int64(offset)))
+	}
+	if offset, found := strictjson.ByteOrderMark(b); found {
+		return nil, fmt.Errorf("services file %s: at %s: the file starts with a byte order mark (U+FEFF), which JSON does not allow: save it without one",
+			path, position(b, int64(offset)))
 	}
 	var f servicesFile
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -469,6 +486,10 @@ func readServicesFile(path string) (*servicesFile, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("services file %s: at %s: the file goes on after its JSON object; put every organisation and service in that one object",
 			path, position(b, dec.InputOffset()-1))
+	}
+	if repeated, found := strictjson.FindRepeatedName(b); found {
+		return nil, fmt.Errorf("services file %s: %s at %s: the name %q appears more than once in this object; give it once",
+			path, repeated.Pointer, position(b, repeated.Offset), repeated.Name)
 	}
 	if err := f.validate(path); err != nil {
 		return nil, err

@@ -724,3 +724,51 @@ func TestServiceRejectsRepeatedEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestServicesFileFollowsAPIRules reads services files that the API would
+// reject as request bodies: a repeated name, a byte order mark, bytes
+// that are not UTF-8, and organisation names with characters that hide or
+// reorder text. Each must be rejected with the place of the fault.
+func TestServicesFileFollowsAPIRules(t *testing.T) {
+	tests := []struct {
+		name, content, want string
+	}{
+		{"repeated name", `{"organisations": [], "organisations": []}`,
+			`/organisations at line 1, column 23: the name "organisations" appears more than once in this object`},
+		{"repeated name in an organisation", "{\"organisations\": [\n  {\"id\": \"a\", \"name\": \"A\", \"id\": \"b\"}\n]}",
+			`/organisations/0/id at line 2, column 28: the name "id" appears more than once`},
+		{"byte order mark", "\uFEFF{\"organisations\": []}",
+			"at line 1, column 1: the file starts with a byte order mark (U+FEFF), which JSON does not allow"},
+		{"byte order mark after spaces", "\n  \uFEFF{}",
+			"at line 2, column 3: the file starts with a byte order mark"},
+		{"not UTF-8", "{\"organisations\": [{\"id\": \"a\", \"name\": \"\xff\"}]}",
+			"at line 1, column 41: the file is not valid UTF-8"},
+		{"right-to-left override in a name", `{"organisations": [{"id": "a", "name": "O\u202eX"}]}`,
+			`organisation "a" has errors: /organisations/0/name: The organisation’s name must not contain control, invisible or text-direction characters`},
+		{"zero-width space in a name", `{"organisations": [{"id": "a", "name": "Council\u200b"}]}`,
+			`/organisations/0/name: The organisation’s name must not contain control, invisible`},
+		{"control character in a name", `{"organisations": [{"id": "a", "name": "Council\u0007"}]}`,
+			`/organisations/0/name: The organisation’s name must not contain control`},
+		{"name of spaces", `{"organisations": [{"id": "a", "name": "   "}]}`,
+			`/organisations/0/name: Enter the organisation’s name`},
+		{"no id", `{"organisations": [{"name": "Council"}]}`,
+			`/organisations/0/id: Enter the organisation’s id`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "services.json")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			_, err := readServicesFile(path)
+
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "services file "+path+": ") {
+				t.Errorf("error = %v, want it to name the file", err)
+			}
+		})
+	}
+}

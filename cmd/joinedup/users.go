@@ -97,6 +97,11 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	defer db.Close()
 
+	warnings, err := checkAccountIDs(ctx, db, account)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+
 	passwords, err := auth.NewPasswords(db, slog.New(slog.NewTextHandler(stderr, nil)), auth.DefaultParams)
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
@@ -110,38 +115,73 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stdout, ", %s", account.Organisation)
 	}
 	fmt.Fprintln(stdout, ")")
-	return warnUnknown(ctx, db, account, stderr)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
+	return nil
 }
 
-// warnUnknown writes a warning to w for each of the account's
-// organisation and services that the store does not contain, and for each
-// service of another organisation or that was removed. An account may be created before the
-// hub registers them, so these are not errors. A mistyped id, though,
-// leaves an account that can read none of the records it needs.
-func warnUnknown(ctx context.Context, db *store.DB, account *auth.Account, w io.Writer) error {
+// checkAccountIDs checks the account's organisation and services against
+// the store. An id missing from a store with no organisations, or with no
+// services, is only a warning, because accounts may be created before the
+// hub first starts. Otherwise a missing id is an error, because a mistyped
+// id leaves an account that can read none of the records it needs. A
+// service of another organisation, or one that was removed, is a warning.
+func checkAccountIDs(ctx context.Context, db *store.DB, account *auth.Account) (warnings []string, err error) {
 	if account.Organisation != "" {
 		orgs, err := db.ListOrganisations(ctx)
 		if err != nil {
-			return fmt.Errorf("users add: check the organisation: %w", err)
+			return nil, fmt.Errorf("check the organisation: %w", err)
 		}
-		if !slices.ContainsFunc(orgs, func(o joinedup.Organisation) bool { return o.ID == account.Organisation }) {
-			fmt.Fprintf(w, "warning: the hub has no organisation %q yet; check the id if the hub is already set up\n", account.Organisation)
+		ids := make([]string, len(orgs))
+		for i, o := range orgs {
+			ids[i] = string(o.ID)
 		}
+		switch {
+		case slices.Contains(ids, string(account.Organisation)):
+		case len(ids) == 0:
+			warnings = append(warnings, fmt.Sprintf("the hub has no organisation %q yet; check the id once the hub is set up", account.Organisation))
+		default:
+			return nil, fmt.Errorf("the hub has no organisation %q, so no account was created: use one of %s", account.Organisation, strings.Join(ids, ", "))
+		}
+	}
+	if len(account.Services) == 0 {
+		return warnings, nil
+	}
+
+	all, err := db.ListAllServices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check the services: %w", err)
 	}
 	for _, id := range account.Services {
-		svc, err := db.FindService(ctx, id)
+		i := slices.IndexFunc(all, func(s *joinedup.Service) bool { return s.ID == id })
 		switch {
-		case joinedup.ErrorCode(err) == joinedup.ENOTFOUND:
-			fmt.Fprintf(w, "warning: the hub has no service %q yet; check the id if the hub is already set up\n", id)
-		case err != nil:
-			return fmt.Errorf("users add: check service %s: %w", id, err)
-		case svc.Organisation != account.Organisation:
-			fmt.Fprintf(w, "warning: service %q belongs to organisation %q, not %q\n", id, svc.Organisation, account.Organisation)
-		case svc.Retired():
-			fmt.Fprintf(w, "warning: service %q was removed, so it receives no new deliveries; check the id\n", id)
+		case i < 0 && len(all) == 0:
+			warnings = append(warnings, fmt.Sprintf("the hub has no service %q yet; check the id once the hub has registered its services", id))
+		case i < 0:
+			return nil, fmt.Errorf("the hub has no service %q, so no account was created: use ids of its services, which are %s", id, listIDs(all))
+		case all[i].Organisation != account.Organisation:
+			warnings = append(warnings, fmt.Sprintf("service %q belongs to organisation %q, not %q", id, all[i].Organisation, account.Organisation))
+		case all[i].Retired():
+			warnings = append(warnings, fmt.Sprintf("service %q was removed, so it receives no new deliveries; check the id", id))
 		}
 	}
-	return nil
+	return warnings, nil
+}
+
+// listIDs returns the ids of services for a message, the first ten in
+// full and the rest as a count.
+func listIDs(services []*joinedup.Service) string {
+	const shown = 10
+	var ids []string
+	for _, s := range services[:min(len(services), shown)] {
+		ids = append(ids, string(s.ID))
+	}
+	list := strings.Join(ids, ", ")
+	if len(services) > shown {
+		list += fmt.Sprintf(" and %d more", len(services)-shown)
+	}
+	return list
 }
 
 // readPassword returns the first line of r without its line ending.

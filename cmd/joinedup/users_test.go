@@ -7,10 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/lifeevent"
 	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/store/sqlite"
 	"github.com/joinedup/joinedup/store/storetest"
+	"github.com/joinedup/joinedup/webhook"
 )
 
 func TestUsersAdd(t *testing.T) {
@@ -108,5 +111,74 @@ func TestUsersAddErrors(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
 			}
 		})
+	}
+}
+
+// TestUsersAddRejectsUnknownIDs adds accounts to a store that already has
+// an organisation and a service. An account naming an organisation or a
+// service that the store does not contain must be rejected, and no
+// account created.
+func TestUsersAddRejectsUnknownIDs(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	db, err := openUsersStore(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	service := &joinedup.Service{
+		ID: "school-places", Organisation: "council", Name: "School places", Purpose: "testing",
+		EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+		Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/events"},
+		Secret:   webhook.NewSecret(),
+	}
+	if err := lifeevent.NewDirectory(db).PutService(ctx, service); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	tests := []struct {
+		name, username string
+		flags          []string
+		wantErr        string
+	}{
+		{"unknown organisation", "u1", []string{"--role", "registrar", "--organisation", "nope"},
+			`the hub has no organisation "nope", so no account was created: use one of council`},
+		{"unknown service", "u2", []string{"--role", "service-officer", "--organisation", "council", "--services", "school-places,nope"},
+			`the hub has no service "nope", so no account was created: use ids of its services, which are school-places`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"add", "--data", dir, "--username", tt.username}, tt.flags...)
+			var stdout, stderr bytes.Buffer
+
+			err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr)
+
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			db, err := sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.FindAccountByUsername(ctx, tt.username); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+				t.Errorf("FindAccountByUsername(%s): error %v, want ENOTFOUND", tt.username, err)
+			}
+		})
+	}
+
+	var stdout, stderr bytes.Buffer
+	args := []string{"add", "--data", dir, "--username", "u3", "--role", "service-officer", "--organisation", "council", "--services", "school-places"}
+	if err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr); err != nil {
+		t.Fatalf("account with known ids: %v", err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("account with known ids: stderr %q, want no warning", stderr.String())
 	}
 }
