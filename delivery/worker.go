@@ -23,6 +23,7 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/internal/strictjson"
 	"github.com/joinedup/joinedup/natsbus"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/webhook"
@@ -611,6 +612,11 @@ func parseOutcome(body []byte) (*joinedup.Outcome, error) {
 	var o joinedup.Outcome
 	if err := json.Unmarshal(body, &o); err != nil {
 		return nil, fmt.Errorf("the service's answer is not an outcome in JSON (%w): answer with an object such as {\"status\": \"acted\", \"summary\": \"…\"}", err)
+	}
+	// encoding/json keeps the last of a repeated name, so an answer that
+	// gives two statuses would be read as its last.
+	if r, found := strictjson.FindRepeatedName(body); found {
+		return nil, fmt.Errorf("the service's answer gives %q more than once, at %s: give each name once", r.Name, r.Pointer)
 	}
 	if err := validateOutcome(&o); err != nil {
 		return nil, errors.New("service returned an invalid outcome: " + describeFields(joinedup.ErrorFields(err)))

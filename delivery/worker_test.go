@@ -184,6 +184,10 @@ func TestSendWebhookErrors(t *testing.T) {
 			io.Copy(io.Discard, r.Body)
 			w.Write([]byte(`ok`))
 		}), "not an outcome in JSON", false},
+		{"status given twice", serve(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Write([]byte(`{"status":"acted","summary":"ok","status":"failed"}`))
+		}), `gives "status" more than once, at /status`, false},
 		{"no answer in time", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()
