@@ -226,8 +226,8 @@ func TestSignInRejectsRepeatedNext(t *testing.T) {
 	if !strings.Contains(res.body, "you have not been signed in") {
 		t.Errorf("form: error page does not say that the user was not signed in:\n%s", res.body)
 	}
-	if !strings.Contains(res.body, "Give next once, not 2 times.") {
-		t.Errorf("form: error page does not say to give next once:\n%s", res.body)
+	if !strings.Contains(res.body, "The field &#34;next&#34; was sent 2 times.") {
+		t.Errorf("form: error page does not say that next was sent twice:\n%s", res.body)
 	}
 	if !strings.Contains(res.body, `href="/sign-in">Go back to the page you came from</a>`) {
 		t.Errorf("form: error page does not link back to the sign-in form:\n%s", res.body)
