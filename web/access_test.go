@@ -197,22 +197,26 @@ func TestSignInPage(t *testing.T) {
 }
 
 // TestSignInRejectsRepeatedNext checks that the sign-in page and form
-// reject a next given twice with an error page naming it, and that the
-// rejected form neither signs in nor counts as a failed attempt.
+// reject a next given twice with an error page naming it in plain words,
+// and that the rejected form neither signs in nor counts as a failed
+// attempt.
 func TestSignInRejectsRepeatedNext(t *testing.T) {
 	env := newTestEnv(t)
 	env.session = nil
-	const title = "There is a problem with the information sent – joinedup"
 
 	rec := env.do(t, http.MethodGet, "/sign-in?next=/births/new&next=/operator/life-events", nil, nil)
 	if rec.Code != http.StatusUnprocessableEntity {
 		t.Errorf("page: status %d, want 422", rec.Code)
 	}
-	if got := pageTitle(rec.Body.String()); got != title {
-		t.Errorf("page: title = %q, want %q", got, title)
+	if got, want := pageTitle(rec.Body.String()), "There is a problem with the link you followed – joinedup"; got != want {
+		t.Errorf("page: title = %q, want %q", got, want)
 	}
-	if !strings.Contains(rec.Body.String(), "Give next once, not 2 times.") {
-		t.Errorf("page does not say to give next once:\n%s", rec.Body)
+	if !strings.Contains(rec.Body.String(), "&#34;next&#34; appears 2 times in the link.") {
+		t.Errorf("page does not say that next appears twice:\n%s", rec.Body)
+	}
+	// The two values differ, so the link keeps neither.
+	if !strings.Contains(rec.Body.String(), `href="/sign-in">Go to the sign-in page</a>`) {
+		t.Errorf("page does not link to the sign-in page:\n%s", rec.Body)
 	}
 
 	form := url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/births/new", "/operator/life-events"}}
@@ -220,8 +224,8 @@ func TestSignInRejectsRepeatedNext(t *testing.T) {
 	if res.code != http.StatusUnprocessableEntity {
 		t.Errorf("form: status %d, want 422", res.code)
 	}
-	if got := pageTitle(res.body); got != title {
-		t.Errorf("form: title = %q, want %q", got, title)
+	if got, want := pageTitle(res.body), "There is a problem with the information sent – joinedup"; got != want {
+		t.Errorf("form: title = %q, want %q", got, want)
 	}
 	if !strings.Contains(res.body, "you have not been signed in") {
 		t.Errorf("form: error page does not say that the user was not signed in:\n%s", res.body)
@@ -229,7 +233,7 @@ func TestSignInRejectsRepeatedNext(t *testing.T) {
 	if !strings.Contains(res.body, "The field &#34;next&#34; was sent 2 times.") {
 		t.Errorf("form: error page does not say that next was sent twice:\n%s", res.body)
 	}
-	if !strings.Contains(res.body, `href="/sign-in">Go back to the page you came from</a>`) {
+	if !strings.Contains(res.body, `href="/sign-in">Go to the sign-in page</a>`) {
 		t.Errorf("form: error page does not link back to the sign-in form:\n%s", res.body)
 	}
 	if cookie := res.header.Get("Set-Cookie"); cookie != "" {

@@ -205,3 +205,75 @@ func TestSignInRejectsFieldInQueryAndBody(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInErrorLinkKeepsNext checks that the error page of a sign-in
+// request links to the sign-in page, with next only when every next
+// given is the same path on this hub.
+func TestSignInErrorLinkKeepsNext(t *testing.T) {
+	env := newTestEnv(t)
+	env.session = nil
+	signInWithNext := `href="/sign-in?next=%2fbirths%2fnew">Go to the sign-in page</a>`
+	signInAlone := `href="/sign-in">Go to the sign-in page</a>`
+	tests := []struct {
+		name  string
+		query url.Values
+		form  url.Values // nil for a GET of the sign-in page
+		want  string
+	}{
+		{"page, same next twice", url.Values{"next": {"/births/new", "/births/new"}}, nil, signInWithNext},
+		{"page, two nexts", url.Values{"next": {"/births/new", "/operator/life-events"}}, nil, signInAlone},
+		{"page, other site twice", url.Values{"next": {"//example.com/", "//example.com/"}}, nil, signInAlone},
+		{"page, repeated other parameter", url.Values{"next": {"/births/new"}, "signed-out": {"1", "1"}}, nil, signInWithNext},
+		{"form, repeated username", nil, url.Values{"username": {"registrar", "operator"}, "password": {testPassword}, "next": {"/births/new"}}, signInWithNext},
+		{"form, next in query and body", url.Values{"next": {"/operator/life-events"}}, url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/births/new"}}, signInAlone},
+		{"form, same next in query and body", url.Values{"next": {"/births/new"}}, url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/births/new"}}, signInWithNext},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var code int
+			var body string
+			if tt.form == nil {
+				rec := env.do(t, http.MethodGet, "/sign-in?"+tt.query.Encode(), nil, nil)
+				code, body = rec.Code, rec.Body.String()
+			} else {
+				res := env.postFormWithQuery(t, "/sign-in", tt.query, tt.form)
+				code, body = res.code, res.body
+			}
+
+			if code != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", code, body)
+			}
+			if !strings.Contains(strings.ToLower(body), strings.ToLower(tt.want)) {
+				t.Errorf("error page lacks the link %s:\n%s", tt.want, body)
+			}
+		})
+	}
+}
+
+// TestRepeatedQueryParameterWording checks that the API names a repeated
+// parameter in quotes, and that a page says the same in plain words.
+func TestRepeatedQueryParameterWording(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+
+	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/life-events?limit=2&limit=3", nil, nil), http.StatusUnprocessableEntity)
+	want := `Give the parameter "limit" once. The query gives it 2 times.`
+	if len(p.Errors) != 1 || p.Errors[0].Field != "/limit" || p.Errors[0].Message != want {
+		t.Errorf("API errors = %+v, want one on /limit: %q", p.Errors, want)
+	}
+
+	rec := env.do(t, http.MethodGet, "/operator/life-events?limit=2&limit=3", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("page: status %d, want 422", rec.Code)
+	}
+	page := rec.Body.String()
+	if got, want := pageTitle(page), "There is a problem with the link you followed – joinedup"; got != want {
+		t.Errorf("page: title = %q, want %q", got, want)
+	}
+	if !strings.Contains(page, "&#34;limit&#34; appears 2 times in the link.") {
+		t.Errorf("page does not say that limit appears twice:\n%s", page)
+	}
+	if strings.Contains(page, "The query gives") || strings.Contains(page, "Give the parameter") {
+		t.Errorf("page gives the API's wording:\n%s", page)
+	}
+}
