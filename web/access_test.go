@@ -197,22 +197,26 @@ func TestSignInPage(t *testing.T) {
 }
 
 // TestSignInRejectsRepeatedNext checks that the sign-in page and form
-// reject a next given twice with an error page naming it, and that the
-// rejected form neither signs in nor counts as a failed attempt.
+// reject a next given twice with an error page naming it in plain words,
+// and that the rejected form neither signs in nor counts as a failed
+// attempt.
 func TestSignInRejectsRepeatedNext(t *testing.T) {
 	env := newTestEnv(t)
 	env.session = nil
-	const title = "There is a problem with the information sent – joinedup"
 
 	rec := env.do(t, http.MethodGet, "/sign-in?next=/births/new&next=/operator/life-events", nil, nil)
 	if rec.Code != http.StatusUnprocessableEntity {
 		t.Errorf("page: status %d, want 422", rec.Code)
 	}
-	if got := pageTitle(rec.Body.String()); got != title {
-		t.Errorf("page: title = %q, want %q", got, title)
+	if got, want := pageTitle(rec.Body.String()), "There is a problem with the link you followed – joinedup"; got != want {
+		t.Errorf("page: title = %q, want %q", got, want)
 	}
-	if !strings.Contains(rec.Body.String(), "Give next once, not 2 times.") {
-		t.Errorf("page does not say to give next once:\n%s", rec.Body)
+	if !strings.Contains(rec.Body.String(), "&#34;next&#34; appears 2 times in the link.") {
+		t.Errorf("page does not say that next appears twice:\n%s", rec.Body)
+	}
+	// The two values differ, so the link keeps neither.
+	if !strings.Contains(rec.Body.String(), `href="/sign-in">Go to the sign-in page</a>`) {
+		t.Errorf("page does not link to the sign-in page:\n%s", rec.Body)
 	}
 
 	form := url.Values{"username": {"registrar"}, "password": {testPassword}, "next": {"/births/new", "/operator/life-events"}}
@@ -220,16 +224,16 @@ func TestSignInRejectsRepeatedNext(t *testing.T) {
 	if res.code != http.StatusUnprocessableEntity {
 		t.Errorf("form: status %d, want 422", res.code)
 	}
-	if got := pageTitle(res.body); got != title {
-		t.Errorf("form: title = %q, want %q", got, title)
+	if got, want := pageTitle(res.body), "There is a problem with the information sent – joinedup"; got != want {
+		t.Errorf("form: title = %q, want %q", got, want)
 	}
 	if !strings.Contains(res.body, "you have not been signed in") {
 		t.Errorf("form: error page does not say that the user was not signed in:\n%s", res.body)
 	}
-	if !strings.Contains(res.body, "Give next once, not 2 times.") {
-		t.Errorf("form: error page does not say to give next once:\n%s", res.body)
+	if !strings.Contains(res.body, "The field &#34;next&#34; was sent 2 times.") {
+		t.Errorf("form: error page does not say that next was sent twice:\n%s", res.body)
 	}
-	if !strings.Contains(res.body, `href="/sign-in">Go back to the page you came from</a>`) {
+	if !strings.Contains(res.body, `href="/sign-in">Go to the sign-in page</a>`) {
 		t.Errorf("form: error page does not link back to the sign-in form:\n%s", res.body)
 	}
 	if cookie := res.header.Get("Set-Cookie"); cookie != "" {
@@ -835,5 +839,66 @@ func TestRegistrarWithdrawsConsent(t *testing.T) {
 	}
 	if len(e.Reasons) != 1 || e.Reasons[0] != "registrar-consent" {
 		t.Errorf("reasons = %q, want [registrar-consent]", e.Reasons)
+	}
+}
+
+// TestBreakGlassSignOffButtonText checks that each Sign off button tells a
+// screen reader who opened whose record and when, in words that differ
+// from button to button, and never the grant's id.
+func TestBreakGlassSignOffButtonText(t *testing.T) {
+	env := newResidentEnv(t)
+	dpo := env.createAccount(t, "dpo", policy.RoleDataProtectionOfficer)
+	other := env.createAccount(t, "resident-other", policy.RoleResident)
+	env.signIn(t, env.worker)
+	for _, resident := range []string{env.father, other.ID} {
+		if res := env.postForm(t, "/residents/"+resident+"/break-glass", url.Values{"reason": {"Welfare check."}, "hours": {"1"}}); res.code != http.StatusSeeOther {
+			t.Fatalf("break glass for %s: status %d, want 303", resident, res.code)
+		}
+	}
+	env.signInAs(t, dpo)
+
+	page := env.do(t, http.MethodGet, "/dpo/break-glass", nil, nil).Body.String()
+
+	for _, want := range []string{
+		`Sign off<span class="govuk-visually-hidden"> worker opening the record of resident-father on 4 December 2026 at 12:00pm</span>`,
+		`Sign off<span class="govuk-visually-hidden"> worker opening the record of resident-other on 4 December 2026 at 12:00pm</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("review list lacks the button %s:\n%s", want, page)
+		}
+	}
+	for _, g := range env.records.grants {
+		if strings.Contains(page, "> "+g.ID+"<") {
+			t.Errorf("review list reads the grant id %s to a screen reader", g.ID)
+		}
+	}
+
+	grant := env.records.grants[0]
+	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified."}})
+	banner := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil).Body.String()
+	if want := "Break-glass use signed off: worker opening the record of "; !strings.Contains(banner, want) || strings.Contains(banner, grant.ID+" signed off") {
+		t.Errorf("banner does not describe the use signed off in words:\n%s", banner)
+	}
+}
+
+// TestDescribeUsesUnique checks that two grants the words do not tell
+// apart get their places in the list.
+func TestDescribeUsesUnique(t *testing.T) {
+	grant := func(id string) *Grant {
+		return &Grant{Grant: policy.Grant{ID: id, Worker: "acc_w", Resident: "acc_r", IssuedAt: testNow}}
+	}
+	names := map[string]string{"acc_w": "Sam Worker", "acc_r": "Ada Resident"}
+
+	uses := describeUses([]*Grant{grant("bg_1"), grant("bg_2")}, names)
+
+	const base = "Sam Worker opening the record of Ada Resident on 4 December 2026 at 12:00pm"
+	if got, want := uses["bg_1"], base+", number 1 in the list"; got != want {
+		t.Errorf("first use = %q, want %q", got, want)
+	}
+	if got, want := uses["bg_2"], base+", number 2 in the list"; got != want {
+		t.Errorf("second use = %q, want %q", got, want)
+	}
+	if got := describeUses([]*Grant{grant("bg_1")}, names)["bg_1"]; got != base {
+		t.Errorf("single use = %q, want %q", got, base)
 	}
 }

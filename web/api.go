@@ -118,33 +118,36 @@ func onlyParams(q url.Values, known ...string) error {
 
 // onceEach returns EINVALID naming each query parameter that q gives more
 // than once. A list reads one value of each parameter, so it would
-// otherwise ignore the others without saying so.
+// otherwise ignore the others without saying so. A resident may reach the
+// error page by following a link, so the page has its own plain wording.
 func onceEach(q url.Values) error {
-	if fields := repeatedParams(q); len(fields) > 0 {
-		return joinedup.Invalid("The query gives a parameter more than once.", fields...)
-	}
-	return nil
-}
-
-// repeatedParams returns a field error for each parameter that q, a query
-// or a posted form, gives more than once.
-func repeatedParams(q url.Values) []joinedup.FieldError {
-	var fields []joinedup.FieldError
+	var fields, pageFields []joinedup.FieldError
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if n := len(q[name]); n > 1 {
 			fields = append(fields, joinedup.FieldError{Field: "/" + name,
-				Message: fmt.Sprintf("Give %s once, not %d times.", name, n)})
+				Message: fmt.Sprintf("Give the parameter %q once. The query gives it %d times.", name, n)})
+			pageFields = append(pageFields, joinedup.FieldError{Field: "/" + name,
+				Message: fmt.Sprintf("%q appears %d times in the link.", name, n)})
 		}
 	}
-	return fields
+	if len(fields) == 0 {
+		return nil
+	}
+	return withPageText(joinedup.Invalid("The query gives a parameter more than once.", fields...),
+		"There is a problem with the link you followed",
+		"Part of the link appears more than once, so this page could not tell which one to use.",
+		pageFields)
 }
 
 // lifeEventFilter reads the type, state, offset and limit query
 // parameters. Faults are named by a pointer to the parameter, such as
 // "/limit".
 func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
-	fields := repeatedParams(q)
 	f := joinedup.LifeEventFilter{Type: q.Get("type"), Limit: defaultPageSize}
+	if err := onceEach(q); err != nil {
+		return f, err
+	}
+	var fields []joinedup.FieldError
 
 	if v := q.Get("state"); v != "" {
 		if !validState(v) {
@@ -493,7 +496,10 @@ const anyState = "any"
 // delivery list. The state is a delivery state or, when anyAllowed,
 // anyState, which it returns as the empty state that lists every state.
 func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, error) {
-	fields := repeatedParams(q)
+	if err := onceEach(q); err != nil {
+		return "", 0, err
+	}
+	var fields []joinedup.FieldError
 	state := q.Get("state")
 	switch {
 	case anyAllowed && state == anyState:

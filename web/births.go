@@ -452,7 +452,7 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	values, err := readForm(w, r, maxFormBytes)
+	values, err := readForm(w, r, maxFormBytes, "consent-services")
 	if joinedup.ErrorCode(err) == joinedup.ETOOLARGE {
 		s.renderFormTooLarge(w, r)
 		return

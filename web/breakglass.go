@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -193,12 +194,36 @@ func (s *Server) searchResidents(w http.ResponseWriter, r *http.Request) {
 }
 
 type reviewsView struct {
-	Grants   []*Grant
-	Names    map[string]string
+	Grants []*Grant
+	Names  map[string]string
+	// Uses are the descriptions of the grants, by id, that the Sign off
+	// buttons and the banner show: who opened whose record and when.
+	Uses     map[string]string
 	Reviewed string
 	// ErrorFor is the grant whose sign-off was refused, with the Note
 	// sent and the Error that refused it.
 	ErrorFor, Note, Error string
+}
+
+// describeUses returns, for each grant by its id, who opened whose record
+// and when, with the account names in names where they are known. Grants
+// that these words do not tell apart also get their place in the list,
+// so that each Sign off button's text is unique on the page.
+func describeUses(grants []*Grant, names map[string]string) map[string]string {
+	nameOf := func(id string) string { return cmp.Or(names[id], id) }
+	uses := make(map[string]string, len(grants))
+	count := map[string]int{}
+	for _, g := range grants {
+		use := fmt.Sprintf("%s opening the record of %s on %s", nameOf(g.Worker), nameOf(g.Resident), londonTime(g.IssuedAt))
+		uses[g.ID] = use
+		count[use]++
+	}
+	for i, g := range grants {
+		if count[uses[g.ID]] > 1 {
+			uses[g.ID] += fmt.Sprintf(", number %d in the list", i+1)
+		}
+	}
+	return uses
 }
 
 // breakGlassReviews lists every break-glass grant for a data protection
@@ -244,7 +269,7 @@ func (s *Server) showReviews(w http.ResponseWriter, r *http.Request, status int,
 		s.fail(w, r, err)
 		return
 	}
-	view.Grants, view.Names = grants, names
+	view.Grants, view.Names, view.Uses = grants, names, describeUses(grants, names)
 	p := page{Title: "Break-glass use to review", Nav: navReviews, Data: view}
 	if view.Error != "" {
 		p.Errors = []formError{{Field: "/note", Href: "note-" + view.ErrorFor, Message: view.Error}}

@@ -89,6 +89,26 @@ func readLimited(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// checkNoBody returns an error when r sends a body to an endpoint that
+// takes none, so that a caller does not think that what it sent was read
+// or recorded. A JSON body is EINVALID and a body of any other type is
+// EUNSUPPORTED. An empty body passes whatever its Content-Type.
+func checkNoBody(r *http.Request) error {
+	var first [1]byte
+	n, err := io.ReadFull(r.Body, first[:])
+	if n == 0 && errors.Is(err, io.EOF) {
+		return nil
+	}
+	if n == 0 {
+		return &joinedup.Error{Code: codeMalformed, Message: "The request body could not be read.", Err: err}
+	}
+	const unread = "This request takes no body, so nothing in the body was read or recorded, and nothing was changed. Send the request again without a body."
+	if checkJSONContentType(r) != nil {
+		return &joinedup.Error{Code: joinedup.EUNSUPPORTED, Message: unread}
+	}
+	return joinedup.Invalid(unread)
+}
+
 // decodeBody checks that r has a JSON body of at most maxBodyBytes and
 // decodes it with decodeJSON.
 func decodeBody(w http.ResponseWriter, r *http.Request, schema *jsonschema.Schema, v any) error {

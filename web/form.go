@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -23,14 +25,17 @@ const formUnreadTitle = "The form could not be read"
 
 // readForm reads the body of a form posted from one of the hub's pages,
 // at most limit bytes, and returns its values. It reads the body only, so
-// a query string in the URL neither adds values nor causes an error.
+// a query string in the URL adds no values.
 //
 // It returns EUNSUPPORTED for a body that is not sent as formMediaType in
 // UTF-8, codeMalformed for a body that cannot be decoded or holds names
 // or values that are not valid UTF-8, and ETOOLARGE, wrapping the
 // *http.MaxBytesError, for a body over limit. The first two have an error
-// page titled formUnreadTitle.
-func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, error) {
+// page titled formUnreadTitle. It returns EINVALID, together with the
+// values read, when the body and the URL's query together give a field
+// more than once, as repeatedFields counts them. The names in multiple,
+// such as a group of checkboxes, may repeat in the body.
+func readForm(w http.ResponseWriter, r *http.Request, limit int64, multiple ...string) (url.Values, error) {
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != formMediaType {
 		return nil, formUnread(joinedup.EUNSUPPORTED, nil,
@@ -64,7 +69,43 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 			return nil, formUnread(codeMalformed, nil, "The form contains text that is not valid UTF-8")
 		}
 	}
+	if fields := repeatedFields(r.URL.Query(), values, multiple); len(fields) > 0 {
+		return values, joinedup.Invalid("The form sent a field more than once, so nothing was changed. "+
+			"Go back to the form and send it again.", fields...)
+	}
 	return values, nil
+}
+
+// repeatedFields returns a field error for each name that a form gives
+// more than once, counting its values in the body and in the URL's query
+// together. A handler reads the first value of a field, so it would
+// otherwise ignore the others without saying so. A name in multiple may
+// repeat in the body, but not appear in the query as well, whose values
+// no handler reads.
+func repeatedFields(query, body url.Values, multiple []string) []joinedup.FieldError {
+	names := slices.Collect(maps.Keys(body))
+	for name := range query {
+		if _, ok := body[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+
+	var fields []joinedup.FieldError
+	for _, name := range names {
+		inQuery, inBody := len(query[name]), len(body[name])
+		switch {
+		case slices.Contains(multiple, name) && (inQuery == 0 || inBody == 0):
+			continue
+		case slices.Contains(multiple, name):
+			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+				Message: fmt.Sprintf("The field %q was sent both in the web address and in the form.", name)})
+		case inQuery+inBody > 1:
+			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+				Message: fmt.Sprintf("The field %q was sent %d times.", name, inQuery+inBody)})
+		}
+	}
+	return fields
 }
 
 // formUnread returns an error of readForm with the code and the cause.

@@ -229,7 +229,32 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 			}
 		}
 	}
+	if r.URL.Path == pathSignIn || strings.HasPrefix(r.URL.Path, pathSignIn+"/") {
+		data.NextHref = signInAgainPath(r)
+		if title != formUnreadTitle {
+			data.NextText = "Go to the sign-in page"
+		}
+	}
 	s.render(w, r, status, "error.html", page{Title: title, Data: data})
+}
+
+// signInAgainPath returns the sign-in page for an error page of a sign-in
+// request, with the request's next when every next it gives, in the query
+// or the posted form, is the same path on this hub. When they differ, none
+// is kept, because the sign-in page could not tell which one was meant.
+func signInAgainPath(r *http.Request) string {
+	if r.URL.Path != pathSignIn {
+		return pathSignIn
+	}
+	nexts := append(slices.Clone(r.URL.Query()["next"]), r.PostForm["next"]...)
+	if len(nexts) == 0 || slices.ContainsFunc(nexts, func(v string) bool { return v != nexts[0] }) {
+		return pathSignIn
+	}
+	next := safeNext(nexts[0])
+	if next == "" {
+		return pathSignIn
+	}
+	return pathSignIn + "?" + url.Values{"next": {next}}.Encode()
 }
 
 // formPage returns the page that holds the form posted to path: path

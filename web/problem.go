@@ -79,15 +79,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if pageTitle, ok := pageTitles[code]; ok {
 			title = pageTitle
 		}
+		fields := joinedup.ErrorFields(err)
 		var titled *pageTitleError
 		if errors.As(err, &titled) {
 			title = titled.title
+			if titled.detail != "" {
+				detail, fields = titled.detail, titled.fields
+			}
 		}
 		// error.html gives the request id on every page with a 5xx status.
 		if code == joinedup.EINTERNAL {
 			detail = "Something went wrong in joinedup."
 		}
-		s.renderError(w, r, status, title, detail, joinedup.ErrorFields(err))
+		s.renderError(w, r, status, title, detail, fields)
 		return
 	}
 
@@ -115,16 +119,27 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // pageTitleError is an error whose error page has its own title, stating
-// what happened in place of the generic title of the error's code. An API
-// problem keeps the title of its problem type.
+// what happened in place of the generic title of the error's code, and
+// may have its own text. An API problem keeps the title of its problem
+// type and the error's message and fields.
 type pageTitleError struct {
 	err   error
 	title string
+	// detail and fields, when detail is set, replace the error's message
+	// and fields on the page.
+	detail string
+	fields []joinedup.FieldError
 }
 
 // withPageTitle wraps err so that its error page has the title.
 func withPageTitle(err error, title string) error {
 	return &pageTitleError{err: err, title: title}
+}
+
+// withPageText wraps err so that its error page has the title, the detail
+// and the fields, written for a member of the public.
+func withPageText(err error, title, detail string, fields []joinedup.FieldError) error {
+	return &pageTitleError{err: err, title: title, detail: detail, fields: fields}
 }
 
 func (e *pageTitleError) Error() string { return e.err.Error() }

@@ -637,8 +637,14 @@ func (s *Server) withdrawConsentForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/residents/"+url.PathEscape(r.PathValue("id"))+"?"+q.Encode(), http.StatusSeeOther)
 }
 
-// withdrawConsent is the API form of withdrawConsentForm.
+// withdrawConsent is the API form of withdrawConsentForm. It takes no
+// body, because the hub records no reason for a withdrawal, so one sent
+// is rejected before anything changes.
 func (s *Server) withdrawConsent(w http.ResponseWriter, r *http.Request) {
+	if err := checkNoBody(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	event, service := joinedup.EventID(r.PathValue("id")), joinedup.ServiceID(r.PathValue("service"))
 	if err := s.withdraw(r, event, service); err != nil {
 		s.fail(w, r, err)

@@ -685,3 +685,50 @@ func TestRecordWithdrawalNoticeNotDelivered(t *testing.T) {
 		})
 	}
 }
+
+// TestWithdrawAPIRejectsBody checks that the withdrawal API rejects a
+// body, which it would not record, before anything changes, and accepts
+// an empty one whatever its Content-Type.
+func TestWithdrawAPIRejectsBody(t *testing.T) {
+	env := newTwoParentEnv(t)
+	withdrawn := &recordingWithdrawer{}
+	env.server.Consents = withdrawn
+	env.signIn(t, env.mother)
+	target := "/api/v1/life-events/" + string(env.event.ID) + "/consent/child-benefit/withdraw"
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+	}{
+		{"JSON reason", "application/json", `{"reason":"Informant telephoned"}`, http.StatusUnprocessableEntity},
+		{"empty JSON object", "application/json", `{}`, http.StatusUnprocessableEntity},
+		{"plain text", "text/plain", "Informant telephoned", http.StatusUnsupportedMediaType},
+		{"no Content-Type", "", "reason=Informant+telephoned", http.StatusUnsupportedMediaType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{}
+			if tt.contentType != "" {
+				header.Set("Content-Type", tt.contentType)
+			}
+
+			p := decodeProblem(t, env.do(t, http.MethodPost, target, strings.NewReader(tt.body), header), tt.status)
+
+			if !strings.Contains(p.Detail, "This request takes no body") || !strings.Contains(p.Detail, "nothing was changed") {
+				t.Errorf("detail %q does not say that the request takes no body and nothing was changed", p.Detail)
+			}
+			if len(withdrawn.calls) != 0 {
+				t.Fatalf("withdrawals after a rejected body = %q, want none", withdrawn.calls)
+			}
+		})
+	}
+
+	rec := env.do(t, http.MethodPost, target, strings.NewReader(""), http.Header{"Content-Type": {"application/json"}})
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("empty body: status %d, want 202; body %s", rec.Code, rec.Body)
+	}
+	if len(withdrawn.calls) != 1 {
+		t.Errorf("withdrawals after an empty body = %q, want one", withdrawn.calls)
+	}
+}

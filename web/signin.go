@@ -71,17 +71,21 @@ func usernameError(message string) []formError {
 // message of a failed or throttled sign-in comes from package auth, which
 // does not say whether the user name exists.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
-	if !s.parsePostForm(w, r) {
+	// readForm rejects a field given more than once before the password is
+	// checked, so a rejected form neither starts a session nor counts as a
+	// failed attempt. Its only EINVALID is that fault.
+	values, err := readForm(w, r, maxBodyBytes)
+	if joinedup.ErrorCode(err) == joinedup.EINVALID {
+		// The error page reads next from the values to link back to sign-in.
+		r.PostForm = values
+		err = joinedup.Invalid("The sign-in form sent a field more than once, so you have not been signed in. Go back to the form and sign in again.",
+			joinedup.ErrorFields(err)...)
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	// The form reads the first value of each field and would ignore the
-	// second of a repeated next without saying so. The check comes before
-	// the password, so a rejected form neither starts a session nor counts
-	// as a failed attempt.
-	if fields := repeatedParams(r.PostForm); len(fields) > 0 {
-		s.fail(w, r, joinedup.Invalid("The sign-in form sent a field more than once, so you have not been signed in. Go back to the form and sign in again.", fields...))
-		return
-	}
+	r.PostForm = values
 	username := r.PostForm.Get("username")
 	next := safeNext(r.PostForm.Get("next"))
 	var missing []formError
