@@ -471,7 +471,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, service, limit)
+	deliveries, _, err := s.Deliveries.ListDeliveries(r.Context(), joinedup.DeliveryFilter{State: state, Service: service, Limit: limit})
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}

@@ -175,7 +175,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, "", limit)
+	deliveries, _, err := s.Deliveries.ListDeliveries(r.Context(), joinedup.DeliveryFilter{State: state, Limit: limit})
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
