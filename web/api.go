@@ -144,7 +144,7 @@ func repeatedParams(q url.Values) []joinedup.FieldError {
 // "/limit".
 func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
 	fields := repeatedParams(q)
-	f := joinedup.LifeEventFilter{Type: q.Get("type"), Limit: defaultPageSize}
+	f := joinedup.LifeEventFilter{Type: q.Get("type")}
 
 	if v := q.Get("state"); v != "" {
 		if !validState(v) {
@@ -152,20 +152,9 @@ func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
 		}
 		f.State = joinedup.DeliveryState(v)
 	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			fields = append(fields, joinedup.FieldError{Field: "/offset", Message: "Offset must be a whole number, 0 or more."})
-		}
-		f.Offset = n
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
-		}
-		f.Limit = n
-	}
+	offset, limit, pageFields := readPage(q, defaultPageSize)
+	f.Offset, f.Limit = offset, limit
+	fields = append(fields, pageFields...)
 
 	if len(fields) > 0 {
 		return f, joinedup.Invalid("The query has invalid parameters.", fields...)
@@ -460,18 +449,17 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	state, limit, err := deliveryQuery(r.URL.Query(), false)
+	filter, err := deliveryQuery(r.URL.Query(), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	service, err := s.deliveryService(r)
-	if err != nil {
+	if filter.Service, err = s.deliveryService(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 
-	deliveries, _, err := s.Deliveries.ListDeliveries(r.Context(), joinedup.DeliveryFilter{State: state, Service: service, Limit: limit})
+	deliveries, _, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
@@ -489,10 +477,11 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 // deliveries in every state.
 const anyState = "any"
 
-// deliveryQuery reads the required state and the optional limit of a
-// delivery list. The state is a delivery state or, when anyAllowed,
-// anyState, which it returns as the empty state that lists every state.
-func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, error) {
+// deliveryQuery reads the required state and the optional offset and
+// limit of a delivery list. The state is a delivery state or, when
+// anyAllowed, anyState, which it returns as the empty state that lists
+// every state.
+func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryFilter, error) {
 	fields := repeatedParams(q)
 	state := q.Get("state")
 	switch {
@@ -501,20 +490,13 @@ func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, 
 	case !validState(state):
 		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
 	}
-
-	limit := defaultDeliveryLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
-		}
-		limit = n
-	}
+	offset, limit, pageFields := readPage(q, defaultDeliveryLimit)
+	fields = append(fields, pageFields...)
 
 	if len(fields) > 0 {
-		return "", 0, joinedup.Invalid("The query has invalid parameters.", fields...)
+		return joinedup.DeliveryFilter{}, joinedup.Invalid("The query has invalid parameters.", fields...)
 	}
-	return joinedup.DeliveryState(state), limit, nil
+	return joinedup.DeliveryFilter{State: joinedup.DeliveryState(state), Offset: offset, Limit: limit}, nil
 }
 
 func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {

@@ -1068,3 +1068,66 @@ func TestPublicStateLabelWithdrawn(t *testing.T) {
 		t.Errorf("publicStateLabel(withdrawn) = %q, want %q", got, "Stopped: consent withdrawn")
 	}
 }
+
+// TestDeliveriesPagePaging checks the caption and paging links of the
+// deliveries page, a page past the end of the list, and that invalid
+// paging input gets 422 naming the parameter.
+func TestDeliveriesPagePaging(t *testing.T) {
+	env := newTestEnv(t)
+	for range 3 {
+		if rec := env.postJSON(t, "/api/v1/births", validBirth); rec.Code != http.StatusCreated {
+			t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
+		}
+	}
+	env.signInAs(t, env.operator)
+
+	body := env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2", nil, nil).Body.String()
+	if want := "Showing 1 to 2 of 3 deliveries that are pending, oldest first"; !strings.Contains(body, want) {
+		t.Errorf("first page lacks %q", want)
+	}
+	if want := `href="/operator/deliveries?limit=2&amp;offset=2&amp;state=pending" rel="next"`; !strings.Contains(body, want) {
+		t.Errorf("first page lacks the Next link %q", want)
+	}
+	if strings.Contains(body, `rel="prev"`) {
+		t.Errorf("first page has a Previous link")
+	}
+	if third := env.hub.events[2].Reference; strings.Contains(body, third) {
+		t.Errorf("first page shows the third life event %s", third)
+	}
+
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2&offset=2", nil, nil).Body.String()
+	if want := "Showing 3 to 3 of 3 deliveries that are pending, oldest first"; !strings.Contains(body, want) {
+		t.Errorf("second page lacks %q", want)
+	}
+	if third := env.hub.events[2].Reference; !strings.Contains(body, third) {
+		t.Errorf("second page lacks the third life event %s", third)
+	}
+	if want := `href="/operator/deliveries?limit=2&amp;offset=0&amp;state=pending" rel="prev"`; !strings.Contains(body, want) {
+		t.Errorf("second page lacks the Previous link %q", want)
+	}
+	if strings.Contains(body, `rel="next"`) {
+		t.Errorf("second page has a Next link")
+	}
+
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any&offset=50", nil, nil).Body.String()
+	if want := "There are no deliveries in any state at this offset"; !strings.Contains(body, want) {
+		t.Errorf("page past the end lacks %q", want)
+	}
+	if want := `The list has 3 deliveries. <a class="govuk-link" href="/operator/deliveries?limit=50&amp;offset=0&amp;state=any">Go to the first page</a>`; !strings.Contains(body, want) {
+		t.Errorf("page past the end lacks %q", want)
+	}
+
+	for query, want := range map[string]string{
+		"state=failed&offset=-1": "Offset must be a whole number, 0 or more.",
+		"state=failed&offset=x":  "Offset must be a whole number, 0 or more.",
+		"state=failed&limit=101": "Limit must be a whole number from 1 to 100.",
+	} {
+		rec := env.do(t, http.MethodGet, "/operator/deliveries?"+query, nil, nil)
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", query, rec.Code)
+		}
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("%s: page lacks %q", query, want)
+		}
+	}
+}

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -905,7 +907,7 @@ func TestDeliveriesPageAnyState(t *testing.T) {
 	checkPageText(t, page, []string{
 		"<title>Deliveries: Any state – joinedup</title>",
 		`<option value="any" selected>In any state</option>`,
-		"Deliveries in any state, oldest first",
+		"Showing 1 to 2 of 2 deliveries in any state, oldest first",
 		">Acted</strong>", ">Dead-lettered</strong>",
 		`<input type="hidden" name="state" value="any">`,
 	}, nil)
@@ -919,6 +921,60 @@ func TestDeliveriesPageAnyState(t *testing.T) {
 	if status != http.StatusUnprocessableEntity {
 		t.Errorf("API deliveries in state any: status %d, want 422 as before; body %s", status, body)
 	}
+}
+
+// TestDeliveriesPageReachesLaterPages lists dead-lettered deliveries two
+// to a page and follows the Next link to the third delivery, which the
+// first page does not show.
+func TestDeliveriesPageReachesLaterPages(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	references := registerDeadLetters(t, h, "unreachable", 3)
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+
+	status, page := getPage(t, operator, h.BaseURL+"/operator/deliveries?state=dead-lettered&limit=2")
+	if status != http.StatusOK {
+		t.Fatalf("first page: status %d, want 200", status)
+	}
+	checkPageText(t, page,
+		[]string{"Showing 1 to 2 of 3 deliveries that are dead-lettered, oldest first", references[0], references[1], `rel="next"`},
+		[]string{references[2], `rel="prev"`})
+
+	next := nextPageURL(t, page)
+	status, page = getPage(t, operator, h.BaseURL+next)
+	if status != http.StatusOK {
+		t.Fatalf("second page %s: status %d, want 200", next, status)
+	}
+	checkPageText(t, page,
+		[]string{"Showing 3 to 3 of 3 deliveries that are dead-lettered, oldest first", references[2], `rel="prev"`},
+		[]string{references[0], references[1], `rel="next"`})
+}
+
+// registerDeadLetters registers count births, each on its own date, with
+// a delivery to service, and waits until each event is complete. With a
+// service that fails every request and MaxAttempts 1, each delivery is then
+// dead-lettered. It returns the events' references in order of
+// registration.
+func registerDeadLetters(t *testing.T, h *Hub, service joinedup.ServiceID, count int) []string {
+	t.Helper()
+	var references []string
+	for i := range count {
+		dob := fmt.Sprintf("2026-11-%02d", 10+i)
+		event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, dob, service)).Event.ID, 30*time.Second)
+		references = append(references, event.Reference)
+	}
+	return references
+}
+
+// nextPageURL returns the address of the Next link of a paged list.
+func nextPageURL(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page has no Next link:\n%s", page)
+	}
+	return html.UnescapeString(m[1])
 }
 
 // TestStaticServesFilesOnly checks that the static files are served,
