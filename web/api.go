@@ -432,8 +432,14 @@ func (s *Server) reportOutcome(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// deliveryList is one page of deliveries. Items holds only the
+// deliveries the caller may read, and Total counts every delivery that
+// matches the query, so that the offsets stay those of the whole list.
 type deliveryList struct {
-	Items []*joinedup.Delivery `json:"items"`
+	Items  []*joinedup.Delivery `json:"items"`
+	Total  int                  `json:"total"`
+	Offset int                  `json:"offset"`
+	Limit  int                  `json:"limit"`
 }
 
 // defaultDeliveryLimit is how many deliveries a list returns when the
@@ -445,7 +451,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := onlyParams(r.URL.Query(), "state", "service", "limit"); err != nil {
+	if err := onlyParams(r.URL.Query(), "state", "service", "offset", "limit"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -459,7 +465,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	deliveries, _, err := s.Deliveries.ListDeliveries(r.Context(), filter)
+	deliveries, total, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
@@ -470,7 +476,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if deliveries == nil {
 		deliveries = []*joinedup.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
+	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries, Total: total, Offset: filter.Offset, Limit: filter.Limit})
 }
 
 // anyState is the state filter of the deliveries page that lists

@@ -74,7 +74,7 @@ func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
 	if deliveries == nil {
 		deliveries = []*joinedup.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
+	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries, Total: len(deliveries), Limit: maxNotices})
 }
 
 type noticesView struct {

@@ -1074,11 +1074,7 @@ func TestPublicStateLabelWithdrawn(t *testing.T) {
 // paging input gets 422 naming the parameter.
 func TestDeliveriesPagePaging(t *testing.T) {
 	env := newTestEnv(t)
-	for range 3 {
-		if rec := env.postJSON(t, "/api/v1/births", validBirth); rec.Code != http.StatusCreated {
-			t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
-		}
-	}
+	env.registerBirths(t, 3)
 	env.signInAs(t, env.operator)
 
 	body := env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2", nil, nil).Body.String()
