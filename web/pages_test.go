@@ -1127,3 +1127,65 @@ func TestDeliveriesPagePaging(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticesPaging checks that a service officer can page through the
+// notices of their service, newest first, on the page and in the API, and
+// that invalid paging input gets 422 naming the parameter.
+func TestNoticesPaging(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 3)
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	oldest, newest := env.hub.events[0].Reference, env.hub.events[2].Reference
+
+	body := env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2", nil, nil).Body.String()
+	if want := "Showing 1 to 2 of 3 notices received, newest first"; !strings.Contains(body, want) {
+		t.Errorf("first page lacks %q", want)
+	}
+	if want := "newest first, 2 to a page."; !strings.Contains(body, want) {
+		t.Errorf("first page lacks %q", want)
+	}
+	if !strings.Contains(body, newest) {
+		t.Errorf("first page lacks the newest life event %s", newest)
+	}
+	if strings.Contains(body, oldest) {
+		t.Errorf("first page shows the oldest life event %s", oldest)
+	}
+	if want := `href="/services/child-benefit/notices?limit=2&amp;offset=2" rel="next"`; !strings.Contains(body, want) {
+		t.Errorf("first page lacks the Next link %q", want)
+	}
+
+	body = env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2&offset=2", nil, nil).Body.String()
+	if want := "Showing 3 to 3 of 3 notices received, newest first"; !strings.Contains(body, want) {
+		t.Errorf("second page lacks %q", want)
+	}
+	if !strings.Contains(body, oldest) {
+		t.Errorf("second page lacks the oldest life event %s", oldest)
+	}
+	if strings.Contains(body, `rel="next"`) {
+		t.Errorf("second page has a Next link")
+	}
+
+	rec := env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?offset=2&limit=2", nil, nil)
+	var list deliveryList
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("API: status %d, err %v; body %s", rec.Code, err, rec.Body)
+	}
+	if list.Total != 3 || list.Offset != 2 || list.Limit != 2 {
+		t.Errorf("API: total %d, offset %d, limit %d; want 3, 2, 2", list.Total, list.Offset, list.Limit)
+	}
+	if want := env.hub.events[0].Deliveries[0].ID; len(list.Items) != 1 || list.Items[0].ID != want {
+		t.Errorf("API: items %+v, want only the oldest delivery %s", list.Items, want)
+	}
+
+	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?offset=-1&limit=101", nil, nil), http.StatusUnprocessableEntity)
+	if got, want := fieldsOf(p), []string{"/offset", "/limit"}; !slices.Equal(got, want) {
+		t.Errorf("API fields = %q, want %q", got, want)
+	}
+	rec = env.do(t, http.MethodGet, "/services/child-benefit/notices?offset=x", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("page with offset x: status %d, want 422", rec.Code)
+	}
+	if want := "Offset must be a whole number, 0 or more."; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("page with offset x lacks %q", want)
+	}
+}

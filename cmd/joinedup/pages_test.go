@@ -930,7 +930,9 @@ func TestDeliveriesPageReachesLaterPages(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
 	unreachable := recorder{fail: 1000}
 	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
-	references := registerDeadLetters(t, h, "unreachable", 3)
+	// The service fails every request, so with MaxAttempts 1 each delivery
+	// is dead-lettered.
+	references := registerBirthsTo(t, h, "unreachable", 3)
 	operator := staffClient(t, h, "operator", policy.RoleOperator)
 
 	status, page := getPage(t, operator, h.BaseURL+"/operator/deliveries?state=dead-lettered&limit=2")
@@ -941,22 +943,49 @@ func TestDeliveriesPageReachesLaterPages(t *testing.T) {
 		[]string{"Showing 1 to 2 of 3 deliveries that are dead-lettered, oldest first", references[0], references[1], `rel="next"`},
 		[]string{references[2], `rel="prev"`})
 
-	next := nextPageURL(t, page)
-	status, page = getPage(t, operator, h.BaseURL+next)
-	if status != http.StatusOK {
-		t.Fatalf("second page %s: status %d, want 200", next, status)
-	}
+	page = getNextPage(t, operator, h, page)
 	checkPageText(t, page,
 		[]string{"Showing 3 to 3 of 3 deliveries that are dead-lettered, oldest first", references[2], `rel="prev"`},
 		[]string{references[0], references[1], `rel="next"`})
 }
 
-// registerDeadLetters registers count births, each on its own date, with
-// a delivery to service, and waits until each event is complete. With a
-// service that fails every request and MaxAttempts 1, each delivery is then
-// dead-lettered. It returns the events' references in order of
-// registration.
-func registerDeadLetters(t *testing.T, h *Hub, service joinedup.ServiceID, count int) []string {
+// TestNoticesPageReachesOlderRows signs in as a service officer and
+// follows the Next link of the service's notices page to the oldest
+// delivery, which the first page does not show.
+func TestNoticesPageReachesOlderRows(t *testing.T) {
+	h := startHub(t, nil)
+	var reached recorder
+	startService(t, h, "reached", []string{"child.name"}, &reached)
+	references := registerBirthsTo(t, h, "reached", 3)
+	ctx := context.Background()
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := &auth.Account{Username: "officer-reached", Role: policy.RoleServiceOfficer, Organisation: "test-council", Services: []joinedup.ServiceID{"reached"}}
+	if err := ensureAccount(ctx, h.DB, passwords, officer); err != nil {
+		t.Fatal(err)
+	}
+	client := signedInClient(t, h, "officer-reached")
+
+	status, page := getPage(t, client, h.BaseURL+"/services/reached/notices?limit=2")
+	if status != http.StatusOK {
+		t.Fatalf("first page: status %d, want 200", status)
+	}
+	checkPageText(t, page,
+		[]string{"Showing 1 to 2 of 3 notices received, newest first", references[2], references[1], "newest first, 2 to a page."},
+		[]string{references[0], "Every life event"})
+
+	page = getNextPage(t, client, h, page)
+	checkPageText(t, page,
+		[]string{"Showing 3 to 3 of 3 notices received, newest first", references[0], `rel="prev"`},
+		[]string{references[1], references[2], `rel="next"`})
+}
+
+// registerBirthsTo registers count births, each on its own date, with a
+// delivery to service, and waits until each event is complete. It
+// returns the events' references in order of registration.
+func registerBirthsTo(t *testing.T, h *Hub, service joinedup.ServiceID, count int) []string {
 	t.Helper()
 	var references []string
 	for i := range count {
@@ -967,14 +996,20 @@ func registerDeadLetters(t *testing.T, h *Hub, service joinedup.ServiceID, count
 	return references
 }
 
-// nextPageURL returns the address of the Next link of a paged list.
-func nextPageURL(t *testing.T, page string) string {
+// getNextPage follows the Next link of page, one page of a paged list,
+// and returns the page it leads to.
+func getNextPage(t *testing.T, client *http.Client, h *Hub, page string) string {
 	t.Helper()
 	m := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("the page has no Next link:\n%s", page)
 	}
-	return html.UnescapeString(m[1])
+	next := html.UnescapeString(m[1])
+	status, body := getPage(t, client, h.BaseURL+next)
+	if status != http.StatusOK {
+		t.Fatalf("next page %s: status %d, want 200", next, status)
+	}
+	return body
 }
 
 // TestStaticServesFilesOnly checks that the static files are served,
