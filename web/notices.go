@@ -130,6 +130,6 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 		q.Set("limit", strconv.Itoa(notices.Limit))
 		return "/services/" + url.PathEscape(string(svc.ID)) + "/notices?" + q.Encode()
 	})
-	v.Caption = v.Pager.caption("notices received", "newest first")
+	v.Caption = v.Pager.caption("Received", "newest first")
 	s.render(w, r, http.StatusOK, "notices.html", page{Title: "Received by " + svc.Name, Nav: navNotices, Data: v})
 }

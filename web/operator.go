@@ -175,9 +175,9 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	title := "Deliveries: " + stateLabel(filter.State)
-	items := "deliveries that are " + strings.ToLower(stateLabel(filter.State))
+	items := "Deliveries that are " + strings.ToLower(stateLabel(filter.State))
 	if filter.State == "" {
-		title, items = "Deliveries: Any state", "deliveries in any state"
+		title, items = "Deliveries: Any state", "Deliveries in any state"
 	}
 	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")}
 	v.Pager = newPager(filter.Offset, filter.Limit, len(rows), total, func(offset int) string {

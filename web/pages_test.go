@@ -1078,7 +1078,7 @@ func TestDeliveriesPagePaging(t *testing.T) {
 	env.signInAs(t, env.operator)
 
 	body := env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2", nil, nil).Body.String()
-	if want := "Showing 1 to 2 of 3 deliveries that are pending, oldest first"; !strings.Contains(body, want) {
+	if want := "Deliveries that are pending, oldest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
 		t.Errorf("first page lacks %q", want)
 	}
 	if want := `href="/operator/deliveries?limit=2&amp;offset=2&amp;state=pending" rel="next"`; !strings.Contains(body, want) {
@@ -1092,7 +1092,7 @@ func TestDeliveriesPagePaging(t *testing.T) {
 	}
 
 	body = env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2&offset=2", nil, nil).Body.String()
-	if want := "Showing 3 to 3 of 3 deliveries that are pending, oldest first"; !strings.Contains(body, want) {
+	if want := "Deliveries that are pending, oldest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
 		t.Errorf("second page lacks %q", want)
 	}
 	if third := env.hub.events[2].Reference; !strings.Contains(body, third) {
@@ -1106,7 +1106,7 @@ func TestDeliveriesPagePaging(t *testing.T) {
 	}
 
 	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any&offset=50", nil, nil).Body.String()
-	if want := "There are no deliveries in any state at this offset"; !strings.Contains(body, want) {
+	if want := "Deliveries in any state: there are none at this offset"; !strings.Contains(body, want) {
 		t.Errorf("page past the end lacks %q", want)
 	}
 	if want := `The list has 3 deliveries. <a class="govuk-link" href="/operator/deliveries?limit=50&amp;offset=0&amp;state=any">Go to the first page</a>`; !strings.Contains(body, want) {
@@ -1138,7 +1138,7 @@ func TestNoticesPaging(t *testing.T) {
 	oldest, newest := env.hub.events[0].Reference, env.hub.events[2].Reference
 
 	body := env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2", nil, nil).Body.String()
-	if want := "Showing 1 to 2 of 3 notices received, newest first"; !strings.Contains(body, want) {
+	if want := "Received, newest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
 		t.Errorf("first page lacks %q", want)
 	}
 	if want := "newest first, 2 to a page."; !strings.Contains(body, want) {
@@ -1155,7 +1155,7 @@ func TestNoticesPaging(t *testing.T) {
 	}
 
 	body = env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2&offset=2", nil, nil).Body.String()
-	if want := "Showing 3 to 3 of 3 notices received, newest first"; !strings.Contains(body, want) {
+	if want := "Received, newest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
 		t.Errorf("second page lacks %q", want)
 	}
 	if !strings.Contains(body, oldest) {

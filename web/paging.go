@@ -50,18 +50,18 @@ func newPager(offset, limit, shown, total int, pageURL func(offset int) string) 
 }
 
 // caption returns the caption of a table that shows this page of a list
-// of items, such as "deliveries that are failed", in an order such as
+// of items, such as "Deliveries that are failed", in an order such as
 // "oldest first".
 func (p pager) caption(items, order string) string {
 	switch {
 	case p.First > 0:
-		return fmt.Sprintf("Showing %d to %d of %d %s, %s", p.First, p.Last, p.Total, items, order)
+		return fmt.Sprintf("%s, %s: showing %d to %d of %d", items, order, p.First, p.Last, p.Total)
 	case p.PastEnd:
-		return "There are no " + items + " at this offset"
+		return items + ": there are none at this offset"
 	case p.Total > 0:
-		return "There are no " + items + " here that you may see"
+		return items + ": there are none here that you may see"
 	default:
-		return "There are no " + items
+		return items + ": there are none"
 	}
 }
 

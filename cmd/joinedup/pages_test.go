@@ -907,7 +907,7 @@ func TestDeliveriesPageAnyState(t *testing.T) {
 	checkPageText(t, page, []string{
 		"<title>Deliveries: Any state – joinedup</title>",
 		`<option value="any" selected>In any state</option>`,
-		"Showing 1 to 2 of 2 deliveries in any state, oldest first",
+		"Deliveries in any state, oldest first: showing 1 to 2 of 2",
 		">Acted</strong>", ">Dead-lettered</strong>",
 		`<input type="hidden" name="state" value="any">`,
 	}, nil)
@@ -940,12 +940,12 @@ func TestDeliveriesPageReachesLaterPages(t *testing.T) {
 		t.Fatalf("first page: status %d, want 200", status)
 	}
 	checkPageText(t, page,
-		[]string{"Showing 1 to 2 of 3 deliveries that are dead-lettered, oldest first", references[0], references[1], `rel="next"`},
+		[]string{"Deliveries that are dead-lettered, oldest first: showing 1 to 2 of 3", references[0], references[1], `rel="next"`},
 		[]string{references[2], `rel="prev"`})
 
 	page = getNextPage(t, operator, h, page)
 	checkPageText(t, page,
-		[]string{"Showing 3 to 3 of 3 deliveries that are dead-lettered, oldest first", references[2], `rel="prev"`},
+		[]string{"Deliveries that are dead-lettered, oldest first: showing 3 to 3 of 3", references[2], `rel="prev"`},
 		[]string{references[0], references[1], `rel="next"`})
 }
 
@@ -973,12 +973,12 @@ func TestNoticesPageReachesOlderRows(t *testing.T) {
 		t.Fatalf("first page: status %d, want 200", status)
 	}
 	checkPageText(t, page,
-		[]string{"Showing 1 to 2 of 3 notices received, newest first", references[2], references[1], "newest first, 2 to a page."},
+		[]string{"Received, newest first: showing 1 to 2 of 3", references[2], references[1], "newest first, 2 to a page."},
 		[]string{references[0], "Every life event"})
 
 	page = getNextPage(t, client, h, page)
 	checkPageText(t, page,
-		[]string{"Showing 3 to 3 of 3 notices received, newest first", references[0], `rel="prev"`},
+		[]string{"Received, newest first: showing 3 to 3 of 3", references[0], `rel="prev"`},
 		[]string{references[1], references[2], `rel="next"`})
 }
 
