@@ -119,10 +119,21 @@ type DeliveryService interface {
 	// ReplayDelivery sends a dead-lettered or failed delivery again.
 	ReplayDelivery(ctx context.Context, id DeliveryID) error
 
-	// ListDeliveries returns up to limit deliveries in the given state, or
-	// in any state when state is empty, and to the given service when
-	// service is not empty, oldest first.
-	ListDeliveries(ctx context.Context, state DeliveryState, service ServiceID, limit int) ([]*Delivery, error)
+	// ListDeliveries returns one page of the deliveries that match f, and
+	// how many deliveries match f in all.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, int, error)
+}
+
+// DeliveryFilter selects a page of deliveries. A zero State or Service
+// matches every state or service. Deliveries are in order of creation,
+// oldest first unless NewestFirst is set, and deliveries created in the
+// same microsecond are in order of id.
+type DeliveryFilter struct {
+	State       DeliveryState
+	Service     ServiceID
+	NewestFirst bool
+	Offset      int
+	Limit       int
 }
 
 // ConsentReceipt is the informant's record of what they agreed to, in the

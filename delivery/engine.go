@@ -453,8 +453,8 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) err
 }
 
 // ListDeliveries implements joinedup.DeliveryService.
-func (e *Engine) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
-	return e.db.ListDeliveries(ctx, state, service, limit)
+func (e *Engine) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) ([]*joinedup.Delivery, int, error) {
+	return e.db.ListDeliveries(ctx, f)
 }
 
 // WithdrawConsent withdraws consent for one service on one life event and

@@ -91,33 +91,50 @@ func (db *DB) FindDelivery(ctx context.Context, id joinedup.DeliveryID) (*joined
 	return d, err
 }
 
-// ListDeliveries returns up to limit deliveries in the given state, oldest
-// first; an empty state lists every state.
-func (db *DB) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+// ListDeliveries returns one page of the deliveries that match f, and
+// how many match f in all. A limit outside 1 to 1000 lists 100.
+func (db *DB) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) ([]*joinedup.Delivery, int, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
 	}
-	var where []string
-	var args []any
-	if state != "" {
-		args = append(args, state)
-		where = append(where, fmt.Sprintf("state = $%d", len(args)))
-	}
-	if service != "" {
-		args = append(args, service)
-		where = append(where, fmt.Sprintf("service_id = $%d", len(args)))
-	}
-	query := fmt.Sprintf(`ORDER BY created_at, id LIMIT %d`, limit)
-	if len(where) > 0 {
-		query = "WHERE " + strings.Join(where, " AND ") + " " + query
-	}
+	where, page, args := deliveryListQuery(f)
 	var out []*joinedup.Delivery
+	var total int
 	err := db.View(ctx, func(tx *Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries `+where, args...).Scan(&total); err != nil {
+			return err
+		}
 		var err error
-		out, err = queryDeliveries(ctx, tx, query, args...)
+		out, err = queryDeliveries(ctx, tx, where+page, args...)
 		return err
 	})
-	return out, err
+	return out, total, err
+}
+
+// deliveryListQuery returns the WHERE clause that f selects with, the
+// ORDER BY, LIMIT and OFFSET clauses of f's page, and the arguments of
+// the WHERE clause. The indexes deliveries_state, deliveries_service and
+// deliveries_created hold rows in this order, so a page is read from an
+// index without sorting every match.
+func deliveryListQuery(f joinedup.DeliveryFilter) (where, page string, args []any) {
+	var conds []string
+	if f.State != "" {
+		args = append(args, f.State)
+		conds = append(conds, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.Service != "" {
+		args = append(args, f.Service)
+		conds = append(conds, fmt.Sprintf("service_id = $%d", len(args)))
+	}
+	if len(conds) > 0 {
+		where = "WHERE " + strings.Join(conds, " AND ")
+	}
+	order := "created_at, id"
+	if f.NewestFirst {
+		order = "created_at DESC, id DESC"
+	}
+	page = fmt.Sprintf(" ORDER BY %s LIMIT %d OFFSET %d", order, f.Limit, max(f.Offset, 0))
+	return where, page, args
 }
 
 // CountDeliveries returns the number of deliveries of each service in each

@@ -189,3 +189,37 @@ func TestActionsQueryUsesIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryListQueriesUseIndexes checks that each kind of delivery
+// list reads its page in order from an index, so that a page neither
+// scans every delivery nor sorts every match.
+func TestDeliveryListQueriesUseIndexes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, c := range []struct {
+			filter joinedup.DeliveryFilter
+			index  string
+		}{
+			{joinedup.DeliveryFilter{}, "deliveries_created"},
+			{joinedup.DeliveryFilter{NewestFirst: true}, "deliveries_created"},
+			{joinedup.DeliveryFilter{State: joinedup.StateFailed}, "deliveries_state"},
+			{joinedup.DeliveryFilter{Service: "gp", NewestFirst: true}, "deliveries_service"},
+			{joinedup.DeliveryFilter{State: joinedup.StateFailed, Service: "gp"}, "deliveries_"},
+		} {
+			c.filter.Offset, c.filter.Limit = 40, 20
+			where, page, args := store.DeliveryListQuery(c.filter)
+			plan := explain(t, db, "SELECT id FROM deliveries "+where+page, args...)
+			if !strings.Contains(plan, c.index) {
+				t.Errorf("%+v: the page does not use index %s; plan:\n%s", c.filter, c.index, plan)
+			}
+			if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
+				t.Errorf("%+v: the page sorts its matches; plan:\n%s", c.filter, plan)
+			}
+			plan = explain(t, db, "SELECT COUNT(*) FROM deliveries "+where, args...)
+			if c.filter.State != "" || c.filter.Service != "" {
+				if !strings.Contains(plan, "deliveries_") {
+					t.Errorf("%+v: the count does not use an index; plan:\n%s", c.filter, plan)
+				}
+			}
+		}
+	})
+}

@@ -290,7 +290,7 @@ func TestRetireServiceDuringRegistrations(t *testing.T) {
 		}
 
 		for _, state := range []joinedup.DeliveryState{joinedup.StatePending, joinedup.StateRetrying} {
-			queued, err := db.ListDeliveries(ctx, state, "", 1000)
+			queued, _, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: state, Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -665,24 +666,88 @@ func TestListDeliveriesOfService(t *testing.T) {
 		for range 3 {
 			newEvent(t, db, "school", "gp")
 		}
-		got, err := db.ListDeliveries(ctx, joinedup.StatePending, "gp", 2)
+		got, total, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Service: "gp", Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 2 {
 			t.Fatalf("got %d deliveries, want 2", len(got))
 		}
+		if total != 3 {
+			t.Errorf("total = %d, want 3", total)
+		}
 		for _, d := range got {
 			if d.Service != "gp" {
 				t.Errorf("delivery %s is to %s, want gp", d.ID, d.Service)
 			}
 		}
-		all, err := db.ListDeliveries(ctx, joinedup.StatePending, "", 100)
+		all, total, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(all) != 6 {
-			t.Errorf("got %d deliveries of every service, want 6", len(all))
+		if len(all) != 6 || total != 6 {
+			t.Errorf("got %d deliveries of every service and a total of %d, want 6 and 6", len(all), total)
+		}
+	})
+}
+
+// TestListDeliveriesPages pages through lists of deliveries two at a
+// time and checks that the pages, put together, are the whole list in
+// order, with the same total on each page.
+func TestListDeliveriesPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		for range 5 {
+			newEvent(t, db, "school", "gp")
+		}
+
+		for _, f := range []joinedup.DeliveryFilter{
+			{},
+			{State: joinedup.StatePending},
+			{Service: "gp"},
+			{Service: "gp", NewestFirst: true},
+			{State: joinedup.StatePending, Service: "school"},
+		} {
+			whole := f
+			whole.Limit = 100
+			all, wantTotal, err := db.ListDeliveries(ctx, whole)
+			if err != nil {
+				t.Fatalf("%+v: list all: %v", f, err)
+			}
+			if len(all) != wantTotal {
+				t.Fatalf("%+v: %d deliveries on one page, but a total of %d", f, len(all), wantTotal)
+			}
+			for i := 1; i < len(all); i++ {
+				earlier := all[i-1].CreatedAt.Before(all[i].CreatedAt) ||
+					all[i-1].CreatedAt.Equal(all[i].CreatedAt) && all[i-1].ID < all[i].ID
+				if earlier == f.NewestFirst {
+					t.Errorf("%+v: delivery %s at %v is listed before %s at %v", f, all[i-1].ID, all[i-1].CreatedAt, all[i].ID, all[i].CreatedAt)
+				}
+			}
+
+			var paged []joinedup.DeliveryID
+			for offset := 0; offset < wantTotal+2; offset += 2 {
+				page := f
+				page.Offset, page.Limit = offset, 2
+				got, total, err := db.ListDeliveries(ctx, page)
+				if err != nil {
+					t.Fatalf("%+v: list at offset %d: %v", f, offset, err)
+				}
+				if total != wantTotal {
+					t.Errorf("%+v: total at offset %d = %d, want %d", f, offset, total, wantTotal)
+				}
+				for _, d := range got {
+					paged = append(paged, d.ID)
+				}
+			}
+			var want []joinedup.DeliveryID
+			for _, d := range all {
+				want = append(want, d.ID)
+			}
+			if !slices.Equal(paged, want) {
+				t.Errorf("%+v: pages of 2 list %v, want %v", f, paged, want)
+			}
 		}
 	})
 }

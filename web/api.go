@@ -143,7 +143,7 @@ func onceEach(q url.Values) error {
 // parameters. Faults are named by a pointer to the parameter, such as
 // "/limit".
 func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
-	f := joinedup.LifeEventFilter{Type: q.Get("type"), Limit: defaultPageSize}
+	f := joinedup.LifeEventFilter{Type: q.Get("type")}
 	if err := onceEach(q); err != nil {
 		return f, err
 	}
@@ -155,20 +155,9 @@ func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
 		}
 		f.State = joinedup.DeliveryState(v)
 	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			fields = append(fields, joinedup.FieldError{Field: "/offset", Message: "Offset must be a whole number, 0 or more."})
-		}
-		f.Offset = n
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
-		}
-		f.Limit = n
-	}
+	offset, limit, pageFields := readPage(q, defaultPageSize)
+	f.Offset, f.Limit = offset, limit
+	fields = append(fields, pageFields...)
 
 	if len(fields) > 0 {
 		return f, joinedup.Invalid("The query has invalid parameters.", fields...)
@@ -446,8 +435,14 @@ func (s *Server) reportOutcome(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// deliveryList is one page of deliveries. Items holds only the
+// deliveries the caller may read, and Total counts every delivery that
+// matches the query, so that the offsets stay those of the whole list.
 type deliveryList struct {
-	Items []*joinedup.Delivery `json:"items"`
+	Items  []*joinedup.Delivery `json:"items"`
+	Total  int                  `json:"total"`
+	Offset int                  `json:"offset"`
+	Limit  int                  `json:"limit"`
 }
 
 // defaultDeliveryLimit is how many deliveries a list returns when the
@@ -459,22 +454,21 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := onlyParams(r.URL.Query(), "state", "service", "limit"); err != nil {
+	if err := onlyParams(r.URL.Query(), "state", "service", "offset", "limit"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	state, limit, err := deliveryQuery(r.URL.Query(), false)
+	filter, err := deliveryQuery(r.URL.Query(), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	service, err := s.deliveryService(r)
-	if err != nil {
+	if filter.Service, err = s.deliveryService(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 
-	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, service, limit)
+	deliveries, total, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
@@ -485,19 +479,20 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if deliveries == nil {
 		deliveries = []*joinedup.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
+	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries, Total: total, Offset: filter.Offset, Limit: filter.Limit})
 }
 
 // anyState is the state filter of the deliveries page that lists
 // deliveries in every state.
 const anyState = "any"
 
-// deliveryQuery reads the required state and the optional limit of a
-// delivery list. The state is a delivery state or, when anyAllowed,
-// anyState, which it returns as the empty state that lists every state.
-func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, error) {
+// deliveryQuery reads the required state and the optional offset and
+// limit of a delivery list. The state is a delivery state or, when
+// anyAllowed, anyState, which it returns as the empty state that lists
+// every state.
+func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryFilter, error) {
 	if err := onceEach(q); err != nil {
-		return "", 0, err
+		return joinedup.DeliveryFilter{}, err
 	}
 	var fields []joinedup.FieldError
 	state := q.Get("state")
@@ -507,20 +502,13 @@ func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryState, int, 
 	case !validState(state):
 		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
 	}
-
-	limit := defaultDeliveryLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
-		}
-		limit = n
-	}
+	offset, limit, pageFields := readPage(q, defaultDeliveryLimit)
+	fields = append(fields, pageFields...)
 
 	if len(fields) > 0 {
-		return "", 0, joinedup.Invalid("The query has invalid parameters.", fields...)
+		return joinedup.DeliveryFilter{}, joinedup.Invalid("The query has invalid parameters.", fields...)
 	}
-	return joinedup.DeliveryState(state), limit, nil
+	return joinedup.DeliveryFilter{State: joinedup.DeliveryState(state), Offset: offset, Limit: limit}, nil
 }
 
 func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -572,6 +573,51 @@ func TestReportOutcome(t *testing.T) {
 			t.Errorf("delivery = %s with outcome %+v, want acted with reference CHB-1", delivery.State, delivery.Outcome)
 		}
 	})
+}
+
+// TestDeliveriesPages pages through the API's list of deliveries and
+// checks that every delivery is reached once, with the total on each
+// page, and that invalid paging input gets 422 naming the parameter.
+func TestDeliveriesPages(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 5)
+	env.signInAs(t, env.operator)
+
+	var seen []joinedup.DeliveryID
+	for offset := 0; offset < 6; offset += 2 {
+		rec := env.do(t, http.MethodGet, fmt.Sprintf("/api/v1/deliveries?state=pending&offset=%d&limit=2", offset), nil, nil)
+		var list deliveryList
+		if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("offset %d: status %d, err %v; body %s", offset, rec.Code, err, rec.Body)
+		}
+		if list.Total != 5 {
+			t.Errorf("offset %d: total = %d, want 5", offset, list.Total)
+		}
+		if list.Offset != offset || list.Limit != 2 {
+			t.Errorf("offset %d: offset %d and limit %d in the response, want %d and 2", offset, list.Offset, list.Limit, offset)
+		}
+		for _, d := range list.Items {
+			seen = append(seen, d.ID)
+		}
+	}
+	var want []joinedup.DeliveryID
+	for _, e := range env.hub.events {
+		want = append(want, e.Deliveries[0].ID)
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("pages list %v, want %v", seen, want)
+	}
+
+	rec := env.do(t, http.MethodGet, "/api/v1/deliveries?state=pending&offset=-1&limit=0", nil, nil)
+	p := decodeProblem(t, rec, http.StatusUnprocessableEntity)
+	if got, want := fieldsOf(p), []string{"/offset", "/limit"}; !slices.Equal(got, want) {
+		t.Errorf("fields = %q, want %q", got, want)
+	}
+	rec = env.do(t, http.MethodGet, "/api/v1/deliveries?state=pending&offset=ten", nil, nil)
+	p = decodeProblem(t, rec, http.StatusUnprocessableEntity)
+	if got, want := fieldsOf(p), []string{"/offset"}; !slices.Equal(got, want) {
+		t.Errorf("fields = %q, want %q", got, want)
+	}
 }
 
 func TestDeliveries(t *testing.T) {

@@ -377,21 +377,26 @@ func (h *fakeHub) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) er
 	return nil
 }
 
-func (h *fakeHub) ListDeliveries(ctx context.Context, state joinedup.DeliveryState, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
+func (h *fakeHub) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) ([]*joinedup.Delivery, int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
-		return nil, h.err
+		return nil, 0, h.err
 	}
-	var out []*joinedup.Delivery
+	var matches []*joinedup.Delivery
 	for _, e := range h.events {
 		for _, d := range e.Deliveries {
-			if (state == "" || d.State == state) && (service == "" || d.Service == service) && len(out) < limit {
-				out = append(out, d)
+			if (f.State == "" || d.State == f.State) && (f.Service == "" || d.Service == f.Service) {
+				matches = append(matches, d)
 			}
 		}
 	}
-	return out, nil
+	if f.NewestFirst {
+		slices.Reverse(matches)
+	}
+	start := min(f.Offset, len(matches))
+	end := min(start+f.Limit, len(matches))
+	return matches[start:end], len(matches), nil
 }
 
 // setState moves a delivery to state, as the delivery workers would.

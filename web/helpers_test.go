@@ -156,3 +156,14 @@ func fieldsOf(p joinedup.Problem) []string {
 	}
 	return out
 }
+
+// registerBirths registers count copies of validBirth through the API,
+// each with a delivery to child-benefit.
+func (e *testEnv) registerBirths(t *testing.T, count int) {
+	t.Helper()
+	for range count {
+		if rec := e.postJSON(t, "/api/v1/births", validBirth); rec.Code != http.StatusCreated {
+			t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
+		}
+	}
+}

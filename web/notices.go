@@ -2,93 +2,118 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/policy"
 )
 
-// maxNotices is how many of a service's notices a page or a response
-// shows, newest first.
-const maxNotices = 100
+// defaultNoticeLimit is how many of a service's notices a page or a
+// response shows when the request names no limit.
+const defaultNoticeLimit = maxPageSize
 
-// serviceNotices returns the notices the service in the path received,
-// newest first: its deliveries of life events, withdrawal notices and due
-// actions. The policies decide on the service's notices as a whole and
-// then on each delivery, and each delivery shown is recorded.
-func (s *Server) serviceNotices(r *http.Request) (*joinedup.Service, []*joinedup.Delivery, error) {
+// noticesPage is one page of the notices a service received, newest
+// first: its deliveries of life events, withdrawal notices and due
+// actions.
+type noticesPage struct {
+	Service    *joinedup.Service
+	Deliveries []*joinedup.Delivery
+	// Total counts every notice of the service, including those the
+	// account may not see, so that the offsets stay those of the whole
+	// list.
+	Total         int
+	Offset, Limit int
+}
+
+// serviceNotices returns the page of the notices of the service in the
+// path that the offset and limit query parameters choose. The policies
+// decide on the service's notices as a whole and then on each delivery,
+// and each delivery shown is recorded. The query is checked after the
+// first decision, as the other lists of one record or service check
+// theirs, so a caller who may not read the notices gets 403 whatever the
+// query.
+func (s *Server) serviceNotices(r *http.Request) (*noticesPage, error) {
 	ctx := r.Context()
 	account := principalOf(r)
 	svc, err := s.Services.FindService(ctx, joinedup.ServiceID(r.PathValue("id")))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	purpose := purposeOf(account.Role)
 	d, _, err := s.decide(ctx, account, policy.ActionRead, policy.Resource{Kind: policy.KindNotices, ID: string(svc.ID), Service: svc.ID, Organisation: svc.Organisation}, purpose)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !d.Allowed {
 		// Staff may list the services, so a service that exists is no
 		// secret and a denied read is 403 rather than 404.
 		s.Logger.InfoContext(ctx, "access denied", "account_id", account.ID, "kind", policy.KindNotices, "service", svc.ID, "request_id", requestID(ctx))
-		return nil, nil, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the notices of service %q. Only the officers of that service can.", svc.ID)
+		return nil, joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the notices of service %q. Only the officers of that service can.", svc.ID)
 	}
 
-	deliveries, err := s.Records.ServiceDeliveries(ctx, svc.ID, maxNotices)
-	if err != nil {
-		return nil, nil, err
+	q := r.URL.Query()
+	if err := onlyParams(q, "offset", "limit"); err != nil {
+		return nil, err
 	}
-	var shown []*joinedup.Delivery
+	offset, limit, fields := readPage(q, defaultNoticeLimit)
+	if len(fields) > 0 {
+		return nil, joinedup.Invalid("The query has invalid parameters.", fields...)
+	}
+
+	deliveries, total, err := s.Records.ServiceDeliveries(ctx, svc.ID, offset, limit)
+	if err != nil {
+		return nil, err
+	}
+	notices := &noticesPage{Service: svc, Total: total, Offset: offset, Limit: limit}
 	var accesses []access
 	for _, delivery := range deliveries {
 		res := deliveryResource(delivery)
 		decision, _, err := s.decide(ctx, account, policy.ActionRead, res, purpose)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if !decision.Allowed {
 			continue
 		}
-		shown = append(shown, delivery)
+		notices.Deliveries = append(notices.Deliveries, delivery)
 		accesses = append(accesses, access{
 			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: append(d.Reasons, decision.Reasons...),
 			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern, "service": svc.ID},
 		})
 	}
-	return svc, shown, s.record(ctx, bySubject(accesses)...)
+	return notices, s.record(ctx, bySubject(accesses)...)
 }
 
 func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
-	_, deliveries, err := s.serviceNotices(r)
+	notices, err := s.serviceNotices(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	// The query is checked after access, as the other lists of one
-	// record or service check theirs.
-	if err := onlyParams(r.URL.Query()); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	deliveries := notices.Deliveries
 	if deliveries == nil {
 		deliveries = []*joinedup.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries})
+	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries, Total: notices.Total, Offset: notices.Offset, Limit: notices.Limit})
 }
 
 type noticesView struct {
 	Service *joinedup.Service
 	Rows    []deliveryRow
+	Caption string
+	Pager   pager
+	Limit   int
 }
 
 func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
-	svc, deliveries, err := s.serviceNotices(r)
+	notices, err := s.serviceNotices(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rows, err := s.deliveryRows(r, deliveries)
+	rows, err := s.deliveryRows(r, notices.Deliveries)
 	if err == nil {
 		err = s.addEventLinks(r, rows)
 	}
@@ -96,7 +121,15 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "notices.html", page{
-		Title: "Received by " + svc.Name, Nav: navNotices, Data: noticesView{Service: svc, Rows: rows},
+
+	svc := notices.Service
+	v := noticesView{Service: svc, Rows: rows, Limit: notices.Limit}
+	v.Pager = newPager(notices.Offset, notices.Limit, len(rows), notices.Total, func(offset int) string {
+		q := url.Values{}
+		q.Set("offset", strconv.Itoa(offset))
+		q.Set("limit", strconv.Itoa(notices.Limit))
+		return "/services/" + url.PathEscape(string(svc.ID)) + "/notices?" + q.Encode()
 	})
+	v.Caption = v.Pager.caption("Received", "newest first")
+	s.render(w, r, http.StatusOK, "notices.html", page{Title: "Received by " + svc.Name, Nav: navNotices, Data: v})
 }

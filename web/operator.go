@@ -6,24 +6,17 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/policy"
 )
 
 type lifeEventsView struct {
-	Rows        []lifeEventRow
-	State       string
-	States      []joinedup.DeliveryState
-	Total       int
-	First, Last int
-	PreviousURL string
-	NextURL     string
-	// PastEnd is set when the offset is at or past the end of the list,
-	// so the page shows no event, and FirstURL is then the list's first
-	// page.
-	PastEnd  bool
-	FirstURL string
+	Rows   []lifeEventRow
+	State  string
+	States []joinedup.DeliveryState
+	Pager  pager
 }
 
 type lifeEventRow struct {
@@ -55,7 +48,7 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	v := lifeEventsView{State: string(filter.State), States: deliveryStates, Total: total}
+	v := lifeEventsView{State: string(filter.State), States: deliveryStates}
 	for _, e := range events {
 		rows, err := s.deliveryRows(r, e.Deliveries)
 		if err != nil {
@@ -64,22 +57,9 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Rows = append(v.Rows, lifeEventRow{Event: e, Deliveries: rows})
 	}
-	// NOTE: pages are cut from every matching event before those the
-	// account may not see are dropped, so a page can be empty while a
-	// later one is not. An empty page offers no paging links, because
-	// they mostly lead to more empty pages.
-	if len(events) > 0 {
-		v.First, v.Last = filter.Offset+1, filter.Offset+len(events)
-		if filter.Offset > 0 {
-			v.PreviousURL = lifeEventsURL(filter, max(filter.Offset-filter.Limit, 0))
-		}
-		if filter.Offset+len(events) < total {
-			v.NextURL = lifeEventsURL(filter, filter.Offset+filter.Limit)
-		}
-	}
-	if total > 0 && filter.Offset >= total {
-		v.PastEnd, v.FirstURL = true, lifeEventsURL(filter, 0)
-	}
+	v.Pager = newPager(filter.Offset, filter.Limit, len(events), total, func(offset int) string {
+		return lifeEventsURL(filter, offset)
+	})
 
 	s.render(w, r, http.StatusOK, "life-events.html", page{Title: "Life events", Nav: navLifeEvents, Data: v})
 }
@@ -156,6 +136,8 @@ type deliveriesView struct {
 	Filter   string
 	States   []joinedup.DeliveryState
 	Rows     []deliveryRow
+	Caption  string
+	Pager    pager
 	Replayed string
 }
 
@@ -170,12 +152,12 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	if q.Get("state") == "" {
 		q.Set("state", string(joinedup.StateDeadLettered))
 	}
-	state, limit, err := deliveryQuery(q, true)
+	filter, err := deliveryQuery(q, true)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	deliveries, err := s.Deliveries.ListDeliveries(r.Context(), state, "", limit)
+	deliveries, total, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
@@ -192,15 +174,27 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	title := "Deliveries: " + stateLabel(state)
-	if state == "" {
-		title = "Deliveries: Any state"
+	title := "Deliveries: " + stateLabel(filter.State)
+	items := "Deliveries that are " + strings.ToLower(stateLabel(filter.State))
+	if filter.State == "" {
+		title, items = "Deliveries: Any state", "Deliveries in any state"
 	}
-	s.render(w, r, http.StatusOK, "deliveries.html", page{
-		Title: title,
-		Nav:   navDeliveries,
-		Data:  deliveriesView{State: state, Filter: q.Get("state"), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")},
+	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")}
+	v.Pager = newPager(filter.Offset, filter.Limit, len(rows), total, func(offset int) string {
+		return deliveriesURL(q.Get("state"), offset, filter.Limit)
 	})
+	v.Caption = v.Pager.caption(items, "oldest first")
+	s.render(w, r, http.StatusOK, "deliveries.html", page{Title: title, Nav: navDeliveries, Data: v})
+}
+
+// deliveriesURL returns the address of a page of the deliveries page.
+// state is the value of its state parameter.
+func deliveriesURL(state string, offset, limit int) string {
+	q := url.Values{}
+	q.Set("state", state)
+	q.Set("offset", strconv.Itoa(offset))
+	q.Set("limit", strconv.Itoa(limit))
+	return "/operator/deliveries?" + q.Encode()
 }
 
 // replayDeliveryForm replays a delivery from the Replay button and

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -92,12 +91,8 @@ var templateFuncs = template.FuncMap{
 	"inc":             func(i int) int { return i + 1 },
 	// count writes n with the singular or the plural noun, as in
 	// "1 resident" and "2 residents".
-	"count": func(n int, singular, plural string) string {
-		if n == 1 {
-			return "1 " + singular
-		}
-		return strconv.Itoa(n) + " " + plural
-	},
+	"count":      countText,
+	"pagination": newPagination,
 	"dateInput": func(id, label string, value dateValue, message string, hint ...string) dateField {
 		return dateField{ID: id, Label: label, Value: value, Error: message, Hint: strings.Join(hint, " ")}
 	},
@@ -113,7 +108,6 @@ var templateFuncs = template.FuncMap{
 	"consentFieldList": consentFieldList,
 	// stateInSentence writes a delivery state as a word within a
 	// sentence, such as "dead-lettered".
-	"stateInSentence": func(state joinedup.DeliveryState) string { return strings.ToLower(stateLabel(state)) },
 
 	"purposeText":   purposeText,
 	"actorText":     actorText,

@@ -1068,3 +1068,124 @@ func TestPublicStateLabelWithdrawn(t *testing.T) {
 		t.Errorf("publicStateLabel(withdrawn) = %q, want %q", got, "Stopped: consent withdrawn")
 	}
 }
+
+// TestDeliveriesPagePaging checks the caption and paging links of the
+// deliveries page, a page past the end of the list, and that invalid
+// paging input gets 422 naming the parameter.
+func TestDeliveriesPagePaging(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 3)
+	env.signInAs(t, env.operator)
+
+	body := env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2", nil, nil).Body.String()
+	if want := "Deliveries that are pending, oldest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
+		t.Errorf("first page lacks %q", want)
+	}
+	if want := `href="/operator/deliveries?limit=2&amp;offset=2&amp;state=pending" rel="next"`; !strings.Contains(body, want) {
+		t.Errorf("first page lacks the Next link %q", want)
+	}
+	if strings.Contains(body, `rel="prev"`) {
+		t.Errorf("first page has a Previous link")
+	}
+	if third := env.hub.events[2].Reference; strings.Contains(body, third) {
+		t.Errorf("first page shows the third life event %s", third)
+	}
+
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2&offset=2", nil, nil).Body.String()
+	if want := "Deliveries that are pending, oldest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
+		t.Errorf("second page lacks %q", want)
+	}
+	if third := env.hub.events[2].Reference; !strings.Contains(body, third) {
+		t.Errorf("second page lacks the third life event %s", third)
+	}
+	if want := `href="/operator/deliveries?limit=2&amp;offset=0&amp;state=pending" rel="prev"`; !strings.Contains(body, want) {
+		t.Errorf("second page lacks the Previous link %q", want)
+	}
+	if strings.Contains(body, `rel="next"`) {
+		t.Errorf("second page has a Next link")
+	}
+
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any&offset=50", nil, nil).Body.String()
+	if want := "Deliveries in any state: there are none at this offset"; !strings.Contains(body, want) {
+		t.Errorf("page past the end lacks %q", want)
+	}
+	if want := `The list has 3 deliveries. <a class="govuk-link" href="/operator/deliveries?limit=50&amp;offset=0&amp;state=any">Go to the first page</a>`; !strings.Contains(body, want) {
+		t.Errorf("page past the end lacks %q", want)
+	}
+
+	for query, want := range map[string]string{
+		"state=failed&offset=-1": "Offset must be a whole number, 0 or more.",
+		"state=failed&offset=x":  "Offset must be a whole number, 0 or more.",
+		"state=failed&limit=101": "Limit must be a whole number from 1 to 100.",
+	} {
+		rec := env.do(t, http.MethodGet, "/operator/deliveries?"+query, nil, nil)
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", query, rec.Code)
+		}
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("%s: page lacks %q", query, want)
+		}
+	}
+}
+
+// TestNoticesPaging checks that a service officer can page through the
+// notices of their service, newest first, on the page and in the API, and
+// that invalid paging input gets 422 naming the parameter.
+func TestNoticesPaging(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 3)
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	oldest, newest := env.hub.events[0].Reference, env.hub.events[2].Reference
+
+	body := env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2", nil, nil).Body.String()
+	if want := "Received, newest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
+		t.Errorf("first page lacks %q", want)
+	}
+	if want := "newest first, 2 to a page."; !strings.Contains(body, want) {
+		t.Errorf("first page lacks %q", want)
+	}
+	if !strings.Contains(body, newest) {
+		t.Errorf("first page lacks the newest life event %s", newest)
+	}
+	if strings.Contains(body, oldest) {
+		t.Errorf("first page shows the oldest life event %s", oldest)
+	}
+	if want := `href="/services/child-benefit/notices?limit=2&amp;offset=2" rel="next"`; !strings.Contains(body, want) {
+		t.Errorf("first page lacks the Next link %q", want)
+	}
+
+	body = env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2&offset=2", nil, nil).Body.String()
+	if want := "Received, newest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
+		t.Errorf("second page lacks %q", want)
+	}
+	if !strings.Contains(body, oldest) {
+		t.Errorf("second page lacks the oldest life event %s", oldest)
+	}
+	if strings.Contains(body, `rel="next"`) {
+		t.Errorf("second page has a Next link")
+	}
+
+	rec := env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?offset=2&limit=2", nil, nil)
+	var list deliveryList
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("API: status %d, err %v; body %s", rec.Code, err, rec.Body)
+	}
+	if list.Total != 3 || list.Offset != 2 || list.Limit != 2 {
+		t.Errorf("API: total %d, offset %d, limit %d; want 3, 2, 2", list.Total, list.Offset, list.Limit)
+	}
+	if want := env.hub.events[0].Deliveries[0].ID; len(list.Items) != 1 || list.Items[0].ID != want {
+		t.Errorf("API: items %+v, want only the oldest delivery %s", list.Items, want)
+	}
+
+	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?offset=-1&limit=101", nil, nil), http.StatusUnprocessableEntity)
+	if got, want := fieldsOf(p), []string{"/offset", "/limit"}; !slices.Equal(got, want) {
+		t.Errorf("API fields = %q, want %q", got, want)
+	}
+	rec = env.do(t, http.MethodGet, "/services/child-benefit/notices?offset=x", nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("page with offset x: status %d, want 422", rec.Code)
+	}
+	if want := "Offset must be a whole number, 0 or more."; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("page with offset x lacks %q", want)
+	}
+}

@@ -199,16 +199,8 @@ func (f *fakeRecords) History(ctx context.Context, resident string, before uint6
 	return out, nil
 }
 
-func (f *fakeRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
-	var out []*joinedup.Delivery
-	for i := len(f.hub.events) - 1; i >= 0; i-- {
-		for _, d := range f.hub.events[i].Deliveries {
-			if d.Service == service && len(out) < limit {
-				out = append(out, d)
-			}
-		}
-	}
-	return out, nil
+func (f *fakeRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, offset, limit int) ([]*joinedup.Delivery, int, error) {
+	return f.hub.ListDeliveries(ctx, joinedup.DeliveryFilter{Service: service, NewestFirst: true, Offset: offset, Limit: limit})
 }
 
 func (f *fakeRecords) SaveGrant(ctx context.Context, g *Grant) error {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -956,7 +957,7 @@ func TestDeliveriesPageAnyState(t *testing.T) {
 	checkPageText(t, page, []string{
 		"<title>Deliveries: Any state – joinedup</title>",
 		`<option value="any" selected>In any state</option>`,
-		"Deliveries in any state, oldest first",
+		"Deliveries in any state, oldest first: showing 1 to 2 of 2",
 		">Acted</strong>", ">Dead-lettered</strong>",
 		`<input type="hidden" name="state" value="any">`,
 	}, nil)
@@ -970,6 +971,95 @@ func TestDeliveriesPageAnyState(t *testing.T) {
 	if status != http.StatusUnprocessableEntity {
 		t.Errorf("API deliveries in state any: status %d, want 422 as before; body %s", status, body)
 	}
+}
+
+// TestDeliveriesPageReachesLaterPages lists dead-lettered deliveries two
+// to a page and follows the Next link to the third delivery, which the
+// first page does not show.
+func TestDeliveriesPageReachesLaterPages(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
+	unreachable := recorder{fail: 1000}
+	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
+	// The service fails every request, so with MaxAttempts 1 each delivery
+	// is dead-lettered.
+	references := registerBirthsTo(t, h, "unreachable", 3)
+	operator := staffClient(t, h, "operator", policy.RoleOperator)
+
+	status, page := getPage(t, operator, h.BaseURL+"/operator/deliveries?state=dead-lettered&limit=2")
+	if status != http.StatusOK {
+		t.Fatalf("first page: status %d, want 200", status)
+	}
+	checkPageText(t, page,
+		[]string{"Deliveries that are dead-lettered, oldest first: showing 1 to 2 of 3", references[0], references[1], `rel="next"`},
+		[]string{references[2], `rel="prev"`})
+
+	page = getNextPage(t, operator, h, page)
+	checkPageText(t, page,
+		[]string{"Deliveries that are dead-lettered, oldest first: showing 3 to 3 of 3", references[2], `rel="prev"`},
+		[]string{references[0], references[1], `rel="next"`})
+}
+
+// TestNoticesPageReachesOlderRows signs in as a service officer and
+// follows the Next link of the service's notices page to the oldest
+// delivery, which the first page does not show.
+func TestNoticesPageReachesOlderRows(t *testing.T) {
+	h := startHub(t, nil)
+	var reached recorder
+	startService(t, h, "reached", []string{"child.name"}, &reached)
+	references := registerBirthsTo(t, h, "reached", 3)
+	ctx := context.Background()
+	passwords, err := auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := &auth.Account{Username: "officer-reached", Role: policy.RoleServiceOfficer, Organisation: "test-council", Services: []joinedup.ServiceID{"reached"}}
+	if err := ensureAccount(ctx, h.DB, passwords, officer); err != nil {
+		t.Fatal(err)
+	}
+	client := signedInClient(t, h, "officer-reached")
+
+	status, page := getPage(t, client, h.BaseURL+"/services/reached/notices?limit=2")
+	if status != http.StatusOK {
+		t.Fatalf("first page: status %d, want 200", status)
+	}
+	checkPageText(t, page,
+		[]string{"Received, newest first: showing 1 to 2 of 3", references[2], references[1], "newest first, 2 to a page."},
+		[]string{references[0], "Every life event"})
+
+	page = getNextPage(t, client, h, page)
+	checkPageText(t, page,
+		[]string{"Received, newest first: showing 3 to 3 of 3", references[0], `rel="prev"`},
+		[]string{references[1], references[2], `rel="next"`})
+}
+
+// registerBirthsTo registers count births, each on its own date, with a
+// delivery to service, and waits until each event is complete. It
+// returns the events' references in order of registration.
+func registerBirthsTo(t *testing.T, h *Hub, service joinedup.ServiceID, count int) []string {
+	t.Helper()
+	var references []string
+	for i := range count {
+		dob := fmt.Sprintf("2026-11-%02d", 10+i)
+		event := waitComplete(t, h, registerBirth(t, h, birthJSON(t, dob, service)).Event.ID, 30*time.Second)
+		references = append(references, event.Reference)
+	}
+	return references
+}
+
+// getNextPage follows the Next link of page, one page of a paged list,
+// and returns the page it leads to.
+func getNextPage(t *testing.T, client *http.Client, h *Hub, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page has no Next link:\n%s", page)
+	}
+	next := html.UnescapeString(m[1])
+	status, body := getPage(t, client, h.BaseURL+next)
+	if status != http.StatusOK {
+		t.Fatalf("next page %s: status %d, want 200", next, status)
+	}
+	return body
 }
 
 // TestStaticServesFilesOnly checks that the static files are served,

@@ -352,35 +352,12 @@ func (t *trustRecords) History(ctx context.Context, resident string, before uint
 	return out, nil
 }
 
-func (t *trustRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, limit int) ([]*joinedup.Delivery, error) {
-	var ids []joinedup.DeliveryID
-	err := t.db.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE service_id = $1 ORDER BY created_at DESC LIMIT $2`, service, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id joinedup.DeliveryID
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
+func (t *trustRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, offset, limit int) ([]*joinedup.Delivery, int, error) {
+	deliveries, total, err := t.db.ListDeliveries(ctx, joinedup.DeliveryFilter{Service: service, NewestFirst: true, Offset: offset, Limit: limit})
 	if err != nil {
-		return nil, fmt.Errorf("list deliveries of service %s: %w", service, err)
+		return nil, 0, fmt.Errorf("list deliveries of service %s: %w", service, err)
 	}
-	out := make([]*joinedup.Delivery, 0, len(ids))
-	for _, id := range ids {
-		d, err := t.db.FindDelivery(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return deliveries, total, nil
 }
 
 func (t *trustRecords) SaveGrant(ctx context.Context, g *web.Grant) error {

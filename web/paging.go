@@ -1,0 +1,115 @@
+package web
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/joinedup/joinedup"
+)
+
+// pager is the place of one page in a paged list, for the page's caption
+// and its Previous and Next links. First and Last are the 1-based
+// positions of the page's first and last items, and 0 when the page has
+// none.
+type pager struct {
+	Total       int
+	First, Last int
+	PreviousURL string
+	NextURL     string
+	// PastEnd is set when the offset is at or past the end of the list,
+	// so the page shows no item, and FirstURL is then the list's first
+	// page.
+	PastEnd  bool
+	FirstURL string
+}
+
+// newPager returns the place of the page at offset, which shows shown
+// items out of total, in pages of limit items. pageURL returns the URL of
+// the page at an offset.
+//
+// NOTE: a list cuts its pages from every match and then drops the items
+// the account may not see, so a page can be empty while a later one is
+// not. An empty page offers no Previous or Next link, because those links
+// mostly lead to more empty pages.
+func newPager(offset, limit, shown, total int, pageURL func(offset int) string) pager {
+	p := pager{Total: total}
+	if shown > 0 {
+		p.First, p.Last = offset+1, offset+shown
+		if offset > 0 {
+			p.PreviousURL = pageURL(max(offset-limit, 0))
+		}
+		if offset+shown < total {
+			p.NextURL = pageURL(offset + limit)
+		}
+	}
+	if total > 0 && offset >= total {
+		p.PastEnd, p.FirstURL = true, pageURL(0)
+	}
+	return p
+}
+
+// caption returns the caption of a table that shows this page of a list
+// of items, such as "Deliveries that are failed", in an order such as
+// "oldest first".
+func (p pager) caption(items, order string) string {
+	switch {
+	case p.First > 0:
+		return fmt.Sprintf("%s, %s: showing %d to %d of %d", items, order, p.First, p.Last, p.Total)
+	case p.PastEnd:
+		return items + ": there are none at this offset"
+	case p.Total > 0:
+		return items + ": there are none here that you may see"
+	default:
+		return items + ": there are none"
+	}
+}
+
+// pagination is the data of the pagination template: the links of one
+// page and, on a page past the end of the list, the size of the list.
+type pagination struct {
+	pager
+	// Label names the pages for screen readers, such as "Pages of
+	// deliveries".
+	Label string
+	// Size is the number of items in the list in words, such as "3
+	// deliveries".
+	Size string
+}
+
+// newPagination returns the data of the pagination template for p, in a
+// list whose items are called singular and plural.
+func newPagination(p pager, singular, plural string) pagination {
+	return pagination{pager: p, Label: "Pages of " + plural, Size: countText(p.Total, singular, plural)}
+}
+
+// countText returns n followed by the singular or plural noun, such as
+// "1 delivery" or "3 deliveries".
+func countText(n int, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return strconv.Itoa(n) + " " + plural
+}
+
+// readPage reads the offset and limit query parameters of a paged list,
+// with defaultLimit when q has no limit. It returns a field error, named
+// by a pointer such as "/limit", for each invalid value.
+func readPage(q url.Values, defaultLimit int) (offset, limit int, fields []joinedup.FieldError) {
+	limit = defaultLimit
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fields = append(fields, joinedup.FieldError{Field: "/offset", Message: "Offset must be a whole number, 0 or more."})
+		}
+		offset = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
+		}
+		limit = n
+	}
+	return offset, limit, fields
+}
