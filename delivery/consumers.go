@@ -95,12 +95,22 @@ func (e *Engine) startAndUnlist(ctx context.Context, services []*joinedup.Servic
 	return stopping, nil
 }
 
+// maxAckPending bounds the messages of one service that JetStream has
+// handed out and not yet had acknowledged. A message whose deliveries
+// wait for a retry stays unacknowledged until it is offered again, so
+// the bound must leave room for the retries of a service that is down
+// and for the new deliveries that arrive meanwhile. With a bound near the
+// concurrency, retries waiting out their backoff would hold back every
+// first attempt. Concurrency, not this bound, limits the deliveries sent
+// at once.
+const maxAckPending = 10000
+
 func (e *Engine) startWorkers(ctx context.Context, service joinedup.ServiceID) (*serviceWorkers, error) {
 	// A message not acknowledged within ackWait, because its node died,
 	// is offered to another worker. An attempt lasts at most
 	// AttemptTimeout, so a live worker always settles first.
 	ackWait := e.cfg.AttemptTimeout + 5*time.Second
-	c, err := e.bus.Consumer(ctx, string(service), ackWait, 4*e.cfg.Concurrency)
+	c, err := e.bus.Consumer(ctx, string(service), ackWait, maxAckPending)
 	if err != nil {
 		return nil, err
 	}

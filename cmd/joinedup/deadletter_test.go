@@ -56,3 +56,39 @@ func TestLinkLocalDeliveryDeadLettered(t *testing.T) {
 		t.Errorf("last error = %q, want it to name the link-local address", d.LastError)
 	}
 }
+
+// TestRetriesDoNotHoldBackFirstAttempts fails the first attempts at more
+// births than the workers send at once, each birth in a message of its
+// own, so that each waits minutes for its retry. A birth registered
+// after them is still sent at once: messages waiting for a retry do not
+// take every place that JetStream keeps for messages handed out.
+func TestRetriesDoNotHoldBackFirstAttempts(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Backoff = 5 * time.Minute })
+	const failing = 80 // more than four times the default concurrency of 16
+	rec := recorder{fail: failing}
+	startService(t, h, "gp", []string{"child.name"}, &rec)
+	for i := range failing {
+		registerBirth(t, h, nthBirthJSON(t, i, "2026-11-20", "gp"))
+		// The next birth is registered once this one's attempt has failed,
+		// so that each is in a message of its own.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			rec.mu.Lock()
+			seen := rec.seen
+			rec.mu.Unlock()
+			if seen > i {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("birth %d was not attempted within 10s", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	out := registerBirth(t, h, nthBirthJSON(t, failing, "2026-11-20", "gp"))
+	ev := waitComplete(t, h, out.Event.ID, 30*time.Second)
+	if d := ev.Deliveries[0]; d.State != joinedup.StateActed || d.Attempts != 1 {
+		t.Errorf("delivery after %d retrying = %s after %d attempts, want acted after 1", failing, d.State, d.Attempts)
+	}
+}
