@@ -15,8 +15,8 @@ type WithdrawnConsent struct {
 	Cancelled []joinedup.DeliveryID // deliveries stopped before they reached the service
 	Notices   []joinedup.DeliveryID // withdrawal notices queued for the service
 	// Underway lists the deliveries stopped while an attempt was under
-	// way. A notice follows for each whose attempt may have reached the
-	// service, once the attempt ends.
+	// way. Once the attempt ends, a notice follows for each that an
+	// attempt may have reached.
 	Underway []joinedup.DeliveryID
 	Actions   []joinedup.ActionID   // deferred actions cancelled
 }
@@ -87,8 +87,12 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 				if err != nil {
 					return err
 				}
-				if reached == 0 && underway {
+				// A notice sent while an attempt is under way could reach
+				// the service before the birth, so it waits for the attempt
+				// to end.
+				if underway {
 					out.Underway = append(out.Underway, d.ID)
+					continue
 				}
 				if reached > 0 {
 					if err := queueWithdrawalNotice(ctx, tx, d); err != nil {

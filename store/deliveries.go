@@ -509,8 +509,12 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 			boolInt(reached), cause, Micros(tx.Now()), id, generation); err != nil {
 			return fmt.Errorf("count the attempt at a withdrawn delivery: %w", err)
 		}
+		// An earlier attempt may have reached the service even when this
+		// one did not.
 		if !reached {
-			return nil
+			if n, err := reachedAttempts(ctx, tx, id); err != nil || n == 0 {
+				return err
+			}
 		}
 		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})

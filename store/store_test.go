@@ -1086,11 +1086,28 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 			}
 			return n
 		}
-		for _, reached := range []bool{true, false} {
-			t.Run(fmt.Sprintf("attempt reached %t", reached), func(t *testing.T) {
+		tests := []struct {
+			name                    string
+			earlier                 bool // an earlier attempt failed after it reached the service
+			reached                 bool // the attempt under way reaches the service
+			wantAttempts, wantNotes int
+		}{
+			{"first attempt reaches the service", false, true, 1, 1},
+			{"first attempt does not connect", false, false, 1, 0},
+			{"retry does not connect after one that reached", true, false, 2, 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
 				ev := newEvent(t, db, "school")
 				id := ev.Deliveries[0].ID
-				detail, _ := json.Marshal(map[string]any{"delivery": id, "generation": 0, "attempt": 1})
+				attempt := 1
+				if tt.earlier {
+					if err := db.RecordFailure(ctx, id, 0, "status 500", time.Now(), false, true); err != nil {
+						t.Fatal(err)
+					}
+					attempt = 2
+				}
+				detail, _ := json.Marshal(map[string]any{"delivery": id, "generation": 0, "attempt": attempt})
 				if _, err := log.Append(ctx, audit.Entry{Actor: "hub", Action: audit.ActionDisclosure, Subject: string(ev.ID),
 					Purpose: "testing", Reasons: []string{audit.ConsentGivenReason("school")}, Detail: detail}); err != nil {
 					t.Fatal(err)
@@ -1100,6 +1117,8 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 					t.Fatalf("delivery with an attempt under way = %+v, %v; want reached", got.Deliveries[0], err)
 				}
 
+				// The notice waits for the attempt, so that it cannot
+				// reach the service before the birth does.
 				w, err := db.WithdrawConsent(ctx, ev.ID, "school")
 				if err != nil {
 					t.Fatal(err)
@@ -1107,19 +1126,16 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 				if len(w.Underway) != 1 || w.Underway[0] != id || len(w.Notices) != 0 {
 					t.Errorf("withdrawal = %+v, want the delivery under way and no notice yet", w)
 				}
-				if err := db.RecordFailure(ctx, id, 0, "timed out", time.Now().Add(time.Minute), false, reached); err != nil {
+				if err := db.RecordFailure(ctx, id, 0, "timed out", time.Now().Add(time.Minute), false, tt.reached); err != nil {
 					t.Fatal(err)
 				}
 				d, err := db.FindDelivery(ctx, id)
-				if err != nil || d.State != joinedup.StateWithdrawn || d.Attempts != 1 || d.Reached != reached || !d.NextAttempt.IsZero() {
-					t.Errorf("delivery after the attempt ended = %+v, %v; want withdrawn after 1 attempt, reached %t, no next attempt", d, err, reached)
+				if err != nil || d.State != joinedup.StateWithdrawn || d.Attempts != tt.wantAttempts || d.Reached != (tt.earlier || tt.reached) || !d.NextAttempt.IsZero() {
+					t.Errorf("delivery after the attempt ended = %+v, %v; want withdrawn after %d attempts, reached %t, no next attempt",
+						d, err, tt.wantAttempts, tt.earlier || tt.reached)
 				}
-				want := 0
-				if reached {
-					want = 1
-				}
-				if n := notices(ev); n != want {
-					t.Errorf("notices after the attempt ended = %d, want %d", n, want)
+				if n := notices(ev); n != tt.wantNotes {
+					t.Errorf("notices after the attempt ended = %d, want %d", n, tt.wantNotes)
 				}
 			})
 		}

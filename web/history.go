@@ -149,7 +149,7 @@ func (s *Server) reasonInWords(reason, service string) string {
 	case audit.ReasonConsentWithdrawn:
 		return "Consent to tell " + service + " was withdrawn, so nothing more is shared with it."
 	case audit.ReasonWithdrawalNotice:
-		return service + " was told that consent was withdrawn."
+		return "Consent to tell " + service + " was withdrawn, so the hub sends it a notice of the withdrawal."
 	case audit.ReasonActionDue:
 		return service + " asked to be reminded of this."
 	case audit.ReasonLawfulBasis:
@@ -180,7 +180,7 @@ func actionInWords(action, operation, kind string) string {
 	case action == audit.ActionAccess && operationTexts[operation] != "":
 		return operationTexts[operation]
 	case action == audit.ActionDisclosure && kind == joinedup.EventConsentWithdrawn:
-		return "Service told that consent was withdrawn"
+		return "Notice of a withdrawal sent to a service, or an attempt made to send it"
 	case action == audit.ActionDisclosure && kind == joinedup.EventActionDue:
 		return "Service reminded of an action it planned"
 	case action == audit.ActionAccess && operation != "":

@@ -106,7 +106,7 @@ func TestReasonInWords(t *testing.T) {
 		{"informant's choice at registration", "Child Benefit", "The informant chose this when the birth was registered."},
 		{"consent given to child-benefit", "Child Benefit", "The informant consented to Child Benefit being told."},
 		{"consent to tell gp-practice withdrawn", "Riverside Surgery", "Consent to tell Riverside Surgery was withdrawn, so nothing more is shared with it."},
-		{"notice to gp-practice that consent was withdrawn", "Riverside Surgery", "Riverside Surgery was told that consent was withdrawn."},
+		{"notice to gp-practice that consent was withdrawn", "Riverside Surgery", "Consent to tell Riverside Surgery was withdrawn, so the hub sends it a notice of the withdrawal."},
 		{"action that primary-school asked to be reminded of", "Riverside Primary School", "Riverside Primary School asked to be reminded of this."},
 		{"lawful basis: Social Security Administration Act 1992", "Child Benefit", "The law requires Child Benefit to be told: Social Security Administration Act 1992."},
 		{"Child seen alone at A&E tonight", "", "Child seen alone at A&E tonight"},
@@ -125,7 +125,7 @@ func TestActionInWords(t *testing.T) {
 		{audit.ActionAccess, "read", "", "Record viewed"},
 		{audit.ActionAccess, "list", "", "Included in a list that staff viewed"},
 		{audit.ActionAccess, "list progress", "", "Progress included in a list that staff viewed"},
-		{audit.ActionDisclosure, "", joinedup.EventConsentWithdrawn, "Service told that consent was withdrawn"},
+		{audit.ActionDisclosure, "", joinedup.EventConsentWithdrawn, "Notice of a withdrawal sent to a service, or an attempt made to send it"},
 		{audit.ActionDisclosure, "", joinedup.EventActionDue, "Service reminded of an action it planned"},
 	} {
 		if got := actionInWords(tt.action, tt.operation, tt.kind); got != tt.want {
