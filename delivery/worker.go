@@ -613,9 +613,10 @@ func parseOutcome(body []byte) (*joinedup.Outcome, error) {
 	if err := json.Unmarshal(body, &o); err != nil {
 		return nil, fmt.Errorf("the service's answer is not an outcome in JSON (%w): answer with an object such as {\"status\": \"acted\", \"summary\": \"…\"}", err)
 	}
-	// encoding/json keeps the last of a repeated name, so an answer that
-	// gives two statuses would be read as its last.
-	if r, found := strictjson.FindRepeatedName(body); found {
+	// encoding/json keeps the last of a repeated name, compared without
+	// regard to case, so an answer that gives two statuses would be read
+	// as its last.
+	if r, found := strictjson.FindRepeatedFoldedName(body); found {
 		return nil, fmt.Errorf("the service's answer gives %q more than once, at %s: give each name once", r.Name, r.Pointer)
 	}
 	if err := validateOutcome(&o); err != nil {

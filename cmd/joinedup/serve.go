@@ -487,7 +487,13 @@ func readServicesFile(path string) (*servicesFile, error) {
 		return nil, fmt.Errorf("services file %s: at %s: the file goes on after its JSON object; put every organisation and service in that one object",
 			path, position(b, dec.InputOffset()-1))
 	}
-	if repeated, found := strictjson.FindRepeatedName(b); found {
+	// Names are compared without regard to case, as encoding/json matches
+	// them, so that "Fields" cannot replace "fields".
+	if repeated, found := strictjson.FindRepeatedFoldedName(b); found {
+		if repeated.Name != repeated.First {
+			return nil, fmt.Errorf("services file %s: %s at %s: the name %q gives %q again in other letter cases; give it once, as %q",
+				path, repeated.Pointer, position(b, repeated.Offset), repeated.Name, repeated.First, repeated.First)
+		}
 		return nil, fmt.Errorf("services file %s: %s at %s: the name %q appears more than once in this object; give it once",
 			path, repeated.Pointer, position(b, repeated.Offset), repeated.Name)
 	}

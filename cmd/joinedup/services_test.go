@@ -737,6 +737,8 @@ func TestServicesFileFollowsAPIRules(t *testing.T) {
 			`/organisations at line 1, column 23: the name "organisations" appears more than once in this object`},
 		{"repeated name in an organisation", "{\"organisations\": [\n  {\"id\": \"a\", \"name\": \"A\", \"id\": \"b\"}\n]}",
 			`/organisations/0/id at line 2, column 28: the name "id" appears more than once`},
+		{"repeated name in other letter cases", `{"organisations": [], "Organisations": []}`,
+			`/Organisations at line 1, column 23: the name "Organisations" gives "organisations" again in other letter cases; give it once, as "organisations"`},
 		{"byte order mark", "\uFEFF{\"organisations\": []}",
 			"at line 1, column 1: the file starts with a byte order mark (U+FEFF), which JSON does not allow"},
 		{"byte order mark after spaces", "\n  \uFEFF{}",

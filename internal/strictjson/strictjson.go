@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
 )
 
 // InvalidUTF8 returns the byte offset of the first byte of data that is
@@ -46,6 +48,9 @@ type RepeatedName struct {
 	// Pointer is the JSON Pointer (RFC 6901) of the second appearance.
 	Pointer string
 	Name    string
+	// First is the name as it first appeared. It differs from Name only
+	// in case, for FindRepeatedFoldedName.
+	First string
 	// Offset is the byte offset of the second appearance's opening quote.
 	Offset int64
 }
@@ -53,9 +58,24 @@ type RepeatedName struct {
 // FindRepeatedName returns the first name that appears twice in one object
 // of data, which must be valid JSON, and whether there is one.
 func FindRepeatedName(data []byte) (RepeatedName, bool) {
+	return findRepeated(data, func(name string) string { return name })
+}
+
+// FindRepeatedFoldedName returns the first name that appears twice in one
+// object of data, which must be valid JSON, with names compared as
+// encoding/json matches them to a struct's fields: without regard to
+// case. Such a repeat fills one field twice, and the last value wins.
+func FindRepeatedFoldedName(data []byte) (RepeatedName, bool) {
+	fold := cases.Fold()
+	return findRepeated(data, fold.String)
+}
+
+// findRepeated finds the first name of data that appears twice in one
+// object, comparing names by their key.
+func findRepeated(data []byte, key func(string) string) (RepeatedName, bool) {
 	type level struct {
 		path     string
-		names    map[string]bool // nil in an array
+		names    map[string]string // the names by key, nil in an array
 		index    int             // the next element's index, in an array
 		wantName bool            // the next string is a name, in an object
 		name     string          // the name of the value being read
@@ -88,23 +108,24 @@ func FindRepeatedName(data []byte) (RepeatedName, bool) {
 		}
 		if len(stack) > 0 {
 			if top := stack[len(stack)-1]; top.names != nil && top.wantName {
-				if key, ok := tok.(string); ok {
-					if top.names[key] {
+				if name, ok := tok.(string); ok {
+					if first, seen := top.names[key(name)]; seen {
 						return RepeatedName{
-							Pointer: top.path + "/" + EscapePointer(key),
-							Name:    key,
+							Pointer: top.path + "/" + EscapePointer(name),
+							Name:    name,
+							First:   first,
 							Offset:  start + int64(bytes.IndexByte(data[start:], '"')),
 						}, true
 					}
-					top.names[key] = true
-					top.name, top.wantName = key, false
+					top.names[key(name)] = name
+					top.name, top.wantName = name, false
 					continue
 				}
 			}
 		}
 		switch tok {
 		case json.Delim('{'):
-			stack = append(stack, &level{path: valuePath(), names: map[string]bool{}, wantName: true})
+			stack = append(stack, &level{path: valuePath(), names: map[string]string{}, wantName: true})
 		case json.Delim('['):
 			stack = append(stack, &level{path: valuePath()})
 		case json.Delim('}'), json.Delim(']'):

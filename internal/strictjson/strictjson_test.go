@@ -1,6 +1,9 @@
 package strictjson
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestFindRepeatedName(t *testing.T) {
 	tests := []struct {
@@ -26,6 +29,37 @@ func TestFindRepeatedName(t *testing.T) {
 			}
 			if got.Offset != tt.wantOffset {
 				t.Errorf("offset = %d, want %d", got.Offset, tt.wantOffset)
+			}
+		})
+	}
+}
+
+// TestFindRepeatedFoldedName checks that names which encoding/json would
+// match to one struct field count as repeated, and that names the exact
+// search finds are still found.
+func TestFindRepeatedFoldedName(t *testing.T) {
+	tests := []struct {
+		name, data       string
+		wantName, wantOf string
+		wantFound        bool
+	}{
+		{"none", `{"fields": 1, "field": 2}`, "", "", false},
+		{"same name", `{"fields": 1, "fields": 2}`, "fields", "fields", true},
+		{"other case", `{"fields": 1, "Fields": 2}`, "Fields", "fields", true},
+		{"Kelvin sign", `{"kind": 1, "\u212aind": 2}`, "\u212aind", "kind", true},
+		{"long s", `{"status": 1, "\u017ftatus": 2}`, "\u017ftatus", "status", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found := FindRepeatedFoldedName([]byte(tt.data))
+			if found != tt.wantFound {
+				t.Fatalf("found = %v, want %v", found, tt.wantFound)
+			}
+			var wantName, wantOf string
+			json.Unmarshal([]byte(`"`+tt.wantName+`"`), &wantName)
+			json.Unmarshal([]byte(`"`+tt.wantOf+`"`), &wantOf)
+			if got.Name != wantName || got.First != wantOf {
+				t.Errorf("repeated %q of %q, want %q of %q", got.Name, got.First, wantName, wantOf)
 			}
 		})
 	}
