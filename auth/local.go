@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -221,6 +222,17 @@ func validateAccount(a *Account, password string) error {
 	}
 	if a.Role == policy.RoleServiceOfficer && len(a.Services) == 0 {
 		add("/services", "Enter at least one service that this service officer works for")
+	}
+	// Only a service officer works for services, so services given for
+	// another role would be stored and never used.
+	if a.Role != policy.RoleServiceOfficer && len(a.Services) > 0 {
+		add("/services", "Only a service officer works for services: leave out the services for the role %s", a.Role)
+	}
+	for i, s := range a.Services {
+		if slices.Contains(a.Services[:i], s) {
+			add("/services", "The service %s is given more than once: give it once", s)
+			break
+		}
 	}
 
 	if n := utf8.RuneCountInString(password); n < MinPasswordLength {

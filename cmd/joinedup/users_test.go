@@ -96,6 +96,10 @@ func TestUsersAddErrors(t *testing.T) {
 		{"taken username", append(base, "--username", "TAKEN"), "violet-harbour-47\n", `"taken"`},
 		{"half an identity", append(base, "--username", "u5", "--oidc-subject", "s"), "violet-harbour-47\n", "both -oidc-issuer and -oidc-subject"},
 		{"stray argument", append(base, "--username", "u6", "extra"), "violet-harbour-47\n", `unexpected argument "extra"`},
+		{"flag given twice", append(base, "--username", "u7", "--organisation", "hmrc"), "violet-harbour-47\n", `-organisation is given twice, as "council" and as "hmrc"`},
+		{"services for a registrar", append(base, "--username", "u8", "--services", "gp"), "violet-harbour-47\n", "Only a service officer works for services"},
+		{"service given twice", []string{"add", "--data", dir, "--username", "u9", "--role", "service-officer", "--organisation", "council", "--services", "gp,gp"},
+			"violet-harbour-47\n", "The service gp is given more than once"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
