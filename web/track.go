@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -54,23 +54,21 @@ const notAReference = "Enter a reference number like JU-7K3M-9QXD"
 // tracking form puts back in its field. A reference number has 12.
 const maxEchoRunes = 40
 
-// echoInput returns input for the tracking form's field, without control
-// characters, characters that show nothing such as direction overrides,
-// and characters past the first maxEchoRunes.
+// echoInput returns input for the tracking form's field, or "" when it
+// has control characters, characters that show nothing such as
+// direction overrides, or more than maxEchoRunes characters. The field
+// never shows text other than what was entered, such as input with an
+// invisible character taken out, which could read as a valid reference.
 func echoInput(input string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range input {
-		if n == maxEchoRunes {
-			break
-		}
-		if !unicode.IsGraphic(r) || unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
-			continue
-		}
-		b.WriteRune(r)
-		n++
+	if utf8.RuneCountInString(input) > maxEchoRunes {
+		return ""
 	}
-	return b.String()
+	for _, r := range input {
+		if !unicode.IsGraphic(r) || unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
+			return ""
+		}
+	}
+	return input
 }
 
 func (s *Server) renderTrackForm(w http.ResponseWriter, r *http.Request, status int, value, message string) {

@@ -205,6 +205,11 @@ func TestTrackInputNotEchoed(t *testing.T) {
 				if strings.Contains(body, strings.Repeat("JU", 21)) {
 					t.Errorf("%s: page repeats more than 40 characters of the input", target[:7])
 				}
+				// The field shows no text but what was entered, so never
+				// the input with its invisible character taken out.
+				if strings.Contains(body, "JU-1234-5678") {
+					t.Errorf("%s: page shows the input cleaned into a valid-looking reference", target[:7])
+				}
 			}
 		})
 	}
