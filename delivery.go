@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,6 +78,13 @@ type Outcome struct {
 	// Deferred lists actions the service requests the hub to trigger later.
 	Deferred   []DeferredRequest `json:"deferred,omitempty"`
 	ReportedAt time.Time         `json:"reportedAt,omitzero"`
+}
+
+// MissingSummary reports whether o lacks the summary that an outcome of
+// acted or failed owes the informant, who reads it on the tracking page,
+// or has one of spaces only.
+func (o Outcome) MissingSummary() bool {
+	return (o.Status == OutcomeActed || o.Status == OutcomeFailed) && strings.TrimSpace(o.Summary) == ""
 }
 
 // TextErrors returns a FieldError for each text field of o that

@@ -451,7 +451,7 @@ func TestReceiverHandlerError(t *testing.T) {
 			if fail {
 				return joinedup.Outcome{}, joinedup.Errorf(joinedup.EUNAVAILABLE, "The records system is down.")
 			}
-			return joinedup.Outcome{Status: joinedup.OutcomeActed}, nil
+			return joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded"}, nil
 		})
 		body := eventBody(t, "dlv_1")
 
@@ -471,6 +471,29 @@ func TestReceiverHandlerError(t *testing.T) {
 		}
 		if n := f.effects(); n != 1 {
 			t.Errorf("retry: effects = %d, want 1", n)
+		}
+	})
+}
+
+// TestReceiverRejectsOutcomeWithoutSummary has a handler report acted
+// with no summary, which the hub would not accept. The receiver answers
+// with an error and keeps none of the handler's changes.
+func TestReceiverRejectsOutcomeWithoutSummary(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		f := newFixtureOn(t, backend, func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
+			if _, err := actOnce(ctx, tx, e); err != nil {
+				return joinedup.Outcome{}, err
+			}
+			return joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "  "}, nil
+		})
+
+		w := f.serve(signedRequest(f.signer, "dlv_1", f.clock.Now(), eventBody(t, "dlv_1")))
+
+		if w.Code < 500 {
+			t.Errorf("status = %d, want a server error", w.Code)
+		}
+		if n := f.effects(); n != 0 {
+			t.Errorf("effects = %d, want 0", n)
 		}
 	})
 }
@@ -647,7 +670,7 @@ func TestReceiverRotatedSecrets(t *testing.T) {
 		Secrets: []string{newSecret, oldSecret},
 		DB:      db,
 		Handler: connector.HandlerFunc(func(ctx context.Context, tx *sql.Tx, e *connector.Event) (joinedup.Outcome, error) {
-			return joinedup.Outcome{Status: joinedup.OutcomeActed}, nil
+			return joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Recorded"}, nil
 		}),
 		Logger: slog.New(slog.DiscardHandler),
 		Now:    func() time.Time { return now },

@@ -323,6 +323,9 @@ func checkOutcome(o joinedup.Outcome) error {
 	default:
 		return fmt.Errorf("invalid outcome status %q: want acted, failed or accepted", o.Status)
 	}
+	if o.MissingSummary() {
+		return fmt.Errorf("invalid outcome: an outcome of %q needs a summary for the informant", o.Status)
+	}
 	if len(o.Detail) > 0 && !json.Valid(o.Detail) {
 		return errors.New("invalid outcome: detail is not valid JSON")
 	}

@@ -489,6 +489,9 @@ func validateOutcome(o *joinedup.Outcome) error {
 	default:
 		fields = append(fields, joinedup.FieldError{Field: "/status", Message: `status must be "accepted", "acted" or "failed"`})
 	}
+	if o.MissingSummary() {
+		fields = append(fields, joinedup.FieldError{Field: "/summary", Message: `An outcome of "acted" or "failed" needs a summary: one sentence for the informant, such as "Child Benefit claim started"`})
+	}
 	if len(o.Summary) > 500 {
 		fields = append(fields, joinedup.FieldError{Field: "/summary", Message: "summary must be 500 bytes or fewer in UTF-8"})
 	}

@@ -188,6 +188,10 @@ func TestSendWebhookErrors(t *testing.T) {
 			io.Copy(io.Discard, r.Body)
 			w.Write([]byte(`{"status":"acted","summary":"ok","status":"failed"}`))
 		}), `gives "status" more than once, at /status`, false},
+		{"acted without a summary", serve(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Write([]byte(`{"status":"acted"}`))
+		}), `/summary: An outcome of "acted" or "failed" needs a summary`, false},
 		{"no answer in time", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()
