@@ -339,6 +339,12 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 // gets 404 before anything is recorded. The removal is recorded in the
 // audit log before the store makes it, as for other service changes.
 func (s *Server) retireService(w http.ResponseWriter, r *http.Request) {
+	// A body, such as a reason, would not be read, so one sent is
+	// rejected before anything changes.
+	if err := checkNoBody(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	id := joinedup.ServiceID(r.PathValue("id"))
 	reasons, err := s.authorizeServiceChange(r)
 	if err != nil {
@@ -512,6 +518,10 @@ func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryFilter, erro
 }
 
 func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {
+	if err := checkNoBody(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.authorizeReplay(r); err != nil {
 		s.fail(w, r, err)
 		return

@@ -866,3 +866,43 @@ func TestNoReplayAfterWithdrawal(t *testing.T) {
 		t.Errorf("replayed = %v, want none", env.hub.replayed)
 	}
 }
+
+// TestBodilessEndpointsRejectBody sends a body to the API's replay and
+// service removal, which take none. Each is rejected before anything
+// changes, so a caller does not think that a reason it sent was kept.
+func TestBodilessEndpointsRejectBody(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	env.signInAs(t, env.operator)
+	dead := env.hub.events[0].Deliveries[0]
+	env.hub.setState(dead.ID, joinedup.StateDeadLettered, "timeout")
+
+	for _, tt := range []struct{ name, method, target string }{
+		{"replay", http.MethodPost, "/api/v1/deliveries/" + string(dead.ID) + "/replay"},
+		{"service removal", http.MethodDelete, "/api/v1/services/" + string(testServices[0].ID)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, body := range []struct {
+				contentType, text string
+				status            int
+			}{
+				{"application/json", `{"reason":"Asked by the service"}`, http.StatusUnprocessableEntity},
+				{"text/plain", "Asked by the service", http.StatusUnsupportedMediaType},
+			} {
+				header := http.Header{"Content-Type": {body.contentType}, "Sec-Fetch-Site": {"same-origin"}}
+
+				p := decodeProblem(t, env.do(t, tt.method, tt.target, strings.NewReader(body.text), header), body.status)
+
+				if !strings.Contains(p.Detail, "This request takes no body") {
+					t.Errorf("%s body: detail %q does not say that the request takes no body", body.contentType, p.Detail)
+				}
+			}
+		})
+	}
+	if len(env.hub.replayed) != 0 {
+		t.Errorf("replayed = %v, want none", env.hub.replayed)
+	}
+	if svc, err := env.hub.FindService(context.Background(), testServices[0].ID); err != nil || svc.Retired() {
+		t.Errorf("service after rejected removals = %+v, %v; want it in use", svc, err)
+	}
+}
