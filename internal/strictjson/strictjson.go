@@ -66,8 +66,21 @@ func FindRepeatedName(data []byte) (RepeatedName, bool) {
 // encoding/json matches them to a struct's fields: without regard to
 // case. Such a repeat fills one field twice, and the last value wins.
 func FindRepeatedFoldedName(data []byte) (RepeatedName, bool) {
-	fold := cases.Fold()
-	return findRepeated(data, fold.String)
+	var fold *cases.Caser // made only for a name that is not ASCII
+	return findRepeated(data, func(name string) string {
+		for i := 0; i < len(name); i++ {
+			if name[i] >= utf8.RuneSelf {
+				if fold == nil {
+					c := cases.Fold()
+					fold = &c
+				}
+				return fold.String(name)
+			}
+		}
+		// Folding an ASCII name lowers its case, and strings.ToLower
+		// returns a name already in lower case without copying it.
+		return strings.ToLower(name)
+	})
 }
 
 // findRepeated finds the first name of data that appears twice in one
