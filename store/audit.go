@@ -291,11 +291,16 @@ func disclosedAttempt(ctx context.Context, tx *Tx, event joinedup.EventID, id jo
 }
 
 // attemptUnderway reports whether the audit log shows an attempt at
-// delivery d, of the given generation, beyond those recorded: one under
-// way, or cut off by a crash, which may have reached the service.
-func attemptUnderway(ctx context.Context, tx *Tx, d *joinedup.Delivery, generation int) (bool, error) {
+// delivery d, in its current generation, beyond those recorded: one under
+// way, or cut off by a crash, which may have reached the service. Only a
+// delivery that is pending, retrying or withdrawn is looked up.
+func attemptUnderway(ctx context.Context, tx *Tx, d *joinedup.Delivery) (bool, error) {
 	if d.State != joinedup.StatePending && d.State != joinedup.StateRetrying && d.State != joinedup.StateWithdrawn {
 		return false, nil
+	}
+	var generation int
+	if err := tx.QueryRowContext(ctx, `SELECT generation FROM deliveries WHERE id = $1`, d.ID).Scan(&generation); err != nil {
+		return false, fmt.Errorf("read generation of delivery %s: %w", d.ID, err)
 	}
 	highest, err := disclosedAttempt(ctx, tx, d.EventID, d.ID, generation)
 	return highest > d.Attempts, err
@@ -303,17 +308,13 @@ func attemptUnderway(ctx context.Context, tx *Tx, d *joinedup.Delivery, generati
 
 // markAttemptsUnderway sets Reached on each of deliveries that no
 // recorded attempt reached but that has an attempt under way, as
-// attemptUnderway finds it. Only deliveries still open, or withdrawn,
-// without a reaching attempt are looked up.
+// attemptUnderway finds it.
 func markAttemptsUnderway(ctx context.Context, tx *Tx, deliveries []*joinedup.Delivery) error {
 	for _, d := range deliveries {
 		if d.Reached || d.Outcome != nil {
 			continue
 		}
-		if d.State != joinedup.StatePending && d.State != joinedup.StateRetrying && d.State != joinedup.StateWithdrawn {
-			continue
-		}
-		underway, err := attemptUnderwayOf(ctx, tx, d)
+		underway, err := attemptUnderway(ctx, tx, d)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ type WithdrawnConsent struct {
 	// way. Once the attempt ends, a notice follows for each that an
 	// attempt may have reached.
 	Underway []joinedup.DeliveryID
-	Actions   []joinedup.ActionID   // deferred actions cancelled
+	Actions  []joinedup.ActionID // deferred actions cancelled
 }
 
 // WithdrawConsent withdraws the consent given for sharing life event
@@ -63,7 +63,7 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 			case joinedup.StatePending, joinedup.StateRetrying, joinedup.StateDeadLettered:
 				// An attempt under way at the withdrawal is found before the
 				// state changes.
-				underway, err := attemptUnderwayOf(ctx, tx, d)
+				underway, err := attemptUnderway(ctx, tx, d)
 				if err != nil {
 					return err
 				}
@@ -83,10 +83,6 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 				if d.Kind == joinedup.EventActionDue {
 					continue
 				}
-				reached, err := reachedAttempts(ctx, tx, d.ID)
-				if err != nil {
-					return err
-				}
 				// A notice sent while an attempt is under way could reach
 				// the service before the birth, so it waits for the attempt
 				// to end.
@@ -94,7 +90,7 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 					out.Underway = append(out.Underway, d.ID)
 					continue
 				}
-				if reached > 0 {
+				if d.Reached {
 					if err := queueWithdrawalNotice(ctx, tx, d); err != nil {
 						return err
 					}
@@ -172,14 +168,4 @@ func consentDecision(ctx context.Context, tx *Tx, event joinedup.EventID, servic
 		return "", "", joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
 	}
 	return consent, decision, err
-}
-
-// attemptUnderwayOf reports whether delivery d has an attempt under way,
-// as attemptUnderway does, reading its generation.
-func attemptUnderwayOf(ctx context.Context, tx *Tx, d *joinedup.Delivery) (bool, error) {
-	var generation int
-	if err := tx.QueryRowContext(ctx, `SELECT generation FROM deliveries WHERE id = $1`, d.ID).Scan(&generation); err != nil {
-		return false, fmt.Errorf("read generation of delivery %s: %w", d.ID, err)
-	}
-	return attemptUnderway(ctx, tx, d, generation)
 }

@@ -479,10 +479,10 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 // generation: the delivery is retrying with the next attempt at next, or
 // dead-lettered when deadLetter is set. reached is false for an attempt
 // that never connected to the service, which so received nothing. An
-// attempt of an older generation, or at a delivery no longer open,
-// changes nothing, except that a delivery withdrawn while the attempt
-// was in flight gets a withdrawal notice when the attempt may have
-// reached the service.
+// attempt at a delivery withdrawn while the attempt was in flight is
+// counted, and the delivery gets a withdrawal notice when this attempt
+// or an earlier one may have reached the service. An attempt of an older
+// generation, or at a delivery in any other state, changes nothing.
 func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generation int, cause string, next time.Time, deadLetter, reached bool) error {
 	state := joinedup.StateRetrying
 	if deadLetter {
@@ -502,19 +502,16 @@ func (db *DB) RecordFailure(ctx context.Context, id joinedup.DeliveryID, generat
 		}
 		// A delivery withdrawn while the attempt was under way counts it,
 		// and stays withdrawn.
-		if _, err := tx.ExecContext(ctx, `
+		res, err = tx.ExecContext(ctx, `
 			UPDATE deliveries SET attempts = attempts + 1, reached_attempts = reached_attempts + $1,
 				last_error = $2, updated_at = $3, claimed_until = 0
 			WHERE id = $4 AND generation = $5 AND state = 'withdrawn'`,
-			boolInt(reached), cause, Micros(tx.Now()), id, generation); err != nil {
+			boolInt(reached), cause, Micros(tx.Now()), id, generation)
+		if err != nil {
 			return fmt.Errorf("count the attempt at a withdrawn delivery: %w", err)
 		}
-		// An earlier attempt may have reached the service even when this
-		// one did not.
-		if !reached {
-			if n, err := reachedAttempts(ctx, tx, id); err != nil || n == 0 {
-				return err
-			}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
 		}
 		return noticeAfterFailedAttempt(ctx, tx, id, generation)
 	})
@@ -577,16 +574,6 @@ func (db *DB) RecordCutOffAttempts(ctx context.Context, id joinedup.DeliveryID, 
 	return counted, err
 }
 
-// reachedAttempts returns how many attempts at delivery id, in any
-// generation, may have reached its service.
-func reachedAttempts(ctx context.Context, tx *Tx, id joinedup.DeliveryID) (int, error) {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT reached_attempts FROM deliveries WHERE id = $1`, id).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count attempts that reached the service: %w", err)
-	}
-	return n, nil
-}
-
 // lockDeliveryService locks, on PostgreSQL, the row of the service of
 // delivery id for sharing. It does nothing on SQLite, whose writer holds
 // the whole database, or for a delivery that does not exist.
@@ -603,8 +590,9 @@ func lockDeliveryService(ctx context.Context, tx *Tx, id joinedup.DeliveryID) er
 
 // noticeAfterFailedAttempt queues a withdrawal notice for delivery id when
 // its consent was withdrawn while an attempt of the given generation was
-// in flight and that attempt failed: the service may have received the
-// delivery before the failure, as when its answer was lost.
+// in flight, that attempt failed, and an attempt may have reached the
+// service, which may then hold the delivery although its response was
+// lost.
 func noticeAfterFailedAttempt(ctx context.Context, tx *Tx, id joinedup.DeliveryID, generation int) error {
 	// The service's row is locked before the delivery's, in the order
 	// that RetireService takes its locks, because a notice is queued for it.
@@ -617,7 +605,7 @@ func noticeAfterFailedAttempt(ctx context.Context, tx *Tx, id joinedup.DeliveryI
 	} else if err != nil {
 		return err
 	}
-	if gen != generation || d.State != joinedup.StateWithdrawn || d.Outcome != nil ||
+	if gen != generation || d.State != joinedup.StateWithdrawn || d.Outcome != nil || !d.Reached ||
 		d.Kind == joinedup.EventActionDue || d.Kind == joinedup.EventConsentWithdrawn {
 		return nil
 	}

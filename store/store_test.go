@@ -892,17 +892,7 @@ func TestWithdrawalAfterFailedAttempts(t *testing.T) {
 		seed(t, db)
 		notices := func(ev *joinedup.LifeEvent, service joinedup.ServiceID) int {
 			t.Helper()
-			got, err := db.FindLifeEvent(ctx, ev.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, d := range got.Deliveries {
-				if d.Service == service && d.Kind == joinedup.EventConsentWithdrawn {
-					n++
-				}
-			}
-			return n
+			return countNotices(t, db, ev, service)
 		}
 
 		// An attempt failed before the withdrawal.
@@ -995,14 +985,6 @@ func TestCutOffAttempts(t *testing.T) {
 		ctx := context.Background()
 		seed(t, db)
 		log := newAuditLog(t, db)
-		disclose := func(ev *joinedup.LifeEvent, id joinedup.DeliveryID, generation, attempt int) {
-			t.Helper()
-			detail, _ := json.Marshal(map[string]any{"delivery": id, "generation": generation, "attempt": attempt})
-			if _, err := log.Append(ctx, audit.Entry{Actor: "hub", Action: audit.ActionDisclosure, Subject: string(ev.ID),
-				Purpose: "testing", Reasons: []string{audit.ConsentGivenReason("school")}, Detail: detail}); err != nil {
-				t.Fatal(err)
-			}
-		}
 
 		ev := newEvent(t, db, "school", "gp")
 		school, gp := ev.Deliveries[0].ID, ev.Deliveries[1].ID
@@ -1011,13 +993,13 @@ func TestCutOffAttempts(t *testing.T) {
 		}
 		// Attempt 1 failed and was recorded, attempt 2 was cut off. The
 		// gp's disclosure and one of an earlier generation do not count.
-		disclose(ev, school, 0, 1)
+		appendDisclosure(t, log, ev, school, 0, 1)
 		if err := db.RecordFailure(ctx, school, 0, "timeout", time.Now(), false, true); err != nil {
 			t.Fatal(err)
 		}
-		disclose(ev, school, 0, 2)
-		disclose(ev, gp, 0, 5)
-		disclose(ev, school, 1, 7)
+		appendDisclosure(t, log, ev, school, 0, 2)
+		appendDisclosure(t, log, ev, gp, 0, 5)
+		appendDisclosure(t, log, ev, school, 1, 7)
 		got, err := db.DisclosedAttempt(ctx, ev.ID, school, 0)
 		if err != nil || got != 2 {
 			t.Fatalf("disclosed attempt = %d, %v; want 2", got, err)
@@ -1040,23 +1022,13 @@ func TestCutOffAttempts(t *testing.T) {
 		if w, err := db.WithdrawConsent(ctx, withdrawn.ID, "school"); err != nil || len(w.Notices) != 0 {
 			t.Fatalf("withdrawal = %+v, %v; want no notice", w, err)
 		}
-		disclose(withdrawn, id, 0, 1)
+		appendDisclosure(t, log, withdrawn, id, 0, 1)
 		for range 2 {
 			if counted, err := db.RecordCutOffAttempts(ctx, id, 0, 1, false); err != nil || counted {
 				t.Fatalf("count cut-off attempts of a withdrawn delivery: %v, %v; want false", counted, err)
 			}
 		}
-		after, err := db.FindLifeEvent(ctx, withdrawn.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		notices := 0
-		for _, d := range after.Deliveries {
-			if d.Kind == joinedup.EventConsentWithdrawn {
-				notices++
-			}
-		}
-		if notices != 1 {
+		if notices := countNotices(t, db, withdrawn, "school"); notices != 1 {
 			t.Errorf("withdrawal notices after a cut-off attempt = %d, want 1", notices)
 		}
 	})
@@ -1072,20 +1044,6 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 		ctx := context.Background()
 		seed(t, db)
 		log := newAuditLog(t, db)
-		notices := func(ev *joinedup.LifeEvent) int {
-			t.Helper()
-			got, err := db.FindLifeEvent(ctx, ev.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, d := range got.Deliveries {
-				if d.Kind == joinedup.EventConsentWithdrawn {
-					n++
-				}
-			}
-			return n
-		}
 		tests := []struct {
 			name                    string
 			earlier                 bool // an earlier attempt failed after it reached the service
@@ -1107,11 +1065,7 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 					}
 					attempt = 2
 				}
-				detail, _ := json.Marshal(map[string]any{"delivery": id, "generation": 0, "attempt": attempt})
-				if _, err := log.Append(ctx, audit.Entry{Actor: "hub", Action: audit.ActionDisclosure, Subject: string(ev.ID),
-					Purpose: "testing", Reasons: []string{audit.ConsentGivenReason("school")}, Detail: detail}); err != nil {
-					t.Fatal(err)
-				}
+				appendDisclosure(t, log, ev, id, 0, attempt)
 				got, err := db.FindLifeEvent(ctx, ev.ID)
 				if err != nil || !got.Deliveries[0].Reached {
 					t.Fatalf("delivery with an attempt under way = %+v, %v; want reached", got.Deliveries[0], err)
@@ -1134,7 +1088,7 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 					t.Errorf("delivery after the attempt ended = %+v, %v; want withdrawn after %d attempts, reached %t, no next attempt",
 						d, err, tt.wantAttempts, tt.earlier || tt.reached)
 				}
-				if n := notices(ev); n != tt.wantNotes {
+				if n := countNotices(t, db, ev, "school"); n != tt.wantNotes {
 					t.Errorf("notices after the attempt ended = %d, want %d", n, tt.wantNotes)
 				}
 			})
@@ -1151,4 +1105,35 @@ func TestWithdrawalDuringAttempt(t *testing.T) {
 			t.Errorf("delivery after a cut-off attempt at the limit = %+v, %v; want dead-lettered after 1 attempt, reached", d, err)
 		}
 	})
+}
+
+// appendDisclosure appends to log the disclosure that the hub records
+// before it sends attempt of delivery id, of the given generation, to the
+// school about ev.
+func appendDisclosure(t *testing.T, log *audit.Log, ev *joinedup.LifeEvent, id joinedup.DeliveryID, generation, attempt int) {
+	t.Helper()
+	detail, err := json.Marshal(map[string]any{"delivery": id, "generation": generation, "attempt": attempt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := log.Append(context.Background(), audit.Entry{Actor: "hub", Action: audit.ActionDisclosure, Subject: string(ev.ID),
+		Purpose: "testing", Reasons: []string{audit.ConsentGivenReason("school")}, Detail: detail}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countNotices returns how many withdrawal notices ev has for service.
+func countNotices(t *testing.T, db *store.DB, ev *joinedup.LifeEvent, service joinedup.ServiceID) int {
+	t.Helper()
+	got, err := db.FindLifeEvent(context.Background(), ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range got.Deliveries {
+		if d.Service == service && d.Kind == joinedup.EventConsentWithdrawn {
+			n++
+		}
+	}
+	return n
 }

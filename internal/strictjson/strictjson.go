@@ -89,9 +89,9 @@ func findRepeated(data []byte, key func(string) string) (RepeatedName, bool) {
 	type level struct {
 		path     string
 		names    map[string]string // the names by key, nil in an array
-		index    int             // the next element's index, in an array
-		wantName bool            // the next string is a name, in an object
-		name     string          // the name of the value being read
+		index    int               // the next element's index, in an array
+		wantName bool              // the next string is a name, in an object
+		name     string            // the name of the value being read
 	}
 	var stack []*level
 	// valuePath returns the pointer of the value that starts now, and
