@@ -331,10 +331,10 @@ func (e *Engine) recordDisclosure(ctx context.Context, t *store.Task) error {
 // shows were disclosed but whose outcome or failure was never recorded,
 // as when the hub stopped during an attempt, and updates task to match.
 // A delivery whose count then reaches MaxAttempts is dead-lettered, and
-// dead is true. counted is false when the delivery was not pending or
-// retrying in the store; a withdrawn one then counts the attempts and
-// gets its withdrawal notice. A task with no such attempt is left as it
-// is, and counted is true.
+// dead is true. counted is false when the delivery was no longer pending
+// or retrying in the store. A withdrawn delivery still has the attempts
+// counted and gets its withdrawal notice. A task with no such attempt is
+// left as it is, and counted is true.
 func (e *Engine) countCutOffAttempts(ctx context.Context, task *store.Task) (counted, dead bool, err error) {
 	d := task.Delivery
 	attempted, err := e.db.DisclosedAttempt(ctx, d.EventID, d.ID, task.Generation)
@@ -550,7 +550,7 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 		case connectFailed(err):
 			return nil, &notSent{fmt.Errorf("post webhook: %w", err)}
 		case errors.As(err, &timeout) && timeout.Timeout():
-			return nil, fmt.Errorf("the service did not answer within %s: %w", s.cfg.AttemptTimeout, err)
+			return nil, fmt.Errorf("timed out: the service did not respond within %s: %w", s.cfg.AttemptTimeout, err)
 		}
 		return nil, fmt.Errorf("post webhook: %w", err)
 	}
@@ -560,7 +560,7 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 		return nil, fmt.Errorf("read webhook response: %w", err)
 	}
 	if len(respBody) > maxResponse {
-		return nil, fmt.Errorf("webhook response is larger than the limit of %d KiB: answer with an outcome of one JSON object", maxResponse>>10)
+		return nil, fmt.Errorf("webhook response is larger than the limit of %d KiB: respond with one JSON outcome", maxResponse>>10)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("webhook returned status %s", resp.Status)
@@ -611,13 +611,13 @@ func parseOutcome(body []byte) (*joinedup.Outcome, error) {
 	}
 	var o joinedup.Outcome
 	if err := json.Unmarshal(body, &o); err != nil {
-		return nil, fmt.Errorf("the service's answer is not an outcome in JSON (%w): answer with an object such as {\"status\": \"acted\", \"summary\": \"…\"}", err)
+		return nil, fmt.Errorf("the service's response is not a JSON outcome (%w): respond with an object such as {\"status\": \"acted\", \"summary\": \"…\"}", err)
 	}
 	// encoding/json keeps the last of a repeated name, compared without
-	// regard to case, so an answer that gives two statuses would be read
+	// regard to case, so a response that gives two statuses would be read
 	// as its last.
 	if r, found := strictjson.FindRepeatedFoldedName(body); found {
-		return nil, fmt.Errorf("the service's answer gives %q more than once, at %s: give each name once", r.Name, r.Pointer)
+		return nil, fmt.Errorf("the service's response gives %q more than once, at %s: give each name once", r.Name, r.Pointer)
 	}
 	if err := validateOutcome(&o); err != nil {
 		return nil, errors.New("service returned an invalid outcome: " + describeFields(joinedup.ErrorFields(err)))

@@ -154,8 +154,8 @@ func TestGroupOutbox(t *testing.T) {
 	}
 }
 
-// TestSendWebhookErrors sends a task to services that answer badly, and
-// checks that each failure says what went wrong, and whether anything
+// TestSendWebhookErrors sends a task to services that respond badly, and
+// checks that each error names what went wrong and whether anything
 // reached the service.
 func TestSendWebhookErrors(t *testing.T) {
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
@@ -183,7 +183,7 @@ func TestSendWebhookErrors(t *testing.T) {
 		{"answer not JSON", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			w.Write([]byte(`ok`))
-		}), "not an outcome in JSON", false},
+		}), "not a JSON outcome", false},
 		{"status given twice", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			w.Write([]byte(`{"status":"acted","summary":"ok","status":"failed"}`))
@@ -195,7 +195,7 @@ func TestSendWebhookErrors(t *testing.T) {
 		{"no answer in time", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()
-		}), "did not answer within 200ms", false},
+		}), "did not respond within 200ms", false},
 		{"nothing listening", refused, "connection refused", true},
 	}
 	for _, tt := range tests {
