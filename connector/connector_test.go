@@ -476,7 +476,7 @@ func TestReceiverHandlerError(t *testing.T) {
 }
 
 // TestReceiverRejectsOutcomeWithoutSummary has a handler report acted
-// with no summary, which the hub would not accept. The receiver answers
+// with no summary, which the hub would not accept. The receiver responds
 // with an error and keeps none of the handler's changes.
 func TestReceiverRejectsOutcomeWithoutSummary(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {

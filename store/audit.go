@@ -260,6 +260,9 @@ func (db *DB) DisclosedAttempt(ctx context.Context, event joinedup.EventID, id j
 }
 
 func disclosedAttempt(ctx context.Context, tx *Tx, event joinedup.EventID, id joinedup.DeliveryID, generation int) (int, error) {
+	// The audit log stores each detail in its canonical form, compact JSON
+	// with no space after a colon, so the pattern matches every entry
+	// about the delivery. It only narrows the rows, and each is decoded.
 	rows, err := tx.QueryContext(ctx, `
 		SELECT detail FROM audit_entries
 		WHERE subject = $1 AND action = $2 AND detail LIKE $3`,

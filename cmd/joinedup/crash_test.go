@@ -92,7 +92,7 @@ func TestCrashLosesNothing(t *testing.T) {
 }
 
 // TestCrashCountsCutOffAttempt kills joinedup serve while an attempt is
-// waiting for the service's answer, and checks that after the restart the
+// waiting for the service's response, and checks that after the restart the
 // cut-off attempt is counted. With attempts to spare, the service acts
 // once, the delivery shows two attempts, and the audit log records
 // attempts 1 and 2 rather than attempt 1 twice. With a limit of one

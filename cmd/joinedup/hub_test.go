@@ -101,7 +101,7 @@ type recorder struct {
 	mu       sync.Mutex
 	events   []*connector.Event
 	fail     int           // answer the first fail requests with 503
-	hang     int           // answer the first hang requests never: each waits until its sender disconnects
+	hang     int           // respond to none of the first hang requests: each waits until its sender disconnects
 	delay    time.Duration // wait this long before answering each request
 	seen     int
 	requests map[string]int // requests by webhook-id
