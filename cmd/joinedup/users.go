@@ -183,14 +183,14 @@ func checkAccountIDs(ctx context.Context, db *store.DB, account *auth.Account) (
 // listIDs returns the ids of services for a message, the first ten in
 // full and the rest as a count.
 func listIDs(services []*joinedup.Service) string {
-	const shown = 10
+	const maxListed = 10
 	var ids []string
-	for _, s := range services[:min(len(services), shown)] {
+	for _, s := range services[:min(len(services), maxListed)] {
 		ids = append(ids, string(s.ID))
 	}
 	list := strings.Join(ids, ", ")
-	if len(services) > shown {
-		list += fmt.Sprintf(" and %d more", len(services)-shown)
+	if len(services) > maxListed {
+		list += fmt.Sprintf(" and %d more", len(services)-maxListed)
 	}
 	return list
 }
