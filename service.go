@@ -45,14 +45,43 @@ type Service struct {
 }
 
 // ServiceNameKey returns name in the form in which two service names
-// compare equal: in NFKC, case-folded and with each run of white space as
-// one space. So "Child Benefit", " CHILD  BENEFIT" and the name with a
-// fullwidth letter or a no-break space are the same name. No two
-// services in use may share a key, because the birth form shows each
-// service by its name.
+// compare equal: in NFKC, with each Cyrillic or Greek letter that looks
+// like a Latin one replaced by it, case-folded and with each run of white
+// space as one space. So "Child Benefit", " CHILD  BENEFIT", the name with
+// a fullwidth letter or a no-break space, and the name with a Cyrillic
+// "е" or a Greek "Β" are the same name. No two services in use may share
+// a key, because the birth form shows each service by its name.
 func ServiceNameKey(name string) string {
-	key := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(name)))
+	// Accented letters are decomposed first, so that a Cyrillic "ё" maps
+	// as its base letter does.
+	skeleton := strings.Map(func(r rune) rune {
+		if latin, ok := latinLookAlikes[r]; ok {
+			return latin
+		}
+		return r
+	}, norm.NFD.String(norm.NFKC.String(name)))
+	key := norm.NFKC.String(cases.Fold().String(skeleton))
 	return strings.Join(strings.Fields(key), " ")
+}
+
+// latinLookAlikes maps Cyrillic and Greek letters that look like a Latin
+// letter of the same case to that Latin letter. Case matters:
+// a Cyrillic capital "В" looks like "B", but its small "в" does not look
+// like "b".
+var latinLookAlikes = map[rune]rune{
+	// Cyrillic capitals.
+	'А': 'A', 'В': 'B', 'С': 'C', 'Е': 'E', 'Н': 'H', 'І': 'I', 'Ӏ': 'I',
+	'Ј': 'J', 'К': 'K', 'М': 'M', 'О': 'O', 'Р': 'P', 'Ԛ': 'Q', 'Ѕ': 'S',
+	'Т': 'T', 'Ԝ': 'W', 'Х': 'X', 'У': 'Y', 'Ү': 'Y',
+	// Cyrillic small letters.
+	'а': 'a', 'с': 'c', 'ԁ': 'd', 'е': 'e', 'һ': 'h', 'і': 'i', 'ј': 'j',
+	'ӏ': 'l', 'о': 'o', 'р': 'p', 'ԛ': 'q', 'ѕ': 's', 'ԝ': 'w', 'х': 'x',
+	'у': 'y', 'ү': 'y',
+	// Greek capitals.
+	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K',
+	'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
+	// Greek small letters.
+	'α': 'a', 'ι': 'i', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'υ': 'u', 'γ': 'y',
 }
 
 // Takes reports whether s takes events of the given type.

@@ -100,6 +100,8 @@ func Validate(s *joinedup.Service) error {
 		add("/name", "The service’s name must be %d characters or fewer", MaxServiceNameLength)
 	case !plainText(s.Name):
 		add("/name", "The service’s name must not contain control, invisible or text-direction characters, or symbols such as emoji")
+	case mixesAlphabets(s.Name):
+		add("/name", "Each word of the service’s name must be in one alphabet, without a Cyrillic or Greek letter among Latin ones")
 	}
 	switch {
 	case strings.TrimSpace(s.Purpose) == "":
@@ -333,6 +335,9 @@ func ValidateOrganisation(o joinedup.Organisation) error {
 	case !plainText(o.Name):
 		fields = append(fields, joinedup.FieldError{Field: "/name",
 			Message: "The organisation’s name must not contain control, invisible or text-direction characters, or symbols such as emoji"})
+	case mixesAlphabets(o.Name):
+		fields = append(fields, joinedup.FieldError{Field: "/name",
+			Message: "Each word of the organisation’s name must be in one alphabet, without a Cyrillic or Greek letter among Latin ones"})
 	}
 	if len(fields) > 0 {
 		return joinedup.Invalid("The organisation has errors.", fields...)
@@ -384,4 +389,31 @@ func plainText(s string) bool {
 		}
 	}
 	return true
+}
+
+// alphabets are the scripts whose letters look alike, so that a word
+// mixing them can pass for a word in one of them.
+var alphabets = []*unicode.RangeTable{unicode.Latin, unicode.Cyrillic, unicode.Greek}
+
+// mixesAlphabets reports whether a word of s, a run of letters and marks,
+// has letters from more than one of alphabets, such as "Вenefit" with a
+// Cyrillic "В". Such a word reads as another service's name on the birth
+// form. Words wholly in one alphabet are allowed, and so are names that
+// put words of different alphabets side by side.
+func mixesAlphabets(s string) bool {
+	for word := range strings.FieldsFuncSeq(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsMark(r) }) {
+		seen := -1
+		for _, r := range word {
+			for i, table := range alphabets {
+				if !unicode.Is(table, r) {
+					continue
+				}
+				if seen >= 0 && seen != i {
+					return true
+				}
+				seen = i
+			}
+		}
+	}
+	return false
 }

@@ -631,6 +631,32 @@ func TestServiceTextErrorNamesCharacters(t *testing.T) {
 	}
 }
 
+// TestServiceNameMixingAlphabets registers a service whose name has a
+// Cyrillic letter among Latin ones, which would read as another service's
+// name on the birth form, and checks that the hub refuses it and stores
+// nothing.
+func TestServiceNameMixingAlphabets(t *testing.T) {
+	h := startHub(t, nil)
+	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
+		t.Fatal(err)
+	}
+	status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services",
+		namedServiceJSON(t, "lookalike", "Child B\u0435nefit", nil))
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("status = %d, want 422; body %s", status, resp)
+	}
+	var p joinedup.Problem
+	if err := json.Unmarshal(resp, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Errors) != 1 || p.Errors[0].Field != "/name" || !strings.Contains(p.Errors[0].Message, "in one alphabet") {
+		t.Errorf("errors = %+v, want one on /name that asks for one alphabet", p.Errors)
+	}
+	if _, err := h.Directory.FindService(context.Background(), "lookalike"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		t.Errorf("find the refused service: error %v, want not found", err)
+	}
+}
+
 // TestServicesFileRejectsRepeats reads services files that list one
 // organisation or service twice, or two services whose names read the
 // same, and checks that each is rejected, naming both places, before
@@ -751,6 +777,8 @@ func TestServicesFileFollowsAPIRules(t *testing.T) {
 			`/organisations/0/name: The organisation’s name must not contain control, invisible`},
 		{"control character in a name", `{"organisations": [{"id": "a", "name": "Council\u0007"}]}`,
 			`/organisations/0/name: The organisation’s name must not contain control`},
+		{"Cyrillic letter among Latin ones in a name", `{"organisations": [{"id": "a", "name": "Riverside \u0421ouncil"}]}`,
+			`/organisations/0/name: Each word of the organisation’s name must be in one alphabet`},
 		{"name of spaces", `{"organisations": [{"id": "a", "name": "   "}]}`,
 			`/organisations/0/name: Enter the organisation’s name`},
 		{"no id", `{"organisations": [{"name": "Council"}]}`,
