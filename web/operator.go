@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,8 @@ type lifeEventView struct {
 	// account, a connected system for the API token, or the account's id
 	// when the account is gone.
 	RegisteredBy string
+	// Replayed is the id of a delivery just replayed from this page.
+	Replayed string
 }
 
 func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +111,7 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy}
+	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy, Replayed: replayedOn(r, rows)}
 	if event.RegisteredBy == tokenAccountID {
 		v.RegisteredBy = "a connected system, with the hub’s API token"
 	} else if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
@@ -139,6 +142,8 @@ type deliveriesView struct {
 	Caption  string
 	Pager    pager
 	Replayed string
+	// Back is the address of this page, to which a Replay button returns.
+	Back string
 }
 
 func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +163,13 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deliveries, total, err := s.Deliveries.ListDeliveries(r.Context(), filter)
+	// A replay takes the delivery out of a list of its old state. After
+	// the last one on the last page, the operator sees the page that is
+	// now last instead of an empty one.
+	if err == nil && q.Get("replayed") != "" && total > 0 && filter.Offset >= total {
+		filter.Offset = (total - 1) / filter.Limit * filter.Limit
+		deliveries, total, err = s.Deliveries.ListDeliveries(r.Context(), filter)
+	}
 	if err == nil {
 		deliveries, err = s.filterDeliveries(r, deliveries)
 	}
@@ -179,7 +191,11 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	if filter.State == "" {
 		title, items = "Deliveries: Any state", "Deliveries in any state"
 	}
-	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows, Replayed: q.Get("replayed")}
+	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows,
+		Back: deliveriesURL(q.Get("state"), filter.Offset, filter.Limit)}
+	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) {
+		v.Replayed = replayed
+	}
 	v.Pager = newPager(filter.Offset, filter.Limit, len(rows), total, func(offset int) string {
 		return deliveriesURL(q.Get("state"), offset, filter.Limit)
 	})
@@ -213,10 +229,58 @@ func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if back, ok := replayBack(r.PostForm.Get("back"), id); ok {
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
 	state := r.PostForm.Get("state")
 	if !validState(state) && state != anyState {
 		state = string(joinedup.StateDeadLettered)
 	}
 	q := url.Values{"state": {state}, "replayed": {id}}
 	http.Redirect(w, r, "/operator/deliveries?"+q.Encode(), http.StatusSeeOther)
+}
+
+// replayBack returns back with the replayed delivery's id added to its
+// query, and whether back is a page that a Replay button may return to.
+// Those are a page of the deliveries list, with its query, and a life
+// event's page. Any other value is not followed, so that the form cannot
+// send a browser elsewhere.
+func replayBack(back, id string) (string, bool) {
+	if back == "" || safeNext(back) == "" {
+		return "", false
+	}
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" {
+		return "", false
+	}
+	event, isEvent := strings.CutPrefix(u.Path, "/operator/life-events/")
+	switch {
+	case u.Path == "/operator/deliveries":
+	case isEvent && event != "" && !strings.Contains(event, "/") && u.RawQuery == "":
+	default:
+		return "", false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", false
+	}
+	q.Set("replayed", id)
+	return u.Path + "?" + q.Encode(), true
+}
+
+// deliveryIDPattern matches the form of a delivery's id, so that a page
+// confirms a replay only of a value that could name a delivery.
+var deliveryIDPattern = regexp.MustCompile(`^dlv_[0-9a-hjkmnp-tv-z]{26}$`)
+
+// replayedOn returns the replayed parameter of r when it names one of
+// rows, the deliveries that a page shows, and "" otherwise.
+func replayedOn(r *http.Request, rows []deliveryRow) string {
+	id := r.URL.Query().Get("replayed")
+	for _, row := range rows {
+		if id != "" && string(row.ID) == id {
+			return id
+		}
+	}
+	return ""
 }

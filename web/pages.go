@@ -115,8 +115,8 @@ var templateFuncs = template.FuncMap{
 	// lines splits text that may hold line breaks, such as a break-glass
 	// reason, so that a page shows each line on its own.
 	"lines": func(text string) []string { return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") },
-	"deliveryTable": func(rows []deliveryRow, caption, state string) deliveryTableView {
-		return deliveryTableView{Rows: rows, Caption: caption, State: state}
+	"deliveryTable": func(rows []deliveryRow, caption, state, back string) deliveryTableView {
+		return deliveryTableView{Rows: rows, Caption: caption, State: state, Back: back}
 	},
 }
 
@@ -124,6 +124,9 @@ type deliveryTableView struct {
 	Rows    []deliveryRow
 	Caption string
 	State   string // the list's state filter, kept across a replay
+	// Back is the page that a Replay button returns to, which shows the
+	// table, or empty for the list of deliveries in the replayed state.
+	Back string
 }
 
 // canReplay reports whether an operator may send a delivery in state

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -801,6 +802,80 @@ func TestReplayForm(t *testing.T) {
 	res = env.postForm(t, "/operator/deliveries/"+string(d.ID)+"/replay", url.Values{"state": {"dead-lettered"}})
 	if res.code != http.StatusConflict {
 		t.Errorf("replay of a pending delivery: status %d, want 409", res.code)
+	}
+}
+
+// TestReplayReturnsToPage replays deliveries from a later page of the
+// deliveries list and from a life event's page. Each Replay button must
+// return to the page it was on. A replay of the last row on the last page
+// must show the page that is now last. A back address naming another
+// page or site must not be followed.
+func TestReplayReturnsToPage(t *testing.T) {
+	env := newTestEnv(t)
+	for range 3 {
+		env.postJSON(t, "/api/v1/births", validBirth)
+	}
+	var dead []joinedup.DeliveryID
+	for _, ev := range env.hub.events {
+		dead = append(dead, ev.Deliveries[0].ID)
+		env.hub.setState(ev.Deliveries[0].ID, joinedup.StateDeadLettered, "timeout")
+	}
+	env.signInAs(t, env.operator)
+
+	// The second page of two rows holds the third delivery alone.
+	page := "/operator/deliveries?limit=2&offset=2&state=dead-lettered"
+	rec := env.do(t, http.MethodGet, page, nil, nil)
+	if want := `name="back" value="` + html.EscapeString(page) + `"`; !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("the Replay button on %s does not return to it: no %s", page, want)
+	}
+	res := env.postForm(t, "/operator/deliveries/"+string(dead[2])+"/replay", url.Values{"state": {"dead-lettered"}, "back": {page}})
+	want := "/operator/deliveries?limit=2&offset=2&replayed=" + string(dead[2]) + "&state=dead-lettered"
+	if res.code != http.StatusSeeOther || res.header.Get("Location") != want {
+		t.Fatalf("replay from the second page: got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
+	}
+	// The list now has two rows, so the second page would be empty, and
+	// the first page is shown instead.
+	rec = env.do(t, http.MethodGet, want, nil, nil)
+	body := rec.Body.String()
+	if !strings.Contains(body, "Delivery "+string(dead[2])+" will be sent again.") {
+		t.Errorf("the page after the replay does not confirm it")
+	}
+	if !strings.Contains(body, "showing 1 to 2 of 2") {
+		t.Errorf("the page after replaying the last row is not the page that is now last:\n%s", body)
+	}
+
+	// A replay from a life event's page returns to that page.
+	event := "/operator/life-events/" + string(env.hub.events[0].ID)
+	rec = env.do(t, http.MethodGet, event, nil, nil)
+	if want := `name="back" value="` + event + `"`; !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("the Replay button on the life event's page does not return to it: no %s", want)
+	}
+	res = env.postForm(t, "/operator/deliveries/"+string(dead[0])+"/replay", url.Values{"state": {"dead-lettered"}, "back": {event}})
+	if want := event + "?replayed=" + string(dead[0]); res.code != http.StatusSeeOther || res.header.Get("Location") != want {
+		t.Fatalf("replay from the life event's page: got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
+	}
+	if rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil); !strings.Contains(rec.Body.String(), "Delivery "+string(dead[0])+" will be sent again.") {
+		t.Errorf("the life event's page does not confirm the replay")
+	}
+
+	// A back address that is not one of those pages is not followed.
+	for _, back := range []string{"https://example.com/operator/deliveries", "//example.com/operator/deliveries", "/sign-out",
+		"/operator/deliveries/../../sign-out", "/operator/life-events/x/y", "/operator/life-events/x?next=/", "/operator/deliveries#top"} {
+		t.Run(back, func(t *testing.T) {
+			env.hub.setState(dead[1], joinedup.StateDeadLettered, "timeout")
+			res := env.postForm(t, "/operator/deliveries/"+string(dead[1])+"/replay", url.Values{"state": {"dead-lettered"}, "back": {back}})
+			want := "/operator/deliveries?replayed=" + string(dead[1]) + "&state=dead-lettered"
+			if res.code != http.StatusSeeOther || res.header.Get("Location") != want {
+				t.Errorf("got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
+			}
+		})
+	}
+
+	// The list confirms a replay only of a value that could be a
+	// delivery's id, so a link cannot make it state something else.
+	rec = env.do(t, http.MethodGet, "/operator/deliveries?replayed="+url.QueryEscape("everything, at once"), nil, nil)
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "will be sent again") {
+		t.Errorf("status %d; the list confirms a replay of a value that is not a delivery id", rec.Code)
 	}
 }
 
