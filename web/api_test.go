@@ -906,3 +906,40 @@ func TestBodilessEndpointsRejectBody(t *testing.T) {
 		t.Errorf("service after rejected removals = %+v, %v; want it in use", svc, err)
 	}
 }
+
+// TestChangesRejectQuery sends requests that change something with a
+// parameter in the web address, which no such request reads. Each must
+// get 422 naming the parameter and change nothing. A page or resource
+// that does not exist is still 404, and a read still takes its query.
+func TestChangesRejectQuery(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	d := env.hub.events[0].Deliveries[0]
+	env.hub.setState(d.ID, joinedup.StateDeadLettered, "timeout")
+
+	rec := env.postJSON(t, "/api/v1/births?dryRun=true", validBirth)
+	p := decodeProblem(t, rec, http.StatusUnprocessableEntity)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "/dryRun" || !strings.Contains(p.Errors[0].Message, `the parameter "dryRun"`) {
+		t.Errorf("errors = %+v, want one naming the parameter dryRun", p.Errors)
+	}
+	if n := len(env.hub.events); n != 1 {
+		t.Errorf("births registered = %d, want still 1", n)
+	}
+
+	rec = env.do(t, http.MethodPost, "/api/v1/deliveries/"+string(d.ID)+"/replay?force=1&b=2", nil, nil)
+	p = decodeProblem(t, rec, http.StatusUnprocessableEntity)
+	if len(p.Errors) != 2 || p.Errors[0].Field != "/b" || p.Errors[1].Field != "/force" {
+		t.Errorf("errors = %+v, want one on /b and one on /force", p.Errors)
+	}
+	if got := env.hub.delivery(d.ID).State; got != joinedup.StateDeadLettered {
+		t.Errorf("delivery state = %q, want it still dead-lettered", got)
+	}
+
+	if rec := env.do(t, http.MethodPost, "/api/v1/no-such-thing?x=1", nil, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown path with a query: status %d, want 404", rec.Code)
+	}
+	env.signInAs(t, env.operator)
+	if rec := env.do(t, http.MethodGet, "/api/v1/deliveries?state=dead-lettered", nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("list with a query: status %d, want 200; body %s", rec.Code, rec.Body)
+	}
+}

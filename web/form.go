@@ -80,8 +80,9 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64, multiple ...s
 // more than once, counting its values in the body and in the URL's query
 // together. A handler reads the first value of a field, so it would
 // otherwise ignore the others without saying so. A name in multiple may
-// repeat in the body, but not appear in the query as well, whose values
-// no handler reads.
+// repeat in the body. Only the sign-in form reaches here with a query,
+// its next, because checkNoQuery rejects every other query of a request
+// that changes something.
 func repeatedFields(query, body url.Values, multiple []string) []joinedup.FieldError {
 	names := slices.Collect(maps.Keys(body))
 	for name := range query {
@@ -95,11 +96,8 @@ func repeatedFields(query, body url.Values, multiple []string) []joinedup.FieldE
 	for _, name := range names {
 		inQuery, inBody := len(query[name]), len(body[name])
 		switch {
-		case slices.Contains(multiple, name) && (inQuery == 0 || inBody == 0):
+		case slices.Contains(multiple, name) && inQuery == 0:
 			continue
-		case slices.Contains(multiple, name):
-			fields = append(fields, joinedup.FieldError{Field: "/" + name,
-				Message: fmt.Sprintf("The field %q was sent both in the web address and in the form.", name)})
 		case inQuery+inBody > 1:
 			fields = append(fields, joinedup.FieldError{Field: "/" + name,
 				Message: fmt.Sprintf("The field %q was sent %d times.", name, inQuery+inBody)})

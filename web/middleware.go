@@ -3,7 +3,11 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -129,6 +133,10 @@ func (s *Server) withUnmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
+			if err := checkNoQuery(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -154,3 +162,35 @@ type headerProbe struct {
 func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
+
+// checkNoQuery returns EINVALID, naming each parameter, for a request that
+// changes something and has a query string. No such route reads its query,
+// so a parameter such as ?dryRun=true would otherwise be ignored while the
+// request took effect. The sign-in form's next is the one exception:
+// readForm reads it there, and rejects it when the body gives it too.
+func checkNoQuery(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.URL.RawQuery == "" {
+		return nil
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return joinedup.Invalid("The web address has a query string that cannot be read. This request takes no query parameters, so nothing was changed.",
+			joinedup.FieldError{Field: "/", Message: "Remove the query string, the part of the web address from the question mark."})
+	}
+	if r.URL.Path == pathSignIn {
+		delete(query, "next")
+	}
+	if len(query) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(query))
+	fields := make([]joinedup.FieldError, len(names))
+	for i, name := range names {
+		fields[i] = joinedup.FieldError{Field: "/" + name,
+			Message: fmt.Sprintf("The web address gives the parameter %q, which this request does not take. Remove it from the web address.", name)}
+	}
+	if r.URL.Path == pathSignIn {
+		return joinedup.Invalid("The sign-in request gave a parameter in its web address, so you have not been signed in. Go to the sign-in page and sign in again.", fields...)
+	}
+	return joinedup.Invalid("This request takes no parameters in its web address, so nothing was changed.", fields...)
+}
