@@ -119,21 +119,36 @@ type DeliveryService interface {
 	// ReplayDelivery sends a dead-lettered or failed delivery again.
 	ReplayDelivery(ctx context.Context, id DeliveryID) error
 
-	// ListDeliveries returns one page of the deliveries that match f, and
-	// how many deliveries match f in all.
-	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, int, error)
+	// ListDeliveries returns one page of the deliveries that match f.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) (DeliveryPage, error)
 }
 
 // DeliveryFilter selects a page of deliveries. A zero State or Service
 // matches every state or service. Deliveries are in order of creation,
 // oldest first unless NewestFirst is set, and deliveries created in the
 // same microsecond are in order of id.
+//
+// Offset skips that many matches before the page. After instead starts
+// the page just past the delivery it names, and Before ends it just
+// before, in the list's order. A delivery that leaves or joins the list
+// between two requests then moves no other delivery from one page to
+// another, as it does with offsets. At most one of Offset, After and
+// Before is set.
 type DeliveryFilter struct {
-	State       DeliveryState
-	Service     ServiceID
-	NewestFirst bool
-	Offset      int
-	Limit       int
+	State         DeliveryState
+	Service       ServiceID
+	NewestFirst   bool
+	Offset        int
+	After, Before *DeliveryCursor
+	Limit         int
+}
+
+// DeliveryPage is one page of a list of deliveries.
+type DeliveryPage struct {
+	Items []*Delivery
+	// Total is the number of deliveries that match the filter, and
+	// Offset the number of them before Items in the list's order.
+	Total, Offset int
 }
 
 // ConsentReceipt is the informant's record of what they agreed to, in the

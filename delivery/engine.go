@@ -453,7 +453,7 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) err
 }
 
 // ListDeliveries implements joinedup.DeliveryService.
-func (e *Engine) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) ([]*joinedup.Delivery, int, error) {
+func (e *Engine) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) (joinedup.DeliveryPage, error) {
 	return e.db.ListDeliveries(ctx, f)
 }
 

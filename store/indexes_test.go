@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/store"
@@ -191,9 +192,11 @@ func TestActionsQueryUsesIndex(t *testing.T) {
 }
 
 // TestDeliveryListQueriesUseIndexes checks that each kind of delivery
-// list reads its page in order from an index, so that a page neither
-// scans every delivery nor sorts every match.
+// list reads its page in order from an index, by offset or from a cursor
+// in either direction, so that a page neither scans every delivery nor
+// sorts every match.
 func TestDeliveryListQueriesUseIndexes(t *testing.T) {
+	cursor := &joinedup.DeliveryCursor{CreatedAt: time.Unix(1_800_000_000, 0), ID: "dlv_x"}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		for _, c := range []struct {
 			filter joinedup.DeliveryFilter
@@ -204,20 +207,37 @@ func TestDeliveryListQueriesUseIndexes(t *testing.T) {
 			{joinedup.DeliveryFilter{State: joinedup.StateFailed}, "deliveries_state"},
 			{joinedup.DeliveryFilter{Service: "gp", NewestFirst: true}, "deliveries_service"},
 			{joinedup.DeliveryFilter{State: joinedup.StateFailed, Service: "gp"}, "deliveries_"},
+			{joinedup.DeliveryFilter{State: joinedup.StateFailed, After: cursor}, "deliveries_state"},
+			{joinedup.DeliveryFilter{State: joinedup.StateFailed, Before: cursor}, "deliveries_state"},
+			{joinedup.DeliveryFilter{Service: "gp", NewestFirst: true, After: cursor}, "deliveries_service"},
+			{joinedup.DeliveryFilter{Service: "gp", NewestFirst: true, Before: cursor}, "deliveries_service"},
 		} {
-			c.filter.Offset, c.filter.Limit = 40, 20
-			where, page, args := store.DeliveryListQuery(c.filter)
-			plan := explain(t, db, "SELECT id FROM deliveries "+where+page, args...)
+			if c.filter.After == nil && c.filter.Before == nil {
+				c.filter.Offset = 40
+			}
+			c.filter.Limit = 20
+			q := store.DeliveryListQuery(c.filter)
+			plan := explain(t, db, "SELECT id FROM deliveries "+q.Page, q.PageArgs...)
 			if !strings.Contains(plan, c.index) {
 				t.Errorf("%+v: the page does not use index %s; plan:\n%s", c.filter, c.index, plan)
 			}
 			if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
 				t.Errorf("%+v: the page sorts its matches; plan:\n%s", c.filter, plan)
 			}
-			plan = explain(t, db, "SELECT COUNT(*) FROM deliveries "+where, args...)
-			if c.filter.State != "" || c.filter.Service != "" {
-				if !strings.Contains(plan, "deliveries_") {
-					t.Errorf("%+v: the count does not use an index; plan:\n%s", c.filter, plan)
+			if c.filter.State == "" && c.filter.Service == "" {
+				continue
+			}
+			counts := []string{q.Count}
+			if q.Position != "" {
+				counts = append(counts, q.Position)
+			}
+			for _, count := range counts {
+				args := q.Args
+				if count == q.Position {
+					args = q.PageArgs
+				}
+				if plan := explain(t, db, count, args...); !strings.Contains(plan, "deliveries_") {
+					t.Errorf("%+v: the count %q does not use an index; plan:\n%s", c.filter, count, plan)
 				}
 			}
 		}

@@ -290,11 +290,11 @@ func TestRetireServiceDuringRegistrations(t *testing.T) {
 		}
 
 		for _, state := range []joinedup.DeliveryState{joinedup.StatePending, joinedup.StateRetrying} {
-			queued, _, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: state, Limit: 1000})
+			queued, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: state, Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, d := range queued {
+			for _, d := range queued.Items {
 				if d.Service == "school" {
 					t.Errorf("delivery %s to the retired school is still %s", d.ID, state)
 				}

@@ -666,10 +666,11 @@ func TestListDeliveriesOfService(t *testing.T) {
 		for range 3 {
 			newEvent(t, db, "school", "gp")
 		}
-		got, total, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Service: "gp", Limit: 2})
+		page, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Service: "gp", Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
+		got, total := page.Items, page.Total
 		if len(got) != 2 {
 			t.Fatalf("got %d deliveries, want 2", len(got))
 		}
@@ -681,11 +682,11 @@ func TestListDeliveriesOfService(t *testing.T) {
 				t.Errorf("delivery %s is to %s, want gp", d.ID, d.Service)
 			}
 		}
-		all, total, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Limit: 100})
+		page, err = db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(all) != 6 || total != 6 {
+		if all, total := page.Items, page.Total; len(all) != 6 || total != 6 {
 			t.Errorf("got %d deliveries of every service and a total of %d, want 6 and 6", len(all), total)
 		}
 	})
@@ -711,10 +712,11 @@ func TestListDeliveriesPages(t *testing.T) {
 		} {
 			whole := f
 			whole.Limit = 100
-			all, wantTotal, err := db.ListDeliveries(ctx, whole)
+			list, err := db.ListDeliveries(ctx, whole)
 			if err != nil {
 				t.Fatalf("%+v: list all: %v", f, err)
 			}
+			all, wantTotal := list.Items, list.Total
 			if len(all) != wantTotal {
 				t.Fatalf("%+v: %d deliveries on one page, but a total of %d", f, len(all), wantTotal)
 			}
@@ -730,14 +732,15 @@ func TestListDeliveriesPages(t *testing.T) {
 			for offset := 0; offset < wantTotal+2; offset += 2 {
 				page := f
 				page.Offset, page.Limit = offset, 2
-				got, total, err := db.ListDeliveries(ctx, page)
+				got, err := db.ListDeliveries(ctx, page)
 				if err != nil {
 					t.Fatalf("%+v: list at offset %d: %v", f, offset, err)
 				}
+				total := got.Total
 				if total != wantTotal {
 					t.Errorf("%+v: total at offset %d = %d, want %d", f, offset, total, wantTotal)
 				}
-				for _, d := range got {
+				for _, d := range got.Items {
 					paged = append(paged, d.ID)
 				}
 			}
@@ -751,6 +754,118 @@ func TestListDeliveriesPages(t *testing.T) {
 		}
 	})
 }
+
+// TestListDeliveriesCursors pages through lists of deliveries three at a
+// time with cursors, forwards from the first page and backwards from the
+// last. The pages put together must be the whole list in order, each with
+// its offset in the list. A delivery that leaves the list between two
+// requests must not move another past the next page, as it would with
+// offsets.
+func TestListDeliveriesCursors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		for range 5 {
+			newEvent(t, db, "school", "gp")
+		}
+		drainOutbox(t, db)
+
+		ids := func(ds []*joinedup.Delivery) []joinedup.DeliveryID {
+			var out []joinedup.DeliveryID
+			for _, d := range ds {
+				out = append(out, d.ID)
+			}
+			return out
+		}
+		for _, f := range []joinedup.DeliveryFilter{
+			{State: joinedup.StatePending},
+			{Service: "gp", NewestFirst: true},
+		} {
+			whole := f
+			whole.Limit = 100
+			list, err := db.ListDeliveries(ctx, whole)
+			if err != nil {
+				t.Fatalf("%+v: list all: %v", f, err)
+			}
+			want := ids(list.Items)
+
+			var forwards []joinedup.DeliveryID
+			page := f
+			page.Limit = 3
+			for range len(want) {
+				got, err := db.ListDeliveries(ctx, page)
+				if err != nil {
+					t.Fatalf("%+v: list: %v", page, err)
+				}
+				if got.Offset != len(forwards) || got.Total != len(want) {
+					t.Errorf("%+v: offset %d and total %d, want %d and %d", page, got.Offset, got.Total, len(forwards), len(want))
+				}
+				forwards = append(forwards, ids(got.Items)...)
+				if len(got.Items) < 3 {
+					break
+				}
+				page.After = ptr(joinedup.CursorOf(got.Items[len(got.Items)-1]))
+			}
+			if !slices.Equal(forwards, want) {
+				t.Errorf("%+v: pages after cursors list %v, want %v", f, forwards, want)
+			}
+
+			var backwards []joinedup.DeliveryID
+			page = f
+			page.Limit, page.Before = 3, ptr(joinedup.CursorOf(list.Items[len(list.Items)-1]))
+			backwards = append(backwards, want[len(want)-1])
+			for range len(want) {
+				got, err := db.ListDeliveries(ctx, page)
+				if err != nil {
+					t.Fatalf("%+v: list: %v", page, err)
+				}
+				if wantOffset := max(len(want)-len(backwards)-3, 0); got.Offset != wantOffset {
+					t.Errorf("%+v: offset %d, want %d", page, got.Offset, wantOffset)
+				}
+				backwards = append(ids(got.Items), backwards...)
+				if len(got.Items) < 3 || got.Offset == 0 {
+					break
+				}
+				page.Before = ptr(joinedup.CursorOf(got.Items[0]))
+			}
+			if !slices.Equal(backwards, want) {
+				t.Errorf("%+v: pages before cursors list %v, want %v", f, backwards, want)
+			}
+		}
+
+		// The first pending delivery leaves the list between the first
+		// page and the second. The second page still starts with the
+		// delivery after the first page's last.
+		list, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordFailure(ctx, first.Items[0].ID, 0, "connection refused", time.Time{}, true, true); err != nil {
+			t.Fatalf("dead-letter the first delivery: %v", err)
+		}
+		second, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{State: joinedup.StatePending, Limit: 3, After: ptr(joinedup.CursorOf(first.Items[2]))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(second.Items) == 0 || second.Items[0].ID != list.Items[3].ID {
+			t.Errorf("the page after the first starts with %v, want %s", ids(second.Items), list.Items[3].ID)
+		}
+		if second.Offset != 2 || second.Total != len(list.Items)-1 {
+			t.Errorf("the page after the first has offset %d and total %d, want 2 and %d", second.Offset, second.Total, len(list.Items)-1)
+		}
+
+		if _, err := db.ListDeliveries(ctx, joinedup.DeliveryFilter{Offset: 3, After: ptr(joinedup.CursorOf(first.Items[2]))}); joinedup.ErrorCode(err) != joinedup.EINVALID {
+			t.Errorf("list with an offset and a cursor: error %v, want invalid", err)
+		}
+	})
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
 
 // TestReplayAfterWithdrawalRefused checks that a failed delivery cannot be
 // replayed once consent to tell its service was withdrawn, so that the

@@ -444,11 +444,28 @@ func (s *Server) reportOutcome(w http.ResponseWriter, r *http.Request) {
 // deliveryList is one page of deliveries. Items holds only the
 // deliveries the caller may read, and Total counts every delivery that
 // matches the query, so that the offsets stay those of the whole list.
+// Offset is the number of matches before the page, also for a page
+// placed by a cursor. Next and Previous are the cursors of the pages
+// after and before this one, for the after and before parameters, and
+// are left out where the list ends.
 type deliveryList struct {
-	Items  []*joinedup.Delivery `json:"items"`
-	Total  int                  `json:"total"`
-	Offset int                  `json:"offset"`
-	Limit  int                  `json:"limit"`
+	Items    []*joinedup.Delivery `json:"items"`
+	Total    int                  `json:"total"`
+	Offset   int                  `json:"offset"`
+	Limit    int                  `json:"limit"`
+	Next     string               `json:"next,omitempty"`
+	Previous string               `json:"previous,omitempty"`
+}
+
+// newDeliveryList returns the response for page p of deliveries, cut
+// with limit, of which items are those the caller may read.
+func newDeliveryList(p joinedup.DeliveryPage, items []*joinedup.Delivery, limit int) deliveryList {
+	if items == nil {
+		items = []*joinedup.Delivery{}
+	}
+	l := deliveryList{Items: items, Total: p.Total, Offset: p.Offset, Limit: limit}
+	l.Previous, l.Next = deliveryCursors(p)
+	return l
 }
 
 // defaultDeliveryLimit is how many deliveries a list returns when the
@@ -460,7 +477,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := onlyParams(r.URL.Query(), "state", "service", "offset", "limit"); err != nil {
+	if err := onlyParams(r.URL.Query(), "state", "service", "offset", "after", "before", "limit"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -474,26 +491,24 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	deliveries, total, err := s.Deliveries.ListDeliveries(r.Context(), filter)
+	page, err := s.Deliveries.ListDeliveries(r.Context(), filter)
+	var deliveries []*joinedup.Delivery
 	if err == nil {
-		deliveries, err = s.filterDeliveries(r, deliveries)
+		deliveries, err = s.filterDeliveries(r, page.Items)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if deliveries == nil {
-		deliveries = []*joinedup.Delivery{}
-	}
-	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries, Total: total, Offset: filter.Offset, Limit: filter.Limit})
+	writeJSON(w, http.StatusOK, newDeliveryList(page, deliveries, filter.Limit))
 }
 
 // anyState is the state filter of the deliveries page that lists
 // deliveries in every state.
 const anyState = "any"
 
-// deliveryQuery reads the required state and the optional offset and
-// limit of a delivery list. The state is a delivery state or, when
+// deliveryQuery reads the required state and the optional offset or
+// cursor, and limit, of a delivery list. The state is a delivery state or, when
 // anyAllowed, anyState, which it returns as the empty state that lists
 // every state.
 func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryFilter, error) {
@@ -508,13 +523,13 @@ func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryFilter, erro
 	case !validState(state):
 		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
 	}
-	offset, limit, pageFields := readPage(q, defaultDeliveryLimit)
-	fields = append(fields, pageFields...)
+	f := joinedup.DeliveryFilter{State: joinedup.DeliveryState(state)}
+	fields = append(fields, readDeliveryPage(q, defaultDeliveryLimit, &f)...)
 
 	if len(fields) > 0 {
 		return joinedup.DeliveryFilter{}, joinedup.Invalid("The query has invalid parameters.", fields...)
 	}
-	return joinedup.DeliveryFilter{State: joinedup.DeliveryState(state), Offset: offset, Limit: limit}, nil
+	return f, nil
 }
 
 func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,11 +110,13 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		if slices.Contains(r.Consent.Services, svc.ID) {
 			decision = joinedup.ConsentGiven
 			event.Deliveries = append(event.Deliveries, &joinedup.Delivery{
-				ID:        joinedup.DeliveryID(joinedup.NewID("dlv")),
-				EventID:   event.ID,
-				Service:   svc.ID,
-				State:     joinedup.StatePending,
-				CreatedAt: h.now,
+				ID:      joinedup.DeliveryID(joinedup.NewID("dlv")),
+				EventID: event.ID,
+				Service: svc.ID,
+				State:   joinedup.StatePending,
+				// Each delivery is a microsecond after the one before,
+				// so that the list's order is the order of creation.
+				CreatedAt: h.now.Add(time.Duration(h.deliveries()+len(event.Deliveries)) * time.Microsecond),
 				UpdatedAt: h.now,
 			})
 		}
@@ -377,11 +380,11 @@ func (h *fakeHub) ReplayDelivery(ctx context.Context, id joinedup.DeliveryID) er
 	return nil
 }
 
-func (h *fakeHub) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) ([]*joinedup.Delivery, int, error) {
+func (h *fakeHub) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) (joinedup.DeliveryPage, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
-		return nil, 0, h.err
+		return joinedup.DeliveryPage{}, h.err
 	}
 	var matches []*joinedup.Delivery
 	for _, e := range h.events {
@@ -391,12 +394,44 @@ func (h *fakeHub) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter)
 			}
 		}
 	}
+	// The store's order: by creation time, then id.
+	compare := func(a, b joinedup.DeliveryCursor) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.ID), string(b.ID))
+	}
+	slices.SortFunc(matches, func(a, b *joinedup.Delivery) int { return compare(joinedup.CursorOf(a), joinedup.CursorOf(b)) })
 	if f.NewestFirst {
 		slices.Reverse(matches)
+		c := compare
+		compare = func(a, b joinedup.DeliveryCursor) int { return -c(a, b) }
 	}
-	start := min(f.Offset, len(matches))
-	end := min(start+f.Limit, len(matches))
-	return matches[start:end], len(matches), nil
+	page := joinedup.DeliveryPage{Total: len(matches), Offset: f.Offset}
+	switch {
+	case f.After != nil:
+		page.Offset = len(matches)
+		for i, d := range matches {
+			if compare(joinedup.CursorOf(d), *f.After) > 0 {
+				page.Offset = i
+				break
+			}
+		}
+	case f.Before != nil:
+		before := len(matches)
+		for i, d := range matches {
+			if compare(joinedup.CursorOf(d), *f.Before) >= 0 {
+				before = i
+				break
+			}
+		}
+		page.Offset = max(before-f.Limit, 0)
+		page.Items = matches[page.Offset:before]
+		return page, nil
+	}
+	start := min(page.Offset, len(matches))
+	page.Items = matches[start:min(start+f.Limit, len(matches))]
+	return page, nil
 }
 
 // setState moves a delivery to state, as the delivery workers would.
@@ -405,4 +440,14 @@ func (h *fakeHub) setState(id joinedup.DeliveryID, state joinedup.DeliveryState,
 	defer h.mu.Unlock()
 	d := h.delivery(id)
 	d.State, d.LastError = state, lastError
+}
+
+// deliveries returns how many deliveries the hub holds. The caller holds
+// h.mu.
+func (h *fakeHub) deliveries() int {
+	n := 0
+	for _, e := range h.events {
+		n += len(e.Deliveries)
+	}
+	return n
 }

@@ -20,11 +20,11 @@ const defaultNoticeLimit = maxPageSize
 type noticesPage struct {
 	Service    *joinedup.Service
 	Deliveries []*joinedup.Delivery
-	// Total counts every notice of the service, including those the
-	// account may not see, so that the offsets stay those of the whole
-	// list.
-	Total         int
-	Offset, Limit int
+	// Page is the page as the store returned it. Its Total counts every
+	// notice of the service, including those the account may not see,
+	// so that the offsets stay those of the whole list.
+	Page  joinedup.DeliveryPage
+	Limit int
 }
 
 // serviceNotices returns the page of the notices of the service in the
@@ -54,21 +54,21 @@ func (s *Server) serviceNotices(r *http.Request) (*noticesPage, error) {
 	}
 
 	q := r.URL.Query()
-	if err := onlyParams(q, "offset", "limit"); err != nil {
+	if err := onlyParams(q, "offset", "after", "before", "limit"); err != nil {
 		return nil, err
 	}
-	offset, limit, fields := readPage(q, defaultNoticeLimit)
-	if len(fields) > 0 {
+	f := joinedup.DeliveryFilter{Service: svc.ID, NewestFirst: true}
+	if fields := readDeliveryPage(q, defaultNoticeLimit, &f); len(fields) > 0 {
 		return nil, joinedup.Invalid("The query has invalid parameters.", fields...)
 	}
 
-	deliveries, total, err := s.Records.ServiceDeliveries(ctx, svc.ID, offset, limit)
+	page, err := s.Records.ServiceDeliveries(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	notices := &noticesPage{Service: svc, Total: total, Offset: offset, Limit: limit}
+	notices := &noticesPage{Service: svc, Page: page, Limit: f.Limit}
 	var accesses []access
-	for _, delivery := range deliveries {
+	for _, delivery := range page.Items {
 		res := deliveryResource(delivery)
 		decision, _, err := s.decide(ctx, account, policy.ActionRead, res, purpose)
 		if err != nil {
@@ -92,11 +92,7 @@ func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	deliveries := notices.Deliveries
-	if deliveries == nil {
-		deliveries = []*joinedup.Delivery{}
-	}
-	writeJSON(w, http.StatusOK, deliveryList{Items: deliveries, Total: notices.Total, Offset: notices.Offset, Limit: notices.Limit})
+	writeJSON(w, http.StatusOK, newDeliveryList(notices.Page, notices.Deliveries, notices.Limit))
 }
 
 type noticesView struct {
@@ -124,9 +120,11 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 
 	svc := notices.Service
 	v := noticesView{Service: svc, Rows: rows, Limit: notices.Limit}
-	v.Pager = newPager(notices.Offset, notices.Limit, len(rows), notices.Total, func(offset int) string {
+	v.Pager = newCursorPager(notices.Page, len(rows), func(name, cursor string) string {
 		q := url.Values{}
-		q.Set("offset", strconv.Itoa(offset))
+		if name != "" {
+			q.Set(name, cursor)
+		}
 		q.Set("limit", strconv.Itoa(notices.Limit))
 		return "/services/" + url.PathEscape(string(svc.ID)) + "/notices?" + q.Encode()
 	})

@@ -162,16 +162,18 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	deliveries, total, err := s.Deliveries.ListDeliveries(r.Context(), filter)
+	list, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	// A replay takes the delivery out of a list of its old state. After
 	// the last one on the last page, the operator sees the page that is
 	// now last instead of an empty one.
-	if err == nil && q.Get("replayed") != "" && total > 0 && filter.Offset >= total {
-		filter.Offset = (total - 1) / filter.Limit * filter.Limit
-		deliveries, total, err = s.Deliveries.ListDeliveries(r.Context(), filter)
+	if err == nil && q.Get("replayed") != "" && list.Total > 0 && len(list.Items) == 0 {
+		filter.After, filter.Before = nil, nil
+		filter.Offset = (list.Total - 1) / filter.Limit * filter.Limit
+		list, err = s.Deliveries.ListDeliveries(r.Context(), filter)
 	}
+	var deliveries []*joinedup.Delivery
 	if err == nil {
-		deliveries, err = s.filterDeliveries(r, deliveries)
+		deliveries, err = s.filterDeliveries(r, list.Items)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -191,24 +193,36 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	if filter.State == "" {
 		title, items = "Deliveries: Any state", "Deliveries in any state"
 	}
-	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows,
-		Back: deliveriesURL(q.Get("state"), filter.Offset, filter.Limit)}
+	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows}
+	// A Replay button returns to the page as it was asked for. On a page
+	// after a cursor, the rows after a replayed one then move up into its
+	// place.
+	v.Back = deliveriesURL(q.Get("state"), filter.Limit, "", "")
+	for _, name := range []string{"offset", "after", "before"} {
+		if value := q.Get(name); value != "" {
+			v.Back = deliveriesURL(q.Get("state"), filter.Limit, name, value)
+		}
+	}
 	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) {
 		v.Replayed = replayed
 	}
-	v.Pager = newPager(filter.Offset, filter.Limit, len(rows), total, func(offset int) string {
-		return deliveriesURL(q.Get("state"), offset, filter.Limit)
+	v.Pager = newCursorPager(list, len(rows), func(name, cursor string) string {
+		return deliveriesURL(q.Get("state"), filter.Limit, name, cursor)
 	})
 	v.Caption = v.Pager.caption(items, "oldest first")
 	s.render(w, r, http.StatusOK, "deliveries.html", page{Title: title, Nav: navDeliveries, Data: v})
 }
 
 // deliveriesURL returns the address of a page of the deliveries page.
-// state is the value of its state parameter.
-func deliveriesURL(state string, offset, limit int) string {
+// state is the value of its state parameter, and the page is placed by
+// the parameter name, offset, after or before, with value, or is the
+// first page when name is "".
+func deliveriesURL(state string, limit int, name, value string) string {
 	q := url.Values{}
 	q.Set("state", state)
-	q.Set("offset", strconv.Itoa(offset))
+	if name != "" {
+		q.Set(name, value)
+	}
 	q.Set("limit", strconv.Itoa(limit))
 	return "/operator/deliveries?" + q.Encode()
 }

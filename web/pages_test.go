@@ -1156,35 +1156,41 @@ func TestDeliveriesPagePaging(t *testing.T) {
 	if want := "Deliveries that are pending, oldest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
 		t.Errorf("first page lacks %q", want)
 	}
-	if want := `href="/operator/deliveries?limit=2&amp;offset=2&amp;state=pending" rel="next"`; !strings.Contains(body, want) {
-		t.Errorf("first page lacks the Next link %q", want)
+	next := pageLink(body, "next")
+	if !strings.HasPrefix(next, "/operator/deliveries?after=") || !strings.HasSuffix(next, "&limit=2&state=pending") {
+		t.Errorf("first page's Next link is %q, want one after a cursor with the limit and state", next)
 	}
-	if strings.Contains(body, `rel="prev"`) {
+	if pageLink(body, "prev") != "" {
 		t.Errorf("first page has a Previous link")
 	}
 	if third := env.hub.events[2].Reference; strings.Contains(body, third) {
 		t.Errorf("first page shows the third life event %s", third)
 	}
 
-	body = env.do(t, http.MethodGet, "/operator/deliveries?state=pending&limit=2&offset=2", nil, nil).Body.String()
+	body = env.do(t, http.MethodGet, next, nil, nil).Body.String()
 	if want := "Deliveries that are pending, oldest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
 		t.Errorf("second page lacks %q", want)
 	}
 	if third := env.hub.events[2].Reference; !strings.Contains(body, third) {
 		t.Errorf("second page lacks the third life event %s", third)
 	}
-	if want := `href="/operator/deliveries?limit=2&amp;offset=0&amp;state=pending" rel="prev"`; !strings.Contains(body, want) {
-		t.Errorf("second page lacks the Previous link %q", want)
-	}
-	if strings.Contains(body, `rel="next"`) {
+	if pageLink(body, "next") != "" {
 		t.Errorf("second page has a Next link")
+	}
+	previous := pageLink(body, "prev")
+	if !strings.HasPrefix(previous, "/operator/deliveries?before=") {
+		t.Fatalf("second page's Previous link is %q, want one before a cursor", previous)
+	}
+	body = env.do(t, http.MethodGet, previous, nil, nil).Body.String()
+	if want := "Deliveries that are pending, oldest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
+		t.Errorf("the page before the second lacks %q", want)
 	}
 
 	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any&offset=50", nil, nil).Body.String()
-	if want := "Deliveries in any state: there are none at this offset"; !strings.Contains(body, want) {
+	if want := "Deliveries in any state: there are none on this page"; !strings.Contains(body, want) {
 		t.Errorf("page past the end lacks %q", want)
 	}
-	if want := `The list has 3 deliveries. <a class="govuk-link" href="/operator/deliveries?limit=50&amp;offset=0&amp;state=any">Go to the first page</a>`; !strings.Contains(body, want) {
+	if want := `The list has 3 deliveries. <a class="govuk-link" href="/operator/deliveries?limit=50&amp;state=any">Go to the first page</a>`; !strings.Contains(body, want) {
 		t.Errorf("page past the end lacks %q", want)
 	}
 
@@ -1192,6 +1198,8 @@ func TestDeliveriesPagePaging(t *testing.T) {
 		"state=failed&offset=-1": "Offset must be a whole number, 0 or more.",
 		"state=failed&offset=x":  "Offset must be a whole number, 0 or more.",
 		"state=failed&limit=101": "Limit must be a whole number from 1 to 100.",
+		"state=failed&after=x":   "The after cursor is not one that this list gave.",
+		"state=failed&before=" + joinedup.DeliveryCursor{ID: "dlv_x"}.String() + "&offset=1": "Give at most one of offset, after and before",
 	} {
 		rec := env.do(t, http.MethodGet, "/operator/deliveries?"+query, nil, nil)
 		if rec.Code != http.StatusUnprocessableEntity {
@@ -1201,6 +1209,21 @@ func TestDeliveriesPagePaging(t *testing.T) {
 			t.Errorf("%s: page lacks %q", query, want)
 		}
 	}
+}
+
+// hrefRelPattern matches a link with a rel attribute, such as the Next
+// link of a paged list.
+var hrefRelPattern = regexp.MustCompile(`href="([^"]*)" rel="([a-z]+)"`)
+
+// pageLink returns the address of the link in body whose rel is rel,
+// such as "next", or "" if it has none.
+func pageLink(body, rel string) string {
+	for _, m := range hrefRelPattern.FindAllStringSubmatch(body, -1) {
+		if m[2] == rel {
+			return html.UnescapeString(m[1])
+		}
+	}
+	return ""
 }
 
 // TestNoticesPaging checks that a service officer can page through the
@@ -1225,11 +1248,12 @@ func TestNoticesPaging(t *testing.T) {
 	if strings.Contains(body, oldest) {
 		t.Errorf("first page shows the oldest life event %s", oldest)
 	}
-	if want := `href="/services/child-benefit/notices?limit=2&amp;offset=2" rel="next"`; !strings.Contains(body, want) {
-		t.Errorf("first page lacks the Next link %q", want)
+	next := pageLink(body, "next")
+	if !strings.HasPrefix(next, "/services/child-benefit/notices?after=") || !strings.HasSuffix(next, "&limit=2") {
+		t.Errorf("first page's Next link is %q, want one after a cursor with the limit", next)
 	}
 
-	body = env.do(t, http.MethodGet, "/services/child-benefit/notices?limit=2&offset=2", nil, nil).Body.String()
+	body = env.do(t, http.MethodGet, next, nil, nil).Body.String()
 	if want := "Received, newest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
 		t.Errorf("second page lacks %q", want)
 	}
@@ -1250,6 +1274,27 @@ func TestNoticesPaging(t *testing.T) {
 	}
 	if want := env.hub.events[0].Deliveries[0].ID; len(list.Items) != 1 || list.Items[0].ID != want {
 		t.Errorf("API: items %+v, want only the oldest delivery %s", list.Items, want)
+	}
+
+	// The API's cursors lead from the first page to the second.
+	rec = env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?limit=2", nil, nil)
+	list = deliveryList{}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("API: status %d, err %v; body %s", rec.Code, err, rec.Body)
+	}
+	if list.Next == "" || list.Previous != "" {
+		t.Fatalf("API first page: next %q and previous %q, want only a next cursor", list.Next, list.Previous)
+	}
+	rec = env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?limit=2&after="+url.QueryEscape(list.Next), nil, nil)
+	list = deliveryList{}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("API: status %d, err %v; body %s", rec.Code, err, rec.Body)
+	}
+	if want := env.hub.events[0].Deliveries[0].ID; len(list.Items) != 1 || list.Items[0].ID != want || list.Offset != 2 {
+		t.Errorf("API page after the first: offset %d, items %+v, want offset 2 and only the oldest delivery %s", list.Offset, list.Items, want)
+	}
+	if list.Next != "" || list.Previous == "" {
+		t.Errorf("API last page: next %q and previous %q, want only a previous cursor", list.Next, list.Previous)
 	}
 
 	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/services/child-benefit/notices?offset=-1&limit=101", nil, nil), http.StatusUnprocessableEntity)

@@ -57,7 +57,7 @@ func (p pager) caption(items, order string) string {
 	case p.First > 0:
 		return fmt.Sprintf("%s, %s: showing %d to %d of %d", items, order, p.First, p.Last, p.Total)
 	case p.PastEnd:
-		return items + ": there are none at this offset"
+		return items + ": there are none on this page"
 	case p.Total > 0:
 		return items + ": there are none here that you may see"
 	default:
@@ -112,4 +112,81 @@ func readPage(q url.Values, defaultLimit int) (offset, limit int, fields []joine
 		limit = n
 	}
 	return offset, limit, fields
+}
+
+// readDeliveryPage reads the place of a page of a list of deliveries into
+// f: its offset, or the cursor after or before which it lies, and its
+// limit, with defaultLimit when q has no limit. It returns a field error
+// for each invalid value, and for more than one of offset, after and
+// before.
+func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter) []joinedup.FieldError {
+	var fields []joinedup.FieldError
+	f.Offset, f.Limit, fields = readPage(q, defaultLimit)
+	for _, name := range []string{"after", "before"} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		c, err := joinedup.ParseDeliveryCursor(v)
+		if err != nil {
+			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+				Message: fmt.Sprintf("The %s cursor is not one that this list gave. Use the next or previous cursor of a page, or start again without it.", name)})
+			continue
+		}
+		if name == "after" {
+			f.After = &c
+		} else {
+			f.Before = &c
+		}
+	}
+	placers := 0
+	for _, name := range []string{"offset", "after", "before"} {
+		if q.Get(name) != "" {
+			placers++
+		}
+	}
+	if placers > 1 {
+		fields = append(fields, joinedup.FieldError{Field: "/offset",
+			Message: "Give at most one of offset, after and before: each places the page on its own."})
+	}
+	return fields
+}
+
+// deliveryCursors returns the cursors of the pages next to p, which the
+// filter's limit cut from its list, or "" where the list ends. They come
+// from the page as the store returned it, before any delivery the caller
+// may not see was dropped, so that no delivery is passed over.
+func deliveryCursors(p joinedup.DeliveryPage) (previous, next string) {
+	if len(p.Items) == 0 {
+		return "", ""
+	}
+	if p.Offset > 0 {
+		previous = joinedup.CursorOf(p.Items[0]).String()
+	}
+	if p.Offset+len(p.Items) < p.Total {
+		next = joinedup.CursorOf(p.Items[len(p.Items)-1]).String()
+	}
+	return previous, next
+}
+
+// newCursorPager returns the place of the page p of deliveries, of which
+// shown are shown, for its caption and its Previous and Next links.
+// pageURL returns the URL of the page after or before a cursor, or of the
+// first page when name is "".
+func newCursorPager(p joinedup.DeliveryPage, shown int, pageURL func(name, cursor string) string) pager {
+	pg := pager{Total: p.Total}
+	if shown > 0 {
+		pg.First, pg.Last = p.Offset+1, p.Offset+shown
+	}
+	previous, next := deliveryCursors(p)
+	if previous != "" {
+		pg.PreviousURL = pageURL("before", previous)
+	}
+	if next != "" {
+		pg.NextURL = pageURL("after", next)
+	}
+	if len(p.Items) == 0 && p.Total > 0 {
+		pg.PastEnd, pg.FirstURL = true, pageURL("", "")
+	}
+	return pg
 }

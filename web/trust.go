@@ -55,10 +55,9 @@ type Records interface {
 	ActiveGrant(ctx context.Context, worker, resident string, now time.Time) (*Grant, error)
 	// FindGrant returns a grant by id, or ENOTFOUND.
 	FindGrant(ctx context.Context, id string) (*Grant, error)
-	// ServiceDeliveries returns one page of the deliveries made to
-	// service, newest first, and how many deliveries were made to it in
-	// all.
-	ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, offset, limit int) ([]*joinedup.Delivery, int, error)
+	// ServiceDeliveries returns the page of the deliveries made to a
+	// service that f selects, with f.Service set.
+	ServiceDeliveries(ctx context.Context, f joinedup.DeliveryFilter) (joinedup.DeliveryPage, error)
 
 	// ListGrants returns grants newest first.
 	ListGrants(ctx context.Context, limit int) ([]*Grant, error)

@@ -199,8 +199,8 @@ func (f *fakeRecords) History(ctx context.Context, resident string, before uint6
 	return out, nil
 }
 
-func (f *fakeRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, offset, limit int) ([]*joinedup.Delivery, int, error) {
-	return f.hub.ListDeliveries(ctx, joinedup.DeliveryFilter{Service: service, NewestFirst: true, Offset: offset, Limit: limit})
+func (f *fakeRecords) ServiceDeliveries(ctx context.Context, filter joinedup.DeliveryFilter) (joinedup.DeliveryPage, error) {
+	return f.hub.ListDeliveries(ctx, filter)
 }
 
 func (f *fakeRecords) SaveGrant(ctx context.Context, g *Grant) error {

@@ -352,12 +352,12 @@ func (t *trustRecords) History(ctx context.Context, resident string, before uint
 	return out, nil
 }
 
-func (t *trustRecords) ServiceDeliveries(ctx context.Context, service joinedup.ServiceID, offset, limit int) ([]*joinedup.Delivery, int, error) {
-	deliveries, total, err := t.db.ListDeliveries(ctx, joinedup.DeliveryFilter{Service: service, NewestFirst: true, Offset: offset, Limit: limit})
+func (t *trustRecords) ServiceDeliveries(ctx context.Context, f joinedup.DeliveryFilter) (joinedup.DeliveryPage, error) {
+	page, err := t.db.ListDeliveries(ctx, f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list deliveries of service %s: %w", service, err)
+		return page, fmt.Errorf("list deliveries of service %s: %w", f.Service, err)
 	}
-	return deliveries, total, nil
+	return page, nil
 }
 
 func (t *trustRecords) SaveGrant(ctx context.Context, g *web.Grant) error {
