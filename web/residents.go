@@ -596,11 +596,13 @@ func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeE
 
 // withdrawalView is the data of the confirmation page of a withdrawal.
 type withdrawalView struct {
-	Resident string
-	Event    joinedup.EventID
-	Service  joinedup.ServiceID
-	Name     string // the service's name
-	Child    string // the child's full name, or empty for another event
+	Resident  string // the resident in the path, on the resident's page only
+	Event     joinedup.EventID
+	Reference string // the life event's reference number
+	Service   joinedup.ServiceID
+	Name      string // the service's name
+	Child     string // the child's full name, or empty for another event
+	GivenBy   string // the full name of the informant who gave the consent
 	// Removed is set when the service has been removed from the hub, so
 	// the withdrawal is recorded but no notice of it reaches the service.
 	Removed bool
@@ -615,11 +617,11 @@ type withdrawalView struct {
 }
 
 // newWithdrawalView returns the content of the confirmation page for
-// withdrawing the consent for service on ev. It says whether the
+// withdrawing the consent for service on ev, including whether the
 // withdrawal queues a notice for the service or stops the details from
 // being sent.
 func (s *Server) newWithdrawalView(ctx context.Context, ev *joinedup.LifeEvent, service joinedup.ServiceID) (withdrawalView, error) {
-	view := withdrawalView{Event: ev.ID, Service: service, Name: string(service)}
+	view := withdrawalView{Event: ev.ID, Reference: ev.Reference, Service: service, Name: string(service), GivenBy: ev.Consent.GivenBy.Full()}
 	if ev.Type == joinedup.EventBirthRegistered {
 		var birth joinedup.BirthRegistration
 		if err := json.Unmarshal(ev.Payload, &birth); err != nil {
