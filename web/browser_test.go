@@ -215,6 +215,45 @@ func TestPagesInBrowser(t *testing.T) {
 			t.Errorf("replayed %d deliveries, want 1", len(env.hub.replayed))
 		}
 	})
+
+	t.Run("registrar withdraws consent", func(t *testing.T) {
+		if len(env.hub.events) == 0 {
+			t.Skip("no registration to withdraw consent from")
+		}
+		event := env.hub.events[0]
+		env.server.Consents = &recordingWithdrawer{hub: env.hub}
+		if status := b.Submit(`form[action="/sign-out"] button[type=submit]`); status != http.StatusOK {
+			t.Fatalf("sign out: status %d", status)
+		}
+		browserSignIn(t, b, srv.URL, env.registrar.Username)
+		page := srv.URL + "/operator/life-events/" + string(event.ID)
+		b.Visit(page)
+
+		if status := b.Submit(`a[href$="/consent?service=child-benefit"]`); status != http.StatusOK {
+			t.Fatalf("Withdraw consent link: status %d, want 200", status)
+		}
+		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "Are you sure you want to withdraw consent for Child Benefit?" {
+			t.Errorf("confirmation heading = %q, want Child Benefit named", heading)
+		}
+		confirmation := b.Eval(`location.href`)
+
+		if status := b.Submit(`form[method="post"][action$="/consent"] button.govuk-button--warning`); status != http.StatusOK {
+			t.Fatalf("confirm the withdrawal: status %d, want 200 after the redirect", status)
+		}
+		if got := b.Eval(`location.origin + location.pathname`); got != page {
+			t.Errorf("after the withdrawal the browser is at %s, want the life event page %s", got, page)
+		}
+		if banner := b.Eval(`document.querySelector(".govuk-notification-banner").innerText`); !strings.Contains(banner, "Consent withdrawn for Child Benefit") {
+			t.Errorf("banner = %q, want Child Benefit named", banner)
+		}
+
+		if status := b.Visit(confirmation); status != http.StatusConflict {
+			t.Errorf("confirmation page of a withdrawn consent: status %d, want 409", status)
+		}
+		if heading := b.Eval(`document.querySelector("h1").innerText`); heading != "Consent is already withdrawn" {
+			t.Errorf("heading = %q, want \"Consent is already withdrawn\"", heading)
+		}
+	})
 }
 
 // browserSignIn signs the browser in with a test account.

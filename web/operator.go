@@ -89,12 +89,19 @@ type lifeEventView struct {
 	RegisteredBy string
 	// Replayed is the id of a delivery just replayed from this page.
 	Replayed string
+	// MayWithdraw is set when the policies let the signed-in account
+	// withdraw the event's consents, so each consent in force has a
+	// Withdraw consent link.
+	MayWithdraw bool
+	// Withdrawal is the banner about a consent just withdrawn, or nil.
+	Withdrawal *withdrawalBanner
 }
 
 func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
-	event, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	found, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
+	var event *joinedup.LifeEvent
 	if err == nil {
-		event, err = s.readEvent(r, event)
+		event, err = s.readEvent(r, found)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -119,6 +126,10 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := range v.Rows {
 		v.Rows[i].EventReference = event.Reference
+	}
+	if v.MayWithdraw, v.Withdrawal, err = s.lifeEventWithdrawal(r, found, event); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	// An event shown as progress only has an empty payload.
 	if event.Type == joinedup.EventBirthRegistered && string(event.Payload) != "{}" {

@@ -64,7 +64,7 @@ var pageTemplates = mustParsePages(
 	"start.html", "error.html", "birth-form.html", "birth-confirmation.html",
 	"track-form.html", "track.html", "life-events.html", "life-event.html", "deliveries.html",
 	"sign-in.html", "notices.html", "resident.html", "residents.html", "break-glass.html", "break-glass-reviews.html",
-	"person-reviews.html", "withdraw-consent.html",
+	"person-reviews.html", "withdraw-consent.html", "staff-withdraw-consent.html",
 )
 
 func mustParsePages(names ...string) map[string]*template.Template {
@@ -273,7 +273,10 @@ func (s *Server) formPage(path string) string {
 
 // pagesNeedingQuery are the pages that show nothing without the query
 // of the link to them, so an error page cannot link back to them.
-var pagesNeedingQuery = map[string]bool{"GET /residents/{id}/consent": true}
+var pagesNeedingQuery = map[string]bool{
+	"GET /residents/{id}/consent":            true,
+	"GET /operator/life-events/{id}/consent": true,
+}
 
 // staticHandler serves the files under static/. A directory, which the
 // file server would list, and a path that names no file, such as one with

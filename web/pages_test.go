@@ -700,6 +700,7 @@ func TestFormPage(t *testing.T) {
 		"/births/new":                            "/births/new",
 		"/residents/res_1/break-glass":           "/residents/res_1",
 		"/residents/res_1/consent":               "/residents/res_1",
+		"/operator/life-events/evt_1/consent":    "/operator/life-events/evt_1",
 		"/dpo/break-glass/bg_1/review":           "/dpo/break-glass",
 		"/operator/deliveries/dlv_1/replay":      "/operator/deliveries",
 		"/operator/persons/reviews/rev_1":        "/operator/persons/reviews",

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,21 +29,12 @@ type residentRecord struct {
 	// NextBefore is the before parameter that reads older accesses, or 0
 	// when there are none. OlderURL is the query of the page's link to
 	// them, which keeps the page's limit.
-	NextBefore uint64             `json:"nextBefore,omitempty"`
-	OlderURL   string             `json:"-"`
-	Grant      *Grant             `json:"breakGlass,omitempty"`
-	Own        bool               `json:"-"` // the viewer is the resident or their parent
-	Withdrawn  joinedup.ServiceID `json:"-"` // a service whose consent was just withdrawn
-	// WithdrawalSent is true when a notice of that withdrawal was queued
-	// for the service, which had been sent the life event, and
-	// WithdrawalConfirmed when the service has confirmed every such notice.
-	// WithdrawalUnreached is true when the hub stopped trying to send a
-	// notice because every attempt failed, and WithdrawalFailed when the
-	// service reported that it could not act on one.
-	WithdrawalSent      bool `json:"-"`
-	WithdrawalConfirmed bool `json:"-"`
-	WithdrawalUnreached bool `json:"-"`
-	WithdrawalFailed    bool `json:"-"`
+	NextBefore uint64 `json:"nextBefore,omitempty"`
+	OlderURL   string `json:"-"`
+	Grant      *Grant `json:"breakGlass,omitempty"`
+	Own        bool   `json:"-"` // the viewer is the resident or their parent
+	// Withdrawal is the banner about a consent just withdrawn, or nil.
+	Withdrawal *withdrawalBanner `json:"-"`
 	// AlreadyOpen is true when the viewer sent the break-glass form for
 	// a record they could already open, so no grant was issued.
 	AlreadyOpen bool                          `json:"-"`
@@ -330,28 +322,10 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 			switch d.Kind {
 			case joinedup.EventActionDue:
 			case joinedup.EventConsentWithdrawn:
-				// A service confirms a withdrawal by reporting that it acted.
-				switch {
-				case d.State == joinedup.StateActed:
-					share.Withdrawal = "confirmed"
-				case d.State == joinedup.StateDeadLettered && d.LastError == joinedup.RetiredLastError:
-					share.Withdrawal = "unsent"
-				case d.State == joinedup.StateDeadLettered:
-					share.Withdrawal = "unreached"
-				case d.State == joinedup.StateFailed:
-					share.Withdrawal = "failed"
-				default:
-					share.Withdrawal = "unconfirmed"
-				}
 				if d.Outcome != nil {
 					share.WithdrawalOutcome = d.Outcome.Summary
 				}
 			default: // the life event itself
-				// An attempt under way at the withdrawal may have reached
-				// the service, which is told once the attempt ends.
-				if d.State == joinedup.StateWithdrawn && d.Reached && share.Withdrawal == "" {
-					share.Withdrawal = "unconfirmed"
-				}
 				share.State = d.State
 				if d.Outcome != nil {
 					share.Outcome = d.Outcome.Summary
@@ -359,6 +333,7 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 				share.NotSent = neverReached(d)
 			}
 		}
+		share.Withdrawal = withdrawalState(ev.Deliveries, c.Service)
 		if share.NotSent {
 			share.SentAbout, share.ResidentFields = []sentPerson{}, []string{}
 		}
@@ -366,6 +341,75 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 		out.Shares = append(out.Shares, share)
 	}
 	return out, nil
+}
+
+// withdrawalState returns the state of the withdrawal notice for service
+// among the deliveries of one life event, in the values of
+// recordShare.Withdrawal. It returns "" when no notice was queued and
+// none waits for an attempt under way to end.
+func withdrawalState(deliveries []*joinedup.Delivery, service joinedup.ServiceID) string {
+	state := ""
+	for _, d := range deliveries {
+		if d.Service != service {
+			continue
+		}
+		switch d.Kind {
+		case joinedup.EventActionDue:
+		case joinedup.EventConsentWithdrawn:
+			// A service confirms a withdrawal by reporting that it acted.
+			switch {
+			case d.State == joinedup.StateActed:
+				state = "confirmed"
+			case d.State == joinedup.StateDeadLettered && d.LastError == joinedup.RetiredLastError:
+				state = "unsent"
+			case d.State == joinedup.StateDeadLettered:
+				state = "unreached"
+			case d.State == joinedup.StateFailed:
+				state = "failed"
+			default:
+				state = "unconfirmed"
+			}
+		default: // the life event itself
+			// An attempt under way at the withdrawal may have reached
+			// the service, which is told once the attempt ends.
+			if d.State == joinedup.StateWithdrawn && d.Reached && state == "" {
+				state = "unconfirmed"
+			}
+		}
+	}
+	return state
+}
+
+// withdrawalBanner is the content of the notification banner that a page
+// shows after a consent was withdrawn. One banner can cover the consents
+// of several life events for the same service.
+type withdrawalBanner struct {
+	Name    string // the service's name
+	Removed bool   // the service has been removed from the hub
+	// Sent is true when a notice of the withdrawal was queued for the
+	// service, which had been sent the life event, and Confirmed when the
+	// service has confirmed every such notice. Unreached is true when the
+	// hub stopped trying to send a notice because every attempt failed,
+	// and Failed when the service reported that it could not act on one.
+	Sent, Confirmed, Unreached, Failed bool
+}
+
+// newWithdrawalBanner returns the banner of a withdrawal for the service,
+// to which no notice was sent until add records one.
+func newWithdrawalBanner(name string, removed bool) *withdrawalBanner {
+	return &withdrawalBanner{Name: name, Removed: removed, Confirmed: true}
+}
+
+// add records in the banner the withdrawal state of one life event, as
+// withdrawalState returns it.
+func (b *withdrawalBanner) add(state string) {
+	if state == "" {
+		return
+	}
+	b.Sent = true
+	b.Confirmed = b.Confirmed && state == "confirmed"
+	b.Unreached = b.Unreached || state == "unreached"
+	b.Failed = b.Failed || state == "failed"
 }
 
 // residentPage shows a resident's record. A social worker with no access
@@ -387,18 +431,12 @@ func (s *Server) residentPage(w http.ResponseWriter, r *http.Request) {
 	// consent withdrawn, and states whether a notice went to the service
 	// and whether the service has confirmed it.
 	if svc := joinedup.ServiceID(r.URL.Query().Get("withdrawn")); svc != "" {
-		rec.WithdrawalConfirmed = true
+		banner := newWithdrawalBanner(cmp.Or(rec.Names[svc], string(svc)), rec.Removed[svc])
 		for _, ev := range rec.Events {
 			for _, share := range ev.Shares {
-				if share.Service != svc || share.Decision != joinedup.ConsentWithdrawn {
-					continue
-				}
-				rec.Withdrawn = svc
-				if share.Withdrawal != "" {
-					rec.WithdrawalSent = true
-					rec.WithdrawalConfirmed = rec.WithdrawalConfirmed && share.Withdrawal == "confirmed"
-					rec.WithdrawalUnreached = rec.WithdrawalUnreached || share.Withdrawal == "unreached"
-					rec.WithdrawalFailed = rec.WithdrawalFailed || share.Withdrawal == "failed"
+				if share.Service == svc && share.Decision == joinedup.ConsentWithdrawn {
+					rec.Withdrawal = banner
+					banner.add(share.Withdrawal)
 				}
 			}
 		}
@@ -429,6 +467,24 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rec)
 }
 
+// decideWithdrawal evaluates whether the policies let account change the
+// consent of ev, and returns the decision and the purpose it was made
+// for. It records nothing.
+func (s *Server) decideWithdrawal(ctx context.Context, account *auth.Account, ev *joinedup.LifeEvent) (policy.Decision, string, error) {
+	res, err := s.eventResource(ctx, ev)
+	if err != nil {
+		return policy.Decision{}, "", err
+	}
+	// A resident, and a registrar acting when the informant asks, change a
+	// consent under the consent purpose. Other staff act under their own.
+	purpose := purposeOf(account.Role)
+	if account.Role == policy.RoleResident || account.Role == policy.RoleRegistrar {
+		purpose = policy.PurposeConsent
+	}
+	d, _, err := s.decide(ctx, account, policy.ActionWrite, res, purpose)
+	return d, purpose, err
+}
+
 // withdraw withdraws the consent given for sharing event with service when
 // the policies let the signed-in account change that event's consent.
 func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joinedup.ServiceID) error {
@@ -438,17 +494,7 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 	if err != nil {
 		return err
 	}
-	res, err := s.eventResource(ctx, ev)
-	if err != nil {
-		return err
-	}
-	// A resident, and a registrar acting when the informant asks, change a
-	// consent under the consent purpose. Other staff act under their own.
-	purpose := purposeOf(account.Role)
-	if account.Role == policy.RoleResident || account.Role == policy.RoleRegistrar {
-		purpose = policy.PurposeConsent
-	}
-	d, _, err := s.decide(ctx, account, policy.ActionWrite, res, purpose)
+	d, purpose, err := s.decideWithdrawal(ctx, account, ev)
 	if err != nil {
 		return err
 	}
@@ -456,11 +502,7 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 		// A resident who may not change the consent may not read it either.
 		return errHidden("life event")
 	}
-	at := slices.IndexFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service })
-	if at < 0 {
-		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
-	}
-	if err := s.checkWithdrawable(ctx, ev.Consent.Decisions[at]); err != nil {
+	if err := s.checkConsentInForce(ctx, ev, service); err != nil {
 		return err
 	}
 	if err := s.checkMayWithdraw(ctx, account, ev, service); err != nil {
@@ -478,6 +520,16 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 		return withPageTitle(err, "Consent is no longer in force")
 	}
 	return err
+}
+
+// checkConsentInForce returns ENOTFOUND when ev records no consent
+// decision for service, and otherwise the error of checkWithdrawable.
+func (s *Server) checkConsentInForce(ctx context.Context, ev *joinedup.LifeEvent, service joinedup.ServiceID) error {
+	at := slices.IndexFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service })
+	if at < 0 {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+	}
+	return s.checkWithdrawable(ctx, ev.Consent.Decisions[at])
 }
 
 // checkWithdrawable returns ECONFLICT, naming the service and with a page
@@ -544,11 +596,13 @@ func (s *Server) ownConsent(r *http.Request, values url.Values) (*joinedup.LifeE
 
 // withdrawalView is the data of the confirmation page of a withdrawal.
 type withdrawalView struct {
-	Resident string
-	Event    joinedup.EventID
-	Service  joinedup.ServiceID
-	Name     string // the service's name
-	Child    string // the child's full name, or empty for another event
+	Resident  string // the resident in the path, on the resident's page only
+	Event     joinedup.EventID
+	Reference string // the life event's reference number
+	Service   joinedup.ServiceID
+	Name      string // the service's name
+	Child     string // the child's full name, or empty for another event
+	GivenBy   string // the full name of the informant who gave the consent
 	// Removed is set when the service has been removed from the hub, so
 	// the withdrawal is recorded but no notice of it reaches the service.
 	Removed bool
@@ -562,38 +616,20 @@ type withdrawalView struct {
 	Outcome string
 }
 
-// confirmWithdrawalForm renders the page on which the resident confirms a
-// withdrawal of consent, which withdrawConsentForm then makes. The record
-// page offers no way to undo a withdrawal.
-func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
-	ev, service, err := s.ownConsent(r, r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	at := slices.IndexFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service })
-	if at < 0 {
-		s.fail(w, r, joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service))
-		return
-	}
-	if err := s.checkWithdrawable(r.Context(), ev.Consent.Decisions[at]); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.checkMayWithdraw(r.Context(), principalOf(r), ev, service); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	view := withdrawalView{Resident: r.PathValue("id"), Event: ev.ID, Service: service, Name: string(service)}
+// newWithdrawalView returns the content of the confirmation page for
+// withdrawing the consent for service on ev, including whether the
+// withdrawal queues a notice for the service or stops the details from
+// being sent.
+func (s *Server) newWithdrawalView(ctx context.Context, ev *joinedup.LifeEvent, service joinedup.ServiceID) (withdrawalView, error) {
+	view := withdrawalView{Event: ev.ID, Reference: ev.Reference, Service: service, Name: string(service), GivenBy: ev.Consent.GivenBy.Full()}
 	if ev.Type == joinedup.EventBirthRegistered {
 		var birth joinedup.BirthRegistration
 		if err := json.Unmarshal(ev.Payload, &birth); err != nil {
-			s.fail(w, r, fmt.Errorf("decode life event %s: %w", ev.ID, err))
-			return
+			return view, fmt.Errorf("decode life event %s: %w", ev.ID, err)
 		}
 		view.Child = birth.Child.Name.Full()
 	}
-	if svc, err := s.Services.FindService(r.Context(), service); err == nil {
+	if svc, err := s.Services.FindService(ctx, service); err == nil {
 		view.Name, view.Removed = svc.Name, svc.Retired()
 	}
 	for _, d := range ev.Deliveries {
@@ -614,8 +650,36 @@ func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
 			view.Outcome = d.Outcome.Summary
 		}
 	}
-	title := "Are you sure you want to withdraw consent for " + view.Name + "?"
-	s.render(w, r, http.StatusOK, "withdraw-consent.html", page{Title: title, Data: view})
+	return view, nil
+}
+
+// withdrawalTitle returns the title of the confirmation page of a
+// withdrawal.
+func withdrawalTitle(view withdrawalView) string {
+	return "Are you sure you want to withdraw consent for " + view.Name + "?"
+}
+
+// confirmWithdrawalForm renders the page on which the resident confirms a
+// withdrawal of consent, which withdrawConsentForm then makes. The record
+// page offers no way to undo a withdrawal.
+func (s *Server) confirmWithdrawalForm(w http.ResponseWriter, r *http.Request) {
+	ev, service, err := s.ownConsent(r, r.URL.Query())
+	if err == nil {
+		err = s.checkConsentInForce(r.Context(), ev, service)
+	}
+	if err == nil {
+		err = s.checkMayWithdraw(r.Context(), principalOf(r), ev, service)
+	}
+	var view withdrawalView
+	if err == nil {
+		view, err = s.newWithdrawalView(r.Context(), ev, service)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	view.Resident = r.PathValue("id")
+	s.render(w, r, http.StatusOK, "withdraw-consent.html", page{Title: withdrawalTitle(view), Data: view})
 }
 
 // withdrawConsentForm withdraws consent from the resident's record page.

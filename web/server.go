@@ -196,6 +196,8 @@ func (s *Server) routes() []route {
 		{"GET /births/{id}", pageRoute, staff(s.birthConfirmation)},
 		{"GET /operator/life-events", pageRoute, staff(s.lifeEventsPage)},
 		{"GET /operator/life-events/{id}", pageRoute, staff(s.lifeEventPage)},
+		{"GET /operator/life-events/{id}/consent", pageRoute, staff(s.confirmStaffWithdrawal)},
+		{"POST /operator/life-events/{id}/consent", pageRoute, staff(s.withdrawConsentForStaff)},
 		{"GET /operator/deliveries", pageRoute, staff(s.deliveriesPage)},
 		{"POST /operator/deliveries/{id}/replay", pageRoute, staff(s.replayDeliveryForm)},
 	}
