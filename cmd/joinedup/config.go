@@ -113,6 +113,12 @@ func DefaultConfig() Config {
 	}
 }
 
+const serveUsage = `Usage: joinedup serve [flags]
+
+Runs the joinedup hub. Flags, with their environment variables:
+
+`
+
 // parseConfig fills a Config from the command-line flags, then, for each
 // setting without its flag, from its JOINEDUP_* variable read through
 // getenv, then from the defaults.
@@ -120,40 +126,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("joinedup serve", flag.ContinueOnError)
 	specs := c.specs()
-	var valueErr error
-	given := map[string]string{}
 	for _, s := range specs {
-		fs.Var(checkCommandLine(s.value, s.name, given, &valueErr), s.name, s.usage+" ($"+s.env+")")
+		fs.Var(s.value, s.name, s.usage+" ($"+s.env+")")
 	}
-	// The flag package would write every error followed by the usage.
-	// Here it writes nothing, and printUsage runs only for errors that
-	// are not about a flag's value.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	printUsage := func() {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: joinedup serve [flags]\n\nRuns the joinedup hub. Flags, with their environment variables:\n\n")
-		fs.PrintDefaults()
-	}
-
-	if err := fs.Parse(args); err != nil {
-		if valueErr != nil {
-			return c, valueErr
-		}
-		// The remaining errors are -h and -help, a flag that is not
-		// defined, bad flag syntax and a flag missing its value.
-		printUsage()
+	if err := parseFlags(fs, args, serveUsage, stderr); err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
 	// A flag given on the command line wins, so its variable is not read.
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	c.fromEnv = map[string]string{}
 	for _, s := range specs {
 		v := getenv(s.env)
-		if _, ok := given[s.name]; ok || v == "" {
+		if onCommandLine[s.name] || v == "" {
 			continue
 		}
 		if err := s.value.Set(v); err != nil {

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// flagErrorCase is a command line that must be rejected while its flags
+// are parsed, with the exact error that run returns for it.
+type flagErrorCase struct {
+	name string
+	args []string
+	want string
+}
+
+// flagErrorCases returns, for every command, an invalid value, an
+// unknown flag, a flag without its value, a flag given twice, bad flag
+// syntax and a stray argument. dir is a directory that must stay empty
+// and hub is the URL of a server that must receive no request.
+//
+// A command line that the code under test wrongly accepted must still
+// stop before it starts anything that runs for long. So the repeated
+// flags of demo and bench come after an out-of-range value, which the
+// command checks once the flags are parsed. Those of reference-services
+// come without -data, which it requires.
+func flagErrorCases(dir, hub string) []flagErrorCase {
+	hint := func(command string) string { return ": run joinedup " + command + " -h for its flags" }
+	twice := func(name, first, second string) string {
+		return fmt.Sprintf("-%s is given twice, as %q and as %q: give it once", name, first, second)
+	}
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	return []flagErrorCase{
+		{"serve invalid value", []string{"serve", "-seed", "x"}, `invalid -seed "x": must be a whole number, such as 5`},
+		{"serve unknown flag", []string{"serve", "-no-such-flag"}, "unknown flag -no-such-flag" + hint("serve")},
+		{"serve missing value", []string{"serve", "-data"}, "missing value for -data" + hint("serve")},
+		{"serve repeated flag", []string{"serve", "-data", a, "-data", b}, twice("data", a, b)},
+		{"serve bad syntax", []string{"serve", "---data", a}, `invalid flag syntax "---data"` + hint("serve")},
+		{"serve argument", []string{"serve", "-data", a, "now"}, `unexpected argument "now": joinedup serve takes only flags`},
+
+		{"users add unknown flag", []string{"users", "add", "-data", a, "-no-such-flag"}, "unknown flag -no-such-flag" + hint("users add")},
+		{"users add missing value", []string{"users", "add", "-data", a, "-username"}, "missing value for -username" + hint("users add")},
+		{"users add repeated flag", []string{"users", "add", "-data", a, "-data", b}, twice("data", a, b)},
+		{"users add argument", []string{"users", "add", "-data", a, "now"}, `unexpected argument "now": joinedup users add takes only flags`},
+	}
+}
+
+// TestFlagErrorsEveryCommand runs each case of flagErrorCases. Each must
+// return its one line of error, print nothing, so no usage either, and
+// create no file or send no request.
+func TestFlagErrorsEveryCommand(t *testing.T) {
+	dir := t.TempDir()
+	// bench and bench-raw create their working directories in the
+	// directory for temporary files.
+	t.Setenv("TMPDIR", dir)
+	t.Setenv("JOINEDUP_API_TOKEN", "")
+	var requests atomic.Int64
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "this hub takes no requests", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(hub.Close)
+	// A command that wrongly accepted its command line stops at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	for _, tc := range flagErrorCases(dir, hub.URL) {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+
+			err := run(ctx, tc.args, strings.NewReader(""), &stdout, &stderr)
+
+			if err == nil {
+				t.Fatalf("joinedup %s succeeded, want the error %q", strings.Join(tc.args, " "), tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("error = %q\nwant    %q", err, tc.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("stderr = %q, want nothing: run prints no usage for an error", stderr.String())
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				t.Errorf("created %s, want nothing created", e.Name())
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+			if n := requests.Swap(0); n > 0 {
+				t.Errorf("sent %d requests to the hub, want none", n)
+			}
+		})
+	}
+}
+
+// TestFlagHelpEveryCommand checks that -h and -help still print each
+// command's usage with its flags on stderr, and return flag.ErrHelp, for
+// which the process exits with status 0.
+func TestFlagHelpEveryCommand(t *testing.T) {
+	tests := []struct {
+		command []string
+		// usage is a line of the usage text, and flag one of the
+		// command's flags, empty for a command without flags.
+		usage, flag string
+	}{
+		{[]string{"serve"}, "Usage: joinedup serve [flags]", "addr"},
+		{[]string{"users", "add"}, "  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password", "username"},
+	}
+	for _, tt := range tests {
+		for _, help := range []string{"-h", "-help", "--help"} {
+			args := append(append([]string{}, tt.command...), help)
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				var stdout, stderr bytes.Buffer
+
+				err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+
+				if !errors.Is(err, flag.ErrHelp) {
+					t.Errorf("error = %v, want flag.ErrHelp", err)
+				}
+				if stdout.Len() > 0 {
+					t.Errorf("stdout = %q, want nothing", stdout.String())
+				}
+				if !strings.Contains(stderr.String(), tt.usage+"\n") {
+					t.Errorf("stderr = %q, want the usage line %q", stderr.String(), tt.usage)
+				}
+				if tt.flag != "" && !strings.Contains(stderr.String(), "\n  -"+tt.flag) {
+					t.Errorf("stderr = %q, want the flag -%s listed", stderr.String(), tt.flag)
+				}
+			})
+		}
+	}
+}
+
+// TestFlagErrorExitStatus runs the built program with a flag error and
+// with -h: an error is the one line that main prints, with status 1, and
+// -h exits with status 0.
+func TestFlagErrorExitStatus(t *testing.T) {
+	bin := binary(t)
+	tests := []struct {
+		args       []string
+		wantStatus int
+		wantStderr string
+	}{
+		{[]string{"serve", "-addr"}, 1, "joinedup: missing value for -addr: run joinedup serve -h for its flags\n"},
+		{[]string{"users", "add", "-data", "a", "-data", "b"}, 1, "joinedup: -data is given twice, as \"a\" and as \"b\": give it once\n"},
+		{[]string{"users", "add", "-h"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+
+			err := cmd.Run()
+
+			var exit *exec.ExitError
+			status := 0
+			if errors.As(err, &exit) {
+				status = exit.ExitCode()
+			} else if err != nil {
+				t.Fatalf("run %s: %v", bin, err)
+			}
+			if status != tt.wantStatus {
+				t.Errorf("exit status = %d, want %d", status, tt.wantStatus)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			if tt.wantStderr != "" && stderr.String() != tt.wantStderr {
+				t.Errorf("stderr = %q\nwant     %q", stderr.String(), tt.wantStderr)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+				t.Errorf("created %s, want nothing created", entries[0].Name())
+			}
+		})
+	}
+}
