@@ -48,6 +48,29 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		{"serve bad syntax", []string{"serve", "---data", a}, `invalid flag syntax "---data"` + hint("serve")},
 		{"serve argument", []string{"serve", "-data", a, "now"}, `unexpected argument "now": joinedup serve takes only flags`},
 
+		{"demo invalid value", []string{"demo", "-hub", hub, "-family", "abc"}, `invalid -family "abc": must be a whole number, such as 5`},
+		{"demo negative seed", []string{"demo", "-hub", hub, "-seed", "-1"}, `invalid -seed "-1": must be a whole number of 0 or more, such as 5`},
+		{"demo invalid duration", []string{"demo", "-hub", hub, "-timeout", "soon"}, `invalid -timeout "soon": must be a duration such as 500ms or 2s`},
+		{"demo unknown flag", []string{"demo", "-hub", hub, "-no-such-flag"}, "unknown flag -no-such-flag" + hint("demo")},
+		{"demo missing value", []string{"demo", "-hub"}, "missing value for -hub" + hint("demo")},
+		{"demo repeated flag", []string{"demo", "-family", "99", "-hub", hub, "-hub", hub + "/b"}, twice("hub", hub, hub+"/b")},
+		{"demo bad syntax", []string{"demo", "-=" + hub}, fmt.Sprintf("invalid flag syntax %q", "-="+hub) + hint("demo")},
+		{"demo argument", []string{"demo", "-hub", hub, "now"}, `unexpected argument "now": joinedup demo takes only flags`},
+
+		{"reference-services invalid value", []string{"reference-services", "-hub", hub, "-families", "many"}, `invalid -families "many": must be a whole number, such as 5`},
+		{"reference-services unknown flag", []string{"reference-services", "-hub", hub, "--no-such-flag"}, "unknown flag -no-such-flag" + hint("reference-services")},
+		{"reference-services missing value", []string{"reference-services", "-hub", hub, "-data"}, "missing value for -data" + hint("reference-services")},
+		{"reference-services repeated flag", []string{"reference-services", "-hub", hub, "-hub", hub + "/b"}, twice("hub", hub, hub+"/b")},
+		{"reference-services argument", []string{"reference-services", "-hub", hub, "-data", a, "now"}, `unexpected argument "now": joinedup reference-services takes only flags`},
+		{"reference-services without data", []string{"reference-services", "-hub", hub}, "reference-services: --hub and --data are required" + hint("reference-services")},
+
+		// Every flag of audit verify and users add takes any text, so
+		// neither has an invalid value to give.
+		{"audit verify unknown flag", []string{"audit", "verify", "-data", a, "-no-such-flag"}, "unknown flag -no-such-flag" + hint("audit verify")},
+		{"audit verify missing value", []string{"audit", "verify", "-data"}, "missing value for -data" + hint("audit verify")},
+		{"audit verify repeated flag", []string{"audit", "verify", "-data", a, "-data", b}, twice("data", a, b)},
+		{"audit verify argument", []string{"audit", "verify", "-data", a, "now"}, `unexpected argument "now": joinedup audit verify takes only flags`},
+
 		{"users add unknown flag", []string{"users", "add", "-data", a, "-no-such-flag"}, "unknown flag -no-such-flag" + hint("users add")},
 		{"users add missing value", []string{"users", "add", "-data", a, "-username"}, "missing value for -username" + hint("users add")},
 		{"users add repeated flag", []string{"users", "add", "-data", a, "-data", b}, twice("data", a, b)},
@@ -118,6 +141,9 @@ func TestFlagHelpEveryCommand(t *testing.T) {
 		usage, flag string
 	}{
 		{[]string{"serve"}, "Usage: joinedup serve [flags]", "addr"},
+		{[]string{"demo"}, "  joinedup demo [-hub URL] [-token TOKEN] [flags]", "hub"},
+		{[]string{"reference-services"}, "  joinedup reference-services --hub URL --data DIR [flags]", "data"},
+		{[]string{"audit", "verify"}, "  joinedup audit verify --data DIR [--database-url URL] [--checkpoint FILE] [--key FILE.pub]", "checkpoint"},
 		{[]string{"users", "add"}, "  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password", "username"},
 	}
 	for _, tt := range tests {
@@ -158,6 +184,9 @@ func TestFlagErrorExitStatus(t *testing.T) {
 		{[]string{"serve", "-addr"}, 1, "joinedup: missing value for -addr: run joinedup serve -h for its flags\n"},
 		{[]string{"users", "add", "-data", "a", "-data", "b"}, 1, "joinedup: -data is given twice, as \"a\" and as \"b\": give it once\n"},
 		{[]string{"users", "add", "-h"}, 0, ""},
+		{[]string{"demo", "-hub"}, 1, "joinedup: missing value for -hub: run joinedup demo -h for its flags\n"},
+		{[]string{"demo", "-family", "99", "-hub", "http://127.0.0.1:1", "-hub", "http://127.0.0.1:2"}, 1, "joinedup: -hub is given twice, as \"http://127.0.0.1:1\" and as \"http://127.0.0.1:2\": give it once\n"},
+		{[]string{"reference-services", "-h"}, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
