@@ -24,6 +24,25 @@ func parseFlags(flags *flag.FlagSet, args []string, usage string, stderr io.Writ
 	return nil
 }
 
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, which it returns, so that a flag written after
+// the file names is not taken for one.
+func parseInterspersed(flags *flag.FlagSet, args []string, usage string, stderr io.Writer) ([]string, error) {
+	parser := newFlagParser(flags, usage, stderr)
+	var positional []string
+	for {
+		rest, err := parser.parse(args)
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
 // flagParser parses the command line of one command so that each error
 // is one line without the usage: an invalid value, a flag given twice,
 // an unknown flag, a flag without its value and bad flag syntax. Only -h

@@ -40,6 +40,7 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		return fmt.Sprintf("-%s is given twice, as %q and as %q: give it once", name, first, second)
 	}
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	csvFile := linkageTestdata("holder_a.csv")
 	return []flagErrorCase{
 		{"serve invalid value", []string{"serve", "-seed", "x"}, `invalid -seed "x": must be a whole number, such as 5`},
 		{"serve unknown flag", []string{"serve", "-no-such-flag"}, "unknown flag -no-such-flag" + hint("serve")},
@@ -75,6 +76,24 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		{"users add missing value", []string{"users", "add", "-data", a, "-username"}, "missing value for -username" + hint("users add")},
 		{"users add repeated flag", []string{"users", "add", "-data", a, "-data", b}, twice("data", a, b)},
 		{"users add argument", []string{"users", "add", "-data", a, "now"}, `unexpected argument "now": joinedup users add takes only flags`},
+
+		{"linkage link invalid value", []string{"linkage", "link", "-quiet=maybe"}, `invalid -quiet "maybe": want true or false`},
+		{"linkage link unknown flag", []string{"linkage", "link", csvFile, "-no-such-flag", csvFile}, "unknown flag -no-such-flag" + hint("linkage link")},
+		{"linkage link missing value", []string{"linkage", "link", csvFile, csvFile, "-out"}, "missing value for -out" + hint("linkage link")},
+		{"linkage link repeated flag", []string{"linkage", "link", "-out", a, "-out", b}, twice("out", a, b)},
+		{"linkage link one file", []string{"linkage", "link", "-out", a, csvFile}, "linkage link: want two CSV files, got 1 argument: run joinedup linkage link -h for its usage"},
+
+		{"linkage dedupe invalid value", []string{"linkage", "dedupe", "-skip-invalid=maybe"}, `invalid -skip-invalid "maybe": want true or false`},
+		{"linkage dedupe unknown flag", []string{"linkage", "dedupe", csvFile, "-no-such-flag"}, "unknown flag -no-such-flag" + hint("linkage dedupe")},
+		{"linkage dedupe missing value", []string{"linkage", "dedupe", csvFile, "-pairs"}, "missing value for -pairs" + hint("linkage dedupe")},
+		{"linkage dedupe repeated flag", []string{"linkage", "dedupe", "-pairs", a, "-pairs", b}, twice("pairs", a, b)},
+		{"linkage dedupe no file", []string{"linkage", "dedupe", "-out", a}, "linkage dedupe: want one CSV file, got 0 arguments: run joinedup linkage dedupe -h for its usage"},
+
+		{"linkage eval invalid value", []string{"linkage", "eval", "-quiet=maybe"}, `invalid -quiet "maybe": want true or false`},
+		{"linkage eval unknown flag", []string{"linkage", "eval", "-no-such-flag"}, "unknown flag -no-such-flag" + hint("linkage eval")},
+		{"linkage eval missing value", []string{"linkage", "eval", "-febrl"}, "missing value for -febrl" + hint("linkage eval")},
+		{"linkage eval repeated flag", []string{"linkage", "eval", "-save-model", a, "-save-model", b}, twice("save-model", a, b)},
+		{"linkage eval no data", []string{"linkage", "eval", "-save-model", a}, "linkage eval: want --febrl FILE [FILE_B] or --splink FILE: run joinedup linkage eval -h for its usage"},
 	}
 }
 
@@ -145,6 +164,9 @@ func TestFlagHelpEveryCommand(t *testing.T) {
 		{[]string{"reference-services"}, "  joinedup reference-services --hub URL --data DIR [flags]", "data"},
 		{[]string{"audit", "verify"}, "  joinedup audit verify --data DIR [--database-url URL] [--checkpoint FILE] [--key FILE.pub]", "checkpoint"},
 		{[]string{"users", "add"}, "  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password", "username"},
+		{[]string{"linkage", "link"}, "  joinedup linkage link [flags] A.csv B.csv", "out"},
+		{[]string{"linkage", "dedupe"}, "  joinedup linkage dedupe [flags] A.csv", "pairs"},
+		{[]string{"linkage", "eval"}, "  joinedup linkage eval --febrl FILE [FILE_B] | --splink FILE", "splink"},
 	}
 	for _, tt := range tests {
 		for _, help := range []string{"-h", "-help", "--help"} {
@@ -186,6 +208,7 @@ func TestFlagErrorExitStatus(t *testing.T) {
 		{[]string{"users", "add", "-h"}, 0, ""},
 		{[]string{"demo", "-hub"}, 1, "joinedup: missing value for -hub: run joinedup demo -h for its flags\n"},
 		{[]string{"demo", "-family", "99", "-hub", "http://127.0.0.1:1", "-hub", "http://127.0.0.1:2"}, 1, "joinedup: -hub is given twice, as \"http://127.0.0.1:1\" and as \"http://127.0.0.1:2\": give it once\n"},
+		{[]string{"linkage", "eval", "-no-such-flag"}, 1, "joinedup: unknown flag -no-such-flag: run joinedup linkage eval -h for its flags\n"},
 		{[]string{"reference-services", "-h"}, 0, ""},
 	}
 	for _, tt := range tests {
