@@ -25,9 +25,9 @@ type flagErrorCase struct {
 }
 
 // flagErrorCases returns, for every command, an invalid value, an
-// unknown flag, a flag without its value, a flag given twice, bad flag
-// syntax and a stray argument. dir is a directory that must stay empty
-// and hub is the URL of a server that must receive no request.
+// unknown flag, a flag without its value, a flag given twice and a stray
+// argument, and for some, bad flag syntax. dir is a directory that must
+// stay empty and hub is the URL of a server that must receive no request.
 //
 // A command line that the code under test wrongly accepted must still
 // stop before it starts anything that runs for long. So the repeated
@@ -94,12 +94,26 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		{"linkage eval missing value", []string{"linkage", "eval", "-febrl"}, "missing value for -febrl" + hint("linkage eval")},
 		{"linkage eval repeated flag", []string{"linkage", "eval", "-save-model", a, "-save-model", b}, twice("save-model", a, b)},
 		{"linkage eval no data", []string{"linkage", "eval", "-save-model", a}, "linkage eval: want --febrl FILE [FILE_B] or --splink FILE: run joinedup linkage eval -h for its usage"},
+
+		{"bench invalid value", []string{"bench", "-rounds", "x"}, `invalid -rounds "x": must be a whole number, such as 5`},
+		{"bench invalid rate", []string{"bench", "-half-load-rate", "fast"}, `invalid -half-load-rate "fast": must be a number, such as 2.5`},
+		{"bench rate too large", []string{"bench", "-half-load-rate", "1e400"}, `invalid -half-load-rate "1e400": the number is too large`},
+		{"bench invalid duration", []string{"bench", "-half-load-for", "5"}, `invalid -half-load-for "5": must be a duration such as 500ms or 2s`},
+		{"bench invalid boolean", []string{"bench", "-bare-receivers=maybe"}, `invalid -bare-receivers "maybe": want true or false`},
+		{"bench unknown flag", []string{"bench", "-no-such-flag"}, "unknown flag -no-such-flag" + hint("bench")},
+		{"bench missing value", []string{"bench", "-rounds"}, "missing value for -rounds" + hint("bench")},
+		{"bench repeated flag", []string{"bench", "-messages", "0", "-rounds", "1", "-rounds", "2"}, twice("rounds", "1", "2")},
+		{"bench argument", []string{"bench", "now"}, `unexpected argument "now": joinedup bench takes only flags`},
+
+		// bench-raw defines no flags, so it has no value to get wrong.
+		{"bench-raw unknown flag", []string{"bench-raw", "-no-such-flag", "webhook", "10", "1"}, "unknown flag -no-such-flag: joinedup bench-raw takes no flags"},
+		{"bench-raw bad syntax", []string{"bench-raw", "--=webhook"}, `invalid flag syntax "--=webhook": joinedup bench-raw takes no flags`},
 	}
 }
 
 // TestFlagErrorsEveryCommand runs each case of flagErrorCases. Each must
-// return its one line of error, print nothing, so no usage either, and
-// create no file or send no request.
+// return its one line of error, print nothing, so no usage either,
+// create no file and send no request.
 func TestFlagErrorsEveryCommand(t *testing.T) {
 	dir := t.TempDir()
 	// bench and bench-raw create their working directories in the
@@ -167,6 +181,8 @@ func TestFlagHelpEveryCommand(t *testing.T) {
 		{[]string{"linkage", "link"}, "  joinedup linkage link [flags] A.csv B.csv", "out"},
 		{[]string{"linkage", "dedupe"}, "  joinedup linkage dedupe [flags] A.csv", "pairs"},
 		{[]string{"linkage", "eval"}, "  joinedup linkage eval --febrl FILE [FILE_B] | --splink FILE", "splink"},
+		{[]string{"bench"}, "  joinedup bench [flags]", "rounds"},
+		{[]string{"bench-raw"}, "  joinedup bench-raw jetstream|jetstream-batched|webhook MESSAGES CLIENTS", ""},
 	}
 	for _, tt := range tests {
 		for _, help := range []string{"-h", "-help", "--help"} {
@@ -208,6 +224,7 @@ func TestFlagErrorExitStatus(t *testing.T) {
 		{[]string{"users", "add", "-h"}, 0, ""},
 		{[]string{"demo", "-hub"}, 1, "joinedup: missing value for -hub: run joinedup demo -h for its flags\n"},
 		{[]string{"demo", "-family", "99", "-hub", "http://127.0.0.1:1", "-hub", "http://127.0.0.1:2"}, 1, "joinedup: -hub is given twice, as \"http://127.0.0.1:1\" and as \"http://127.0.0.1:2\": give it once\n"},
+		{[]string{"bench", "-rounds", "x"}, 1, "joinedup: invalid -rounds \"x\": must be a whole number, such as 5\n"},
 		{[]string{"linkage", "eval", "-no-such-flag"}, 1, "joinedup: unknown flag -no-such-flag: run joinedup linkage eval -h for its flags\n"},
 		{[]string{"reference-services", "-h"}, 0, ""},
 	}
