@@ -43,21 +43,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	flags := flag.NewFlagSet("joinedup audit verify", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprint(stderr, auditUsage)
-		flags.PrintDefaults()
-	}
 	data := flags.String("data", DefaultConfig().Data, "data `directory` that holds joinedup.db and "+audit.PublicKeyFile)
 	databaseURL := flags.String("database-url", "", "PostgreSQL `URL` (postgres://…) of a cluster's store; empty reads the SQLite store in the data directory")
 	checkpointPath := flags.String("checkpoint", "", "`file` with a checkpoint to verify against, as a signed note or as the JSON of GET "+audit.PathCheckpoint+"; empty uses the latest stored checkpoint")
 	keyPath := flags.String("key", "", "`file` with the log's public key in signed-note format (default DIR/"+audit.PublicKeyFile+")")
-	if err := flags.Parse(args[1:]); err != nil {
+	if err := parseFlags(flags, args[1:], auditUsage, stderr); err != nil {
 		return err
-	}
-	if flags.NArg() > 0 {
-		flags.Usage()
-		return fmt.Errorf("audit verify: unexpected argument %q", flags.Arg(0))
 	}
 	if *keyPath == "" {
 		*keyPath = filepath.Join(*data, audit.PublicKeyFile)

@@ -42,6 +42,16 @@ const (
 	maxHalfLoad      = 10 * time.Minute
 )
 
+const benchUsage = `Usage:
+  joinedup bench [flags]
+
+Measures, on this machine, the raw JetStream and loopback webhook rates,
+then joinedup end to end with the reference services, at saturation and
+at half the saturating rate. BENCHMARKS.md explains the output.
+
+Flags:
+`
+
 // runBench measures, in one run on this machine, the raw durable JetStream
 // rate, the raw loopback webhook rate, and joinedup end to end with the four
 // reference services as webhook receivers, first at saturation and then at
@@ -53,7 +63,6 @@ const (
 // same half minute, and the headline is the median of the rounds'.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("joinedup bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	messages := fs.Int("messages", 20000, "messages for the raw JetStream and webhook rates")
 	births := fs.Int("births", 2000, "births registered at saturation in each round")
 	rounds := fs.Int("rounds", 3, "rounds of the raw rates and the saturating run")
@@ -64,11 +73,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memProfile := fs.String("memprofile", "", "write the allocation profile after the first saturating run to this file, and the one before it to the same name with .before added; go tool pprof -base compares them")
 	bare := fs.Bool("bare-receivers", false, "receive with four bare webhook handlers instead of the reference services, to measure the hub alone")
 	deliveryConcurrency := fs.Int("delivery-concurrency", DefaultConfig().Concurrency, "deliveries in flight to each service at once, as serve's -delivery-concurrency")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, benchUsage, stderr); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench takes no arguments, only flags; got %q", fs.Arg(0))
 	}
 	// The upper bounds keep the registrations, which are built before
 	// the first round, to a few hundred megabytes.
@@ -286,12 +292,28 @@ func rawRate(ctx context.Context, kind string, n, concurrency int) (float64, tim
 	return rate, (cpu / time.Duration(n)).Round(time.Microsecond), nil
 }
 
+const benchRawUsage = `Usage:
+  joinedup bench-raw jetstream|jetstream-batched|webhook MESSAGES CLIENTS
+
+Measures one raw rate and prints it in messages or requests per second.
+CLIENTS is used by the webhook rate; the JetStream rates keep 256
+messages in flight. joinedup bench runs it; it is not meant to be run by
+hand.
+`
+
 // runBenchRaw measures the raw rate that args name and prints it in
 // messages or requests per second. The bench command runs it; it is not
 // meant to be run by hand.
-func runBenchRaw(ctx context.Context, args []string, stdout io.Writer) error {
+func runBenchRaw(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// bench-raw defines no flags, but -h prints its usage and any other
+	// flag is rejected.
+	flags := flag.NewFlagSet("joinedup bench-raw", flag.ContinueOnError)
+	args, err := newFlagParser(flags, benchRawUsage, stderr).parse(args)
+	if err != nil {
+		return err
+	}
 	if len(args) != 3 {
-		return errors.New("usage: joinedup bench-raw jetstream|jetstream-batched|webhook MESSAGES CLIENTS (CLIENTS is used by the webhook rate; the JetStream rates keep 256 messages in flight)")
+		return fmt.Errorf("bench-raw: want 3 arguments, got %d: run joinedup bench-raw -h for its usage", len(args))
 	}
 	n, err := strconv.Atoi(args[1])
 	if err != nil || n < 1 || n > maxBenchMessages {

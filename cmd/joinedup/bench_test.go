@@ -54,7 +54,7 @@ func TestBenchCommandBadInput(t *testing.T) {
 		{"-half-load-rate -1", "-half-load-rate must be between 0 and 10000 births a second, not -1"},
 		{"-half-load-rate NaN", "-half-load-rate must be between 0 and 10000 births a second, not NaN"},
 		{"-half-load-rate 20000", "-half-load-rate must be between 0 and 10000 births a second, not 20000"},
-		{"extra", "bench takes no arguments"},
+		{"extra", `unexpected argument "extra": joinedup bench takes only flags`},
 	} {
 		err := run(context.Background(), append([]string{"bench"}, strings.Fields(tc.args)...), nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -62,7 +62,7 @@ func TestBenchCommandBadInput(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ args, want string }{
-		{"", "usage: joinedup bench-raw"},
+		{"", "bench-raw: want 3 arguments, got 0: run joinedup bench-raw -h for its usage"},
 		{"jetstream 0 1", "MESSAGES must be a whole number from 1 to 1000000"},
 		{"webhook 10 none", "CLIENTS must be a whole number from 1 to 1024"},
 		{"kafka 10 1", `unknown rate "kafka"`},

@@ -113,6 +113,12 @@ func DefaultConfig() Config {
 	}
 }
 
+const serveUsage = `Usage: joinedup serve [flags]
+
+Runs the joinedup hub. Flags, with their environment variables:
+
+`
+
 // parseConfig fills a Config from the command-line flags, then, for each
 // setting without its flag, from its JOINEDUP_* variable read through
 // getenv, then from the defaults.
@@ -120,40 +126,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("joinedup serve", flag.ContinueOnError)
 	specs := c.specs()
-	var valueErr error
-	given := map[string]string{}
 	for _, s := range specs {
-		fs.Var(checkCommandLine(s.value, s.name, given, &valueErr), s.name, s.usage+" ($"+s.env+")")
+		fs.Var(s.value, s.name, s.usage+" ($"+s.env+")")
 	}
-	// The flag package would write every error followed by the usage.
-	// Here it writes nothing, and printUsage runs only for errors that
-	// are not about a flag's value.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	printUsage := func() {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: joinedup serve [flags]\n\nRuns the joinedup hub. Flags, with their environment variables:\n\n")
-		fs.PrintDefaults()
-	}
-
-	if err := fs.Parse(args); err != nil {
-		if valueErr != nil {
-			return c, valueErr
-		}
-		// The remaining errors are -h and -help, a flag that is not
-		// defined, bad flag syntax and a flag missing its value.
-		printUsage()
+	if err := parseFlags(fs, args, serveUsage, stderr); err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
 	// A flag given on the command line wins, so its variable is not read.
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	c.fromEnv = map[string]string{}
 	for _, s := range specs {
 		v := getenv(s.env)
-		if _, ok := given[s.name]; ok || v == "" {
+		if onCommandLine[s.name] || v == "" {
 			continue
 		}
 		if err := s.value.Set(v); err != nil {
@@ -361,62 +347,6 @@ func validateNATSURLs(urls string) error {
 		}
 	}
 	return nil
-}
-
-// commandLineFlag is the value of a flag as the command line sets it. It
-// rejects a flag given twice, where the flag package would keep the last
-// value. It also stores the error for an invalid value in err, so that
-// parseConfig can return that error on one line without the usage.
-type commandLineFlag struct {
-	flag.Value
-	name string
-	// given maps each flag set so far to its value.
-	given map[string]string
-	err   *error
-}
-
-// commandLineBoolFlag is a commandLineFlag of a flag that needs no value.
-type commandLineBoolFlag struct{ commandLineFlag }
-
-// checkCommandLine wraps value, the value of the flag name, in a
-// commandLineFlag.
-func checkCommandLine(value flag.Value, name string, given map[string]string, err *error) flag.Value {
-	f := commandLineFlag{Value: value, name: name, given: given, err: err}
-	if b, ok := value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-		return commandLineBoolFlag{f}
-	}
-	return f
-}
-
-func (f commandLineFlag) Set(s string) error {
-	if first, ok := f.given[f.name]; ok {
-		*f.err = fmt.Errorf("-%s is given twice, as %q and as %q: give it once", f.name, first, s)
-		return *f.err
-	}
-	f.given[f.name] = s
-	if err := f.Value.Set(s); err != nil {
-		*f.err = fmt.Errorf("invalid -%s %q: %w", f.name, s, err)
-		return *f.err
-	}
-	return nil
-}
-
-// String returns the value's text. The flag package also calls it on the
-// zero commandLineFlag, to decide whether the usage shows a default.
-func (f commandLineFlag) String() string {
-	if f.Value == nil {
-		return ""
-	}
-	return f.Value.String()
-}
-
-func (f commandLineBoolFlag) IsBoolFlag() bool { return true }
-
-func (f commandLineBoolFlag) String() string {
-	if f.Value == nil {
-		return "false"
-	}
-	return f.Value.String()
 }
 
 // prefixesFlag reads a comma-separated list of IP addresses and CIDR

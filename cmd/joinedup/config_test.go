@@ -524,7 +524,7 @@ func TestFlagWinsWithoutReadingVariable(t *testing.T) {
 
 // TestFlagErrorsOneLine gives flags invalid values, and one flag twice.
 // Each error must name the flag, the value and what is accepted, with
-// nothing written before it: the usage is only for -h and unknown flags.
+// nothing written before it: the usage is only for -h and -help.
 func TestFlagErrorsOneLine(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -566,10 +566,11 @@ func TestFlagErrorsOneLine(t *testing.T) {
 	}
 }
 
-// TestUsageForHelpAndUnknownFlag checks that -h and an unknown flag
-// still print the usage, and that port 0, for any free port, is accepted.
-func TestUsageForHelpAndUnknownFlag(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"-help"}, {"-no-such-flag"}} {
+// TestUsageForHelp checks that -h and -help print the usage, and that
+// port 0, for any free port, is accepted. TestFlagErrorsEveryCommand
+// checks that an unknown flag prints none.
+func TestUsageForHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"-help"}} {
 		var stderr bytes.Buffer
 		_, err := parseConfig(args, func(string) string { return "" }, &stderr)
 		if err == nil {

@@ -39,11 +39,6 @@ Flags:
 // fails unless every one of them reports an outcome.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("joinedup demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, demoUsage)
-		fs.PrintDefaults()
-	}
 	hub := fs.String("hub", "http://127.0.0.1:8080", "base URL of the hub")
 	// The flag's default is not the variable's value, because usage text
 	// prints defaults and the token is a secret.
@@ -59,11 +54,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	only := fs.String("services", strings.Join(defaultServices, ","),
 		"comma-separated ids of the services the informant agrees to tell; the demo family's synthetic data goes to each")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, demoUsage, stderr); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("demo takes no arguments, only flags; got %q", fs.Arg(0))
 	}
 	if *token == "" {
 		*token = os.Getenv("JOINEDUP_API_TOKEN")

@@ -128,7 +128,7 @@ func TestDemoCommandErrors(t *testing.T) {
 	}{
 		{"no token", []string{"-hub", h.BaseURL}, "no token was sent: pass the hub's API token with -token or set JOINEDUP_API_TOKEN"},
 		{"wrong token", []string{"-hub", h.BaseURL, "-token", "not-the-token"}, "check that -token or JOINEDUP_API_TOKEN is the hub's -api-token"},
-		{"extra argument", []string{"-hub", h.BaseURL, "extra"}, `demo takes no arguments, only flags; got "extra"`},
+		{"extra argument", []string{"-hub", h.BaseURL, "extra"}, `unexpected argument "extra": joinedup demo takes only flags`},
 		{"family out of range", []string{"-hub", h.BaseURL, "-family", "99"}, "-family must be between 0 and"},
 		{"hub without a scheme", []string{"-hub", "127.0.0.1:8080"}, `-hub "127.0.0.1:8080" is not a URL such as http://127.0.0.1:8080`},
 	} {

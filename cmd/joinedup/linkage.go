@@ -71,27 +71,24 @@ func (f *linkageFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "quiet", false, "do not report progress on standard error")
 }
 
-func newLinkageFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("joinedup linkage "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, linkageUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	return fs
+// linkageFlagsUsage is the usage that -h prints before the flags of a
+// linkage subcommand.
+const linkageFlagsUsage = linkageUsage + "\nFlags:\n"
+
+func newLinkageFlagSet(name string) *flag.FlagSet {
+	return flag.NewFlagSet("joinedup linkage "+name, flag.ContinueOnError)
 }
 
 func runLinkageLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f linkageFlags
-	fs := newLinkageFlagSet("link", stderr)
+	fs := newLinkageFlagSet("link")
 	f.register(fs)
-	files, err := parseInterspersed(fs, args)
+	files, err := parseInterspersed(fs, args, linkageFlagsUsage, stderr)
 	if err != nil {
 		return err
 	}
 	if len(files) != 2 {
-		fs.Usage()
-		return fmt.Errorf("linkage link: want two CSV files, got %s", argumentCount(len(files)))
+		return fmt.Errorf("linkage link: want two CSV files, got %s: run joinedup linkage link -h for its usage", argumentCount(len(files)))
 	}
 
 	a, err := f.readRecords(files[0], stderr)
@@ -117,16 +114,15 @@ func runLinkageLink(ctx context.Context, args []string, stdout, stderr io.Writer
 
 func runLinkageDedupe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f linkageFlags
-	fs := newLinkageFlagSet("dedupe", stderr)
+	fs := newLinkageFlagSet("dedupe")
 	f.register(fs)
 	pairsPath := fs.String("pairs", "", "also write the pairs decided match or possible to this CSV file")
-	files, err := parseInterspersed(fs, args)
+	files, err := parseInterspersed(fs, args, linkageFlagsUsage, stderr)
 	if err != nil {
 		return err
 	}
 	if len(files) != 1 {
-		fs.Usage()
-		return fmt.Errorf("linkage dedupe: want one CSV file, got %s", argumentCount(len(files)))
+		return fmt.Errorf("linkage dedupe: want one CSV file, got %s: run joinedup linkage dedupe -h for its usage", argumentCount(len(files)))
 	}
 
 	d, err := f.readRecords(files[0], stderr)
@@ -164,12 +160,12 @@ func runLinkageDedupe(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newLinkageFlagSet("eval", stderr)
+	fs := newLinkageFlagSet("eval")
 	febrl := fs.String("febrl", "", "FEBRL file to deduplicate; with a second file as an argument, the two files to link")
 	splink := fs.String("splink", "", "Splink file (truth in the cluster column) to deduplicate")
 	saveModel := fs.String("save-model", "", "write the estimated model to this JSON file")
 	quiet := fs.Bool("quiet", false, "do not report progress on standard error")
-	rest, err := parseInterspersed(fs, args)
+	rest, err := parseInterspersed(fs, args, linkageFlagsUsage, stderr)
 	if err != nil {
 		return err
 	}
@@ -182,8 +178,7 @@ func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	case *splink != "" && len(rest) == 0:
 		paths = []string{*splink}
 	default:
-		fs.Usage()
-		return errors.New("linkage eval: want --febrl FILE [FILE_B] or --splink FILE")
+		return errors.New("linkage eval: want --febrl FILE [FILE_B] or --splink FILE: run joinedup linkage eval -h for its usage")
 	}
 
 	var sets []*linkage.Dataset
@@ -229,23 +224,6 @@ func runLinkageEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "pairwise: true=%d predicted=%d correct=%d\n", e.TruePairs, e.PredictedPairs, e.CorrectPairs)
 	fmt.Fprintf(stdout, "precision=%.4f recall=%.4f f1=%.4f\n", e.Precision, e.Recall, e.F1)
 	return nil
-}
-
-// parseInterspersed parses flags that may come before, between or after
-// the positional arguments, which it returns, so that a flag written after
-// the file names is not taken for one.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // readRecords reads a CSV file, reporting each skipped line on stderr

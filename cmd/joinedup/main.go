@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "bench-raw":
-		return runBenchRaw(ctx, rest, stdout)
+		return runBenchRaw(ctx, rest, stdout, stderr)
 	case "linkage":
 		return runLinkage(ctx, rest, stdout, stderr)
 	case "audit":

@@ -39,11 +39,6 @@ Flags:
 // cancelled.
 func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("joinedup reference-services", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, referenceUsage)
-		fs.PrintDefaults()
-	}
 	hub := fs.String("hub", "", "base URL of the hub, such as http://127.0.0.1:8080 (required)")
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on, host:port; port 0 picks a free port")
 	data := fs.String("data", "", "directory for the services' SQLite files (required)")
@@ -51,15 +46,11 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 	seed := fs.Uint64("seed", 1, "seed of the synthetic population (the hub's -seed, so that the demo families match)")
 	families := fs.Int("families", 0, "number of families in the synthetic population; 0 means 1000")
 	token := fs.String("token", "", "bearer token for registering the services with the hub; without it they are not registered")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, referenceUsage, stderr); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("reference-services: unexpected argument %q", fs.Arg(0))
-	}
 	if *hub == "" || *data == "" {
-		fs.Usage()
-		return errors.New("reference-services: --hub and --data are required")
+		return errors.New("reference-services: --hub and --data are required: run joinedup reference-services -h for its flags")
 	}
 	if u, err := url.Parse(*hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("reference-services: invalid --hub %q: want a base URL such as http://127.0.0.1:8080", *hub)

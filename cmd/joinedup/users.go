@@ -53,11 +53,6 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 
 	flags := flag.NewFlagSet("joinedup users add", flag.ContinueOnError)
-	printUsage := func() {
-		flags.SetOutput(stderr)
-		fmt.Fprint(stderr, usersUsage)
-		flags.PrintDefaults()
-	}
 	data := flags.String("data", DefaultConfig().Data, "data `directory` of the SQLite store, created if missing")
 	databaseURL := flags.String("database-url", "", "PostgreSQL `URL` (postgres://…) of a cluster's store; empty uses the SQLite store in the data directory")
 	username := flags.String("username", "", "user name to sign in with, stored in lower case")
@@ -66,23 +61,8 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	services := flags.String("services", "", "comma-separated service `ids` a service officer works for")
 	issuer := flags.String("oidc-issuer", "", "issuer `URL` of an OpenID Connect identity to link, with -oidc-subject")
 	subject := flags.String("oidc-subject", "", "subject (sub claim) of the OpenID Connect identity to link")
-	// A flag given twice, or with an invalid value, is one line of error
-	// without the usage, as for serve.
-	var valueErr error
-	given := map[string]string{}
-	flags.VisitAll(func(f *flag.Flag) { f.Value = checkCommandLine(f.Value, f.Name, given, &valueErr) })
-	flags.SetOutput(io.Discard)
-	flags.Usage = func() {}
-	if err := flags.Parse(args[1:]); err != nil {
-		if valueErr != nil {
-			return fmt.Errorf("users add: %w", valueErr)
-		}
-		printUsage()
+	if err := parseFlags(flags, args[1:], usersUsage, stderr); err != nil {
 		return err
-	}
-	if flags.NArg() > 0 {
-		printUsage()
-		return fmt.Errorf("users add: unexpected argument %q", flags.Arg(0))
 	}
 	if (*issuer == "") != (*subject == "") {
 		return errors.New("users add: give both -oidc-issuer and -oidc-subject, or neither")
