@@ -481,7 +481,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	filter, err := deliveryQuery(r.URL.Query(), false)
+	filter, err := deliveryQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -507,21 +507,20 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 // deliveries in every state.
 const anyState = "any"
 
-// deliveryQuery reads the required state and the optional offset or
-// cursor, and limit, of a delivery list. The state is a delivery state or, when
-// anyAllowed, anyState, which it returns as the empty state that lists
-// every state.
-func deliveryQuery(q url.Values, anyAllowed bool) (joinedup.DeliveryFilter, error) {
+// deliveryQuery reads the state and the offset or cursor, and limit, of
+// a delivery list. The state is a delivery state, or anyState or no state
+// at all, which it returns as the empty state that lists every state.
+func deliveryQuery(q url.Values) (joinedup.DeliveryFilter, error) {
 	if err := onceEach(q); err != nil {
 		return joinedup.DeliveryFilter{}, err
 	}
 	var fields []joinedup.FieldError
 	state := q.Get("state")
 	switch {
-	case anyAllowed && state == anyState:
+	case state == anyState || state == "":
 		state = ""
 	case !validState(state):
-		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + "."})
+		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + ", or any for every state."})
 	}
 	f := joinedup.DeliveryFilter{State: joinedup.DeliveryState(state)}
 	fields = append(fields, readDeliveryPage(q, defaultDeliveryLimit, &f)...)

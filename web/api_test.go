@@ -638,7 +638,19 @@ func TestDeliveries(t *testing.T) {
 		t.Errorf("dead-lettered = %+v, want only %s", list.Items, dead.ID)
 	}
 
-	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/deliveries", nil, nil), http.StatusUnprocessableEntity)
+	// Without a state, or with any, the list has every delivery, as the
+	// deliveries page can show.
+	for _, query := range []string{"", "?state=any"} {
+		rec := env.do(t, http.MethodGet, "/api/v1/deliveries"+query, nil, nil)
+		var all deliveryList
+		if err := json.Unmarshal(rec.Body.Bytes(), &all); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("list %q: status %d, err %v; body %s", query, rec.Code, err, rec.Body)
+		}
+		if all.Total != 2 || len(all.Items) != 2 {
+			t.Errorf("list %q: %d items of %d, want 2 of 2", query, len(all.Items), all.Total)
+		}
+	}
+	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/deliveries?state=lost", nil, nil), http.StatusUnprocessableEntity)
 	if got := fieldsOf(p); !slices.Equal(got, []string{"/state"}) {
 		t.Errorf("fields = %q, want [/state]", got)
 	}

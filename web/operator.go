@@ -168,7 +168,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	if q.Get("state") == "" {
 		q.Set("state", string(joinedup.StateDeadLettered))
 	}
-	filter, err := deliveryQuery(q, true)
+	filter, err := deliveryQuery(q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
