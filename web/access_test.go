@@ -177,6 +177,16 @@ func TestSignInPage(t *testing.T) {
 		t.Errorf("sign in with a foreign next: redirect to %q, want the registrar's home page", res.header.Get("Location"))
 	}
 
+	// next in the sign-in address is followed as next in the form is.
+	res = env.postFormWithQuery(t, "/sign-in", url.Values{"next": {"/operator/life-events"}}, url.Values{"username": {"registrar"}, "password": {testPassword}})
+	if res.code != http.StatusSeeOther || res.header.Get("Location") != "/operator/life-events" {
+		t.Errorf("sign in with next in the address: %d to %q, want 303 to the next page", res.code, res.header.Get("Location"))
+	}
+	res = env.postFormWithQuery(t, "/sign-in", url.Values{"next": {"//attacker.test/"}}, url.Values{"username": {"registrar"}, "password": {testPassword}})
+	if res.header.Get("Location") != "/births/new" {
+		t.Errorf("sign in with a foreign next in the address: redirect to %q, want the registrar's home page", res.header.Get("Location"))
+	}
+
 	// Package auth lets five failures through before it slows the account.
 	for range 6 {
 		res = env.postForm(t, "/sign-in", url.Values{"username": {"registrar"}, "password": {"wrong password"}})

@@ -87,7 +87,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	r.PostForm = values
 	username := r.PostForm.Get("username")
+	// next may come in the form or in the sign-in address, and readForm
+	// has rejected a form that gives it in both.
 	next := safeNext(r.PostForm.Get("next"))
+	if _, inForm := r.PostForm["next"]; !inForm {
+		next = safeNext(r.URL.Query().Get("next"))
+	}
 	var missing []formError
 	if strings.TrimSpace(username) == "" {
 		missing = append(missing, formError{Field: "/username", Href: "username", Message: "Enter your user name"})
