@@ -74,10 +74,17 @@ type Error struct {
 
 // FieldError names one invalid field of an input. Field is a JSON Pointer
 // (RFC 6901) into the submitted document, such as "/child/dateOfBirth".
+// For a parameter in a request's URL, In is InQuery and Field points into
+// the query's parameters as if they were an object, such as "/limit",
+// or is "" for the query as a whole.
 type FieldError struct {
 	Field   string `json:"field"`
+	In      string `json:"in,omitempty"`
 	Message string `json:"message"`
 }
+
+// InQuery is the In of a FieldError about a parameter in a request's URL.
+const InQuery = "query"
 
 func (e *Error) Error() string {
 	if e.Err != nil {

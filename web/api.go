@@ -106,7 +106,7 @@ func onlyParams(q url.Values, known ...string) error {
 	var fields []joinedup.FieldError
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if !slices.Contains(known, name) {
-			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
 				Message: fmt.Sprintf("This list takes no query parameter %q. %s", name, use)})
 		}
 	}
@@ -124,9 +124,9 @@ func onceEach(q url.Values) error {
 	var fields, pageFields []joinedup.FieldError
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if n := len(q[name]); n > 1 {
-			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
 				Message: fmt.Sprintf("Give the parameter %q once. The query gives it %d times.", name, n)})
-			pageFields = append(pageFields, joinedup.FieldError{Field: "/" + name,
+			pageFields = append(pageFields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
 				Message: fmt.Sprintf("%q appears %d times in the link.", name, n)})
 		}
 	}
@@ -151,7 +151,7 @@ func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
 
 	if v := q.Get("state"); v != "" {
 		if !validState(v) {
-			fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Use one of the delivery states: " + stateList() + "."})
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/state", Message: "Use one of the delivery states: " + stateList() + "."})
 		}
 		f.State = joinedup.DeliveryState(v)
 	}
@@ -256,7 +256,7 @@ func parseIncludeRetired(q url.Values) (bool, error) {
 	case "true":
 		return true, nil
 	default:
-		return false, joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{
+		return false, joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{In: joinedup.InQuery,
 			Field: "/includeRetired", Message: fmt.Sprintf("includeRetired must be true or false, not %q.", v)})
 	}
 }
@@ -520,7 +520,7 @@ func deliveryQuery(q url.Values) (joinedup.DeliveryFilter, error) {
 	case state == anyState || state == "":
 		state = ""
 	case !validState(state):
-		fields = append(fields, joinedup.FieldError{Field: "/state", Message: "Choose a delivery state: " + stateList() + ", or any for every state."})
+		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/state", Message: "Choose a delivery state: " + stateList() + ", or any for every state."})
 	}
 	f := joinedup.DeliveryFilter{State: joinedup.DeliveryState(state)}
 	fields = append(fields, readDeliveryPage(q, defaultDeliveryLimit, &f)...)

@@ -651,8 +651,8 @@ func TestDeliveries(t *testing.T) {
 		}
 	}
 	p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/deliveries?state=lost", nil, nil), http.StatusUnprocessableEntity)
-	if got := fieldsOf(p); !slices.Equal(got, []string{"/state"}) {
-		t.Errorf("fields = %q, want [/state]", got)
+	if got := fieldsOf(p); !slices.Equal(got, []string{"/state"}) || p.Errors[0].In != joinedup.InQuery {
+		t.Errorf("errors = %+v, want one on /state in the query", p.Errors)
 	}
 
 	if rec := env.do(t, http.MethodPost, "/api/v1/deliveries/"+string(dead.ID)+"/replay", nil, nil); rec.Code != http.StatusAccepted {
@@ -931,8 +931,8 @@ func TestChangesRejectQuery(t *testing.T) {
 
 	rec := env.postJSON(t, "/api/v1/births?dryRun=true", validBirth)
 	p := decodeProblem(t, rec, http.StatusUnprocessableEntity)
-	if len(p.Errors) != 1 || p.Errors[0].Field != "/dryRun" || !strings.Contains(p.Errors[0].Message, `the parameter "dryRun"`) {
-		t.Errorf("errors = %+v, want one naming the parameter dryRun", p.Errors)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "/dryRun" || p.Errors[0].In != joinedup.InQuery || !strings.Contains(p.Errors[0].Message, `the parameter "dryRun"`) {
+		t.Errorf("errors = %+v, want one naming the parameter dryRun in the query", p.Errors)
 	}
 	if n := len(env.hub.events); n != 1 {
 		t.Errorf("births registered = %d, want still 1", n)

@@ -36,14 +36,14 @@ func historyQuery(q url.Values) (historyPage, error) {
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 63)
 		if err != nil || n == 0 {
-			fields = append(fields, joinedup.FieldError{Field: "/before", Message: "Before must be a whole number, 1 or more, such as the nextBefore of the previous page."})
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/before", Message: "Before must be a whole number, 1 or more, such as the nextBefore of the previous page."})
 		}
 		page.Before = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxHistoryLimit {
-			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxHistoryLimit) + "."})
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxHistoryLimit) + "."})
 		}
 		page.Limit = n
 	}

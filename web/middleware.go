@@ -175,7 +175,7 @@ func checkNoQuery(r *http.Request) error {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return joinedup.Invalid("The web address has a query string that cannot be read. This request takes no query parameters, so nothing was changed.",
-			joinedup.FieldError{Field: "/", Message: "Remove the query string, the part of the web address from the question mark."})
+			joinedup.FieldError{In: joinedup.InQuery, Field: "", Message: "Remove the query string, the part of the web address from the question mark."})
 	}
 	if r.URL.Path == pathSignIn {
 		delete(query, "next")
@@ -186,7 +186,7 @@ func checkNoQuery(r *http.Request) error {
 	names := slices.Sorted(maps.Keys(query))
 	fields := make([]joinedup.FieldError, len(names))
 	for i, name := range names {
-		fields[i] = joinedup.FieldError{Field: "/" + name,
+		fields[i] = joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
 			Message: fmt.Sprintf("The web address gives the parameter %q, which this request does not take. Remove it from the web address.", name)}
 	}
 	if r.URL.Path == pathSignIn {

@@ -100,14 +100,14 @@ func readPage(q url.Values, defaultLimit int) (offset, limit int, fields []joine
 	if v := q.Get("offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			fields = append(fields, joinedup.FieldError{Field: "/offset", Message: "Offset must be a whole number, 0 or more."})
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/offset", Message: "Offset must be a whole number, 0 or more."})
 		}
 		offset = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			fields = append(fields, joinedup.FieldError{Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxPageSize) + "."})
 		}
 		limit = n
 	}
@@ -129,7 +129,7 @@ func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter
 		}
 		c, err := joinedup.ParseDeliveryCursor(v)
 		if err != nil {
-			fields = append(fields, joinedup.FieldError{Field: "/" + name,
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
 				Message: fmt.Sprintf("The %s cursor is not one that this list gave. Use the next or previous cursor of a page, or start again without it.", name)})
 			continue
 		}
@@ -146,7 +146,7 @@ func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter
 		}
 	}
 	if placers > 1 {
-		fields = append(fields, joinedup.FieldError{Field: "/offset",
+		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/offset",
 			Message: "Give at most one of offset, after and before: each places the page on its own."})
 	}
 	return fields

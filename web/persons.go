@@ -158,7 +158,7 @@ func reviewState(r *http.Request) (linkage.ReviewState, error) {
 		return st, nil
 	default:
 		return "", joinedup.Invalid("Unknown review state.",
-			joinedup.FieldError{Field: "/state", Message: "state must be open, confirmed or rejected"})
+			joinedup.FieldError{In: joinedup.InQuery, Field: "/state", Message: "state must be open, confirmed or rejected"})
 	}
 }
 

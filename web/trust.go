@@ -583,7 +583,7 @@ func (s *Server) deliveryService(r *http.Request) (joinedup.ServiceID, error) {
 		return "", nil
 	}
 	if _, err := s.Services.FindService(r.Context(), id); joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
-		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{Field: "/service", Message: fmt.Sprintf("There is no service with id %q. GET /api/v1/services lists them.", id)})
+		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{In: joinedup.InQuery, Field: "/service", Message: fmt.Sprintf("There is no service with id %q. GET /api/v1/services lists them.", id)})
 	} else if err != nil {
 		return "", err
 	}
