@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
@@ -191,6 +191,12 @@ func (p *Passwords) CreateAccount(ctx context.Context, a *Account, password stri
 	return nil
 }
 
+// usernamePattern matches a user name that a new account may take, once
+// normalised to lower case. Pages show the user name as who acted, so it
+// is kept to ASCII: a name with a Cyrillic "о" or a fullwidth "ｏ" would
+// read as another account's, such as "operator".
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]*$`)
+
 func validateAccount(a *Account, password string) error {
 	var fields []joinedup.FieldError
 	add := func(field, format string, args ...any) {
@@ -203,11 +209,8 @@ func validateAccount(a *Account, password string) error {
 	case n > MaxUsernameLength:
 		add("/username", "The user name must be %d characters or fewer", MaxUsernameLength)
 	}
-	for _, r := range a.Username {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			add("/username", "The user name must not contain spaces or control characters")
-			break
-		}
+	if a.Username != "" && !usernamePattern.MatchString(a.Username) {
+		add("/username", "The user name may use only the letters a to z, the digits 0 to 9 and the characters . _ - @ +, and must start with a letter or digit")
 	}
 
 	if !policy.ValidRole(a.Role) {

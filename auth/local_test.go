@@ -183,6 +183,10 @@ func TestCreateAccountInvalid(t *testing.T) {
 		{"empty username", auth.Account{Role: policy.RoleRegistrar, Organisation: "council"}, testPassword, "/username"},
 		{"space in username", auth.Account{Username: "amina okafor", Role: policy.RoleRegistrar, Organisation: "council"}, testPassword, "/username"},
 		{"long username", auth.Account{Username: strings.Repeat("a", auth.MaxUsernameLength+1), Role: policy.RoleRegistrar, Organisation: "council"}, testPassword, "/username"},
+		{"Cyrillic letter in username", auth.Account{Username: "\u043eperator", Role: policy.RoleRegistrar, Organisation: "council"}, testPassword, "/username"},
+		{"fullwidth letter in username", auth.Account{Username: "\uff4fperator", Role: policy.RoleRegistrar, Organisation: "council"}, testPassword, "/username"},
+		{"accented letter in username", auth.Account{Username: "si\u00e2n", Role: policy.RoleResident}, testPassword, "/username"},
+		{"username starting with a dot", auth.Account{Username: ".amina", Role: policy.RoleResident}, testPassword, "/username"},
 		{"unknown role", auth.Account{Username: "x1", Role: "admin", Organisation: "council"}, testPassword, "/role"},
 		{"staff without organisation", auth.Account{Username: "x2", Role: policy.RoleOperator}, testPassword, "/organisation"},
 		{"officer without services", auth.Account{Username: "x3", Role: policy.RoleServiceOfficer, Organisation: "hmrc"}, testPassword, "/services"},
@@ -203,6 +207,13 @@ func TestCreateAccountInvalid(t *testing.T) {
 				t.Errorf("invalid fields = %v, want [%s]", fields, tt.wantField)
 			}
 		})
+	}
+
+	// Letters in upper case are stored in lower case, and the other
+	// characters allowed are kept.
+	ok := &auth.Account{Username: "J.Smith+Council_2@Example-1", Role: policy.RoleResident}
+	if err := p.CreateAccount(ctx, ok, testPassword); err != nil {
+		t.Errorf("CreateAccount with every character allowed: %v", err)
 	}
 
 	dup := &auth.Account{Username: "AMINA.OKAFOR", Role: policy.RoleResident}
