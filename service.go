@@ -3,6 +3,7 @@ package joinedup
 import (
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -44,17 +45,23 @@ type Service struct {
 	RetiredAt time.Time `json:"retiredAt,omitzero"`
 }
 
-// ServiceNameKey returns name in the form in which two service names
-// compare equal: in NFKC, with each Cyrillic or Greek letter that looks
-// like a Latin one replaced by it, case-folded and with each run of white
-// space as one space. So "Child Benefit", " CHILD  BENEFIT", the name with
-// a fullwidth letter or a no-break space, and the name with a Cyrillic
-// "е" or a Greek "Β" are the same name. No two services in use may share
-// a key, because the birth form shows each service by its name.
+// ServiceNameKey returns name in the form in which two names of services,
+// or of organisations, compare equal: in NFKC, without accents, with each
+// letter of another alphabet that looks like a Latin one replaced by it,
+// case-folded and with each run of white space as one space. So "Child
+// Benefit", " CHILD  BENEFIT", "Child Bénéfit", the name with a fullwidth
+// letter or a no-break space, and the name with a Cyrillic "е" or a Greek
+// "Β" are the same name. No two services in use may share a key, because
+// the birth form shows each service by its name, and no two
+// organisations may either.
 func ServiceNameKey(name string) string {
-	// Accented letters are decomposed first, so that a Cyrillic "ё" maps
-	// as its base letter does.
+	// Accented letters are decomposed and their accents dropped, so that
+	// a name cannot differ from another by a mark that is hard to see,
+	// and a Cyrillic "ё" maps as its base letter does.
 	skeleton := strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
 		if latin, ok := latinLookAlikes[r]; ok {
 			return latin
 		}
@@ -64,11 +71,14 @@ func ServiceNameKey(name string) string {
 	return strings.Join(strings.Fields(key), " ")
 }
 
-// latinLookAlikes maps Cyrillic and Greek letters that look like a Latin
-// letter of the same case to that Latin letter. Case matters:
+// latinLookAlikes maps letters of other alphabets that look like a Latin
+// letter of the same case to that Latin letter: from Cyrillic, Greek,
+// Armenian and Cherokee, and the dotless Latin "ı" and "ȷ". Case matters:
 // a Cyrillic capital "В" looks like "B", but its small "в" does not look
 // like "b".
 var latinLookAlikes = map[rune]rune{
+	// Latin letters without their dot.
+	'ı': 'i', 'ȷ': 'j',
 	// Cyrillic capitals.
 	'А': 'A', 'В': 'B', 'С': 'C', 'Е': 'E', 'Н': 'H', 'І': 'I', 'Ӏ': 'I',
 	'Ј': 'J', 'К': 'K', 'М': 'M', 'О': 'O', 'Р': 'P', 'Ԛ': 'Q', 'Ѕ': 'S',
@@ -82,6 +92,13 @@ var latinLookAlikes = map[rune]rune{
 	'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
 	// Greek small letters.
 	'α': 'a', 'ι': 'i', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'υ': 'u', 'γ': 'y',
+	// Cyrillic letters with a stroke or tail that still read as Latin.
+	'Ғ': 'F', 'Ҫ': 'C', 'ҫ': 'c',
+	// Armenian.
+	'Օ': 'O', 'օ': 'o', 'Ս': 'U', 'ս': 'u', 'Տ': 'S', 'ց': 'g', 'հ': 'h', 'ո': 'n', 'զ': 'q',
+	// Cherokee capitals.
+	'Ꭺ': 'A', 'Ᏼ': 'B', 'Ꮯ': 'C', 'Ꭼ': 'E', 'Ꮋ': 'H', 'Ꮖ': 'I', 'Ꭻ': 'J', 'Ꮶ': 'K',
+	'Ꮮ': 'L', 'Ꮇ': 'M', 'Ꮲ': 'P', 'Ꮪ': 'S', 'Ꭲ': 'T', 'Ꮩ': 'V', 'Ꮃ': 'W', 'Ꮓ': 'Z',
 }
 
 // Takes reports whether s takes events of the given type.

@@ -101,7 +101,7 @@ func Validate(s *joinedup.Service) error {
 	case !plainText(s.Name):
 		add("/name", "The service’s name must not contain control, invisible or text-direction characters, or symbols such as emoji")
 	case mixesAlphabets(s.Name):
-		add("/name", "Each word of the service’s name must be in one alphabet, without a Cyrillic or Greek letter among Latin ones")
+		add("/name", "Each word of the service’s name must be in one alphabet, without a letter of another, such as a Cyrillic or Greek letter among Latin ones")
 	}
 	switch {
 	case strings.TrimSpace(s.Purpose) == "":
@@ -337,7 +337,7 @@ func ValidateOrganisation(o joinedup.Organisation) error {
 			Message: "The organisation’s name must not contain control, invisible or text-direction characters, or symbols such as emoji"})
 	case mixesAlphabets(o.Name):
 		fields = append(fields, joinedup.FieldError{Field: "/name",
-			Message: "Each word of the organisation’s name must be in one alphabet, without a Cyrillic or Greek letter among Latin ones"})
+			Message: "Each word of the organisation’s name must be in one alphabet, without a letter of another, such as a Cyrillic or Greek letter among Latin ones"})
 	}
 	if len(fields) > 0 {
 		return joinedup.Invalid("The organisation has errors.", fields...)
@@ -391,28 +391,54 @@ func plainText(s string) bool {
 	return true
 }
 
-// alphabets are the scripts whose letters look alike, so that a word
-// mixing them can pass for a word in one of them.
-var alphabets = []*unicode.RangeTable{unicode.Latin, unicode.Cyrillic, unicode.Greek}
+// scriptOf returns the name of the script of the letter r, such as
+// "Latin" or "Cyrillic", or "" for a character of no one script, such as
+// a digit or a combining accent.
+func scriptOf(r rune) string {
+	if unicode.In(r, unicode.Common, unicode.Inherited) {
+		return ""
+	}
+	for _, name := range likelyScripts {
+		if unicode.Is(unicode.Scripts[name], r) {
+			return name
+		}
+	}
+	for name, table := range unicode.Scripts {
+		if unicode.Is(table, r) {
+			return name
+		}
+	}
+	return ""
+}
+
+// likelyScripts are the scripts looked up first, because service names
+// are mostly written in them.
+var likelyScripts = []string{"Latin", "Cyrillic", "Greek", "Armenian", "Cherokee"}
 
 // mixesAlphabets reports whether a word of s, a run of letters and marks,
-// has letters from more than one of alphabets, such as "Вenefit" with a
-// Cyrillic "В". Such a word reads as another service's name on the birth
-// form. Words wholly in one alphabet are allowed, and so are names that
-// put words of different alphabets side by side.
+// has letters from more than one script, such as "Вenefit" with a
+// Cyrillic "В" or "Cօօp" with Armenian "օ". Such a word reads as another
+// service's name on the birth form. Words wholly in one script are
+// allowed, and so are names that put words of different scripts side by
+// side.
 func mixesAlphabets(s string) bool {
 	for word := range strings.FieldsFuncSeq(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsMark(r) }) {
-		seen := -1
+		seen := ""
 		for _, r := range word {
-			for i, table := range alphabets {
-				if !unicode.Is(table, r) {
-					continue
-				}
-				if seen >= 0 && seen != i {
-					return true
-				}
-				seen = i
+			script := scriptOf(r)
+			if script == "" {
+				continue
 			}
+			// Japanese, Chinese and Korean words mix Han with kana,
+			// Bopomofo or Hangul, none of which looks Latin.
+			switch script {
+			case "Hiragana", "Katakana", "Bopomofo", "Hangul":
+				script = "Han"
+			}
+			if seen != "" && seen != script {
+				return true
+			}
+			seen = script
 		}
 	}
 	return false
