@@ -12,7 +12,12 @@ import (
 
 // UpsertOrganisation creates the organisation or renames it.
 func (db *DB) UpsertOrganisation(ctx context.Context, o joinedup.Organisation) error {
-	return db.Tx(ctx, func(tx *Tx) error { return upsertOrganisation(ctx, tx, o) })
+	return db.Tx(ctx, func(tx *Tx) error {
+		if err := upsertOrganisation(ctx, tx, o); err != nil {
+			return err
+		}
+		return requireUniqueOrganisationName(ctx, tx, o)
+	})
 }
 
 func upsertOrganisation(ctx context.Context, tx *Tx, o joinedup.Organisation) error {
@@ -80,6 +85,42 @@ func (db *DB) CreateService(ctx context.Context, s *joinedup.Service) error {
 		s.CreatedAt = tx.Now()
 		return insertService(ctx, tx, s)
 	})
+}
+
+// organisationNameLockKey is the PostgreSQL advisory lock that serialises
+// the check of an organisation's name with the write that stores it.
+const organisationNameLockKey = 0x6f7267616e697301
+
+// requireUniqueOrganisationName returns ECONFLICT naming the other
+// organisation whose name has the same joinedup.ServiceNameKey as o's. A
+// consent receipt names each service's organisation as the controller of
+// the data, so two that read the same would leave the informant unable to
+// tell them apart.
+func requireUniqueOrganisationName(ctx context.Context, tx *Tx, o joinedup.Organisation) error {
+	if tx.Dialect() == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(organisationNameLockKey)); err != nil {
+			return fmt.Errorf("lock organisation names: %w", err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM organisations WHERE id <> $1 ORDER BY id`, o.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	key := joinedup.ServiceNameKey(o.Name)
+	for rows.Next() {
+		var id joinedup.OrgID
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		if joinedup.ServiceNameKey(name) == key {
+			message := fmt.Sprintf("The organisation %q already has the name %q. Choose another name, or rename that organisation first.", id, name)
+			return &joinedup.Error{Code: joinedup.ECONFLICT, Message: message,
+				Fields: []joinedup.FieldError{{Field: "/name", Message: message}}}
+		}
+	}
+	return rows.Err()
 }
 
 // serviceNameLockKey is the PostgreSQL advisory lock that serialises the
@@ -158,6 +199,13 @@ func (db *DB) PutServicesFile(ctx context.Context, orgs []joinedup.Organisation,
 		retired, failed = nil, -1
 		for _, o := range orgs {
 			if err := upsertOrganisation(ctx, tx, o); err != nil {
+				return fmt.Errorf("register organisation %s: %w", o.ID, err)
+			}
+		}
+		// As for services below, names are compared once every
+		// organisation of the file is stored.
+		for _, o := range orgs {
+			if err := requireUniqueOrganisationName(ctx, tx, o); err != nil {
 				return fmt.Errorf("register organisation %s: %w", o.ID, err)
 			}
 		}

@@ -1252,3 +1252,38 @@ func countNotices(t *testing.T, db *store.DB, ev *joinedup.LifeEvent, service jo
 	}
 	return n
 }
+
+// TestOrganisationNamesUnique stores an organisation whose name reads
+// the same as another's, which a consent receipt could not tell apart.
+// It must be refused, naming the other, and change nothing. A services
+// file may swap the names of two organisations.
+func TestOrganisationNamesUnique(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "riverside", Name: "Riverside Council"}); err != nil {
+			t.Fatal(err)
+		}
+		err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "copy", Name: "R\u0456verside  COUNCIL"})
+		if joinedup.ErrorCode(err) != joinedup.ECONFLICT || !strings.Contains(err.Error(), `"riverside"`) {
+			t.Errorf("store a look-alike name: error %v, want a conflict naming riverside", err)
+		}
+		if _, err := db.FindOrganisation(ctx, "copy"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("find the refused organisation: error %v, want not found", err)
+		}
+		// The organisation keeps its own name when it is stored again.
+		if err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "riverside", Name: "Riverside Council"}); err != nil {
+			t.Errorf("store the organisation again: %v", err)
+		}
+
+		if err := db.UpsertOrganisation(ctx, joinedup.Organisation{ID: "hillside", Name: "Hillside Council"}); err != nil {
+			t.Fatal(err)
+		}
+		swap := []joinedup.Organisation{{ID: "riverside", Name: "Hillside Council"}, {ID: "hillside", Name: "Riverside Council"}}
+		if _, _, err := db.PutServicesFile(ctx, swap, nil); err != nil {
+			t.Errorf("swap two organisations' names in a file: %v", err)
+		}
+		if o, err := db.FindOrganisation(ctx, "riverside"); err != nil || o.Name != "Hillside Council" {
+			t.Errorf("riverside after the swap = %+v, %v; want the name Hillside Council", o, err)
+		}
+	})
+}

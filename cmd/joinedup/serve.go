@@ -407,6 +407,7 @@ func applyServices(ctx context.Context, path string, f *servicesFile, db *store.
 // without the store.
 func (f *servicesFile) validate(path string) error {
 	orgs := map[joinedup.OrgID]int{}
+	orgNames := map[string]int{}
 	for i, o := range f.Organisations {
 		if err := lifeevent.ValidateOrganisation(o); err != nil {
 			return fileFieldsError(path, fmt.Sprintf("organisation %q", o.ID), fmt.Sprintf("/organisations/%d", i), err)
@@ -415,6 +416,11 @@ func (f *servicesFile) validate(path string) error {
 			return fmt.Errorf("services file %s: /organisations/%d: the id %q is also at /organisations/%d; list each organisation once", path, i, o.ID, first)
 		}
 		orgs[o.ID] = i
+		key := joinedup.ServiceNameKey(o.Name)
+		if first, ok := orgNames[key]; ok {
+			return fmt.Errorf("services file %s: /organisations/%d/name: %q reads the same as the name at /organisations/%d; give each organisation its own name", path, i, o.Name, first)
+		}
+		orgNames[key] = i
 	}
 	ids := map[joinedup.ServiceID]int{}
 	names := map[string]int{}

@@ -779,6 +779,8 @@ func TestServicesFileFollowsAPIRules(t *testing.T) {
 			`/organisations/0/name: The organisation’s name must not contain control`},
 		{"Cyrillic letter among Latin ones in a name", `{"organisations": [{"id": "a", "name": "Riverside \u0421ouncil"}]}`,
 			`/organisations/0/name: Each word of the organisation’s name must be in one alphabet`},
+		{"two organisations with one name", `{"organisations": [{"id": "a", "name": "Riverside Council"}, {"id": "b", "name": "RIVERSIDE  council"}]}`,
+			`/organisations/1/name: "RIVERSIDE  council" reads the same as the name at /organisations/0`},
 		{"name of spaces", `{"organisations": [{"id": "a", "name": "   "}]}`,
 			`/organisations/0/name: Enter the organisation’s name`},
 		{"no id", `{"organisations": [{"name": "Council"}]}`,
