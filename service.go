@@ -46,9 +46,10 @@ type Service struct {
 }
 
 // ServiceNameKey returns name in the form in which two names of services,
-// or of organisations, compare equal: in NFKC, without accents, with each
-// letter of another alphabet that looks like a Latin one replaced by it,
-// case-folded and with each run of white space as one space. So "Child
+// or of organisations, compare equal. The key is in NFKC and case-folded,
+// without accents, with each run of white space as one space, and with
+// each letter of another script that looks like a Latin one replaced by
+// that Latin letter. So "Child
 // Benefit", " CHILD  BENEFIT", "Child Bénéfit", the name with a fullwidth
 // letter or a no-break space, and the name with a Cyrillic "е" or a Greek
 // "Β" are the same name. No two services in use may share a key, because
