@@ -464,10 +464,7 @@ func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note strin
 
 // addResidentIdentity records the National Insurance number and date of
 // birth of a resident account, which link it to the births it is a parent
-// in.
-//
-// NOTE: only the demo calls this. joinedup users add cannot yet record an
-// identity, so its resident accounts see no life events.
+// in. The demo and joinedup users add call it.
 func addResidentIdentity(ctx context.Context, db *store.DB, accountID, nino string, dob joinedup.Date) error {
 	return db.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `

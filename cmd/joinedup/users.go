@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/auth"
@@ -28,6 +29,10 @@ add creates a local account that signs in with a user name and password.
 The password is the first line of standard input, so that it never
 appears in the shell history or the process list; pipe it from a
 password manager or a file. It must be at least 8 characters.
+
+A resident's -nino and -date-of-birth link the account to the births
+that name a parent with both, so that the resident can see and change
+them; without them the account sees no life events.
 
 Flags:
 `
@@ -61,11 +66,17 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	services := flags.String("services", "", "comma-separated service `ids` a service officer works for")
 	issuer := flags.String("oidc-issuer", "", "issuer `URL` of an OpenID Connect identity to link, with -oidc-subject")
 	subject := flags.String("oidc-subject", "", "subject (sub claim) of the OpenID Connect identity to link")
+	nino := flags.String("nino", "", "a resident's National Insurance `number`, with -date-of-birth: the resident sees the births that name a parent with both")
+	dateOfBirth := flags.String("date-of-birth", "", "a resident's date of birth, as `YYYY-MM-DD`, with -nino")
 	if err := parseFlags(flags, args[1:], usersUsage, stderr); err != nil {
 		return err
 	}
 	if (*issuer == "") != (*subject == "") {
 		return errors.New("users add: give both -oidc-issuer and -oidc-subject, or neither")
+	}
+	identity, err := residentIdentity(policy.Role(*role), *nino, *dateOfBirth, joinedup.Today(time.Now()))
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
 	}
 
 	password, err := readPassword(stdin)
@@ -99,6 +110,13 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	if err := passwords.CreateAccount(ctx, account, password); err != nil {
 		return fmt.Errorf("users add: %s", describe(err))
+	}
+	if identity != nil {
+		if err := addResidentIdentity(ctx, db, account.ID, identity.nino, identity.dateOfBirth); err != nil {
+			return fmt.Errorf("users add: account %s was created, but its National Insurance number and date of birth could not be stored, so it sees no life events: %w", account.ID, err)
+		}
+	} else if account.Role == policy.RoleResident {
+		warnings = append(warnings, "the resident has no -nino and -date-of-birth, so the account sees no life events")
 	}
 
 	fmt.Fprintf(stdout, "created account %s for %s (%s", account.ID, account.Username, account.Role)
@@ -173,6 +191,40 @@ func listIDs(services []*joinedup.Service) string {
 		list += fmt.Sprintf(" and %d more", len(services)-maxListed)
 	}
 	return list
+}
+
+// identity is the National Insurance number and date of birth that link a
+// resident account to the births that name a parent with both.
+type identity struct {
+	nino        string
+	dateOfBirth joinedup.Date
+}
+
+// residentIdentity checks the -nino and -date-of-birth of an account with
+// role, on the day today, and returns the identity they give, or nil when
+// neither is given. Both are needed, and only a resident has them.
+func residentIdentity(role policy.Role, nino, dateOfBirth string, today joinedup.Date) (*identity, error) {
+	if nino == "" && dateOfBirth == "" {
+		return nil, nil
+	}
+	if role != policy.RoleResident {
+		return nil, fmt.Errorf("only a resident has -nino and -date-of-birth, not a %s", role)
+	}
+	if nino == "" || dateOfBirth == "" {
+		return nil, errors.New("give both -nino and -date-of-birth, or neither")
+	}
+	normal, ok := joinedup.NormalizeNINO(nino)
+	if !ok {
+		return nil, fmt.Errorf("invalid -nino %q: give a National Insurance number such as %s", nino, joinedup.ExampleNINO)
+	}
+	dob, err := joinedup.ParseDate(dateOfBirth)
+	if err != nil {
+		return nil, fmt.Errorf("invalid -date-of-birth %q: use the form YYYY-MM-DD with a real day", dateOfBirth)
+	}
+	if dob.After(today) {
+		return nil, fmt.Errorf("invalid -date-of-birth %q: it is after today", dateOfBirth)
+	}
+	return &identity{nino: normal, dateOfBirth: dob}, nil
 }
 
 // readPassword returns the first line of r without its line ending.

@@ -186,3 +186,77 @@ func TestUsersAddRejectsUnknownIDs(t *testing.T) {
 		t.Errorf("account with known ids: stderr %q, want no warning", stderr.String())
 	}
 }
+
+// TestUsersAddResidentIdentity adds a resident with a National Insurance
+// number and date of birth, and checks that they are stored for the
+// account, normalised. Flags that do not make an identity must be
+// rejected before any account is created.
+func TestUsersAddResidentIdentity(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	var stdout, stderr bytes.Buffer
+	args := []string{"add", "--data", dir, "--username", "j.smith", "--role", "resident", "--nino", "ab 12 34 56 c", "--date-of-birth", "1990-04-01"}
+	if err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr); err != nil {
+		t.Fatalf("users add: %v (stderr %q)", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "sees no life events") {
+		t.Errorf("stderr = %q, want no warning for a resident with an identity", stderr.String())
+	}
+
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	a, err := db.FindAccountByUsername(ctx, "j.smith")
+	if err != nil {
+		t.Fatalf("FindAccountByUsername: %v", err)
+	}
+	var nino, dob string
+	if err := db.SQL().QueryRowContext(ctx, `SELECT nino, date_of_birth FROM resident_identities WHERE account_id = $1`, a.ID).Scan(&nino, &dob); err != nil {
+		t.Fatalf("read the identity: %v", err)
+	}
+	if nino != "AB123456C" || dob != "1990-04-01" {
+		t.Errorf("identity = %s %s, want AB123456C 1990-04-01", nino, dob)
+	}
+	db.Close()
+
+	// A resident without an identity is created, with a warning.
+	stdout.Reset()
+	stderr.Reset()
+	if err := runUsersFrom(ctx, []string{"add", "--data", dir, "--username", "r.jones", "--role", "resident"}, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr); err != nil {
+		t.Fatalf("users add without an identity: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "warning: the resident has no -nino and -date-of-birth, so the account sees no life events") {
+		t.Errorf("stderr = %q, want a warning that the resident sees no life events", stderr.String())
+	}
+
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"number without date", []string{"--role", "resident", "--nino", "AB123456C"}, "give both -nino and -date-of-birth"},
+		{"date without number", []string{"--role", "resident", "--date-of-birth", "1990-04-01"}, "give both -nino and -date-of-birth"},
+		{"invalid number", []string{"--role", "resident", "--nino", "QQ123456C", "--date-of-birth", "1990-04-01"}, `invalid -nino "QQ123456C"`},
+		{"impossible date", []string{"--role", "resident", "--nino", "AB123456C", "--date-of-birth", "1990-02-30"}, `invalid -date-of-birth "1990-02-30"`},
+		{"future date", []string{"--role", "resident", "--nino", "AB123456C", "--date-of-birth", "2999-01-01"}, "it is after today"},
+		{"identity for staff", []string{"--role", "registrar", "--organisation", "council", "--nino", "AB123456C", "--date-of-birth", "1990-04-01"}, "only a resident has -nino and -date-of-birth"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"add", "--data", dir, "--username", "rejected"}, tt.args...)
+			err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			db, err := sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.FindAccountByUsername(ctx, "rejected"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+				t.Errorf("find the rejected account: error %v, want not found", err)
+			}
+		})
+	}
+}
