@@ -187,8 +187,8 @@ func (r BirthRegistration) normalizeKeepingBlankLines() BirthRegistration {
 
 // Validate checks a normalised registration made on the date today and
 // returns an EINVALID *Error that names every invalid field, or nil.
-// Service ids in the consent are checked by the caller, which knows the
-// connected services. An address line that is "" is skipped, so that
+// The services in the consent are checked by CheckConsentServices, which
+// needs the connected services. An address line that is "" is skipped, so that
 // Check can validate the lines at the indices they were sent at.
 func (r BirthRegistration) Validate(today Date) error {
 	var fields []FieldError
@@ -271,18 +271,47 @@ func (r BirthRegistration) Validate(today Date) error {
 	if !contains(ConsentPurposes, r.Consent.Purpose) {
 		add("/consent/purpose", "Enter a purpose the hub records consent for: %s, or leave the purpose out", strings.Join(ConsentPurposes, ", "))
 	}
-	seen := map[ServiceID]bool{}
-	for i, s := range r.Consent.Services {
-		if seen[s] {
-			add(fmt.Sprintf("/consent/services/%d", i), "Service %q is listed twice", s)
-		}
-		seen[s] = true
-	}
 
 	if len(fields) > 0 {
 		return Invalid("The registration has errors.", fields...)
 	}
 	return nil
+}
+
+// CheckConsentServices checks the services that the informant agrees to
+// tell against services, which maps the id of each service the hub has to
+// it. It returns an error for each service listed twice, unknown to the
+// hub or not taking birth registrations, and for each that needs a
+// parent's consent when the informant is not a parent. An error names a
+// service as the hub lists it, and by its id only when the hub has none.
+func (r BirthRegistration) CheckConsentServices(services map[ServiceID]*Service) []FieldError {
+	var fields []FieldError
+	seen := map[ServiceID]bool{}
+	for i, id := range r.Consent.Services {
+		at := fmt.Sprintf("/consent/services/%d", i)
+		svc, known := services[id]
+		var message string
+		switch {
+		case seen[id] && known:
+			message = fmt.Sprintf("%s is listed twice", svc.Name)
+		case seen[id]:
+			message = fmt.Sprintf("Service %q is listed twice", id)
+		case !known:
+			message = fmt.Sprintf("There is no service %q", id)
+		case !svc.Takes(EventBirthRegistered):
+			message = fmt.Sprintf("%s does not take birth registrations", svc.Name)
+		case r.Informant.Capacity == InformantOther && svc.LawfulBasis == "":
+			// Only someone with parental responsibility can agree to share
+			// a child's details. A service with a lawful basis is told
+			// without consent, so choosing it changes nothing.
+			message = fmt.Sprintf("Only a parent can agree to tell %s. Unselect it, or ask a parent to register the birth", svc.Name)
+		}
+		if message != "" {
+			fields = append(fields, FieldError{Field: at, Message: message})
+		}
+		seen[id] = true
+	}
+	return fields
 }
 
 // checkParentsDiffer checks that no parent is entered twice. The error

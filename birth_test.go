@@ -169,6 +169,49 @@ func TestValidateSameParentTwice(t *testing.T) {
 	}
 }
 
+// TestCheckConsentServicesNames checks that each error about a consented
+// service names it as the hub lists it, and by its id only when the hub
+// has no such service, at the pointer of the entry at fault.
+func TestCheckConsentServicesNames(t *testing.T) {
+	services := map[ServiceID]*Service{
+		"child-benefit": {ID: "child-benefit", Name: "Child Benefit", EventTypes: []string{EventBirthRegistered}},
+		"gp-practice":   {ID: "gp-practice", Name: "Riverside Surgery", EventTypes: []string{EventBirthRegistered}},
+		"bins":          {ID: "bins", Name: "Bin collections", EventTypes: []string{"address.changed"}},
+	}
+	tests := []struct {
+		name      string
+		consented []ServiceID
+		capacity  string
+		want      []FieldError
+	}{
+		{"each once", []ServiceID{"child-benefit", "gp-practice"}, "", nil},
+		{"known service twice", []ServiceID{"child-benefit", "gp-practice", "child-benefit"}, "",
+			[]FieldError{{Field: "/consent/services/2", Message: "Child Benefit is listed twice"}}},
+		{"unknown service twice", []ServiceID{"deadend", "deadend"}, "",
+			[]FieldError{{Field: "/consent/services/0", Message: `There is no service "deadend"`},
+				{Field: "/consent/services/1", Message: `Service "deadend" is listed twice`}}},
+		{"service not taking births", []ServiceID{"bins"}, "",
+			[]FieldError{{Field: "/consent/services/0", Message: "Bin collections does not take birth registrations"}}},
+		{"informant not a parent", []ServiceID{"gp-practice"}, InformantOther,
+			[]FieldError{{Field: "/consent/services/0", Message: "Only a parent can agree to tell Riverside Surgery. Unselect it, or ask a parent to register the birth"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testBirth(t)
+			r.Consent.Services = tt.consented
+			if tt.capacity != "" {
+				r.Informant.Capacity = tt.capacity
+			}
+
+			got := r.CheckConsentServices(services)
+
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("errors = %q\nwant     %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestExampleNINOValid(t *testing.T) {
 	if _, ok := NormalizeNINO(ExampleNINO); !ok {
 		t.Errorf("NormalizeNINO rejects the example %q", ExampleNINO)

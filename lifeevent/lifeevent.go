@@ -76,22 +76,7 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 			takers = append(takers, svc)
 		}
 	}
-	for i, id := range r.Consent.Services {
-		at := fmt.Sprintf("/consent/services/%d", i)
-		svc, ok := recipients[id]
-		switch {
-		case !ok:
-			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf("There is no service %q", id)})
-		case !svc.Takes(joinedup.EventBirthRegistered):
-			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf("%s does not take birth registrations", svc.Name)})
-		case r.Informant.Capacity == joinedup.InformantOther && svc.LawfulBasis == "":
-			// Only someone with parental responsibility can agree to share
-			// a child's details. A service with a lawful basis is told
-			// without consent, so choosing it changes nothing.
-			fields = append(fields, joinedup.FieldError{Field: at, Message: fmt.Sprintf(
-				"Only a parent can agree to tell %s. Unselect it, or ask a parent to register the birth", svc.Name)})
-		}
-	}
+	fields = append(fields, r.CheckConsentServices(recipients)...)
 	if len(fields) > 0 {
 		return nil, nil, joinedup.Invalid("The registration has errors.", fields...)
 	}

@@ -59,13 +59,23 @@ func (e *LineError) Unwrap() error { return e.Err }
 // address_4 become AddressLines in order.
 var csvColumns = []string{"id", "given_name", "family_name", "date_of_birth", "sex", "address_1", "address_2", "address_3", "address_4", "town", "postcode", "nino", "nhs_number", "uprn", "email", "cluster"}
 
-// ReadCSVFile reads the file at path with ReadCSV.
+// ReadCSVFile reads the file at path with ReadCSV. For a file that cannot
+// be opened it returns the *fs.PathError of os.Open unwrapped, because
+// that error already names the path.
 func ReadCSVFile(path string, opts ReadOptions) (*Dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read records: %w", err)
+		return nil, err
 	}
 	defer f.Close()
+	// os.Open opens a directory too, and only reading it fails.
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s is a directory: want a CSV file", path)
+	}
 	return ReadCSV(path, f, opts)
 }
 

@@ -30,7 +30,7 @@ type Evaluation struct {
 // b.Clusters.
 func EvaluateLink(ctx context.Context, a, b *Dataset, progress Progress) (*Evaluation, error) {
 	if len(a.Clusters) != len(a.Records) || len(b.Clusters) != len(b.Records) {
-		return nil, fmt.Errorf("evaluate: %s and %s must give the true person of every record", a.Name, b.Name)
+		return nil, fmt.Errorf("%s and %s must give the true person of every record", a.Name, b.Name)
 	}
 	model, err := Estimate(ctx, nil, a.Records, b.Records, EstimateOptions{})
 	if err != nil {
@@ -74,7 +74,7 @@ func EvaluateLink(ctx context.Context, a, b *Dataset, progress Progress) (*Evalu
 // it, and scores the clusters against the truth in d.Clusters.
 func EvaluateDedupe(ctx context.Context, d *Dataset, progress Progress) (*Evaluation, error) {
 	if len(d.Clusters) != len(d.Records) {
-		return nil, fmt.Errorf("evaluate: %s must give the true person of every record", d.Name)
+		return nil, fmt.Errorf("%s must give the true person of every record", d.Name)
 	}
 	model, err := Estimate(ctx, nil, d.Records, nil, EstimateOptions{})
 	if err != nil {

@@ -94,3 +94,20 @@ func TestEvaluateSplinkFake1000(t *testing.T) {
 		t.Errorf("F1 = %.4f, want at least 0.85", e.F1)
 	}
 }
+
+// TestEvaluateWithoutTruth checks the error for records without their
+// true person, which leaves the "evaluate" prefix to the caller.
+func TestEvaluateWithoutTruth(t *testing.T) {
+	a := &Dataset{Name: "a.csv", Records: []Record{{ID: "a-1"}}}
+	b := &Dataset{Name: "b.csv", Records: []Record{{ID: "b-1"}}, Clusters: []string{"1"}}
+
+	_, err := EvaluateLink(context.Background(), a, b, nil)
+	if want := "a.csv and b.csv must give the true person of every record"; err == nil || err.Error() != want {
+		t.Errorf("EvaluateLink error = %v, want %q", err, want)
+	}
+
+	_, err = EvaluateDedupe(context.Background(), a, nil)
+	if want := "a.csv must give the true person of every record"; err == nil || err.Error() != want {
+		t.Errorf("EvaluateDedupe error = %v, want %q", err, want)
+	}
+}

@@ -122,7 +122,9 @@ func newHarness(t testing.TB, cfg reference.Config) *harness {
 	hubServer := httptest.NewServer(mux)
 	t.Cleanup(hubServer.Close)
 	cfg.HubURL = hubServer.URL
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	cfg.Now = h.now
 
 	set, err := reference.New(cfg)

@@ -207,8 +207,10 @@ func openService(ctx context.Context, cfg Config, def definition, pop *populatio
 
 	seed := func(ctx context.Context, tx *sql.Tx) (string, error) {
 		if pop != nil {
-			source := fmt.Sprintf("population seed %d, %d families", pop.Seed, len(pop.Families))
-			return source, s.rules.seedFamilies(ctx, tx, s, pop.View(string(def.info.ID), def.share))
+			held := pop.View(string(def.info.ID), def.share)
+			source := fmt.Sprintf("synthetic population of %d families from seed %d, of which this service holds the %d demo families and %d others",
+				len(pop.Families), pop.Seed, population.DemoFamilies, len(held)-population.DemoFamilies)
+			return source, s.rules.seedFamilies(ctx, tx, s, held)
 		}
 		people, err := readResidents(residents)
 		if err != nil {

@@ -1,10 +1,15 @@
 package reference_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -518,4 +523,48 @@ func TestChildBenefitOlderChildTakesEldestRate(t *testing.T) {
 	if n := h.count("child-benefit", `SELECT count(*) FROM claim_children WHERE rate = 'additional' AND weekly_rate = 1790`); n != 1 {
 		t.Errorf("children moved to the 2026–27 additional rate = %d, want 1", n)
 	}
+}
+
+// TestSeedLogDescribesPopulation checks that each service's first start
+// logs the size and seed of the population, and that it holds the demo
+// families and a share of the others.
+func TestSeedLogDescribesPopulation(t *testing.T) {
+	var logs syncBuffer
+	newHarness(t, reference.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+
+	others := map[joinedup.ServiceID]string{}
+	pattern := regexp.MustCompile(fmt.Sprintf(`service=(\S+) source="synthetic population of %d families from seed %d, of which this service holds the %d demo families and (\d+) others"`,
+		testFamilies, testSeed, population.DemoFamilies))
+	lines := pattern.FindAllStringSubmatch(logs.String(), -1)
+	for _, line := range lines {
+		others[joinedup.ServiceID(line[1])] = line[2]
+	}
+	for _, id := range allServices {
+		if others[id] == "" {
+			t.Errorf("log has no seed line for %s that describes the population:\n%s", id, logs.String())
+		}
+	}
+	// Child Benefit holds a record of every family.
+	if want := fmt.Sprint(testFamilies - population.DemoFamilies); others["child-benefit"] != want {
+		t.Errorf("child-benefit holds %s other families, want all %s", others["child-benefit"], want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the services' goroutines may write
+// to while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

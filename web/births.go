@@ -478,8 +478,13 @@ func (s *Server) submitBirth(w http.ResponseWriter, r *http.Request) {
 	var fields []joinedup.FieldError
 	if len(inputErrors) > 0 {
 		// Show every error at once: check the rest of the form too.
-		_, err := reg.Check(joinedup.Today(s.Now()))
-		fields = mergeErrors(inputErrors, numberParentsAsOnForm(joinedup.ErrorFields(err), parentIndex))
+		checked, err := reg.Check(joinedup.Today(s.Now()))
+		offeredByID := map[joinedup.ServiceID]*joinedup.Service{}
+		for _, svc := range services {
+			offeredByID[svc.ID] = svc
+		}
+		domain := slices.Concat(joinedup.ErrorFields(err), checked.CheckConsentServices(offeredByID))
+		fields = mergeErrors(inputErrors, numberParentsAsOnForm(domain, parentIndex))
 	} else {
 		event, _, err := s.registerBirth(r, d, reg)
 		if err == nil {

@@ -51,15 +51,7 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 
 	r, err := r.Check(joinedup.Today(h.now))
 	fields := joinedup.ErrorFields(err)
-	for i, id := range r.Consent.Services {
-		svc, ok := h.services[id]
-		switch {
-		case !ok:
-			fields = append(fields, joinedup.FieldError{Field: fmt.Sprintf("/consent/services/%d", i), Message: fmt.Sprintf("There is no service %q", id)})
-		case !svc.Takes(joinedup.EventBirthRegistered):
-			fields = append(fields, joinedup.FieldError{Field: fmt.Sprintf("/consent/services/%d", i), Message: fmt.Sprintf("Service %q does not take births", id)})
-		}
-	}
+	fields = append(fields, r.CheckConsentServices(h.services)...)
 	if len(fields) > 0 {
 		return nil, nil, joinedup.Invalid("The registration has errors.", fields...)
 	}

@@ -436,8 +436,21 @@ func TestBirthFormShowsErrors(t *testing.T) {
 		{
 			name:    "service listed twice",
 			change:  func(v url.Values) { v["consent-services"] = []string{"child-benefit", "gp-practice", "child-benefit"} },
-			summary: []string{"Service &#34;child-benefit&#34; is listed twice"},
+			summary: []string{"Child Benefit is listed twice"},
 			hrefs:   []string{"#consent-services"},
+			absent:  []string{"child-benefit&#34; is listed twice"},
+		},
+		{
+			// An input error leaves the registration unsent, so the page
+			// checks the services itself.
+			name: "service listed twice with another error",
+			change: func(v url.Values) {
+				v["consent-services"] = []string{"child-benefit", "gp-practice", "child-benefit"}
+				v.Set("informant-parent", "2")
+			},
+			summary: []string{"Child Benefit is listed twice", "Select which parent is the informant"},
+			hrefs:   []string{"#consent-services", "#informant-parent"},
+			absent:  []string{"child-benefit&#34; is listed twice"},
 		},
 		{
 			name:    "town over the limit",

@@ -50,6 +50,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(flags, args[1:], auditUsage, stderr); err != nil {
 		return err
 	}
+	if err := checkAuditData(*data, *databaseURL, *keyPath == ""); err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
 	if *keyPath == "" {
 		*keyPath = filepath.Join(*data, audit.PublicKeyFile)
 	}
@@ -109,15 +112,46 @@ func readCheckpoint(path string, key *audit.Key) (*audit.Checkpoint, error) {
 	return cp, nil
 }
 
+// checkAuditData returns an error when the data directory or the SQLite
+// store in it does not exist, because sqlite.Open would create the store.
+// The directory is needed for the store unless databaseURL is set, and
+// for the public key when defaultKey is set.
+func checkAuditData(data, databaseURL string, defaultKey bool) error {
+	if databaseURL != "" && !defaultKey {
+		return nil
+	}
+	fix := "pass the hub's data directory with --data"
+	if databaseURL != "" {
+		fix += ", or the log's public key with --key"
+	}
+	info, err := os.Stat(data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("data directory %s does not exist: %s", data, fix)
+	case err != nil:
+		return fmt.Errorf("read data directory: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("data directory %s is a file, not a directory: %s", data, fix)
+	case databaseURL != "":
+		return nil
+	}
+
+	path := filepath.Join(data, "joinedup.db")
+	_, err = os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database %s does not exist: pass the hub's data directory with --data, or a cluster's store with --database-url", path)
+	case err != nil:
+		return fmt.Errorf("read database: %w", err)
+	}
+	return nil
+}
+
 // openAuditStore opens the PostgreSQL store at url, or the SQLite store in
-// the data directory, which must exist already.
+// the data directory, which checkAuditData has found.
 func openAuditStore(ctx context.Context, data, url string) (*store.DB, error) {
 	if url != "" {
 		return postgres.Open(ctx, url)
 	}
-	path := filepath.Join(data, "joinedup.db")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no store at %s: pass the hub's data directory with --data, or --database-url", path)
-	}
-	return sqlite.Open(ctx, path)
+	return sqlite.Open(ctx, filepath.Join(data, "joinedup.db"))
 }

@@ -210,33 +210,110 @@ func TestAuditVerifyCommandUsage(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
-		want string
+		// store is whether DIR holds a SQLite store.
+		store bool
+		want  string
 	}{
-		{"no subcommand", nil, "subcommand missing"},
-		{"unknown subcommand", []string{"check"}, `unknown subcommand "check"`},
-		{"missing store", []string{"verify", "--data", "DIR", "--key", "KEY"}, "no store at"},
-		{"missing key", []string{"verify", "--data", "DIR"}, "pass the log's public key"},
+		{"no subcommand", nil, false, "subcommand missing"},
+		{"unknown subcommand", []string{"check"}, false, `unknown subcommand "check"`},
+		{"missing store", []string{"verify", "--data", "DIR", "--key", "KEY"}, false, "joinedup.db does not exist"},
+		{"missing key", []string{"verify", "--data", "DIR"}, true, "pass the log's public key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			key, err := audit.GenerateKey(rand.Reader, "joinedup.test/audit")
-			if err != nil {
-				t.Fatalf("generate key: %v", err)
+			if tc.store {
+				db, err := sqlite.Open(context.Background(), filepath.Join(dir, "joinedup.db"))
+				if err != nil {
+					t.Fatalf("open store: %v", err)
+				}
+				db.Close()
 			}
 			keyPath := filepath.Join(dir, "other.pub")
-			if err := os.WriteFile(keyPath, []byte(key.PublicKey()), 0o644); err != nil {
-				t.Fatalf("write key: %v", err)
-			}
+			writePublicKey(t, keyPath)
 			args := make([]string, len(tc.args))
 			for i, a := range tc.args {
 				args[i] = strings.NewReplacer("DIR", dir, "KEY", keyPath).Replace(a)
 			}
 			var stdout, stderr bytes.Buffer
-			err = runAudit(context.Background(), args, &stdout, &stderr)
+			err := runAudit(context.Background(), args, &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("runAudit(%q) = %v, want an error containing %q", args, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAuditVerifyMissingData checks that verify names a data directory
+// or a database that does not exist, and creates neither.
+func TestAuditVerifyMissingData(t *testing.T) {
+	parent := t.TempDir()
+	missing := filepath.Join(parent, "missing")
+	file := filepath.Join(parent, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(parent, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(parent, "log.pub")
+	writePublicKey(t, keyPath)
+	// Verify must stop at the missing directory before it connects to
+	// this store, where nothing listens.
+	const databaseURL = "postgres://joinedup@127.0.0.1:1/joinedup"
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing directory", []string{"--data", missing},
+			"audit verify: data directory " + missing + " does not exist: pass the hub's data directory with --data"},
+		{"missing directory with key", []string{"--data", missing, "--key", keyPath},
+			"audit verify: data directory " + missing + " does not exist: pass the hub's data directory with --data"},
+		{"missing directory with database URL", []string{"--data", missing, "--database-url", databaseURL},
+			"audit verify: data directory " + missing + " does not exist: pass the hub's data directory with --data, or the log's public key with --key"},
+		{"file for directory", []string{"--data", file},
+			"audit verify: data directory " + file + " is a file, not a directory: pass the hub's data directory with --data"},
+		{"missing database", []string{"--data", empty},
+			"audit verify: database " + filepath.Join(empty, "joinedup.db") + " does not exist: pass the hub's data directory with --data, or a cluster's store with --database-url"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := runAudit(context.Background(), append([]string{"verify"}, tc.args...), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("verify %q succeeded, want the error %q", tc.args, tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("error = %q\nwant    %q", err, tc.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			if _, err := os.Stat(missing); !os.IsNotExist(err) {
+				t.Errorf("stat %s = %v, want it still missing", missing, err)
+			}
+			entries, err := os.ReadDir(empty)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				t.Errorf("created %s in %s, want nothing created", e.Name(), empty)
+			}
+		})
+	}
+}
+
+// writePublicKey writes the public key of a new audit log key to path.
+func writePublicKey(t *testing.T, path string) {
+	t.Helper()
+	key, err := audit.GenerateKey(rand.Reader, "joinedup.test/audit")
+	if err != nil {
+		t.Fatalf("generate key: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(key.PublicKey()), 0o644); err != nil {
+		t.Fatalf("write key: %v", err)
 	}
 }

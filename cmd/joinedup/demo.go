@@ -63,6 +63,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *family < -1 || *family >= population.DemoFamilies {
 		return fmt.Errorf("-family must be between 0 and %d, or -1", population.DemoFamilies-1)
 	}
+	if *timeout <= 0 {
+		return fmt.Errorf("-timeout must be more than 0, such as 2m, not %s", *timeout)
+	}
+	var requested []joinedup.ServiceID
+	for _, field := range strings.Split(*only, ",") {
+		if id := joinedup.ServiceID(strings.TrimSpace(field)); id != "" {
+			requested = append(requested, id)
+		}
+	}
+	if len(requested) == 0 {
+		return errors.New("-services names no service: give the ids of one or more services that take births")
+	}
 	random := *family == -1
 	if random {
 		*family = rand.IntN(population.DemoFamilies)
@@ -86,11 +98,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	names := map[joinedup.ServiceID]string{}
 	var chosen []joinedup.ServiceID
-	for _, field := range strings.Split(*only, ",") {
-		id := joinedup.ServiceID(strings.TrimSpace(field))
-		if id == "" {
-			continue
-		}
+	for _, id := range requested {
 		s, ok := listed[id]
 		switch {
 		case !ok:
@@ -102,9 +110,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		chosen = append(chosen, id)
 		names[id] = s.Name
-	}
-	if len(chosen) == 0 {
-		return errors.New("-services names no service: give the ids of one or more services that take births")
 	}
 
 	// 2. Register the birth. A family picked at random whose birth the

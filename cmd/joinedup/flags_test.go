@@ -33,7 +33,8 @@ type flagErrorCase struct {
 // stop before it starts anything that runs for long. So the repeated
 // flags of demo and bench come after an out-of-range value, which the
 // command checks once the flags are parsed. Those of reference-services
-// come without -data, which it requires.
+// come without -data, which it requires, and its out-of-range values
+// come with a port of 0.
 func flagErrorCases(dir, hub string) []flagErrorCase {
 	hint := func(command string) string { return ": run joinedup " + command + " -h for its flags" }
 	twice := func(name, first, second string) string {
@@ -52,6 +53,9 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		{"demo invalid value", []string{"demo", "-hub", hub, "-family", "abc"}, `invalid -family "abc": must be a whole number, such as 5`},
 		{"demo negative seed", []string{"demo", "-hub", hub, "-seed", "-1"}, `invalid -seed "-1": must be a whole number of 0 or more, such as 5`},
 		{"demo invalid duration", []string{"demo", "-hub", hub, "-timeout", "soon"}, `invalid -timeout "soon": must be a duration such as 500ms or 2s`},
+		{"demo negative timeout", []string{"demo", "-hub", hub, "-timeout", "-5s"}, "-timeout must be more than 0, such as 2m, not -5s"},
+		{"demo zero timeout", []string{"demo", "-hub", hub, "-timeout", "0s"}, "-timeout must be more than 0, such as 2m, not 0s"},
+		{"demo no service", []string{"demo", "-hub", hub, "-services", " , "}, "-services names no service: give the ids of one or more services that take births"},
 		{"demo unknown flag", []string{"demo", "-hub", hub, "-no-such-flag"}, "unknown flag -no-such-flag" + hint("demo")},
 		{"demo missing value", []string{"demo", "-hub"}, "missing value for -hub" + hint("demo")},
 		{"demo repeated flag", []string{"demo", "-family", "99", "-hub", hub, "-hub", hub + "/b"}, twice("hub", hub, hub+"/b")},
@@ -64,6 +68,10 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		{"reference-services repeated flag", []string{"reference-services", "-hub", hub, "-hub", hub + "/b"}, twice("hub", hub, hub+"/b")},
 		{"reference-services argument", []string{"reference-services", "-hub", hub, "-data", a, "now"}, `unexpected argument "now": joinedup reference-services takes only flags`},
 		{"reference-services without data", []string{"reference-services", "-hub", hub}, "reference-services: --hub and --data are required" + hint("reference-services")},
+		{"reference-services negative families", []string{"reference-services", "-hub", hub, "-data", a, "-addr", "127.0.0.1:0", "-families", "-5"},
+			"reference-services: --families must be 20 or more, the demo families that every population holds, or 0 for 1000, not -5"},
+		{"reference-services too few families", []string{"reference-services", "-hub", hub, "-data", a, "-addr", "127.0.0.1:0", "-families", "19"},
+			"reference-services: --families must be 20 or more, the demo families that every population holds, or 0 for 1000, not 19"},
 
 		// Every flag of audit verify and users add takes any text, so
 		// neither has an invalid value to give.

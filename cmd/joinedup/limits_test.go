@@ -443,7 +443,7 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 	if i < 0 {
 		t.Fatal("the demo has no service that takes births with consent")
 	}
-	consented := services[i].ID
+	consented, consentedName := services[i].ID, services[i].Name
 	sentAsIs := []struct {
 		name   string
 		change func(reg *joinedup.BirthRegistration)
@@ -459,7 +459,7 @@ func TestBirthRoutesAgreeOnLengths(t *testing.T) {
 		{name: "service listed twice", change: func(reg *joinedup.BirthRegistration) {
 			reg.Consent.Services = []joinedup.ServiceID{consented, consented}
 		}, want: []joinedup.FieldError{{Field: "/consent/services/1",
-			Message: fmt.Sprintf("Service %q is listed twice", consented)}}},
+			Message: consentedName + " is listed twice"}}},
 	}
 	for _, tt := range sentAsIs {
 		t.Run(tt.name, func(t *testing.T) {

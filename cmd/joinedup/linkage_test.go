@@ -247,3 +247,43 @@ func TestLinkageKeepInvalidDates(t *testing.T) {
 		t.Errorf("dedupe --keep-invalid-dates wrote %d lines, want a header and all 3 records:\n%s", got, stdout)
 	}
 }
+
+// TestLinkageUnreadableFile checks that each subcommand names a file that
+// is missing, or is a directory, after one "read records" prefix.
+func TestLinkageUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.csv")
+	_, openErr := os.Open(missing)
+	if openErr == nil {
+		t.Fatalf("open %s succeeded, want it missing", missing)
+	}
+	holder := linkageTestdata("holder_a.csv")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"link first file missing", []string{"link", "--quiet", missing, holder}, "read records: " + openErr.Error()},
+		{"link second file missing", []string{"link", "--quiet", holder, missing}, "read records: " + openErr.Error()},
+		{"dedupe file missing", []string{"dedupe", "--quiet", missing}, "read records: " + openErr.Error()},
+		{"eval febrl file missing", []string{"eval", "--quiet", "--febrl", missing}, "read records: " + openErr.Error()},
+		{"eval splink file missing", []string{"eval", "--quiet", "--splink", missing}, "read records: " + openErr.Error()},
+		{"link directory", []string{"link", "--quiet", dir, holder}, "read records: " + dir + " is a directory: want a CSV file"},
+		{"dedupe directory", []string{"dedupe", "--quiet", dir}, "read records: " + dir + " is a directory: want a CSV file"},
+		{"eval directory", []string{"eval", "--quiet", "--febrl", dir}, "read records: " + dir + " is a directory: want a CSV file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, err := runLinkageForTest(t, tt.args...)
+			if err == nil {
+				t.Fatalf("runLinkage(%v) succeeded, want the error %q", tt.args, tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error = %q\nwant    %q", err, tt.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/connector"
 	"github.com/joinedup/joinedup/reference"
+	"github.com/joinedup/joinedup/reference/population"
 )
 
 const referenceUsage = `Usage:
@@ -44,7 +45,7 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 	data := fs.String("data", "", "directory for the services' SQLite files (required)")
 	residents := fs.String("residents", "", "comma-separated Febrl CSV files to load instead of the population, taken by the services in turn")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic population (the hub's -seed, so that the demo families match)")
-	families := fs.Int("families", 0, "number of families in the synthetic population; 0 means 1000")
+	families := fs.Int("families", 0, fmt.Sprintf("number of families in the synthetic population, %d or more; 0 means %d", population.DemoFamilies, population.DefaultFamilies))
 	token := fs.String("token", "", "bearer token for registering the services with the hub; without it they are not registered")
 	if err := parseFlags(fs, args, referenceUsage, stderr); err != nil {
 		return err
@@ -54,6 +55,12 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 	}
 	if u, err := url.Parse(*hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("reference-services: invalid --hub %q: want a base URL such as http://127.0.0.1:8080", *hub)
+	}
+	// Every population holds the demo families, so the population package
+	// would raise a smaller number to theirs.
+	if *families != 0 && *families < population.DemoFamilies {
+		return fmt.Errorf("reference-services: --families must be %d or more, the demo families that every population holds, or 0 for %d, not %d",
+			population.DemoFamilies, population.DefaultFamilies, *families)
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))

@@ -193,8 +193,14 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		}
 	}
 
+	// With -demo, the file may add services to the demo's organisations,
+	// which it then need not list.
 	if cfg.ServicesFile != "" {
-		if err := applyServices(ctx, cfg.ServicesFile, services, h.DB, h.Directory); err != nil {
+		var demo []joinedup.Organisation
+		if cfg.Demo {
+			demo = demoOrganisations
+		}
+		if err := applyServices(ctx, cfg.ServicesFile, services, demo, h.DB, h.Directory); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -368,20 +374,22 @@ func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent
 	if err != nil {
 		return err
 	}
-	return applyServices(ctx, path, f, db, dir)
+	return applyServices(ctx, path, f, nil, db, dir)
 }
 
 // applyServices registers the organisations and services of f, read from
-// the services file at path. readServicesFile has validated them, and a
-// service whose organisation is neither in f nor in the store stops it
-// before anything is stored.
-func applyServices(ctx context.Context, path string, f *servicesFile, db *store.DB, dir *lifeevent.Directory) error {
+// the services file at path, together with the organisations in demo,
+// those of the demo council when the hub runs it. readServicesFile has
+// validated f, and a service whose organisation is in none of f, demo and
+// the store stops it before anything is stored. An organisation in both f
+// and demo gets demo's name, as the demo stores it again when it starts.
+func applyServices(ctx context.Context, path string, f *servicesFile, demo []joinedup.Organisation, db *store.DB, dir *lifeevent.Directory) error {
 	stored, err := db.ListOrganisations(ctx)
 	if err != nil {
 		return fmt.Errorf("services file %s: list organisations: %w", path, err)
 	}
 	known := map[joinedup.OrgID]bool{}
-	for _, o := range slices.Concat(stored, f.Organisations) {
+	for _, o := range slices.Concat(stored, f.Organisations, demo) {
 		known[o.ID] = true
 	}
 	for i, s := range f.Services {
@@ -394,7 +402,7 @@ func applyServices(ctx context.Context, path string, f *servicesFile, db *store.
 	// One transaction stores the whole file, so a file rejected part of
 	// the way, such as for a name that a stored service has, stores none
 	// of it.
-	failed, err := dir.PutServicesFile(ctx, f.Organisations, f.Services)
+	failed, err := dir.PutServicesFile(ctx, slices.Concat(f.Organisations, demo), f.Services)
 	if err != nil && failed >= 0 {
 		return serviceFileError(path, failed, f.Services[failed], err)
 	} else if err != nil {

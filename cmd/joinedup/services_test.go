@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/store/sqlite"
 	"github.com/joinedup/joinedup/webhook"
 )
 
@@ -803,4 +804,94 @@ func TestServicesFileFollowsAPIRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDemoServicesFileExtendsCouncil starts a demo hub with a services
+// file that adds a service to the demo's council without listing the
+// council. The file may rely on the demo's organisations, but still stops
+// the start for an organisation that neither has, storing nothing, and a
+// hub without the demo still needs the file to list the council. The demo
+// keeps its names for its organisations.
+func TestDemoServicesFileExtendsCouncil(t *testing.T) {
+	ctx := context.Background()
+	service := func(org joinedup.OrgID) *joinedup.Service {
+		return &joinedup.Service{
+			ID: "housing-register", Organisation: org, Name: "Housing register", Purpose: "To update the household on the housing register.",
+			EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.name"},
+			Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/housing-register"},
+			Secret:   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		}
+	}
+	openHub := func(t *testing.T, demo bool, svc *joinedup.Service) (data string, err error) {
+		cfg := DefaultConfig()
+		cfg.Addr, cfg.Data, cfg.Demo = "127.0.0.1:0", t.TempDir(), demo
+		cfg.ServicesFile = writeServicesFile(t, servicesFile{Services: []*joinedup.Service{svc}})
+		h, err := OpenHub(ctx, cfg, testLogger(t))
+		if err == nil {
+			t.Cleanup(func() { h.Close() })
+		}
+		return cfg.Data, err
+	}
+
+	t.Run("demo council", func(t *testing.T) {
+		// The file renames another of the demo's organisations, and the
+		// demo keeps its own name for it.
+		renamed := joinedup.Organisation{ID: "hmrc", Name: "Revenue Office"}
+		h := startHub(t, func(c *Config) {
+			c.Demo = true
+			c.ServicesFile = writeServicesFile(t, servicesFile{
+				Organisations: []joinedup.Organisation{renamed},
+				Services:      []*joinedup.Service{service(demoOrganisation)},
+			})
+		})
+		stored, err := h.Directory.FindService(ctx, "housing-register")
+		if err != nil {
+			t.Fatalf("find the file's service: %v", err)
+		}
+		if stored.Organisation != demoOrganisation {
+			t.Errorf("organisation = %q, want %q", stored.Organisation, demoOrganisation)
+		}
+		council, err := h.DB.FindOrganisation(ctx, demoOrganisation)
+		if err != nil {
+			t.Fatalf("find the demo council: %v", err)
+		}
+		if council.Name != "Riverside Borough Council" {
+			t.Errorf("council name = %q, want the demo's", council.Name)
+		}
+		hmrc, err := h.DB.FindOrganisation(ctx, renamed.ID)
+		if err != nil {
+			t.Fatalf("find the demo's hmrc: %v", err)
+		}
+		if hmrc.Name != "HM Revenue and Customs" {
+			t.Errorf("hmrc name = %q, want the demo's, not the file's %q", hmrc.Name, renamed.Name)
+		}
+	})
+
+	t.Run("demo with unknown organisation", func(t *testing.T) {
+		data, err := openHub(t, true, service("nowhere"))
+		want := `/services/0/organisation: the hub has no organisation "nowhere": add it to the file's organisations`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("open hub: error %v, want one containing %q", err, want)
+		}
+		db, err := sqlite.Open(ctx, filepath.Join(data, "joinedup.db"))
+		if err != nil {
+			t.Fatalf("open the store: %v", err)
+		}
+		defer db.Close()
+		orgs, err := db.ListOrganisations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(orgs) != 0 {
+			t.Errorf("organisations stored = %v, want none after the rejected file", orgs)
+		}
+	})
+
+	t.Run("council without demo", func(t *testing.T) {
+		_, err := openHub(t, false, service(demoOrganisation))
+		want := `/services/0/organisation: the hub has no organisation "council": add it to the file's organisations`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("open hub: error %v, want one containing %q", err, want)
+		}
+	})
 }
