@@ -327,3 +327,38 @@ func TestRecordOlderUsesKeepLimit(t *testing.T) {
 		t.Errorf("older uses show %d uses, want 1 as the limit asks:\n%s", rows, table)
 	}
 }
+
+// TestResidentAddedAfterBirth registers a birth before either parent has
+// an account, and then gives the father one. His record must show the
+// birth, as it would had the account come first, and the mother's
+// account, whose identity no parent of the birth has, must not.
+func TestResidentAddedAfterBirth(t *testing.T) {
+	h := startHub(t, nil)
+	var chosen recorder
+	startService(t, h, "chosen", []string{"child.name"}, &chosen)
+	var reg joinedup.BirthRegistration
+	if err := json.Unmarshal(birthJSON(t, "2026-11-20", "chosen"), &reg); err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := registerBirth(t, h, body).Event
+
+	fatherID := addResident(t, h, "resident-father", reg.Parents[0])
+	other := reg.Parents[0]
+	other.DateOfBirth = mustDate(t, "1980-01-01")
+	otherID := addResident(t, h, "resident-other", other)
+
+	var record residentRecord
+	getJSONWith(t, signedInClient(t, h, "resident-father"), h.BaseURL+"/api/v1/residents/"+fatherID+"/history", http.StatusOK, &record)
+	if len(record.Events) != 1 || record.Events[0].ID != event.ID {
+		t.Errorf("the father's record shows %d events, want the birth %s registered before his account", len(record.Events), event.ID)
+	}
+	record = residentRecord{}
+	getJSONWith(t, signedInClient(t, h, "resident-other"), h.BaseURL+"/api/v1/residents/"+otherID+"/history", http.StatusOK, &record)
+	if len(record.Events) != 0 {
+		t.Errorf("a resident with the father's number but another date of birth sees %d events, want none", len(record.Events))
+	}
+}

@@ -464,15 +464,68 @@ func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note strin
 
 // addResidentIdentity records the National Insurance number and date of
 // birth of a resident account, which link it to the births it is a parent
-// in. The demo and joinedup users add call it.
+// in. A birth registered later is linked as it is registered, by
+// linkBirth; the births already registered that name a parent with both
+// are linked here, in the same transaction. nino is in the form that
+// joinedup.NormalizeNINO returns, as registrations store it. The demo and
+// joinedup users add call it.
 func addResidentIdentity(ctx context.Context, db *store.DB, accountID, nino string, dob joinedup.Date) error {
 	return db.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO resident_identities (account_id, nino, date_of_birth) VALUES ($1, $2, $3)
 			ON CONFLICT (account_id) DO UPDATE SET nino = excluded.nino, date_of_birth = excluded.date_of_birth`,
 			accountID, nino, dob.String())
-		return err
+		if err != nil {
+			return err
+		}
+		return linkRegisteredBirths(ctx, tx, accountID, nino, dob)
 	})
+}
+
+// linkRegisteredBirths records the resident account as a parent of the
+// child of each birth already registered that names a parent with nino
+// and dob. Only the payloads that hold nino are decoded; it holds letters
+// and digits alone, so it needs no escaping in the LIKE pattern.
+func linkRegisteredBirths(ctx context.Context, tx *store.Tx, accountID, nino string, dob joinedup.Date) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, payload FROM life_events WHERE type = $1 AND payload LIKE $2`,
+		joinedup.EventBirthRegistered, `%"`+nino+`"%`)
+	if err != nil {
+		return fmt.Errorf("find births naming the resident: %w", err)
+	}
+	var events []joinedup.EventID
+	for rows.Next() {
+		var id joinedup.EventID
+		var payload string
+		if err := rows.Scan(&id, &payload); err != nil {
+			rows.Close()
+			return err
+		}
+		var birth joinedup.BirthRegistration
+		if err := json.Unmarshal([]byte(payload), &birth); err != nil {
+			rows.Close()
+			return fmt.Errorf("decode birth %s: %w", id, err)
+		}
+		for _, p := range birth.Parents {
+			if p.NationalInsuranceNumber == nino && p.DateOfBirth == dob {
+				events = append(events, id)
+				break
+			}
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range events {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO resident_children (account_id, event_id, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, accountID, id, store.Micros(tx.Now())); err != nil {
+			return fmt.Errorf("link birth %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // allocateWorker allocates a social worker to a resident.
