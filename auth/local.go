@@ -173,8 +173,7 @@ func usernamePrefix(username string) string {
 // fields return EINVALID naming each one, and a user name that is taken
 // returns ECONFLICT.
 func (p *Passwords) CreateAccount(ctx context.Context, a *Account, password string) error {
-	a.Username = NormalizeUsername(a.Username)
-	if err := validateAccount(a, password); err != nil {
+	if err := CheckAccount(a, password); err != nil {
 		return err
 	}
 	hash, err := HashPassword(password, p.params)
@@ -197,7 +196,29 @@ func (p *Passwords) CreateAccount(ctx context.Context, a *Account, password stri
 // read as another account's, such as "operator".
 var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]*$`)
 
-func validateAccount(a *Account, password string) error {
+// CheckAccount normalises a's user name and checks a and password as
+// CreateAccount does before it stores anything, so that a caller can
+// report every invalid field before it opens the store. Invalid fields
+// return EINVALID naming each one.
+func CheckAccount(a *Account, password string) error {
+	// The name is checked as typed too, because lower-casing turns some
+	// letters into ASCII ones: the Kelvin sign "K" becomes "k".
+	typed := strings.TrimSpace(a.Username)
+	a.Username = NormalizeUsername(a.Username)
+	return validateAccount(a, password, isASCII(typed))
+}
+
+// isASCII reports whether s holds only ASCII characters.
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func validateAccount(a *Account, password string, typedASCII bool) error {
 	var fields []joinedup.FieldError
 	add := func(field, format string, args ...any) {
 		fields = append(fields, joinedup.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -209,7 +230,7 @@ func validateAccount(a *Account, password string) error {
 	case n > MaxUsernameLength:
 		add("/username", "The user name must be %d characters or fewer", MaxUsernameLength)
 	}
-	if a.Username != "" && !usernamePattern.MatchString(a.Username) {
+	if a.Username != "" && (!typedASCII || !usernamePattern.MatchString(a.Username)) {
 		add("/username", "The user name may use only the letters a to z, the digits 0 to 9 and the characters . _ - @ +, and must start with a letter or digit")
 	}
 
@@ -222,6 +243,11 @@ func validateAccount(a *Account, password string) error {
 	}
 	if a.Role != policy.RoleResident && a.Organisation == "" {
 		add("/organisation", "Enter the organisation of this member of staff")
+	}
+	// The policies give a resident no rights through an organisation, so
+	// one given would be stored and never used.
+	if a.Role == policy.RoleResident && a.Organisation != "" {
+		add("/organisation", "A resident belongs to no organisation: leave out the organisation")
 	}
 	if a.Role == policy.RoleServiceOfficer && len(a.Services) == 0 {
 		add("/services", "Enter at least one service that this service officer works for")

@@ -187,6 +187,9 @@ func TestCreateAccountInvalid(t *testing.T) {
 		{"fullwidth letter in username", auth.Account{Username: "\uff4fperator", Role: policy.RoleRegistrar, Organisation: "council"}, testPassword, "/username"},
 		{"accented letter in username", auth.Account{Username: "si\u00e2n", Role: policy.RoleResident}, testPassword, "/username"},
 		{"username starting with a dot", auth.Account{Username: ".amina", Role: policy.RoleResident}, testPassword, "/username"},
+		// Lower-casing turns the Kelvin sign into an ASCII "k".
+		{"Kelvin sign in username", auth.Account{Username: "\u212aelvin", Role: policy.RoleResident}, testPassword, "/username"},
+		{"resident with an organisation", auth.Account{Username: "x6", Role: policy.RoleResident, Organisation: "council"}, testPassword, "/organisation"},
 		{"unknown role", auth.Account{Username: "x1", Role: "admin", Organisation: "council"}, testPassword, "/role"},
 		{"staff without organisation", auth.Account{Username: "x2", Role: policy.RoleOperator}, testPassword, "/organisation"},
 		{"officer without services", auth.Account{Username: "x3", Role: policy.RoleServiceOfficer, Organisation: "hmrc"}, testPassword, "/services"},

@@ -74,11 +74,6 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if (*issuer == "") != (*subject == "") {
 		return errors.New("users add: give both -oidc-issuer and -oidc-subject, or neither")
 	}
-	identity, err := residentIdentity(policy.Role(*role), *nino, *dateOfBirth, joinedup.Today(time.Now()))
-	if err != nil {
-		return fmt.Errorf("users add: %w", err)
-	}
-
 	password, err := readPassword(stdin)
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
@@ -91,6 +86,15 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		Services:     splitServices(*services),
 		Issuer:       *issuer,
 		Subject:      *subject,
+	}
+	// Everything that needs no store is checked before the store is
+	// opened, which creates the data directory and the database.
+	if err := auth.CheckAccount(account, password); err != nil {
+		return fmt.Errorf("users add: %s", describe(err))
+	}
+	identity, err := residentIdentity(account.Role, *nino, *dateOfBirth, joinedup.Today(time.Now()))
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
 	}
 
 	db, err := openUsersStore(ctx, *data, *databaseURL)
@@ -112,6 +116,14 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return fmt.Errorf("users add: %s", describe(err))
 	}
 	if identity != nil {
+		var others int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM resident_identities WHERE nino = $1 AND date_of_birth = $2`,
+			identity.nino, identity.dateOfBirth.String()).Scan(&others); err != nil {
+			return fmt.Errorf("users add: check the identity: %w", err)
+		}
+		if others > 0 {
+			warnings = append(warnings, fmt.Sprintf("%d other resident account(s) have the same National Insurance number and date of birth, and see the same births", others))
+		}
 		if err := addResidentIdentity(ctx, db, account.ID, identity.nino, identity.dateOfBirth); err != nil {
 			return fmt.Errorf("users add: account %s was created, but its National Insurance number and date of birth could not be stored, so it sees no life events: %w", account.ID, err)
 		}
@@ -208,7 +220,7 @@ func residentIdentity(role policy.Role, nino, dateOfBirth string, today joinedup
 		return nil, nil
 	}
 	if role != policy.RoleResident {
-		return nil, fmt.Errorf("only a resident has -nino and -date-of-birth, not a %s", role)
+		return nil, fmt.Errorf("only a resident has -nino and -date-of-birth, not the role %s", role)
 	}
 	if nino == "" || dateOfBirth == "" {
 		return nil, errors.New("give both -nino and -date-of-birth, or neither")
@@ -223,6 +235,11 @@ func residentIdentity(role policy.Role, nino, dateOfBirth string, today joinedup
 	}
 	if dob.After(today) {
 		return nil, fmt.Errorf("invalid -date-of-birth %q: it is after today", dateOfBirth)
+	}
+	// A birth registration takes no parent born earlier, so such an
+	// identity would match no birth.
+	if dob.Before(joinedup.EarliestParentBirth) {
+		return nil, fmt.Errorf("invalid -date-of-birth %q: it is before %s, the earliest a parent's date of birth may be", dateOfBirth, joinedup.EarliestParentBirth)
 	}
 	return &identity{nino: normal, dateOfBirth: dob}, nil
 }
@@ -258,8 +275,9 @@ func roleList() string {
 	return strings.Join(names, ", ")
 }
 
-// describe returns an error's message for the terminal, with each invalid
-// field on its own line, and the internal cause for any other error.
+// describe returns an error's message for the terminal on one line, each
+// invalid field named by its flag, such as -role, and the internal cause
+// for any other error.
 func describe(err error) string {
 	var e *joinedup.Error
 	if !errors.As(err, &e) {
@@ -268,12 +286,15 @@ func describe(err error) string {
 	if len(e.Fields) == 0 {
 		return e.Message
 	}
-	var b strings.Builder
-	b.WriteString(e.Message)
-	for _, f := range e.Fields {
-		fmt.Fprintf(&b, "\n  %s: %s", strings.TrimPrefix(f.Field, "/"), f.Message)
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		name := strings.TrimPrefix(f.Field, "/")
+		if name != "password" {
+			name = "-" + name
+		}
+		parts[i] = name + ": " + f.Message
 	}
-	return b.String()
+	return strings.TrimSuffix(e.Message, ".") + ": " + strings.Join(parts, "; ")
 }
 
 // openUsersStore opens the PostgreSQL store at url, or the SQLite store in

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,6 +221,17 @@ func TestUsersAddResidentIdentity(t *testing.T) {
 	}
 	db.Close()
 
+	// A second resident with the same identity is created, with a warning.
+	stdout.Reset()
+	stderr.Reset()
+	args = []string{"add", "--data", dir, "--username", "j.smith2", "--role", "resident", "--nino", "AB123456C", "--date-of-birth", "1990-04-01"}
+	if err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr); err != nil {
+		t.Fatalf("users add with a taken identity: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "warning: 1 other resident account(s) have the same National Insurance number and date of birth") {
+		t.Errorf("stderr = %q, want a warning that another account has the identity", stderr.String())
+	}
+
 	// A resident without an identity is created, with a warning.
 	stdout.Reset()
 	stderr.Reset()
@@ -240,6 +252,7 @@ func TestUsersAddResidentIdentity(t *testing.T) {
 		{"invalid number", []string{"--role", "resident", "--nino", "QQ123456C", "--date-of-birth", "1990-04-01"}, `invalid -nino "QQ123456C"`},
 		{"impossible date", []string{"--role", "resident", "--nino", "AB123456C", "--date-of-birth", "1990-02-30"}, `invalid -date-of-birth "1990-02-30"`},
 		{"future date", []string{"--role", "resident", "--nino", "AB123456C", "--date-of-birth", "2999-01-01"}, "it is after today"},
+		{"date before 1900", []string{"--role", "resident", "--nino", "AB123456C", "--date-of-birth", "1899-12-31"}, "it is before 1900-01-01"},
 		{"identity for staff", []string{"--role", "registrar", "--organisation", "council", "--nino", "AB123456C", "--date-of-birth", "1990-04-01"}, "only a resident has -nino and -date-of-birth"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,6 +269,36 @@ func TestUsersAddResidentIdentity(t *testing.T) {
 			defer db.Close()
 			if _, err := db.FindAccountByUsername(ctx, "rejected"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
 				t.Errorf("find the rejected account: error %v, want not found", err)
+			}
+		})
+	}
+}
+
+// TestUsersAddChecksBeforeStore gives users add invalid account values
+// for a data directory that does not exist. It must report them all on
+// one line and create neither the directory nor a database.
+func TestUsersAddChecksBeforeStore(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, tt := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"role and username", "users add: The account has errors: -username: The user name may use only", []string{"--username", "\u043ex", "--role", "king"}},
+		{"Kelvin sign", "-username: The user name may use only", []string{"--username", "\u212aelvin", "--role", "resident"}},
+		{"resident with an organisation", "-organisation: A resident belongs to no organisation", []string{"--username", "x", "--role", "resident", "--organisation", "council"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := runUsersFrom(ctx, append([]string{"add", "--data", dir}, tt.args...), strings.NewReader("violet-harbour-47\n"), &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q has more than one line", err)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the data directory exists after the rejected account: %v", err)
 			}
 		})
 	}
