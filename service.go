@@ -47,10 +47,14 @@ type Service struct {
 
 // ServiceNameKey returns name in the form in which two names of services,
 // or of organisations, compare equal. The key is in NFKC and case-folded,
-// without accents, with each run of white space as one space, and with
-// each letter of another script that looks like a Latin one replaced by
-// that Latin letter. So "Child
-// Benefit", " CHILD  BENEFIT", "Child Bénéfit", the name with a fullwidth
+// without accents or apostrophes. Other punctuation counts as white
+// space, and each run of white space as one space. Each letter of
+// another script that looks like a Latin one is replaced by that Latin
+// letter, and the characters that look like "i", "l" and "o" in common
+// fonts, such as "I", "l", "1" and "0", are each taken for one of them.
+//
+// So "Child Benefit", " CHILD  BENEFIT", "Child Bénéfit", "ChiId
+// Benefit" with a capital I, "Child-Benefit.", the name with a fullwidth
 // letter or a no-break space, and the name with a Cyrillic "е" or a Greek
 // "Β" are the same name. No two services in use may share a key, because
 // the birth form shows each service by its name, and no two
@@ -68,9 +72,25 @@ func ServiceNameKey(name string) string {
 		}
 		return r
 	}, norm.NFD.String(norm.NFKC.String(name)))
-	key := norm.NFKC.String(cases.Fold().String(skeleton))
+	key := strings.Map(func(r rune) rune {
+		switch {
+		case strings.ContainsRune(apostrophes, r):
+			return -1
+		case r == 'l' || r == '1' || r == '|':
+			return 'i'
+		case r == '0':
+			return 'o'
+		case unicode.IsPunct(r):
+			return ' '
+		}
+		return r
+	}, norm.NFKC.String(cases.Fold().String(skeleton)))
 	return strings.Join(strings.Fields(key), " ")
 }
+
+// apostrophes are the characters written as an apostrophe, which a name
+// may have or leave out, as in "Childrens Services".
+const apostrophes = "'’ʼ‘`´"
 
 // latinLookAlikes maps letters of other alphabets that look like a Latin
 // letter of the same case to that Latin letter: from Cyrillic, Greek,
@@ -98,7 +118,7 @@ var latinLookAlikes = map[rune]rune{
 	// Armenian.
 	'Օ': 'O', 'օ': 'o', 'Ս': 'U', 'ս': 'u', 'Տ': 'S', 'ց': 'g', 'հ': 'h', 'ո': 'n', 'զ': 'q',
 	// Cherokee capitals.
-	'Ꭺ': 'A', 'Ᏼ': 'B', 'Ꮯ': 'C', 'Ꭼ': 'E', 'Ꮋ': 'H', 'Ꮖ': 'I', 'Ꭻ': 'J', 'Ꮶ': 'K',
+	'Ꭰ': 'D', 'Ꮢ': 'R', 'Ꮐ': 'G', 'Ꭺ': 'A', 'Ᏼ': 'B', 'Ꮯ': 'C', 'Ꭼ': 'E', 'Ꮋ': 'H', 'Ꮖ': 'I', 'Ꭻ': 'J', 'Ꮶ': 'K',
 	'Ꮮ': 'L', 'Ꮇ': 'M', 'Ꮲ': 'P', 'Ꮪ': 'S', 'Ꭲ': 'T', 'Ꮩ': 'V', 'Ꮃ': 'W', 'Ꮓ': 'Z',
 }
 

@@ -15,6 +15,10 @@ func TestServiceNameKey(t *testing.T) {
 		"Ch\u0131ld Benefit", "Child B\u00e9n\u00e9fit", "Child Benefit\u0301",
 		// A Cyrillic "ё", which decomposes to "е" and a diaeresis.
 		"Child B\u0451nefit",
+		// A capital I or a digit for the l, and punctuation for spaces.
+		"ChiId Benefit", "Ch1ld Benefit", "Child-Benefit", "Child Benefit.", "Child / Benefit",
+		// Cherokee letters that look like C, H, I, L and D.
+		"\u13df\u13bb\u13c6\u13de\u13a0 Benefit",
 	}
 	want := ServiceNameKey(same[0])
 	for _, name := range same[1:] {
@@ -36,6 +40,9 @@ func TestServiceNameKey(t *testing.T) {
 	// its own.
 	if ServiceNameKey("Child \u0432enefit") == want {
 		t.Errorf("ServiceNameKey gives a Cyrillic small \"в\" the key of a Latin \"b\"")
+	}
+	if ServiceNameKey("Children’s Services") != ServiceNameKey("Childrens Services") {
+		t.Errorf("ServiceNameKey gives names that differ by an apostrophe different keys")
 	}
 	if ServiceNameKey("Child Benefit") == ServiceNameKey("ChildBenefit") {
 		t.Errorf("ServiceNameKey gives one key to names that differ by a space")
