@@ -486,7 +486,9 @@ func (s *Server) decideWithdrawal(ctx context.Context, account *auth.Account, ev
 }
 
 // withdraw withdraws the consent given for sharing event with service when
-// the policies let the signed-in account change that event's consent.
+// the policies let the signed-in account change that event's consent. A
+// resident whom they do not gets ENOTFOUND, and staff the error of
+// withdrawalDenied.
 func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joinedup.ServiceID) error {
 	ctx := r.Context()
 	account := principalOf(r)
@@ -499,8 +501,13 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 		return err
 	}
 	if !d.Allowed {
-		// A resident who may not change the consent may not read it either.
-		return errHidden("life event")
+		// A resident who may not change the consent may not read it
+		// either. Staff who may read it get a message that says who may
+		// change it.
+		if account.Role == policy.RoleResident {
+			return errHidden("life event")
+		}
+		return s.withdrawalDenied(r, ev)
 	}
 	if err := s.checkConsentInForce(ctx, ev, service); err != nil {
 		return err

@@ -43,19 +43,27 @@ func (s *Server) staffConsent(r *http.Request, values url.Values) (*joinedup.Lif
 }
 
 // authorizeStaffWithdrawal returns nil when the policies let the signed-in
-// account withdraw the consent of ev. Otherwise it returns EFORBIDDEN to an
-// account that may open the life event page of ev, so that its error page
-// explains why, and ENOTFOUND to any other. It records nothing.
+// account withdraw the consent of ev, and otherwise the error of
+// withdrawalDenied. It records nothing.
 func (s *Server) authorizeStaffWithdrawal(r *http.Request, ev *joinedup.LifeEvent) error {
-	ctx := r.Context()
-	account := principalOf(r)
-	d, _, err := s.decideWithdrawal(ctx, account, ev)
+	d, _, err := s.decideWithdrawal(r.Context(), principalOf(r), ev)
 	if err != nil {
 		return err
 	}
 	if d.Allowed {
 		return nil
 	}
+	return s.withdrawalDenied(r, ev)
+}
+
+// withdrawalDenied logs that the policies do not let the signed-in member
+// of staff withdraw the consent of ev, and returns the error for the response.
+// An account that may open the life event page of ev gets EFORBIDDEN,
+// whose message says who may withdraw, and any other ENOTFOUND. It
+// records nothing.
+func (s *Server) withdrawalDenied(r *http.Request, ev *joinedup.LifeEvent) error {
+	ctx := r.Context()
+	account := principalOf(r)
 	s.Logger.InfoContext(ctx, "access denied", "account_id", account.ID, "kind", policy.KindLifeEvent, "action", policy.ActionWrite,
 		"operation", "withdraw-consent", "request_id", requestID(ctx))
 
@@ -66,9 +74,12 @@ func (s *Server) authorizeStaffWithdrawal(r *http.Request, ev *joinedup.LifeEven
 	if !mayOpen {
 		return errHidden("life event")
 	}
+	// The roles named are those that the default policies registrar.cedar
+	// and social-worker.cedar let write to a life event.
 	return withPageTitle(joinedup.Errorf(joinedup.EFORBIDDEN,
 		"The access policies do not let you withdraw consent for life event %s, so nothing was changed. "+
-			"With the default policies, a registrar of the council that registered it can, when the informant asks.", ev.Reference),
+			"With the default policies, a registrar of the council that registered it can withdraw consent when the informant asks, "+
+			"and so can a social worker allocated to a parent whose record shows the event.", ev.Reference),
 		"You cannot withdraw consent for this life event")
 }
 

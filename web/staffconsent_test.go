@@ -300,7 +300,8 @@ func TestStaffWithdrawalErrors(t *testing.T) {
 			prepare: func(t *testing.T, env staffWithdrawalEnv) { env.signInAs(t, env.operator) },
 			query:   url.Values{"service": {"child-benefit"}}, form: url.Values{"service": {"child-benefit"}},
 			status: http.StatusForbidden, title: "You cannot withdraw consent for this life event",
-			detail: "The access policies do not let you withdraw consent for life event",
+			detail: "With the default policies, a registrar of the council that registered it can withdraw consent when the informant asks, " +
+				"and so can a social worker allocated to a parent whose record shows the event.",
 		},
 		{
 			name: "registrar of another council",
@@ -468,5 +469,59 @@ func TestStaffWithdrawalUnknownEvent(t *testing.T) {
 	}
 	if len(env.withdrawn.calls) != 0 {
 		t.Errorf("withdrawals = %q, want none", env.withdrawn.calls)
+	}
+}
+
+// TestWithdrawAPIDenialStatus checks that the API's withdrawal returns
+// 403, saying who may withdraw, to staff who may read the life event, and
+// 404 to a caller who may not read it, as the staff confirmation page
+// does. Nothing is withdrawn or recorded.
+func TestWithdrawAPIDenialStatus(t *testing.T) {
+	env := newStaffWithdrawalEnv(t)
+	target := "/api/v1/life-events/" + string(env.event.ID) + "/consent/child-benefit/withdraw"
+	officer := env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit")
+	elsewhere := &auth.Account{Username: "registrar-elsewhere", Role: policy.RoleRegistrar, Organisation: "elsewhere"}
+	if err := env.server.Passwords.CreateAccount(context.Background(), elsewhere, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	stranger := env.createAccount(t, "resident-stranger", policy.RoleResident)
+
+	tests := []struct {
+		name    string
+		account *auth.Account
+		status  int
+		detail  string
+	}{
+		{"operator", env.operator, http.StatusForbidden,
+			"The access policies do not let you withdraw consent for life event " + env.event.Reference + ", so nothing was changed. " +
+				"With the default policies, a registrar of the council that registered it can withdraw consent when the informant asks, " +
+				"and so can a social worker allocated to a parent whose record shows the event."},
+		{"officer of the service told", officer, http.StatusForbidden,
+			"The access policies do not let you withdraw consent for life event " + env.event.Reference + ", so nothing was changed."},
+		{"registrar of another council", elsewhere, http.StatusNotFound, "There is no life event with that id."},
+		{"resident with no link to the birth", stranger, http.StatusNotFound, "There is no life event with that id."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.signInAs(t, tt.account)
+			if tt.status == http.StatusForbidden {
+				if rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(env.event.ID), nil, nil); rec.Code != http.StatusOK {
+					t.Fatalf("read of the life event: status %d, want 200", rec.Code)
+				}
+			}
+			before := len(env.auditEntries(t))
+
+			p := decodeProblem(t, env.do(t, http.MethodPost, target, nil, nil), tt.status)
+
+			if !strings.Contains(p.Detail, tt.detail) {
+				t.Errorf("detail = %q, want it to contain %q", p.Detail, tt.detail)
+			}
+			if len(env.withdrawn.calls) != 0 {
+				t.Errorf("withdrawals = %q, want none", env.withdrawn.calls)
+			}
+			if got := withdrawalAccesses(t, env.auditEntries(t)[before:]); len(got) != 0 {
+				t.Errorf("%d audit entries of a withdrawal appended, want none", len(got))
+			}
+		})
 	}
 }
