@@ -21,10 +21,8 @@ func lifeEventPath(id joinedup.EventID) string {
 
 // staffConsent returns the life event in the path and the service that
 // values name, when the policies let the signed-in account withdraw that
-// event's consent. An account that may open the life event page but not
-// withdraw gets EFORBIDDEN, and any other account ENOTFOUND, as for an
-// event that does not exist. Values that name no service, or more than
-// one, are EINVALID.
+// event's consent. Any other account gets the error of withdrawalDenied.
+// Values that name no service, or more than one, are EINVALID.
 func (s *Server) staffConsent(r *http.Request, values url.Values) (*joinedup.LifeEvent, joinedup.ServiceID, error) {
 	ev, err := s.LifeEvents.FindLifeEvent(r.Context(), joinedup.EventID(r.PathValue("id")))
 	if err != nil {
@@ -59,8 +57,9 @@ func (s *Server) authorizeStaffWithdrawal(r *http.Request, ev *joinedup.LifeEven
 // withdrawalDenied logs that the policies do not let the signed-in member
 // of staff withdraw the consent of ev, and returns the error for the response.
 // An account that may open the life event page of ev gets EFORBIDDEN,
-// whose message says who may withdraw, and any other ENOTFOUND. It
-// records nothing.
+// whose message says who may withdraw. The officer of a service whose
+// consent was withdrawn gets the EFORBIDDEN that the life event page
+// gives them, and any other account ENOTFOUND. It records nothing.
 func (s *Server) withdrawalDenied(r *http.Request, ev *joinedup.LifeEvent) error {
 	ctx := r.Context()
 	account := principalOf(r)
@@ -72,6 +71,9 @@ func (s *Server) withdrawalDenied(r *http.Request, ev *joinedup.LifeEvent) error
 		return err
 	}
 	if !mayOpen {
+		if err := s.withdrawnFromOfficer(ctx, account, ev); err != nil {
+			return err
+		}
 		return errHidden("life event")
 	}
 	// The roles named are those that the default policies registrar.cedar

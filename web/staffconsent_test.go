@@ -304,6 +304,19 @@ func TestStaffWithdrawalErrors(t *testing.T) {
 				"and so can a social worker allocated to a parent whose record shows the event.",
 		},
 		{
+			// The life event page gives this officer 403, so the
+			// confirmation page must too, not 404.
+			name: "officer of a service whose consent was withdrawn",
+			prepare: func(t *testing.T, env staffWithdrawalEnv) {
+				officer := env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit")
+				markWithdrawn(env, "child-benefit")
+				env.signInAs(t, officer)
+			},
+			query: url.Values{"service": {"gp-practice"}}, form: url.Values{"service": {"gp-practice"}},
+			status: http.StatusForbidden, title: "Consent was withdrawn",
+			detail: "Consent to tell Child Benefit about this life event was withdrawn, so its officers can no longer see it.",
+		},
+		{
 			name: "registrar of another council",
 			prepare: func(t *testing.T, env staffWithdrawalEnv) {
 				elsewhere := &auth.Account{Username: "registrar-elsewhere", Role: policy.RoleRegistrar, Organisation: "elsewhere"}
@@ -523,5 +536,14 @@ func TestWithdrawAPIDenialStatus(t *testing.T) {
 				t.Errorf("%d audit entries of a withdrawal appended, want none", len(got))
 			}
 		})
+	}
+
+	// Once the consent for Child Benefit is withdrawn, its officer may no
+	// longer read the event, and the API says why, as a read of it does.
+	markWithdrawn(env, "child-benefit")
+	env.signInAs(t, officer)
+	p := decodeProblem(t, env.do(t, http.MethodPost, "/api/v1/life-events/"+string(env.event.ID)+"/consent/gp-practice/withdraw", nil, nil), http.StatusForbidden)
+	if want := "Consent to tell Child Benefit about this life event was withdrawn, so its officers can no longer see it."; p.Detail != want {
+		t.Errorf("officer after the withdrawal: detail = %q, want %q", p.Detail, want)
 	}
 }
