@@ -294,6 +294,35 @@ func TestListsRejectUnknownParameters(t *testing.T) {
 	}
 }
 
+// TestDeliveryPageConflictNamesSecond checks that a delivery list given
+// more than one of offset, after and before names the second given, in
+// that order, as the parameter in error.
+func TestDeliveryPageConflictNamesSecond(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+	valid := joinedup.DeliveryCursor{CreatedAt: time.Unix(1_700_000_000, 0), ID: "dlv_x"}.String()
+	cursor := url.QueryEscape(valid)
+
+	for query, want := range map[string]string{
+		"after=" + cursor + "&before=" + cursor:           "/before",
+		"offset=1&after=" + cursor:                        "/after",
+		"offset=1&before=" + cursor:                       "/before",
+		"before=" + cursor + "&offset=1&after=" + cursor:  "/after",
+		"state=any&before=" + cursor + "&after=" + cursor: "/before",
+	} {
+		p := decodeProblem(t, env.do(t, http.MethodGet, "/api/v1/deliveries?"+query, nil, nil), http.StatusUnprocessableEntity)
+		if got := fieldsOf(p); !slices.Equal(got, []string{want}) {
+			t.Errorf("GET /api/v1/deliveries?%s: fields = %q, want [%s]", query, got, want)
+		}
+	}
+
+	var f joinedup.DeliveryFilter
+	fields := readDeliveryPage(url.Values{"after": {valid}, "before": {valid}, "offset": {"0"}}, 10, &f)
+	if len(fields) != 1 || fields[0].Field != "/after" {
+		t.Errorf("readDeliveryPage with offset, after and before: fields = %+v, want one on /after", fields)
+	}
+}
+
 func TestGetLifeEvent(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth)

@@ -117,8 +117,8 @@ func readPage(q url.Values, defaultLimit int) (offset, limit int, fields []joine
 // readDeliveryPage reads the place of a page of a list of deliveries into
 // f: its offset, or the cursor after or before which it lies, and its
 // limit, with defaultLimit when q has no limit. It returns a field error
-// for each invalid value, and for more than one of offset, after and
-// before.
+// for each invalid value, and one for more than one of offset, after and
+// before, which names the second of them given.
 func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter) []joinedup.FieldError {
 	var fields []joinedup.FieldError
 	f.Offset, f.Limit, fields = readPage(q, defaultLimit)
@@ -139,14 +139,14 @@ func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter
 			f.Before = &c
 		}
 	}
-	placers := 0
+	var given []string
 	for _, name := range []string{"offset", "after", "before"} {
 		if q.Get(name) != "" {
-			placers++
+			given = append(given, name)
 		}
 	}
-	if placers > 1 {
-		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/offset",
+	if len(given) > 1 {
+		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + given[1],
 			Message: "Give at most one of offset, after and before: each places the page on its own."})
 	}
 	return fields
