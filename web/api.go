@@ -486,7 +486,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if filter.Service, err = s.deliveryService(r); err != nil {
+	if filter.Service, err = s.deliveryService(r, "GET /api/v1/services lists them."); err != nil {
 		s.fail(w, r, err)
 		return
 	}

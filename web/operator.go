@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -146,9 +147,13 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 type deliveriesView struct {
 	// State is the state listed, or empty for every state, and Filter
 	// the value of the state parameter that chose it.
-	State    joinedup.DeliveryState
-	Filter   string
-	States   []joinedup.DeliveryState
+	State  joinedup.DeliveryState
+	Filter string
+	States []joinedup.DeliveryState
+	// Service is the service listed, or empty for every service, and
+	// Services are the services whose deliveries the viewer may list.
+	Service  joinedup.ServiceID
+	Services []*joinedup.Service
 	Rows     []deliveryRow
 	Caption  string
 	Pager    pager
@@ -162,6 +167,10 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := onlyParams(r.URL.Query(), "state", "service", "offset", "after", "before", "limit", "replayed"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// Without a state the page lists the dead-lettered deliveries, which
 	// need an operator to send them again.
 	q := r.URL.Query()
@@ -169,6 +178,13 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		q.Set("state", string(joinedup.StateDeadLettered))
 	}
 	filter, err := deliveryQuery(q)
+	if err == nil {
+		filter.Service, err = s.deliveryService(r, "Go back to the deliveries page and choose a service from its list.")
+	}
+	var services []*joinedup.Service
+	if err == nil {
+		services, err = s.deliveryServices(r)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -199,43 +215,79 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	title := "Deliveries: " + stateLabel(filter.State)
-	items := "Deliveries that are " + strings.ToLower(stateLabel(filter.State))
-	if filter.State == "" {
-		title, items = "Deliveries: Any state", "Deliveries in any state"
+	// The title and caption name the service listed, such as "Deliveries
+	// to Child Benefit: Failed".
+	listed := "Deliveries"
+	if i := slices.IndexFunc(services, func(svc *joinedup.Service) bool { return svc.ID == filter.Service }); i >= 0 {
+		listed += " to " + services[i].Name
 	}
-	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates, Rows: rows}
+	title := listed + ": " + stateLabel(filter.State)
+	items := listed + " that are " + strings.ToLower(stateLabel(filter.State))
+	if filter.State == "" {
+		title, items = listed+": Any state", listed+" in any state"
+	}
+	v := deliveriesView{State: filter.State, Filter: q.Get("state"), States: deliveryStates,
+		Service: filter.Service, Services: services, Rows: rows}
 	// A Replay button returns to the page as it was asked for. On a page
 	// after a cursor, the rows after a replayed one then move up into its
 	// place.
-	v.Back = deliveriesURL(q.Get("state"), filter.Limit, "", "")
+	v.Back = deliveriesURL(q.Get("state"), filter.Service, filter.Limit, "", "")
 	for _, name := range []string{"offset", "after", "before"} {
 		if value := q.Get(name); value != "" {
-			v.Back = deliveriesURL(q.Get("state"), filter.Limit, name, value)
+			v.Back = deliveriesURL(q.Get("state"), filter.Service, filter.Limit, name, value)
 		}
 	}
 	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) {
 		v.Replayed = replayed
 	}
 	v.Pager = newCursorPager(list, len(rows), func(name, cursor string) string {
-		return deliveriesURL(q.Get("state"), filter.Limit, name, cursor)
+		return deliveriesURL(q.Get("state"), filter.Service, filter.Limit, name, cursor)
 	})
 	v.Caption = v.Pager.caption(items, "oldest first")
 	s.render(w, r, http.StatusOK, "deliveries.html", page{Title: title, Nav: navDeliveries, Data: v})
 }
 
 // deliveriesURL returns the address of a page of the deliveries page.
-// state is the value of its state parameter, and the page is placed by
-// the parameter name, offset, after or before, with value, or is the
-// first page when name is "".
-func deliveriesURL(state string, limit int, name, value string) string {
+// state is the value of its state parameter and service, when not empty,
+// that of its service parameter. The page is placed by the parameter
+// name, offset, after or before, with value, or is the first page when
+// name is "".
+func deliveriesURL(state string, service joinedup.ServiceID, limit int, name, value string) string {
 	q := url.Values{}
 	q.Set("state", state)
+	if service != "" {
+		q.Set("service", string(service))
+	}
 	if name != "" {
 		q.Set(name, value)
 	}
 	q.Set("limit", strconv.Itoa(limit))
 	return "/operator/deliveries?" + q.Encode()
+}
+
+// deliveryServices returns the services whose deliveries the signed-in
+// account may list, removed ones included, in order of name, for the
+// service filter of the deliveries page. It records nothing.
+func (s *Server) deliveryServices(r *http.Request) ([]*joinedup.Service, error) {
+	services, err := s.Services.ListAllServices(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	var listable []*joinedup.Service
+	for _, svc := range services {
+		res := policy.Resource{Kind: policy.KindDelivery, ID: "list", Service: svc.ID}
+		d, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
+		if err != nil {
+			return nil, err
+		}
+		if d.Allowed {
+			listable = append(listable, svc)
+		}
+	}
+	slices.SortFunc(listable, func(a, b *joinedup.Service) int { return strings.Compare(a.Name, b.Name) })
+	return listable, nil
 }
 
 // replayDeliveryForm replays a delivery from the Replay button and

@@ -1225,6 +1225,119 @@ func TestDeliveriesPagePaging(t *testing.T) {
 	}
 }
 
+// TestDeliveriesPageFiltersByService checks that the deliveries page
+// lists only the deliveries to the service in its query, keeps the
+// service in its paging links, its first-page link and the address that
+// a Replay button returns to, and rejects an unknown service or query
+// parameter with 422.
+func TestDeliveriesPageFiltersByService(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 3)
+	// Each birth has a dead-lettered delivery to Child Benefit and one to
+	// the GP practice.
+	var benefit, gp []joinedup.DeliveryID
+	env.hub.mu.Lock()
+	for _, ev := range env.hub.events {
+		first := ev.Deliveries[0]
+		first.State = joinedup.StateDeadLettered
+		other := &joinedup.Delivery{ID: first.ID + "-gp", EventID: ev.ID, Service: "gp-practice", Kind: joinedup.EventBirthRegistered,
+			State: joinedup.StateDeadLettered, CreatedAt: first.CreatedAt.Add(time.Second)}
+		ev.Deliveries = append(ev.Deliveries, other)
+		benefit, gp = append(benefit, first.ID), append(gp, other.ID)
+	}
+	env.hub.mu.Unlock()
+	env.signInAs(t, env.operator)
+	replayForm := func(id joinedup.DeliveryID) string { return `action="/operator/deliveries/` + string(id) + `/replay"` }
+
+	rec := env.do(t, http.MethodGet, "/operator/deliveries?service=child-benefit&state=any&limit=2", nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	if got, want := pageTitle(body), "Deliveries to Child Benefit: Any state – joinedup"; got != want {
+		t.Errorf("title = %q, want %q", got, want)
+	}
+	if want := "Deliveries to Child Benefit in any state, oldest first: showing 1 to 2 of 3"; !strings.Contains(body, want) {
+		t.Errorf("first page lacks the caption %q", want)
+	}
+	if !strings.Contains(body, `<option value="child-benefit" selected>Child Benefit</option>`) {
+		t.Errorf("the service filter does not show Child Benefit chosen")
+	}
+	for _, id := range benefit[:2] {
+		if !strings.Contains(body, replayForm(id)) {
+			t.Errorf("first page lacks the delivery %s to Child Benefit", id)
+		}
+	}
+	for _, id := range gp {
+		if strings.Contains(body, replayForm(id)) {
+			t.Errorf("first page lists the delivery %s to the GP practice", id)
+		}
+	}
+	if want := `<input type="hidden" name="back" value="/operator/deliveries?limit=2&amp;service=child-benefit&amp;state=any">`; !strings.Contains(body, want) {
+		t.Errorf("first page's Replay buttons lack the return address %s", want)
+	}
+
+	next := pageLink(body, "next")
+	if !strings.HasPrefix(next, "/operator/deliveries?after=") || !strings.HasSuffix(next, "&limit=2&service=child-benefit&state=any") {
+		t.Fatalf("first page's Next link is %q, want one with the service", next)
+	}
+	body = env.do(t, http.MethodGet, next, nil, nil).Body.String()
+	if want := "Deliveries to Child Benefit in any state, oldest first: showing 3 to 3 of 3"; !strings.Contains(body, want) {
+		t.Errorf("second page lacks the caption %q", want)
+	}
+	if !strings.Contains(body, replayForm(benefit[2])) {
+		t.Errorf("second page lacks the third delivery to Child Benefit")
+	}
+	if previous := pageLink(body, "prev"); !strings.HasPrefix(previous, "/operator/deliveries?before=") || !strings.HasSuffix(previous, "&limit=2&service=child-benefit&state=any") {
+		t.Errorf("second page's Previous link is %q, want one with the service", previous)
+	}
+
+	back := "/operator/deliveries?" + strings.TrimPrefix(next, "/operator/deliveries?")
+	res := env.postForm(t, "/operator/deliveries/"+string(benefit[2])+"/replay", url.Values{"state": {"any"}, "back": {back}})
+	if res.code != http.StatusSeeOther {
+		t.Fatalf("replay: status %d, want 303; body %s", res.code, res.body)
+	}
+	if location, _ := url.Parse(res.header.Get("Location")); location.Query().Get("service") != "child-benefit" || location.Query().Get("replayed") != string(benefit[2]) {
+		t.Errorf("replay redirects to %q, want the page with the service and the replayed delivery", res.header.Get("Location"))
+	}
+
+	body = env.do(t, http.MethodGet, "/operator/deliveries?service=child-benefit&state=any&offset=50", nil, nil).Body.String()
+	if want := `href="/operator/deliveries?limit=50&amp;service=child-benefit&amp;state=any">Go to the first page</a>`; !strings.Contains(body, want) {
+		t.Errorf("page past the end lacks the first-page link %s", want)
+	}
+
+	rec = env.do(t, http.MethodGet, "/operator/deliveries?state=any&replayed="+string(benefit[0]), nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Errorf("replayed parameter: status %d, want 200", rec.Code)
+	}
+	for query, want := range map[string]string{
+		"service=nope&state=any":    "There is no service with id &#34;nope&#34;. Go back to the deliveries page and choose a service from its list.",
+		"foo=bar":                   "This list takes no query parameter &#34;foo&#34;.",
+		"state=any&services=refuse": "This list takes no query parameter &#34;services&#34;.",
+	} {
+		rec := env.do(t, http.MethodGet, "/operator/deliveries?"+query, nil, nil)
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", query, rec.Code)
+		}
+		if got, want := pageTitle(rec.Body.String()), "There is a problem with the information sent – joinedup"; got != want {
+			t.Errorf("%s: title = %q, want %q", query, got, want)
+		}
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("%s: page lacks %q:\n%s", query, want, rec.Body)
+		}
+	}
+
+	// A service officer may list only their own service's deliveries.
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+	if rec := env.do(t, http.MethodGet, "/operator/deliveries?service=gp-practice&state=any", nil, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("officer's list of the GP practice: status %d, want 403", rec.Code)
+	}
+	body = env.do(t, http.MethodGet, "/operator/deliveries?state=any", nil, nil).Body.String()
+	if !strings.Contains(body, `<option value="child-benefit">Child Benefit</option>`) || strings.Contains(body, `value="gp-practice"`) {
+		t.Errorf("officer's service filter does not offer Child Benefit alone")
+	}
+}
+
 // hrefRelPattern matches a link with a rel attribute, such as the Next
 // link of a paged list.
 var hrefRelPattern = regexp.MustCompile(`href="([^"]*)" rel="([a-z]+)"`)

@@ -574,16 +574,17 @@ func (s *Server) authorizeDeliveryList(r *http.Request) error {
 }
 
 // deliveryService reads the optional service query parameter of a
-// delivery list. A service that does not exist is EINVALID, and a service
-// whose deliveries the signed-in account may not read is EFORBIDDEN, so
-// that the caller never gets a list that is always empty.
-func (s *Server) deliveryService(r *http.Request) (joinedup.ServiceID, error) {
+// delivery list. A service that does not exist is EINVALID, with a
+// message that ends with hint, which says where to find the services. A
+// service whose deliveries the signed-in account may not read is
+// EFORBIDDEN, so that the caller never gets a list that is always empty.
+func (s *Server) deliveryService(r *http.Request, hint string) (joinedup.ServiceID, error) {
 	id := joinedup.ServiceID(r.URL.Query().Get("service"))
 	if id == "" {
 		return "", nil
 	}
 	if _, err := s.Services.FindService(r.Context(), id); joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
-		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{In: joinedup.InQuery, Field: "/service", Message: fmt.Sprintf("There is no service with id %q. GET /api/v1/services lists them.", id)})
+		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{In: joinedup.InQuery, Field: "/service", Message: fmt.Sprintf("There is no service with id %q. %s", id, hint)})
 	} else if err != nil {
 		return "", err
 	}
