@@ -107,7 +107,7 @@ func onlyParams(q url.Values, known ...string) error {
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if !slices.Contains(known, name) {
 			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
-				Message: fmt.Sprintf("This list takes no query parameter %q. %s", name, use)})
+				Message: fmt.Sprintf("This list takes no query parameter %s. %s", quoteInput(name), use)})
 		}
 	}
 	if len(fields) > 0 {
@@ -125,9 +125,9 @@ func onceEach(q url.Values) error {
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if n := len(q[name]); n > 1 {
 			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
-				Message: fmt.Sprintf("Give the parameter %q once. The query gives it %d times.", name, n)})
+				Message: fmt.Sprintf("Give the parameter %s once. The query gives it %d times.", quoteInput(name), n)})
 			pageFields = append(pageFields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
-				Message: fmt.Sprintf("%q appears %d times in the link.", name, n)})
+				Message: fmt.Sprintf("%s appears %d times in the link.", quoteInput(name), n)})
 		}
 	}
 	if len(fields) == 0 {
@@ -540,9 +540,21 @@ func (s *Server) replayDelivery(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.Deliveries.ReplayDelivery(r.Context(), joinedup.DeliveryID(r.PathValue("id"))); err != nil {
+	if err := s.replay(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// replay sends the delivery in the path again. For a delivery that does
+// not exist it returns its own ENOTFOUND, because the store's message
+// repeats the id from the path in full.
+func (s *Server) replay(r *http.Request) error {
+	id := joinedup.DeliveryID(r.PathValue("id"))
+	err := s.Deliveries.ReplayDelivery(r.Context(), id)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %s.", quoteInput(string(id)))
+	}
+	return err
 }

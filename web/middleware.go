@@ -187,7 +187,7 @@ func checkNoQuery(r *http.Request) error {
 	fields := make([]joinedup.FieldError, len(names))
 	for i, name := range names {
 		fields[i] = joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
-			Message: fmt.Sprintf("The web address gives the parameter %q, which this request does not take. Remove it from the web address.", name)}
+			Message: fmt.Sprintf("The web address gives the parameter %s, which this request does not take. Remove it from the web address.", quoteInput(name))}
 	}
 	if r.URL.Path == pathSignIn {
 		return joinedup.Invalid("The sign-in request gave a parameter in its web address, so you have not been signed in. Go to the sign-in page and sign in again.", fields...)

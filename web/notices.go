@@ -37,8 +37,11 @@ type noticesPage struct {
 func (s *Server) serviceNotices(r *http.Request) (*noticesPage, error) {
 	ctx := r.Context()
 	account := principalOf(r)
-	svc, err := s.Services.FindService(ctx, joinedup.ServiceID(r.PathValue("id")))
-	if err != nil {
+	id := joinedup.ServiceID(r.PathValue("id"))
+	svc, err := s.Services.FindService(ctx, id)
+	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no service %s.", quoteInput(string(id)))
+	} else if err != nil {
 		return nil, err
 	}
 	purpose := purposeOf(account.Role)

@@ -301,7 +301,7 @@ func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.Deliveries.ReplayDelivery(r.Context(), joinedup.DeliveryID(id)); err != nil {
+	if err := s.replay(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -1436,3 +1436,96 @@ func TestNoticesPaging(t *testing.T) {
 		t.Errorf("page with offset x lacks %q", want)
 	}
 }
+
+// TestQuoteInputCutsLongValues checks that quoteInput quotes a value of up
+// to maxEchoIDRunes characters whole, and cuts a longer one, counted in
+// characters rather than bytes, with an ellipsis.
+func TestQuoteInputCutsLongValues(t *testing.T) {
+	for _, tt := range []struct{ input, want string }{
+		{"child-benefit", `"child-benefit"`},
+		{"line\nbreak", `"line\nbreak"`},
+		{strings.Repeat("a", maxEchoIDRunes), `"` + strings.Repeat("a", maxEchoIDRunes) + `"`},
+		{strings.Repeat("a", maxEchoIDRunes+1), `"` + strings.Repeat("a", maxEchoIDRunes) + `…"`},
+		{strings.Repeat("é", 5000), `"` + strings.Repeat("é", maxEchoIDRunes) + `…"`},
+	} {
+		if got := quoteInput(tt.input); got != tt.want {
+			t.Errorf("quoteInput(%.20q) = %q, want %q", tt.input, got, tt.want)
+		}
+	}
+}
+
+// TestErrorsCutLongIDs requests pages and API routes with a service id,
+// delivery id or parameter name of 5,000 characters, and checks that the
+// error repeats only its first maxEchoIDRunes characters.
+func TestErrorsCutLongIDs(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 1)
+	event := string(env.hub.events[0].ID)
+	long := strings.Repeat("a", 5000)
+	cut := strings.Repeat("a", maxEchoIDRunes) + "…"
+	officer := env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit")
+
+	tests := []struct {
+		name    string
+		account *auth.Account
+		method  string
+		target  string
+		status  int
+	}{
+		{"staff confirmation page", env.registrar, http.MethodGet, "/operator/life-events/" + event + "/consent?service=" + long, http.StatusNotFound},
+		{"withdrawal API", env.registrar, http.MethodPost, "/api/v1/life-events/" + event + "/consent/" + long + "/withdraw", http.StatusNotFound},
+		{"deliveries page service", env.operator, http.MethodGet, "/operator/deliveries?state=any&service=" + long, http.StatusUnprocessableEntity},
+		{"deliveries API service", env.operator, http.MethodGet, "/api/v1/deliveries?service=" + long, http.StatusUnprocessableEntity},
+		{"deliveries page parameter", env.operator, http.MethodGet, "/operator/deliveries?" + long + "=1", http.StatusUnprocessableEntity},
+		{"repeated parameter", env.operator, http.MethodGet, "/operator/deliveries?" + long + "=1&" + long + "=2", http.StatusUnprocessableEntity},
+		{"notices page", officer, http.MethodGet, "/services/" + long + "/notices", http.StatusNotFound},
+		{"replay API", env.operator, http.MethodPost, "/api/v1/deliveries/" + long + "/replay", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.signInAs(t, tt.account)
+
+			rec := env.do(t, tt.method, tt.target, nil, nil)
+
+			// A problem's instance is the path as requested, so only its
+			// detail and errors are checked.
+			var message string
+			if strings.HasPrefix(tt.target, "/api/") {
+				p := decodeProblem(t, rec, tt.status)
+				message = p.Detail
+				for _, e := range p.Errors {
+					message += "\n" + e.Message
+				}
+			} else {
+				if rec.Code != tt.status {
+					t.Fatalf("status = %d, want %d", rec.Code, tt.status)
+				}
+				message = html.UnescapeString(rec.Body.String())
+			}
+			if strings.Contains(message, strings.Repeat("a", maxEchoIDRunes+1)) {
+				t.Errorf("the error repeats more than %d characters of the input", maxEchoIDRunes)
+			}
+			if !strings.Contains(message, cut) {
+				t.Errorf("the error lacks the cut input %q:\n%.2000s", cut, message)
+			}
+		})
+	}
+
+	env.signInAs(t, env.operator)
+	res := env.postForm(t, "/operator/deliveries/"+long+"/replay", url.Values{"state": {"dead-lettered"}})
+	if res.code != http.StatusNotFound {
+		t.Fatalf("replay form: status = %d, want 404", res.code)
+	}
+	if body := html.UnescapeString(res.body); strings.Contains(body, strings.Repeat("a", maxEchoIDRunes+1)) || !strings.Contains(body, cut) {
+		t.Errorf("replay form's error page does not cut the id to %q:\n%.2000s", cut, body)
+	}
+
+	// A form posted with a query gets 422 naming each parameter.
+	res = env.postFormWithQuery(t, "/operator/deliveries/dlv_1/replay", url.Values{long: {"1"}}, url.Values{"state": {"dead-lettered"}})
+	if res.code != http.StatusUnprocessableEntity {
+		t.Fatalf("replay form with a query: status = %d, want 422", res.code)
+	}
+	if body := html.UnescapeString(res.body); strings.Contains(body, strings.Repeat("a", maxEchoIDRunes+1)) || !strings.Contains(body, cut) {
+		t.Errorf("the error page of a form with a query does not cut the parameter to %q:\n%.2000s", cut, body)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/joinedup/joinedup"
 )
@@ -144,6 +146,22 @@ func withPageText(err error, title, detail string, fields []joinedup.FieldError)
 
 func (e *pageTitleError) Error() string { return e.err.Error() }
 func (e *pageTitleError) Unwrap() error { return e.err }
+
+// maxEchoIDRunes is the maximum number of characters of an id or name from
+// the request that an error message repeats. A service's id has at most
+// 63, and a delivery's 30.
+const maxEchoIDRunes = 64
+
+// quoteInput returns input quoted as by %q, cut after maxEchoIDRunes
+// characters with an ellipsis, so that an error page or problem does not
+// repeat a long value from the request in full.
+func quoteInput(input string) string {
+	if utf8.RuneCountInString(input) <= maxEchoIDRunes {
+		return strconv.Quote(input)
+	}
+	runes := []rune(input)
+	return strconv.Quote(string(runes[:maxEchoIDRunes]) + "…")
+}
 
 // wantsPage reports whether r is for a page rather than the API or the
 // operations routes.

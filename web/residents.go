@@ -534,7 +534,7 @@ func (s *Server) withdraw(r *http.Request, eventID joinedup.EventID, service joi
 func (s *Server) checkConsentInForce(ctx context.Context, ev *joinedup.LifeEvent, service joinedup.ServiceID) error {
 	at := slices.IndexFunc(ev.Consent.Decisions, func(c joinedup.ConsentDecision) bool { return c.Service == service })
 	if at < 0 {
-		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %q on this life event.", service)
+		return joinedup.Errorf(joinedup.ENOTFOUND, "There is no consent for service %s on this life event.", quoteInput(string(service)))
 	}
 	return s.checkWithdrawable(ctx, ev.Consent.Decisions[at])
 }

@@ -584,7 +584,7 @@ func (s *Server) deliveryService(r *http.Request, hint string) (joinedup.Service
 		return "", nil
 	}
 	if _, err := s.Services.FindService(r.Context(), id); joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
-		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{In: joinedup.InQuery, Field: "/service", Message: fmt.Sprintf("There is no service with id %q. %s", id, hint)})
+		return "", joinedup.Invalid("The query has invalid parameters.", joinedup.FieldError{In: joinedup.InQuery, Field: "/service", Message: fmt.Sprintf("There is no service with id %s. %s", quoteInput(string(id)), hint)})
 	} else if err != nil {
 		return "", err
 	}
@@ -597,7 +597,7 @@ func (s *Server) deliveryService(r *http.Request, hint string) (joinedup.Service
 	}
 	if !d.Allowed {
 		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindDelivery, "service", id, "request_id", requestID(r.Context()))
-		return "", joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the deliveries of service %q. Operators and the officers of that service can.", id)
+		return "", joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the deliveries of service %s. Operators and the officers of that service can.", quoteInput(string(id)))
 	}
 	return id, nil
 }
