@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -267,8 +268,9 @@ func browserSignIn(t *testing.T, b *browsertest.Browser, base, username string) 
 }
 
 // TestTrackPageInBrowser checks the tracking page of a registration with
-// a service that was not told, and the tracking form's error for input
-// that cannot be a reference number, with axe-core.
+// a service that was not told, that of one with a consent withdrawn after
+// the service was told, and the tracking form's error for input that
+// cannot be a reference number, with axe-core.
 func TestTrackPageInBrowser(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth)
@@ -284,6 +286,26 @@ func TestTrackPageInBrowser(t *testing.T) {
 	captions := b.Eval(`Array.from(document.querySelectorAll("#deliveries caption"), c => c.textContent).join("|")`)
 	if captions != "Services told|Services not told" {
 		t.Errorf("table captions = %q, want Services told and Services not told", captions)
+	}
+	b.CheckPage()
+
+	// A service told before its consent was withdrawn has one row, which
+	// says so.
+	env.postJSON(t, "/api/v1/births", strings.Replace(validBirth, "Ada Grace", "Bea", 1))
+	told := env.hub.events[1]
+	env.hub.setActed(told.Deliveries[0].ID, "Child Benefit claim started.")
+	env.hub.mu.Lock()
+	told.Deliveries = append(told.Deliveries, &joinedup.Delivery{ID: told.Deliveries[0].ID + "-notice", EventID: told.ID, Service: "child-benefit",
+		Kind: joinedup.EventConsentWithdrawn, State: joinedup.StatePending})
+	env.hub.mu.Unlock()
+	if err := (&recordingWithdrawer{hub: env.hub}).WithdrawConsent(context.Background(), told.ID, "child-benefit", "informant"); err != nil {
+		t.Fatal(err)
+	}
+	if status := b.Visit(srv.URL + "/track/" + told.Reference); status != http.StatusOK {
+		t.Fatalf("tracking page after a withdrawal: status %d", status)
+	}
+	if state := b.Eval(`document.querySelector("#deliveries tbody td").innerText`); !strings.HasPrefix(state, "Consent withdrawn") {
+		t.Errorf("state of Child Benefit = %q, want it to start with Consent withdrawn", state)
 	}
 	b.CheckPage()
 

@@ -434,6 +434,16 @@ func (h *fakeHub) setState(id joinedup.DeliveryID, state joinedup.DeliveryState,
 	d.State, d.LastError = state, lastError
 }
 
+// setActed marks the delivery acted on, after an attempt that reached
+// its service, with an outcome whose summary is given.
+func (h *fakeHub) setActed(id joinedup.DeliveryID, summary string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.delivery(id)
+	d.State, d.Reached = joinedup.StateActed, true
+	d.Outcome = &joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: summary}
+}
+
 // deliveries returns how many deliveries the hub holds. The caller holds
 // h.mu.
 func (h *fakeHub) deliveries() int {

@@ -91,12 +91,62 @@ type trackView struct {
 	Event *joinedup.LifeEvent
 	// Rows are the services told, or being told, and NotTold those whose
 	// delivery was withdrawn before any attempt may have reached them.
-	Rows     []deliveryRow
+	Rows     []trackRow
 	NotTold  []deliveryRow
 	Complete bool
 	// Unreached is true when a service could not be reached after every
 	// attempt, so an operator may send the event to it again.
 	Unreached bool
+}
+
+// trackRow is one delivery that the tracking page lists among the
+// services told.
+type trackRow struct {
+	deliveryRow
+	// Withdrawn is set on the delivery of the life event itself when the
+	// consent to tell its service was withdrawn. The row then stands for
+	// the notice of the withdrawal too: Notice is the notice's state, as
+	// withdrawalState returns it, and NoticeOutcome the summary of what
+	// the service reported it did on the notice.
+	Withdrawn     bool
+	Notice        string
+	NoticeOutcome string
+}
+
+// trackRows sorts the rows of the deliveries of ev into those of the
+// services told and those not told, as trackView lists them. A service
+// whose consent was withdrawn after it may have been told has one row,
+// which shows the withdrawal and the state of its notice, as the
+// resident's record does, in place of a separate row for the notice.
+func trackRows(ev *joinedup.LifeEvent, rows []deliveryRow) (told []trackRow, notTold []deliveryRow) {
+	for _, row := range rows {
+		withdrawn := ev.Consent.Withdrawn(row.Service)
+		switch {
+		case neverReached(row.Delivery):
+			notTold = append(notTold, row)
+		case withdrawn && row.Kind == joinedup.EventConsentWithdrawn:
+			// The row of the life event shows the notice.
+		case withdrawn && row.Kind != joinedup.EventActionDue:
+			told = append(told, trackRow{deliveryRow: row, Withdrawn: true,
+				Notice: withdrawalState(ev.Deliveries, row.Service), NoticeOutcome: noticeOutcome(ev.Deliveries, row.Service)})
+		default:
+			told = append(told, trackRow{deliveryRow: row})
+		}
+	}
+	return told, notTold
+}
+
+// noticeOutcome returns the summary of what service reported it did on
+// the notice of the withdrawal of its consent, among deliveries, or ""
+// when it has reported nothing.
+func noticeOutcome(deliveries []*joinedup.Delivery, service joinedup.ServiceID) string {
+	summary := ""
+	for _, d := range deliveries {
+		if d.Service == service && d.Kind == joinedup.EventConsentWithdrawn && d.Outcome != nil {
+			summary = d.Outcome.Summary
+		}
+	}
+	return summary
 }
 
 // deliveryRow is one delivery with the name of its service.
@@ -173,14 +223,7 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var told, notTold []deliveryRow
-	for _, row := range rows {
-		if neverReached(row.Delivery) {
-			notTold = append(notTold, row)
-		} else {
-			told = append(told, row)
-		}
-	}
+	told, notTold := trackRows(event, rows)
 	s.render(w, r, http.StatusOK, "track.html", page{
 		Title: "Registration " + event.Reference,
 		Nav:   navTrack,

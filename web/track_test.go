@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joinedup/joinedup"
 )
@@ -217,5 +219,85 @@ func TestTrackInputNotEchoed(t *testing.T) {
 	body := env.do(t, http.MethodGet, "/track/JU-0000-0000", nil, nil).Body.String()
 	if !strings.Contains(body, "No registration has the reference number JU-0000-0000. Check it and enter it again.") {
 		t.Errorf("unknown reference: the message does not name it in full sentences:\n%s", body)
+	}
+}
+
+// TestTrackShowsWithdrawnConsent checks that after a withdrawal the
+// tracking page gives the service that was told one row, which says that
+// consent was withdrawn and what became of the notice, in the words of
+// the resident's record, and that it names no person.
+func TestTrackShowsWithdrawnConsent(t *testing.T) {
+	env := newResidentEnv(t)
+	delivery := env.event.Deliveries[0]
+	env.hub.setActed(delivery.ID, "Child Benefit claim started.")
+	withdrawer := &recordingWithdrawer{hub: env.hub}
+	if err := withdrawer.WithdrawConsent(context.Background(), env.event.ID, "child-benefit", env.father); err != nil {
+		t.Fatal(err)
+	}
+	// The engine queues a notice for a service that received the birth.
+	notice := &joinedup.Delivery{ID: delivery.ID + "-notice", EventID: env.event.ID, Service: "child-benefit",
+		Kind: joinedup.EventConsentWithdrawn, State: joinedup.StatePending, CreatedAt: delivery.CreatedAt.Add(time.Minute)}
+	env.hub.mu.Lock()
+	env.event.Deliveries = append(env.event.Deliveries, notice)
+	env.hub.mu.Unlock()
+
+	tests := []struct {
+		name    string
+		state   joinedup.DeliveryState
+		outcome string
+		// want is the sentence about the notice, and after what the
+		// service reported it did on it.
+		want, after string
+	}{
+		{"notice on its way", joinedup.StatePending, "", "The service has not confirmed the withdrawal yet.", ""},
+		{"notice confirmed", joinedup.StateActed, "Claim stopped.", "The service confirmed the withdrawal.", "After consent was withdrawn: Claim stopped."},
+		{"notice not reached", joinedup.StateDeadLettered, "", "The hub could not reach the service to tell it of the withdrawal.", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.hub.mu.Lock()
+			notice.State, notice.Outcome = tt.state, nil
+			if tt.outcome != "" {
+				notice.Outcome = &joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: tt.outcome}
+			}
+			env.hub.mu.Unlock()
+			env.session = nil
+
+			body := env.do(t, http.MethodGet, "/track/"+env.event.Reference, nil, nil).Body.String()
+
+			told, _, _ := strings.Cut(body, "Services not told")
+			if n := strings.Count(told, `<th scope="row" class="govuk-table__header">Child Benefit`); n != 1 {
+				t.Errorf("the services told have %d rows for Child Benefit, want 1", n)
+			}
+			if !strings.Contains(told, `">Consent withdrawn</strong>`) {
+				t.Errorf("the row of Child Benefit does not say that consent was withdrawn")
+			}
+			if !strings.Contains(told, tt.want) {
+				t.Errorf("the row of Child Benefit lacks %q", tt.want)
+			}
+			if !strings.Contains(told, "Child Benefit claim started.") {
+				t.Errorf("the row of Child Benefit lacks what the service did before the withdrawal")
+			}
+			if tt.after != "" && !strings.Contains(told, tt.after) {
+				t.Errorf("the row of Child Benefit lacks %q", tt.after)
+			}
+			if strings.Contains(told, ">Done</strong>") {
+				t.Errorf("the row of Child Benefit still says Done")
+			}
+			if strings.Contains(told, "Notice that consent was withdrawn") {
+				t.Errorf("the notice has a row of its own")
+			}
+			for _, name := range []string{"Ada Grace", "O’Brien"} {
+				if strings.Contains(body, name) {
+					t.Errorf("tracking page shows the name %q", name)
+				}
+			}
+
+			env.signIn(t, env.father)
+			record := env.do(t, http.MethodGet, "/residents/"+env.father, nil, nil).Body.String()
+			if !strings.Contains(record, tt.want) {
+				t.Errorf("the resident's record lacks %q, which the tracking page says", tt.want)
+			}
+		})
 	}
 }

@@ -784,10 +784,11 @@ func TestRecordBannerBeforeConfirmation(t *testing.T) {
 	}
 }
 
-// TestTrackPageLabelsWithdrawal withdraws consent for one service and
-// checks that the tracking page labels the service's second row as the
-// withdrawal notice, and no other row.
-func TestTrackPageLabelsWithdrawal(t *testing.T) {
+// TestTrackPageShowsWithdrawal withdraws consent for one service and
+// checks that the tracking page gives that service one row, which says
+// that consent was withdrawn and what became of the withdrawal notice,
+// and no row of its own to the notice.
+func TestTrackPageShowsWithdrawal(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.Demo = true })
 	event := registerWithToken(t, h, demoBirth(t, h, 0))
 	waitComplete(t, h, event.ID, 60*time.Second)
@@ -801,12 +802,20 @@ func TestTrackPageLabelsWithdrawal(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("tracking page: status %d, want 200", status)
 	}
-	label := `Riverside Surgery<br><span class="govuk-body-s">Notice that consent was withdrawn</span>`
-	if n := strings.Count(page, label); n != 1 {
-		t.Errorf("tracking page labels %d rows of Riverside Surgery as the withdrawal, want 1:\n%s", n, page)
+	_, row, _ := strings.Cut(page, `<th scope="row" class="govuk-table__header">Riverside Surgery</th>`)
+	row, _, _ = strings.Cut(row, "</tr>")
+	if n := strings.Count(page, `<th scope="row" class="govuk-table__header">Riverside Surgery`); n != 1 {
+		t.Errorf("tracking page has %d rows of Riverside Surgery, want 1:\n%s", n, page)
 	}
-	if n := strings.Count(page, "Notice that consent was withdrawn"); n != 1 {
-		t.Errorf("tracking page labels %d rows as a withdrawal, want 1", n)
+	if !strings.Contains(row, `">Consent withdrawn</strong>`) {
+		t.Errorf("the row of Riverside Surgery does not say that consent was withdrawn:\n%s", row)
+	}
+	// The reference service may confirm the notice before the page is read.
+	if !strings.Contains(row, "The service has not confirmed the withdrawal yet.") && !strings.Contains(row, "The service confirmed the withdrawal.") {
+		t.Errorf("the row of Riverside Surgery does not say what became of the notice:\n%s", row)
+	}
+	if strings.Contains(page, "Notice that consent was withdrawn") {
+		t.Errorf("tracking page gives the withdrawal notice a row of its own:\n%s", page)
 	}
 
 	// The audit entry names the service in its reason; the entry's actor
