@@ -269,3 +269,21 @@ func TestFlagErrorExitStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestTopLevelHelp checks that joinedup -h prints the commands on stdout,
+// and says that users add creates residents as well as staff.
+func TestTopLevelHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+
+	err := run(context.Background(), []string{"-h"}, strings.NewReader(""), &stdout, &stderr)
+
+	if err != nil {
+		t.Errorf("error = %v, want nil", err)
+	}
+	if want := "  joinedup users add [flags]            create a local staff or resident account\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout = %q, want the line %q", stdout.String(), want)
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("stderr = %q, want nothing", stderr.String())
+	}
+}

@@ -5,7 +5,7 @@
 //	joinedup reference-services     run the reference services on their own
 //	joinedup linkage …              link, deduplicate and evaluate records
 //	joinedup audit verify …         verify the audit log
-//	joinedup users add …            create a local staff account
+//	joinedup users add …            create a local staff or resident account
 package main
 
 import (
@@ -28,7 +28,7 @@ Usage:
   joinedup bench [flags]                measure delivery throughput and latency on this machine
   joinedup linkage link|dedupe|eval     link, deduplicate and evaluate person records
   joinedup audit verify [flags]         verify the audit log against a checkpoint
-  joinedup users add [flags]            create a local staff account
+  joinedup users add [flags]            create a local staff or resident account
 
 Run "joinedup COMMAND -help" for the flags of a command.
 `
