@@ -32,14 +32,15 @@ Flags:
 // runAudit runs "joinedup audit SUBCOMMAND". The only subcommand is verify.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprint(stderr, auditUsage)
-		if len(args) == 0 {
+		switch {
+		case len(args) == 0:
+			fmt.Fprint(stderr, auditUsage)
 			return errors.New("audit: subcommand missing: use joinedup audit verify")
-		}
-		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+			fmt.Fprint(stderr, auditUsage)
 			return flag.ErrHelp
 		}
-		return fmt.Errorf("audit: unknown subcommand %q: use joinedup audit verify", args[0])
+		return unknownCommand("joinedup audit", "subcommand", args[0])
 	}
 
 	flags := flag.NewFlagSet("joinedup audit verify", flag.ContinueOnError)

@@ -43,6 +43,17 @@ func parseInterspersed(flags *flag.FlagSet, args []string, usage string, stderr 
 	}
 }
 
+// unknownCommand returns the one-line error for arg, the first argument
+// after command, such as "joinedup users", when arg is not one of the
+// command's commands or subcommands, as kind names them, nor -h.
+func unknownCommand(command, kind, arg string) error {
+	hint := fmt.Sprintf("run %s -h for its %ss", command, kind)
+	if strings.HasPrefix(arg, "-") {
+		return fmt.Errorf("unknown flag %s before the %s: %s", arg, kind, hint)
+	}
+	return fmt.Errorf("unknown %s %q: %s", kind, arg, hint)
+}
+
 // flagParser parses the command line of one command so that each error
 // is one line without the usage: an invalid value, a flag given twice,
 // an unknown flag, a flag without its value and bad flag syntax. Only -h

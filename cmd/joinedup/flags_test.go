@@ -26,7 +26,9 @@ type flagErrorCase struct {
 
 // flagErrorCases returns, for every command, an invalid value, an
 // unknown flag, a flag without its value, a flag given twice and a stray
-// argument, and for some, bad flag syntax. dir is a directory that must
+// argument, and for some, bad flag syntax. For joinedup itself and each
+// command with subcommands, it returns an unknown command or subcommand
+// and a flag in its place. dir is a directory that must
 // stay empty and hub is the URL of a server that must receive no request.
 //
 // A command line that the code under test wrongly accepted must still
@@ -116,6 +118,15 @@ func flagErrorCases(dir, hub string) []flagErrorCase {
 		// bench-raw defines no flags, so it has no value to get wrong.
 		{"bench-raw unknown flag", []string{"bench-raw", "-no-such-flag", "webhook", "10", "1"}, "unknown flag -no-such-flag: joinedup bench-raw takes no flags"},
 		{"bench-raw bad syntax", []string{"bench-raw", "--=webhook"}, `invalid flag syntax "--=webhook": joinedup bench-raw takes no flags`},
+
+		{"unknown command", []string{"nosuch"}, `unknown command "nosuch": run joinedup -h for its commands`},
+		{"flag before the command", []string{"--nope"}, "unknown flag --nope before the command: run joinedup -h for its commands"},
+		{"users unknown subcommand", []string{"users", "bogus"}, `unknown subcommand "bogus": run joinedup users -h for its subcommands`},
+		{"users flag before the subcommand", []string{"users", "--nope"}, "unknown flag --nope before the subcommand: run joinedup users -h for its subcommands"},
+		{"audit unknown subcommand", []string{"audit", "bogus"}, `unknown subcommand "bogus": run joinedup audit -h for its subcommands`},
+		{"audit flag before the subcommand", []string{"audit", "--nope"}, "unknown flag --nope before the subcommand: run joinedup audit -h for its subcommands"},
+		{"linkage unknown subcommand", []string{"linkage", "bogus"}, `unknown subcommand "bogus": run joinedup linkage -h for its subcommands`},
+		{"linkage flag before the subcommand", []string{"linkage", "--nope"}, "unknown flag --nope before the subcommand: run joinedup linkage -h for its subcommands"},
 	}
 }
 
@@ -235,6 +246,12 @@ func TestFlagErrorExitStatus(t *testing.T) {
 		{[]string{"bench", "-rounds", "x"}, 1, "joinedup: invalid -rounds \"x\": must be a whole number, such as 5\n"},
 		{[]string{"linkage", "eval", "-no-such-flag"}, 1, "joinedup: unknown flag -no-such-flag: run joinedup linkage eval -h for its flags\n"},
 		{[]string{"reference-services", "-h"}, 0, ""},
+		{[]string{"nosuch"}, 1, "joinedup: unknown command \"nosuch\": run joinedup -h for its commands\n"},
+		{[]string{"users", "bogus"}, 1, "joinedup: unknown subcommand \"bogus\": run joinedup users -h for its subcommands\n"},
+		{[]string{"users", "--nope"}, 1, "joinedup: unknown flag --nope before the subcommand: run joinedup users -h for its subcommands\n"},
+		{[]string{"audit", "--nope"}, 1, "joinedup: unknown flag --nope before the subcommand: run joinedup audit -h for its subcommands\n"},
+		{[]string{"users", "-h"}, 0, ""},
+		{[]string{"audit", "--help"}, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -285,5 +302,36 @@ func TestTopLevelHelp(t *testing.T) {
 	}
 	if stderr.Len() > 0 {
 		t.Errorf("stderr = %q, want nothing", stderr.String())
+	}
+}
+
+// TestSubcommandHelp checks that -h, -help and --help in place of a
+// subcommand still print the command's usage, and return nil or
+// flag.ErrHelp, for which the process exits with status 0.
+func TestSubcommandHelp(t *testing.T) {
+	tests := []struct {
+		command string
+		// usage is a line of the command's usage.
+		usage string
+	}{
+		{"users", "  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password\n"},
+		{"audit", "  joinedup audit verify --data DIR [--database-url URL] [--checkpoint FILE] [--key FILE.pub]\n"},
+		{"linkage", "  joinedup linkage link [flags] A.csv B.csv\n"},
+	}
+	for _, tt := range tests {
+		for _, help := range []string{"-h", "-help", "--help"} {
+			t.Run(tt.command+" "+help, func(t *testing.T) {
+				var stdout, stderr bytes.Buffer
+
+				err := run(context.Background(), []string{tt.command, help}, strings.NewReader(""), &stdout, &stderr)
+
+				if err != nil && !errors.Is(err, flag.ErrHelp) {
+					t.Errorf("error = %v, want nil or flag.ErrHelp", err)
+				}
+				if output := stdout.String() + stderr.String(); !strings.Contains(output, tt.usage) {
+					t.Errorf("output = %q, want the usage line %q", output, tt.usage)
+				}
+			})
+		}
 	}
 }

@@ -52,8 +52,7 @@ func runLinkage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprint(stdout, linkageUsage)
 		return nil
 	}
-	fmt.Fprint(stderr, linkageUsage)
-	return fmt.Errorf("linkage: unknown subcommand %q: want link, dedupe or eval", args[0])
+	return unknownCommand("joinedup linkage", "subcommand", args[0])
 }
 
 // linkageFlags are the flags that link and dedupe share.

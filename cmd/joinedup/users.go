@@ -47,14 +47,15 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // and tests that supply their own input.
 func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprint(stderr, usersUsage)
-		if len(args) == 0 {
+		switch {
+		case len(args) == 0:
+			fmt.Fprint(stderr, usersUsage)
 			return errors.New("users: subcommand missing: use joinedup users add")
-		}
-		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+			fmt.Fprint(stderr, usersUsage)
 			return flag.ErrHelp
 		}
-		return fmt.Errorf("users: unknown subcommand %q: use joinedup users add", args[0])
+		return unknownCommand("joinedup users", "subcommand", args[0])
 	}
 
 	flags := flag.NewFlagSet("joinedup users add", flag.ContinueOnError)
