@@ -122,6 +122,10 @@ func trackRows(ev *joinedup.LifeEvent, rows []deliveryRow) (told []trackRow, not
 	for _, row := range rows {
 		withdrawn := ev.Consent.Withdrawn(row.Service)
 		switch {
+		case neverReached(row.Delivery) && row.Kind == joinedup.EventActionDue:
+			// A due action that the withdrawal cancelled before it was
+			// sent says nothing about whether the service was told of
+			// the life event, which its own row shows.
 		case neverReached(row.Delivery):
 			notTold = append(notTold, row)
 		case withdrawn && row.Kind == joinedup.EventConsentWithdrawn:

@@ -301,3 +301,35 @@ func TestTrackShowsWithdrawnConsent(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackSkipsCancelledDueAction withdraws consent for a service that
+// was told of the birth and had a due action not yet sent. The tracking
+// page must list the service among those told, once, and not among the
+// services not told because of the cancelled action.
+func TestTrackSkipsCancelledDueAction(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.mu.Lock()
+	birth := ev.Deliveries[0]
+	birth.State, birth.Reached = joinedup.StateActed, true
+	birth.Outcome = &joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Claim started"}
+	ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{
+		ID: joinedup.DeliveryID(joinedup.NewID("dlv")), EventID: ev.ID, Service: birth.Service,
+		Kind: joinedup.EventActionDue, State: joinedup.StateWithdrawn, CreatedAt: birth.CreatedAt.Add(time.Microsecond),
+	})
+	for i := range ev.Consent.Decisions {
+		if ev.Consent.Decisions[i].Service == birth.Service {
+			ev.Consent.Decisions[i].Decision = joinedup.ConsentWithdrawn
+		}
+	}
+	env.hub.mu.Unlock()
+
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if strings.Contains(body, "Services not told") {
+		t.Errorf("the tracking page lists a service told of the birth as not told, for its cancelled due action:\n%s", body)
+	}
+	if n := strings.Count(body, ">Child Benefit<"); n != 1 {
+		t.Errorf("the tracking page names Child Benefit in %d rows, want 1:\n%s", n, body)
+	}
+}
