@@ -131,8 +131,13 @@ func trackRows(ev *joinedup.LifeEvent, rows []deliveryRow) (told []trackRow, not
 		case withdrawn && row.Kind == joinedup.EventConsentWithdrawn:
 			// The row of the life event shows the notice.
 		case withdrawn && row.Kind != joinedup.EventActionDue:
+			notice := withdrawalState(ev.Deliveries, row.Service)
+			// A removed service will never confirm the withdrawal.
+			if notice == "unconfirmed" && row.ServiceRemoved {
+				notice = "removed"
+			}
 			told = append(told, trackRow{deliveryRow: row, Withdrawn: true,
-				Notice: withdrawalState(ev.Deliveries, row.Service), NoticeOutcome: noticeOutcome(ev.Deliveries, row.Service)})
+				Notice: notice, NoticeOutcome: noticeOutcome(ev.Deliveries, row.Service)})
 		default:
 			told = append(told, trackRow{deliveryRow: row})
 		}
@@ -228,10 +233,13 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	told, notTold := trackRows(event, rows)
+	// A removed service reports nothing more, so a delivery to it that
+	// awaits an outcome counts as finished, and the page stops refreshing.
+	complete := !slices.ContainsFunc(rows, func(row deliveryRow) bool { return !row.State.Final() && !row.ServiceRemoved })
 	s.render(w, r, http.StatusOK, "track.html", page{
 		Title: "Registration " + event.Reference,
 		Nav:   navTrack,
-		Data: trackView{Event: event, Rows: told, NotTold: notTold, Complete: event.Complete(),
+		Data: trackView{Event: event, Rows: told, NotTold: notTold, Complete: complete,
 			Unreached: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool { return d.State == joinedup.StateDeadLettered })},
 	})
 }

@@ -333,3 +333,54 @@ func TestTrackSkipsCancelledDueAction(t *testing.T) {
 		t.Errorf("the tracking page names Child Benefit in %d rows, want 1:\n%s", n, body)
 	}
 }
+
+// TestTrackAfterServiceRemoved withdraws consent for a service that had
+// accepted the birth and never reported more, and then removes the
+// service. The tracking page must say that the service received the
+// details, that it was removed before it confirmed the withdrawal, and
+// count the registration as finished, so that it stops refreshing.
+func TestTrackAfterServiceRemoved(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.mu.Lock()
+	birth := ev.Deliveries[0]
+	birth.State, birth.Reached = joinedup.StateWithdrawn, true
+	birth.Outcome = &joinedup.Outcome{Status: joinedup.OutcomeAccepted}
+	ev.Deliveries = append(ev.Deliveries, &joinedup.Delivery{
+		ID: joinedup.DeliveryID(joinedup.NewID("dlv")), EventID: ev.ID, Service: birth.Service,
+		Kind: joinedup.EventConsentWithdrawn, State: joinedup.StateDelivered, Reached: true,
+		Outcome: &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, CreatedAt: birth.CreatedAt.Add(time.Microsecond),
+	})
+	for i := range ev.Consent.Decisions {
+		if ev.Consent.Decisions[i].Service == birth.Service {
+			ev.Consent.Decisions[i].Decision = joinedup.ConsentWithdrawn
+		}
+	}
+	env.hub.services[birth.Service].RetiredAt = testNow
+	env.hub.mu.Unlock()
+
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if !strings.Contains(body, "The service was removed from the hub before it confirmed the withdrawal.") {
+		t.Errorf("the tracking page does not say that the removed service will not confirm the withdrawal:\n%s", body)
+	}
+	if strings.Contains(body, "has not confirmed the withdrawal yet") {
+		t.Errorf("the tracking page still awaits a removed service:\n%s", body)
+	}
+	if !strings.Contains(body, `data-complete="true"`) {
+		t.Errorf("the tracking page does not count the registration as finished:\n%s", body)
+	}
+
+	// While the service is in use, the page says what it did with the
+	// birth and still awaits its confirmation.
+	env.hub.mu.Lock()
+	env.hub.services[birth.Service].RetiredAt = time.Time{}
+	env.hub.mu.Unlock()
+	body = env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if !strings.Contains(body, "The service received the details and reported nothing more.") {
+		t.Errorf("the tracking page leaves empty what a service that only accepted did:\n%s", body)
+	}
+	if !strings.Contains(body, `data-complete="false"`) {
+		t.Errorf("the tracking page counts the registration as finished while the service may still confirm:\n%s", body)
+	}
+}
