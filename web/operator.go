@@ -119,7 +119,7 @@ func (s *Server) lifeEventPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy, Replayed: replayedOn(r, rows)}
+	v := lifeEventView{Event: event, Rows: rows, Names: names, RegisteredBy: event.RegisteredBy, Replayed: s.replayedOn(w, r, rows)}
 	if event.RegisteredBy == tokenAccountID {
 		v.RegisteredBy = "a connected system, with the hub’s API token"
 	} else if a, err := s.Records.FindAccount(r.Context(), event.RegisteredBy); err == nil {
@@ -237,7 +237,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 			v.Back = deliveriesURL(q.Get("state"), filter.Service, filter.Limit, name, value)
 		}
 	}
-	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) {
+	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) && s.takeReplayedFlash(w, r, replayed) {
 		v.Replayed = replayed
 	}
 	v.Pager = newCursorPager(list, len(rows), func(name, cursor string) string {
@@ -306,6 +306,7 @@ func (s *Server) replayDeliveryForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	s.setReplayedFlash(w, r, id)
 	if back, ok := replayBack(r.PostForm.Get("back"), id); ok {
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
@@ -351,13 +352,46 @@ func replayBack(back, id string) (string, bool) {
 var deliveryIDPattern = regexp.MustCompile(`^dlv_[0-9a-hjkmnp-tv-z]{26}$`)
 
 // replayedOn returns the replayed parameter of r when it names one of
-// rows, the deliveries that a page shows, and "" otherwise.
-func replayedOn(r *http.Request, rows []deliveryRow) string {
+// rows, the deliveries that a page shows, and the browser has just
+// replayed it, and "" otherwise.
+func (s *Server) replayedOn(w http.ResponseWriter, r *http.Request, rows []deliveryRow) string {
 	id := r.URL.Query().Get("replayed")
-	for _, row := range rows {
-		if id != "" && string(row.ID) == id {
-			return id
-		}
+	if id == "" || !slices.ContainsFunc(rows, func(row deliveryRow) bool { return string(row.ID) == id }) {
+		return ""
 	}
-	return ""
+	if !s.takeReplayedFlash(w, r, id) {
+		return ""
+	}
+	return id
+}
+
+// replayedCookie names the cookie that a Replay button's response sets to
+// the delivery it replayed. The page the browser returns to confirms the
+// replay only when its replayed parameter names the same delivery, so a
+// link with that parameter alone cannot make a page claim a replay.
+const replayedCookie = "joinedup_replayed"
+
+// setReplayedFlash records in the browser that it replayed the delivery
+// id, for the page it is sent to next.
+func (s *Server) setReplayedFlash(w http.ResponseWriter, r *http.Request, id string) {
+	http.SetCookie(w, &http.Cookie{Name: replayedCookie, Value: id, Path: "/operator/", MaxAge: 60,
+		Secure: s.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// takeReplayedFlash reports whether the browser has just replayed the
+// delivery id, and clears the record so that the confirmation shows once.
+func (s *Server) takeReplayedFlash(w http.ResponseWriter, r *http.Request, id string) bool {
+	c, err := r.Cookie(replayedCookie)
+	if err != nil || c.Value != id {
+		return false
+	}
+	http.SetCookie(w, &http.Cookie{Name: replayedCookie, Value: "", Path: "/operator/", MaxAge: -1,
+		Secure: s.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return true
+}
+
+// secureCookies reports whether cookies for r are to be sent over HTTPS
+// only: when the hub's external URL is https, or r came over TLS.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.BaseURL, "https://")
 }

@@ -8,6 +8,7 @@ import (
 	"html"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -796,6 +797,22 @@ func TestTrackForm(t *testing.T) {
 	}
 }
 
+// getWithReplayed sends a GET of target with the session and the cookie
+// that res, the response to a Replay button, set, as a browser would.
+func (e *testEnv) getWithReplayed(t *testing.T, target string, res formResponse) *httptest.ResponseRecorder {
+	t.Helper()
+	var cookies []string
+	if e.session != nil {
+		cookies = append(cookies, e.session.Name+"="+e.session.Value)
+	}
+	for _, c := range (&http.Response{Header: res.header}).Cookies() {
+		if c.Name == replayedCookie {
+			cookies = append(cookies, c.Name+"="+c.Value)
+		}
+	}
+	return e.do(t, http.MethodGet, target, nil, http.Header{"Cookie": {strings.Join(cookies, "; ")}})
+}
+
 func TestReplayForm(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth)
@@ -808,9 +825,17 @@ func TestReplayForm(t *testing.T) {
 	if want := "/operator/deliveries?replayed=" + string(d.ID) + "&state=dead-lettered"; res.code != http.StatusSeeOther || res.header.Get("Location") != want {
 		t.Errorf("got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
 	}
-	rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil)
+	// The link alone, without the browser's record of the replay, does
+	// not confirm it, so a link cannot make the page claim one.
+	if rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil); strings.Contains(rec.Body.String(), "govuk-notification-banner--success") {
+		t.Errorf("list confirms a replay to a browser that did not make it")
+	}
+	rec := env.getWithReplayed(t, res.header.Get("Location"), res)
 	if !strings.Contains(rec.Body.String(), "govuk-notification-banner--success") {
 		t.Errorf("list after replay has no success banner")
+	}
+	if cookies := (&http.Response{Header: rec.Header()}).Cookies(); len(cookies) != 1 || cookies[0].Name != replayedCookie || cookies[0].MaxAge >= 0 {
+		t.Errorf("list after replay sets cookies %v, want the record of the replay cleared", cookies)
 	}
 
 	res = env.postForm(t, "/operator/deliveries/"+string(d.ID)+"/replay", url.Values{"state": {"dead-lettered"}})
@@ -849,7 +874,7 @@ func TestReplayReturnsToPage(t *testing.T) {
 	}
 	// The list now has two rows, so the second page would be empty, and
 	// the first page is shown instead.
-	rec = env.do(t, http.MethodGet, want, nil, nil)
+	rec = env.getWithReplayed(t, want, res)
 	body := rec.Body.String()
 	if !strings.Contains(body, "Delivery "+string(dead[2])+" will be sent again.") {
 		t.Errorf("the page after the replay does not confirm it")
@@ -868,7 +893,7 @@ func TestReplayReturnsToPage(t *testing.T) {
 	if want := event + "?replayed=" + string(dead[0]); res.code != http.StatusSeeOther || res.header.Get("Location") != want {
 		t.Fatalf("replay from the life event's page: got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
 	}
-	if rec := env.do(t, http.MethodGet, res.header.Get("Location"), nil, nil); !strings.Contains(rec.Body.String(), "Delivery "+string(dead[0])+" will be sent again.") {
+	if rec := env.getWithReplayed(t, res.header.Get("Location"), res); !strings.Contains(rec.Body.String(), "Delivery "+string(dead[0])+" will be sent again.") {
 		t.Errorf("the life event's page does not confirm the replay")
 	}
 
