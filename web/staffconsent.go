@@ -76,11 +76,12 @@ func (s *Server) withdrawalDenied(r *http.Request, ev *joinedup.LifeEvent) error
 		}
 		return errHidden("life event")
 	}
-	// The roles named are those that the default policies registrar.cedar
-	// and social-worker.cedar let write to a life event.
+	// The people named are those whom the default policies resident.cedar,
+	// registrar.cedar and social-worker.cedar let withdraw consent.
 	return withPageTitle(joinedup.Errorf(joinedup.EFORBIDDEN,
-		"The access policies do not let you withdraw consent for life event %s, so nothing was changed. "+
-			"With the default policies, a registrar of the council that registered it can withdraw consent when the informant asks, "+
+		"The access policies do not let you withdraw consent for life event %s. "+
+			"With the default policies, the informant can withdraw their consent, "+
+			"a registrar of the council that registered the birth can withdraw it when the informant asks, "+
 			"and so can a social worker allocated to a parent whose record shows the event.", ev.Reference),
 		"You cannot withdraw consent for this life event")
 }

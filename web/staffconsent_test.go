@@ -300,7 +300,8 @@ func TestStaffWithdrawalErrors(t *testing.T) {
 			prepare: func(t *testing.T, env staffWithdrawalEnv) { env.signInAs(t, env.operator) },
 			query:   url.Values{"service": {"child-benefit"}}, form: url.Values{"service": {"child-benefit"}},
 			status: http.StatusForbidden, title: "You cannot withdraw consent for this life event",
-			detail: "With the default policies, a registrar of the council that registered it can withdraw consent when the informant asks, " +
+			detail: "With the default policies, the informant can withdraw their consent, " +
+				"a registrar of the council that registered the birth can withdraw it when the informant asks, " +
 				"and so can a social worker allocated to a parent whose record shows the event.",
 		},
 		{
@@ -506,11 +507,12 @@ func TestWithdrawAPIDenialStatus(t *testing.T) {
 		detail  string
 	}{
 		{"operator", env.operator, http.StatusForbidden,
-			"The access policies do not let you withdraw consent for life event " + env.event.Reference + ", so nothing was changed. " +
-				"With the default policies, a registrar of the council that registered it can withdraw consent when the informant asks, " +
+			"The access policies do not let you withdraw consent for life event " + env.event.Reference + ". " +
+				"With the default policies, the informant can withdraw their consent, " +
+				"a registrar of the council that registered the birth can withdraw it when the informant asks, " +
 				"and so can a social worker allocated to a parent whose record shows the event."},
 		{"officer of the service told", officer, http.StatusForbidden,
-			"The access policies do not let you withdraw consent for life event " + env.event.Reference + ", so nothing was changed."},
+			"The access policies do not let you withdraw consent for life event " + env.event.Reference + "."},
 		{"registrar of another council", elsewhere, http.StatusNotFound, "There is no life event with that id."},
 		{"resident with no link to the birth", stranger, http.StatusNotFound, "There is no life event with that id."},
 	}
