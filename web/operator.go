@@ -167,7 +167,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := onlyParams(r.URL.Query(), "state", "service", "offset", "after", "before", "limit", "replayed"); err != nil {
+	if err := onlyParams(r.URL.Query(), deliveriesPageParams...); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -343,9 +343,20 @@ func replayBack(back, id string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	q.Set("replayed", id)
-	return u.Path + "?" + q.Encode(), true
+	// Only the list's own parameters are kept, once each, so that the
+	// page returned to does not refuse one that the form was given.
+	kept := url.Values{}
+	for _, name := range deliveriesPageParams {
+		if v := q[name]; len(v) > 0 && name != "replayed" {
+			kept.Set(name, v[0])
+		}
+	}
+	kept.Set("replayed", id)
+	return u.Path + "?" + kept.Encode(), true
 }
+
+// deliveriesPageParams are the query parameters of the deliveries page.
+var deliveriesPageParams = []string{"state", "service", "offset", "after", "before", "limit", "replayed"}
 
 // deliveryIDPattern matches the form of a delivery's id, so that a page
 // confirms a replay only of a value that could name a delivery.

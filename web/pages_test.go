@@ -898,6 +898,14 @@ func TestReplayReturnsToPage(t *testing.T) {
 	}
 
 	// A back address that is not one of those pages is not followed.
+	// A parameter that the list does not take is left out of the page
+	// returned to, which would otherwise refuse it.
+	env.hub.setState(dead[1], joinedup.StateDeadLettered, "timeout")
+	res = env.postForm(t, "/operator/deliveries/"+string(dead[1])+"/replay", url.Values{"state": {"dead-lettered"}, "back": {"/operator/deliveries?state=any&bogus=1&limit=5"}})
+	if want := "/operator/deliveries?limit=5&replayed=" + string(dead[1]) + "&state=any"; res.code != http.StatusSeeOther || res.header.Get("Location") != want {
+		t.Errorf("replay with an unknown parameter in back: got %d to %q, want 303 to %q", res.code, res.header.Get("Location"), want)
+	}
+
 	for _, back := range []string{"https://example.com/operator/deliveries", "//example.com/operator/deliveries", "/sign-out",
 		"/operator/deliveries/../../sign-out", "/operator/life-events/x/y", "/operator/life-events/x?next=/", "/operator/deliveries#top"} {
 		t.Run(back, func(t *testing.T) {
