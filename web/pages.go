@@ -217,6 +217,11 @@ type errorPage struct {
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, detail string, fields []joinedup.FieldError) {
 	data := errorPage{Status: status, Detail: detail, Fields: fields, RequestID: requestID(r.Context())}
+	// A page refused for the options in its address, such as a list
+	// given an unknown service, links to itself without them.
+	if r.Method == http.MethodGet && status == http.StatusUnprocessableEntity && r.URL.RawQuery != "" {
+		data.NextHref, data.NextText = r.URL.Path, "Open this page again without the options in its address"
+	}
 	// An error from a form links back to the page that holds the form.
 	if r.Method == http.MethodPost {
 		if back := s.formPage(r.URL.Path); back != "" {

@@ -1562,3 +1562,20 @@ func TestErrorsCutLongIDs(t *testing.T) {
 		t.Errorf("the error page of a form with a query does not cut the parameter to %q:\n%.2000s", cut, body)
 	}
 }
+
+// TestListErrorLinksToList asks the deliveries page for a service that
+// does not exist. The error page must link to the list without the
+// options in its address, rather than to the start page.
+func TestListErrorLinksToList(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+
+	rec := env.do(t, http.MethodGet, "/operator/deliveries?state=any&service=nope", nil, nil)
+
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422", rec.Code)
+	}
+	if want := `<a class="govuk-link" href="/operator/deliveries">Open this page again without the options in its address</a>`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("the error page lacks %s:\n%s", want, rec.Body)
+	}
+}
