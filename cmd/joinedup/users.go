@@ -75,11 +75,6 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if (*issuer == "") != (*subject == "") {
 		return errors.New("users add: give both -oidc-issuer and -oidc-subject, or neither")
 	}
-	password, err := readPassword(stdin)
-	if err != nil {
-		return fmt.Errorf("users add: %w", err)
-	}
-
 	account := &auth.Account{
 		Username:     *username,
 		Role:         policy.Role(*role),
@@ -89,7 +84,16 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		Subject:      *subject,
 	}
 	// Everything that needs no store is checked before the store is
-	// opened, which creates the data directory and the database.
+	// opened, which creates the data directory and the database. The
+	// account is checked with a stand-in password first, so that a
+	// missing password does not hide a fault in the other values.
+	if err := auth.CheckAccount(account, strings.Repeat("x", auth.MinPasswordLength)); err != nil {
+		return fmt.Errorf("users add: %s", describe(err))
+	}
+	password, err := readPassword(stdin)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
 	if err := auth.CheckAccount(account, password); err != nil {
 		return fmt.Errorf("users add: %s", describe(err))
 	}

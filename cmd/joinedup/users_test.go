@@ -91,6 +91,8 @@ func TestUsersAddErrors(t *testing.T) {
 		{"no subcommand", nil, "", "subcommand missing"},
 		{"unknown subcommand", []string{"remove"}, "", `unknown subcommand "remove"`},
 		{"no password", append(base, "--username", "u1"), "", "password missing"},
+		// A missing password does not hide a fault in the other values.
+		{"invalid role and no password", []string{"add", "--data", dir, "--username", "u10", "--role", "king"}, "", "-role: Choose a role"},
 		{"short password", append(base, "--username", "u2"), "short\n", "password: The password must be at least 8 characters"},
 		{"unknown role", []string{"add", "--data", dir, "--username", "u3", "--role", "admin", "--organisation", "council"}, "violet-harbour-47\n", "role: Choose a role"},
 		{"no organisation", []string{"add", "--data", dir, "--username", "u4", "--role", "operator"}, "violet-harbour-47\n", "organisation: Enter the organisation"},
