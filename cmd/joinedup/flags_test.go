@@ -196,7 +196,7 @@ func TestFlagHelpEveryCommand(t *testing.T) {
 		{[]string{"demo"}, "  joinedup demo [-hub URL] [-token TOKEN] [flags]", "hub"},
 		{[]string{"reference-services"}, "  joinedup reference-services --hub URL --data DIR [flags]", "data"},
 		{[]string{"audit", "verify"}, "  joinedup audit verify --data DIR [--database-url URL] [--checkpoint FILE] [--key FILE.pub]", "checkpoint"},
-		{[]string{"users", "add"}, "  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password", "username"},
+		{[]string{"users", "add"}, "  joinedup users add --data DIR [--database-url URL] --username U --role R [--organisation O] [flags] < password", "username"},
 		{[]string{"linkage", "link"}, "  joinedup linkage link [flags] A.csv B.csv", "out"},
 		{[]string{"linkage", "dedupe"}, "  joinedup linkage dedupe [flags] A.csv", "pairs"},
 		{[]string{"linkage", "eval"}, "  joinedup linkage eval --febrl FILE [FILE_B] | --splink FILE", "splink"},
@@ -314,7 +314,7 @@ func TestSubcommandHelp(t *testing.T) {
 		// usage is a line of the command's usage.
 		usage string
 	}{
-		{"users", "  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password\n"},
+		{"users", "  joinedup users add --data DIR [--database-url URL] --username U --role R [--organisation O] [flags] < password\n"},
 		{"audit", "  joinedup audit verify --data DIR [--database-url URL] [--checkpoint FILE] [--key FILE.pub]\n"},
 		{"linkage", "  joinedup linkage link [flags] A.csv B.csv\n"},
 	}

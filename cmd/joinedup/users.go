@@ -23,16 +23,17 @@ import (
 )
 
 const usersUsage = `Usage:
-  joinedup users add --data DIR [--database-url URL] --username U --role R --organisation O [flags] < password
+  joinedup users add --data DIR [--database-url URL] --username U --role R [--organisation O] [flags] < password
 
 add creates a local account that signs in with a user name and password.
 The password is the first line of standard input, so that it never
 appears in the shell history or the process list; pipe it from a
 password manager or a file. It must be at least 8 characters.
 
-A resident's -nino and -date-of-birth link the account to the births
-that name a parent with both, so that the resident can see and change
-them; without them the account sees no life events.
+Staff need -organisation; a resident has none. A resident's -nino and
+-date-of-birth link the account to the births that name a parent with
+both, so that the resident can see and change them; without them the
+account sees no life events.
 
 Flags:
 `
