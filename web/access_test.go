@@ -177,6 +177,12 @@ func TestSignInPage(t *testing.T) {
 		t.Errorf("sign in with a foreign next: redirect to %q, want the registrar's home page", res.header.Get("Location"))
 	}
 
+	// A next with a tab would reach a browser as "//attacker.test".
+	res = env.postFormWithQuery(t, "/sign-in", url.Values{"next": {"/\t/attacker.test"}}, url.Values{"username": {"registrar"}, "password": {testPassword}})
+	if res.header.Get("Location") != "/births/new" {
+		t.Errorf("sign in with a tab in next: redirect to %q, want the registrar's home page", res.header.Get("Location"))
+	}
+
 	// next in the sign-in address is followed as next in the form is.
 	res = env.postFormWithQuery(t, "/sign-in", url.Values{"next": {"/operator/life-events"}}, url.Values{"username": {"registrar"}, "password": {testPassword}})
 	if res.code != http.StatusSeeOther || res.header.Get("Location") != "/operator/life-events" {
@@ -304,6 +310,11 @@ func TestSafeNext(t *testing.T) {
 		{"/\\attacker.test", ""},
 		{"https://attacker.test/", ""},
 		{"", ""},
+		// Browsers drop tabs and line breaks, leaving "//attacker.test".
+		{"/\t/attacker.test", ""},
+		{"/\n/attacker.test", ""},
+		{"/\x00/attacker.test", ""},
+		{"/\x7f/attacker.test", ""},
 	}
 	for _, tt := range tests {
 		if got := safeNext(tt.next); got != tt.want {

@@ -222,8 +222,12 @@ func homePath(a *auth.Account) string {
 
 // safeNext returns next when it is a path on this hub, and "" otherwise,
 // so that the sign-in page cannot send a browser to another site.
+// Browsers drop tabs and line breaks from a URL, so "/\t/example.com"
+// would reach them as "//example.com": every control character is
+// refused, as is a backslash, which browsers read as a slash.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return ""
 	}
 	return next
