@@ -18,28 +18,33 @@ var _ auth.Store = (*DB)(nil)
 // CreateAccount stores a new account. A user name or OIDC identity that
 // another account has returns ECONFLICT.
 func (db *DB) CreateAccount(ctx context.Context, a *auth.Account) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		services, err := json.Marshal(a.Services)
-		if err != nil {
-			return fmt.Errorf("encode services: %w", err)
-		}
-		if a.Services == nil {
-			services = []byte("[]")
-		}
-		if a.CreatedAt.IsZero() {
-			a.CreatedAt = tx.Now()
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO accounts (id, username, password_hash, role, organisation, services,
-				oidc_issuer, oidc_subject, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			a.ID, a.Username, a.PasswordHash, string(a.Role), string(a.Organisation), string(services),
-			a.Issuer, a.Subject, Micros(a.CreatedAt))
-		if e := tx.db.wrap(err); joinedup.ErrorCode(e) == joinedup.ECONFLICT {
-			return &joinedup.Error{Code: joinedup.ECONFLICT, Message: fmt.Sprintf("The user name %q or the sign-in identity is already in use.", a.Username), Err: err}
-		}
-		return err
-	})
+	return db.Tx(ctx, func(tx *Tx) error { return CreateAccountTx(ctx, tx, a) })
+}
+
+// CreateAccountTx stores a new account in tx, as CreateAccount does, so
+// that a caller can store what belongs with the account in the same
+// transaction.
+func CreateAccountTx(ctx context.Context, tx *Tx, a *auth.Account) error {
+	services, err := json.Marshal(a.Services)
+	if err != nil {
+		return fmt.Errorf("encode services: %w", err)
+	}
+	if a.Services == nil {
+		services = []byte("[]")
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = tx.Now()
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO accounts (id, username, password_hash, role, organisation, services,
+			oidc_issuer, oidc_subject, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, a.Username, a.PasswordHash, string(a.Role), string(a.Organisation), string(services),
+		a.Issuer, a.Subject, Micros(a.CreatedAt))
+	if e := tx.db.wrap(err); joinedup.ErrorCode(e) == joinedup.ECONFLICT {
+		return &joinedup.Error{Code: joinedup.ECONFLICT, Message: fmt.Sprintf("The user name %q or the sign-in identity is already in use.", a.Username), Err: err}
+	}
+	return err
 }
 
 const accountColumns = `id, username, password_hash, role, organisation, services,

@@ -470,16 +470,19 @@ func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note strin
 // joinedup.NormalizeNINO returns, as registrations store it. The demo and
 // joinedup users add call it.
 func addResidentIdentity(ctx context.Context, db *store.DB, accountID, nino string, dob joinedup.Date) error {
-	return db.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO resident_identities (account_id, nino, date_of_birth) VALUES ($1, $2, $3)
-			ON CONFLICT (account_id) DO UPDATE SET nino = excluded.nino, date_of_birth = excluded.date_of_birth`,
-			accountID, nino, dob.String())
-		if err != nil {
-			return err
-		}
-		return linkRegisteredBirths(ctx, tx, accountID, nino, dob)
-	})
+	return db.Tx(ctx, func(tx *store.Tx) error { return addResidentIdentityTx(ctx, tx, accountID, nino, dob) })
+}
+
+// addResidentIdentityTx is addResidentIdentity in the transaction tx.
+func addResidentIdentityTx(ctx context.Context, tx *store.Tx, accountID, nino string, dob joinedup.Date) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO resident_identities (account_id, nino, date_of_birth) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO UPDATE SET nino = excluded.nino, date_of_birth = excluded.date_of_birth`,
+		accountID, nino, dob.String())
+	if err != nil {
+		return err
+	}
+	return linkRegisteredBirths(ctx, tx, accountID, nino, dob)
 }
 
 // linkRegisteredBirths records the resident account as a parent of the

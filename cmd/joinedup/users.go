@@ -114,13 +114,6 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return fmt.Errorf("users add: %w", err)
 	}
 
-	passwords, err := auth.NewPasswords(db, slog.New(slog.NewTextHandler(stderr, nil)), auth.DefaultParams)
-	if err != nil {
-		return fmt.Errorf("users add: %w", err)
-	}
-	if err := passwords.CreateAccount(ctx, account, password); err != nil {
-		return fmt.Errorf("users add: %s", describe(err))
-	}
 	if identity != nil {
 		var others int
 		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM resident_identities WHERE nino = $1 AND date_of_birth = $2`,
@@ -130,11 +123,16 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		if others > 0 {
 			warnings = append(warnings, fmt.Sprintf("%d other resident account(s) have the same National Insurance number and date of birth, and see the same births", others))
 		}
-		if err := addResidentIdentity(ctx, db, account.ID, identity.nino, identity.dateOfBirth); err != nil {
-			return fmt.Errorf("users add: account %s was created, but its National Insurance number and date of birth could not be stored, so it sees no life events: %w", account.ID, err)
-		}
 	} else if account.Role == policy.RoleResident {
 		warnings = append(warnings, "the resident has no -nino and -date-of-birth, so the account sees no life events")
+	}
+
+	passwords, err := auth.NewPasswords(accountStore{DB: db, identity: identity}, slog.New(slog.NewTextHandler(stderr, nil)), auth.DefaultParams)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+	if err := passwords.CreateAccount(ctx, account, password); err != nil {
+		return fmt.Errorf("users add: %s", describe(err))
 	}
 
 	fmt.Fprintf(stdout, "created account %s for %s (%s", account.ID, account.Username, account.Role)
@@ -209,6 +207,31 @@ func listIDs(services []*joinedup.Service) string {
 		list += fmt.Sprintf(" and %d more", len(services)-maxListed)
 	}
 	return list
+}
+
+// accountStore is the store through which users add creates an account.
+// A resident's identity, and the links to the births registered before
+// it, are stored in the transaction that stores the account, so that no
+// account is left without the identity it was given.
+type accountStore struct {
+	*store.DB
+	identity *identity
+}
+
+// CreateAccount implements auth.Store.
+func (s accountStore) CreateAccount(ctx context.Context, a *auth.Account) error {
+	return s.DB.Tx(ctx, func(tx *store.Tx) error {
+		if err := store.CreateAccountTx(ctx, tx, a); err != nil {
+			return err
+		}
+		if s.identity == nil {
+			return nil
+		}
+		if err := addResidentIdentityTx(ctx, tx, a.ID, s.identity.nino, s.identity.dateOfBirth); err != nil {
+			return fmt.Errorf("store the National Insurance number and date of birth: %w", err)
+		}
+		return nil
+	})
 }
 
 // identity is the National Insurance number and date of birth that link a

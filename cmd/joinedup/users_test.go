@@ -305,3 +305,38 @@ func TestUsersAddChecksBeforeStore(t *testing.T) {
 		})
 	}
 }
+
+// TestUsersAddIdentityFailsWhole makes linking a resident to its births
+// fail, with a stored birth whose payload cannot be read. No account may
+// be left behind without the identity it was given.
+func TestUsersAddIdentityFailsWhole(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO life_events (id, reference, type, registered_at, payload) VALUES ($1, $2, $3, $4, $5)`,
+		"evt_unreadable", "JU-0000-0001", joinedup.EventBirthRegistered, 1, `{"parents": ["AB123456C"`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var stdout, stderr bytes.Buffer
+	args := []string{"add", "--data", dir, "--username", "j.smith", "--role", "resident", "--nino", "AB123456C", "--date-of-birth", "1990-04-01"}
+	if err := runUsersFrom(ctx, args, strings.NewReader("violet-harbour-47\n"), &stdout, &stderr); err == nil {
+		t.Fatalf("users add succeeded (%q), want an error linking the births", stdout.String())
+	}
+
+	db, err = sqlite.Open(ctx, filepath.Join(dir, "joinedup.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.FindAccountByUsername(ctx, "j.smith"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+		t.Errorf("find the account after the failed identity: error %v, want not found", err)
+	}
+}
