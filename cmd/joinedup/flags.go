@@ -26,7 +26,8 @@ func parseFlags(flags *flag.FlagSet, args []string, usage string, stderr io.Writ
 
 // parseInterspersed parses flags that may come before, between or after
 // the positional arguments, which it returns, so that a flag written after
-// the file names is not taken for one.
+// the file names is not taken for one. Every argument after "--" is
+// positional, so a file whose name starts with "-" can be given.
 func parseInterspersed(flags *flag.FlagSet, args []string, usage string, stderr io.Writer) ([]string, error) {
 	parser := newFlagParser(flags, usage, stderr)
 	var positional []string
@@ -37,6 +38,10 @@ func parseInterspersed(flags *flag.FlagSet, args []string, usage string, stderr 
 		}
 		if len(rest) == 0 {
 			return positional, nil
+		}
+		// The flag package stops at "--" and drops it.
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(positional, rest...), nil
 		}
 		positional = append(positional, rest[0])
 		args = rest[1:]

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -332,6 +334,30 @@ func TestSubcommandHelp(t *testing.T) {
 					t.Errorf("output = %q, want the usage line %q", output, tt.usage)
 				}
 			})
+		}
+	}
+}
+
+// TestParseInterspersedDoubleDash parses positional arguments around
+// "--". Every argument after it is positional, even one that starts
+// with "-", and flags before it are still read.
+func TestParseInterspersedDoubleDash(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--", "a.csv", "-b.csv"}, []string{"a.csv", "-b.csv"}},
+		{[]string{"a.csv", "--", "-b.csv"}, []string{"a.csv", "-b.csv"}},
+		{[]string{"-limit", "3", "a.csv", "--", "-limit"}, []string{"a.csv", "-limit"}},
+	} {
+		flags := flag.NewFlagSet("joinedup test", flag.ContinueOnError)
+		limit := flags.Int("limit", 0, "a limit")
+		got, err := parseInterspersed(flags, tt.args, "", io.Discard)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("parseInterspersed(%q) = %q, %v; want %q", tt.args, got, err, tt.want)
+		}
+		if tt.args[0] == "-limit" && *limit != 3 {
+			t.Errorf("parseInterspersed(%q) set -limit to %d, want 3", tt.args, *limit)
 		}
 	}
 }
