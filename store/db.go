@@ -467,7 +467,24 @@ func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
 
 // View runs fn in one read-only transaction. fn must not write.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.dialect == Postgres})
+	return db.view(ctx, fn, sql.LevelDefault)
+}
+
+// ViewSnapshot is View with every statement of fn reading one snapshot
+// of the store, so that a count and the page it counts agree. SQLite's
+// read transactions always do; on PostgreSQL it needs REPEATABLE READ,
+// whereas each statement of a READ COMMITTED transaction sees the
+// commits made before it started.
+func (db *DB) ViewSnapshot(ctx context.Context, fn func(tx *Tx) error) error {
+	level := sql.LevelDefault
+	if db.dialect == Postgres {
+		level = sql.LevelRepeatableRead
+	}
+	return db.view(ctx, fn, level)
+}
+
+func (db *DB) view(ctx context.Context, fn func(tx *Tx) error, level sql.IsolationLevel) error {
+	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.dialect == Postgres, Isolation: level})
 	if err != nil {
 		return db.wrap(fmt.Errorf("begin read transaction: %w", err))
 	}

@@ -101,7 +101,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) (jo
 	}
 	q := deliveryListQuery(f)
 	var page joinedup.DeliveryPage
-	err := db.View(ctx, func(tx *Tx) error {
+	err := db.ViewSnapshot(ctx, func(tx *Tx) error {
 		if err := tx.QueryRowContext(ctx, q.count, q.args...).Scan(&page.Total); err != nil {
 			return err
 		}
