@@ -464,18 +464,29 @@ func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note strin
 
 // addResidentIdentity records the National Insurance number and date of
 // birth of a resident account, which link it to the births it is a parent
-// in. A birth registered later is linked as it is registered, by
-// linkBirth; the births already registered that name a parent with both
-// are linked here, in the same transaction. nino is in the form that
-// joinedup.NormalizeNINO returns, as registrations store it. The demo and
-// joinedup users add call it.
+// in. It links the births already registered that name a parent with
+// both, in the same transaction. linkBirth links each later birth as it
+// is registered. nino is in the form that joinedup.NormalizeNINO returns,
+// because registrations store it in that form.
 func addResidentIdentity(ctx context.Context, db *store.DB, accountID, nino string, dob joinedup.Date) error {
 	return db.Tx(ctx, func(tx *store.Tx) error { return addResidentIdentityTx(ctx, tx, accountID, nino, dob) })
 }
 
-// addResidentIdentityTx is addResidentIdentity in the transaction tx.
+// addResidentIdentityTx is addResidentIdentity in the transaction tx. An
+// identity stored before with the same values has its births linked
+// already, so the demo's start, which records its residents' identities
+// again, reads no payloads.
 func addResidentIdentityTx(ctx context.Context, tx *store.Tx, accountID, nino string, dob joinedup.Date) error {
-	_, err := tx.ExecContext(ctx, `
+	var storedNINO, storedDOB string
+	err := tx.QueryRowContext(ctx, `SELECT nino, date_of_birth FROM resident_identities WHERE account_id = $1`, accountID).Scan(&storedNINO, &storedDOB)
+	switch {
+	case err == nil && storedNINO == nino && storedDOB == dob.String():
+		return nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("read the stored identity: %w", err)
+	}
+
+	_, err = tx.ExecContext(ctx, `
 		INSERT INTO resident_identities (account_id, nino, date_of_birth) VALUES ($1, $2, $3)
 		ON CONFLICT (account_id) DO UPDATE SET nino = excluded.nino, date_of_birth = excluded.date_of_birth`,
 		accountID, nino, dob.String())
@@ -487,8 +498,8 @@ func addResidentIdentityTx(ctx context.Context, tx *store.Tx, accountID, nino st
 
 // linkRegisteredBirths records the resident account as a parent of the
 // child of each birth already registered that names a parent with nino
-// and dob. Only the payloads that hold nino are decoded; it holds letters
-// and digits alone, so it needs no escaping in the LIKE pattern.
+// and dob. Only the payloads that contain nino are decoded. nino has only
+// letters and digits, so it needs no escaping in the LIKE pattern.
 func linkRegisteredBirths(ctx context.Context, tx *store.Tx, accountID, nino string, dob joinedup.Date) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, payload FROM life_events WHERE type = $1 AND payload LIKE $2`,
 		joinedup.EventBirthRegistered, `%"`+nino+`"%`)
