@@ -50,8 +50,8 @@ type Service struct {
 // without accents or apostrophes. Other punctuation counts as white
 // space, and each run of white space as one space. Each letter of
 // another script that looks like a Latin one is replaced by that Latin
-// letter, and the characters that look like "i", "l" and "o" in common
-// fonts, such as "I", "l", "1" and "0", are each taken for one of them.
+// letter. "I", "l", "1" and "|" become "i", and "0" becomes "o", because
+// many fonts draw them alike.
 //
 // So "Child Benefit", " CHILD  BENEFIT", "Child Bénéfit", "ChiId
 // Benefit" with a capital I, "Child-Benefit.", the name with a fullwidth

@@ -471,9 +471,10 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // ViewSnapshot is View with every statement of fn reading one snapshot
-// of the store, so that a count and the page it counts agree. SQLite's
-// read transactions always do; on PostgreSQL it needs REPEATABLE READ,
-// whereas each statement of a READ COMMITTED transaction sees the
+// of the store, so that a count and the page it counts agree. A SQLite
+// read transaction reads one snapshot already. PostgreSQL needs
+// REPEATABLE READ, because each statement of a READ COMMITTED
+// transaction reads the
 // commits made before it started.
 func (db *DB) ViewSnapshot(ctx context.Context, fn func(tx *Tx) error) error {
 	level := sql.LevelDefault

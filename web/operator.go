@@ -345,14 +345,14 @@ func replayBack(back, id string) (string, bool) {
 	}
 	// Only the list's own parameters are kept, once each, so that the
 	// page returned to does not refuse one that the form was given.
-	kept := url.Values{}
+	params := url.Values{}
 	for _, name := range deliveriesPageParams {
 		if v := q[name]; len(v) > 0 && name != "replayed" {
-			kept.Set(name, v[0])
+			params.Set(name, v[0])
 		}
 	}
-	kept.Set("replayed", id)
-	return u.Path + "?" + kept.Encode(), true
+	params.Set("replayed", id)
+	return u.Path + "?" + params.Encode(), true
 }
 
 // deliveriesPageParams are the query parameters of the deliveries page.

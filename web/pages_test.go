@@ -1259,10 +1259,9 @@ func TestDeliveriesPagePaging(t *testing.T) {
 }
 
 // TestDeliveriesPageFiltersByService checks that the deliveries page
-// lists only the deliveries to the service in its query, keeps the
-// service in its paging links, its first-page link and the address that
-// a Replay button returns to, and rejects an unknown service or query
-// parameter with 422.
+// lists only the deliveries to the service in its query. Its paging
+// links, its first-page link and a Replay button's return address keep
+// the service. An unknown service or query parameter gets 422.
 func TestDeliveriesPageFiltersByService(t *testing.T) {
 	env := newTestEnv(t)
 	env.registerBirths(t, 3)

@@ -139,14 +139,14 @@ func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter
 			f.Before = &c
 		}
 	}
-	var given []string
+	var placers []string
 	for _, name := range []string{"offset", "after", "before"} {
 		if q.Get(name) != "" {
-			given = append(given, name)
+			placers = append(placers, name)
 		}
 	}
-	if len(given) > 1 {
-		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + given[1],
+	if len(placers) > 1 {
+		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + placers[1],
 			Message: "Give at most one of offset, after and before: each places the page on its own."})
 	}
 	return fields

@@ -56,8 +56,8 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 	if u, err := url.Parse(*hub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("reference-services: invalid --hub %q: want a base URL such as http://127.0.0.1:8080", *hub)
 	}
-	// Every population holds the demo families, so the population package
-	// would raise a smaller number to theirs.
+	// Every population contains the demo families, so the population
+	// package would raise a smaller number to theirs.
 	if *families != 0 && *families < population.DemoFamilies {
 		return fmt.Errorf("reference-services: --families must be %d or more, the demo families that every population holds, or 0 for %d, not %d",
 			population.DemoFamilies, population.DefaultFamilies, *families)
