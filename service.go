@@ -97,6 +97,9 @@ const apostrophes = "'’ʼ‘`´"
 // Armenian and Cherokee, and the dotless Latin "ı" and "ȷ". Case matters:
 // a Cyrillic capital "В" looks like "B", but its small "в" does not look
 // like "b".
+//
+// NOTE: look-alikes from scripts not listed here, and symbols that look
+// like letters, still count as different letters.
 var latinLookAlikes = map[rune]rune{
 	// Latin letters without their dot.
 	'ı': 'i', 'ȷ': 'j',

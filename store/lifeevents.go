@@ -455,6 +455,10 @@ func scanDecision(row interface{ Scan(...any) error }, extra ...any) (joinedup.C
 
 // ListLifeEvents returns life events newest first and the number that
 // match the filter.
+//
+// NOTE: pages are cut by offset, so a birth registered between two
+// requests moves one event from a page to the next, where it is shown
+// again.
 func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
 	var where []string
 	var args []any
