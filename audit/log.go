@@ -131,6 +131,31 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 	}
 	// Details are put in canonical form here, in the caller's goroutine,
 	// so that the store's single writer only hashes and inserts.
+	canonical, err := Canonical(entries...)
+	if err != nil {
+		return nil, err
+	}
+	return l.append(ctx, canonical)
+}
+
+// AppendQueued appends the entries that transactions queued in the
+// storage, as a registration queues its consent decisions, and returns
+// once a commit that started after the call has ended. Every commit
+// appends queued entries first, so an entry left queued by a crash or a
+// failed append is appended by this call or by any later one.
+func (l *Log) AppendQueued(ctx context.Context) error {
+	if !l.key.CanSign() {
+		return joinedup.Errorf(joinedup.EINTERNAL, "The audit log is read-only: its key has no private part.")
+	}
+	_, err := l.append(ctx, nil)
+	return err
+}
+
+// Canonical checks entries as a caller would pass them to Append and
+// returns them with their details in canonical form, or an EINVALID error
+// naming every bad field. Entries queued in the storage go through it
+// before they are queued.
+func Canonical(entries ...Entry) ([]Entry, error) {
 	canonical := make([]Entry, len(entries))
 	for i, e := range entries {
 		detail, err := e.validate(i)
@@ -140,6 +165,12 @@ func (l *Log) Append(ctx context.Context, entries ...Entry) ([]uint64, error) {
 		e.Detail = detail
 		canonical[i] = e
 	}
+	return canonical, nil
+}
+
+// append queues canonical entries, none for AppendQueued, for the next
+// commit and waits for it.
+func (l *Log) append(ctx context.Context, canonical []Entry) ([]uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -232,19 +263,35 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 		leafHashes = leafHashes[:0]
 		b := &Batch{}
 		seq := head.Size
+		// add appends e to the batch as the entry at seq and returns seq.
+		add := func(e Entry) (uint64, error) {
+			e.Seq, e.Time = seq, now
+			h, err := canonicalLeafHash(e)
+			if err != nil {
+				return 0, err
+			}
+			b.Records = append(b.Records, Record{Entry: e, Version: LeafVersion, LeafHash: h})
+			leafHashes = append(leafHashes, h)
+			seq++
+			return e.Seq, nil
+		}
+		for _, e := range head.Queued {
+			if _, err := add(e); err != nil {
+				return nil, err
+			}
+		}
 		for _, r := range batch {
 			r.seqs = make([]uint64, len(r.entries))
 			for i, e := range r.entries {
-				e.Seq, e.Time = seq, now
-				h, err := canonicalLeafHash(e)
-				if err != nil {
+				var err error
+				if r.seqs[i], err = add(e); err != nil {
 					return nil, err
 				}
-				b.Records = append(b.Records, Record{Entry: e, Version: LeafVersion, LeafHash: h})
-				leafHashes = append(leafHashes, h)
-				r.seqs[i] = seq
-				seq++
 			}
+		}
+		if len(b.Records) == 0 {
+			// Only AppendQueued requested a commit, and nothing was queued.
+			return nil, nil
 		}
 
 		l.mu.RLock()
@@ -273,7 +320,7 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 			return fmt.Errorf("add audit leaves to the tree: %w", err)
 		}
 	}
-	if end := start + uint64(len(leafHashes)); l.tree.size() == end {
+	if end := start + uint64(len(leafHashes)); len(leafHashes) > 0 && l.tree.size() == end {
 		l.checked, l.checkedSize = signed, end
 	}
 	return nil

@@ -10,8 +10,10 @@ import (
 type Storage interface {
 	// AppendAudit runs one transaction. It locks the log against every
 	// other writer, on every node, calls prepare with the stored head, and
-	// then stores the records and the checkpoint that prepare returns. An
-	// error from prepare rolls the transaction back and is returned as is.
+	// then stores the records and the checkpoint that prepare returns,
+	// and removes the entries of head.Queued from the queue. A nil batch
+	// stores nothing. An error from prepare rolls the transaction back and
+	// is returned as is.
 	AppendAudit(ctx context.Context, prepare func(ctx context.Context, head Head) (*Batch, error)) error
 
 	// AuditRecords returns at most limit records with a sequence number of
@@ -45,6 +47,12 @@ type Head struct {
 	// LeafHashes reads stored leaf hashes inside the transaction, as
 	// Storage.AuditLeafHashes does.
 	LeafHashes func(ctx context.Context, from, to uint64) ([][]byte, error)
+
+	// Queued are entries that transactions queued in the storage, oldest
+	// first, read inside this transaction; a storage that queues none
+	// leaves it empty. They are in canonical form, with no sequence number
+	// or time. The batch must hold them first, in this order.
+	Queued []Entry
 }
 
 // Batch is the content of one append transaction: the new records, in

@@ -27,6 +27,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -461,19 +462,30 @@ func (e *Engine) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) 
 // queues the notices that follow.
 // actor names who withdrew it, for the audit log.
 func (e *Engine) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, actor string) (*store.WithdrawnConsent, error) {
-	w, err := e.db.WithdrawConsent(ctx, event, service)
+	// The withdrawal's transaction queues its audit entry, so the entry
+	// is appended if and only if the withdrawal commits.
+	var also []func(*store.Tx, *store.WithdrawnConsent) error
+	if e.Audit != nil {
+		also = append(also, func(tx *store.Tx, w *store.WithdrawnConsent) error {
+			detail, err := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "underway": w.Underway, "actionsCancelled": w.Actions})
+			if err != nil {
+				return fmt.Errorf("encode audit detail of withdrawal: %w", err)
+			}
+			return tx.QueueAudit(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn, Purpose: policy.PurposeConsent,
+				Subject: string(event), Reasons: []string{audit.ConsentWithdrawnReason(string(service))}, Detail: detail})
+		})
+	}
+	w, err := e.db.WithdrawConsent(ctx, event, service, also...)
 	if err != nil {
 		return nil, err
 	}
 	e.logger.Info("consent withdrawn", "event_id", event, "service_id", service,
 		"cancelled", len(w.Cancelled), "notices", len(w.Notices), "underway", len(w.Underway), "actions_cancelled", len(w.Actions))
 	if e.Audit != nil {
-		detail, _ := json.Marshal(map[string]any{"service": service, "cancelled": w.Cancelled, "notices": w.Notices, "underway": w.Underway, "actionsCancelled": w.Actions})
-		if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: audit.ActionConsentWithdrawn, Purpose: policy.PurposeConsent,
-			Subject: string(event), Reasons: []string{audit.ConsentWithdrawnReason(string(service))}, Detail: detail}); err != nil {
-			// NOTE: the withdrawal is already committed; an audit log that is
-			// down loses this entry rather than undoing the withdrawal.
-			e.logger.Error("record consent withdrawal in audit log", "event_id", event, "error", err)
+		if err := e.Audit.AppendQueued(ctx); err != nil {
+			// The entry stays queued with the withdrawal, and the log's next
+			// commit appends it.
+			e.logger.Error("append consent withdrawal to audit log", "event_id", event, "error", err)
 		}
 	}
 	e.Wake()

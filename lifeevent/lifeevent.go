@@ -124,6 +124,10 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	if s.Link != nil {
 		link = append(link, func(tx *store.Tx) error { return s.Link(ctx, tx, ev, r) })
 	}
+	if s.Audit != nil {
+		entries := registrationEntries(ev, by)
+		link = append(link, func(tx *store.Tx) error { return tx.QueueAudit(ctx, entries...) })
+	}
 	// A reference number is 40 random bits; on the rare clash, draw again.
 	for attempt := 0; ; attempt++ {
 		ev.Reference = joinedup.NewReference()
@@ -142,7 +146,13 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	}
 	s.wake()
 	s.logger.Info("birth registered", "event_id", ev.ID, "recipients", len(ev.Deliveries))
-	s.recordRegistration(ctx, ev, by)
+	if s.Audit != nil {
+		if err := s.Audit.AppendQueued(ctx); err != nil {
+			// The entries stay queued with the registration, and the log's
+			// next commit appends them.
+			s.logger.Error("append registration to audit log", "event_id", ev.ID, "error", err)
+		}
+	}
 	select {
 	case s.arrived <- ev:
 	default: // Recognise's periodic sweep finds it.
@@ -150,14 +160,11 @@ func (s *Service) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 	return ev, Receipt(ev, takers), nil
 }
 
-// recordRegistration appends to the audit log the informant's decision for
-// each service and, when by names an account, that account's access to
-// the new event. One append takes them all, so the registration costs the
-// log one transaction.
-func (s *Service) recordRegistration(ctx context.Context, ev *joinedup.LifeEvent, by joinedup.Registrar) {
-	if s.Audit == nil {
-		return
-	}
+// registrationEntries returns the audit entries of a registration: the
+// informant's decision for each service and, when by names an account,
+// that account's access to the new event. The registration's transaction
+// queues them, so they are appended if and only if it commits.
+func registrationEntries(ev *joinedup.LifeEvent, by joinedup.Registrar) []audit.Entry {
 	actor := ev.RegisteredBy
 	if actor == "" {
 		actor = "registrar"
@@ -183,11 +190,7 @@ func (s *Service) recordRegistration(ctx context.Context, ev *joinedup.LifeEvent
 		entries = append(entries, audit.Entry{Actor: by.Account, Action: audit.ActionAccess, Subject: string(ev.ID),
 			Purpose: by.Purpose, Reasons: by.Reasons, Detail: detail})
 	}
-	if _, err := s.Audit.Append(ctx, entries...); err != nil {
-		// NOTE: the registration is already committed; an audit log that is
-		// down loses these entries rather than undoing the registration.
-		s.logger.Error("record registration in audit log", "event_id", ev.ID, "error", err)
-	}
+	return entries
 }
 
 // onBehalfOf lists whose data the consent covers, as JSON Pointers into

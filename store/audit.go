@@ -38,12 +38,34 @@ func (db *DB) AppendAudit(ctx context.Context, prepare func(ctx context.Context,
 			return err
 		}
 
+		queued, err := readAuditQueue(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, q := range queued {
+			head.Queued = append(head.Queued, q.entries...)
+		}
+
 		batch, err := prepare(ctx, head)
 		if err != nil {
 			return err
 		}
+		if batch == nil {
+			if len(queued) > 0 {
+				return errors.New("append audit entries: the batch left out the queued entries")
+			}
+			return nil
+		}
+		if len(batch.Records) < len(head.Queued) {
+			return errors.New("append audit entries: the batch left out some queued entries")
+		}
 		if err := insertAuditRecords(ctx, tx, batch.Records); err != nil {
 			return err
+		}
+		for _, q := range queued {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_queue WHERE id = $1`, q.id); err != nil {
+				return fmt.Errorf("remove appended entries from the audit queue: %w", err)
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3)`,
 			int64(batch.Checkpoint.Size), string(batch.Checkpoint.Note), Micros(batch.Checkpoint.CreatedAt))
@@ -52,6 +74,63 @@ func (db *DB) AppendAudit(ctx context.Context, prepare func(ctx context.Context,
 		}
 		return nil
 	})
+}
+
+// auditQueueRead bounds the queued transactions that one append takes.
+// A queue longer than that, left by a long outage, empties over several
+// appends.
+const auditQueueRead = 256
+
+type queuedAudit struct {
+	id      string
+	entries []audit.Entry
+}
+
+// QueueAudit queues entries for the audit log in tx, so that they are
+// appended if and only if tx commits. The log appends them at its next
+// commit, which audit.Log.AppendQueued requests. Entries are checked and put
+// in canonical form here, so a bad entry fails tx.
+func (tx *Tx) QueueAudit(ctx context.Context, entries ...audit.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	canonical, err := audit.Canonical(entries...)
+	if err != nil {
+		return err
+	}
+	encoded, err := json.Marshal(canonical)
+	if err != nil {
+		return fmt.Errorf("encode queued audit entries: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_queue (id, entries, queued_at) VALUES ($1, $2, $3)`,
+		joinedup.NewID("aq"), string(encoded), Micros(tx.Now())); err != nil {
+		return fmt.Errorf("queue audit entries: %w", err)
+	}
+	return nil
+}
+
+// readAuditQueue reads the oldest queued transactions' entries, up to
+// auditQueueRead transactions. It runs under the audit log's lock, so no
+// other append reads the same rows before they are removed.
+func readAuditQueue(ctx context.Context, tx *Tx) ([]queuedAudit, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, entries FROM audit_queue ORDER BY queued_at, id LIMIT $1`, auditQueueRead)
+	if err != nil {
+		return nil, fmt.Errorf("read audit queue: %w", err)
+	}
+	defer rows.Close()
+	var out []queuedAudit
+	for rows.Next() {
+		var q queuedAudit
+		var encoded string
+		if err := rows.Scan(&q.id, &encoded); err != nil {
+			return nil, fmt.Errorf("read audit queue: %w", err)
+		}
+		if err := json.Unmarshal([]byte(encoded), &q.entries); err != nil {
+			return nil, fmt.Errorf("decode queued audit entries %s: %w", q.id, err)
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
 }
 
 const auditInsert = `INSERT INTO audit_entries

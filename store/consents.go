@@ -27,8 +27,10 @@ type WithdrawnConsent struct {
 // service's scheduled deferred actions for the event are cancelled, and a
 // withdrawal notice is queued for each delivery the service already
 // received, or that an attempt may have reached. Other services are
-// untouched. Consent not in force for that service is ECONFLICT.
-func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID) (*WithdrawnConsent, error) {
+// untouched. Consent not in force for that service is ECONFLICT. Each
+// function of also runs last in the same transaction, with what was
+// withdrawn.
+func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, service joinedup.ServiceID, also ...func(*Tx, *WithdrawnConsent) error) (*WithdrawnConsent, error) {
 	var out WithdrawnConsent
 	err := db.Tx(ctx, func(tx *Tx) error {
 		// The service is locked before its deliveries, in the order that
@@ -117,6 +119,11 @@ func (db *DB) WithdrawConsent(ctx context.Context, event joinedup.EventID, servi
 				return fmt.Errorf("cancel deferred action: %w", err)
 			}
 			out.Actions = append(out.Actions, a.ID)
+		}
+		for _, fn := range also {
+			if err := fn(tx, &out); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

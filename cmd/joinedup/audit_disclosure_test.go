@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -197,4 +198,62 @@ func disclosureDetails[T any](t *testing.T, log *audit.Log) []T {
 		out = append(out, detail)
 	}
 	return out
+}
+
+// downStorage is an audit log storage whose appends all fail, as when the
+// audit log cannot be written.
+type downStorage struct{ audit.Storage }
+
+func (downStorage) AppendAudit(context.Context, func(context.Context, audit.Head) (*audit.Batch, error)) error {
+	return errors.New("audit log down")
+}
+
+// TestAuditEntriesSurviveFailedAppend registers a birth and withdraws its
+// consent while every audit append fails. Both commit, and their entries
+// are appended once when the log can be written again, as after a crash
+// between a registration's commit and its append.
+func TestAuditEntriesSurviveFailedAppend(t *testing.T) {
+	ctx := context.Background()
+	h := startHub(t, nil)
+	key, err := audit.GenerateKey(rand.Reader, "joinedup.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, err := audit.Open(ctx, audit.Config{Storage: downStorage{h.DB}, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Audit, h.LifeEvents.Audit = down, down
+
+	var gp recorder
+	startService(t, h, "gp", []string{"child.name"}, &gp)
+	out := registerBirth(t, h, birthJSON(t, "2026-11-20", "gp"))
+	if _, err := h.Engine.WithdrawConsent(ctx, out.Event.ID, "gp", "informant"); err != nil {
+		t.Fatalf("withdraw consent while the audit log is down: %v", err)
+	}
+
+	up, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.AppendQueued(ctx); err != nil {
+		t.Fatalf("append queued: %v", err)
+	}
+	if err := up.AppendQueued(ctx); err != nil {
+		t.Fatalf("append queued again: %v", err)
+	}
+	entries, _ := allEntries(t, up)
+	got := map[string]int{}
+	for _, e := range entries {
+		got[e.Action]++
+	}
+	want := map[string]int{audit.ActionConsentGiven: 1, audit.ActionAccess: 1, audit.ActionConsentWithdrawn: 1}
+	for action, n := range want {
+		if got[action] != n {
+			t.Errorf("audit log has %d %q entries, want %d; all: %v", got[action], action, n, got)
+		}
+	}
+	if err := up.Verify(ctx, nil); err != nil {
+		t.Errorf("verify audit log: %v", err)
+	}
 }

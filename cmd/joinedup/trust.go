@@ -78,6 +78,11 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	if err != nil {
 		return err
 	}
+	// Entries that a registration or withdrawal queued before a crash,
+	// and that no append took since, are appended before the hub serves.
+	if err := log.AppendQueued(ctx); err != nil {
+		return fmt.Errorf("append queued audit entries: %w", err)
+	}
 	h.Engine.Audit = log
 	h.LifeEvents.Audit = log
 	h.LifeEvents.Link = linkBirth
