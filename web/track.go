@@ -189,10 +189,8 @@ func (row deliveryRow) Withdrawal() bool {
 // trackThrottle slows a client address that looks up many reference
 // numbers that do not exist. The tracking page shows what each service did,
 // which can include amounts of benefit, so the reference number must not
-// be open to guessing.
-//
-// NOTE: the count is per connection address, so behind a proxy every
-// client shares the proxy's count.
+// be open to guessing. The count is per client address, which behind a
+// proxy listed in -trusted-proxies comes from X-Forwarded-For.
 func (s *Server) trackThrottle() *auth.Throttle {
 	s.trackOnce.Do(func() {
 		s.tracking = &auth.Throttle{Free: 20, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour, MaxKeys: 100_000}
