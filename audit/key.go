@@ -56,10 +56,11 @@ func GenerateKey(random io.Reader, origin string) (*Key, error) {
 
 // LoadOrCreateKey reads the private key from KeyFile in dir, or creates it
 // with mode 0600, and its public key in PublicKeyFile, when dir has none.
-// A new key is named origin. An existing key must have that origin unless
-// origin is empty, and its file must not be readable by group or others.
+// A new key is named origin. An existing key keeps the origin it was
+// created with, which names the log in every checkpoint it signed, and its
+// file must not be readable by group or others.
 func LoadOrCreateKey(dir, origin string) (*Key, error) {
-	k, err := loadKey(dir, origin)
+	k, err := loadKey(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createKey(dir, origin)
 	}
@@ -84,25 +85,16 @@ func CheckKey(dir, origin string) error {
 	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
 		return fmt.Errorf("key directory %s is a file, not a directory", dir)
 	}
-	_, err := loadKey(dir, origin)
+	_, err := loadKey(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return checkOrigin(origin)
 	}
 	return err
 }
 
-// loadKey reads the private key in dir, which must have origin unless
-// origin is empty.
-func loadKey(dir, origin string) (*Key, error) {
-	path := filepath.Join(dir, KeyFile)
-	k, err := loadPrivateKey(path)
-	if err != nil {
-		return nil, err
-	}
-	if origin != "" && k.Origin() != origin {
-		return nil, fmt.Errorf("%s is the key of origin %q, not the configured %q: set the origin back or move the key away", path, k.Origin(), origin)
-	}
-	return k, nil
+// loadKey reads the private key in dir.
+func loadKey(dir string) (*Key, error) {
+	return loadPrivateKey(filepath.Join(dir, KeyFile))
 }
 
 func loadPrivateKey(path string) (*Key, error) {

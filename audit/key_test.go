@@ -66,7 +66,6 @@ func TestLoadOrCreateKeyRejects(t *testing.T) {
 		origin string
 		want   string
 	}{
-		{"other origin", func(t *testing.T, dir string) { mustCreateKey(t, dir) }, "elsewhere.test/audit", "not the configured"},
 		{"readable by others", func(t *testing.T, dir string) {
 			mustCreateKey(t, dir)
 			if err := os.Chmod(filepath.Join(dir, KeyFile), 0o644); err != nil {
@@ -174,5 +173,17 @@ func TestLoadOrCreateKeyRestoresPublicKey(t *testing.T) {
 	}
 	if pub.PublicKey() != k.PublicKey() {
 		t.Errorf("restored public key %q, want %q", pub.PublicKey(), k.PublicKey())
+	}
+}
+
+func TestLoadOrCreateKeyKeepsOrigin(t *testing.T) {
+	dir := t.TempDir()
+	mustCreateKey(t, dir)
+	k, err := LoadOrCreateKey(dir, "elsewhere.test")
+	if err != nil {
+		t.Fatalf("load key under another origin: %v", err)
+	}
+	if k.Origin() != "joinedup.test/audit" {
+		t.Errorf("origin = %q, want the key's own, joinedup.test/audit", k.Origin())
 	}
 }

@@ -244,10 +244,6 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	invalidService := writeServicesFile(t, servicesFile{Services: []*joinedup.Service{{ID: "no-purpose", Organisation: "test-council"}}})
-	otherOrigin := filepath.Join(dir, "keys")
-	if _, err := audit.LoadOrCreateKey(otherOrigin, "hub.example"); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -257,7 +253,6 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 		{"services file cut short", func(c *Config) { c.ServicesFile = badServices }, "the file ends before its JSON is complete"},
 		{"invalid service", func(c *Config) { c.ServicesFile = invalidService }, "/services/0/purpose"},
 		{"audit key directory is a file", func(c *Config) { c.AuditKeyDir = badServices }, "is a file, not a directory"},
-		{"audit key of another origin", func(c *Config) { c.AuditKeyDir = otherOrigin }, `is the key of origin "hub.example", not the configured "127.0.0.1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -585,5 +580,50 @@ func TestUsageForHelp(t *testing.T) {
 	}
 	if _, ok := parseCase(t, []string{"-addr", "127.0.0.1:0"}, nil, ""); !ok {
 		t.Error("-addr 127.0.0.1:0: rejected, want any free port")
+	}
+}
+
+// TestHubKeepsAuditOriginOnNewHost restarts a hub on its data directory
+// under another host name. It starts, and its audit log keeps the origin
+// it was created with and still verifies.
+func TestHubKeepsAuditOriginOnNewHost(t *testing.T) {
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "data")
+	open := func(baseURL string) *Hub {
+		t.Helper()
+		cfg := DefaultConfig()
+		cfg.Addr = "127.0.0.1:0"
+		cfg.Data = data
+		cfg.BaseURL = baseURL
+		h, err := OpenHub(ctx, cfg, testLogger(t))
+		if err != nil {
+			t.Fatalf("open hub at %s: %v", baseURL, err)
+		}
+		return h
+	}
+
+	first := open("http://127.0.0.1:8080")
+	if _, err := first.Engine.Audit.Append(ctx, audit.Entry{Actor: "system", Action: "test.first"}); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	second := open("https://hub.council.example")
+	defer second.Close()
+	log := second.Engine.Audit
+	if _, err := log.Append(ctx, audit.Entry{Actor: "system", Action: "test.second"}); err != nil {
+		t.Fatalf("append after the host changed: %v", err)
+	}
+	cp, err := log.Checkpoint(ctx)
+	if err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	if cp.Origin != "127.0.0.1" {
+		t.Errorf("checkpoint origin = %q, want 127.0.0.1, the origin the key was created with", cp.Origin)
+	}
+	if err := log.Verify(ctx, nil); err != nil {
+		t.Errorf("verify: %v", err)
 	}
 }

@@ -74,6 +74,11 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	if err != nil {
 		return fmt.Errorf("load audit key: %w", err)
 	}
+	if key.Origin() != origin {
+		// The origin names the log in every checkpoint signed so far, so
+		// it stays when the hub moves to another host name.
+		h.logger.Info("audit log keeps the origin of its key", "origin", key.Origin(), "base_url_host", origin)
+	}
 	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key, Logger: h.logger})
 	if err != nil {
 		return err
@@ -123,9 +128,8 @@ func checkAuditKey(cfg Config, baseURL string) error {
 	return nil
 }
 
-// auditOrigin returns the name of the audit log's key: the host name of
-// the hub's base URL, without the port, so that the origin of a key stays
-// the same when only the port changes.
+// auditOrigin returns the name of a new audit log key: the host name of
+// the hub's base URL, without the port. An existing key keeps its own.
 func auditOrigin(baseURL string) (string, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Hostname() == "" {
