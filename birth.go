@@ -410,6 +410,11 @@ func checkNamePart(add func(string, string, ...any), at, label, part string) {
 		add(at, "%s must not contain control characters", label)
 	case hasInvisible(part):
 		add(at, "%s must not contain invisible characters, such as a zero-width space", label)
+	case MixesAlphabets(part):
+		// A word with a look-alike letter from another alphabet, such as a
+		// Cyrillic "О" in "Оlga", does not match the same name typed in
+		// Latin letters, so the same birth could be registered twice.
+		add(at, "%s must have each word in one alphabet, without a letter of another, such as a Cyrillic or Greek letter among Latin ones", label)
 	}
 	// U+FFFD is a symbol by its category, so it is checked first.
 	if hasUnreadable(part) {

@@ -525,6 +525,47 @@ func TestValidateNameNumbers(t *testing.T) {
 	}
 }
 
+// TestValidateNameMixedAlphabets checks that a name word with a letter of
+// another alphabet among Latin ones is rejected, and that names wholly in
+// one alphabet, or with words in different alphabets, are accepted.
+func TestValidateNameMixedAlphabets(t *testing.T) {
+	tests := []struct {
+		name  Name
+		field string // the pointer Validate must name, or "" for valid
+	}{
+		{Name{Given: "\u041eleg", Family: "Smith"}, "/child/name/given"},      // Cyrillic О
+		{Name{Given: "Ada", Family: "Sm\u0456th"}, "/child/name/family"},      // Cyrillic і
+		{Name{Given: "Ada", Family: "\u039fwen-Jones"}, "/child/name/family"}, // Greek Ο
+		{Name{Given: "\u041e\u043b\u0435\u0433", Family: "Smith"}, ""},        // Олег, all Cyrillic
+		{Name{Given: "Siân", Family: "O’Neill"}, ""},
+		{Name{Given: "Ada \u041e\u043b\u044f", Family: "Smith"}, ""},    // a Latin and a Cyrillic word
+		{Name{Given: "\u82b1\u5b50", Family: "\u3084\u307e\u3060"}, ""}, // kanji and kana
+	}
+	for _, tt := range tests {
+		t.Run(tt.name.Given+" "+tt.name.Family, func(t *testing.T) {
+			r := testBirth(t)
+			r.Child.Name = tt.name
+
+			got := ErrorFields(r.Normalize().Validate(testToday))
+
+			if tt.field == "" {
+				if len(got) > 0 {
+					t.Errorf("fields %v, want none", got)
+				}
+				return
+			}
+			part := "Given names"
+			if strings.HasSuffix(tt.field, "/family") {
+				part = "Family name"
+			}
+			want := []FieldError{{Field: tt.field, Message: part + " of the child must have each word in one alphabet, without a letter of another, such as a Cyrillic or Greek letter among Latin ones"}}
+			if !slices.Equal(got, want) {
+				t.Errorf("fields %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // TestValidateImplausibleDates checks that a date before the floor gives
 // one error on its own field, and none on the dates compared with it.
 func TestValidateImplausibleDates(t *testing.T) {

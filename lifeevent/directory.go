@@ -100,7 +100,7 @@ func Validate(s *joinedup.Service) error {
 		add("/name", "The service’s name must be %d characters or fewer", MaxServiceNameLength)
 	case !plainText(s.Name):
 		add("/name", "The service’s name must not contain control, invisible or text-direction characters, or symbols such as emoji")
-	case mixesAlphabets(s.Name):
+	case joinedup.MixesAlphabets(s.Name):
 		add("/name", "Each word of the service’s name must be in one alphabet, without a letter of another, such as a Cyrillic or Greek letter among Latin ones")
 	}
 	switch {
@@ -335,7 +335,7 @@ func ValidateOrganisation(o joinedup.Organisation) error {
 	case !plainText(o.Name):
 		fields = append(fields, joinedup.FieldError{Field: "/name",
 			Message: "The organisation’s name must not contain control, invisible or text-direction characters, or symbols such as emoji"})
-	case mixesAlphabets(o.Name):
+	case joinedup.MixesAlphabets(o.Name):
 		fields = append(fields, joinedup.FieldError{Field: "/name",
 			Message: "Each word of the organisation’s name must be in one alphabet, without a letter of another, such as a Cyrillic or Greek letter among Latin ones"})
 	}
@@ -389,57 +389,4 @@ func plainText(s string) bool {
 		}
 	}
 	return true
-}
-
-// scriptOf returns the name of the script of the letter r, such as
-// "Latin" or "Cyrillic", or "" for a character of no one script, such as
-// a digit or a combining accent.
-func scriptOf(r rune) string {
-	if unicode.In(r, unicode.Common, unicode.Inherited) {
-		return ""
-	}
-	for _, name := range likelyScripts {
-		if unicode.Is(unicode.Scripts[name], r) {
-			return name
-		}
-	}
-	for name, table := range unicode.Scripts {
-		if unicode.Is(table, r) {
-			return name
-		}
-	}
-	return ""
-}
-
-// likelyScripts are the scripts looked up first, because service names
-// are mostly written in them.
-var likelyScripts = []string{"Latin", "Cyrillic", "Greek", "Armenian", "Cherokee"}
-
-// mixesAlphabets reports whether a word of s, a run of letters and marks,
-// has letters from more than one script, such as "Вenefit" with a
-// Cyrillic "В" or "Cօօp" with Armenian "օ". Such a word reads as another
-// service's name on the birth form. Words wholly in one script are
-// allowed, and so are names that put words of different scripts side by
-// side.
-func mixesAlphabets(s string) bool {
-	for word := range strings.FieldsFuncSeq(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsMark(r) }) {
-		seen := ""
-		for _, r := range word {
-			script := scriptOf(r)
-			if script == "" {
-				continue
-			}
-			// Japanese, Chinese and Korean words mix Han with kana,
-			// Bopomofo or Hangul, none of which looks Latin.
-			switch script {
-			case "Hiragana", "Katakana", "Bopomofo", "Hangul":
-				script = "Han"
-			}
-			if seen != "" && seen != script {
-				return true
-			}
-			seen = script
-		}
-	}
-	return false
 }
