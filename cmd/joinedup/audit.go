@@ -25,8 +25,6 @@ verify recomputes the audit log's Merkle tree from the stored entries and
 checks it against every stored checkpoint and against the checkpoint given,
 or the latest stored one. It names the first entry that does not match, or
 the size the log shrank to, and exits with status 1 when the log fails.
-
-Flags:
 `
 
 // runAudit runs "joinedup audit SUBCOMMAND". The only subcommand is verify.
@@ -37,7 +35,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprint(stderr, auditUsage)
 			return errors.New("audit: subcommand missing: use joinedup audit verify")
 		case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
-			fmt.Fprint(stderr, auditUsage)
+			fmt.Fprint(stderr, auditUsage+"\nRun joinedup audit verify -h for its flags.\n")
 			return flag.ErrHelp
 		}
 		return unknownCommand("joinedup audit", "subcommand", args[0])
@@ -48,7 +46,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	databaseURL := flags.String("database-url", "", "PostgreSQL `URL` (postgres://…) of a cluster's store; empty reads the SQLite store in the data directory")
 	checkpointPath := flags.String("checkpoint", "", "`file` with a checkpoint to verify against, as a signed note or as the JSON of GET "+audit.PathCheckpoint+"; empty uses the latest stored checkpoint")
 	keyPath := flags.String("key", "", "`file` with the log's public key in signed-note format (default DIR/"+audit.PublicKeyFile+")")
-	if err := parseFlags(flags, args[1:], auditUsage, stderr); err != nil {
+	if err := parseFlags(flags, args[1:], auditUsage+"\nFlags:\n", stderr); err != nil {
 		return err
 	}
 	if err := checkAuditData(*data, *databaseURL, *keyPath == ""); err != nil {

@@ -69,12 +69,12 @@ type flagSpec struct {
 
 func (c *Config) specs() []flagSpec {
 	return []flagSpec{
-		{"addr", "JOINEDUP_ADDR", "address to serve the API and pages on, as host:port with a port from 1 to 65535, or 0 for any free port", stringValue(&c.Addr)},
+		{"addr", "JOINEDUP_ADDR", "address to serve the API and pages on, as host:port with a port from 1 to 65535, or port 0 for any free port, as in 127.0.0.1:0", stringValue(&c.Addr)},
 		{"data", "JOINEDUP_DATA", "directory for the SQLite store, the embedded JetStream and keys", stringValue(&c.Data)},
 		{"audit-key-dir", "JOINEDUP_AUDIT_KEY_DIR", "directory of the audit log's signing key (audit.key); every node of a cluster needs the same key; default the data directory", stringValue(&c.AuditKeyDir)},
 		{"database-url", "JOINEDUP_DATABASE_URL", "PostgreSQL URL (postgres://…) for cluster mode; empty uses SQLite in the data directory", stringValue(&c.DatabaseURL)},
 		{"nats-url", "JOINEDUP_NATS_URL", "NATS URL (nats://…) of an external JetStream for cluster mode; empty runs JetStream inside the process with no network port", stringValue(&c.NATSURL)},
-		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster", intRangeValue(&c.NATSReplicas, 1, 5)},
+		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster, from 1 to 5; more than 1 needs -nats-url", intRangeValue(&c.NATSReplicas, 1, 5)},
 		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server; empty uses DELIVERIES", stringValue(&c.Stream)},
 		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
@@ -84,10 +84,10 @@ func (c *Config) specs() []flagSpec {
 		{"api-token-organisation", "JOINEDUP_API_TOKEN_ORGANISATION", "organisation id that the -api-token registers births for", stringValue(&c.APITokenOrganisation)},
 		{"policies", "JOINEDUP_POLICIES", "directory of .cedar access policy files that replaces the embedded default set", stringValue(&c.PoliciesDir)},
 		{"oidc-issuer", "JOINEDUP_OIDC_ISSUER", "issuer URL of an OpenID Connect provider for staff sign-in; empty offers only local passwords", stringValue(&c.OIDCIssuer)},
-		{"oidc-client-id", "JOINEDUP_OIDC_CLIENT_ID", "client id of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientID)},
-		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider", stringValue(&c.OIDCClientSecret)},
+		{"oidc-client-id", "JOINEDUP_OIDC_CLIENT_ID", "client id of the hub at the OpenID Connect provider; required with -oidc-issuer, and only with it", stringValue(&c.OIDCClientID)},
+		{"oidc-client-secret", "JOINEDUP_OIDC_CLIENT_SECRET", "client secret of the hub at the OpenID Connect provider, if it has one; only with -oidc-issuer", stringValue(&c.OIDCClientSecret)},
 		{"cookie-secure", "JOINEDUP_COOKIE_SECURE", "send session cookies only over HTTPS, with the __Host- prefix; on by itself when -base-url is https", boolValue(&c.CookieSecure)},
-		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
+		{"trusted-proxies", "JOINEDUP_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges, /8 or narrower for IPv4 and /32 or narrower for IPv6, of proxies in front of the hub, whose X-Forwarded-For header names the client that sign-in and tracking limits count; empty trusts no header", prefixesValue(&c.TrustedProxies)},
 		{"max-attempts", "JOINEDUP_MAX_ATTEMPTS", "attempts at a delivery before it is dead-lettered, from 1 to 1000", intRangeValue(&c.MaxAttempts, 1, maxAttempts)},
 		{"delivery-concurrency", "JOINEDUP_DELIVERY_CONCURRENCY", "deliveries in flight to each service at once, from 1 to 1024", intRangeValue(&c.Concurrency, 1, 1024)},
 		{"backoff", "JOINEDUP_BACKOFF", "longest delay after the first failed attempt, from 1ms to 10m; it doubles with each failure, up to 10 minutes, and each retry waits between half of it and all of it, at random", durationValue(&c.Backoff)},
@@ -269,7 +269,7 @@ func (c *Config) validateAccess() []error {
 // validateAddr checks the address to serve on: host:port, with a port
 // number from 1 to 65535, or 0 for any free port.
 func validateAddr(addr string) error {
-	const want = "want host:port, with a port from 1 to 65535, or 0 for any free port, such as 127.0.0.1:8080"
+	const want = "want host:port, with a port from 1 to 65535, or port 0 for any free port, such as 127.0.0.1:8080"
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return errors.New(want)

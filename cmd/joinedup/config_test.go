@@ -537,7 +537,7 @@ func TestFlagErrorsOneLine(t *testing.T) {
 		{"address given twice", []string{"-addr", "127.0.0.1:18091", "-addr", "127.0.0.1:18092"},
 			`-addr is given twice, as "127.0.0.1:18091" and as "127.0.0.1:18092": give it once`},
 		{"boolean given twice", []string{"-demo", "-demo=false"}, `-demo is given twice, as "true" and as "false"`},
-		{"port above 65535", []string{"-addr", "127.0.0.1:99999"}, `invalid -addr "127.0.0.1:99999": want host:port, with a port from 1 to 65535, or 0 for any free port`},
+		{"port above 65535", []string{"-addr", "127.0.0.1:99999"}, `invalid -addr "127.0.0.1:99999": want host:port, with a port from 1 to 65535, or port 0 for any free port`},
 		{"negative port", []string{"-addr", "127.0.0.1:-1"}, `invalid -addr "127.0.0.1:-1": want host:port`},
 		{"port name", []string{"-addr", "127.0.0.1:http"}, `invalid -addr "127.0.0.1:http": want host:port`},
 		{"no port", []string{"-addr", "127.0.0.1"}, `invalid -addr "127.0.0.1": want host:port`},

@@ -34,8 +34,6 @@ Staff need -organisation; a resident has none. A resident's -nino and
 -date-of-birth link the account to the births that name a parent with
 both, so that the resident can see and change them; without them the
 account sees no life events.
-
-Flags:
 `
 
 // runUsers runs "joinedup users SUBCOMMAND", reading the password from the
@@ -53,7 +51,7 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 			fmt.Fprint(stderr, usersUsage)
 			return errors.New("users: subcommand missing: use joinedup users add")
 		case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
-			fmt.Fprint(stderr, usersUsage)
+			fmt.Fprint(stderr, usersUsage+"\nRun joinedup users add -h for its flags.\n")
 			return flag.ErrHelp
 		}
 		return unknownCommand("joinedup users", "subcommand", args[0])
@@ -70,7 +68,7 @@ func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	subject := flags.String("oidc-subject", "", "subject (sub claim) of the OpenID Connect identity to link")
 	nino := flags.String("nino", "", "a resident's National Insurance `number`, with -date-of-birth: the resident sees the births that name a parent with both")
 	dateOfBirth := flags.String("date-of-birth", "", "a resident's date of birth, as `YYYY-MM-DD`, with -nino")
-	if err := parseFlags(flags, args[1:], usersUsage, stderr); err != nil {
+	if err := parseFlags(flags, args[1:], usersUsage+"\nFlags:\n", stderr); err != nil {
 		return err
 	}
 	if (*issuer == "") != (*subject == "") {
