@@ -27,6 +27,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -237,22 +238,50 @@ func (e *Engine) Stop() {
 }
 
 // relayLoop publishes outbox messages whenever it is woken and on every
-// RelayInterval.
+// RelayInterval. After a pass that fails or publishes none of the
+// messages it read, the relay waits for the next tick or wake-up. After
+// repeated failures it waits longer, up to maxRelayPause, so that a node
+// that cannot reach the bus does not hold outbox rows that another node
+// could publish. Repeated failures are logged once a minute.
 func (e *Engine) relayLoop(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.RelayInterval)
 	defer tick.Stop()
+	var failures int
+	var lastLog time.Time
 	for {
 		for {
-			n, err := e.RelayOnce(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					e.logger.Error("relay outbox", "error", err)
+			read, published, err := e.relay(ctx)
+			if err != nil && ctx.Err() == nil {
+				failures++
+				if now := time.Now(); now.Sub(lastLog) >= time.Minute {
+					e.logger.Error("relay outbox", "error", err, "failures", failures)
+					lastLog = now
 				}
 				break
 			}
-			if n == 0 {
+			if read > 0 && published == 0 {
+				// Nothing was published, as when the bus sent no
+				// acknowledgement within relayPublishTimeout. The rows stay
+				// in the outbox.
+				failures++
 				break
 			}
+			if failures > 0 {
+				e.logger.Info("relay outbox recovered", "failures", failures)
+				failures, lastLog = 0, time.Time{}
+			}
+			if read == 0 {
+				break
+			}
+		}
+		if failures > 1 {
+			pause := min(e.cfg.RelayInterval<<min(failures-1, 10), maxRelayPause)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -263,12 +292,41 @@ func (e *Engine) relayLoop(ctx context.Context) {
 	}
 }
 
+// relayPublishTimeout bounds how long one pass of the relay waits for the
+// bus to store what it published. On PostgreSQL the outbox rows stay
+// locked while it waits, and no other node can publish them.
+const relayPublishTimeout = 10 * time.Second
+
+// maxRelayPause is the longest wait between relay passes after repeated
+// failures.
+const maxRelayPause = 5 * time.Second
+
+// errBusNotConnected is the error of a relay pass while the connection to
+// NATS is down.
+var errBusNotConnected = errors.New("the event bus is not connected, so the outbox is left for a node that is")
+
 // RelayOnce publishes one batch of outbox messages and returns how many it
 // read.
 func (e *Engine) RelayOnce(ctx context.Context) (int, error) {
-	return e.db.RelayOutbox(ctx, 256, func(msgs []store.OutboxMessage) []string {
-		return e.publish(ctx, msgs)
+	read, _, err := e.relay(ctx)
+	return read, err
+}
+
+// relay publishes one batch of outbox messages and returns how many it
+// read and how many of those the bus stored. While the connection to NATS
+// is down it reads none.
+func (e *Engine) relay(ctx context.Context) (read, published int, err error) {
+	if !e.bus.Connected() {
+		return 0, 0, errBusNotConnected
+	}
+	read, err = e.db.RelayOutbox(ctx, 256, func(msgs []store.OutboxMessage) []string {
+		publishCtx, cancel := context.WithTimeout(ctx, relayPublishTimeout)
+		defer cancel()
+		ids := e.publish(publishCtx, msgs)
+		published = len(ids)
+		return ids
 	})
+	return read, published, err
 }
 
 // publish sends msgs to JetStream and returns the ids the stream stored.

@@ -422,9 +422,14 @@ func (b *Bus) QueuedByService(ctx context.Context) (map[string]uint64, error) {
 	return out, nil
 }
 
+// Connected reports whether the connection to the NATS server is up.
+func (b *Bus) Connected() bool {
+	return b.Conn != nil && b.Conn.IsConnected()
+}
+
 // Ping checks that the connection is up.
 func (b *Bus) Ping(ctx context.Context) error {
-	if b.Conn == nil || !b.Conn.IsConnected() {
+	if !b.Connected() {
 		return errors.New("nats: not connected")
 	}
 	_, err := b.Stream.Info(ctx)
