@@ -29,8 +29,10 @@ type LifeEventService interface {
 	// number, or ENOTFOUND.
 	FindLifeEventByReference(ctx context.Context, reference string) (*LifeEvent, error)
 
-	// ListLifeEvents returns events newest first, and the total that match.
-	ListLifeEvents(ctx context.Context, f LifeEventFilter) ([]*LifeEvent, int, error)
+	// ListLifeEvents returns the page of events that f selects, newest
+	// first, with the total that match and the page's offset. A filter
+	// that sets more than one of Offset, After and Before is EINVALID.
+	ListLifeEvents(ctx context.Context, f LifeEventFilter) (LifeEventPage, error)
 
 	// ReceiptFor returns the consent receipt of a stored event, as
 	// RegisterBirth returned it, with each service's current name and
@@ -52,17 +54,43 @@ type Registrar struct {
 	Route string
 }
 
-// LifeEventFilter selects life events. A zero field matches everything.
+// LifeEventFilter selects a page of life events. A zero field matches
+// everything. Events are newest first, in order of registration time and
+// then id, so that events registered in the same microsecond are in
+// reverse order of id.
+//
+// Offset skips that many matches before the page. After instead starts
+// the page just past the event it names, and Before ends it just before,
+// in the list's order. An event that joins the list, such as a birth
+// registered meanwhile, or leaves it, such as when a delivery is
+// replayed out of the State listed, then moves no other event from one
+// page to another, as it does with offsets. At most one of Offset, After
+// and Before is set.
+//
+// Services, Organisation and Worker narrow the list to the events that
+// an account of one role may read under the default access policies, so
+// that its pages are full and its total counts only those. The caller
+// still checks each event it shows against the policies.
 type LifeEventFilter struct {
 	Type  string
 	State DeliveryState // events with at least one delivery in this state
 	// Services, when not nil, keeps only events with at least one
 	// delivery to one of these services whose consent was not withdrawn,
-	// so that a list for a service's officers, and its total, count only
-	// the events that the service may still see.
+	// as for a service officer.
 	Services []ServiceID
-	Offset   int
-	Limit    int
+	// Organisation, when set, keeps only the events registered by an
+	// account of that organisation or by one of OrganisationAccounts, as
+	// for a registrar. OrganisationAccounts names those that register for
+	// the organisation without a stored account, such as the hub's API
+	// token.
+	Organisation         OrgID
+	OrganisationAccounts []string
+	// Worker, when set, keeps only the births of the children of the
+	// residents that this social worker is allocated to.
+	Worker        string
+	Offset        int
+	After, Before *EventCursor
+	Limit         int
 }
 
 // ServiceDirectory holds the connected services.
@@ -144,12 +172,10 @@ type DeliveryFilter struct {
 }
 
 // DeliveryPage is one page of a list of deliveries.
-type DeliveryPage struct {
-	Items []*Delivery
-	// Total is the number of deliveries that match the filter, and
-	// Offset the number of them before Items in the list's order.
-	Total, Offset int
-}
+type DeliveryPage = Page[*Delivery]
+
+// LifeEventPage is one page of a list of life events.
+type LifeEventPage = Page[*LifeEvent]
 
 // ConsentReceipt is the informant's record of what they agreed to, in the
 // shape of the Kantara Consent Receipt: who, when, for what purpose, and

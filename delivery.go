@@ -1,7 +1,6 @@
 package joinedup
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -163,36 +162,9 @@ type WithdrawalNotice struct {
 
 // DeliveryCursor is a delivery's place in a list of deliveries, which is
 // ordered by creation time and then id.
-type DeliveryCursor struct {
-	CreatedAt time.Time
-	ID        DeliveryID
-}
+type DeliveryCursor = Cursor[DeliveryID]
 
 // CursorOf returns the place of d in a list of deliveries.
 func CursorOf(d *Delivery) DeliveryCursor {
-	return DeliveryCursor{CreatedAt: d.CreatedAt, ID: d.ID}
-}
-
-// String returns c as a token for a URL: the creation time in
-// microseconds since 1970 and the id, joined by a dot and encoded in
-// unpadded base64url, so that callers pass it back rather than build one.
-func (c DeliveryCursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + string(c.ID)))
-}
-
-// ParseDeliveryCursor reads a token made by DeliveryCursor.String.
-func ParseDeliveryCursor(token string) (DeliveryCursor, error) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil {
-		return DeliveryCursor{}, fmt.Errorf("cursor is not unpadded base64url: %w", err)
-	}
-	micros, id, ok := strings.Cut(string(b), ".")
-	if !ok || id == "" || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return DeliveryCursor{}, fmt.Errorf("cursor does not name a delivery")
-	}
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil || us < 0 {
-		return DeliveryCursor{}, fmt.Errorf("cursor does not give a creation time")
-	}
-	return DeliveryCursor{CreatedAt: time.UnixMicro(us).UTC(), ID: DeliveryID(id)}, nil
+	return DeliveryCursor{At: d.CreatedAt, ID: d.ID}
 }

@@ -266,7 +266,7 @@ func (s *Service) FindLifeEventByReference(ctx context.Context, reference string
 }
 
 // ListLifeEvents implements joinedup.LifeEventService.
-func (s *Service) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
+func (s *Service) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) (joinedup.LifeEventPage, error) {
 	return s.db.ListLifeEvents(ctx, f)
 }
 

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -96,105 +94,38 @@ func (db *DB) FindDelivery(ctx context.Context, id joinedup.DeliveryID) (*joined
 // limit outside 1 to 1000 lists 100. A filter that sets more than one of
 // Offset, After and Before is EINVALID.
 func (db *DB) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter) (joinedup.DeliveryPage, error) {
-	if (f.After != nil && f.Before != nil) || (f.Offset > 0 && (f.After != nil || f.Before != nil)) {
-		return joinedup.DeliveryPage{}, joinedup.Errorf(joinedup.EINVALID, "A list of deliveries is paged by one of offset, after and before.")
+	if err := checkPlace("deliveries", f.Offset, f.After != nil, f.Before != nil); err != nil {
+		return joinedup.DeliveryPage{}, err
 	}
 	q := deliveryListQuery(f)
 	var page joinedup.DeliveryPage
 	err := db.ViewSnapshot(ctx, func(tx *Tx) error {
-		if err := tx.QueryRowContext(ctx, q.count, q.args...).Scan(&page.Total); err != nil {
-			return err
-		}
-		if q.position != "" {
-			if err := tx.QueryRowContext(ctx, q.position, q.pageArgs...).Scan(&page.Offset); err != nil {
-				return err
-			}
-		}
 		var err error
-		page.Items, err = queryDeliveries(ctx, tx, q.page, q.pageArgs...)
+		page, err = readPage(ctx, tx, q, queryDeliveries)
 		return err
 	})
-	switch {
-	case f.Before != nil:
-		// The page was read backwards from the cursor, and position
-		// counted every match before the cursor.
-		slices.Reverse(page.Items)
-		page.Offset -= len(page.Items)
-	case f.After == nil:
-		page.Offset = q.offset
-	}
 	return page, err
-}
-
-// deliveryList holds the queries of one page of a list of deliveries.
-type deliveryList struct {
-	// count counts every match, with args.
-	count string
-	args  []any
-	// page selects the page's deliveries after "SELECT columns FROM
-	// deliveries", and position, when set, counts the matches before the
-	// cursor, both with pageArgs. A page before a cursor is read in the
-	// list's reverse order.
-	page, position string
-	pageArgs       []any
-	// offset is the offset of a page read without a cursor.
-	offset int
 }
 
 // deliveryListQuery returns the queries of the page of deliveries that f
 // selects. The indexes deliveries_state, deliveries_service and
 // deliveries_created hold rows in order of created_at and id, so a page
 // is read from an index without sorting every match.
-func deliveryListQuery(f joinedup.DeliveryFilter) deliveryList {
+func deliveryListQuery(f joinedup.DeliveryFilter) listQueries {
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	var conds []string
-	var args []any
+	l := keyedList{table: "deliveries", at: "created_at", newestFirst: f.NewestFirst}
 	if f.State != "" {
-		args = append(args, f.State)
-		conds = append(conds, fmt.Sprintf("state = $%d", len(args)))
+		l.args = append(l.args, f.State)
+		l.conds = append(l.conds, fmt.Sprintf("state = $%d", len(l.args)))
 	}
 	if f.Service != "" {
-		args = append(args, f.Service)
-		conds = append(conds, fmt.Sprintf("service_id = $%d", len(args)))
+		l.args = append(l.args, f.Service)
+		l.conds = append(l.conds, fmt.Sprintf("service_id = $%d", len(l.args)))
 	}
-	where := func(more ...string) string {
-		all := append(slices.Clone(conds), more...)
-		if len(all) == 0 {
-			return ""
-		}
-		return "WHERE " + strings.Join(all, " AND ")
-	}
-	// In the list's order, ahead is the comparison that holds for a
-	// delivery after another, and behind for one before it.
-	ahead, behind, order, reverse := ">", "<", "created_at, id", "created_at DESC, id DESC"
-	if f.NewestFirst {
-		ahead, behind, order, reverse = behind, ahead, reverse, order
-	}
-	key := func(op string) string {
-		return fmt.Sprintf("(created_at, id) %s ($%d, $%d)", op, len(args)+1, len(args)+2)
-	}
-	cursorArgs := func(c *joinedup.DeliveryCursor) []any {
-		return append(slices.Clone(args), Micros(c.CreatedAt), string(c.ID))
-	}
-
-	q := deliveryList{count: `SELECT COUNT(*) FROM deliveries ` + where(), args: args}
-	switch {
-	case f.After != nil:
-		q.pageArgs = cursorArgs(f.After)
-		q.position = `SELECT COUNT(*) FROM deliveries ` + where(key(behind+"="))
-		q.page = where(key(ahead)) + fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
-	case f.Before != nil:
-		q.pageArgs = cursorArgs(f.Before)
-		q.position = `SELECT COUNT(*) FROM deliveries ` + where(key(behind))
-		q.page = where(key(behind)) + fmt.Sprintf(" ORDER BY %s LIMIT %d", reverse, limit)
-	default:
-		q.pageArgs, q.offset = args, max(f.Offset, 0)
-		q.page = where() + fmt.Sprintf(" ORDER BY %s LIMIT %d OFFSET %d", order, limit, q.offset)
-	}
-	return q
+	return l.queries(f.Offset, cursorOf(f.After), cursorOf(f.Before), limit)
 }
 
 // CountDeliveries returns the number of deliveries of each service in each

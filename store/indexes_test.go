@@ -196,7 +196,7 @@ func TestActionsQueryUsesIndex(t *testing.T) {
 // in either direction, so that a page neither scans every delivery nor
 // sorts every match.
 func TestDeliveryListQueriesUseIndexes(t *testing.T) {
-	cursor := &joinedup.DeliveryCursor{CreatedAt: time.Unix(1_800_000_000, 0), ID: "dlv_x"}
+	cursor := &joinedup.DeliveryCursor{At: time.Unix(1_800_000_000, 0), ID: "dlv_x"}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		for _, c := range []struct {
 			filter joinedup.DeliveryFilter
@@ -238,6 +238,42 @@ func TestDeliveryListQueriesUseIndexes(t *testing.T) {
 				}
 				if plan := explain(t, db, count, args...); !strings.Contains(plan, "deliveries_") {
 					t.Errorf("%+v: the count %q does not use an index; plan:\n%s", c.filter, count, plan)
+				}
+			}
+		}
+	})
+}
+
+// TestLifeEventListQueriesUseIndex checks that a page of life events,
+// by offset or from a cursor in either direction, is read in order from
+// the index life_events_registered rather than by sorting every event:
+// the whole list, as operators read it, and a registrar's, narrowed to
+// their organisation. The cursor's position is counted from the same
+// index. Lists narrowed by a delivery state, to a service or to a social
+// worker's residents start from the deliveries or allocations that
+// match, which are few, and sort only those.
+func TestLifeEventListQueriesUseIndex(t *testing.T) {
+	cursor := &joinedup.EventCursor{At: time.Unix(1_800_000_000, 0), ID: "evt_x"}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, narrow := range []joinedup.LifeEventFilter{
+			{},
+			{Organisation: "council", OrganisationAccounts: []string{"api-token"}},
+		} {
+			for _, place := range []joinedup.LifeEventFilter{{Offset: 40}, {After: cursor}, {Before: cursor}} {
+				f := narrow
+				f.Offset, f.After, f.Before, f.Limit = place.Offset, place.After, place.Before, 20
+				q := store.LifeEventListQuery(f)
+				plan := explain(t, db, "SELECT id FROM life_events "+q.Page, q.PageArgs...)
+				if !strings.Contains(plan, "life_events_registered") {
+					t.Errorf("%+v: the page does not use index life_events_registered; plan:\n%s", f, plan)
+				}
+				if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
+					t.Errorf("%+v: the page sorts its matches; plan:\n%s", f, plan)
+				}
+				if q.Position != "" && narrow.Organisation == "" {
+					if plan := explain(t, db, q.Position, q.PageArgs...); !strings.Contains(plan, "life_events_registered") {
+						t.Errorf("%+v: the cursor's position is not counted from the index; plan:\n%s", f, plan)
+					}
 				}
 			}
 		}

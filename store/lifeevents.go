@@ -453,71 +453,73 @@ func scanDecision(row interface{ Scan(...any) error }, extra ...any) (joinedup.C
 	return d, nil
 }
 
-// ListLifeEvents returns life events newest first and the number that
-// match the filter.
-//
-// NOTE: pages are cut by offset, so a birth registered between two
-// requests moves one event from a page to the next, where it is shown
-// again.
-func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
-	var where []string
-	var args []any
-	if f.Type != "" {
-		args = append(args, f.Type)
-		where = append(where, fmt.Sprintf("type = $%d", len(args)))
+// ListLifeEvents returns the page of life events that f selects, newest
+// first, each with its consent, deliveries and actions, with the total
+// that match and the page's offset, all read from one snapshot. A limit
+// outside 1 to 500 lists 50. A filter that sets more than one of Offset,
+// After and Before is EINVALID.
+func (db *DB) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) (joinedup.LifeEventPage, error) {
+	if err := checkPlace("life events", f.Offset, f.After != nil, f.Before != nil); err != nil {
+		return joinedup.LifeEventPage{}, err
 	}
-	if f.State != "" {
-		args = append(args, string(f.State))
-		where = append(where, fmt.Sprintf("id IN (SELECT event_id FROM deliveries WHERE state = $%d)", len(args)))
-	}
-	if f.Services != nil {
-		marks := []string{"''"} // an empty list matches no service
-		for _, svc := range f.Services {
-			args = append(args, string(svc))
-			marks = append(marks, fmt.Sprintf("$%d", len(args)))
+	q := lifeEventListQuery(f)
+	var page joinedup.LifeEventPage
+	err := db.ViewSnapshot(ctx, func(tx *Tx) error {
+		var err error
+		if page, err = readPage(ctx, tx, q, queryLifeEvents); err != nil {
+			return err
 		}
-		args = append(args, joinedup.ConsentWithdrawn)
-		where = append(where, fmt.Sprintf(`id IN (SELECT d.event_id FROM deliveries d WHERE d.service_id IN (%s)
-			AND NOT EXISTS (SELECT 1 FROM consents c JOIN consent_decisions cd ON cd.consent_id = c.id
-				WHERE c.event_id = d.event_id AND cd.service_id = d.service_id AND cd.decision = $%d))`,
-			strings.Join(marks, ", "), len(args)))
-	}
-	clause := ""
-	if len(where) > 0 {
-		clause = " WHERE " + strings.Join(where, " AND ")
-	}
+		return loadEventDetail(ctx, tx, page.Items)
+	})
+	return page, err
+}
+
+// lifeEventListQuery returns the queries of the page of life events that
+// f selects. The index life_events_registered holds events in order of
+// registered_at and id, so a page is read from it, backwards, without
+// sorting every match.
+func lifeEventListQuery(f joinedup.LifeEventFilter) listQueries {
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-
-	var events []*joinedup.LifeEvent
-	var total int
-	err := db.View(ctx, func(tx *Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM life_events`+clause, args...).Scan(&total); err != nil {
-			return err
+	l := keyedList{table: "life_events", at: "registered_at", newestFirst: true}
+	bind := func(v any) string {
+		l.args = append(l.args, v)
+		return fmt.Sprintf("$%d", len(l.args))
+	}
+	if f.Type != "" {
+		l.conds = append(l.conds, "type = "+bind(f.Type))
+	}
+	if f.State != "" {
+		l.conds = append(l.conds, "id IN (SELECT event_id FROM deliveries WHERE state = "+bind(string(f.State))+")")
+	}
+	if f.Services != nil {
+		marks := []string{"''"} // an empty list matches no service
+		for _, svc := range f.Services {
+			marks = append(marks, bind(string(svc)))
 		}
-		q := fmt.Sprintf(`SELECT %s FROM life_events%s ORDER BY registered_at DESC, id DESC LIMIT %d OFFSET %d`,
-			eventColumns, clause, limit, max(f.Offset, 0))
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			ev, err := scanLifeEvent(rows)
-			if err != nil {
-				return err
+		l.conds = append(l.conds, fmt.Sprintf(`id IN (SELECT d.event_id FROM deliveries d WHERE d.service_id IN (%s)
+			AND NOT EXISTS (SELECT 1 FROM consents c JOIN consent_decisions cd ON cd.consent_id = c.id
+				WHERE c.event_id = d.event_id AND cd.service_id = d.service_id AND cd.decision = %s))`,
+			strings.Join(marks, ", "), bind(joinedup.ConsentWithdrawn)))
+	}
+	if f.Organisation != "" {
+		cond := "registered_by IN (SELECT id FROM accounts WHERE organisation = " + bind(string(f.Organisation)) + ")"
+		if len(f.OrganisationAccounts) > 0 {
+			var marks []string
+			for _, account := range f.OrganisationAccounts {
+				marks = append(marks, bind(account))
 			}
-			events = append(events, ev)
+			cond = "(" + cond + " OR registered_by IN (" + strings.Join(marks, ", ") + "))"
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
-		return loadEventDetail(ctx, tx, events)
-	})
-	return events, total, err
+		l.conds = append(l.conds, cond)
+	}
+	if f.Worker != "" {
+		l.conds = append(l.conds, `id IN (SELECT c.event_id FROM worker_allocations a
+			JOIN resident_children c ON c.account_id = a.resident_id WHERE a.worker_id = `+bind(f.Worker)+`)`)
+	}
+	return l.queries(f.Offset, cursorOf(f.After), cursorOf(f.Before), limit)
 }
 
 // ListUnrecognisedEvents returns up to limit life events registered at or

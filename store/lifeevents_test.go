@@ -201,10 +201,11 @@ func TestListLifeEventsDetail(t *testing.T) {
 		seed(t, db)
 		stored := []*joinedup.LifeEvent{newEvent(t, db, "gp", "school"), refusedEvent(t, db), actedEvent(t, db)}
 
-		listed, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{})
+		page, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{})
 		if err != nil {
 			t.Fatalf("list life events: %v", err)
 		}
+		listed, total := page.Items, page.Total
 		if total != len(stored) || len(listed) != len(stored) {
 			t.Fatalf("listed %d of %d events, want %d of %d", len(listed), total, len(stored), len(stored))
 		}

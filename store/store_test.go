@@ -150,9 +150,9 @@ func TestLifeEventRoundTrip(t *testing.T) {
 			t.Errorf("find missing event: got %v, want not found", err)
 		}
 
-		events, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{State: joinedup.StatePending})
-		if err != nil || total != 1 || len(events) != 1 {
-			t.Errorf("list pending events: got %d of %d, err %v; want 1 of 1", len(events), total, err)
+		page, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{State: joinedup.StatePending})
+		if err != nil || page.Total != 1 || len(page.Items) != 1 {
+			t.Errorf("list pending events: got %d of %d, err %v; want 1 of 1", len(page.Items), page.Total, err)
 		}
 	})
 }
@@ -929,10 +929,11 @@ func TestListLifeEventsByService(t *testing.T) {
 			{[]joinedup.ServiceID{"gp", "school"}, 2},
 			{[]joinedup.ServiceID{}, 0},
 		} {
-			events, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{Services: tt.services, Limit: 10})
+			page, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{Services: tt.services, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
+			events, total := page.Items, page.Total
 			if total != tt.want || len(events) != tt.want {
 				t.Errorf("services %v: %d events of %d, want %d", tt.services, len(events), total, tt.want)
 			}
@@ -954,10 +955,11 @@ func TestListLifeEventsByService(t *testing.T) {
 			{[]joinedup.ServiceID{"school"}, 2},
 			{[]joinedup.ServiceID{"gp", "school"}, 2},
 		} {
-			events, total, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{Services: tt.services, Limit: 10})
+			page, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{Services: tt.services, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
+			events, total := page.Items, page.Total
 			if total != tt.want || len(events) != tt.want {
 				t.Errorf("after withdrawal, services %v: %d events of %d, want %d", tt.services, len(events), total, tt.want)
 			}

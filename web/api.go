@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
 	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/webhook"
 )
@@ -52,12 +53,18 @@ const (
 
 // lifeEventList is one page of life events. Items holds only the events
 // the caller may read, and Total counts every event that matches the
-// filter, so that the offsets stay those of the whole list.
+// filter, so that the offsets stay those of the whole list. Offset is the
+// number of matches before the page, also for a page placed by a cursor.
+// Next and Previous are the cursors of the pages after and before this
+// one, for the after and before parameters, and are left out where the
+// list ends.
 type lifeEventList struct {
-	Items  []*joinedup.LifeEvent `json:"items"`
-	Total  int                   `json:"total"`
-	Offset int                   `json:"offset"`
-	Limit  int                   `json:"limit"`
+	Items    []*joinedup.LifeEvent `json:"items"`
+	Total    int                   `json:"total"`
+	Offset   int                   `json:"offset"`
+	Limit    int                   `json:"limit"`
+	Next     string                `json:"next,omitempty"`
+	Previous string                `json:"previous,omitempty"`
 }
 
 func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
@@ -65,34 +72,32 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := onlyParams(r.URL.Query(), "type", "state", "offset", "limit"); err != nil {
+	if err := onlyParams(r.URL.Query(), "type", "state", "offset", "after", "before", "limit"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	filter, err := lifeEventFilter(r.URL.Query())
-	if account := principalOf(r); account.Role == policy.RoleServiceOfficer {
-		// An officer may read only the events sent to their services, so
-		// the list and its total count only those.
-		filter.Services = append([]joinedup.ServiceID{}, account.Services...)
-	}
+	filter, err := s.lifeEventQuery(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 
-	events, total, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
+	page, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if events, err = s.filterEvents(r, events); err != nil {
+	events, err := s.filterEvents(r, page.Items)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if events == nil {
 		events = []*joinedup.LifeEvent{}
 	}
-	writeJSON(w, http.StatusOK, lifeEventList{Items: events, Total: total, Offset: filter.Offset, Limit: filter.Limit})
+	list := lifeEventList{Items: events, Total: page.Total, Offset: page.Offset, Limit: filter.Limit}
+	list.Previous, list.Next = pageCursors(page, eventCursor)
+	writeJSON(w, http.StatusOK, list)
 }
 
 // onlyParams returns EINVALID naming each query parameter of q that is not
@@ -139,9 +144,46 @@ func onceEach(q url.Values) error {
 		pageFields)
 }
 
-// lifeEventFilter reads the type, state, offset and limit query
-// parameters. Faults are named by a pointer to the parameter, such as
-// "/limit".
+// lifeEventQuery reads the query of a list of life events, as
+// lifeEventFilter does, and narrows it to the events that the signed-in
+// account may read, as narrowLifeEvents does.
+func (s *Server) lifeEventQuery(r *http.Request) (joinedup.LifeEventFilter, error) {
+	f, err := lifeEventFilter(r.URL.Query())
+	if err != nil {
+		return f, err
+	}
+	s.narrowLifeEvents(principalOf(r), &f)
+	return f, nil
+}
+
+// narrowLifeEvents narrows f to the events that account may read under
+// the default access policies, so that a list's pages are full, and its
+// total counts only those: a service officer's to the events sent to
+// their services, a registrar's to those registered for their
+// organisation, and a social worker's to the births of the children of
+// the residents allocated to them. filterEvents still decides on each
+// event listed. An operator reads the progress of every event, so their
+// list is not narrowed.
+func (s *Server) narrowLifeEvents(account *auth.Account, f *joinedup.LifeEventFilter) {
+	switch account.Role {
+	case policy.RoleServiceOfficer:
+		f.Services = append([]joinedup.ServiceID{}, account.Services...)
+	case policy.RoleRegistrar:
+		// eventResource gives an event registered with the API token the
+		// token's organisation, and any other the organisation of the
+		// account that registered it.
+		f.Organisation = account.Organisation
+		if s.TokenOrganisation != "" && s.TokenOrganisation == account.Organisation {
+			f.OrganisationAccounts = []string{tokenAccountID}
+		}
+	case policy.RoleSocialWorker:
+		f.Worker = account.ID
+	}
+}
+
+// lifeEventFilter reads the type and state query parameters, and the
+// page's offset or cursor and its limit. Faults are named by a pointer to
+// the parameter, such as "/limit".
 func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
 	f := joinedup.LifeEventFilter{Type: q.Get("type")}
 	if err := onceEach(q); err != nil {
@@ -155,9 +197,7 @@ func lifeEventFilter(q url.Values) (joinedup.LifeEventFilter, error) {
 		}
 		f.State = joinedup.DeliveryState(v)
 	}
-	offset, limit, pageFields := readPage(q, defaultPageSize)
-	f.Offset, f.Limit = offset, limit
-	fields = append(fields, pageFields...)
+	fields = append(fields, readLifeEventPage(q, defaultPageSize, &f)...)
 
 	if len(fields) > 0 {
 		return f, joinedup.Invalid("The query has invalid parameters.", fields...)
@@ -464,7 +504,7 @@ func newDeliveryList(p joinedup.DeliveryPage, items []*joinedup.Delivery, limit 
 		items = []*joinedup.Delivery{}
 	}
 	l := deliveryList{Items: items, Total: p.Total, Offset: p.Offset, Limit: limit}
-	l.Previous, l.Next = deliveryCursors(p)
+	l.Previous, l.Next = pageCursors(p, deliveryCursor)
 	return l
 }
 

@@ -263,7 +263,7 @@ func TestListLifeEventsRejectsBadQuery(t *testing.T) {
 func TestListsRejectUnknownParameters(t *testing.T) {
 	env := newTestEnv(t)
 	for target, want := range map[string][]string{
-		"/api/v1/life-events?before=garbage&limt=5": {"/before", "/limt"},
+		"/api/v1/life-events?cursor=garbage&limt=5": {"/cursor", "/limt"},
 		"/api/v1/services?include-retired=true":     {"/include-retired"},
 	} {
 		rec := env.do(t, http.MethodGet, target, nil, nil)
@@ -300,7 +300,7 @@ func TestListsRejectUnknownParameters(t *testing.T) {
 func TestDeliveryPageConflictNamesSecond(t *testing.T) {
 	env := newTestEnv(t)
 	env.signInAs(t, env.operator)
-	valid := joinedup.DeliveryCursor{CreatedAt: time.Unix(1_700_000_000, 0), ID: "dlv_x"}.String()
+	valid := joinedup.DeliveryCursor{At: time.Unix(1_700_000_000, 0), ID: "dlv_x"}.String()
 	cursor := url.QueryEscape(valid)
 
 	for query, want := range map[string]string{

@@ -36,6 +36,10 @@ type fakeHub struct {
 	// audit, when set, receives the registrar's access to each new event,
 	// as the hub's life event service records it.
 	audit *audit.Log
+	// records, when set, holds the accounts and allocations that a list
+	// of life events narrowed to an organisation or a social worker
+	// reads. The hub's lock is taken before theirs.
+	records *fakeRecords
 }
 
 func newFakeHub(now time.Time) *fakeHub {
@@ -61,10 +65,12 @@ func (h *fakeHub) RegisterBirth(ctx context.Context, r joinedup.BirthRegistratio
 		return nil, nil, err
 	}
 	event := &joinedup.LifeEvent{
-		ID:           joinedup.EventID(joinedup.NewID("evt")),
-		Reference:    joinedup.NewReference(),
-		Type:         joinedup.EventBirthRegistered,
-		RegisteredAt: h.now,
+		ID:        joinedup.EventID(joinedup.NewID("evt")),
+		Reference: joinedup.NewReference(),
+		Type:      joinedup.EventBirthRegistered,
+		// Each event is a microsecond after the one before, so that the
+		// list's order is the order of registration.
+		RegisteredAt: h.now.Add(time.Duration(len(h.events)) * time.Microsecond),
 		RegisteredBy: by.Account,
 		Payload:      payload,
 		Consent: joinedup.Consent{
@@ -191,31 +197,57 @@ func (h *fakeHub) FindLifeEventByReference(ctx context.Context, reference string
 	return nil, joinedup.Errorf(joinedup.ENOTFOUND, "No life event with reference %q.", reference)
 }
 
-func (h *fakeHub) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) ([]*joinedup.LifeEvent, int, error) {
+func (h *fakeHub) ListLifeEvents(ctx context.Context, f joinedup.LifeEventFilter) (joinedup.LifeEventPage, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
-		return nil, 0, h.err
+		return joinedup.LifeEventPage{}, h.err
+	}
+	if (f.After != nil && f.Before != nil) || (f.Offset > 0 && (f.After != nil || f.Before != nil)) {
+		return joinedup.LifeEventPage{}, joinedup.Errorf(joinedup.EINVALID, "A list of life events is paged by one of offset, after and before.")
 	}
 	var match []*joinedup.LifeEvent
-	for _, e := range slices.Backward(h.events) {
+	for _, e := range h.events {
 		if f.Type != "" && e.Type != f.Type {
 			continue
 		}
 		if f.State != "" && !slices.ContainsFunc(e.Deliveries, func(d *joinedup.Delivery) bool { return d.State == f.State }) {
 			continue
 		}
-		if f.Services != nil && !slices.ContainsFunc(e.Deliveries, func(d *joinedup.Delivery) bool { return slices.Contains(f.Services, d.Service) }) {
+		if f.Services != nil && !slices.ContainsFunc(e.Deliveries, func(d *joinedup.Delivery) bool {
+			return slices.Contains(f.Services, d.Service) && !e.Consent.Withdrawn(d.Service)
+		}) {
+			continue
+		}
+		if f.Organisation != "" && !h.registeredFor(ctx, e, f.Organisation, f.OrganisationAccounts) {
+			continue
+		}
+		if f.Worker != "" && (h.records == nil || !h.records.allocatedChild(f.Worker, e.ID)) {
 			continue
 		}
 		match = append(match, e)
 	}
-	total := len(match)
-	match = match[min(f.Offset, total):]
-	if f.Limit > 0 {
-		match = match[:min(f.Limit, len(match))]
+	// The store's order: newest first, by registration time and then id.
+	slices.SortFunc(match, func(a, b *joinedup.LifeEvent) int {
+		return -compareCursors(joinedup.EventCursorOf(a), joinedup.EventCursorOf(b))
+	})
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
 	}
-	return match, total, nil
+	return fakePage(match, joinedup.EventCursorOf, true, f.Offset, f.After, f.Before, f.Limit), nil
+}
+
+// registeredFor reports whether e was registered by an account of the
+// organisation org or by one of accounts. The caller holds h.mu.
+func (h *fakeHub) registeredFor(ctx context.Context, e *joinedup.LifeEvent, org joinedup.OrgID, accounts []string) bool {
+	if slices.Contains(accounts, e.RegisteredBy) {
+		return true
+	}
+	if h.records == nil {
+		return false
+	}
+	a, err := h.records.FindAccount(ctx, e.RegisteredBy)
+	return err == nil && a.Organisation == org
 }
 
 func (h *fakeHub) CreateService(ctx context.Context, s *joinedup.Service) error {
@@ -387,43 +419,59 @@ func (h *fakeHub) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter)
 		}
 	}
 	// The store's order: by creation time, then id.
-	compare := func(a, b joinedup.DeliveryCursor) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.ID), string(b.ID))
-	}
-	slices.SortFunc(matches, func(a, b *joinedup.Delivery) int { return compare(joinedup.CursorOf(a), joinedup.CursorOf(b)) })
+	slices.SortFunc(matches, func(a, b *joinedup.Delivery) int { return compareCursors(joinedup.CursorOf(a), joinedup.CursorOf(b)) })
 	if f.NewestFirst {
 		slices.Reverse(matches)
-		c := compare
-		compare = func(a, b joinedup.DeliveryCursor) int { return -c(a, b) }
 	}
-	page := joinedup.DeliveryPage{Total: len(matches), Offset: f.Offset}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	return fakePage(matches, joinedup.CursorOf, f.NewestFirst, f.Offset, f.After, f.Before, f.Limit), nil
+}
+
+// compareCursors compares two cursors in the order of a list ordered by
+// time and then id, oldest first.
+func compareCursors[ID ~string](a, b joinedup.Cursor[ID]) int {
+	if c := a.At.Compare(b.At); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.ID), string(b.ID))
+}
+
+// fakePage cuts from matches, which are in the store's order, oldest or
+// newestFirst, the page of at most limit items that starts at offset or
+// after the cursor after, or ends before the cursor before, as the store
+// does. cursorOf returns an item's cursor.
+func fakePage[T any, ID ~string](matches []T, cursorOf func(T) joinedup.Cursor[ID], newestFirst bool, offset int, after, before *joinedup.Cursor[ID], limit int) joinedup.Page[T] {
+	compare := compareCursors[ID]
+	if newestFirst {
+		compare = func(a, b joinedup.Cursor[ID]) int { return -compareCursors(a, b) }
+	}
+	page := joinedup.Page[T]{Total: len(matches), Offset: offset}
 	switch {
-	case f.After != nil:
+	case after != nil:
 		page.Offset = len(matches)
-		for i, d := range matches {
-			if compare(joinedup.CursorOf(d), *f.After) > 0 {
+		for i, item := range matches {
+			if compare(cursorOf(item), *after) > 0 {
 				page.Offset = i
 				break
 			}
 		}
-	case f.Before != nil:
-		before := len(matches)
-		for i, d := range matches {
-			if compare(joinedup.CursorOf(d), *f.Before) >= 0 {
-				before = i
+	case before != nil:
+		end := len(matches)
+		for i, item := range matches {
+			if compare(cursorOf(item), *before) >= 0 {
+				end = i
 				break
 			}
 		}
-		page.Offset = max(before-f.Limit, 0)
-		page.Items = matches[page.Offset:before]
-		return page, nil
+		page.Offset = max(end-limit, 0)
+		page.Items = matches[page.Offset:end]
+		return page
 	}
 	start := min(page.Offset, len(matches))
-	page.Items = matches[start:min(start+f.Limit, len(matches))]
-	return page, nil
+	page.Items = matches[start:min(start+limit, len(matches))]
+	return page
 }
 
 // setState moves a delivery to state, as the delivery workers would.

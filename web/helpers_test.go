@@ -83,7 +83,7 @@ func newTestEnv(t testing.TB) *testEnv {
 	}
 	_, records := testTrust(t, s)
 	records.hub = hub
-	hub.link, hub.audit = records.linkBirth, s.Audit
+	hub.link, hub.audit, hub.records = records.linkBirth, s.Audit, records
 	env := &testEnv{hub: hub, server: s, handler: s.Handler(), logs: logs, records: records}
 	env.registrar = env.createAccount(t, "registrar", policy.RoleRegistrar)
 	env.operator = env.createAccount(t, "operator", policy.RoleOperator)

@@ -123,7 +123,7 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 
 	svc := notices.Service
 	v := noticesView{Service: svc, Rows: rows, Limit: notices.Limit}
-	v.Pager = newCursorPager(notices.Page, len(rows), func(name, cursor string) string {
+	v.Pager = newCursorPager(notices.Page, len(rows), deliveryCursor, func(name, cursor string) string {
 		q := url.Values{}
 		if name != "" {
 			q.Set(name, cursor)

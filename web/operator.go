@@ -31,19 +31,15 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	filter, err := lifeEventFilter(r.URL.Query())
-	if account := principalOf(r); account.Role == policy.RoleServiceOfficer {
-		// An officer may read only the events sent to their services, so
-		// the list and its total count only those.
-		filter.Services = append([]joinedup.ServiceID{}, account.Services...)
-	}
+	filter, err := s.lifeEventQuery(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	events, total, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
+	list, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
+	var events []*joinedup.LifeEvent
 	if err == nil {
-		events, err = s.filterEvents(r, events)
+		events, err = s.filterEvents(r, list.Items)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -59,14 +55,18 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Rows = append(v.Rows, lifeEventRow{Event: e, Deliveries: rows})
 	}
-	v.Pager = newPager(filter.Offset, filter.Limit, len(events), total, func(offset int) string {
-		return lifeEventsURL(filter, offset)
+	v.Pager = newCursorPager(list, len(events), eventCursor, func(name, cursor string) string {
+		return lifeEventsURL(filter, name, cursor)
 	})
 
 	s.render(w, r, http.StatusOK, "life-events.html", page{Title: "Life events", Nav: navLifeEvents, Data: v})
 }
 
-func lifeEventsURL(f joinedup.LifeEventFilter, offset int) string {
+// lifeEventsURL returns the address of a page of the life events page,
+// with the type, state and limit of f. The page is placed by the
+// parameter name, offset, after or before, with value, or is the first
+// page when name is "".
+func lifeEventsURL(f joinedup.LifeEventFilter, name, value string) string {
 	q := url.Values{}
 	if f.Type != "" {
 		q.Set("type", f.Type)
@@ -74,7 +74,9 @@ func lifeEventsURL(f joinedup.LifeEventFilter, offset int) string {
 	if f.State != "" {
 		q.Set("state", string(f.State))
 	}
-	q.Set("offset", strconv.Itoa(offset))
+	if name != "" {
+		q.Set(name, value)
+	}
 	q.Set("limit", strconv.Itoa(f.Limit))
 	return "/operator/life-events?" + q.Encode()
 }
@@ -240,7 +242,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) && s.takeReplayedFlash(w, r, replayed) {
 		v.Replayed = replayed
 	}
-	v.Pager = newCursorPager(list, len(rows), func(name, cursor string) string {
+	v.Pager = newCursorPager(list, len(rows), deliveryCursor, func(name, cursor string) string {
 		return deliveriesURL(q.Get("state"), filter.Service, filter.Limit, name, cursor)
 	})
 	v.Caption = v.Pager.caption(items, "oldest first")

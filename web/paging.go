@@ -17,36 +17,10 @@ type pager struct {
 	First, Last int
 	PreviousURL string
 	NextURL     string
-	// PastEnd is set when the offset is at or past the end of the list,
-	// so the page shows no item, and FirstURL is then the list's first
-	// page.
+	// PastEnd is set when the page lies past the end of the list, so it
+	// shows no item, and FirstURL is then the list's first page.
 	PastEnd  bool
 	FirstURL string
-}
-
-// newPager returns the place of the page at offset, which shows shown
-// items out of total, in pages of limit items. pageURL returns the URL of
-// the page at an offset.
-//
-// NOTE: a list cuts its pages from every match and then drops the items
-// the account may not see, so a page can be empty while a later one is
-// not. An empty page offers no Previous or Next link, because those links
-// mostly lead to more empty pages.
-func newPager(offset, limit, shown, total int, pageURL func(offset int) string) pager {
-	p := pager{Total: total}
-	if shown > 0 {
-		p.First, p.Last = offset+1, offset+shown
-		if offset > 0 {
-			p.PreviousURL = pageURL(max(offset-limit, 0))
-		}
-		if offset+shown < total {
-			p.NextURL = pageURL(offset + limit)
-		}
-	}
-	if total > 0 && offset >= total {
-		p.PastEnd, p.FirstURL = true, pageURL(0)
-	}
-	return p
 }
 
 // caption returns the caption of a table that shows this page of a list
@@ -114,29 +88,36 @@ func readPage(q url.Values, defaultLimit int) (offset, limit int, fields []joine
 	return offset, limit, fields
 }
 
-// readDeliveryPage reads the place of a page of a list of deliveries into
-// f: its offset, or the cursor after or before which it lies, and its
-// limit, with defaultLimit when q has no limit. It returns a field error
-// for each invalid value, and one for more than one of offset, after and
-// before, which names the second of them given.
-func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter) []joinedup.FieldError {
+// listPlace is the place of a page in a list paged by cursor: its
+// offset, or the cursor after or before which it lies, and its limit.
+type listPlace[ID ~string] struct {
+	Offset, Limit int
+	After, Before *joinedup.Cursor[ID]
+}
+
+// readListPlace reads the place of a page of a list paged by cursor, with
+// defaultLimit when q has no limit. It returns a field error for each
+// invalid value, and one for more than one of offset, after and before,
+// which names the second of them given.
+func readListPlace[ID ~string](q url.Values, defaultLimit int) (listPlace[ID], []joinedup.FieldError) {
+	var p listPlace[ID]
 	var fields []joinedup.FieldError
-	f.Offset, f.Limit, fields = readPage(q, defaultLimit)
+	p.Offset, p.Limit, fields = readPage(q, defaultLimit)
 	for _, name := range []string{"after", "before"} {
 		v := q.Get(name)
 		if v == "" {
 			continue
 		}
-		c, err := joinedup.ParseDeliveryCursor(v)
+		c, err := joinedup.ParseCursor[ID](v)
 		if err != nil {
 			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
 				Message: fmt.Sprintf("The %s cursor is not one that this list gave. Use the next or previous cursor of a page, or start again without it.", name)})
 			continue
 		}
 		if name == "after" {
-			f.After = &c
+			p.After = &c
 		} else {
-			f.Before = &c
+			p.Before = &c
 		}
 	}
 	var placers []string
@@ -149,36 +130,66 @@ func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter
 		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + placers[1],
 			Message: "Give at most one of offset, after and before: each places the page on its own."})
 	}
+	return p, fields
+}
+
+// readDeliveryPage reads the place of a page of a list of deliveries into
+// f, as readListPlace reads it.
+func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter) []joinedup.FieldError {
+	p, fields := readListPlace[joinedup.DeliveryID](q, defaultLimit)
+	f.Offset, f.Limit, f.After, f.Before = p.Offset, p.Limit, p.After, p.Before
 	return fields
 }
 
-// deliveryCursors returns the cursors of the pages next to p, which the
-// filter's limit cut from its list, or "" where the list ends. They come
-// from the page as the store returned it, before any delivery the caller
-// may not see was dropped, so that no delivery is passed over.
-func deliveryCursors(p joinedup.DeliveryPage) (previous, next string) {
+// readLifeEventPage reads the place of a page of a list of life events
+// into f, as readListPlace reads it.
+func readLifeEventPage(q url.Values, defaultLimit int, f *joinedup.LifeEventFilter) []joinedup.FieldError {
+	p, fields := readListPlace[joinedup.EventID](q, defaultLimit)
+	f.Offset, f.Limit, f.After, f.Before = p.Offset, p.Limit, p.After, p.Before
+	return fields
+}
+
+// deliveryCursor and eventCursor return the cursor of an item of a list,
+// for pageCursors and newCursorPager.
+func deliveryCursor(d *joinedup.Delivery) string { return joinedup.CursorOf(d).String() }
+func eventCursor(ev *joinedup.LifeEvent) string  { return joinedup.EventCursorOf(ev).String() }
+
+// pageCursors returns the cursors of the pages next to p, which the
+// filter's limit cut from its list, or "" where the list ends. cursor
+// returns an item's cursor. They come from the page as the store returned
+// it, before any item the caller may not see was dropped, so that no item
+// is passed over.
+func pageCursors[T any](p joinedup.Page[T], cursor func(T) string) (previous, next string) {
 	if len(p.Items) == 0 {
 		return "", ""
 	}
 	if p.Offset > 0 {
-		previous = joinedup.CursorOf(p.Items[0]).String()
+		previous = cursor(p.Items[0])
 	}
 	if p.Offset+len(p.Items) < p.Total {
-		next = joinedup.CursorOf(p.Items[len(p.Items)-1]).String()
+		next = cursor(p.Items[len(p.Items)-1])
 	}
 	return previous, next
 }
 
-// newCursorPager returns the place of the page p of deliveries, of which
-// shown are shown, for its caption and its Previous and Next links.
-// pageURL returns the URL of the page after or before a cursor, or of the
-// first page when name is "".
-func newCursorPager(p joinedup.DeliveryPage, shown int, pageURL func(name, cursor string) string) pager {
+// newCursorPager returns the place of the page p, of which shown items
+// are shown, for its caption and its Previous and Next links. cursor
+// returns an item's cursor, and pageURL the URL of the page after or
+// before a cursor, or of the first page when name is "".
+//
+// NOTE: a list of deliveries cuts its pages from every match and then
+// drops the deliveries the account may not see, so a service officer who
+// lists deliveries without naming one of their services can get a page
+// with fewer rows than its limit, or none, while a later one has some.
+// The list of life events is narrowed in the store to the events the
+// account may read (narrowLifeEvents), so under the default policies its
+// pages drop none.
+func newCursorPager[T any](p joinedup.Page[T], shown int, cursor func(T) string, pageURL func(name, cursor string) string) pager {
 	pg := pager{Total: p.Total}
 	if shown > 0 {
 		pg.First, pg.Last = p.Offset+1, p.Offset+shown
 	}
-	previous, next := deliveryCursors(p)
+	previous, next := pageCursors(p, cursor)
 	if previous != "" {
 		pg.PreviousURL = pageURL("before", previous)
 	}

@@ -137,6 +137,20 @@ func (f *fakeRecords) Relationship(ctx context.Context, p policy.Principal, subj
 	return policy.RelationshipNone, nil
 }
 
+// allocatedChild reports whether event is the birth of a child of a
+// resident that worker is allocated to, as the store's list of a social
+// worker's life events reads it.
+func (f *fakeRecords) allocatedChild(worker string, event joinedup.EventID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.allocations[worker] {
+		if slices.Contains(f.children[r], event) {
+			return true
+		}
+	}
+	return false
+}
+
 // linkBirth links the accounts whose identity matches a parent of r to
 // the child of event.
 func (f *fakeRecords) linkBirth(event joinedup.EventID, r joinedup.BirthRegistration) {

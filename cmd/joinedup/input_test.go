@@ -112,11 +112,11 @@ func TestBadBirthChangesNothing(t *testing.T) {
 		})
 	}
 
-	_, total, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
+	page, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if total != 0 {
+	if total := page.Total; total != 0 {
 		t.Errorf("%d life events recorded after bad input, want 0", total)
 	}
 }
@@ -300,8 +300,8 @@ func TestSameBirthTwiceRefused(t *testing.T) {
 		t.Errorf("second registration: status %d, body %s; want 409 naming %s", resp.StatusCode, b, first.Event.Reference)
 	}
 	waitComplete(t, h, first.Event.ID, 10*time.Second)
-	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 1 {
-		t.Errorf("%d life events recorded, want 1", total)
+	if page, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); page.Total != 1 {
+		t.Errorf("%d life events recorded, want 1", page.Total)
 	}
 	if n := len(gp.received()); n != 1 {
 		t.Errorf("the service was told %d times, want once", n)
@@ -367,10 +367,11 @@ func TestBirthFormRedirectsToConfirmation(t *testing.T) {
 	if !strings.HasPrefix(location, "/births/evt_") {
 		t.Fatalf("Location = %q, want /births/{id}", location)
 	}
-	events, total, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
+	page, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	events, total := page.Items, page.Total
 	if total != 1 || location != "/births/"+string(events[0].ID) {
 		t.Fatalf("%d life events, Location %s; want 1 event at its confirmation", total, location)
 	}
@@ -392,8 +393,8 @@ func TestBirthFormRedirectsToConfirmation(t *testing.T) {
 			t.Errorf("confirmation lacks the receipt id %s", events[0].Consent.ID)
 		}
 	}
-	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 1 {
-		t.Errorf("%d life events after loading the confirmation twice, want 1", total)
+	if page, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); page.Total != 1 {
+		t.Errorf("%d life events after loading the confirmation twice, want 1", page.Total)
 	}
 
 	for _, username := range []string{"social-worker", "operator"} {
@@ -435,8 +436,8 @@ func TestBirthFormNeedsInformantChoice(t *testing.T) {
 			t.Errorf("informant-parent %q: the error summary does not ask which parent is the informant", choice)
 		}
 	}
-	if _, total, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); total != 0 {
-		t.Errorf("%d life events recorded after bad input, want 0", total)
+	if page, _ := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{}); page.Total != 0 {
+		t.Errorf("%d life events recorded after bad input, want 0", page.Total)
 	}
 }
 

@@ -31,11 +31,11 @@ func recentBirthDate() string {
 // lifeEventCount returns how many life events the hub has recorded.
 func lifeEventCount(t *testing.T, h *Hub) int {
 	t.Helper()
-	_, total, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
+	page, err := h.LifeEvents.ListLifeEvents(context.Background(), joinedup.LifeEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return total
+	return page.Total
 }
 
 // TestLongBirthFieldRejectedByAPI posts registrations with one field over

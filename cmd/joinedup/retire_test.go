@@ -232,10 +232,11 @@ func testRetireServiceThroughAPI(t *testing.T, mode func(*Config)) {
 
 	// A registration naming it is rejected as one naming an unknown
 	// service is, and records nothing.
-	before, _, err := h.DB.ListLifeEvents(ctx, joinedup.LifeEventFilter{})
+	beforePage, err := h.DB.ListLifeEvents(ctx, joinedup.LifeEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := beforePage.Items
 	unknownStatus, unknownBody := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/births", nthBirthJSON(t, 1, "2026-11-20", "no-such-service"))
 	removedStatus, removedBody := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/births", nthBirthJSON(t, 1, "2026-11-20", "down"))
 	if removedStatus != http.StatusUnprocessableEntity || unknownStatus != removedStatus {
@@ -249,10 +250,11 @@ func testRetireServiceThroughAPI(t *testing.T, mode func(*Config)) {
 	if len(removedErrors) == 1 && removedErrors[0].Message != wantMessage {
 		t.Errorf("registration naming the removed service: message %q, want the unknown service's %q", removedErrors[0].Message, wantMessage)
 	}
-	after, _, err := h.DB.ListLifeEvents(ctx, joinedup.LifeEventFilter{})
+	afterPage, err := h.DB.ListLifeEvents(ctx, joinedup.LifeEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	after := afterPage.Items
 	if len(after) != len(before) {
 		t.Errorf("life events after the rejected registrations = %d, want %d", len(after), len(before))
 	}
