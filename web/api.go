@@ -157,11 +157,11 @@ func (s *Server) lifeEventQuery(r *http.Request) (joinedup.LifeEventFilter, erro
 }
 
 // narrowLifeEvents narrows f to the events that account may read under
-// the default access policies, so that a list's pages are full, and its
-// total counts only those: a service officer's to the events sent to
-// their services, a registrar's to those registered for their
-// organisation, and a social worker's to the births of the children of
-// the residents allocated to them. filterEvents still decides on each
+// the default access policies, so that a list's pages are full and its
+// total counts only those. A service officer reads the events sent to
+// their services, a registrar those registered for their organisation,
+// and a social worker the births of the children of the residents
+// allocated to them. filterEvents still decides on each
 // event listed. An operator reads the progress of every event, so their
 // list is not narrowed.
 func (s *Server) narrowLifeEvents(account *auth.Account, f *joinedup.LifeEventFilter) {
