@@ -163,8 +163,12 @@ type DeliveryService interface {
 // another, as it does with offsets. At most one of Offset, After and
 // Before is set.
 type DeliveryFilter struct {
-	State         DeliveryState
-	Service       ServiceID
+	State   DeliveryState
+	Service ServiceID
+	// Services, when not nil, keeps only the deliveries to these
+	// services, as the list of a service officer does. An empty list
+	// keeps none.
+	Services      []ServiceID
 	NewestFirst   bool
 	Offset        int
 	After, Before *DeliveryCursor

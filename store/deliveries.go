@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/joinedup/joinedup"
@@ -124,6 +125,14 @@ func deliveryListQuery(f joinedup.DeliveryFilter) listQueries {
 	if f.Service != "" {
 		l.args = append(l.args, f.Service)
 		l.conds = append(l.conds, fmt.Sprintf("service_id = $%d", len(l.args)))
+	}
+	if f.Services != nil {
+		marks := []string{"''"} // an empty list matches no service
+		for _, svc := range f.Services {
+			l.args = append(l.args, svc)
+			marks = append(marks, fmt.Sprintf("$%d", len(l.args)))
+		}
+		l.conds = append(l.conds, "service_id IN ("+strings.Join(marks, ", ")+")")
 	}
 	return l.queries(f.Offset, cursorOf(f.After), cursorOf(f.Before), limit)
 }

@@ -689,6 +689,27 @@ func TestListDeliveriesOfService(t *testing.T) {
 		if all, total := page.Items, page.Total; len(all) != 6 || total != 6 {
 			t.Errorf("got %d deliveries of every service and a total of %d, want 6 and 6", len(all), total)
 		}
+
+		// A service officer's list keeps the deliveries to their services.
+		page, err = db.ListDeliveries(ctx, joinedup.DeliveryFilter{Services: []joinedup.ServiceID{"school"}, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 2 || page.Total != 3 {
+			t.Errorf("list of the school's deliveries: %d items and a total of %d, want 2 and 3", len(page.Items), page.Total)
+		}
+		for _, d := range page.Items {
+			if d.Service != "school" {
+				t.Errorf("delivery %s is to %s, want school", d.ID, d.Service)
+			}
+		}
+		page, err = db.ListDeliveries(ctx, joinedup.DeliveryFilter{Services: []joinedup.ServiceID{}, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 0 || page.Total != 0 {
+			t.Errorf("list of no services: %d items and a total of %d, want none", len(page.Items), page.Total)
+		}
 	})
 }
 

@@ -181,6 +181,18 @@ func (s *Server) narrowLifeEvents(account *auth.Account, f *joinedup.LifeEventFi
 	}
 }
 
+// narrowDeliveries narrows f to the deliveries that account may read
+// under the default access policies, so that a list's pages are full and
+// its total counts only those. A service officer reads the deliveries to
+// their services. filterDeliveries still decides on each delivery
+// listed. An operator reads every delivery, so their list is not
+// narrowed.
+func narrowDeliveries(account *auth.Account, f *joinedup.DeliveryFilter) {
+	if account.Role == policy.RoleServiceOfficer {
+		f.Services = append([]joinedup.ServiceID{}, account.Services...)
+	}
+}
+
 // lifeEventFilter reads the type and state query parameters, and the
 // page's offset or cursor and its limit. Faults are named by a pointer to
 // the parameter, such as "/limit".
@@ -530,6 +542,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	narrowDeliveries(principalOf(r), &filter)
 
 	page, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	var deliveries []*joinedup.Delivery

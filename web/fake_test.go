@@ -413,7 +413,8 @@ func (h *fakeHub) ListDeliveries(ctx context.Context, f joinedup.DeliveryFilter)
 	var matches []*joinedup.Delivery
 	for _, e := range h.events {
 		for _, d := range e.Deliveries {
-			if (f.State == "" || d.State == f.State) && (f.Service == "" || d.Service == f.Service) {
+			if (f.State == "" || d.State == f.State) && (f.Service == "" || d.Service == f.Service) &&
+				(f.Services == nil || slices.Contains(f.Services, d.Service)) {
 				matches = append(matches, d)
 			}
 		}

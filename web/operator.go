@@ -191,6 +191,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	narrowDeliveries(principalOf(r), &filter)
 	list, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	// A replay takes the delivery out of a list of its old state. After
 	// the last one on the last page, the operator sees the page that is

@@ -1370,6 +1370,45 @@ func TestDeliveriesPageFiltersByService(t *testing.T) {
 	}
 }
 
+// TestOfficerDeliveryListFull checks that a service officer's list of
+// deliveries, without a service named, holds only their service's
+// deliveries: its pages are full and its total counts only those.
+func TestOfficerDeliveryListFull(t *testing.T) {
+	env := newTestEnv(t)
+	toBoth := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1)
+	for range 4 {
+		if rec := env.postJSON(t, "/api/v1/births", toBoth); rec.Code != http.StatusCreated {
+			t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
+		}
+	}
+	env.signInAs(t, env.createAccount(t, "officer-chb", policy.RoleServiceOfficer, "child-benefit"))
+
+	rec := env.do(t, http.MethodGet, "/api/v1/deliveries?limit=2", nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", rec.Code, rec.Body)
+	}
+	var list struct {
+		Items []joinedup.Delivery `json:"items"`
+		Total int                 `json:"total"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 2 || list.Total != 4 {
+		t.Errorf("officer's list: %d items and a total of %d, want 2 and 4, the Child Benefit deliveries", len(list.Items), list.Total)
+	}
+	for _, d := range list.Items {
+		if d.Service != "child-benefit" {
+			t.Errorf("officer's list holds delivery %s to %s", d.ID, d.Service)
+		}
+	}
+
+	body := env.do(t, http.MethodGet, "/operator/deliveries?state=any&limit=2", nil, nil).Body.String()
+	if want := "showing 1 to 2 of 4"; !strings.Contains(body, want) {
+		t.Errorf("officer's deliveries page lacks %q", want)
+	}
+}
+
 // hrefRelPattern matches a link with a rel attribute, such as the Next
 // link of a paged list.
 var hrefRelPattern = regexp.MustCompile(`href="([^"]*)" rel="([a-z]+)"`)

@@ -177,13 +177,12 @@ func pageCursors[T any](p joinedup.Page[T], cursor func(T) string) (previous, ne
 // returns an item's cursor, and pageURL the URL of the page after or
 // before a cursor, or of the first page when name is "".
 //
-// NOTE: a list of deliveries cuts its pages from every match and then
-// drops the deliveries the account may not see, so a service officer who
-// lists deliveries without naming one of their services can get a page
-// with fewer rows than its limit, or none, while a later one has some.
-// The list of life events is narrowed in the store to the events the
-// account may read (narrowLifeEvents), so under the default policies its
-// pages drop none.
+// A list is narrowed in the store to the items the account may read under
+// the default policies (narrowDeliveries, narrowLifeEvents), and then each
+// item is checked against the policies in force.
+// NOTE: a hub whose own policies let an account read less than the
+// default ones can show that account a page with fewer rows than its
+// limit, or none, while a later page has some.
 func newCursorPager[T any](p joinedup.Page[T], shown int, cursor func(T) string, pageURL func(name, cursor string) string) pager {
 	pg := pager{Total: p.Total}
 	if shown > 0 {
