@@ -422,6 +422,12 @@ func (b *Bus) QueuedByService(ctx context.Context) (map[string]uint64, error) {
 	return out, nil
 }
 
+// Name returns the name of the deliveries stream.
+func (b *Bus) Name() string { return b.name }
+
+// Embedded reports whether the NATS server runs inside this process.
+func (b *Bus) Embedded() bool { return b.server != nil }
+
 // Connected reports whether the connection to the NATS server is up.
 func (b *Bus) Connected() bool {
 	return b.Conn != nil && b.Conn.IsConnected()

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/storetest"
 )
@@ -36,5 +37,37 @@ func TestStoreIDStaysTheSame(t *testing.T) {
 		if other == first {
 			t.Errorf("two stores both have id %q, want different ids", first)
 		}
+	})
+}
+
+func TestClaimEventBus(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		claim := func(bus string, wantRecorded string, wantWaiting int) {
+			t.Helper()
+			recorded, waiting, err := db.ClaimEventBus(ctx, bus)
+			if err != nil {
+				t.Fatalf("claim %q: %v", bus, err)
+			}
+			if recorded != wantRecorded || waiting != wantWaiting {
+				t.Errorf("claim %q = %q, %d waiting; want %q, %d", bus, recorded, waiting, wantRecorded, wantWaiting)
+			}
+		}
+
+		claim("stream A", "", 0)
+		claim("stream A", "stream A", 0)
+
+		// A delivery waits in stream A, so stream B may not take over.
+		seed(t, db)
+		ev := newEvent(t, db, "gp")
+		claim("stream B", "stream A", 1)
+		claim("stream A", "stream A", 0)
+
+		// Once none waits, another bus may take over.
+		if _, err := db.RecordOutcome(ctx, "gp", ev.Deliveries[0].ID, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil {
+			t.Fatalf("record outcome: %v", err)
+		}
+		claim("stream B", "stream A", 0)
+		claim("stream B", "stream B", 0)
 	})
 }

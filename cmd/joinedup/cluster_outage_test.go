@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,5 +106,51 @@ func TestNodeWithoutNATSLeavesOutbox(t *testing.T) {
 	waitComplete(t, connected, id, 30*time.Second)
 	if got := len(rec.received()); got != 1 {
 		t.Errorf("the service acted %d times, want once", got)
+	}
+}
+
+// TestNodeOnOtherBusRejected runs a node on PostgreSQL and an external
+// stream while a delivery waits to be sent, then starts nodes on the same
+// store with a JetStream inside their process or with another stream.
+// Each would take births into a stream the other nodes cannot read, so
+// each stops at start with an error that names both buses.
+func TestNodeOnOtherBusRejected(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	_, otherStream := clusterStream(t)
+	rec := &recorder{fail: 1 << 30}
+	file := servicesFileFor(t, serveRecorder(t, "gp-practice", []string{"child"}, rec))
+	keys := t.TempDir()
+	first := startHub(t, func(c *Config) {
+		c.DatabaseURL, c.NATSURL, c.Stream, c.ServicesFile, c.AuditKeyDir = dbURL, natsURL, stream, file, keys
+	})
+	if _, err := postBirth(t, first.BaseURL, nthBirthJSON(t, 0, "2026-11-20", "gp-practice")); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"JetStream inside the process", func(c *Config) {}, "inside the process of the node"},
+		{"another stream", func(c *Config) { c.NATSURL, c.Stream = natsURL, otherStream }, "stream " + otherStream + " on the NATS server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Addr, cfg.Data, cfg.DatabaseURL, cfg.AuditKeyDir = "127.0.0.1:0", t.TempDir(), dbURL, keys
+			tt.edit(&cfg)
+			h, err := OpenHub(context.Background(), cfg, testLogger(t))
+			if err == nil {
+				h.Close()
+				t.Fatal("node started on another event bus while a delivery waits, want an error")
+			}
+			for _, want := range []string{"stream " + stream + " on the NATS server", "1 wait to be sent", tt.want} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error = %v, want one containing %q", err, want)
+				}
+			}
+		})
 	}
 }

@@ -312,10 +312,42 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 	} else if err != nil {
 		return fmt.Errorf("open event bus: %w", err)
 	}
-	if cfg.DatabaseURL != "" && cfg.NATSURL == "" {
+	return h.claimEventBus(ctx, cfg, logger)
+}
+
+// claimEventBus records in the store which event bus carries its
+// deliveries, and refuses a node whose bus differs while deliveries wait
+// in the recorded one: only the nodes on that bus can send them. A node
+// with a JetStream inside its process on a shared PostgreSQL store
+// would otherwise take births that other nodes accepted into a stream
+// that only it can read.
+func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	bus := fmt.Sprintf("stream %s on the NATS server at -nats-url", h.Bus.Name())
+	if h.Bus.Embedded() {
+		bus = fmt.Sprintf("stream %s inside the hub's process", h.Bus.Name())
+		if cfg.DatabaseURL != "" {
+			host, _ := os.Hostname()
+			dir, err := filepath.Abs(cfg.Data)
+			if err != nil {
+				dir = cfg.Data
+			}
+			bus = fmt.Sprintf("stream %s inside the process of the node on host %s with data directory %s", h.Bus.Name(), host, dir)
+		}
+	}
+	recorded, waiting, err := h.DB.ClaimEventBus(ctx, bus)
+	switch {
+	case err != nil:
+		return fmt.Errorf("open event bus: %w", err)
+	case waiting > 0:
+		return fmt.Errorf("open event bus: the store's deliveries go through the %s, where %d wait to be sent, and this node would use the %s: start it with the -nats-url and -stream of the nodes that use the store, or stop them once no delivery waits",
+			recorded, waiting, bus)
+	case recorded != "" && recorded != bus:
+		logger.Info("the store's deliveries now go through another event bus, because none were waiting in the one before", "bus", bus, "before", recorded)
+	}
+	if cfg.DatabaseURL != "" && h.Bus.Embedded() {
 		// Other nodes on the store cannot reach this JetStream, so if this
 		// node stops, the deliveries it holds wait until it starts again.
-		logger.Warn("the store is PostgreSQL but -nats-url is not set, so births this node accepts are delivered only by this node, from the JetStream inside its process. A cluster needs -nats-url on every node")
+		logger.Warn("the store is PostgreSQL but -nats-url is not set, so this node delivers from the JetStream inside its process, and no other node may share the store. A cluster needs -nats-url on every node")
 	}
 	return nil
 }
