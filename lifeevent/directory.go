@@ -130,14 +130,8 @@ func Validate(s *joinedup.Service) error {
 		}
 		allowed = append(allowed, paths...)
 	}
-	// Withdrawal notices and due actions go only to a service that was
-	// sent the life event they concern, so a service that takes only
-	// those would never receive anything.
-	notice := func(t string) bool { return t == joinedup.EventConsentWithdrawn || t == joinedup.EventActionDue }
-	if len(s.EventTypes) > 0 && !slices.ContainsFunc(s.EventTypes, func(t string) bool { return !notice(t) }) {
-		add("/eventTypes", "Enter a life event type, such as %s: withdrawal notices and due actions go only to a service that was sent the life event they concern", joinedup.EventBirthRegistered)
-	}
-	// A service that takes a life event with no fields would receive
+	// A service that takes only notices, whose data is fixed, declares no
+	// fields. One that takes a life event with no fields would receive
 	// events with no data.
 	if len(s.Fields) == 0 && len(allowed) > 0 {
 		add("/fields", "Enter at least one field that the service needs, such as child.dateOfBirth, because a service without fields receives no data")

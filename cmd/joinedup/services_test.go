@@ -709,33 +709,6 @@ func TestServicesFileRejectsRepeats(t *testing.T) {
 	}
 }
 
-// postRejectedService registers the service id, named name, as
-// namedServiceJSON gives it and edit changes it, checks that the hub
-// answers 422, and returns the problem.
-func postRejectedService(t *testing.T, h *Hub, id joinedup.ServiceID, name string, edit func(map[string]any)) joinedup.Problem {
-	t.Helper()
-	var registration map[string]any
-	if err := json.Unmarshal(namedServiceJSON(t, id, name, nil), &registration); err != nil {
-		t.Fatal(err)
-	}
-	edit(registration)
-	body, err := json.Marshal(registration)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services", body)
-
-	if status != http.StatusUnprocessableEntity {
-		t.Fatalf("status %d, want 422; body %s", status, resp)
-	}
-	var p joinedup.Problem
-	if err := json.Unmarshal(resp, &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestServiceRejectsRepeatedEntries registers services that list a field
 // or an event type twice. Each must get 422 naming the second entry.
 func TestServiceRejectsRepeatedEntries(t *testing.T) {
@@ -753,38 +726,27 @@ func TestServiceRejectsRepeatedEntries(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := postRejectedService(t, h, joinedup.ServiceID(fmt.Sprintf("repeats-%d", i)), fmt.Sprintf("Repeats %d", i),
-				func(registration map[string]any) { registration[tt.key] = tt.value })
+			var registration map[string]any
+			if err := json.Unmarshal(namedServiceJSON(t, joinedup.ServiceID(fmt.Sprintf("repeats-%d", i)), fmt.Sprintf("Repeats %d", i), nil), &registration); err != nil {
+				t.Fatal(err)
+			}
+			registration[tt.key] = tt.value
+			body, err := json.Marshal(registration)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			status, resp := sendAPI(t, http.DefaultClient, true, http.MethodPost, h.BaseURL+"/api/v1/services", body)
+
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, resp)
+			}
+			var p joinedup.Problem
+			if err := json.Unmarshal(resp, &p); err != nil {
+				t.Fatal(err)
+			}
 			if len(p.Errors) != 1 || p.Errors[0].Field != tt.field || !strings.Contains(p.Errors[0].Message, "more than once") {
 				t.Errorf("errors = %+v, want one on %s saying the entry is repeated", p.Errors, tt.field)
-			}
-		})
-	}
-}
-
-// TestServiceNeedsLifeEventType registers services that take only
-// withdrawal notices or due actions. Those go only to a service that was
-// sent the life event they concern, so each gets 422 on /eventTypes and
-// nothing is registered.
-func TestServiceNeedsLifeEventType(t *testing.T) {
-	h := startHub(t, nil)
-	if err := h.DB.UpsertOrganisation(context.Background(), joinedup.Organisation{ID: "test-council", Name: "Test Council"}); err != nil {
-		t.Fatal(err)
-	}
-	for i, types := range [][]string{
-		{joinedup.EventConsentWithdrawn},
-		{joinedup.EventActionDue, joinedup.EventConsentWithdrawn},
-	} {
-		t.Run(strings.Join(types, " "), func(t *testing.T) {
-			id := joinedup.ServiceID(fmt.Sprintf("notices-%d", i))
-			p := postRejectedService(t, h, id, fmt.Sprintf("Notices %d", i), func(registration map[string]any) {
-				registration["eventTypes"], registration["fields"] = types, []string{}
-			})
-			if len(p.Errors) != 1 || p.Errors[0].Field != "/eventTypes" || !strings.Contains(p.Errors[0].Message, "Enter a life event type") {
-				t.Errorf("errors = %+v, want one on /eventTypes asking for a life event type", p.Errors)
-			}
-			if _, err := h.DB.FindService(context.Background(), id); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
-				t.Errorf("find service after 422 = %v, want ENOTFOUND", err)
 			}
 		})
 	}
