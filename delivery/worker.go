@@ -346,7 +346,7 @@ func (e *Engine) countCutOffAttempts(ctx context.Context, task *store.Task) (cou
 	if err != nil {
 		return false, false, err
 	}
-	e.logger.Warn("delivery attempt cut off by a restart", "delivery_id", d.ID, "service_id", task.Service.ID,
+	e.logger.Warn("delivery attempt cut off before its result was recorded, as when a hub stopped", "delivery_id", d.ID, "service_id", task.Service.ID,
 		"attempt", attempted, "state", d.State, "dead_lettered", counted && dead)
 	if !counted {
 		return false, false, nil

@@ -296,7 +296,7 @@ func TestDatabaseWithoutNATSWarns(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.Close()
-			if got := strings.Count(logs.String(), "births this node accepts are delivered only by this node"); got != tt.warns {
+			if got := strings.Count(logs.String(), "no other node may share the store"); got != tt.warns {
 				t.Errorf("warnings = %d, want %d; logs:\n%s", got, tt.warns, logs.String())
 			}
 			if tt.warns > 0 && !strings.Contains(logs.String(), "A cluster needs -nats-url on every node") {
