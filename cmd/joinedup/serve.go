@@ -290,9 +290,9 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 	}
 	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
 	if cfg.DatabaseURL != "" {
-		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
+		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL, store.WithLogger(logger))
 	} else {
-		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
+		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"), store.WithLogger(logger))
 	}
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
