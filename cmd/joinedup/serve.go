@@ -304,7 +304,10 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 		return fmt.Errorf("read the store's identity: %w", err)
 	}
 	err = h.Bus.OpenStream(ctx, storeID)
-	if errors.Is(err, natsbus.ErrOtherStore) {
+	var replicas *natsbus.ReplicasError
+	if errors.As(err, &replicas) {
+		return replicasError(cfg, replicas)
+	} else if errors.Is(err, natsbus.ErrOtherStore) {
 		// Consuming the stream would find deliveries this store does not
 		// have and discard their messages, so the other store's hubs
 		// would never send them.
@@ -350,6 +353,15 @@ func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger
 		logger.Warn("the store is PostgreSQL but -nats-url is not set, so this node delivers from the JetStream inside its process, and no other node may share the store. A cluster needs -nats-url on every node")
 	}
 	return nil
+}
+
+// replicasError returns the error of a start on a stream whose replicas
+// differ from cfg's. Every node must request the stream's replicas, and
+// changing them is an operator's deliberate step.
+func replicasError(cfg Config, e *natsbus.ReplicasError) error {
+	setting := cfg.setting("nats-replicas")
+	return fmt.Errorf("open event bus: %w: set %s to %d, as the stream has, or change the stream on purpose with the nats CLI (nats stream edit %s --replicas %d) and set %s to %d on every node",
+		e, setting, e.Replicas, e.Stream, e.Requested, setting, e.Requested)
 }
 
 func (h *Hub) ready(ctx context.Context) error {
