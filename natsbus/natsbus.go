@@ -264,16 +264,8 @@ func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) erro
 	}
 
 	existing := stream.CachedInfo().Config
-	recorded := recordedStore(existing)
-	switch {
-	case storeID == "":
-		storeID = recorded
-	case recorded != "" && recorded != storeID:
-		return fmt.Errorf("stream %s records store %s, and this hub's store is %s: %w", b.name, recorded, storeID, ErrOtherStore)
-	}
-	// A stream created without replicas has one.
-	if have := max(existing.Replicas, 1); have != replicas {
-		return &ReplicasError{Stream: b.name, Replicas: have, Requested: replicas}
+	if storeID, err = b.checkStream(existing, replicas, storeID); err != nil {
+		return err
 	}
 	// NOTE: two hubs on different stores that adopt one stream at the same
 	// moment both succeed, and the later update decides which store the
@@ -282,6 +274,39 @@ func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) erro
 		return fmt.Errorf("update stream %s: %w", b.name, err)
 	}
 	return nil
+}
+
+// CheckStream returns the error that OpenStream would return for the
+// stream's store or replicas, without creating or changing the stream. A
+// stream that does not exist passes.
+func (b *Bus) CheckStream(ctx context.Context, storeID string) error {
+	stream, err := b.JS.Stream(ctx, b.name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+	_, err = b.checkStream(stream.CachedInfo().Config, b.replicas, storeID)
+	return err
+}
+
+// checkStream checks the configuration of an existing stream against
+// storeID and replicas, as openStream describes, and returns the store
+// identity to record on the stream: storeID, or when that is empty the
+// identity that the stream records.
+func (b *Bus) checkStream(existing jetstream.StreamConfig, replicas int, storeID string) (string, error) {
+	recorded := recordedStore(existing)
+	switch {
+	case storeID == "":
+		storeID = recorded
+	case recorded != "" && recorded != storeID:
+		return "", fmt.Errorf("stream %s records store %s, and this hub's store is %s: %w", b.name, recorded, storeID, ErrOtherStore)
+	}
+	// A stream created without replicas has one.
+	if have := max(existing.Replicas, 1); have != replicas {
+		return "", &ReplicasError{Stream: b.name, Replicas: have, Requested: replicas}
+	}
+	return storeID, nil
 }
 
 // recordStore returns cfg with storeID recorded in its metadata and its

@@ -232,3 +232,49 @@ func TestExternalStreamReplicasStay(t *testing.T) {
 		t.Errorf("stream has %d replicas after the rejected Open, want 3", got)
 	}
 }
+
+// TestCheckStreamChangesNothing checks a stream that does not exist, which
+// passes and is not created, then one of another store and one with other
+// replicas, which fail as Open would and are left as they were.
+func TestCheckStreamChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b, err := Connect(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckStream(ctx, "aaaa"); err != nil {
+		t.Errorf("CheckStream of no stream: %v", err)
+	}
+	if _, err := b.JS.Stream(ctx, StreamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("after CheckStream, reading the stream returned %v, want ErrStreamNotFound", err)
+	}
+	b.Close()
+
+	editStream(t, dir, "aaaa", func(cfg *jetstream.StreamConfig) { cfg.Duplicates = time.Minute })
+	for _, tt := range []struct {
+		name    string
+		cfg     Config
+		storeID string
+		want    func(error) bool
+	}{
+		{"other store", Config{Dir: dir}, "bbbb", func(err error) bool { return errors.Is(err, ErrOtherStore) }},
+		{"other replicas", Config{Dir: dir, Replicas: 3}, "aaaa", func(err error) bool { var r *ReplicasError; return errors.As(err, &r) }},
+	} {
+		b, err := Connect(tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.CheckStream(ctx, tt.storeID); !tt.want(err) {
+			t.Errorf("%s: CheckStream error = %v", tt.name, err)
+		}
+		stream, err := b.JS.Stream(ctx, StreamName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stream.CachedInfo().Config.Duplicates; got != time.Minute {
+			t.Errorf("%s: duplicate window = %v after CheckStream, want 1m0s", tt.name, got)
+		}
+		b.Close()
+	}
+}
