@@ -159,6 +159,11 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 			return nil, err
 		}
 	}
+	if cfg.Demo {
+		if err := checkDemoStore(ctx, cfg, h.DB, services); err != nil {
+			return nil, err
+		}
+	}
 
 	// The store records this node's event bus only once the other checks
 	// have passed, and only when no delivery waits in another bus.
