@@ -40,16 +40,21 @@ func signCheckpoint(k *Key, size uint64, root []byte) ([]byte, error) {
 	return msg, nil
 }
 
+// ErrOtherKey means a checkpoint is not signed by the key it was checked
+// against, as when a hub has a key other than the one that signed its log.
+var ErrOtherKey = errors.New("the checkpoint is signed by another key")
+
 // ParseCheckpoint checks the signature of a signed checkpoint against k and
 // returns the checkpoint. A note that k did not sign, or whose origin is
-// not k's, returns an EINVALID error.
+// not k's, returns an EINVALID error, which matches ErrOtherKey when no
+// signature is by k.
 func ParseCheckpoint(msg []byte, k *Key) (*Checkpoint, error) {
 	n, err := note.Open(msg, note.VerifierList(k.verifier))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		if errors.As(err, &unverified) {
 			return nil, &joinedup.Error{Code: joinedup.EINVALID,
-				Message: fmt.Sprintf("The checkpoint is not signed by the audit key %s.", k.Origin()), Err: err}
+				Message: fmt.Sprintf("The checkpoint is not signed by the audit key %s.", k.Origin()), Err: fmt.Errorf("%w: %w", ErrOtherKey, err)}
 		}
 		var invalid *note.InvalidSignatureError
 		if errors.As(err, &invalid) {

@@ -92,6 +92,12 @@ func CheckKey(dir, origin string) error {
 	return err
 }
 
+// LoadKey reads the private key from KeyFile in dir, creating nothing.
+// When dir has no key, the error matches fs.ErrNotExist.
+func LoadKey(dir string) (*Key, error) {
+	return loadKey(dir)
+}
+
 // loadKey reads the private key in dir.
 func loadKey(dir string) (*Key, error) {
 	return loadPrivateKey(filepath.Join(dir, KeyFile))

@@ -57,7 +57,9 @@ type Config struct {
 	URL string
 	// Dir is the embedded server's JetStream directory.
 	Dir string
-	// Replicas of the stream on an external cluster; 1 when zero.
+	// Replicas of the stream on an external cluster; 1 when zero. Open
+	// creates a new stream with them, and rejects an existing stream with
+	// another number with a *ReplicasError.
 	Replicas int
 	// Stream overrides StreamName, so tests sharing one external server
 	// keep apart; the subjects are prefixed with it too.
@@ -73,6 +75,24 @@ type Config struct {
 // ErrOtherStore means the stream records the identity of another store,
 // so its messages name deliveries that this hub's store does not have.
 var ErrOtherStore = errors.New("the stream carries the deliveries of another store")
+
+// ReplicasError is the error of opening an existing stream whose number
+// of replicas differs from Config.Replicas. The hub does not change the
+// replicas of an existing stream, so that nodes started with different
+// settings do not change them back and forth.
+type ReplicasError struct {
+	Stream    string
+	Replicas  int // of the stream
+	Requested int // Config.Replicas
+}
+
+func (e *ReplicasError) Error() string {
+	unit := "replicas"
+	if e.Replicas == 1 {
+		unit = "replica"
+	}
+	return fmt.Sprintf("stream %s has %d %s, not the %d requested", e.Stream, e.Replicas, unit, e.Requested)
+}
 
 // Bus is a connection to JetStream with the deliveries stream in place.
 type Bus struct {
@@ -212,7 +232,9 @@ var storeInDescription = regexp.MustCompile(`^joinedup deliveries of store ([0-9
 // openStream creates the deliveries stream, or updates an existing one to
 // the current settings. An existing stream that records no store is
 // adopted by storeID. One that records another store is left unchanged,
-// and openStream returns ErrOtherStore.
+// and openStream returns ErrOtherStore. One whose number of replicas is
+// not replicas is left unchanged too, and openStream returns a
+// *ReplicasError.
 func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) error {
 	want := jetstream.StreamConfig{
 		Name:               b.name,
@@ -242,12 +264,8 @@ func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) erro
 	}
 
 	existing := stream.CachedInfo().Config
-	recorded := recordedStore(existing)
-	switch {
-	case storeID == "":
-		storeID = recorded
-	case recorded != "" && recorded != storeID:
-		return fmt.Errorf("stream %s records store %s, and this hub's store is %s: %w", b.name, recorded, storeID, ErrOtherStore)
+	if storeID, err = b.checkStream(existing, replicas, storeID); err != nil {
+		return err
 	}
 	// NOTE: two hubs on different stores that adopt one stream at the same
 	// moment both succeed, and the later update decides which store the
@@ -256,6 +274,39 @@ func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) erro
 		return fmt.Errorf("update stream %s: %w", b.name, err)
 	}
 	return nil
+}
+
+// CheckStream returns the error that OpenStream would return for the
+// stream's store or replicas, without creating or changing the stream. A
+// stream that does not exist passes.
+func (b *Bus) CheckStream(ctx context.Context, storeID string) error {
+	stream, err := b.JS.Stream(ctx, b.name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read stream %s: %w", b.name, err)
+	}
+	_, err = b.checkStream(stream.CachedInfo().Config, b.replicas, storeID)
+	return err
+}
+
+// checkStream checks the configuration of an existing stream against
+// storeID and replicas, as openStream describes, and returns the store
+// identity to record on the stream: storeID, or when that is empty the
+// identity that the stream records.
+func (b *Bus) checkStream(existing jetstream.StreamConfig, replicas int, storeID string) (string, error) {
+	recorded := recordedStore(existing)
+	switch {
+	case storeID == "":
+		storeID = recorded
+	case recorded != "" && recorded != storeID:
+		return "", fmt.Errorf("stream %s records store %s, and this hub's store is %s: %w", b.name, recorded, storeID, ErrOtherStore)
+	}
+	// A stream created without replicas has one.
+	if have := max(existing.Replicas, 1); have != replicas {
+		return "", &ReplicasError{Stream: b.name, Replicas: have, Requested: replicas}
+	}
+	return storeID, nil
 }
 
 // recordStore returns cfg with storeID recorded in its metadata and its

@@ -3,6 +3,7 @@ package natsbus
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,125 @@ func TestRedactURLs(t *testing.T) {
 		if got := RedactURLs(tt.urls); got != tt.want {
 			t.Errorf("RedactURLs(%q) = %q, want %q", tt.urls, got, tt.want)
 		}
+	}
+}
+
+// TestOpenKeepsStreamReplicas opens an embedded stream, which has one
+// replica, with three requested: Open fails with a *ReplicasError and
+// leaves the stream as it was. Opened with one replica again, it brings
+// the settings the hub needs, here the duplicate window, back into line.
+func TestOpenKeepsStreamReplicas(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	editStream(t, dir, "aaaa", func(cfg *jetstream.StreamConfig) { cfg.Duplicates = time.Minute })
+
+	_, err := Open(ctx, Config{Dir: dir, StoreID: "aaaa", Replicas: 3})
+	var replicas *ReplicasError
+	if !errors.As(err, &replicas) {
+		t.Fatalf("Open with 3 replicas: error = %v, want a *ReplicasError", err)
+	}
+	if replicas.Stream != StreamName || replicas.Replicas != 1 || replicas.Requested != 3 {
+		t.Errorf("ReplicasError = %+v, want stream %s with 1 replica, 3 requested", *replicas, StreamName)
+	}
+	if want := "stream DELIVERIES has 1 replica, not the 3 requested"; err.Error() != want {
+		t.Errorf("error = %q, want %q", err, want)
+	}
+
+	b := openEmbeddedAt(t, dir)
+	cfg := streamConfig(t, b)
+	if cfg.Replicas != 1 {
+		t.Errorf("stream has %d replicas after the rejected Open, want 1", cfg.Replicas)
+	}
+	if cfg.Duplicates != DuplicateWindow {
+		t.Errorf("duplicate window = %v after Open, want %v", cfg.Duplicates, DuplicateWindow)
+	}
+}
+
+// TestExternalStreamReplicasStay gives a stream on the server at
+// JOINEDUP_TEST_NATS_URL three replicas, then opens it with one requested,
+// as a node started with other settings would: Open fails and the stream
+// keeps three replicas.
+func TestExternalStreamReplicasStay(t *testing.T) {
+	url := os.Getenv("JOINEDUP_TEST_NATS_URL")
+	if url == "" {
+		t.Skip("JOINEDUP_TEST_NATS_URL is not set; skipping the external NATS server")
+	}
+	ctx := context.Background()
+	stream := "REPLICASTEST" + time.Now().Format("150405")
+	first, err := Open(ctx, Config{URL: url, Stream: stream, StoreID: "aaaa"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = first.JS.DeleteStream(context.Background(), stream)
+		first.Close()
+	})
+	// NATS 2.9.10 outside a cluster rejects a new stream with 3 replicas
+	// but takes an update to them.
+	cfg := streamConfig(t, first)
+	cfg.Replicas = 3
+	if _, err := first.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Skipf("the server cannot give a stream 3 replicas: %v", err)
+	}
+
+	second, err := Open(ctx, Config{URL: url, Stream: stream, StoreID: "aaaa", Replicas: 1})
+	var replicas *ReplicasError
+	if !errors.As(err, &replicas) {
+		if err == nil {
+			second.Close()
+		}
+		t.Fatalf("Open with 1 replica: error = %v, want a *ReplicasError", err)
+	}
+	if replicas.Replicas != 3 || replicas.Requested != 1 {
+		t.Errorf("ReplicasError = %+v, want 3 replicas, 1 requested", *replicas)
+	}
+	if got := streamConfig(t, first).Replicas; got != 3 {
+		t.Errorf("stream has %d replicas after the rejected Open, want 3", got)
+	}
+}
+
+// TestCheckStreamChangesNothing checks a stream that does not exist, which
+// passes and is not created, then one of another store and one with other
+// replicas, which fail as Open would and are left as they were.
+func TestCheckStreamChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b, err := Connect(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckStream(ctx, "aaaa"); err != nil {
+		t.Errorf("CheckStream of no stream: %v", err)
+	}
+	if _, err := b.JS.Stream(ctx, StreamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("after CheckStream, reading the stream returned %v, want ErrStreamNotFound", err)
+	}
+	b.Close()
+
+	editStream(t, dir, "aaaa", func(cfg *jetstream.StreamConfig) { cfg.Duplicates = time.Minute })
+	for _, tt := range []struct {
+		name    string
+		cfg     Config
+		storeID string
+		want    func(error) bool
+	}{
+		{"other store", Config{Dir: dir}, "bbbb", func(err error) bool { return errors.Is(err, ErrOtherStore) }},
+		{"other replicas", Config{Dir: dir, Replicas: 3}, "aaaa", func(err error) bool { var r *ReplicasError; return errors.As(err, &r) }},
+	} {
+		b, err := Connect(tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.CheckStream(ctx, tt.storeID); !tt.want(err) {
+			t.Errorf("%s: CheckStream error = %v", tt.name, err)
+		}
+		stream, err := b.JS.Stream(ctx, StreamName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stream.CachedInfo().Config.Duplicates; got != time.Minute {
+			t.Errorf("%s: duplicate window = %v after CheckStream, want 1m0s", tt.name, got)
+		}
+		b.Close()
 	}
 }

@@ -85,6 +85,32 @@ func (db *DB) FindAccountByIdentity(ctx context.Context, issuer, subject string)
 	return db.findAccount(ctx, `oidc_issuer = $1 AND oidc_subject = $2`, issuer, subject)
 }
 
+// ListAccounts returns every account in order of user name, without its
+// password hash.
+func (db *DB) ListAccounts(ctx context.Context) ([]*auth.Account, error) {
+	var out []*auth.Account
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY username`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAccount(rows)
+			if err != nil {
+				return err
+			}
+			a.PasswordHash = ""
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return out, nil
+}
+
 func (db *DB) findAccount(ctx context.Context, where string, args ...any) (*auth.Account, error) {
 	var a *auth.Account
 	err := db.View(ctx, func(tx *Tx) error {

@@ -176,3 +176,41 @@ func TestSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestListAccounts creates two accounts and lists them by user name,
+// without their password hashes.
+func TestListAccounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		accounts, err := db.ListAccounts(ctx)
+		if err != nil {
+			t.Fatalf("ListAccounts of an empty store: %v", err)
+		}
+		if len(accounts) != 0 {
+			t.Errorf("ListAccounts of an empty store returned %d accounts, want 0", len(accounts))
+		}
+
+		created := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+		for _, a := range []*auth.Account{
+			{ID: "acc-2", Username: "zoe.adeyemi", PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$a2V5", Role: policy.RoleOperator, Organisation: "council", CreatedAt: created},
+			{ID: "acc-1", Username: "amina.okafor", PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$a2V5", Role: policy.RoleServiceOfficer,
+				Organisation: "hmrc", Services: []joinedup.ServiceID{"child-benefit"}, CreatedAt: created},
+		} {
+			if err := db.CreateAccount(ctx, a); err != nil {
+				t.Fatalf("CreateAccount %s: %v", a.Username, err)
+			}
+		}
+
+		accounts, err = db.ListAccounts(ctx)
+		if err != nil {
+			t.Fatalf("ListAccounts: %v", err)
+		}
+		want := []*auth.Account{
+			{ID: "acc-1", Username: "amina.okafor", Role: policy.RoleServiceOfficer, Organisation: "hmrc", Services: []joinedup.ServiceID{"child-benefit"}, CreatedAt: created},
+			{ID: "acc-2", Username: "zoe.adeyemi", Role: policy.RoleOperator, Organisation: "council", Services: []joinedup.ServiceID{}, CreatedAt: created},
+		}
+		if diff := cmp.Diff(want, accounts); diff != "" {
+			t.Errorf("ListAccounts mismatch (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -244,3 +244,56 @@ func streamStore(t *testing.T, h *Hub) string {
 	}
 	return id
 }
+
+// TestNodeWithOtherReplicasRejected starts a node on the cluster's stream
+// with one replica, then a node that requests three. The second node
+// stops with an error that names both numbers and how to change the
+// stream, and the stream keeps one replica.
+func TestNodeWithOtherReplicasRejected(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	keys := t.TempDir()
+	first := startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream, c.AuditKeyDir = dbURL, natsURL, stream, keys })
+
+	err := openHubError(t, func(c *Config) {
+		c.DatabaseURL, c.NATSURL, c.Stream, c.AuditKeyDir, c.NATSReplicas = dbURL, natsURL, stream, keys, 3
+	})
+	for _, want := range []string{
+		"stream " + stream + " has 1 replica, not the 3 requested",
+		"set -nats-replicas to 1",
+		"nats stream edit " + stream + " --replicas 3",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q, want it to contain %q", err, want)
+		}
+	}
+
+	info, err := first.Bus.Stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Replicas != 1 {
+		t.Errorf("stream has %d replicas after the rejected node, want 1", info.Config.Replicas)
+	}
+}
+
+// openHubError opens a hub configured as startHub configures one, after
+// edit, and returns the error that stopped it, failing t if it started.
+func openHubError(t *testing.T, edit func(*Config)) error {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
+	edit(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	h, err := OpenHub(context.Background(), cfg, testLogger(t))
+	if err == nil {
+		h.Close()
+		t.Fatal("the hub started, want an error")
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error = %q, want one line", err)
+	}
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -85,22 +86,8 @@ func createDemoAccounts(ctx context.Context, cfg Config, h *Hub, services []join
 	if err != nil {
 		return fmt.Errorf("create demo accounts: %w", err)
 	}
-	accounts := []*auth.Account{
-		{Username: "registrar", Role: policy.RoleRegistrar, Organisation: demoOrganisation},
-		{Username: "social-worker", Role: policy.RoleSocialWorker, Organisation: demoOrganisation},
-		{Username: "operator", Role: policy.RoleOperator, Organisation: demoOrganisation},
-		{Username: "data-protection-officer", Role: policy.RoleDataProtectionOfficer, Organisation: demoOrganisation},
-	}
-	for _, s := range services {
-		accounts = append(accounts, &auth.Account{
-			Username: "officer-" + string(s.ID), Role: policy.RoleServiceOfficer,
-			Organisation: s.Organisation, Services: []joinedup.ServiceID{s.ID},
-		})
-	}
 	births := population.Births(cfg.Seed, population.DemoFamilies, joinedup.Today(time.Now()))
-	for i := range births {
-		accounts = append(accounts, &auth.Account{Username: demoResidentName(i), Role: policy.RoleResident})
-	}
+	accounts := demoAccounts(services, len(births))
 
 	// Hashing the passwords takes most of a first start, so the accounts
 	// that exist are found first, and the log says how many are created.
@@ -148,6 +135,95 @@ func createDemoAccounts(ctx context.Context, cfg Config, h *Hub, services []join
 		return fmt.Errorf("allocate demo social worker: %w", err)
 	}
 	return nil
+}
+
+// demoAccounts returns the accounts that the demo creates for the
+// reference services and for families demo families, without ids.
+func demoAccounts(services []joinedup.Service, families int) []*auth.Account {
+	accounts := []*auth.Account{
+		{Username: "registrar", Role: policy.RoleRegistrar, Organisation: demoOrganisation},
+		{Username: "social-worker", Role: policy.RoleSocialWorker, Organisation: demoOrganisation},
+		{Username: "operator", Role: policy.RoleOperator, Organisation: demoOrganisation},
+		{Username: "data-protection-officer", Role: policy.RoleDataProtectionOfficer, Organisation: demoOrganisation},
+	}
+	for _, s := range services {
+		accounts = append(accounts, &auth.Account{
+			Username: "officer-" + string(s.ID), Role: policy.RoleServiceOfficer,
+			Organisation: s.Organisation, Services: []joinedup.ServiceID{s.ID},
+		})
+	}
+	for i := range families {
+		accounts = append(accounts, &auth.Account{Username: demoResidentName(i), Role: policy.RoleResident})
+	}
+	return accounts
+}
+
+// checkDemoStore returns an error when the store holds an account or a
+// service that the demo did not create, so that the demo, whose accounts
+// have a published password, never runs on a store that others use. The
+// services in file, the hub's -services file or nil, pass too. The demo's
+// accounts are matched by user name and role, because they have no other
+// mark.
+func checkDemoStore(ctx context.Context, cfg Config, db *store.DB, file *servicesFile) error {
+	var referenceServices []joinedup.Service
+	allowed := map[joinedup.ServiceID]bool{}
+	for _, id := range reference.ServiceIDs() {
+		referenceServices = append(referenceServices, joinedup.Service{ID: id})
+		allowed[id] = true
+	}
+	if file != nil {
+		for _, s := range file.Services {
+			allowed[s.ID] = true
+		}
+	}
+	roles := map[string]policy.Role{}
+	for _, a := range demoAccounts(referenceServices, population.DemoFamilies) {
+		roles[a.Username] = a.Role
+	}
+
+	accounts, err := db.ListAccounts(ctx)
+	if err != nil {
+		return fmt.Errorf("check the store for the demo: %w", err)
+	}
+	otherAccounts := 0
+	for _, a := range accounts {
+		if role, ok := roles[a.Username]; !ok || role != a.Role {
+			otherAccounts++
+		}
+	}
+	services, err := db.ListAllServices(ctx)
+	if err != nil {
+		return fmt.Errorf("check the store for the demo: %w", err)
+	}
+	var otherServices []string
+	for _, s := range services {
+		if !allowed[s.ID] {
+			otherServices = append(otherServices, string(s.ID))
+		}
+	}
+	if otherAccounts == 0 && len(otherServices) == 0 {
+		return nil
+	}
+
+	// User names can be personal data, so the message gives only a count.
+	var found []string
+	if otherAccounts > 0 {
+		found = append(found, countOf(otherAccounts, "account"))
+	}
+	if len(otherServices) > 0 {
+		found = append(found, fmt.Sprintf("%s, such as %q,", countOf(len(otherServices), "service"), otherServices[0]))
+	}
+	return fmt.Errorf("%s: the store holds %s that the demo did not create. The demo's accounts have a published password, so the demo runs only on a store of its own: start it with a new -data directory and without -database-url, or with an empty database",
+		cfg.setting("demo"), strings.Join(found, " and "))
+}
+
+// countOf returns n and noun, in the plural unless n is 1, such as
+// "2 accounts".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // ensureAccount creates a with demoPassword, or sets a's id to that of the

@@ -138,6 +138,42 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	h.Directory = lifeevent.NewDirectory(h.DB)
 	h.Directory.Logger = logger
 
+	// Every check that reads the shared store or stream runs before the
+	// start writes anything that other nodes share, so that a start that
+	// stops leaves them as they were. By now the store has its migrations
+	// and identity, and the stream has been checked but not changed.
+	trust, err := checkTrust(ctx, cfg, h)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIToken != "" {
+		var coming []joinedup.Organisation
+		if services != nil {
+			coming = append(coming, services.Organisations...)
+		}
+		if cfg.Demo {
+			coming = append(coming, demoOrganisations...)
+		}
+		if err := requireTokenOrganisation(ctx, h.DB, joinedup.OrgID(cfg.APITokenOrganisation), coming, cfg.setting("api-token-organisation")); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	if cfg.Demo {
+		if err := checkDemoStore(ctx, cfg, h.DB, services); err != nil {
+			return nil, err
+		}
+	}
+
+	// The store records this node's event bus only once the other checks
+	// have passed, and only when no delivery waits in another bus.
+	if err := h.claimEventBus(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	if err := h.openStream(ctx, cfg); err != nil {
+		return nil, err
+	}
+
 	// Births stored with keys in the legacy form get keys in the current
 	// one before any registration arrives, so that a duplicate of an older
 	// birth is refused. A partial index holds only the births with legacy
@@ -173,23 +209,6 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		// if the client that asked for it goes away.
 		if err := h.Engine.SyncConsumers(context.WithoutCancel(ctx)); err != nil {
 			logger.Error("stop service workers", "service_id", id, "error", err)
-		}
-	}
-
-	// The API token's organisation is checked before the services file
-	// or the demo stores any, so a start that stops for it leaves them
-	// unstored.
-	if cfg.APIToken != "" {
-		var coming []joinedup.Organisation
-		if services != nil {
-			coming = append(coming, services.Organisations...)
-		}
-		if cfg.Demo {
-			coming = append(coming, demoOrganisations...)
-		}
-		if err := requireTokenOrganisation(ctx, h.DB, joinedup.OrgID(cfg.APITokenOrganisation), coming, cfg.setting("api-token-organisation")); err != nil {
-			ln.Close()
-			return nil, err
 		}
 	}
 
@@ -231,7 +250,7 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 
 		TrustedProxies: cfg.TrustedProxies,
 	}
-	if err := openTrust(ctx, cfg, h, site, policies); err != nil {
+	if err := openTrust(ctx, cfg, h, site, policies, trust); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -268,7 +287,8 @@ func warnMissingFrontend(logger *slog.Logger, static fs.FS) {
 }
 
 // openStoreAndBus takes the data directory, connects to the bus, opens
-// the store and then the bus's stream, which must belong to the store.
+// the store and then checks the bus's stream, which must belong to the
+// store.
 func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -290,9 +310,9 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 	}
 	h.closers = append(h.closers, func() error { h.Bus.Close(); return nil })
 	if cfg.DatabaseURL != "" {
-		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL)
+		h.DB, err = postgres.Open(ctx, cfg.DatabaseURL, store.WithLogger(logger))
 	} else {
-		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"))
+		h.DB, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "joinedup.db"), store.WithLogger(logger))
 	}
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -303,16 +323,9 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 	if err != nil {
 		return fmt.Errorf("read the store's identity: %w", err)
 	}
-	err = h.Bus.OpenStream(ctx, storeID)
-	if errors.Is(err, natsbus.ErrOtherStore) {
-		// Consuming the stream would find deliveries this store does not
-		// have and discard their messages, so the other store's hubs
-		// would never send them.
-		return fmt.Errorf("open event bus: %w: start this node with the -database-url of the cluster that uses the stream, or give it its own -stream", err)
-	} else if err != nil {
-		return fmt.Errorf("open event bus: %w", err)
-	}
-	return h.claimEventBus(ctx, cfg, logger)
+	// The stream is only checked here: OpenHub creates or changes it once
+	// every other check of the start has passed.
+	return streamError(cfg, h.Bus.CheckStream(ctx, storeID))
 }
 
 // claimEventBus records in the store which event bus carries its
@@ -350,6 +363,43 @@ func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger
 		logger.Warn("the store is PostgreSQL but -nats-url is not set, so this node delivers from the JetStream inside its process, and no other node may share the store. A cluster needs -nats-url on every node")
 	}
 	return nil
+}
+
+// openStream creates the bus's stream, or brings its settings into line,
+// for the store.
+func (h *Hub) openStream(ctx context.Context, cfg Config) error {
+	storeID, err := h.DB.StoreID(ctx)
+	if err != nil {
+		return fmt.Errorf("read the store's identity: %w", err)
+	}
+	return streamError(cfg, h.Bus.OpenStream(ctx, storeID))
+}
+
+// streamError returns err, from checking or opening the bus's stream, with
+// what to do next, or nil when err is nil.
+func streamError(cfg Config, err error) error {
+	var replicas *natsbus.ReplicasError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &replicas):
+		return replicasError(cfg, replicas)
+	case errors.Is(err, natsbus.ErrOtherStore):
+		// Consuming the stream would find deliveries this store does not
+		// have and discard their messages, so the other store's hubs
+		// would never send them.
+		return fmt.Errorf("open event bus: %w: start this node with the -database-url of the cluster that uses the stream, or give it its own -stream", err)
+	}
+	return fmt.Errorf("open event bus: %w", err)
+}
+
+// replicasError returns the error of a start on a stream whose replicas
+// differ from cfg's. Every node must request the stream's replicas, and
+// changing them is an operator's deliberate step.
+func replicasError(cfg Config, e *natsbus.ReplicasError) error {
+	setting := cfg.setting("nats-replicas")
+	return fmt.Errorf("open event bus: %w: set %s to %d, as the stream has, or change the stream on purpose with the nats CLI (nats stream edit %s --replicas %d) and set %s to %d on every node",
+		e, setting, e.Replicas, e.Stream, e.Requested, setting, e.Requested)
 }
 
 func (h *Hub) ready(ctx context.Context) error {

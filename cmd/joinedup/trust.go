@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/url"
 	"strings"
@@ -40,32 +41,103 @@ func loadPolicies(cfg Config) (*policy.Policies, error) {
 	return p, nil
 }
 
+// trustChecked holds the trust parts that checkTrust opens before the
+// start writes anything shared, because opening them can fail.
+type trustChecked struct {
+	oidc *auth.OIDC // nil without -oidc-issuer
+	// audit is the audit log, or nil when the key directory has no key
+	// and the store's log is empty, so openTrust creates the key.
+	audit *audit.Log
+}
+
+// checkTrust opens the trust parts that can fail to open, writing nothing
+// that other nodes share: OpenID Connect sign-in, whose provider must
+// respond to discovery, and the audit log, whose key must have signed the
+// store's latest checkpoint.
+func checkTrust(ctx context.Context, cfg Config, h *Hub) (trustChecked, error) {
+	var checked trustChecked
+	if cfg.OIDCIssuer != "" {
+		var err error
+		checked.oidc, err = auth.NewOIDC(ctx, h.DB, h.logger, auth.OIDCConfig{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: h.BaseURL + "/sign-in/oidc/callback", TLS: secureCookies(cfg, h),
+		})
+		if err != nil {
+			return checked, fmt.Errorf("start OIDC sign-in: %w", err)
+		}
+	}
+	var err error
+	checked.audit, err = openAuditLog(ctx, cfg, h)
+	return checked, err
+}
+
+// secureCookies reports whether the hub's cookies are sent over HTTPS
+// only.
+func secureCookies(cfg Config, h *Hub) bool {
+	return cfg.CookieSecure || strings.HasPrefix(h.BaseURL, "https://")
+}
+
+// openAuditLog opens the audit log with the key in the key directory,
+// which checks that the key signed the store's latest checkpoint and
+// that the stored entries match it. It creates and writes nothing. When
+// the directory has no key, it returns nil if the store's log is empty,
+// and an error if not, because a new key could not extend that log.
+func openAuditLog(ctx context.Context, cfg Config, h *Hub) (*audit.Log, error) {
+	dir := auditKeyDir(cfg)
+	key, err := audit.LoadKey(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		latest, err := h.DB.LatestAuditCheckpoint(ctx)
+		if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+			return nil, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read the audit log's latest checkpoint: %w", err)
+		}
+		return nil, fmt.Errorf("audit key: %s has no %s, and the store's audit log has %d entries signed by the cluster's key, which this node needs to extend it: %s",
+			dir, audit.KeyFile, latest.Size, copyAuditKey(cfg))
+	} else if err != nil {
+		return nil, fmt.Errorf("load audit key: %w", err)
+	}
+
+	if origin, err := auditOrigin(h.BaseURL); err == nil && key.Origin() != origin {
+		// The origin names the log in every checkpoint signed so far, so
+		// it stays when the hub moves to another host name.
+		h.logger.Info("audit log keeps the origin of its key", "origin", key.Origin(), "base_url_host", origin)
+	}
+	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key, Logger: h.logger})
+	if errors.Is(err, audit.ErrOtherKey) {
+		return nil, fmt.Errorf("audit key: the key %s in %s did not sign the store's audit log, so this node cannot extend it: %s",
+			key.Origin(), dir, copyAuditKey(cfg))
+	}
+	return log, err
+}
+
+// copyAuditKey returns what to do when the node's audit key directory
+// lacks the key of the cluster's audit log.
+func copyAuditKey(cfg Config) string {
+	return fmt.Sprintf("copy the cluster's %s into %s, or point %s at the directory that holds it",
+		audit.KeyFile, auditKeyDir(cfg), cfg.setting("audit-key-dir"))
+}
+
 // openTrust builds the hub's trust parts and hands them to site: the
 // access policies, password sign-in, OpenID Connect sign-in when it is
-// configured, the sessions and the audit log. The delivery engine and the
-// life event service write to the same audit log, so openTrust must run
-// before the engine starts.
-func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, policies *policy.Policies) error {
+// configured, the sessions and the audit log, which it creates with a
+// new key when checked has none. The delivery engine and the life event
+// service write to the same audit log, so openTrust must run before the
+// engine starts.
+func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, policies *policy.Policies, checked trustChecked) error {
 	site.Policies = policies
 	var err error
 	site.Passwords, err = auth.NewPasswords(h.DB, h.logger, auth.DefaultParams)
 	if err != nil {
 		return fmt.Errorf("start password sign-in: %w", err)
 	}
-	secure := cfg.CookieSecure || strings.HasPrefix(h.BaseURL, "https://")
 	site.Sessions = auth.NewSessions(h.DB, h.logger, auth.SessionConfig{
-		IdleTimeout: auth.DefaultSessionConfig.IdleTimeout, AbsoluteTimeout: auth.DefaultSessionConfig.AbsoluteTimeout, TLS: secure,
+		IdleTimeout: auth.DefaultSessionConfig.IdleTimeout, AbsoluteTimeout: auth.DefaultSessionConfig.AbsoluteTimeout, TLS: secureCookies(cfg, h),
 	})
-	if cfg.OIDCIssuer != "" {
-		site.OIDC, err = auth.NewOIDC(ctx, h.DB, h.logger, auth.OIDCConfig{
-			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
-			RedirectURL: h.BaseURL + "/sign-in/oidc/callback", TLS: secure,
-		})
-		if err != nil {
-			return fmt.Errorf("start OIDC sign-in: %w", err)
-		}
-	}
+	site.OIDC = checked.oidc
 
+	// LoadOrCreateKey also writes the public key file again if it was
+	// deleted, which joinedup audit verify reads.
 	origin, err := auditOrigin(h.BaseURL)
 	if err != nil {
 		return err
@@ -74,14 +146,11 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	if err != nil {
 		return fmt.Errorf("load audit key: %w", err)
 	}
-	if key.Origin() != origin {
-		// The origin names the log in every checkpoint signed so far, so
-		// it stays when the hub moves to another host name.
-		h.logger.Info("audit log keeps the origin of its key", "origin", key.Origin(), "base_url_host", origin)
-	}
-	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key, Logger: h.logger})
-	if err != nil {
-		return err
+	log := checked.audit
+	if log == nil {
+		if log, err = audit.Open(ctx, audit.Config{Storage: h.DB, Key: key, Logger: h.logger}); err != nil {
+			return err
+		}
 	}
 	// Entries that a registration or withdrawal queued before a crash,
 	// and that no append took since, are appended before the hub serves.

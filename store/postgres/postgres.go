@@ -25,8 +25,8 @@ import (
 var migrations embed.FS
 
 // Open connects to the database at url (postgres://…) and applies the
-// migrations.
-func Open(ctx context.Context, url string) (*store.DB, error) {
+// migrations, unless a newer joinedup has migrated the database.
+func Open(ctx context.Context, url string, opts ...store.OpenOption) (*store.DB, error) {
 	sqlDB, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -53,7 +53,7 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if err := store.Migrate(ctx, p, opts...); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}

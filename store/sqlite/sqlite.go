@@ -29,8 +29,8 @@ import (
 var migrations embed.FS
 
 // Open opens or creates the SQLite database at path and applies the
-// migrations.
-func Open(ctx context.Context, path string) (*store.DB, error) {
+// migrations, unless a newer joinedup has migrated the database.
+func Open(ctx context.Context, path string, opts ...store.OpenOption) (*store.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
@@ -66,7 +66,7 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if err := store.Migrate(ctx, p, opts...); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrate sqlite: %w", err)
 	}
