@@ -249,8 +249,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readinessTimeout)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
-			s.Logger.WarnContext(ctx, "readiness check failed", "error", err, "request_id", requestID(r.Context()))
-			s.fail(w, r, joinedup.Errorf(joinedup.EUNAVAILABLE, "The store or the event bus is not reachable."))
+			// fail logs the cause once, with the request id.
+			s.fail(w, r, &joinedup.Error{Code: joinedup.EUNAVAILABLE, Message: "The store or the event bus is not reachable.", Err: err})
 			return
 		}
 	}
