@@ -69,54 +69,77 @@ func cancelCallback(ctx context.Context, tx *sql.Tx, delivery joinedup.DeliveryI
 // A callback goes as soon as one of the callbackConcurrency slots is free,
 // not after the rest of a batch, so one slow response from the hub delays
 // no other callback. The results of the sends that have finished are
-// recorded together in one transaction.
+// recorded together in one transaction, in a goroutine of their own, so
+// that new callbacks go out while a commit waits for the disk.
 func (s *service) reportCallbacks(ctx context.Context) {
 	ticker := time.NewTicker(callbackPoll)
 	defer ticker.Stop()
 	// Each send puts its result here without waiting, because the channel
 	// has room for as many results as there can be sends in flight.
 	results := make(chan callbackResult, callbackConcurrency)
-	// inFlight contains the callbacks sent whose result is not yet recorded,
-	// so that they are not sent again meanwhile.
-	inFlight := map[joinedup.DeliveryID]bool{}
-	var sends sync.WaitGroup
-	defer sends.Wait()
-	for {
-		if free := callbackConcurrency - len(inFlight); free > 0 && ctx.Err() == nil {
-			due, err := s.dueCallbacks(ctx, free, inFlight)
-			if err != nil && ctx.Err() == nil {
-				s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
-			}
-			for _, c := range due {
-				inFlight[c.delivery] = true
-				sends.Go(func() {
-					results <- callbackResult{pendingCallback: c, err: s.client.ReportOutcome(ctx, c.delivery, c.outcome)}
-				})
-			}
-		}
-
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		case <-s.callbackWake:
-		case r := <-results:
-			finished := []callbackResult{r}
-			for more := true; more; {
-				select {
-				case r := <-results:
-					finished = append(finished, r)
-				default:
-					more = false
-				}
-			}
-			if err := s.recordCallbacks(ctx, finished); err != nil && ctx.Err() == nil {
+	// busy contains the callbacks sent whose result is not yet recorded,
+	// so that they are not sent again meanwhile. sending counts those
+	// whose send has not finished.
+	busy := map[joinedup.DeliveryID]bool{}
+	sending := 0
+	// finished holds results waiting for the recorder, which takes one
+	// batch at a time and returns it on recorded once it is committed.
+	var finished []callbackResult
+	toRecord := make(chan []callbackResult)
+	recorded := make(chan []callbackResult)
+	recording := false
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	workers.Go(func() {
+		for batch := range toRecord {
+			if err := s.recordCallbacks(ctx, batch); err != nil && ctx.Err() == nil {
 				// The callbacks stay pending and are sent again. The hub
 				// records an outcome once, however often it receives it.
 				s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
 			}
-			for _, r := range finished {
-				delete(inFlight, r.delivery)
+			recorded <- batch
+		}
+	})
+	defer close(toRecord)
+
+	for {
+		if free := callbackConcurrency - sending; free > 0 && ctx.Err() == nil {
+			due, err := s.dueCallbacks(ctx, free, busy)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("callbacks failed", "service", s.info.ID, "error", err)
+			}
+			for _, c := range due {
+				busy[c.delivery] = true
+				sending++
+				workers.Go(func() {
+					results <- callbackResult{pendingCallback: c, err: s.client.ReportOutcome(ctx, c.delivery, c.outcome)}
+				})
+			}
+		}
+		if !recording && len(finished) > 0 {
+			// The recorder is idle, so it takes the batch at once.
+			toRecord <- finished
+			finished, recording = nil, true
+		}
+
+		select {
+		case <-ctx.Done():
+			if recording {
+				<-recorded
+			}
+			for ; sending > 0; sending-- {
+				<-results
+			}
+			return
+		case <-ticker.C:
+		case <-s.callbackWake:
+		case r := <-results:
+			sending--
+			finished = append(finished, r)
+		case batch := <-recorded:
+			recording = false
+			for _, r := range batch {
+				delete(busy, r.delivery)
 			}
 		}
 	}
