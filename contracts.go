@@ -76,7 +76,8 @@ type LifeEventFilter struct {
 	State DeliveryState // events with at least one delivery in this state
 	// Services, when not nil, keeps only events with at least one
 	// delivery to one of these services whose consent was not withdrawn,
-	// as for a service officer.
+	// as for a service officer. With State, that delivery must be in
+	// State, so the list reveals nothing of other services' deliveries.
 	Services []ServiceID
 	// Organisation, when set, keeps only the events registered by an
 	// account of that organisation or by one of OrganisationAccounts, as

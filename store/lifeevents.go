@@ -491,18 +491,24 @@ func lifeEventListQuery(f joinedup.LifeEventFilter) listQueries {
 	if f.Type != "" {
 		l.conds = append(l.conds, "type = "+bind(f.Type))
 	}
-	if f.State != "" {
-		l.conds = append(l.conds, "id IN (SELECT event_id FROM deliveries WHERE state = "+bind(string(f.State))+")")
-	}
-	if f.Services != nil {
+	switch {
+	case f.Services != nil:
+		// The state, when given, is that of a delivery to one of the
+		// services, so that the list reveals nothing of the others.
 		marks := []string{"''"} // an empty list matches no service
 		for _, svc := range f.Services {
 			marks = append(marks, bind(string(svc)))
 		}
-		l.conds = append(l.conds, fmt.Sprintf(`id IN (SELECT d.event_id FROM deliveries d WHERE d.service_id IN (%s)
+		state := ""
+		if f.State != "" {
+			state = " AND d.state = " + bind(string(f.State))
+		}
+		l.conds = append(l.conds, fmt.Sprintf(`id IN (SELECT d.event_id FROM deliveries d WHERE d.service_id IN (%s)%s
 			AND NOT EXISTS (SELECT 1 FROM consents c JOIN consent_decisions cd ON cd.consent_id = c.id
 				WHERE c.event_id = d.event_id AND cd.service_id = d.service_id AND cd.decision = %s))`,
-			strings.Join(marks, ", "), bind(joinedup.ConsentWithdrawn)))
+			strings.Join(marks, ", "), state, bind(joinedup.ConsentWithdrawn)))
+	case f.State != "":
+		l.conds = append(l.conds, "id IN (SELECT event_id FROM deliveries WHERE state = "+bind(string(f.State))+")")
 	}
 	if f.Organisation != "" {
 		cond := "registered_by IN (SELECT id FROM accounts WHERE organisation = " + bind(string(f.Organisation)) + ")"

@@ -963,6 +963,30 @@ func TestListLifeEventsByService(t *testing.T) {
 			}
 		}
 
+		// With a state, the delivery in that state must be to one of the
+		// services: the GP's delivery is pending and the school's acted on,
+		// so the school's list of acted-on events holds one and the GP's
+		// none.
+		if _, err := db.RecordOutcome(ctx, "school", both.Deliveries[0].ID, joinedup.Outcome{Status: joinedup.OutcomeActed, Summary: "Place planned"}); err != nil {
+			t.Fatalf("record outcome: %v", err)
+		}
+		for _, tt := range []struct {
+			services []joinedup.ServiceID
+			want     int
+		}{
+			{nil, 1},
+			{[]joinedup.ServiceID{"school"}, 1},
+			{[]joinedup.ServiceID{"gp"}, 0},
+		} {
+			page, err := db.ListLifeEvents(ctx, joinedup.LifeEventFilter{State: joinedup.StateActed, Services: tt.services, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != tt.want || len(page.Items) != tt.want {
+				t.Errorf("acted on, services %v: %d events of %d, want %d", tt.services, len(page.Items), page.Total, tt.want)
+			}
+		}
+
 		// Once consent to tell the GP is withdrawn, the GP's list no longer
 		// counts the event, and the school's still does.
 		if _, err := db.WithdrawConsent(ctx, both.ID, "gp"); err != nil {
