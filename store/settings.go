@@ -44,12 +44,13 @@ func newStoreID() string {
 const settingEventBus = "event_bus"
 
 // ClaimEventBus records bus as the event bus that carries the store's
-// deliveries, and returns the bus recorded before, "" for none. A store
-// that records another bus is changed only while no delivery waits to be
-// sent, because the messages of waiting deliveries are in that other bus
-// and only its nodes can send them. When deliveries wait, ClaimEventBus
-// changes nothing and returns how many.
-func (db *DB) ClaimEventBus(ctx context.Context, bus string) (recorded string, waiting int, err error) {
+// deliveries when the store records none, and returns the bus recorded
+// before, "" for none. A store that records another bus is changed only
+// when move is set and no delivery waits to be sent, because the
+// messages of waiting deliveries are in that other bus and only its
+// nodes can send them. When deliveries wait, ClaimEventBus changes
+// nothing and returns how many.
+func (db *DB) ClaimEventBus(ctx context.Context, bus string, move bool) (recorded string, waiting int, err error) {
 	err = db.Tx(ctx, func(tx *Tx) error {
 		recorded, waiting = "", 0
 		if tx.Dialect() == Postgres {
@@ -64,7 +65,7 @@ func (db *DB) ClaimEventBus(ctx context.Context, bus string) (recorded string, w
 		} else if err != nil {
 			return fmt.Errorf("read the store's event bus: %w", err)
 		}
-		if recorded == bus {
+		if recorded == bus || (recorded != "" && !move) {
 			return nil
 		}
 		if recorded != "" {

@@ -43,31 +43,36 @@ func TestStoreIDStaysTheSame(t *testing.T) {
 func TestClaimEventBus(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		claim := func(bus string, wantRecorded string, wantWaiting int) {
+		claim := func(bus string, move bool, wantRecorded string, wantWaiting int) {
 			t.Helper()
-			recorded, waiting, err := db.ClaimEventBus(ctx, bus)
+			recorded, waiting, err := db.ClaimEventBus(ctx, bus, move)
 			if err != nil {
 				t.Fatalf("claim %q: %v", bus, err)
 			}
 			if recorded != wantRecorded || waiting != wantWaiting {
-				t.Errorf("claim %q = %q, %d waiting; want %q, %d", bus, recorded, waiting, wantRecorded, wantWaiting)
+				t.Errorf("claim %q, move %t = %q, %d waiting; want %q, %d", bus, move, recorded, waiting, wantRecorded, wantWaiting)
 			}
 		}
 
-		claim("stream A", "", 0)
-		claim("stream A", "stream A", 0)
+		claim("stream A", false, "", 0)
+		claim("stream A", false, "stream A", 0)
+
+		// Without move, another bus never takes over, even with nothing
+		// waiting.
+		claim("stream B", false, "stream A", 0)
+		claim("stream A", false, "stream A", 0)
 
 		// A delivery waits in stream A, so stream B may not take over.
 		seed(t, db)
 		ev := newEvent(t, db, "gp")
-		claim("stream B", "stream A", 1)
-		claim("stream A", "stream A", 0)
+		claim("stream B", true, "stream A", 1)
+		claim("stream A", false, "stream A", 0)
 
-		// Once none waits, another bus may take over.
+		// Once none waits, another bus may take over when moved.
 		if _, err := db.RecordOutcome(ctx, "gp", ev.Deliveries[0].ID, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil {
 			t.Fatalf("record outcome: %v", err)
 		}
-		claim("stream B", "stream A", 0)
-		claim("stream B", "stream B", 0)
+		claim("stream B", true, "stream A", 0)
+		claim("stream B", false, "stream B", 0)
 	})
 }

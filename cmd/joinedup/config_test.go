@@ -272,18 +272,18 @@ func TestServeBadFilesCreateNothing(t *testing.T) {
 }
 
 // TestDatabaseWithoutNATSWarns starts a hub on PostgreSQL with the
-// JetStream inside the process, and one with an external JetStream too:
-// only the first warns, once, that it alone delivers the births it takes.
+// JetStream inside the process, and one on a database of its own with an
+// external JetStream: only the first warns, once, that no other node may
+// share its store.
 func TestDatabaseWithoutNATSWarns(t *testing.T) {
-	dbURL := storetest.PostgresURL(t)
 	natsURL, stream := clusterStream(t)
 	tests := []struct {
 		name  string
 		edit  func(*Config)
 		warns int
 	}{
-		{"database only", func(c *Config) { c.DatabaseURL = dbURL }, 1},
-		{"database and nats", func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream }, 0},
+		{"database only", func(c *Config) { c.DatabaseURL = storetest.PostgresURL(t) }, 1},
+		{"database and nats", func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = storetest.PostgresURL(t), natsURL, stream }, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -329,11 +329,16 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 }
 
 // claimEventBus records in the store which event bus carries its
-// deliveries, and refuses a node whose bus differs while deliveries wait
-// in the recorded one: only the nodes on that bus can send them. A node
-// with a JetStream inside its process on a shared PostgreSQL store
-// would otherwise take births that other nodes accepted into a stream
-// that only it can read.
+// deliveries, and refuses a node whose bus differs. With -move-event-bus
+// the node's bus takes over, but only when no delivery waits in the
+// recorded bus, because only the nodes on that bus can send those. A node with a JetStream inside its
+// process on a shared PostgreSQL store would otherwise take births that
+// other nodes accepted into a stream that only it can read.
+//
+// NOTE: a bus on an external server is recorded by its stream's name
+// alone, because the nodes of one NATS cluster reach it at different
+// URLs, so a node on another server with a stream of the same name
+// passes as the same bus.
 func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	bus := fmt.Sprintf("stream %s on the NATS server at -nats-url", h.Bus.Name())
 	if h.Bus.Embedded() {
@@ -347,15 +352,19 @@ func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger
 			bus = fmt.Sprintf("stream %s inside the process of the node on host %s with data directory %s", h.Bus.Name(), host, dir)
 		}
 	}
-	recorded, waiting, err := h.DB.ClaimEventBus(ctx, bus)
+	recorded, waiting, err := h.DB.ClaimEventBus(ctx, bus, cfg.MoveEventBus)
 	switch {
 	case err != nil:
 		return fmt.Errorf("open event bus: %w", err)
+	case recorded == "" || recorded == bus:
 	case waiting > 0:
-		return fmt.Errorf("open event bus: the store's deliveries go through the %s, where %d wait to be sent, and this node would use the %s: start it with the -nats-url and -stream of the nodes that use the store, or stop them once no delivery waits",
+		return fmt.Errorf("open event bus: the store's deliveries go through the %s, where %d wait to be sent, so this node cannot move them to the %s: let the nodes on that bus send them first",
 			recorded, waiting, bus)
-	case recorded != "" && recorded != bus:
-		logger.Info("the store's deliveries now go through another event bus, because none were waiting in the one before", "bus", bus, "before", recorded)
+	case !cfg.MoveEventBus:
+		return fmt.Errorf("open event bus: the store's deliveries go through the %s, and this node would use the %s: start it with the -nats-url and -stream of the nodes that share the store, or, to move the store to this bus, stop every node and start this one once with %s",
+			recorded, bus, cfg.setting("move-event-bus"))
+	default:
+		logger.Info("the store's deliveries now go through this node's event bus", "bus", bus, "before", recorded)
 	}
 	if cfg.DatabaseURL != "" && h.Bus.Embedded() {
 		// Other nodes on the store cannot reach this JetStream, so if this
