@@ -106,9 +106,13 @@ func TestDemoRunsOnItsOwnStore(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		url := storetest.PostgresURL(t)
+		natsURL, stream := clusterStream(t)
 		keys := t.TempDir()
-		startHub(t, func(c *Config) { c.Demo, c.DatabaseURL, c.AuditKeyDir, c.ServicesFile = true, url, keys, file })
-		startHub(t, func(c *Config) { c.Demo, c.DatabaseURL, c.AuditKeyDir, c.ServicesFile = true, url, keys, file })
+		node := func(c *Config) {
+			c.Demo, c.DatabaseURL, c.NATSURL, c.Stream, c.AuditKeyDir, c.ServicesFile = true, url, natsURL, stream, keys, file
+		}
+		startHub(t, node)
+		startHub(t, node)
 	})
 }
 
