@@ -42,6 +42,11 @@ func startDemo(ctx context.Context, cfg Config, h *Hub) (http.Handler, error) {
 	}
 	h.closers = append(h.closers, set.Close)
 
+	// The store records the load before the demo writes to it, so that no
+	// failed start leaves the demo's accounts in a store without the record.
+	if err := h.DB.MarkDemoLoaded(ctx, time.Now()); err != nil {
+		return nil, err
+	}
 	for _, o := range demoOrganisations {
 		if err := h.DB.UpsertOrganisation(ctx, o); err != nil {
 			return nil, fmt.Errorf("register demo organisation %s: %w", o.ID, err)
@@ -160,11 +165,21 @@ func demoAccounts(services []joinedup.Service, families int) []*auth.Account {
 
 // checkDemoStore returns an error when the store holds an account or a
 // service that the demo did not create, so that the demo, whose accounts
-// have a published password, never runs on a store that others use. The
-// services in file, the hub's -services file or nil, pass too. The demo's
-// accounts are matched by user name and role, because they have no other
-// mark.
+// have a published password, never runs on a store that others use. A
+// store that records an earlier load of the demo is the demo's, and
+// passes whatever was added to it since, such as a service registered
+// through the API. The services in file, the hub's -services file or nil,
+// pass too. The demo's accounts are matched by user name and role,
+// because they have no other mark.
 func checkDemoStore(ctx context.Context, cfg Config, db *store.DB, file *servicesFile) error {
+	_, loaded, err := db.DemoLoaded(ctx)
+	if err != nil {
+		return fmt.Errorf("check the store for the demo: %w", err)
+	}
+	if loaded {
+		return nil
+	}
+
 	var referenceServices []joinedup.Service
 	allowed := map[joinedup.ServiceID]bool{}
 	for _, id := range reference.ServiceIDs() {
