@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
@@ -230,6 +231,24 @@ func checkDemoStore(ctx context.Context, cfg Config, db *store.DB, file *service
 	}
 	return fmt.Errorf("%s: the store holds %s that the demo did not create. The demo's accounts have a published password, so the demo runs only on a store of its own: start it with a new -data directory and without -database-url, or with an empty database",
 		cfg.setting("demo"), strings.Join(found, " and "))
+}
+
+// warnDemoStore logs a warning when the store records that a hub run
+// with -demo loaded the demo into it, for a hub started without -demo.
+// Such a store keeps the demo's accounts and their published password.
+// The hub still starts, because the other nodes of a demo cluster run
+// without -demo on the demo node's database.
+func warnDemoStore(ctx context.Context, db *store.DB, logger *slog.Logger) error {
+	at, loaded, err := db.DemoLoaded(ctx)
+	if err != nil {
+		return fmt.Errorf("check the store for the demo: %w", err)
+	}
+	if loaded {
+		logger.Warn("the store was loaded with the demo, so it holds the demo's accounts, such as operator, which were created with the password that the README publishes. "+
+			"Use it only to try the hub on a loopback address, and give real work a new -data directory or a new database",
+			"demo_loaded_at", at.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // countOf returns n and noun, in the plural unless n is 1, such as

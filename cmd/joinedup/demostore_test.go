@@ -135,7 +135,8 @@ func serviceIDs(services []*joinedup.Service) []joinedup.ServiceID {
 // TestDemoRestartsWithAddedServices loads the demo, registers a service
 // through the API and restarts the demo, then removes the service and
 // restarts it again. A hub without -demo then adds a service from its
-// -services file, and the demo restarts once more. The store records the demo's load, so every demo
+// -services file, warning that the store is the demo's, and the demo
+// restarts once more. The store records the demo's load, so every demo
 // start runs on it.
 func TestDemoRestartsWithAddedServices(t *testing.T) {
 	for name, backend := range demoStoreBackends() {
@@ -169,10 +170,20 @@ func TestDemoRestartsWithAddedServices(t *testing.T) {
 				Endpoint: joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "http://127.0.0.1:9/housing-register"},
 				Secret:   webhook.NewSecret(),
 			}
-			startLog(t, func(c *Config) {
+			logs := startLog(t, func(c *Config) {
 				onStore(c)
 				c.AuditKeyDir, c.ServicesFile = keys, writeServicesFile(t, servicesFile{Services: []*joinedup.Service{other}})
 			})
+			for _, want := range []string{
+				`level=WARN msg="the store was loaded with the demo`,
+				"which were created with the password that the README publishes",
+				"give real work a new -data directory or a new database",
+				"demo_loaded_at=",
+			} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("log of a start without -demo on the demo's store lacks %q:\n%s", want, logs)
+				}
+			}
 
 			startHub(t, demo).Close()
 			services, err := open().ListAllServices(ctx)
@@ -216,5 +227,13 @@ func TestDemoMarksStoreOfOlderVersion(t *testing.T) {
 				t.Errorf("DemoLoaded after a demo start on an older store = %v, %v; want true and no error", loaded, err)
 			}
 		})
+	}
+}
+
+// TestStartWithoutDemoOnOwnStoreNoWarning checks that a hub without -demo
+// on a store that the demo never loaded logs no warning about the demo.
+func TestStartWithoutDemoOnOwnStoreNoWarning(t *testing.T) {
+	if logs := startLog(t, nil); strings.Contains(logs, "loaded with the demo") {
+		t.Errorf("log of a start on a new store warns about the demo:\n%s", logs)
 	}
 }
