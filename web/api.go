@@ -509,14 +509,15 @@ type deliveryList struct {
 	Previous string               `json:"previous,omitempty"`
 }
 
-// newDeliveryList returns the response for page p of deliveries, cut
-// with limit, of which items are those the caller may read.
-func newDeliveryList(p joinedup.DeliveryPage, items []*joinedup.Delivery, limit int) deliveryList {
+// newDeliveryList returns the response for page p of the list of
+// deliveries named list, cut with limit, of which items are those the
+// caller may read.
+func newDeliveryList(p joinedup.DeliveryPage, list string, items []*joinedup.Delivery, limit int) deliveryList {
 	if items == nil {
 		items = []*joinedup.Delivery{}
 	}
 	l := deliveryList{Items: items, Total: p.Total, Offset: p.Offset, Limit: limit}
-	l.Previous, l.Next = pageCursors(p, deliveryCursor)
+	l.Previous, l.Next = pageCursors(p, deliveryCursor(list))
 	return l
 }
 
@@ -553,7 +554,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newDeliveryList(page, deliveries, filter.Limit))
+	writeJSON(w, http.StatusOK, newDeliveryList(page, deliveriesList, deliveries, filter.Limit))
 }
 
 // anyState is the state filter of the deliveries page that lists
@@ -576,7 +577,7 @@ func deliveryQuery(q url.Values) (joinedup.DeliveryFilter, error) {
 		fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/state", Message: "Choose a delivery state: " + stateList() + ", or any for every state."})
 	}
 	f := joinedup.DeliveryFilter{State: joinedup.DeliveryState(state)}
-	fields = append(fields, readDeliveryPage(q, defaultDeliveryLimit, &f)...)
+	fields = append(fields, readDeliveryPage(q, deliveriesList, defaultDeliveryLimit, &f)...)
 
 	if len(fields) > 0 {
 		return joinedup.DeliveryFilter{}, joinedup.Invalid("The query has invalid parameters.", fields...)

@@ -300,7 +300,7 @@ func TestListsRejectUnknownParameters(t *testing.T) {
 func TestDeliveryPageConflictNamesSecond(t *testing.T) {
 	env := newTestEnv(t)
 	env.signInAs(t, env.operator)
-	valid := joinedup.DeliveryCursor{At: time.Unix(1_700_000_000, 0), ID: "dlv_x"}.String()
+	valid := joinedup.DeliveryCursor{At: time.Unix(1_700_000_000, 0), ID: "dlv_x"}.Token(deliveriesList)
 	cursor := url.QueryEscape(valid)
 
 	for query, want := range map[string]string{
@@ -317,7 +317,7 @@ func TestDeliveryPageConflictNamesSecond(t *testing.T) {
 	}
 
 	var f joinedup.DeliveryFilter
-	fields := readDeliveryPage(url.Values{"after": {valid}, "before": {valid}, "offset": {"0"}}, 10, &f)
+	fields := readDeliveryPage(url.Values{"after": {valid}, "before": {valid}, "offset": {"0"}}, deliveriesList, 10, &f)
 	if len(fields) != 1 || fields[0].Field != "/after" {
 		t.Errorf("readDeliveryPage with offset, after and before: fields = %+v, want one on /after", fields)
 	}

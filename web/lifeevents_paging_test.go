@@ -143,7 +143,7 @@ func TestLifeEventsAPIStateLeaves(t *testing.T) {
 func TestLifeEventsRejectBadPlace(t *testing.T) {
 	env := newTestEnv(t)
 	env.registerBirths(t, 3)
-	valid := url.QueryEscape(joinedup.EventCursor{At: testNow, ID: env.hub.events[1].ID}.String())
+	valid := url.QueryEscape(joinedup.EventCursor{At: testNow, ID: env.hub.events[1].ID}.Token(lifeEventsList))
 	entries := len(env.auditEntries(t))
 
 	for query, want := range map[string]string{
@@ -236,7 +236,7 @@ func TestLifeEventsPageCursorLinks(t *testing.T) {
 
 	// A cursor past the end of the list shows no event and links to the
 	// first page.
-	last := url.QueryEscape(joinedup.EventCursorOf(env.hub.events[0]).String())
+	last := url.QueryEscape(joinedup.EventCursorOf(env.hub.events[0]).Token(lifeEventsList))
 	body = env.do(t, http.MethodGet, "/operator/life-events?limit=2&after="+last, nil, nil).Body.String()
 	if want := `There are no life events on this page`; !strings.Contains(body, want) {
 		t.Errorf("the page after the last event lacks %q", want)

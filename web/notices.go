@@ -61,7 +61,7 @@ func (s *Server) serviceNotices(r *http.Request) (*noticesPage, error) {
 		return nil, err
 	}
 	f := joinedup.DeliveryFilter{Service: svc.ID, NewestFirst: true}
-	if fields := readDeliveryPage(q, defaultNoticeLimit, &f); len(fields) > 0 {
+	if fields := readDeliveryPage(q, noticesList(svc.ID), defaultNoticeLimit, &f); len(fields) > 0 {
 		return nil, joinedup.Invalid("The query has invalid parameters.", fields...)
 	}
 
@@ -95,7 +95,7 @@ func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newDeliveryList(notices.Page, notices.Deliveries, notices.Limit))
+	writeJSON(w, http.StatusOK, newDeliveryList(notices.Page, noticesList(notices.Service.ID), notices.Deliveries, notices.Limit))
 }
 
 type noticesView struct {
@@ -123,7 +123,7 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 
 	svc := notices.Service
 	v := noticesView{Service: svc, Rows: rows, Limit: notices.Limit}
-	v.Pager = newCursorPager(notices.Page, len(rows), deliveryCursor, func(name, cursor string) string {
+	v.Pager = newCursorPager(notices.Page, len(rows), deliveryCursor(noticesList(svc.ID)), func(name, cursor string) string {
 		q := url.Values{}
 		if name != "" {
 			q.Set(name, cursor)

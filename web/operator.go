@@ -243,7 +243,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	if replayed := q.Get("replayed"); deliveryIDPattern.MatchString(replayed) && s.takeReplayedFlash(w, r, replayed) {
 		v.Replayed = replayed
 	}
-	v.Pager = newCursorPager(list, len(rows), deliveryCursor, func(name, cursor string) string {
+	v.Pager = newCursorPager(list, len(rows), deliveryCursor(deliveriesList), func(name, cursor string) string {
 		return deliveriesURL(q.Get("state"), filter.Service, filter.Limit, name, cursor)
 	})
 	v.Caption = v.Pager.caption(items, "oldest first")

@@ -1245,8 +1245,8 @@ func TestDeliveriesPagePaging(t *testing.T) {
 		"state=failed&offset=-1": "Offset must be a whole number, 0 or more.",
 		"state=failed&offset=x":  "Offset must be a whole number, 0 or more.",
 		"state=failed&limit=101": "Limit must be a whole number from 1 to 100.",
-		"state=failed&after=x":   "The after cursor is not one that this list gave.",
-		"state=failed&before=" + joinedup.DeliveryCursor{ID: "dlv_x"}.String() + "&offset=1": "Give at most one of offset, after and before",
+		"state=failed&after=x":   "The after cursor is not a valid cursor.",
+		"state=failed&before=" + joinedup.DeliveryCursor{ID: "dlv_x"}.Token(deliveriesList) + "&offset=1": "Give at most one of offset, after and before",
 	} {
 		rec := env.do(t, http.MethodGet, "/operator/deliveries?"+query, nil, nil)
 		if rec.Code != http.StatusUnprocessableEntity {

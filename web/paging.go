@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -95,23 +96,35 @@ type listPlace[ID ~string] struct {
 	After, Before *joinedup.Cursor[ID]
 }
 
-// readListPlace reads the place of a page of a list paged by cursor, with
-// defaultLimit when q has no limit. It returns a field error for each
-// invalid value, and one for more than one of offset, after and before,
-// which names the second of them given.
-func readListPlace[ID ~string](q url.Values, defaultLimit int) (listPlace[ID], []joinedup.FieldError) {
+// Names of the lists paged by cursor. Each cursor carries the name of its
+// list, so that another list rejects it. The deliveries page and GET
+// /api/v1/deliveries show one list, and so do the life events page and
+// GET /api/v1/life-events.
+const (
+	deliveriesList = "deliveries"
+	lifeEventsList = "life-events"
+)
+
+// noticesList returns the name of the list of the notices of service id,
+// on its notices page and in the API.
+func noticesList(id joinedup.ServiceID) string { return "notices/" + string(id) }
+
+// readListPlace reads the place of a page of the list named list, which
+// is paged by cursor, with defaultLimit when q has no limit. It returns a
+// field error for each invalid value, among them an empty cursor and a
+// cursor of another list, and one for more than one of offset, after and
+// before, which names the second of them given.
+func readListPlace[ID ~string](q url.Values, list string, defaultLimit int) (listPlace[ID], []joinedup.FieldError) {
 	var p listPlace[ID]
 	var fields []joinedup.FieldError
 	p.Offset, p.Limit, fields = readPage(q, defaultLimit)
 	for _, name := range []string{"after", "before"} {
-		v := q.Get(name)
-		if v == "" {
+		if !q.Has(name) {
 			continue
 		}
-		c, err := joinedup.ParseCursor[ID](v)
+		c, err := joinedup.ParseCursor[ID](list, q.Get(name))
 		if err != nil {
-			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name,
-				Message: fmt.Sprintf("The %s cursor is not one that this list gave. Use the next or previous cursor of a page, or start again without it.", name)})
+			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/" + name, Message: cursorMessage(name, q.Get(name), err)})
 			continue
 		}
 		if name == "after" {
@@ -120,9 +133,11 @@ func readListPlace[ID ~string](q url.Values, defaultLimit int) (listPlace[ID], [
 			p.Before = &c
 		}
 	}
+	// An empty parameter counts as given, so that ?after=&offset=5 is
+	// rejected as a query with both.
 	var placers []string
 	for _, name := range []string{"offset", "after", "before"} {
-		if q.Get(name) != "" {
+		if q.Has(name) {
 			placers = append(placers, name)
 		}
 	}
@@ -133,26 +148,48 @@ func readListPlace[ID ~string](q url.Values, defaultLimit int) (listPlace[ID], [
 	return p, fields
 }
 
-// readDeliveryPage reads the place of a page of a list of deliveries into
-// f, as readListPlace reads it.
-func readDeliveryPage(q url.Values, defaultLimit int, f *joinedup.DeliveryFilter) []joinedup.FieldError {
-	p, fields := readListPlace[joinedup.DeliveryID](q, defaultLimit)
+// cursorMessage returns the message of the field error for value, the
+// invalid value of the cursor parameter name, which ParseCursor rejected
+// with err.
+func cursorMessage(name, value string, err error) string {
+	const next = " Use the next or previous cursor of a page of this list, or start again without it."
+	switch {
+	case value == "":
+		return fmt.Sprintf("The %s cursor is empty.", name) + next
+	case errors.Is(err, joinedup.ErrCursorOfOtherList):
+		return fmt.Sprintf("The %s cursor was given by another list.", name) + next
+	}
+	return fmt.Sprintf("The %s cursor is not a valid cursor.", name) + next
+}
+
+// readDeliveryPage reads the place of a page of the list of deliveries
+// named list into f, as readListPlace reads it.
+func readDeliveryPage(q url.Values, list string, defaultLimit int, f *joinedup.DeliveryFilter) []joinedup.FieldError {
+	p, fields := readListPlace[joinedup.DeliveryID](q, list, defaultLimit)
 	f.Offset, f.Limit, f.After, f.Before = p.Offset, p.Limit, p.After, p.Before
 	return fields
 }
 
-// readLifeEventPage reads the place of a page of a list of life events
+// readLifeEventPage reads the place of a page of the list of life events
 // into f, as readListPlace reads it.
 func readLifeEventPage(q url.Values, defaultLimit int, f *joinedup.LifeEventFilter) []joinedup.FieldError {
-	p, fields := readListPlace[joinedup.EventID](q, defaultLimit)
+	p, fields := readListPlace[joinedup.EventID](q, lifeEventsList, defaultLimit)
 	f.Offset, f.Limit, f.After, f.Before = p.Offset, p.Limit, p.After, p.Before
 	return fields
 }
 
-// deliveryCursor and eventCursor return the cursor of an item of a list,
-// for pageCursors and newCursorPager.
-func deliveryCursor(d *joinedup.Delivery) string { return joinedup.CursorOf(d).String() }
-func eventCursor(ev *joinedup.LifeEvent) string  { return joinedup.EventCursorOf(ev).String() }
+// deliveryCursor returns a function that returns the cursor of a delivery
+// in the list of deliveries named list, for pageCursors and
+// newCursorPager.
+func deliveryCursor(list string) func(*joinedup.Delivery) string {
+	return func(d *joinedup.Delivery) string { return joinedup.CursorOf(d).Token(list) }
+}
+
+// eventCursor returns the cursor of a life event in the list of life
+// events, for pageCursors and newCursorPager.
+func eventCursor(ev *joinedup.LifeEvent) string {
+	return joinedup.EventCursorOf(ev).Token(lifeEventsList)
+}
 
 // pageCursors returns the cursors of the pages next to p, which the
 // filter's limit cut from its list, or "" where the list ends. cursor

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
@@ -42,6 +43,11 @@ func startDemo(ctx context.Context, cfg Config, h *Hub) (http.Handler, error) {
 	}
 	h.closers = append(h.closers, set.Close)
 
+	// The store records the load before the demo writes to it, so that no
+	// failed start leaves the demo's accounts in a store without the record.
+	if err := h.DB.MarkDemoLoaded(ctx, time.Now()); err != nil {
+		return nil, err
+	}
 	for _, o := range demoOrganisations {
 		if err := h.DB.UpsertOrganisation(ctx, o); err != nil {
 			return nil, fmt.Errorf("register demo organisation %s: %w", o.ID, err)
@@ -160,11 +166,21 @@ func demoAccounts(services []joinedup.Service, families int) []*auth.Account {
 
 // checkDemoStore returns an error when the store holds an account or a
 // service that the demo did not create, so that the demo, whose accounts
-// have a published password, never runs on a store that others use. The
-// services in file, the hub's -services file or nil, pass too. The demo's
-// accounts are matched by user name and role, because they have no other
-// mark.
+// have a published password, never runs on a store that others use. A
+// store that records an earlier load of the demo is the demo's, and
+// passes whatever was added to it since, such as a service registered
+// through the API. The services in file, the hub's -services file or nil,
+// pass too. The demo's accounts are matched by user name and role,
+// because they have no other mark.
 func checkDemoStore(ctx context.Context, cfg Config, db *store.DB, file *servicesFile) error {
+	_, loaded, err := db.DemoLoaded(ctx)
+	if err != nil {
+		return fmt.Errorf("check the store for the demo: %w", err)
+	}
+	if loaded {
+		return nil
+	}
+
 	var referenceServices []joinedup.Service
 	allowed := map[joinedup.ServiceID]bool{}
 	for _, id := range reference.ServiceIDs() {
@@ -215,6 +231,24 @@ func checkDemoStore(ctx context.Context, cfg Config, db *store.DB, file *service
 	}
 	return fmt.Errorf("%s: the store holds %s that the demo did not create. The demo's accounts have a published password, so the demo runs only on a store of its own: start it with a new -data directory and without -database-url, or with an empty database",
 		cfg.setting("demo"), strings.Join(found, " and "))
+}
+
+// warnDemoStore logs a warning when the store records that a hub run
+// with -demo loaded the demo into it, for a hub started without -demo.
+// Such a store keeps the demo's accounts and their published password.
+// The hub still starts, because the other nodes of a demo cluster run
+// without -demo on the demo node's database.
+func warnDemoStore(ctx context.Context, db *store.DB, logger *slog.Logger) error {
+	at, loaded, err := db.DemoLoaded(ctx)
+	if err != nil {
+		return fmt.Errorf("check the store for the demo: %w", err)
+	}
+	if loaded {
+		logger.Warn("the store was loaded with the demo, so it holds the demo's accounts, such as operator, which were created with the password that the README publishes. "+
+			"Use it only to try the hub on a loopback address, and give real work a new -data directory or a new database",
+			"demo_loaded_at", at.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // countOf returns n and noun, in the plural unless n is 1, such as

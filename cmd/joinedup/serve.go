@@ -163,6 +163,8 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 		if err := checkDemoStore(ctx, cfg, h.DB, services); err != nil {
 			return nil, err
 		}
+	} else if err := warnDemoStore(ctx, h.DB, logger); err != nil {
+		return nil, err
 	}
 
 	// The store records this node's event bus only once the other checks
