@@ -35,8 +35,11 @@ func demoStoreBackends() map[string]func(t *testing.T) (edit func(*Config), open
 			}
 		},
 		"postgres": func(t *testing.T) (func(*Config), func() *store.DB) {
+			// Every start has a data directory of its own, so the nodes
+			// share an external stream, as a cluster's nodes do.
 			url := storetest.PostgresURL(t)
-			return func(c *Config) { c.DatabaseURL = url }, func() *store.DB {
+			natsURL, stream := clusterStream(t)
+			return func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = url, natsURL, stream }, func() *store.DB {
 				db, err := postgres.Open(context.Background(), url)
 				if err != nil {
 					t.Fatal(err)
