@@ -339,8 +339,8 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 //
 // NOTE: a bus on an external server is recorded by its stream's name
 // alone, because the nodes of one NATS cluster reach it at different
-// URLs, so a node on another server with a stream of the same name
-// passes as the same bus.
+// URLs. A node on another server with a stream of the same name passes
+// as the same bus.
 func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	bus := fmt.Sprintf("stream %s on the NATS server at -nats-url", h.Bus.Name())
 	if h.Bus.Embedded() {
