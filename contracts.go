@@ -61,11 +61,11 @@ type Registrar struct {
 //
 // Offset skips that many matches before the page. After instead starts
 // the page just past the event it names, and Before ends it just before,
-// in the list's order. An event that joins the list, such as a birth
-// registered meanwhile, or leaves it, such as when a delivery is
-// replayed out of the State listed, then moves no other event from one
-// page to another, as it does with offsets. At most one of Offset, After
-// and Before is set.
+// in the list's order. With a cursor, an event that joins or leaves the
+// list meanwhile moves no other event from one page to another, as it
+// does with offsets. A birth registered meanwhile joins the list, and a
+// delivery replayed out of the State listed takes its event out. At most
+// one of Offset, After and Before is set.
 //
 // Services, Organisation and Worker narrow the list to the events that
 // an account of one role may read under the default access policies, so

@@ -19,9 +19,9 @@ type Cursor[ID ~string] struct {
 }
 
 // Token returns c as a token for a URL of the list named list, such as
-// "deliveries": the list's name, the time in microseconds since 1970 and
-// the id, joined by dots and encoded in unpadded base64url, so that
-// callers pass it back rather than build one. The name ties the token to
+// "deliveries". The token is the list's name, the time in microseconds
+// since 1970 and the id, joined by dots and encoded in unpadded
+// base64url, so that callers pass it back rather than build one. The name ties the token to
 // its list, so ParseCursor rejects it when another list is given it. A
 // list's name must not contain a dot.
 func (c Cursor[ID]) Token(list string) string {

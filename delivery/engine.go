@@ -305,13 +305,6 @@ const maxRelayPause = 5 * time.Second
 // NATS is down.
 var errBusNotConnected = errors.New("the event bus is not connected, so the outbox is left for a node that is")
 
-// RelayOnce publishes one batch of outbox messages and returns how many it
-// read.
-func (e *Engine) RelayOnce(ctx context.Context) (int, error) {
-	read, _, err := e.relay(ctx)
-	return read, err
-}
-
 // relay publishes one batch of outbox messages and returns how many it
 // read and how many of those the bus stored. While the connection to NATS
 // is down it reads none.

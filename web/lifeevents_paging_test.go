@@ -17,8 +17,8 @@ import (
 	"github.com/joinedup/joinedup/policy"
 )
 
-// getLifeEvents asks the API for a list of life events with the query,
-// and returns the list.
+// getLifeEvents requests a list of life events from the API with the
+// query and returns the list.
 func (e *testEnv) getLifeEvents(t *testing.T, query string) lifeEventList {
 	t.Helper()
 	rec := e.do(t, http.MethodGet, "/api/v1/life-events?"+query, nil, nil)
@@ -177,7 +177,7 @@ func TestLifeEventsRejectBadPlace(t *testing.T) {
 // TestLifeEventsPageCursorLinks follows the Previous and Next links of
 // the life events page while a birth is registered between two pages,
 // and checks that the links keep the state filter and that each caption
-// says which events of the whole list the page shows.
+// names the events of the whole list that the page shows.
 func TestLifeEventsPageCursorLinks(t *testing.T) {
 	env := newTestEnv(t)
 	env.registerBirths(t, 3)

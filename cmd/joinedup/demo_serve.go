@@ -260,16 +260,6 @@ func countOf(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// ensureAccount creates a with demoPassword, or sets a's id to that of the
-// account with its user name when one exists.
-func ensureAccount(ctx context.Context, db *store.DB, passwords *auth.Passwords, a *auth.Account) error {
-	found, err := findDemoAccount(ctx, db, a)
-	if err != nil || found {
-		return err
-	}
-	return createDemoAccount(ctx, passwords, a)
-}
-
 // findDemoAccount reports whether an account with a's user name exists,
 // and if so sets a's id to that account's.
 func findDemoAccount(ctx context.Context, db *store.DB, a *auth.Account) (bool, error) {

@@ -18,7 +18,10 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/auth"
 	"github.com/joinedup/joinedup/connector"
+	"github.com/joinedup/joinedup/lifeevent"
+	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/webhook"
 )
 
@@ -490,4 +493,25 @@ func testDeadLetterAndReplay(t *testing.T, mode func(*Config)) {
 	if n := len(down.received()); n != 1 {
 		t.Errorf("service acted %d times, want once", n)
 	}
+}
+
+// ensureAccount creates a with demoPassword, or sets a's id to that of the
+// account with its user name when one exists.
+func ensureAccount(ctx context.Context, db *store.DB, passwords *auth.Passwords, a *auth.Account) error {
+	found, err := findDemoAccount(ctx, db, a)
+	if err != nil || found {
+		return err
+	}
+	return createDemoAccount(ctx, passwords, a)
+}
+
+// loadServices registers the organisations and services in a -services
+// file, replacing earlier versions of them. A service that an operator
+// has removed stays removed, with a warning in the log.
+func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent.Directory) error {
+	f, err := readServicesFile(path)
+	if err != nil {
+		return err
+	}
+	return applyServices(ctx, path, f, nil, db, dir)
 }

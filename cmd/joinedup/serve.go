@@ -459,17 +459,6 @@ type servicesFile struct {
 	Services      []*joinedup.Service     `json:"services"`
 }
 
-// loadServices registers the organisations and services in a -services
-// file, replacing earlier versions of them. A service that an operator
-// has removed stays removed, with a warning in the log.
-func loadServices(ctx context.Context, path string, db *store.DB, dir *lifeevent.Directory) error {
-	f, err := readServicesFile(path)
-	if err != nil {
-		return err
-	}
-	return applyServices(ctx, path, f, nil, db, dir)
-}
-
 // applyServices registers the organisations and services of f, read from
 // the services file at path, together with the organisations in demo,
 // those of the demo council when the hub runs it. readServicesFile has
