@@ -78,6 +78,13 @@ type PersonStore interface {
 	// person, and its PersonID and AddedAt are set. A record already
 	// stored is ECONFLICT, and an error stores none.
 	AddPersonRecords(ctx context.Context, records []*PersonRecord, reviews []*Review) error
+	// LockPersons returns once no other hub node sharing the store holds
+	// the lock of the person index, and holds it until unlock is called.
+	// Persons holds it from reading other nodes' records until its own are
+	// stored, so that two nodes never both start a person for one record
+	// each of the same new person. A store that only one process opens
+	// may return at once.
+	LockPersons(ctx context.Context) (unlock func(), err error)
 	// ListPersonRecordsSince returns the records added at or after since,
 	// oldest first, or every record for the zero time.
 	ListPersonRecordsSince(ctx context.Context, since time.Time) ([]PersonRecord, error)
@@ -102,17 +109,16 @@ type PersonStore interface {
 // The index is in memory. Before each Resolve it reads the records that
 // other hub nodes added to the shared store since it last looked, and the
 // store links a matched record to its candidate's current person, so
-// nodes see one another's records and merges.
-//
-// NOTE: two nodes that resolve records of the same new person at the same
-// moment each start a person, because neither has read the other's record
-// yet. A reviewer can merge them.
+// nodes see one another's records and merges. The store's LockPersons
+// lock is held from that read until the new records are stored, so a
+// node never resolves a record without the records that other nodes
+// stored before it.
 type Persons struct {
 	store PersonStore
 	model *Model
 	index *Index
 
-	mu          sync.Mutex // serialises Resolve, so one node never starts a person twice
+	mu          sync.Mutex // serialises this node's resolutions, which the store's lock serialises across nodes
 	indexed     map[string]bool
 	loadedUntil time.Time // added_at of the newest record read from the store
 }
@@ -200,6 +206,11 @@ func (p *Persons) ResolveAll(ctx context.Context, source string, records []Recor
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	unlock, err := p.store.LockPersons(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("resolve person records: %w", err)
+	}
+	defer unlock()
 	if err := p.refresh(ctx); err != nil {
 		return nil, err
 	}

@@ -45,8 +45,12 @@ func (db *DB) AddPersonRecords(ctx context.Context, records []*linkage.PersonRec
 		}
 	}
 	return db.Tx(ctx, func(tx *Tx) error {
+		added, err := nextAddedAt(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for i, r := range records {
-			if err := addPersonRecord(ctx, tx, r, encoded[i], reviews[i], fields[i]); err != nil {
+			if err := addPersonRecord(ctx, tx, r, encoded[i], reviews[i], fields[i], added); err != nil {
 				return err
 			}
 		}
@@ -54,9 +58,59 @@ func (db *DB) AddPersonRecords(ctx context.Context, records []*linkage.PersonRec
 	})
 }
 
-// addPersonRecord stores r, encoded as record, and opens review, whose
-// fields are encoded as fields, in tx.
-func addPersonRecord(ctx context.Context, tx *Tx, r *linkage.PersonRecord, record string, review *linkage.Review, fields string) error {
+// nextAddedAt returns the added_at of the records that tx stores: the
+// transaction's time, or the newest stored added_at when that is later,
+// as when another node's clock is ahead or this one's stepped back.
+// Under LockPersons, records then commit in the order of their added_at,
+// so a node that read the records added up to some time finds every
+// later one by reading from that time on.
+func nextAddedAt(ctx context.Context, tx *Tx) (time.Time, error) {
+	var newest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(added_at) FROM person_records`).Scan(&newest); err != nil {
+		return time.Time{}, fmt.Errorf("read the newest person record: %w", err)
+	}
+	if at := FromMicros(newest.Int64); newest.Valid && at.After(tx.Now()) {
+		return at, nil
+	}
+	return tx.Now(), nil
+}
+
+// personsLockKey is the PostgreSQL advisory lock that serialises the
+// person index's resolutions across nodes.
+const personsLockKey = 0x706572736f6e01
+
+// LockPersons implements linkage.PersonStore. On PostgreSQL it holds a
+// transaction-level advisory lock in a transaction of its own until
+// unlock is called, and a node that stops meanwhile releases it with its
+// connection. On SQLite one process owns the store, and its Persons
+// serialises its own resolutions, so LockPersons does nothing.
+func (db *DB) LockPersons(ctx context.Context) (unlock func(), err error) {
+	if db.dialect != Postgres {
+		return func() {}, nil
+	}
+	// The transaction outlives ctx, which only bounds the wait for the
+	// lock: database/sql would roll it back, releasing the lock, as soon
+	// as its own context ended.
+	held, release := context.WithCancel(context.WithoutCancel(ctx))
+	tx, err := db.db.BeginTx(held, nil)
+	if err != nil {
+		release()
+		return nil, db.wrap(fmt.Errorf("begin transaction: %w", err))
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(personsLockKey)); err != nil {
+		_ = tx.Rollback()
+		release()
+		return nil, db.wrap(fmt.Errorf("lock the person index: %w", err))
+	}
+	return func() {
+		_ = tx.Rollback()
+		release()
+	}, nil
+}
+
+// addPersonRecord stores r, encoded as record, added at added, and opens
+// review, whose fields are encoded as fields, in tx.
+func addPersonRecord(ctx context.Context, tx *Tx, r *linkage.PersonRecord, record string, review *linkage.Review, fields string, added time.Time) error {
 	personID := r.PersonID
 	if r.Matched != nil {
 		err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_records WHERE source = $1 AND record_id = $2`,
@@ -80,7 +134,7 @@ func addPersonRecord(ctx context.Context, tx *Tx, r *linkage.PersonRecord, recor
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO person_records (source, record_id, person_id, record, linked_by, weight, added_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		r.Source, r.Record.ID, personID, record, string(r.LinkedBy), r.Weight, Micros(tx.Now()))
+		r.Source, r.Record.ID, personID, record, string(r.LinkedBy), r.Weight, Micros(added))
 	if err != nil {
 		return fmt.Errorf("insert person record: %w", err)
 	}
@@ -97,7 +151,7 @@ func addPersonRecord(ctx context.Context, tx *Tx, r *linkage.PersonRecord, recor
 		}
 		review.State, review.CreatedAt = linkage.ReviewOpen, tx.Now()
 	}
-	r.PersonID, r.AddedAt = personID, tx.Now()
+	r.PersonID, r.AddedAt = personID, added
 	return nil
 }
 

@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -309,20 +312,26 @@ func TestPersonRecordMatched(t *testing.T) {
 	})
 }
 
+// twoNodes opens two Persons on db, as two hub nodes sharing a store do.
+func twoNodes(t *testing.T, db *store.DB) (a, b *linkage.Persons) {
+	t.Helper()
+	var err error
+	if a, err = linkage.OpenPersons(context.Background(), db, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = linkage.OpenPersons(context.Background(), db, nil); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 // TestPersonsTwoNodes runs two Persons on one store, as two hub nodes
 // sharing a database do, and checks that each finds the other's records
 // and follows its merges.
 func TestPersonsTwoNodes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		nodeA, err := linkage.OpenPersons(ctx, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodeB, err := linkage.OpenPersons(ctx, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		nodeA, nodeB := twoNodes(t, db)
 
 		first, err := nodeA.Resolve(ctx, "council-tax", heldByCouncil)
 		if err != nil {
@@ -365,6 +374,104 @@ func TestPersonsTwoNodes(t *testing.T) {
 			t.Errorf("node B resolved the later record to %s (decision %s), want the merged person %s", c.PersonID, c.Result.Decision, a.PersonID)
 		}
 	})
+}
+
+// TestPersonsClockBehind checks that a record stored by a node whose
+// clock is behind another's is still found by that other node, which
+// reads only the records added since its own last one.
+func TestPersonsClockBehind(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ahead := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		setClock := testClock(db, ahead)
+		nodeA, nodeB := twoNodes(t, db)
+		stranger := linkage.Record{ID: "gp-31", GivenName: "Tomasz", FamilyName: "Wiśniewski", DateOfBirth: "1979-11-02",
+			AddressLines: []string{"8 Station Road"}, Town: "Ilkley", Postcode: "LS29 8HA"}
+		if _, err := nodeA.Resolve(ctx, "gp-practice", stranger); err != nil {
+			t.Fatal(err)
+		}
+
+		// Node B's clock is an hour behind node A's.
+		setClock(ahead.Add(-time.Hour))
+		first, err := nodeB.Resolve(ctx, "council-tax", heldByCouncil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := db.FindPersonRecord(ctx, "council-tax", heldByCouncil.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.AddedAt.Before(ahead) {
+			t.Errorf("record stored behind the newest one: added at %s, want at or after %s", stored.AddedAt, ahead)
+		}
+		second, err := nodeA.Resolve(ctx, "school", heldBySchool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.PersonID != first.PersonID {
+			t.Errorf("node A linked the record to %s (decision %s), want node B's person %s", second.PersonID, second.Result.Decision, first.PersonID)
+		}
+	})
+}
+
+// TestPersonsNodesAtOnce runs two nodes, each with its own connection
+// pool on one PostgreSQL database, that resolve records of the same new
+// person at the same moment, and checks that both records join one
+// person.
+func TestPersonsNodesAtOnce(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	var nodes [2]*linkage.Persons
+	for i := range nodes {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if nodes[i], err = linkage.OpenPersons(ctx, db, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each round's person shares no name, date of birth or address with
+	// another round's.
+	people := []linkage.Record{
+		{GivenName: "Rosalind", FamilyName: "Adeyemi", DateOfBirth: "1988-07-19", AddressLines: []string{"4 Albion Street"}, Town: "Wakefield", Postcode: "WF1 2PX"},
+		{GivenName: "Henrik", FamilyName: "Bergström", DateOfBirth: "1971-02-03", AddressLines: []string{"17 Quarry Hill"}, Town: "Halifax", Postcode: "HX3 6LN"},
+		{GivenName: "Marisol", FamilyName: "Castellanos", DateOfBirth: "1995-12-28", AddressLines: []string{"Flat 2, 61 Moor Lane"}, Town: "Skipton", Postcode: "BD23 1QE"},
+		{GivenName: "Étienne", FamilyName: "Dubois", DateOfBirth: "1966-09-11", AddressLines: []string{"230 Harrogate Road"}, Town: "Bradford", Postcode: "BD10 0RT"},
+		{GivenName: "Ingrid", FamilyName: "Eriksen", DateOfBirth: "2001-04-30", AddressLines: []string{"9 Beck Side"}, Town: "Keighley", Postcode: "BD21 5ZW"},
+		{GivenName: "Declan", FamilyName: "Fitzgerald", DateOfBirth: "1983-01-15", AddressLines: []string{"71 Chapel Street"}, Town: "Pudsey", Postcode: "LS28 7BS"},
+		{GivenName: "Nuala", FamilyName: "Gallagher", DateOfBirth: "1959-06-07", AddressLines: []string{"12 Orchard Close"}, Town: "Batley", Postcode: "WF17 5DJ"},
+		{GivenName: "Karim", FamilyName: "Haddad", DateOfBirth: "1990-10-22", AddressLines: []string{"45 Regent Parade"}, Town: "Harrogate", Postcode: "HG1 5AW"},
+	}
+	for round, person := range people {
+		council, school := person, person
+		council.ID, school.ID, school.Town = fmt.Sprintf("ct-%d", round), fmt.Sprintf("pupil-%d", round), ""
+		held := [2]linkage.Record{council, school}
+		sources := [2]string{"council-tax", "school"}
+		var results [2]*linkage.Resolution
+		var errs [2]error
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range nodes {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = nodes[i].Resolve(ctx, sources[i], held[i])
+			})
+		}
+		close(start)
+		wg.Wait()
+		if err := errors.Join(errs[:]...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if results[0].Result.Decision != linkage.Match && results[1].Result.Decision != linkage.Match {
+			t.Errorf("round %d: neither record matched the other (decisions %s and %s)", round, results[0].Result.Decision, results[1].Result.Decision)
+		}
+		if results[0].PersonID != results[1].PersonID {
+			t.Errorf("round %d: the nodes put one person's records in persons %s and %s (decisions %s and %s)", round,
+				results[0].PersonID, results[1].PersonID, results[0].Result.Decision, results[1].Result.Decision)
+		}
+	}
 }
 
 // TestListUnrecognisedEvents checks that the person index's sweep finds
