@@ -120,12 +120,24 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 	}
 	verdicts := make([]verdict, len(entries))
 	var wg sync.WaitGroup
-	for i, entry := range entries {
+	for next := 0; next < len(entries); {
+		// The deliveries handled next are as many as there are slots free
+		// once one is: they are loaded in one query, and each is sent
+		// straight after, as when it is loaded alone.
 		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			verdicts[i] = e.handleOne(ctx, entry, again)
-		})
+		n := 1
+	take:
+		for n < len(entries)-next {
+			select {
+			case slots <- struct{}{}:
+				n++
+			default:
+				break take
+			}
+		}
+		first := next
+		next += n
+		e.startHandling(ctx, entries[first:next], verdicts[first:next], again, slots, &wg)
 	}
 	wg.Wait()
 	stopKeepAlive()
@@ -154,6 +166,40 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struc
 	}
 }
 
+// startHandling starts handling entries in goroutines of wg, each in a
+// slot taken for it, and sets the verdict at the same index of verdicts.
+// The deliveries are claimed in this process and then loaded in one
+// query. A delivery claimed already is in flight: its entry is offered
+// again later, and its slot is given back at once.
+func (e *Engine) startHandling(ctx context.Context, entries []messageEntry, verdicts []verdict, again bool, slots chan struct{}, wg *sync.WaitGroup) {
+	ids := make([]joinedup.DeliveryID, 0, len(entries))
+	claimed := make([]bool, len(entries))
+	for i, entry := range entries {
+		if _, busy := e.inFlight.LoadOrStore(entry.id, struct{}{}); !busy {
+			ids, claimed[i] = append(ids, entry.id), true
+		}
+	}
+	tasks, err := e.db.LoadTasks(ctx, ids)
+	if err != nil {
+		e.logger.Error("load deliveries", "deliveries", len(ids), "error", err)
+	}
+	for i, entry := range entries {
+		if !claimed[i] || err != nil {
+			if claimed[i] {
+				e.inFlight.Delete(entry.id)
+			}
+			verdicts[i] = verdict{retry: e.cfg.BaseBackoff}
+			<-slots
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			defer e.inFlight.Delete(entry.id)
+			verdicts[i] = e.handleOne(ctx, entry, tasks[entry.id], again)
+		})
+	}
+}
+
 // keepAlive marks msg in progress every half attempt timeout until the
 // returned function is called, which returns once the marking stopped.
 func (e *Engine) keepAlive(msg jetstream.Msg) (stop func()) {
@@ -174,23 +220,15 @@ func (e *Engine) keepAlive(msg jetstream.Msg) (stop func()) {
 	return func() { close(done); <-stopped }
 }
 
-// handleOne sends one delivery, unless it is settled, in flight in this
-// process or not yet due, and records what happened. again is true when
-// the delivery's message was offered before.
-func (e *Engine) handleOne(ctx context.Context, entry messageEntry, again bool) verdict {
+// handleOne sends one delivery, claimed in this process, unless it is
+// settled or not yet due, and records what happened. task is the
+// delivery as loaded after the claim, nil when it does not exist. again
+// is true when the delivery's message was offered before.
+func (e *Engine) handleOne(ctx context.Context, entry messageEntry, task *store.Task, again bool) verdict {
 	id := entry.id
-	if _, busy := e.inFlight.LoadOrStore(id, struct{}{}); busy {
-		return verdict{retry: e.cfg.BaseBackoff}
-	}
-	defer e.inFlight.Delete(id)
-
-	task, err := e.db.LoadTask(ctx, id)
-	if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
+	if task == nil {
 		e.logger.Error("delivery message names no delivery", "delivery_id", id)
 		return verdict{term: true}
-	} else if err != nil {
-		e.logger.Error("load delivery", "delivery_id", id, "error", err)
-		return verdict{retry: e.cfg.BaseBackoff}
 	}
 
 	// A message of an earlier generation, or for a delivery already

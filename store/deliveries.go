@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -193,10 +194,54 @@ func (t *Task) SentFields() []string {
 }
 
 // LoadTask returns the task for delivery id, or ENOTFOUND. It reads the
-// delivery, its life event, its consent and its service in one query,
-// because every delivery attempt starts here.
+// delivery, its life event, its consent and its service in one query.
 func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, error) {
-	t, err := scanTask(id, db.queryRow(ctx, `
+	tasks, err := db.LoadTasks(ctx, []joinedup.DeliveryID{id})
+	if err != nil {
+		return nil, err
+	}
+	t, ok := tasks[id]
+	if !ok {
+		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
+	}
+	return t, nil
+}
+
+// LoadTasks returns the tasks of the deliveries ids, as LoadTask returns
+// one, reading up to maxTasksRead in each query, because every delivery
+// attempt starts here and the delivery worker loads the deliveries of
+// one message together. A delivery that does not exist has no task in
+// the map.
+func (db *DB) LoadTasks(ctx context.Context, ids []joinedup.DeliveryID) (map[joinedup.DeliveryID]*Task, error) {
+	tasks := make(map[joinedup.DeliveryID]*Task, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxTasksRead)
+		if err := db.loadTasks(ctx, ids[:n], tasks); err != nil {
+			return nil, db.wrap(err)
+		}
+		ids = ids[n:]
+	}
+	return tasks, nil
+}
+
+// maxTasksRead bounds the deliveries that one query of LoadTasks reads.
+const maxTasksRead = 32
+
+// loadTasks reads the tasks of up to maxTasksRead deliveries into tasks.
+// The list of ids is padded with its last id to a power of two, so that
+// the statement cache holds one statement for each of a few sizes.
+func (db *DB) loadTasks(ctx context.Context, ids []joinedup.DeliveryID, tasks map[joinedup.DeliveryID]*Task) error {
+	size := 1
+	for size < len(ids) {
+		size *= 2
+	}
+	args := make([]any, size)
+	placeholders := make([]string, size)
+	for i := range size {
+		args[i] = ids[min(i, len(ids)-1)]
+		placeholders[i] = "$" + strconv.Itoa(i+1)
+	}
+	rows, err := db.query(ctx, `
 		SELECT d.id, d.event_id, d.service_id, d.kind, d.state, d.attempts, d.last_error,
 			d.next_attempt_at, d.outcome, d.created_at, d.updated_at,
 			d.generation, d.data, e.reference, e.type, e.registered_at, e.payload, c.purpose,
@@ -208,15 +253,26 @@ func (db *DB) LoadTask(ctx context.Context, id joinedup.DeliveryID) (*Task, erro
 		JOIN consents c ON c.event_id = d.event_id
 		LEFT JOIN consent_decisions cd ON cd.consent_id = c.id AND cd.service_id = d.service_id
 		JOIN services s ON s.id = d.service_id
-		WHERE d.id = $1`, id))
+		WHERE d.id IN (`+strings.Join(placeholders, ", ")+`)`, args...)
 	if err != nil {
-		return nil, db.wrap(err)
+		return fmt.Errorf("load delivery tasks: %w", err)
 	}
-	return t, nil
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return err
+		}
+		tasks[t.Delivery.ID] = t
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load delivery tasks: %w", err)
+	}
+	return nil
 }
 
-// scanTask reads the row of LoadTask's query for delivery id.
-func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
+// scanTask reads a row of loadTasks's query.
+func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var t Task
 	var d joinedup.Delivery
 	var s joinedup.Service
@@ -228,9 +284,7 @@ func scanTask(id joinedup.DeliveryID, row *sql.Row) (*Task, error) {
 		&onBehalf, &t.Decision, &consentFields,
 		&s.ID, &s.Organisation, &s.Name, &types, &fields, &s.Purpose,
 		&s.Endpoint.Kind, &s.Endpoint.URL, &s.Endpoint.Subject, &s.Secret, &serviceCreated, &s.LawfulBasis)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, joinedup.Errorf(joinedup.ENOTFOUND, "There is no delivery %q.", id)
-	} else if err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("load delivery task: %w", err)
 	}
 

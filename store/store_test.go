@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/store"
@@ -205,6 +207,46 @@ func TestRelayPublishesEachMessageOnce(t *testing.T) {
 				t.Fatalf("outbox still holds %d messages after relaying them all", depth)
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// TestLoadTasks checks that LoadTasks returns the task of each delivery
+// named, as LoadTask does, for lists that span several queries and
+// name a delivery twice, and leaves out a delivery that does not exist.
+func TestLoadTasks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seed(t, db)
+		var ids []joinedup.DeliveryID
+		for range 17 {
+			ev := newEvent(t, db, "school", "gp")
+			ids = append(ids, ev.Deliveries[0].ID, ev.Deliveries[1].ID)
+		}
+		for _, n := range []int{0, 1, 3, 32, 34} {
+			asked := append(slices.Clone(ids[:n]), "del_unknown")
+			if n > 0 {
+				asked = append(asked, ids[0])
+			}
+			tasks, err := db.LoadTasks(ctx, asked)
+			if err != nil {
+				t.Fatalf("LoadTasks(%d deliveries): %v", n, err)
+			}
+			if len(tasks) != n {
+				t.Errorf("LoadTasks(%d deliveries, an unknown one and a repeat) returned %d tasks, want %d", n, len(tasks), n)
+			}
+			for _, id := range ids[:n] {
+				one, err := db.LoadTask(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(one, tasks[id]); diff != "" {
+					t.Errorf("LoadTasks's task of %s differs from LoadTask's (-one +many):\n%s", id, diff)
+				}
+			}
+		}
+		if _, err := db.LoadTask(ctx, "del_unknown"); joinedup.ErrorCode(err) != joinedup.ENOTFOUND {
+			t.Errorf("LoadTask(unknown delivery) = %v, want ENOTFOUND", err)
 		}
 	})
 }
