@@ -82,12 +82,7 @@ func (s *Server) listLifeEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	page, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	events, err := s.filterEvents(r, page.Items)
+	page, events, err := s.eventPage(r, filter)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -548,7 +543,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	page, err := s.Deliveries.ListDeliveries(r.Context(), filter)
 	var deliveries []*joinedup.Delivery
 	if err == nil {
-		deliveries, err = s.filterDeliveries(r, page.Items)
+		page, deliveries, err = s.fillDeliveries(r, filter, page, s.Deliveries.ListDeliveries, s.deliveryShown)
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/joinedup/joinedup"
@@ -69,24 +70,23 @@ func (s *Server) serviceNotices(r *http.Request) (*noticesPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	notices := &noticesPage{Service: svc, Page: page, Limit: f.Limit}
-	var accesses []access
-	for _, delivery := range page.Items {
-		res := deliveryResource(delivery)
-		decision, _, err := s.decide(ctx, account, policy.ActionRead, res, purpose)
-		if err != nil {
-			return nil, err
-		}
-		if !decision.Allowed {
-			continue
-		}
-		notices.Deliveries = append(notices.Deliveries, delivery)
-		accesses = append(accesses, access{
-			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: append(d.Reasons, decision.Reasons...),
-			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern, "service": svc.ID},
+	notices := &noticesPage{Service: svc, Limit: f.Limit}
+	notices.Page, notices.Deliveries, err = s.fillDeliveries(r, f, page, s.Records.ServiceDeliveries,
+		func(r *http.Request, delivery *joinedup.Delivery) (*joinedup.Delivery, *access, error) {
+			res := deliveryResource(delivery)
+			decision, _, err := s.decide(ctx, account, policy.ActionRead, res, purpose)
+			if err != nil || !decision.Allowed {
+				return nil, nil, err
+			}
+			return delivery, &access{
+				account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: append(slices.Clip(d.Reasons), decision.Reasons...),
+				detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern, "service": svc.ID},
+			}, nil
 		})
+	if err != nil {
+		return nil, err
 	}
-	return notices, s.record(ctx, bySubject(accesses)...)
+	return notices, nil
 }
 
 func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {

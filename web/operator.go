@@ -36,11 +36,7 @@ func (s *Server) lifeEventsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	list, err := s.LifeEvents.ListLifeEvents(r.Context(), filter)
-	var events []*joinedup.LifeEvent
-	if err == nil {
-		events, err = s.filterEvents(r, list.Items)
-	}
+	list, events, err := s.eventPage(r, filter)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -203,7 +199,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var deliveries []*joinedup.Delivery
 	if err == nil {
-		deliveries, err = s.filterDeliveries(r, list.Items)
+		list, deliveries, err = s.fillDeliveries(r, filter, list, s.Deliveries.ListDeliveries, s.deliveryShown)
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/joinedup/joinedup"
@@ -209,17 +210,107 @@ func pageCursors[T any](p joinedup.Page[T], cursor func(T) string) (previous, ne
 	return previous, next
 }
 
+// maxFillReads bounds the reads that fillPage makes after the first, so
+// that a policy that hides almost every item of a long list costs a
+// request a bounded amount of work. A page then has fewer items than its
+// limit, and its next or previous link goes on from where it stopped.
+const maxFillReads = 10
+
+// fillPage returns the items of the page p that keep shows, and the
+// accesses that showing them records. keep returns an item as it is
+// shown, or a nil access for an item the caller may not see. The store
+// narrows a list to the items that the account may read under the default
+// policies (narrowDeliveries, narrowLifeEvents), so keep drops items only
+// where the policies in force let the account read less. The page is
+// then filled by reading on in its direction with read, from the last
+// item read, or with backward, the first: until limit items are shown,
+// the list ends or maxFillReads further reads were made. The page
+// returned holds every item read up to the last one shown, so that the
+// cursors of its next and previous pages go on from there, and its
+// Offset and Total are those of the store's list. A page whose last item
+// shown is followed only by hidden items still has a next cursor, whose
+// page shows none.
+func fillPage[T, S any](p joinedup.Page[T], limit int, backward bool,
+	keep func(T) (S, *access, error), read func(from T, backward bool) (joinedup.Page[T], error)) (joinedup.Page[T], []S, []access, error) {
+	var shown []S
+	var accesses []access
+	// take checks items in the page's direction, and returns how many it
+	// checked before limit items were shown.
+	take := func(items []T) (int, error) {
+		for n := range items {
+			if len(shown) == limit {
+				return n, nil
+			}
+			i := n
+			if backward {
+				i = len(items) - 1 - n
+			}
+			item, a, err := keep(items[i])
+			if err != nil {
+				return 0, err
+			}
+			if a != nil {
+				shown, accesses = append(shown, item), append(accesses, *a)
+			}
+		}
+		return len(items), nil
+	}
+	if _, err := take(p.Items); err != nil {
+		return p, nil, nil, err
+	}
+	for range maxFillReads {
+		if len(shown) == limit || len(p.Items) == 0 {
+			break
+		}
+		from := p.Items[len(p.Items)-1]
+		if backward {
+			if p.Offset == 0 {
+				break
+			}
+			from = p.Items[0]
+		} else if p.Offset+len(p.Items) >= p.Total {
+			break
+		}
+		q, err := read(from, backward)
+		if err != nil {
+			return p, nil, nil, err
+		}
+		n, err := take(q.Items)
+		if err != nil {
+			return p, nil, nil, err
+		}
+		p.Total = q.Total
+		if backward {
+			p.Items = append(slices.Clone(q.Items[len(q.Items)-n:]), p.Items...)
+			p.Offset = q.Offset + len(q.Items) - n
+		} else {
+			p.Items = append(p.Items, q.Items[:n]...)
+		}
+		if len(q.Items) == 0 {
+			break
+		}
+	}
+	if backward {
+		slices.Reverse(shown)
+		slices.Reverse(accesses)
+	}
+	return p, shown, accesses, nil
+}
+
+// readFrom returns the After and Before of the filter of the page that
+// fillPage reads next from the item at c.
+func readFrom[ID ~string](c joinedup.Cursor[ID], backward bool) (after, before *joinedup.Cursor[ID]) {
+	if backward {
+		return nil, &c
+	}
+	return &c, nil
+}
+
 // newCursorPager returns the place of the page p, of which shown items
 // are shown, for its caption and its Previous and Next links. cursor
 // returns an item's cursor, and pageURL the URL of the page after or
-// before a cursor, or of the first page when name is "".
-//
-// A list is narrowed in the store to the items the account may read under
-// the default policies (narrowDeliveries, narrowLifeEvents), and then each
-// item is checked against the policies in force.
-// NOTE: a hub whose own policies let an account read less than the
-// default ones can show that account a page with fewer rows than its
-// limit, or none, while a later page has some.
+// before a cursor, or of the first page when name is "". p is the page
+// as fillPage returns it.
 func newCursorPager[T any](p joinedup.Page[T], shown int, cursor func(T) string, pageURL func(name, cursor string) string) pager {
 	pg := pager{Total: p.Total}
 	if shown > 0 {

@@ -349,51 +349,69 @@ func (s *Server) readEvent(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.L
 	return s.viewFor(r.Context(), statusOnly(ev))
 }
 
-// filterEvents keeps the events the signed-in account may read and
-// records one access for each, as a list or search result. An account that
-// may read deliveries but not the event, an operator, gets the event's
-// progress only, as statusOnly returns it.
-func (s *Server) filterEvents(r *http.Request, events []*joinedup.LifeEvent) ([]*joinedup.LifeEvent, error) {
+// eventShown returns ev as the signed-in account may see it in a list or
+// search result, with the access that showing it records, or a nil
+// access when the account may not read it. An account that may read
+// deliveries but not the event, an operator, gets the event's progress
+// only, as statusOnly returns it.
+func (s *Server) eventShown(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, *access, error) {
 	account := principalOf(r)
 	purpose := purposeOf(account.Role)
-	var kept []*joinedup.LifeEvent
-	var accesses []access
-	for _, ev := range events {
-		res, err := s.eventResource(r.Context(), ev)
-		if err != nil {
-			return nil, err
-		}
-		d, grant, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
-		if err != nil {
-			return nil, err
-		}
-		operation := "list"
-		if !d.Allowed {
-			// Operators who may read deliveries see each event's progress,
-			// without the registration or the informant's name.
-			if d, _, err = s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindDelivery, ID: string(ev.ID)}, purpose); err != nil {
-				return nil, err
-			}
-			if !d.Allowed {
-				continue
-			}
-			ev = statusOnly(ev)
-			operation = "list progress"
-		}
-		p := purpose
-		if grant != nil {
-			p = policy.PurposeSafeguarding
-		}
-		if ev, err = s.viewFor(r.Context(), ev); err != nil {
-			return nil, err
-		}
-		kept = append(kept, ev)
-		accesses = append(accesses, access{
-			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: p, reasons: d.Reasons,
-			detail: grantDetail(map[string]any{"resource": string(res.Kind) + ":" + res.ID, "operation": operation, "route": r.Pattern}, grant),
-		})
+	res, err := s.eventResource(r.Context(), ev)
+	if err != nil {
+		return nil, nil, err
 	}
-	return kept, s.record(r.Context(), accesses...)
+	d, grant, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
+	if err != nil {
+		return nil, nil, err
+	}
+	operation := "list"
+	if !d.Allowed {
+		// Operators who may read deliveries see each event's progress,
+		// without the registration or the informant's name.
+		if d, _, err = s.decide(r.Context(), account, policy.ActionRead, policy.Resource{Kind: policy.KindDelivery, ID: string(ev.ID)}, purpose); err != nil {
+			return nil, nil, err
+		}
+		if !d.Allowed {
+			return nil, nil, nil
+		}
+		ev = statusOnly(ev)
+		operation = "list progress"
+	}
+	p := purpose
+	if grant != nil {
+		p = policy.PurposeSafeguarding
+	}
+	if ev, err = s.viewFor(r.Context(), ev); err != nil {
+		return nil, nil, err
+	}
+	return ev, &access{
+		account: account, action: audit.ActionAccess, subject: res.Subject, purpose: p, reasons: d.Reasons,
+		detail: grantDetail(map[string]any{"resource": string(res.Kind) + ":" + res.ID, "operation": operation, "route": r.Pattern}, grant),
+	}, nil
+}
+
+// eventPage reads the page of life events that f places, filled as
+// fillPage fills it with the events that the signed-in account may see,
+// records one access for each event shown and returns them.
+func (s *Server) eventPage(r *http.Request, f joinedup.LifeEventFilter) (joinedup.LifeEventPage, []*joinedup.LifeEvent, error) {
+	ctx := r.Context()
+	p, err := s.LifeEvents.ListLifeEvents(ctx, f)
+	if err != nil {
+		return p, nil, err
+	}
+	p, shown, accesses, err := fillPage(p, f.Limit, f.Before != nil,
+		func(ev *joinedup.LifeEvent) (*joinedup.LifeEvent, *access, error) { return s.eventShown(r, ev) },
+		func(from *joinedup.LifeEvent, backward bool) (joinedup.LifeEventPage, error) {
+			g := f
+			g.Offset = 0
+			g.After, g.Before = readFrom(joinedup.EventCursorOf(from), backward)
+			return s.LifeEvents.ListLifeEvents(ctx, g)
+		})
+	if err != nil {
+		return p, nil, err
+	}
+	return p, shown, s.record(ctx, accesses...)
 }
 
 // statusOnly returns a copy of ev without personal data: no registration
@@ -628,29 +646,42 @@ func (s *Server) authorizeLifeEventList(r *http.Request) error {
 	return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not list life events. Registrars, service officers, social workers and operators can.")
 }
 
-// filterDeliveries keeps the deliveries the signed-in account may read and
-// records one access for each.
-func (s *Server) filterDeliveries(r *http.Request, deliveries []*joinedup.Delivery) ([]*joinedup.Delivery, error) {
+// deliveryShown returns d with the access that showing it in a list
+// records, or a nil access when the signed-in account may not read it.
+func (s *Server) deliveryShown(r *http.Request, d *joinedup.Delivery) (*joinedup.Delivery, *access, error) {
 	account := principalOf(r)
 	purpose := purposeOf(account.Role)
-	var kept []*joinedup.Delivery
-	var accesses []access
-	for _, d := range deliveries {
-		res := deliveryResource(d)
-		decision, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
-		if err != nil {
-			return nil, err
-		}
-		if !decision.Allowed {
-			continue
-		}
-		kept = append(kept, d)
-		accesses = append(accesses, access{
-			account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: decision.Reasons,
-			detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
-		})
+	res := deliveryResource(d)
+	decision, _, err := s.decide(r.Context(), account, policy.ActionRead, res, purpose)
+	if err != nil || !decision.Allowed {
+		return nil, nil, err
 	}
-	return kept, s.record(r.Context(), bySubject(accesses)...)
+	return d, &access{
+		account: account, action: audit.ActionAccess, subject: res.Subject, purpose: purpose, reasons: decision.Reasons,
+		detail: map[string]any{"resource": "Delivery:" + res.ID, "operation": "list", "route": r.Pattern},
+	}, nil
+}
+
+// fillDeliveries fills the page p of deliveries that f placed in list,
+// as fillPage fills it with the deliveries that keep shows, records the
+// accesses of the deliveries shown, one for each subject, and returns
+// them.
+func (s *Server) fillDeliveries(r *http.Request, f joinedup.DeliveryFilter, p joinedup.DeliveryPage,
+	list func(context.Context, joinedup.DeliveryFilter) (joinedup.DeliveryPage, error),
+	keep func(*http.Request, *joinedup.Delivery) (*joinedup.Delivery, *access, error)) (joinedup.DeliveryPage, []*joinedup.Delivery, error) {
+	ctx := r.Context()
+	p, shown, accesses, err := fillPage(p, f.Limit, f.Before != nil,
+		func(d *joinedup.Delivery) (*joinedup.Delivery, *access, error) { return keep(r, d) },
+		func(from *joinedup.Delivery, backward bool) (joinedup.DeliveryPage, error) {
+			g := f
+			g.Offset = 0
+			g.After, g.Before = readFrom(joinedup.CursorOf(from), backward)
+			return list(ctx, g)
+		})
+	if err != nil {
+		return p, nil, err
+	}
+	return p, shown, s.record(ctx, bySubject(accesses)...)
 }
 
 // authorizeReplay decides whether the signed-in account may replay the

@@ -1,0 +1,155 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/joinedup/joinedup"
+	"github.com/joinedup/joinedup/policy"
+)
+
+// hidingPolicies returns the default policies with one more that forbids
+// reading the resources named, each as "Type::\"id\"".
+func hidingPolicies(t *testing.T, hidden []string) *policy.Policies {
+	t.Helper()
+	files := fstest.MapFS{}
+	defaults := os.DirFS("../policy/default")
+	names, err := fs.Glob(defaults, "*.cedar")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("list the default policies: %v, %d files", err, len(names))
+	}
+	for _, name := range names {
+		text, err := fs.ReadFile(defaults, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = &fstest.MapFile{Data: text}
+	}
+	files["zz-hide.cedar"] = &fstest.MapFile{Data: fmt.Appendf(nil, `@id("hide-some")
+forbid (principal, action == Action::"read", resource)
+when { resource in [%s] };
+`, strings.Join(hidden, ", "))}
+	p, err := policy.Load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// getDeliveries requests a list of deliveries from the API with the
+// query and returns the list.
+func (e *testEnv) getDeliveries(t *testing.T, query string) deliveryList {
+	t.Helper()
+	rec := e.do(t, http.MethodGet, "/api/v1/deliveries?"+query, nil, nil)
+	var list deliveryList
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("GET /api/v1/deliveries?%s: status %d, err %v; body %s", query, rec.Code, err, rec.Body)
+	}
+	return list
+}
+
+// walk pages through a list from its first page by next cursors and
+// then back from the last page by previous cursors, and returns the
+// items of each page in the order met, and the pages' sizes. read
+// returns a page's items, its next cursor and its previous one.
+func walk(t *testing.T, read func(query string) (items []string, next, previous string)) (forward, backward []string, sizes []int) {
+	t.Helper()
+	items, next, previous := read("limit=2")
+	forward, sizes = items, []int{len(items)}
+	for range 20 {
+		if next == "" {
+			break
+		}
+		items, next, previous = read("limit=2&after=" + url.QueryEscape(next))
+		forward, sizes = append(forward, items...), append(sizes, len(items))
+	}
+	backward = items
+	for range 20 {
+		if previous == "" {
+			break
+		}
+		items, _, previous = read("limit=2&before=" + url.QueryEscape(previous))
+		backward = append(slices.Clone(items), backward...)
+	}
+	return forward, backward, sizes
+}
+
+// checkFull reports a page other than the last with fewer than two items.
+func checkFull(t *testing.T, list string, sizes []int) {
+	t.Helper()
+	for i, n := range sizes[:len(sizes)-1] {
+		if n != 2 {
+			t.Errorf("%s: page %d of %d has %d items, want 2 on every page but the last: sizes %v", list, i+1, len(sizes), n, sizes)
+		}
+	}
+}
+
+// TestPagesFilledUnderNarrowerPolicies runs a hub whose own policies
+// forbid reading some life events and deliveries that the default ones
+// let the account read, in runs longer than a page and at the end of the
+// list. Each page of the lists in the API then still holds as many items
+// as its limit, but the last, and paging forward and back lists each
+// item that may be read once, in order.
+func TestPagesFilledUnderNarrowerPolicies(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 10)
+
+	events := env.newestFirst()
+	env.signInAs(t, env.operator)
+	deliveries := env.getDeliveries(t, "limit=100")
+	env.signInAs(t, env.registrar)
+	byRef := map[string]joinedup.EventID{}
+	for _, ev := range env.hub.events {
+		byRef[ev.Reference] = ev.ID
+	}
+	var hidden, visibleEvents, visibleDeliveries []string
+	for i, ref := range events {
+		if (i >= 1 && i <= 5) || i == len(events)-1 {
+			hidden = append(hidden, fmt.Sprintf("LifeEvent::%q", byRef[ref]))
+			continue
+		}
+		visibleEvents = append(visibleEvents, ref)
+	}
+	if len(deliveries.Items) < 10 {
+		t.Fatalf("the hub holds %d deliveries, want at least 10", len(deliveries.Items))
+	}
+	for i, d := range deliveries.Items {
+		if (i >= 2 && i <= 6) || i >= len(deliveries.Items)-2 {
+			hidden = append(hidden, fmt.Sprintf("Delivery::%q", d.ID))
+			continue
+		}
+		visibleDeliveries = append(visibleDeliveries, string(d.ID))
+	}
+	env.server.Policies = hidingPolicies(t, hidden)
+
+	forward, backward, sizes := walk(t, func(query string) ([]string, string, string) {
+		l := env.getLifeEvents(t, query)
+		return eventRefs(l.Items), l.Next, l.Previous
+	})
+	checkFull(t, "life events", sizes)
+	if !slices.Equal(forward, visibleEvents) || !slices.Equal(backward, visibleEvents) {
+		t.Errorf("life events: forward %v and back %v, want %v both ways", forward, backward, visibleEvents)
+	}
+
+	env.signInAs(t, env.operator)
+	forward, backward, sizes = walk(t, func(query string) ([]string, string, string) {
+		l := env.getDeliveries(t, query)
+		var ids []string
+		for _, d := range l.Items {
+			ids = append(ids, string(d.ID))
+		}
+		return ids, l.Next, l.Previous
+	})
+	checkFull(t, "deliveries", sizes)
+	if !slices.Equal(forward, visibleDeliveries) || !slices.Equal(backward, visibleDeliveries) {
+		t.Errorf("deliveries: forward %v and back %v, want %v both ways", forward, backward, visibleDeliveries)
+	}
+}
