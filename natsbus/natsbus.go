@@ -278,16 +278,30 @@ func (b *Bus) openStream(ctx context.Context, replicas int, storeID string) erro
 
 // CheckStream returns the error that OpenStream would return for the
 // stream's store or replicas, without creating or changing the stream. A
-// stream that does not exist passes.
-func (b *Bus) CheckStream(ctx context.Context, storeID string) error {
+// stream that does not exist passes. created is the time the server
+// created the stream, as StreamCreated describes, or the zero time when
+// the stream does not exist.
+func (b *Bus) CheckStream(ctx context.Context, storeID string) (created time.Time, err error) {
 	stream, err := b.JS.Stream(ctx, b.name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil
+		return time.Time{}, nil
 	} else if err != nil {
-		return fmt.Errorf("read stream %s: %w", b.name, err)
+		return time.Time{}, fmt.Errorf("read stream %s: %w", b.name, err)
 	}
-	_, err = b.checkStream(stream.CachedInfo().Config, b.replicas, storeID)
-	return err
+	info := stream.CachedInfo()
+	if _, err := b.checkStream(info.Config, b.replicas, storeID); err != nil {
+		return time.Time{}, err
+	}
+	return info.Created, nil
+}
+
+// StreamCreated returns the time the server created the stream that
+// OpenStream created or opened. The server stores it with the stream, so
+// it survives restarts, and in a cluster every server reports the time of
+// the stream's assignment (nats-server 2.15.3, server/stream.go). A
+// stream deleted and created again under the same name has another time.
+func (b *Bus) StreamCreated() time.Time {
+	return b.Stream.CachedInfo().Created
 }
 
 // checkStream checks the configuration of an existing stream against

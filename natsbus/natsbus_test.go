@@ -2,6 +2,8 @@ package natsbus
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -117,6 +119,85 @@ func TestOpenReadsStoreFromDescription(t *testing.T) {
 	b := openEmbeddedAt(t, dir)
 	if got, err := b.StreamStore(ctx); err != nil || got != "aaaa" {
 		t.Errorf("StreamStore = %q, %v; want aaaa", got, err)
+	}
+}
+
+// TestStreamCreatedSurvivesRestart opens an embedded stream, then checks
+// and opens it again after a restart of the server: both report the time
+// the stream was created. A stream deleted and created again under the
+// same name reports another time.
+func TestStreamCreatedSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b := openEmbeddedAt(t, dir)
+	created := b.StreamCreated()
+	if created.IsZero() {
+		t.Fatal("StreamCreated of a new stream is the zero time")
+	}
+	b.Close()
+
+	b, err := Connect(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	checked, err := b.CheckStream(ctx, "")
+	if err != nil {
+		t.Fatalf("CheckStream after a restart: %v", err)
+	}
+	if !checked.Equal(created) {
+		t.Errorf("CheckStream after a restart = %v, want the creation time %v", checked, created)
+	}
+	if err := b.OpenStream(ctx, ""); err != nil {
+		t.Fatalf("OpenStream after a restart: %v", err)
+	}
+	if got := b.StreamCreated(); !got.Equal(created) {
+		t.Errorf("StreamCreated after a restart = %v, want %v", got, created)
+	}
+
+	if err := b.JS.DeleteStream(ctx, StreamName); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.OpenStream(ctx, ""); err != nil {
+		t.Fatalf("OpenStream of a deleted stream: %v", err)
+	}
+	if got := b.StreamCreated(); got.Equal(created) {
+		t.Errorf("StreamCreated of the stream created again = %v, the time of the deleted stream", got)
+	}
+}
+
+// TestExternalStreamCreated opens a stream on the server at
+// JOINEDUP_TEST_NATS_URL and checks it from a second connection, as
+// another node would: both report the same creation time.
+func TestExternalStreamCreated(t *testing.T) {
+	url := os.Getenv("JOINEDUP_TEST_NATS_URL")
+	if url == "" {
+		t.Skip("JOINEDUP_TEST_NATS_URL is not set; skipping the external NATS server")
+	}
+	ctx := context.Background()
+	var suffix [4]byte
+	rand.Read(suffix[:])
+	stream := "CREATEDTEST_" + hex.EncodeToString(suffix[:])
+	first, err := Open(ctx, Config{URL: url, Stream: stream, StoreID: "aaaa"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = first.JS.DeleteStream(context.Background(), stream)
+		first.Close()
+	})
+
+	second, err := Connect(Config{URL: url, Stream: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	checked, err := second.CheckStream(ctx, "aaaa")
+	if err != nil {
+		t.Fatalf("CheckStream: %v", err)
+	}
+	if created := first.StreamCreated(); checked.IsZero() || !checked.Equal(created) {
+		t.Errorf("CheckStream from a second connection = %v, want the creation time %v", checked, created)
 	}
 }
 
@@ -243,8 +324,8 @@ func TestCheckStreamChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.CheckStream(ctx, "aaaa"); err != nil {
-		t.Errorf("CheckStream of no stream: %v", err)
+	if created, err := b.CheckStream(ctx, "aaaa"); err != nil || !created.IsZero() {
+		t.Errorf("CheckStream of no stream = %v, %v; want the zero time and no error", created, err)
 	}
 	if _, err := b.JS.Stream(ctx, StreamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Errorf("after CheckStream, reading the stream returned %v, want ErrStreamNotFound", err)
@@ -265,7 +346,7 @@ func TestCheckStreamChangesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.CheckStream(ctx, tt.storeID); !tt.want(err) {
+		if _, err := b.CheckStream(ctx, tt.storeID); !tt.want(err) {
 			t.Errorf("%s: CheckStream error = %v", tt.name, err)
 		}
 		stream, err := b.JS.Stream(ctx, StreamName)

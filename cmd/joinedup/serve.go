@@ -327,7 +327,8 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 	}
 	// The stream is only checked here: OpenHub creates or changes it once
 	// every other check of the start has passed.
-	return streamError(cfg, h.Bus.CheckStream(ctx, storeID))
+	_, err = h.Bus.CheckStream(ctx, storeID)
+	return streamError(cfg, err)
 }
 
 // claimEventBus records in the store which event bus carries its
