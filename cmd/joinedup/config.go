@@ -30,8 +30,8 @@ type Config struct {
 	NATSURL      string
 	NATSReplicas int
 	Stream       string
-	// MoveEventBus lets the node record its event bus as the store's in
-	// place of another one, when no delivery waits in that other one.
+	// MoveEventBus lets the node record its event bus and stream as the
+	// store's in place of others, and queue the waiting deliveries again.
 	MoveEventBus bool
 	BaseURL      string
 	Demo         bool
@@ -79,7 +79,7 @@ func (c *Config) specs() []flagSpec {
 		{"nats-url", "JOINEDUP_NATS_URL", "NATS URL (nats://…) of an external JetStream for cluster mode; empty runs JetStream inside the process with no network port", stringValue(&c.NATSURL)},
 		{"nats-replicas", "JOINEDUP_NATS_REPLICAS", "replicas of the deliveries stream on an external JetStream cluster, from 1 to 5; more than 1 needs -nats-url", intRangeValue(&c.NATSReplicas, 1, 5)},
 		{"stream", "JOINEDUP_STREAM", "name of the JetStream stream, for several hubs on one NATS server; empty uses DELIVERIES", stringValue(&c.Stream)},
-		{"move-event-bus", "JOINEDUP_MOVE_EVENT_BUS", "let this node move the store's deliveries to its own NATS server or stream when the store records another one and no delivery waits there; give it once, with every other node stopped", boolValue(&c.MoveEventBus)},
+		{"move-event-bus", "JOINEDUP_MOVE_EVENT_BUS", "move the store's deliveries to this node's NATS server and stream when the store records others, or a stream of the same name that is missing or was created again, and queue the deliveries waiting to be sent again in this node's stream; give it once, with every other node stopped", boolValue(&c.MoveEventBus)},
 		{"base-url", "JOINEDUP_BASE_URL", "external URL of the hub, used in links and as the source of events; default http://ADDR", stringValue(&c.BaseURL)},
 		{"demo", "JOINEDUP_DEMO", "load the demo council and run the reference services inside the hub", boolValue(&c.Demo)},
 		{"seed", "JOINEDUP_SEED", "seed of the demo's synthetic population, a whole number of 0 or more", uint64Value(&c.Seed)},

@@ -7,64 +7,162 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/joinedup/joinedup/natsbus"
+	"github.com/joinedup/joinedup/store"
 )
 
 // claimEventBus records in the store which event bus carries its
-// deliveries, and refuses a node whose bus differs. With -move-event-bus
-// the node's bus takes over, but only when no delivery waits in the
-// recorded bus, because only the nodes on that bus can send those. A node with a JetStream inside its
-// process on a shared PostgreSQL store would otherwise take births that
-// other nodes accepted into a stream that only it can read.
+// deliveries, with the creation time of the bus's stream, and rejects a
+// node whose bus differs, or whose stream is missing or was created at
+// another time. A node with a JetStream inside its process on a shared
+// PostgreSQL store would otherwise take births that other nodes accepted
+// into a stream that only it can read. A node on another server with a
+// stream of the same name, or on a stream deleted and created again,
+// would take them into a stream that the other nodes do not read. It
+// would also never send the deliveries waiting in the recorded one. With
+// -move-event-bus the node's bus and stream take over, and the store
+// queues the waiting deliveries again for the new stream.
 //
-// NOTE: a bus on an external server is recorded by its stream's name
-// alone, because the nodes of one NATS cluster reach it at different
-// URLs. A node on another server with a stream of the same name passes
-// as the same bus.
-func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	bus := fmt.Sprintf("stream %s on the NATS server at -nats-url", h.Bus.Name())
-	if h.Bus.Embedded() {
-		bus = fmt.Sprintf("stream %s inside the hub's process", h.Bus.Name())
-		if cfg.DatabaseURL != "" {
-			host, _ := os.Hostname()
-			dir, err := filepath.Abs(cfg.Data)
-			if err != nil {
-				dir = cfg.Data
-			}
-			bus = fmt.Sprintf("stream %s inside the process of the node on host %s with data directory %s", h.Bus.Name(), host, dir)
-		}
-	}
-	recorded, waiting, err := h.DB.ClaimEventBus(ctx, bus, cfg.MoveEventBus)
+// NOTE: a store whose bus an earlier version recorded, without a creation
+// time, takes the time of the stream that the next node to start finds.
+// If that node is on another server that has a stream of the same name,
+// the store records that stream.
+func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger) (store.EventBusRecord, error) {
+	bus := h.eventBus(cfg)
+	rec, err := h.DB.ClaimEventBus(ctx, store.EventBusClaim{Bus: bus, StreamCreated: h.streamCreated, Move: cfg.MoveEventBus})
 	switch {
 	case err != nil:
-		return fmt.Errorf("open event bus: %w", err)
-	case recorded == "" || recorded == bus:
-	case waiting > 0:
-		return fmt.Errorf("open event bus: the store's deliveries go through the %s, where %d wait to be sent, so this node cannot move them to the %s: let the nodes on that bus send them first",
-			recorded, waiting, bus)
-	case !cfg.MoveEventBus:
-		return fmt.Errorf("open event bus: the store's deliveries go through the %s, and this node would use the %s: start it with the -nats-url and -stream of the nodes that share the store, or, to move the store to this bus, stop every node and start this one once with %s",
-			recorded, bus, cfg.setting("move-event-bus"))
-	default:
-		logger.Info("the store's deliveries now go through this node's event bus", "bus", bus, "before", recorded)
+		return rec, fmt.Errorf("open event bus: %w", err)
+	case !rec.Claimed && rec.Bus != bus:
+		return rec, fmt.Errorf("open event bus: the store's deliveries go through the %s, and this node would use the %s. %s in the recorded bus. Start this node with the -nats-url and -stream of the nodes that share the store, or, to move the store to this bus, %s, which queues the waiting deliveries again in this node's stream",
+			rec.Bus, bus, waitingSentence(rec.Waiting), moveAdvice(cfg))
+	case !rec.Claimed:
+		return rec, h.otherStreamError(cfg, rec)
 	}
 	if cfg.DatabaseURL != "" && h.Bus.Embedded() {
 		// Other nodes on the store cannot reach this JetStream, so if this
 		// node stops, the deliveries it holds wait until it starts again.
 		logger.Warn("the store is PostgreSQL but -nats-url is not set, so this node delivers from the JetStream inside its process, and no other node may share the store. A cluster needs -nats-url on every node")
 	}
-	return nil
+	return rec, nil
+}
+
+// logMove logs the move of the store's deliveries to this node's event
+// bus, which rec describes. It runs once the node has opened the bus's
+// stream, whose creation time it logs.
+func (h *Hub) logMove(cfg Config, rec store.EventBusRecord) {
+	h.logger.Info("the store's deliveries now go through this node's event bus",
+		"bus", h.eventBus(cfg), "stream_created", formatCreated(h.Bus.StreamCreated()),
+		"before", rec.Bus, "stream_created_before", formatCreated(rec.StreamCreated),
+		"waiting", rec.Waiting, "queued_again", rec.Requeued)
+}
+
+// moveAdvice returns how to move the store with -move-event-bus: once,
+// on one node, with every other node of the store stopped.
+func moveAdvice(cfg Config) string {
+	if cfg.DatabaseURL == "" && cfg.NATSURL == "" {
+		return "start the hub once with " + cfg.setting("move-event-bus")
+	}
+	return "stop every node and start this one once with " + cfg.setting("move-event-bus")
+}
+
+// eventBus describes the node's event bus as the store records it. A bus
+// on an external server is recorded by its stream's name alone, because
+// the nodes of one NATS cluster reach it at different URLs. The store
+// also records the stream's creation time, which distinguishes it from a
+// stream of the same name on another server.
+func (h *Hub) eventBus(cfg Config) string {
+	if !h.Bus.Embedded() {
+		return fmt.Sprintf("stream %s on the NATS server at -nats-url", h.Bus.Name())
+	}
+	if cfg.DatabaseURL == "" {
+		return fmt.Sprintf("stream %s inside the hub's process", h.Bus.Name())
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("stream %s inside the process of the node on host %s with data directory %s", h.Bus.Name(), host, absDir(cfg.Data))
+}
+
+// absDir returns dir as an absolute path, or as it is when it has none.
+func absDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+// otherStreamError returns the error of a start on the event bus that the
+// store records, rec.Bus, whose stream is missing or was created at
+// another time than rec.StreamCreated. That stream does not contain the
+// messages of the store's waiting deliveries.
+func (h *Hub) otherStreamError(cfg Config, rec store.EventBusRecord) error {
+	name := h.Bus.Name()
+	server, on := "the NATS server at "+cfg.setting("nats-url"), "on"
+	restore := fmt.Sprintf("Start this node with the %s of the nodes that share the store", cfg.setting("nats-url"))
+	if h.Bus.Embedded() {
+		dir := filepath.Join(absDir(cfg.Data), "jetstream")
+		server, on = "the JetStream in "+dir, "in"
+		restore = fmt.Sprintf("Restore %s from the backup that holds that stream", dir)
+	}
+
+	recorded, where := "stream "+name, "that stream"
+	if !rec.StreamCreated.IsZero() {
+		recorded = fmt.Sprintf("stream %s created at %s", name, formatCreated(rec.StreamCreated))
+		where = "the stream created at " + formatCreated(rec.StreamCreated)
+	}
+	found := fmt.Sprintf("%s has no stream %s", server, name)
+	target := "a new stream " + name + " there"
+	if !h.streamCreated.IsZero() {
+		found = fmt.Sprintf("stream %s %s %s was created at %s, so it is another stream of the same name", name, on, server, formatCreated(h.streamCreated))
+		target = "the stream created at " + formatCreated(h.streamCreated)
+	}
+	return fmt.Errorf("open event bus: the store's deliveries go through %s, but %s. %s in %s. %s, or, to move the store to %s on purpose, %s, which queues the waiting deliveries again in it",
+		recorded, found, waitingSentence(rec.Waiting), where, restore, target, moveAdvice(cfg))
+}
+
+// waitingSentence returns a sentence on how many deliveries wait to be
+// sent, without its place and full stop.
+func waitingSentence(n int) string {
+	switch n {
+	case 0:
+		return "No delivery waits to be sent"
+	case 1:
+		return "1 delivery waits to be sent"
+	}
+	return fmt.Sprintf("%d deliveries wait to be sent", n)
+}
+
+// formatCreated returns a stream's creation time as the store records
+// it, or "none" for the zero time.
+func formatCreated(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return store.FormatStreamCreated(t)
 }
 
 // openStream creates the bus's stream, or brings its settings into line,
-// for the store.
+// for the store, and records the stream's creation time in the store if
+// the claim could not, because the stream did not exist yet.
 func (h *Hub) openStream(ctx context.Context, cfg Config) error {
 	storeID, err := h.DB.StoreID(ctx)
 	if err != nil {
 		return fmt.Errorf("read the store's identity: %w", err)
 	}
-	return streamError(cfg, h.Bus.OpenStream(ctx, storeID))
+	if err := streamError(cfg, h.Bus.OpenStream(ctx, storeID)); err != nil {
+		return err
+	}
+	created := h.Bus.StreamCreated()
+	recorded, err := h.DB.RecordStreamCreated(ctx, h.eventBus(cfg), created)
+	if err != nil {
+		return fmt.Errorf("open event bus: %w", err)
+	}
+	if formatCreated(recorded) != formatCreated(created) {
+		return fmt.Errorf("open event bus: stream %s was deleted and created again while this node started: the store records the stream created at %s, and this node opened the one created at %s. Start the node again to see what to do",
+			h.Bus.Name(), formatCreated(recorded), formatCreated(created))
+	}
+	return nil
 }
 
 // streamError returns err, from checking or opening the bus's stream, with

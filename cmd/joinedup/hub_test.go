@@ -71,6 +71,12 @@ func apiGet(url string) (*http.Response, error) {
 // directory, changing cfg with edit first.
 func startHub(t testing.TB, edit func(*Config)) *Hub {
 	t.Helper()
+	return startHubLogging(t, edit, testLogger(t))
+}
+
+// startHubLogging is startHub with the hub's log written to logger.
+func startHubLogging(t testing.TB, edit func(*Config), logger *slog.Logger) *Hub {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
@@ -90,7 +96,7 @@ func startHub(t testing.TB, edit func(*Config)) *Hub {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h, err := OpenHub(context.Background(), cfg, testLogger(t))
+	h, err := OpenHub(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatalf("open hub: %v", err)
 	}

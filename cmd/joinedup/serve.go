@@ -73,6 +73,10 @@ type Hub struct {
 	Directory  *lifeevent.Directory
 	Persons    *linkage.Persons
 
+	// streamCreated is the creation time of the bus's stream when the
+	// start checked it, or the zero time when the stream did not exist.
+	streamCreated time.Time
+
 	logger   *slog.Logger
 	server   *http.Server
 	serveErr chan error
@@ -168,12 +172,17 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 
 	// The store records this node's event bus only once the other checks
-	// have passed, and only when no delivery waits in another bus.
-	if err := h.claimEventBus(ctx, cfg, logger); err != nil {
+	// have passed, and only when it records none, or the same bus and
+	// stream, or -move-event-bus moves it.
+	claim, err := h.claimEventBus(ctx, cfg, logger)
+	if err != nil {
 		return nil, err
 	}
 	if err := h.openStream(ctx, cfg); err != nil {
 		return nil, err
+	}
+	if claim.Moved {
+		h.logMove(cfg, claim)
 	}
 
 	// Births stored with keys in the legacy form get keys in the current
@@ -327,7 +336,7 @@ func (h *Hub) openStoreAndBus(ctx context.Context, cfg Config, logger *slog.Logg
 	}
 	// The stream is only checked here: OpenHub creates or changes it once
 	// every other check of the start has passed.
-	_, err = h.Bus.CheckStream(ctx, storeID)
+	h.streamCreated, err = h.Bus.CheckStream(ctx, storeID)
 	return streamError(cfg, err)
 }
 

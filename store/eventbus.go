@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/joinedup/joinedup"
+)
+
+// settingEventBus names the settings row of the event bus that carries
+// the store's deliveries.
+const settingEventBus = "event_bus"
+
+// settingStreamCreated names the settings row of the time the NATS server
+// created the stream of that event bus, in the form of FormatStreamCreated.
+// Stores whose bus was recorded by a version without it have no such row.
+const settingStreamCreated = "event_bus_stream_created"
+
+// eventBusLockKey is the PostgreSQL advisory lock that serialises claims
+// of the store's event bus.
+const eventBusLockKey = 0x6a7562757301
+
+// FormatStreamCreated returns t as the store records a stream's creation
+// time: RFC 3339 in UTC, truncated to the microsecond, with six digits
+// of fraction, such as 2026-03-01T09:30:00.123456Z. Two times are the
+// same stream's when these texts are equal.
+func FormatStreamCreated(t time.Time) string {
+	return t.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// EventBusClaim is a node's request that the store's deliveries go
+// through its event bus.
+type EventBusClaim struct {
+	// Bus describes the node's event bus, such as "stream DELIVERIES on
+	// the NATS server at -nats-url".
+	Bus string
+	// StreamCreated is the time the NATS server created the bus's stream,
+	// or the zero time when the stream does not exist yet.
+	StreamCreated time.Time
+	// Move lets the claim replace the bus or the stream that the store
+	// records, and queue the waiting deliveries again for the new one.
+	Move bool
+}
+
+// EventBusRecord is the event bus that a store recorded before a claim,
+// with what the claim did.
+type EventBusRecord struct {
+	// Bus is the recorded bus, or "" for none.
+	Bus string
+	// StreamCreated is the recorded creation time of the bus's stream, or
+	// the zero time for none.
+	StreamCreated time.Time
+	// Claimed is whether the store records the claimed bus and stream
+	// after the claim.
+	Claimed bool
+	// Moved is whether the claim replaced another bus or stream.
+	Moved bool
+	// Waiting counts the deliveries pending or retrying when the claim
+	// names another bus or stream than the store records, and is 0
+	// otherwise.
+	Waiting int
+	// Requeued counts the waiting deliveries that a move queued again in
+	// the outbox. A waiting delivery whose message is still in the outbox
+	// is not queued twice.
+	Requeued int
+}
+
+// ClaimEventBus records claim's bus and stream as those that carry the
+// store's deliveries, when the store records none or records the same.
+// A store that records another bus, or the same bus with a stream created
+// at another time, is changed only when claim.Move is set. A store whose
+// bus was recorded without a stream creation time takes claim's, if its
+// stream exists. The messages of waiting deliveries were published into
+// the recorded stream, which only that bus's nodes read. So a move queues
+// each waiting delivery's message again in the outbox, in the same
+// transaction, for the relay to publish into the new stream.
+func (db *DB) ClaimEventBus(ctx context.Context, claim EventBusClaim) (EventBusRecord, error) {
+	var rec EventBusRecord
+	err := db.Tx(ctx, func(tx *Tx) error {
+		rec = EventBusRecord{}
+		if err := lockEventBus(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		if rec.Bus, rec.StreamCreated, err = readEventBus(ctx, tx); err != nil {
+			return err
+		}
+
+		switch {
+		case rec.Bus == "":
+			// A new store, or one from a version that did not record its bus.
+		case rec.Bus == claim.Bus && sameStream(rec.StreamCreated, claim.StreamCreated):
+			rec.Claimed = true
+			if rec.StreamCreated.IsZero() {
+				return writeSetting(ctx, tx, settingStreamCreated, FormatStreamCreated(claim.StreamCreated))
+			}
+			return nil
+		default:
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE state IN ($1, $2)`,
+				joinedup.StatePending, joinedup.StateRetrying).Scan(&rec.Waiting); err != nil {
+				return fmt.Errorf("count waiting deliveries: %w", err)
+			}
+			if !claim.Move {
+				return nil
+			}
+			rec.Moved = true
+			if rec.Requeued, err = requeueWaiting(ctx, tx); err != nil {
+				return err
+			}
+		}
+
+		rec.Claimed = true
+		if err := writeSetting(ctx, tx, settingEventBus, claim.Bus); err != nil {
+			return fmt.Errorf("record the store's event bus: %w", err)
+		}
+		// A stream that does not exist yet gets its time from
+		// RecordStreamCreated once the node has created it.
+		if claim.StreamCreated.IsZero() {
+			_, err = tx.ExecContext(ctx, `DELETE FROM settings WHERE name = $1`, settingStreamCreated)
+			return err
+		}
+		return writeSetting(ctx, tx, settingStreamCreated, FormatStreamCreated(claim.StreamCreated))
+	})
+	return rec, err
+}
+
+// sameStream reports whether a stream created at created is the one
+// recorded as created at recorded. A zero recorded time, from a store
+// whose bus was recorded without it, matches any stream that exists.
+func sameStream(recorded, created time.Time) bool {
+	if created.IsZero() {
+		return false
+	}
+	return recorded.IsZero() || FormatStreamCreated(recorded) == FormatStreamCreated(created)
+}
+
+// requeueWaiting inserts an outbox message for the current generation of
+// each pending or retrying delivery that has none, and returns how many
+// it inserted. Each message id is the one MessageID returns. The rows
+// take their delivery's creation time, so the relay publishes the oldest
+// first.
+func requeueWaiting(ctx context.Context, tx *Tx) (int, error) {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO outbox (msg_id, delivery_id, service_id, created_at)
+		SELECT id || '.' || CAST(generation AS TEXT), id, service_id, created_at
+		FROM deliveries WHERE state IN ($1, $2)
+		ON CONFLICT (msg_id) DO NOTHING`, joinedup.StatePending, joinedup.StateRetrying)
+	if err != nil {
+		return 0, fmt.Errorf("queue waiting deliveries again: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// RecordStreamCreated records created as the creation time of the stream
+// of bus when the store records bus and no creation time, as after a
+// claim made before the node created its stream. It returns the creation
+// time that the store then records, which differs from created when the
+// stream was deleted and created again while the node started. A store
+// that records another bus, because another node moved it meanwhile, is
+// an error.
+func (db *DB) RecordStreamCreated(ctx context.Context, bus string, created time.Time) (time.Time, error) {
+	var recorded time.Time
+	err := db.Tx(ctx, func(tx *Tx) error {
+		if err := lockEventBus(ctx, tx); err != nil {
+			return err
+		}
+		recordedBus, at, err := readEventBus(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if recordedBus != bus {
+			return fmt.Errorf("the store's deliveries now go through the %s, not the %s: another node moved them while this node started", recordedBus, bus)
+		}
+		recorded = at
+		if !recorded.IsZero() {
+			return nil
+		}
+		recorded = created.UTC().Truncate(time.Microsecond)
+		return writeSetting(ctx, tx, settingStreamCreated, FormatStreamCreated(created))
+	})
+	return recorded, err
+}
+
+// lockEventBus makes nodes that claim the store's event bus at the same
+// moment on PostgreSQL do so one at a time. SQLite runs one write
+// transaction at a time already.
+func lockEventBus(ctx context.Context, tx *Tx) error {
+	if tx.Dialect() != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(eventBusLockKey)); err != nil {
+		return fmt.Errorf("lock the store's event bus: %w", err)
+	}
+	return nil
+}
+
+// readEventBus returns the event bus and stream creation time that the
+// store records, "" and the zero time for none.
+func readEventBus(ctx context.Context, tx *Tx) (bus string, created time.Time, err error) {
+	bus, err = readSetting(ctx, tx, settingEventBus)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read the store's event bus: %w", err)
+	}
+	value, err := readSetting(ctx, tx, settingStreamCreated)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read the creation time of the store's stream: %w", err)
+	}
+	if value == "" {
+		return bus, time.Time{}, nil
+	}
+	created, err = time.Parse(time.RFC3339Nano, value)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read the creation time of the store's stream: the settings row %s has the value %q, which is not a time in RFC 3339: delete the row to have the next node record its stream's time", settingStreamCreated, value)
+	}
+	return bus, created.UTC(), nil
+}
+
+// readSetting returns the value of the settings row name, or "" when
+// there is none.
+func readSetting(ctx context.Context, tx *Tx, name string) (string, error) {
+	var value string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return value, err
+}
+
+// writeSetting sets the settings row name to value, adding it if needed.
+func writeSetting(ctx context.Context, tx *Tx, name, value string) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO settings (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+	return err
+}
