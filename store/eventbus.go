@@ -16,7 +16,9 @@ const settingEventBus = "event_bus"
 
 // settingStreamCreated names the settings row of the time the NATS server
 // created the stream of that event bus, in the form of FormatStreamCreated.
-// Stores whose bus was recorded by a version without it have no such row.
+// An empty value means that a node claimed the bus before the stream
+// existed, and records the time once it has created the stream. Stores
+// whose bus was recorded by a version without the row have none.
 const settingStreamCreated = "event_bus_stream_created"
 
 // eventBusLockKey is the PostgreSQL advisory lock that serialises claims
@@ -72,8 +74,10 @@ type EventBusRecord struct {
 // store's deliveries, when the store records none or records the same.
 // A store that records another bus, or the same bus with a stream created
 // at another time, is changed only when claim.Move is set. A store whose
-// bus was recorded without a stream creation time takes claim's, if its
-// stream exists. The messages of waiting deliveries were published into
+// bus was recorded by an earlier version, without a stream creation time,
+// takes claim's if its stream exists. A store whose claimed stream did
+// not exist yet takes claim's whether or not it exists now, because the
+// node that claimed it may still be creating it. The messages of waiting deliveries were published into
 // the recorded stream, which only that bus's nodes read. So a move queues
 // each waiting delivery's message again in the outbox, in the same
 // transaction, for the relay to publish into the new stream.
@@ -84,17 +88,18 @@ func (db *DB) ClaimEventBus(ctx context.Context, claim EventBusClaim) (EventBusR
 		if err := lockEventBus(ctx, tx); err != nil {
 			return err
 		}
+		var pending bool
 		var err error
-		if rec.Bus, rec.StreamCreated, err = readEventBus(ctx, tx); err != nil {
+		if rec.Bus, rec.StreamCreated, pending, err = readEventBus(ctx, tx); err != nil {
 			return err
 		}
 
 		switch {
 		case rec.Bus == "":
 			// A new store, or one from a version that did not record its bus.
-		case rec.Bus == claim.Bus && sameStream(rec.StreamCreated, claim.StreamCreated):
+		case rec.Bus == claim.Bus && sameStream(rec.StreamCreated, pending, claim.StreamCreated):
 			rec.Claimed = true
-			if rec.StreamCreated.IsZero() {
+			if rec.StreamCreated.IsZero() && !claim.StreamCreated.IsZero() {
 				return writeSetting(ctx, tx, settingStreamCreated, FormatStreamCreated(claim.StreamCreated))
 			}
 			return nil
@@ -118,23 +123,28 @@ func (db *DB) ClaimEventBus(ctx context.Context, claim EventBusClaim) (EventBusR
 		}
 		// A stream that does not exist yet gets its time from
 		// RecordStreamCreated once the node has created it.
-		if claim.StreamCreated.IsZero() {
-			_, err = tx.ExecContext(ctx, `DELETE FROM settings WHERE name = $1`, settingStreamCreated)
-			return err
+		created := ""
+		if !claim.StreamCreated.IsZero() {
+			created = FormatStreamCreated(claim.StreamCreated)
 		}
-		return writeSetting(ctx, tx, settingStreamCreated, FormatStreamCreated(claim.StreamCreated))
+		return writeSetting(ctx, tx, settingStreamCreated, created)
 	})
 	return rec, err
 }
 
-// sameStream reports whether a stream created at created is the one
-// recorded as created at recorded. A zero recorded time, from a store
-// whose bus was recorded without it, matches any stream that exists.
-func sameStream(recorded, created time.Time) bool {
-	if created.IsZero() {
-		return false
+// sameStream reports whether a stream created at created, or none when
+// created is zero, is the one that the store records as created at
+// recorded. A pending record, of a stream that a node was to create,
+// matches a stream of any time and none. No record, from a store whose
+// bus an earlier version recorded, matches any stream that exists.
+func sameStream(recorded time.Time, pending bool, created time.Time) bool {
+	switch {
+	case !recorded.IsZero():
+		return !created.IsZero() && FormatStreamCreated(recorded) == FormatStreamCreated(created)
+	case pending:
+		return true
 	}
-	return recorded.IsZero() || FormatStreamCreated(recorded) == FormatStreamCreated(created)
+	return !created.IsZero()
 }
 
 // requeueWaiting inserts an outbox message for the current generation of
@@ -168,7 +178,7 @@ func (db *DB) RecordStreamCreated(ctx context.Context, bus string, created time.
 		if err := lockEventBus(ctx, tx); err != nil {
 			return err
 		}
-		recordedBus, at, err := readEventBus(ctx, tx)
+		recordedBus, at, _, err := readEventBus(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -199,35 +209,36 @@ func lockEventBus(ctx context.Context, tx *Tx) error {
 }
 
 // readEventBus returns the event bus and stream creation time that the
-// store records, "" and the zero time for none.
-func readEventBus(ctx context.Context, tx *Tx) (bus string, created time.Time, err error) {
-	bus, err = readSetting(ctx, tx, settingEventBus)
+// store records, "" and the zero time for none. pending is whether the
+// store records that a node claimed the bus before its stream existed
+// and has yet to record the stream's time.
+func readEventBus(ctx context.Context, tx *Tx) (bus string, created time.Time, pending bool, err error) {
+	bus, _, err = readSetting(ctx, tx, settingEventBus)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("read the store's event bus: %w", err)
+		return "", time.Time{}, false, fmt.Errorf("read the store's event bus: %w", err)
 	}
-	value, err := readSetting(ctx, tx, settingStreamCreated)
+	value, found, err := readSetting(ctx, tx, settingStreamCreated)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("read the creation time of the store's stream: %w", err)
+		return "", time.Time{}, false, fmt.Errorf("read the creation time of the store's stream: %w", err)
 	}
 	if value == "" {
-		return bus, time.Time{}, nil
+		return bus, time.Time{}, found, nil
 	}
 	created, err = time.Parse(time.RFC3339Nano, value)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("read the creation time of the store's stream: the settings row %s has the value %q, which is not a time in RFC 3339: delete the row to have the next node record its stream's time", settingStreamCreated, value)
+		return "", time.Time{}, false, fmt.Errorf("read the creation time of the store's stream: the settings row %s has the value %q, which is not a time in RFC 3339: delete the row to have the next node record its stream's time", settingStreamCreated, value)
 	}
-	return bus, created.UTC(), nil
+	return bus, created.UTC(), false, nil
 }
 
-// readSetting returns the value of the settings row name, or "" when
-// there is none.
-func readSetting(ctx context.Context, tx *Tx, name string) (string, error) {
-	var value string
-	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
+// readSetting returns the value of the settings row name, and whether
+// the row exists.
+func readSetting(ctx context.Context, tx *Tx, name string) (value string, found bool, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return "", false, nil
 	}
-	return value, err
+	return value, err == nil, err
 }
 
 // writeSetting sets the settings row name to value, adding it if needed.

@@ -27,3 +27,7 @@ func LifeEventListQuery(f joinedup.LifeEventFilter) ListQueries {
 func exportQueries(q listQueries) ListQueries {
 	return ListQueries{Count: q.count, Page: q.page, Position: q.position, Args: q.args, PageArgs: q.pageArgs}
 }
+
+// WaitOutboxDeletes waits until the outbox deletes that RelayOutbox
+// queued on SQLite have committed.
+func (db *DB) WaitOutboxDeletes() { db.deletes.Wait() }

@@ -73,6 +73,7 @@ func TestClaimEventBus(t *testing.T) {
 		seed(t, db)
 		ev := newEvent(t, db, "gp")
 		drainOutbox(t, db)
+		db.WaitOutboxDeletes()
 		claim("stream B", false, "stream A", false, 1)
 		if rec := claim("stream B", true, "stream A", true, 1); !rec.Moved || rec.Requeued != 1 {
 			t.Errorf("move with 1 waiting: moved %t, %d queued again; want moved, 1 queued again", rec.Moved, rec.Requeued)
@@ -81,6 +82,7 @@ func TestClaimEventBus(t *testing.T) {
 
 		// Once none waits, a move queues nothing.
 		drainOutbox(t, db)
+		db.WaitOutboxDeletes()
 		if _, err := db.RecordOutcome(ctx, "gp", ev.Deliveries[0].ID, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil {
 			t.Fatalf("record outcome: %v", err)
 		}
@@ -207,6 +209,7 @@ func TestMoveEventBusRequeues(t *testing.T) {
 		retrying := newEvent(t, db, "gp").Deliveries[0].ID
 		replayed := newEvent(t, db, "gp").Deliveries[0].ID
 		drainOutbox(t, db)
+		db.WaitOutboxDeletes()
 		if _, err := db.RecordOutcome(ctx, "school", published.Deliveries[1].ID, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil {
 			t.Fatal(err)
 		}
@@ -220,6 +223,7 @@ func TestMoveEventBusRequeues(t *testing.T) {
 			t.Fatal(err)
 		}
 		drainOutbox(t, db)
+		db.WaitOutboxDeletes()
 		queued := newEvent(t, db, "gp")
 
 		rec, err := db.ClaimEventBus(ctx, store.EventBusClaim{Bus: "stream B", Move: true})
@@ -251,6 +255,42 @@ func TestMoveEventBusRequeues(t *testing.T) {
 			if !got[id] {
 				t.Errorf("outbox after the move lacks %s", id)
 			}
+		}
+	})
+}
+
+// TestClaimEventBusStreamPending claims a bus whose stream does not exist
+// yet, as nodes that start together on a new store do. Until one of them
+// records the stream's time, a claim with the stream or without it
+// passes, and after that a claim without it does not.
+func TestClaimEventBusStreamPending(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const bus = "stream A on the NATS server at -nats-url"
+		created := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+		claim := func(created time.Time) bool {
+			t.Helper()
+			rec, err := db.ClaimEventBus(ctx, store.EventBusClaim{Bus: bus, StreamCreated: created})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rec.Claimed
+		}
+
+		if !claim(time.Time{}) {
+			t.Errorf("first claim without a stream: not claimed")
+		}
+		if !claim(time.Time{}) {
+			t.Errorf("second claim without a stream, before the time is recorded: not claimed")
+		}
+		if !claim(created) {
+			t.Errorf("claim of the stream, before its time is recorded: not claimed")
+		}
+		if got := settingValue(t, db, "event_bus_stream_created"); got != "2026-03-01T09:30:00.000000Z" {
+			t.Errorf("recorded creation time = %q, want 2026-03-01T09:30:00.000000Z", got)
+		}
+		if claim(time.Time{}) {
+			t.Errorf("claim without a stream, once its time is recorded: claimed, want not")
 		}
 	})
 }

@@ -25,10 +25,11 @@ import (
 // -move-event-bus the node's bus and stream take over, and the store
 // queues the waiting deliveries again for the new stream.
 //
-// NOTE: a store whose bus an earlier version recorded, without a creation
-// time, takes the time of the stream that the next node to start finds.
-// If that node is on another server that has a stream of the same name,
-// the store records that stream.
+// NOTE: a store whose bus an earlier version recorded without a creation
+// time, or whose claim a node left before creating the stream, takes the
+// time of the stream that the next node to start finds. If that node is
+// on another server that has a stream of the same name, the store
+// records that stream.
 func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger) (store.EventBusRecord, error) {
 	bus := h.eventBus(cfg)
 	rec, err := h.DB.ClaimEventBus(ctx, store.EventBusClaim{Bus: bus, StreamCreated: h.streamCreated, Move: cfg.MoveEventBus})

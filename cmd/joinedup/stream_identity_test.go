@@ -184,13 +184,13 @@ func checkSentOnce(t *testing.T, rec *recorder, delivery joinedup.DeliveryID) {
 	}
 }
 
-// checkContainsAll checks that text, the output named by what, contains
-// each of wants.
-func checkContainsAll(t *testing.T, what, text string, wants ...string) {
+// checkContainsAll checks that text contains each of wants. label names
+// the text in failures, such as "error" or "log".
+func checkContainsAll(t *testing.T, label, text string, wants ...string) {
 	t.Helper()
 	for _, want := range wants {
 		if !strings.Contains(text, want) {
-			t.Errorf("%s = %q, want it to contain %q", what, text, want)
+			t.Errorf("%s = %q, want it to contain %q", label, text, want)
 		}
 	}
 }
@@ -379,6 +379,29 @@ func TestStoreWithoutStreamCreatedAdopted(t *testing.T) {
 		"the store's deliveries go through stream "+stream+", but the NATS server at -nats-url has no stream "+stream,
 		"No delivery waits to be sent in that stream",
 		"-move-event-bus")
+}
+
+// TestNodeStartsBeforeStreamCreated claims a new store's bus as a node
+// does that started a moment earlier and has not yet created the stream,
+// then starts a node on that bus. It starts, and records the time of the
+// stream it creates.
+func TestNodeStartsBeforeStreamCreated(t *testing.T) {
+	ctx := context.Background()
+	dbURL := storetest.PostgresURL(t)
+	natsURL, stream := clusterStream(t)
+	db := openPostgres(t, dbURL)
+	rec, err := db.ClaimEventBus(ctx, store.EventBusClaim{Bus: "stream " + stream + " on the NATS server at -nats-url"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Claimed {
+		t.Fatal("claim of a new store's bus: not claimed")
+	}
+
+	node := startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream })
+	if _, got := eventBusSettings(t, db); got != store.FormatStreamCreated(node.Bus.StreamCreated()) {
+		t.Errorf("store records the stream created at %q, want %q", got, store.FormatStreamCreated(node.Bus.StreamCreated()))
+	}
 }
 
 // TestEmbeddedStreamIdentity runs a hub with the JetStream inside its
