@@ -23,13 +23,23 @@ import (
 // applied.
 var extraOrganisation = joinedup.Organisation{ID: "extra-council", Name: "Extra Borough Council"}
 
-// TestWrongAuditKeyChangesNothing starts a hub whose audit log has an
-// entry, then starts a hub on the same store with no audit key or with
-// another one, and with a services file. The second start stops with an
-// error that explains how to give the node the cluster's key. It applies no
-// services, creates no key, and on the cluster's stream changes no
-// setting.
+// TestWrongAuditKeyChangesNothing starts a hub, whose audit log then has
+// an entry or none, then starts a hub on the same store with no audit key
+// or with another one, and with a services file. The second start stops
+// with an error that explains how to give the node the cluster's key. It
+// applies no services, creates no key, and on the cluster's stream
+// changes no setting.
 func TestWrongAuditKeyChangesNothing(t *testing.T) {
+	for _, entries := range []bool{true, false} {
+		name := "log with an entry"
+		if !entries {
+			name = "empty log"
+		}
+		t.Run(name, func(t *testing.T) { testWrongAuditKey(t, entries) })
+	}
+}
+
+func testWrongAuditKey(t *testing.T, entries bool) {
 	keyCases := map[string]func(t *testing.T, dir string){
 		"no key": func(t *testing.T, dir string) {},
 		"other key": func(t *testing.T, dir string) {
@@ -43,7 +53,9 @@ func TestWrongAuditKeyChangesNothing(t *testing.T) {
 			t.Run("sqlite", func(t *testing.T) {
 				data := t.TempDir()
 				first := startHub(t, func(c *Config) { c.Data, c.AuditKeyDir = data, t.TempDir() })
-				appendAuditEntry(t, first)
+				if entries {
+					appendAuditEntry(t, first)
+				}
 				first.Close()
 
 				keys := t.TempDir()
@@ -69,7 +81,9 @@ func TestWrongAuditKeyChangesNothing(t *testing.T) {
 				first := startHub(t, func(c *Config) {
 					c.DatabaseURL, c.NATSURL, c.Stream, c.AuditKeyDir = dbURL, natsURL, stream, t.TempDir()
 				})
-				appendAuditEntry(t, first)
+				if entries {
+					appendAuditEntry(t, first)
+				}
 				// A start that updated the stream would set its duplicate
 				// window back to the hub's.
 				info, err := first.Bus.Stream.Info(ctx)

@@ -78,13 +78,24 @@ func secureCookies(cfg Config, h *Hub) bool {
 }
 
 // openAuditLog opens the audit log with the key in the key directory,
-// which checks that the key signed the store's latest checkpoint and
-// that the stored entries match it. It creates and writes nothing. When
-// the directory has no key, it returns nil if the store's log is empty,
-// and an error if not, because a new key could not extend that log.
+// which checks that the key is the one the store records, that it signed
+// the store's latest checkpoint and that the stored entries match it. It
+// creates and writes nothing. When the directory has no key, it returns
+// nil if the store records no key and its log is empty, and an error if
+// not, because a new key could not extend that log.
 func openAuditLog(ctx context.Context, cfg Config, h *Hub) (*audit.Log, error) {
 	dir := auditKeyDir(cfg)
+	// The store records the key that signs its log from the first start,
+	// before the log has entries whose checkpoints would show it.
+	recorded, err := h.DB.AuditKey(ctx)
+	if err != nil {
+		return nil, err
+	}
 	key, err := audit.LoadKey(dir)
+	if errors.Is(err, fs.ErrNotExist) && recorded != "" {
+		return nil, fmt.Errorf("audit key: %s has no %s, and the store's audit log is signed by the cluster's key, which this node needs to extend it: %s",
+			dir, audit.KeyFile, copyAuditKey(cfg))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		latest, err := h.DB.LatestAuditCheckpoint(ctx)
 		if joinedup.ErrorCode(err) == joinedup.ENOTFOUND {
@@ -97,6 +108,9 @@ func openAuditLog(ctx context.Context, cfg Config, h *Hub) (*audit.Log, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("load audit key: %w", err)
 	}
+	if recorded != "" && recorded != key.PublicKey() {
+		return nil, otherAuditKey(cfg, key)
+	}
 
 	if origin, err := auditOrigin(h.BaseURL); err == nil && key.Origin() != origin {
 		// The origin names the log in every checkpoint signed so far, so
@@ -105,10 +119,16 @@ func openAuditLog(ctx context.Context, cfg Config, h *Hub) (*audit.Log, error) {
 	}
 	log, err := audit.Open(ctx, audit.Config{Storage: h.DB, Key: key, Logger: h.logger})
 	if errors.Is(err, audit.ErrOtherKey) {
-		return nil, fmt.Errorf("audit key: the key %s in %s did not sign the store's audit log, so this node cannot extend it: %s",
-			key.Origin(), dir, copyAuditKey(cfg))
+		return nil, otherAuditKey(cfg, key)
 	}
 	return log, err
+}
+
+// otherAuditKey returns the error of a start whose audit key is not the
+// one that signs the store's audit log.
+func otherAuditKey(cfg Config, key *audit.Key) error {
+	return fmt.Errorf("audit key: the key %s in %s did not sign the store's audit log, so this node cannot extend it: %s",
+		key.Origin(), auditKeyDir(cfg), copyAuditKey(cfg))
 }
 
 // copyAuditKey returns what to do when the node's audit key directory
@@ -145,6 +165,14 @@ func openTrust(ctx context.Context, cfg Config, h *Hub, site *web.Server, polici
 	key, err := audit.LoadOrCreateKey(auditKeyDir(cfg), origin)
 	if err != nil {
 		return fmt.Errorf("load audit key: %w", err)
+	}
+	// Nodes that start on a new store at the same moment may each create
+	// a key: the first to record its key signs the log, and the others
+	// stop here.
+	if recorded, err := h.DB.ClaimAuditKey(ctx, key.PublicKey()); err != nil {
+		return err
+	} else if recorded != key.PublicKey() {
+		return otherAuditKey(cfg, key)
 	}
 	log := checked.audit
 	if log == nil {
