@@ -20,6 +20,15 @@ import (
 // reading the resources named, each as "Type::\"id\"".
 func hidingPolicies(t *testing.T, hidden []string) *policy.Policies {
 	t.Helper()
+	return policiesWith(t, fmt.Sprintf(`@id("hide-some")
+forbid (principal, action == Action::"read", resource)
+when { resource in [%s] };
+`, strings.Join(hidden, ", ")))
+}
+
+// policiesWith returns the default policies with the policies of text.
+func policiesWith(t *testing.T, text string) *policy.Policies {
+	t.Helper()
 	files := fstest.MapFS{}
 	defaults := os.DirFS("../policy/default")
 	names, err := fs.Glob(defaults, "*.cedar")
@@ -33,10 +42,7 @@ func hidingPolicies(t *testing.T, hidden []string) *policy.Policies {
 		}
 		files[name] = &fstest.MapFile{Data: text}
 	}
-	files["zz-hide.cedar"] = &fstest.MapFile{Data: fmt.Appendf(nil, `@id("hide-some")
-forbid (principal, action == Action::"read", resource)
-when { resource in [%s] };
-`, strings.Join(hidden, ", "))}
+	files["zz-own.cedar"] = &fstest.MapFile{Data: []byte(text)}
 	p, err := policy.Load(files)
 	if err != nil {
 		t.Fatal(err)
@@ -152,4 +158,46 @@ func TestPagesFilledUnderNarrowerPolicies(t *testing.T) {
 	if !slices.Equal(forward, visibleDeliveries) || !slices.Equal(backward, visibleDeliveries) {
 		t.Errorf("deliveries: forward %v and back %v, want %v both ways", forward, backward, visibleDeliveries)
 	}
+}
+
+// TestProgressLeavesOutHiddenDeliveries runs a hub whose own policies
+// forbid operators to read one service's deliveries. An operator who
+// reads life events for their progress then sees the other services'
+// deliveries, in the list and on the event, and none of that service's.
+func TestProgressLeavesOutHiddenDeliveries(t *testing.T) {
+	env := newTestEnv(t)
+	twoServices := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1)
+	for range 2 {
+		if rec := env.postJSON(t, "/api/v1/births", twoServices); rec.Code != http.StatusCreated {
+			t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
+		}
+	}
+	const hidden = "gp-practice"
+	env.server.Policies = policiesWith(t, fmt.Sprintf(`@id("operators-not-%[1]s")
+forbid (principal is Staff, action == Action::"read", resource is Delivery)
+when { principal.role == "operator" && resource has service && resource.service == %[1]q };
+`, hidden))
+	env.signInAs(t, env.operator)
+
+	check := func(where string, ev *joinedup.LifeEvent) {
+		t.Helper()
+		if len(ev.Deliveries) == 0 {
+			t.Errorf("%s: event %s shows no deliveries, want those of the other services", where, ev.Reference)
+		}
+		for _, d := range ev.Deliveries {
+			if d.Service == hidden {
+				t.Errorf("%s: event %s shows its delivery to %s, which the operator may not read", where, ev.Reference, hidden)
+			}
+		}
+	}
+	for _, ev := range env.getLifeEvents(t, "limit=10").Items {
+		check("GET /api/v1/life-events", ev)
+	}
+	id := env.hub.events[0].ID
+	rec := env.do(t, http.MethodGet, "/api/v1/life-events/"+string(id), nil, nil)
+	var ev joinedup.LifeEvent
+	if err := json.Unmarshal(rec.Body.Bytes(), &ev); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("GET /api/v1/life-events/%s: status %d, err %v; body %s", id, rec.Code, err, rec.Body)
+	}
+	check("GET /api/v1/life-events/{id}", &ev)
 }

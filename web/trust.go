@@ -346,7 +346,34 @@ func (s *Server) readEvent(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.L
 	}); err != nil {
 		return nil, err
 	}
-	return s.viewFor(r.Context(), statusOnly(ev))
+	progress, err := s.progressOf(r, ev)
+	if err != nil {
+		return nil, err
+	}
+	return s.viewFor(r.Context(), progress)
+}
+
+// progressOf returns ev's progress as the signed-in account may see it,
+// when it may read the event's deliveries but not the event: ev as
+// statusOnly returns it, with only the deliveries that the policies let
+// the account read. The default policies let an operator read every
+// delivery, and a hub's own may let it read fewer, such as none of one
+// service's.
+func (s *Server) progressOf(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.LifeEvent, error) {
+	account := principalOf(r)
+	purpose := purposeOf(account.Role)
+	progress := statusOnly(ev)
+	progress.Deliveries = make([]*joinedup.Delivery, 0, len(ev.Deliveries))
+	for _, d := range ev.Deliveries {
+		decision, _, err := s.decide(r.Context(), account, policy.ActionRead, deliveryResource(d), purpose)
+		if err != nil {
+			return nil, err
+		}
+		if decision.Allowed {
+			progress.Deliveries = append(progress.Deliveries, d)
+		}
+	}
+	return progress, nil
 }
 
 // eventShown returns ev as the signed-in account may see it in a list or
@@ -375,7 +402,9 @@ func (s *Server) eventShown(r *http.Request, ev *joinedup.LifeEvent) (*joinedup.
 		if !d.Allowed {
 			return nil, nil, nil
 		}
-		ev = statusOnly(ev)
+		if ev, err = s.progressOf(r, ev); err != nil {
+			return nil, nil, err
+		}
 		operation = "list progress"
 	}
 	p := purpose
