@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -161,7 +162,15 @@ type Request struct {
 type Decision struct {
 	Allowed bool
 	Reasons []string
-	Errors  []string
+	Errors  []PolicyError
+}
+
+// PolicyError is the failure of one policy to evaluate, such as a read of
+// an attribute that the resource lacks.
+type PolicyError struct {
+	Policy string // the policy's id
+	// Message names the policy, its file and line, and what failed.
+	Message string
 }
 
 // Policies is a loaded, immutable set of Cedar policies. It is safe for
@@ -197,11 +206,33 @@ func LoadDir(dir string) (*Policies, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("load policies: %s is not a directory", dir)
 	}
+	if nested, err := nestedPolicyFile(os.DirFS(dir)); err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	} else if nested != "" {
+		return nil, fmt.Errorf("load policies: %s is in a subdirectory of %s, and only the .cedar files at the top of the directory are read: move it up, or rename it so that it does not end in .cedar", filepath.Join(dir, nested), dir)
+	}
 	p, err := Load(os.DirFS(dir))
 	if err != nil {
 		return nil, fmt.Errorf("%w, in %s", err, dir)
 	}
 	return p, nil
+}
+
+// nestedPolicyFile returns the path of a .cedar file below the top of
+// fsys, which Load would not read, or "" when there is none.
+func nestedPolicyFile(fsys fs.FS) (string, error) {
+	var nested string
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.Contains(path, "/") && strings.HasSuffix(path, ".cedar") {
+			nested = path
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return nested, err
 }
 
 // Load parses every .cedar file at the top of fsys in name order. Each
@@ -283,11 +314,12 @@ func (p *Policies) Decide(r Request) Decision {
 		d.Reasons = append(d.Reasons, string(reason.PolicyID))
 	}
 	for _, e := range diag.Errors {
-		d.Errors = append(d.Errors, fmt.Sprintf("policy %s (%s:%d): %s", e.PolicyID, e.Position.Filename, e.Position.Line, e.Message))
+		d.Errors = append(d.Errors, PolicyError{Policy: string(e.PolicyID),
+			Message: fmt.Sprintf("policy %s (%s:%d): %s", e.PolicyID, e.Position.Filename, e.Position.Line, e.Message)})
 	}
 	// cedar-go walks the set in map order, so sort for a stable result.
 	slices.Sort(d.Reasons)
-	slices.SortFunc(d.Errors, cmp.Compare)
+	slices.SortFunc(d.Errors, func(a, b PolicyError) int { return cmp.Compare(a.Message, b.Message) })
 	return d
 }
 

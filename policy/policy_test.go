@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -671,6 +672,33 @@ func TestLoadDirMissing(t *testing.T) {
 	}
 	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "the directory has no .cedar files, in "+dir) {
 		t.Errorf("empty directory: error = %v, want one saying it has no policies", err)
+	}
+}
+
+// TestLoadDirNested checks that a policy file in a subdirectory, which
+// would not be read, stops the load with an error that names it.
+func TestLoadDirNested(t *testing.T) {
+	dir := t.TempDir()
+	top := `@id("top") permit (principal, action, resource) when { false };`
+	if err := os.WriteFile(filepath.Join(dir, "top.cedar"), []byte(top), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "extra"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A file in a subdirectory that is not a policy file is no fault.
+	if err := os.WriteFile(filepath.Join(dir, "extra", "README.md"), []byte("notes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.LoadDir(dir); err != nil {
+		t.Fatalf("LoadDir with notes in a subdirectory: %v", err)
+	}
+	nested := filepath.Join(dir, "extra", "forbid.cedar")
+	if err := os.WriteFile(nested, []byte(`@id("nested") forbid (principal, action, resource);`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), nested+" is in a subdirectory of "+dir) {
+		t.Errorf("LoadDir with a policy file in a subdirectory: error = %v, want one that names %s", err, nested)
 	}
 }
 

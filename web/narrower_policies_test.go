@@ -201,3 +201,27 @@ when { principal.role == "operator" && resource has service && resource.service 
 	}
 	check("GET /api/v1/life-events/{id}", &ev)
 }
+
+// TestPolicyErrorsLogged runs a hub whose own policy fails to evaluate,
+// as one with a misspelt attribute does. Cedar leaves such a policy out
+// of the decision, so the hub logs the error, once however many
+// decisions meet it.
+func TestPolicyErrorsLogged(t *testing.T) {
+	env := newTestEnv(t)
+	env.registerBirths(t, 2)
+	env.server.Policies = policiesWith(t, `@id("operators-not-gp")
+forbid (principal is Staff, action == Action::"read", resource is Delivery)
+when { principal.role == "operator" && resource.servce == "gp-practice" };
+`)
+	env.signInAs(t, env.operator)
+	for range 2 {
+		env.getDeliveries(t, "limit=10")
+	}
+	const logged = "access policy failed to evaluate"
+	if n := strings.Count(env.logs.String(), logged); n != 1 {
+		t.Errorf("the log has %d lines saying %q, want 1; log:\n%s", n, logged, env.logs)
+	}
+	if !strings.Contains(env.logs.String(), "operators-not-gp") {
+		t.Errorf("the log does not name the policy operators-not-gp; log:\n%s", env.logs)
+	}
+}

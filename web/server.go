@@ -85,6 +85,10 @@ type Server struct {
 	trackOnce sync.Once
 	tracking  *auth.Throttle // see trackThrottle
 
+	// policyErrors holds the id of each policy whose failure to evaluate
+	// decide has logged, so that each is logged once.
+	policyErrors sync.Map
+
 	mux *http.ServeMux // the routes, for formPage
 }
 

@@ -117,6 +117,18 @@ func errHidden(what string) error {
 // policies and returns the decision. It adds the relationship from Records and, for a
 // social worker holding an active break-glass grant for the subject, the
 // grant and the safeguarding purpose.
+// logPolicyErrors logs the first error of each policy that failed to
+// evaluate in d. Such a policy counts as not applying, so a forbid
+// policy with an error, such as a misspelt attribute, forbids nothing.
+func (s *Server) logPolicyErrors(ctx context.Context, d policy.Decision) {
+	for _, e := range d.Errors {
+		if _, logged := s.policyErrors.LoadOrStore(e.Policy, true); !logged {
+			s.Logger.ErrorContext(ctx, "access policy failed to evaluate and is left out of decisions: correct it in the policy files; later failures of the same policy are not logged",
+				"policy", e.Policy, "error", e.Message)
+		}
+	}
+}
+
 func (s *Server) decide(ctx context.Context, account *auth.Account, action policy.Action, res policy.Resource, purpose string) (policy.Decision, *Grant, error) {
 	req := policy.Request{
 		Principal: account.Principal(),
@@ -133,6 +145,7 @@ func (s *Server) decide(ctx context.Context, account *auth.Account, action polic
 		req.Relationship = rel
 	}
 	d := s.Policies.Decide(req)
+	s.logPolicyErrors(ctx, d)
 	if d.Allowed || account.Role != policy.RoleSocialWorker || res.Subject == "" || action != policy.ActionRead {
 		return d, nil, nil
 	}
@@ -145,8 +158,10 @@ func (s *Server) decide(ctx context.Context, account *auth.Account, action polic
 	}
 	req.BreakGlass = &grant.Grant
 	req.Purpose = policy.PurposeSafeguarding
-	if d := s.Policies.Decide(req); d.Allowed {
-		return d, grant, nil
+	withGrant := s.Policies.Decide(req)
+	s.logPolicyErrors(ctx, withGrant)
+	if withGrant.Allowed {
+		return withGrant, grant, nil
 	}
 	return d, nil, nil
 }
