@@ -102,8 +102,9 @@ func (s *Service) recogniseEvent(ctx context.Context, ev *joinedup.LifeEvent) er
 	// The child's record carries no address: the parents' address and
 	// family name would otherwise outweigh a different given name and date
 	// of birth, and every newborn would look like a possible match for a
-	// parent.
-	resolved, err := s.Persons.ResolveAll(ctx, RegistrationSource, records)
+	// parent. The child and the parents of one registration are different
+	// people, so none of them is matched to another.
+	resolved, err := s.Persons.ResolveDistinct(ctx, RegistrationSource, records)
 	if joinedup.ErrorCode(err) == joinedup.ECONFLICT {
 		resolved = make([]*linkage.Resolution, len(records))
 		for i, rec := range records {

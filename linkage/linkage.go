@@ -183,6 +183,13 @@ func (ix *Index) removeLast(id string) bool {
 // or a Result with Decision None and no candidate when blocking finds
 // none.
 func (ix *Index) Match(r Record) Result {
+	return ix.MatchExcept(r, nil)
+}
+
+// MatchExcept matches r as Match does, passing over each candidate
+// whose id except reports, which are known to be other people. A nil
+// except passes over none.
+func (ix *Index) MatchExcept(r Record, except func(id string) bool) Result {
 	p := prepare(r)
 	var keyBuf [maxKeys]uint64
 	keys := blockingKeys(&p, ix.seed, 0, keyBuf[:0])
@@ -201,6 +208,9 @@ func (ix *Index) Match(r Record) Result {
 	best := -1
 	var bestCmp comparison
 	for _, i := range cands {
+		if except != nil && except(ix.records[i].id) {
+			continue
+		}
 		c := ix.model.compare(&p, &ix.records[i], &tf)
 		if best < 0 || c.weight > bestCmp.weight {
 			best, bestCmp = int(i), c

@@ -3,6 +3,7 @@ package linkage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -201,6 +202,18 @@ func (p *Persons) Resolve(ctx context.Context, source string, r Record) (*Resolu
 // the store adds none of the records, and may be ECONFLICT when another
 // hub node stored one of them meanwhile.
 func (p *Persons) ResolveAll(ctx context.Context, source string, records []Record) ([]*Resolution, error) {
+	return p.resolveAll(ctx, source, records, false)
+}
+
+// ResolveDistinct resolves records as ResolveAll does, for records that
+// are of different people, such as the child and the parents of one
+// registration: none of them is matched to another, or opens a review
+// with another.
+func (p *Persons) ResolveDistinct(ctx context.Context, source string, records []Record) ([]*Resolution, error) {
+	return p.resolveAll(ctx, source, records, true)
+}
+
+func (p *Persons) resolveAll(ctx context.Context, source string, records []Record, distinct bool) ([]*Resolution, error) {
 	if source == "" || strings.Contains(source, "\x1f") {
 		return nil, joinedup.Errorf(joinedup.EINVALID, "Invalid source %q: the holder id is missing.", source)
 	}
@@ -224,7 +237,13 @@ func (p *Persons) ResolveAll(ctx context.Context, source string, records []Recor
 		if p.indexed[key] {
 			continue
 		}
-		res, pr := p.resolution(source, r)
+		var except func(string) bool
+		if distinct {
+			except = func(id string) bool {
+				return slices.ContainsFunc(records, func(o Record) bool { return indexKey(source, o.ID) == id })
+			}
+		}
+		res, pr := p.resolution(source, r, except)
 		// A later record of the call is matched against this one, so it
 		// joins the index now and leaves it again if the store fails.
 		rec := r
@@ -253,10 +272,11 @@ func (p *Persons) ResolveAll(ctx context.Context, source string, records []Recor
 	return out, nil
 }
 
-// resolution matches r, held by source, against the index and returns its
-// resolution and the person record to store, without storing it.
-func (p *Persons) resolution(source string, r Record) (*Resolution, *PersonRecord) {
-	result := p.index.Match(r)
+// resolution matches r, held by source, against the index, passing over
+// the records that except reports, and returns its resolution and the
+// person record to store, without storing it.
+func (p *Persons) resolution(source string, r Record, except func(id string) bool) (*Resolution, *PersonRecord) {
+	result := p.index.MatchExcept(r, except)
 	res := &Resolution{Result: result}
 	pr := &PersonRecord{Source: source, Record: r, LinkedBy: LinkedNew, Weight: result.Weight}
 	candSource, candRecord, _ := strings.Cut(result.CandidateID, "\x1f")

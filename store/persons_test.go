@@ -564,6 +564,40 @@ func TestResolveAllMatchesWithinCall(t *testing.T) {
 	})
 }
 
+// TestResolveDistinct checks that ResolveDistinct matches no record of a
+// call to another of the same call, since they are different people, and
+// opens no review between them, while it still matches each against the
+// records stored before.
+func TestResolveDistinct(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		persons, err := linkage.OpenPersons(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, second := heldByCouncil, heldBySchool
+		first.ID, second.ID = "evt_1/parents/0", "evt_1/parents/1"
+		res, err := persons.ResolveDistinct(ctx, "registration", []linkage.Record{first, second})
+		if err != nil {
+			t.Fatalf("ResolveDistinct: %v", err)
+		}
+		if res[1].PersonID == res[0].PersonID || res[1].Review != nil || res[1].Result.Decision != linkage.None {
+			t.Errorf("second record of the call: decision %s, review %v, person %s; want a person of its own and no review beside the first's %s",
+				res[1].Result.Decision, res[1].Review, res[1].PersonID, res[0].PersonID)
+		}
+
+		later := heldBySchool
+		later.ID = "evt_2/parents/0"
+		again, err := persons.ResolveDistinct(ctx, "registration", []linkage.Record{later})
+		if err != nil {
+			t.Fatalf("ResolveDistinct of a later call: %v", err)
+		}
+		if again[0].Result.Decision != linkage.Match {
+			t.Errorf("record of a later call: decision %s, want a match with a record stored before", again[0].Result.Decision)
+		}
+	})
+}
+
 // failingStore refuses the next AddPersonRecords call.
 type failingStore struct {
 	*store.DB
