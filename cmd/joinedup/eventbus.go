@@ -37,8 +37,13 @@ func (h *Hub) claimEventBus(ctx context.Context, cfg Config, logger *slog.Logger
 	case err != nil:
 		return rec, fmt.Errorf("open event bus: %w", err)
 	case !rec.Claimed && rec.Bus != bus:
-		return rec, fmt.Errorf("open event bus: the store's deliveries go through the %s, and this node would use the %s. %s in the recorded bus. Start this node with the -nats-url and -stream of the nodes that share the store, or, to move the store to this bus, %s, which queues the waiting deliveries again in this node's stream",
-			rec.Bus, bus, waitingSentence(rec.Waiting), moveAdvice(cfg))
+		same := "Start this node with the -nats-url and -stream of the nodes that share the store"
+		if cfg.DatabaseURL == "" {
+			// Only one hub uses an SQLite store.
+			same = "Start the hub with the -nats-url and -stream that it used before"
+		}
+		return rec, fmt.Errorf("open event bus: the store's deliveries go through the %s, and this node would use the %s. %s in the recorded bus. %s, or, to move the store to this bus, %s, which queues the waiting deliveries again in this node's stream",
+			rec.Bus, bus, waitingSentence(rec.Waiting), same, moveAdvice(cfg))
 	case !rec.Claimed:
 		return rec, h.otherStreamError(cfg, rec)
 	}
@@ -175,6 +180,12 @@ func streamError(cfg Config, err error) error {
 		return nil
 	case errors.As(err, &replicas):
 		return replicasError(cfg, replicas)
+	case errors.Is(err, natsbus.ErrOtherStore) && cfg.NATSURL == "":
+		// The JetStream inside the hub keeps its files in the data
+		// directory, so they came from another one.
+		dir := filepath.Join(absDir(cfg.Data), "jetstream")
+		return fmt.Errorf("open event bus: %w: %s holds another hub's stream. Put back the one from this data directory's backup, or move it away and start the hub once with %s, which queues the waiting deliveries again in a new stream",
+			err, dir, cfg.setting("move-event-bus"))
 	case errors.Is(err, natsbus.ErrOtherStore):
 		// Consuming the stream would find deliveries this store does not
 		// have and discard their messages, so the other store's hubs

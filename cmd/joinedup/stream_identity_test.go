@@ -456,3 +456,32 @@ func TestEmbeddedStreamIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedStreamOfAnotherHub starts a hub on the embedded default
+// whose jetstream directory came from another hub's data directory, and
+// one on an SQLite store with -nats-url. Each stops at start with advice
+// for a single hub rather than for a cluster's nodes.
+func TestEmbeddedStreamOfAnotherHub(t *testing.T) {
+	ours, theirs := t.TempDir(), t.TempDir()
+	startHub(t, func(c *Config) { c.Data = ours }).Close()
+	startHub(t, func(c *Config) { c.Data = theirs }).Close()
+	if err := os.RemoveAll(filepath.Join(ours, "jetstream")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(theirs, "jetstream"), filepath.Join(ours, "jetstream")); err != nil {
+		t.Fatal(err)
+	}
+	err := openHubError(t, func(c *Config) { c.Data = ours })
+	checkContainsAll(t, "error", err.Error(),
+		filepath.Join(ours, "jetstream")+" holds another hub's stream",
+		"start the hub once with -move-event-bus")
+
+	natsURL, stream := clusterStream(t)
+	sqlite := t.TempDir()
+	startHub(t, func(c *Config) { c.Data = sqlite }).Close()
+	err = openHubError(t, func(c *Config) { c.Data, c.NATSURL, c.Stream = sqlite, natsURL, stream })
+	checkContainsAll(t, "error", err.Error(), "Start the hub with the -nats-url and -stream that it used before")
+	if strings.Contains(err.Error(), "nodes that share the store") {
+		t.Errorf("error = %q, want no advice about other nodes for an SQLite store", err)
+	}
+}
