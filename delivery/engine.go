@@ -267,7 +267,11 @@ func (e *Engine) relayLoop(ctx context.Context) {
 				break
 			}
 			if failures > 0 {
-				e.logger.Info("relay outbox recovered", "failures", failures)
+				// A pass that read nothing, as when another node holds the
+				// rows, ends the pauses without a sign that publishing works.
+				if published > 0 {
+					e.logger.Info("relay outbox recovered", "failures", failures)
+				}
 				failures, lastLog = 0, time.Time{}
 			}
 			if read == 0 {
