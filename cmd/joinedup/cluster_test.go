@@ -213,7 +213,9 @@ func TestStreamWithoutStoreAdopted(t *testing.T) {
 	}
 	old.Close()
 
-	node := startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream })
+	// The nodes of one store share its audit key.
+	keys := t.TempDir()
+	node := startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream, c.AuditKeyDir = dbURL, natsURL, stream, keys })
 	nodeStore, err := node.DB.StoreID(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +224,7 @@ func TestStreamWithoutStoreAdopted(t *testing.T) {
 		t.Errorf("stream records store %q, want the node's store %q", got, nodeStore)
 	}
 	// A second node on the same store opens the stream too.
-	startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream = dbURL, natsURL, stream })
+	startHub(t, func(c *Config) { c.DatabaseURL, c.NATSURL, c.Stream, c.AuditKeyDir = dbURL, natsURL, stream, keys })
 
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Data, cfg.APIToken = "127.0.0.1:0", t.TempDir(), testToken
