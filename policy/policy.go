@@ -209,7 +209,7 @@ func LoadDir(dir string) (*Policies, error) {
 	if nested, err := nestedPolicyFile(os.DirFS(dir)); err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)
 	} else if nested != "" {
-		return nil, fmt.Errorf("load policies: %s is in a subdirectory of %s, and only the .cedar files at the top of the directory are read: move it up, or rename it so that it does not end in .cedar", filepath.Join(dir, nested), dir)
+		return nil, fmt.Errorf("load policies: %s is in a subdirectory of %s, or is a link to one, and only the .cedar files at the top of the directory are read: move its policy files up, or rename them so that they do not end in .cedar", filepath.Join(dir, nested), dir)
 	}
 	p, err := Load(os.DirFS(dir))
 	if err != nil {
@@ -219,14 +219,24 @@ func LoadDir(dir string) (*Policies, error) {
 }
 
 // nestedPolicyFile returns the path of a .cedar file below the top of
-// fsys, which Load would not read, or "" when there is none.
+// fsys, or of a link to a directory, whose files Load would not read, or
+// "" when there is none.
 func nestedPolicyFile(fsys fs.FS) (string, error) {
 	var nested string
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.Contains(path, "/") && strings.HasSuffix(path, ".cedar") {
+		switch {
+		case d.IsDir():
+		case d.Type()&fs.ModeSymlink != 0:
+			// fs.Stat follows the link; a link that leads nowhere is
+			// no directory.
+			if info, err := fs.Stat(fsys, path); err == nil && info.IsDir() {
+				nested = path
+				return fs.SkipAll
+			}
+		case strings.Contains(path, "/") && strings.HasSuffix(path, ".cedar"):
 			nested = path
 			return fs.SkipAll
 		}

@@ -700,6 +700,22 @@ func TestLoadDirNested(t *testing.T) {
 	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), nested+" is in a subdirectory of "+dir) {
 		t.Errorf("LoadDir with a policy file in a subdirectory: error = %v, want one that names %s", err, nested)
 	}
+
+	// A link to a directory of policies is refused as a subdirectory is.
+	if err := os.Rename(filepath.Join(dir, "extra"), filepath.Join(t.TempDir(), "moved")); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	if err := os.WriteFile(filepath.Join(elsewhere, "forbid.cedar"), []byte(`@id("linked") forbid (principal, action, resource);`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "linked")
+	if err := os.Symlink(elsewhere, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), link+" is in a subdirectory of "+dir+", or is a link to one") {
+		t.Errorf("LoadDir with a link to a directory: error = %v, want one that names %s", err, link)
+	}
 }
 
 // TestDefaultPoliciesGiveReasons checks that every default policy gives,
