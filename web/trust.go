@@ -632,7 +632,7 @@ func (s *Server) authorizeDeliveryList(r *http.Request) error {
 		}
 	}
 	s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindDelivery, "action", policy.ActionRead, "request_id", requestID(r.Context()))
-	return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not list deliveries. Operators and the officers of a service can.")
+	return joinedup.Errorf(joinedup.EFORBIDDEN, "You may not list deliveries: the hub's access policies do not allow it for your role.")
 }
 
 // deliveryService reads the optional service query parameter of a
@@ -659,7 +659,7 @@ func (s *Server) deliveryService(r *http.Request, hint string) (joinedup.Service
 	}
 	if !d.Allowed {
 		s.Logger.InfoContext(r.Context(), "access denied", "account_id", account.ID, "kind", policy.KindDelivery, "service", id, "request_id", requestID(r.Context()))
-		return "", joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the deliveries of service %s. Operators and the officers of that service can.", quoteInput(string(id)))
+		return "", joinedup.Errorf(joinedup.EFORBIDDEN, "You may not read the deliveries of service %s: the hub's access policies do not allow it for your role.", quoteInput(string(id)))
 	}
 	return id, nil
 }
