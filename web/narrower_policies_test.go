@@ -163,7 +163,8 @@ func TestPagesFilledUnderNarrowerPolicies(t *testing.T) {
 // TestProgressLeavesOutHiddenDeliveries runs a hub whose own policies
 // forbid operators to read one service's deliveries. An operator who
 // reads life events for their progress then sees the other services'
-// deliveries, in the list and on the event, and none of that service's.
+// deliveries, in the list and on the event, and none of that service's,
+// and a list by state does not list an event for a hidden delivery.
 func TestProgressLeavesOutHiddenDeliveries(t *testing.T) {
 	env := newTestEnv(t)
 	twoServices := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1)
@@ -200,6 +201,26 @@ when { principal.role == "operator" && resource has service && resource.service 
 		t.Fatalf("GET /api/v1/life-events/%s: status %d, err %v; body %s", id, rec.Code, err, rec.Body)
 	}
 	check("GET /api/v1/life-events/{id}", &ev)
+
+	// An event whose only delivery is hidden is not listed for that
+	// delivery's state.
+	env.signInAs(t, env.registrar)
+	onlyHidden := strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["gp-practice"]`, 1)
+	if rec := env.postJSON(t, "/api/v1/births", onlyHidden); rec.Code != http.StatusCreated {
+		t.Fatalf("register birth: status %d; body %s", rec.Code, rec.Body)
+	}
+	last := env.hub.events[len(env.hub.events)-1]
+	state := last.Deliveries[0].State
+	env.signInAs(t, env.operator)
+	listed := env.getLifeEvents(t, "limit=10&state="+string(state))
+	for _, ev := range listed.Items {
+		if ev.ID == last.ID {
+			t.Errorf("GET /api/v1/life-events?state=%s lists event %s, whose only delivery in that state the operator may not read", state, ev.Reference)
+		}
+	}
+	if len(listed.Items) == 0 {
+		t.Errorf("GET /api/v1/life-events?state=%s lists no event, want those with a delivery to child-benefit in that state", state)
+	}
 }
 
 // TestPolicyErrorsLogged runs a hub whose own policy fails to evaluate,

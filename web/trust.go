@@ -445,7 +445,17 @@ func (s *Server) eventPage(r *http.Request, f joinedup.LifeEventFilter) (joinedu
 		return p, nil, err
 	}
 	p, shown, accesses, err := fillPage(p, f.Limit, f.Before != nil,
-		func(ev *joinedup.LifeEvent) (*joinedup.LifeEvent, *access, error) { return s.eventShown(r, ev) },
+		func(ev *joinedup.LifeEvent) (*joinedup.LifeEvent, *access, error) {
+			shown, a, err := s.eventShown(r, ev)
+			// An event listed for a delivery in the state asked for is
+			// left out when the account may not read that delivery, so
+			// that the list does not reveal its state.
+			inState := func(d *joinedup.Delivery) bool { return d.State == f.State }
+			if err == nil && a != nil && f.State != "" && !slices.ContainsFunc(shown.Deliveries, inState) {
+				return nil, nil, nil
+			}
+			return shown, a, err
+		},
 		func(from *joinedup.LifeEvent, backward bool) (joinedup.LifeEventPage, error) {
 			g := f
 			g.Offset = 0
