@@ -91,8 +91,8 @@ func (db *DB) LockPersons(ctx context.Context) (unlock func(), err error) {
 	// The transaction outlives ctx, which only bounds the wait for the
 	// lock: database/sql would roll it back, releasing the lock, as soon
 	// as its own context ended.
-	held, release := context.WithCancel(context.WithoutCancel(ctx))
-	tx, err := db.db.BeginTx(held, nil)
+	lockCtx, release := context.WithCancel(context.WithoutCancel(ctx))
+	tx, err := db.db.BeginTx(lockCtx, nil)
 	if err != nil {
 		release()
 		return nil, db.wrap(fmt.Errorf("begin transaction: %w", err))

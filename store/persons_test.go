@@ -447,7 +447,7 @@ func TestPersonsNodesAtOnce(t *testing.T) {
 	for round, person := range people {
 		council, school := person, person
 		council.ID, school.ID, school.Town = fmt.Sprintf("ct-%d", round), fmt.Sprintf("pupil-%d", round), ""
-		held := [2]linkage.Record{council, school}
+		records := [2]linkage.Record{council, school}
 		sources := [2]string{"council-tax", "school"}
 		var results [2]*linkage.Resolution
 		var errs [2]error
@@ -456,7 +456,7 @@ func TestPersonsNodesAtOnce(t *testing.T) {
 		for i := range nodes {
 			wg.Go(func() {
 				<-start
-				results[i], errs[i] = nodes[i].Resolve(ctx, sources[i], held[i])
+				results[i], errs[i] = nodes[i].Resolve(ctx, sources[i], records[i])
 			})
 		}
 		close(start)

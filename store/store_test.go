@@ -224,11 +224,11 @@ func TestLoadTasks(t *testing.T) {
 			ids = append(ids, ev.Deliveries[0].ID, ev.Deliveries[1].ID)
 		}
 		for _, n := range []int{0, 1, 3, 32, 34} {
-			asked := append(slices.Clone(ids[:n]), "del_unknown")
+			requested := append(slices.Clone(ids[:n]), "del_unknown")
 			if n > 0 {
-				asked = append(asked, ids[0])
+				requested = append(requested, ids[0])
 			}
-			tasks, err := db.LoadTasks(ctx, asked)
+			tasks, err := db.LoadTasks(ctx, requested)
 			if err != nil {
 				t.Fatalf("LoadTasks(%d deliveries): %v", n, err)
 			}
@@ -236,12 +236,12 @@ func TestLoadTasks(t *testing.T) {
 				t.Errorf("LoadTasks(%d deliveries, an unknown one and a repeat) returned %d tasks, want %d", n, len(tasks), n)
 			}
 			for _, id := range ids[:n] {
-				one, err := db.LoadTask(ctx, id)
+				single, err := db.LoadTask(ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if diff := cmp.Diff(one, tasks[id]); diff != "" {
-					t.Errorf("LoadTasks's task of %s differs from LoadTask's (-one +many):\n%s", id, diff)
+				if diff := cmp.Diff(single, tasks[id]); diff != "" {
+					t.Errorf("LoadTasks's task of %s differs from LoadTask's (-single +many):\n%s", id, diff)
 				}
 			}
 		}

@@ -162,7 +162,7 @@ func TestPagesFilledUnderNarrowerPolicies(t *testing.T) {
 
 // TestProgressLeavesOutHiddenDeliveries runs a hub whose own policies
 // forbid operators to read one service's deliveries. An operator who
-// reads life events for their progress then sees the other services'
+// reads life events for their progress then gets the other services'
 // deliveries, in the list and on the event, and none of that service's,
 // and a list by state does not list an event for a hidden delivery.
 func TestProgressLeavesOutHiddenDeliveries(t *testing.T) {

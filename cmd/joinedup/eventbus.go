@@ -184,7 +184,7 @@ func streamError(cfg Config, err error) error {
 		// The JetStream inside the hub keeps its files in the data
 		// directory, so they came from another one.
 		dir := filepath.Join(absDir(cfg.Data), "jetstream")
-		return fmt.Errorf("open event bus: %w: %s holds another hub's stream. Put back the one from this data directory's backup, or move it away and start the hub once with %s, which queues the waiting deliveries again in a new stream",
+		return fmt.Errorf("open event bus: %w: %s contains another hub's stream. Put back the one from this data directory's backup, or move it away and start the hub once with %s, which queues the waiting deliveries again in a new stream",
 			err, dir, cfg.setting("move-event-bus"))
 	case errors.Is(err, natsbus.ErrOtherStore):
 		// Consuming the stream would find deliveries this store does not

@@ -473,7 +473,7 @@ func TestEmbeddedStreamOfAnotherHub(t *testing.T) {
 	}
 	err := openHubError(t, func(c *Config) { c.Data = ours })
 	checkContainsAll(t, "error", err.Error(),
-		filepath.Join(ours, "jetstream")+" holds another hub's stream",
+		filepath.Join(ours, "jetstream")+" contains another hub's stream",
 		"start the hub once with -move-event-bus")
 
 	natsURL, stream := clusterStream(t)
