@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/joinedup/joinedup"
 )
@@ -319,11 +322,36 @@ func (p *Persons) unindex(ctx context.Context, source string, records []*PersonR
 // Decide confirms or rejects an open review with a reason, which is
 // required. Confirming merges the record's person into the candidate's.
 func (p *Persons) Decide(ctx context.Context, reviewID string, confirm bool, reason, decidedBy string) (*Review, error) {
-	if strings.TrimSpace(reason) == "" {
-		return nil, joinedup.Invalid("Give a reason for the decision.",
-			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
+	reason, err := CheckReviewReason(reason)
+	if err != nil {
+		return nil, err
 	}
 	return p.store.DecidePersonReview(ctx, reviewID, confirm, reason, decidedBy)
+}
+
+// MaxReviewReason bounds the reason for a decision on a review, in
+// characters.
+const MaxReviewReason = 1000
+
+// CheckReviewReason returns the reason for a decision on a review as it
+// is stored: trimmed, composed (NFC) and with each CRLF as one line
+// break. A reason that is empty, longer than MaxReviewReason or holds
+// control or invisible characters returns EINVALID naming /reason.
+func CheckReviewReason(reason string) (string, error) {
+	reason = norm.NFC.String(strings.TrimSpace(strings.ReplaceAll(reason, "\r\n", "\n")))
+	var problem string
+	switch {
+	case reason == "":
+		problem = "Enter why the records are or are not the same person"
+	case utf8.RuneCountInString(reason) > MaxReviewReason:
+		problem = fmt.Sprintf("The reason must be %d characters or fewer", MaxReviewReason)
+	default:
+		problem = joinedup.FreeTextProblem("The reason", reason)
+	}
+	if problem != "" {
+		return "", joinedup.Invalid("The decision is invalid.", joinedup.FieldError{Field: "/reason", Message: problem})
+	}
+	return reason, nil
 }
 
 // PersonOf returns the person that the record of source belongs to, or

@@ -230,14 +230,14 @@ func (s *Server) decideReview(r *http.Request, id string, body reviewDecision) (
 		return nil, joinedup.Invalid("The decision is invalid.",
 			joinedup.FieldError{Field: "/decision", Message: "Select whether the records are the same person"})
 	}
-	if strings.TrimSpace(body.Reason) == "" {
-		return nil, joinedup.Invalid("The decision is invalid.",
-			joinedup.FieldError{Field: "/reason", Message: "Enter why the records are or are not the same person"})
+	reason, err := linkage.CheckReviewReason(body.Reason)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.recordPersons(r, d, map[string]any{"operation": "decide review", "review": id, "decision": body.Decision}); err != nil {
 		return nil, err
 	}
-	return s.Persons.Decide(r.Context(), id, body.Decision == "confirm", strings.TrimSpace(body.Reason), principalOf(r).ID)
+	return s.Persons.Decide(r.Context(), id, body.Decision == "confirm", reason, principalOf(r).ID)
 }
 
 // reviewsPageView is the data of the person index review page.

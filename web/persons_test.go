@@ -97,8 +97,11 @@ func TestPersonReviewDecision(t *testing.T) {
 	if rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews?states=open", nil, nil); rec.Code != http.StatusUnprocessableEntity {
 		t.Errorf("reviews with a parameter the list does not take: status %d, want 422", rec.Code)
 	}
-	if rec := env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":""}`); rec.Code != http.StatusUnprocessableEntity {
-		t.Errorf("decision without a reason: status %d, want 422", rec.Code)
+	for _, reason := range []string{``, `a\u0001b`, `\u202egnp.exe`, `Same\u200bperson`} {
+		rec := env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"`+reason+`"}`)
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"/reason"`) {
+			t.Errorf("decision with the reason %q: status %d, want 422 naming /reason; body %s", reason, rec.Code, rec.Body)
+		}
 	}
 	rec = env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"Same NI number on the GP's paper record"}`)
 	if rec.Code != http.StatusOK {
@@ -141,6 +144,19 @@ func TestPersonReviewsPage(t *testing.T) {
 	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
 	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "govuk-error-summary") {
 		t.Errorf("reject without a reason: status %d, want 422 with an error summary", rec.Code)
+	}
+
+	// The page checks a reason as the API does, whose schema bounds it.
+	for _, reason := range []string{"a\x01b", "\u202egnp.exe", strings.Repeat("x", linkage.MaxReviewReason+1)} {
+		form.Set("reason", reason)
+		rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "govuk-error-summary") {
+			t.Errorf("reject with the reason %.20q: status %d, want 422 with an error summary", reason, rec.Code)
+		}
+	}
+	rec = env.do(t, http.MethodGet, "/api/v1/persons/reviews?state=open", nil, nil)
+	if !strings.Contains(rec.Body.String(), review.ID) {
+		t.Fatalf("a review stopped being open after decisions with bad reasons; body %s", rec.Body)
 	}
 
 	form.Set("reason", "Different dates of birth and no shared identifier")
