@@ -588,6 +588,12 @@ func TestBreakGlassReview(t *testing.T) {
 			t.Errorf("refused sign-off does not show the list with the error and the note:\n%s", res.body)
 		}
 	}
+	for _, note := range []string{"", " \r\n "} {
+		res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {note}})
+		if res.code != http.StatusUnprocessableEntity || grant.ReviewedBy != "" || !strings.Contains(res.body, "Enter what you checked") {
+			t.Errorf("sign off with the note %q: status %d, reviewed by %q; want 422 asking for a note", note, res.code, grant.ReviewedBy)
+		}
+	}
 	res := env.postForm(t, "/dpo/break-glass/"+grant.ID+"/review", url.Values{"note": {"Justified.\r\nThe record was needed. " + strings.Repeat("e\u0301", 400)}})
 	if res.code != http.StatusSeeOther || grant.ReviewedBy != dpo.ID {
 		t.Fatalf("sign off: status %d, reviewed by %q; want 303 by the officer", res.code, grant.ReviewedBy)

@@ -283,8 +283,8 @@ const maxReviewNote = policy.MaxBreakGlassReason
 
 // reviewBreakGlass signs off one use of break glass with a note. The
 // no-self-review policy stops a reviewer signing off their own grant. A
-// note that is too long or contains control or invisible characters gets 422
-// and changes nothing.
+// note that is empty, too long or contains control or invisible characters
+// gets 422 and changes nothing.
 func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePostForm(w, r) {
 		return
@@ -309,7 +309,9 @@ func (s *Server) reviewBreakGlass(w http.ResponseWriter, r *http.Request) {
 	// character, as the reader sees it.
 	note := norm.NFC.String(strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get("note"), "\r\n", "\n")))
 	problem := joinedup.FreeTextProblem("The review note", note)
-	if utf8.RuneCountInString(note) > maxReviewNote {
+	if note == "" {
+		problem = "Enter what you checked about this use of break glass"
+	} else if utf8.RuneCountInString(note) > maxReviewNote {
 		problem = fmt.Sprintf("The review note must be %d characters or fewer", maxReviewNote)
 	}
 	if problem != "" {
