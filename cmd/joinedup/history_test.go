@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/joinedup/joinedup/auth"
+	"github.com/joinedup/joinedup/policy"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/postgres"
 	"github.com/joinedup/joinedup/store/sqlite"
@@ -162,6 +164,44 @@ func TestHistoryLeavesOutOwnAccesses(t *testing.T) {
 			}
 			if want := []uint64{7, 6, 5, 4, 1}; !slices.Equal(seqs, want) {
 				t.Errorf("History(parent-1) seqs = %v, want %v: every entry but the resident's own accesses (2 and 3) and the other parent's read of their own record (8)", seqs, want)
+			}
+		})
+	}
+}
+
+// TestSearchResidentsWildcards checks that a search for a user name
+// finds it when the name holds "_", and that "%" and "_" each match only
+// themselves rather than every resident.
+func TestSearchResidentsWildcards(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			db := openHistoryStore(t, backend)
+			for i, name := range []string{"j_smith", "jasmith", "k-jones"} {
+				a := &auth.Account{ID: fmt.Sprintf("acct-search-%d", i), Username: name, Role: policy.RoleResident}
+				if err := db.CreateAccount(ctx, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			records := &trustRecords{db: db}
+			for query, want := range map[string][]string{
+				"j_smith": {"j_smith"},
+				"_":       {"j_smith"},
+				"%":       nil,
+				"!":       nil,
+				"smith":   {"j_smith", "jasmith"},
+			} {
+				found, err := records.SearchResidents(ctx, query, 10)
+				if err != nil {
+					t.Fatalf("search %q: %v", query, err)
+				}
+				var got []string
+				for _, a := range found {
+					got = append(got, a.Username)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("search %q found %v, want %v", query, got, want)
+				}
 			}
 		})
 	}

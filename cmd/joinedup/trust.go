@@ -381,7 +381,7 @@ func (t *trustRecords) SearchResidents(ctx context.Context, query string, limit 
 	err := t.db.View(ctx, func(tx *store.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			SELECT a.id FROM accounts a LEFT JOIN resident_identities i ON i.account_id = a.id
-			WHERE a.role = $1 AND (a.username LIKE $2 OR (i.nino = $3 AND $3 <> ''))
+			WHERE a.role = $1 AND (a.username LIKE $2 ESCAPE '!' OR (i.nino = $3 AND $3 <> ''))
 			ORDER BY a.username LIMIT $4`,
 			string(policy.RoleResident), "%"+likeEscape(auth.NormalizeUsername(query))+"%", nino, limit)
 		if err != nil {
@@ -411,11 +411,14 @@ func (t *trustRecords) SearchResidents(ctx context.Context, query string, limit 
 	return out, nil
 }
 
-// likeEscape removes the LIKE wildcards % and _ from s, so that a search
-// for them matches nothing rather than every account.
+// likeEscape escapes the LIKE wildcards % and _ in s with "!", the
+// escape character that the query names, so that each matches only
+// itself.
 func likeEscape(s string) string {
-	return strings.NewReplacer("%", "", "_", "").Replace(s)
+	return likeEscaper.Replace(s)
 }
+
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
 // History reads the entries about the resident and about the birth events
 // of their children in one query, leaving out the resident's own accesses.
