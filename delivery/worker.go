@@ -603,10 +603,23 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("webhook returned status %s", resp.Status)
 	}
-	if resp.StatusCode == http.StatusAccepted && len(bytes.TrimSpace(respBody)) == 0 {
-		return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
+	if len(bytes.TrimSpace(respBody)) == 0 {
+		if resp.StatusCode == http.StatusAccepted {
+			return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
+		}
+		return nil, noOutcome(resp.Status)
 	}
 	return parseOutcome(respBody)
+}
+
+// noOutcome is the error of an attempt whose response, with the given
+// status, carried no outcome. Only 202 Accepted with an empty body says
+// that the outcome follows by callback. Any other empty answer would
+// leave the delivery waiting for a callback that the service never
+// promised, so the attempt fails and is retried, and in the end
+// dead-lettered where an operator sees it.
+func noOutcome(status string) error {
+	return fmt.Errorf("the service answered %s with no outcome: answer 202 Accepted with an empty body to report the outcome later by callback, or give a JSON outcome such as {\"status\": \"acted\", \"summary\": \"…\"}", status)
 }
 
 func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Signer, body []byte) (*joinedup.Outcome, error) {
@@ -630,6 +643,9 @@ func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Si
 	}
 	switch status := reply.Header.Get(connector.HeaderStatus); status {
 	case "200":
+		if len(bytes.TrimSpace(reply.Data)) == 0 {
+			return nil, noOutcome("status 200")
+		}
 		return parseOutcome(reply.Data)
 	case "202":
 		if len(bytes.TrimSpace(reply.Data)) == 0 {
@@ -641,12 +657,9 @@ func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Si
 	}
 }
 
-// parseOutcome decodes a service's outcome. An empty body means the
-// service accepted the delivery and reports later.
+// parseOutcome decodes a service's outcome from a response body that is
+// not empty.
 func parseOutcome(body []byte) (*joinedup.Outcome, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return &joinedup.Outcome{Status: joinedup.OutcomeAccepted}, nil
-	}
 	var o joinedup.Outcome
 	if err := json.Unmarshal(body, &o); err != nil {
 		return nil, fmt.Errorf("the service's response is not a JSON outcome (%w): respond with an object such as {\"status\": \"acted\", \"summary\": \"…\"}", err)
