@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,10 @@ const maxResponse = 64 << 10
 // maxPerMessage bounds the deliveries that one message carries.
 const maxPerMessage = 32
 
+// outboxIDPattern matches an outbox message id, "<delivery id>.<generation>",
+// or a bare delivery id.
+var outboxIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}(\.[0-9]{1,9})?$`)
+
 // messageEntry is one delivery that a message names.
 type messageEntry struct {
 	id         joinedup.DeliveryID
@@ -60,13 +65,18 @@ func messageBody(msgIDs []string) []byte {
 }
 
 // parseMessage returns the deliveries that a message names, or nil if its
-// body names none.
+// body names none or has a line that is not an outbox message id, as a
+// message that something other than the hub published on its subject
+// may. Such a body is not logged, because it may hold personal data.
 func parseMessage(body []byte, header string) []messageEntry {
 	var entries []messageEntry
 	for line := range strings.SplitSeq(string(body), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
+		}
+		if !outboxIDPattern.MatchString(line) {
+			return nil
 		}
 		if i := strings.LastIndexByte(line, '.'); i > 0 {
 			if g, err := strconv.Atoi(line[i+1:]); err == nil && g >= 0 {
@@ -103,7 +113,8 @@ type verdict struct {
 func (e *Engine) handle(ctx context.Context, msg jetstream.Msg, slots chan struct{}) {
 	entries := parseMessage(msg.Data(), msg.Headers().Get(jetstream.MsgIDHeader))
 	if len(entries) == 0 {
-		e.logger.Error("delivery message names no delivery", "subject", msg.Subject())
+		e.logger.Error("message on a delivery subject names no delivery and is discarded: only the hub may publish there",
+			"subject", msg.Subject(), "bytes", len(msg.Data()))
 		_ = msg.Term()
 		return
 	}

@@ -114,8 +114,13 @@ func TestParseMessage(t *testing.T) {
 		{"bare id with header", "dlv_a", "dlv_a.2", []messageEntry{{"dlv_a", 2, true}}},
 		{"bare id without header", "dlv_a", "", []messageEntry{{"dlv_a", 0, false}}},
 		{"bare id with another's header", "dlv_a", "dlv_b.1", []messageEntry{{"dlv_a", 0, false}}},
-		{"negative generation", "dlv_a.-1", "", []messageEntry{{"dlv_a.-1", 0, false}}},
+		{"negative generation", "dlv_a.-1", "", nil},
 		{"empty", " \n", "", nil},
+		// A message that something else published on the subject names
+		// no delivery, even where one of its lines looks like an id.
+		{"event", `{"id":"dlv_a","data":{"child":{}}}`, "", nil},
+		{"id then other text", "dlv_a.0\nChild Benefit", "", nil},
+		{"long line", strings.Repeat("a", 65), "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
