@@ -488,7 +488,11 @@ func recordOutcome(ctx context.Context, tx *Tx, r OutcomeRecord) (bool, time.Tim
 	switch {
 	case withdrawnInFlight:
 		state = joinedup.StateWithdrawn
+	// A dead-lettered delivery stays where an operator sees it until its
+	// service reports a final outcome, or it is replayed: "accepted"
+	// promises an outcome but is not one.
 	case d.State.Final() && d.State != joinedup.StateDeadLettered,
+		d.State == joinedup.StateDeadLettered && state == joinedup.StateDelivered,
 		d.State == joinedup.StateDelivered && state == joinedup.StateDelivered:
 		if attempts > 0 {
 			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, reached_attempts = reached_attempts + 1 WHERE id = $1`, r.Delivery)

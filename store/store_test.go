@@ -317,6 +317,13 @@ func TestDeliveryLifecycle(t *testing.T) {
 		if err != nil || d.State != joinedup.StateDeadLettered || d.Attempts != 2 {
 			t.Fatalf("gp delivery = %+v, err %v; want dead-lettered after 2 attempts", d, err)
 		}
+		// A callback of "accepted" leaves it dead-lettered.
+		if changed, err := db.RecordOutcome(ctx, "gp", gp, joinedup.Outcome{Status: joinedup.OutcomeAccepted}); err != nil || changed {
+			t.Errorf("accepted by callback after dead-lettering: changed %v, err %v; want no change and no error", changed, err)
+		}
+		if d, err := db.FindDelivery(ctx, gp); err != nil || d.State != joinedup.StateDeadLettered || d.Attempts != 2 {
+			t.Fatalf("gp delivery after an accepted callback = %+v, err %v; want dead-lettered after 2 attempts", d, err)
+		}
 		if err := db.ReplayDelivery(ctx, gp); err != nil {
 			t.Fatalf("replay: %v", err)
 		}
