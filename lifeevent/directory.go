@@ -150,8 +150,8 @@ func Validate(s *joinedup.Service) error {
 			add("/endpoint/url", "%s", msg)
 		}
 	case joinedup.EndpointNATS:
-		if !subjectPattern.MatchString(s.Endpoint.Subject) {
-			add("/endpoint/subject", "Enter a NATS subject of dot-separated tokens without wildcards")
+		if msg := checkSubject(s.Endpoint.Subject); msg != "" {
+			add("/endpoint/subject", "%s", msg)
 		}
 	default:
 		add("/endpoint/kind", `Endpoint kind must be "webhook" or "nats"`)
@@ -179,7 +179,33 @@ func Validate(s *joinedup.Service) error {
 // host given as an IP address must pass joinedup.CheckEndpointAddress.
 // A host name is not resolved here, because it may resolve to another
 // address when the hub connects.
+// Bounds on a service's endpoint, in bytes.
+const (
+	maxURL     = 2048
+	maxSubject = 255
+)
+
+// checkSubject returns what is wrong with a service's NATS subject, or ""
+// when nothing is. Subjects under joinedup. carry the hub's own delivery
+// messages, and subjects under _INBOX. carry replies to requests, so a
+// service on either would take messages meant for the hub.
+func checkSubject(subject string) string {
+	first, _, _ := strings.Cut(subject, ".")
+	switch {
+	case len(subject) > maxSubject:
+		return fmt.Sprintf("The subject must be %d characters or fewer", maxSubject)
+	case !subjectPattern.MatchString(subject):
+		return "Enter a NATS subject of dot-separated tokens without wildcards"
+	case strings.EqualFold(first, "joinedup"), strings.EqualFold(first, "_INBOX"):
+		return fmt.Sprintf("Choose a subject that does not start with %s., because the hub uses those subjects itself", first)
+	}
+	return ""
+}
+
 func checkWebhookURL(raw string) string {
+	if len(raw) > maxURL {
+		return fmt.Sprintf("The URL must be %d characters or fewer", maxURL)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() {
 		return "Enter an absolute http or https URL"

@@ -1,6 +1,9 @@
 package lifeevent
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestPlainText checks that a service's text takes letters, digits,
 // punctuation and spaces, and rejects each kind of character that shows
@@ -18,6 +21,24 @@ func TestPlainText(t *testing.T) {
 	} {
 		if plainText(s) {
 			t.Errorf("plainText(%q) = true, want false", s)
+		}
+	}
+}
+
+// TestCheckSubject checks that a NATS endpoint may not use the hub's own
+// subjects, nor the subjects that carry replies to requests.
+func TestCheckSubject(t *testing.T) {
+	for _, s := range []string{"council.housing.births", "gp_practice-1", "joinedupx.births", "a." + strings.Repeat("b", maxSubject-2)} {
+		if msg := checkSubject(s); msg != "" {
+			t.Errorf("checkSubject(%.30q) = %q, want no problem", s, msg)
+		}
+	}
+	for _, s := range []string{
+		"", "council.*", "council.>", "council..births", "joinedup", "joinedup.deliveries.gp",
+		"joinedup.FRESHB.deliveries.svc-a", "JoinedUp.births", "_INBOX.abc", "a." + strings.Repeat("b", maxSubject-1),
+	} {
+		if msg := checkSubject(s); msg == "" {
+			t.Errorf("checkSubject(%.30q) found no problem, want one", s)
 		}
 	}
 }

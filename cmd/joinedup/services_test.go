@@ -105,6 +105,7 @@ func TestServiceEndpointURLChecked(t *testing.T) {
 		{"port above 65535", "http://127.0.0.1:99999/events"},
 		{"port 0", "http://127.0.0.1:0/events"},
 		{"port without a host", "http://:8080/events"},
+		{"URL over 2048 characters", "https://services.example/" + strings.Repeat("a", 2048-24)},
 	}
 	for i, tt := range rejected {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +126,7 @@ func TestServiceEndpointURLChecked(t *testing.T) {
 		"private-192":   "https://192.168.1.20/events",
 		"private-ipv6":  "https://[fd00::20]/events",
 		"host-name":     "https://services.example/events",
+		"long-url":      "https://services.example/" + strings.Repeat("a", 2048-25),
 	}
 	for id, url := range accepted {
 		if status, body := postService(t, h, http.DefaultClient, true, id, url); status != http.StatusCreated {
