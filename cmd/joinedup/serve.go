@@ -479,15 +479,45 @@ func fileFieldsError(path, entry, at string, err error) error {
 		return fmt.Errorf("services file %s: %s: %s", path, entry, joinedup.ErrorMessage(err))
 	}
 	var problems []string
-	for _, fe := range fields {
+	for _, fe := range fields[:min(len(fields), maxFileProblems)] {
 		problems = append(problems, fmt.Sprintf("%s%s: %s", at, fe.Field, fe.Message))
+	}
+	if more := len(fields) - maxFileProblems; more > 0 {
+		problems = append(problems, fmt.Sprintf("and %d more", more))
 	}
 	return fmt.Errorf("services file %s: %s has errors: %s", path, entry, strings.Join(problems, "; "))
 }
 
+// maxFileProblems bounds the problems that one error about a services
+// file lists, so that a file with thousands of bad fields gives a line
+// that a person can read.
+const maxFileProblems = 10
+
+// maxServicesFile bounds the size of a services file. The API takes one
+// service in at most 64 KiB, so this is room for a great many.
+const maxServicesFile = 4 << 20
+
+// readFileAtMost returns the contents of the file at path, or an error if
+// it is larger than limit bytes.
+func readFileAtMost(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, limit>>20)
+	}
+	return b, nil
+}
+
 // readServicesFile reads, decodes and validates the services file at path.
 func readServicesFile(path string) (*servicesFile, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileAtMost(path, maxServicesFile)
 	if err != nil {
 		return nil, fmt.Errorf("read services file: %w", err)
 	}

@@ -371,6 +371,38 @@ func TestServicesFileErrorsSayWhere(t *testing.T) {
 	}
 }
 
+// TestServicesFileBounded loads a services file larger than the limit,
+// and one whose service repeats a field thousands of times. Each must
+// fail with an error of a length that a person can read.
+func TestServicesFileBounded(t *testing.T) {
+	h := startHub(t, nil)
+	big := `{"services": [], "organisations": [], "x": "` + strings.Repeat("a", maxServicesFile) + `"}`
+	fields := make([]string, 5000)
+	for i := range fields {
+		fields[i] = "child.name"
+	}
+	repeated := `{"organisations": [{"id": "test-council", "name": "Test Council"}], "services": [` +
+		string(namedServiceJSON(t, "repeats", "Repeats", fields)) + `]}`
+	for name, tt := range map[string]struct{ content, want string }{
+		"too large":      {big, "is larger than 4 MiB"},
+		"repeated field": {repeated, "and 4989 more"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "services.json")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := loadServices(context.Background(), path, h.DB, h.Directory)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || len(err.Error()) > 2000 {
+				t.Errorf("error = %.3000v, want one of at most 2000 bytes containing %q", err, tt.want)
+			}
+		})
+	}
+	if got := listServiceIDs(t, h); len(got) != 0 {
+		t.Errorf("services after the failed loads = %v, want none", got)
+	}
+}
+
 // namedServiceJSON returns serviceJSON's registration with the name
 // replaced, and fields replaced unless fields is nil.
 func namedServiceJSON(t *testing.T, id joinedup.ServiceID, name string, fields []string) []byte {
