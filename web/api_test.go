@@ -75,6 +75,10 @@ func TestCreateBirthRejectsBadRequests(t *testing.T) {
 			status: http.StatusBadRequest, detail: "byte offset 11",
 		},
 		{
+			name: "nested too deeply", body: `{"child": ` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
+			status: http.StatusBadRequest, detail: "nested more than 10,000 levels deep",
+		},
+		{
 			name: "byte order mark", body: "\uFEFF" + validBirth,
 			status: http.StatusBadRequest, detail: "byte order mark",
 		},

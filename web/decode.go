@@ -167,6 +167,9 @@ func parseJSON(body []byte) (any, error) {
 	if err := dec.Decode(&doc); err != nil {
 		var syntax *json.SyntaxError
 		switch {
+		case errors.As(err, &syntax) && strings.HasSuffix(syntax.Error(), "exceeded max depth"):
+			// encoding/json stops at 10,000 levels, with a message of its own.
+			return nil, joinedup.Errorf(codeMalformed, "The body's objects and lists are nested more than 10,000 levels deep, at byte offset %d: send the JSON that the API describes.", syntax.Offset)
 		case errors.As(err, &syntax):
 			return nil, joinedup.Errorf(codeMalformed, "The body is not valid JSON at byte offset %d: %s.", syntax.Offset, syntax.Error())
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
