@@ -33,15 +33,17 @@ type historyPage struct {
 func historyQuery(q url.Values) (historyPage, error) {
 	var fields []joinedup.FieldError
 	page := historyPage{Limit: defaultHistoryLimit}
-	if v := q.Get("before"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 63)
+	// An empty value is refused, as the paged lists refuse an empty
+	// cursor, rather than read as the first page.
+	if q.Has("before") {
+		n, err := strconv.ParseUint(q.Get("before"), 10, 63)
 		if err != nil || n == 0 {
 			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/before", Message: "Before must be a whole number, 1 or more, such as the nextBefore of the previous page."})
 		}
 		page.Before = n
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
 		if err != nil || n < 1 || n > maxHistoryLimit {
 			fields = append(fields, joinedup.FieldError{In: joinedup.InQuery, Field: "/limit", Message: "Limit must be a whole number from 1 to " + strconv.Itoa(maxHistoryLimit) + "."})
 		}

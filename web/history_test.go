@@ -81,7 +81,7 @@ func TestResidentHistoryInvalidQuery(t *testing.T) {
 	env := newResidentEnv(t)
 	env.signIn(t, env.father)
 	base := "/api/v1/residents/" + env.father + "/history"
-	for _, query := range []string{"?limit=0", "?limit=501", "?limit=ten", "?before=0", "?before=-1", "?before=x", "?foo=1", "?withdrawn=gp-practice"} {
+	for _, query := range []string{"?limit=0", "?limit=501", "?limit=ten", "?limit=", "?before=0", "?before=-1", "?before=x", "?before=", "?foo=1", "?withdrawn=gp-practice"} {
 		decodeProblem(t, env.do(t, http.MethodGet, base+query, nil, nil), http.StatusUnprocessableEntity)
 	}
 
