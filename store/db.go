@@ -63,7 +63,10 @@ type DB struct {
 	// read skips them.
 	relayMu  sync.Mutex
 	relaying map[string]struct{}
-	deletes  sync.WaitGroup
+	// keptBus is the event bus that the PostgreSQL relay checks the store
+	// still records, nil for none; KeepEventBus sets it.
+	keptBus atomic.Pointer[keptBus]
+	deletes sync.WaitGroup
 
 	closed    chan struct{}
 	closeOnce sync.Once

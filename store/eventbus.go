@@ -248,3 +248,69 @@ func writeSetting(ctx context.Context, tx *Tx, name, value string) error {
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 	return err
 }
+
+// ErrEventBusMoved is the error of a relay pass, or of a node's check,
+// when the store's deliveries go through another event bus or stream than
+// the node's, because a node started with -move-event-bus moved them.
+var ErrEventBusMoved = errors.New("the store's deliveries were moved to another event bus")
+
+// keptBus is the event bus and stream that KeepEventBus names.
+type keptBus struct {
+	bus     string
+	created time.Time
+}
+
+// KeepEventBus makes RelayOutbox on PostgreSQL publish only while the
+// store records bus, with a stream created at created. A node calls it
+// once the store records its bus. After a move, the outbox rows of the
+// deliveries that other nodes accept stay in the outbox, for the nodes
+// on the new bus to publish, rather than going into a stream that no
+// node will read once the old nodes stop.
+func (db *DB) KeepEventBus(bus string, created time.Time) {
+	db.keptBus.Store(&keptBus{bus: bus, created: created})
+}
+
+// EventBus returns the event bus and stream creation time that the store
+// records, "" and the zero time for none.
+func (db *DB) EventBus(ctx context.Context) (bus string, created time.Time, err error) {
+	err = db.View(ctx, func(tx *Tx) error {
+		bus, created, _, err = readEventBus(ctx, tx)
+		return err
+	})
+	return bus, created, err
+}
+
+// MovedError returns an error wrapping ErrEventBusMoved when the store
+// records another bus than bus, or a stream created at another time than
+// created, and nil otherwise. A store that records no creation time
+// matches any.
+func MovedError(bus string, created time.Time, recordedBus string, recordedCreated time.Time) error {
+	if recordedBus == bus && (recordedCreated.IsZero() || FormatStreamCreated(recordedCreated) == FormatStreamCreated(created)) {
+		return nil
+	}
+	at := "none"
+	if !recordedCreated.IsZero() {
+		at = FormatStreamCreated(recordedCreated)
+	}
+	return fmt.Errorf("%w: they now go through the %s, whose stream was created at %s", ErrEventBusMoved, recordedBus, at)
+}
+
+// checkKeptBus returns an error wrapping ErrEventBusMoved when the store
+// no longer records the bus that KeepEventBus named. It holds the claims'
+// lock shared until tx ends, so that a move waits for a relay pass that
+// found the bus unchanged to finish publishing, and then queues again
+// every delivery still waiting.
+func (db *DB) checkKeptBus(ctx context.Context, tx *Tx) error {
+	kept := db.keptBus.Load()
+	if kept == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(eventBusLockKey)); err != nil {
+		return fmt.Errorf("lock the store's event bus: %w", err)
+	}
+	bus, created, _, err := readEventBus(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return MovedError(kept.bus, kept.created, bus, created)
+}

@@ -28,12 +28,19 @@ type OutboxMessage struct {
 // on at once and skips the messages whose delete is still queued. Either
 // way a crash after publish and before the delete commits publishes the
 // message again, which the bus drops as a duplicate of its message id.
+//
+// On PostgreSQL, once KeepEventBus has named the node's bus, a pass made
+// after another node moved the store to its own bus reads and publishes
+// nothing, and returns an error wrapping ErrEventBusMoved.
 func (db *DB) RelayOutbox(ctx context.Context, limit int, publish func([]OutboxMessage) []string) (int, error) {
 	const query = `SELECT msg_id, delivery_id, service_id FROM outbox ORDER BY created_at, msg_id LIMIT $1`
 
 	if db.dialect == Postgres {
 		n := 0
 		err := db.Tx(ctx, func(tx *Tx) error {
+			if err := db.checkKeptBus(ctx, tx); err != nil {
+				return err
+			}
 			msgs, err := readOutbox(ctx, tx, query+` FOR UPDATE SKIP LOCKED`, limit)
 			if err != nil {
 				return err

@@ -203,3 +203,43 @@ func replicasError(cfg Config, e *natsbus.ReplicasError) error {
 	return fmt.Errorf("open event bus: %w: set %s to %d, as the stream has, or change the stream on purpose with the nats CLI (nats stream edit %s --replicas %d) and set %s to %d on every node",
 		e, setting, e.Replicas, e.Stream, e.Requested, setting, e.Requested)
 }
+
+// eventBusCheck is how often a node of a cluster checks that the store
+// still records its event bus.
+const eventBusCheck = 5 * time.Second
+
+// watchEventBus checks every eventBusCheck, until the hub closes, that the
+// store still records the node's event bus and stream. Once another node
+// has moved the store with -move-event-bus, this node stops with an
+// error: the deliveries it accepts would otherwise go into a stream that
+// no node reads once it stops. Its relay publishes nothing meanwhile.
+func (h *Hub) watchEventBus(cfg Config) {
+	bus, created := h.eventBus(cfg), h.Bus.StreamCreated()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	h.closers = append(h.closers, func() error { cancel(); <-done; return nil })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(eventBusCheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			recorded, at, err := h.DB.EventBus(ctx)
+			if err != nil {
+				// The store being out of reach shows in every request and in
+				// /readyz; the check tries again at the next tick.
+				continue
+			}
+			if err := store.MovedError(bus, created, recorded, at); err != nil {
+				err = fmt.Errorf("%w. This node's bus is the %s, so it stops. Start it again with the -nats-url and -stream of the nodes that now share the store", err, bus)
+				h.logger.Error("event bus moved", "error", err)
+				h.fatal <- err
+				return
+			}
+		}
+	}()
+}

@@ -80,13 +80,16 @@ type Hub struct {
 	logger   *slog.Logger
 	server   *http.Server
 	serveErr chan error
-	closers  []func() error
+	// fatal receives an error after which the node must stop, such as a
+	// move of the store to another event bus.
+	fatal   chan error
+	closers []func() error
 }
 
 // OpenHub opens the store and the bus, starts the delivery engine and
 // serves HTTP on cfg.Addr.
 func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err error) {
-	h := &Hub{logger: logger, serveErr: make(chan error, 1)}
+	h := &Hub{logger: logger, serveErr: make(chan error, 1), fatal: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			h.Close()
@@ -183,6 +186,12 @@ func OpenHub(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Hub, err 
 	}
 	if claim.Moved {
 		h.logMove(cfg, claim)
+	}
+	if cfg.DatabaseURL != "" {
+		// Other nodes share the store, and one of them may move it to
+		// another bus.
+		h.DB.KeepEventBus(h.eventBus(cfg), h.Bus.StreamCreated())
+		h.watchEventBus(cfg)
 	}
 
 	// Births stored with keys in the legacy form get keys in the current
@@ -352,6 +361,8 @@ func (h *Hub) Wait(ctx context.Context) error {
 		return nil
 	case err := <-h.serveErr:
 		return fmt.Errorf("serve http: %w", err)
+	case err := <-h.fatal:
+		return err
 	}
 }
 

@@ -485,3 +485,56 @@ func TestEmbeddedStreamOfAnotherHub(t *testing.T) {
 		t.Errorf("error = %q, want no advice about other nodes for an SQLite store", err)
 	}
 }
+
+// TestMovedNodeStops moves the store to another stream while a node on
+// the old stream runs. A birth that the old node accepts after the move
+// goes into the new stream rather than the old, and is sent once. The
+// old node then stops with an error that names the new bus.
+func TestMovedNodeStops(t *testing.T) {
+	ctx := context.Background()
+	dbURL := storetest.PostgresURL(t)
+	natsURL, oldStream := clusterStream(t)
+	_, newStream := clusterStream(t)
+	rec := &recorder{}
+	file := servicesFileFor(t, serveRecorder(t, "gp-practice", []string{"child"}, rec))
+	keys := t.TempDir()
+	config := func(stream string, move bool) func(*Config) {
+		return func(c *Config) {
+			c.DatabaseURL, c.NATSURL, c.Stream, c.ServicesFile, c.AuditKeyDir = dbURL, natsURL, stream, file, keys
+			c.MoveEventBus = move
+		}
+	}
+	old := startHub(t, config(oldStream, false))
+	startHub(t, config(newStream, true))
+
+	lastSeq := func() uint64 {
+		t.Helper()
+		s, err := jetStreamAt(t, natsURL).Stream(ctx, oldStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	before := lastSeq()
+	id, err := postBirth(t, old.BaseURL, nthBirthJSON(t, 0, "2026-11-20", "gp-practice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := waitComplete(t, old, id, 30*time.Second)
+	checkSentOnce(t, rec, ev.Deliveries[0].ID)
+	if after := lastSeq(); after != before {
+		t.Errorf("the old stream took %d messages after the move, want none", after-before)
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = old.Wait(waitCtx)
+	if !errors.Is(err, store.ErrEventBusMoved) {
+		t.Fatalf("the old node's Wait = %v, want an error that the store moved", err)
+	}
+	checkContainsAll(t, "error", err.Error(), "stream "+newStream, "stream "+oldStream, "so it stops")
+}
