@@ -188,7 +188,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if name == "" {
 				name = string(d.Service)
 			}
-			line := fmt.Sprintf("   - %s: %s", name, d.State)
+			line := fmt.Sprintf("   - %s%s: %s", name, kindNote(d.Kind), d.State)
 			if d.Outcome != nil && d.Outcome.Summary != "" {
 				line += ": " + d.Outcome.Summary
 			}
@@ -210,6 +210,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		wait = min(2*wait, longestWait)
 	}
+}
+
+// kindNote returns what a delivery of the given kind tells its service,
+// to follow the service's name on a line of the demo's story, or "" for
+// the birth itself.
+func kindNote(kind string) string {
+	switch kind {
+	case joinedup.EventConsentWithdrawn:
+		return ", told that consent was withdrawn"
+	case joinedup.EventActionDue:
+		return ", told that a planned action is due"
+	}
+	return ""
 }
 
 // servicesSet reports whether the command line gave -services.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,6 +51,25 @@ func TestDemoRunsAgain(t *testing.T) {
 	}
 	if !strings.Contains(again.String(), "has registered the birth of") || !strings.Contains(again.String(), "- Riverside Surgery: acted: ") {
 		t.Errorf("demo again does not follow the first registration to its outcome:\n%s", again.String())
+	}
+	// After a withdrawal the demo tells the notice from the birth.
+	ref := regexp.MustCompile(`reference (JU-[0-9A-Z-]+)`).FindStringSubmatch(first.String())
+	if ref == nil {
+		t.Fatalf("first demo names no reference:\n%s", first.String())
+	}
+	ev, err := h.LifeEvents.FindLifeEventByReference(context.Background(), ref[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Engine.WithdrawConsent(context.Background(), ev.ID, "gp-practice", "informant"); err != nil {
+		t.Fatal(err)
+	}
+	var withdrawn bytes.Buffer
+	if err := run(context.Background(), append(args, "-family", "2"), nil, &withdrawn, io.Discard); err != nil {
+		t.Fatalf("demo after a withdrawal: %v\n%s", err, withdrawn.String())
+	}
+	if !strings.Contains(withdrawn.String(), "- Riverside Surgery, told that consent was withdrawn: ") {
+		t.Errorf("demo after a withdrawal does not say that the service was told of it:\n%s", withdrawn.String())
 	}
 	// Every family but one is registered, so the random pick must move on
 	// until it finds that one.
