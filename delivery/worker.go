@@ -624,13 +624,13 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 }
 
 // noOutcome is the error of an attempt whose response, with the given
-// status, carried no outcome. Only 202 Accepted with an empty body says
+// status, carried no outcome. Only 202 Accepted with an empty body means
 // that the outcome follows by callback. Any other empty answer would
 // leave the delivery waiting for a callback that the service never
 // promised, so the attempt fails and is retried, and in the end
 // dead-lettered where an operator sees it.
 func noOutcome(status string) error {
-	return fmt.Errorf("the service answered %s with no outcome: answer 202 Accepted with an empty body to report the outcome later by callback, or give a JSON outcome such as {\"status\": \"acted\", \"summary\": \"…\"}", status)
+	return fmt.Errorf("the service responded %s with no outcome: respond 202 Accepted with an empty body to report the outcome later by callback, or respond with a JSON outcome such as {\"status\": \"acted\", \"summary\": \"…\"}", status)
 }
 
 func (s *sender) sendNATS(ctx context.Context, t *store.Task, signer *webhook.Signer, body []byte) (*joinedup.Outcome, error) {

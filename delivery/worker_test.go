@@ -199,11 +199,11 @@ func TestSendWebhookErrors(t *testing.T) {
 		}), `/summary: An outcome of "acted" or "failed" needs a summary`, false},
 		{"200 with no outcome", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
-		}), "answered 200 OK with no outcome", false},
+		}), "responded 200 OK with no outcome", false},
 		{"204 with no outcome", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			w.WriteHeader(http.StatusNoContent)
-		}), "answered 204 No Content with no outcome", false},
+		}), "responded 204 No Content with no outcome", false},
 		{"no answer in time", serve(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()

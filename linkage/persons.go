@@ -335,7 +335,7 @@ const MaxReviewReason = 1000
 
 // CheckReviewReason returns the reason for a decision on a review as it
 // is stored: trimmed, composed (NFC) and with each CRLF as one line
-// break. A reason that is empty, longer than MaxReviewReason or holds
+// break. A reason that is empty, longer than MaxReviewReason or contains
 // control or invisible characters returns EINVALID naming /reason.
 func CheckReviewReason(reason string) (string, error) {
 	reason = norm.NFC.String(strings.TrimSpace(strings.ReplaceAll(reason, "\r\n", "\n")))

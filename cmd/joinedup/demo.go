@@ -212,9 +212,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 }
 
-// kindNote returns what a delivery of the given kind tells its service,
-// to follow the service's name on a line of the demo's story, or "" for
-// the birth itself.
+// kindNote returns the words that follow a service's name on a line of
+// the demo's output for a delivery of the given kind, or "" for a birth.
 func kindNote(kind string) string {
 	switch kind {
 	case joinedup.EventConsentWithdrawn:

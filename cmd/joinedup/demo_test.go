@@ -52,7 +52,7 @@ func TestDemoRunsAgain(t *testing.T) {
 	if !strings.Contains(again.String(), "has registered the birth of") || !strings.Contains(again.String(), "- Riverside Surgery: acted: ") {
 		t.Errorf("demo again does not follow the first registration to its outcome:\n%s", again.String())
 	}
-	// After a withdrawal the demo tells the notice from the birth.
+	// After a withdrawal the demo distinguishes the notice from the birth.
 	ref := regexp.MustCompile(`reference (JU-[0-9A-Z-]+)`).FindStringSubmatch(first.String())
 	if ref == nil {
 		t.Fatalf("first demo names no reference:\n%s", first.String())
