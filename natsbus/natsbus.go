@@ -44,9 +44,6 @@ const (
 	DuplicateWindow = 10 * time.Minute
 )
 
-// Subject returns the subject of deliveries to a service.
-func Subject(service string) string { return SubjectPrefix + service }
-
 // ConsumerName returns the durable consumer of a service's deliveries.
 func ConsumerName(service string) string { return "service_" + service }
 

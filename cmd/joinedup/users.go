@@ -36,14 +36,8 @@ both, so that the resident can see and change them; without them the
 account sees no life events.
 `
 
-// runUsers runs "joinedup users SUBCOMMAND", reading the password from the
-// process's standard input. The only subcommand is add.
-func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runUsersFrom(ctx, args, os.Stdin, stdout, stderr)
-}
-
-// runUsersFrom is runUsers with the password read from stdin, for callers
-// and tests that supply their own input.
+// runUsersFrom runs "joinedup users SUBCOMMAND", reading the password
+// from stdin. The only subcommand is add.
 func runUsersFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
 		switch {
