@@ -120,7 +120,10 @@ func TestParseMessage(t *testing.T) {
 		// no delivery, even where one of its lines looks like an id.
 		{"event", `{"id":"dlv_a","data":{"child":{}}}`, "", nil},
 		{"id then other text", "dlv_a.0\nChild Benefit", "", nil},
-		{"long line", strings.Repeat("a", 65), "", nil},
+		{"long line", "dlv_" + strings.Repeat("a", 65), "", nil},
+		{"word", "Brennan", "", nil},
+		{"NI number", "AB123456C", "", nil},
+		{"word and number", "Surname.1", "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,13 +139,13 @@ func TestGroupOutbox(t *testing.T) {
 	row := func(id string, service joinedup.ServiceID) store.OutboxMessage {
 		return store.OutboxMessage{MsgID: id + ".0", Delivery: joinedup.DeliveryID(id), Service: service}
 	}
-	msgs := []store.OutboxMessage{row("a1", "a"), row("b1", "b"), row("a2", "a"), row("a3", "a"), row("b2", "b"), row("a4", "a")}
+	msgs := []store.OutboxMessage{row("dlv_a1", "a"), row("dlv_b1", "b"), row("dlv_a2", "a"), row("dlv_a3", "a"), row("dlv_b2", "b"), row("dlv_a4", "a")}
 	groups := groupOutbox(msgs, 3)
 	var got []string
 	for _, g := range groups {
 		got = append(got, string(g.service)+":"+string(g.body())+":"+g.msgID())
 	}
-	want := []string{"a:a1.0\na2.0\na3.0:a1.0+3", "b:b1.0\nb2.0:b1.0+2", "a:a4.0:a4.0"}
+	want := []string{"a:dlv_a1.0\ndlv_a2.0\ndlv_a3.0:dlv_a1.0+3", "b:dlv_b1.0\ndlv_b2.0:dlv_b1.0+2", "a:dlv_a4.0:dlv_a4.0"}
 	if !slices.Equal(got, want) {
 		t.Errorf("groupOutbox = %q, want %q", got, want)
 	}
