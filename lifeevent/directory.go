@@ -111,8 +111,12 @@ func Validate(s *joinedup.Service) error {
 	case !plainText(s.Purpose):
 		add("/purpose", "The purpose must not contain control, invisible or text-direction characters, or symbols such as emoji")
 	}
-	if s.LawfulBasis != strings.TrimSpace(s.LawfulBasis) || len(s.LawfulBasis) > 300 {
+	// The registrar reads the lawful basis to the informant, as the purpose.
+	switch {
+	case s.LawfulBasis != strings.TrimSpace(s.LawfulBasis) || utf8.RuneCountInString(s.LawfulBasis) > 300:
 		add("/lawfulBasis", "Name the law in 300 characters or fewer, without leading or trailing spaces")
+	case !plainText(s.LawfulBasis):
+		add("/lawfulBasis", "The lawful basis must not contain control, invisible or text-direction characters, or symbols such as emoji")
 	}
 	if len(s.EventTypes) == 0 {
 		add("/eventTypes", "Enter at least one event type")

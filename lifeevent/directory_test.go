@@ -3,6 +3,8 @@ package lifeevent
 import (
 	"strings"
 	"testing"
+
+	"github.com/joinedup/joinedup"
 )
 
 // TestPlainText checks that a service's text takes letters, digits,
@@ -39,6 +41,34 @@ func TestCheckSubject(t *testing.T) {
 	} {
 		if msg := checkSubject(s); msg == "" {
 			t.Errorf("checkSubject(%.30q) found no problem, want one", s)
+		}
+	}
+}
+
+// TestValidateLawfulBasis checks that a lawful basis, which the
+// registrar reads to the informant, takes the same characters as a
+// service's purpose.
+func TestValidateLawfulBasis(t *testing.T) {
+	service := func(basis string) *joinedup.Service {
+		return &joinedup.Service{
+			ID: "health-visiting", Organisation: "council", Name: "Health visiting", Purpose: "To plan the first visit",
+			EventTypes: []string{joinedup.EventBirthRegistered}, Fields: []string{"child.dateOfBirth"},
+			Endpoint:    joinedup.Endpoint{Kind: joinedup.EndpointWebhook, URL: "https://services.example/events"},
+			LawfulBasis: basis,
+		}
+	}
+	for _, basis := range []string{"", "Children Act 1989, section 17", "Deddf Plant a Llesiant (Cymru) 2014 – adran 6"} {
+		if err := Validate(service(basis)); err != nil {
+			t.Errorf("Validate with the basis %q: %v, want no error", basis, err)
+		}
+	}
+	for _, basis := range []string{
+		"Children Act 1989 \u202eetisnetni\u202c section 17", "Act\u0007 1996", "Act\u200b 1996", "\U0001F600 Act", " Act 1996",
+		strings.Repeat("é", 301),
+	} {
+		err := Validate(service(basis))
+		if fields := joinedup.ErrorFields(err); len(fields) != 1 || fields[0].Field != "/lawfulBasis" {
+			t.Errorf("Validate with the basis %.30q: fields %v, want one naming /lawfulBasis", basis, fields)
 		}
 	}
 }
