@@ -105,6 +105,7 @@ var templateFuncs = template.FuncMap{
 	},
 
 	"publicStateLabel": publicStateLabel,
+	"publicLabel":      publicLabel,
 	"consentFieldList": consentFieldList,
 	// stateInSentence writes a delivery state as a word within a
 	// sentence, such as "dead-lettered".
@@ -384,6 +385,17 @@ func stateLabel(state joinedup.DeliveryState) string {
 // publicStateLabel returns a delivery state as the pages for parents and
 // residents show it on a tag, in plain words rather than the state names
 // that staff pages and the API use.
+// publicLabel returns publicStateLabel(state), except for a dead-lettered
+// delivery that an attempt may have reached. The service may then hold
+// the details, as when it answered without a valid outcome, so the label
+// does not say that it was not reached.
+func publicLabel(state joinedup.DeliveryState, reached bool) string {
+	if state == joinedup.StateDeadLettered && reached {
+		return "Sent, not confirmed"
+	}
+	return publicStateLabel(state)
+}
+
 func publicStateLabel(state joinedup.DeliveryState) string {
 	switch state {
 	case joinedup.StatePending:

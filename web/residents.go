@@ -75,7 +75,10 @@ type recordShare struct {
 	// the event's consent shows by having no resident.
 	ResidentFields []string               `json:"residentFields"`
 	State          joinedup.DeliveryState `json:"state,omitempty"`
-	Outcome        string                 `json:"outcome,omitempty"`
+	// Reached is set when an attempt may have reached the service, as
+	// Delivery.Reached is.
+	Reached bool   `json:"reached,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 	// NotSent is set when consent was withdrawn before any attempt may
 	// have reached the service, so SentAbout and ResidentFields are empty.
 	// An attempt in flight at the withdrawal can still reach the service
@@ -326,7 +329,7 @@ func recordEventOf(ev *joinedup.LifeEvent, services map[joinedup.ServiceID]*join
 					share.WithdrawalOutcome = d.Outcome.Summary
 				}
 			default: // the life event itself
-				share.State = d.State
+				share.State, share.Reached = d.State, d.Reached
 				if d.Outcome != nil {
 					share.Outcome = d.Outcome.Summary
 				}

@@ -95,8 +95,10 @@ type trackView struct {
 	NotTold  []deliveryRow
 	Complete bool
 	// Unreached is true when a service could not be reached after every
-	// attempt, so an operator may send the event to it again.
-	Unreached bool
+	// attempt, and Unconfirmed when attempts that may have reached a
+	// service ran out without a valid outcome. An operator may send the
+	// event to such a service again.
+	Unreached, Unconfirmed bool
 }
 
 // trackRow is one delivery that the tracking page lists among the
@@ -238,7 +240,12 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 		Title: "Registration " + event.Reference,
 		Nav:   navTrack,
 		Data: trackView{Event: event, Rows: told, NotTold: notTold, Complete: complete,
-			Unreached: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool { return d.State == joinedup.StateDeadLettered })},
+			Unreached: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool {
+				return d.State == joinedup.StateDeadLettered && !d.Reached
+			}),
+			Unconfirmed: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool {
+				return d.State == joinedup.StateDeadLettered && d.Reached
+			})},
 	})
 }
 

@@ -73,6 +73,26 @@ func TestTrackSaysWhenServiceUnreached(t *testing.T) {
 	}
 }
 
+// TestTrackSaysWhenServiceUnconfirmed checks that the informant's page
+// does not call a service unreached when an attempt may have reached it,
+// as when it answered without a valid outcome until attempts ran out.
+func TestTrackSaysWhenServiceUnconfirmed(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.setState(ev.Deliveries[0].ID, joinedup.StateDeadLettered, "the service responded 200 OK with no outcome")
+	env.hub.mu.Lock()
+	ev.Deliveries[0].Reached = true
+	env.hub.mu.Unlock()
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if !strings.Contains(body, ">Sent, not confirmed</strong>") || !strings.Contains(body, "Not every service confirmed what it did") {
+		t.Errorf("tracking page with a dead-lettered delivery that reached its service does not say it was sent and not confirmed:\n%s", body)
+	}
+	if strings.Contains(body, "Not reached") || strings.Contains(body, "could not reach every service") {
+		t.Errorf("tracking page says a service that may hold the details was not reached:\n%s", body)
+	}
+}
+
 // TestLifeEventsListLabelsWithdrawalNotice checks that the operator's
 // list of life events names a withdrawal notice as such, as the event's
 // own page does.

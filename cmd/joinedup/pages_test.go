@@ -1193,9 +1193,21 @@ func TestTrackPageUsesPlainWords(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
 	review := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Recorded for manual review."}}
 	startService(t, h, "review", []string{"child.name"}, &review)
-	unreachable := recorder{fail: 1000}
-	startService(t, h, "unreachable", []string{"child.name"}, &unreachable)
-	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "review", "unreachable")).Event
+	// A service that answers 503 to every attempt received the details,
+	// and so may hold them. One whose port takes no connection did not.
+	unavailable := recorder{fail: 1000}
+	startService(t, h, "unavailable", []string{"child.name"}, &unavailable)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := serveRecorder(t, "unreachable", []string{"child.name"}, &recorder{})
+	unreachable.Endpoint.URL = "http://" + closed.Addr().String() + "/events"
+	closed.Close()
+	if err := h.Directory.CreateService(context.Background(), unreachable); err != nil {
+		t.Fatal(err)
+	}
+	event := registerBirth(t, h, birthJSON(t, "2026-11-20", "review", "unavailable", "unreachable")).Event
 	waitComplete(t, h, event.ID, 30*time.Second)
 
 	status, page := getPage(t, http.DefaultClient, h.BaseURL+"/track/"+event.Reference)
@@ -1203,7 +1215,7 @@ func TestTrackPageUsesPlainWords(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("tracking page: status %d, want 200", status)
 	}
-	for _, want := range []string{">Received, not completed</strong>", ">Not reached</strong>"} {
+	for _, want := range []string{">Received, not completed</strong>", ">Sent, not confirmed</strong>", ">Not reached</strong>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("tracking page lacks the tag %q:\n%s", want, page)
 		}
