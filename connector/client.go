@@ -80,8 +80,8 @@ func (c *Client) ReportOutcome(ctx context.Context, id joinedup.DeliveryID, o jo
 	return nil
 }
 
-// registration is the body of POST /api/v1/services: the OpenAPI
-// document's ServiceRegistration.
+// registration is the body of POST /api/v1/services and of PUT
+// /api/v1/services/{id}: the OpenAPI document's ServiceRegistration.
 type registration struct {
 	ID           joinedup.ServiceID `json:"id"`
 	Organisation joinedup.OrgID     `json:"organisation"`
@@ -98,6 +98,22 @@ type registration struct {
 // and returns the service as stored. When s.Secret is empty the hub
 // generates one and returns it in this response only.
 func Register(ctx context.Context, hc *http.Client, hubURL, token string, s joinedup.Service) (*joinedup.Service, error) {
+	endpoint := strings.TrimSuffix(hubURL, "/") + "/api/v1/services"
+	return sendRegistration(ctx, hc, http.MethodPost, endpoint, http.StatusCreated, token, s)
+}
+
+// Update replaces the registration of the hub's service s.ID with s, as
+// when the service moved to another address or has a new secret, and
+// returns the service as stored. When s.Secret is empty the hub keeps
+// the secret it has.
+func Update(ctx context.Context, hc *http.Client, hubURL, token string, s joinedup.Service) (*joinedup.Service, error) {
+	endpoint := strings.TrimSuffix(hubURL, "/") + "/api/v1/services/" + url.PathEscape(string(s.ID))
+	return sendRegistration(ctx, hc, http.MethodPut, endpoint, http.StatusOK, token, s)
+}
+
+// sendRegistration sends s's registration to endpoint with method and
+// returns the service from a response with the status want.
+func sendRegistration(ctx context.Context, hc *http.Client, method, endpoint string, want int, token string, s joinedup.Service) (*joinedup.Service, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -110,8 +126,7 @@ func Register(ctx context.Context, hc *http.Client, hubURL, token string, s join
 	if err != nil {
 		return nil, fmt.Errorf("encode service: %w", err)
 	}
-	endpoint := strings.TrimSuffix(hubURL, "/") + "/api/v1/services"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("register service: %w", err)
 	}
@@ -123,7 +138,7 @@ func Register(ctx context.Context, hc *http.Client, hubURL, token string, s join
 		return nil, &joinedup.Error{Code: joinedup.EUNAVAILABLE, Message: "The hub could not be reached.", Err: err}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != want {
 		return nil, fmt.Errorf("register service %s: %w", s.ID, errorFromProblem(resp))
 	}
 

@@ -114,8 +114,10 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 }
 
 // registerReferenceServices adds each service to the hub with its secret.
-// A service the hub already has (ECONFLICT) is left as it is, because its
-// secret is kept in the data directory and so has not changed. Every
+// A service the hub already has (ECONFLICT) gets this run's registration
+// in place of its own, because the run may serve it at another address,
+// or from another data directory with another secret, and the hub would
+// otherwise send it deliveries that never arrive or fail to verify. Every
 // service is tried, so that one run reports every problem, such as each
 // organisation the hub lacks.
 func registerReferenceServices(ctx context.Context, hub, token string, services []joinedup.Service, logger *slog.Logger) error {
@@ -128,8 +130,18 @@ func registerReferenceServices(ctx context.Context, hub, token string, services 
 			logger.Info("service registered", "service", s.ID)
 			continue
 		case joinedup.ECONFLICT:
-			logger.Info("service already registered", "service", s.ID)
-			continue
+			// The conflict may also be with a removed service of the same
+			// id, or with another service's name, which the update reports.
+			_, updateErr := connector.Update(ctx, client, hub, token, s)
+			if updateErr == nil {
+				logger.Info("service registration updated", "service", s.ID, "endpoint", s.Endpoint.URL)
+				continue
+			}
+			// A service the hub does not have conflicts by its name, which
+			// the registration's own error says.
+			if joinedup.ErrorCode(updateErr) != joinedup.ENOTFOUND {
+				err = updateErr
+			}
 		case joinedup.EUNAVAILABLE:
 			// The hub is not there at all, so the other services would fail
 			// the same way.

@@ -88,6 +88,22 @@ func TestReferenceServicesCommand(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(s)
 	})
+	hub.HandleFunc("PUT /api/v1/services/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t0ken" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var s joinedup.Service
+		json.NewDecoder(r.Body).Decode(&s)
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := registered[s.ID]; !ok || string(s.ID) != r.PathValue("id") {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		registered[s.ID] = s
+		json.NewEncoder(w).Encode(s)
+	})
 	hubServer := httptest.NewServer(hub)
 	defer hubServer.Close()
 
@@ -131,9 +147,18 @@ func TestReferenceServicesCommand(t *testing.T) {
 		t.Errorf("reference-services after cancel: %v", err)
 	}
 
-	// A second start on the same data keeps the secrets, so the hub's
-	// conflict on registration is not an error.
-	cancel, done, _ = start()
+	// A second start on the same data keeps the secrets, and updates the
+	// registrations that the hub has with its new address.
+	cancel, done, stdout = start()
+	mu.Lock()
+	again := registered["primary-school"]
+	mu.Unlock()
+	if again.Secret != school.Secret {
+		t.Errorf("second start changed the school's secret")
+	}
+	if !strings.Contains(stdout.String(), "primary-school: "+again.Endpoint.URL) {
+		t.Errorf("second start's output %q does not list the school's registered endpoint %s", stdout.String(), again.Endpoint.URL)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("second start: %v", err)
@@ -202,6 +227,31 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("reference-services after cancel: %v", err)
+	}
+
+	// Run again from another data directory, with other secrets, on
+	// another port: the hub takes the new registrations and sends there.
+	cancel, done, stdout := startReferenceServices(t, h.BaseURL, t.TempDir(), testToken)
+	defer cancel()
+	for _, id := range ids {
+		s, err := h.Directory.FindService(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := string(id) + ": " + s.Endpoint.URL + "\n"; !strings.Contains(stdout.String(), want) {
+			t.Errorf("hub sends %s to %s, which the second run does not serve:\n%s", id, s.Endpoint.URL, stdout)
+		}
+	}
+	out = registerBirth(t, h, birthJSON(t, "2026-11-29", ids...))
+	ev = waitComplete(t, h, out.Event.ID, 30*time.Second)
+	for _, d := range ev.Deliveries {
+		if d.Outcome == nil {
+			t.Errorf("after the second run, delivery to %s has no outcome (state %s, last error %q)", d.Service, d.State, d.LastError)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("second reference-services after cancel: %v", err)
 	}
 }
 
