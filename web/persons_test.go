@@ -97,15 +97,17 @@ func TestPersonReviewDecision(t *testing.T) {
 	if rec := env.do(t, http.MethodGet, "/api/v1/persons/reviews?states=open", nil, nil); rec.Code != http.StatusUnprocessableEntity {
 		t.Errorf("reviews with a parameter the list does not take: status %d, want 422", rec.Code)
 	}
-	for _, reason := range []string{``, `a\u0001b`, `\u202egnp.exe`, `Same\u200bperson`} {
+	for _, reason := range []string{``, `   `, `a\u0001b`, `\u202egnp.exe`, `Same\u200bperson`, strings.Repeat("x", linkage.MaxReviewReason+1)} {
 		rec := env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"`+reason+`"}`)
 		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"/reason"`) {
-			t.Errorf("decision with the reason %q: status %d, want 422 naming /reason; body %s", reason, rec.Code, rec.Body)
+			t.Errorf("decision with the reason %.20q: status %d, want 422 naming /reason; body %s", reason, rec.Code, rec.Body)
 		}
 	}
-	rec = env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"Same NI number on the GP's paper record"}`)
+	// The limit counts the reason as stored, trimmed and composed, as the
+	// page counts it.
+	rec = env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"          `+strings.Repeat("e\u0301", linkage.MaxReviewReason)+`"}`)
 	if rec.Code != http.StatusOK {
-		t.Fatalf("confirm: status %d, body %s", rec.Code, rec.Body)
+		t.Fatalf("confirm with a reason at its limit once composed: status %d, body %s", rec.Code, rec.Body)
 	}
 	var got review
 	json.Unmarshal(rec.Body.Bytes(), &got)
