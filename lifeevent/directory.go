@@ -183,7 +183,7 @@ func Validate(s *joinedup.Service) error {
 // host given as an IP address must pass joinedup.CheckEndpointAddress.
 // A host name is not resolved here, because it may resolve to another
 // address when the hub connects.
-// Bounds on a service's endpoint, in bytes.
+// Bounds on a service's endpoint, in characters.
 const (
 	maxURL     = 2048
 	maxSubject = 255
@@ -195,11 +195,13 @@ const (
 // service on either would take messages meant for the hub.
 func checkSubject(subject string) string {
 	first, _, _ := strings.Cut(subject, ".")
+	// The pattern takes only ASCII, so the subject's bytes are its
+	// characters once it matches.
 	switch {
+	case !subjectPattern.MatchString(subject):
+		return "Enter a NATS subject of dot-separated tokens of letters, digits, hyphens and underscores, without wildcards"
 	case len(subject) > maxSubject:
 		return fmt.Sprintf("The subject must be %d characters or fewer", maxSubject)
-	case !subjectPattern.MatchString(subject):
-		return "Enter a NATS subject of dot-separated tokens without wildcards"
 	case strings.EqualFold(first, "joinedup"), strings.EqualFold(first, "_INBOX"):
 		return fmt.Sprintf("Choose a subject that does not start with %s., because the hub uses those subjects itself", first)
 	}
@@ -207,7 +209,7 @@ func checkSubject(subject string) string {
 }
 
 func checkWebhookURL(raw string) string {
-	if len(raw) > maxURL {
+	if utf8.RuneCountInString(raw) > maxURL {
 		return fmt.Sprintf("The URL must be %d characters or fewer", maxURL)
 	}
 	u, err := url.Parse(raw)
