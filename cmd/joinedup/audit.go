@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
 	"github.com/joinedup/joinedup/store"
 	"github.com/joinedup/joinedup/store/postgres"
@@ -105,7 +107,16 @@ func readCheckpoint(path string, key *audit.Key) (*audit.Checkpoint, error) {
 		b = []byte(resp.Note)
 	}
 	cp, err := audit.ParseCheckpoint(b, key)
-	if err != nil {
+	var e *joinedup.Error
+	if errors.As(err, &e) {
+		// The message is a sentence for a person; the cause, if any,
+		// follows it in brackets.
+		msg := strings.TrimSuffix(e.Message, ".")
+		if e.Err != nil {
+			msg += " (" + e.Err.Error() + ")"
+		}
+		return nil, fmt.Errorf("read checkpoint %s: %s. Give the note that GET /api/v1/audit/checkpoint serves, or the JSON body it is in", path, msg)
+	} else if err != nil {
 		return nil, fmt.Errorf("read checkpoint %s: %w", path, err)
 	}
 	return cp, nil

@@ -204,6 +204,17 @@ func TestAuditVerifyCommandForeignCheckpoint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not signed by the audit key") {
 		t.Errorf("verify against a checkpoint signed by another key = %v, want an error that says so", err)
 	}
+
+	// A file that is no note at all gets a sentence, not an error code.
+	garbage := filepath.Join(t.TempDir(), "garbage.txt")
+	if err := os.WriteFile(garbage, []byte("not a checkpoint\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.verify("--checkpoint", garbage)
+	if err == nil || !strings.Contains(err.Error(), "The checkpoint is not a valid signed note (") ||
+		!strings.Contains(err.Error(), "Give the note that GET /api/v1/audit/checkpoint serves") || strings.Contains(err.Error(), "invalid: ") {
+		t.Errorf("verify against a file that is no checkpoint = %v, want a sentence that says what to give", err)
+	}
 }
 
 func TestAuditVerifyCommandUsage(t *testing.T) {

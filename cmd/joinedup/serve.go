@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -580,7 +581,9 @@ func describeJSONError(data []byte, err error) string {
 		return fmt.Sprintf("at %s: invalid JSON: %v", position(data, syntax.Offset-1), syntax)
 	case errors.As(err, &typ):
 		// Offset is just after the value, so the place is its last byte.
-		return fmt.Sprintf("at %s: %s must be %s, not %s", position(data, typ.Offset-1), typ.Field, jsonKindOf(typ.Type), jsonValueName(typ.Value))
+		// A value with no field name is the whole file.
+		field := cmp.Or(typ.Field, "the file")
+		return fmt.Sprintf("at %s: %s must be %s, not %s", position(data, typ.Offset-1), field, jsonKindOf(typ.Type), jsonValueName(typ.Value))
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	// The decoder reports an unknown field without its place, so the place

@@ -356,6 +356,7 @@ func TestServicesFileErrorsSayWhere(t *testing.T) {
 		{"unknown field", "{\n  \"extra\": 1\n}", `at line 2, column 3: unknown field "extra"`},
 		{"wrong type", "{\n  \"services\": 7\n}", "at line 2, column 15: services must be a list, not a number"},
 		{"two values", `{"services": []} {"services": []}`, "at line 1, column 18: the file goes on after its JSON object"},
+		{"list", `[]`, "the file must be an object, not a list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
