@@ -413,6 +413,11 @@ func plainText(s string) bool {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.So, r) {
 			return false
 		}
+		// The emoji skin-tone modifiers are modifier symbols (Sk), a
+		// category that also holds accents such as ´, so they are named.
+		if r >= 0x1F3FB && r <= 0x1F3FF {
+			return false
+		}
 		// Characters that show nothing, or nothing of their own, such as
 		// private-use and unassigned code points, line separators,
 		// variation selectors and Hangul fillers, as in names of people.

@@ -11,7 +11,7 @@ import (
 // punctuation and spaces, and rejects each kind of character that shows
 // nothing of its own or could make one name read like another.
 func TestPlainText(t *testing.T) {
-	for _, s := range []string{"Child Benefit", "Riverside Primary School: pupil planning", "Siân’s clinic", "Ysgol Gymraeg (Cymraeg)"} {
+	for _, s := range []string{"Child Benefit", "Riverside Primary School: pupil planning", "Siân’s clinic", "Ysgol Gymraeg (Cymraeg)", "Caf´e ^ `quoted`"} {
 		if !plainText(s) {
 			t.Errorf("plainText(%q) = false, want true", s)
 		}
@@ -63,7 +63,7 @@ func TestValidateLawfulBasis(t *testing.T) {
 		}
 	}
 	for _, basis := range []string{
-		"Children Act 1989 \u202eetisnetni\u202c section 17", "Act\u0007 1996", "Act\u200b 1996", "\U0001F600 Act", " Act 1996",
+		"Children Act 1989 \u202eetisnetni\u202c section 17", "Act\u0007 1996", "Act\u200b 1996", "\U0001F600 Act", "Act \U0001F3FB", " Act 1996",
 		strings.Repeat("é", 301),
 	} {
 		err := Validate(service(basis))
