@@ -46,9 +46,10 @@ const maxResponse = 64 << 10
 const maxPerMessage = 32
 
 // outboxIDPattern matches an outbox message id, "<delivery id>.<generation>",
-// or a bare delivery id. Every delivery id is "dlv_" and base32, so a line
-// of other text, such as a name, matches neither and is never logged.
-var outboxIDPattern = regexp.MustCompile(`^dlv_[0-9a-z]{1,64}(\.[0-9]{1,9})?$`)
+// or a bare delivery id. Every delivery id is "dlv_" and 26 characters of
+// the base32 alphabet of joinedup.NewID, which has no i, l, o or u, so a
+// line of other text, such as a name, matches neither and is never logged.
+var outboxIDPattern = regexp.MustCompile(`^dlv_[0-9a-hjkmnp-tv-z]{26}(\.[0-9]{1,9})?$`)
 
 // messageEntry is one delivery that a message names.
 type messageEntry struct {

@@ -105,25 +105,30 @@ func TestSenderReachesLoopback(t *testing.T) {
 }
 
 func TestParseMessage(t *testing.T) {
+	// Delivery ids in the form joinedup.NewID makes them.
+	const a, b = "dlv_06h4js713vsz02vpxjq24pj6xw", "dlv_06h4js715zt6q78hra1vmawq34"
 	tests := []struct {
 		name, body, header string
 		want               []messageEntry
 	}{
-		{"one", "dlv_a.0", "dlv_a.0", []messageEntry{{"dlv_a", 0, true}}},
-		{"several", "dlv_a.0\ndlv_b.3\n", "dlv_a.0+2", []messageEntry{{"dlv_a", 0, true}, {"dlv_b", 3, true}}},
-		{"bare id with header", "dlv_a", "dlv_a.2", []messageEntry{{"dlv_a", 2, true}}},
-		{"bare id without header", "dlv_a", "", []messageEntry{{"dlv_a", 0, false}}},
-		{"bare id with another's header", "dlv_a", "dlv_b.1", []messageEntry{{"dlv_a", 0, false}}},
-		{"negative generation", "dlv_a.-1", "", nil},
+		{"one", a + ".0", a + ".0", []messageEntry{{a, 0, true}}},
+		{"several", a + ".0\n" + b + ".3\n", a + ".0+2", []messageEntry{{a, 0, true}, {b, 3, true}}},
+		{"bare id with header", a, a + ".2", []messageEntry{{a, 2, true}}},
+		{"bare id without header", a, "", []messageEntry{{a, 0, false}}},
+		{"bare id with another's header", a, b + ".1", []messageEntry{{a, 0, false}}},
+		{"negative generation", a + ".-1", "", nil},
 		{"empty", " \n", "", nil},
 		// A message that something else published on the subject names
 		// no delivery, even where one of its lines looks like an id.
-		{"event", `{"id":"dlv_a","data":{"child":{}}}`, "", nil},
-		{"id then other text", "dlv_a.0\nChild Benefit", "", nil},
-		{"long line", "dlv_" + strings.Repeat("a", 65), "", nil},
+		{"event", `{"id":"` + a + `","data":{"child":{}}}`, "", nil},
+		{"id then other text", a + ".0\nChild Benefit", "", nil},
+		{"id too long", a + "a", "", nil},
 		{"word", "Brennan", "", nil},
 		{"NI number", "AB123456C", "", nil},
 		{"word and number", "Surname.1", "", nil},
+		{"word after the prefix", "dlv_brennan", "", nil},
+		{"letters outside the alphabet", "dlv_06h4js713vsz02vpxjq24pj6xi", "", nil},
+		{"upper case", strings.ToUpper(a), "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,16 +141,22 @@ func TestParseMessage(t *testing.T) {
 }
 
 func TestGroupOutbox(t *testing.T) {
-	row := func(id string, service joinedup.ServiceID) store.OutboxMessage {
-		return store.OutboxMessage{MsgID: id + ".0", Delivery: joinedup.DeliveryID(id), Service: service}
+	// Each id is in the form joinedup.NewID makes, ending in its name.
+	id := func(name string) string { return "dlv_06h4js713vsz02vpxjq24p" + name }
+	row := func(name string, service joinedup.ServiceID) store.OutboxMessage {
+		return store.OutboxMessage{MsgID: id(name) + ".0", Delivery: joinedup.DeliveryID(id(name)), Service: service}
 	}
-	msgs := []store.OutboxMessage{row("dlv_a1", "a"), row("dlv_b1", "b"), row("dlv_a2", "a"), row("dlv_a3", "a"), row("dlv_b2", "b"), row("dlv_a4", "a")}
+	msgs := []store.OutboxMessage{row("aaa1", "a"), row("bbb1", "b"), row("aaa2", "a"), row("aaa3", "a"), row("bbb2", "b"), row("aaa4", "a")}
 	groups := groupOutbox(msgs, 3)
 	var got []string
 	for _, g := range groups {
 		got = append(got, string(g.service)+":"+string(g.body())+":"+g.msgID())
 	}
-	want := []string{"a:dlv_a1.0\ndlv_a2.0\ndlv_a3.0:dlv_a1.0+3", "b:dlv_b1.0\ndlv_b2.0:dlv_b1.0+2", "a:dlv_a4.0:dlv_a4.0"}
+	want := []string{
+		"a:" + id("aaa1") + ".0\n" + id("aaa2") + ".0\n" + id("aaa3") + ".0:" + id("aaa1") + ".0+3",
+		"b:" + id("bbb1") + ".0\n" + id("bbb2") + ".0:" + id("bbb1") + ".0+2",
+		"a:" + id("aaa4") + ".0:" + id("aaa4") + ".0",
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("groupOutbox = %q, want %q", got, want)
 	}
