@@ -93,6 +93,29 @@ func TestTrackSaysWhenServiceUnconfirmed(t *testing.T) {
 	}
 }
 
+// TestTrackSaysBothKindsOfDeadLetter checks that the informant's page
+// names both kinds of dead letter when the registration has one of each.
+func TestTrackSaysBothKindsOfDeadLetter(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", strings.Replace(validBirth, `"services": ["child-benefit"]`, `"services": ["child-benefit", "gp-practice"]`, 1))
+	ev := env.hub.events[0]
+	if len(ev.Deliveries) != 2 {
+		t.Fatalf("registration has %d deliveries, want 2", len(ev.Deliveries))
+	}
+	env.hub.setState(ev.Deliveries[0].ID, joinedup.StateDeadLettered, "connection refused")
+	env.hub.setState(ev.Deliveries[1].ID, joinedup.StateDeadLettered, "webhook returned status 503 Service Unavailable")
+	env.hub.mu.Lock()
+	ev.Deliveries[1].Reached = true
+	env.hub.mu.Unlock()
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if !strings.Contains(body, "The hub could not reach every service, and not every service it reached confirmed what it did") {
+		t.Errorf("tracking page with both kinds of dead letter does not name both:\n%s", body)
+	}
+	if !strings.Contains(body, ">Not reached</strong>") || !strings.Contains(body, ">Sent, not confirmed</strong>") {
+		t.Errorf("tracking page lacks a tag of each kind of dead letter:\n%s", body)
+	}
+}
+
 // TestLifeEventsListLabelsWithdrawalNotice checks that the operator's
 // list of life events names a withdrawal notice as such, as the event's
 // own page does.
