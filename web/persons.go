@@ -226,13 +226,15 @@ func (s *Server) decideReview(r *http.Request, id string, body reviewDecision) (
 	if err != nil {
 		return nil, err
 	}
+	// Both fields are checked, so that every error shows at once.
+	var fields []joinedup.FieldError
 	if body.Decision != "confirm" && body.Decision != "reject" {
-		return nil, joinedup.Invalid("The decision is invalid.",
-			joinedup.FieldError{Field: "/decision", Message: "Select whether the records are the same person"})
+		fields = append(fields, joinedup.FieldError{Field: "/decision", Message: "Select whether the records are the same person"})
 	}
 	reason, err := linkage.CheckReviewReason(body.Reason)
-	if err != nil {
-		return nil, err
+	fields = append(fields, joinedup.ErrorFields(err)...)
+	if len(fields) > 0 {
+		return nil, joinedup.Invalid("The decision is invalid.", fields...)
 	}
 	if err := s.recordPersons(r, d, map[string]any{"operation": "decide review", "review": id, "decision": body.Decision}); err != nil {
 		return nil, err
@@ -317,7 +319,7 @@ func (s *Server) decidePersonReviewForm(w http.ResponseWriter, r *http.Request) 
 		fields := map[string]string{}
 		for _, fe := range joinedup.ErrorFields(err) {
 			name := strings.TrimPrefix(fe.Field, "/")
-			errs = append(errs, formError{Field: name, Href: "#" + name + "-" + id, Message: fe.Message})
+			errs = append(errs, formError{Field: name, Href: name + "-" + id, Message: fe.Message})
 			fields[id+"/"+name] = fe.Message
 		}
 		s.renderPersonReviews(w, r, http.StatusUnprocessableEntity, errs, fields)

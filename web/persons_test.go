@@ -103,6 +103,13 @@ func TestPersonReviewDecision(t *testing.T) {
 			t.Errorf("decision with the reason %.20q: status %d, want 422 naming /reason; body %s", reason, rec.Code, rec.Body)
 		}
 	}
+	// A body without a decision or a reason gets the page's messages.
+	rec = env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{}`)
+	for _, want := range []string{"Select whether the records are the same person", "Enter why the records are or are not the same person"} {
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("decision without decision and reason: status %d, want 422 saying %q; body %s", rec.Code, want, rec.Body)
+		}
+	}
 	// The limit counts the reason as stored, trimmed and composed, as the
 	// page counts it.
 	rec = env.postJSON(t, "/api/v1/persons/reviews/"+open.ID, `{"decision":"confirm","reason":"          `+strings.Repeat("e\u0301", linkage.MaxReviewReason)+`"}`)
@@ -146,6 +153,9 @@ func TestPersonReviewsPage(t *testing.T) {
 	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
 	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "govuk-error-summary") {
 		t.Errorf("reject without a reason: status %d, want 422 with an error summary", rec.Code)
+	}
+	if link := `href="#reason-` + review.ID + `"`; !strings.Contains(rec.Body.String(), link) || !strings.Contains(rec.Body.String(), `id="reason-`+review.ID+`"`) {
+		t.Errorf("error summary does not link to the reason's textarea with %s:\n%s", link, rec.Body)
 	}
 
 	// The page checks a reason as the API does, whose schema bounds it.
