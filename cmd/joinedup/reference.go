@@ -28,7 +28,9 @@ process, each taking events at /reference/<service id>/events. On first
 start each service loads its records into DIR/<service id>.db from the
 synthetic population of --seed, or from the Febrl files of --residents.
 With --token the services register themselves with the hub; a service
-the hub already has is left as it is. The hub must already know their
+the hub already has is changed to this run's address and secret. If
+some services cannot register, such as one removed from the hub, the
+others run and the errors are logged. The hub must already know their
 organisations, council, hmrc, riverside-surgery and riverside-primary:
 a hub run with --demo has them, and any other lists them in its
 -services file.
@@ -89,9 +91,16 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 
 	services := set.Services(baseURL)
 	if *token != "" {
-		if err := registerReferenceServices(ctx, *hub, *token, services, logger); err != nil {
+		registered, err := registerReferenceServices(ctx, *hub, *token, services, logger)
+		switch {
+		case len(registered) == 0 && err != nil:
 			srv.Close()
 			return err
+		case err != nil:
+			// The hub now sends the registered services their deliveries
+			// here, so they keep running without the others.
+			logger.Error("some reference services are not registered with the hub, and get no deliveries", "error", err)
+			services = registered
 		}
 	}
 	for _, s := range services {
@@ -119,15 +128,18 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 // or from another data directory with another secret, and the hub would
 // otherwise send it deliveries that never arrive or fail to verify. Every
 // service is tried, so that one run reports every problem, such as each
-// organisation the hub lacks.
-func registerReferenceServices(ctx context.Context, hub, token string, services []joinedup.Service, logger *slog.Logger) error {
+// organisation the hub lacks. It returns the services that the hub now
+// has with this run's registration, and an error that lists the others.
+func registerReferenceServices(ctx context.Context, hub, token string, services []joinedup.Service, logger *slog.Logger) ([]joinedup.Service, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	var problems []string
+	var registered []joinedup.Service
 	for _, s := range services {
 		_, err := connector.Register(ctx, client, hub, token, s)
 		switch joinedup.ErrorCode(err) {
 		case "":
 			logger.Info("service registered", "service", s.ID)
+			registered = append(registered, s)
 			continue
 		case joinedup.ECONFLICT:
 			// The conflict may also be with a removed service of the same
@@ -135,6 +147,7 @@ func registerReferenceServices(ctx context.Context, hub, token string, services 
 			_, updateErr := connector.Update(ctx, client, hub, token, s)
 			if updateErr == nil {
 				logger.Info("service registration updated", "service", s.ID, "endpoint", s.Endpoint.URL)
+				registered = append(registered, s)
 				continue
 			}
 			// A service the hub does not have conflicts by its name, which
@@ -145,9 +158,9 @@ func registerReferenceServices(ctx context.Context, hub, token string, services 
 		case joinedup.EUNAVAILABLE:
 			// The hub is not there at all, so the other services would fail
 			// the same way.
-			return fmt.Errorf("reference-services: register %s: the hub at %s could not be reached: %v", s.ID, hub, errors.Unwrap(err))
+			return registered, fmt.Errorf("reference-services: register %s: the hub at %s could not be reached: %v", s.ID, hub, errors.Unwrap(err))
 		case joinedup.EUNAUTHORIZED:
-			return fmt.Errorf("reference-services: register %s: the hub rejected the token: --token must be the hub's -api-token", s.ID)
+			return registered, fmt.Errorf("reference-services: register %s: the hub rejected the token: --token must be the hub's -api-token", s.ID)
 		}
 		msg := joinedup.ErrorMessage(err)
 		for _, fe := range joinedup.ErrorFields(err) {
@@ -159,7 +172,7 @@ func registerReferenceServices(ctx context.Context, hub, token string, services 
 		problems = append(problems, fmt.Sprintf("register %s: %s", s.ID, msg))
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("reference-services: %s", strings.Join(problems, "\n  "))
+		return registered, fmt.Errorf("reference-services: %s", strings.Join(problems, "\n  "))
 	}
-	return nil
+	return registered, nil
 }

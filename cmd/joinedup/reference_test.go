@@ -41,6 +41,14 @@ func (b *lockedBuffer) String() string {
 // services. The channel receives the command's result.
 func startReferenceServices(t *testing.T, hub, data, token string) (context.CancelFunc, chan error, *lockedBuffer) {
 	t.Helper()
+	cancel, done, stdout, _ := startReferenceServicesListing(t, hub, data, token, 4)
+	return cancel, done, stdout
+}
+
+// startReferenceServicesListing is startReferenceServices waiting for
+// the given number of services to be listed, and returning the log too.
+func startReferenceServicesListing(t *testing.T, hub, data, token string, listed int) (context.CancelFunc, chan error, *lockedBuffer, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
@@ -49,7 +57,7 @@ func startReferenceServices(t *testing.T, hub, data, token string) (context.Canc
 			"--data", data, "--families", "50", "--token", token}, stdout, stderr)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(stdout.String(), "\n") < 4 {
+	for strings.Count(stdout.String(), "\n") < listed {
 		select {
 		case err := <-done:
 			cancel()
@@ -62,7 +70,7 @@ func startReferenceServices(t *testing.T, hub, data, token string) (context.Canc
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return cancel, done, stdout
+	return cancel, done, stdout, stderr
 }
 
 func TestReferenceServicesCommand(t *testing.T) {
@@ -252,6 +260,34 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("second reference-services after cancel: %v", err)
+	}
+
+	// With the school removed from the hub, a third run serves the other
+	// three and logs that the school is not registered.
+	if _, err := h.Directory.RetireService(context.Background(), "primary-school"); err != nil {
+		t.Fatal(err)
+	}
+	cancel, done, stdout, stderr := startReferenceServicesListing(t, h.BaseURL, t.TempDir(), testToken, 3)
+	defer cancel()
+	if strings.Contains(stdout.String(), "primary-school") || !strings.Contains(stderr.String(), "register primary-school") {
+		t.Errorf("third run lists the removed school, or does not log why it is not registered:\n%s\n%s", stdout, stderr)
+	}
+	var running []joinedup.ServiceID
+	for _, id := range ids {
+		if id != "primary-school" {
+			running = append(running, id)
+		}
+	}
+	out = registerBirth(t, h, birthJSON(t, "2026-11-28", running...))
+	ev = waitComplete(t, h, out.Event.ID, 30*time.Second)
+	for _, d := range ev.Deliveries {
+		if d.Outcome == nil {
+			t.Errorf("after the third run, delivery to %s has no outcome (state %s, last error %q)", d.Service, d.State, d.LastError)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("third reference-services after cancel: %v", err)
 	}
 }
 
