@@ -105,6 +105,11 @@ func readCheckpoint(path string, key *audit.Key) (*audit.Checkpoint, error) {
 			return nil, fmt.Errorf("read checkpoint %s: invalid JSON: %w", path, err)
 		}
 		b = []byte(resp.Note)
+	} else {
+		// A note saved by a tool such as jq -r may end in another line
+		// break, or have CRLF line breaks, which its signature does not
+		// cover. A note ends in exactly one line break.
+		b = append(bytes.TrimRight(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), "\n\t "), '\n')
 	}
 	cp, err := audit.ParseCheckpoint(b, key)
 	var e *joinedup.Error

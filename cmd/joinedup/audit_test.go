@@ -163,6 +163,20 @@ func TestAuditVerifyCommandCheckpointFile(t *testing.T) {
 		if _, err := f.verify("--checkpoint", jsonPath); err != nil {
 			t.Errorf("verify against an older checkpoint as JSON: %v", err)
 		}
+		// A note saved with another line break at its end, as jq -r saves
+		// it, or with CRLF line breaks, is the same note.
+		for name, note := range map[string][]byte{
+			"another line break at its end": append(bytes.Clone(cp.Note), '\n'),
+			"CRLF line breaks":              bytes.ReplaceAll(cp.Note, []byte("\n"), []byte("\r\n")),
+		} {
+			path := filepath.Join(t.TempDir(), "checkpoint.txt")
+			if err := os.WriteFile(path, note, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.verify("--checkpoint", path); err != nil {
+				t.Errorf("verify against a note with %s: %v", name, err)
+			}
+		}
 
 		// Cutting the tail with its checkpoints passes on the database
 		// alone, but not against the published checkpoint.
