@@ -542,11 +542,16 @@ func readServicesFile(path string) (*servicesFile, error) {
 		return nil, fmt.Errorf("services file %s: at %s: the file starts with a byte order mark (U+FEFF), which JSON does not allow: save it without one",
 			path, position(b, int64(offset)))
 	}
+	// encoding/json reads null into a struct as nothing at all, which would
+	// start the hub as if the file listed no services.
+	if trimmed := bytes.TrimSpace(b); bytes.Equal(trimmed, []byte("null")) {
+		return nil, fmt.Errorf("services file %s: at %s: the file must be an object, not null", path, position(b, int64(bytes.Index(b, trimmed))))
+	}
 	var f servicesFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("services file %s: %s", path, describeJSONError(b, err))
+		return nil, fmt.Errorf("services file %s: %s", path, describeJSONError(b, reflect.TypeFor[servicesFile](), err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("services file %s: at %s: the file goes on after its JSON object; put every organisation and service in that one object",
@@ -568,9 +573,9 @@ func readServicesFile(path string) (*servicesFile, error) {
 	return &f, nil
 }
 
-// describeJSONError returns the message for an error from decoding data,
-// with the line and column of the fault.
-func describeJSONError(data []byte, err error) string {
+// describeJSONError returns the message for an error from decoding data
+// into a value of type into, with the line and column of the fault.
+func describeJSONError(data []byte, into reflect.Type, err error) string {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -583,6 +588,10 @@ func describeJSONError(data []byte, err error) string {
 		// Offset is just after the value, so the place is its last byte.
 		// A value with no field name is the whole file.
 		field := cmp.Or(typ.Field, "the file")
+		// The error names a list, not its entry, when an entry is wrong.
+		if declared := fieldType(into, typ.Field); declared != nil && declared.Kind() == reflect.Slice && typ.Type.Kind() != reflect.Slice {
+			field = "each entry of " + field
+		}
 		return fmt.Sprintf("at %s: %s must be %s, not %s", position(data, typ.Offset-1), field, jsonKindOf(typ.Type), jsonValueName(typ.Value))
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
@@ -595,6 +604,37 @@ func describeJSONError(data []byte, err error) string {
 		}
 	}
 	return msg
+}
+
+// fieldType returns the type of the field that encoding/json names by
+// path, such as "services.fields", in a value of type t, or nil when t
+// has no such field. Pointers and the entries of lists are followed.
+func fieldType(t reflect.Type, path string) reflect.Type {
+	if path == "" {
+		return nil
+	}
+	for name := range strings.SplitSeq(path, ".") {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		found := false
+		for f := range t.Fields() {
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name || (tag == "" && f.Name == name) {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }
 
 // jsonKindOf names, in the terms of JSON, the values that decode into t.

@@ -357,6 +357,10 @@ func TestServicesFileErrorsSayWhere(t *testing.T) {
 		{"wrong type", "{\n  \"services\": 7\n}", "at line 2, column 15: services must be a list, not a number"},
 		{"two values", `{"services": []} {"services": []}`, "at line 1, column 18: the file goes on after its JSON object"},
 		{"list", `[]`, "the file must be an object, not a list"},
+		{"null", " null\n", "at line 1, column 2: the file must be an object, not null"},
+		{"list in a list", `{"services": [[]]}`, "each entry of services must be an object, not a list"},
+		{"number in fields", `{"services": [{"fields": [7]}]}`, "each entry of services.fields must be text, not a number"},
+		{"text for a field", `{"services": [{"name": 7}]}`, "services.name must be text, not a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
