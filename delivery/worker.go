@@ -627,7 +627,7 @@ func (s *sender) sendWebhook(ctx context.Context, t *store.Task, signer *webhook
 
 // noOutcome is the error of an attempt whose response, with the given
 // status, carried no outcome. Only 202 Accepted with an empty body means
-// that the outcome follows by callback. Any other empty answer would
+// that the outcome follows by callback. Any other empty response would
 // leave the delivery waiting for a callback that the service never
 // promised, so the attempt fails and is retried, and in the end
 // dead-lettered where an operator sees it.

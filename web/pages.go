@@ -387,7 +387,7 @@ func stateLabel(state joinedup.DeliveryState) string {
 // that staff pages and the API use.
 // publicLabel returns publicStateLabel(state), except for a dead-lettered
 // delivery that an attempt may have reached. The service may then hold
-// the details, as when it answered without a valid outcome, so the label
+// the details, as when it responded without a valid outcome, so the label
 // does not say that it was not reached.
 func publicLabel(state joinedup.DeliveryState, reached bool) string {
 	if state == joinedup.StateDeadLettered && reached {

@@ -158,7 +158,7 @@ func TestPersonReviewsPage(t *testing.T) {
 		t.Errorf("error summary does not link to the reason's textarea with %s:\n%s", link, rec.Body)
 	}
 
-	// The page checks a reason as the API does, whose schema bounds it.
+	// The page checks a reason as the API does.
 	for _, reason := range []string{"a\x01b", "\u202egnp.exe", strings.Repeat("x", linkage.MaxReviewReason+1)} {
 		form.Set("reason", reason)
 		rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)

@@ -75,7 +75,7 @@ func TestTrackSaysWhenServiceUnreached(t *testing.T) {
 
 // TestTrackSaysWhenServiceUnconfirmed checks that the informant's page
 // does not call a service unreached when an attempt may have reached it,
-// as when it answered without a valid outcome until attempts ran out.
+// as when it responded without a valid outcome until attempts ran out.
 func TestTrackSaysWhenServiceUnconfirmed(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth)

@@ -1193,7 +1193,7 @@ func TestTrackPageUsesPlainWords(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.MaxAttempts = 1 })
 	review := recorder{outcome: joinedup.Outcome{Status: joinedup.OutcomeFailed, Summary: "Recorded for manual review."}}
 	startService(t, h, "review", []string{"child.name"}, &review)
-	// A service that answers 503 to every attempt received the details,
+	// A service that responds 503 to every attempt received the details,
 	// and so may hold them. One whose port takes no connection did not.
 	unavailable := recorder{fail: 1000}
 	startService(t, h, "unavailable", []string{"child.name"}, &unavailable)

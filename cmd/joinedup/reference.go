@@ -124,9 +124,9 @@ func runReferenceServices(ctx context.Context, args []string, stdout, stderr io.
 
 // registerReferenceServices adds each service to the hub with its secret.
 // A service the hub already has (ECONFLICT) gets this run's registration
-// in place of its own, because the run may serve it at another address,
-// or from another data directory with another secret, and the hub would
-// otherwise send it deliveries that never arrive or fail to verify. Every
+// in place of its own. The run may serve it at another address, or from
+// another data directory with another secret, where the hub's deliveries
+// would otherwise never arrive or fail to verify. Every
 // service is tried, so that one run reports every problem, such as each
 // organisation the hub lacks. It returns the services that the hub now
 // has with this run's registration, and an error that lists the others.
@@ -151,7 +151,7 @@ func registerReferenceServices(ctx context.Context, hub, token string, services 
 				continue
 			}
 			// A service the hub does not have conflicts by its name, which
-			// the registration's own error says.
+			// the registration's own error states.
 			if joinedup.ErrorCode(updateErr) != joinedup.ENOTFOUND {
 				err = updateErr
 			}
