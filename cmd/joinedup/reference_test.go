@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -224,18 +225,27 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 		t.Fatalf("hub has services %v, want the four reference services", ids)
 	}
 
-	out := registerBirth(t, h, birthJSON(t, "2026-11-30", ids...))
-	ev := waitComplete(t, h, out.Event.ID, 30*time.Second)
-	for _, d := range ev.Deliveries {
-		if d.Outcome == nil {
-			t.Errorf("delivery to %s has no outcome (state %s)", d.Service, d.State)
+	// actOn registers a birth for ids, born on date, and checks that each
+	// service reports an outcome. stop ends a run and checks its result.
+	actOn := func(run, date string, ids []joinedup.ServiceID) {
+		t.Helper()
+		out := registerBirth(t, h, birthJSON(t, date, ids...))
+		ev := waitComplete(t, h, out.Event.ID, 30*time.Second)
+		for _, d := range ev.Deliveries {
+			if d.Outcome == nil {
+				t.Errorf("after the %s run, delivery to %s has no outcome (state %s, last error %q)", run, d.Service, d.State, d.LastError)
+			}
 		}
 	}
-
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("reference-services after cancel: %v", err)
+	stop := func(run string, cancel context.CancelFunc, done chan error) {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%s reference-services run after cancel: %v", run, err)
+		}
 	}
+	actOn("first", "2026-11-30", ids)
+	stop("first", cancel, done)
 
 	// Run again from another data directory, with other secrets, on
 	// another port: the hub takes the new registrations and sends there.
@@ -250,17 +260,8 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 			t.Errorf("hub sends %s to %s, which the second run does not serve:\n%s", id, s.Endpoint.URL, stdout)
 		}
 	}
-	out = registerBirth(t, h, birthJSON(t, "2026-11-29", ids...))
-	ev = waitComplete(t, h, out.Event.ID, 30*time.Second)
-	for _, d := range ev.Deliveries {
-		if d.Outcome == nil {
-			t.Errorf("after the second run, delivery to %s has no outcome (state %s, last error %q)", d.Service, d.State, d.LastError)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("second reference-services after cancel: %v", err)
-	}
+	actOn("second", "2026-11-29", ids)
+	stop("second", cancel, done)
 
 	// With the school removed from the hub, a third run serves the other
 	// three and logs that the school is not registered.
@@ -272,23 +273,9 @@ func TestReferenceServicesWithRealHub(t *testing.T) {
 	if strings.Contains(stdout.String(), "primary-school") || !strings.Contains(stderr.String(), "register primary-school") {
 		t.Errorf("third run lists the removed school, or does not log why it is not registered:\n%s\n%s", stdout, stderr)
 	}
-	var running []joinedup.ServiceID
-	for _, id := range ids {
-		if id != "primary-school" {
-			running = append(running, id)
-		}
-	}
-	out = registerBirth(t, h, birthJSON(t, "2026-11-28", running...))
-	ev = waitComplete(t, h, out.Event.ID, 30*time.Second)
-	for _, d := range ev.Deliveries {
-		if d.Outcome == nil {
-			t.Errorf("after the third run, delivery to %s has no outcome (state %s, last error %q)", d.Service, d.State, d.LastError)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("third reference-services after cancel: %v", err)
-	}
+	running := slices.DeleteFunc(slices.Clone(ids), func(id joinedup.ServiceID) bool { return id == "primary-school" })
+	actOn("third", "2026-11-28", running)
+	stop("third", cancel, done)
 }
 
 // TestReferenceServicesUnknownOrganisation checks that registering with a
