@@ -78,13 +78,22 @@ func TestReferenceServicesCommand(t *testing.T) {
 	var mu sync.Mutex
 	registered := map[joinedup.ServiceID]joinedup.Service{}
 	hub := http.NewServeMux()
-	hub.HandleFunc("POST /api/v1/services", func(w http.ResponseWriter, r *http.Request) {
+	// read decodes a registration sent with the token, and responds 401
+	// to any other.
+	read := func(w http.ResponseWriter, r *http.Request) (joinedup.Service, bool) {
+		var s joinedup.Service
 		if r.Header.Get("Authorization") != "Bearer t0ken" {
 			w.WriteHeader(http.StatusUnauthorized)
+			return s, false
+		}
+		json.NewDecoder(r.Body).Decode(&s)
+		return s, true
+	}
+	hub.HandleFunc("POST /api/v1/services", func(w http.ResponseWriter, r *http.Request) {
+		s, ok := read(w, r)
+		if !ok {
 			return
 		}
-		var s joinedup.Service
-		json.NewDecoder(r.Body).Decode(&s)
 		mu.Lock()
 		defer mu.Unlock()
 		if _, ok := registered[s.ID]; ok {
@@ -98,12 +107,10 @@ func TestReferenceServicesCommand(t *testing.T) {
 		json.NewEncoder(w).Encode(s)
 	})
 	hub.HandleFunc("PUT /api/v1/services/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer t0ken" {
-			w.WriteHeader(http.StatusUnauthorized)
+		s, ok := read(w, r)
+		if !ok {
 			return
 		}
-		var s joinedup.Service
-		json.NewDecoder(r.Body).Decode(&s)
 		mu.Lock()
 		defer mu.Unlock()
 		if _, ok := registered[s.ID]; !ok || string(s.ID) != r.PathValue("id") {
