@@ -410,7 +410,8 @@ const (
 // no symbols of the kind that emoji are.
 func plainText(s string) bool {
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.So, r) {
+		// Enclosing marks (Me) make keycap emoji, such as 1 and U+20E3.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.So, r) || unicode.Is(unicode.Me, r) {
 			return false
 		}
 		// The emoji skin-tone modifiers are modifier symbols (Sk), a

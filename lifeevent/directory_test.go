@@ -63,7 +63,7 @@ func TestValidateLawfulBasis(t *testing.T) {
 		}
 	}
 	for _, basis := range []string{
-		"Children Act 1989 \u202eetisnetni\u202c section 17", "Act\u0007 1996", "Act\u200b 1996", "\U0001F600 Act", "Act \U0001F3FB", " Act 1996",
+		"Children Act 1989 \u202eetisnetni\u202c section 17", "Act\u0007 1996", "Act\u200b 1996", "\U0001F600 Act", "Act \U0001F3FB", "Act 1\u20e3", " Act 1996",
 		strings.Repeat("é", 301),
 	} {
 		err := Validate(service(basis))
