@@ -109,6 +109,9 @@ func readCheckpoint(path string, key *audit.Key) (*audit.Checkpoint, error) {
 		// A note saved by a tool such as jq -r may end in another line
 		// break, or have CRLF line breaks, which its signature does not
 		// cover. A note ends in exactly one line break.
+		// A byte order mark at its start, as some editors save, is not
+		// part of it either.
+		b = bytes.TrimPrefix(b, []byte("\ufeff"))
 		b = append(bytes.TrimRight(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), "\n\t "), '\n')
 	}
 	cp, err := audit.ParseCheckpoint(b, key)

@@ -168,6 +168,7 @@ func TestAuditVerifyCommandCheckpointFile(t *testing.T) {
 		for name, note := range map[string][]byte{
 			"another line break at its end": append(bytes.Clone(cp.Note), '\n'),
 			"CRLF line breaks":              bytes.ReplaceAll(cp.Note, []byte("\n"), []byte("\r\n")),
+			"a byte order mark":             append([]byte("\ufeff"), cp.Note...),
 		} {
 			path := filepath.Join(t.TempDir(), "checkpoint.txt")
 			if err := os.WriteFile(path, note, 0o644); err != nil {
