@@ -94,7 +94,28 @@ func parseMessage(body []byte, header string) []messageEntry {
 		}
 		entries = append(entries, e)
 	}
-	return entries
+	return latestEntries(entries)
+}
+
+// latestEntries returns entries with one entry a delivery, the one of its
+// latest generation. The hub's own messages name a delivery twice only
+// for two generations of it, of which the earlier is passed over anyway.
+// A second entry would find the first one's claim in this process, and
+// its message would be offered again for ever.
+func latestEntries(entries []messageEntry) []messageEntry {
+	at := make(map[joinedup.DeliveryID]int, len(entries))
+	out := entries[:0]
+	for _, e := range entries {
+		i, seen := at[e.id]
+		switch {
+		case !seen:
+			at[e.id] = len(out)
+			out = append(out, e)
+		case e.known && (!out[i].known || e.generation > out[i].generation):
+			out[i] = e
+		}
+	}
+	return out
 }
 
 // verdict is the result of handling one delivery: what its message needs.

@@ -117,6 +117,9 @@ func TestParseMessage(t *testing.T) {
 		{"bare id without header", a, "", []messageEntry{{a, 0, false}}},
 		{"bare id with another's header", a, b + ".1", []messageEntry{{a, 0, false}}},
 		{"negative generation", a + ".-1", "", nil},
+		{"one delivery twice", a + ".0\n" + b + ".0\n" + a + ".0", "", []messageEntry{{a, 0, true}, {b, 0, true}}},
+		{"two generations", a + ".0\n" + a + ".2\n" + a + ".1", "", []messageEntry{{a, 2, true}}},
+		{"bare id and a generation", a + "\n" + a + ".1", "", []messageEntry{{a, 1, true}}},
 		{"empty", " \n", "", nil},
 		// A message that something else published on the subject names
 		// no delivery, even where one of its lines looks like an id.
