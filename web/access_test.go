@@ -493,6 +493,11 @@ func TestBreakGlass(t *testing.T) {
 	env := newResidentEnv(t)
 	env.signIn(t, env.worker)
 	target := "/residents/" + env.father
+	// The search that finds the record belongs to the enquiry, so a hidden
+	// break glass hides it too.
+	if page := env.do(t, http.MethodGet, "/residents?q=resident-father", nil, nil).Body.String(); !strings.Contains(page, env.father) {
+		t.Fatalf("search does not find the father:\n%s", page)
+	}
 
 	rec := env.do(t, http.MethodGet, target, nil, nil)
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "break-glass") {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joinedup/joinedup"
 	"github.com/joinedup/joinedup/audit"
@@ -55,6 +57,10 @@ func historyQuery(q url.Values) (historyPage, error) {
 	return page, nil
 }
 
+// hiddenBefore is how long before a hidden use of break glass the
+// worker's accesses to the resident are hidden with it.
+const hiddenBefore = time.Hour
+
 // history returns one page of the audit entries about the resident and
 // their children's events, and the sequence number to pass as before for
 // the next page, or 0 when there are no older entries. For a resident it
@@ -72,6 +78,17 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 	}
 
 	today := joinedup.Today(s.Now())
+	// A hidden use of break glass hides the worker's own accesses to the
+	// resident in the hour before it too, such as the search that found
+	// the record, because they belong to the same enquiry.
+	var hidden []*Grant
+	if forResident {
+		grants, err := s.Records.HiddenGrants(ctx, resident)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read hidden break-glass grants: %w", err)
+		}
+		hidden = slices.DeleteFunc(grants, func(g *Grant) bool { return !today.Before(g.HiddenUntil) })
+	}
 	out := []recordAccess{}
 	var names map[joinedup.ServiceID]string // service names, read on first use
 	for _, e := range entries {
@@ -89,6 +106,11 @@ func (s *Server) history(ctx context.Context, resident string, page historyPage,
 			if err != nil || today.Before(until) {
 				continue
 			}
+		}
+		if slices.ContainsFunc(hidden, func(g *Grant) bool {
+			return e.Actor == g.Worker && !e.Time.After(g.IssuedAt) && e.Time.After(g.IssuedAt.Add(-hiddenBefore))
+		}) {
+			continue
 		}
 		a := recordAccess{Time: e.Time, Actor: e.Actor, Action: e.Action, Operation: detail.Operation, Subject: e.Subject, Purpose: e.Purpose, Reasons: e.Reasons}
 		if a.Reasons == nil {

@@ -61,6 +61,9 @@ type Records interface {
 
 	// ListGrants returns grants newest first.
 	ListGrants(ctx context.Context, limit int) ([]*Grant, error)
+	// HiddenGrants returns the grants for resident that hide their
+	// accesses from the resident, newest first.
+	HiddenGrants(ctx context.Context, resident string) ([]*Grant, error)
 	// ReviewGrant signs a grant off. A grant already reviewed is ECONFLICT.
 	ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error
 }

@@ -49,7 +49,9 @@ func testTrust(t testing.TB, s *Server) (*store.DB, *fakeRecords) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Audit, err = audit.Open(ctx, audit.Config{Storage: db, Key: key, Logger: s.Logger}); err != nil {
+	// The log reads the server's clock, as the hub's does, so that entries
+	// and grants share one time.
+	if s.Audit, err = audit.Open(ctx, audit.Config{Storage: db, Key: key, Logger: s.Logger, Now: func() time.Time { return s.Now() }}); err != nil {
 		t.Fatal(err)
 	}
 	s.AuditAPI = audit.NewHandler(s.Audit)
@@ -253,6 +255,11 @@ func (f *fakeRecords) ListGrants(ctx context.Context, limit int) ([]*Grant, erro
 	out := slices.Clone(f.grants)
 	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.After(out[j].IssuedAt) })
 	return out, nil
+}
+
+func (f *fakeRecords) HiddenGrants(ctx context.Context, resident string) ([]*Grant, error) {
+	all, _ := f.ListGrants(ctx, 0)
+	return slices.DeleteFunc(all, func(g *Grant) bool { return g.Resident != resident || g.HiddenUntil.IsZero() }), nil
 }
 
 func (f *fakeRecords) ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error {

@@ -559,6 +559,30 @@ func (t *trustRecords) ListGrants(ctx context.Context, limit int) ([]*web.Grant,
 	return out, nil
 }
 
+func (t *trustRecords) HiddenGrants(ctx context.Context, resident string) ([]*web.Grant, error) {
+	var out []*web.Grant
+	err := t.db.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM break_glass_grants
+			WHERE resident_id = $1 AND hidden_until <> '' ORDER BY issued_at DESC`, resident)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			g, err := scanGrant(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, g)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list hidden break-glass grants: %w", err)
+	}
+	return out, nil
+}
+
 func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error {
 	return t.db.Tx(ctx, func(tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `
