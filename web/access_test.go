@@ -515,6 +515,9 @@ func TestBreakGlass(t *testing.T) {
 	if res.code != http.StatusUnprocessableEntity || !strings.Contains(res.body, "The date must be a real date, or leave the date empty") {
 		t.Errorf("hidden until 31 February: status %d, want 422 asking for a real date", res.code)
 	}
+	if !strings.Contains(res.body, `href="#hidden-day"`) || !strings.Contains(res.body, `id="hidden-day"`) {
+		t.Errorf("the error summary does not link to the date's day input:\n%s", res.body)
+	}
 
 	for _, year := range []string{"2999", "2020"} {
 		res = env.postForm(t, target+"/break-glass", url.Values{

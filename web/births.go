@@ -332,7 +332,8 @@ func inputID(pointer string) string {
 		return "consent-services"
 	case strings.HasSuffix(pointer, "/name"):
 		return id + "-given"
-	case strings.HasSuffix(pointer, "/dateOfBirth"):
+	case strings.HasSuffix(pointer, "/dateOfBirth"), pointer == "/hidden":
+		// A date's error goes to its day, the first of its inputs.
 		return id + "-day"
 	case strings.HasSuffix(pointer, "/address/lines"):
 		return id + "-0"
