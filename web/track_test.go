@@ -427,3 +427,15 @@ func TestTrackAfterServiceRemoved(t *testing.T) {
 		t.Errorf("the tracking page counts the registration as finished while the service may still confirm:\n%s", body)
 	}
 }
+
+// TestOperatorNavigationLinksLifeEvents checks that an operator's
+// navigation leads to the life events, which they follow for each
+// registration's progress.
+func TestOperatorNavigationLinksLifeEvents(t *testing.T) {
+	env := newTestEnv(t)
+	env.signInAs(t, env.operator)
+	body := env.do(t, http.MethodGet, "/operator/deliveries", nil, nil).Body.String()
+	if !strings.Contains(body, `href="/operator/life-events"`) {
+		t.Errorf("operator's navigation has no link to the life events:\n%s", body)
+	}
+}
