@@ -146,7 +146,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			eventID = ev.ID
 		case err != nil && problem == nil:
-			return fmt.Errorf("register birth: %w. The hub may have registered it before the connection failed: run the demo again with the same -family, and a registration already made is followed", err)
+			// A family picked at random is named, so that it can be given.
+			picked := (*family + try) % population.DemoFamilies
+			return fmt.Errorf("register the birth of demo family %d: %w. The hub may have registered it before the connection failed: run the demo again with -family %d, and a registration already made is followed", picked, err, picked)
 		case err != nil:
 			return fmt.Errorf("register birth: %w", err)
 		default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -290,5 +291,34 @@ func TestDemoFailsWhenEveryServiceFails(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), ": failed") {
 		t.Errorf("output does not show the failed outcomes:\n%s", out.String())
+	}
+}
+
+// TestDemoNamesFamilyWhenCutOff runs the demo with a family picked at
+// random through a proxy that drops the registration's connection. The
+// error must name the family that the advice asks to give again.
+func TestDemoNamesFamilyWhenCutOff(t *testing.T) {
+	h := startHub(t, func(c *Config) { c.Demo = true })
+	target, err := url.Parse(h.BaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/births" {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer cut.Close()
+
+	err = run(context.Background(), []string{"demo", "-hub", cut.URL, "-token", demoAPIToken, "-timeout", "5s"}, nil, io.Discard, io.Discard)
+	m := regexp.MustCompile(`demo family (\d+): .* run the demo again with -family (\d+)`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil || m[1] != m[2] {
+		t.Errorf("error = %v, want one that names the family and gives it as -family", err)
 	}
 }
