@@ -385,6 +385,11 @@ func (p *Persons) Match(ctx context.Context, r Record) (Result, error) {
 	return result, nil
 }
 
+// Review returns one review, or ENOTFOUND.
+func (p *Persons) Review(ctx context.Context, id string) (*Review, error) {
+	return p.store.FindPersonReview(ctx, id)
+}
+
 // Reviews returns up to limit reviews in the given state, oldest first.
 func (p *Persons) Reviews(ctx context.Context, state ReviewState, limit int) ([]*Review, error) {
 	return p.store.ListPersonReviews(ctx, state, limit)

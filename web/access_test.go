@@ -606,6 +606,12 @@ func TestBreakGlassReview(t *testing.T) {
 	if res.code != http.StatusSeeOther || grant.ReviewedBy != dpo.ID {
 		t.Fatalf("sign off: status %d, reviewed by %q; want 303 by the officer", res.code, grant.ReviewedBy)
 	}
+	if list := env.do(t, http.MethodGet, "/dpo/break-glass?reviewed="+grant.ID, nil, nil).Body.String(); !strings.Contains(list, "signed off: ") {
+		t.Errorf("review list after the sign-off shows no success banner:\n%s", list)
+	}
+	if list := env.do(t, http.MethodGet, "/dpo/break-glass?"+url.Values{"reviewed": {"Every use was already checked"}}.Encode(), nil, nil).Body.String(); strings.Contains(list, "Success") {
+		t.Errorf("review list shows a success banner for text from the address:\n%s", list)
+	}
 	if list := env.do(t, http.MethodGet, "/dpo/break-glass", nil, nil).Body.String(); !strings.Contains(list, "Justified.<br>The record was needed.") {
 		t.Errorf("review list does not keep the note's line break:\n%s", list)
 	}

@@ -270,6 +270,13 @@ func (s *Server) showReviews(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	view.Grants, view.Names, view.Uses = grants, names, describeUses(grants, names)
+	// The banner names a grant from the address, so it shows only for a
+	// grant that exists and is signed off.
+	if view.Reviewed != "" {
+		if g, err := s.Records.FindGrant(r.Context(), view.Reviewed); err != nil || g.ReviewedBy == "" {
+			view.Reviewed = ""
+		}
+	}
 	p := page{Title: "Break-glass use to review", Nav: navReviews, Data: view}
 	if view.Error != "" {
 		p.Errors = []formError{{Field: "/note", Href: "note-" + view.ErrorFor, Message: view.Error}}

@@ -20,6 +20,8 @@ type PersonIndex interface {
 	Match(ctx context.Context, r linkage.Record) (linkage.Result, error)
 	// Reviews returns up to limit reviews in a state, oldest first.
 	Reviews(ctx context.Context, state linkage.ReviewState, limit int) ([]*linkage.Review, error)
+	// Review returns one review, or ENOTFOUND.
+	Review(ctx context.Context, id string) (*linkage.Review, error)
 	// Decide confirms or rejects an open review, with a reason.
 	Decide(ctx context.Context, id string, confirm bool, reason, decidedBy string) (*linkage.Review, error)
 	// Record returns a record of the index.
@@ -285,7 +287,14 @@ func (s *Server) renderPersonReviews(w http.ResponseWriter, r *http.Request, sta
 		s.fail(w, r, err)
 		return
 	}
-	view := reviewsPageView{State: state, Decided: r.URL.Query().Get("decided"), Errors: fieldErrs}
+	view := reviewsPageView{State: state, Errors: fieldErrs}
+	// The banner names a review from the address, so it shows only for a
+	// review that exists and is decided.
+	if id := r.URL.Query().Get("decided"); id != "" {
+		if v, err := s.Persons.Review(r.Context(), id); err == nil && v.State != linkage.ReviewOpen {
+			view.Decided = id
+		}
+	}
 	for _, v := range list {
 		row := reviewRow{Review: toReview(v)}
 		row.DecidedBy = row.Review.DecidedBy

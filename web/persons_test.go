@@ -170,6 +170,12 @@ func TestPersonReviewsPage(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), review.ID) {
 		t.Fatalf("a review stopped being open after decisions with bad reasons; body %s", rec.Body)
 	}
+	// The banner shows only for a review that is decided.
+	for _, id := range []string{review.ID, "Every review was already decided"} {
+		if body := env.do(t, http.MethodGet, "/operator/persons/reviews?"+url.Values{"decided": {id}}.Encode(), nil, nil).Body.String(); strings.Contains(body, "is recorded") {
+			t.Errorf("reviews page with decided=%q shows a success banner:\n%s", id, body)
+		}
+	}
 
 	form.Set("reason", "Different dates of birth and no shared identifier")
 	rec = env.do(t, http.MethodPost, "/operator/persons/reviews/"+review.ID, strings.NewReader(form.Encode()), header)
