@@ -494,7 +494,8 @@ func TestBreakGlass(t *testing.T) {
 	env.signIn(t, env.worker)
 	target := "/residents/" + env.father
 	// Another member of staff, whose role opens no resident's record,
-	// is told that, not that no resident matches.
+	// reads that no record they may open matches, not that no resident
+	// does.
 	env.signIn(t, env.createAccount(t, "search-registrar", policy.RoleRegistrar).ID)
 	if page := env.do(t, http.MethodGet, "/residents?q=resident-father", nil, nil).Body.String(); !strings.Contains(page, "No resident whose record you may open matches") {
 		t.Errorf("a registrar's search does not say that no record they may open matches:\n%s", page)

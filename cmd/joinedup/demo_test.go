@@ -296,7 +296,7 @@ func TestDemoFailsWhenEveryServiceFails(t *testing.T) {
 
 // TestDemoNamesFamilyWhenCutOff runs the demo with a family picked at
 // random through a proxy that drops the registration's connection. The
-// error must name the family that the advice asks to give again.
+// error must name the family and give it as the -family to run again.
 func TestDemoNamesFamilyWhenCutOff(t *testing.T) {
 	h := startHub(t, func(c *Config) { c.Demo = true })
 	target, err := url.Parse(h.BaseURL)
