@@ -361,7 +361,7 @@ func checkInformant(add func(string, string, ...any), informant Informant, paren
 		add("/informant/capacity", "Select the informant’s capacity: mother, father, parent or other")
 	case informant.Capacity == InformantOther:
 		if informant.Parent != nil {
-			add("/informant/parent", "The informant cannot be one of the parents if their capacity is other")
+			add("/informant/parent", "An informant who is one of the parents needs the capacity mother, father or parent. Choose that capacity, or leave the parent unselected for someone else")
 		}
 		return
 	case informant.Parent == nil:
