@@ -99,6 +99,9 @@ type trackView struct {
 	// service ran out without a valid outcome. An operator may send the
 	// event to such a service again.
 	Unreached, Unconfirmed bool
+	// NoneAsked is true when no service was told and the informant, who
+	// is not a parent, could not be asked to consent for any.
+	NoneAsked bool
 }
 
 // trackRow is one delivery that the tracking page lists among the
@@ -245,7 +248,9 @@ func (s *Server) trackPage(w http.ResponseWriter, r *http.Request) {
 			}),
 			Unconfirmed: slices.ContainsFunc(event.Deliveries, func(d *joinedup.Delivery) bool {
 				return d.State == joinedup.StateDeadLettered && d.Reached
-			})},
+			}),
+			NoneAsked: len(event.Deliveries) == 0 && len(event.Consent.Decisions) > 0 &&
+				!slices.ContainsFunc(event.Consent.Decisions, func(d joinedup.ConsentDecision) bool { return d.Decision != joinedup.ConsentNotAsked })},
 	})
 }
 

@@ -439,3 +439,26 @@ func TestOperatorNavigationLinksLifeEvents(t *testing.T) {
 		t.Errorf("operator's navigation has no link to the life events:\n%s", body)
 	}
 }
+
+// TestTrackSaysWhenNoServiceWasAsked checks the page of a registration
+// whose informant, not a parent, could not consent for any service: it
+// says that no service was told, and why, rather than that every service
+// has finished.
+func TestTrackSaysWhenNoServiceWasAsked(t *testing.T) {
+	env := newTestEnv(t)
+	env.postJSON(t, "/api/v1/births", validBirth)
+	ev := env.hub.events[0]
+	env.hub.mu.Lock()
+	ev.Deliveries = nil
+	for i := range ev.Consent.Decisions {
+		ev.Consent.Decisions[i].Decision = joinedup.ConsentNotAsked
+	}
+	env.hub.mu.Unlock()
+	body := env.do(t, http.MethodGet, "/track/"+ev.Reference, nil, nil).Body.String()
+	if !strings.Contains(body, "No service has been told of this registration.") || !strings.Contains(body, "could not give consent for the parents") {
+		t.Errorf("tracking page of a registration that told no service does not say so and why:\n%s", body)
+	}
+	if strings.Contains(body, "Every service has finished") || strings.Contains(body, "did not agree") {
+		t.Errorf("tracking page says services finished, or that the informant refused, though none was asked:\n%s", body)
+	}
+}
