@@ -104,7 +104,6 @@ var templateFuncs = template.FuncMap{
 		return fmt.Sprintf("%d %d %d", d.Day, d.Month, d.Year)
 	},
 
-	"publicStateLabel": publicStateLabel,
 	"publicLabel":      publicLabel,
 	"consentFieldList": consentFieldList,
 	// stateInSentence writes a delivery state as a word within a

@@ -283,6 +283,16 @@ func TestRecreatedStreamRejected(t *testing.T) {
 	}
 }
 
+// clusterNode returns the settings of a node on the PostgreSQL database
+// at dbURL and the stream on the NATS server at natsURL, with the services
+// file and the audit key directory that every node of the cluster shares.
+func clusterNode(dbURL, natsURL, stream, file, keys string, move bool) func(*Config) {
+	return func(c *Config) {
+		c.DatabaseURL, c.NATSURL, c.Stream, c.ServicesFile, c.AuditKeyDir = dbURL, natsURL, stream, file, keys
+		c.MoveEventBus = move
+	}
+}
+
 // TestMoveEventBusSendsWaitingOnce leaves a delivery waiting in the
 // cluster's stream, then starts a node with -move-event-bus on a stream
 // of the same name on another server, or on the stream created again.
@@ -309,10 +319,7 @@ func TestMoveEventBusSendsWaitingOnce(t *testing.T) {
 			file := servicesFileFor(t, serveRecorder(t, "gp-practice", []string{"child"}, rec))
 			keys := t.TempDir()
 			config := func(url string, move bool) func(*Config) {
-				return func(c *Config) {
-					c.DatabaseURL, c.NATSURL, c.Stream, c.ServicesFile, c.AuditKeyDir = dbURL, url, stream, file, keys
-					c.MoveEventBus = move
-				}
+				return clusterNode(dbURL, url, stream, file, keys, move)
 			}
 			first := startHub(t, config(natsURL, false))
 			oldCreated := store.FormatStreamCreated(first.Bus.StreamCreated())
@@ -499,10 +506,7 @@ func TestMovedNodeStops(t *testing.T) {
 	file := servicesFileFor(t, serveRecorder(t, "gp-practice", []string{"child"}, rec))
 	keys := t.TempDir()
 	config := func(stream string, move bool) func(*Config) {
-		return func(c *Config) {
-			c.DatabaseURL, c.NATSURL, c.Stream, c.ServicesFile, c.AuditKeyDir = dbURL, natsURL, stream, file, keys
-			c.MoveEventBus = move
-		}
+		return clusterNode(dbURL, natsURL, stream, file, keys, move)
 	}
 	old := startHub(t, config(oldStream, false))
 	startHub(t, config(newStream, true))

@@ -537,22 +537,7 @@ func (t *trustRecords) FindGrant(ctx context.Context, id string) (*web.Grant, er
 }
 
 func (t *trustRecords) ListGrants(ctx context.Context, limit int) ([]*web.Grant, error) {
-	var out []*web.Grant
-	err := t.db.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM break_glass_grants ORDER BY issued_at DESC LIMIT $1`, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			g, err := scanGrant(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, g)
-		}
-		return rows.Err()
-	})
+	out, err := t.listGrants(ctx, `ORDER BY issued_at DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list break-glass grants: %w", err)
 	}
@@ -560,10 +545,19 @@ func (t *trustRecords) ListGrants(ctx context.Context, limit int) ([]*web.Grant,
 }
 
 func (t *trustRecords) HiddenGrants(ctx context.Context, resident string) ([]*web.Grant, error) {
+	out, err := t.listGrants(ctx, `WHERE resident_id = $1 AND hidden_until <> '' ORDER BY issued_at DESC`, resident)
+	if err != nil {
+		return nil, fmt.Errorf("list hidden break-glass grants: %w", err)
+	}
+	return out, nil
+}
+
+// listGrants returns the grants that the query's tail, such as a WHERE
+// and an ORDER BY clause, selects with args.
+func (t *trustRecords) listGrants(ctx context.Context, tail string, args ...any) ([]*web.Grant, error) {
 	var out []*web.Grant
 	err := t.db.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM break_glass_grants
-			WHERE resident_id = $1 AND hidden_until <> '' ORDER BY issued_at DESC`, resident)
+		rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM break_glass_grants `+tail, args...)
 		if err != nil {
 			return err
 		}
@@ -577,10 +571,7 @@ func (t *trustRecords) HiddenGrants(ctx context.Context, resident string) ([]*we
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list hidden break-glass grants: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 func (t *trustRecords) ReviewGrant(ctx context.Context, id, reviewer, note string, at time.Time) error {
