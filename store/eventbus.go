@@ -263,9 +263,9 @@ type keptBus struct {
 // KeepEventBus makes RelayOutbox on PostgreSQL publish only while the
 // store records bus, with a stream created at created. A node calls it
 // once the store records its bus. After a move, the outbox rows of the
-// deliveries that other nodes accept stay in the outbox, for the nodes
-// on the new bus to publish, rather than going into a stream that no
-// node will read once the old nodes stop.
+// deliveries that this node accepts stay in the outbox for the nodes on
+// the new bus to publish. Otherwise they would go into a stream that no
+// node reads once this node stops.
 func (db *DB) KeepEventBus(bus string, created time.Time) {
 	db.keptBus.Store(&keptBus{bus: bus, created: created})
 }

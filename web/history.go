@@ -59,6 +59,9 @@ func historyQuery(q url.Values) (historyPage, error) {
 
 // hiddenBefore is how long before a hidden use of break glass the
 // worker's accesses to the resident are hidden with it.
+//
+// NOTE: the hour is a judgement, not a rule from elsewhere. A search made
+// earlier in the same enquiry stays on the resident's record.
 const hiddenBefore = time.Hour
 
 // history returns one page of the audit entries about the resident and

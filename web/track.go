@@ -99,8 +99,8 @@ type trackView struct {
 	// service ran out without a valid outcome. An operator may send the
 	// event to such a service again.
 	Unreached, Unconfirmed bool
-	// NoneAsked is true when no service was told and the informant, who
-	// is not a parent, could not be asked to consent for any.
+	// NoneAsked is true when the registration was sent to no service,
+	// because the informant is not a parent and so could consent for none.
 	NoneAsked bool
 }
 

@@ -441,9 +441,9 @@ func TestOperatorNavigationLinksLifeEvents(t *testing.T) {
 }
 
 // TestTrackSaysWhenNoServiceWasAsked checks the page of a registration
-// whose informant, not a parent, could not consent for any service: it
-// says that no service was told, and why, rather than that every service
-// has finished.
+// whose informant, not a parent, could consent for no service. The page
+// must state that no service received it, and why, rather than that every
+// service has finished.
 func TestTrackSaysWhenNoServiceWasAsked(t *testing.T) {
 	env := newTestEnv(t)
 	env.postJSON(t, "/api/v1/births", validBirth)
